@@ -1,0 +1,15 @@
+//! Messages spoken between the parts of Visavis, and nothing else.
+//!
+//! - [`signaling`]: the unit ↔ rendezvous ↔ guest browser WebSocket protocol.
+//! - [`datachannel`]: messages on each guest's WebRTC data channel.
+//! - [`local`]: the unit's local API (kiosk, staff tools, tests) and its metrics.
+//!
+//! Every message is JSON with a `type` tag, so a browser, a test or a shell script can speak
+//! it without this crate. Unknown fields are refused: a typo is an error, not a silent no-op.
+
+pub mod datachannel;
+pub mod local;
+pub mod signaling;
+
+/// Version of the protocols in this crate. Bumped on any incompatible change.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,141 @@
+//! Media-path counters, as the local API returns them and as Prometheus text.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+/// Packets, bytes and frames of one media stream in one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamCounters {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Video: whole frames (access units). Audio: Opus packets.
+    pub frames: u64,
+}
+
+/// Counters for one guest's peer connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestMetrics {
+    pub guest_id: String,
+    pub name: String,
+    /// The peer connection state as webrtc-rs reports it (`new`, `connected`, ...).
+    pub connection: String,
+    pub video_out: StreamCounters,
+    pub audio_out: StreamCounters,
+    pub video_in: StreamCounters,
+    pub audio_in: StreamCounters,
+    pub reactions_in: u64,
+}
+
+/// Everything `applianced` counts about its media path.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSnapshot {
+    /// Raw frames out of the camera (or test source).
+    pub frames_captured: u64,
+    /// Encoded video frames out of the shared encoder.
+    pub frames_encoded: u64,
+    /// The GStreamer element doing H.264 (`v4l2h264enc`, `x264enc`, ...).
+    pub video_encoder: String,
+    /// Video encoders built since start. One per pipeline, never one per guest.
+    pub video_encoders_started: u64,
+    /// Opus encoders built since start.
+    pub audio_encoders_started: u64,
+    pub audio_frames_encoded: u64,
+    /// Bitrate the video encoder is set to, bits per second.
+    pub target_bitrate_bps: u64,
+    /// Keyframes asked of the encoder (new guests, PLI/FIR).
+    pub keyframes_requested: u64,
+    pub guests: Vec<GuestMetrics>,
+}
+
+impl MetricsSnapshot {
+    /// Render as Prometheus text exposition format (version 0.0.4).
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        let gauge = |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP visavis_{name} {help}");
+            let _ = writeln!(out, "# TYPE visavis_{name} {kind}");
+            let _ = writeln!(out, "visavis_{name} {value}");
+        };
+        gauge(&mut out, "frames_captured_total", "counter", "Raw video frames captured.", self.frames_captured);
+        gauge(&mut out, "frames_encoded_total", "counter", "Video frames encoded.", self.frames_encoded);
+        gauge(&mut out, "audio_frames_encoded_total", "counter", "Opus packets encoded.", self.audio_frames_encoded);
+        gauge(&mut out, "video_encoders_started_total", "counter", "Video encoders built.", self.video_encoders_started);
+        gauge(&mut out, "audio_encoders_started_total", "counter", "Opus encoders built.", self.audio_encoders_started);
+        gauge(&mut out, "keyframes_requested_total", "counter", "Keyframes requested of the encoder.", self.keyframes_requested);
+        gauge(&mut out, "target_bitrate_bps", "gauge", "Video encoder target bitrate.", self.target_bitrate_bps);
+        let _ = writeln!(out, "# HELP visavis_video_encoder_info The H.264 encoder element in use.");
+        let _ = writeln!(out, "# TYPE visavis_video_encoder_info gauge");
+        let _ = writeln!(out, "visavis_video_encoder_info{{encoder=\"{}\"}} 1", escape(&self.video_encoder));
+        gauge(&mut out, "guests", "gauge", "Guests with a peer connection.", self.guests.len() as u64);
+
+        let streams: [(&str, fn(&GuestMetrics) -> StreamCounters); 4] = [
+            ("video_out", |g| g.video_out),
+            ("audio_out", |g| g.audio_out),
+            ("video_in", |g| g.video_in),
+            ("audio_in", |g| g.audio_in),
+        ];
+        for (field, what) in [("packets", 0usize), ("bytes", 1), ("frames", 2)] {
+            let name = format!("guest_{field}_total");
+            let _ = writeln!(out, "# HELP visavis_{name} Per-guest {field} by stream and direction.");
+            let _ = writeln!(out, "# TYPE visavis_{name} counter");
+            for g in &self.guests {
+                for (stream, get) in &streams {
+                    let c = get(g);
+                    let v = [c.packets, c.bytes, c.frames][what];
+                    let _ = writeln!(
+                        out,
+                        "visavis_{name}{{guest=\"{}\",stream=\"{stream}\"}} {v}",
+                        escape(&g.guest_id)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(out, "# HELP visavis_guest_reactions_total Reactions received per guest.");
+        let _ = writeln!(out, "# TYPE visavis_guest_reactions_total counter");
+        for g in &self.guests {
+            let _ = writeln!(
+                out,
+                "visavis_guest_reactions_total{{guest=\"{}\"}} {}",
+                escape(&g.guest_id),
+                g.reactions_in
+            );
+        }
+        out
+    }
+}
+
+/// Escape a Prometheus label value.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_has_counters_and_guest_labels() {
+        let m = MetricsSnapshot {
+            frames_encoded: 42,
+            video_encoder: "x264enc".into(),
+            guests: vec![GuestMetrics {
+                guest_id: "g\"1".into(),
+                video_out: StreamCounters {
+                    packets: 9,
+                    bytes: 900,
+                    frames: 3,
+                },
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let text = m.to_prometheus();
+        assert!(text.contains("visavis_frames_encoded_total 42\n"));
+        assert!(text.contains("visavis_video_encoder_info{encoder=\"x264enc\"} 1\n"));
+        assert!(text.contains("visavis_guest_packets_total{guest=\"g\\\"1\",stream=\"video_out\"} 9\n"));
+        assert!(text.contains("visavis_guest_frames_total{guest=\"g\\\"1\",stream=\"video_out\"} 3\n"));
+    }
+}

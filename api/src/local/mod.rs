@@ -1,0 +1,190 @@
+//! The unit's local API: newline-delimited JSON over a Unix socket.
+//!
+//! Clients (the kiosk, staff tools, `cargo xtask demo`, the tests) send one
+//! [`ClientRequest`] per line; `applianced` answers each with a [`ServerMessage::Response`]
+//! carrying the same `id`, and pushes [`ServerMessage::Event`]s to every client as things
+//! happen. The socket file is the access control: only the kiosk's user can open it.
+
+pub mod client;
+mod metrics;
+
+pub use metrics::{GuestMetrics, MetricsSnapshot, StreamCounters};
+
+use crate::datachannel::Reaction;
+use crate::signaling::GuestId;
+use serde::{Deserialize, Serialize};
+
+/// One request line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRequest {
+    /// Chosen by the client; echoed in the response.
+    pub id: u64,
+    pub request: Request,
+}
+
+/// What a client can ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Which protocol and unit this is.
+    Hello,
+    /// Session state: invite, guests waiting and in the call.
+    Status,
+    /// Counters of the media path (also served as Prometheus text on loopback).
+    Metrics,
+    /// Start a session if needed and create an invite link for it.
+    CreateInvite,
+    /// Let a waiting guest in.
+    Admit { guest_id: GuestId },
+    /// Refuse a waiting guest, or remove one from the call.
+    Deny { guest_id: GuestId },
+    /// End the session: everyone leaves and everything from it is erased.
+    EndSession,
+}
+
+/// Successful answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Response {
+    Hello {
+        protocol: u32,
+        device_id: String,
+        mode: String,
+        /// True when guests are let in without a tap (demo mode only).
+        auto_admit: bool,
+    },
+    Status(Status),
+    Metrics(MetricsSnapshot),
+    Invite {
+        url: String,
+        /// Unix time, seconds.
+        expires_at: u64,
+    },
+    Done,
+}
+
+/// Where the session stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Status {
+    /// True while connected and authenticated to rendezvous.
+    pub rendezvous_connected: bool,
+    /// True between the first invite and the end of the session.
+    pub session_active: bool,
+    pub invite_url: Option<String>,
+    pub invite_expires_at: Option<u64>,
+    pub guests: Vec<GuestStatus>,
+}
+
+/// One guest as the room sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestStatus {
+    pub guest_id: GuestId,
+    pub name: String,
+    pub state: GuestState,
+}
+
+/// A guest's place in the admission flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestState {
+    /// Knocked; waiting for the person in the room.
+    Waiting,
+    /// Admitted; the peer connection is being set up.
+    Connecting,
+    /// Media flowing.
+    InCall,
+}
+
+/// Why a request failed: a machine-readable code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiError {
+    pub code: ApiErrorCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorCode {
+    /// The line was not a valid request; the message says what is wrong.
+    BadRequest,
+    /// No such guest (already left, or never knocked).
+    UnknownGuest,
+    /// The unit cannot reach rendezvous right now.
+    RendezvousUnavailable,
+    /// The request does not fit the current state (e.g. admitting twice).
+    NotAllowed,
+    Internal,
+}
+
+/// Things that happened, pushed to every client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    GuestKnock { guest_id: GuestId, name: String },
+    GuestJoined { guest_id: GuestId, name: String },
+    GuestLeft { guest_id: GuestId },
+    Reaction { guest_id: GuestId, reaction: Reaction },
+    /// The session ended and everything from it was erased.
+    SessionEnded,
+}
+
+/// One line from `applianced`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerMessage {
+    Response {
+        id: u64,
+        #[serde(flatten)]
+        result: Outcome,
+    },
+    Event { event: Event },
+}
+
+/// The result half of a response: exactly one of `ok` or `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok(Response),
+    Error(ApiError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_and_response_lines() {
+        let line = r#"{"id":7,"request":{"type":"admit","guest_id":"g1"}}"#;
+        let req: ClientRequest = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            req.request,
+            Request::Admit {
+                guest_id: "g1".into()
+            }
+        );
+        let resp = ServerMessage::Response {
+            id: 7,
+            result: Outcome::Ok(Response::Done),
+        };
+        let text = serde_json::to_string(&resp).unwrap();
+        assert_eq!(text, r#"{"type":"response","id":7,"ok":{"type":"done"}}"#);
+        assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), resp);
+    }
+
+    #[test]
+    fn error_response_round_trips() {
+        let resp = ServerMessage::Response {
+            id: 1,
+            result: Outcome::Error(ApiError {
+                code: ApiErrorCode::UnknownGuest,
+                message: "no guest g9".into(),
+            }),
+        };
+        let text = serde_json::to_string(&resp).unwrap();
+        assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), resp);
+    }
+}

@@ -1,0 +1,212 @@
+//! Signaling between the unit, the rendezvous server and guest browsers.
+//!
+//! The unit holds one WebSocket to rendezvous (`/ws/device`); each guest holds one
+//! (`/ws/guest/{token}`). Rendezvous relays SDP and ICE between them and never touches media.
+//!
+//! Flow: the unit asks for an invite; a guest opens it and sends [`GuestToServer::Join`]; the
+//! unit is told ([`ServerToDevice::GuestKnock`]) and, once the person in the room admits the
+//! guest, sends [`DeviceToServer::Admit`]. Only then is the guest told it may call
+//! ([`ServerToGuest::Admitted`]); the guest offers, the unit answers.
+
+use serde::{Deserialize, Serialize};
+
+/// Opaque id rendezvous gives a guest for the life of its WebSocket.
+pub type GuestId = String;
+
+/// SDP and ICE relayed between a guest and the unit, unchanged by rendezvous.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SignalPayload {
+    /// An SDP offer (guest → unit).
+    Offer { sdp: String },
+    /// An SDP answer (unit → guest).
+    Answer { sdp: String },
+    /// A trickled ICE candidate, either way. An empty `candidate` marks the end of gathering.
+    Candidate {
+        candidate: String,
+        #[serde(default)]
+        sdp_mid: Option<String>,
+        #[serde(default)]
+        sdp_mline_index: Option<u16>,
+    },
+}
+
+/// An ICE server a guest may use (STUN or TURN), with short-lived credentials for TURN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Unit → rendezvous.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DeviceToServer {
+    /// First message on the socket: who the unit is and its secret. Nothing else is accepted
+    /// before the server answers [`ServerToDevice::Welcome`].
+    Hello {
+        device_id: String,
+        secret: String,
+        protocol: u32,
+    },
+    /// Ask for a new invite for the current session (starting a session if there is none).
+    CreateInvite {
+        request_id: u64,
+        /// Lifetime of the invite; the server's default (15 min) when absent, capped by it.
+        #[serde(default)]
+        ttl_secs: Option<u64>,
+    },
+    /// The person in the room let this guest in.
+    Admit { guest_id: GuestId },
+    /// The person in the room said "not now", or the unit removes a guest.
+    Deny { guest_id: GuestId },
+    /// SDP/ICE for one guest.
+    Signal {
+        guest_id: GuestId,
+        payload: SignalPayload,
+    },
+    /// The session is over: every invite of it stops working and every guest is told.
+    EndSession,
+}
+
+/// Rendezvous → unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerToDevice {
+    /// The unit is authenticated.
+    Welcome { device_id: String },
+    /// An invite was created.
+    Invite {
+        request_id: u64,
+        token: String,
+        url: String,
+        /// Unix time, seconds.
+        expires_at: u64,
+    },
+    /// A guest opened the invite, gave a name, and waits to be let in.
+    GuestKnock { guest_id: GuestId, name: String },
+    /// SDP/ICE from a guest.
+    Signal {
+        guest_id: GuestId,
+        payload: SignalPayload,
+    },
+    /// The guest's browser went away (closed the page, lost network, or left).
+    GuestLeft { guest_id: GuestId },
+    /// A request failed, or the socket is about to be closed. `code` is machine-readable.
+    Error { code: ErrorCode, message: String },
+}
+
+/// Guest browser → rendezvous.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GuestToServer {
+    /// The guest typed a name and tapped "Join".
+    Join { name: String },
+    /// SDP/ICE for the unit.
+    Signal { payload: SignalPayload },
+    /// The guest tapped "Leave".
+    Leave,
+}
+
+/// Rendezvous → guest browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerToGuest {
+    /// The unit knows the guest is there; the person in the room has not answered yet.
+    Waiting,
+    /// The guest was let in: create the peer connection and send an offer.
+    Admitted { ice_servers: Vec<IceServer> },
+    /// The person in the room said "not now".
+    Denied,
+    /// SDP/ICE from the unit.
+    Signal { payload: SignalPayload },
+    /// The session ended; everything from it has been erased on the unit.
+    SessionEnded,
+    /// Something went wrong; the socket closes after this.
+    Error { code: ErrorCode, message: String },
+}
+
+/// Machine-readable reasons carried by `error` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The message was not valid JSON or not a known message.
+    BadMessage,
+    /// Wrong device id or secret.
+    Unauthorized,
+    /// The invite link is unknown (mistyped or forged).
+    InviteUnknown,
+    /// The invite link expired.
+    InviteExpired,
+    /// The session the invite belonged to has ended.
+    SessionEnded,
+    /// The unit is not connected right now.
+    DeviceOffline,
+    /// Too many requests from this address.
+    RateLimited,
+    /// A name is empty or too long, or a field is out of range.
+    InvalidField,
+    /// The message is not allowed in the current state (e.g. signaling before admission).
+    NotAllowed,
+    /// Anything else: a bug on the server.
+    Internal,
+}
+
+/// Longest guest display name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 40;
+
+/// Validate and normalise a guest display name: trimmed, 1..=40 characters, no control
+/// characters. The error says what is wrong in plain words.
+pub fn normalise_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("the name is empty: type the name the people in the room know you by");
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err("the name is longer than 40 characters");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the name contains control characters");
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_use_a_type_tag() {
+        let m = GuestToServer::Join { name: "Camille".into() };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"type":"join","name":"Camille"}"#
+        );
+        let s = ServerToGuest::Signal {
+            payload: SignalPayload::Answer { sdp: "v=0".into() },
+        };
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"type":"signal","payload":{"kind":"answer","sdp":"v=0"}}"#
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_refused() {
+        assert!(serde_json::from_str::<GuestToServer>(r#"{"type":"join","nom":"x"}"#).is_err());
+        assert!(serde_json::from_str::<GuestToServer>(r#"{"type":"dance"}"#).is_err());
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(normalise_name("  Camille ").unwrap(), "Camille");
+        assert!(normalise_name("   ").is_err());
+        assert!(normalise_name(&"é".repeat(41)).is_err());
+        assert!(normalise_name(&"é".repeat(40)).is_ok());
+        assert!(normalise_name("a\u{7}b").is_err());
+    }
+}
