@@ -1,1 +1,113 @@
-fn main() {}
+//! `applianced`: raw arguments → validated config → run; one exit-code policy:
+//! 0 clean stop, 1 runtime failure, 2 bad usage or configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use visavis_appliance::config::Config;
+use visavis_appliance::daemon;
+
+const USAGE: &str = "\
+usage: applianced --config <file>          run the daemon
+       applianced --check-config <file>    validate a config file and exit
+       applianced --version | --help";
+
+enum Command {
+    Run(PathBuf),
+    Check(PathBuf),
+    Help,
+    Version,
+}
+
+fn parse_args(args: &[String]) -> Result<Command, String> {
+    match args {
+        [flag, path] if flag == "--config" => Ok(Command::Run(PathBuf::from(path))),
+        [flag, path] if flag == "--check-config" => Ok(Command::Check(PathBuf::from(path))),
+        [flag] if flag == "--help" || flag == "-h" => Ok(Command::Help),
+        [flag] if flag == "--version" || flag == "-V" => Ok(Command::Version),
+        [] => Err("missing --config <file>".into()),
+        other => Err(format!("unexpected arguments {other:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("applianced: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let path = match command {
+        Command::Help => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            println!("applianced {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Command::Check(path) => {
+            return match Config::load(&path) {
+                Ok(_) => {
+                    println!("{}: ok", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("applianced: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Run(path) => path,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn".into()),
+        )
+        .init();
+    let config = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("applianced: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("applianced: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(daemon::run(config, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(daemon::DaemonError::Config(e)) => {
+            eprintln!("applianced: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("applianced: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// SIGTERM (systemd) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot watch SIGTERM: {e}");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+    }
+}

@@ -1,0 +1,460 @@
+//! `applianced.toml`: what the unit is, where rendezvous is, and how to capture and encode.
+//!
+//! Parsing is strict: an unknown key or a bad value is refused with a message that names
+//! the key and the expected form. Every field has a default that runs on a developer
+//! machine (test sources, loopback), except the rendezvous URL and secret.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        message: String,
+    },
+    #[error(
+        "cannot read the device secret {path}: {source} (set `rendezvous.secret_file` to a readable file)"
+    )]
+    Secret {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The installation: a fitting-room mirror or a restaurant table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    #[default]
+    FittingRoom,
+    Table,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::FittingRoom => "fitting-room",
+            Mode::Table => "table",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub device_id: String,
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub location: String,
+    pub rendezvous: RendezvousConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub video: VideoConfig,
+    #[serde(default)]
+    pub audio: AudioConfig,
+    #[serde(default)]
+    pub session: SessionConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RendezvousConfig {
+    /// Base URL, `https://...` (or `http://` on loopback only).
+    pub url: String,
+    /// File holding the unit's secret. Relative paths are resolved against
+    /// `$CREDENTIALS_DIRECTORY` when systemd provides one.
+    pub secret_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub socket: PathBuf,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            socket: PathBuf::from("/run/visavis/applianced.sock"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VideoSource {
+    /// A V4L2 camera when `device` exists, else the test pattern.
+    Auto,
+    V4l2,
+    Test,
+    File,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderChoice {
+    /// The hardware encoder when present, else x264, else OpenH264.
+    Auto,
+    V4l2h264enc,
+    X264enc,
+    Openh264enc,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    pub source: VideoSource,
+    pub device: PathBuf,
+    pub file: Option<PathBuf>,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub bitrate_kbps: u32,
+    pub encoder: EncoderChoice,
+    /// Draw a machine-readable capture timestamp into each frame (benchmarks only).
+    pub capture_timestamp: bool,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        VideoConfig {
+            source: VideoSource::Auto,
+            device: PathBuf::from("/dev/video0"),
+            file: None,
+            width: 1280,
+            height: 720,
+            fps: 30,
+            bitrate_kbps: 2500,
+            encoder: EncoderChoice::Auto,
+            capture_timestamp: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AudioSource {
+    /// ALSA when a capture device exists, else a test tone.
+    Auto,
+    Alsa,
+    Test,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    pub source: AudioSource,
+    pub device: String,
+    pub bitrate_kbps: u32,
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        AudioConfig {
+            source: AudioSource::Auto,
+            device: "default".into(),
+            bitrate_kbps: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Admit every guest without a tap. For the demo only; never on a store unit.
+    pub auto_admit: bool,
+    /// A guest not let in within this many seconds is turned away.
+    pub admission_timeout_secs: u64,
+    /// An active session with nobody in the call for this long ends by itself.
+    pub idle_timeout_secs: u64,
+    /// Most guests in one call.
+    pub max_guests: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            auto_admit: false,
+            admission_timeout_secs: 300,
+            idle_timeout_secs: 900,
+            max_guests: 8,
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parse and validate `text`; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        };
+        if self.device_id.is_empty()
+            || self.device_id.len() > 64
+            || !self
+                .device_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(invalid(
+                "device_id",
+                format!(
+                    "{:?} is not a device id: use 1 to 64 letters, digits, '-', '_' or '.'",
+                    self.device_id
+                ),
+            ));
+        }
+        rendezvous_ws_url(&self.rendezvous.url).map_err(|m| invalid("rendezvous.url", m))?;
+        if !self.metrics.listen.ip().is_loopback() {
+            return Err(invalid(
+                "metrics.listen",
+                format!(
+                    "{} is not a loopback address: metrics are served on 127.0.0.1 or [::1] only",
+                    self.metrics.listen
+                ),
+            ));
+        }
+        let v = &self.video;
+        if !(160..=3840).contains(&v.width) || v.width % 2 != 0 {
+            return Err(invalid(
+                "video.width",
+                format!("{} is not an even number from 160 to 3840", v.width),
+            ));
+        }
+        if !(120..=2160).contains(&v.height) || v.height % 2 != 0 {
+            return Err(invalid(
+                "video.height",
+                format!("{} is not an even number from 120 to 2160", v.height),
+            ));
+        }
+        if !(1..=60).contains(&v.fps) {
+            return Err(invalid(
+                "video.fps",
+                format!("{} is not a frame rate from 1 to 60", v.fps),
+            ));
+        }
+        if !(100..=20_000).contains(&v.bitrate_kbps) {
+            return Err(invalid(
+                "video.bitrate_kbps",
+                format!(
+                    "{} is not a bitrate from 100 to 20000 kbit/s",
+                    v.bitrate_kbps
+                ),
+            ));
+        }
+        if v.source == VideoSource::File && v.file.is_none() {
+            return Err(invalid(
+                "video.file",
+                "source = \"file\" needs `file = \"/path/to/clip.y4m\"`".into(),
+            ));
+        }
+        if !(6..=510).contains(&self.audio.bitrate_kbps) {
+            return Err(invalid(
+                "audio.bitrate_kbps",
+                format!(
+                    "{} is not an Opus bitrate from 6 to 510 kbit/s",
+                    self.audio.bitrate_kbps
+                ),
+            ));
+        }
+        if !(1..=16).contains(&self.session.max_guests) {
+            return Err(invalid(
+                "session.max_guests",
+                format!("{} is not from 1 to 16", self.session.max_guests),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Read the device secret, trimmed. Never logged.
+    pub fn read_secret(&self) -> Result<String, ConfigError> {
+        let path = match std::env::var_os("CREDENTIALS_DIRECTORY") {
+            Some(dir) if self.rendezvous.secret_file.is_relative() => {
+                Path::new(&dir).join(&self.rendezvous.secret_file)
+            }
+            _ => self.rendezvous.secret_file.clone(),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Secret {
+            path: path.clone(),
+            source,
+        })?;
+        let secret = text.trim().to_owned();
+        if secret.is_empty() {
+            return Err(ConfigError::Secret {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is empty"),
+            });
+        }
+        Ok(secret)
+    }
+}
+
+/// The WebSocket URL of rendezvous's device endpoint for a base URL, or why it is refused.
+/// `https` becomes `wss`; plain `http` is allowed only for a loopback host.
+pub fn rendezvous_ws_url(base: &str) -> Result<String, String> {
+    let (scheme, rest) = base.split_once("://").ok_or_else(|| {
+        format!("{base:?} is not a URL: write it as https://rendezvous.example.com")
+    })?;
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
+    };
+    if host.is_empty() {
+        return Err(format!("{base:?} has no host"));
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let ws_scheme = match scheme {
+        "https" => "wss",
+        "http" if loopback => "ws",
+        "http" => {
+            return Err(format!(
+                "{base:?} uses plain http to a non-loopback host: use https:// (TLS is required for anything leaving the unit)"
+            ));
+        }
+        other => return Err(format!("{other:?} is not a supported scheme: use https://")),
+    };
+    Ok(format!(
+        "{ws_scheme}://{}/ws/device",
+        rest.trim_end_matches('/')
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+device_id = "unit-1"
+[rendezvous]
+url = "http://127.0.0.1:8443"
+secret_file = "secret"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("applianced.toml"), text)
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.mode, Mode::FittingRoom);
+        assert_eq!(
+            (c.video.width, c.video.height, c.video.fps),
+            (1280, 720, 30)
+        );
+        assert!(!c.session.auto_admit);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = parse(&format!("{MINIMAL}\n[video]\nwidht = 640\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("widht"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_key_and_form() {
+        let err = parse(&format!("{MINIMAL}\n[video]\nwidth = 641\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("video.width") && err.contains("even number"),
+            "{err}"
+        );
+        let err = parse(&format!("{MINIMAL}\n[video]\nsource = \"webcam\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webcam") && err.contains("v4l2"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert_eq!(
+            rendezvous_ws_url("http://127.0.0.1:8443").unwrap(),
+            "ws://127.0.0.1:8443/ws/device"
+        );
+        assert_eq!(
+            rendezvous_ws_url("https://rv.example.com/").unwrap(),
+            "wss://rv.example.com/ws/device"
+        );
+        assert_eq!(
+            rendezvous_ws_url("http://[::1]:80").unwrap(),
+            "ws://[::1]:80/ws/device"
+        );
+        assert!(
+            rendezvous_ws_url("http://rv.example.com")
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(rendezvous_ws_url("ftp://x").is_err());
+        let err = parse(&MINIMAL.replace("http://127.0.0.1:8443", "http://10.0.0.5"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rendezvous.url"), "{err}");
+    }
+
+    #[test]
+    fn metrics_must_stay_on_loopback() {
+        let err = parse(&format!(
+            "{MINIMAL}\n[metrics]\nlisten = \"0.0.0.0:9464\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("metrics.listen"), "{err}");
+    }
+}

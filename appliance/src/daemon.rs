@@ -1,0 +1,333 @@
+//! The daemon loop: moves data between the session core and the world.
+//!
+//! One task owns the [`Session`]; rendezvous messages, local API calls, peer events and
+//! timeouts come in as inputs, and the session's actions go out to rendezvous, the peer
+//! connections and local clients. Nothing here decides policy.
+
+use crate::api;
+use crate::config::{Config, ConfigError, rendezvous_ws_url};
+use crate::media::{MediaError, MediaHub};
+use crate::metrics::{self, Metrics};
+use crate::peer::{Peer, PeerContext, PeerEvent};
+use crate::session::{Action, Input, Session, SessionSettings};
+use crate::signaling::{self, Link};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+use visavis_api::PROTOCOL_VERSION;
+use visavis_api::datachannel::UnitMessage;
+use visavis_api::local::{Event, Outcome, Request, Response};
+use visavis_api::signaling::{DeviceToServer, GuestId, ServerToDevice, SignalPayload};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error("cannot listen on {what} {addr}: {source}")]
+    Listen {
+        what: &'static str,
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A guest's peer connection and the queue of SDP/ICE waiting for it, applied in order.
+struct PeerSlot {
+    peer: Arc<Peer>,
+    signals: mpsc::UnboundedSender<SignalPayload>,
+}
+
+/// Run until `shutdown` resolves (SIGTERM in production, a oneshot in tests), or the media
+/// path fails for good. Prints the readiness line once everything listens.
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let secret = config.read_secret()?;
+    let ws_url =
+        rendezvous_ws_url(&config.rendezvous.url).map_err(|message| ConfigError::Invalid {
+            path: "applianced.toml".into(),
+            key: "rendezvous.url",
+            message,
+        })?;
+    let metrics = Arc::new(Metrics::default());
+    let mut media = MediaHub::start(&config, metrics.clone())?;
+
+    let listen_err = |what, addr: String| move |source| DaemonError::Listen { what, addr, source };
+    let metrics_listener = tokio::net::TcpListener::bind(config.metrics.listen)
+        .await
+        .map_err(listen_err("metrics", config.metrics.listen.to_string()))?;
+    let metrics_addr = metrics_listener
+        .local_addr()
+        .map_err(listen_err("metrics", config.metrics.listen.to_string()))?;
+    let api_listener = api::bind(&config.api.socket).map_err(listen_err(
+        "the local API socket",
+        config.api.socket.display().to_string(),
+    ))?;
+
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    tokio::spawn(metrics::serve(metrics_listener, metrics.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let (events_tx, _) = broadcast::channel::<Event>(256);
+    let (calls_tx, mut calls) = mpsc::channel::<api::Call>(64);
+    let api_task = tokio::spawn(api::serve(api_listener, calls_tx, events_tx.clone()));
+
+    let (link_tx, mut links) = mpsc::unbounded_channel();
+    let to_rendezvous = signaling::spawn(ws_url, config.device_id.clone(), secret, link_tx);
+    let (peer_tx, mut peer_events) = mpsc::unbounded_channel();
+    let ctx = PeerContext {
+        video: media.video_sender(),
+        audio: media.audio_sender(),
+        keyframes: media.keyframe_requester(),
+        events: peer_tx,
+        ice_servers: Vec::new(),
+        welcome: UnitMessage::Welcome {
+            mode: config.mode.as_str().into(),
+            location: config.location.clone(),
+        },
+    };
+
+    if config.session.auto_admit {
+        tracing::warn!("auto_admit is on: every guest is let in without a tap. Demo use only.");
+    }
+    let mut session = Session::new(SessionSettings {
+        auto_admit: config.session.auto_admit,
+        admission_timeout: Duration::from_secs(config.session.admission_timeout_secs),
+        idle_timeout: Duration::from_secs(config.session.idle_timeout_secs),
+        max_guests: config.session.max_guests,
+    });
+    let mut world = World {
+        to_rendezvous,
+        events: events_tx,
+        peers: HashMap::new(),
+        pending_invites: HashMap::new(),
+        next_request: 1,
+        ctx,
+        metrics: metrics.clone(),
+    };
+
+    println!(
+        "applianced: ready api={} metrics=http://{metrics_addr}/metrics",
+        config.api.socket.display()
+    );
+    tracing::info!(device = %config.device_id, mode = config.mode.as_str(), "applianced ready");
+
+    tokio::pin!(shutdown);
+    let result = loop {
+        let deadline = session.poll_timeout().map(Instant::from_std);
+        tokio::select! {
+            () = &mut shutdown => break Ok(()),
+            e = media.failed() => break Err(DaemonError::Media(e)),
+            Some(link) = links.recv() => {
+                let now = Instant::now().into_std();
+                match link {
+                    Link::Up => session.handle_input(Input::RendezvousUp, now),
+                    Link::Down => session.handle_input(Input::RendezvousDown, now),
+                    Link::Message(msg) => {
+                        if let Some(input) = input_from_rendezvous(msg) {
+                            session.handle_input(input, now);
+                        }
+                    }
+                }
+            }
+            Some((request, reply)) = calls.recv() => {
+                world.call(&mut session, &config, request, reply);
+            }
+            Some(event) = peer_events.recv() => {
+                let now = Instant::now().into_std();
+                match event {
+                    PeerEvent::LocalSignal { guest_id, payload } => {
+                        let _ = world.to_rendezvous.send(DeviceToServer::Signal { guest_id, payload });
+                    }
+                    PeerEvent::Connected { guest_id } => session.handle_input(Input::PeerConnected { guest_id }, now),
+                    PeerEvent::Gone { guest_id } => session.handle_input(Input::PeerGone { guest_id }, now),
+                    PeerEvent::Reaction { guest_id, reaction } => session.handle_input(Input::Reaction { guest_id, reaction }, now),
+                }
+            }
+            () = sleep_until(deadline) => session.handle_timeout(Instant::now().into_std()),
+        }
+        world.carry_out(&mut session).await;
+    };
+
+    // Leaving: end the session so guests are told and nothing of it survives the process.
+    session.handle_input(Input::EndSession, Instant::now().into_std());
+    world.carry_out(&mut session).await;
+    drop(world);
+    let _ = stop_tx.send(());
+    api_task.abort();
+    let _ = std::fs::remove_file(&config.api.socket);
+    result
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn input_from_rendezvous(msg: ServerToDevice) -> Option<Input> {
+    Some(match msg {
+        ServerToDevice::Invite {
+            request_id,
+            url,
+            expires_at,
+            ..
+        } => Input::InviteCreated {
+            request_id,
+            url,
+            expires_at,
+        },
+        ServerToDevice::GuestKnock { guest_id, name } => Input::Knock { guest_id, name },
+        ServerToDevice::Signal { guest_id, payload } => Input::Signal { guest_id, payload },
+        ServerToDevice::GuestLeft { guest_id } => Input::GuestLeft { guest_id },
+        ServerToDevice::Error { code, message } => {
+            tracing::warn!(?code, "rendezvous reported: {message}");
+            return None;
+        }
+        ServerToDevice::Welcome { .. } => return None,
+    })
+}
+
+/// Everything the actions act on.
+struct World {
+    to_rendezvous: mpsc::UnboundedSender<DeviceToServer>,
+    events: broadcast::Sender<Event>,
+    peers: HashMap<GuestId, PeerSlot>,
+    pending_invites: HashMap<u64, oneshot::Sender<Outcome>>,
+    next_request: u64,
+    ctx: PeerContext,
+    metrics: Arc<Metrics>,
+}
+
+impl World {
+    fn call(
+        &mut self,
+        session: &mut Session,
+        config: &Config,
+        request: Request,
+        reply: oneshot::Sender<Outcome>,
+    ) {
+        let now = Instant::now().into_std();
+        let done = Outcome::Ok(Response::Done);
+        let outcome = match request {
+            Request::Hello => Outcome::Ok(Response::Hello {
+                protocol: PROTOCOL_VERSION,
+                device_id: config.device_id.clone(),
+                mode: config.mode.as_str().into(),
+                auto_admit: config.session.auto_admit,
+            }),
+            Request::Status => Outcome::Ok(Response::Status(session.status())),
+            Request::Metrics => Outcome::Ok(Response::Metrics(self.metrics.snapshot())),
+            Request::CreateInvite => {
+                let request_id = self.next_request;
+                self.next_request += 1;
+                self.pending_invites.insert(request_id, reply);
+                session.handle_input(Input::InviteRequested { request_id }, now);
+                return;
+            }
+            Request::Admit { guest_id } => match session.check_admit(&guest_id) {
+                Ok(()) => {
+                    session.handle_input(Input::Admit { guest_id }, now);
+                    done
+                }
+                Err(e) => Outcome::Error(e),
+            },
+            Request::Deny { guest_id } => match session.check_known(&guest_id) {
+                Ok(()) => {
+                    session.handle_input(Input::Deny { guest_id }, now);
+                    done
+                }
+                Err(e) => Outcome::Error(e),
+            },
+            Request::EndSession => {
+                session.handle_input(Input::EndSession, now);
+                done
+            }
+        };
+        let _ = reply.send(outcome);
+    }
+
+    async fn carry_out(&mut self, session: &mut Session) {
+        while let Some(action) = session.poll_action() {
+            match action {
+                Action::Send(msg) => {
+                    let _ = self.to_rendezvous.send(msg);
+                }
+                Action::StartPeer { guest_id } => self.start_peer(session, guest_id).await,
+                Action::ApplySignal { guest_id, payload } => match self.peers.get(&guest_id) {
+                    Some(slot) => {
+                        let _ = slot.signals.send(payload);
+                    }
+                    None => {
+                        tracing::warn!(guest = %guest_id, "signal for a guest without a peer connection dropped")
+                    }
+                },
+                Action::ClosePeer { guest_id } => {
+                    self.metrics.remove_guest(&guest_id);
+                    if let Some(slot) = self.peers.remove(&guest_id) {
+                        tokio::spawn(async move { slot.peer.close().await });
+                    }
+                }
+                Action::Emit(event) => {
+                    let _ = self.events.send(event);
+                }
+                Action::InviteReady { request_id, result } => {
+                    if let Some(reply) = self.pending_invites.remove(&request_id) {
+                        let _ = reply.send(match result {
+                            Ok((url, expires_at)) => {
+                                Outcome::Ok(Response::Invite { url, expires_at })
+                            }
+                            Err(e) => Outcome::Error(e),
+                        });
+                    }
+                }
+                Action::EraseSessionData => {
+                    // The unit keeps nothing from a session beyond the session core's own
+                    // state (cleared with it) and the peers closed above.
+                    tracing::info!("session ended; everything from it was erased");
+                }
+            }
+        }
+    }
+
+    async fn start_peer(&mut self, session: &mut Session, guest_id: GuestId) {
+        let name = session
+            .status()
+            .guests
+            .into_iter()
+            .find(|g| g.guest_id == guest_id)
+            .map(|g| g.name)
+            .unwrap_or_default();
+        let counters = self.metrics.add_guest(&guest_id, &name);
+        match Peer::new(guest_id.clone(), counters, self.ctx.clone()).await {
+            Ok(peer) => {
+                let peer = Arc::new(peer);
+                let (tx, mut rx) = mpsc::unbounded_channel::<SignalPayload>();
+                let worker = peer.clone();
+                let events = self.ctx.events.clone();
+                let id = guest_id.clone();
+                tokio::spawn(async move {
+                    while let Some(payload) = rx.recv().await {
+                        if let Err(e) = worker.apply(payload).await {
+                            tracing::warn!(guest = %id, "signaling failed: {e}");
+                            let _ = events.send(PeerEvent::Gone {
+                                guest_id: id.clone(),
+                            });
+                        }
+                    }
+                });
+                self.peers.insert(guest_id, PeerSlot { peer, signals: tx });
+            }
+            Err(e) => {
+                tracing::error!(guest = %guest_id, "cannot create a peer connection: {e}");
+                session.handle_input(Input::PeerGone { guest_id }, Instant::now().into_std());
+            }
+        }
+    }
+}

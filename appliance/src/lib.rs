@@ -1,0 +1,16 @@
+//! `applianced`, the Visavis device daemon.
+//!
+//! Captures once, encodes once ([`media`]), and sends the encoded stream to every admitted
+//! guest over its own webrtc-rs peer connection ([`peer`]). The [`session`] core decides who
+//! is admitted and when everything is erased; [`daemon`] moves data between it and the
+//! sockets: rendezvous ([`signaling`]), the local API ([`api`]) and Prometheus
+//! ([`metrics`]).
+
+pub mod api;
+pub mod config;
+pub mod daemon;
+pub mod media;
+pub mod metrics;
+pub mod peer;
+pub mod session;
+pub mod signaling;

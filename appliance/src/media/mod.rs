@@ -1,0 +1,130 @@
+//! Capture and encode, once, for every guest.
+//!
+//! One video pipeline (camera or test source → H.264 encoder → appsink) and one audio
+//! pipeline (mic or test tone → Opus → appsink). Encoded frames are published on broadcast
+//! channels; each guest's sender task subscribes and packetizes for its own peer
+//! connection. A new guest costs a subscription and a keyframe request, never an encoder.
+
+mod audio;
+mod frame;
+mod pipeline;
+pub mod stamp;
+mod v4l2;
+mod video;
+
+pub use frame::{EncodedFrame, rtp_duration};
+pub use video::select_encoder;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Why the media path could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("GStreamer could not start: {0}")]
+    Init(String),
+    #[error("no H.264 encoder available: {0}")]
+    NoEncoder(String),
+    #[error("cannot build the {what} pipeline `{description}`: {message}")]
+    Build {
+        what: &'static str,
+        description: String,
+        message: String,
+    },
+    #[error("the {what} pipeline failed in element `{element}`: {message}")]
+    Element {
+        what: &'static str,
+        element: String,
+        message: String,
+    },
+    #[error("camera {device}: {message}")]
+    Camera { device: String, message: String },
+}
+
+/// The running media path.
+pub struct MediaHub {
+    video: pipeline::Running,
+    audio: pipeline::Running,
+    video_tx: broadcast::Sender<Arc<EncodedFrame>>,
+    audio_tx: broadcast::Sender<Arc<EncodedFrame>>,
+    metrics: Arc<Metrics>,
+    _camera: Option<v4l2::CaptureThread>,
+}
+
+impl MediaHub {
+    /// Build and start both pipelines. Fails with the element or device at fault.
+    pub fn start(config: &Config, metrics: Arc<Metrics>) -> Result<Self, MediaError> {
+        gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))?;
+        let (video_tx, _) = broadcast::channel(64);
+        let (audio_tx, _) = broadcast::channel(64);
+        let (video, camera) = video::start(&config.video, metrics.clone(), video_tx.clone())?;
+        let audio = audio::start(&config.audio, metrics.clone(), audio_tx.clone())?;
+        Ok(MediaHub {
+            video,
+            audio,
+            video_tx,
+            audio_tx,
+            metrics,
+            _camera: camera,
+        })
+    }
+
+    /// The broadcast of encoded video frames (to subscribe later, per guest).
+    pub fn video_sender(&self) -> broadcast::Sender<Arc<EncodedFrame>> {
+        self.video_tx.clone()
+    }
+
+    pub fn audio_sender(&self) -> broadcast::Sender<Arc<EncodedFrame>> {
+        self.audio_tx.clone()
+    }
+
+    /// Encoded video frames from now on. Deltas before the next keyframe are useless to a
+    /// new subscriber: call [`MediaHub::request_keyframe`].
+    pub fn subscribe_video(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
+        self.video_tx.subscribe()
+    }
+
+    pub fn subscribe_audio(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
+        self.audio_tx.subscribe()
+    }
+
+    /// A handle to ask the shared encoder for a keyframe, usable from any task.
+    pub fn keyframe_requester(&self) -> KeyframeRequester {
+        KeyframeRequester {
+            sink: self.video.sink.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// The first fatal error from either pipeline, when it happens.
+    pub async fn failed(&mut self) -> MediaError {
+        tokio::select! {
+            e = self.video.failed() => e,
+            e = self.audio.failed() => e,
+        }
+    }
+}
+
+/// Asks the shared video encoder for a keyframe (new guest, PLI/FIR, lost frames).
+#[derive(Clone)]
+pub struct KeyframeRequester {
+    sink: gstreamer_app::AppSink,
+    metrics: Arc<Metrics>,
+}
+
+impl KeyframeRequester {
+    pub fn request(&self) {
+        use gstreamer::prelude::*;
+        self.metrics
+            .keyframes_requested
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let event = gstreamer_video::UpstreamForceKeyUnitEvent::builder()
+            .all_headers(true)
+            .build();
+        if !self.sink.send_event(event) {
+            tracing::warn!("the video encoder did not take the keyframe request");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! A started GStreamer pipeline with an appsink, its bus turned into typed errors.
+
+use super::MediaError;
+use super::frame::{EncodedFrame, rtp_duration, ticks_between};
+use crate::metrics::Metrics;
+use futures::StreamExt;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::sync::{broadcast, oneshot};
+
+/// A playing pipeline. Stopped (set to NULL) on drop.
+pub struct Running {
+    pub pipeline: gst::Pipeline,
+    pub sink: gst_app::AppSink,
+    failed: Option<oneshot::Receiver<MediaError>>,
+}
+
+impl Running {
+    /// Resolves with the first error the pipeline posts (never, if it runs forever).
+    pub async fn failed(&mut self) -> MediaError {
+        match self.failed.as_mut() {
+            Some(rx) => match rx.await {
+                Ok(e) => {
+                    self.failed = None;
+                    e
+                }
+                Err(_) => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Parse `description`, which must contain an appsink named `sink`, and return it unstarted.
+pub fn build(
+    what: &'static str,
+    description: &str,
+) -> Result<(gst::Pipeline, gst_app::AppSink), MediaError> {
+    let build_err = |message: String| MediaError::Build {
+        what,
+        description: description.to_owned(),
+        message,
+    };
+    let pipeline = gst::parse::launch(description)
+        .map_err(|e| build_err(e.to_string()))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| build_err("not a pipeline".into()))?;
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+        .ok_or_else(|| build_err("no appsink named `sink`".into()))?;
+    Ok((pipeline, sink))
+}
+
+/// Publish every sample of `sink` on `tx` as an [`EncodedFrame`], counting into `counter`.
+pub fn publish(
+    sink: &gst_app::AppSink,
+    clock_rate: u32,
+    tx: broadcast::Sender<Arc<EncodedFrame>>,
+    metrics: Arc<Metrics>,
+    counter: fn(&Metrics) -> &AtomicU64,
+) {
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let Some(buffer) = sample.buffer() else {
+                    return Ok(gst::FlowSuccess::Ok);
+                };
+                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                let pts = buffer.pts().map_or(0, |t| t.nseconds());
+                let dur = buffer.duration().map_or(0, |t| t.nseconds());
+                let frame = EncodedFrame {
+                    data: bytes::Bytes::copy_from_slice(map.as_slice()),
+                    duration: rtp_duration(ticks_between(pts, pts + dur, clock_rate), clock_rate),
+                    keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
+                    encoded_at: Instant::now(),
+                };
+                counter(&metrics).fetch_add(1, Ordering::Relaxed);
+                // No subscriber is fine: nobody is in the call.
+                let _ = tx.send(Arc::new(frame));
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+}
+
+/// Set `pipeline` playing and watch its bus: errors become [`MediaError::Element`] naming
+/// the element that posted them, warnings are logged.
+pub fn start(
+    what: &'static str,
+    pipeline: gst::Pipeline,
+    sink: gst_app::AppSink,
+) -> Result<Running, MediaError> {
+    let bus = pipeline
+        .bus()
+        .ok_or_else(|| MediaError::Init("pipeline without a bus".into()))?;
+    let (tx, rx) = oneshot::channel();
+    let mut messages = bus.stream();
+    let weak = pipeline.downgrade();
+    tokio::spawn(async move {
+        let mut tx = Some(tx);
+        while let Some(msg) = messages.next().await {
+            use gst::MessageView;
+            let element = || {
+                msg.src()
+                    .map_or_else(|| "?".into(), |s| s.path_string().to_string())
+            };
+            match msg.view() {
+                MessageView::Error(err) => {
+                    let e = MediaError::Element {
+                        what,
+                        element: element(),
+                        message: format!("{} ({:?})", err.error(), err.debug()),
+                    };
+                    tracing::error!("{e}");
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(e);
+                    }
+                }
+                MessageView::Warning(w) => {
+                    tracing::warn!(pipeline = what, element = %element(), "{}", w.error());
+                }
+                MessageView::SegmentDone(_) => {
+                    // A looped clip reached its end: go round again without a flush, so
+                    // running time (and the guests' timestamps) keeps going.
+                    if let Some(p) = weak.upgrade()
+                        && let Err(e) = p.seek_simple(gst::SeekFlags::SEGMENT, gst::ClockTime::ZERO)
+                    {
+                        tracing::error!(pipeline = what, "cannot loop the clip: {e}");
+                    }
+                }
+                MessageView::Eos(_) => {
+                    let e = MediaError::Element {
+                        what,
+                        element: element(),
+                        message: "end of stream".into(),
+                    };
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|_| MediaError::Element {
+            what,
+            element: pipeline.name().to_string(),
+            message: "could not start playing (see the error logged just before)".into(),
+        })?;
+    Ok(Running {
+        pipeline,
+        sink,
+        failed: Some(rx),
+    })
+}
+
+/// Make a file-fed pipeline loop: a flushing segment seek now, and on every segment end the
+/// bus watcher of [`start`] seeks back to the start.
+pub fn loop_forever(pipeline: &gst::Pipeline) {
+    let _ = pipeline.state(gst::ClockTime::from_seconds(5));
+    if let Err(e) = pipeline.seek_simple(
+        gst::SeekFlags::FLUSH | gst::SeekFlags::SEGMENT,
+        gst::ClockTime::ZERO,
+    ) {
+        tracing::warn!("the clip cannot be looped ({e}); it will play once");
+    }
+}

@@ -1,0 +1,132 @@
+//! Counters of the media path and their Prometheus endpoint on loopback.
+//!
+//! Counters are atomics bumped on the hot path (GStreamer streaming threads, per-guest
+//! tasks); a [`MetricsSnapshot`] is assembled only when someone asks.
+
+use axum::Router;
+use axum::routing::get;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use visavis_api::local::{GuestMetrics, MetricsSnapshot, StreamCounters};
+
+/// One direction of one stream.
+#[derive(Debug, Default)]
+pub struct Counter3 {
+    pub packets: AtomicU64,
+    pub bytes: AtomicU64,
+    pub frames: AtomicU64,
+}
+
+impl Counter3 {
+    pub fn add(&self, packets: u64, bytes: u64, frames: u64) {
+        self.packets.fetch_add(packets, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+        self.frames.fetch_add(frames, Relaxed);
+    }
+
+    fn get(&self) -> StreamCounters {
+        StreamCounters {
+            packets: self.packets.load(Relaxed),
+            bytes: self.bytes.load(Relaxed),
+            frames: self.frames.load(Relaxed),
+        }
+    }
+}
+
+/// Counters for one guest's peer connection.
+#[derive(Debug, Default)]
+pub struct GuestCounters {
+    pub name: String,
+    pub connection: Mutex<String>,
+    pub video_out: Counter3,
+    pub audio_out: Counter3,
+    pub video_in: Counter3,
+    pub audio_in: Counter3,
+    pub reactions_in: AtomicU64,
+}
+
+/// Everything counted in the daemon.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub frames_captured: AtomicU64,
+    pub frames_encoded: AtomicU64,
+    pub audio_frames_encoded: AtomicU64,
+    pub video_encoders_started: AtomicU64,
+    pub audio_encoders_started: AtomicU64,
+    pub keyframes_requested: AtomicU64,
+    pub target_bitrate_bps: AtomicU64,
+    pub video_encoder: Mutex<String>,
+    guests: Mutex<BTreeMap<String, Arc<GuestCounters>>>,
+}
+
+impl Metrics {
+    /// Register a guest's counters; they stay in the snapshot until [`Metrics::remove_guest`].
+    pub fn add_guest(&self, guest_id: &str, name: &str) -> Arc<GuestCounters> {
+        let counters = Arc::new(GuestCounters {
+            name: name.to_owned(),
+            connection: Mutex::new("new".into()),
+            ..Default::default()
+        });
+        lock(&self.guests).insert(guest_id.to_owned(), counters.clone());
+        counters
+    }
+
+    pub fn remove_guest(&self, guest_id: &str) {
+        lock(&self.guests).remove(guest_id);
+    }
+
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            frames_captured: self.frames_captured.load(Relaxed),
+            frames_encoded: self.frames_encoded.load(Relaxed),
+            video_encoder: lock(&self.video_encoder).clone(),
+            video_encoders_started: self.video_encoders_started.load(Relaxed),
+            audio_encoders_started: self.audio_encoders_started.load(Relaxed),
+            audio_frames_encoded: self.audio_frames_encoded.load(Relaxed),
+            target_bitrate_bps: self.target_bitrate_bps.load(Relaxed),
+            keyframes_requested: self.keyframes_requested.load(Relaxed),
+            guests: lock(&self.guests)
+                .iter()
+                .map(|(id, g)| GuestMetrics {
+                    guest_id: id.clone(),
+                    name: g.name.clone(),
+                    connection: lock(&g.connection).clone(),
+                    video_out: g.video_out.get(),
+                    audio_out: g.audio_out.get(),
+                    video_in: g.video_in.get(),
+                    audio_in: g.audio_in.get(),
+                    reactions_in: g.reactions_in.load(Relaxed),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Lock a mutex, recovering the data if a panicking thread poisoned it: counters stay usable.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Serve `GET /metrics` (Prometheus text) on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [("content-type", "text/plain; version=0.0.4")],
+                    metrics.snapshot().to_prometheus(),
+                )
+            }
+        }),
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,316 @@
+//! One guest's WebRTC peer connection (webrtc-rs): the guest offers, the unit answers and
+//! sends the shared encoder's video and audio; the guest's own video, audio and data channel
+//! come back.
+
+mod handler;
+mod receive;
+mod rtcp;
+mod send;
+
+use crate::media::{EncodedFrame, KeyframeRequester};
+use crate::metrics::GuestCounters;
+use rtc::interceptor::Slot;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use std::sync::Arc;
+use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio::task::JoinHandle;
+use visavis_api::datachannel::{Reaction, UnitMessage};
+use visavis_api::signaling::{GuestId, IceServer, SignalPayload};
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCSessionDescription, Registry,
+    register_default_interceptors,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+/// What a peer connection reports to the daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerEvent {
+    /// SDP/ICE to send to the guest through rendezvous.
+    LocalSignal {
+        guest_id: GuestId,
+        payload: SignalPayload,
+    },
+    Connected {
+        guest_id: GuestId,
+    },
+    Gone {
+        guest_id: GuestId,
+    },
+    Reaction {
+        guest_id: GuestId,
+        reaction: Reaction,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("webrtc: {0}")]
+    WebRtc(#[from] webrtc::error::Error),
+    #[error("the guest sent {0}, which the unit does not expect")]
+    Unexpected(&'static str),
+}
+
+/// What every peer needs from the daemon.
+#[derive(Clone)]
+pub struct PeerContext {
+    pub video: broadcast::Sender<Arc<EncodedFrame>>,
+    pub audio: broadcast::Sender<Arc<EncodedFrame>>,
+    pub keyframes: KeyframeRequester,
+    pub events: mpsc::UnboundedSender<PeerEvent>,
+    pub ice_servers: Vec<IceServer>,
+    pub welcome: UnitMessage,
+}
+
+/// One guest's connection. Closed by [`Peer::close`] (or when dropped, less gracefully).
+pub struct Peer {
+    guest_id: GuestId,
+    pc: Arc<dyn PeerConnection>,
+    ctx: PeerContext,
+    counters: Arc<GuestCounters>,
+    candidates: Mutex<Option<mpsc::UnboundedReceiver<SignalPayload>>>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn video_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: "video/H264".into(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+            .into(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn audio_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: "audio/opus".into(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn local_track(
+    kind: RtpCodecKind,
+    codec: RTCRtpCodec,
+) -> Result<(Arc<TrackLocalStaticSample>, u32), PeerError> {
+    let ssrc = rand::random::<u32>();
+    let track = TrackLocalStaticSample::new(
+        std::time::Instant::now(),
+        MediaStreamTrack::new(
+            "visavis".into(),
+            format!("visavis-{kind}"),
+            format!("visavis-{kind}"),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        ),
+    )?;
+    Ok((Arc::new(track), ssrc))
+}
+
+async fn payload_type(sender: &Arc<dyn RtpSender>) -> Result<u8, PeerError> {
+    sender
+        .get_parameters()
+        .await?
+        .rtp_parameters
+        .codecs
+        .first()
+        .map(|c| c.payload_type)
+        .ok_or(PeerError::Unexpected(
+            "an offer without a codec the unit can send",
+        ))
+}
+
+impl Peer {
+    /// Build the peer connection for an admitted guest; nothing is sent until their offer.
+    pub async fn new(
+        guest_id: GuestId,
+        counters: Arc<GuestCounters>,
+        ctx: PeerContext,
+    ) -> Result<Peer, PeerError> {
+        let mut media_engine = MediaEngine::default();
+        media_engine.register_default_codecs()?;
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
+            Slot::from(14_000),
+            rtcp::KeyframeRequestForwarder::default(),
+        );
+        let config = RTCConfigurationBuilder::new()
+            .with_ice_servers(
+                ctx.ice_servers
+                    .iter()
+                    .map(|s| RTCIceServer {
+                        urls: s.urls.clone(),
+                        username: s.username.clone().unwrap_or_default(),
+                        credential: s.credential.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            )
+            .build();
+        let (cand_tx, cand_rx) = mpsc::unbounded_channel();
+        let handler = handler::Handler {
+            guest_id: guest_id.clone(),
+            events: ctx.events.clone(),
+            candidates: cand_tx,
+            counters: counters.clone(),
+            welcome: ctx.welcome.clone(),
+        };
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(config)
+            .with_media_engine(media_engine)
+            .with_interceptor_registry(registry)
+            .with_handler(Arc::new(handler))
+            .with_udp_addrs(vec!["0.0.0.0:0".to_owned()])
+            .build()
+            .await?;
+        Ok(Peer {
+            guest_id,
+            pc: Arc::new(pc),
+            ctx,
+            counters,
+            candidates: Mutex::new(Some(cand_rx)),
+            tasks: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Apply SDP/ICE from the guest. An offer is answered (the answer goes out as a
+    /// [`PeerEvent::LocalSignal`]) and starts the media.
+    pub async fn apply(&self, payload: SignalPayload) -> Result<(), PeerError> {
+        match payload {
+            SignalPayload::Offer { sdp } => self.answer(sdp).await,
+            SignalPayload::Candidate { candidate, .. } if candidate.is_empty() => Ok(()),
+            SignalPayload::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                self.pc
+                    .add_ice_candidate(RTCIceCandidateInit {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                        ..Default::default()
+                    })
+                    .await?;
+                Ok(())
+            }
+            SignalPayload::Answer { .. } => Err(PeerError::Unexpected("an answer")),
+        }
+    }
+
+    async fn answer(&self, sdp: String) -> Result<(), PeerError> {
+        let Some(mut candidates) = self.candidates.lock().await.take() else {
+            return Err(PeerError::Unexpected(
+                "a second offer (renegotiation is not supported)",
+            ));
+        };
+        self.pc
+            .set_remote_description(RTCSessionDescription::offer(sdp)?)
+            .await?;
+        let (video, video_ssrc) = local_track(RtpCodecKind::Video, video_codec())?;
+        let (audio, audio_ssrc) = local_track(RtpCodecKind::Audio, audio_codec())?;
+        let video_sender = self
+            .pc
+            .add_track(video.clone() as Arc<dyn TrackLocal>)
+            .await?;
+        let audio_sender = self
+            .pc
+            .add_track(audio.clone() as Arc<dyn TrackLocal>)
+            .await?;
+        let answer = self.pc.create_answer(None).await?;
+        self.pc.set_local_description(answer).await?;
+        let sdp = self
+            .pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .ok_or(PeerError::Unexpected(
+                "no local description after answering",
+            ))?;
+        let video_pt = payload_type(&video_sender).await?;
+        let audio_pt = payload_type(&audio_sender).await?;
+        let guest_id = self.guest_id.clone();
+        let events = self.ctx.events.clone();
+        let _ = events.send(PeerEvent::LocalSignal {
+            guest_id: guest_id.clone(),
+            payload: SignalPayload::Answer { sdp },
+        });
+
+        let ctx = &self.ctx;
+        let tasks = vec![
+            // Candidates gathered so far, and later ones, follow the answer.
+            tokio::spawn({
+                let guest_id = guest_id.clone();
+                async move {
+                    while let Some(payload) = candidates.recv().await {
+                        let _ = events.send(PeerEvent::LocalSignal {
+                            guest_id: guest_id.clone(),
+                            payload,
+                        });
+                    }
+                }
+            }),
+            tokio::spawn(send::forward(
+                guest_id.clone(),
+                send::Outgoing {
+                    track: video.clone(),
+                    ssrc: video_ssrc,
+                    payload_type: video_pt,
+                },
+                ctx.video.subscribe(),
+                Some(ctx.keyframes.clone()),
+                self.counters.clone(),
+            )),
+            tokio::spawn(send::forward(
+                guest_id.clone(),
+                send::Outgoing {
+                    track: audio,
+                    ssrc: audio_ssrc,
+                    payload_type: audio_pt,
+                },
+                ctx.audio.subscribe(),
+                None,
+                self.counters.clone(),
+            )),
+            tokio::spawn(send::keyframes_on_request(video, ctx.keyframes.clone())),
+            tokio::spawn(send::poll_sent_stats(
+                self.pc.clone(),
+                self.counters.clone(),
+            )),
+        ];
+        crate::metrics::lock(&self.tasks).extend(tasks);
+        Ok(())
+    }
+
+    /// Stop sending and close the connection.
+    pub async fn close(&self) {
+        for task in crate::metrics::lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(guest = %self.guest_id, "closing peer connection: {e}");
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        for task in crate::metrics::lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! [`Session`]: the state machine itself.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+use visavis_api::datachannel::Reaction;
+use visavis_api::local::{ApiError, ApiErrorCode, Event, GuestState, GuestStatus, Status};
+use visavis_api::signaling::{DeviceToServer, GuestId, SignalPayload};
+
+/// Rules the session runs by, from the config.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub auto_admit: bool,
+    pub admission_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_guests: usize,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The rendezvous connection is authenticated.
+    RendezvousUp,
+    /// The rendezvous connection was lost.
+    RendezvousDown,
+    /// A local client asked for an invite; `request_id` correlates the answer.
+    InviteRequested { request_id: u64 },
+    /// Rendezvous created the invite.
+    InviteCreated {
+        request_id: u64,
+        url: String,
+        expires_at: u64,
+    },
+    /// A guest opened the invite and waits.
+    Knock { guest_id: GuestId, name: String },
+    /// The guest's browser went away.
+    GuestLeft { guest_id: GuestId },
+    /// The person in the room let the guest in.
+    Admit { guest_id: GuestId },
+    /// The person in the room said "not now", or removes a guest.
+    Deny { guest_id: GuestId },
+    /// SDP/ICE from a guest.
+    Signal {
+        guest_id: GuestId,
+        payload: SignalPayload,
+    },
+    /// The guest's peer connection is up (media flows).
+    PeerConnected { guest_id: GuestId },
+    /// The guest's peer connection failed or closed.
+    PeerGone { guest_id: GuestId },
+    /// A reaction arrived on a guest's data channel.
+    Reaction {
+        guest_id: GuestId,
+        reaction: Reaction,
+    },
+    /// End the session now (button, staff, local API).
+    EndSession,
+}
+
+/// Something the daemon must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send to rendezvous.
+    Send(DeviceToServer),
+    /// Create the guest's peer connection (media may flow to them from now on).
+    StartPeer { guest_id: GuestId },
+    /// Hand SDP/ICE to the guest's peer connection.
+    ApplySignal {
+        guest_id: GuestId,
+        payload: SignalPayload,
+    },
+    /// Tear down the guest's peer connection.
+    ClosePeer { guest_id: GuestId },
+    /// Tell local clients (kiosk).
+    Emit(Event),
+    /// Answer a local invite request.
+    InviteReady {
+        request_id: u64,
+        result: Result<(String, u64), ApiError>,
+    },
+    /// Erase everything kept from the session (snapshots, chat, votes): the session ended.
+    EraseSessionData,
+}
+
+#[derive(Debug, Clone)]
+struct Guest {
+    name: String,
+    state: GuestState,
+    /// When the guest knocked; admission times out from here.
+    knocked_at: Instant,
+}
+
+/// The session state machine. See the module docs.
+#[derive(Debug)]
+pub struct Session {
+    settings: SessionSettings,
+    rendezvous_up: bool,
+    active: bool,
+    invite: Option<(String, u64)>,
+    guests: BTreeMap<GuestId, Guest>,
+    pending_invites: Vec<u64>,
+    /// Since when nobody has been in the call while the session is active.
+    empty_since: Option<Instant>,
+    actions: VecDeque<Action>,
+}
+
+impl Session {
+    pub fn new(settings: SessionSettings) -> Self {
+        Session {
+            settings,
+            rendezvous_up: false,
+            active: false,
+            invite: None,
+            guests: BTreeMap::new(),
+            pending_invites: Vec::new(),
+            empty_since: None,
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let admission = self
+            .guests
+            .values()
+            .filter(|g| g.state == GuestState::Waiting)
+            .map(|g| g.knocked_at + self.settings.admission_timeout)
+            .min();
+        let idle = self.empty_since.map(|t| t + self.settings.idle_timeout);
+        admission.into_iter().chain(idle).min()
+    }
+
+    /// Fire whatever timeouts are due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<GuestId> = self
+            .guests
+            .iter()
+            .filter(|(_, g)| {
+                g.state == GuestState::Waiting
+                    && now >= g.knocked_at + self.settings.admission_timeout
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for guest_id in expired {
+            tracing::info!(guest = %guest_id, "admission timed out");
+            self.remove_guest(&guest_id, true, now);
+        }
+        if self
+            .empty_since
+            .is_some_and(|t| now >= t + self.settings.idle_timeout)
+        {
+            tracing::info!("session idle: ending it");
+            self.end(now);
+        }
+    }
+
+    /// Feed one input.
+    pub fn handle_input(&mut self, input: Input, now: Instant) {
+        match input {
+            Input::RendezvousUp => {
+                self.rendezvous_up = true;
+                if !self.active {
+                    // Whatever rendezvous still holds for this unit (an end it missed while
+                    // offline, a session from before a restart) must not stay open.
+                    self.actions
+                        .push_back(Action::Send(DeviceToServer::EndSession));
+                }
+            }
+            Input::RendezvousDown => {
+                self.rendezvous_up = false;
+                // Waiting guests were on the lost socket; in-call guests keep their media.
+                let waiting: Vec<GuestId> = self
+                    .guests
+                    .iter()
+                    .filter(|(_, g)| g.state == GuestState::Waiting)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for guest_id in waiting {
+                    self.remove_guest(&guest_id, false, now);
+                }
+                for request_id in std::mem::take(&mut self.pending_invites) {
+                    self.actions.push_back(Action::InviteReady {
+                        request_id,
+                        result: Err(rendezvous_unavailable()),
+                    });
+                }
+            }
+            Input::InviteRequested { request_id } => {
+                if !self.rendezvous_up {
+                    self.actions.push_back(Action::InviteReady {
+                        request_id,
+                        result: Err(rendezvous_unavailable()),
+                    });
+                    return;
+                }
+                self.pending_invites.push(request_id);
+                self.actions
+                    .push_back(Action::Send(DeviceToServer::CreateInvite {
+                        request_id,
+                        ttl_secs: None,
+                    }));
+            }
+            Input::InviteCreated {
+                request_id,
+                url,
+                expires_at,
+            } => {
+                let Some(pos) = self.pending_invites.iter().position(|r| *r == request_id) else {
+                    tracing::warn!(request_id, "invite for a request nobody made; ignored");
+                    return;
+                };
+                self.pending_invites.remove(pos);
+                if !self.active {
+                    self.active = true;
+                    self.empty_since = Some(now);
+                }
+                self.invite = Some((url.clone(), expires_at));
+                self.actions.push_back(Action::InviteReady {
+                    request_id,
+                    result: Ok((url, expires_at)),
+                });
+            }
+            Input::Knock { guest_id, name } => self.knock(guest_id, name, now),
+            Input::GuestLeft { guest_id } => self.remove_guest(&guest_id, false, now),
+            Input::Admit { guest_id } => self.admit(&guest_id, now),
+            Input::Deny { guest_id } => self.remove_guest(&guest_id, true, now),
+            Input::Signal { guest_id, payload } => match self.guests.get(&guest_id) {
+                Some(g) if g.state != GuestState::Waiting => {
+                    self.actions
+                        .push_back(Action::ApplySignal { guest_id, payload });
+                }
+                _ => {
+                    tracing::warn!(guest = %guest_id, "signaling from a guest not admitted; dropped")
+                }
+            },
+            Input::PeerConnected { guest_id } => {
+                if let Some(g) = self.guests.get_mut(&guest_id)
+                    && g.state == GuestState::Connecting
+                {
+                    g.state = GuestState::InCall;
+                    let name = g.name.clone();
+                    self.actions
+                        .push_back(Action::Emit(Event::GuestJoined { guest_id, name }));
+                }
+            }
+            Input::PeerGone { guest_id } => {
+                if self
+                    .guests
+                    .get(&guest_id)
+                    .is_some_and(|g| g.state != GuestState::Waiting)
+                {
+                    self.remove_guest(&guest_id, true, now);
+                }
+            }
+            Input::Reaction { guest_id, reaction } => {
+                if self
+                    .guests
+                    .get(&guest_id)
+                    .is_some_and(|g| g.state == GuestState::InCall)
+                {
+                    self.actions
+                        .push_back(Action::Emit(Event::Reaction { guest_id, reaction }));
+                }
+            }
+            Input::EndSession => self.end(now),
+        }
+    }
+
+    /// Answer to the local API's `admit`, checked before feeding [`Input::Admit`].
+    pub fn check_admit(&self, guest_id: &str) -> Result<(), ApiError> {
+        match self.guests.get(guest_id) {
+            None => Err(ApiError {
+                code: ApiErrorCode::UnknownGuest,
+                message: format!("no guest {guest_id:?} is waiting (they may have left)"),
+            }),
+            Some(g) if g.state != GuestState::Waiting => Err(ApiError {
+                code: ApiErrorCode::NotAllowed,
+                message: format!("guest {guest_id:?} is already admitted"),
+            }),
+            Some(_) if self.admitted_count() >= self.settings.max_guests => Err(ApiError {
+                code: ApiErrorCode::NotAllowed,
+                message: format!("the call is full ({} guests)", self.settings.max_guests),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Answer to the local API's `deny`.
+    pub fn check_known(&self, guest_id: &str) -> Result<(), ApiError> {
+        if self.guests.contains_key(guest_id) {
+            Ok(())
+        } else {
+            Err(ApiError {
+                code: ApiErrorCode::UnknownGuest,
+                message: format!("no guest {guest_id:?} (they may have left)"),
+            })
+        }
+    }
+
+    /// Where things stand, for the local API.
+    pub fn status(&self) -> Status {
+        Status {
+            rendezvous_connected: self.rendezvous_up,
+            session_active: self.active,
+            invite_url: self.invite.as_ref().map(|(u, _)| u.clone()),
+            invite_expires_at: self.invite.as_ref().map(|(_, e)| *e),
+            guests: self
+                .guests
+                .iter()
+                .map(|(id, g)| GuestStatus {
+                    guest_id: id.clone(),
+                    name: g.name.clone(),
+                    state: g.state,
+                })
+                .collect(),
+        }
+    }
+
+    fn admitted_count(&self) -> usize {
+        self.guests
+            .values()
+            .filter(|g| g.state != GuestState::Waiting)
+            .count()
+    }
+
+    fn knock(&mut self, guest_id: GuestId, name: String, now: Instant) {
+        if !self.active || self.guests.contains_key(&guest_id) {
+            // A knock outside a session (rendezvous raced an end) or a duplicate: turn away.
+            self.actions
+                .push_back(Action::Send(DeviceToServer::Deny { guest_id }));
+            return;
+        }
+        self.guests.insert(
+            guest_id.clone(),
+            Guest {
+                name: name.clone(),
+                state: GuestState::Waiting,
+                knocked_at: now,
+            },
+        );
+        self.actions.push_back(Action::Emit(Event::GuestKnock {
+            guest_id: guest_id.clone(),
+            name,
+        }));
+        if self.settings.auto_admit {
+            self.admit(&guest_id, now);
+        }
+    }
+
+    fn admit(&mut self, guest_id: &GuestId, now: Instant) {
+        if let Err(e) = self.check_admit(guest_id) {
+            tracing::warn!(guest = %guest_id, "not admitted: {}", e.message);
+            if e.code == ApiErrorCode::NotAllowed
+                && self
+                    .guests
+                    .get(guest_id)
+                    .is_some_and(|g| g.state == GuestState::Waiting)
+            {
+                self.remove_guest(guest_id, true, now);
+            }
+            return;
+        }
+        if let Some(g) = self.guests.get_mut(guest_id) {
+            g.state = GuestState::Connecting;
+        }
+        self.empty_since = None;
+        self.actions.push_back(Action::StartPeer {
+            guest_id: guest_id.clone(),
+        });
+        self.actions.push_back(Action::Send(DeviceToServer::Admit {
+            guest_id: guest_id.clone(),
+        }));
+    }
+
+    /// Remove a guest; `tell_rendezvous` when the unit (not the guest) ends it.
+    fn remove_guest(&mut self, guest_id: &GuestId, tell_rendezvous: bool, now: Instant) {
+        let Some(g) = self.guests.remove(guest_id) else {
+            return;
+        };
+        if g.state != GuestState::Waiting {
+            self.actions.push_back(Action::ClosePeer {
+                guest_id: guest_id.clone(),
+            });
+        }
+        if tell_rendezvous && self.rendezvous_up {
+            self.actions.push_back(Action::Send(DeviceToServer::Deny {
+                guest_id: guest_id.clone(),
+            }));
+        }
+        self.actions.push_back(Action::Emit(Event::GuestLeft {
+            guest_id: guest_id.clone(),
+        }));
+        if self.active && self.admitted_count() == 0 && self.empty_since.is_none() {
+            self.empty_since = Some(now);
+        }
+    }
+
+    fn end(&mut self, _now: Instant) {
+        for (guest_id, g) in std::mem::take(&mut self.guests) {
+            if g.state != GuestState::Waiting {
+                self.actions.push_back(Action::ClosePeer { guest_id });
+            }
+        }
+        if self.rendezvous_up {
+            self.actions
+                .push_back(Action::Send(DeviceToServer::EndSession));
+        }
+        let was_active = std::mem::replace(&mut self.active, false);
+        self.invite = None;
+        self.empty_since = None;
+        self.actions.push_back(Action::EraseSessionData);
+        if was_active {
+            self.actions.push_back(Action::Emit(Event::SessionEnded));
+        }
+    }
+}
+
+fn rendezvous_unavailable() -> ApiError {
+    ApiError {
+        code: ApiErrorCode::RendezvousUnavailable,
+        message:
+            "the unit is not connected to rendezvous right now; check the network and try again"
+                .into(),
+    }
+}

@@ -1,0 +1,17 @@
+//! The session as a plain state machine: who is invited, waiting, admitted, in the call;
+//! timeouts; the end of the session and its erasure.
+//!
+//! Sans-IO, after str0m: the daemon feeds [`Input`]s with the current time
+//! ([`Session::handle_input`], [`Session::handle_timeout`]) and carries out the
+//! [`Action`]s it polls ([`Session::poll_action`]). No sockets, threads or clocks here, so
+//! every rule is tested on simulated time.
+//!
+//! The privacy rule lives here: a guest's media path ([`Action::StartPeer`]) is only ever
+//! created after [`Input::Admit`] (or in demo auto-admit mode), and signaling from a guest
+//! who was not admitted is dropped.
+
+mod core;
+#[cfg(test)]
+mod tests;
+
+pub use self::core::{Action, Input, Session, SessionSettings};
