@@ -1,1 +1,32 @@
-//! End-to-end test support.
+//! End-to-end test harness for Visavis: the real binaries, real browsers, on one machine.
+//!
+//! - [`Rendezvous`] and [`Appliance`] start the workspace's `rendezvous` and `applianced`
+//!   binaries (from `target/<profile>/`, see [`bins`]) with config files written to a
+//!   temporary folder, wait for their readiness lines, and kill them on drop.
+//! - [`Chromedriver`] runs one `chromedriver`; each [`Guest`] it creates is one WebDriver
+//!   session, i.e. one headless Chromium with fake camera and microphone, driving the guest
+//!   page through the DOM contract of docs/contracts.md.
+//! - [`http`] is a plain HTTP/1.1 client for status codes and bodies; [`wait`] polls a
+//!   condition until a deadline, which is how every wait in these tests is written.
+//!
+//! Every test starts its own processes on port 0 in its own temporary folders, so tests can
+//! run in parallel; on a 2-core machine keep the number of Chromium guests per test small.
+
+pub mod appliance;
+pub mod bins;
+pub mod browser;
+mod config;
+pub mod error;
+pub mod guest;
+pub mod http;
+pub mod process;
+pub mod rendezvous;
+pub mod wait;
+
+pub use appliance::{Appliance, ApplianceConfig};
+pub use browser::Chromedriver;
+pub use config::{DeviceCredentials, random_hex};
+pub use error::{Error, Result, ResultExt};
+pub use guest::{Guest, GuestStats, PageState};
+pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig};
+pub use visavis_api::datachannel::Reaction;

@@ -1,0 +1,224 @@
+//! The real `applianced` daemon, started for one test, on GStreamer test sources by default.
+
+use crate::bins::workspace_binary;
+use crate::config::{DeviceCredentials, toml_str, write_private};
+use crate::error::{Error, Result, ResultExt};
+use crate::process::ChildProcess;
+use crate::rendezvous::Rendezvous;
+use crate::wait::{Check, until_blocking};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use tempfile::TempDir;
+use visavis_api::local::client::{Client, ClientError};
+use visavis_api::local::{ApiErrorCode, Request, Response};
+
+/// The line applianced prints on stdout once it is ready (docs/contracts.md).
+pub const READY_PREFIX: &str = "applianced: ready ";
+/// How long applianced may take to build its pipeline and start (2 cores, debug build).
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Read timeout of local-API clients made by [`Appliance::client`].
+pub const API_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What goes into applianced.toml. The API socket and metrics port (127.0.0.1:0) are chosen
+/// by the harness.
+#[derive(Debug, Clone)]
+pub struct ApplianceConfig {
+    /// The unit's credentials; `None` uses the rendezvous' first device.
+    pub device: Option<DeviceCredentials>,
+    /// `None` uses the rendezvous' URL.
+    pub rendezvous_url: Option<String>,
+    pub mode: String,
+    pub location: String,
+    pub video_source: String,
+    pub video_device: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub bitrate_kbps: u32,
+    pub encoder: String,
+    pub audio_source: String,
+    pub auto_admit: bool,
+    /// Written verbatim at the end (keys of `[session]`, or whole tables).
+    pub extra_toml: String,
+}
+
+impl Default for ApplianceConfig {
+    fn default() -> Self {
+        ApplianceConfig {
+            device: None,
+            rendezvous_url: None,
+            mode: "fitting-room".into(),
+            location: "Cabine 3".into(),
+            video_source: "test".into(),
+            video_device: None,
+            width: 640,
+            height: 480,
+            fps: 30,
+            bitrate_kbps: 1000,
+            encoder: "auto".into(),
+            audio_source: "test".into(),
+            auto_admit: false,
+            extra_toml: String::new(),
+        }
+    }
+}
+
+/// A running applianced; killed on drop.
+pub struct Appliance {
+    api_socket: PathBuf,
+    metrics_url: String,
+    process: ChildProcess,
+    _dir: TempDir,
+}
+
+impl Appliance {
+    /// Start applianced as a unit of `rendezvous` and wait for its readiness line.
+    pub fn start(rendezvous: &Rendezvous, config: ApplianceConfig) -> Result<Appliance> {
+        let device = config
+            .device
+            .clone()
+            .unwrap_or_else(|| rendezvous.device().clone());
+        let url = config
+            .rendezvous_url
+            .clone()
+            .unwrap_or_else(|| rendezvous.url().to_string());
+        Self::start_with(&url, &device, &config)
+    }
+
+    /// Start applianced against any rendezvous URL with `device`'s credentials.
+    pub fn start_with(
+        rendezvous_url: &str,
+        device: &DeviceCredentials,
+        config: &ApplianceConfig,
+    ) -> Result<Appliance> {
+        let binary = workspace_binary("applianced")?;
+        let dir = TempDir::with_prefix("visavis-appliance-")
+            .context("could not create a temporary folder")?;
+        let secret_file = write_private(dir.path(), "device-secret", &device.secret)?;
+        let socket = dir.path().join("applianced.sock");
+        let toml = config_toml(config, &device.id, rendezvous_url, &secret_file, &socket);
+        let config_path = write_private(dir.path(), "applianced.toml", &toml)?;
+
+        let mut command = Command::new(binary);
+        command.arg("--config").arg(&config_path);
+        let mut process = ChildProcess::spawn("applianced", command)?;
+        let ready = process.wait_for_line(READY_PREFIX, START_TIMEOUT)?;
+        let (api_socket, metrics_url) = parse_ready(&ready).ok_or_else(|| {
+            Error::new(format!(
+                "applianced's readiness line has an unexpected shape: {ready:?}"
+            ))
+        })?;
+        Ok(Appliance {
+            api_socket,
+            metrics_url,
+            process,
+            _dir: dir,
+        })
+    }
+
+    /// The local API socket it reported.
+    pub fn api_socket(&self) -> &Path {
+        &self.api_socket
+    }
+
+    /// `http://<addr>/metrics`, as reported.
+    pub fn metrics_url(&self) -> &str {
+        &self.metrics_url
+    }
+
+    /// A new local-API connection.
+    pub fn client(&self) -> Result<Client> {
+        Client::connect(&self.api_socket, API_TIMEOUT).context(format!(
+            "could not connect to applianced's API at {}",
+            self.api_socket.display()
+        ))
+    }
+
+    /// Ask for an invite, retrying while applianced is still connecting to rendezvous;
+    /// returns the invite URL.
+    pub fn create_invite(&mut self, timeout: Duration) -> Result<String> {
+        let mut client = self.client()?;
+        let result = until_blocking("applianced to hand out an invite", timeout, || match client
+            .call(Request::CreateInvite)
+        {
+            Ok(Response::Invite { url, .. }) => Ok(Check::Ready(url)),
+            Ok(other) => Err(Error::new(format!("CreateInvite answered {other:?}"))),
+            Err(ClientError::Api(e)) if e.code == ApiErrorCode::RendezvousUnavailable => {
+                Ok(Check::NotYet(e.message))
+            }
+            Err(e) => Err(Error::new(format!("CreateInvite failed: {e}"))),
+        });
+        match (result, self.process.exit_status()) {
+            (Err(_), Some(status)) => Err(self
+                .process
+                .exited_error(status, "while an invite was requested")),
+            (result, _) => result,
+        }
+    }
+
+    pub fn process(&mut self) -> &mut ChildProcess {
+        &mut self.process
+    }
+}
+
+fn config_toml(
+    c: &ApplianceConfig,
+    device_id: &str,
+    url: &str,
+    secret_file: &Path,
+    socket: &Path,
+) -> String {
+    let device_line = match &c.video_device {
+        Some(d) => format!("device = {}\n", toml_str(d)),
+        None => String::new(),
+    };
+    format!(
+        "device_id = {id}\nmode = {mode}\nlocation = {location}\n\n\
+         [rendezvous]\nurl = {url}\nsecret_file = {secret}\n\n\
+         [api]\nsocket = {socket}\n\n\
+         [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
+         [video]\nsource = {vsource}\n{device_line}width = {w}\nheight = {h}\nfps = {fps}\n\
+         bitrate_kbps = {kbps}\nencoder = {encoder}\n\n\
+         [audio]\nsource = {asource}\n\n\
+         [session]\nauto_admit = {admit}\n{extra}\n",
+        id = toml_str(device_id),
+        mode = toml_str(&c.mode),
+        location = toml_str(&c.location),
+        url = toml_str(url),
+        secret = toml_str(&secret_file.to_string_lossy()),
+        socket = toml_str(&socket.to_string_lossy()),
+        vsource = toml_str(&c.video_source),
+        w = c.width,
+        h = c.height,
+        fps = c.fps,
+        kbps = c.bitrate_kbps,
+        encoder = toml_str(&c.encoder),
+        asource = toml_str(&c.audio_source),
+        admit = c.auto_admit,
+        extra = c.extra_toml,
+    )
+}
+
+/// `api=<socket> metrics=<url>` → both.
+fn parse_ready(rest: &str) -> Option<(PathBuf, String)> {
+    let (socket, metrics) = rest.strip_prefix("api=")?.rsplit_once(" metrics=")?;
+    Some((PathBuf::from(socket), metrics.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_line() {
+        assert_eq!(
+            parse_ready("api=/tmp/a b/applianced.sock metrics=http://127.0.0.1:9/metrics"),
+            Some((
+                PathBuf::from("/tmp/a b/applianced.sock"),
+                "http://127.0.0.1:9/metrics".to_string()
+            ))
+        );
+        assert_eq!(parse_ready("api=/x"), None);
+    }
+}

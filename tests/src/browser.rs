@@ -1,0 +1,116 @@
+//! One `chromedriver` process per test; each [`Guest`] is a WebDriver session on it, i.e.
+//! one headless Chromium with its own fresh profile.
+
+use crate::error::{Error, Result, ResultExt};
+use crate::guest::Guest;
+use crate::process::ChildProcess;
+use crate::wait::{Check, until_blocking};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// Debian's Chromium and its WebDriver (packages `chromium`, `chromium-driver`).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+const READY_PREFIX: &str = "ChromeDriver was started successfully on port ";
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A phone-sized window (CSS pixels), as most guests hold one.
+pub const WINDOW_SIZE: (u32, u32) = (412, 915);
+
+/// The flags every guest's Chromium gets: headless as root on a machine without GPU or
+/// network beyond loopback, fake camera and microphone granted without a prompt, media
+/// allowed to play without a tap.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+];
+
+/// A running chromedriver. On drop it is asked to shut down, which closes every Chromium it
+/// started, and killed if it does not exit.
+pub struct Chromedriver {
+    url: String,
+    process: ChildProcess,
+}
+
+impl Chromedriver {
+    /// Start chromedriver on a free loopback port.
+    pub fn start() -> Result<Chromedriver> {
+        for (path, package) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
+            if !Path::new(path).is_file() {
+                return Err(Error::new(format!(
+                    "{path} is missing: install the Debian package `{package}` \
+                     (`cargo xtask setup` does)"
+                )));
+            }
+        }
+        let mut command = Command::new(CHROMEDRIVER);
+        command.args(["--port=0", "--allowed-ips=127.0.0.1"]);
+        let mut process = ChildProcess::spawn("chromedriver", command)?;
+        let port = process.wait_for_line(READY_PREFIX, START_TIMEOUT)?;
+        let port = port.trim_end_matches('.');
+        Ok(Chromedriver {
+            url: format!("http://127.0.0.1:{port}"),
+            process,
+        })
+    }
+
+    /// The WebDriver endpoint, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A new guest: a new WebDriver session, so a new Chromium with a fresh profile.
+    pub async fn new_guest(&self) -> Result<Guest> {
+        let profile = TempDir::with_prefix("visavis-guest-")
+            .context("could not create a Chromium profile folder")?;
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.push(format!("--window-size={},{}", WINDOW_SIZE.0, WINDOW_SIZE.1));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), "chrome".into());
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&self.url)
+        .await
+        .map_err(|e| {
+            Error::new(format!(
+                "chromedriver could not start a Chromium session: {e}.{}",
+                self.process.stderr_tail(20)
+            ))
+        })?;
+        Guest::new(client, self.url.clone(), profile).await
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        if crate::http::get(&format!("{}/shutdown", self.url)).is_ok() {
+            let _ = until_blocking("chromedriver to shut down", SHUTDOWN_TIMEOUT, || {
+                Ok(match self.process.exit_status() {
+                    Some(_) => Check::Ready(()),
+                    None => Check::NotYet("still running".into()),
+                })
+            });
+        }
+        // ChildProcess's own drop kills it if it is still there.
+    }
+}

@@ -1,0 +1,247 @@
+//! A remote guest: one headless Chromium on the guest page, driven through the page's DOM
+//! contract (docs/contracts.md, "The guest page").
+
+use crate::error::{Error, Result, ResultExt};
+use crate::wait::{Check, until};
+use fantoccini::{Client, Locator};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::time::Duration;
+use tempfile::TempDir;
+use visavis_api::datachannel::Reaction;
+
+/// `document.body.dataset.state` of the guest page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageState {
+    Join,
+    Waiting,
+    Connecting,
+    InCall,
+    Denied,
+    Ended,
+    Error,
+    PermissionDenied,
+    InvalidInvite,
+}
+
+impl PageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageState::Join => "join",
+            PageState::Waiting => "waiting",
+            PageState::Connecting => "connecting",
+            PageState::InCall => "in-call",
+            PageState::Denied => "denied",
+            PageState::Ended => "ended",
+            PageState::Error => "error",
+            PageState::PermissionDenied => "permission-denied",
+            PageState::InvalidInvite => "invalid-invite",
+        }
+    }
+}
+
+impl fmt::Display for PageState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `window.visavisGuest.stats()` reports (from `RTCPeerConnection.getStats()`).
+/// Missing or `null` numbers read as 0.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GuestStats {
+    #[serde(deserialize_with = "count")]
+    pub frames_decoded: u64,
+    #[serde(deserialize_with = "count")]
+    pub frame_width: u64,
+    #[serde(deserialize_with = "count")]
+    pub frame_height: u64,
+    #[serde(deserialize_with = "number")]
+    pub frames_per_second: f64,
+    #[serde(deserialize_with = "count")]
+    pub video_bytes_received: u64,
+    #[serde(deserialize_with = "count")]
+    pub audio_packets_received: u64,
+    #[serde(deserialize_with = "count")]
+    pub frames_sent: u64,
+    #[serde(deserialize_with = "count")]
+    pub audio_packets_sent: u64,
+}
+
+fn number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0))
+}
+
+fn count<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    // JavaScript numbers are doubles; counters are whole and non-negative.
+    Ok(number(d)?.max(0.0) as u64)
+}
+
+/// Polled by [`Guest::stats`]: resolves with `{ok: stats}` or `{error: message}`.
+const STATS_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+const api = window.visavisGuest;
+if (!api || typeof api.stats !== "function") {
+  done({ error: "window.visavisGuest.stats is not defined on this page" });
+} else {
+  Promise.resolve()
+    .then(() => api.stats())
+    .then((stats) => done({ ok: stats }), (e) => done({ error: String(e) }));
+}
+"#;
+
+/// One guest's browser. Dropping it ends the WebDriver session, which closes its Chromium.
+pub struct Guest {
+    client: Option<Client>,
+    driver_url: String,
+    session_id: Option<String>,
+    profile: TempDir,
+}
+
+impl Guest {
+    pub(crate) async fn new(client: Client, driver_url: String, profile: TempDir) -> Result<Guest> {
+        let session_id = client.session_id().await.context("WebDriver session id")?;
+        Ok(Guest {
+            client: Some(client),
+            driver_url,
+            session_id,
+            profile,
+        })
+    }
+
+    /// The WebDriver client, for what the helpers below do not cover.
+    pub fn webdriver(&self) -> &Client {
+        // Only `close` takes the client out, and it consumes the guest.
+        self.client
+            .as_ref()
+            .expect("the guest's browser is open until close()")
+    }
+
+    /// This guest's Chromium profile folder (`--user-data-dir`), removed on drop.
+    pub fn profile_dir(&self) -> &std::path::Path {
+        self.profile.path()
+    }
+
+    /// Navigate to `url` (an invite link) and wait for the page to load.
+    pub async fn open(&self, url: &str) -> Result<()> {
+        self.webdriver()
+            .goto(url)
+            .await
+            .context(format!("guest could not open {url}"))
+    }
+
+    /// `document.body.dataset.state`, or `None` before the page sets it.
+    pub async fn state(&self) -> Result<Option<String>> {
+        self.body_data("state").await
+    }
+
+    /// `document.body.dataset[key]` (e.g. `reason` on an invalid-invite page).
+    pub async fn body_data(&self, key: &str) -> Result<Option<String>> {
+        let value = self
+            .webdriver()
+            .execute(
+                "const b = document.body; const v = b ? b.dataset[arguments[0]] : undefined; \
+                 return v === undefined ? null : v;",
+                vec![key.into()],
+            )
+            .await
+            .context(format!("reading body data-{key}"))?;
+        Ok(value.as_str().map(str::to_string))
+    }
+
+    /// Poll until the page's state is `state`; fails on timeout with the state seen last.
+    pub async fn wait_for_state(&self, state: PageState, timeout: Duration) -> Result<()> {
+        until(
+            &format!("the guest page to reach state `{state}`"),
+            timeout,
+            || async {
+                let now = self.state().await?;
+                Ok(if now.as_deref() == Some(state.as_str()) {
+                    Check::Ready(())
+                } else {
+                    Check::NotYet(format!("state {now:?}"))
+                })
+            },
+        )
+        .await
+    }
+
+    /// Type `name` into `#name` and press `#join`.
+    pub async fn join(&self, name: &str) -> Result<()> {
+        let input = self.find("#name").await?;
+        input.clear().await.context("clearing #name")?;
+        input.send_keys(name).await.context("typing into #name")?;
+        self.find("#join")
+            .await?
+            .click()
+            .await
+            .context("clicking #join")
+    }
+
+    /// Press `#leave`.
+    pub async fn leave(&self) -> Result<()> {
+        self.find("#leave")
+            .await?
+            .click()
+            .await
+            .context("clicking #leave")
+    }
+
+    /// Press the reaction button `button[data-reaction="<reaction>"]`.
+    pub async fn react(&self, reaction: Reaction) -> Result<()> {
+        let name = serde_json::to_value(reaction).context("reaction name")?;
+        let name = name.as_str().unwrap_or_default();
+        let selector = format!("button[data-reaction=\"{name}\"]");
+        self.find(&selector)
+            .await?
+            .click()
+            .await
+            .context(format!("clicking {selector}"))
+    }
+
+    /// `window.visavisGuest.stats()`.
+    pub async fn stats(&self) -> Result<GuestStats> {
+        let reply = self
+            .webdriver()
+            .execute_async(STATS_SCRIPT, vec![])
+            .await
+            .context("calling window.visavisGuest.stats()")?;
+        if let Some(error) = reply.get("error") {
+            return Err(Error::new(format!(
+                "window.visavisGuest.stats() failed: {error}"
+            )));
+        }
+        let stats = reply.get("ok").cloned().unwrap_or_default();
+        serde_json::from_value(stats.clone()).context(format!(
+            "window.visavisGuest.stats() returned an unexpected shape: {stats}"
+        ))
+    }
+
+    /// End the session: Chromium closes, as when a guest kills the browser.
+    pub async fn close(mut self) -> Result<()> {
+        let client = self.client.take();
+        self.session_id = None;
+        match client {
+            Some(client) => client.close().await.context("closing the guest's browser"),
+            None => Ok(()),
+        }
+    }
+
+    async fn find(&self, selector: &str) -> Result<fantoccini::elements::Element> {
+        self.webdriver()
+            .find(Locator::Css(selector))
+            .await
+            .context(format!("the guest page has no `{selector}`"))
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        // `close` was not called (a failed assertion, an early return): end the session
+        // synchronously so its Chromium does not outlive the test.
+        if let Some(id) = self.session_id.take() {
+            let _ = crate::http::delete(&format!("{}/session/{id}", self.driver_url));
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The demo's private files: a 0700 temporary folder (removed on drop) holding the device
+//! secret and the two config files, in the formats of docs/contracts.md.
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The device id the demo unit uses, and rendezvous knows.
+pub const DEVICE_ID: &str = "demo-unit";
+
+/// Unix socket paths must fit in `sun_path` (108 bytes, with the terminating NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// A folder only this user can open; removed with everything in it on drop.
+pub struct PrivateDir {
+    path: PathBuf,
+}
+
+impl PrivateDir {
+    pub fn create() -> anyhow::Result<PrivateDir> {
+        let parent = std::env::temp_dir();
+        let path = parent.join(format!("visavis-demo-{}", hex(&random_bytes::<6>()?)));
+        DirBuilder::new().mode(0o700).create(&path).with_context(|| {
+            format!(
+                "could not create the demo folder {}; is {} writable? (set TMPDIR to use another folder)",
+                path.display(),
+                parent.display()
+            )
+        })?;
+        Ok(PrivateDir { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write a new file readable and writable by this user only (0600).
+    pub fn write_file(&self, name: &str, contents: &str) -> anyhow::Result<PathBuf> {
+        let path = self.path.join(name);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("could not create {}", path.display()))?;
+        file.write_all(contents.as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Where applianced's local API socket goes; an error when the path is too long for one.
+    pub fn socket_path(&self) -> anyhow::Result<PathBuf> {
+        let path = self.path.join("applianced.sock");
+        if path.as_os_str().len() > MAX_SOCKET_PATH {
+            bail!(
+                "the socket path {} is longer than a Unix socket allows ({MAX_SOCKET_PATH} bytes); \
+                 set TMPDIR to a shorter folder, e.g. TMPDIR=/tmp",
+                path.display()
+            );
+        }
+        Ok(path)
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "xtask: demo: could not remove {}: {e}; delete it by hand (it holds a device secret)",
+                self.path.display()
+            ),
+        }
+    }
+}
+
+/// The demo unit's secret: 32 random bytes, kept as 64 hex characters.
+///
+/// The secret file holds exactly those characters (no newline), and rendezvous is given the
+/// sha256 of that text.
+pub struct DeviceSecret {
+    hex: String,
+}
+
+impl DeviceSecret {
+    pub fn generate() -> anyhow::Result<DeviceSecret> {
+        Ok(DeviceSecret {
+            hex: hex(&random_bytes::<32>()?),
+        })
+    }
+
+    /// The contents of the secret file.
+    pub fn as_hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// What rendezvous.toml's `secret_sha256` holds.
+    pub fn sha256_hex(&self) -> String {
+        hex(&Sha256::digest(self.hex.as_bytes()))
+    }
+}
+
+/// rendezvous.toml for the demo: loopback, a free port, one device.
+pub fn rendezvous_toml(secret: &DeviceSecret) -> String {
+    format!(
+        "# Written by `cargo xtask demo`; removed when the demo stops.\n\
+         listen = \"127.0.0.1:0\"\n\
+         \n\
+         [[devices]]\n\
+         id = {id}\n\
+         secret_sha256 = {sha}\n",
+        id = toml_str(DEVICE_ID),
+        sha = toml_str(&secret.sha256_hex()),
+    )
+}
+
+/// What goes into applianced.toml beyond the demo's fixed choices.
+pub struct ApplianceSettings<'a> {
+    pub mode: &'a str,
+    pub rendezvous_url: &'a str,
+    pub secret_file: &'a Path,
+    pub socket: &'a Path,
+}
+
+/// applianced.toml for the demo: real devices when present (`auto`), test sources otherwise,
+/// and guests admitted without a tap: `auto_admit = true` exists for this demo only.
+pub fn applianced_toml(settings: &ApplianceSettings<'_>) -> String {
+    format!(
+        "# Written by `cargo xtask demo`; removed when the demo stops.\n\
+         device_id = {id}\n\
+         mode = {mode}\n\
+         location = \"Demo\"\n\
+         \n\
+         [rendezvous]\n\
+         url = {url}\n\
+         secret_file = {secret}\n\
+         \n\
+         [api]\n\
+         socket = {socket}\n\
+         \n\
+         [metrics]\n\
+         listen = \"127.0.0.1:0\"\n\
+         \n\
+         [video]\n\
+         source = \"auto\"\n\
+         \n\
+         [audio]\n\
+         source = \"auto\"\n\
+         \n\
+         [session]\n\
+         # Demo only: every guest is let in without the person in the room tapping \"admit\".\n\
+         auto_admit = true\n",
+        id = toml_str(DEVICE_ID),
+        mode = toml_str(settings.mode),
+        url = toml_str(settings.rendezvous_url),
+        secret = toml_str(&settings.secret_file.to_string_lossy()),
+        socket = toml_str(&settings.socket.to_string_lossy()),
+    )
+}
+
+/// A TOML basic string holding `value`.
+fn toml_str(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("the system's random number source failed: {e}"))?;
+    Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn secret_is_64_hex_and_rendezvous_gets_its_sha256() {
+        let secret = DeviceSecret::generate().unwrap();
+        assert_eq!(secret.as_hex().len(), 64);
+        assert!(secret.as_hex().bytes().all(|b| b.is_ascii_hexdigit()));
+        let known = DeviceSecret { hex: "abc".into() };
+        assert_eq!(
+            known.sha256_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(rendezvous_toml(&known).contains(&known.sha256_hex()));
+    }
+
+    #[test]
+    fn private_dir_is_0700_files_0600_and_removed_on_drop() {
+        let dir = PrivateDir::create().unwrap();
+        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let file = dir.write_file("device-secret", "x").unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let path = dir.path().to_path_buf();
+        drop(dir);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn toml_strings_are_escaped() {
+        assert_eq!(toml_str(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(toml_str("x\ny"), r#""x\ny""#);
+    }
+
+    #[test]
+    fn applianced_toml_turns_on_auto_admit() {
+        let text = applianced_toml(&ApplianceSettings {
+            mode: "table",
+            rendezvous_url: "http://127.0.0.1:1234",
+            secret_file: Path::new("/tmp/d/device-secret"),
+            socket: Path::new("/tmp/d/applianced.sock"),
+        });
+        assert!(text.contains("auto_admit = true"));
+        assert!(text.contains("url = \"http://127.0.0.1:1234\""));
+        assert!(text.contains("mode = \"table\""));
+    }
+}

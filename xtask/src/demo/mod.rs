@@ -1,0 +1,39 @@
+//! `cargo xtask demo`: a whole Visavis unit on this machine, for a browser on this machine.
+//!
+//! Setup and build, then [`session::run`]: in a private temporary folder, a fresh device
+//! secret, rendezvous.toml and applianced.toml (docs/contracts.md); `rendezvous`, then
+//! `applianced` pointed at the URL rendezvous printed; an invite from applianced's local API,
+//! printed as `invite: <url>`; then wait for Ctrl-C or SIGTERM and stop everything (the
+//! temporary folder goes too). A child that exits on its own ends the demo with its last
+//! stderr lines and a non-zero exit code.
+
+mod files;
+mod service;
+mod session;
+mod stop;
+
+use crate::cli::DemoOptions;
+use crate::{setup, workspace};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use stop::StopFlag;
+
+/// The programs the demo starts.
+pub struct DemoBinaries {
+    pub rendezvous: PathBuf,
+    pub applianced: PathBuf,
+    /// Started only with a display and without `--headless`; best-effort.
+    pub kiosk: Option<PathBuf>,
+}
+
+pub fn run(options: &DemoOptions) -> anyhow::Result<ExitCode> {
+    setup::run()?;
+    workspace::build(options.profile)?;
+    let binaries = DemoBinaries {
+        rendezvous: workspace::binary(options.profile, "rendezvous")?,
+        applianced: workspace::binary(options.profile, "applianced")?,
+        kiosk: workspace::binary(options.profile, "kiosk").ok(),
+    };
+    let stop = StopFlag::install()?;
+    session::run(&binaries, options, &stop, &mut std::io::stdout())
+}

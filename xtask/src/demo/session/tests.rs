@@ -1,0 +1,244 @@
+//! The demo flow against stand-in programs: shell scripts that print the readiness lines,
+//! and a local-API socket served by the test.
+
+use super::*;
+use crate::cli::{Mode, Profile};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::sync::{Arc, Mutex};
+use visavis_api::local::{ClientRequest, Outcome, ServerMessage};
+
+const INVITE: &str = "http://127.0.0.1:4000/i/demo-token";
+
+/// A scratch folder with stand-in `rendezvous` and `applianced` scripts.
+struct StandIns {
+    scratch: PrivateDir,
+}
+
+impl StandIns {
+    fn new(applianced_body: &str) -> StandIns {
+        let scratch = PrivateDir::create().unwrap();
+        let s = scratch.path().display().to_string();
+        let rendezvous = format!(
+            "#!/bin/sh\n\
+             dirname \"$2\" > {s}/demo-dir\n\
+             cp \"$2\" {s}/rendezvous.toml\n\
+             echo 'rendezvous: starting' >&2\n\
+             echo 'rendezvous: listening on http://127.0.0.1:4000'\n\
+             exec sleep 60\n"
+        );
+        let applianced = format!("#!/bin/sh\nS={s}\n{applianced_body}");
+        for (name, text) in [("rendezvous", rendezvous), ("applianced", applianced)] {
+            let path = scratch.write_file(name, &text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        StandIns { scratch }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.scratch.path().join(name)
+    }
+
+    fn binaries(&self) -> DemoBinaries {
+        DemoBinaries {
+            rendezvous: self.path("rendezvous"),
+            applianced: self.path("applianced"),
+            kiosk: None,
+        }
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap()
+    }
+}
+
+/// Answer one CreateInvite on `socket`, as applianced would.
+fn serve_one_invite(socket: PathBuf) -> std::thread::JoinHandle<Request> {
+    let listener = UnixListener::bind(&socket).unwrap();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(&stream).read_line(&mut line).unwrap();
+        let request: ClientRequest = serde_json::from_str(&line).unwrap();
+        let reply = ServerMessage::Response {
+            id: request.id,
+            result: Outcome::Ok(Response::Invite {
+                url: INVITE.into(),
+                expires_at: 0,
+            }),
+        };
+        let mut text = serde_json::to_string(&reply).unwrap();
+        text.push('\n');
+        (&stream).write_all(text.as_bytes()).unwrap();
+        request.request
+    })
+}
+
+#[derive(Clone, Default)]
+struct SharedOut(Arc<Mutex<Vec<u8>>>);
+
+impl SharedOut {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
+    }
+}
+
+impl Write for SharedOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn options() -> DemoOptions {
+    DemoOptions {
+        headless: true,
+        profile: Profile::Debug,
+        mode: Mode::Table,
+    }
+}
+
+#[test]
+fn prints_the_invite_then_stops_and_cleans_up_on_request() {
+    let stand_ins = StandIns::new(
+        "D=$(dirname \"$2\")\n\
+         stat -c %a \"$D\" > $S/dir-mode\n\
+         stat -c %a \"$D/device-secret\" > $S/secret-mode\n\
+         cp \"$D/device-secret\" $S/device-secret\n\
+         cp \"$2\" $S/applianced.toml\n\
+         echo \"applianced: ready api=$S/api.sock metrics=http://127.0.0.1:9/metrics\"\n\
+         exec sleep 60\n",
+    );
+    let server = serve_one_invite(stand_ins.path("api.sock"));
+    let (binaries, stop, out) = (stand_ins.binaries(), StopFlag::new(), SharedOut::default());
+    let demo = {
+        let (stop, mut out) = (stop.clone(), out.clone());
+        std::thread::spawn(move || run(&binaries, &options(), &stop, &mut out))
+    };
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !out.text().contains("invite:") {
+        assert!(
+            Instant::now() < deadline,
+            "no invite printed; output: {}",
+            out.text()
+        );
+        assert!(!demo.is_finished(), "the demo ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(server.join().unwrap(), Request::CreateInvite);
+    let printed = out.text();
+    assert_eq!(
+        printed
+            .lines()
+            .filter(|l| l.starts_with("invite: "))
+            .count(),
+        1
+    );
+    assert!(
+        printed.contains(&format!("invite: {INVITE}\n")),
+        "{printed}"
+    );
+    assert!(printed.contains("admitted automatically"), "{printed}");
+
+    stop.request();
+    assert_eq!(demo.join().unwrap().unwrap(), ExitCode::SUCCESS);
+
+    let demo_dir = PathBuf::from(stand_ins.read("demo-dir").trim());
+    assert!(!demo_dir.exists(), "{} is removed", demo_dir.display());
+    assert_eq!(stand_ins.read("dir-mode").trim(), "700");
+    assert_eq!(stand_ins.read("secret-mode").trim(), "600");
+
+    let secret = stand_ins.read("device-secret");
+    assert_eq!(secret.len(), 64);
+    let sha: String = Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(stand_ins.read("rendezvous.toml").contains(&sha));
+    assert!(
+        stand_ins
+            .read("rendezvous.toml")
+            .contains("listen = \"127.0.0.1:0\"")
+    );
+
+    let applianced_toml = stand_ins.read("applianced.toml");
+    for expected in [
+        "url = \"http://127.0.0.1:4000\"",
+        "auto_admit = true",
+        "mode = \"table\"",
+        "listen = \"127.0.0.1:0\"",
+        &format!("socket = \"{}/applianced.sock\"", demo_dir.display()),
+    ] {
+        assert!(
+            applianced_toml.contains(expected),
+            "{expected} in\n{applianced_toml}"
+        );
+    }
+}
+
+#[test]
+fn a_child_that_exits_early_fails_the_demo_with_its_stderr() {
+    let stand_ins = StandIns::new("echo 'no element \"x264enc\"' >&2\nexit 1\n");
+    let mut out = SharedOut::default();
+    let error = run(
+        &stand_ins.binaries(),
+        &options(),
+        &StopFlag::new(),
+        &mut out,
+    )
+    .unwrap_err();
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("applianced exited early (exit status 1)"),
+        "{message}"
+    );
+    assert!(message.contains("no element \"x264enc\""), "{message}");
+    assert!(!out.text().contains("invite:"));
+    let demo_dir = PathBuf::from(stand_ins.read("demo-dir").trim());
+    assert!(!demo_dir.exists(), "{} is removed", demo_dir.display());
+}
+
+#[test]
+fn a_stop_request_during_startup_ends_cleanly() {
+    let stand_ins = StandIns::new("exec sleep 60\n");
+    let stop = StopFlag::new();
+    let demo = {
+        let (binaries, stop) = (stand_ins.binaries(), stop.clone());
+        std::thread::spawn(move || run(&binaries, &options(), &stop, &mut SharedOut::default()))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !stand_ins.path("demo-dir").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "rendezvous stand-in never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.request();
+    assert_eq!(demo.join().unwrap().unwrap(), ExitCode::SUCCESS);
+}
+
+#[test]
+fn applianced_readiness_line() {
+    let configured = Path::new("/tmp/x/applianced.sock");
+    assert_eq!(
+        parse_applianced_ready(
+            "api=/tmp/x/applianced.sock metrics=http://127.0.0.1:4321/metrics",
+            configured
+        ),
+        (
+            PathBuf::from("/tmp/x/applianced.sock"),
+            "http://127.0.0.1:4321/metrics".to_string()
+        )
+    );
+    assert_eq!(
+        parse_applianced_ready("something else", configured).0,
+        configured
+    );
+}

@@ -1,0 +1,173 @@
+//! `cargo xtask setup`: install the Debian packages Visavis needs, only the missing ones.
+//!
+//! The list lives in [`PACKAGES`] and nowhere else. Presence is checked with one
+//! `dpkg-query` call, so a machine that has everything is done in a blink; otherwise
+//! `apt-get update` runs once, then `apt-get install` for what is missing, non-interactively,
+//! through `sudo` when not root.
+
+use anyhow::{Context, bail};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::process::Command;
+
+/// Every Debian package the project needs to build, test and demo.
+pub const PACKAGES: &[&str] = &[
+    // Building: bindgen (v4l) and the -sys crates.
+    "pkg-config",
+    "libclang-dev",
+    "clang",
+    "libssl-dev",
+    // GStreamer: headers to link applianced, plugins it uses at run time.
+    "libgstreamer1.0-dev",
+    "libgstreamer-plugins-base1.0-dev",
+    "libgstreamer-plugins-bad1.0-dev",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
+    "gstreamer1.0-plugins-bad",
+    "gstreamer1.0-plugins-ugly",
+    "gstreamer1.0-nice",
+    "gstreamer1.0-tools",
+    "gstreamer1.0-libav",
+    // The guest's browser in the end-to-end tests, driven over WebDriver.
+    "chromium",
+    "chromium-driver",
+    // TURN relay for guests behind NAT, started by the tests on loopback.
+    "coturn",
+    // The kiosk under a virtual display, and screenshots of it.
+    "xvfb",
+    "imagemagick",
+];
+
+pub fn run() -> anyhow::Result<()> {
+    let missing = missing(PACKAGES)?;
+    if missing.is_empty() {
+        println!(
+            "xtask: setup: all {} Debian packages are installed",
+            PACKAGES.len()
+        );
+        return Ok(());
+    }
+    println!(
+        "xtask: setup: missing Debian packages: {}",
+        missing.join(" ")
+    );
+    let privilege = Privilege::detect()?;
+    apt_get(&privilege, &["update"])?;
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(missing.iter().map(String::as_str));
+    apt_get(&privilege, &install)?;
+
+    let still_missing = self::missing(PACKAGES)?;
+    if !still_missing.is_empty() {
+        bail!(
+            "apt-get finished but these packages are still not installed: {}; \
+             check that your apt sources include Debian 12 (bookworm) main",
+            still_missing.join(" ")
+        );
+    }
+    println!("xtask: setup: done");
+    Ok(())
+}
+
+/// The packages of `wanted` that dpkg does not report as installed.
+fn missing(wanted: &[&str]) -> anyhow::Result<Vec<String>> {
+    // Unknown packages make dpkg-query exit 1 and complain on stderr: that only means
+    // "missing", so the exit status is ignored and stdout is what counts.
+    let output = Command::new("dpkg-query")
+        .arg("-W")
+        .arg("-f=${Package}\t${Status}\n")
+        .args(wanted)
+        .output()
+        .context(
+            "could not run dpkg-query: `cargo xtask setup` supports Debian 12 and Raspberry Pi OS; \
+             elsewhere install the packages listed in xtask/src/setup.rs by hand",
+        )?;
+    let installed: BTreeSet<&str> = std::str::from_utf8(&output.stdout)
+        .context("dpkg-query printed something that is not UTF-8")?
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(_, status)| status.trim() == "install ok installed")
+        .map(|(package, _)| package)
+        .collect();
+    Ok(wanted
+        .iter()
+        .filter(|package| !installed.contains(**package))
+        .map(|package| package.to_string())
+        .collect())
+}
+
+/// How apt-get gets root: we are root, or through sudo.
+enum Privilege {
+    Root,
+    Sudo { interactive: bool },
+}
+
+impl Privilege {
+    fn detect() -> anyhow::Result<Privilege> {
+        if nix::unistd::geteuid().is_root() {
+            return Ok(Privilege::Root);
+        }
+        let has_sudo = Command::new("sudo")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_sudo {
+            bail!(
+                "installing Debian packages needs root, and `sudo` is not available: \
+                 run `cargo xtask setup` as root, or install sudo"
+            );
+        }
+        Ok(Privilege::Sudo {
+            interactive: std::io::stdin().is_terminal(),
+        })
+    }
+}
+
+fn apt_get(privilege: &Privilege, args: &[&str]) -> anyhow::Result<()> {
+    let mut command = match privilege {
+        Privilege::Root => Command::new("apt-get"),
+        Privilege::Sudo { interactive } => {
+            let mut command = Command::new("sudo");
+            if !interactive {
+                // No terminal to ask for a password on: fail instead of hanging.
+                command.arg("-n");
+            }
+            // sudo resets the environment; `env` carries DEBIAN_FRONTEND through.
+            command.args(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+            command
+        }
+    };
+    command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+    let shown = format!(
+        "{}apt-get {}",
+        if matches!(privilege, Privilege::Root) {
+            ""
+        } else {
+            "sudo "
+        },
+        args.join(" ")
+    );
+    println!("xtask: setup: running {shown}");
+    let status = command
+        .status()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if !status.success() {
+        bail!(
+            "`{shown}` failed ({}); see apt's messages above (no network? another apt running? \
+             with sudo and no terminal, sudo needs a rule without a password)",
+            crate::workspace::describe(status)
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_list_has_no_duplicates() {
+        let unique: BTreeSet<_> = PACKAGES.iter().collect();
+        assert_eq!(unique.len(), PACKAGES.len());
+    }
+}
