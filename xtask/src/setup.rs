@@ -28,6 +28,8 @@ pub const PACKAGES: &[&str] = &[
     "gstreamer1.0-nice",
     "gstreamer1.0-tools",
     "gstreamer1.0-libav",
+    // alsasrc, for the microphone on a real unit.
+    "gstreamer1.0-alsa",
     // The guest's browser in the end-to-end tests, driven over WebDriver.
     "chromium",
     "chromium-driver",

@@ -22,8 +22,25 @@ use stop::StopFlag;
 pub struct DemoBinaries {
     pub rendezvous: PathBuf,
     pub applianced: PathBuf,
-    /// Started only with a display and without `--headless`; best-effort.
+    /// Started when given, best-effort: only with a display and without `--headless`.
     pub kiosk: Option<PathBuf>,
+}
+
+/// The kiosk binary, when the demo should open the kiosk window.
+fn kiosk_binary(options: &DemoOptions) -> Option<PathBuf> {
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+    if options.headless || !has_display {
+        return None;
+    }
+    match workspace::binary(options.profile, "kiosk") {
+        Ok(path) => Some(path),
+        Err(e) => {
+            eprintln!("xtask: demo: {e:#}; the demo goes on without the kiosk");
+            None
+        }
+    }
 }
 
 pub fn run(options: &DemoOptions) -> anyhow::Result<ExitCode> {
@@ -32,7 +49,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<ExitCode> {
     let binaries = DemoBinaries {
         rendezvous: workspace::binary(options.profile, "rendezvous")?,
         applianced: workspace::binary(options.profile, "applianced")?,
-        kiosk: workspace::binary(options.profile, "kiosk").ok(),
+        kiosk: kiosk_binary(options),
     };
     let stop = StopFlag::install()?;
     session::run(&binaries, options, &stop, &mut std::io::stdout())

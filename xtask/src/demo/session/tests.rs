@@ -30,7 +30,12 @@ impl StandIns {
              exec sleep 60\n"
         );
         let applianced = format!("#!/bin/sh\nS={s}\n{applianced_body}");
-        for (name, text) in [("rendezvous", rendezvous), ("applianced", applianced)] {
+        let kiosk = format!("#!/bin/sh\necho \"$@\" > {s}/kiosk-args\nexec sleep 60\n");
+        for (name, text) in [
+            ("rendezvous", rendezvous),
+            ("applianced", applianced),
+            ("kiosk", kiosk),
+        ] {
             let path = scratch.write_file(name, &text).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
         }
@@ -46,6 +51,13 @@ impl StandIns {
             rendezvous: self.path("rendezvous"),
             applianced: self.path("applianced"),
             kiosk: None,
+        }
+    }
+
+    fn binaries_with_kiosk(&self) -> DemoBinaries {
+        DemoBinaries {
+            kiosk: Some(self.path("kiosk")),
+            ..self.binaries()
         }
     }
 
@@ -115,7 +127,11 @@ fn prints_the_invite_then_stops_and_cleans_up_on_request() {
          exec sleep 60\n",
     );
     let server = serve_one_invite(stand_ins.path("api.sock"));
-    let (binaries, stop, out) = (stand_ins.binaries(), StopFlag::new(), SharedOut::default());
+    let (binaries, stop, out) = (
+        stand_ins.binaries_with_kiosk(),
+        StopFlag::new(),
+        SharedOut::default(),
+    );
     let demo = {
         let (stop, mut out) = (stop.clone(), out.clone());
         std::thread::spawn(move || run(&binaries, &options(), &stop, &mut out))
@@ -165,6 +181,12 @@ fn prints_the_invite_then_stops_and_cleans_up_on_request() {
         stand_ins
             .read("rendezvous.toml")
             .contains("listen = \"127.0.0.1:0\"")
+    );
+
+    assert_eq!(
+        stand_ins.read("kiosk-args").trim(),
+        format!("--api {}/api.sock", stand_ins.scratch.path().display()),
+        "the kiosk gets the socket applianced reported"
     );
 
     let applianced_toml = stand_ins.read("applianced.toml");
@@ -241,4 +263,41 @@ fn applianced_readiness_line() {
         parse_applianced_ready("something else", configured).0,
         configured
     );
+}
+
+#[test]
+fn a_kiosk_that_ends_does_not_end_the_demo() {
+    let stand_ins = StandIns::new(
+        "echo \"applianced: ready api=$S/api.sock metrics=http://127.0.0.1:9/metrics\"\nexec sleep 60\n",
+    );
+    // The kiosk stand-in for this test ends at once, as the placeholder kiosk does.
+    let kiosk = stand_ins
+        .scratch
+        .write_file("kiosk", "#!/bin/sh\nexit 0\n")
+        .unwrap();
+    std::fs::set_permissions(&kiosk, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let server = serve_one_invite(stand_ins.path("api.sock"));
+    let (binaries, stop, out) = (
+        stand_ins.binaries_with_kiosk(),
+        StopFlag::new(),
+        SharedOut::default(),
+    );
+    let demo = {
+        let (stop, mut out) = (stop.clone(), out.clone());
+        std::thread::spawn(move || run(&binaries, &options(), &stop, &mut out))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !out.text().contains("invite:") {
+        assert!(Instant::now() < deadline, "no invite printed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.join().unwrap();
+    // Give the demo loop a few of its ticks to notice the kiosk ended; it must keep going.
+    let watch_until = Instant::now() + TICK * 5;
+    while Instant::now() < watch_until {
+        assert!(!demo.is_finished(), "the demo ended with the kiosk");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.request();
+    assert_eq!(demo.join().unwrap().unwrap(), ExitCode::SUCCESS);
 }
