@@ -181,7 +181,9 @@ mod tests {
 
     #[test]
     fn messages_use_a_type_tag() {
-        let m = GuestToServer::Join { name: "Camille".into() };
+        let m = GuestToServer::Join {
+            name: "Camille".into(),
+        };
         assert_eq!(
             serde_json::to_string(&m).unwrap(),
             r#"{"type":"join","name":"Camille"}"#

@@ -264,13 +264,13 @@ impl Config {
             ));
         }
         let v = &self.video;
-        if !(160..=3840).contains(&v.width) || v.width % 2 != 0 {
+        if !(160..=3840).contains(&v.width) || !v.width.is_multiple_of(2) {
             return Err(invalid(
                 "video.width",
                 format!("{} is not an even number from 160 to 3840", v.width),
             ));
         }
-        if !(120..=2160).contains(&v.height) || v.height % 2 != 0 {
+        if !(120..=2160).contains(&v.height) || !v.height.is_multiple_of(2) {
             return Err(invalid(
                 "video.height",
                 format!("{} is not an even number from 120 to 2160", v.height),

@@ -39,6 +39,8 @@ pub struct ApplianceConfig {
     pub encoder: String,
     pub audio_source: String,
     pub auto_admit: bool,
+    /// Written verbatim at the end of `[video]` (e.g. `file = ...`, `capture_timestamp = true`).
+    pub video_extra: String,
     /// Written verbatim at the end (keys of `[session]`, or whole tables).
     pub extra_toml: String,
 }
@@ -59,6 +61,7 @@ impl Default for ApplianceConfig {
             encoder: "auto".into(),
             audio_source: "test".into(),
             auto_admit: false,
+            video_extra: String::new(),
             extra_toml: String::new(),
         }
     }
@@ -179,7 +182,7 @@ fn config_toml(
          [api]\nsocket = {socket}\n\n\
          [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
          [video]\nsource = {vsource}\n{device_line}width = {w}\nheight = {h}\nfps = {fps}\n\
-         bitrate_kbps = {kbps}\nencoder = {encoder}\n\n\
+         bitrate_kbps = {kbps}\nencoder = {encoder}\n{video_extra}\n\
          [audio]\nsource = {asource}\n\n\
          [session]\nauto_admit = {admit}\n{extra}\n",
         id = toml_str(device_id),
@@ -194,6 +197,7 @@ fn config_toml(
         fps = c.fps,
         kbps = c.bitrate_kbps,
         encoder = toml_str(&c.encoder),
+        video_extra = c.video_extra,
         asource = toml_str(&c.audio_source),
         admit = c.auto_admit,
         extra = c.extra_toml,

@@ -73,12 +73,23 @@ impl Chromedriver {
     }
 
     /// A new guest: a new WebDriver session, so a new Chromium with a fresh profile.
+    /// The process id of this chromedriver (its browsers are its descendants).
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
     pub async fn new_guest(&self) -> Result<Guest> {
+        self.new_guest_with_args(&[]).await
+    }
+
+    /// A guest whose Chromium gets `extra` command-line arguments too.
+    pub async fn new_guest_with_args(&self, extra: &[String]) -> Result<Guest> {
         let profile = TempDir::with_prefix("visavis-guest-")
             .context("could not create a Chromium profile folder")?;
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.push(format!("--window-size={},{}", WINDOW_SIZE.0, WINDOW_SIZE.1));
+        args.extend(extra.iter().cloned());
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), "chrome".into());
         capabilities.insert(

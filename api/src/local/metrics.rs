@@ -59,19 +59,75 @@ impl MetricsSnapshot {
             let _ = writeln!(out, "# TYPE visavis_{name} {kind}");
             let _ = writeln!(out, "visavis_{name} {value}");
         };
-        gauge(&mut out, "frames_captured_total", "counter", "Raw video frames captured.", self.frames_captured);
-        gauge(&mut out, "frames_encoded_total", "counter", "Video frames encoded.", self.frames_encoded);
-        gauge(&mut out, "audio_frames_encoded_total", "counter", "Opus packets encoded.", self.audio_frames_encoded);
-        gauge(&mut out, "video_encoders_started_total", "counter", "Video encoders built.", self.video_encoders_started);
-        gauge(&mut out, "audio_encoders_started_total", "counter", "Opus encoders built.", self.audio_encoders_started);
-        gauge(&mut out, "keyframes_requested_total", "counter", "Keyframes requested of the encoder.", self.keyframes_requested);
-        gauge(&mut out, "target_bitrate_bps", "gauge", "Video encoder target bitrate.", self.target_bitrate_bps);
-        let _ = writeln!(out, "# HELP visavis_video_encoder_info The H.264 encoder element in use.");
+        gauge(
+            &mut out,
+            "frames_captured_total",
+            "counter",
+            "Raw video frames captured.",
+            self.frames_captured,
+        );
+        gauge(
+            &mut out,
+            "frames_encoded_total",
+            "counter",
+            "Video frames encoded.",
+            self.frames_encoded,
+        );
+        gauge(
+            &mut out,
+            "audio_frames_encoded_total",
+            "counter",
+            "Opus packets encoded.",
+            self.audio_frames_encoded,
+        );
+        gauge(
+            &mut out,
+            "video_encoders_started_total",
+            "counter",
+            "Video encoders built.",
+            self.video_encoders_started,
+        );
+        gauge(
+            &mut out,
+            "audio_encoders_started_total",
+            "counter",
+            "Opus encoders built.",
+            self.audio_encoders_started,
+        );
+        gauge(
+            &mut out,
+            "keyframes_requested_total",
+            "counter",
+            "Keyframes requested of the encoder.",
+            self.keyframes_requested,
+        );
+        gauge(
+            &mut out,
+            "target_bitrate_bps",
+            "gauge",
+            "Video encoder target bitrate.",
+            self.target_bitrate_bps,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP visavis_video_encoder_info The H.264 encoder element in use."
+        );
         let _ = writeln!(out, "# TYPE visavis_video_encoder_info gauge");
-        let _ = writeln!(out, "visavis_video_encoder_info{{encoder=\"{}\"}} 1", escape(&self.video_encoder));
-        gauge(&mut out, "guests", "gauge", "Guests with a peer connection.", self.guests.len() as u64);
+        let _ = writeln!(
+            out,
+            "visavis_video_encoder_info{{encoder=\"{}\"}} 1",
+            escape(&self.video_encoder)
+        );
+        gauge(
+            &mut out,
+            "guests",
+            "gauge",
+            "Guests with a peer connection.",
+            self.guests.len() as u64,
+        );
 
-        let streams: [(&str, fn(&GuestMetrics) -> StreamCounters); 4] = [
+        type Stream = (&'static str, fn(&GuestMetrics) -> StreamCounters);
+        let streams: [Stream; 4] = [
             ("video_out", |g| g.video_out),
             ("audio_out", |g| g.audio_out),
             ("video_in", |g| g.video_in),
@@ -79,7 +135,10 @@ impl MetricsSnapshot {
         ];
         for (field, what) in [("packets", 0usize), ("bytes", 1), ("frames", 2)] {
             let name = format!("guest_{field}_total");
-            let _ = writeln!(out, "# HELP visavis_{name} Per-guest {field} by stream and direction.");
+            let _ = writeln!(
+                out,
+                "# HELP visavis_{name} Per-guest {field} by stream and direction."
+            );
             let _ = writeln!(out, "# TYPE visavis_{name} counter");
             for g in &self.guests {
                 for (stream, get) in &streams {
@@ -93,7 +152,10 @@ impl MetricsSnapshot {
                 }
             }
         }
-        let _ = writeln!(out, "# HELP visavis_guest_reactions_total Reactions received per guest.");
+        let _ = writeln!(
+            out,
+            "# HELP visavis_guest_reactions_total Reactions received per guest."
+        );
         let _ = writeln!(out, "# TYPE visavis_guest_reactions_total counter");
         for g in &self.guests {
             let _ = writeln!(
@@ -109,7 +171,9 @@ impl MetricsSnapshot {
 
 /// Escape a Prometheus label value.
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -135,7 +199,11 @@ mod tests {
         let text = m.to_prometheus();
         assert!(text.contains("visavis_frames_encoded_total 42\n"));
         assert!(text.contains("visavis_video_encoder_info{encoder=\"x264enc\"} 1\n"));
-        assert!(text.contains("visavis_guest_packets_total{guest=\"g\\\"1\",stream=\"video_out\"} 9\n"));
-        assert!(text.contains("visavis_guest_frames_total{guest=\"g\\\"1\",stream=\"video_out\"} 3\n"));
+        assert!(
+            text.contains("visavis_guest_packets_total{guest=\"g\\\"1\",stream=\"video_out\"} 9\n")
+        );
+        assert!(
+            text.contains("visavis_guest_frames_total{guest=\"g\\\"1\",stream=\"video_out\"} 3\n")
+        );
     }
 }

@@ -124,10 +124,21 @@ pub enum ApiErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
-    GuestKnock { guest_id: GuestId, name: String },
-    GuestJoined { guest_id: GuestId, name: String },
-    GuestLeft { guest_id: GuestId },
-    Reaction { guest_id: GuestId, reaction: Reaction },
+    GuestKnock {
+        guest_id: GuestId,
+        name: String,
+    },
+    GuestJoined {
+        guest_id: GuestId,
+        name: String,
+    },
+    GuestLeft {
+        guest_id: GuestId,
+    },
+    Reaction {
+        guest_id: GuestId,
+        reaction: Reaction,
+    },
     /// The session ended and everything from it was erased.
     SessionEnded,
 }
@@ -141,7 +152,9 @@ pub enum ServerMessage {
         #[serde(flatten)]
         result: Outcome,
     },
-    Event { event: Event },
+    Event {
+        event: Event,
+    },
 }
 
 /// The result half of a response: exactly one of `ok` or `error`.

@@ -1,0 +1,154 @@
+//! The baseline: Chromium sends the clip as its camera to another Chromium, peer to peer.
+
+use super::{WINDOW, procstat};
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use visavis_e2e::wait::{self, Check};
+use visavis_e2e::{Chromedriver, Error, Guest, Result};
+
+const PAGE: &str = include_str!("baseline.html");
+
+pub struct Report {
+    cpu_per_sec: f64,
+    pss_mb: f64,
+    fps: f64,
+    size: (u64, u64),
+}
+
+impl Report {
+    pub fn cpu_ms_per_frame(&self) -> f64 {
+        self.cpu_per_sec * 1000.0 / self.fps
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "baseline, Chromium -> Chromium, same clip as the sender's camera:"
+        )?;
+        writeln!(
+            f,
+            "  delivered {:.1} fps at {}x{}",
+            self.fps, self.size.0, self.size.1
+        )?;
+        writeln!(
+            f,
+            "  sender process tree: {:.3} CPU-s/s, PSS {:.1} MB, {:.2} CPU-ms per delivered frame",
+            self.cpu_per_sec,
+            self.pss_mb,
+            self.cpu_ms_per_frame()
+        )
+    }
+}
+
+/// Serve the baseline page on loopback; returns its URL.
+fn serve_page() -> Result<String> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::new(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::new(e.to_string()))?;
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{PAGE}",
+                PAGE.len()
+            );
+        }
+    });
+    Ok(format!("http://{addr}/"))
+}
+
+async fn call(
+    guest: &Guest,
+    script: &str,
+    args: Vec<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; {script}.then(done, (e) => done({{error: String(e)}}));"
+    );
+    let v = guest
+        .webdriver()
+        .execute_async(&script, args)
+        .await
+        .map_err(|e| Error::new(format!("baseline page: {e}")))?;
+    if let Some(e) = v.get("error") {
+        return Err(Error::new(format!("baseline page: {e}")));
+    }
+    Ok(v)
+}
+
+pub async fn run(clip: &Path) -> Result<Report> {
+    let url = serve_page()?;
+    let sender_driver = Chromedriver::start()?;
+    let receiver_driver = Chromedriver::start()?;
+    let sender = sender_driver
+        .new_guest_with_args(&[format!(
+            "--use-file-for-fake-video-capture={}",
+            clip.display()
+        )])
+        .await?;
+    let receiver = receiver_driver.new_guest().await?;
+    sender.open(&url).await?;
+    receiver.open(&url).await?;
+    let offer = call(&sender, "window.bench.send()", vec![]).await?;
+    let answer = call(&receiver, "window.bench.receive(arguments[0])", vec![offer]).await?;
+    call(&sender, "window.bench.accept(arguments[0])", vec![answer]).await?;
+    let stats = || async {
+        let s = call(&receiver, "window.bench.stats()", vec![]).await?;
+        Ok::<_, Error>((
+            s["framesDecoded"].as_u64().unwrap_or(0),
+            (
+                s["frameWidth"].as_u64().unwrap_or(0),
+                s["frameHeight"].as_u64().unwrap_or(0),
+            ),
+        ))
+    };
+    wait::until("the receiver decodes", Duration::from_secs(60), || async {
+        let s = stats().await?;
+        Ok(if s.0 > 30 {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!("{s:?}"))
+        })
+    })
+    .await?;
+    // The sender is everything chromedriver started for it (chromedriver itself excluded).
+    let sender_tree = || {
+        let root = sender_driver.pid();
+        let tree = procstat::tree(root);
+        tree.into_iter()
+            .filter(|p| *p != root)
+            .fold((0.0, 0), |(c, m), p| {
+                (c + procstat::cpu_seconds(p), m + procstat::pss_kb(p))
+            })
+    };
+    let (frames0, _) = stats().await?;
+    let (cpu0, _) = sender_tree();
+    let t0 = Instant::now();
+    wait::until("the measurement window", WINDOW * 2, || async {
+        Ok(if t0.elapsed() >= WINDOW {
+            Check::Ready(())
+        } else {
+            Check::NotYet(String::new())
+        })
+    })
+    .await?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let (frames1, size) = stats().await?;
+    let (cpu1, pss) = sender_tree();
+    sender.close().await?;
+    receiver.close().await?;
+    Ok(Report {
+        cpu_per_sec: (cpu1 - cpu0) / elapsed,
+        pss_mb: pss as f64 / 1024.0,
+        fps: (frames1 - frames0) as f64 / elapsed,
+        size,
+    })
+}

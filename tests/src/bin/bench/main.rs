@@ -1,0 +1,115 @@
+//! `cargo xtask bench`: what a store would measure, reported and never judged.
+//!
+//! 1. Visavis at 1280x720@30 with one and with two guests: glass-to-glass latency (capture
+//!    timestamp drawn into the picture by applianced, read back from a canvas in the guest,
+//!    same machine clock), invite opened → first decoded frame, applianced CPU-seconds per
+//!    second and PSS, delivered fps and CPU per delivered frame.
+//! 2. The baseline a store would otherwise deploy: one Chromium sending the same Y4M clip as
+//!    its camera straight to one Chromium receiver; the sender's whole process tree CPU per
+//!    delivered frame, delivered fps and PSS, and the ratio to applianced.
+
+mod baseline;
+mod procstat;
+mod visavis;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long each configuration is measured once media flows.
+pub const WINDOW: Duration = Duration::from_secs(10);
+
+/// Percentile of `v` (sorted in place), nearest rank.
+pub fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank.min(v.len()) - 1]
+}
+
+/// A 5 s 1280x720@30 Y4M clip with motion and a running clock, made with GStreamer.
+fn make_clip(dir: &Path) -> Result<PathBuf, String> {
+    let clip = dir.join("clip.y4m");
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=150",
+            "pattern=smpte",
+            "horizontal-speed=3",
+            "!",
+        ])
+        .args([
+            "video/x-raw,format=I420,width=1280,height=720,framerate=30/1",
+            "!",
+        ])
+        .args([
+            "timeoverlay",
+            "font-desc=Sans 36",
+            "!",
+            "y4menc",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", clip.display()))
+        .status()
+        .map_err(|e| {
+            format!("gst-launch-1.0: {e} (install gstreamer1.0-tools: cargo xtask setup)")
+        })?;
+    if !status.success() {
+        return Err(format!(
+            "gst-launch-1.0 could not write {}: {status}",
+            clip.display()
+        ));
+    }
+    Ok(clip)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> ExitCode {
+    let dir = match tempfile::TempDir::with_prefix("visavis-bench-") {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bench: cannot make a temporary folder: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let clip = match make_clip(dir.path()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "bench: clip {} (1280x720@30, 5 s, looped); window {WINDOW:?} per run",
+        clip.display()
+    );
+    let mut unit_cost = None;
+    for guests in [1, 2] {
+        match visavis::run(&clip, guests).await {
+            Ok(report) => {
+                println!("{report}");
+                if guests == 1 {
+                    unit_cost = Some(report.cpu_ms_per_frame());
+                }
+            }
+            Err(e) => println!("visavis, {guests} guest(s): FAILED: {e}"),
+        }
+    }
+    match baseline::run(&clip).await {
+        Ok(report) => {
+            println!("{report}");
+            if let Some(unit) = unit_cost {
+                println!(
+                    "ratio: baseline sender CPU per delivered frame / applianced CPU per delivered frame (1 guest) = {:.2}",
+                    report.cpu_ms_per_frame() / unit
+                );
+            }
+        }
+        Err(e) => println!("baseline: FAILED: {e}"),
+    }
+    ExitCode::SUCCESS
+}

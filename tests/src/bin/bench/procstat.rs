@@ -1,0 +1,57 @@
+//! CPU time and proportional memory (PSS) of a process or a whole process tree, from /proc.
+
+use std::fs;
+
+/// Clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on Linux).
+const USER_HZ: f64 = 100.0;
+
+/// (ppid, utime+stime in seconds) of `pid`, or `None` if it is gone.
+fn stat(pid: u32) -> Option<(u32, f64)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: split after the last ')'.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state): ppid is field 4, utime 14, stime 15.
+    let ppid = fields.get(1)?.parse().ok()?;
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((ppid, (utime + stime) / USER_HZ))
+}
+
+/// CPU seconds (user + system) used so far by `pid`.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    stat(pid).map_or(0.0, |(_, s)| s)
+}
+
+/// PSS of `pid` in kB (0 if unreadable).
+pub fn pss_kb(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `pid` and all its descendants alive now.
+pub fn tree(pid: u32) -> Vec<u32> {
+    let all: Vec<(u32, u32)> = fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(|p| stat(p).map(|(ppid, _)| (p, ppid)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        out.extend(all.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    out
+}

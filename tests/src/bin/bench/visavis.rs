@@ -1,0 +1,183 @@
+//! Visavis under measurement: rendezvous + applianced on the clip + N Chromium guests.
+
+use super::{WINDOW, percentile, procstat};
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use visavis_e2e::wait::{self, Check};
+use visavis_e2e::{
+    Appliance, ApplianceConfig, Chromedriver, Error, Guest, Rendezvous, RendezvousConfig, Result,
+};
+
+const LATENCY_JS: &str = include_str!("latency.js");
+
+/// What one run measured.
+pub struct Report {
+    guests: usize,
+    latency_p50_ms: f64,
+    latency_p95_ms: f64,
+    latency_samples: usize,
+    first_frame_ms: Vec<f64>,
+    cpu_per_sec: f64,
+    pss_mb: f64,
+    delivered_fps: Vec<f64>,
+}
+
+impl Report {
+    /// applianced CPU milliseconds per frame delivered to one guest.
+    pub fn cpu_ms_per_frame(&self) -> f64 {
+        let fps: f64 = self.delivered_fps.iter().sum();
+        self.cpu_per_sec * 1000.0 / fps
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(f, "visavis, {} guest(s), 1280x720@30 x264:", self.guests)?;
+        writeln!(
+            f,
+            "  glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames)",
+            self.latency_p50_ms, self.latency_p95_ms, self.latency_samples
+        )?;
+        writeln!(
+            f,
+            "  invite opened -> first decoded frame: {} ms",
+            join(&self.first_frame_ms)
+        )?;
+        writeln!(
+            f,
+            "  delivered fps per guest: {}",
+            join(&self.delivered_fps)
+        )?;
+        writeln!(
+            f,
+            "  applianced: {:.3} CPU-s/s, PSS {:.1} MB, {:.2} CPU-ms per delivered frame",
+            self.cpu_per_sec,
+            self.pss_mb,
+            self.cpu_ms_per_frame()
+        )
+    }
+}
+
+async fn eval(guest: &Guest, script: &str) -> Result<serde_json::Value> {
+    guest
+        .webdriver()
+        .execute(script, vec![])
+        .await
+        .map_err(|e| Error::new(format!("script in the guest page: {e}")))
+}
+
+async fn bench_state(guest: &Guest) -> Result<(u64, Vec<f64>, f64, f64)> {
+    let v = eval(
+        guest,
+        "const b = window.__visavisBench || {}; return [b.frames || 0, b.samples || [], b.firstFrameAt || 0, performance.timeOrigin];",
+    )
+    .await?;
+    let frames = v[0].as_u64().unwrap_or(0);
+    let samples = v[1]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+        .unwrap_or_default();
+    Ok((
+        frames,
+        samples,
+        v[2].as_f64().unwrap_or(0.0),
+        v[3].as_f64().unwrap_or(0.0),
+    ))
+}
+
+pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let mut unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            video_source: "file".into(),
+            width: 1280,
+            height: 720,
+            fps: 30,
+            bitrate_kbps: 2500,
+            auto_admit: true,
+            video_extra: format!(
+                "file = {:?}\ncapture_timestamp = true\n",
+                clip.display().to_string()
+            ),
+            ..Default::default()
+        },
+    )?;
+    let url = unit.create_invite(Duration::from_secs(20))?;
+    let driver = Chromedriver::start()?;
+    let mut browsers = Vec::new();
+    for i in 0..guests {
+        let guest = driver.new_guest().await?;
+        guest.open(&url).await?;
+        let injected = eval(&guest, &format!("return {LATENCY_JS}")).await?;
+        if injected != "ok" {
+            return Err(Error::new(format!(
+                "latency probe not installed: {injected}"
+            )));
+        }
+        guest.join(&format!("Guest {}", i + 1)).await?;
+        browsers.push(guest);
+    }
+    let mut first_frame_ms = Vec::new();
+    for guest in &browsers {
+        let (_, _, first, origin) =
+            wait::until("the first frame", Duration::from_secs(60), || async {
+                let s = bench_state(guest).await?;
+                Ok(if s.0 > 30 {
+                    Check::Ready(s)
+                } else {
+                    Check::NotYet(format!("{} frames", s.0))
+                })
+            })
+            .await?;
+        first_frame_ms.push(first - origin);
+    }
+    let pid = unit.process().id();
+    let before: Vec<_> = {
+        let mut v = Vec::new();
+        for g in &browsers {
+            v.push(bench_state(g).await?);
+        }
+        v
+    };
+    let cpu0 = procstat::cpu_seconds(pid);
+    let t0 = Instant::now();
+    wait::until("the measurement window", WINDOW * 2, || async {
+        Ok(if t0.elapsed() >= WINDOW {
+            Check::Ready(())
+        } else {
+            Check::NotYet(String::new())
+        })
+    })
+    .await?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu_per_sec = (procstat::cpu_seconds(pid) - cpu0) / elapsed;
+    let pss_mb = procstat::pss_kb(pid) as f64 / 1024.0;
+    let mut latencies = Vec::new();
+    let mut delivered_fps = Vec::new();
+    for (g, b) in browsers.iter().zip(&before) {
+        let after = bench_state(g).await?;
+        delivered_fps.push((after.0 - b.0) as f64 / elapsed);
+        latencies.extend(after.1.into_iter().skip(b.1.len()));
+    }
+    for g in browsers {
+        g.close().await?;
+    }
+    Ok(Report {
+        guests,
+        latency_p50_ms: percentile(&mut latencies, 50.0),
+        latency_p95_ms: percentile(&mut latencies, 95.0),
+        latency_samples: latencies.len(),
+        first_frame_ms,
+        cpu_per_sec,
+        pss_mb,
+        delivered_fps,
+    })
+}
