@@ -86,12 +86,26 @@ pub struct RendezvousConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
     pub socket: PathBuf,
+    /// The kiosk's preview (shared memory). Default: `preview` beside the socket.
+    pub preview_socket: Option<PathBuf>,
+    /// Width of the preview frames; the height follows the camera's aspect ratio.
+    pub preview_width: u32,
+}
+
+impl ApiConfig {
+    pub fn preview_socket(&self) -> PathBuf {
+        self.preview_socket
+            .clone()
+            .unwrap_or_else(|| self.socket.with_file_name("preview"))
+    }
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             socket: PathBuf::from("/run/visavis/applianced.sock"),
+            preview_socket: None,
+            preview_width: 640,
         }
     }
 }
@@ -297,6 +311,17 @@ impl Config {
                 "source = \"file\" needs `file = \"/path/to/clip.y4m\"`".into(),
             ));
         }
+        if !(160..=1920).contains(&self.api.preview_width)
+            || !self.api.preview_width.is_multiple_of(2)
+        {
+            return Err(invalid(
+                "api.preview_width",
+                format!(
+                    "{} is not an even number from 160 to 1920",
+                    self.api.preview_width
+                ),
+            ));
+        }
         if !(6..=510).contains(&self.audio.bitrate_kbps) {
             return Err(invalid(
                 "audio.bitrate_kbps",
@@ -313,6 +338,15 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The preview frame size: `api.preview_width` wide, the camera's aspect ratio, even.
+    pub fn preview_size(&self) -> (u32, u32) {
+        let w = self.api.preview_width.min(self.video.width);
+        let h = ((u64::from(w) * u64::from(self.video.height) / u64::from(self.video.width))
+            as u32)
+            & !1;
+        (w, h.max(2))
     }
 
     /// Read the device secret, trimmed. Never logged.

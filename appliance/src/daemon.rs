@@ -161,6 +161,8 @@ pub async fn run(
     let _ = stop_tx.send(());
     api_task.abort();
     let _ = std::fs::remove_file(&config.api.socket);
+    drop(media);
+    let _ = std::fs::remove_file(config.api.preview_socket());
     result
 }
 
@@ -221,6 +223,15 @@ impl World {
                 device_id: config.device_id.clone(),
                 mode: config.mode.as_str().into(),
                 auto_admit: config.session.auto_admit,
+                preview: Some({
+                    let (width, height) = config.preview_size();
+                    visavis_api::local::Preview {
+                        socket: config.api.preview_socket().display().to_string(),
+                        width,
+                        height,
+                        fps: config.video.fps,
+                    }
+                }),
             }),
             Request::Status => Outcome::Ok(Response::Status(session.status())),
             Request::Metrics => Outcome::Ok(Response::Metrics(self.metrics.snapshot())),

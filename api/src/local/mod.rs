@@ -53,6 +53,9 @@ pub enum Response {
         mode: String,
         /// True when guests are let in without a tap (demo mode only).
         auto_admit: bool,
+        /// Where the kiosk reads the local preview, if the unit offers one.
+        #[serde(default)]
+        preview: Option<Preview>,
     },
     Status(Status),
     Metrics(MetricsSnapshot),
@@ -62,6 +65,18 @@ pub enum Response {
         expires_at: u64,
     },
     Done,
+}
+
+/// The local preview: raw RGBA frames over GStreamer's shared-memory transport
+/// (`shmsink`/`shmsrc`), so video never goes through the JSON socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preview {
+    /// The `shmsink` control socket.
+    pub socket: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
 }
 
 /// Where the session stands.

@@ -8,12 +8,13 @@
 mod audio;
 mod frame;
 mod pipeline;
+mod preview;
 pub mod stamp;
 mod v4l2;
 mod video;
 
 pub use frame::{EncodedFrame, rtp_duration};
-pub use video::select_encoder;
+pub use video::{PreviewBranch, select_encoder};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -51,6 +52,7 @@ pub struct MediaHub {
     audio_tx: broadcast::Sender<Arc<EncodedFrame>>,
     metrics: Arc<Metrics>,
     _camera: Option<v4l2::CaptureThread>,
+    _preview: Option<preview::Preview>,
 }
 
 impl MediaHub {
@@ -59,7 +61,18 @@ impl MediaHub {
         gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))?;
         let (video_tx, _) = broadcast::channel(64);
         let (audio_tx, _) = broadcast::channel(64);
-        let (video, camera) = video::start(&config.video, metrics.clone(), video_tx.clone())?;
+        let (width, height) = config.preview_size();
+        let preview = PreviewBranch {
+            socket: config.api.preview_socket(),
+            width,
+            height,
+        };
+        let (video, camera, preview) = video::start(
+            &config.video,
+            Some(&preview),
+            metrics.clone(),
+            video_tx.clone(),
+        )?;
         let audio = audio::start(&config.audio, metrics.clone(), audio_tx.clone())?;
         Ok(MediaHub {
             video,
@@ -68,6 +81,7 @@ impl MediaHub {
             audio_tx,
             metrics,
             _camera: camera,
+            _preview: preview,
         })
     }
 

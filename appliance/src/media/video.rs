@@ -87,7 +87,20 @@ fn pick_source(config: &VideoConfig) -> Result<Source, MediaError> {
     })
 }
 
-fn description(source: &Source, encoder: &str, config: &VideoConfig) -> String {
+/// The kiosk's preview branch: scaled RGBA frames into a `shmsink`.
+#[derive(Debug, Clone)]
+pub struct PreviewBranch {
+    pub socket: std::path::PathBuf,
+    pub width: u32,
+    pub height: u32,
+}
+
+fn description(
+    source: &Source,
+    encoder: &str,
+    config: &VideoConfig,
+    preview: Option<&PreviewBranch>,
+) -> String {
     let (w, h, fps) = (config.width, config.height, config.fps);
     let raw = format!("video/x-raw,format=I420,width={w},height={h},framerate={fps}/1");
     let head = match source {
@@ -116,12 +129,20 @@ fn description(source: &Source, encoder: &str, config: &VideoConfig) -> String {
             )
         }
     };
+    let preview = preview.map_or(String::new(), |p| {
+        format!(
+            " t. ! queue max-size-buffers=1 max-size-time=0 max-size-bytes=0 leaky=downstream \
+             ! videoscale ! videoconvert ! {} \
+             ! appsink name=preview sync=false max-buffers=1 drop=true",
+            super::preview::caps(p)
+        )
+    });
     format!(
-        "{head} ! identity name=capture \
-         ! queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream \
+        "{head} ! identity name=capture ! tee name=t \
+         t. ! queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream \
          ! {} ! h264parse config-interval=-1 \
          ! video/x-h264,stream-format=byte-stream,alignment=au \
-         ! appsink name=sink sync=false max-buffers=4 drop=false",
+         ! appsink name=sink sync=false max-buffers=4 drop=false{preview}",
         encoder_description(encoder, config)
     )
 }
@@ -173,12 +194,20 @@ fn watch_capture(pipeline: &gst::Pipeline, metrics: Arc<Metrics>, stamp_frames: 
 /// Build and start the video pipeline; publish encoded frames on `tx`.
 pub fn start(
     config: &VideoConfig,
+    preview: Option<&PreviewBranch>,
     metrics: Arc<Metrics>,
     tx: broadcast::Sender<Arc<EncodedFrame>>,
-) -> Result<(pipeline::Running, Option<v4l2::CaptureThread>), MediaError> {
+) -> Result<
+    (
+        pipeline::Running,
+        Option<v4l2::CaptureThread>,
+        Option<super::preview::Preview>,
+    ),
+    MediaError,
+> {
     let encoder = select_encoder(config.encoder)?;
     let source = pick_source(config)?;
-    let description = description(&source, encoder, config);
+    let description = description(&source, encoder, config, preview);
     tracing::info!(encoder, pipeline = %description, "starting video");
     let (pipe, sink) = pipeline::build("video", &description)?;
     *crate::metrics::lock(&metrics.video_encoder) = encoder.to_owned();
@@ -191,6 +220,14 @@ pub fn start(
     watch_capture(&pipe, metrics.clone(), config.capture_timestamp);
     pipeline::publish(&sink, CLOCK_RATE, tx, metrics, |m| &m.frames_encoded);
 
+    let preview_out = match (
+        preview,
+        pipe.by_name("preview")
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok()),
+    ) {
+        (Some(branch), Some(sink)) => Some(super::preview::start(&sink, branch.clone())),
+        _ => None,
+    };
     let looping = matches!(source, Source::File(_));
     let camera = match source {
         Source::Camera(fmt, dev) => {
@@ -213,5 +250,5 @@ pub fn start(
     if looping {
         pipeline::loop_forever(&running.pipeline);
     }
-    Ok((running, camera))
+    Ok((running, camera, preview_out))
 }
