@@ -1,0 +1,528 @@
+//! Who is connected, and routing between a unit and its guests.
+//!
+//! Every WebSocket has an outgoing queue ([`Link`]); the hub only pushes messages into those
+//! queues (never waits), so it lives behind a plain mutex and is tested with channels, no
+//! sockets. A queue that is full means the peer is not reading: it is kicked.
+//!
+//! Rules kept here:
+//! - one connection per unit: a new one replaces the old, which is told and closed; guests
+//!   still waiting are knocked again on the new connection;
+//! - a guest is bound to the unit and session of its invite; only admitted guests signal;
+//! - `GuestLeft` goes to the unit only when the guest went away by itself (closed, left),
+//!   not after the unit's own `Deny` or `EndSession`.
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+use visavis_api::signaling::{
+    ErrorCode, GuestId, IceServer, ServerToDevice, ServerToGuest, SignalPayload,
+};
+
+use crate::invites::SessionId;
+
+/// Most guests (waiting or admitted) in one session.
+pub const MAX_GUESTS_PER_SESSION: usize = 16;
+
+/// A message for a socket, and whether to close the socket after sending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound<M> {
+    pub msg: M,
+    pub close: bool,
+}
+
+impl<M> Outbound<M> {
+    pub fn keep(msg: M) -> Self {
+        Outbound { msg, close: false }
+    }
+
+    pub fn then_close(msg: M) -> Self {
+        Outbound { msg, close: true }
+    }
+}
+
+/// The sending side of one socket: its queue, and a token that makes its task close it.
+#[derive(Debug, Clone)]
+pub struct Link<M> {
+    pub tx: mpsc::Sender<Outbound<M>>,
+    pub kick: CancellationToken,
+}
+
+impl<M> Link<M> {
+    /// Queue a message without waiting; kick the peer if its queue is full.
+    pub fn send(&self, out: Outbound<M>) {
+        match self.tx.try_send(out) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!("a peer is not reading its messages; closing its socket");
+                self.kick.cancel();
+            }
+            Err(TrySendError::Closed(_)) => {}
+        }
+    }
+}
+
+/// Identifies one connection of a unit, so a stale connection cannot detach its successor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnId(u64);
+
+#[derive(Debug)]
+struct DeviceEntry {
+    conn: ConnId,
+    link: Link<ServerToDevice>,
+}
+
+#[derive(Debug)]
+struct GuestEntry {
+    device_id: String,
+    session: SessionId,
+    name: String,
+    admitted: bool,
+    link: Link<ServerToGuest>,
+}
+
+/// Why a guest could not join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    #[error("the unit is not connected right now")]
+    DeviceOffline,
+    #[error("this call already has {MAX_GUESTS_PER_SESSION} guests")]
+    Full,
+}
+
+/// Why a routing request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("no guest {0:?} is connected to this unit")]
+    UnknownGuest(GuestId),
+    #[error("guest {0:?} has not been admitted")]
+    NotAdmitted(GuestId),
+    #[error("guest {0:?} is already admitted")]
+    AlreadyAdmitted(GuestId),
+    #[error("you have not been admitted yet: wait until someone in the room lets you in")]
+    GuestNotAdmitted,
+    #[error("the unit is not connected right now")]
+    DeviceOffline,
+}
+
+impl RouteError {
+    /// The error code sent back to whoever asked.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RouteError::UnknownGuest(_) => ErrorCode::InvalidField,
+            RouteError::NotAdmitted(_)
+            | RouteError::AlreadyAdmitted(_)
+            | RouteError::GuestNotAdmitted => ErrorCode::NotAllowed,
+            RouteError::DeviceOffline => ErrorCode::DeviceOffline,
+        }
+    }
+}
+
+/// Connected units and guests.
+#[derive(Debug, Default)]
+pub struct Hub {
+    devices: HashMap<String, DeviceEntry>,
+    guests: HashMap<GuestId, GuestEntry>,
+    next_conn: u64,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Hub::default()
+    }
+
+    /// A unit authenticated. Replaces (and closes) any previous connection of the same unit,
+    /// and knocks again for guests that are still waiting.
+    pub fn attach_device(&mut self, device_id: &str, link: Link<ServerToDevice>) -> ConnId {
+        self.next_conn += 1;
+        let conn = ConnId(self.next_conn);
+        if let Some(old) = self.devices.remove(device_id) {
+            old.link.send(Outbound::then_close(ServerToDevice::Error {
+                code: ErrorCode::NotAllowed,
+                message: "another connection for this unit replaced this one".into(),
+            }));
+        }
+        for (guest_id, guest) in &self.guests {
+            if guest.device_id == device_id && !guest.admitted {
+                link.send(Outbound::keep(ServerToDevice::GuestKnock {
+                    guest_id: guest_id.clone(),
+                    name: guest.name.clone(),
+                }));
+            }
+        }
+        self.devices
+            .insert(device_id.to_owned(), DeviceEntry { conn, link });
+        conn
+    }
+
+    /// A unit's connection closed. Ignored if a newer connection already replaced it.
+    /// Guests stay: waiting guests keep waiting, admitted guests keep their media.
+    pub fn detach_device(&mut self, device_id: &str, conn: ConnId) {
+        if self.devices.get(device_id).is_some_and(|d| d.conn == conn) {
+            self.devices.remove(device_id);
+        }
+    }
+
+    pub fn device_online(&self, device_id: &str) -> bool {
+        self.devices.contains_key(device_id)
+    }
+
+    /// A guest gave its name: the unit hears a knock, the guest is told to wait.
+    pub fn join(
+        &mut self,
+        guest_id: &str,
+        device_id: &str,
+        session: SessionId,
+        name: &str,
+        link: Link<ServerToGuest>,
+    ) -> Result<(), JoinError> {
+        let device = self
+            .devices
+            .get(device_id)
+            .ok_or(JoinError::DeviceOffline)?;
+        let in_session = self
+            .guests
+            .values()
+            .filter(|g| g.device_id == device_id && g.session == session)
+            .count();
+        if in_session >= MAX_GUESTS_PER_SESSION {
+            return Err(JoinError::Full);
+        }
+        device.link.send(Outbound::keep(ServerToDevice::GuestKnock {
+            guest_id: guest_id.to_owned(),
+            name: name.to_owned(),
+        }));
+        link.send(Outbound::keep(ServerToGuest::Waiting));
+        self.guests.insert(
+            guest_id.to_owned(),
+            GuestEntry {
+                device_id: device_id.to_owned(),
+                session,
+                name: name.to_owned(),
+                admitted: false,
+                link,
+            },
+        );
+        Ok(())
+    }
+
+    fn guest_of(&mut self, device_id: &str, guest_id: &str) -> Result<&mut GuestEntry, RouteError> {
+        match self.guests.get_mut(guest_id) {
+            Some(g) if g.device_id == device_id => Ok(g),
+            _ => Err(RouteError::UnknownGuest(guest_id.to_owned())),
+        }
+    }
+
+    /// The person in the room let a guest in.
+    pub fn admit(
+        &mut self,
+        device_id: &str,
+        guest_id: &str,
+        ice_servers: &[IceServer],
+    ) -> Result<(), RouteError> {
+        let guest = self.guest_of(device_id, guest_id)?;
+        if guest.admitted {
+            return Err(RouteError::AlreadyAdmitted(guest_id.to_owned()));
+        }
+        guest.admitted = true;
+        guest.link.send(Outbound::keep(ServerToGuest::Admitted {
+            ice_servers: ice_servers.to_vec(),
+        }));
+        Ok(())
+    }
+
+    /// The person in the room said no, or the unit removes a guest: told, closed, forgotten.
+    pub fn deny(&mut self, device_id: &str, guest_id: &str) -> Result<(), RouteError> {
+        self.guest_of(device_id, guest_id)?;
+        if let Some(guest) = self.guests.remove(guest_id) {
+            guest.link.send(Outbound::then_close(ServerToGuest::Denied));
+        }
+        Ok(())
+    }
+
+    /// SDP/ICE from the unit to an admitted guest.
+    pub fn signal_to_guest(
+        &mut self,
+        device_id: &str,
+        guest_id: &str,
+        payload: SignalPayload,
+    ) -> Result<(), RouteError> {
+        let guest = self.guest_of(device_id, guest_id)?;
+        if !guest.admitted {
+            return Err(RouteError::NotAdmitted(guest_id.to_owned()));
+        }
+        guest
+            .link
+            .send(Outbound::keep(ServerToGuest::Signal { payload }));
+        Ok(())
+    }
+
+    /// SDP/ICE from an admitted guest to its unit.
+    pub fn signal_to_device(
+        &mut self,
+        guest_id: &str,
+        payload: SignalPayload,
+    ) -> Result<(), RouteError> {
+        let guest = match self.guests.get(guest_id) {
+            Some(g) if g.admitted => g,
+            _ => return Err(RouteError::GuestNotAdmitted),
+        };
+        let device = self
+            .devices
+            .get(&guest.device_id)
+            .ok_or(RouteError::DeviceOffline)?;
+        device.link.send(Outbound::keep(ServerToDevice::Signal {
+            guest_id: guest_id.to_owned(),
+            payload,
+        }));
+        Ok(())
+    }
+
+    /// The guest's socket closed or it left. The unit hears `GuestLeft` if the guest was
+    /// still known (not already denied or ended); returns whether it was.
+    pub fn guest_left(&mut self, guest_id: &str) -> bool {
+        let Some(guest) = self.guests.remove(guest_id) else {
+            return false;
+        };
+        if let Some(device) = self.devices.get(&guest.device_id) {
+            device.link.send(Outbound::keep(ServerToDevice::GuestLeft {
+                guest_id: guest_id.to_owned(),
+            }));
+        }
+        true
+    }
+
+    /// The unit ended its session: every guest of it is told and closed. Returns how many.
+    pub fn end_session(&mut self, device_id: &str) -> usize {
+        let ids: Vec<GuestId> = self
+            .guests
+            .iter()
+            .filter(|(_, g)| g.device_id == device_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            if let Some(guest) = self.guests.remove(id) {
+                guest
+                    .link
+                    .send(Outbound::then_close(ServerToGuest::SessionEnded));
+            }
+        }
+        ids.len()
+    }
+
+    /// Number of guests connected to a unit.
+    pub fn guest_count(&self, device_id: &str) -> usize {
+        self.guests
+            .values()
+            .filter(|g| g.device_id == device_id)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Rx<M> = mpsc::Receiver<Outbound<M>>;
+
+    fn link<M>() -> (Link<M>, Rx<M>) {
+        let (tx, rx) = mpsc::channel(8);
+        (
+            Link {
+                tx,
+                kick: CancellationToken::new(),
+            },
+            rx,
+        )
+    }
+
+    fn drain<M>(rx: &mut Rx<M>) -> Vec<Outbound<M>> {
+        let mut out = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            out.push(m);
+        }
+        out
+    }
+
+    const S: SessionId = SessionId(1);
+
+    fn offer() -> SignalPayload {
+        SignalPayload::Offer { sdp: "v=0".into() }
+    }
+
+    #[test]
+    fn knock_admit_signal_leave() {
+        let mut hub = Hub::new();
+        let (dl, mut drx) = link();
+        hub.attach_device("unit", dl);
+        let (gl, mut grx) = link();
+        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        assert_eq!(
+            drain(&mut drx),
+            vec![Outbound::keep(ServerToDevice::GuestKnock {
+                guest_id: "g1".into(),
+                name: "Camille".into()
+            })]
+        );
+        assert_eq!(
+            drain(&mut grx),
+            vec![Outbound::keep(ServerToGuest::Waiting)]
+        );
+
+        assert_eq!(
+            hub.signal_to_device("g1", offer()),
+            Err(RouteError::GuestNotAdmitted)
+        );
+        assert!(
+            drain(&mut drx).is_empty(),
+            "nothing forwarded before admission"
+        );
+        assert_eq!(
+            hub.signal_to_guest("unit", "g1", offer()),
+            Err(RouteError::NotAdmitted("g1".into()))
+        );
+
+        hub.admit("unit", "g1", &[]).unwrap();
+        assert_eq!(
+            drain(&mut grx),
+            vec![Outbound::keep(ServerToGuest::Admitted {
+                ice_servers: vec![]
+            })]
+        );
+        hub.signal_to_device("g1", offer()).unwrap();
+        assert_eq!(
+            drain(&mut drx),
+            vec![Outbound::keep(ServerToDevice::Signal {
+                guest_id: "g1".into(),
+                payload: offer()
+            })]
+        );
+
+        hub.guest_left("g1");
+        assert_eq!(
+            drain(&mut drx),
+            vec![Outbound::keep(ServerToDevice::GuestLeft {
+                guest_id: "g1".into()
+            })]
+        );
+        assert_eq!(hub.guest_count("unit"), 0);
+    }
+
+    #[test]
+    fn offline_unit_and_full_session_refuse_guests() {
+        let mut hub = Hub::new();
+        let (gl, _grx) = link();
+        assert_eq!(
+            hub.join("g0", "unit", S, "A", gl),
+            Err(JoinError::DeviceOffline)
+        );
+        let (dl, _drx) = link::<ServerToDevice>();
+        hub.attach_device("unit", dl);
+        let mut keep = Vec::new();
+        for i in 0..MAX_GUESTS_PER_SESSION {
+            let (gl, grx) = link();
+            hub.join(&format!("g{i}"), "unit", S, "A", gl).unwrap();
+            keep.push(grx);
+        }
+        let (gl, _grx) = link();
+        assert_eq!(hub.join("gx", "unit", S, "A", gl), Err(JoinError::Full));
+    }
+
+    #[test]
+    fn units_only_reach_their_own_guests() {
+        let mut hub = Hub::new();
+        let (dl, _drx) = link::<ServerToDevice>();
+        hub.attach_device("unit", dl);
+        let (ol, _orx) = link::<ServerToDevice>();
+        hub.attach_device("other", ol);
+        let (gl, _grx) = link();
+        hub.join("g1", "unit", S, "A", gl).unwrap();
+        assert_eq!(
+            hub.admit("other", "g1", &[]),
+            Err(RouteError::UnknownGuest("g1".into()))
+        );
+        assert_eq!(
+            hub.deny("other", "g1"),
+            Err(RouteError::UnknownGuest("g1".into()))
+        );
+    }
+
+    #[test]
+    fn deny_and_end_close_guests_without_guest_left() {
+        let mut hub = Hub::new();
+        let (dl, mut drx) = link();
+        hub.attach_device("unit", dl);
+        let (g1, mut g1rx) = link();
+        let (g2, mut g2rx) = link();
+        hub.join("g1", "unit", S, "A", g1).unwrap();
+        hub.join("g2", "unit", S, "B", g2).unwrap();
+        drain(&mut drx);
+        drain(&mut g1rx);
+        drain(&mut g2rx);
+
+        hub.deny("unit", "g1").unwrap();
+        assert_eq!(
+            drain(&mut g1rx),
+            vec![Outbound::then_close(ServerToGuest::Denied)]
+        );
+        hub.guest_left("g1");
+
+        assert_eq!(hub.end_session("unit"), 1);
+        assert_eq!(
+            drain(&mut g2rx),
+            vec![Outbound::then_close(ServerToGuest::SessionEnded)]
+        );
+        hub.guest_left("g2");
+        assert!(drain(&mut drx).is_empty());
+    }
+
+    #[test]
+    fn a_new_unit_connection_replaces_the_old_and_hears_waiting_guests() {
+        let mut hub = Hub::new();
+        let (old, mut old_rx) = link();
+        let old_conn = hub.attach_device("unit", old);
+        let (gl, _grx) = link();
+        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        drain(&mut old_rx);
+
+        let (new, mut new_rx) = link();
+        let new_conn = hub.attach_device("unit", new);
+        let told = drain(&mut old_rx);
+        assert_eq!(told.len(), 1);
+        assert!(told[0].close);
+        assert_eq!(
+            drain(&mut new_rx),
+            vec![Outbound::keep(ServerToDevice::GuestKnock {
+                guest_id: "g1".into(),
+                name: "Camille".into()
+            })]
+        );
+
+        hub.detach_device("unit", old_conn);
+        assert!(
+            hub.device_online("unit"),
+            "the stale connection cannot detach the new one"
+        );
+        hub.detach_device("unit", new_conn);
+        assert!(!hub.device_online("unit"));
+        assert_eq!(
+            hub.guest_count("unit"),
+            1,
+            "guests wait for the unit to come back"
+        );
+    }
+
+    #[test]
+    fn a_peer_that_does_not_read_is_kicked() {
+        let (tx, _rx) = mpsc::channel(1);
+        let l = Link {
+            tx,
+            kick: CancellationToken::new(),
+        };
+        l.send(Outbound::keep(ServerToGuest::Waiting));
+        assert!(!l.kick.is_cancelled());
+        l.send(Outbound::keep(ServerToGuest::Waiting));
+        assert!(l.kick.is_cancelled());
+    }
+}

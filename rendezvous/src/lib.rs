@@ -1,0 +1,24 @@
+//! Visavis rendezvous: the server remote guests reach.
+//!
+//! It serves the guest web app, issues invite tokens for units, and relays WebSocket
+//! signaling between a unit and its guests. It never touches media.
+//!
+//! Start it with [`run`] (or [`run_with_clock`] in tests) on a bound listener.
+
+pub mod assets;
+pub mod clock;
+pub mod config;
+pub mod hub;
+pub mod invites;
+pub mod pages;
+pub mod rate_limit;
+pub mod server;
+pub mod socket;
+pub mod state;
+pub mod tls;
+pub mod token;
+pub mod ws_device;
+pub mod ws_guest;
+
+pub use config::{Config, ConfigError};
+pub use server::{ServeError, base_url, run, run_with_clock};

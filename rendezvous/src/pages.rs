@@ -1,0 +1,139 @@
+//! HTML pages: the guest app at `/i/{token}`, the bilingual "this link does not work" page,
+//! and `/healthz`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::invites::InviteError;
+use crate::state::{AppState, LookupError};
+use crate::token;
+
+/// The guest app's page.
+pub const APP_HTML: &str = include_str!("../web/index.html");
+const INVALID_HTML: &str = include_str!("../web/invalid.html");
+
+/// `GET /i/{token}`.
+pub async fn invite(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Response {
+    match app.look_up(client.ip(), &token) {
+        Ok(_) => html(StatusCode::OK, APP_HTML.to_owned()),
+        Err(e) => {
+            tracing::debug!(token = %token::log_prefix(&token), ?e, "invite page refused");
+            invalid_invite(&app, e)
+        }
+    }
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Anything else.
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // Invite links are secrets: never keep the page in any cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+struct Wording {
+    reason: &'static str,
+    status: StatusCode,
+    title_fr: &'static str,
+    text_fr: &'static str,
+    title_en: &'static str,
+    text_en: &'static str,
+}
+
+fn wording(e: LookupError) -> Wording {
+    match e {
+        LookupError::Invite(InviteError::Unknown) => Wording {
+            reason: InviteError::Unknown.reason(),
+            status: StatusCode::NOT_FOUND,
+            title_fr: "Ce lien d’invitation ne fonctionne pas",
+            text_fr: "Vérifiez que le lien est complet, ou demandez-en un nouveau à la personne qui vous a invité·e.",
+            title_en: "This invitation link doesn’t work",
+            text_en: "Check that the link is complete, or ask the person who invited you for a new one.",
+        },
+        LookupError::Invite(InviteError::Expired) => Wording {
+            reason: InviteError::Expired.reason(),
+            status: StatusCode::GONE,
+            title_fr: "Ce lien d’invitation a expiré",
+            text_fr: "Les invitations ne durent que quelques minutes. Demandez-en une nouvelle à la personne qui vous a invité·e.",
+            title_en: "This invitation link has expired",
+            text_en: "Invitations only last a few minutes. Ask the person who invited you for a new one.",
+        },
+        LookupError::Invite(InviteError::Ended) => Wording {
+            reason: InviteError::Ended.reason(),
+            status: StatusCode::GONE,
+            title_fr: "Cette session est terminée",
+            text_fr: "Tout ce qui en faisait partie a été effacé. Pour participer à nouveau, demandez une nouvelle invitation.",
+            title_en: "This session has ended",
+            text_en: "Everything from it was erased. To join again, ask for a new invitation.",
+        },
+        LookupError::RateLimited => Wording {
+            reason: "rate-limited",
+            status: StatusCode::TOO_MANY_REQUESTS,
+            title_fr: "Trop de tentatives",
+            text_fr: "Patientez une minute, puis réessayez.",
+            title_en: "Too many attempts",
+            text_en: "Please wait a minute, then try again.",
+        },
+    }
+}
+
+/// The error page for a refused token, with its status code.
+pub fn invalid_invite(app: &AppState, e: LookupError) -> Response {
+    let w = wording(e);
+    let body = INVALID_HTML
+        .replace("{{reason}}", w.reason)
+        .replace("{{title_fr}}", w.title_fr)
+        .replace("{{text_fr}}", w.text_fr)
+        .replace("{{title_en}}", w.title_en)
+        .replace("{{text_en}}", w.text_en);
+    let mut response = html(w.status, body);
+    if e == LookupError::RateLimited {
+        let per_token = 60u32.div_ceil(app.rate_limit.per_minute.max(1));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(per_token));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_fills_the_template() {
+        for e in [
+            LookupError::RateLimited,
+            LookupError::Invite(InviteError::Unknown),
+            LookupError::Invite(InviteError::Expired),
+            LookupError::Invite(InviteError::Ended),
+        ] {
+            let w = wording(e);
+            let body = INVALID_HTML.replace("{{reason}}", w.reason);
+            assert!(body.contains(&format!("data-reason=\"{}\"", w.reason)));
+        }
+        assert!(INVALID_HTML.contains("data-state=\"invalid-invite\""));
+    }
+}

@@ -1,0 +1,130 @@
+//! Per-client token bucket for invite look-ups (`/i/…` and `/ws/guest/…`).
+//!
+//! Each client address holds up to `burst` tokens, refilled at `per_minute`. IPv6 clients
+//! are grouped by their /64, since one host usually owns a whole /64. Plain struct, `now`
+//! passed in.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
+
+use crate::config::RateLimit;
+
+/// Buckets kept before an early prune is forced (bounds memory under a spray of addresses).
+const MAX_BUCKETS: usize = 100_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Duration,
+}
+
+/// Token buckets keyed by client address.
+#[derive(Debug)]
+pub struct RateLimiter {
+    burst: f64,
+    per_sec: f64,
+    buckets: HashMap<IpAddr, Bucket>,
+}
+
+impl RateLimiter {
+    pub fn new(limit: RateLimit) -> Self {
+        RateLimiter {
+            burst: f64::from(limit.burst.max(1)),
+            per_sec: f64::from(limit.per_minute.max(1)) / 60.0,
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Take one token for `ip`. `false`: the client is over its limit.
+    pub fn check(&mut self, ip: IpAddr, now: Duration) -> bool {
+        if self.buckets.len() >= MAX_BUCKETS {
+            self.prune(now);
+        }
+        let (burst, per_sec) = (self.burst, self.per_sec);
+        let bucket = self.buckets.entry(key(ip)).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
+        let elapsed = now.saturating_sub(bucket.last).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_sec).min(burst);
+        bucket.last = now.max(bucket.last);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Forget clients whose bucket has refilled completely (they are indistinguishable from
+    /// new clients).
+    pub fn prune(&mut self, now: Duration) {
+        let (burst, per_sec) = (self.burst, self.per_sec);
+        self.buckets.retain(|_, b| {
+            let elapsed = now.saturating_sub(b.last).as_secs_f64();
+            b.tokens + elapsed * per_sec < burst
+        });
+    }
+
+    /// Number of clients tracked.
+    pub fn tracked(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
+fn key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(burst: u32, per_minute: u32) -> RateLimiter {
+        RateLimiter::new(RateLimit { burst, per_minute })
+    }
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+
+    #[test]
+    fn burst_then_refill() {
+        let mut l = limiter(3, 60);
+        let t = Duration::from_secs(1000);
+        assert!(l.check(A, t) && l.check(A, t) && l.check(A, t));
+        assert!(!l.check(A, t));
+        assert!(l.check(B, t), "other clients have their own bucket");
+        assert!(!l.check(A, t + Duration::from_millis(900)));
+        assert!(l.check(A, t + Duration::from_millis(2000)));
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64() {
+        let mut l = limiter(1, 1);
+        let t = Duration::from_secs(1000);
+        assert!(l.check("2001:db8::1".parse().unwrap(), t));
+        assert!(!l.check("2001:db8::2".parse().unwrap(), t));
+        assert!(l.check("2001:db8:0:1::1".parse().unwrap(), t));
+    }
+
+    #[test]
+    fn full_buckets_are_pruned() {
+        let mut l = limiter(2, 60);
+        let t = Duration::from_secs(1000);
+        l.check(A, t);
+        l.prune(t);
+        assert_eq!(l.tracked(), 1);
+        l.prune(t + Duration::from_secs(2));
+        assert_eq!(l.tracked(), 0);
+    }
+}

@@ -1,0 +1,117 @@
+//! The task behind one WebSocket: sends what its queue holds, hands received text to a
+//! handler, and closes on request, on a kick, or at shutdown.
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Outbound;
+
+/// Largest message accepted from a peer (SDP of a big offer fits comfortably).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Close codes (RFC 6455).
+pub const CLOSE_NORMAL: u16 = 1000;
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+pub const CLOSE_POLICY: u16 = 1008;
+pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// What the peer sent.
+#[derive(Debug)]
+pub enum Incoming<'a> {
+    Text(&'a str),
+    Binary,
+}
+
+/// What the handler wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Send what is queued, then close the socket normally.
+    Close,
+}
+
+/// Serialise and send one message.
+pub async fn send_json<M: Serialize>(socket: &mut WebSocket, msg: &M) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(msg).map_err(axum::Error::new)?;
+    socket.send(Message::Text(Utf8Bytes::from(text))).await
+}
+
+/// Send a close frame (best effort).
+pub async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Drive a socket until it closes. `on_error` builds the message sent when the peer's
+/// frame could not be read (e.g. too large), just before closing.
+pub async fn drive<M, H>(
+    mut socket: WebSocket,
+    mut queue: mpsc::Receiver<Outbound<M>>,
+    kick: CancellationToken,
+    unreadable: M,
+    mut handle: H,
+) where
+    M: Serialize,
+    H: FnMut(Incoming<'_>) -> Flow,
+{
+    loop {
+        tokio::select! {
+            biased;
+            () = kick.cancelled() => {
+                close(&mut socket, CLOSE_GOING_AWAY, "closing").await;
+                return;
+            }
+            out = queue.recv() => {
+                let Some(out) = out else {
+                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    return;
+                };
+                if send_json(&mut socket, &out.msg).await.is_err() {
+                    return;
+                }
+                if out.close {
+                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    return;
+                }
+            }
+            incoming = socket.recv() => {
+                let flow = match incoming {
+                    Some(Ok(Message::Text(text))) => handle(Incoming::Text(text.as_str())),
+                    Some(Ok(Message::Binary(_))) => handle(Incoming::Binary),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
+                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Err(e)) => {
+                        tracing::debug!("unreadable frame: {e}");
+                        let _ = send_json(&mut socket, &unreadable).await;
+                        close(&mut socket, CLOSE_TOO_BIG, "unreadable message").await;
+                        return;
+                    }
+                };
+                if flow == Flow::Close {
+                    while let Ok(out) = queue.try_recv() {
+                        if send_json(&mut socket, &out.msg).await.is_err() {
+                            return;
+                        }
+                    }
+                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// "What was wrong" for a message that did not parse, in words a developer can act on.
+pub fn parse_problem(e: &serde_json::Error, expected: &str) -> String {
+    let what = if e.is_syntax() || e.is_eof() {
+        "the message is not valid JSON"
+    } else {
+        "the message is not a known message"
+    };
+    format!("{what} ({e}); expected {expected}")
+}

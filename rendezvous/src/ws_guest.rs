@@ -1,0 +1,197 @@
+//! `GET /ws/guest/{token}`: a guest browser's WebSocket.
+//!
+//! The token is rate-limited and checked before the upgrade (404/410/429 like the invite
+//! page). Then the guest sends `join{name}`; the unit hears a knock and the guest waits.
+//! Signaling is relayed only once the unit admitted the guest. `leave`, or the socket
+//! closing, tells the unit `guest_left`.
+//!
+//! Errors that the guest can recover from (`bad_message`, `invalid_field`, `not_allowed`
+//! for a premature message) keep the socket open; the others (`device_offline` at join,
+//! `invite_expired`, `session_ended`, a full call) close it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::mpsc;
+use visavis_api::signaling::{ErrorCode, GuestToServer, ServerToGuest, normalise_name};
+
+use crate::hub::{JoinError, Link, Outbound};
+use crate::invites::{InviteError, InviteTarget};
+use crate::pages;
+use crate::socket::{self, Flow, Incoming, MAX_MESSAGE_BYTES};
+use crate::state::AppState;
+use crate::token;
+
+/// Messages queued for a guest before it counts as not reading.
+const QUEUE: usize = 256;
+
+const EXPECTED: &str = "one of join, signal, leave";
+
+pub async fn upgrade(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let target = match app.look_up(client.ip(), &token) {
+        Ok(target) => target,
+        Err(e) => {
+            tracing::debug!(token = %token::log_prefix(&token), ?e, "guest socket refused");
+            return pages::invalid_invite(&app, e);
+        }
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            let tracker = app.sockets.clone();
+            tracker.track_future(session(app, socket, token, target))
+        })
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> ServerToGuest {
+    ServerToGuest::Error {
+        code,
+        message: message.into(),
+    }
+}
+
+async fn session(app: Arc<AppState>, socket: WebSocket, token: String, target: InviteTarget) {
+    let (tx, queue) = mpsc::channel(QUEUE);
+    let kick = app.shutdown.child_token();
+    let link = Link {
+        tx,
+        kick: kick.clone(),
+    };
+    let mut joined: Option<String> = None;
+    let unreadable = error(
+        ErrorCode::BadMessage,
+        format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
+    );
+
+    socket::drive(socket, queue, kick, unreadable, |incoming| {
+        let msg = match incoming {
+            Incoming::Text(text) => match serde_json::from_str::<GuestToServer>(text) {
+                Ok(msg) => msg,
+                Err(e) => {
+                    link.send(Outbound::keep(error(
+                        ErrorCode::BadMessage,
+                        socket::parse_problem(&e, EXPECTED),
+                    )));
+                    return Flow::Continue;
+                }
+            },
+            Incoming::Binary => {
+                link.send(Outbound::keep(error(
+                    ErrorCode::BadMessage,
+                    "binary frames are not used: send JSON text messages",
+                )));
+                return Flow::Continue;
+            }
+        };
+        match msg {
+            GuestToServer::Join { name } => {
+                if joined.is_some() {
+                    link.send(Outbound::keep(error(
+                        ErrorCode::NotAllowed,
+                        "you have already joined",
+                    )));
+                } else if let Some(guest_id) = join(&app, &link, &token, &target, &name) {
+                    joined = Some(guest_id);
+                }
+                Flow::Continue
+            }
+            GuestToServer::Signal { payload } => {
+                let refused = match &joined {
+                    None => Some(error(
+                        ErrorCode::NotAllowed,
+                        "join first, and wait until someone in the room lets you in",
+                    )),
+                    Some(guest_id) => {
+                        let r = app.lock().hub.signal_to_device(guest_id, payload);
+                        r.err().map(|e| error(e.code(), e.to_string()))
+                    }
+                };
+                if let Some(reply) = refused {
+                    link.send(Outbound::keep(reply));
+                }
+                Flow::Continue
+            }
+            GuestToServer::Leave => Flow::Close,
+        }
+    })
+    .await;
+
+    if let Some(guest_id) = joined {
+        let was_there = app.lock().hub.guest_left(&guest_id);
+        if was_there {
+            tracing::info!(device = %target.device_id, guest = %guest_id, "guest left");
+        }
+    }
+}
+
+/// Handle `join`: returns the new guest id, or queues the reason it failed.
+fn join(
+    app: &AppState,
+    link: &Link<ServerToGuest>,
+    token: &str,
+    target: &InviteTarget,
+    raw_name: &str,
+) -> Option<String> {
+    let name = match normalise_name(raw_name) {
+        Ok(name) => name,
+        Err(problem) => {
+            link.send(Outbound::keep(error(ErrorCode::InvalidField, problem)));
+            return None;
+        }
+    };
+    let guest_id = match token::new_guest_id() {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!("cannot name a guest: {e}");
+            link.send(Outbound::then_close(error(
+                ErrorCode::Internal,
+                "the server could not let you join; try again",
+            )));
+            return None;
+        }
+    };
+    let now = app.clock.now_secs();
+    let mut shared = app.lock();
+    // The invite may have expired or its session ended since the socket opened.
+    if let Err(e) = shared.registry.check(token, now) {
+        let (code, message) = match e {
+            InviteError::Unknown => (ErrorCode::InviteUnknown, "this invitation is unknown"),
+            InviteError::Expired => (ErrorCode::InviteExpired, "this invitation has expired"),
+            InviteError::Ended => (ErrorCode::SessionEnded, "this session has ended"),
+        };
+        link.send(Outbound::then_close(error(code, message)));
+        return None;
+    }
+    match shared.hub.join(
+        &guest_id,
+        &target.device_id,
+        target.session,
+        &name,
+        link.clone(),
+    ) {
+        Ok(()) => {
+            tracing::info!(device = %target.device_id, guest = %guest_id, "guest knocked");
+            Some(guest_id)
+        }
+        Err(e) => {
+            let code = match e {
+                JoinError::DeviceOffline => ErrorCode::DeviceOffline,
+                JoinError::Full => ErrorCode::NotAllowed,
+            };
+            link.send(Outbound::then_close(error(code, e.to_string())));
+            None
+        }
+    }
+}

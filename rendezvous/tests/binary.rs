@@ -1,0 +1,99 @@
+//! The `rendezvous` binary: readiness line, config errors and exit codes, SIGTERM.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const HASH: &str = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+
+fn config_file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "visavis-rendezvous-{}-{name}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&path, text).expect("write a config file in the temp dir");
+    path
+}
+
+fn rendezvous() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rendezvous"))
+}
+
+#[test]
+fn an_unknown_key_is_named_and_exits_2() {
+    let path = config_file(
+        "unknown",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nlisten_port = 3\n[[devices]]\nid = \"u\"\nsecret_sha256 = \"{HASH}\"\n"
+        ),
+    );
+    let out = rendezvous().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("listen_port"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_values_and_arguments_exit_2() {
+    let path = config_file("public", "listen = \"0.0.0.0:0\"\n");
+    let out = rendezvous().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("listen:") && stderr.contains("tls_cert"),
+        "{stderr}"
+    );
+
+    let out = rendezvous().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = rendezvous()
+        .args(["--config", "/nonexistent/rendezvous.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/rendezvous.toml"));
+}
+
+#[test]
+fn prints_one_readiness_line_and_stops_on_sigterm() {
+    let path = config_file(
+        "ok",
+        &format!("listen = \"127.0.0.1:0\"\n[[devices]]\nid = \"u\"\nsecret_sha256 = \"{HASH}\"\n"),
+    );
+    let mut child = rendezvous()
+        .arg("--config")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("rendezvous: listening on ")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(!url.ends_with(":0"), "{url}");
+
+    let addr = url.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut tcp, &mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "", "exactly one stdout line");
+}

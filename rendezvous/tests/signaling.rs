@@ -1,0 +1,371 @@
+//! The unit and guest WebSockets: authentication, knock → admit → relay, refusals.
+
+mod common;
+
+use common::{Server, expect_closed, recv, send, send_text};
+use visavis_api::signaling::{
+    DeviceToServer, ErrorCode, GuestToServer, ServerToDevice, ServerToGuest, SignalPayload,
+};
+
+fn offer() -> SignalPayload {
+    SignalPayload::Offer {
+        sdp: "v=0 offer".into(),
+    }
+}
+
+fn answer() -> SignalPayload {
+    SignalPayload::Answer {
+        sdp: "v=0 answer".into(),
+    }
+}
+
+fn code_of_device(m: ServerToDevice) -> ErrorCode {
+    match m {
+        ServerToDevice::Error { code, .. } => code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn code_of_guest(m: ServerToGuest) -> (ErrorCode, String) {
+    match m {
+        ServerToGuest::Error { code, message } => (code, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+async fn knock(
+    server: &Server,
+    device: &mut common::Ws,
+    token: &str,
+    name: &str,
+) -> (common::Ws, String) {
+    let mut guest = server.ws(&format!("/ws/guest/{token}")).await;
+    send(&mut guest, &GuestToServer::Join { name: name.into() }).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::Waiting
+    );
+    match recv::<ServerToDevice>(device).await {
+        ServerToDevice::GuestKnock {
+            guest_id,
+            name: got,
+        } => {
+            assert_eq!(got, name.trim());
+            (guest, guest_id)
+        }
+        other => panic!("expected a knock, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_unit_with_the_right_secret_is_welcomed() {
+    let server = Server::start().await;
+    let _device = server.device().await;
+}
+
+#[tokio::test]
+async fn a_wrong_secret_or_device_is_refused_and_closed() {
+    let server = Server::start().await;
+    for (id, secret) in [(common::DEVICE, "wrong"), ("other-unit", common::SECRET)] {
+        let mut ws = server.ws("/ws/device").await;
+        send(
+            &mut ws,
+            &DeviceToServer::Hello {
+                device_id: id.into(),
+                secret: secret.into(),
+                protocol: 1,
+            },
+        )
+        .await;
+        assert_eq!(code_of_device(recv(&mut ws).await), ErrorCode::Unauthorized);
+        expect_closed(&mut ws).await;
+    }
+    let mut ws = server.ws("/ws/device").await;
+    send(&mut ws, &DeviceToServer::EndSession).await;
+    assert_eq!(code_of_device(recv(&mut ws).await), ErrorCode::Unauthorized);
+    expect_closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn knock_admit_and_relay_between_unit_and_guest() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let (mut guest, guest_id) = knock(&server, &mut device, &token, "  Camille ").await;
+
+    // Signaling before admission is refused and not forwarded.
+    send(&mut guest, &GuestToServer::Signal { payload: offer() }).await;
+    assert_eq!(
+        code_of_guest(recv(&mut guest).await).0,
+        ErrorCode::NotAllowed
+    );
+    send(
+        &mut device,
+        &DeviceToServer::Signal {
+            guest_id: guest_id.clone(),
+            payload: answer(),
+        },
+    )
+    .await;
+    assert_eq!(
+        code_of_device(recv(&mut device).await),
+        ErrorCode::NotAllowed
+    );
+
+    send(
+        &mut device,
+        &DeviceToServer::Admit {
+            guest_id: guest_id.clone(),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::Admitted {
+            ice_servers: vec![]
+        }
+    );
+
+    send(&mut guest, &GuestToServer::Signal { payload: offer() }).await;
+    assert_eq!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::Signal {
+            guest_id: guest_id.clone(),
+            payload: offer()
+        },
+        "the first signal the unit sees is the one after admission"
+    );
+    send(
+        &mut device,
+        &DeviceToServer::Signal {
+            guest_id: guest_id.clone(),
+            payload: answer(),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::Signal { payload: answer() }
+    );
+    let candidate = SignalPayload::Candidate {
+        candidate: "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host".into(),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+    };
+    send(
+        &mut guest,
+        &GuestToServer::Signal {
+            payload: candidate.clone(),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::Signal {
+            guest_id: guest_id.clone(),
+            payload: candidate
+        }
+    );
+    // The end-of-candidates marker, as a browser sends it, passes unchanged.
+    send_text(
+        &mut guest,
+        r#"{"type":"signal","payload":{"kind":"candidate","candidate":"","sdp_mid":null,"sdp_mline_index":null}}"#,
+    )
+    .await;
+    assert_eq!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::Signal {
+            guest_id: guest_id.clone(),
+            payload: SignalPayload::Candidate {
+                candidate: String::new(),
+                sdp_mid: None,
+                sdp_mline_index: None
+            }
+        }
+    );
+
+    send(&mut guest, &GuestToServer::Leave).await;
+    expect_closed(&mut guest).await;
+    assert_eq!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::GuestLeft { guest_id }
+    );
+}
+
+#[tokio::test]
+async fn a_closed_guest_socket_tells_the_unit() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let (guest, guest_id) = knock(&server, &mut device, &token, "Léa").await;
+    drop(guest);
+    assert_eq!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::GuestLeft { guest_id }
+    );
+}
+
+#[tokio::test]
+async fn a_denied_guest_is_told_and_closed() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let (mut guest, guest_id) = knock(&server, &mut device, &token, "Léa").await;
+    send(
+        &mut device,
+        &DeviceToServer::Deny {
+            guest_id: guest_id.clone(),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::Denied
+    );
+    expect_closed(&mut guest).await;
+    // The guest is gone: admitting it now is an error, and no guest_left was sent before.
+    send(&mut device, &DeviceToServer::Admit { guest_id }).await;
+    assert_eq!(
+        code_of_device(recv(&mut device).await),
+        ErrorCode::InvalidField
+    );
+}
+
+#[tokio::test]
+async fn ending_the_session_ends_every_guest() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let (mut a, a_id) = knock(&server, &mut device, &token, "A").await;
+    let (mut b, _) = knock(&server, &mut device, &token, "B").await;
+    send(&mut device, &DeviceToServer::Admit { guest_id: a_id }).await;
+    assert!(matches!(recv(&mut a).await, ServerToGuest::Admitted { .. }));
+
+    send(&mut device, &DeviceToServer::EndSession).await;
+    for guest in [&mut a, &mut b] {
+        assert_eq!(
+            recv::<ServerToGuest>(guest).await,
+            ServerToGuest::SessionEnded
+        );
+        expect_closed(guest).await;
+    }
+    // No guest_left follows an end the unit asked for: the next reply is to the next request.
+    let (_, _) = server.invite(&mut device, None).await;
+}
+
+#[tokio::test]
+async fn malformed_messages_get_bad_message_and_the_socket_stays_up() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    send_text(&mut device, "{not json").await;
+    let ServerToDevice::Error { code, message } = recv(&mut device).await else {
+        panic!("expected an error")
+    };
+    assert_eq!(code, ErrorCode::BadMessage);
+    assert!(message.contains("not valid JSON"), "{message}");
+    send_text(&mut device, r#"{"type":"dance"}"#).await;
+    let ServerToDevice::Error { code, message } = recv(&mut device).await else {
+        panic!("expected an error")
+    };
+    assert_eq!(code, ErrorCode::BadMessage);
+    assert!(message.contains("dance"), "{message}");
+    let (token, _) = server.invite(&mut device, None).await;
+
+    let mut guest = server.ws(&format!("/ws/guest/{token}")).await;
+    send_text(&mut guest, r#"{"type":"join","nom":"x"}"#).await;
+    let (code, message) = code_of_guest(recv(&mut guest).await);
+    assert_eq!(code, ErrorCode::BadMessage);
+    assert!(message.contains("nom"), "{message}");
+    send(&mut guest, &GuestToServer::Join { name: "   ".into() }).await;
+    assert_eq!(
+        code_of_guest(recv(&mut guest).await).0,
+        ErrorCode::InvalidField
+    );
+    send(
+        &mut guest,
+        &GuestToServer::Join {
+            name: "Camille".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::Waiting
+    );
+}
+
+#[tokio::test]
+async fn oversized_messages_are_refused() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let mut guest = server.ws(&format!("/ws/guest/{token}")).await;
+    let huge = format!(r#"{{"type":"join","name":"{}"}}"#, "x".repeat(70 * 1024));
+    send_text(&mut guest, &huge).await;
+    assert_eq!(
+        code_of_guest(recv(&mut guest).await).0,
+        ErrorCode::BadMessage
+    );
+    expect_closed(&mut guest).await;
+}
+
+#[tokio::test]
+async fn joining_an_offline_unit_says_so() {
+    let mut config = visavis_rendezvous::Config::loopback(common::DEVICE, common::SECRET);
+    config.rate_limit.burst = 1000;
+    let server = Server::start_with(config).await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    device.close(None).await.unwrap();
+    expect_closed(&mut device).await;
+
+    // The server forgets the unit just after the close handshake: retry until it has.
+    for _ in 0..200 {
+        let mut guest = server.ws(&format!("/ws/guest/{token}")).await;
+        send(&mut guest, &GuestToServer::Join { name: "A".into() }).await;
+        match recv::<ServerToGuest>(&mut guest).await {
+            ServerToGuest::Error { code, .. } => {
+                assert_eq!(code, ErrorCode::DeviceOffline);
+                expect_closed(&mut guest).await;
+                return;
+            }
+            ServerToGuest::Waiting => tokio::task::yield_now().await,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    panic!("the unit never went offline");
+}
+
+#[tokio::test]
+async fn a_new_unit_connection_replaces_the_old_one() {
+    let server = Server::start().await;
+    let mut first = server.device().await;
+    let (token, _) = server.invite(&mut first, None).await;
+    let (_guest, guest_id) = knock(&server, &mut first, &token, "Camille").await;
+
+    let mut second = server.device().await;
+    assert_eq!(
+        code_of_device(recv(&mut first).await),
+        ErrorCode::NotAllowed
+    );
+    expect_closed(&mut first).await;
+    assert_eq!(
+        recv::<ServerToDevice>(&mut second).await,
+        ServerToDevice::GuestKnock {
+            guest_id,
+            name: "Camille".into()
+        },
+        "guests still waiting knock again"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_and_returns() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let (mut guest, _) = knock(&server, &mut device, &token, "A").await;
+    server.shutdown().await.unwrap();
+    expect_closed(&mut device).await;
+    expect_closed(&mut guest).await;
+}

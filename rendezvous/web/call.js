@@ -1,0 +1,168 @@
+// The guest's RTCPeerConnection to the unit: the guest offers, the unit answers.
+// Video and audio transceivers are sendrecv (recvonly without a camera) so the unit's media
+// comes back; one data channel, label "visavis", carries reactions.
+
+/** Label of the data channel (visavis_api::datachannel::LABEL). */
+export const DATA_CHANNEL_LABEL = 'visavis';
+
+/** The shape of window.visavisGuest.stats(), all zero. */
+export function emptyStats() {
+  return {
+    framesDecoded: 0,
+    frameWidth: 0,
+    frameHeight: 0,
+    framesPerSecond: 0,
+    videoBytesReceived: 0,
+    audioPacketsReceived: 0,
+    framesSent: 0,
+    audioPacketsSent: 0,
+  };
+}
+
+export class Call {
+  /**
+   * @param {object} opts
+   * @param {RTCIceServer[]} opts.iceServers
+   * @param {MediaStream|null} opts.localStream null: receive only
+   * @param {(payload: object) => void} opts.sendSignal SignalPayload to the unit
+   * @param {(stream: MediaStream) => void} opts.onRemoteStream
+   * @param {(state: string) => void} opts.onConnectionState
+   * @param {(msg: object) => void} opts.onData
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.pc = null;
+    this.channel = null;
+    this.remoteStream = new MediaStream();
+    this.pendingCandidates = [];
+    this.remoteShown = false;
+  }
+
+  async start() {
+    const { iceServers, localStream } = this.opts;
+    const pc = new RTCPeerConnection({ iceServers: iceServers ?? [] });
+    this.pc = pc;
+
+    const streams = localStream ? [localStream] : [];
+    const video = localStream?.getVideoTracks()[0];
+    const audio = localStream?.getAudioTracks()[0];
+    pc.addTransceiver(video ?? 'video', { direction: video ? 'sendrecv' : 'recvonly', streams });
+    pc.addTransceiver(audio ?? 'audio', { direction: audio ? 'sendrecv' : 'recvonly', streams });
+
+    pc.addEventListener('track', (event) => {
+      this.remoteStream.addTrack(event.track);
+      if (!this.remoteShown) {
+        this.remoteShown = true;
+        this.opts.onRemoteStream(this.remoteStream);
+      }
+    });
+    pc.addEventListener('icecandidate', (event) => {
+      const c = event.candidate;
+      if (c && c.candidate === '') return; // per-section end marker; one marker is sent below
+      this.opts.sendSignal({
+        kind: 'candidate',
+        candidate: c ? c.candidate : '',
+        sdp_mid: c ? c.sdpMid : null,
+        sdp_mline_index: c ? c.sdpMLineIndex : null,
+      });
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      this.opts.onConnectionState(pc.connectionState);
+    });
+
+    this.channel = pc.createDataChannel(DATA_CHANNEL_LABEL);
+    this.channel.addEventListener('message', (event) => {
+      try {
+        this.opts.onData(JSON.parse(event.data));
+      } catch {
+        console.warn('visavis: unreadable data-channel message');
+      }
+    });
+
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.opts.sendSignal({ kind: 'offer', sdp: pc.localDescription.sdp });
+  }
+
+  /** Apply a SignalPayload from the unit. */
+  async handleSignal(payload) {
+    const pc = this.pc;
+    if (!pc || pc.signalingState === 'closed') return;
+    switch (payload.kind) {
+      case 'answer':
+        await pc.setRemoteDescription({ type: 'answer', sdp: payload.sdp });
+        for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
+        break;
+      case 'offer':
+        // Renegotiation started by the unit (e.g. new tracks): answer it.
+        await pc.setRemoteDescription({ type: 'offer', sdp: payload.sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        this.opts.sendSignal({ kind: 'answer', sdp: pc.localDescription.sdp });
+        for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
+        break;
+      case 'candidate':
+        if (!pc.remoteDescription) this.pendingCandidates.push(payload);
+        else await this.addCandidate(payload);
+        break;
+      default:
+        console.warn('visavis: unknown signal', payload.kind);
+    }
+  }
+
+  async addCandidate(payload) {
+    try {
+      if (!payload.candidate) {
+        await this.pc.addIceCandidate();
+        return;
+      }
+      const init = { candidate: payload.candidate };
+      if (payload.sdp_mid != null) init.sdpMid = payload.sdp_mid;
+      if (payload.sdp_mline_index != null) init.sdpMLineIndex = payload.sdp_mline_index;
+      if (init.sdpMid === undefined && init.sdpMLineIndex === undefined) init.sdpMLineIndex = 0;
+      await this.pc.addIceCandidate(init);
+    } catch (e) {
+      console.warn('visavis: ICE candidate refused', e);
+    }
+  }
+
+  /** Send a JSON message on the data channel; false if it is not open. */
+  send(msg) {
+    if (!this.channel || this.channel.readyState !== 'open') return false;
+    this.channel.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /** Counters from getStats(), in the shape of the DOM contract. */
+  async stats() {
+    const out = emptyStats();
+    if (!this.pc) return out;
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      const kind = s.kind ?? s.mediaType;
+      if (s.type === 'inbound-rtp' && kind === 'video') {
+        out.framesDecoded += s.framesDecoded ?? 0;
+        out.frameWidth = s.frameWidth ?? out.frameWidth;
+        out.frameHeight = s.frameHeight ?? out.frameHeight;
+        out.framesPerSecond = s.framesPerSecond ?? out.framesPerSecond;
+        out.videoBytesReceived += s.bytesReceived ?? 0;
+      } else if (s.type === 'inbound-rtp' && kind === 'audio') {
+        out.audioPacketsReceived += s.packetsReceived ?? 0;
+      } else if (s.type === 'outbound-rtp' && kind === 'video') {
+        out.framesSent += s.framesSent ?? 0;
+      } else if (s.type === 'outbound-rtp' && kind === 'audio') {
+        out.audioPacketsSent += s.packetsSent ?? 0;
+      }
+    });
+    return out;
+  }
+
+  close() {
+    try {
+      this.channel?.close();
+      this.pc?.close();
+    } catch {
+      // already closed
+    }
+    for (const track of this.remoteStream.getTracks()) track.stop();
+  }
+}

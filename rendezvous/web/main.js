@@ -1,0 +1,359 @@
+// The Visavis guest app: join with a name, wait to be let in, then a live call with the unit.
+// States (body[data-state]): join → waiting → connecting → in-call, or permission-denied,
+// denied, ended, error, invalid-invite. See docs/contracts.md, "The guest page".
+
+import { t, translatePage } from './i18n.js';
+import { Signaling, inviteProblem } from './signaling.js';
+import { Call, emptyStats } from './call.js';
+import { REACTIONS, float, reactionMessage } from './reactions.js';
+import * as ui from './ui.js';
+
+const $ = (id) => document.getElementById(id);
+const MAX_NAME_CHARS = 40;
+const token = location.pathname.split('/').filter(Boolean).pop() ?? '';
+
+let sig = null; // Signaling
+let call = null; // Call
+let localStream = null;
+let iceServers = [];
+let wakeLock = null;
+let finished = false; // denied / ended / error: the page is done
+
+window.visavisGuest = {
+  stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
+  state: () => ui.state(),
+};
+
+// ---- join ----------------------------------------------------------------------------------
+
+function checkName(raw) {
+  const name = raw.trim();
+  if (!name) return { error: t('join.name_empty') };
+  if ([...name].length > MAX_NAME_CHARS) return { error: t('join.name_too_long') };
+  if (/\p{Cc}/u.test(name)) return { error: t('join.name_invalid') };
+  return { name };
+}
+
+async function onJoin(event) {
+  event.preventDefault();
+  const { name, error } = checkName($('name').value);
+  ui.joinError(error ?? '');
+  if (error) {
+    $('name').focus();
+    return;
+  }
+  ui.joinNotice('');
+  ui.joinBusy(true);
+  finished = false;
+  if (!sig || !sig.isOpen) {
+    sig = new Signaling(token, { onMessage, onClose });
+    try {
+      await sig.open();
+    } catch {
+      await explainUnreachable();
+      return;
+    }
+  }
+  sig.send({ type: 'join', name });
+}
+
+async function explainUnreachable() {
+  const reason = await inviteProblem();
+  if (reason) showInvalid(reason);
+  else fail('error.network');
+}
+
+// ---- server messages -----------------------------------------------------------------------
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case 'waiting':
+      ui.joinBusy(false);
+      ui.setState('waiting');
+      break;
+    case 'admitted':
+      iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+      startMedia();
+      break;
+    case 'signal':
+      call?.handleSignal(msg.payload).catch((e) => console.warn('visavis: signal failed', e));
+      break;
+    case 'denied':
+      finish('denied', { title: t('denied.title'), text: t('denied.text'), again: true });
+      break;
+    case 'session_ended':
+      finish('ended', { title: t('ended.title'), text: t('ended.text') });
+      break;
+    case 'error':
+      onServerError(msg);
+      break;
+    default:
+      console.warn('visavis: unknown message', msg.type);
+  }
+}
+
+function onServerError({ code, message }) {
+  const inCall = ['connecting', 'in-call', 'permission-denied'].includes(ui.state());
+  switch (code) {
+    case 'invalid_field':
+      ui.joinBusy(false);
+      ui.joinError(t('join.name_invalid'));
+      return;
+    case 'bad_message':
+      console.warn('visavis: the server did not understand a message:', message);
+      return;
+    case 'device_offline':
+      // During a call the media flows without the server: keep it.
+      if (inCall) console.warn('visavis: the unit is offline:', message);
+      else fail('error.device_offline', message);
+      return;
+    case 'invite_unknown':
+      showInvalid('unknown');
+      return;
+    case 'invite_expired':
+      showInvalid('expired');
+      return;
+    case 'session_ended':
+      finish('ended', { title: t('ended.title'), text: t('ended.text') });
+      return;
+    case 'rate_limited':
+      showInvalid('rate-limited');
+      return;
+    case 'not_allowed':
+      if (inCall) console.warn('visavis: refused:', message);
+      else fail(/full/.test(message) ? 'error.full' : 'error.not_allowed', message);
+      return;
+    case 'internal':
+      fail('error.internal', message);
+      return;
+    default:
+      fail('error.unexpected', `${code}: ${message}`);
+  }
+}
+
+function onClose({ wasOpen }) {
+  sig = null;
+  if (finished) return;
+  const state = ui.state();
+  if (state === 'connecting' || state === 'in-call' || state === 'permission-denied') {
+    // The call's media does not go through the server; it carries on (or fails on its own).
+    console.warn('visavis: lost the connection to the server');
+    return;
+  }
+  if (!wasOpen) explainUnreachable();
+  else if (state === 'join') ui.joinBusy(false);
+  else fail('error.lost');
+}
+
+// ---- media and call ------------------------------------------------------------------------
+
+async function getMedia() {
+  if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('insecure'), { name: 'InsecureContext' });
+  const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  const video = { facingMode: 'user', width: { ideal: 1280 }, height: { ideal: 720 } };
+  try {
+    return await navigator.mediaDevices.getUserMedia({ video, audio });
+  } catch (e) {
+    if (e.name !== 'NotFoundError' && e.name !== 'OverconstrainedError' && e.name !== 'NotReadableError') throw e;
+    // One of the two is missing or busy: take what there is.
+    for (const constraints of [{ audio }, { video }]) {
+      try {
+        return await navigator.mediaDevices.getUserMedia(constraints);
+      } catch {
+        // try the next
+      }
+    }
+    throw e;
+  }
+}
+
+async function startMedia() {
+  ui.setState('connecting');
+  ui.callStatus(t('call.connecting'));
+  try {
+    localStream = await getMedia();
+  } catch (e) {
+    showPermissionProblem(e);
+    return;
+  }
+  startCall(localStream);
+}
+
+function showPermissionProblem(error) {
+  const kind =
+    error.name === 'InsecureContext'
+      ? 'insecure'
+      : error.name === 'NotAllowedError' || error.name === 'SecurityError'
+        ? 'denied'
+        : 'no_device';
+  $('perm-title').textContent = t(`perm.${kind}.title`);
+  $('perm-text').textContent = t(`perm.${kind}.text`);
+  $('perm-howto').hidden = kind !== 'denied';
+  ui.setState('permission-denied', kind);
+}
+
+async function startCall(stream) {
+  if (call) return;
+  ui.setState('connecting');
+  ui.callStatus(t('call.connecting'));
+  const local = $('local');
+  local.hidden = !stream?.getVideoTracks().length;
+  local.srcObject = stream;
+  $('receive-only-note').hidden = Boolean(stream);
+  call = new Call({
+    iceServers,
+    localStream: stream,
+    sendSignal: (payload) => sig?.send({ type: 'signal', payload }),
+    onRemoteStream: showRemote,
+    onConnectionState,
+    onData,
+  });
+  try {
+    await call.start();
+  } catch (e) {
+    fail('error.connection_failed', String(e?.message ?? e));
+  }
+}
+
+function onConnectionState(state) {
+  if (finished) return;
+  if (state === 'connected') {
+    ui.callStatus('');
+    if (ui.state() !== 'in-call') {
+      ui.setState('in-call');
+      keepScreenOn();
+    }
+  } else if (state === 'disconnected') {
+    ui.callStatus(t('call.reconnecting'));
+  } else if (state === 'failed') {
+    fail('error.connection_failed', 'ICE failed');
+  }
+}
+
+function onData(msg) {
+  if (msg.type === 'welcome' && typeof msg.location === 'string' && msg.location) {
+    $('location').textContent = msg.location;
+    $('location').hidden = false;
+  }
+}
+
+async function showRemote(stream) {
+  const remote = $('remote');
+  remote.srcObject = stream;
+  // Start muted (always allowed), then try sound; if the browser refuses, offer a tap.
+  remote.muted = true;
+  await remote.play().catch(() => {});
+  remote.muted = false;
+  try {
+    await remote.play();
+  } catch {
+    remote.muted = true;
+    remote.play().catch(() => {});
+  }
+  setTimeout(() => {
+    if (remote.paused || remote.muted) {
+      remote.muted = true;
+      remote.play().catch(() => {});
+      $('unmute').hidden = false;
+    }
+  }, 300);
+}
+
+function unmute() {
+  const remote = $('remote');
+  remote.muted = false;
+  remote.play().catch(() => {});
+  $('unmute').hidden = true;
+}
+
+async function keepScreenOn() {
+  try {
+    wakeLock = await navigator.wakeLock?.request('screen');
+  } catch {
+    // not supported or refused: the phone may dim, nothing more
+  }
+}
+
+function sendReaction(name) {
+  if (call?.send(reactionMessage(name))) float($('floaters'), name);
+}
+
+// ---- ending --------------------------------------------------------------------------------
+
+function stopEverything() {
+  call?.close();
+  call = null;
+  for (const track of localStream?.getTracks() ?? []) track.stop();
+  localStream = null;
+  for (const id of ['remote', 'local']) $(id).srcObject = null;
+  $('unmute').hidden = true;
+  $('location').hidden = true;
+  wakeLock?.release().catch(() => {});
+  wakeLock = null;
+}
+
+function finish(state, message) {
+  finished = true;
+  stopEverything();
+  sig?.close();
+  sig = null;
+  ui.showMessage(state, message);
+}
+
+function fail(key, detail) {
+  finish('error', { title: t('error.title'), text: t(key), detail, again: true });
+}
+
+function showInvalid(reason) {
+  finish('invalid-invite', {
+    title: t(`invalid.${reason}.title`),
+    text: t(`invalid.${reason}.text`),
+    reason,
+    again: reason === 'rate-limited',
+  });
+}
+
+function leave() {
+  sig?.send({ type: 'leave' });
+  sig?.close();
+  sig = null;
+  stopEverything();
+  ui.joinBusy(false);
+  ui.joinNotice(t('join.left'));
+  ui.setState('join');
+}
+
+// ---- wiring --------------------------------------------------------------------------------
+
+function buildReactions() {
+  const bar = $('reactions');
+  for (const { name, emoji } of REACTIONS) {
+    let button = bar.querySelector(`[data-reaction="${name}"]`);
+    if (!button) {
+      button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.reaction = name;
+      button.textContent = emoji;
+      bar.append(button);
+    }
+    button.dataset.i18nLabel = `reaction.${name}`;
+    button.addEventListener('click', () => sendReaction(name));
+  }
+}
+
+function init() {
+  buildReactions();
+  translatePage();
+  $('join-form').addEventListener('submit', onJoin);
+  $('leave').addEventListener('click', leave);
+  $('unmute').addEventListener('click', unmute);
+  $('retry-media').addEventListener('click', startMedia);
+  $('receive-only').addEventListener('click', () => startCall(null));
+  $('again').addEventListener('click', () => location.reload());
+  $('name').addEventListener('input', () => ui.joinError(''));
+  window.addEventListener('pagehide', () => sig?.send({ type: 'leave' }));
+  ui.setState('join');
+  document.body.classList.add('ready');
+}
+
+init();
