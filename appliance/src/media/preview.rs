@@ -1,0 +1,108 @@
+//! The kiosk's local preview, isolated from the call.
+//!
+//! The video pipeline hands scaled RGBA frames to an appsink; a separate small pipeline
+//! (`appsrc ! shmsink`) publishes them over shared memory. `shmsink` errors when a reader
+//! goes away (a kiosk crash or restart): here that only rebuilds the preview pipeline, and
+//! the encoder and every guest carry on.
+
+use super::PreviewBranch;
+use crate::metrics::lock;
+use futures::StreamExt;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The main pipeline's side: caps of the frames it hands over.
+pub fn caps(branch: &PreviewBranch) -> String {
+    format!(
+        "video/x-raw,format=RGBA,width={},height={}",
+        branch.width, branch.height
+    )
+}
+
+/// Keeps the shared-memory side running. Dropped with the media path.
+pub struct Preview {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Preview {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Forward `frames` (the appsink named `preview` in the video pipeline) to the shm socket.
+pub fn start(frames: &gst_app::AppSink, branch: PreviewBranch) -> Preview {
+    let current: Arc<Mutex<Option<gst_app::AppSrc>>> = Arc::default();
+    let target = current.clone();
+    frames.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                if let Some(src) = lock(&target).as_ref() {
+                    // A full or broken preview never holds up the call: drop the frame.
+                    let _ = src.push_sample(&sample);
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    let task = tokio::spawn(async move {
+        loop {
+            if let Err(e) = run_once(&branch, &current).await {
+                tracing::warn!(socket = %branch.socket.display(), "local preview: {e}; restarting it");
+            }
+            *lock(&current) = None;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    Preview { task }
+}
+
+/// Run the shm pipeline until it fails; the error names the element.
+async fn run_once(
+    branch: &PreviewBranch,
+    current: &Mutex<Option<gst_app::AppSrc>>,
+) -> Result<(), String> {
+    let _ = std::fs::remove_file(&branch.socket);
+    let frame = u64::from(branch.width) * u64::from(branch.height) * 4;
+    let description = format!(
+        "appsrc name=src is-live=true format=time do-timestamp=true max-buffers=2 leaky-type=downstream caps=\"{}\" \
+         ! shmsink socket-path=\"{}\" wait-for-connection=false sync=false shm-size={}",
+        caps(branch),
+        branch.socket.display().to_string().replace('"', ""),
+        frame * 8
+    );
+    let pipeline = gst::parse::launch(&description)
+        .map_err(|e| e.to_string())?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline".to_owned())?;
+    let src = pipeline
+        .by_name("src")
+        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        .ok_or("no appsrc")?;
+    let bus = pipeline.bus().ok_or("no bus")?;
+    let mut messages = bus.stream();
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| format!("cannot start: {e}"))?;
+    *lock(current) = Some(src);
+    let result = loop {
+        match messages.next().await {
+            Some(msg) => {
+                if let gst::MessageView::Error(err) = msg.view() {
+                    let element = msg
+                        .src()
+                        .map_or_else(|| "?".into(), |s| s.path_string().to_string());
+                    break Err(format!("{element}: {}", err.error()));
+                }
+            }
+            None => break Err("bus closed".into()),
+        }
+    };
+    *lock(current) = None;
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}
