@@ -65,8 +65,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                "info,webrtc=warn,rtc=warn,rtc_dtls=error,rtc_ice=error,rtc_sctp=error".into()
+            }),
         )
         .init();
     let config = match Config::load(&path) {

@@ -64,7 +64,6 @@ async fn join(driver: &Chromedriver, url: &str, name: &str) -> Result<Guest> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the rendezvous server (rendezvous/), not there yet"]
 async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let mut unit = Appliance::start(

@@ -3,8 +3,6 @@
 //! A forged link must land on the invalid-invite page (`data-state="invalid-invite"`,
 //! `data-reason="unknown"`) with HTTP 404, and never on the guest app.
 //!
-//! Ignored until the rendezvous server lands in `rendezvous/`; then remove the `ignore`
-//! attributes. Until then, `cargo test -p visavis-e2e --test invites -- --ignored` runs them.
 
 use std::time::Duration;
 use visavis_e2e::{
@@ -21,7 +19,6 @@ fn forged_tokens() -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs the rendezvous server (rendezvous/), not there yet"]
 fn forged_invite_links_answer_404_with_reason_unknown() -> Result<()> {
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     for token in forged_tokens() {
@@ -45,7 +42,6 @@ fn forged_invite_links_answer_404_with_reason_unknown() -> Result<()> {
 }
 
 #[tokio::test]
-#[ignore = "needs the rendezvous server (rendezvous/), not there yet"]
 async fn a_forged_invite_shows_the_invalid_invite_page() -> Result<()> {
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let driver = Chromedriver::start()?;

@@ -20,6 +20,8 @@ pub struct Handler {
     pub candidates: mpsc::UnboundedSender<SignalPayload>,
     pub counters: Arc<GuestCounters>,
     pub welcome: UnitMessage,
+    /// Set once DTLS is up: media waits for it (nothing to encrypt with before).
+    pub connected: tokio::sync::watch::Sender<bool>,
 }
 
 #[async_trait::async_trait]
@@ -43,9 +45,12 @@ impl PeerConnectionEventHandler for Handler {
         tracing::info!(guest = %self.guest_id, %state, "peer connection state");
         *lock(&self.counters.connection) = state.to_string();
         let event = match state {
-            RTCPeerConnectionState::Connected => PeerEvent::Connected {
-                guest_id: self.guest_id.clone(),
-            },
+            RTCPeerConnectionState::Connected => {
+                let _ = self.connected.send(true);
+                PeerEvent::Connected {
+                    guest_id: self.guest_id.clone(),
+                }
+            }
             RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => PeerEvent::Gone {
                 guest_id: self.guest_id.clone(),
             },

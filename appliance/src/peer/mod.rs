@@ -74,6 +74,7 @@ pub struct Peer {
     ctx: PeerContext,
     counters: Arc<GuestCounters>,
     candidates: Mutex<Option<mpsc::UnboundedReceiver<SignalPayload>>>,
+    connected: tokio::sync::watch::Receiver<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -123,19 +124,36 @@ fn local_track(
     Ok((Arc::new(track), ssrc))
 }
 
-async fn payload_type(sender: &Arc<dyn RtpSender>) -> Result<u8, PeerError> {
+/// The payload type the guest agreed for `wanted`: same MIME type and, for H.264, the same
+/// packetization mode and profile. Browsers list VP8 first; taking the first negotiated
+/// codec would label H.264 frames as VP8 and nothing would decode.
+async fn payload_type(sender: &Arc<dyn RtpSender>, wanted: &RTCRtpCodec) -> Result<u8, PeerError> {
+    let key_params = |line: &str| -> Vec<String> {
+        let mut keys: Vec<String> = line
+            .split(';')
+            .map(|kv| kv.trim().to_ascii_lowercase())
+            .filter(|kv| kv.starts_with("packetization-mode") || kv.starts_with("profile-level-id"))
+            .collect();
+        keys.sort();
+        keys
+    };
     sender
         .get_parameters()
         .await?
         .rtp_parameters
         .codecs
-        .first()
+        .iter()
+        .find(|c| {
+            c.rtp_codec
+                .mime_type
+                .eq_ignore_ascii_case(&wanted.mime_type)
+                && key_params(&c.rtp_codec.sdp_fmtp_line) == key_params(&wanted.sdp_fmtp_line)
+        })
         .map(|c| c.payload_type)
         .ok_or(PeerError::Unexpected(
-            "an offer without a codec the unit can send",
+            "an offer without H.264 constrained baseline (packetization-mode=1) or Opus",
         ))
 }
-
 impl Peer {
     /// Build the peer connection for an admitted guest; nothing is sent until their offer.
     pub async fn new(
@@ -162,12 +180,14 @@ impl Peer {
             )
             .build();
         let (cand_tx, cand_rx) = mpsc::unbounded_channel();
+        let (connected_tx, connected) = tokio::sync::watch::channel(false);
         let handler = handler::Handler {
             guest_id: guest_id.clone(),
             events: ctx.events.clone(),
             candidates: cand_tx,
             counters: counters.clone(),
             welcome: ctx.welcome.clone(),
+            connected: connected_tx,
         };
         let pc = PeerConnectionBuilder::new()
             .with_configuration(config)
@@ -183,6 +203,7 @@ impl Peer {
             ctx,
             counters,
             candidates: Mutex::new(Some(cand_rx)),
+            connected,
             tasks: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -241,8 +262,8 @@ impl Peer {
             .ok_or(PeerError::Unexpected(
                 "no local description after answering",
             ))?;
-        let video_pt = payload_type(&video_sender).await?;
-        let audio_pt = payload_type(&audio_sender).await?;
+        let video_pt = payload_type(&video_sender, &video_codec()).await?;
+        let audio_pt = payload_type(&audio_sender, &audio_codec()).await?;
         let guest_id = self.guest_id.clone();
         let events = self.ctx.events.clone();
         let _ = events.send(PeerEvent::LocalSignal {
@@ -272,6 +293,7 @@ impl Peer {
                     payload_type: video_pt,
                 },
                 ctx.video.subscribe(),
+                self.connected.clone(),
                 Some(ctx.keyframes.clone()),
                 self.counters.clone(),
             )),
@@ -283,6 +305,7 @@ impl Peer {
                     payload_type: audio_pt,
                 },
                 ctx.audio.subscribe(),
+                self.connected.clone(),
                 None,
                 self.counters.clone(),
             )),

@@ -32,6 +32,7 @@ pub async fn forward(
     guest_id: GuestId,
     out: Outgoing,
     mut frames: broadcast::Receiver<Arc<EncodedFrame>>,
+    mut connected: tokio::sync::watch::Receiver<bool>,
     keyframes: Option<KeyframeRequester>,
     counters: Arc<GuestCounters>,
 ) {
@@ -42,6 +43,11 @@ pub async fn forward(
         &counters.audio_out
     };
     let mut need_keyframe = video;
+    if connected.wait_for(|up| *up).await.is_err() {
+        return;
+    }
+    // Frames encoded while connecting are stale: start from what comes next.
+    frames = frames.resubscribe();
     if let Some(k) = &keyframes {
         k.request();
     }
