@@ -53,3 +53,57 @@ async fn a_forged_invite_shows_the_invalid_invite_page() -> Result<()> {
     assert_eq!(guest.body_data("reason").await?.as_deref(), Some("unknown"));
     guest.close().await
 }
+
+/// An invite from a real unit works at first, and answers 410 "expired" once its lifetime
+/// (2 s here) has passed; the page never falls back to the guest app.
+#[test]
+fn an_expired_invite_is_refused() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig {
+        invite_ttl_secs: Some(2),
+        ..Default::default()
+    })?;
+    let mut unit = visavis_e2e::Appliance::start(&rendezvous, Default::default())?;
+    let url = unit.create_invite(Duration::from_secs(20))?;
+    let first = http::get(&url)?;
+    assert_eq!(
+        first.status, 200,
+        "a fresh invite opens the guest app: {}",
+        first.body
+    );
+    let expired =
+        visavis_e2e::wait::until_blocking("the invite to expire", Duration::from_secs(15), || {
+            let page = http::get(&url)?;
+            Ok(if page.status == 410 {
+                visavis_e2e::wait::Check::Ready(page)
+            } else {
+                visavis_e2e::wait::Check::NotYet(format!("HTTP {}", page.status))
+            })
+        })?;
+    assert!(expired.body.contains("expired"), "{}", expired.body);
+    Ok(())
+}
+
+/// Once the unit ends the session, its invite answers 410 "ended", even before it expires.
+#[test]
+fn an_invite_of_an_ended_session_is_refused() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let mut unit = visavis_e2e::Appliance::start(&rendezvous, Default::default())?;
+    let url = unit.create_invite(Duration::from_secs(20))?;
+    assert_eq!(http::get(&url)?.status, 200);
+    let ended = unit.client()?.call(visavis_api::local::Request::EndSession);
+    assert!(ended.is_ok(), "{ended:?}");
+    let page = visavis_e2e::wait::until_blocking(
+        "the invite to stop working",
+        Duration::from_secs(10),
+        || {
+            let page = http::get(&url)?;
+            Ok(if page.status == 410 {
+                visavis_e2e::wait::Check::Ready(page)
+            } else {
+                visavis_e2e::wait::Check::NotYet(format!("HTTP {}", page.status))
+            })
+        },
+    )?;
+    assert!(page.body.contains("ended"), "{}", page.body);
+    Ok(())
+}

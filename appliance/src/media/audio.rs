@@ -53,5 +53,5 @@ pub fn start(
         .audio_encoders_started
         .fetch_add(1, Ordering::Relaxed);
     pipeline::publish(&sink, CLOCK_RATE, tx, metrics, |m| &m.audio_frames_encoded);
-    pipeline::start("audio", pipe, sink)
+    pipeline::start("audio", pipe, sink, false)
 }

@@ -96,11 +96,14 @@ pub fn publish(
 }
 
 /// Set `pipeline` playing and watch its bus: errors become [`MediaError::Element`] naming
-/// the element that posted them, warnings are logged.
+/// the element that posted them, warnings are logged. With `loop_on_eos` (a clip), the end
+/// of the stream is a flushing seek back to the start rather than an error: the flush resets
+/// running time, so the clip keeps being paced to the clock.
 pub fn start(
     what: &'static str,
     pipeline: gst::Pipeline,
     sink: gst_app::AppSink,
+    loop_on_eos: bool,
 ) -> Result<Running, MediaError> {
     let bus = pipeline
         .bus()
@@ -131,11 +134,12 @@ pub fn start(
                 MessageView::Warning(w) => {
                     tracing::warn!(pipeline = what, element = %element(), "{}", w.error());
                 }
-                MessageView::SegmentDone(_) => {
-                    // A looped clip reached its end: go round again without a flush, so
-                    // running time (and the guests' timestamps) keeps going.
+                MessageView::Eos(_) if loop_on_eos => {
                     if let Some(p) = weak.upgrade()
-                        && let Err(e) = p.seek_simple(gst::SeekFlags::SEGMENT, gst::ClockTime::ZERO)
+                        && let Err(e) = p.seek_simple(
+                            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+                            gst::ClockTime::ZERO,
+                        )
                     {
                         tracing::error!(pipeline = what, "cannot loop the clip: {e}");
                     }
@@ -166,16 +170,4 @@ pub fn start(
         sink,
         failed: Some(rx),
     })
-}
-
-/// Make a file-fed pipeline loop: a flushing segment seek now, and on every segment end the
-/// bus watcher of [`start`] seeks back to the start.
-pub fn loop_forever(pipeline: &gst::Pipeline) {
-    let _ = pipeline.state(gst::ClockTime::from_seconds(5));
-    if let Err(e) = pipeline.seek_simple(
-        gst::SeekFlags::FLUSH | gst::SeekFlags::SEGMENT,
-        gst::ClockTime::ZERO,
-    ) {
-        tracing::warn!("the clip cannot be looped ({e}); it will play once");
-    }
 }

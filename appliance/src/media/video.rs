@@ -103,6 +103,9 @@ fn description(
 ) -> String {
     let (w, h, fps) = (config.width, config.height, config.fps);
     let raw = format!("video/x-raw,format=I420,width={w},height={h},framerate={fps}/1");
+    // A looped clip restarts its timestamps at every loop, which videorate takes for a
+    // huge jump: clips are played at their own frame rate instead.
+    let raw_no_rate = format!("video/x-raw,format=I420,width={w},height={h}");
     let head = match source {
         // A moving pattern with a running clock: a frozen picture is obvious.
         Source::Test => format!(
@@ -112,8 +115,8 @@ fn description(
              ! videoconvert ! {raw}"
         ),
         Source::File(path) => format!(
-            "filesrc location=\"{}\" ! y4mdec ! clocksync \
-             ! videoconvert ! videoscale ! videorate ! {raw}",
+            "filesrc location=\"{}\" blocksize=2097152 ! y4mdec ! clocksync \
+             ! videoconvert ! videoscale ! {raw_no_rate}",
             path.replace('"', "")
         ),
         Source::Camera(fmt, _) => {
@@ -246,9 +249,6 @@ pub fn start(
         }
         _ => None,
     };
-    let running = pipeline::start("video", pipe, sink)?;
-    if looping {
-        pipeline::loop_forever(&running.pipeline);
-    }
+    let running = pipeline::start("video", pipe, sink, looping)?;
     Ok((running, camera, preview_out))
 }

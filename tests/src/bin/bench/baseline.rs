@@ -1,10 +1,10 @@
 //! The baseline: Chromium sends the clip as its camera to another Chromium, peer to peer.
 
-use super::{WINDOW, procstat};
+use super::procstat;
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{Chromedriver, Error, Guest, Result};
 
@@ -119,6 +119,23 @@ pub async fn run(clip: &Path) -> Result<Report> {
         })
     })
     .await?;
+    // Browsers start at a low bitrate and ramp up; measure at the size the unit sends.
+    let warmed = wait::until(
+        "the receiver gets 1280x720",
+        Duration::from_secs(30),
+        || async {
+            let s = stats().await?;
+            Ok(if s.1.0 >= 1280 {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{s:?}"))
+            })
+        },
+    )
+    .await;
+    if let Err(e) = warmed {
+        println!("baseline: measuring below 720p: {e}");
+    }
     // The sender is everything chromedriver started for it (chromedriver itself excluded).
     let sender_tree = || {
         let root = sender_driver.pid();
@@ -131,16 +148,7 @@ pub async fn run(clip: &Path) -> Result<Report> {
     };
     let (frames0, _) = stats().await?;
     let (cpu0, _) = sender_tree();
-    let t0 = Instant::now();
-    wait::until("the measurement window", WINDOW * 2, || async {
-        Ok(if t0.elapsed() >= WINDOW {
-            Check::Ready(())
-        } else {
-            Check::NotYet(String::new())
-        })
-    })
-    .await?;
-    let elapsed = t0.elapsed().as_secs_f64();
+    let elapsed = super::measure_window().await?;
     let (frames1, size) = stats().await?;
     let (cpu1, pss) = sender_tree();
     sender.close().await?;

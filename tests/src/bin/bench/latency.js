@@ -1,7 +1,7 @@
-// Injected into a guest page by the benchmark: reads the capture timestamp applianced
+// Injected into a guest page (the result, 'ok' or why not, lands in window.__visavisProbe) by the benchmark: reads the capture timestamp applianced
 // draws into each frame (appliance/src/media/stamp.rs) and records, per displayed frame,
 // display time minus capture time on this machine's clock. Also notes the first frame.
-(() => {
+window.__visavisProbe = (() => {
   const video = document.querySelector('video#remote');
   if (!video || !video.requestVideoFrameCallback) return 'no video#remote with requestVideoFrameCallback';
   const canvas = document.createElement('canvas');

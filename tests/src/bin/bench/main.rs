@@ -19,6 +19,22 @@ use std::time::Duration;
 /// How long each configuration is measured once media flows.
 pub const WINDOW: Duration = Duration::from_secs(10);
 
+/// Let [`WINDOW`] of wall time pass (what is measured is the work done meanwhile); returns
+/// the seconds that actually passed.
+pub async fn measure_window() -> visavis_e2e::Result<f64> {
+    use visavis_e2e::wait::{self, Check};
+    let t0 = std::time::Instant::now();
+    wait::until("the measurement window", WINDOW * 2, || async {
+        Ok(if t0.elapsed() >= WINDOW {
+            Check::Ready(())
+        } else {
+            Check::NotYet(String::new())
+        })
+    })
+    .await?;
+    Ok(t0.elapsed().as_secs_f64())
+}
+
 /// Percentile of `v` (sorted in place), nearest rank.
 pub fn percentile(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {

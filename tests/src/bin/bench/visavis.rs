@@ -1,9 +1,9 @@
 //! Visavis under measurement: rendezvous + applianced on the clip + N Chromium guests.
 
-use super::{WINDOW, percentile, procstat};
+use super::{percentile, procstat};
 use std::fmt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, Guest, Rendezvous, RendezvousConfig, Result,
@@ -21,10 +21,13 @@ pub struct Report {
     cpu_per_sec: f64,
     pss_mb: f64,
     delivered_fps: Vec<f64>,
+    /// Frames applianced encoded per second, and sent per second to each guest.
+    encoded_fps: f64,
+    sent_fps: Vec<f64>,
 }
 
 impl Report {
-    /// applianced CPU milliseconds per frame delivered to one guest.
+    /// applianced CPU milliseconds per frame displayed by a guest (summed over guests).
     pub fn cpu_ms_per_frame(&self) -> f64 {
         let fps: f64 = self.delivered_fps.iter().sum();
         self.cpu_per_sec * 1000.0 / fps
@@ -52,7 +55,9 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  delivered fps per guest: {}",
+            "  applianced encoded {:.1} fps, sent per guest: {} fps; displayed per guest: {} fps",
+            self.encoded_fps,
+            join(&self.sent_fps),
             join(&self.delivered_fps)
         )?;
         writeln!(
@@ -62,6 +67,13 @@ impl fmt::Display for Report {
             self.pss_mb,
             self.cpu_ms_per_frame()
         )
+    }
+}
+
+fn metrics(unit: &Appliance) -> Result<visavis_api::local::MetricsSnapshot> {
+    match unit.client()?.call(visavis_api::local::Request::Metrics) {
+        Ok(visavis_api::local::Response::Metrics(m)) => Ok(m),
+        other => Err(Error::new(format!("metrics: {other:?}"))),
     }
 }
 
@@ -116,7 +128,11 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
     for i in 0..guests {
         let guest = driver.new_guest().await?;
         guest.open(&url).await?;
-        let injected = eval(&guest, &format!("return {LATENCY_JS}")).await?;
+        let injected = eval(
+            &guest,
+            &format!("{LATENCY_JS}\nreturn window.__visavisProbe;"),
+        )
+        .await?;
         if injected != "ok" {
             return Err(Error::new(format!(
                 "latency probe not installed: {injected}"
@@ -147,19 +163,21 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
         }
         v
     };
+    let metrics0 = metrics(&unit)?;
     let cpu0 = procstat::cpu_seconds(pid);
-    let t0 = Instant::now();
-    wait::until("the measurement window", WINDOW * 2, || async {
-        Ok(if t0.elapsed() >= WINDOW {
-            Check::Ready(())
-        } else {
-            Check::NotYet(String::new())
-        })
-    })
-    .await?;
-    let elapsed = t0.elapsed().as_secs_f64();
+    let elapsed = super::measure_window().await?;
     let cpu_per_sec = (procstat::cpu_seconds(pid) - cpu0) / elapsed;
     let pss_mb = procstat::pss_kb(pid) as f64 / 1024.0;
+    let metrics1 = metrics(&unit)?;
+    let encoded_fps = (metrics1.frames_encoded - metrics0.frames_encoded) as f64 / elapsed;
+    let sent_fps = metrics1
+        .guests
+        .iter()
+        .map(|g| {
+            let before = metrics0.guests.iter().find(|b| b.guest_id == g.guest_id);
+            (g.video_out.frames - before.map_or(0, |b| b.video_out.frames)) as f64 / elapsed
+        })
+        .collect();
     let mut latencies = Vec::new();
     let mut delivered_fps = Vec::new();
     for (g, b) in browsers.iter().zip(&before) {
@@ -179,5 +197,7 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
         cpu_per_sec,
         pss_mb,
         delivered_fps,
+        encoded_fps,
+        sent_fps,
     })
 }
