@@ -94,16 +94,6 @@ impl MediaHub {
         self.audio_tx.clone()
     }
 
-    /// Encoded video frames from now on. Deltas before the next keyframe are useless to a
-    /// new subscriber: call [`MediaHub::request_keyframe`].
-    pub fn subscribe_video(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
-        self.video_tx.subscribe()
-    }
-
-    pub fn subscribe_audio(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
-        self.audio_tx.subscribe()
-    }
-
     /// A handle to ask the shared encoder for a keyframe, usable from any task.
     pub fn keyframe_requester(&self) -> KeyframeRequester {
         KeyframeRequester {

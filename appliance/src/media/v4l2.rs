@@ -2,7 +2,6 @@
 //! into the video pipeline's appsrc, and reopen the device when it disappears.
 
 use super::MediaError;
-use crate::metrics::lock;
 use gstreamer as gst;
 use gstreamer_app as gst_app;
 use std::path::{Path, PathBuf};
@@ -120,13 +119,13 @@ impl Drop for CaptureThread {
 }
 
 /// Stream from `device` (already negotiated as `dev`/`format`) into `src` until stopped.
-/// When the device fails or disappears, retry opening it every second with the same format.
+/// When the device fails or disappears, retry opening it every second with the same format;
+/// each new problem is logged once, not every second.
 pub fn spawn(
     device: PathBuf,
     dev: Device,
     format: Negotiated,
     src: gst_app::AppSrc,
-    status: Arc<std::sync::Mutex<Option<String>>>,
 ) -> CaptureThread {
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
@@ -134,6 +133,13 @@ pub fn spawn(
         .name("v4l2-capture".into())
         .spawn(move || {
             let mut dev = Some(dev);
+            let mut last_problem: Option<String> = None;
+            let mut report = |problem: String| {
+                if last_problem.as_deref() != Some(problem.as_str()) {
+                    tracing::error!(device = %device.display(), "{problem}; retrying every second");
+                    last_problem = Some(problem);
+                }
+            };
             while !stop2.load(Ordering::Relaxed) {
                 let d = match dev.take() {
                     Some(d) => d,
@@ -143,24 +149,23 @@ pub fn spawn(
                             d
                         }
                         Ok((_, f)) => {
-                            *lock(&status) = Some(format!("camera came back as {f:?}, expected {format:?}"));
+                            report(format!("camera came back as {f:?}, expected {format:?}"));
                             std::thread::sleep(Duration::from_secs(1));
                             continue;
                         }
                         Err(e) => {
-                            *lock(&status) = Some(e.to_string());
+                            report(e.to_string());
                             std::thread::sleep(Duration::from_secs(1));
                             continue;
                         }
                     },
                 };
-                *lock(&status) = None;
                 if let Err(e) = stream(&d, &src, &stop2) {
-                    tracing::error!(device = %device.display(), "camera stream stopped: {e}; retrying every second");
-                    *lock(&status) = Some(format!("camera stream stopped: {e}"));
+                    report(format!("camera stream stopped: {e}"));
                 }
             }
         })
+        .map_err(|e| tracing::error!("cannot start the camera thread: {e}"))
         .ok();
     CaptureThread { stop, handle }
 }

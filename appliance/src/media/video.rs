@@ -239,13 +239,7 @@ pub fn start(
                 .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
                 .ok_or_else(|| MediaError::Init("camera appsrc missing".into()))?;
             tracing::info!(format = ?fmt, device = %config.device.display(), "camera negotiated");
-            Some(v4l2::spawn(
-                config.device.clone(),
-                dev,
-                fmt,
-                src,
-                Arc::default(),
-            ))
+            Some(v4l2::spawn(config.device.clone(), dev, fmt, src))
         }
         _ => None,
     };
