@@ -3,11 +3,14 @@
 //! - [`signaling`]: the unit ↔ rendezvous ↔ guest browser WebSocket protocol.
 //! - [`datachannel`]: messages on each guest's WebRTC data channel.
 //! - [`local`]: the unit's local API (kiosk, staff tools, tests) and its metrics.
+//! - `fleet` (feature `fleet`): enrollment tokens, device keys and signed seeds.
 //!
 //! Every message is JSON with a `type` tag, so a browser, a test or a shell script can speak
 //! it without this crate. Unknown fields are refused: a typo is an error, not a silent no-op.
 
 pub mod datachannel;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 pub mod local;
 pub mod signaling;
 

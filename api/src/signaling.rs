@@ -46,12 +46,23 @@ pub struct IceServer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DeviceToServer {
-    /// First message on the socket: who the unit is and its secret. Nothing else is accepted
-    /// before the server answers [`ServerToDevice::Welcome`].
+    /// Answer to [`ServerToDevice::Challenge`] from an enrolled unit: who it is, and its
+    /// ed25519 signature (base64url) of `fleet::auth::challenge_message(device_id, challenge)`.
+    /// Nothing else is accepted before the server answers [`ServerToDevice::Welcome`].
     Hello {
         device_id: String,
-        secret: String,
         protocol: u32,
+        signature: String,
+    },
+    /// Answer to [`ServerToDevice::Challenge`] from a unit that is not enrolled yet: the
+    /// one-time enrollment token from its seed, its new public key (base64url), and its
+    /// signature of the challenge for the device id the token names. Rendezvous records the
+    /// key and answers [`ServerToDevice::Welcome`]; from then on the unit says hello.
+    Enroll {
+        protocol: u32,
+        token: String,
+        public_key: String,
+        signature: String,
     },
     /// Ask for a new invite for the current session (starting a session if there is none).
     CreateInvite {
@@ -77,6 +88,8 @@ pub enum DeviceToServer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerToDevice {
+    /// First message on the socket: 32 random bytes (base64url) the unit must sign.
+    Challenge { challenge: String },
     /// The unit is authenticated.
     Welcome { device_id: String },
     /// An invite was created.
@@ -136,8 +149,12 @@ pub enum ServerToGuest {
 pub enum ErrorCode {
     /// The message was not valid JSON or not a known message.
     BadMessage,
-    /// Wrong device id or secret.
+    /// Unknown unit, or a signature that does not verify.
     Unauthorized,
+    /// The unit was revoked by its fleet's IT: it is refused until re-provisioned.
+    Revoked,
+    /// The enrollment token is malformed, expired, already used or not from this fleet.
+    EnrollmentRefused,
     /// The invite link is unknown (mistyped or forged).
     InviteUnknown,
     /// The invite link expired.

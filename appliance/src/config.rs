@@ -2,7 +2,7 @@
 //!
 //! Parsing is strict: an unknown key or a bad value is refused with a message that names
 //! the key and the expected form. Every field has a default that runs on a developer
-//! machine (test sources, loopback), except the rendezvous URL and secret.
+//! machine (test sources, loopback), except the rendezvous URL.
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -24,13 +24,6 @@ pub enum ConfigError {
         key: &'static str,
         message: String,
     },
-    #[error(
-        "cannot read the device secret {path}: {source} (set `rendezvous.secret_file` to a readable file)"
-    )]
-    Secret {
-        path: PathBuf,
-        source: std::io::Error,
-    },
 }
 
 /// The installation: a fitting-room mirror or a restaurant table.
@@ -40,6 +33,20 @@ pub enum Mode {
     #[default]
     FittingRoom,
     Table,
+}
+
+/// How the screen is mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Orientation {
+    Portrait,
+    Landscape,
+    PortraitFlipped,
+    LandscapeFlipped,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("/var/lib/visavis")
 }
 
 impl Mode {
@@ -57,8 +64,18 @@ pub struct Config {
     pub device_id: String,
     #[serde(default)]
     pub mode: Mode,
+    /// The store this unit belongs to, as IT named it (shown on the staff screen).
+    #[serde(default)]
+    pub store: String,
     #[serde(default)]
     pub location: String,
+    /// How the screen is mounted. Default: portrait for a fitting room, landscape for a table.
+    #[serde(default)]
+    pub orientation: Option<Orientation>,
+    /// Where the unit keeps its key, its enrollment token and its first-boot stamp
+    /// (systemd's `StateDirectory=visavis`). Default `/var/lib/visavis`.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
     pub rendezvous: RendezvousConfig,
     #[serde(default)]
     pub api: ApiConfig,
@@ -77,9 +94,6 @@ pub struct Config {
 pub struct RendezvousConfig {
     /// Base URL, `https://...` (or `http://` on loopback only).
     pub url: String,
-    /// File holding the unit's secret. Relative paths are resolved against
-    /// `$CREDENTIALS_DIRECTORY` when systemd provides one.
-    pub secret_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -349,26 +363,19 @@ impl Config {
         (w, h.max(2))
     }
 
-    /// Read the device secret, trimmed. Never logged.
-    pub fn read_secret(&self) -> Result<String, ConfigError> {
-        let path = match std::env::var_os("CREDENTIALS_DIRECTORY") {
-            Some(dir) if self.rendezvous.secret_file.is_relative() => {
-                Path::new(&dir).join(&self.rendezvous.secret_file)
-            }
-            _ => self.rendezvous.secret_file.clone(),
-        };
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Secret {
-            path: path.clone(),
-            source,
-        })?;
-        let secret = text.trim().to_owned();
-        if secret.is_empty() {
-            return Err(ConfigError::Secret {
-                path,
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is empty"),
-            });
-        }
-        Ok(secret)
+    /// The unit's ed25519 key (created on first use, mode 0600).
+    pub fn device_key_path(&self) -> PathBuf {
+        self.state_dir.join("device.key")
+    }
+
+    /// The one-time enrollment token first boot takes from the seed; removed once used.
+    pub fn enrollment_token_path(&self) -> PathBuf {
+        self.state_dir.join("enrollment-token")
+    }
+
+    /// What first boot found, for the staff screen.
+    pub fn first_boot_report_path(&self) -> PathBuf {
+        self.state_dir.join("first-boot.json")
     }
 }
 
@@ -415,7 +422,6 @@ mod tests {
 device_id = "unit-1"
 [rendezvous]
 url = "http://127.0.0.1:8443"
-secret_file = "secret"
 "#;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {

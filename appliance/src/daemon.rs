@@ -6,6 +6,8 @@
 
 use crate::api;
 use crate::config::{Config, ConfigError, rendezvous_ws_url};
+use crate::first_boot;
+use crate::identity::{Identity, IdentityError};
 use crate::media::{MediaError, MediaHub};
 use crate::metrics::{self, Metrics};
 use crate::peer::{Peer, PeerContext, PeerEvent};
@@ -26,6 +28,8 @@ pub enum DaemonError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
     Media(#[from] MediaError),
     #[error("cannot listen on {what} {addr}: {source}")]
     Listen {
@@ -33,6 +37,22 @@ pub enum DaemonError {
         addr: String,
         source: std::io::Error,
     },
+}
+
+/// What needs staff attention right now, for the local API's status.
+struct Problems {
+    first_boot: Option<String>,
+    rendezvous: Option<String>,
+}
+
+impl Problems {
+    fn list(&self) -> Vec<String> {
+        self.first_boot
+            .iter()
+            .chain(self.rendezvous.iter())
+            .cloned()
+            .collect()
+    }
 }
 
 /// A guest's peer connection and the queue of SDP/ICE waiting for it, applied in order.
@@ -47,7 +67,7 @@ pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    let secret = config.read_secret()?;
+    let identity = Identity::load(&config)?;
     let ws_url =
         rendezvous_ws_url(&config.rendezvous.url).map_err(|message| ConfigError::Invalid {
             path: "applianced.toml".into(),
@@ -78,7 +98,14 @@ pub async fn run(
     let api_task = tokio::spawn(api::serve(api_listener, calls_tx, events_tx.clone()));
 
     let (link_tx, mut links) = mpsc::unbounded_channel();
-    let to_rendezvous = signaling::spawn(ws_url, config.device_id.clone(), secret, link_tx);
+    let mut problems = Problems {
+        first_boot: first_boot::problem(&config),
+        rendezvous: None,
+    };
+    if let Some(p) = &problems.first_boot {
+        tracing::error!("first boot: {p}");
+    }
+    let to_rendezvous = signaling::spawn(ws_url, identity, link_tx);
     let (peer_tx, mut peer_events) = mpsc::unbounded_channel();
     let ctx = PeerContext {
         video: media.video_sender(),
@@ -126,7 +153,11 @@ pub async fn run(
             Some(link) = links.recv() => {
                 let now = Instant::now().into_std();
                 match link {
-                    Link::Up => session.handle_input(Input::RendezvousUp, now),
+                    Link::Up => {
+                        problems.rendezvous = None;
+                        session.handle_input(Input::RendezvousUp, now);
+                    }
+                    Link::Problem(p) => problems.rendezvous = Some(p),
                     Link::Down => session.handle_input(Input::RendezvousDown, now),
                     Link::Message(msg) => {
                         if let Some(input) = input_from_rendezvous(msg) {
@@ -136,7 +167,7 @@ pub async fn run(
                 }
             }
             Some((request, reply)) = calls.recv() => {
-                world.call(&mut session, &config, request, reply);
+                world.call(&mut session, &config, &problems, request, reply);
             }
             Some(event) = peer_events.recv() => {
                 let now = Instant::now().into_std();
@@ -192,7 +223,7 @@ fn input_from_rendezvous(msg: ServerToDevice) -> Option<Input> {
             tracing::warn!(?code, "rendezvous reported: {message}");
             return None;
         }
-        ServerToDevice::Welcome { .. } => return None,
+        ServerToDevice::Welcome { .. } | ServerToDevice::Challenge { .. } => return None,
     })
 }
 
@@ -212,6 +243,7 @@ impl World {
         &mut self,
         session: &mut Session,
         config: &Config,
+        problems: &Problems,
         request: Request,
         reply: oneshot::Sender<Outcome>,
     ) {
@@ -233,7 +265,11 @@ impl World {
                     }
                 }),
             }),
-            Request::Status => Outcome::Ok(Response::Status(session.status())),
+            Request::Status => {
+                let mut status = session.status();
+                status.problems = problems.list();
+                Outcome::Ok(Response::Status(status))
+            }
             Request::Metrics => Outcome::Ok(Response::Metrics(self.metrics.snapshot())),
             Request::CreateInvite => {
                 let request_id = self.next_request;

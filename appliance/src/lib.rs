@@ -4,11 +4,14 @@
 //! guest over its own webrtc-rs peer connection ([`peer`]). The [`session`] core decides who
 //! is admitted and when everything is erased; [`daemon`] moves data between it and the
 //! sockets: rendezvous ([`signaling`]), the local API ([`api`]) and Prometheus
-//! ([`metrics`]).
+//! ([`metrics`]). [`identity`] is how the unit proves who it is to rendezvous, and
+//! [`first_boot`] applies the seed IT wrote to the boot partition (`applianced first-boot`).
 
 pub mod api;
 pub mod config;
 pub mod daemon;
+pub mod first_boot;
+pub mod identity;
 pub mod media;
 pub mod metrics;
 pub mod peer;

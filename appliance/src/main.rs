@@ -1,19 +1,24 @@
 //! `applianced`: raw arguments → validated config → run; one exit-code policy:
-//! 0 clean stop, 1 runtime failure, 2 bad usage or configuration.
+//! 0 clean stop, 1 runtime failure, 2 bad usage or configuration. `first-boot` exits 0 when
+//! the seed was applied (or already was), 1 when it could not be.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use visavis_appliance::config::Config;
-use visavis_appliance::daemon;
+use visavis_appliance::{daemon, first_boot};
 
 const USAGE: &str = "\
 usage: applianced --config <file>          run the daemon
        applianced --check-config <file>    validate a config file and exit
+       applianced first-boot [--seed <file>] [--root <dir>]
+                                           apply the seed from the boot partition, once
+                                           (default seed: <root>/boot/firmware/visavis-seed.json)
        applianced --version | --help";
 
 enum Command {
     Run(PathBuf),
     Check(PathBuf),
+    FirstBoot(first_boot::Paths),
     Help,
     Version,
 }
@@ -24,6 +29,21 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         [flag, path] if flag == "--check-config" => Ok(Command::Check(PathBuf::from(path))),
         [flag] if flag == "--help" || flag == "-h" => Ok(Command::Help),
         [flag] if flag == "--version" || flag == "-V" => Ok(Command::Version),
+        [cmd, rest @ ..] if cmd == "first-boot" => {
+            let mut root = PathBuf::from("/");
+            let mut seed = None;
+            let mut rest = rest.iter();
+            while let Some(flag) = rest.next() {
+                let value = rest.next().ok_or(format!("{flag} needs a value"))?;
+                match flag.as_str() {
+                    "--root" => root = PathBuf::from(value),
+                    "--seed" => seed = Some(PathBuf::from(value)),
+                    other => return Err(format!("first-boot: unknown option {other:?}")),
+                }
+            }
+            let seed = seed.unwrap_or_else(|| root.join("boot/firmware/visavis-seed.json"));
+            Ok(Command::FirstBoot(first_boot::Paths { root, seed }))
+        }
         [] => Err("missing --config <file>".into()),
         other => Err(format!("unexpected arguments {other:?}")),
     }
@@ -59,6 +79,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::FirstBoot(paths) => return run_first_boot(&paths),
         Command::Run(path) => path,
     };
     tracing_subscriber::fmt()
@@ -90,9 +111,44 @@ fn main() -> ExitCode {
             eprintln!("applianced: {e}");
             ExitCode::from(2)
         }
+        Err(daemon::DaemonError::Identity(e)) => {
+            eprintln!("applianced: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("applianced: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `applianced first-boot`: 0 applied or nothing to do, 1 the seed could not be applied.
+fn run_first_boot(paths: &first_boot::Paths) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter("info")
+        .init();
+    match first_boot::run(paths) {
+        Ok(first_boot::Outcome::Applied { device_id }) => {
+            println!(
+                "first-boot: seed applied for {device_id}; its secrets were erased from the boot partition"
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(first_boot::Outcome::AlreadyApplied { blanked }) => {
+            println!(
+                "first-boot: already applied{}",
+                if blanked {
+                    "; leftover secrets erased from the seed"
+                } else {
+                    "; nothing to do"
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("applianced first-boot: {e}");
             ExitCode::from(1)
         }
     }

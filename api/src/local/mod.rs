@@ -90,6 +90,10 @@ pub struct Status {
     pub invite_url: Option<String>,
     pub invite_expires_at: Option<u64>,
     pub guests: Vec<GuestStatus>,
+    /// What needs staff attention, oldest first: a failed first boot, a refused
+    /// enrollment, a revoked unit. Empty when all is well; shown on the staff screen.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 /// One guest as the room sees it.

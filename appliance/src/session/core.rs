@@ -317,6 +317,7 @@ impl Session {
                     state: g.state,
                 })
                 .collect(),
+            problems: Vec::new(),
         }
     }
 
