@@ -138,3 +138,105 @@ fn sync_dir(file: &Path) {
         let _ = d.sync_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use visavis_api::fleet::enrollment::{Claims, issue, new_nonce};
+    use visavis_api::fleet::keys::verify;
+    use visavis_api::fleet::{b64, random};
+
+    fn config(state_dir: &Path) -> Config {
+        let text = format!(
+            "device_id = \"unit-1\"\nstate_dir = \"{}\"\n[rendezvous]\nurl = \"http://127.0.0.1:1\"\n",
+            state_dir.display()
+        );
+        Config::parse(Path::new("applianced.toml"), &text).unwrap()
+    }
+
+    fn token_for(device_id: &str) -> String {
+        issue(
+            &random(),
+            &Claims {
+                device_id: device_id.into(),
+                store: "s".into(),
+                location: "l".into(),
+                mode: "table".into(),
+                expires_at: u64::MAX,
+                nonce: new_nonce(),
+            },
+        )
+    }
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("visavis-identity-{}", b64(&random::<6>())));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn enrolls_while_a_token_waits_then_says_hello() {
+        let dir = temp_dir();
+        let identity = Identity::load(&config(&dir)).unwrap();
+        let token = token_for("unit-1");
+        std::fs::write(dir.join("enrollment-token"), format!("{token}\n")).unwrap();
+
+        let (answer, problem) = identity.answer("challenge-1");
+        assert_eq!(problem, None);
+        let DeviceToServer::Enroll {
+            token: sent,
+            public_key,
+            signature,
+            ..
+        } = answer
+        else {
+            panic!("expected enroll, got {answer:?}");
+        };
+        assert_eq!(sent, token);
+        assert_eq!(public_key, identity.public_key());
+        assert!(verify(
+            &public_key,
+            &challenge_message("unit-1", "challenge-1"),
+            &signature
+        ));
+
+        identity.enrolled();
+        assert!(!dir.join("enrollment-token").exists());
+        let (answer, _) = identity.answer("challenge-2");
+        let DeviceToServer::Hello {
+            device_id,
+            signature,
+            ..
+        } = answer
+        else {
+            panic!("expected hello, got {answer:?}");
+        };
+        assert_eq!(device_id, "unit-1");
+        assert!(verify(
+            &identity.public_key(),
+            &challenge_message("unit-1", "challenge-2"),
+            &signature
+        ));
+        // The key survives a restart.
+        let again = Identity::load(&config(&dir)).unwrap();
+        assert_eq!(again.public_key(), identity.public_key());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn another_units_token_is_not_sent_and_is_reported() {
+        let dir = temp_dir();
+        let identity = Identity::load(&config(&dir)).unwrap();
+        std::fs::write(dir.join("enrollment-token"), token_for("unit-2")).unwrap();
+        let (answer, problem) = identity.answer("c");
+        assert!(matches!(answer, DeviceToServer::Hello { .. }));
+        assert!(problem.unwrap().contains("\"unit-2\""));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_state_dir_says_what_to_do() {
+        let err = Identity::load(&config(Path::new("/nonexistent/visavis"))).unwrap_err();
+        assert!(err.to_string().contains("StateDirectory"), "{err}");
+    }
+}

@@ -193,5 +193,18 @@ impl KioskApp {
         if let Some(e) = &state.last_error {
             ui.label(RichText::new(e).color(Color32::from_rgb(200, 40, 40)));
         }
+        // Until the staff screen exists, what needs staff (a failed first boot, a refused
+        // or revoked unit) is shown here, small, under everything a shopper uses.
+        if !status.problems.is_empty() {
+            ui.add_space(12.0);
+            ui.label(
+                RichText::new("This unit needs staff attention")
+                    .size(18.0)
+                    .color(Color32::from_rgb(200, 120, 0)),
+            );
+            for problem in &status.problems {
+                ui.label(RichText::new(problem).size(13.0));
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The real `applianced` daemon, started for one test, on GStreamer test sources by default.
 
 use crate::bins::workspace_binary;
-use crate::config::{DeviceCredentials, toml_str, write_private};
+use crate::config::{Fleet, toml_str, write_private};
 use crate::error::{Error, Result, ResultExt};
 use crate::process::ChildProcess;
 use crate::rendezvous::Rendezvous;
@@ -24,8 +24,13 @@ pub const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// by the harness.
 #[derive(Debug, Clone)]
 pub struct ApplianceConfig {
-    /// The unit's credentials; `None` uses the rendezvous' first device.
-    pub device: Option<DeviceCredentials>,
+    pub device_id: String,
+    /// Give the unit a one-time enrollment token from the rendezvous' fleet (as first boot
+    /// does from a seed), so it enrolls its key when it first connects.
+    pub enroll: bool,
+    /// The unit's state directory (key, token); `None`: a fresh one in its temporary
+    /// folder. Give a path to keep the unit's identity across restarts.
+    pub state_dir: Option<PathBuf>,
     /// `None` uses the rendezvous' URL.
     pub rendezvous_url: Option<String>,
     pub mode: String,
@@ -48,7 +53,9 @@ pub struct ApplianceConfig {
 impl Default for ApplianceConfig {
     fn default() -> Self {
         ApplianceConfig {
-            device: None,
+            device_id: "test-unit".into(),
+            enroll: true,
+            state_dir: None,
             rendezvous_url: None,
             mode: "fitting-room".into(),
             location: "Cabine 3".into(),
@@ -78,33 +85,51 @@ pub struct Appliance {
 impl Appliance {
     /// Start applianced as a unit of `rendezvous` and wait for its readiness line.
     pub fn start(rendezvous: &Rendezvous, config: ApplianceConfig) -> Result<Appliance> {
-        let device = config
-            .device
-            .clone()
-            .unwrap_or_else(|| rendezvous.device().clone());
         let url = config
             .rendezvous_url
             .clone()
             .unwrap_or_else(|| rendezvous.url().to_string());
-        Self::start_with(&url, &device, &config)
+        Self::start_with(&url, Some(rendezvous.fleet()), &config)
     }
 
-    /// Start applianced against any rendezvous URL with `device`'s credentials.
+    /// Start applianced against any rendezvous URL; with `fleet` (and `config.enroll`), the
+    /// unit holds an enrollment token of that fleet.
     pub fn start_with(
         rendezvous_url: &str,
-        device: &DeviceCredentials,
+        fleet: Option<&Fleet>,
         config: &ApplianceConfig,
     ) -> Result<Appliance> {
-        let binary = workspace_binary("applianced")?;
         let dir = TempDir::with_prefix("visavis-appliance-")
             .context("could not create a temporary folder")?;
-        let secret_file = write_private(dir.path(), "device-secret", &device.secret)?;
+        let state_dir = config
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| dir.path().join("state"));
+        std::fs::create_dir_all(&state_dir).context("could not create the state directory")?;
+        if let (Some(fleet), true) = (fleet, config.enroll) {
+            write_private(
+                &state_dir,
+                "enrollment-token",
+                &fleet.enrollment_token(&config.device_id),
+            )?;
+        }
         let socket = dir.path().join("applianced.sock");
-        let toml = config_toml(config, &device.id, rendezvous_url, &secret_file, &socket);
+        let toml = config_toml(config, rendezvous_url, &state_dir, &socket);
         let config_path = write_private(dir.path(), "applianced.toml", &toml)?;
+        Self::spawn(&config_path, dir)
+    }
 
+    /// Start applianced with a config file written elsewhere (by first boot, say).
+    pub fn start_from_file(config_path: &Path) -> Result<Appliance> {
+        let dir = TempDir::with_prefix("visavis-appliance-")
+            .context("could not create a temporary folder")?;
+        Self::spawn(config_path, dir)
+    }
+
+    fn spawn(config_path: &Path, dir: TempDir) -> Result<Appliance> {
+        let binary = workspace_binary("applianced")?;
         let mut command = Command::new(binary);
-        command.arg("--config").arg(&config_path);
+        command.arg("--config").arg(config_path);
         let mut process = ChildProcess::spawn("applianced", command)?;
         let ready = process.wait_for_line(READY_PREFIX, START_TIMEOUT)?;
         let (api_socket, metrics_url) = parse_ready(&ready).ok_or_else(|| {
@@ -165,31 +190,25 @@ impl Appliance {
     }
 }
 
-fn config_toml(
-    c: &ApplianceConfig,
-    device_id: &str,
-    url: &str,
-    secret_file: &Path,
-    socket: &Path,
-) -> String {
+fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) -> String {
     let device_line = match &c.video_device {
         Some(d) => format!("device = {}\n", toml_str(d)),
         None => String::new(),
     };
     format!(
-        "device_id = {id}\nmode = {mode}\nlocation = {location}\n\n\
-         [rendezvous]\nurl = {url}\nsecret_file = {secret}\n\n\
+        "device_id = {id}\nmode = {mode}\nlocation = {location}\nstate_dir = {state}\n\n\
+         [rendezvous]\nurl = {url}\n\n\
          [api]\nsocket = {socket}\n\n\
          [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
          [video]\nsource = {vsource}\n{device_line}width = {w}\nheight = {h}\nfps = {fps}\n\
          bitrate_kbps = {kbps}\nencoder = {encoder}\n{video_extra}\n\
          [audio]\nsource = {asource}\n\n\
          [session]\nauto_admit = {admit}\n{extra}\n",
-        id = toml_str(device_id),
+        id = toml_str(&c.device_id),
         mode = toml_str(&c.mode),
         location = toml_str(&c.location),
         url = toml_str(url),
-        secret = toml_str(&secret_file.to_string_lossy()),
+        state = toml_str(&state_dir.to_string_lossy()),
         socket = toml_str(&socket.to_string_lossy()),
         vsource = toml_str(&c.video_source),
         w = c.width,

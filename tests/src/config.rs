@@ -1,28 +1,58 @@
-//! Pieces of the config files: device credentials and TOML strings.
+//! Pieces of the config files: the fleet's enrollment key and TOML strings.
 
 use crate::error::{Error, Result};
-use sha2::{Digest, Sha256};
 
-/// A unit's id and secret, as rendezvous knows it (by the secret's sha256) and as
-/// applianced proves it (the secret file holds `secret`, with no newline).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceCredentials {
-    pub id: String,
-    pub secret: String,
+/// A fleet as rendezvous knows it: the enrollment key that signs every unit's one-time
+/// enrollment token (what `provision bundle` does for IT).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fleet {
+    enrollment_key: [u8; 32],
 }
 
-impl DeviceCredentials {
-    /// `id` with a fresh random secret (32 bytes, hex).
-    pub fn generate(id: &str) -> DeviceCredentials {
-        DeviceCredentials {
-            id: id.to_string(),
-            secret: random_hex(32),
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fleet { enrollment_key: <secret> }")
+    }
+}
+
+impl Fleet {
+    /// A fleet with a fresh random enrollment key.
+    pub fn generate() -> Fleet {
+        Fleet {
+            enrollment_key: visavis_api::fleet::random(),
         }
     }
 
-    /// What rendezvous.toml's `secret_sha256` holds.
-    pub fn secret_sha256(&self) -> String {
-        hex(&Sha256::digest(self.secret.as_bytes()))
+    /// The fleet whose enrollment key is in `path` (made by `provision keygen`).
+    pub fn from_key_file(path: &std::path::Path) -> Result<Fleet> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::new(format!("could not read {}: {e}", path.display())))?;
+        let enrollment_key = visavis_api::fleet::keys::parse_key(&text, "the enrollment key")
+            .map_err(|e| Error::new(e.to_string()))?;
+        Ok(Fleet { enrollment_key })
+    }
+
+    /// The key file's text (32 bytes, base64url).
+    pub fn enrollment_key_text(&self) -> String {
+        format!("{}\n", visavis_api::fleet::b64(&self.enrollment_key))
+    }
+
+    /// A one-time enrollment token for `device_id`, valid for an hour.
+    pub fn enrollment_token(&self, device_id: &str) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        visavis_api::fleet::enrollment::issue(
+            &self.enrollment_key,
+            &visavis_api::fleet::enrollment::Claims {
+                device_id: device_id.to_owned(),
+                store: "Test store".into(),
+                location: "Test location".into(),
+                mode: "fitting-room".into(),
+                expires_at: now + 3600,
+                nonce: visavis_api::fleet::enrollment::new_nonce(),
+            },
+        )
     }
 }
 

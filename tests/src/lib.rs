@@ -25,7 +25,7 @@ pub mod wait;
 
 pub use appliance::{Appliance, ApplianceConfig};
 pub use browser::Chromedriver;
-pub use config::{DeviceCredentials, random_hex};
+pub use config::{Fleet, random_hex};
 pub use error::{Error, Result, ResultExt};
 pub use guest::{Guest, GuestStats, PageState};
 pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig};

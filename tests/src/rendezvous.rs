@@ -1,7 +1,7 @@
 //! The real `rendezvous` server, started for one test.
 
 use crate::bins::workspace_binary;
-use crate::config::{DeviceCredentials, toml_str, write_private};
+use crate::config::{Fleet, toml_str, write_private};
 use crate::error::{Result, ResultExt};
 use crate::process::ChildProcess;
 use std::fmt::Write as _;
@@ -21,8 +21,11 @@ pub struct RendezvousConfig {
     pub public_url: Option<String>,
     pub invite_ttl_secs: Option<u64>,
     pub rate_limit: Option<RateLimit>,
-    /// The units it knows. The default has one, `test-unit`, with a random secret.
-    pub devices: Vec<DeviceCredentials>,
+    /// The fleet whose enrollment tokens it accepts (a random key by default).
+    pub fleet: Fleet,
+    /// The device registry; `None`: a fresh one in the server's temporary folder. Give a
+    /// path to keep it across restarts.
+    pub database: Option<std::path::PathBuf>,
     /// Written verbatim after the top-level keys (keys or whole tables), for settings this
     /// struct does not know yet.
     pub extra_toml: String,
@@ -41,15 +44,22 @@ impl Default for RendezvousConfig {
             public_url: None,
             invite_ttl_secs: None,
             rate_limit: None,
-            devices: vec![DeviceCredentials::generate("test-unit")],
+            fleet: Fleet::generate(),
+            database: None,
             extra_toml: String::new(),
         }
     }
 }
 
 impl RendezvousConfig {
-    fn to_toml(&self) -> String {
+    fn to_toml(&self, key_file: &std::path::Path, database: &std::path::Path) -> String {
         let mut t = String::from("listen = \"127.0.0.1:0\"\n");
+        let _ = writeln!(
+            t,
+            "enrollment_key_file = {}\ndatabase = {}",
+            toml_str(&key_file.to_string_lossy()),
+            toml_str(&database.to_string_lossy())
+        );
         if let Some(url) = &self.public_url {
             let _ = writeln!(t, "public_url = {}", toml_str(url));
         }
@@ -64,14 +74,6 @@ impl RendezvousConfig {
                 t,
                 "\n[rate_limit]\nburst = {}\nper_minute = {}",
                 limit.burst, limit.per_minute
-            );
-        }
-        for device in &self.devices {
-            let _ = writeln!(
-                t,
-                "\n[[devices]]\nid = {}\nsecret_sha256 = {}",
-                toml_str(&device.id),
-                toml_str(&device.secret_sha256())
             );
         }
         t
@@ -92,7 +94,20 @@ impl Rendezvous {
         let binary = workspace_binary("rendezvous")?;
         let dir = TempDir::with_prefix("visavis-rendezvous-")
             .context("could not create a temporary folder")?;
-        let config_path = write_private(dir.path(), "rendezvous.toml", &config.to_toml())?;
+        let key_file = write_private(
+            dir.path(),
+            "enrollment.key",
+            &config.fleet.enrollment_key_text(),
+        )?;
+        let database = config
+            .database
+            .clone()
+            .unwrap_or_else(|| dir.path().join("registry.sqlite3"));
+        let config_path = write_private(
+            dir.path(),
+            "rendezvous.toml",
+            &config.to_toml(&key_file, &database),
+        )?;
         let mut command = Command::new(binary);
         command.arg("--config").arg(&config_path);
         let mut process = ChildProcess::spawn("rendezvous", command)?;
@@ -115,9 +130,9 @@ impl Rendezvous {
         format!("{}/i/{token}", self.url)
     }
 
-    /// The first unit it knows (the default config's `test-unit`).
-    pub fn device(&self) -> &DeviceCredentials {
-        &self.config.devices[0]
+    /// The fleet whose units it enrolls.
+    pub fn fleet(&self) -> &Fleet {
+        &self.config.fleet
     }
 
     pub fn config(&self) -> &RendezvousConfig {

@@ -1,8 +1,8 @@
-//! The demo's private files: a 0700 temporary folder (removed on drop) holding the device
-//! secret and the two config files, in the formats of docs/contracts.md.
+//! The demo's private files: a 0700 temporary folder (removed on drop) holding the fleet's
+//! enrollment key, the unit's state directory with its one-time enrollment token, the
+//! device registry and the two config files, in the formats of docs/contracts.md.
 
 use anyhow::{Context, bail};
-use sha2::{Digest, Sha256};
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -52,6 +52,16 @@ impl PrivateDir {
         Ok(path)
     }
 
+    /// Create a 0700 folder inside.
+    pub fn create_subdir(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let path = self.path.join(name);
+        DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .with_context(|| format!("could not create {}", path.display()))?;
+        Ok(path)
+    }
+
     /// Where applianced's local API socket goes; an error when the path is too long for one.
     pub fn socket_path(&self) -> anyhow::Result<PathBuf> {
         let path = self.path.join("applianced.sock");
@@ -72,50 +82,59 @@ impl Drop for PrivateDir {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => eprintln!(
-                "xtask: demo: could not remove {}: {e}; delete it by hand (it holds a device secret)",
+                "xtask: demo: could not remove {}: {e}; delete it by hand (it holds the demo's keys)",
                 self.path.display()
             ),
         }
     }
 }
 
-/// The demo unit's secret: 32 random bytes, kept as 64 hex characters.
-///
-/// The secret file holds exactly those characters (no newline), and rendezvous is given the
-/// sha256 of that text.
-pub struct DeviceSecret {
-    hex: String,
+/// The demo fleet: an enrollment key rendezvous trusts, and the token it signs for the
+/// demo unit (what `provision bundle` and first boot do for a real unit).
+pub struct DemoFleet {
+    key: [u8; 32],
 }
 
-impl DeviceSecret {
-    pub fn generate() -> anyhow::Result<DeviceSecret> {
-        Ok(DeviceSecret {
-            hex: hex(&random_bytes::<32>()?),
-        })
+impl DemoFleet {
+    pub fn generate() -> DemoFleet {
+        DemoFleet {
+            key: visavis_api::fleet::random(),
+        }
     }
 
-    /// The contents of the secret file.
-    pub fn as_hex(&self) -> &str {
-        &self.hex
+    /// The enrollment key file's contents.
+    pub fn key_text(&self) -> String {
+        format!("{}\n", visavis_api::fleet::b64(&self.key))
     }
 
-    /// What rendezvous.toml's `secret_sha256` holds.
-    pub fn sha256_hex(&self) -> String {
-        hex(&Sha256::digest(self.hex.as_bytes()))
+    /// A one-time enrollment token for the demo unit, valid for a day.
+    pub fn token(&self, mode: &str) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        visavis_api::fleet::enrollment::issue(
+            &self.key,
+            &visavis_api::fleet::enrollment::Claims {
+                device_id: DEVICE_ID.into(),
+                store: "Demo store".into(),
+                location: "Demo".into(),
+                mode: mode.into(),
+                expires_at: now + 24 * 3600,
+                nonce: visavis_api::fleet::enrollment::new_nonce(),
+            },
+        )
     }
 }
 
-/// rendezvous.toml for the demo: loopback, a free port, one device.
-pub fn rendezvous_toml(secret: &DeviceSecret) -> String {
+/// rendezvous.toml for the demo: loopback, a free port, the demo fleet's key.
+pub fn rendezvous_toml(key_file: &Path, database: &Path) -> String {
     format!(
         "# Written by `cargo xtask demo`; removed when the demo stops.\n\
          listen = \"127.0.0.1:0\"\n\
-         \n\
-         [[devices]]\n\
-         id = {id}\n\
-         secret_sha256 = {sha}\n",
-        id = toml_str(DEVICE_ID),
-        sha = toml_str(&secret.sha256_hex()),
+         enrollment_key_file = {key}\n\
+         database = {db}\n",
+        key = toml_str(&key_file.to_string_lossy()),
+        db = toml_str(&database.to_string_lossy()),
     )
 }
 
@@ -123,7 +142,7 @@ pub fn rendezvous_toml(secret: &DeviceSecret) -> String {
 pub struct ApplianceSettings<'a> {
     pub mode: &'a str,
     pub rendezvous_url: &'a str,
-    pub secret_file: &'a Path,
+    pub state_dir: &'a Path,
     pub socket: &'a Path,
 }
 
@@ -135,10 +154,10 @@ pub fn applianced_toml(settings: &ApplianceSettings<'_>) -> String {
          device_id = {id}\n\
          mode = {mode}\n\
          location = \"Demo\"\n\
+         state_dir = {state}\n\
          \n\
          [rendezvous]\n\
          url = {url}\n\
-         secret_file = {secret}\n\
          \n\
          [api]\n\
          socket = {socket}\n\
@@ -158,7 +177,7 @@ pub fn applianced_toml(settings: &ApplianceSettings<'_>) -> String {
         id = toml_str(DEVICE_ID),
         mode = toml_str(settings.mode),
         url = toml_str(settings.rendezvous_url),
-        secret = toml_str(&settings.secret_file.to_string_lossy()),
+        state = toml_str(&settings.state_dir.to_string_lossy()),
         socket = toml_str(&settings.socket.to_string_lossy()),
     )
 }
@@ -198,16 +217,17 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn secret_is_64_hex_and_rendezvous_gets_its_sha256() {
-        let secret = DeviceSecret::generate().unwrap();
-        assert_eq!(secret.as_hex().len(), 64);
-        assert!(secret.as_hex().bytes().all(|b| b.is_ascii_hexdigit()));
-        let known = DeviceSecret { hex: "abc".into() };
+    fn the_demo_token_enrolls_the_demo_unit_with_the_demo_key() {
+        let fleet = DemoFleet::generate();
+        let key = visavis_api::fleet::keys::parse_key(&fleet.key_text(), "demo key").unwrap();
+        let claims =
+            visavis_api::fleet::enrollment::verify(&key, &fleet.token("table"), 0).unwrap();
         assert_eq!(
-            known.sha256_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            (claims.device_id.as_str(), claims.mode.as_str()),
+            (DEVICE_ID, "table")
         );
-        assert!(rendezvous_toml(&known).contains(&known.sha256_hex()));
+        let toml = rendezvous_toml(Path::new("/d/enrollment.key"), Path::new("/d/registry"));
+        assert!(toml.contains("enrollment_key_file = \"/d/enrollment.key\""));
     }
 
     #[test]
@@ -234,7 +254,7 @@ mod tests {
         let text = applianced_toml(&ApplianceSettings {
             mode: "table",
             rendezvous_url: "http://127.0.0.1:1234",
-            secret_file: Path::new("/tmp/d/device-secret"),
+            state_dir: Path::new("/tmp/d/state"),
             socket: Path::new("/tmp/d/applianced.sock"),
         });
         assert!(text.contains("auto_admit = true"));

@@ -4,7 +4,7 @@
 //! the real command); progress and the children's logs go to stderr.
 
 use super::DemoBinaries;
-use super::files::{self, ApplianceSettings, DeviceSecret, PrivateDir};
+use super::files::{self, ApplianceSettings, DemoFleet, PrivateDir};
 use super::service::Service;
 use super::stop::StopFlag;
 use crate::cli::DemoOptions;
@@ -35,9 +35,17 @@ pub fn run(
     // Declared first so it is removed last, after the children have stopped.
     let dir = PrivateDir::create()?;
     eprintln!("xtask: demo: files in {}", dir.path().display());
-    let secret = DeviceSecret::generate()?;
-    let secret_file = dir.write_file("device-secret", secret.as_hex())?;
-    let rendezvous_toml = dir.write_file("rendezvous.toml", &files::rendezvous_toml(&secret))?;
+    let fleet = DemoFleet::generate();
+    let key_file = dir.write_file("enrollment.key", &fleet.key_text())?;
+    let state_dir = dir.create_subdir("state")?;
+    dir.write_file(
+        "state/enrollment-token",
+        &fleet.token(options.mode.as_str()),
+    )?;
+    let rendezvous_toml = dir.write_file(
+        "rendezvous.toml",
+        &files::rendezvous_toml(&key_file, &dir.path().join("registry.sqlite3")),
+    )?;
     let socket = dir.socket_path()?;
 
     let mut rendezvous = Service::spawn(
@@ -56,7 +64,7 @@ pub fn run(
         &files::applianced_toml(&ApplianceSettings {
             mode: options.mode.as_str(),
             rendezvous_url: &rendezvous_url,
-            secret_file: &secret_file,
+            state_dir: &state_dir,
             socket: &socket,
         }),
     )?;

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::cli::{Mode, Profile};
-use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -120,8 +119,9 @@ fn prints_the_invite_then_stops_and_cleans_up_on_request() {
     let stand_ins = StandIns::new(
         "D=$(dirname \"$2\")\n\
          stat -c %a \"$D\" > $S/dir-mode\n\
-         stat -c %a \"$D/device-secret\" > $S/secret-mode\n\
-         cp \"$D/device-secret\" $S/device-secret\n\
+         stat -c %a \"$D/enrollment.key\" > $S/secret-mode\n\
+         cp \"$D/enrollment.key\" $S/enrollment.key\n\
+         cp \"$D/state/enrollment-token\" $S/enrollment-token\n\
          cp \"$2\" $S/applianced.toml\n\
          echo \"applianced: ready api=$S/api.sock metrics=http://127.0.0.1:9/metrics\"\n\
          exec sleep 60\n",
@@ -170,13 +170,17 @@ fn prints_the_invite_then_stops_and_cleans_up_on_request() {
     assert_eq!(stand_ins.read("dir-mode").trim(), "700");
     assert_eq!(stand_ins.read("secret-mode").trim(), "600");
 
-    let secret = stand_ins.read("device-secret");
-    assert_eq!(secret.len(), 64);
-    let sha: String = Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert!(stand_ins.read("rendezvous.toml").contains(&sha));
+    // The unit's token is signed by the key rendezvous is given, for the demo unit.
+    let key =
+        visavis_api::fleet::keys::parse_key(&stand_ins.read("enrollment.key"), "key").unwrap();
+    let claims =
+        visavis_api::fleet::enrollment::verify(&key, stand_ins.read("enrollment-token").trim(), 0)
+            .unwrap();
+    assert_eq!(claims.device_id, files::DEVICE_ID);
+    assert!(stand_ins.read("rendezvous.toml").contains(&format!(
+        "enrollment_key_file = \"{}/enrollment.key\"",
+        demo_dir.display()
+    )));
     assert!(
         stand_ins
             .read("rendezvous.toml")
