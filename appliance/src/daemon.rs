@@ -10,6 +10,7 @@ use crate::first_boot;
 use crate::identity::{Identity, IdentityError};
 use crate::media::{MediaError, MediaHub};
 use crate::metrics::{self, Metrics};
+use crate::notify::Notifier;
 use crate::peer::{Peer, PeerContext, PeerEvent};
 use crate::session::{Action, Input, Session, SessionSettings};
 use crate::signaling::{self, Link};
@@ -142,6 +143,9 @@ pub async fn run(
         "applianced: ready api={} metrics=http://{metrics_addr}/metrics",
         config.api.socket.display()
     );
+    let notifier = Notifier::from_env();
+    notifier.ready(&format!("unit {} ready", config.device_id));
+    let mut watchdog = notifier.watchdog_period().map(tokio::time::interval);
     tracing::info!(device = %config.device_id, mode = config.mode.as_str(), "applianced ready");
 
     tokio::pin!(shutdown);
@@ -181,10 +185,16 @@ pub async fn run(
                 }
             }
             () = sleep_until(deadline) => session.handle_timeout(Instant::now().into_std()),
+            // Fed from this loop, so systemd restarts a daemon whose loop hangs.
+            _ = tick(&mut watchdog) => {
+                notifier.watchdog();
+                continue;
+            }
         }
         world.carry_out(&mut session).await;
     };
 
+    notifier.stopping();
     // Leaving: end the session so guests are told and nothing of it survives the process.
     session.handle_input(Input::EndSession, Instant::now().into_std());
     world.carry_out(&mut session).await;
@@ -195,6 +205,15 @@ pub async fn run(
     drop(media);
     let _ = std::fs::remove_file(config.api.preview_socket());
     result
+}
+
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -14,6 +14,7 @@ pub mod first_boot;
 pub mod identity;
 pub mod media;
 pub mod metrics;
+pub mod notify;
 pub mod peer;
 pub mod session;
 pub mod signaling;

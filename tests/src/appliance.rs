@@ -48,6 +48,8 @@ pub struct ApplianceConfig {
     pub video_extra: String,
     /// Written verbatim at the end (keys of `[session]`, or whole tables).
     pub extra_toml: String,
+    /// Extra environment variables for the process (e.g. `NOTIFY_SOCKET`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ApplianceConfig {
@@ -70,6 +72,7 @@ impl Default for ApplianceConfig {
             auto_admit: false,
             video_extra: String::new(),
             extra_toml: String::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -116,20 +119,21 @@ impl Appliance {
         let socket = dir.path().join("applianced.sock");
         let toml = config_toml(config, rendezvous_url, &state_dir, &socket);
         let config_path = write_private(dir.path(), "applianced.toml", &toml)?;
-        Self::spawn(&config_path, dir)
+        Self::spawn(&config_path, &config.env, dir)
     }
 
     /// Start applianced with a config file written elsewhere (by first boot, say).
     pub fn start_from_file(config_path: &Path) -> Result<Appliance> {
         let dir = TempDir::with_prefix("visavis-appliance-")
             .context("could not create a temporary folder")?;
-        Self::spawn(config_path, dir)
+        Self::spawn(config_path, &[], dir)
     }
 
-    fn spawn(config_path: &Path, dir: TempDir) -> Result<Appliance> {
+    fn spawn(config_path: &Path, env: &[(String, String)], dir: TempDir) -> Result<Appliance> {
         let binary = workspace_binary("applianced")?;
         let mut command = Command::new(binary);
         command.arg("--config").arg(config_path);
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         let mut process = ChildProcess::spawn("applianced", command)?;
         let ready = process.wait_for_line(READY_PREFIX, START_TIMEOUT)?;
         let (api_socket, metrics_url) = parse_ready(&ready).ok_or_else(|| {

@@ -155,6 +155,23 @@ impl ChildProcess {
         &self.name
     }
 
+    /// Ask the child to stop (SIGTERM, as systemd does) and wait up to `timeout` for it.
+    pub fn terminate(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .map_err(|e| Error::new(format!("could not run kill: {e}")))?;
+        if !sent.success() {
+            return Err(Error::new(format!("kill -TERM {} failed", self.name)));
+        }
+        crate::wait::until_blocking(&format!("{} to stop", self.name), timeout, || {
+            Ok(match self.exit_status() {
+                Some(status) => crate::wait::Check::Ready(status),
+                None => crate::wait::Check::NotYet("still running".into()),
+            })
+        })
+    }
+
     /// Kill the child (SIGKILL) and reap it; nothing when it already ended.
     pub fn kill(&mut self) {
         if self.exit_status().is_none() {
