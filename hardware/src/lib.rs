@@ -1,13 +1,28 @@
 //! The board around the unit: presence sensor, privacy switch, buttons, status LED,
 //! backlight.
 //!
-//! [`Board`] is the one interface the daemon uses. Two backends implement it: the Pi's GPIO
-//! (coming with the device work, behind this same trait so a maintained GPIO crate can
-//! replace rppal without touching the rest) and [`SimulatedBoard`], an in-memory board for
-//! the demo and tests that anything can drive.
+//! [`Board`] is the one interface the daemon uses. Two backends implement it:
+//! - [`GpioBoard`]: the Pi 4 / Pi 5 GPIO through rppal, with the pin map from the device
+//!   config ([`PinMap`]) and the backlight from `/sys/class/backlight` ([`Backlight`]).
+//!   rppal is no longer maintained; it stays inside `gpio.rs` so another GPIO crate can
+//!   replace it without touching the rest.
+//! - [`SimulatedBoard`]: an in-memory board for the demo and the tests, driven by whoever
+//!   holds a clone of it.
+//!
+//! [`contract`] is the behaviour every backend must show, written once against a
+//! [`contract::Driver`] that can work the inputs and read the outputs.
 
+mod backlight;
+pub mod contract;
+mod gpio;
+mod pins;
 mod simulated;
 
+use std::time::Duration;
+
+pub use backlight::Backlight;
+pub use gpio::GpioBoard;
+pub use pins::PinMap;
 pub use simulated::SimulatedBoard;
 
 /// Something the board noticed.
@@ -27,7 +42,8 @@ pub enum Button {
     Mute,
 }
 
-/// What the status LED shows.
+/// What the status LED shows: off when idle, steady in a call, slow blink while the
+/// privacy switch is on, fast blink on an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Led {
     #[default]
@@ -51,11 +67,29 @@ impl std::error::Error for BoardError {}
 
 /// The board, as the daemon sees it.
 pub trait Board: Send {
-    /// The next event, if one happened since the last call (non-blocking).
-    fn poll_event(&mut self) -> Option<BoardEvent>;
+    /// The next event, waiting up to `timeout` for one. Events come in the order they
+    /// happened; a switch or sensor only reports changes.
+    fn next_event(&mut self, timeout: Duration) -> Option<BoardEvent>;
+    /// The next event if one is waiting, without blocking.
+    fn poll_event(&mut self) -> Option<BoardEvent> {
+        self.next_event(Duration::ZERO)
+    }
     /// Current privacy switch position (`true`: camera must be off).
     fn privacy(&self) -> bool;
+    /// Whether someone is in front of the unit now.
+    fn presence(&self) -> bool;
     fn set_led(&mut self, led: Led) -> Result<(), BoardError>;
     /// Backlight brightness, 0 to 100 %.
     fn set_backlight(&mut self, percent: u8) -> Result<(), BoardError>;
+}
+
+/// Refuse a brightness over 100 %.
+fn check_percent(percent: u8) -> Result<(), BoardError> {
+    if percent > 100 {
+        Err(BoardError(format!(
+            "backlight {percent} % is over 100 %: give 0 to 100"
+        )))
+    } else {
+        Ok(())
+    }
 }

@@ -1,8 +1,12 @@
-//! An in-memory board: tests and the demo push events in and read outputs back.
+//! An in-memory board: tests, the demo and the local API push events in and read outputs
+//! back. Clones share the same board, so a test keeps one to drive it while the daemon owns
+//! another.
 
-use crate::{Board, BoardError, BoardEvent, Button, Led};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::{Board, BoardError, BoardEvent, Button, Led, check_percent};
 
 #[derive(Debug, Default)]
 struct State {
@@ -13,11 +17,16 @@ struct State {
     backlight: u8,
 }
 
-/// A simulated board. Clones share the same board, so a test keeps one to drive it while
-/// the daemon owns another.
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// A simulated board.
 #[derive(Debug, Clone, Default)]
 pub struct SimulatedBoard {
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
 }
 
 impl SimulatedBoard {
@@ -28,14 +37,20 @@ impl SimulatedBoard {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, mut state: std::sync::MutexGuard<'_, State>, event: BoardEvent) {
+        state.events.push_back(event);
+        drop(state);
+        self.shared.changed.notify_all();
     }
 
     pub fn set_presence(&self, present: bool) {
         let mut s = self.lock();
         if s.presence != present {
             s.presence = present;
-            s.events.push_back(BoardEvent::Presence(present));
+            self.push(s, BoardEvent::Presence(present));
         }
     }
 
@@ -43,12 +58,13 @@ impl SimulatedBoard {
         let mut s = self.lock();
         if s.privacy != on {
             s.privacy = on;
-            s.events.push_back(BoardEvent::PrivacySwitch(on));
+            self.push(s, BoardEvent::PrivacySwitch(on));
         }
     }
 
     pub fn press(&self, button: Button) {
-        self.lock().events.push_back(BoardEvent::Button(button));
+        let s = self.lock();
+        self.push(s, BoardEvent::Button(button));
     }
 
     pub fn led(&self) -> Led {
@@ -61,12 +77,32 @@ impl SimulatedBoard {
 }
 
 impl Board for SimulatedBoard {
-    fn poll_event(&mut self) -> Option<BoardEvent> {
-        self.lock().events.pop_front()
+    fn next_event(&mut self, timeout: Duration) -> Option<BoardEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.lock();
+        loop {
+            if let Some(e) = s.events.pop_front() {
+                return Some(e);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            s = self
+                .shared
+                .changed
+                .wait_timeout(s, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     fn privacy(&self) -> bool {
         self.lock().privacy
+    }
+
+    fn presence(&self) -> bool {
+        self.lock().presence
     }
 
     fn set_led(&mut self, led: Led) -> Result<(), BoardError> {
@@ -75,9 +111,7 @@ impl Board for SimulatedBoard {
     }
 
     fn set_backlight(&mut self, percent: u8) -> Result<(), BoardError> {
-        if percent > 100 {
-            return Err(BoardError(format!("backlight {percent} % is over 100 %")));
-        }
+        check_percent(percent)?;
         self.lock().backlight = percent;
         Ok(())
     }
@@ -88,25 +122,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn events_come_out_in_order_and_only_on_change() {
-        let driver = SimulatedBoard::new();
-        let mut board: Box<dyn Board> = Box::new(driver.clone());
-        driver.flip_privacy(true);
-        driver.flip_privacy(true);
-        driver.press(Button::Call);
-        assert_eq!(board.poll_event(), Some(BoardEvent::PrivacySwitch(true)));
-        assert_eq!(board.poll_event(), Some(BoardEvent::Button(Button::Call)));
-        assert_eq!(board.poll_event(), None);
-        assert!(board.privacy());
-    }
-
-    #[test]
-    fn outputs_are_visible_to_the_driver() {
+    fn a_waiting_reader_wakes_for_an_event_from_another_thread() {
         let driver = SimulatedBoard::new();
         let mut board = driver.clone();
-        board.set_led(Led::InCall).unwrap();
-        assert_eq!(driver.led(), Led::InCall);
-        assert!(board.set_backlight(101).is_err());
-        assert_eq!(driver.backlight(), 100);
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            started_tx.send(()).unwrap();
+            board.next_event(Duration::from_secs(30))
+        });
+        started_rx.recv().unwrap();
+        driver.flip_privacy(true);
+        assert_eq!(
+            reader.join().unwrap(),
+            Some(BoardEvent::PrivacySwitch(true))
+        );
     }
 }
