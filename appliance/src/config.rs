@@ -87,6 +87,10 @@ pub struct Config {
     pub audio: AudioConfig,
     #[serde(default)]
     pub session: SessionConfig,
+    #[serde(default)]
+    pub board: BoardConfig,
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +220,39 @@ impl Default for AudioConfig {
     }
 }
 
+/// Which board backend drives the presence sensor, privacy switch, buttons and LED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoardBackend {
+    /// The Pi's GPIO when `/dev/gpiomem*` exists, the simulated board otherwise.
+    #[default]
+    Auto,
+    Gpio,
+    Simulated,
+}
+
+/// `[board]`: the backend and the backlight; `[board.pins]`: the pin map (BCM numbers).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BoardConfig {
+    #[serde(default)]
+    pub backend: BoardBackend,
+    /// Name under `/sys/class/backlight`; default: the first one there.
+    #[serde(default)]
+    pub backlight: Option<String>,
+    #[serde(default)]
+    pub pins: visavis_hardware::PinMap,
+}
+
+/// `[privacy]`: what the hardware privacy switch stops besides video.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Keep sending the microphone while the switch is on. Default false: the switch
+    /// silences the unit too.
+    pub audio_continues: bool,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionConfig {
@@ -282,6 +319,10 @@ impl Config {
             ));
         }
         rendezvous_ws_url(&self.rendezvous.url).map_err(|m| invalid("rendezvous.url", m))?;
+        self.board
+            .pins
+            .check()
+            .map_err(|e| invalid("board.pins", e.to_string()))?;
         if !self.metrics.listen.ip().is_loopback() {
             return Err(invalid(
                 "metrics.listen",

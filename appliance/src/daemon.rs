@@ -5,6 +5,7 @@
 //! connections and local clients. Nothing here decides policy.
 
 use crate::api;
+use crate::board::{self, BoardLink};
 use crate::config::{Config, ConfigError, rendezvous_ws_url};
 use crate::first_boot;
 use crate::identity::{Identity, IdentityError};
@@ -21,8 +22,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 use visavis_api::PROTOCOL_VERSION;
 use visavis_api::datachannel::UnitMessage;
-use visavis_api::local::{Event, Outcome, Request, Response};
+use visavis_api::local::{
+    ApiError, ApiErrorCode, BoardButton, Event, GuestState, Outcome, Request, Response,
+};
 use visavis_api::signaling::{DeviceToServer, GuestId, ServerToDevice, SignalPayload};
+use visavis_hardware::{BoardEvent, Button, Led};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -30,6 +34,8 @@ pub enum DaemonError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    #[error("the board: {0}")]
+    Board(#[from] visavis_hardware::BoardError),
     #[error(transparent)]
     Media(#[from] MediaError),
     #[error("cannot listen on {what} {addr}: {source}")]
@@ -38,6 +44,70 @@ pub enum DaemonError {
         addr: String,
         source: std::io::Error,
     },
+}
+
+/// What the board says about the room, and what the LED shows.
+struct Room {
+    privacy: bool,
+    presence: bool,
+    led: Option<Led>,
+    problems: Problems,
+}
+
+impl Room {
+    /// Act on one board event; `at` is when the board thread read it (Unix µs).
+    fn on_board_event(
+        &mut self,
+        event: BoardEvent,
+        at: u64,
+        media: &MediaHub,
+        config: &Config,
+        events: &broadcast::Sender<Event>,
+        metrics: &Metrics,
+    ) {
+        let event = match event {
+            BoardEvent::PrivacySwitch(on) => {
+                self.privacy = on;
+                media.set_privacy(on, config.privacy.audio_continues);
+                metrics
+                    .privacy_switched_unix_us
+                    .store(at, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(on, "privacy switch");
+                Event::Privacy { on }
+            }
+            BoardEvent::Presence(present) => {
+                self.presence = present;
+                Event::Presence { present }
+            }
+            BoardEvent::Button(b) => Event::Button {
+                button: match b {
+                    Button::Call => BoardButton::Call,
+                    Button::Mute => BoardButton::Mute,
+                },
+            },
+        };
+        let _ = events.send(event);
+    }
+
+    /// Privacy first, then "in a call", else idle; sent to the board only on change.
+    fn show_on_led(&mut self, session: &Session, board: &BoardLink) {
+        let led = if self.privacy {
+            Led::Privacy
+        } else if session
+            .status()
+            .guests
+            .iter()
+            .any(|g| g.state == GuestState::InCall)
+        {
+            Led::InCall
+        } else {
+            Led::Idle
+        };
+        if self.led != Some(led) {
+            self.led = Some(led);
+            let _ = board.commands.send(board::Command::Led(led));
+        }
+    }
 }
 
 /// What needs staff attention right now, for the local API's status.
@@ -77,6 +147,20 @@ pub async fn run(
         })?;
     let metrics = Arc::new(Metrics::default());
     let mut media = MediaHub::start(&config, metrics.clone())?;
+    let mut board = board::spawn(&config.board)?;
+    let mut room = Room {
+        privacy: board.privacy,
+        presence: board.presence,
+        led: None,
+        problems: Problems {
+            first_boot: first_boot::problem(&config),
+            rendezvous: None,
+        },
+    };
+    if room.privacy {
+        tracing::info!("the privacy switch is on: no video leaves the unit until it is off");
+        media.set_privacy(true, config.privacy.audio_continues);
+    }
 
     let listen_err = |what, addr: String| move |source| DaemonError::Listen { what, addr, source };
     let metrics_listener = tokio::net::TcpListener::bind(config.metrics.listen)
@@ -99,11 +183,7 @@ pub async fn run(
     let api_task = tokio::spawn(api::serve(api_listener, calls_tx, events_tx.clone()));
 
     let (link_tx, mut links) = mpsc::unbounded_channel();
-    let mut problems = Problems {
-        first_boot: first_boot::problem(&config),
-        rendezvous: None,
-    };
-    if let Some(p) = &problems.first_boot {
+    if let Some(p) = &room.problems.first_boot {
         tracing::error!("first boot: {p}");
     }
     let to_rendezvous = signaling::spawn(ws_url, identity, link_tx);
@@ -158,10 +238,10 @@ pub async fn run(
                 let now = Instant::now().into_std();
                 match link {
                     Link::Up => {
-                        problems.rendezvous = None;
+                        room.problems.rendezvous = None;
                         session.handle_input(Input::RendezvousUp, now);
                     }
-                    Link::Problem(p) => problems.rendezvous = Some(p),
+                    Link::Problem(p) => room.problems.rendezvous = Some(p),
                     Link::Down => session.handle_input(Input::RendezvousDown, now),
                     Link::Message(msg) => {
                         if let Some(input) = input_from_rendezvous(msg) {
@@ -171,7 +251,10 @@ pub async fn run(
                 }
             }
             Some((request, reply)) = calls.recv() => {
-                world.call(&mut session, &config, &problems, request, reply);
+                world.call(&mut session, &config, &room, &board, request, reply);
+            }
+            Some((event, at)) = board.events.recv() => {
+                room.on_board_event(event, at, &media, &config, &world.events, &metrics);
             }
             Some(event) = peer_events.recv() => {
                 let now = Instant::now().into_std();
@@ -192,6 +275,7 @@ pub async fn run(
             }
         }
         world.carry_out(&mut session).await;
+        room.show_on_led(&session, &board);
     };
 
     notifier.stopping();
@@ -262,7 +346,8 @@ impl World {
         &mut self,
         session: &mut Session,
         config: &Config,
-        problems: &Problems,
+        room: &Room,
+        board: &BoardLink,
         request: Request,
         reply: oneshot::Sender<Outcome>,
     ) {
@@ -286,7 +371,9 @@ impl World {
             }),
             Request::Status => {
                 let mut status = session.status();
-                status.problems = problems.list();
+                status.problems = room.problems.list();
+                status.privacy = room.privacy;
+                status.presence = room.presence;
                 Outcome::Ok(Response::Status(status))
             }
             Request::Metrics => Outcome::Ok(Response::Metrics(self.metrics.snapshot())),
@@ -315,6 +402,14 @@ impl World {
                 session.handle_input(Input::EndSession, now);
                 done
             }
+            Request::SimulateBoard { input } if board.simulated => {
+                let _ = board.commands.send(board::Command::Simulate(input));
+                done
+            }
+            Request::SimulateBoard { .. } => Outcome::Error(ApiError {
+                code: ApiErrorCode::NotAllowed,
+                message: "this unit has a real board: use its switch, sensor and buttons".into(),
+            }),
         };
         let _ = reply.send(outcome);
     }

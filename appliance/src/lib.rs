@@ -8,6 +8,7 @@
 //! [`first_boot`] applies the seed IT wrote to the boot partition (`applianced first-boot`).
 
 pub mod api;
+pub mod board;
 pub mod config;
 pub mod daemon;
 pub mod first_boot;

@@ -16,6 +16,8 @@ pub struct Counter3 {
     pub packets: AtomicU64,
     pub bytes: AtomicU64,
     pub frames: AtomicU64,
+    /// When the last frame was counted (Unix time, microseconds).
+    pub last_frame_unix_us: AtomicU64,
 }
 
 impl Counter3 {
@@ -55,6 +57,9 @@ pub struct Metrics {
     pub video_encoders_started: AtomicU64,
     pub audio_encoders_started: AtomicU64,
     pub keyframes_requested: AtomicU64,
+    pub frames_withheld: AtomicU64,
+    pub privacy: std::sync::atomic::AtomicBool,
+    pub privacy_switched_unix_us: AtomicU64,
     pub target_bitrate_bps: AtomicU64,
     pub video_encoder: Mutex<String>,
     guests: Mutex<BTreeMap<String, Arc<GuestCounters>>>,
@@ -77,7 +82,16 @@ impl Metrics {
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {
+        let guests = lock(&self.guests);
         MetricsSnapshot {
+            frames_withheld: self.frames_withheld.load(Relaxed),
+            privacy: self.privacy.load(Relaxed),
+            privacy_switched_unix_us: self.privacy_switched_unix_us.load(Relaxed),
+            video_last_sent_unix_us: guests
+                .values()
+                .map(|g| g.video_out.last_frame_unix_us.load(Relaxed))
+                .max()
+                .unwrap_or(0),
             frames_captured: self.frames_captured.load(Relaxed),
             frames_encoded: self.frames_encoded.load(Relaxed),
             video_encoder: lock(&self.video_encoder).clone(),
@@ -86,7 +100,7 @@ impl Metrics {
             audio_frames_encoded: self.audio_frames_encoded.load(Relaxed),
             target_bitrate_bps: self.target_bitrate_bps.load(Relaxed),
             keyframes_requested: self.keyframes_requested.load(Relaxed),
-            guests: lock(&self.guests)
+            guests: guests
                 .iter()
                 .map(|(id, g)| GuestMetrics {
                     guest_id: id.clone(),
@@ -101,6 +115,13 @@ impl Metrics {
                 .collect(),
         }
     }
+}
+
+/// Now, as Unix time in microseconds.
+pub fn unix_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Lock a mutex, recovering the data if a panicking thread poisoned it: counters stay usable.

@@ -102,6 +102,21 @@ impl eframe::App for KioskApp {
                         .color(Color32::from_rgb(200, 120, 0)),
                 );
             }
+            if state.status.privacy {
+                egui::Frame::new()
+                    .fill(Color32::from_rgb(180, 20, 20))
+                    .inner_margin(12.0)
+                    .show(ui, |ui| {
+                        ui.set_width(ui.available_width());
+                        ui.label(
+                            RichText::new(
+                                "Camera off: the privacy switch is on. Nobody can see you.",
+                            )
+                            .size(24.0)
+                            .color(Color32::WHITE),
+                        );
+                    });
+            }
             ui.horizontal_top(|ui| {
                 let side = ui.available_width() * 0.62;
                 match self.preview_texture(&ctx) {

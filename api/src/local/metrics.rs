@@ -47,6 +47,18 @@ pub struct MetricsSnapshot {
     pub target_bitrate_bps: u64,
     /// Keyframes asked of the encoder (new guests, PLI/FIR).
     pub keyframes_requested: u64,
+    /// Encoded frames withheld from guests by the privacy switch.
+    #[serde(default)]
+    pub frames_withheld: u64,
+    /// The privacy switch is on.
+    #[serde(default)]
+    pub privacy: bool,
+    /// When the privacy switch last changed (Unix time, microseconds; 0: never).
+    #[serde(default)]
+    pub privacy_switched_unix_us: u64,
+    /// When a video frame last went to any guest (Unix time, microseconds; 0: never).
+    #[serde(default)]
+    pub video_last_sent_unix_us: u64,
     pub guests: Vec<GuestMetrics>,
 }
 
@@ -100,6 +112,20 @@ impl MetricsSnapshot {
             "counter",
             "Keyframes requested of the encoder.",
             self.keyframes_requested,
+        );
+        gauge(
+            &mut out,
+            "frames_withheld_total",
+            "counter",
+            "Encoded video frames withheld by the privacy switch.",
+            self.frames_withheld,
+        );
+        gauge(
+            &mut out,
+            "privacy",
+            "gauge",
+            "1 while the hardware privacy switch is on.",
+            u64::from(self.privacy),
         );
         gauge(
             &mut out,

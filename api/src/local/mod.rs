@@ -41,6 +41,28 @@ pub enum Request {
     Deny { guest_id: GuestId },
     /// End the session: everyone leaves and everything from it is erased.
     EndSession,
+    /// Work the simulated board (demo, tests): refused when the unit has a real board.
+    SimulateBoard { input: BoardInput },
+}
+
+/// Something done to the simulated board, as a person would on a real one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BoardInput {
+    /// Flip the hardware privacy switch (`on`: the camera must be off).
+    PrivacySwitch { on: bool },
+    /// Someone steps in front of the unit, or leaves.
+    Presence { present: bool },
+    /// Press a physical button.
+    Press { button: BoardButton },
+}
+
+/// The unit's physical buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardButton {
+    Call,
+    Mute,
 }
 
 /// Successful answers.
@@ -94,6 +116,13 @@ pub struct Status {
     /// enrollment, a revoked unit. Empty when all is well; shown on the staff screen.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// The hardware privacy switch is on: no video leaves the unit (and no audio unless
+    /// the config lets it continue). The kiosk shows a red banner.
+    #[serde(default)]
+    pub privacy: bool,
+    /// Someone is in front of the unit (presence sensor).
+    #[serde(default)]
+    pub presence: bool,
 }
 
 /// One guest as the room sees it.
@@ -134,7 +163,8 @@ pub enum ApiErrorCode {
     UnknownGuest,
     /// The unit cannot reach rendezvous right now.
     RendezvousUnavailable,
-    /// The request does not fit the current state (e.g. admitting twice).
+    /// The request does not fit the current state (e.g. admitting twice, or simulating a
+    /// real board).
     NotAllowed,
     Internal,
 }
@@ -160,6 +190,12 @@ pub enum Event {
     },
     /// The session ended and everything from it was erased.
     SessionEnded,
+    /// The privacy switch was flipped.
+    Privacy { on: bool },
+    /// Someone stepped in front of the unit, or left.
+    Presence { present: bool },
+    /// A physical button was pressed.
+    Button { button: BoardButton },
 }
 
 /// One line from `applianced`.

@@ -33,7 +33,8 @@ pub fn description(config: &AudioConfig) -> String {
         "audiotestsrc is-live=true wave=sine freq=440 volume=0.1".to_owned()
     };
     format!(
-        "{source} ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 \
+        "{source} ! valve name=privacy drop=false drop-mode=forward-sticky-events \
+         ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 \
          ! queue max-size-time=100000000 leaky=downstream \
          ! opusenc name=encoder bitrate={} frame-size=20 \
          ! appsink name=sink sync=false max-buffers=16 drop=false",
@@ -45,6 +46,7 @@ pub fn start(
     config: &AudioConfig,
     metrics: Arc<Metrics>,
     tx: broadcast::Sender<Arc<EncodedFrame>>,
+    gate: Arc<super::gate::Gate>,
 ) -> Result<pipeline::Running, MediaError> {
     let description = description(config);
     tracing::info!(pipeline = %description, "starting audio");
@@ -52,6 +54,13 @@ pub fn start(
     metrics
         .audio_encoders_started
         .fetch_add(1, Ordering::Relaxed);
-    pipeline::publish(&sink, CLOCK_RATE, tx, metrics, |m| &m.audio_frames_encoded);
+    pipeline::publish(
+        &sink,
+        CLOCK_RATE,
+        tx,
+        metrics,
+        |m| &m.audio_frames_encoded,
+        gate,
+    );
     pipeline::start("audio", pipe, sink, false)
 }

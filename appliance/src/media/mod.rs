@@ -7,6 +7,7 @@
 
 mod audio;
 mod frame;
+mod gate;
 mod pipeline;
 mod preview;
 pub mod stamp;
@@ -14,6 +15,7 @@ mod v4l2;
 mod video;
 
 pub use frame::{EncodedFrame, rtp_duration};
+use gate::Gate;
 pub use video::{PreviewBranch, select_encoder};
 
 use crate::config::Config;
@@ -51,7 +53,9 @@ pub struct MediaHub {
     video_tx: broadcast::Sender<Arc<EncodedFrame>>,
     audio_tx: broadcast::Sender<Arc<EncodedFrame>>,
     metrics: Arc<Metrics>,
-    _camera: Option<v4l2::CaptureThread>,
+    video_gate: Arc<Gate>,
+    audio_gate: Arc<Gate>,
+    camera: Option<v4l2::CaptureThread>,
     _preview: Option<preview::Preview>,
 }
 
@@ -67,22 +71,70 @@ impl MediaHub {
             width,
             height,
         };
+        let video_gate = Arc::new(Gate::default());
+        let audio_gate = Arc::new(Gate::default());
         let (video, camera, preview) = video::start(
             &config.video,
             Some(&preview),
             metrics.clone(),
             video_tx.clone(),
+            video_gate.clone(),
         )?;
-        let audio = audio::start(&config.audio, metrics.clone(), audio_tx.clone())?;
+        let audio = audio::start(
+            &config.audio,
+            metrics.clone(),
+            audio_tx.clone(),
+            audio_gate.clone(),
+        )?;
         Ok(MediaHub {
             video,
             audio,
             video_tx,
             audio_tx,
             metrics,
-            _camera: camera,
+            video_gate,
+            audio_gate,
+            camera,
             _preview: preview,
         })
+    }
+
+    /// The privacy switch. On: every encoded video frame is withheld at once, the source's
+    /// valve drops new frames and the camera stops streaming; audio too unless
+    /// `audio_continues`. Off: the source runs again and guests get video from a fresh
+    /// keyframe.
+    pub fn set_privacy(&self, on: bool, audio_continues: bool) {
+        use gstreamer::prelude::*;
+        use std::sync::atomic::Ordering::Relaxed;
+        let valve = |running: &pipeline::Running, drop: bool| {
+            if let Some(v) = running.pipeline.by_name("privacy") {
+                v.set_property("drop", drop);
+            }
+        };
+        if on {
+            self.video_gate.close();
+            valve(&self.video, true);
+            if let Some(c) = &self.camera {
+                c.pause(true);
+            }
+            if !audio_continues {
+                self.audio_gate.close();
+                valve(&self.audio, true);
+            }
+        } else {
+            if let Some(c) = &self.camera {
+                c.pause(false);
+            }
+            valve(&self.video, false);
+            valve(&self.audio, false);
+            self.audio_gate.open();
+            self.video_gate.open();
+            self.keyframe_requester().request();
+        }
+        self.metrics.privacy.store(on, Relaxed);
+        self.metrics
+            .privacy_switched_unix_us
+            .store(crate::metrics::unix_us(), Relaxed);
     }
 
     /// The broadcast of encoded video frames (to subscribe later, per guest).

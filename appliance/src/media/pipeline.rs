@@ -2,6 +2,7 @@
 
 use super::MediaError;
 use super::frame::{EncodedFrame, rtp_duration, ticks_between};
+use super::gate::Gate;
 use crate::metrics::Metrics;
 use futures::StreamExt;
 use gstreamer as gst;
@@ -62,13 +63,15 @@ pub fn build(
     Ok((pipeline, sink))
 }
 
-/// Publish every sample of `sink` on `tx` as an [`EncodedFrame`], counting into `counter`.
+/// Publish every sample of `sink` on `tx` as an [`EncodedFrame`], counting into `counter`,
+/// unless the privacy `gate` withholds it.
 pub fn publish(
     sink: &gst_app::AppSink,
     clock_rate: u32,
     tx: broadcast::Sender<Arc<EncodedFrame>>,
     metrics: Arc<Metrics>,
     counter: fn(&Metrics) -> &AtomicU64,
+    gate: Arc<Gate>,
 ) {
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
@@ -87,6 +90,10 @@ pub fn publish(
                     encoded_at: Instant::now(),
                 };
                 counter(&metrics).fetch_add(1, Ordering::Relaxed);
+                if !gate.admit(frame.keyframe) {
+                    metrics.frames_withheld.fetch_add(1, Ordering::Relaxed);
+                    return Ok(gst::FlowSuccess::Ok);
+                }
                 // No subscriber is fine: nobody is in the call.
                 let _ = tx.send(Arc::new(frame));
                 Ok(gst::FlowSuccess::Ok)

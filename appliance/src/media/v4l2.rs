@@ -106,7 +106,15 @@ pub fn negotiate(
 /// The thread streaming camera frames into the pipeline. Stops when dropped.
 pub struct CaptureThread {
     stop: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl CaptureThread {
+    /// Stop streaming (the device stays open) or start again: the privacy switch.
+    pub fn pause(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+    }
 }
 
 impl Drop for CaptureThread {
@@ -129,6 +137,8 @@ pub fn spawn(
 ) -> CaptureThread {
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
+    let paused = Arc::new(AtomicBool::new(false));
+    let paused2 = paused.clone();
     let handle = std::thread::Builder::new()
         .name("v4l2-capture".into())
         .spawn(move || {
@@ -160,19 +170,35 @@ pub fn spawn(
                         }
                     },
                 };
-                if let Err(e) = stream(&d, &src, &stop2) {
-                    report(format!("camera stream stopped: {e}"));
+                if paused2.load(Ordering::SeqCst) {
+                    // Privacy: not streaming. Looked at again in 20 ms.
+                    dev = Some(d);
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                match stream(&d, &src, &stop2, &paused2) {
+                    Ok(()) => dev = Some(d),
+                    Err(e) => report(format!("camera stream stopped: {e}")),
                 }
             }
         })
         .map_err(|e| tracing::error!("cannot start the camera thread: {e}"))
         .ok();
-    CaptureThread { stop, handle }
+    CaptureThread {
+        stop,
+        paused,
+        handle,
+    }
 }
 
-fn stream(dev: &Device, src: &gst_app::AppSrc, stop: &AtomicBool) -> std::io::Result<()> {
+fn stream(
+    dev: &Device,
+    src: &gst_app::AppSrc,
+    stop: &AtomicBool,
+    paused: &AtomicBool,
+) -> std::io::Result<()> {
     let mut stream = MmapStream::with_buffers(dev, Type::VideoCapture, 4)?;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && !paused.load(Ordering::SeqCst) {
         let (data, meta) = stream.next()?;
         let used = (meta.bytesused as usize).min(data.len());
         let used = if used == 0 { data.len() } else { used };

@@ -141,7 +141,8 @@ fn description(
         )
     });
     format!(
-        "{head} ! identity name=capture ! tee name=t \
+        "{head} ! valve name=privacy drop=false drop-mode=forward-sticky-events \
+         ! identity name=capture ! tee name=t \
          t. ! queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream \
          ! {} ! h264parse config-interval=-1 \
          ! video/x-h264,stream-format=byte-stream,alignment=au \
@@ -200,6 +201,7 @@ pub fn start(
     preview: Option<&PreviewBranch>,
     metrics: Arc<Metrics>,
     tx: broadcast::Sender<Arc<EncodedFrame>>,
+    gate: Arc<super::gate::Gate>,
 ) -> Result<
     (
         pipeline::Running,
@@ -221,7 +223,7 @@ pub fn start(
         .video_encoders_started
         .fetch_add(1, Ordering::Relaxed);
     watch_capture(&pipe, metrics.clone(), config.capture_timestamp);
-    pipeline::publish(&sink, CLOCK_RATE, tx, metrics, |m| &m.frames_encoded);
+    pipeline::publish(&sink, CLOCK_RATE, tx, metrics, |m| &m.frames_encoded, gate);
 
     let preview_out = match (
         preview,

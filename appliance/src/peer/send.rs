@@ -85,6 +85,9 @@ pub async fn forward(
             return;
         }
         counter.frames.fetch_add(1, Relaxed);
+        counter
+            .last_frame_unix_us
+            .store(crate::metrics::unix_us(), Relaxed);
     }
 }
 

@@ -318,6 +318,8 @@ impl Session {
                 })
                 .collect(),
             problems: Vec::new(),
+            privacy: false,
+            presence: false,
         }
     }
 
