@@ -27,8 +27,11 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Token look-ups per client address.
     pub rate_limit: RateLimit,
-    /// Units allowed to connect.
-    pub devices: Vec<Device>,
+    /// The fleet's enrollment key: it checks the one-time tokens units enroll with, and
+    /// authorises fleet admin requests (`provision revoke`, `provision report`).
+    pub enrollment_key: EnrollmentKey,
+    /// The device registry (SQLite).
+    pub database: PathBuf,
     /// STUN/TURN servers handed to admitted guests (an extension of the contract; default none).
     pub ice_servers: Vec<IceServer>,
 }
@@ -67,20 +70,18 @@ fn default_per_minute() -> u32 {
     30
 }
 
-/// A unit allowed to connect, and the SHA-256 of its secret.
+/// The fleet's enrollment key (32 bytes). `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Device {
-    pub id: String,
-    pub secret_sha256: [u8; 32],
-}
+pub struct EnrollmentKey(pub [u8; 32]);
 
-impl std::fmt::Debug for Device {
+impl std::fmt::Debug for EnrollmentKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Device")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.write_str("EnrollmentKey(<secret>)")
     }
 }
+
+/// Default place of the device registry.
+pub const DEFAULT_DATABASE: &str = "/var/lib/visavis-rendezvous/registry.sqlite3";
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -121,16 +122,14 @@ struct RawConfig {
     #[serde(default)]
     rate_limit: RateLimit,
     #[serde(default)]
-    devices: Vec<RawDevice>,
+    enrollment_key_file: Option<PathBuf>,
+    #[serde(default)]
+    database: Option<PathBuf>,
+    /// Only to explain that it is gone.
+    #[serde(default)]
+    devices: Option<toml::Value>,
     #[serde(default)]
     ice_servers: Vec<IceServer>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDevice {
-    id: String,
-    secret_sha256: String,
 }
 
 impl Config {
@@ -140,7 +139,8 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Config::parse(&text).map_err(|e| match e {
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse_in(&text, base).map_err(|e| match e {
             ConfigError::Parse { source, .. } => ConfigError::Parse {
                 path: path.to_owned(),
                 source,
@@ -149,34 +149,42 @@ impl Config {
         })
     }
 
-    /// Parse and validate config text.
-    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    /// Parse and validate config text; relative paths are taken from `base` (the config
+    /// file's folder).
+    pub fn parse_in(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("config"),
             source: Box::new(e),
         })?;
-        raw.validate()
+        raw.validate(base)
     }
 
-    /// A loopback config for tests and demos: one device, defaults elsewhere.
-    pub fn loopback(device_id: &str, secret: &str) -> Config {
+    /// A loopback config for tests and demos: the given fleet key and registry file,
+    /// defaults elsewhere.
+    pub fn loopback(enrollment_key: [u8; 32], database: PathBuf) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             invite_ttl_secs: DEFAULT_INVITE_TTL_SECS,
             tls: None,
             rate_limit: RateLimit::default(),
-            devices: vec![Device {
-                id: device_id.to_owned(),
-                secret_sha256: crate::token::sha256(secret.as_bytes()),
-            }],
+            enrollment_key: EnrollmentKey(enrollment_key),
+            database,
             ice_servers: Vec::new(),
         }
     }
 }
 
 impl RawConfig {
-    fn validate(self) -> Result<Config, ConfigError> {
+    fn validate(self, base: &Path) -> Result<Config, ConfigError> {
+        if self.devices.is_some() {
+            return Err(invalid(
+                "devices",
+                "units no longer have shared secrets: remove [[devices]]. Each unit enrolls its own key \
+                 with the one-time token in its seed (`provision bundle`); set enrollment_key_file \
+                 to the fleet's enrollment key instead",
+            ));
+        }
         let listen: SocketAddr = self.listen.parse().map_err(|_| {
             invalid(
                 "listen",
@@ -237,21 +245,6 @@ impl RawConfig {
             ));
         }
 
-        let mut devices: Vec<Device> = Vec::with_capacity(self.devices.len());
-        for (i, raw) in self.devices.into_iter().enumerate() {
-            let device = raw.validate(i)?;
-            if devices.iter().any(|d| d.id == device.id) {
-                return Err(invalid(
-                    format!("devices[{i}].id"),
-                    format!(
-                        "{:?} is listed twice: each unit needs its own id",
-                        device.id
-                    ),
-                ));
-            }
-            devices.push(device);
-        }
-
         for (i, server) in self.ice_servers.iter().enumerate() {
             if server.urls.is_empty() {
                 return Err(invalid(
@@ -261,45 +254,31 @@ impl RawConfig {
             }
         }
 
+        let resolve = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+        let key_file = self.enrollment_key_file.map(resolve).ok_or_else(|| {
+            invalid(
+                "enrollment_key_file",
+                "missing: the file with the fleet's enrollment key, which checks the tokens units \
+                 enroll with (create one with `provision keygen <path>`, mode 0600)",
+            )
+        })?;
+        let enrollment_key = visavis_api::fleet::keys::read_key_file(&key_file)
+            .map(EnrollmentKey)
+            .map_err(|e| invalid("enrollment_key_file", e.to_string()))?;
+        let database = self
+            .database
+            .map(resolve)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE));
+
         Ok(Config {
             listen,
             public_url,
             invite_ttl_secs,
             tls,
             rate_limit: self.rate_limit,
-            devices,
+            enrollment_key,
+            database,
             ice_servers: self.ice_servers,
-        })
-    }
-}
-
-impl RawDevice {
-    fn validate(self, i: usize) -> Result<Device, ConfigError> {
-        let id = self.id.trim();
-        if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
-            return Err(invalid(
-                format!("devices[{i}].id"),
-                format!(
-                    "expected 1 to 64 printable characters such as \"demo-unit\", got {:?}",
-                    self.id
-                ),
-            ));
-        }
-        let mut secret_sha256 = [0u8; 32];
-        let hex_ok = self.secret_sha256.len() == 64
-            && hex::decode_to_slice(&self.secret_sha256, &mut secret_sha256).is_ok();
-        if !hex_ok {
-            return Err(invalid(
-                format!("devices[{i}].secret_sha256"),
-                format!(
-                    "expected 64 hex characters, the SHA-256 of the unit's secret (e.g. `sha256sum < device-secret`), got {} characters",
-                    self.secret_sha256.chars().count()
-                ),
-            ));
-        }
-        Ok(Device {
-            id: id.to_owned(),
-            secret_sha256,
         })
     }
 }
@@ -332,16 +311,30 @@ fn check_public_url(url: String) -> Result<String, ConfigError> {
 mod tests {
     use super::*;
 
-    const HASH: &str = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    /// A folder with a valid enrollment key file (0600) in it.
+    fn key_dir() -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!(
+            "visavis-rdv-config-{}",
+            visavis_api::fleet::b64(&visavis_api::fleet::random::<6>())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("enrollment.key");
+        std::fs::write(&key, format!("{}\n", visavis_api::fleet::b64(&[7u8; 32]))).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        dir
+    }
 
     fn base() -> String {
-        format!(
-            "listen = \"127.0.0.1:0\"\n[[devices]]\nid = \"demo-unit\"\nsecret_sha256 = \"{HASH}\"\n"
-        )
+        "listen = \"127.0.0.1:0\"\nenrollment_key_file = \"enrollment.key\"\n".to_owned()
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse_in(text, &key_dir())
     }
 
     fn error_of(text: &str) -> String {
-        match Config::parse(text) {
+        match parse(text) {
             Ok(_) => panic!("accepted: {text}"),
             Err(e) => e.to_string(),
         }
@@ -349,7 +342,7 @@ mod tests {
 
     #[test]
     fn contract_example_parses_with_defaults() {
-        let c = Config::parse(&base()).unwrap();
+        let c = parse(&base()).unwrap();
         assert_eq!(c.invite_ttl_secs, 900);
         assert_eq!(
             c.rate_limit,
@@ -358,10 +351,31 @@ mod tests {
                 per_minute: 30
             }
         );
-        assert_eq!(c.devices[0].id, "demo-unit");
-        assert_eq!(hex::encode(c.devices[0].secret_sha256), HASH);
+        assert_eq!(c.enrollment_key, EnrollmentKey([7u8; 32]));
+        assert!(!format!("{c:?}").contains(&visavis_api::fleet::b64(&[7u8; 32])));
+        assert_eq!(c.database, PathBuf::from(DEFAULT_DATABASE));
         assert!(c.public_url.is_none());
         assert!(c.ice_servers.is_empty());
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_folder() {
+        let dir = key_dir();
+        let c = Config::parse_in(&format!("{}database = \"r.sqlite3\"\n", base()), &dir).unwrap();
+        assert_eq!(c.database, dir.join("r.sqlite3"));
+    }
+
+    #[test]
+    fn the_enrollment_key_is_required_and_shared_secrets_are_gone() {
+        let e = error_of("listen = \"127.0.0.1:0\"\n");
+        assert!(
+            e.starts_with("enrollment_key_file:") && e.contains("provision keygen"),
+            "{e}"
+        );
+        let e = error_of(&format!("{}[[devices]]\nid = \"u\"\n", base()));
+        assert!(e.starts_with("devices:") && e.contains("enroll"), "{e}");
+        let e = error_of(&base().replace("enrollment.key", "missing.key"));
+        assert!(e.starts_with("enrollment_key_file:"), "{e}");
     }
 
     #[test]
@@ -374,10 +388,8 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_key() {
-        let e = error_of("listen = \"localhost\"");
+        let e = error_of(&base().replace("127.0.0.1:0", "localhost"));
         assert!(e.starts_with("listen:"), "{e}");
-        let e = error_of(&base().replace(HASH, "abc"));
-        assert!(e.starts_with("devices[0].secret_sha256:"), "{e}");
         let e = error_of(&format!("public_url = \"ftp://x\"\n{}", base()));
         assert!(e.starts_with("public_url:"), "{e}");
         let e = error_of(&format!("invite_ttl_secs = 0\n{}", base()));
@@ -394,12 +406,12 @@ mod tests {
             "tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n{}",
             base().replace("127.0.0.1:0", "0.0.0.0:8443")
         );
-        assert!(Config::parse(&ok).unwrap().tls.is_some());
+        assert!(parse(&ok).unwrap().tls.is_some());
     }
 
     #[test]
     fn public_url_loses_its_trailing_slash() {
-        let c = Config::parse(&format!("public_url = \"https://v.example/\"\n{}", base())).unwrap();
+        let c = parse(&format!("public_url = \"https://v.example/\"\n{}", base())).unwrap();
         assert_eq!(c.public_url.as_deref(), Some("https://v.example"));
     }
 }

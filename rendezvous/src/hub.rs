@@ -164,6 +164,25 @@ impl Hub {
         }
     }
 
+    /// The unit was revoked: close its connection, saying why, and end its guests' session.
+    /// Returns whether it was connected.
+    pub fn revoke_device(&mut self, device_id: &str) -> bool {
+        let connected = match self.devices.remove(device_id) {
+            Some(old) => {
+                old.link.send(Outbound::then_close(ServerToDevice::Error {
+                    code: ErrorCode::Revoked,
+                    message:
+                        "this unit was revoked by its fleet's IT: re-provision it to bring it back"
+                            .into(),
+                }));
+                true
+            }
+            None => false,
+        };
+        self.end_session(device_id);
+        connected
+    }
+
     pub fn device_online(&self, device_id: &str) -> bool {
         self.devices.contains_key(device_id)
     }

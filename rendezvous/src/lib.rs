@@ -1,13 +1,18 @@
 //! Visavis rendezvous: the server remote guests reach.
 //!
 //! It serves the guest web app, issues invite tokens for units, and relays WebSocket
-//! signaling between a unit and its guests. It never touches media.
+//! signaling between a unit and its guests. It never touches media. Units enroll their own
+//! ed25519 keys with the one-time token from their seed and sign a challenge at every
+//! connection ([`ws_device`]); the [`devices`] registry keeps them in SQLite, and IT revokes
+//! or lists them through the [`fleet_api`].
 //!
 //! Start it with [`run`] (or [`run_with_clock`] in tests) on a bound listener.
 
 pub mod assets;
 pub mod clock;
 pub mod config;
+pub mod devices;
+pub mod fleet_api;
 pub mod hub;
 pub mod invites;
 pub mod pages;

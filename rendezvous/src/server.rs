@@ -13,15 +13,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::devices::{DeviceRegistry, RegistryError};
 use crate::state::AppState;
 use crate::tls::{TlsError, TlsListener};
-use crate::{assets, pages, ws_device, ws_guest};
+use crate::{assets, fleet_api, pages, ws_device, ws_guest};
 
 /// How often expired invites and idle rate-limit buckets are pruned.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(30);
@@ -33,6 +34,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 pub enum ServeError {
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     #[error("server I/O failed: {0}")]
     Io(#[from] std::io::Error),
     #[error(
@@ -79,8 +82,9 @@ pub async fn run_with_clock(
             "invite links will point at {public_url}: set public_url to the name guests reach"
         );
     }
-    let app = Arc::new(AppState::new(&config, public_url, clock));
-    tracing::info!(listen = %base, public_url = %app.public_url, devices = config.devices.len(), "rendezvous starting");
+    let devices = Arc::new(DeviceRegistry::open(&config.database)?);
+    let app = Arc::new(AppState::new(&config, public_url, clock, devices));
+    tracing::info!(listen = %base, public_url = %app.public_url, database = %config.database.display(), "rendezvous starting");
 
     let pruner = tokio::spawn(prune_periodically(app.clone()));
     let cancel = app.shutdown.clone();
@@ -127,6 +131,11 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/ws/device", get(ws_device::upgrade))
         .route("/ws/guest/{token}", get(ws_guest::upgrade))
         .route("/healthz", get(pages::healthz))
+        .route("/api/fleet/devices", get(fleet_api::list))
+        .route(
+            "/api/fleet/devices/{device_id}/revoke",
+            post(fleet_api::revoke),
+        )
         .fallback(pages::not_found)
         .layer(axum::middleware::map_response_with_state(
             app.clone(),

@@ -1,21 +1,19 @@
 //! State shared by every request: the validated config, the clock, and the bookkeeping
 //! (invites, connections, rate limits) behind one short-held mutex.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use subtle::{Choice, ConstantTimeEq};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use visavis_api::signaling::IceServer;
 
 use crate::clock::Clock;
-use crate::config::{Config, RateLimit};
+use crate::config::{Config, EnrollmentKey, RateLimit};
+use crate::devices::DeviceRegistry;
 use crate::hub::Hub;
 use crate::invites::{InviteError, InviteTarget, Registry};
 use crate::rate_limit::RateLimiter;
-use crate::token;
 
 /// The mutable bookkeeping. Never held across an `.await`.
 #[derive(Debug)]
@@ -40,8 +38,10 @@ pub struct AppState {
     pub invite_ttl_secs: u64,
     pub rate_limit: RateLimit,
     pub ice_servers: Vec<IceServer>,
-    /// Device id → SHA-256 of its secret.
-    devices: HashMap<String, [u8; 32]>,
+    /// Enrolled units (SQLite); called through `spawn_blocking`.
+    pub devices: Arc<DeviceRegistry>,
+    /// Checks enrollment tokens and fleet admin credentials.
+    pub enrollment_key: EnrollmentKey,
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down; every socket holds a child token.
     pub shutdown: CancellationToken,
@@ -53,17 +53,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: &Config, public_url: String, clock: Arc<dyn Clock>) -> AppState {
+    pub fn new(
+        config: &Config,
+        public_url: String,
+        clock: Arc<dyn Clock>,
+        devices: Arc<DeviceRegistry>,
+    ) -> AppState {
         let csp = content_security_policy(&public_url);
         AppState {
             invite_ttl_secs: config.invite_ttl_secs,
             rate_limit: config.rate_limit,
             ice_servers: config.ice_servers.clone(),
-            devices: config
-                .devices
-                .iter()
-                .map(|d| (d.id.clone(), d.secret_sha256))
-                .collect(),
+            devices,
+            enrollment_key: config.enrollment_key.clone(),
             clock,
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
@@ -96,15 +98,11 @@ impl AppState {
             .map_err(LookupError::Invite)
     }
 
-    /// Whether `secret` is the secret of `device_id`. Compares in constant time, and goes
-    /// through every configured unit so timing does not reveal which ids exist.
-    pub fn authenticate(&self, device_id: &str, secret: &str) -> bool {
-        let given = token::sha256(secret.as_bytes());
-        let mut ok = Choice::from(0);
-        for (id, expected) in &self.devices {
-            ok |= id.as_bytes().ct_eq(device_id.as_bytes()) & expected.ct_eq(&given);
-        }
-        bool::from(ok)
+    /// Rate-limit a failed attempt (a wrong admin credential): `false` when the client
+    /// has used up its allowance.
+    pub fn charge_failure(&self, ip: IpAddr) -> bool {
+        let now = self.clock.now();
+        self.lock().limiter.check(ip, now)
     }
 }
 
@@ -128,21 +126,17 @@ mod tests {
     use std::time::Duration;
 
     fn state() -> AppState {
-        let config = Config::loopback("unit", "s3cret");
+        let db = std::env::temp_dir().join(format!(
+            "visavis-state-{}.sqlite3",
+            visavis_api::fleet::b64(&visavis_api::fleet::random::<6>())
+        ));
+        let config = Config::loopback([1; 32], db.clone());
         AppState::new(
             &config,
             "http://127.0.0.1:1".into(),
             Arc::new(ManualClock::new(Duration::from_secs(1_000))),
+            Arc::new(DeviceRegistry::open(&db).unwrap()),
         )
-    }
-
-    #[test]
-    fn authentication_needs_id_and_secret() {
-        let s = state();
-        assert!(s.authenticate("unit", "s3cret"));
-        assert!(!s.authenticate("unit", "s3cret "));
-        assert!(!s.authenticate("other", "s3cret"));
-        assert!(!s.authenticate("", ""));
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! `GET /ws/device`: a unit's WebSocket.
 //!
-//! The first message must be `hello` within [`HELLO_TIMEOUT`], with a secret whose SHA-256
-//! matches the config; otherwise the unit gets `error{unauthorized}` (or `bad_message`) and
-//! the socket closes. After `welcome`, the unit creates invites, admits or denies guests,
-//! relays SDP/ICE and ends sessions. A bad message gets `error{bad_message}`; the socket
-//! stays up.
+//! The server opens with `challenge` (32 random bytes). Within [`HELLO_TIMEOUT`] the unit
+//! answers either `hello` (an enrolled unit: its id and its ed25519 signature of the
+//! challenge, checked against the key in the [`devices`](crate::devices) registry) or
+//! `enroll` (a new unit: the one-time token from its seed, its new public key and its
+//! signature; the token is checked with the fleet's enrollment key and used up). A unit
+//! that is unknown, revoked or whose signature or token does not hold gets
+//! `error{unauthorized | revoked | enrollment_refused}` and the socket closes. After
+//! `welcome`, the unit creates invites, admits or denies guests, relays SDP/ICE and ends
+//! sessions. A bad message gets `error{bad_message}`; the socket stays up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +19,10 @@ use axum::response::Response;
 use tokio::sync::mpsc;
 use visavis_api::signaling::{DeviceToServer, ErrorCode, ServerToDevice};
 
+use visavis_api::fleet::auth::challenge_message;
+use visavis_api::fleet::{b64, enrollment, keys, random};
+
+use crate::devices::EnrollRefusal;
 use crate::hub::{Link, Outbound};
 use crate::socket::{self, CLOSE_POLICY, Flow, Incoming, MAX_MESSAGE_BYTES};
 use crate::state::AppState;
@@ -25,7 +33,7 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages queued for a unit before it counts as not reading.
 const QUEUE: usize = 1024;
 
-const EXPECTED: &str = "one of hello, create_invite, admit, deny, signal, end_session";
+const EXPECTED: &str = "one of create_invite, admit, deny, signal, end_session";
 
 pub async fn upgrade(State(app): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_MESSAGE_BYTES)
@@ -43,8 +51,20 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerToDevice {
     }
 }
 
-/// Wait for a valid hello. `Err(None)`: the peer went away; `Err(Some(msg))`: tell it why.
-async fn hello(app: &AppState, socket: &mut WebSocket) -> Result<String, Option<ServerToDevice>> {
+type Refusal = Option<ServerToDevice>;
+
+/// Challenge the unit and wait for a valid hello or enrollment. `Err(None)`: the peer went
+/// away; `Err(Some(msg))`: tell it why.
+async fn hello(app: &Arc<AppState>, socket: &mut WebSocket) -> Result<String, Refusal> {
+    let challenge = b64(&random::<32>());
+    socket::send_json(
+        socket,
+        &ServerToDevice::Challenge {
+            challenge: challenge.clone(),
+        },
+    )
+    .await
+    .map_err(|_| None)?;
     let wait = async {
         loop {
             match socket.recv().await {
@@ -75,29 +95,145 @@ async fn hello(app: &AppState, socket: &mut WebSocket) -> Result<String, Option<
     match serde_json::from_str::<DeviceToServer>(text.as_str()) {
         Ok(DeviceToServer::Hello {
             device_id,
-            secret,
+            signature,
             protocol,
-        }) => {
-            if app.authenticate(&device_id, &secret) {
-                tracing::info!(device = %device_id, protocol, "unit authenticated");
-                Ok(device_id)
-            } else {
-                let shown: String = device_id.chars().take(64).collect();
-                tracing::warn!(device = ?shown, "unit refused: wrong device id or secret");
-                Err(Some(error(
-                    ErrorCode::Unauthorized,
-                    "wrong device id or secret",
-                )))
-            }
-        }
+        }) => authenticate(app, device_id, &challenge, &signature, protocol).await,
+        Ok(DeviceToServer::Enroll {
+            token,
+            public_key,
+            signature,
+            protocol,
+        }) => enroll(app, &token, public_key, &challenge, &signature, protocol).await,
         Ok(_) => Err(Some(error(
             ErrorCode::Unauthorized,
-            "the first message must be hello",
+            "the first message must be hello (or enroll, the first time)",
         ))),
         Err(e) => Err(Some(error(
             ErrorCode::BadMessage,
-            socket::parse_problem(&e, "a hello message"),
+            socket::parse_problem(&e, "a hello or enroll message"),
         ))),
+    }
+}
+
+/// Run a registry call off the async threads; a failure is logged and becomes `internal`.
+async fn registry<T: Send + 'static>(
+    app: &Arc<AppState>,
+    call: impl FnOnce(&crate::devices::DeviceRegistry) -> Result<T, crate::devices::RegistryError>
+    + Send
+    + 'static,
+) -> Result<T, Refusal> {
+    let devices = app.devices.clone();
+    match tokio::task::spawn_blocking(move || call(&devices)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            Err(Some(error(
+                ErrorCode::Internal,
+                "the device registry is unavailable; try again later",
+            )))
+        }
+        Err(e) => {
+            tracing::error!("device registry task failed: {e}");
+            Err(Some(error(ErrorCode::Internal, "internal error")))
+        }
+    }
+}
+
+fn shown(device_id: &str) -> String {
+    device_id.chars().take(64).collect()
+}
+
+async fn authenticate(
+    app: &Arc<AppState>,
+    device_id: String,
+    challenge: &str,
+    signature: &str,
+    protocol: u32,
+) -> Result<String, Refusal> {
+    let id = device_id.clone();
+    let record = registry(app, move |r| r.get(&id)).await?;
+    let Some(record) = record else {
+        tracing::warn!(device = ?shown(&device_id), "unit refused: not enrolled");
+        return Err(Some(error(
+            ErrorCode::Unauthorized,
+            "unknown unit: it must first enroll with the one-time token from its seed (`provision bundle`)",
+        )));
+    };
+    if record.revoked_at.is_some() {
+        tracing::warn!(device = %device_id, "unit refused: revoked");
+        return Err(Some(error(
+            ErrorCode::Revoked,
+            "this unit was revoked by its fleet's IT: re-provision it to bring it back",
+        )));
+    }
+    let signed = record
+        .public_key
+        .as_deref()
+        .is_some_and(|key| keys::verify(key, &challenge_message(&device_id, challenge), signature));
+    if !signed {
+        tracing::warn!(device = %device_id, "unit refused: bad signature");
+        return Err(Some(error(
+            ErrorCode::Unauthorized,
+            "the signature does not match this unit's enrolled key (was the unit re-flashed? re-provision it)",
+        )));
+    }
+    let (id, now) = (device_id.clone(), app.clock.now_secs());
+    registry(app, move |r| r.seen(&id, now)).await?;
+    tracing::info!(device = %device_id, protocol, "unit authenticated");
+    Ok(device_id)
+}
+
+async fn enroll(
+    app: &Arc<AppState>,
+    token: &str,
+    public_key: String,
+    challenge: &str,
+    signature: &str,
+    protocol: u32,
+) -> Result<String, Refusal> {
+    let now = app.clock.now_secs();
+    let claims = enrollment::verify(&app.enrollment_key.0, token, now).map_err(|e| {
+        tracing::warn!("enrollment refused: {e}");
+        Some(error(ErrorCode::EnrollmentRefused, e.to_string()))
+    })?;
+    if !keys::is_public_key(&public_key) {
+        return Err(Some(error(
+            ErrorCode::EnrollmentRefused,
+            "public_key is not an ed25519 public key (32 bytes, base64url)",
+        )));
+    }
+    if !keys::verify(
+        &public_key,
+        &challenge_message(&claims.device_id, challenge),
+        signature,
+    ) {
+        tracing::warn!(device = %claims.device_id, "enrollment refused: bad signature");
+        return Err(Some(error(
+            ErrorCode::Unauthorized,
+            "the signature does not match the public key being enrolled",
+        )));
+    }
+    let device_id = claims.device_id.clone();
+    let outcome = registry(app, move |r| r.enroll(&claims, &public_key, now)).await?;
+    match outcome {
+        Ok(()) => {
+            tracing::info!(device = %device_id, protocol, "unit enrolled");
+            Ok(device_id)
+        }
+        Err(EnrollRefusal::Revoked) => {
+            tracing::warn!(device = %device_id, "enrollment refused: revoked");
+            Err(Some(error(
+                ErrorCode::Revoked,
+                "this unit was revoked by its fleet's IT: re-provision it to bring it back",
+            )))
+        }
+        Err(EnrollRefusal::TokenUsed) => {
+            tracing::warn!(device = %device_id, "enrollment refused: token already used");
+            Err(Some(error(
+                ErrorCode::EnrollmentRefused,
+                "this enrollment token was already used: re-run `provision bundle` and write the new seed",
+            )))
+        }
     }
 }
 
@@ -156,9 +292,9 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket) {
 /// Apply one message from an authenticated unit; returns a reply for the unit, if any.
 fn handle(app: &AppState, device_id: &str, msg: DeviceToServer) -> Option<ServerToDevice> {
     match msg {
-        DeviceToServer::Hello { .. } => Some(error(
+        DeviceToServer::Hello { .. } | DeviceToServer::Enroll { .. } => Some(error(
             ErrorCode::NotAllowed,
-            "already authenticated: hello is only the first message",
+            "already authenticated: hello and enroll are only the first message",
         )),
         DeviceToServer::CreateInvite {
             request_id,

@@ -1,10 +1,26 @@
 //! The `rendezvous` binary: readiness line, config errors and exit codes, SIGTERM.
 
+#![allow(clippy::unwrap_used)] // a failure here is a failed test
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-const HASH: &str = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+/// A fleet enrollment key file (0600) and a registry path, as config lines.
+fn fleet_lines(name: &str) -> String {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir =
+        std::env::temp_dir().join(format!("visavis-rendezvous-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("enrollment.key");
+    std::fs::write(&key, format!("{}\n", "A".repeat(43))).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    format!(
+        "enrollment_key_file = \"{}\"\ndatabase = \"{}\"\n",
+        key.display(),
+        dir.join("registry.sqlite3").display()
+    )
+}
 
 fn config_file(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!(
@@ -24,7 +40,8 @@ fn an_unknown_key_is_named_and_exits_2() {
     let path = config_file(
         "unknown",
         &format!(
-            "listen = \"127.0.0.1:0\"\nlisten_port = 3\n[[devices]]\nid = \"u\"\nsecret_sha256 = \"{HASH}\"\n"
+            "listen = \"127.0.0.1:0\"\nlisten_port = 3\n{}",
+            fleet_lines("unknown")
         ),
     );
     let out = rendezvous().arg("--config").arg(&path).output().unwrap();
@@ -56,10 +73,29 @@ fn bad_values_and_arguments_exit_2() {
 }
 
 #[test]
+fn a_missing_enrollment_key_or_registry_folder_exits_2_and_says_what_to_do() {
+    let path = config_file("nokey", "listen = \"127.0.0.1:0\"\n");
+    let out = rendezvous().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("enrollment_key_file") && stderr.contains("provision keygen"),
+        "{stderr}"
+    );
+
+    let lines = fleet_lines("nodb").replace("registry.sqlite3", "missing/registry.sqlite3");
+    let path = config_file("nodb", &format!("listen = \"127.0.0.1:0\"\n{lines}"));
+    let out = rendezvous().arg("--config").arg(&path).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+}
+
+#[test]
 fn prints_one_readiness_line_and_stops_on_sigterm() {
     let path = config_file(
         "ok",
-        &format!("listen = \"127.0.0.1:0\"\n[[devices]]\nid = \"u\"\nsecret_sha256 = \"{HASH}\"\n"),
+        &format!("listen = \"127.0.0.1:0\"\n{}", fleet_lines("ok")),
     );
     let mut child = rendezvous()
         .arg("--config")

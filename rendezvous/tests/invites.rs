@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use common::{Server, reason_of, send, ws_refusal};
 use visavis_api::signaling::DeviceToServer;
-use visavis_rendezvous::Config;
 
 #[tokio::test]
 async fn a_live_invite_serves_the_guest_app() {
@@ -98,7 +97,7 @@ async fn an_expired_invite_is_gone() {
 
 #[tokio::test]
 async fn the_unit_cannot_ask_for_more_than_the_server_allows() {
-    let mut config = Config::loopback(common::DEVICE, common::SECRET);
+    let mut config = common::config();
     config.invite_ttl_secs = 100;
     let server = Server::start_with(config).await;
     let mut device = server.device().await;
@@ -134,7 +133,7 @@ async fn invites_of_an_ended_session_say_ended() {
 
 #[tokio::test]
 async fn look_ups_are_rate_limited_per_client() {
-    let mut config = Config::loopback(common::DEVICE, common::SECRET);
+    let mut config = common::config();
     config.rate_limit.burst = 3;
     config.rate_limit.per_minute = 6;
     let server = Server::start_with(config).await;

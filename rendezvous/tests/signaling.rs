@@ -3,6 +3,8 @@
 mod common;
 
 use common::{Server, expect_closed, recv, send, send_text};
+use std::time::Duration;
+use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::signaling::{
     DeviceToServer, ErrorCode, GuestToServer, ServerToDevice, ServerToGuest, SignalPayload,
 };
@@ -58,32 +60,87 @@ async fn knock(
 }
 
 #[tokio::test]
-async fn a_unit_with_the_right_secret_is_welcomed() {
+async fn an_enrolled_unit_is_welcomed_back_by_its_signature() {
     let server = Server::start().await;
-    let _device = server.device().await;
+    drop(server.device().await);
+    let (_ws, reply) = server.hello(common::DEVICE, &common::device_key()).await;
+    assert_eq!(
+        reply,
+        ServerToDevice::Welcome {
+            device_id: common::DEVICE.into()
+        }
+    );
 }
 
 #[tokio::test]
-async fn a_wrong_secret_or_device_is_refused_and_closed() {
+async fn wrong_keys_unknown_units_and_skipped_challenges_are_refused_and_closed() {
     let server = Server::start().await;
-    for (id, secret) in [(common::DEVICE, "wrong"), ("other-unit", common::SECRET)] {
-        let mut ws = server.ws("/ws/device").await;
-        send(
-            &mut ws,
-            &DeviceToServer::Hello {
-                device_id: id.into(),
-                secret: secret.into(),
-                protocol: 1,
-            },
-        )
-        .await;
-        assert_eq!(code_of_device(recv(&mut ws).await), ErrorCode::Unauthorized);
+    drop(server.device().await);
+    let stranger = DeviceKey::from_bytes(&[1; 32]);
+    for (id, key) in [
+        (common::DEVICE, &stranger),
+        ("other-unit", &common::device_key()),
+    ] {
+        let (mut ws, reply) = server.hello(id, key).await;
+        assert_eq!(code_of_device(reply), ErrorCode::Unauthorized);
         expect_closed(&mut ws).await;
     }
-    let mut ws = server.ws("/ws/device").await;
+    let (mut ws, _) = server.challenged().await;
     send(&mut ws, &DeviceToServer::EndSession).await;
     assert_eq!(code_of_device(recv(&mut ws).await), ErrorCode::Unauthorized);
     expect_closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn an_enrollment_token_works_once_for_one_key() {
+    let server = Server::start().await;
+    let token = common::token(&common::FLEET_KEY, "u-7");
+    let key = DeviceKey::from_bytes(&[3; 32]);
+    let (_first, reply) = server.enroll(&token, &key).await;
+    assert!(matches!(reply, ServerToDevice::Welcome { .. }), "{reply:?}");
+    // The unit retrying after a lost answer is fine...
+    let (_again, reply) = server.enroll(&token, &key).await;
+    assert!(matches!(reply, ServerToDevice::Welcome { .. }), "{reply:?}");
+    // ...anyone else with the token is not.
+    let (mut thief, reply) = server
+        .enroll(&token, &DeviceKey::from_bytes(&[4; 32]))
+        .await;
+    let ServerToDevice::Error { code, message } = reply else {
+        panic!("expected a refusal, got {reply:?}");
+    };
+    assert_eq!(code, ErrorCode::EnrollmentRefused);
+    assert!(message.contains("already used"), "{message}");
+    expect_closed(&mut thief).await;
+}
+
+#[tokio::test]
+async fn tokens_from_another_fleet_expired_or_forged_are_refused() {
+    let server = Server::start().await;
+    let key = common::device_key();
+    let cases = [
+        (common::token(&[0; 32], "u-1"), "enrollment key"),
+        (
+            "vve1.garbage.x".to_owned(),
+            "not a Visavis enrollment token",
+        ),
+    ];
+    for (token, says) in cases {
+        let (mut ws, reply) = server.enroll(&token, &key).await;
+        let ServerToDevice::Error { code, message } = reply else {
+            panic!("expected a refusal, got {reply:?}");
+        };
+        assert_eq!(code, ErrorCode::EnrollmentRefused);
+        assert!(message.contains(says), "{message}");
+        expect_closed(&mut ws).await;
+    }
+    let token = common::token(&common::FLEET_KEY, "u-2");
+    server.clock.advance(Duration::from_secs(3600));
+    let (_ws, reply) = server.enroll(&token, &key).await;
+    let ServerToDevice::Error { code, message } = reply else {
+        panic!("expected a refusal, got {reply:?}");
+    };
+    assert_eq!(code, ErrorCode::EnrollmentRefused);
+    assert!(message.contains("expired"), "{message}");
 }
 
 #[tokio::test]
@@ -311,7 +368,7 @@ async fn oversized_messages_are_refused() {
 
 #[tokio::test]
 async fn joining_an_offline_unit_says_so() {
-    let mut config = visavis_rendezvous::Config::loopback(common::DEVICE, common::SECRET);
+    let mut config = common::config();
     config.rate_limit.burst = 1000;
     let server = Server::start_with(config).await;
     let mut device = server.device().await;

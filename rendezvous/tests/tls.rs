@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
-use visavis_rendezvous::Config;
 use visavis_rendezvous::config::TlsFiles;
 
 #[tokio::test]
@@ -20,7 +19,7 @@ async fn serves_https_with_the_configured_certificate() {
     std::fs::write(&cert, generated.cert.pem()).unwrap();
     std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
 
-    let mut config = Config::loopback(common::DEVICE, common::SECRET);
+    let mut config = common::config();
     config.tls = Some(TlsFiles { cert, key });
     let server = common::Server::start_with(config).await;
     let addr = server.base.trim_start_matches("http://").to_owned();

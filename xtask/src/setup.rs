@@ -17,8 +17,6 @@ pub const PACKAGES: &[&str] = &[
     "libclang-dev",
     "clang",
     "libssl-dev",
-    // rendezvous's device registry (rusqlite links the system SQLite).
-    "libsqlite3-dev",
     // GStreamer: headers to link applianced, plugins it uses at run time.
     "libgstreamer1.0-dev",
     "libgstreamer-plugins-base1.0-dev",

@@ -15,12 +15,48 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use visavis_api::fleet::auth::challenge_message;
+use visavis_api::fleet::enrollment::{self, Claims};
+use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::signaling::{DeviceToServer, ServerToDevice};
 use visavis_rendezvous::clock::ManualClock;
 use visavis_rendezvous::{Config, ServeError, run_with_clock};
 
 pub const DEVICE: &str = "demo-unit";
-pub const SECRET: &str = "correct horse battery staple";
+/// The fleet's enrollment key in these tests.
+pub const FLEET_KEY: [u8; 32] = [42; 32];
+/// Where the manual clock starts (Unix seconds).
+pub const START: u64 = 1_700_000_000;
+
+/// The test unit's own key.
+pub fn device_key() -> DeviceKey {
+    DeviceKey::from_bytes(&[9; 32])
+}
+
+/// A loopback config with [`FLEET_KEY`] and a fresh registry file.
+pub fn config() -> Config {
+    let dir = std::env::temp_dir().join(format!(
+        "visavis-rdv-test-{}",
+        visavis_api::fleet::b64(&visavis_api::fleet::random::<8>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    Config::loopback(FLEET_KEY, dir.join("registry.sqlite3"))
+}
+
+/// A one-time enrollment token for `device_id`, signed with `key`, valid for an hour.
+pub fn token(key: &[u8; 32], device_id: &str) -> String {
+    enrollment::issue(
+        key,
+        &Claims {
+            device_id: device_id.into(),
+            store: "Paris 9e".into(),
+            location: "Cabine 3".into(),
+            mode: "fitting-room".into(),
+            expires_at: START + 3600,
+            nonce: enrollment::new_nonce(),
+        },
+    )
+}
 /// Upper bound on any single wait; tests never sleep to synchronise.
 pub const PATIENCE: Duration = Duration::from_secs(5);
 
@@ -36,13 +72,13 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
-        Server::start_with(Config::loopback(DEVICE, SECRET)).await
+        Server::start_with(config()).await
     }
 
     pub async fn start_with(config: Config) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let clock = Arc::new(ManualClock::new(Duration::from_secs(1_700_000_000)));
+        let clock = Arc::new(ManualClock::new(Duration::from_secs(START)));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_with_clock(listener, config, clock.clone(), async {
             let _ = stopped.await;
@@ -79,20 +115,56 @@ impl Server {
         ws
     }
 
-    /// A unit that said hello and got its welcome.
-    pub async fn device(&self) -> Ws {
+    /// The challenge a fresh unit socket opens with.
+    pub async fn challenged(&self) -> (Ws, String) {
         let mut ws = self.ws("/ws/device").await;
+        match recv::<ServerToDevice>(&mut ws).await {
+            ServerToDevice::Challenge { challenge } => (ws, challenge),
+            other => panic!("expected a challenge, got {other:?}"),
+        }
+    }
+
+    /// Answer the challenge with `enroll` for `token`, signing with `key`.
+    pub async fn enroll(&self, token: &str, key: &DeviceKey) -> (Ws, ServerToDevice) {
+        let (mut ws, challenge) = self.challenged().await;
+        let device_id = enrollment::peek(token)
+            .map(|c| c.device_id)
+            .unwrap_or_default();
         send(
             &mut ws,
-            &DeviceToServer::Hello {
-                device_id: DEVICE.into(),
-                secret: SECRET.into(),
+            &DeviceToServer::Enroll {
                 protocol: 1,
+                token: token.into(),
+                public_key: key.public_key(),
+                signature: key.sign(&challenge_message(&device_id, &challenge)),
             },
         )
         .await;
+        let reply = recv(&mut ws).await;
+        (ws, reply)
+    }
+
+    /// Answer the challenge with `hello` as `device_id`, signing with `key`.
+    pub async fn hello(&self, device_id: &str, key: &DeviceKey) -> (Ws, ServerToDevice) {
+        let (mut ws, challenge) = self.challenged().await;
+        send(
+            &mut ws,
+            &DeviceToServer::Hello {
+                device_id: device_id.into(),
+                protocol: 1,
+                signature: key.sign(&challenge_message(device_id, &challenge)),
+            },
+        )
+        .await;
+        let reply = recv(&mut ws).await;
+        (ws, reply)
+    }
+
+    /// The test unit, enrolled (the first time) or saying hello, and welcomed.
+    pub async fn device(&self) -> Ws {
+        let (ws, reply) = self.enroll(&token(&FLEET_KEY, DEVICE), &device_key()).await;
         assert_eq!(
-            recv::<ServerToDevice>(&mut ws).await,
+            reply,
             ServerToDevice::Welcome {
                 device_id: DEVICE.into()
             }

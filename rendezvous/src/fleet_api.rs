@@ -1,0 +1,115 @@
+//! The fleet admin API, for IT's scripts (`provision revoke`, `provision report`).
+//!
+//! - `GET /api/fleet/devices`: every unit in the registry.
+//! - `POST /api/fleet/devices/{device_id}/revoke`: refuse the unit from now on (kicking it
+//!   off if connected); idempotent, and works for a unit that never enrolled.
+//!
+//! Requests carry `Authorization: Bearer <credential>`, the HMAC of a fixed label under the
+//! fleet's enrollment key (`visavis_api::fleet::auth::admin_credential`), so the key itself
+//! never travels. A wrong credential counts against the client's rate limit. Answers are
+//! JSON; errors are `{"error": "..."}` with a sentence saying what to do.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use visavis_api::fleet::auth::is_admin_credential;
+use visavis_api::fleet::check_device_id;
+
+use crate::devices::{DeviceRegistry, RegistryError};
+use crate::state::AppState;
+
+fn fail(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Check the bearer credential: `Some(refusal)` when it is missing or wrong (and then
+/// charged to the client's rate limit).
+fn refuse(app: &AppState, client: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if is_admin_credential(&app.enrollment_key.0, given) {
+        return None;
+    }
+    if !app.charge_failure(client.ip()) {
+        return Some(fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed attempts from this address: wait a minute",
+        ));
+    }
+    tracing::warn!(client = %client.ip(), "fleet admin request refused: wrong credential");
+    Some(fail(
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong credential: use the fleet's enrollment key, the one this rendezvous's enrollment_key_file holds",
+    ))
+}
+
+async fn blocking<T: Send + 'static>(
+    app: &AppState,
+    call: impl FnOnce(&DeviceRegistry) -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, Response> {
+    let devices = app.devices.clone();
+    match tokio::task::spawn_blocking(move || call(&devices)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            Err(fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the device registry is unavailable; try again later",
+            ))
+        }
+        Err(e) => {
+            tracing::error!("device registry task failed: {e}");
+            Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
+        }
+    }
+}
+
+/// `GET /api/fleet/devices`
+pub async fn list(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = refuse(&app, client, &headers) {
+        return r;
+    }
+    match blocking(&app, |r| r.list()).await {
+        Ok(devices) => Json(json!({ "devices": devices })).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /api/fleet/devices/{device_id}/revoke`
+pub async fn revoke(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(device_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = refuse(&app, client, &headers) {
+        return r;
+    }
+    if let Err(message) = check_device_id(&device_id) {
+        return fail(StatusCode::BAD_REQUEST, message);
+    }
+    let (id, now) = (device_id.clone(), app.clock.now_secs());
+    let revoked_at = match blocking(&app, move |r| r.revoke(&id, now)).await {
+        Ok(at) => at,
+        Err(r) => return r,
+    };
+    let connected = {
+        let mut shared = app.lock();
+        shared.registry.end_session(&device_id);
+        shared.hub.revoke_device(&device_id)
+    };
+    tracing::info!(device = %device_id, connected, "unit revoked");
+    Json(json!({ "device_id": device_id, "revoked_at": revoked_at })).into_response()
+}
