@@ -124,7 +124,10 @@ async fn the_privacy_switch_stops_video_within_100_ms_and_resumes_from_a_keyfram
     let stop_us = settled
         .video_last_sent_unix_us
         .saturating_sub(settled.privacy_switched_unix_us);
-    println!("privacy: last video frame sent {stop_us} µs after the switch event");
+    println!(
+        "privacy: last video frame sent {} µs after the switch event (negative: before it)",
+        settled.video_last_sent_unix_us as i64 - settled.privacy_switched_unix_us as i64
+    );
     assert!(
         stop_us <= PRIVACY_STOP_US,
         "video stopped {stop_us} µs after the switch, over {PRIVACY_STOP_US} µs"
