@@ -1,14 +1,11 @@
 //! `provision`, the fleet provisioning CLI for retail IT (manifest → per-device seeds).
 //!
-//! Not built yet: this binary only says so, with a non-zero exit, so no script mistakes it
-//! for a working tool.
+//! Exit codes: 0 done; 1 the input is invalid or a check failed; 2 usage or environment
+//! error (unreadable file, I/O, network); 3 refused for safety (a fixed disk without
+//! `--force`, no `--yes` without a terminal).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    eprintln!(
-        "provision: fleet provisioning is not available in this version of Visavis yet \
-         (validate, plan, bundle, write, verify, report and revoke are planned)"
-    );
-    ExitCode::from(2)
+    visavis_provisioning::cli::main()
 }

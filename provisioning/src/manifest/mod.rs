@@ -1,0 +1,576 @@
+//! The fleet manifest: one unit per row, as CSV (a spreadsheet export) or TOML.
+//!
+//! CSV: a header row naming the columns, then one unit per line; row numbers are line
+//! numbers (the header is row 1). TOML: `[[device]]` tables whose keys are the same column
+//! names, plus an optional `[defaults]` table merged under every device; "row N" is the
+//! N-th `[[device]]`. Every problem is collected, with its row and column, so one run of
+//! `provision validate` lists them all.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+use visavis_api::fleet::check_device_id;
+use visavis_api::fleet::seed::{Secret, Turn, Wifi};
+
+use crate::secret_ref::SecretRef;
+
+/// Every column, in the order the docs list them.
+pub const COLUMNS: [&str; 13] = [
+    "device_id",
+    "store",
+    "location",
+    "mode",
+    "orientation",
+    "timezone",
+    "rendezvous_url",
+    "wifi_ssid",
+    "wifi_country",
+    "wifi_key",
+    "turn_uris",
+    "turn_secret",
+    "enrollment_key",
+];
+
+/// Columns every row must fill.
+pub const REQUIRED: [&str; 7] = [
+    "device_id",
+    "store",
+    "location",
+    "mode",
+    "timezone",
+    "rendezvous_url",
+    "enrollment_key",
+];
+
+/// IANA time zone areas.
+const TZ_AREAS: [&str; 11] = [
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+    "Etc",
+];
+
+/// Something wrong with the manifest, where it is, and what is expected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// CSV line (header = 1) or the N-th `[[device]]`; `None` for the whole file.
+    pub row: Option<usize>,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.row, &self.column) {
+            (Some(r), Some(c)) => write!(f, "row {r}, column {c}: {}", self.message),
+            (Some(r), None) => write!(f, "row {r}: {}", self.message),
+            (None, Some(c)) => write!(f, "column {c}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+fn problem(row: Option<usize>, column: Option<&str>, message: impl Into<String>) -> Problem {
+    Problem {
+        row,
+        column: column.map(str::to_owned),
+        message: message.into(),
+    }
+}
+
+/// One row as written: column → cell (trimmed; empty cells left out).
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    pub row: usize,
+    pub cells: BTreeMap<String, String>,
+}
+
+/// The fleet's enrollment key for a unit. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnrollmentKey(pub [u8; 32]);
+
+impl std::fmt::Debug for EnrollmentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnrollmentKey(<secret>)")
+    }
+}
+
+/// A valid row, secrets resolved.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub row: usize,
+    pub device_id: String,
+    pub store: String,
+    pub location: String,
+    pub mode: String,
+    pub orientation: String,
+    pub timezone: String,
+    pub rendezvous_url: String,
+    pub wifi: Option<Wifi>,
+    pub turn: Option<Turn>,
+    pub enrollment_key: EnrollmentKey,
+}
+
+/// Read a manifest; `.toml` files are TOML, anything else CSV.
+pub fn load(path: &Path) -> Result<Vec<RawRow>, Vec<Problem>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![problem(
+            None,
+            None,
+            format!("cannot read {}: {e}", path.display()),
+        )]
+    })?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        load_toml(&text)
+    } else {
+        load_csv(&text)
+    }
+}
+
+fn check_columns<'a>(
+    names: impl Iterator<Item = &'a str>,
+    row: Option<usize>,
+    problems: &mut Vec<Problem>,
+) {
+    for name in names {
+        if !COLUMNS.contains(&name) {
+            problems.push(problem(
+                row,
+                Some(name),
+                format!("unknown column; the columns are: {}", COLUMNS.join(", ")),
+            ));
+        }
+    }
+}
+
+fn load_csv(text: &str) -> Result<Vec<RawRow>, Vec<Problem>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Err(e) => {
+            return Err(vec![problem(
+                Some(1),
+                None,
+                format!("unreadable header: {e}"),
+            )]);
+        }
+    };
+    let mut problems = Vec::new();
+    check_columns(header.iter().map(String::as_str), Some(1), &mut problems);
+    for required in REQUIRED {
+        if !header.iter().any(|h| h == required) {
+            problems.push(problem(
+                Some(1),
+                Some(required),
+                "missing column: every unit needs it (add it to the header row)",
+            ));
+        }
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let row = e.position().map(|p| p.line() as usize);
+                problems.push(problem(row, None, format!("unreadable row: {e}")));
+                continue;
+            }
+        };
+        let row = record.position().map_or(0, |p| p.line() as usize);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if record.len() != header.len() {
+            problems.push(problem(
+                Some(row),
+                None,
+                format!(
+                    "{} cells, but the header has {} columns (a missing or extra comma?)",
+                    record.len(),
+                    header.len()
+                ),
+            ));
+            continue;
+        }
+        let cells = header
+            .iter()
+            .zip(record.iter())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.to_owned()))
+            .collect();
+        rows.push(RawRow { row, cells });
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}
+
+fn load_toml(text: &str) -> Result<Vec<RawRow>, Vec<Problem>> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| vec![problem(None, None, format!("not valid TOML: {e}"))])?;
+    let mut problems = Vec::new();
+    for key in table.keys() {
+        if key != "defaults" && key != "device" {
+            problems.push(problem(
+                None,
+                Some(key),
+                "unknown table: a TOML manifest has [defaults] and [[device]] tables",
+            ));
+        }
+    }
+    let cells_of = |t: &toml::Table, row: Option<usize>, problems: &mut Vec<Problem>| {
+        check_columns(t.keys().map(String::as_str), row, problems);
+        let mut cells = BTreeMap::new();
+        for (k, v) in t {
+            let text = match v {
+                toml::Value::String(s) => s.trim().to_owned(),
+                toml::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => other.to_string(),
+            };
+            if !text.is_empty() {
+                cells.insert(k.clone(), text);
+            }
+        }
+        cells
+    };
+    let defaults = match table.get("defaults") {
+        Some(toml::Value::Table(t)) => cells_of(t, None, &mut problems),
+        Some(_) => {
+            problems.push(problem(
+                None,
+                Some("defaults"),
+                "must be a table: [defaults]",
+            ));
+            BTreeMap::new()
+        }
+        None => BTreeMap::new(),
+    };
+    let mut rows = Vec::new();
+    match table.get("device") {
+        Some(toml::Value::Array(devices)) => {
+            for (i, d) in devices.iter().enumerate() {
+                let row = i + 1;
+                let Some(t) = d.as_table() else {
+                    problems.push(problem(
+                        Some(row),
+                        None,
+                        "each device is a [[device]] table",
+                    ));
+                    continue;
+                };
+                let mut cells = defaults.clone();
+                cells.extend(cells_of(t, Some(row), &mut problems));
+                rows.push(RawRow { row, cells });
+            }
+        }
+        Some(_) => problems.push(problem(
+            None,
+            Some("device"),
+            "devices are [[device]] tables",
+        )),
+        None => problems.push(problem(
+            None,
+            None,
+            "no [[device]] tables: nothing to provision",
+        )),
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Validate every row; secrets are resolved once per reference. Returns the valid devices
+/// and every problem found.
+pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut devices = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut secrets: HashMap<String, Result<String, String>> = HashMap::new();
+    let mut keys: HashMap<String, Result<[u8; 32], String>> = HashMap::new();
+    for raw in rows {
+        let before = problems.len();
+        let row = Some(raw.row);
+        let cell = |c: &str| raw.cells.get(c).map(String::as_str).unwrap_or("");
+        let mut bad = |column: &str, message: String| {
+            problems.push(problem(row, Some(column), message));
+        };
+        for required in REQUIRED {
+            if cell(required).is_empty() {
+                bad(required, "empty: every unit needs it".into());
+            }
+        }
+        let device_id = cell("device_id");
+        if !device_id.is_empty() {
+            if let Err(m) = check_device_id(device_id) {
+                bad("device_id", m);
+            } else if let Some(first) = seen.get(device_id) {
+                bad(
+                    "device_id",
+                    format!(
+                        "{device_id:?} is already used on row {first}: each unit needs its own id"
+                    ),
+                );
+            } else {
+                seen.insert(device_id.to_owned(), raw.row);
+            }
+        }
+        for column in ["store", "location"] {
+            let v = cell(column);
+            if v.chars().count() > 100 || v.chars().any(char::is_control) {
+                bad(column, "at most 100 characters, on one line".into());
+            }
+        }
+        let mode = cell("mode");
+        if !mode.is_empty() && mode != "fitting-room" && mode != "table" {
+            bad(
+                "mode",
+                format!("{mode:?} is not a mode: expected fitting-room or table"),
+            );
+        }
+        let orientation = match cell("orientation") {
+            "" if mode == "table" => "landscape",
+            "" => "portrait",
+            o @ ("portrait" | "landscape" | "portrait-flipped" | "landscape-flipped") => o,
+            o => {
+                bad(
+                    "orientation",
+                    format!(
+                        "{o:?}: expected portrait, landscape, portrait-flipped or landscape-flipped"
+                    ),
+                );
+                ""
+            }
+        };
+        let timezone = cell("timezone");
+        if !timezone.is_empty()
+            && let Err(m) = check_timezone(timezone)
+        {
+            bad("timezone", m);
+        }
+        let url = cell("rendezvous_url");
+        if !url.is_empty()
+            && let Err(m) = check_url(url)
+        {
+            bad("rendezvous_url", m);
+        }
+        let mut secret = |column: &str, bad: &mut dyn FnMut(&str, String)| -> Option<Secret> {
+            let reference = match SecretRef::parse(cell(column)) {
+                Ok(r) => r,
+                Err(m) => {
+                    bad(column, m);
+                    return None;
+                }
+            };
+            let value = secrets
+                .entry(reference.to_string())
+                .or_insert_with(|| reference.resolve());
+            match value {
+                Ok(v) => Some(Secret::new(v.clone())),
+                Err(m) => {
+                    bad(column, m.clone());
+                    None
+                }
+            }
+        };
+        let wifi = match (cell("wifi_ssid"), cell("wifi_country"), cell("wifi_key")) {
+            ("", "", "") => None,
+            ("", _, _) => {
+                bad("wifi_ssid", "empty, but wifi_country or wifi_key is set: give the network's name, or clear them for a wired unit".into());
+                None
+            }
+            (ssid, country, key) => {
+                if ssid.len() > 32 {
+                    bad(
+                        "wifi_ssid",
+                        "longer than 32 bytes: not a Wi-Fi network name".into(),
+                    );
+                }
+                if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+                    bad(
+                        "wifi_country",
+                        format!(
+                            "{country:?}: expected the country's two capital letters (ISO 3166), e.g. FR"
+                        ),
+                    );
+                }
+                if key.is_empty() {
+                    bad(
+                        "wifi_key",
+                        "empty: give env:NAME or file:PATH for the network's key".into(),
+                    );
+                    None
+                } else {
+                    let key = secret("wifi_key", &mut bad);
+                    if let Some(k) = &key
+                        && !(8..=63).contains(&k.expose().len())
+                    {
+                        bad(
+                            "wifi_key",
+                            format!(
+                                "the key in {} is {} characters; WPA2 needs 8 to 63",
+                                cell("wifi_key"),
+                                k.expose().len()
+                            ),
+                        );
+                    }
+                    key.map(|key| Wifi {
+                        ssid: ssid.to_owned(),
+                        country: country.to_owned(),
+                        key,
+                    })
+                }
+            }
+        };
+        let turn = match (cell("turn_uris"), cell("turn_secret")) {
+            ("", "") => None,
+            ("", _) => {
+                bad(
+                    "turn_uris",
+                    "empty, but turn_secret is set: list the TURN URIs or clear the secret".into(),
+                );
+                None
+            }
+            (uris, reference) => {
+                let uris: Vec<String> = uris
+                    .split([' ', ';'])
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                for u in &uris {
+                    if let Err(m) = check_turn_uri(u) {
+                        bad("turn_uris", m);
+                    }
+                }
+                if reference.is_empty() {
+                    bad(
+                        "turn_secret",
+                        "empty: TURN URIs need the relay's shared secret (env:NAME or file:PATH)"
+                            .into(),
+                    );
+                    None
+                } else {
+                    secret("turn_secret", &mut bad).map(|secret| Turn { uris, secret })
+                }
+            }
+        };
+        let key_cell = cell("enrollment_key");
+        let enrollment_key = if key_cell.is_empty() {
+            None
+        } else {
+            match SecretRef::parse(key_cell) {
+                Err(m) => {
+                    bad("enrollment_key", m);
+                    None
+                }
+                Ok(r) => match keys.entry(r.to_string()).or_insert_with(|| r.resolve_key()) {
+                    Ok(k) => Some(EnrollmentKey(*k)),
+                    Err(m) => {
+                        bad("enrollment_key", m.clone());
+                        None
+                    }
+                },
+            }
+        };
+        if problems.len() > before {
+            continue;
+        }
+        if let Some(enrollment_key) = enrollment_key {
+            devices.push(Device {
+                row: raw.row,
+                device_id: device_id.to_owned(),
+                store: cell("store").to_owned(),
+                location: cell("location").to_owned(),
+                mode: mode.to_owned(),
+                orientation: orientation.to_owned(),
+                timezone: timezone.to_owned(),
+                rendezvous_url: url.trim_end_matches('/').to_owned(),
+                wifi,
+                turn,
+                enrollment_key,
+            });
+        }
+    }
+    (devices, problems)
+}
+
+fn check_timezone(tz: &str) -> Result<(), String> {
+    let ok_chars = tz
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+        && !tz.contains("..");
+    let area_ok = tz == "UTC"
+        || tz
+            .split_once('/')
+            .is_some_and(|(area, rest)| TZ_AREAS.contains(&area) && !rest.is_empty());
+    if ok_chars && area_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tz:?} is not a time zone: expected an IANA name such as Europe/Paris, or UTC"
+        ))
+    }
+}
+
+/// `https://host[:port]`, or `http://` on a loopback host (for tests).
+pub fn check_url(url: &str) -> Result<(), String> {
+    let expected = "expected https://host[:port] (http:// only for 127.0.0.1, [::1] or localhost)";
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url:?} is not a URL: {expected}"))?;
+    let host_port = rest.trim_end_matches('/');
+    if host_port.is_empty() || host_port.contains(['/', '?', '#', ' ', '@']) {
+        return Err(format!("{url:?}: {expected}, with no path"));
+    }
+    let host = if host_port.starts_with('[') {
+        host_port
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or("").to_owned()
+    };
+    match scheme {
+        "https" => Ok(()),
+        "http" if ["127.0.0.1", "[::1]", "localhost"].contains(&host.as_str()) => Ok(()),
+        "http" => Err(format!(
+            "{url:?}: units only talk to rendezvous over TLS: use https:// ({expected})"
+        )),
+        _ => Err(format!("{url:?}: {expected}")),
+    }
+}
+
+fn check_turn_uri(uri: &str) -> Result<(), String> {
+    let rest = uri
+        .strip_prefix("turns:")
+        .or_else(|| uri.strip_prefix("turn:"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with(':') && !r.contains(' ') => Ok(()),
+        _ => Err(format!(
+            "{uri:?} is not a TURN URI: expected turn:host:port[?transport=udp|tcp] or turns:host:port"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+use super::*;
+
+fn rows(csv: &str) -> Vec<RawRow> {
+    load_csv(csv).unwrap()
+}
+
+#[test]
+fn urls_time_zones_and_turn_uris() {
+    assert!(check_url("https://rdv.example.com").is_ok());
+    assert!(check_url("https://rdv.example.com:8443/").is_ok());
+    assert!(check_url("http://127.0.0.1:4000").is_ok());
+    assert!(
+        check_url("http://rdv.example.com")
+            .unwrap_err()
+            .contains("TLS")
+    );
+    assert!(check_url("https://rdv.example.com/path").is_err());
+    assert!(check_url("rdv.example.com").is_err());
+    assert!(check_timezone("Europe/Paris").is_ok());
+    assert!(check_timezone("America/Argentina/Buenos_Aires").is_ok());
+    assert!(check_timezone("UTC").is_ok());
+    assert!(check_timezone("Paris").is_err());
+    assert!(check_timezone("Europe/../etc").is_err());
+    assert!(check_turn_uri("turns:turn.example.com:443?transport=tcp").is_ok());
+    assert!(check_turn_uri("stun:x").is_err());
+}
+
+#[test]
+fn a_missing_or_unknown_column_is_named_in_the_header() {
+    let problems = load_csv("device_id,store,location,mode,timezone,colour\nx,s,l,table,UTC,red\n")
+        .unwrap_err();
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("row 1, column colour: unknown column")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("row 1, column rendezvous_url: missing column")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("row 1, column enrollment_key: missing column")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn toml_defaults_fill_every_device() {
+    let rows = load_toml(
+        "[defaults]\nstore = \"Paris 9e\"\nmode = \"table\"\n\n[[device]]\ndevice_id = \"t-1\"\n\n[[device]]\ndevice_id = \"t-2\"\nmode = \"fitting-room\"\n",
+    )
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].cells["store"], "Paris 9e");
+    assert_eq!(rows[0].cells["mode"], "table");
+    assert_eq!(rows[1].cells["mode"], "fitting-room");
+    assert_eq!(rows[1].row, 2);
+}
+
+#[test]
+fn empty_required_cells_and_bad_values_are_all_reported() {
+    let (devices, problems) = validate(&rows(
+        "device_id,store,location,mode,timezone,rendezvous_url,enrollment_key\n\
+         ,Paris,Cabine 1,tabel,Paris,ftp://x,env:VISAVIS_TEST_UNSET_KEY\n",
+    ));
+    assert!(devices.is_empty());
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    for expected in [
+        "row 2, column device_id: empty",
+        "row 2, column mode: \"tabel\" is not a mode",
+        "row 2, column timezone:",
+        "row 2, column rendezvous_url:",
+        "row 2, column enrollment_key: the environment variable VISAVIS_TEST_UNSET_KEY is not set",
+    ] {
+        assert!(
+            text.iter().any(|p| p.starts_with(expected)),
+            "{expected} not in {text:?}"
+        );
+    }
+}
