@@ -88,8 +88,12 @@ pub enum Command {
     Report {
         #[arg(long, default_value = "seeds")]
         out: PathBuf,
-        #[command(flatten)]
-        rendezvous: Option<RendezvousArgs>,
+        /// Base URL of the rendezvous server, to merge its registry into the report.
+        #[arg(long, requires = "enrollment_key")]
+        rendezvous: Option<String>,
+        /// The fleet's enrollment key: file:PATH or env:NAME.
+        #[arg(long, value_name = "REF", requires = "rendezvous")]
+        enrollment_key: Option<String>,
     },
     /// Shut units out: rendezvous refuses them until they are re-provisioned.
     Revoke {
@@ -111,7 +115,6 @@ pub struct SeedArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[group(requires_all = ["rendezvous", "enrollment_key"], multiple = true)]
 pub struct RendezvousArgs {
     /// Base URL of the rendezvous server.
     #[arg(long)]
@@ -198,7 +201,19 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             &device_id, &out, to, image, force, !no_verify, cli.yes, signing,
         ),
         Command::Verify { path, image } => verify(&path, image, signing),
-        Command::Report { out, rendezvous } => report(&out, rendezvous),
+        Command::Report {
+            out,
+            rendezvous,
+            enrollment_key,
+        } => report(
+            &out,
+            rendezvous
+                .zip(enrollment_key)
+                .map(|(rendezvous, enrollment_key)| RendezvousArgs {
+                    rendezvous,
+                    enrollment_key,
+                }),
+        ),
         Command::Revoke {
             device_ids,
             rendezvous,
