@@ -1,5 +1,7 @@
-//! `cargo xtask bench`: set up, build the release binaries, run the benchmark
-//! (`tests/src/bin/bench`) and print its report. It reports figures; it never fails on them.
+//! `cargo xtask bench`: set up, build the release binaries, run the benchmarks and print
+//! their reports: the call path (`tests/src/bin/bench`), then `provision` on fleets of 300
+//! and 10 000 units (`provisioning/examples/bench.rs`). It reports figures; it never fails
+//! on them.
 
 use crate::cli::Profile;
 use crate::{setup, workspace};
@@ -18,5 +20,19 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         .current_dir(workspace::root())
         .status()
         .with_context(|| format!("could not start {}", bench.display()))?;
+    if !status.success() {
+        return Ok(workspace::exit_code_of(status));
+    }
+    println!("xtask: provisioning benchmark");
+    let status = workspace::cargo([
+        "run",
+        "--release",
+        "-p",
+        "visavis-provisioning",
+        "--example",
+        "bench",
+    ])
+    .status()
+    .context("could not run the provisioning benchmark")?;
     Ok(workspace::exit_code_of(status))
 }
