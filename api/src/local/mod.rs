@@ -191,11 +191,17 @@ pub enum Event {
     /// The session ended and everything from it was erased.
     SessionEnded,
     /// The privacy switch was flipped.
-    Privacy { on: bool },
+    Privacy {
+        on: bool,
+    },
     /// Someone stepped in front of the unit, or left.
-    Presence { present: bool },
+    Presence {
+        present: bool,
+    },
     /// A physical button was pressed.
-    Button { button: BoardButton },
+    Button {
+        button: BoardButton,
+    },
 }
 
 /// One line from `applianced`.
