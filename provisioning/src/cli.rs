@@ -17,7 +17,8 @@ use visavis_api::fleet::{enrollment, sha256_hex};
 use crate::manifest::{self, Device};
 use crate::secret_ref::SecretRef;
 use crate::seeds::{self, Action};
-use crate::{atomic, disk, fleet, image};
+use crate::{disk, fleet, image};
+use visavis_api::fleet::atomic;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 done; 1 invalid input or a failed check; 2 usage or environment error

@@ -7,32 +7,10 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use visavis_api::fleet::admin::{DeviceList, DeviceRecord, Revoked};
 use visavis_api::fleet::auth::admin_credential;
 
 use crate::manifest::check_url;
-
-/// One unit as rendezvous knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-pub struct Registered {
-    pub device_id: String,
-    pub store: Option<String>,
-    pub location: Option<String>,
-    pub mode: Option<String>,
-    pub public_key: Option<String>,
-    pub enrolled_at: Option<u64>,
-    pub last_seen: Option<u64>,
-    pub revoked_at: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct List {
-    devices: Vec<Registered>,
-}
-
-#[derive(Deserialize)]
-struct Revoked {
-    revoked_at: u64,
-}
 
 #[derive(Deserialize)]
 struct Failure {
@@ -89,14 +67,14 @@ impl Client {
     }
 
     /// Every unit in the registry.
-    pub fn list(&self) -> Result<Vec<Registered>, String> {
+    pub fn list(&self) -> Result<Vec<DeviceRecord>, String> {
         let url = format!("{}/api/fleet/devices", self.base);
         let r = self
             .agent
             .get(&url)
             .header("Authorization", &self.bearer)
             .call();
-        self.answer::<List>("listing the registry", r)
+        self.answer::<DeviceList>("listing the registry", r)
             .map(|l| l.devices)
     }
 

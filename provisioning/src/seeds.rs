@@ -13,8 +13,8 @@ use visavis_api::fleet::enrollment::{self, Claims};
 use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::fleet::seed::{SEED_FILE_NAME, Secret, SeedBody, SeedFile};
 
-use crate::atomic;
 use crate::manifest::Device;
+use visavis_api::fleet::atomic;
 
 /// A kept token must still have this long to live.
 pub const TOKEN_MARGIN_SECS: u64 = 7 * 24 * 3600;

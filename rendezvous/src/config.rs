@@ -70,15 +70,7 @@ fn default_per_minute() -> u32 {
     30
 }
 
-/// The fleet's enrollment key (32 bytes). `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EnrollmentKey(pub [u8; 32]);
-
-impl std::fmt::Debug for EnrollmentKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EnrollmentKey(<secret>)")
-    }
-}
+pub use visavis_api::fleet::keys::EnrollmentKey;
 
 /// Default place of the device registry.
 pub const DEFAULT_DATABASE: &str = "/var/lib/visavis-rendezvous/registry.sqlite3";

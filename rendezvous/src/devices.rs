@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+pub use visavis_api::fleet::admin::DeviceRecord;
 use visavis_api::fleet::enrollment::Claims;
 
 /// Version of the schema below, in `PRAGMA user_version`.
@@ -41,19 +41,6 @@ pub enum RegistryError {
     Open { path: PathBuf, message: String },
     #[error("the device registry: {0}")]
     Sql(#[from] rusqlite::Error),
-}
-
-/// One unit as the registry knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeviceRecord {
-    pub device_id: String,
-    pub store: Option<String>,
-    pub location: Option<String>,
-    pub mode: Option<String>,
-    pub public_key: Option<String>,
-    pub enrolled_at: Option<u64>,
-    pub last_seen: Option<u64>,
-    pub revoked_at: Option<u64>,
 }
 
 /// Why an enrollment was refused.

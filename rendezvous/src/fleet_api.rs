@@ -17,6 +17,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use visavis_api::fleet::admin::{DeviceList, Revoked};
 use visavis_api::fleet::auth::is_admin_credential;
 use visavis_api::fleet::check_device_id;
 
@@ -82,7 +83,7 @@ pub async fn list(
         return r;
     }
     match blocking(&app, |r| r.list()).await {
-        Ok(devices) => Json(json!({ "devices": devices })).into_response(),
+        Ok(devices) => Json(DeviceList { devices }).into_response(),
         Err(r) => r,
     }
 }
@@ -111,5 +112,9 @@ pub async fn revoke(
         shared.hub.revoke_device(&device_id)
     };
     tracing::info!(device = %device_id, connected, "unit revoked");
-    Json(json!({ "device_id": device_id, "revoked_at": revoked_at })).into_response()
+    Json(Revoked {
+        device_id,
+        revoked_at,
+    })
+    .into_response()
 }

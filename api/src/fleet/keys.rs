@@ -80,6 +80,16 @@ pub fn create_key_file(path: &Path) -> Result<[u8; 32], KeyError> {
     Ok(key)
 }
 
+/// The fleet's enrollment key (an HMAC key). `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnrollmentKey(pub [u8; 32]);
+
+impl std::fmt::Debug for EnrollmentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnrollmentKey(<secret>)")
+    }
+}
+
 /// An ed25519 key: a unit's identity, or the fleet's seed-signing key.
 pub struct DeviceKey(SigningKey);
 

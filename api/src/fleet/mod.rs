@@ -7,9 +7,12 @@
 //! - [`auth`]: the challenge a unit signs to connect, and the bearer credential fleet admin
 //!   requests (revoke, list) carry.
 //! - [`seed`]: the signed per-device seed IT writes to a boot partition.
+//! - [`admin`]: the fleet admin API's answers; [`atomic`]: crash-safe file writes.
 //!
 //! Compiled with the `fleet` feature only, so the kiosk does not build any cryptography.
 
+pub mod admin;
+pub mod atomic;
 pub mod auth;
 pub mod enrollment;
 pub mod keys;

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use visavis_api::fleet::check_device_id;
+use visavis_api::fleet::keys::EnrollmentKey;
 use visavis_api::fleet::seed::{Secret, Turn, Wifi};
 
 use crate::secret_ref::SecretRef;
@@ -91,16 +92,6 @@ fn problem(row: Option<usize>, column: Option<&str>, message: impl Into<String>)
 pub struct RawRow {
     pub row: usize,
     pub cells: BTreeMap<String, String>,
-}
-
-/// The fleet's enrollment key for a unit. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EnrollmentKey(pub [u8; 32]);
-
-impl std::fmt::Debug for EnrollmentKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EnrollmentKey(<secret>)")
-    }
 }
 
 /// A valid row, secrets resolved.
