@@ -37,6 +37,8 @@ pub const PACKAGES: &[&str] = &[
     "coturn",
     // The kiosk under a virtual display, and screenshots of it.
     "xvfb",
+    // The Wayland kiosk compositor the kiosk runs under on the unit (its unit is verified).
+    "cage",
     "imagemagick",
 ];
 
