@@ -256,7 +256,7 @@ impl RawConfig {
         })?;
         let enrollment_key = visavis_api::fleet::keys::read_key_file(&key_file)
             .map(EnrollmentKey)
-            .map_err(|e| invalid("enrollment_key_file", e.to_string()))?;
+            .map_err(key_file_problem)?;
         let database = self
             .database
             .map(resolve)
@@ -273,6 +273,21 @@ impl RawConfig {
             ice_servers: self.ice_servers,
         })
     }
+}
+
+/// `enrollment_key_file` could not be used: say why, and what to do.
+fn key_file_problem(e: visavis_api::fleet::keys::KeyError) -> ConfigError {
+    use visavis_api::fleet::keys::KeyError;
+    let hint = match &e {
+        KeyError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            ": copy the fleet's enrollment key there (mode 0600), or create a new one with \
+             `provision keygen <path>`"
+        }
+        KeyError::Malformed { .. } => ": it must be the file `provision keygen <path>` wrote",
+        // `Exposed` already says which chmod to run.
+        _ => "",
+    };
+    invalid("enrollment_key_file", format!("{e}{hint}"))
 }
 
 fn check_public_url(url: String) -> Result<String, ConfigError> {
@@ -367,7 +382,12 @@ mod tests {
         let e = error_of(&format!("{}[[devices]]\nid = \"u\"\n", base()));
         assert!(e.starts_with("devices:") && e.contains("enroll"), "{e}");
         let e = error_of(&base().replace("enrollment.key", "missing.key"));
-        assert!(e.starts_with("enrollment_key_file:"), "{e}");
+        assert!(
+            e.starts_with("enrollment_key_file:")
+                && e.contains("missing.key")
+                && e.contains("provision keygen"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The device registry: enrolled units, their stores and keys, when they were last seen,
 //! and which are revoked. Kept in SQLite so a restart loses nothing.
 //!
-//! Every write is one transaction with `synchronous=FULL`: an enrollment that was answered
-//! is on disk. Calls block (a disk write can take milliseconds on a small server), so
-//! handlers run them with `spawn_blocking`. The connection sits behind a mutex held only
-//! for the duration of one call.
+//! Every write is one transaction with `synchronous=FULL` in WAL mode: an enrollment that
+//! was answered is on disk. The schema version is `PRAGMA user_version`; the tables are
+//! created on first start. Calls block (a disk write can take milliseconds on a small
+//! server), so handlers run them with `spawn_blocking`. The connection sits behind a mutex
+//! held only for the duration of one call.
+//! SQLite is built into the binary (rusqlite's `bundled`), whatever the host has.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -79,11 +81,20 @@ impl DeviceRegistry {
                 dir.display()
             )));
         }
-        let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        if path.is_dir() {
+            return Err(open_err(
+                "this is a folder: set `database` to a file in it, such as registry.sqlite3".into(),
+            ));
+        }
+        let conn = Connection::open(path).map_err(|e| {
+            open_err(format!(
+                "{e} (may the user running rendezvous read and write it and its folder?)"
+            ))
+        })?;
         let setup = || -> rusqlite::Result<i64> {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.pragma_update(None, "busy_timeout", 5000)?;
             let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
             if version == 0 {
                 conn.execute_batch(SCHEMA)?;
@@ -180,13 +191,14 @@ impl DeviceRegistry {
         Ok(stmt.query_row(params![device_id], record).optional()?)
     }
 
-    /// Note that the unit just authenticated.
-    pub fn seen(&self, device_id: &str, now: u64) -> Result<(), RegistryError> {
-        self.conn().execute(
-            "UPDATE devices SET last_seen = ?2 WHERE device_id = ?1",
+    /// Note that the unit just authenticated. `false`: it is unknown or revoked after all
+    /// (revoked since it was checked), and nothing was written.
+    pub fn seen(&self, device_id: &str, now: u64) -> Result<bool, RegistryError> {
+        let changed = self.conn().execute(
+            "UPDATE devices SET last_seen = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
             params![device_id, to_i64(now)],
         )?;
-        Ok(())
+        Ok(changed == 1)
     }
 
     /// Revoke the unit (recorded even if it never enrolled: a lost SD card can be revoked
@@ -291,6 +303,12 @@ mod tests {
             Err(EnrollRefusal::Revoked)
         );
         assert_eq!(r.list().unwrap().len(), 1);
+        assert!(
+            !r.seen("lost-card", 80).unwrap(),
+            "a revoked unit is not seen"
+        );
+        assert!(!r.seen("never-heard-of", 80).unwrap());
+        assert_eq!(r.get("lost-card").unwrap().unwrap().last_seen, None);
     }
 
     #[test]
@@ -301,7 +319,7 @@ mod tests {
             r.enroll(&claims("u1", "n1"), "key-a", 100)
                 .unwrap()
                 .unwrap();
-            r.seen("u1", 150).unwrap();
+            assert!(r.seen("u1", 150).unwrap());
         }
         let r = DeviceRegistry::open(&db).unwrap();
         let rec = r.get("u1").unwrap().unwrap();
@@ -327,5 +345,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("does not exist"), "{e}");
+        let e = DeviceRegistry::open(db.parent().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is a folder"), "{e}");
     }
 }

@@ -6,8 +6,10 @@
 //!
 //! Requests carry `Authorization: Bearer <credential>`, the HMAC of a fixed label under the
 //! fleet's enrollment key (`visavis_api::fleet::auth::admin_credential`), so the key itself
-//! never travels. A wrong credential counts against the client's rate limit. Answers are
-//! JSON; errors are `{"error": "..."}` with a sentence saying what to do.
+//! never travels. A missing or wrong credential uses up the client's allowance of failed
+//! authentication attempts (`rate_limit`, shared with units' hello and enroll); once it is
+//! used up, requests get 429 until it refills. Answers are JSON; errors are
+//! `{"error": "..."}` with a sentence saying what to do.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,27 +30,36 @@ fn fail(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// Check the bearer credential: `Some(refusal)` when it is missing or wrong (and then
-/// charged to the client's rate limit).
+/// Check the bearer credential: `Some(refusal)` when the client has used up its allowance
+/// of failed attempts (429, before the credential is even looked at), or when the
+/// credential is missing or wrong (401, charged to that allowance).
 fn refuse(app: &AppState, client: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    if !app.begin_auth(client.ip()) {
+        tracing::warn!(client = %client.ip(), "fleet admin request refused: too many failed attempts");
+        return Some(fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed attempts from this address: wait a minute, then retry with the right credential",
+        ));
+    }
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if is_admin_credential(&app.enrollment_key.0, given) {
-        return None;
-    }
-    if !app.charge_failure(client.ip()) {
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(given) = given else {
+        tracing::warn!(client = %client.ip(), "fleet admin request refused: no credential");
         return Some(fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many failed attempts from this address: wait a minute",
+            StatusCode::UNAUTHORIZED,
+            "missing credential: send `Authorization: Bearer <credential>`, the admin credential derived from the fleet's enrollment key (`provision revoke` and `provision report` do this)",
         ));
+    };
+    if is_admin_credential(&app.enrollment_key.0, given.trim()) {
+        app.auth_succeeded(client.ip());
+        return None;
     }
     tracing::warn!(client = %client.ip(), "fleet admin request refused: wrong credential");
     Some(fail(
         StatusCode::UNAUTHORIZED,
-        "missing or wrong credential: use the fleet's enrollment key, the one this rendezvous's enrollment_key_file holds",
+        "wrong credential: derive it from the fleet's enrollment key, the one in this rendezvous's enrollment_key_file (`provision revoke` and `provision report` do this)",
     ))
 }
 
@@ -106,11 +117,7 @@ pub async fn revoke(
         Ok(at) => at,
         Err(r) => return r,
     };
-    let connected = {
-        let mut shared = app.lock();
-        shared.registry.end_session(&device_id);
-        shared.hub.revoke_device(&device_id)
-    };
+    let connected = app.throw_out_revoked(&device_id);
     tracing::info!(device = %device_id, connected, "unit revoked");
     Json(Revoked {
         device_id,

@@ -6,7 +6,8 @@
 //! connection ([`ws_device`]); the [`devices`] registry keeps them in SQLite, and IT revokes
 //! or lists them through the [`fleet_api`].
 //!
-//! Start it with [`run`] (or [`run_with_clock`] in tests) on a bound listener.
+//! Start it with [`run`] (or [`run_with_clock`] in tests, [`run_with_registry`] with a
+//! registry already open) on a bound listener.
 
 pub mod assets;
 pub mod clock;
@@ -26,4 +27,4 @@ pub mod ws_device;
 pub mod ws_guest;
 
 pub use config::{Config, ConfigError};
-pub use server::{ServeError, base_url, run, run_with_clock};
+pub use server::{ServeError, base_url, run, run_with_clock, run_with_registry};

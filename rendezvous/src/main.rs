@@ -1,14 +1,17 @@
-//! `rendezvous --config FILE`: load the config, bind, print the readiness line, serve until
-//! SIGTERM or Ctrl-C.
+//! `rendezvous --config FILE`: load the config, open the device registry, bind, print the
+//! readiness line, serve until SIGTERM or Ctrl-C.
 //!
 //! Exit codes: 0 after a clean shutdown, 1 when serving fails (e.g. the port is taken),
-//! 2 for a bad command line, config or TLS file.
+//! 2 for a bad command line, config, TLS file or device registry (`database`).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use visavis_rendezvous::{Config, base_url, run, tls};
+use visavis_rendezvous::clock::SystemClock;
+use visavis_rendezvous::devices::DeviceRegistry;
+use visavis_rendezvous::{Config, base_url, run_with_registry, tls};
 
 const USAGE: &str = "usage: rendezvous --config FILE\n\n\
     Serves the Visavis guest app and relays signaling between units and guests.\n\
@@ -70,6 +73,13 @@ fn main() -> ExitCode {
         eprintln!("rendezvous: bad config: {e}");
         return ExitCode::from(2);
     }
+    let devices = match DeviceRegistry::open(&config.database) {
+        Ok(devices) => Arc::new(devices),
+        Err(e) => {
+            eprintln!("rendezvous: bad config: database: {e}");
+            return ExitCode::from(2);
+        }
+    };
 
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -90,7 +100,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    match runtime.block_on(serve(config, devices)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rendezvous: {e}");
@@ -99,7 +109,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(
+    config: Config,
+    devices: Arc<DeviceRegistry>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -109,7 +122,14 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         writeln!(out, "rendezvous: listening on {url}")?;
         out.flush()?;
     }
-    run(listener, config, shutdown_signal()).await?;
+    run_with_registry(
+        listener,
+        config,
+        Arc::new(SystemClock),
+        devices,
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -1,6 +1,9 @@
-//! Per-client token bucket for invite look-ups (`/i/…` and `/ws/guest/…`).
+//! Per-client token buckets: one limiter for invite look-ups (`/i/…` and `/ws/guest/…`),
+//! another for authentication attempts (a unit's hello or enroll, a fleet admin request).
 //!
-//! Each client address holds up to `burst` tokens, refilled at `per_minute`. IPv6 clients
+//! Each client address holds up to `burst` tokens, refilled at `per_minute`. An attempt
+//! that turns out legitimate can give its token back ([`RateLimiter::refund`]), so only
+//! failures use up a client's allowance while attempts in flight still count. IPv6 clients
 //! are grouped by their /64, since one host usually owns a whole /64. Plain struct, `now`
 //! passed in.
 
@@ -57,6 +60,15 @@ impl RateLimiter {
         }
     }
 
+    /// Give back the token a [`check`](Self::check) took for `ip` (the attempt it paid for
+    /// succeeded). Never beyond `burst`.
+    pub fn refund(&mut self, ip: IpAddr) {
+        let burst = self.burst;
+        if let Some(bucket) = self.buckets.get_mut(&key(ip)) {
+            bucket.tokens = (bucket.tokens + 1.0).min(burst);
+        }
+    }
+
     /// Forget clients whose bucket has refilled completely (they are indistinguishable from
     /// new clients).
     pub fn prune(&mut self, now: Duration) {
@@ -106,6 +118,28 @@ mod tests {
         assert!(l.check(B, t), "other clients have their own bucket");
         assert!(!l.check(A, t + Duration::from_millis(900)));
         assert!(l.check(A, t + Duration::from_millis(2000)));
+    }
+
+    #[test]
+    fn refunds_give_back_one_token_up_to_the_burst() {
+        let mut l = limiter(2, 1);
+        let t = Duration::from_secs(1000);
+        assert!(l.check(A, t) && l.check(A, t));
+        assert!(!l.check(A, t));
+        l.refund(A);
+        assert!(l.check(A, t), "the refunded token is usable");
+        assert!(!l.check(A, t));
+        l.refund(A);
+        l.refund(A);
+        l.refund(A);
+        assert!(l.check(A, t) && l.check(A, t));
+        assert!(!l.check(A, t), "refunds never exceed the burst");
+        l.refund(B);
+        assert_eq!(
+            l.tracked(),
+            1,
+            "a refund for an unknown client creates nothing"
+        );
     }
 
     #[test]

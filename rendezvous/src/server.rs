@@ -3,6 +3,8 @@
 //! Like mini-redis's `server::run`, the caller binds the listener (port 0 in tests) and
 //! passes a shutdown future (SIGTERM/Ctrl-C in the binary, a oneshot in tests). On
 //! shutdown, new connections stop, every WebSocket gets a close frame, and `run` returns.
+//! `run` opens the device registry the config names; the binary opens it itself first
+//! ([`run_with_registry`]) so a bad `database` is reported before the readiness line.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,7 +26,7 @@ use crate::state::AppState;
 use crate::tls::{TlsError, TlsListener};
 use crate::{assets, fleet_api, pages, ws_device, ws_guest};
 
-/// How often expired invites and idle rate-limit buckets are pruned.
+/// How often expired invites and full rate-limit buckets are pruned.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(30);
 /// How long shutdown waits for WebSockets to send their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -64,10 +66,23 @@ pub async fn run(
 }
 
 /// Serve until `shutdown` completes, reading time from `clock` (tests pass a manual clock).
+/// The registry is opened here, once, before serving (a short blocking call).
 pub async fn run_with_clock(
     listener: TcpListener,
     config: Config,
     clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let devices = Arc::new(DeviceRegistry::open(&config.database)?);
+    run_with_registry(listener, config, clock, devices, shutdown).await
+}
+
+/// Serve until `shutdown` completes, with a registry the caller opened.
+pub async fn run_with_registry(
+    listener: TcpListener,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    devices: Arc<DeviceRegistry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
@@ -82,9 +97,14 @@ pub async fn run_with_clock(
             "invite links will point at {public_url}: set public_url to the name guests reach"
         );
     }
-    let devices = Arc::new(DeviceRegistry::open(&config.database)?);
     let app = Arc::new(AppState::new(&config, public_url, clock, devices));
-    tracing::info!(listen = %base, public_url = %app.public_url, database = %config.database.display(), "rendezvous starting");
+    tracing::info!(
+        listen = %base,
+        public_url = %app.public_url,
+        database = %config.database.display(),
+        sqlite = rusqlite::version(),
+        "rendezvous starting"
+    );
 
     let pruner = tokio::spawn(prune_periodically(app.clone()));
     let cancel = app.shutdown.clone();
@@ -179,6 +199,7 @@ async fn prune_periodically(app: Arc<AppState>) {
         let mut shared = app.lock();
         let invites = shared.registry.prune(now.as_secs());
         shared.limiter.prune(now);
+        shared.auth_attempts.prune(now);
         if invites > 0 {
             tracing::debug!(invites, "pruned expired invites");
         }

@@ -1,5 +1,5 @@
-//! State shared by every request: the validated config, the clock, and the bookkeeping
-//! (invites, connections, rate limits) behind one short-held mutex.
+//! State shared by every request: the validated config, the clock, the device registry, and
+//! the bookkeeping (invites, connections, rate limits) behind one short-held mutex.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,7 +20,11 @@ use crate::rate_limit::RateLimiter;
 pub struct Shared {
     pub registry: Registry,
     pub hub: Hub,
+    /// Invite look-ups per client.
     pub limiter: RateLimiter,
+    /// Authentication attempts per client (unit hello/enroll, fleet admin requests); a
+    /// successful attempt gives its token back.
+    pub auth_attempts: RateLimiter,
 }
 
 /// Why a token look-up was refused.
@@ -74,6 +78,7 @@ impl AppState {
                 registry: Registry::new(),
                 hub: Hub::new(),
                 limiter: RateLimiter::new(config.rate_limit),
+                auth_attempts: RateLimiter::new(config.rate_limit),
             }),
             public_url,
         }
@@ -98,11 +103,27 @@ impl AppState {
             .map_err(LookupError::Invite)
     }
 
-    /// Rate-limit a failed attempt (a wrong admin credential): `false` when the client
-    /// has used up its allowance.
-    pub fn charge_failure(&self, ip: IpAddr) -> bool {
+    /// The unit was revoked: end its session and close its connection (if any) with
+    /// `error{revoked}`. Returns whether it was connected.
+    pub fn throw_out_revoked(&self, device_id: &str) -> bool {
+        let mut shared = self.lock();
+        shared.registry.end_session(device_id);
+        shared.hub.revoke_device(device_id)
+    }
+
+    /// Start an authentication attempt (a unit's hello or enroll, a fleet admin request):
+    /// takes one of the client's tokens, `false` when it has none left. Call
+    /// [`auth_succeeded`](Self::auth_succeeded) when the attempt succeeds, so only failures
+    /// (guessed tokens, signatures, credentials) use up the allowance, while attempts in
+    /// flight still count.
+    pub fn begin_auth(&self, ip: IpAddr) -> bool {
         let now = self.clock.now();
-        self.lock().limiter.check(ip, now)
+        self.lock().auth_attempts.check(ip, now)
+    }
+
+    /// The attempt [`begin_auth`](Self::begin_auth) paid for succeeded: give its token back.
+    pub fn auth_succeeded(&self, ip: IpAddr) {
+        self.lock().auth_attempts.refund(ip);
     }
 }
 

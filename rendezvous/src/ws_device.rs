@@ -9,12 +9,19 @@
 //! `error{unauthorized | revoked | enrollment_refused}` and the socket closes. After
 //! `welcome`, the unit creates invites, admits or denies guests, relays SDP/ICE and ends
 //! sessions. A bad message gets `error{bad_message}`; the socket stays up.
+//!
+//! Every hello or enroll takes a token from the client address's allowance of
+//! authentication attempts and gives it back when it succeeds, so guessing tokens or
+//! signatures runs out after `rate_limit.burst` failures (`error{rate_limited}`), while a
+//! store whose units share one address reconnects freely. Logs name device ids and
+//! outcomes, never tokens, keys or signatures.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use tokio::sync::mpsc;
 use visavis_api::signaling::{DeviceToServer, ErrorCode, ServerToDevice};
@@ -35,14 +42,20 @@ const QUEUE: usize = 1024;
 
 const EXPECTED: &str = "one of create_invite, admit, deny, signal, end_session";
 
-pub async fn upgrade(State(app): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             let tracker = app.sockets.clone();
-            tracker.track_future(session(app, socket))
+            tracker.track_future(session(app, socket, client.ip()))
         })
 }
+
+const REVOKED: &str = "this unit was revoked by its fleet's IT: re-provision it to bring it back";
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerToDevice {
     ServerToDevice::Error {
@@ -53,9 +66,14 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerToDevice {
 
 type Refusal = Option<ServerToDevice>;
 
-/// Challenge the unit and wait for a valid hello or enrollment. `Err(None)`: the peer went
-/// away; `Err(Some(msg))`: tell it why.
-async fn hello(app: &Arc<AppState>, socket: &mut WebSocket) -> Result<String, Refusal> {
+/// Challenge the unit and wait for a valid hello or enrollment, charged to `client`'s
+/// allowance of authentication attempts (given back on success). `Err(None)`: the peer
+/// went away; `Err(Some(msg))`: tell it why.
+async fn hello(
+    app: &Arc<AppState>,
+    socket: &mut WebSocket,
+    client: IpAddr,
+) -> Result<String, Refusal> {
     let challenge = b64(&random::<32>());
     socket::send_json(
         socket,
@@ -92,18 +110,44 @@ async fn hello(app: &Arc<AppState>, socket: &mut WebSocket) -> Result<String, Re
         },
         () = app.shutdown.cancelled() => return Err(None),
     };
-    match serde_json::from_str::<DeviceToServer>(text.as_str()) {
+    if !app.begin_auth(client) {
+        tracing::warn!(%client, "unit refused: too many failed attempts from this address");
+        return Err(Some(error(
+            ErrorCode::RateLimited,
+            "too many failed attempts from this address: wait a minute before trying again",
+        )));
+    }
+    let outcome = first_message(app, text.as_str(), &challenge).await;
+    // Only the client's own failures use up its allowance, not a registry failure.
+    let not_its_fault = match &outcome {
+        Ok(_) => true,
+        Err(Some(ServerToDevice::Error { code, .. })) => *code == ErrorCode::Internal,
+        Err(_) => false,
+    };
+    if not_its_fault {
+        app.auth_succeeded(client);
+    }
+    outcome
+}
+
+/// Check the unit's first message: a hello or an enrollment.
+async fn first_message(
+    app: &Arc<AppState>,
+    text: &str,
+    challenge: &str,
+) -> Result<String, Refusal> {
+    match serde_json::from_str::<DeviceToServer>(text) {
         Ok(DeviceToServer::Hello {
             device_id,
             signature,
             protocol,
-        }) => authenticate(app, device_id, &challenge, &signature, protocol).await,
+        }) => authenticate(app, device_id, challenge, &signature, protocol).await,
         Ok(DeviceToServer::Enroll {
             token,
             public_key,
             signature,
             protocol,
-        }) => enroll(app, &token, public_key, &challenge, &signature, protocol).await,
+        }) => enroll(app, &token, public_key, challenge, &signature, protocol).await,
         Ok(_) => Err(Some(error(
             ErrorCode::Unauthorized,
             "the first message must be hello (or enroll, the first time)",
@@ -161,10 +205,7 @@ async fn authenticate(
     };
     if record.revoked_at.is_some() {
         tracing::warn!(device = %device_id, "unit refused: revoked");
-        return Err(Some(error(
-            ErrorCode::Revoked,
-            "this unit was revoked by its fleet's IT: re-provision it to bring it back",
-        )));
+        return Err(Some(error(ErrorCode::Revoked, REVOKED)));
     }
     let signed = record
         .public_key
@@ -177,8 +218,6 @@ async fn authenticate(
             "the signature does not match this unit's enrolled key (was the unit re-flashed? re-provision it)",
         )));
     }
-    let (id, now) = (device_id.clone(), app.clock.now_secs());
-    registry(app, move |r| r.seen(&id, now)).await?;
     tracing::info!(device = %device_id, protocol, "unit authenticated");
     Ok(device_id)
 }
@@ -197,6 +236,7 @@ async fn enroll(
         Some(error(ErrorCode::EnrollmentRefused, e.to_string()))
     })?;
     if !keys::is_public_key(&public_key) {
+        tracing::warn!(device = %claims.device_id, "enrollment refused: not a public key");
         return Err(Some(error(
             ErrorCode::EnrollmentRefused,
             "public_key is not an ed25519 public key (32 bytes, base64url)",
@@ -222,10 +262,7 @@ async fn enroll(
         }
         Err(EnrollRefusal::Revoked) => {
             tracing::warn!(device = %device_id, "enrollment refused: revoked");
-            Err(Some(error(
-                ErrorCode::Revoked,
-                "this unit was revoked by its fleet's IT: re-provision it to bring it back",
-            )))
+            Err(Some(error(ErrorCode::Revoked, REVOKED)))
         }
         Err(EnrollRefusal::TokenUsed) => {
             tracing::warn!(device = %device_id, "enrollment refused: token already used");
@@ -237,8 +274,8 @@ async fn enroll(
     }
 }
 
-async fn session(app: Arc<AppState>, mut socket: WebSocket) {
-    let device_id = match hello(&app, &mut socket).await {
+async fn session(app: Arc<AppState>, mut socket: WebSocket, client: IpAddr) {
+    let device_id = match hello(&app, &mut socket, client).await {
         Ok(id) => id,
         Err(reply) => {
             if let Some(reply) = reply {
@@ -259,6 +296,21 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket) {
         device_id: device_id.clone(),
     }));
     let conn = app.lock().hub.attach_device(&device_id, link.clone());
+    // Checked again now that the unit is attached: a revocation that came after the check
+    // in `hello` either finds this connection in the hub (and throws it out) or is seen here.
+    let (id, now) = (device_id.clone(), app.clock.now_secs());
+    match registry(&app, move |r| r.seen(&id, now)).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(device = %device_id, "unit revoked while connecting");
+            app.throw_out_revoked(&device_id);
+        }
+        Err(reply) => {
+            if let Some(reply) = reply {
+                link.send(Outbound::then_close(reply));
+            }
+        }
+    }
 
     let unreadable = error(
         ErrorCode::BadMessage,

@@ -86,9 +86,51 @@ fn a_missing_enrollment_key_or_registry_folder_exits_2_and_says_what_to_do() {
     let lines = fleet_lines("nodb").replace("registry.sqlite3", "missing/registry.sqlite3");
     let path = config_file("nodb", &format!("listen = \"127.0.0.1:0\"\n{lines}"));
     let out = rendezvous().arg("--config").arg(&path).output().unwrap();
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("database:") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no readiness line");
+}
+
+#[test]
+fn a_corrupt_or_unusable_registry_exits_2_before_the_readiness_line() {
+    let lines = fleet_lines("corrupt");
+    let db = lines
+        .lines()
+        .find_map(|l| l.strip_prefix("database = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    std::fs::write(
+        &db,
+        "not an SQLite file, but long enough to look like a header to anyone\n",
+    )
+    .unwrap();
+    let path = config_file("corrupt", &format!("listen = \"127.0.0.1:0\"\n{lines}"));
+    let out = rendezvous().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("database:")
+            && stderr.contains(&db)
+            && stderr.contains("SQLite database written by rendezvous"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no readiness line");
+
+    // A folder where the file should be.
+    std::fs::remove_file(&db).unwrap();
+    std::fs::create_dir(&db).unwrap();
+    let out = rendezvous().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("database:") && stderr.contains(&db),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -5,10 +5,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Server, expect_closed, recv};
 use visavis_api::fleet::auth::admin_credential;
 use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::signaling::{ErrorCode, ServerToDevice};
+use visavis_rendezvous::config::RateLimit;
 
 async fn admin(
     server: &Server,
@@ -33,6 +36,12 @@ fn code(reply: ServerToDevice) -> ErrorCode {
     match reply {
         ServerToDevice::Error { code, .. } => code,
         other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn welcome() -> ServerToDevice {
+    ServerToDevice::Welcome {
+        device_id: common::DEVICE.into(),
     }
 }
 
@@ -126,13 +135,7 @@ async fn the_registry_survives_a_restart() {
 
     let server = Server::start_with(config).await;
     let (_ws, reply) = server.hello(common::DEVICE, &common::device_key()).await;
-    assert_eq!(
-        reply,
-        ServerToDevice::Welcome {
-            device_id: common::DEVICE.into()
-        },
-        "the enrolled key is still known"
-    );
+    assert_eq!(reply, welcome(), "the enrolled key is still known");
     let right = admin_credential(&common::FLEET_KEY);
     let (_, body) = admin(
         &server,
@@ -142,4 +145,109 @@ async fn the_registry_survives_a_restart() {
     )
     .await;
     assert_eq!(body["devices"].as_array().unwrap().len(), 1);
+    assert_eq!(body["devices"][0]["device_id"], common::DEVICE);
+    assert_eq!(body["devices"][0]["enrolled_at"], common::START);
+}
+
+#[tokio::test]
+async fn failed_attempts_use_up_the_allowance_and_successes_give_it_back() {
+    let mut config = common::config();
+    config.rate_limit = RateLimit {
+        burst: 3,
+        per_minute: 60,
+    };
+    let server = Server::start_with(config).await;
+    let right = admin_credential(&common::FLEET_KEY);
+    drop(server.device().await);
+    // A store's units behind one address reconnect as often as they need.
+    for _ in 0..6 {
+        let (_ws, reply) = server.hello(common::DEVICE, &common::device_key()).await;
+        assert_eq!(reply, welcome());
+    }
+    let (status, _) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/api/fleet/devices",
+        Some(&right),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Guessing does not.
+    let stranger = DeviceKey::from_bytes(&[1; 32]);
+    let (_ws, reply) = server.hello(common::DEVICE, &stranger).await;
+    assert_eq!(code(reply), ErrorCode::Unauthorized);
+    let (status, _) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/api/fleet/devices",
+        Some("guess"),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (_ws, reply) = server
+        .enroll(&common::token(&[0; 32], common::DEVICE), &stranger)
+        .await;
+    assert_eq!(code(reply), ErrorCode::EnrollmentRefused);
+
+    // The allowance is used up: even the right key and credential wait.
+    let (mut ws, reply) = server.hello(common::DEVICE, &common::device_key()).await;
+    assert_eq!(code(reply), ErrorCode::RateLimited);
+    expect_closed(&mut ws).await;
+    let (status, body) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/api/fleet/devices",
+        Some(&right),
+    )
+    .await;
+    assert_eq!(status, 429);
+    assert!(body["error"].as_str().unwrap().contains("wait"), "{body}");
+
+    // One token a second comes back.
+    server.clock.advance(Duration::from_secs(1));
+    let (_ws, reply) = server.hello(common::DEVICE, &common::device_key()).await;
+    assert_eq!(reply, welcome());
+    let (status, _) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/api/fleet/devices",
+        Some(&right),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_broken_registry_answers_internal_and_the_server_stays_up() {
+    let config = common::config();
+    let database = config.database.clone();
+    let server = Server::start_with(config).await;
+    drop(server.device().await);
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute_batch("DROP TABLE devices")
+        .unwrap();
+
+    let (mut ws, reply) = server.hello(common::DEVICE, &common::device_key()).await;
+    let ServerToDevice::Error { code, message } = reply else {
+        panic!("expected an error, got {reply:?}");
+    };
+    assert_eq!(code, ErrorCode::Internal);
+    assert!(message.contains("registry"), "{message}");
+    expect_closed(&mut ws).await;
+    let right = admin_credential(&common::FLEET_KEY);
+    let (status, body) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/api/fleet/devices",
+        Some(&right),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert!(
+        body["error"].as_str().unwrap().contains("registry"),
+        "{body}"
+    );
+    assert_eq!(server.get("/healthz").await.status(), 200);
 }

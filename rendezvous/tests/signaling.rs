@@ -4,6 +4,7 @@ mod common;
 
 use common::{Server, expect_closed, recv, send, send_text};
 use std::time::Duration;
+use visavis_api::fleet::auth::challenge_message;
 use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::signaling::{
     DeviceToServer, ErrorCode, GuestToServer, ServerToDevice, ServerToGuest, SignalPayload,
@@ -111,6 +112,48 @@ async fn an_enrollment_token_works_once_for_one_key() {
     assert_eq!(code, ErrorCode::EnrollmentRefused);
     assert!(message.contains("already used"), "{message}");
     expect_closed(&mut thief).await;
+}
+
+#[tokio::test]
+async fn an_enrollment_must_be_signed_by_the_key_it_enrolls() {
+    let server = Server::start().await;
+    let token = common::token(&common::FLEET_KEY, "u-8");
+    let key = DeviceKey::from_bytes(&[3; 32]);
+    let other = DeviceKey::from_bytes(&[4; 32]);
+    // (public key, who signs, for which device id, expected refusal)
+    let cases = [
+        (key.public_key(), &other, "u-8", ErrorCode::Unauthorized),
+        (key.public_key(), &key, "u-9", ErrorCode::Unauthorized),
+        (
+            "not-a-key".to_owned(),
+            &key,
+            "u-8",
+            ErrorCode::EnrollmentRefused,
+        ),
+    ];
+    for (public_key, signer, signed_for, expected) in cases {
+        let (mut ws, challenge) = server.challenged().await;
+        send(
+            &mut ws,
+            &DeviceToServer::Enroll {
+                protocol: 1,
+                token: token.clone(),
+                public_key,
+                signature: signer.sign(&challenge_message(signed_for, &challenge)),
+            },
+        )
+        .await;
+        assert_eq!(code_of_device(recv(&mut ws).await), expected);
+        expect_closed(&mut ws).await;
+    }
+    // Refused attempts do not use the token up.
+    let (_ws, reply) = server.enroll(&token, &key).await;
+    assert_eq!(
+        reply,
+        ServerToDevice::Welcome {
+            device_id: "u-8".into()
+        }
+    );
 }
 
 #[tokio::test]
