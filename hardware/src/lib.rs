@@ -1,5 +1,5 @@
 //! The board around the unit: presence sensor, privacy switch, buttons, status LED,
-//! backlight.
+//! backlight, and the camera.
 //!
 //! [`Board`] is the one interface the daemon uses. Two backends implement it:
 //! - [`GpioBoard`]: the Pi 4 / Pi 5 GPIO through rppal, with the pin map from the device
@@ -9,10 +9,14 @@
 //! - [`SimulatedBoard`]: an in-memory board for the demo and the tests, driven by whoever
 //!   holds a clone of it.
 //!
+//! [`camera`] is the V4L2 capture device, with no GStreamer: formats, negotiation,
+//! streaming on a thread, and recovery when the device goes away.
+//!
 //! [`contract`] is the behaviour every backend must show, written once against a
 //! [`contract::Driver`] that can work the inputs and read the outputs.
 
 mod backlight;
+pub mod camera;
 pub mod contract;
 mod gpio;
 mod pins;

@@ -132,7 +132,8 @@ impl Config {
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::parse_in(&text, base).map_err(|e| match e {
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        Config::parse_with(&text, base, credentials.as_deref()).map_err(|e| match e {
             ConfigError::Parse { source, .. } => ConfigError::Parse {
                 path: path.to_owned(),
                 source,
@@ -144,11 +145,22 @@ impl Config {
     /// Parse and validate config text; relative paths are taken from `base` (the config
     /// file's folder).
     pub fn parse_in(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with(text, base, None)
+    }
+
+    /// [`Config::parse_in`], with systemd's credentials folder (`$CREDENTIALS_DIRECTORY`):
+    /// without `enrollment_key_file`, the key is its `enrollment.key` (the unit's
+    /// `LoadCredential=enrollment.key:...`), so the service never reads the key's own file.
+    pub fn parse_with(
+        text: &str,
+        base: &Path,
+        credentials: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("config"),
             source: Box::new(e),
         })?;
-        raw.validate(base)
+        raw.validate(base, credentials)
     }
 
     /// A loopback config for tests and demos: the given fleet key and registry file,
@@ -168,7 +180,7 @@ impl Config {
 }
 
 impl RawConfig {
-    fn validate(self, base: &Path) -> Result<Config, ConfigError> {
+    fn validate(self, base: &Path, credentials: Option<&Path>) -> Result<Config, ConfigError> {
         if self.devices.is_some() {
             return Err(invalid(
                 "devices",
@@ -247,13 +259,21 @@ impl RawConfig {
         }
 
         let resolve = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
-        let key_file = self.enrollment_key_file.map(resolve).ok_or_else(|| {
-            invalid(
-                "enrollment_key_file",
-                "missing: the file with the fleet's enrollment key, which checks the tokens units \
-                 enroll with (create one with `provision keygen <path>`, mode 0600)",
-            )
-        })?;
+        let credential = credentials
+            .map(|dir| dir.join(ENROLLMENT_KEY_CREDENTIAL))
+            .filter(|p| p.is_file());
+        let key_file = self
+            .enrollment_key_file
+            .map(resolve)
+            .or(credential)
+            .ok_or_else(|| {
+                invalid(
+                    "enrollment_key_file",
+                    "missing: the file with the fleet's enrollment key, which checks the tokens \
+                     units enroll with (create one with `provision keygen <path>`, mode 0600), or \
+                     the systemd credential `enrollment.key` (LoadCredential=enrollment.key:<path>)",
+                )
+            })?;
         let enrollment_key = visavis_api::fleet::keys::read_key_file(&key_file)
             .map(EnrollmentKey)
             .map_err(key_file_problem)?;
@@ -274,6 +294,9 @@ impl RawConfig {
         })
     }
 }
+
+/// The systemd credential holding the enrollment key when the config names no file.
+pub const ENROLLMENT_KEY_CREDENTIAL: &str = "enrollment.key";
 
 /// `enrollment_key_file` could not be used: say why, and what to do.
 fn key_file_problem(e: visavis_api::fleet::keys::KeyError) -> ConfigError {
@@ -388,6 +411,21 @@ mod tests {
                 && e.contains("provision keygen"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn without_a_key_file_the_systemd_credential_is_the_key() {
+        let text = "listen = \"127.0.0.1:0\"\n";
+        let empty = key_dir().join("no-credentials");
+        std::fs::create_dir_all(&empty).unwrap();
+        let e = Config::parse_with(text, &empty, Some(&empty))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LoadCredential=enrollment.key"), "{e}");
+        // systemd's credentials folder holds `enrollment.key`, as key_dir() does.
+        let creds = key_dir();
+        let c = Config::parse_with(text, &empty, Some(&creds)).unwrap();
+        assert_eq!(c.enrollment_key, EnrollmentKey([7u8; 32]));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - [`Chromedriver`] runs one `chromedriver`; each [`Guest`] it creates is one WebDriver
 //!   session, i.e. one headless Chromium with fake camera and microphone, driving the guest
 //!   page through the DOM contract of docs/contracts.md.
+//! - [`qemu`] boots Debian's kernel under `qemu-system-x86_64` with an initramfs built
+//!   here, for tests against real kernel drivers (vivid, the V4L2 test driver).
 //! - [`http`] is a plain HTTP/1.1 client for status codes and bodies; [`wait`] polls a
 //!   condition until a deadline, which is how every wait in these tests is written.
 //!
@@ -20,6 +22,7 @@ pub mod error;
 pub mod guest;
 pub mod http;
 pub mod process;
+pub mod qemu;
 pub mod rendezvous;
 pub mod wait;
 

@@ -13,6 +13,7 @@
 mod bench;
 mod cli;
 mod demo;
+mod kernel;
 mod setup;
 mod test;
 mod workspace;

@@ -40,6 +40,10 @@ pub const PACKAGES: &[&str] = &[
     // The Wayland kiosk compositor the kiosk runs under on the unit (its unit is verified).
     "cage",
     "imagemagick",
+    // The vivid test: Debian's kernel (fetched by the test command) under QEMU, with busybox
+    // as the guest's userland.
+    "qemu-system-x86",
+    "busybox-static",
 ];
 
 pub fn run() -> anyhow::Result<()> {
@@ -125,6 +129,11 @@ impl Privilege {
             interactive: std::io::stdin().is_terminal(),
         })
     }
+}
+
+/// `apt-get update`, with root or through sudo: for fetches that find stale package lists.
+pub fn apt_update() -> anyhow::Result<()> {
+    apt_get(&Privilege::detect()?, &["update"])
 }
 
 fn apt_get(privilege: &Privilege, args: &[&str]) -> anyhow::Result<()> {

@@ -2,19 +2,22 @@
 //!
 //! The end-to-end tests start the real `rendezvous` and `applianced` binaries from
 //! `target/debug`, so the whole workspace is built first; `cargo test` alone only builds
-//! what the test targets link.
+//! what the test targets link. The vivid test's kernel is fetched here too ([`kernel`]).
 
 use crate::cli::{Profile, TestOptions};
-use crate::{setup, workspace};
+use crate::{kernel, setup, workspace};
 use anyhow::Context;
 use std::process::ExitCode;
 
 pub fn run(options: &TestOptions) -> anyhow::Result<ExitCode> {
     setup::run()?;
     workspace::build(Profile::Debug)?;
-    let args = cargo_test_args(&options.cargo_test_args);
-    println!("xtask: running cargo {}", args.join(" "));
-    let status = workspace::cargo(&args)
+    let mut command = workspace::cargo(cargo_test_args(&options.cargo_test_args));
+    if cfg!(target_arch = "x86_64") {
+        command.env(kernel::ENV, kernel::fetch()?);
+    }
+    println!("xtask: running {command:?}");
+    let status = command
         .status()
         .context("could not start `cargo test`: is a Rust toolchain on PATH?")?;
     Ok(workspace::exit_code_of(status))

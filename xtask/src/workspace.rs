@@ -65,7 +65,7 @@ pub fn binary(profile: Profile, name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Cargo's target directory: `$CARGO_TARGET_DIR` when set, else `<root>/target`.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => {
             let dir = PathBuf::from(dir);

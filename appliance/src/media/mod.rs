@@ -42,8 +42,8 @@ pub enum MediaError {
         element: String,
         message: String,
     },
-    #[error("camera {device}: {message}")]
-    Camera { device: String, message: String },
+    #[error("{0}")]
+    Camera(#[from] visavis_hardware::camera::CameraError),
 }
 
 /// The running media path.
@@ -55,7 +55,7 @@ pub struct MediaHub {
     metrics: Arc<Metrics>,
     video_gate: Arc<Gate>,
     audio_gate: Arc<Gate>,
-    camera: Option<v4l2::CaptureThread>,
+    camera: Option<visavis_hardware::camera::Capture>,
     _preview: Option<preview::Preview>,
 }
 

@@ -58,14 +58,12 @@ fn encoder_description(encoder: &str, config: &VideoConfig) -> String {
 enum Source {
     Test,
     File(String),
-    Camera(v4l2::Negotiated, v4l::Device),
+    Camera(visavis_hardware::camera::Camera),
 }
 
 fn pick_source(config: &VideoConfig) -> Result<Source, MediaError> {
-    let camera = || {
-        v4l2::negotiate(&config.device, config.width, config.height, config.fps)
-            .map(|(dev, fmt)| Source::Camera(fmt, dev))
-    };
+    let camera =
+        || v4l2::open(&config.device, config.width, config.height, config.fps).map(Source::Camera);
     Ok(match config.source {
         VideoSource::Test => Source::Test,
         VideoSource::File => Source::File(
@@ -119,7 +117,8 @@ fn description(
              ! videoconvert ! videoscale ! {raw_no_rate}",
             path.replace('"', "")
         ),
-        Source::Camera(fmt, _) => {
+        Source::Camera(camera) => {
+            let fmt = camera.format();
             let decode = if fmt.fourcc == "MJPG" {
                 "jpegdec ! "
             } else {
@@ -128,7 +127,7 @@ fn description(
             format!(
                 "appsrc name=camsrc is-live=true format=time do-timestamp=true caps=\"{}\" \
                  ! {decode}videoconvert ! videoscale ! videorate ! {raw}",
-                fmt.caps()
+                v4l2::caps(fmt)
             )
         }
     };
@@ -205,7 +204,7 @@ pub fn start(
 ) -> Result<
     (
         pipeline::Running,
-        Option<v4l2::CaptureThread>,
+        Option<visavis_hardware::camera::Capture>,
         Option<super::preview::Preview>,
     ),
     MediaError,
@@ -235,13 +234,13 @@ pub fn start(
     };
     let looping = matches!(source, Source::File(_));
     let camera = match source {
-        Source::Camera(fmt, dev) => {
+        Source::Camera(camera) => {
             let src = pipe
                 .by_name("camsrc")
                 .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
                 .ok_or_else(|| MediaError::Init("camera appsrc missing".into()))?;
-            tracing::info!(format = ?fmt, device = %config.device.display(), "camera negotiated");
-            Some(v4l2::spawn(config.device.clone(), dev, fmt, src))
+            tracing::info!(format = ?camera.format(), device = %config.device.display(), "camera negotiated");
+            Some(v4l2::spawn(camera, src)?)
         }
         _ => None,
     };
