@@ -429,6 +429,16 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_default_config_runs_with_the_units_credential() {
+        let shipped = include_str!("../../packaging/rendezvous.toml");
+        let creds = key_dir();
+        let c = Config::parse_with(shipped, Path::new("/etc/visavis"), Some(&creds)).unwrap();
+        assert!(c.listen.ip().is_loopback());
+        assert_eq!(c.database, PathBuf::from(DEFAULT_DATABASE));
+        assert_eq!(c.enrollment_key, EnrollmentKey([7u8; 32]));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let e = error_of(&format!("colour = \"blue\"\n{}", base()));
         assert!(e.contains("colour"), "{e}");

@@ -32,7 +32,7 @@ fn units() -> Result<Vec<PathBuf>> {
 fn checked_copy(unit: &Path, dir: &Path) -> Result<PathBuf> {
     let mut text =
         std::fs::read_to_string(unit).context(format!("could not read {}", unit.display()))?;
-    for binary in ["applianced", "kiosk"] {
+    for binary in ["applianced", "kiosk", "rendezvous"] {
         let installed = format!("/usr/bin/{binary}");
         if text.contains(&installed) {
             let built = workspace_binary(binary)?;

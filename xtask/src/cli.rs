@@ -16,7 +16,15 @@ commands:
       --headless        do not start the kiosk window, even when a display is available
       --release         build and run the release binaries
       --mode MODE       fitting-room (default) or table
-  bench [ARGS...]       the benchmark (not written yet)
+  bench [ARGS...]       the benchmarks: a call (latency, CPU, memory), then provisioning
+  package [OPTIONS]     build the .deb packages (visavis-unit, visavis-rendezvous,
+                        visavis-provision) into target/debian/
+      --arch ARCH       amd64 or arm64 (cross-built; default: this machine's)
+      --debug           package the debug build (quick, for tests) instead of release
+      --no-build        package what is already built
+      --out DIR         write the packages there instead
+  cross-check           `cargo check` the device crates for aarch64 (the Pi), installing
+                        the cross toolchain and arm64 GStreamer headers when missing
   help                  this text
 ";
 
@@ -28,6 +36,52 @@ pub enum Command {
     Test(TestOptions),
     Demo(DemoOptions),
     Bench(Vec<String>),
+    Package(PackageOptions),
+    CrossCheck,
+}
+
+/// A Debian architecture we package for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Amd64,
+    Arm64,
+}
+
+impl Arch {
+    /// This machine's architecture.
+    pub fn host() -> Arch {
+        if cfg!(target_arch = "aarch64") {
+            Arch::Arm64
+        } else {
+            Arch::Amd64
+        }
+    }
+
+    /// The name Debian uses.
+    pub fn debian(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// Rust's target triple.
+    pub fn triple(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "x86_64-unknown-linux-gnu",
+            Arch::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// Options of `cargo xtask package`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageOptions {
+    pub arch: Arch,
+    pub profile: Profile,
+    pub build: bool,
+    /// Where the `.deb` files go; default `target/debian`.
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Options of `cargo xtask test`.
@@ -109,6 +163,13 @@ impl Command {
             })),
             "demo" => parse_demo(rest).map(Command::Demo),
             "bench" => Ok(Command::Bench(rest.to_vec())),
+            "package" => parse_package(rest).map(Command::Package),
+            "cross-check" => match rest.first() {
+                None => Ok(Command::CrossCheck),
+                Some(extra) => Err(UsageError(format!(
+                    "`cross-check` takes no arguments, got `{extra}`"
+                ))),
+            },
             other => Err(UsageError(format!("unknown command `{other}`"))),
         }
     }
@@ -156,6 +217,59 @@ fn parse_demo(args: &[String]) -> Result<DemoOptions, UsageError> {
     Ok(options)
 }
 
+fn parse_package(args: &[String]) -> Result<PackageOptions, UsageError> {
+    let mut options = PackageOptions {
+        arch: Arch::host(),
+        profile: Profile::Release,
+        build: true,
+        out: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_string())),
+            None => (arg.as_str(), None),
+        };
+        match flag {
+            "--debug" if inline_value.is_none() => options.profile = Profile::Debug,
+            "--no-build" if inline_value.is_none() => options.build = false,
+            "--out" => {
+                let value = match inline_value {
+                    Some(value) => value,
+                    None => args
+                        .next()
+                        .cloned()
+                        .ok_or_else(|| UsageError("`--out` needs a folder".into()))?,
+                };
+                options.out = Some(value.into());
+            }
+            "--arch" => {
+                let value = match inline_value {
+                    Some(value) => value,
+                    None => args.next().cloned().ok_or_else(|| {
+                        UsageError("`--arch` needs a value: amd64 or arm64".into())
+                    })?,
+                };
+                options.arch = match value.as_str() {
+                    "amd64" => Arch::Amd64,
+                    "arm64" => Arch::Arm64,
+                    _ => {
+                        return Err(UsageError(format!(
+                            "`--arch {value}`: the architecture is amd64 or arm64"
+                        )));
+                    }
+                };
+            }
+            _ => {
+                return Err(UsageError(format!(
+                    "`package` does not know the option `{arg}`"
+                )));
+            }
+        }
+    }
+    Ok(options)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +292,32 @@ mod tests {
                 ],
             })
         );
+    }
+
+    #[test]
+    fn package_options() {
+        assert_eq!(
+            parse(&["package", "--arch", "arm64", "--debug", "--no-build"]).unwrap(),
+            Command::Package(PackageOptions {
+                arch: Arch::Arm64,
+                profile: Profile::Debug,
+                build: false,
+                out: None
+            })
+        );
+        assert_eq!(
+            parse(&["package", "--arch=amd64"]).unwrap(),
+            Command::Package(PackageOptions {
+                arch: Arch::Amd64,
+                profile: Profile::Release,
+                build: true,
+                out: None
+            })
+        );
+        let e = parse(&["package", "--arch", "riscv64"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("amd64 or arm64"), "{e}");
     }
 
     #[test]

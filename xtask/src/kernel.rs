@@ -12,7 +12,14 @@ pub const ENV: &str = "VISAVIS_VIVID_KERNEL";
 
 /// The unpacked kernel package, fetched when not there yet.
 pub fn fetch() -> anyhow::Result<PathBuf> {
-    let package = package_name()?;
+    let package = match package_name() {
+        Ok(p) => p,
+        // A machine whose package lists were never fetched.
+        Err(_) => {
+            crate::setup::apt_update()?;
+            package_name()?
+        }
+    };
     let base = crate::workspace::target_dir().join("vivid");
     let dir = base.join(&package);
     if dir.join(".complete").is_file() {

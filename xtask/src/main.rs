@@ -4,7 +4,9 @@
 //! - `test`: setup, build every binary, run every test.
 //! - `demo`: setup, build, start `rendezvous` and `applianced` on this machine, print an
 //!   invite link for a browser, run until Ctrl-C.
-//! - `bench`: the benchmark's entry point (not written yet).
+//! - `bench`: the benchmarks (a call, then provisioning).
+//! - `package`: the `.deb` packages, for amd64 or arm64 (cross-built).
+//! - `cross-check`: `cargo check` of the device crates for aarch64.
 //!
 //! The flow is always raw arguments → validated [`cli::Command`] → `run`. Exit codes, in one
 //! place ([`exit_code`]): 0 success; `test` passes on the exit code of `cargo test`; 1 when
@@ -12,8 +14,10 @@
 
 mod bench;
 mod cli;
+mod cross;
 mod demo;
 mod kernel;
+mod package;
 mod setup;
 mod test;
 mod workspace;
@@ -38,6 +42,8 @@ fn run(command: cli::Command) -> anyhow::Result<ExitCode> {
         cli::Command::Test(options) => test::run(&options),
         cli::Command::Demo(options) => demo::run(&options),
         cli::Command::Bench(args) => bench::run(&args),
+        cli::Command::Package(options) => package::run(&options).map(|()| ExitCode::SUCCESS),
+        cli::Command::CrossCheck => cross::check().map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -47,11 +47,16 @@ pub const PACKAGES: &[&str] = &[
 ];
 
 pub fn run() -> anyhow::Result<()> {
-    let missing = missing(PACKAGES)?;
+    install(PACKAGES)
+}
+
+/// Install those of `packages` that are missing (`name:arch` for another architecture).
+pub fn install(packages: &[&str]) -> anyhow::Result<()> {
+    let missing = missing(packages)?;
     if missing.is_empty() {
         println!(
             "xtask: setup: all {} Debian packages are installed",
-            PACKAGES.len()
+            packages.len()
         );
         return Ok(());
     }
@@ -65,7 +70,7 @@ pub fn run() -> anyhow::Result<()> {
     install.extend(missing.iter().map(String::as_str));
     apt_get(&privilege, &install)?;
 
-    let still_missing = self::missing(PACKAGES)?;
+    let still_missing = self::missing(packages)?;
     if !still_missing.is_empty() {
         bail!(
             "apt-get finished but these packages are still not installed: {}; \
@@ -83,25 +88,38 @@ fn missing(wanted: &[&str]) -> anyhow::Result<Vec<String>> {
     // "missing", so the exit status is ignored and stdout is what counts.
     let output = Command::new("dpkg-query")
         .arg("-W")
-        .arg("-f=${Package}\t${Status}\n")
+        .arg("-f=${Package}\t${Architecture}\t${Status}\n")
         .args(wanted)
         .output()
         .context(
             "could not run dpkg-query: `cargo xtask setup` supports Debian 12 and Raspberry Pi OS; \
              elsewhere install the packages listed in xtask/src/setup.rs by hand",
         )?;
-    let installed: BTreeSet<&str> = std::str::from_utf8(&output.stdout)
-        .context("dpkg-query printed something that is not UTF-8")?
+    let text = std::str::from_utf8(&output.stdout)
+        .context("dpkg-query printed something that is not UTF-8")?;
+    Ok(not_installed(wanted, text))
+}
+
+/// The packages of `wanted` (`name`, or `name:arch` for another architecture) that
+/// `dpkg-query -f '${Package}\t${Architecture}\t${Status}\n'` did not report installed.
+fn not_installed(wanted: &[&str], dpkg_query: &str) -> Vec<String> {
+    let installed: BTreeSet<(&str, &str)> = dpkg_query
         .lines()
-        .filter_map(|line| line.split_once('\t'))
-        .filter(|(_, status)| status.trim() == "install ok installed")
-        .map(|(package, _)| package)
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            Some((fields.next()?, fields.next()?, fields.next()?))
+        })
+        .filter(|(_, _, status)| status.trim() == "install ok installed")
+        .map(|(package, arch, _)| (package, arch))
         .collect();
-    Ok(wanted
+    wanted
         .iter()
-        .filter(|package| !installed.contains(**package))
+        .filter(|want| match want.split_once(':') {
+            Some((package, arch)) => !installed.contains(&(package, arch)),
+            None => !installed.iter().any(|(package, _)| package == *want),
+        })
         .map(|package| package.to_string())
-        .collect())
+        .collect()
 }
 
 /// How apt-get gets root: we are root, or through sudo.
@@ -129,6 +147,39 @@ impl Privilege {
             interactive: std::io::stdin().is_terminal(),
         })
     }
+}
+
+/// Let apt install packages of `arch` (`dpkg --add-architecture`), then `apt-get update`;
+/// nothing when dpkg already knows it.
+pub fn add_architecture(arch: &str) -> anyhow::Result<()> {
+    let out = Command::new("dpkg")
+        .arg("--print-foreign-architectures")
+        .output()
+        .context("could not run dpkg")?;
+    if String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .any(|a| a == arch)
+    {
+        return Ok(());
+    }
+    let privilege = Privilege::detect()?;
+    let mut command = match privilege {
+        Privilege::Root => Command::new("dpkg"),
+        Privilege::Sudo { .. } => {
+            let mut c = Command::new("sudo");
+            c.arg("dpkg");
+            c
+        }
+    };
+    println!("xtask: setup: running dpkg --add-architecture {arch}");
+    let status = command
+        .args(["--add-architecture", arch])
+        .status()
+        .context("could not run dpkg --add-architecture")?;
+    if !status.success() {
+        bail!("`dpkg --add-architecture {arch}` failed; run it as root");
+    }
+    apt_get(&privilege, &["update"])
 }
 
 /// `apt-get update`, with root or through sudo: for fetches that find stale package lists.
@@ -177,6 +228,18 @@ fn apt_get(privilege: &Privilege, args: &[&str]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packages_of_another_architecture_are_told_apart() {
+        let query = "gcc\tamd64\tinstall ok installed\n\
+                     libgstreamer1.0-dev\tamd64\tinstall ok installed\n\
+                     libgstreamer1.0-dev\tarm64\tdeinstall ok config-files\n";
+        assert_eq!(
+            not_installed(&["gcc", "libgstreamer1.0-dev:arm64", "clang"], query),
+            ["libgstreamer1.0-dev:arm64", "clang"]
+        );
+        assert!(not_installed(&["libgstreamer1.0-dev:amd64"], query).is_empty());
+    }
 
     #[test]
     fn package_list_has_no_duplicates() {
