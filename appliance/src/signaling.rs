@@ -46,10 +46,18 @@ pub fn spawn(
                     } else {
                         Duration::from_secs(60)
                     };
-                    let problem = format!(
-                        "rendezvous refused this unit ({code:?}): {message}. Retrying in {} s",
-                        backoff.as_secs()
-                    );
+                    let problem = if code == ErrorCode::RateLimited {
+                        // Quick retries would only keep this address over its allowance.
+                        format!(
+                            "rendezvous is limiting attempts from this unit's address: {message}. Retrying in {} s",
+                            backoff.as_secs()
+                        )
+                    } else {
+                        format!(
+                            "rendezvous refused this unit ({code:?}): {message}. Retrying in {} s",
+                            backoff.as_secs()
+                        )
+                    };
                     tracing::error!("{problem}");
                     if events.send(Link::Problem(problem)).is_err() {
                         return;
@@ -152,7 +160,7 @@ async fn session(
                             return Ok(());
                         }
                     }
-                    ServerToDevice::Error { code: code @ (ErrorCode::Unauthorized | ErrorCode::Revoked | ErrorCode::EnrollmentRefused), message } => {
+                    ServerToDevice::Error { code: code @ (ErrorCode::Unauthorized | ErrorCode::Revoked | ErrorCode::EnrollmentRefused | ErrorCode::RateLimited), message } => {
                         return Err(Failure::Refused(code, message));
                     }
                     other if up => {

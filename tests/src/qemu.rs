@@ -1,10 +1,11 @@
-//! A throw-away Linux guest under `qemu-system-x86_64` (TCG, no KVM needed): Debian's
-//! kernel, a busybox initramfs built here, kernel modules loaded in dependency order, and
-//! one of the workspace's programs run as the last step of init, its output read from
+//! A throw-away Linux guest under `qemu-system-x86_64` or `qemu-system-aarch64` (TCG, no
+//! KVM needed): Debian's kernel, a busybox initramfs built here, kernel modules loaded in
+//! dependency order, and programs run as the last step of init, their output read from
 //! the serial console.
 //!
-//! The kernel is Debian's `linux-image-*-amd64` package unpacked into a folder (`cargo
-//! xtask test` fetches it with `apt-get download` and names it in `VISAVIS_VIVID_KERNEL`).
+//! The kernel is Debian's `linux-image-*` package unpacked into a folder (`cargo xtask
+//! test` fetches the amd64 one with `apt-get download` and names it in
+//! `VISAVIS_VIVID_KERNEL`; `cargo xtask smoke-arm64` fetches the arm64 one).
 
 use crate::error::{Error, Result, ResultExt};
 use std::collections::{BTreeMap, HashSet};
@@ -15,6 +16,35 @@ use std::time::{Duration, Instant};
 
 /// The environment variable naming the unpacked kernel package.
 pub const KERNEL_ENV: &str = "VISAVIS_VIVID_KERNEL";
+
+/// The machine QEMU emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Machine {
+    X86_64,
+    /// A Pi-like 64-bit ARM board (`virt`, Cortex-A72 as in the Pi 4).
+    Aarch64,
+}
+
+impl Machine {
+    fn qemu(self) -> (&'static str, &'static [&'static str], &'static str) {
+        match self {
+            Machine::X86_64 => ("qemu-system-x86_64", &["-machine", "pc"], "ttyS0"),
+            Machine::Aarch64 => (
+                "qemu-system-aarch64",
+                &["-machine", "virt", "-cpu", "cortex-a72"],
+                "ttyAMA0",
+            ),
+        }
+    }
+
+    /// Where Debian keeps this machine's shared libraries.
+    fn lib_dirs(self) -> [&'static str; 2] {
+        match self {
+            Machine::X86_64 => ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"],
+            Machine::Aarch64 => ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu"],
+        }
+    }
+}
 
 /// An unpacked Debian kernel package: the kernel image and its modules.
 #[derive(Debug, Clone)]
@@ -171,28 +201,60 @@ impl Initramfs {
         Ok(())
     }
 
-    /// A host program and the shared libraries it loads (as `ldd` lists them), at the
-    /// same paths as on the host.
-    pub fn program(&mut self, from: &Path, path: &str) -> Result<()> {
+    /// A program and the shared libraries it loads (its ELF `NEEDED` entries, found in
+    /// Debian's library folders for `machine`, and their own), at the same paths as on
+    /// this machine. Works for a foreign architecture's program: `readelf` reads any.
+    pub fn program(&mut self, machine: Machine, from: &Path, path: &str) -> Result<()> {
         self.copy(from, path, 0o755)?;
-        let out = Command::new("ldd")
-            .arg(from)
-            .output()
-            .context("could not run ldd (Debian package libc-bin)")?;
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
-            // "/lib64/ld-linux-x86-64.so.2 (0x...)"; vdso has no file.
-            let file = match line.split_once("=>") {
-                Some((_, right)) => right.split_whitespace().next(),
-                None => line.split_whitespace().next(),
-            };
-            if let Some(lib) = file.filter(|f| f.starts_with('/')) {
-                // The real file, at the path the loader asks for.
-                let real = std::fs::canonicalize(lib).context(format!("no library {lib}"))?;
-                self.copy(&real, lib, 0o755)?;
+        let headers = readelf(&["-l"], from)?;
+        if let Some(interp) = headers
+            .split("Requesting program interpreter: ")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+        {
+            let real = std::fs::canonicalize(interp).context(format!("no loader {interp}"))?;
+            self.copy(&real, interp, 0o755)?;
+        }
+        let mut queue = vec![from.to_owned()];
+        let mut done = HashSet::new();
+        while let Some(file) = queue.pop() {
+            for lib in needed(&file)? {
+                if !done.insert(lib.clone()) {
+                    continue;
+                }
+                let found = machine
+                    .lib_dirs()
+                    .iter()
+                    .map(|d| Path::new(d).join(&lib))
+                    .find(|p| p.exists())
+                    .ok_or_else(|| {
+                        Error::new(format!(
+                            "{} needs {lib}, which is in none of {:?}",
+                            file.display(),
+                            machine.lib_dirs()
+                        ))
+                    })?;
+                let real = std::fs::canonicalize(&found).context(found.display())?;
+                self.copy(&real, &found.to_string_lossy(), 0o755)?;
+                queue.push(real);
             }
         }
         Ok(())
+    }
+
+    /// The `vivid` module and its dependencies from `kernel`, under `/modules`; their
+    /// paths in the guest, in load order.
+    pub fn vivid(&mut self, kernel: &Kernel) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for module in kernel.modules_for("vivid")? {
+            let name = format!(
+                "/modules/{}",
+                module.file_name().unwrap_or_default().to_string_lossy()
+            );
+            self.copy(&module, &name, 0o644)?;
+            names.push(name);
+        }
+        Ok(names)
     }
 
     fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
@@ -238,16 +300,71 @@ impl Initramfs {
     }
 }
 
+fn readelf(args: &[&str], file: &Path) -> Result<String> {
+    let out = Command::new("readelf")
+        .args(args)
+        .arg(file)
+        .output()
+        .context("could not run readelf (Debian package binutils)")?;
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "readelf {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The `NEEDED` entries of an ELF file's dynamic section.
+fn needed(file: &Path) -> Result<Vec<String>> {
+    Ok(readelf(&["-d"], file)?
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1)?.split(']').next().map(str::to_owned))
+        .collect())
+}
+
+/// The line init prints when a module does not load.
+pub const INSMOD_FAILED: &str = "VISAVIS-INSMOD-FAILED";
+
+/// An init script for busybox: mount the kernel's filesystems, load `modules` in order
+/// (`vivid` as one instance with a video capture node only: `/dev/video0`), run `commands`,
+/// power off.
+pub fn init_script(modules: &[String], commands: &str) -> String {
+    let mut s = String::from(
+        "#!/bin/busybox sh\n\
+         /bin/busybox --install -s /bin\n\
+         mount -t proc proc /proc\n\
+         mount -t sysfs sysfs /sys\n\
+         mount -t devtmpfs devtmpfs /dev\n\
+         echo\n",
+    );
+    for m in modules {
+        let params = if m.ends_with("/vivid.ko") {
+            " n_devs=1 node_types=0x1"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "insmod {m}{params} || echo \"{INSMOD_FAILED} {m}\"\n"
+        ));
+    }
+    s.push_str(commands);
+    s.push_str("poweroff -f\n");
+    s
+}
+
 /// What the guest printed on its serial console, line by line.
 #[derive(Debug)]
 pub struct Console {
     pub lines: Vec<String>,
 }
 
-/// Boot `kernel` with `initramfs` under `qemu-system-x86_64`, read its console until a
-/// line starting with `last` (or the guest powers off), and kill it after `limit` if it
-/// hangs.
+/// Boot `kernel` with `initramfs` on `machine`, read its console until a line starting
+/// with `last` (or the guest powers off), and kill it after `limit` if it hangs.
 pub fn boot(
+    machine: Machine,
     kernel: &Kernel,
     initramfs: Vec<u8>,
     append: &str,
@@ -259,8 +376,10 @@ pub fn boot(
     std::fs::File::create(&initrd)
         .and_then(|mut f| f.write_all(&initramfs))
         .context(format!("could not write {}", initrd.display()))?;
-    let mut child = Command::new("qemu-system-x86_64")
-        .args(["-machine", "pc", "-accel", "tcg", "-m", "1024", "-smp", "1"])
+    let (qemu, machine_args, console) = machine.qemu();
+    let mut child = Command::new(qemu)
+        .args(machine_args)
+        .args(["-accel", "tcg", "-m", "1024", "-smp", "1"])
         .args([
             "-nographic",
             "-no-reboot",
@@ -273,12 +392,14 @@ pub fn boot(
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(&initrd)
-        .args(["-append", &format!("console=ttyS0 panic=-1 {append}")])
+        .args(["-append", &format!("console={console} panic=-1 {append}")])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .context("could not start qemu-system-x86_64 (Debian package qemu-system-x86)")?;
+        .context(format!(
+            "could not start {qemu} (Debian package qemu-system-x86 or qemu-system-arm)"
+        ))?;
     let stdout = child
         .stdout
         .take()

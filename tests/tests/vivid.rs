@@ -15,35 +15,10 @@
 use serde_json::Value;
 use std::time::Duration;
 use visavis_e2e::bins::workspace_binary;
-use visavis_e2e::qemu::{self, Initramfs, Kernel};
+use visavis_e2e::qemu::{self, Initramfs, Kernel, Machine};
 use visavis_e2e::{Error, Result};
 
 const DONE: &str = "VISAVIS-VIVID-EXIT";
-
-fn init_script(modules: &[String]) -> String {
-    let mut s = String::from(
-        "#!/bin/busybox sh\n\
-         /bin/busybox --install -s /bin\n\
-         mount -t proc proc /proc\n\
-         mount -t sysfs sysfs /sys\n\
-         mount -t devtmpfs devtmpfs /dev\n",
-    );
-    for m in modules {
-        let params = if m.ends_with("/vivid.ko") {
-            // One instance with only a video capture node: /dev/video0.
-            " n_devs=1 node_types=0x1"
-        } else {
-            ""
-        };
-        s.push_str(&format!(
-            "insmod {m}{params} || echo \"VISAVIS-VIVID-INSMOD {m}\"\n"
-        ));
-    }
-    s.push_str(&format!(
-        "/vivid-guest /dev/video0\necho \"{DONE} $?\"\npoweroff -f\n"
-    ));
-    s
-}
 
 /// The guest's reports, (step, body), and its whole console.
 type Run = (Vec<(String, Value)>, Vec<String>);
@@ -54,18 +29,23 @@ fn run_guest() -> Result<Run> {
     let mut fs = Initramfs::new();
     fs.copy(std::path::Path::new("/bin/busybox"), "bin/busybox", 0o755)
         .map_err(|e| Error::new(format!("{e} (Debian package busybox-static)")))?;
-    let mut names = Vec::new();
-    for module in kernel.modules_for("vivid")? {
-        let name = format!(
-            "/modules/{}",
-            module.file_name().unwrap_or_default().to_string_lossy()
-        );
-        fs.copy(&module, &name, 0o644)?;
-        names.push(name);
-    }
-    fs.program(&workspace_binary("vivid-guest")?, "vivid-guest")?;
-    fs.file("init", 0o755, init_script(&names).as_bytes());
+    let modules = fs.vivid(&kernel)?;
+    fs.program(
+        Machine::X86_64,
+        &workspace_binary("vivid-guest")?,
+        "vivid-guest",
+    )?;
+    fs.file(
+        "init",
+        0o755,
+        qemu::init_script(
+            &modules,
+            &format!("/vivid-guest /dev/video0\necho \"{DONE} $?\"\n"),
+        )
+        .as_bytes(),
+    );
     let console = qemu::boot(
+        Machine::X86_64,
         &kernel,
         fs.finish(),
         "quiet loglevel=3",
@@ -90,7 +70,7 @@ fn run_guest() -> Result<Run> {
                 v["body"].clone(),
             ));
         }
-        if line.starts_with("VISAVIS-VIVID-INSMOD") {
+        if line.starts_with(qemu::INSMOD_FAILED) {
             return Err(Error::new(format!(
                 "a module did not load: {line}\n{}",
                 qemu::tail(&console.lines, 30)

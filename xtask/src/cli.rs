@@ -25,6 +25,8 @@ commands:
       --out DIR         write the packages there instead
   cross-check           `cargo check` the device crates for aarch64 (the Pi), installing
                         the cross toolchain and arm64 GStreamer headers when missing
+  smoke-arm64           run the arm64 package's binaries (camera check against the
+                        kernel's vivid driver, applianced) under qemu-system-aarch64
   help                  this text
 ";
 
@@ -38,6 +40,7 @@ pub enum Command {
     Bench(Vec<String>),
     Package(PackageOptions),
     CrossCheck,
+    SmokeArm64,
 }
 
 /// A Debian architecture we package for.
@@ -164,6 +167,12 @@ impl Command {
             "demo" => parse_demo(rest).map(Command::Demo),
             "bench" => Ok(Command::Bench(rest.to_vec())),
             "package" => parse_package(rest).map(Command::Package),
+            "smoke-arm64" => match rest.first() {
+                None => Ok(Command::SmokeArm64),
+                Some(extra) => Err(UsageError(format!(
+                    "`smoke-arm64` takes no arguments, got `{extra}`"
+                ))),
+            },
             "cross-check" => match rest.first() {
                 None => Ok(Command::CrossCheck),
                 Some(extra) => Err(UsageError(format!(

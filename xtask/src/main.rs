@@ -7,6 +7,7 @@
 //! - `bench`: the benchmarks (a call, then provisioning).
 //! - `package`: the `.deb` packages, for amd64 or arm64 (cross-built).
 //! - `cross-check`: `cargo check` of the device crates for aarch64.
+//! - `smoke-arm64`: the arm64 package's binaries on an emulated arm64 board.
 //!
 //! The flow is always raw arguments → validated [`cli::Command`] → `run`. Exit codes, in one
 //! place ([`exit_code`]): 0 success; `test` passes on the exit code of `cargo test`; 1 when
@@ -15,10 +16,11 @@
 mod bench;
 mod cli;
 mod cross;
+mod debs;
 mod demo;
-mod kernel;
 mod package;
 mod setup;
+mod smoke;
 mod test;
 mod workspace;
 
@@ -44,6 +46,7 @@ fn run(command: cli::Command) -> anyhow::Result<ExitCode> {
         cli::Command::Bench(args) => bench::run(&args),
         cli::Command::Package(options) => package::run(&options).map(|()| ExitCode::SUCCESS),
         cli::Command::CrossCheck => cross::check().map(|()| ExitCode::SUCCESS),
+        cli::Command::SmokeArm64 => smoke::run(),
     }
 }
 

@@ -201,10 +201,10 @@ fn build(options: &PackageOptions) -> anyhow::Result<()> {
         crate::setup::run()?;
         workspace::cargo(&args)
     } else {
-        crate::cross::prepare()?;
+        let sysroot = crate::cross::prepare()?;
         args.extend(["--target", options.arch.triple()]);
         let mut c = workspace::cargo(&args);
-        crate::cross::env(&mut c);
+        crate::cross::env(&mut c, &sysroot);
         c
     };
     println!("xtask: running cargo {}", args.join(" "));

@@ -2,10 +2,10 @@
 //!
 //! The end-to-end tests start the real `rendezvous` and `applianced` binaries from
 //! `target/debug`, so the whole workspace is built first; `cargo test` alone only builds
-//! what the test targets link. The vivid test's kernel is fetched here too ([`kernel`]).
+//! what the test targets link. The vivid test's kernel is fetched here too ([`debs`]).
 
 use crate::cli::{Profile, TestOptions};
-use crate::{kernel, setup, workspace};
+use crate::{debs, setup, workspace};
 use anyhow::Context;
 use std::process::ExitCode;
 
@@ -14,7 +14,7 @@ pub fn run(options: &TestOptions) -> anyhow::Result<ExitCode> {
     workspace::build(Profile::Debug)?;
     let mut command = workspace::cargo(cargo_test_args(&options.cargo_test_args));
     if cfg!(target_arch = "x86_64") {
-        command.env(kernel::ENV, kernel::fetch()?);
+        command.env(debs::KERNEL_ENV, debs::fetch()?);
     }
     println!("xtask: running {command:?}");
     let status = command

@@ -66,9 +66,73 @@ pub fn check_device_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// The modes a unit can be installed in (`mode` in the manifest, the seed and
+/// `applianced.toml`).
+pub const MODES: [&str; 2] = ["fitting-room", "table"];
+
+/// Why a mode is refused, or `Ok`.
+pub fn check_mode(mode: &str) -> Result<(), String> {
+    if MODES.contains(&mode) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{mode:?} is not a mode: expected fitting-room or table"
+        ))
+    }
+}
+
+/// IANA time zone areas.
+const TZ_AREAS: [&str; 11] = [
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+    "Etc",
+];
+
+/// Why a time zone name is refused, or `Ok`: an IANA name under one of its areas
+/// (`Europe/Paris`, `America/Argentina/Buenos_Aires`) or `UTC`, and never a path that
+/// could leave `/usr/share/zoneinfo`.
+pub fn check_timezone(tz: &str) -> Result<(), String> {
+    let ok_chars = tz
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+        && !tz.contains("..");
+    let area_ok = tz == "UTC"
+        || tz
+            .split_once('/')
+            .is_some_and(|(area, rest)| TZ_AREAS.contains(&area) && !rest.is_empty());
+    if ok_chars && area_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tz:?} is not a time zone: expected an IANA name such as Europe/Paris, or UTC"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_zones_and_modes() {
+        assert!(check_timezone("Europe/Paris").is_ok());
+        assert!(check_timezone("America/Argentina/Buenos_Aires").is_ok());
+        assert!(check_timezone("UTC").is_ok());
+        assert!(check_timezone("Paris").is_err());
+        assert!(check_timezone("Europe/../etc").is_err());
+        assert!(check_timezone("/etc/passwd").is_err());
+        assert!(check_mode("table").is_ok());
+        let e = check_mode("kitchen").unwrap_err();
+        assert!(e.contains("fitting-room or table"), "{e}");
+    }
 
     #[test]
     fn device_ids() {

@@ -21,9 +21,9 @@ mod files;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use visavis_api::fleet::check_device_id;
 use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::fleet::seed::{SeedBody, SeedError, SeedFile};
+use visavis_api::fleet::{check_device_id, check_mode, check_timezone};
 
 use crate::config::{Config, rendezvous_ws_url};
 pub use files::atomic_write;
@@ -243,26 +243,9 @@ fn check_body(path: &Path, body: &SeedBody) -> Result<(), FirstBootError> {
         message,
     };
     check_device_id(&body.device_id).map_err(|m| field("device_id", m))?;
-    if !matches!(body.mode.as_str(), "fitting-room" | "table") {
-        return Err(field(
-            "mode",
-            format!("{:?}: expected fitting-room or table", body.mode),
-        ));
-    }
+    check_mode(&body.mode).map_err(|m| field("mode", m))?;
     rendezvous_ws_url(&body.rendezvous_url).map_err(|m| field("rendezvous_url", m))?;
-    let tz_ok = !body.timezone.is_empty()
-        && !body.timezone.starts_with('/')
-        && !body.timezone.contains("..")
-        && body
-            .timezone
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
-    if !tz_ok {
-        return Err(field(
-            "timezone",
-            format!("{:?} is not a time zone name", body.timezone),
-        ));
-    }
+    check_timezone(&body.timezone).map_err(|m| field("timezone", m))?;
     if let Some(w) = &body.wifi
         && (w.country.len() != 2 || !w.country.chars().all(|c| c.is_ascii_uppercase()))
     {

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
-use visavis_api::fleet::check_device_id;
 use visavis_api::fleet::keys::EnrollmentKey;
 use visavis_api::fleet::seed::{Secret, Turn, Wifi};
+use visavis_api::fleet::{check_device_id, check_mode, check_timezone};
 
 use crate::secret_ref::SecretRef;
 
@@ -42,21 +42,6 @@ pub const REQUIRED: [&str; 7] = [
     "timezone",
     "rendezvous_url",
     "enrollment_key",
-];
-
-/// IANA time zone areas.
-const TZ_AREAS: [&str; 11] = [
-    "Africa",
-    "America",
-    "Antarctica",
-    "Arctic",
-    "Asia",
-    "Atlantic",
-    "Australia",
-    "Europe",
-    "Indian",
-    "Pacific",
-    "Etc",
 ];
 
 /// Something wrong with the manifest, where it is, and what is expected.
@@ -332,11 +317,11 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
             }
         }
         let mode = cell("mode");
-        if !mode.is_empty() && mode != "fitting-room" && mode != "table" {
-            bad(
-                "mode",
-                format!("{mode:?} is not a mode: expected fitting-room or table"),
-            );
+        if let Err(m) = Some(mode)
+            .filter(|m| !m.is_empty())
+            .map_or(Ok(()), check_mode)
+        {
+            bad("mode", m);
         }
         let orientation = match cell("orientation") {
             "" if mode == "table" => "landscape",
@@ -502,24 +487,6 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
         }
     }
     (devices, problems)
-}
-
-fn check_timezone(tz: &str) -> Result<(), String> {
-    let ok_chars = tz
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
-        && !tz.contains("..");
-    let area_ok = tz == "UTC"
-        || tz
-            .split_once('/')
-            .is_some_and(|(area, rest)| TZ_AREAS.contains(&area) && !rest.is_empty());
-    if ok_chars && area_ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{tz:?} is not a time zone: expected an IANA name such as Europe/Paris, or UTC"
-        ))
-    }
 }
 
 /// `https://host[:port]`, or `http://` on a loopback host (for tests).

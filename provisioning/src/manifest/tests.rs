@@ -16,11 +16,6 @@ fn urls_time_zones_and_turn_uris() {
     );
     assert!(check_url("https://rdv.example.com/path").is_err());
     assert!(check_url("rdv.example.com").is_err());
-    assert!(check_timezone("Europe/Paris").is_ok());
-    assert!(check_timezone("America/Argentina/Buenos_Aires").is_ok());
-    assert!(check_timezone("UTC").is_ok());
-    assert!(check_timezone("Paris").is_err());
-    assert!(check_timezone("Europe/../etc").is_err());
     assert!(check_turn_uri("turns:turn.example.com:443?transport=tcp").is_ok());
     assert!(check_turn_uri("stun:x").is_err());
 }

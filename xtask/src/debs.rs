@@ -1,36 +1,65 @@
-//! Debian's kernel for the vivid test (tests/tests/vivid.rs): the `linux-image-*-amd64`
-//! package that `linux-image-amd64` points at, fetched with `apt-get download` (no root,
-//! nothing installed on this machine) and unpacked into `target/vivid/<package>/`, keeping
-//! only the kernel image and the media drivers' modules.
+//! Debian packages the tools need as files, not installed: fetched with `apt-get download`
+//! (no root, nothing changes on this machine) and unpacked once into
+//! `target/vivid/<package>_<arch>/`.
+//!
+//! - The kernel for the vivid test (tests/tests/vivid.rs): the `linux-image-*-amd64`
+//!   package that `linux-image-amd64` points at, keeping only the kernel image and the
+//!   media drivers' modules. The arm64 smoke run (`cargo xtask smoke-arm64`) fetches the
+//!   arm64 kernel and busybox the same way.
+//! - GStreamer's arm64 `-dev` package for cross-building ([`crate::cross`]): it cannot be
+//!   installed beside the amd64 one.
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where the test looks for the unpacked package.
-pub const ENV: &str = "VISAVIS_VIVID_KERNEL";
+/// Where the test looks for the unpacked kernel package.
+pub const KERNEL_ENV: &str = "VISAVIS_VIVID_KERNEL";
 
-/// The unpacked kernel package, fetched when not there yet.
+/// The unpacked amd64 kernel package, fetched when not there yet.
 pub fn fetch() -> anyhow::Result<PathBuf> {
-    let package = match package_name() {
+    fetch_for("amd64")
+}
+
+/// The unpacked kernel package of `arch` (`amd64`, `arm64`), fetched when not there yet.
+pub fn fetch_for(arch: &str) -> anyhow::Result<PathBuf> {
+    let package = match package_name(arch) {
         Ok(p) => p,
         // A machine whose package lists were never fetched.
         Err(_) => {
             crate::setup::apt_update()?;
-            package_name()?
+            package_name(arch)?
         }
     };
+    unpack(&package, arch, |staging, _| prune(staging))
+}
+
+/// Debian's static busybox for `arch`, unpacked; its `bin/busybox`.
+pub fn busybox(arch: &str) -> anyhow::Result<PathBuf> {
+    let dir = unpack("busybox-static", arch, |_, _| Ok(()))?;
+    Ok(dir.join("bin/busybox"))
+}
+
+/// `apt-get download` `package` for `arch` and unpack it (once) into
+/// `target/vivid/<package>_<arch>/`; `keep(staging, final)` trims or adjusts the unpacked
+/// tree while it is still in `staging`, before it moves to `final`.
+pub fn unpack(
+    package: &str,
+    arch: &str,
+    keep: fn(&Path, &Path) -> anyhow::Result<()>,
+) -> anyhow::Result<PathBuf> {
+    let qualified = format!("{package}:{arch}");
     let base = crate::workspace::target_dir().join("vivid");
-    let dir = base.join(&package);
+    let dir = base.join(format!("{package}_{arch}"));
     if dir.join(".complete").is_file() {
         return Ok(dir);
     }
     std::fs::create_dir_all(&base)
         .with_context(|| format!("could not create {}", base.display()))?;
-    println!("xtask: fetching {package} for the vivid test (apt-get download)");
-    if !download(&package, &base)? {
+    println!("xtask: fetching {qualified} (apt-get download)");
+    if !download(&qualified, &base)? {
         crate::setup::apt_update()?;
-        if !download(&package, &base)? {
+        if !download(&qualified, &base)? {
             bail!(
                 "`apt-get download {package}` failed twice; check the apt sources (the package is \
                  in Debian 12 main) and the network"
@@ -42,7 +71,7 @@ pub fn fetch() -> anyhow::Result<PathBuf> {
         .find(|p| {
             p.file_name().is_some_and(|n| {
                 let n = n.to_string_lossy();
-                n.starts_with(&format!("{package}_")) && n.ends_with(".deb")
+                n.starts_with(&format!("{package}_")) && n.ends_with(&format!("_{arch}.deb"))
             })
         })
         .with_context(|| {
@@ -51,10 +80,10 @@ pub fn fetch() -> anyhow::Result<PathBuf> {
                 base.display()
             )
         })?;
-    let staging = base.join(format!("{package}.unpacking"));
+    let staging = base.join(format!("{package}_{arch}.unpacking"));
     let _ = std::fs::remove_dir_all(&staging);
     run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&staging))?;
-    prune(&staging)?;
+    keep(&staging, &dir)?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&staging, &dir)?;
     std::fs::write(dir.join(".complete"), b"")?;
@@ -62,20 +91,21 @@ pub fn fetch() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// `linux-image-amd64`'s current kernel package, e.g. `linux-image-6.1.0-56-amd64`.
-fn package_name() -> anyhow::Result<String> {
+/// `linux-image-<arch>`'s current kernel package, e.g. `linux-image-6.1.0-56-amd64`.
+fn package_name(arch: &str) -> anyhow::Result<String> {
     let out = Command::new("apt-cache")
-        .args(["depends", "linux-image-amd64"])
+        .args(["depends", &format!("linux-image-{arch}:{arch}")])
         .output()
         .context("could not run apt-cache (the vivid test needs Debian's apt)")?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("Depends: "))
-        .find(|d| d.starts_with("linux-image-") && d.ends_with("-amd64"))
+        .map(|d| d.split(':').next().unwrap_or(d))
+        .find(|d| d.starts_with("linux-image-") && d.ends_with(&format!("-{arch}")))
         .map(str::to_owned)
         .with_context(|| {
             format!(
-                "apt-cache knows no kernel behind linux-image-amd64 (run `apt-get update`?): {}",
+                "apt-cache knows no kernel behind linux-image-{arch} (run `apt-get update`?): {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             )
         })
