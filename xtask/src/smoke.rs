@@ -47,7 +47,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         bail!("could not build arm64-smoke");
     }
     let smoke = crate::workspace::binary(crate::cli::Profile::Debug, "arm64-smoke")?;
-    println!("xtask: booting the arm64 unit under qemu-system-aarch64 (a few minutes)");
+    println!("xtask: booting the arm64 unit under qemu-system-aarch64 (well under a minute)");
     let status = Command::new(smoke)
         .arg("--kernel")
         .arg(&kernel)
