@@ -1,7 +1,8 @@
 //! The first kiosk window: the live mirror (local preview), the invite QR code, and who is
 //! waiting to be let in. State lives in [`crate::link`] and [`crate::preview`]; this file
-//! only draws it and turns taps into [`Command`]s.
+//! only draws it and turns taps into [`Command`]s. Every word comes from [`crate::i18n`].
 
+use crate::i18n::{Key, Lang, fill, text};
 use crate::link::{self, Command, Shared};
 use crate::preview::Frames;
 use egui::{Color32, RichText, TextureHandle, TextureOptions};
@@ -16,10 +17,16 @@ pub struct KioskApp {
     texture: Option<(TextureHandle, u64)>,
     qr: Option<(String, TextureHandle)>,
     egui_ctx: egui::Context,
+    lang: Lang,
 }
 
 impl KioskApp {
-    pub fn new(ctx: &egui::Context, link: Shared, commands: mpsc::Sender<Command>) -> Self {
+    pub fn new(
+        ctx: &egui::Context,
+        link: Shared,
+        commands: mpsc::Sender<Command>,
+        lang: Lang,
+    ) -> Self {
         ctx.set_pixels_per_point(1.5);
         KioskApp {
             link,
@@ -29,7 +36,12 @@ impl KioskApp {
             texture: None,
             qr: None,
             egui_ctx: ctx.clone(),
+            lang,
         }
+    }
+
+    fn t(&self, key: Key) -> &'static str {
+        text(self.lang, key)
     }
 
     fn send(&self, command: Command) {
@@ -90,14 +102,30 @@ impl KioskApp {
 
 impl eframe::App for KioskApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.draw(ui);
+    }
+}
+
+impl KioskApp {
+    /// One frame of the screen, from the last state the link saw.
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
         let state = link::lock(&self.link).clone();
         self.ensure_preview(&state);
         let ctx = ui.ctx().clone();
         let mirror = state.mode != "table";
         egui::CentralPanel::default().show(ui, |ui| {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+                // The language switch: the other language, named in itself.
+                let other = self.lang.other();
+                let switch = egui::Button::new(RichText::new(other.name()).size(20.0))
+                    .min_size(egui::vec2(120.0, 48.0));
+                if ui.add(switch).clicked() {
+                    self.lang = other;
+                }
+            });
             if !state.connected {
                 ui.label(
-                    RichText::new("Reconnecting to the unit…")
+                    RichText::new(self.t(Key::Reconnecting))
                         .size(22.0)
                         .color(Color32::from_rgb(200, 120, 0)),
                 );
@@ -109,11 +137,9 @@ impl eframe::App for KioskApp {
                     .show(ui, |ui| {
                         ui.set_width(ui.available_width());
                         ui.label(
-                            RichText::new(
-                                "Camera off: the privacy switch is on. Nobody can see you.",
-                            )
-                            .size(24.0)
-                            .color(Color32::WHITE),
+                            RichText::new(self.t(Key::PrivacyOn))
+                                .size(24.0)
+                                .color(Color32::WHITE),
                         );
                     });
             }
@@ -134,7 +160,7 @@ impl eframe::App for KioskApp {
                     None => {
                         ui.add_sized(
                             [side, side * 9.0 / 16.0],
-                            egui::Label::new("Camera starting…"),
+                            egui::Label::new(self.t(Key::CameraStarting)),
                         );
                     }
                 }
@@ -152,14 +178,14 @@ impl KioskApp {
             egui::Button::new(RichText::new(text).size(24.0)).min_size(egui::vec2(260.0, 64.0))
         };
         let status = &state.status;
-        let invite_label = if state.mode == "table" {
-            "Share this dinner"
+        let invite_label = self.t(if state.mode == "table" {
+            Key::ShareThisDinner
         } else {
-            "Ask my friends"
-        };
+            Key::AskMyFriends
+        });
         match (&status.invite_url, status.invite_expires_at) {
             (Some(url), Some(expires_at)) => {
-                ui.label(RichText::new("Scan to join").size(26.0).strong());
+                ui.label(RichText::new(self.t(Key::ScanToJoin)).size(26.0).strong());
                 if let Some(tex) = self.qr_texture(ctx, url) {
                     ui.add(egui::Image::new(&tex).fit_to_exact_size(egui::vec2(260.0, 260.0)));
                 }
@@ -168,8 +194,9 @@ impl KioskApp {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
                 let left = expires_at.saturating_sub(now);
-                ui.label(format!("Link valid for {}:{:02}", left / 60, left % 60));
-                ui.label(RichText::new("Nothing is ever recorded.").italics());
+                let time = format!("{}:{:02}", left / 60, left % 60);
+                ui.label(fill(self.t(Key::LinkValidFor), &[("time", &time)]));
+                ui.label(RichText::new(self.t(Key::NothingRecorded)).italics());
             }
             _ => {
                 if ui.add_enabled(state.connected, big(invite_label)).clicked() {
@@ -178,30 +205,31 @@ impl KioskApp {
             }
         }
         ui.add_space(12.0);
+        let named = |key: Key, name: &str| fill(text(self.lang, key), &[("name", name)]);
         for guest in &status.guests {
             match guest.state {
                 GuestState::Waiting => {
-                    ui.label(RichText::new(format!("{} wants to join", guest.name)).size(22.0));
+                    ui.label(RichText::new(named(Key::WantsToJoin, &guest.name)).size(22.0));
                     ui.horizontal(|ui| {
-                        if ui.add(big("Let in")).clicked() {
+                        if ui.add(big(self.t(Key::LetIn))).clicked() {
                             self.send(Command::Admit(guest.guest_id.clone()));
                         }
-                        if ui.add(big("Not now")).clicked() {
+                        if ui.add(big(self.t(Key::NotNow))).clicked() {
                             self.send(Command::Deny(guest.guest_id.clone()));
                         }
                     });
                 }
                 GuestState::Connecting => {
-                    ui.label(RichText::new(format!("{}: connecting…", guest.name)).size(20.0));
+                    ui.label(RichText::new(named(Key::Connecting, &guest.name)).size(20.0));
                 }
                 GuestState::InCall => {
-                    ui.label(RichText::new(format!("● {} is watching", guest.name)).size(20.0));
+                    ui.label(RichText::new(named(Key::Watching, &guest.name)).size(20.0));
                 }
             }
         }
         if status.session_active {
             ui.add_space(12.0);
-            if ui.add(big("End")).clicked() {
+            if ui.add(big(self.t(Key::End))).clicked() {
                 self.send(Command::EndSession);
             }
         }
@@ -213,7 +241,7 @@ impl KioskApp {
         if !status.problems.is_empty() {
             ui.add_space(12.0);
             ui.label(
-                RichText::new("This unit needs staff attention")
+                RichText::new(self.t(Key::NeedsStaff))
                     .size(18.0)
                     .color(Color32::from_rgb(200, 120, 0)),
             );
@@ -221,5 +249,164 @@ impl KioskApp {
                 ui.label(RichText::new(problem).size(13.0));
             }
         }
+    }
+}
+
+/// The screen driven by label, as a person would, against a fake of the link: the state
+/// the link would have seen, and the commands the screen sends it.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use std::sync::{Arc, Mutex};
+    use visavis_api::local::{GuestStatus, Status};
+
+    struct Screen {
+        harness: Harness<'static, KioskApp>,
+        commands: mpsc::Receiver<Command>,
+    }
+
+    fn screen(mode: &str, status: Status, lang: Lang) -> Screen {
+        let state = link::LinkState {
+            connected: true,
+            mode: mode.into(),
+            status,
+            ..Default::default()
+        };
+        screen_with(state, lang)
+    }
+
+    fn screen_with(state: link::LinkState, lang: Lang) -> Screen {
+        let shared: Shared = Arc::new(Mutex::new(state));
+        let (tx, commands) = mpsc::channel();
+        let app = KioskApp::new(&egui::Context::default(), shared, tx, lang);
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
+        // The screen asks for a repaint every second (the countdown): run frames, not
+        // "until idle".
+        harness.run_steps(2);
+        Screen { harness, commands }
+    }
+
+    impl Screen {
+        fn tap(&mut self, label: &str) {
+            self.harness.get_by_label(label).click();
+            self.harness.run_steps(2);
+        }
+
+        fn shows(&self, label: &str) -> bool {
+            self.harness.query_by_label(label).is_some()
+        }
+
+        fn sent(&self) -> Vec<Command> {
+            self.commands.try_iter().collect()
+        }
+    }
+
+    fn waiting(name: &str) -> Status {
+        Status {
+            session_active: true,
+            guests: vec![GuestStatus {
+                guest_id: "g-1".into(),
+                name: name.into(),
+                state: GuestState::Waiting,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_shopper_asks_friends_and_the_table_shares_its_dinner() {
+        let mut s = screen("fitting-room", Status::default(), Lang::En);
+        assert!(!s.shows("Share this dinner"));
+        s.tap("Ask my friends");
+        assert_eq!(s.sent(), [Command::CreateInvite]);
+
+        let s = screen("table", Status::default(), Lang::Fr);
+        assert!(s.shows("Partager ce dîner"));
+    }
+
+    #[test]
+    fn the_invite_shows_the_link_its_time_and_that_nothing_is_recorded() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let status = Status {
+            session_active: true,
+            invite_url: Some("https://visavis.example.com/i/abc".into()),
+            invite_expires_at: Some(now + 600),
+            ..Default::default()
+        };
+        let s = screen("fitting-room", status, Lang::En);
+        assert!(s.shows("Scan to join"));
+        assert!(s.shows("https://visavis.example.com/i/abc"));
+        assert!(s.shows("Nothing is ever recorded."));
+        assert!(
+            !s.shows("Ask my friends"),
+            "no second invite while one is shown"
+        );
+        // 600 s left when the screen was drawn: 10:00, or a moment less.
+        assert!(
+            ["10:00", "9:59", "9:58"]
+                .iter()
+                .any(|t| s.shows(&format!("Link valid for {t}"))),
+            "no countdown"
+        );
+    }
+
+    #[test]
+    fn nobody_gets_in_without_a_tap_and_each_tap_says_who() {
+        let mut s = screen("fitting-room", waiting("Camille"), Lang::En);
+        assert!(s.shows("Camille wants to join"));
+        assert!(s.sent().is_empty(), "nothing is sent before a tap");
+        s.tap("Let in");
+        assert_eq!(s.sent(), [Command::Admit("g-1".into())]);
+        s.tap("Not now");
+        assert_eq!(s.sent(), [Command::Deny("g-1".into())]);
+        s.tap("End");
+        assert_eq!(s.sent(), [Command::EndSession]);
+    }
+
+    #[test]
+    fn the_privacy_switch_shows_a_banner() {
+        let status = Status {
+            privacy: true,
+            ..Default::default()
+        };
+        let s = screen("fitting-room", status, Lang::En);
+        assert!(s.shows("Camera off: the privacy switch is on. Nobody can see you."));
+        let s = screen("fitting-room", Status::default(), Lang::En);
+        assert!(!s.shows("Camera off: the privacy switch is on. Nobody can see you."));
+    }
+
+    #[test]
+    fn without_applianced_the_screen_says_so_and_invites_nobody() {
+        let mut s = screen_with(
+            link::LinkState {
+                connected: false,
+                mode: "fitting-room".into(),
+                ..Default::default()
+            },
+            Lang::En,
+        );
+        assert!(s.shows("Reconnecting to the unit…"));
+        s.tap("Ask my friends");
+        assert!(s.sent().is_empty(), "a disabled button sends nothing");
+    }
+
+    #[test]
+    fn the_language_switch_changes_every_word() {
+        let mut s = screen("fitting-room", waiting("Camille"), Lang::En);
+        s.tap("Français");
+        assert!(s.shows("Camille souhaite vous rejoindre"));
+        assert!(s.shows("Faire entrer") && s.shows("Pas maintenant") && s.shows("Terminer"));
+        assert!(!s.shows("Let in"));
+        s.tap("Faire entrer");
+        assert_eq!(s.sent(), [Command::Admit("g-1".into())]);
+        s.tap("English");
+        assert!(s.shows("Camille wants to join"));
     }
 }

@@ -2,9 +2,11 @@
 //! It can crash and restart without the call dropping.
 //!
 //! This first version shows the live mirror, the invite QR code and who waits to be let
-//! in; the full screens of both installations come later.
+//! in, in English or French (switchable on screen); the full screens of both
+//! installations come later.
 
 mod app;
+mod i18n;
 mod link;
 mod preview;
 mod qr;
@@ -12,17 +14,25 @@ mod qr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: kiosk --api <applianced socket> [--fullscreen]";
+const USAGE: &str = "usage: kiosk --api <applianced socket> [--fullscreen] [--lang en|fr]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut socket = None;
     let mut fullscreen = false;
+    let mut lang = i18n::Lang::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--api" => socket = it.next().map(PathBuf::from),
             "--fullscreen" => fullscreen = true,
+            "--lang" => match it.next().and_then(|code| i18n::Lang::parse(code)) {
+                Some(l) => lang = l,
+                None => {
+                    eprintln!("kiosk: --lang takes en or fr\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -50,7 +60,12 @@ fn main() -> ExitCode {
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
             let (link, commands) = link::spawn(socket, move || ctx.request_repaint());
-            Ok(Box::new(app::KioskApp::new(&cc.egui_ctx, link, commands)))
+            Ok(Box::new(app::KioskApp::new(
+                &cc.egui_ctx,
+                link,
+                commands,
+                lang,
+            )))
         }),
     );
     match result {

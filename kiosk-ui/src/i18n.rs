@@ -1,0 +1,144 @@
+//! Every word the kiosk shows, in English and French, in one catalogue.
+//!
+//! [`text`] gives a string for a [`Key`] in a [`Lang`]; strings with a `{name}` or `{time}`
+//! slot are filled with [`fill`]. The people at the screen switch language with the button
+//! in the corner; `kiosk --lang fr` picks the first one.
+
+/// A language of the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Fr,
+}
+
+impl Lang {
+    /// `en` or `fr`, as on the command line.
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+
+    /// The language the switch button offers.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Fr,
+            Lang::Fr => Lang::En,
+        }
+    }
+
+    /// The language's own name, as the switch button shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Fr => "Français",
+        }
+    }
+}
+
+macro_rules! catalogue {
+    ($($key:ident => $en:literal, $fr:literal;)*) => {
+        /// A string of the catalogue.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Key { $($key),* }
+
+        #[cfg(test)]
+        impl Key {
+            /// Every key, for the catalogue's own tests.
+            pub const ALL: &[Key] = &[$(Key::$key),*];
+        }
+
+        /// The string for `key` in `lang`.
+        pub fn text(lang: Lang, key: Key) -> &'static str {
+            match key {
+                $(Key::$key => match lang {
+                    Lang::En => $en,
+                    Lang::Fr => $fr,
+                }),*
+            }
+        }
+    };
+}
+
+catalogue! {
+    Reconnecting => "Reconnecting to the unit…", "Reconnexion à l’appareil…";
+    PrivacyOn => "Camera off: the privacy switch is on. Nobody can see you.",
+        "Caméra coupée : l’interrupteur de confidentialité est activé. Personne ne vous voit.";
+    CameraStarting => "Camera starting…", "Démarrage de la caméra…";
+    AskMyFriends => "Ask my friends", "Demander à mes amis";
+    ShareThisDinner => "Share this dinner", "Partager ce dîner";
+    ScanToJoin => "Scan to join", "Scannez pour nous rejoindre";
+    LinkValidFor => "Link valid for {time}", "Lien valable encore {time}";
+    NothingRecorded => "Nothing is ever recorded.", "Rien n’est jamais enregistré.";
+    WantsToJoin => "{name} wants to join", "{name} souhaite vous rejoindre";
+    LetIn => "Let in", "Faire entrer";
+    NotNow => "Not now", "Pas maintenant";
+    Connecting => "{name}: connecting…", "{name} : connexion…";
+    Watching => "● {name} is watching", "● {name} regarde";
+    End => "End", "Terminer";
+    NeedsStaff => "This unit needs staff attention", "Cet appareil a besoin d’un membre du personnel";
+}
+
+/// `template` with each `{slot}` replaced by its value.
+pub fn fill(template: &str, slots: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (slot, value) in slots {
+        out = out.replace(&format!("{{{slot}}}"), value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `{slot}` names in a string, sorted.
+    fn slots(s: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = s
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(slot, _)| slot))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn every_key_has_both_languages_with_the_same_slots() {
+        for key in Key::ALL {
+            let (en, fr) = (text(Lang::En, *key), text(Lang::Fr, *key));
+            assert!(!en.trim().is_empty() && !fr.trim().is_empty(), "{key:?}");
+            assert_eq!(slots(en), slots(fr), "{key:?}: {en} / {fr}");
+        }
+    }
+
+    #[test]
+    fn french_is_not_english() {
+        // Names and symbols aside, a French string equal to the English one is a string
+        // nobody translated.
+        for key in Key::ALL {
+            assert_ne!(text(Lang::En, *key), text(Lang::Fr, *key), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn slots_are_filled() {
+        let s = fill(text(Lang::Fr, Key::WantsToJoin), &[("name", "Camille")]);
+        assert_eq!(s, "Camille souhaite vous rejoindre");
+        assert_eq!(
+            fill(text(Lang::En, Key::LinkValidFor), &[("time", "14:59")]),
+            "Link valid for 14:59"
+        );
+    }
+
+    #[test]
+    fn the_switch_offers_the_other_language() {
+        assert_eq!(Lang::En.other(), Lang::Fr);
+        assert_eq!(Lang::Fr.other().name(), "English");
+        assert_eq!(Lang::parse("fr"), Some(Lang::Fr));
+        assert_eq!(Lang::parse("de"), None);
+    }
+}
