@@ -24,13 +24,15 @@ pub const TARGET: &str = "aarch64-unknown-linux-gnu";
 
 /// What cross-building needs from Debian: the C toolchain (linker, and the C compilers of
 /// ring and SQLite), kernel headers for bindgen (v4l), GStreamer's arm64 libraries (all
-/// installable beside their amd64 twins).
-const PACKAGES: [&str; 5] = [
+/// installable beside their amd64 twins; `liborc-0.4-dev` because `gstreamer-video-1.0.pc`
+/// names it).
+const PACKAGES: [&str; 6] = [
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "linux-libc-dev-arm64-cross",
     "libgstreamer1.0-dev:arm64",
     "libgstreamer-plugins-base1.0-0:arm64",
+    "liborc-0.4-dev:arm64",
 ];
 
 /// The arm64 multiarch library folder.
