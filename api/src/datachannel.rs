@@ -41,11 +41,25 @@ impl Reaction {
     }
 }
 
+/// Longest chat message a guest can send, in characters.
+pub const MAX_CHAT_CHARS: usize = 280;
+
 /// Guest → unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GuestMessage {
-    Reaction { reaction: Reaction },
+    Reaction {
+        reaction: Reaction,
+    },
+    /// A line of chat, shown as a bubble on the unit's screen (see [`chat_text`]).
+    Chat {
+        text: String,
+    },
+    /// A vote for one of the two looks of comparison `round` (a later vote replaces it).
+    Vote {
+        round: u32,
+        look: u32,
+    },
 }
 
 /// Unit → guest.
@@ -54,6 +68,52 @@ pub enum GuestMessage {
 pub enum UnitMessage {
     /// Sent once the channel opens: who the guest is talking to.
     Welcome { mode: String, location: String },
+    /// The person in the room asks "which one?": two saved looks, side by side.
+    Compare { round: u32, looks: Vec<LookImage> },
+    /// The comparison is over (another one started, or the person in the room closed it).
+    CompareEnded { round: u32 },
+    /// Votes so far in comparison `round`.
+    Tally { round: u32, votes: Vec<LookVotes> },
+}
+
+/// One saved look as guests receive it: a still picture, never stored by the unit beyond
+/// the session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookImage {
+    pub id: u32,
+    /// JPEG, standard base64.
+    pub jpeg: String,
+}
+
+/// How many votes a look has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookVotes {
+    pub look: u32,
+    pub votes: u32,
+}
+
+/// Why a chat line was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatRefused {
+    Empty,
+    TooLong,
+}
+
+/// A guest's chat text as the screen shows it: trimmed, control characters (line breaks
+/// included) turned into spaces, 1 to [`MAX_CHAT_CHARS`] characters.
+pub fn chat_text(raw: &str) -> Result<String, ChatRefused> {
+    let text: String = raw
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match text.chars().count() {
+        0 => Err(ChatRefused::Empty),
+        n if n > MAX_CHAT_CHARS => Err(ChatRefused::TooLong),
+        _ => Ok(text),
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +132,30 @@ mod tests {
             serde_json::from_str::<GuestMessage>(r#"{"type":"reaction","reaction":"poop"}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn chat_and_votes_on_the_wire() {
+        let vote: GuestMessage =
+            serde_json::from_str(r#"{"type":"vote","round":2,"look":5}"#).unwrap();
+        assert_eq!(vote, GuestMessage::Vote { round: 2, look: 5 });
+        assert!(serde_json::from_str::<GuestMessage>(r#"{"type":"vote","look":5}"#).is_err());
+        let tally = UnitMessage::Tally {
+            round: 2,
+            votes: vec![LookVotes { look: 5, votes: 1 }],
+        };
+        assert_eq!(
+            serde_json::to_string(&tally).unwrap(),
+            r#"{"type":"tally","round":2,"votes":[{"look":5,"votes":1}]}"#
+        );
+    }
+
+    #[test]
+    fn chat_text_is_one_clean_line_of_bounded_length() {
+        assert_eq!(chat_text("  so good\nbuy it "), Ok("so good buy it".into()));
+        assert_eq!(chat_text(" \t "), Err(ChatRefused::Empty));
+        let longest = "é".repeat(MAX_CHAT_CHARS);
+        assert_eq!(chat_text(&longest), Ok(longest.clone()));
+        assert_eq!(chat_text(&format!("{longest}!")), Err(ChatRefused::TooLong));
     }
 }

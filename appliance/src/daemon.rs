@@ -9,7 +9,7 @@ use crate::board::{self, BoardLink};
 use crate::config::{Config, ConfigError, rendezvous_ws_url};
 use crate::first_boot;
 use crate::identity::{Identity, IdentityError};
-use crate::media::{MediaError, MediaHub};
+use crate::media::{MediaError, MediaHub, Snapshots};
 use crate::metrics::{self, Metrics};
 use crate::notify::Notifier;
 use crate::peer::{Peer, PeerContext, PeerEvent};
@@ -209,7 +209,10 @@ pub async fn run(
         idle_timeout: Duration::from_secs(config.session.idle_timeout_secs),
         max_guests: config.session.max_guests,
     });
+    let (stills_tx, mut stills) = mpsc::unbounded_channel();
     let mut world = World {
+        snapshots: media.snapshots(),
+        stills: stills_tx,
         to_rendezvous,
         events: events_tx,
         peers: HashMap::new(),
@@ -253,6 +256,9 @@ pub async fn run(
             Some((request, reply)) = calls.recv() => {
                 world.call(&mut session, &config, &room, &board, request, reply);
             }
+            Some((still, reply)) = stills.recv() => {
+                let _ = reply.send(save_look(&mut session, still));
+            }
             Some((event, at)) = board.events.recv() => {
                 room.on_board_event(event, at, &media, &config, &world.events, &metrics);
             }
@@ -265,6 +271,8 @@ pub async fn run(
                     PeerEvent::Connected { guest_id } => session.handle_input(Input::PeerConnected { guest_id }, now),
                     PeerEvent::Gone { guest_id } => session.handle_input(Input::PeerGone { guest_id }, now),
                     PeerEvent::Reaction { guest_id, reaction } => session.handle_input(Input::Reaction { guest_id, reaction }, now),
+                    PeerEvent::Chat { guest_id, text } => session.handle_input(Input::Chat { guest_id, text }, now),
+                    PeerEvent::Vote { guest_id, round, look } => session.handle_input(Input::Vote { guest_id, round, look }, now),
                 }
             }
             () = sleep_until(deadline) => session.handle_timeout(Instant::now().into_std()),
@@ -307,6 +315,26 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// A still for a saved look, taken off the loop (JPEG encoding), or why there is none.
+type Still = Result<Vec<u8>, String>;
+
+fn save_look(session: &mut Session, still: Still) -> Outcome {
+    use base64::Engine;
+    let saved = still
+        .map_err(|message| ApiError {
+            code: ApiErrorCode::NotAllowed,
+            message,
+        })
+        .and_then(|jpeg| session.save_look(base64::engine::general_purpose::STANDARD.encode(jpeg)));
+    match saved {
+        Ok(look) => {
+            tracing::info!(look, "look saved");
+            Outcome::Ok(Response::LookSaved { look })
+        }
+        Err(e) => Outcome::Error(e),
+    }
+}
+
 fn input_from_rendezvous(msg: ServerToDevice) -> Option<Input> {
     Some(match msg {
         ServerToDevice::Invite {
@@ -332,6 +360,8 @@ fn input_from_rendezvous(msg: ServerToDevice) -> Option<Input> {
 
 /// Everything the actions act on.
 struct World {
+    snapshots: Option<Snapshots>,
+    stills: mpsc::UnboundedSender<(Still, oneshot::Sender<Outcome>)>,
     to_rendezvous: mpsc::UnboundedSender<DeviceToServer>,
     events: broadcast::Sender<Event>,
     peers: HashMap<GuestId, PeerSlot>,
@@ -402,6 +432,44 @@ impl World {
                 session.handle_input(Input::EndSession, now);
                 done
             }
+            Request::SaveLook => {
+                let camera_off = if room.privacy {
+                    Some("the camera is off: the privacy switch is on")
+                } else if self.snapshots.is_none() {
+                    Some("this unit has no local preview to take a still from")
+                } else {
+                    None
+                };
+                if let Some(why) = camera_off {
+                    Outcome::Error(ApiError {
+                        code: ApiErrorCode::NotAllowed,
+                        message: why.into(),
+                    })
+                } else {
+                    let snapshots = self.snapshots.clone().expect("checked above");
+                    let stills = self.stills.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let still = snapshots.jpeg().map_err(|e| e.to_string());
+                        let _ = stills.send((still, reply));
+                    });
+                    return;
+                }
+            }
+            Request::LookImage { look } => match session.look_image(look) {
+                Ok(jpeg) => Outcome::Ok(Response::LookImage {
+                    look,
+                    jpeg: jpeg.to_string(),
+                }),
+                Err(e) => Outcome::Error(e),
+            },
+            Request::Compare { looks } => match session.compare(looks) {
+                Ok(()) => done,
+                Err(e) => Outcome::Error(e),
+            },
+            Request::EndCompare => {
+                session.end_compare();
+                done
+            }
             Request::SimulateBoard { input } if board.simulated => {
                 let _ = board.commands.send(board::Command::Simulate(input));
                 done
@@ -438,6 +506,11 @@ impl World {
                 Action::Emit(event) => {
                     let _ = self.events.send(event);
                 }
+                Action::ToGuest { guest_id, message } => {
+                    if let Some(slot) = self.peers.get(&guest_id) {
+                        slot.peer.send(message);
+                    }
+                }
                 Action::InviteReady { request_id, result } => {
                     if let Some(reply) = self.pending_invites.remove(&request_id) {
                         let _ = reply.send(match result {
@@ -450,7 +523,8 @@ impl World {
                 }
                 Action::EraseSessionData => {
                     // The unit keeps nothing from a session beyond the session core's own
-                    // state (cleared with it) and the peers closed above.
+                    // state (looks, votes and chat, cleared with it) and the peers closed
+                    // above.
                     tracing::info!("session ended; everything from it was erased");
                 }
             }

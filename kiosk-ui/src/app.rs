@@ -1,13 +1,25 @@
-//! The first kiosk window: the live mirror (local preview), the invite QR code, and who is
-//! waiting to be let in. State lives in [`crate::link`] and [`crate::preview`]; this file
-//! only draws it and turns taps into [`Command`]s. Every word comes from [`crate::i18n`].
+//! The kiosk window: the live mirror (local preview) with reactions, the vote tally and
+//! chat bubbles over it; the invite QR code; who is waiting to be let in; saved looks and
+//! "which one?" votes; the erasure notice when a session ends. State lives in
+//! [`crate::link`] and [`crate::preview`]; this file only draws it and turns taps into
+//! [`Command`]s. Every word comes from [`crate::i18n`].
 
 use crate::i18n::{Key, Lang, fill, text};
 use crate::link::{self, Command, Shared};
 use crate::preview::Frames;
 use egui::{Color32, RichText, TextureHandle, TextureOptions};
+use std::collections::BTreeMap;
 use std::sync::mpsc;
+use std::time::Duration;
+use visavis_api::datachannel::Reaction;
 use visavis_api::local::GuestState;
+
+/// How long "everything was erased" stays on the screen after a session ends.
+const ERASED_SHOWN: Duration = Duration::from_secs(10);
+/// Chat bubbles over the mirror at once (the newest).
+const BUBBLES: usize = 3;
+/// Looks a session holds (applianced's limit): the save button is off beyond it.
+const MAX_LOOKS: usize = 6;
 
 pub struct KioskApp {
     link: Shared,
@@ -18,6 +30,9 @@ pub struct KioskApp {
     qr: Option<(String, TextureHandle)>,
     egui_ctx: egui::Context,
     lang: Lang,
+    /// Looks picked for "which one?", in the order tapped.
+    picked: Vec<u32>,
+    look_textures: BTreeMap<u32, TextureHandle>,
 }
 
 impl KioskApp {
@@ -37,6 +52,8 @@ impl KioskApp {
             qr: None,
             egui_ctx: ctx.clone(),
             lang,
+            picked: Vec::new(),
+            look_textures: BTreeMap::new(),
         }
     }
 
@@ -130,18 +147,12 @@ impl KioskApp {
                         .color(Color32::from_rgb(200, 120, 0)),
                 );
             }
+            let erased = state.ended_at.is_some_and(|at| at.elapsed() < ERASED_SHOWN);
+            if erased && !state.status.session_active {
+                banner(ui, Color32::from_rgb(20, 110, 60), self.t(Key::Erased));
+            }
             if state.status.privacy {
-                egui::Frame::new()
-                    .fill(Color32::from_rgb(180, 20, 20))
-                    .inner_margin(12.0)
-                    .show(ui, |ui| {
-                        ui.set_width(ui.available_width());
-                        ui.label(
-                            RichText::new(self.t(Key::PrivacyOn))
-                                .size(24.0)
-                                .color(Color32::WHITE),
-                        );
-                    });
+                banner(ui, Color32::from_rgb(180, 20, 20), self.t(Key::PrivacyOn));
             }
             ui.horizontal_top(|ui| {
                 let side = ui.available_width() * 0.62;
@@ -155,13 +166,15 @@ impl KioskApp {
                         } else {
                             egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0))
                         };
-                        ui.add(egui::Image::new(&tex).fit_to_exact_size(size).uv(uv));
+                        let mirror = ui.add(egui::Image::new(&tex).fit_to_exact_size(size).uv(uv));
+                        self.over_mirror(ui, mirror.rect, &state);
                     }
                     None => {
-                        ui.add_sized(
+                        let r = ui.add_sized(
                             [side, side * 9.0 / 16.0],
                             egui::Label::new(self.t(Key::CameraStarting)),
                         );
+                        self.over_mirror(ui, r.rect, &state);
                     }
                 }
                 ui.vertical(|ui| self.side_panel(ui, &ctx, &state));
@@ -228,6 +241,7 @@ impl KioskApp {
             }
         }
         if status.session_active {
+            self.looks(ui, ctx, state);
             ui.add_space(12.0);
             if ui.add(big(self.t(Key::End))).clicked() {
                 self.send(Command::EndSession);
@@ -252,6 +266,187 @@ impl KioskApp {
     }
 }
 
+/// A full-width coloured strip with one line of white text.
+fn banner(ui: &mut egui::Ui, fill: Color32, text: &str) {
+    egui::Frame::new()
+        .fill(fill)
+        .inner_margin(12.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(text).size(24.0).color(Color32::WHITE));
+        });
+}
+
+impl KioskApp {
+    /// Saved looks: "Save this look", the thumbnails to pick from, "Ask which one".
+    fn looks(&mut self, ui: &mut egui::Ui, ctx: &egui::Context, state: &link::LinkState) {
+        let status = &state.status;
+        self.picked.retain(|id| status.looks.contains(id));
+        self.look_textures
+            .retain(|id, _| state.looks.contains_key(id));
+        ui.add_space(12.0);
+        let can_save = !status.privacy && status.looks.len() < MAX_LOOKS && state.connected;
+        let save = egui::Button::new(RichText::new(self.t(Key::SaveLook)).size(22.0))
+            .min_size(egui::vec2(220.0, 56.0));
+        if ui.add_enabled(can_save, save).clicked() {
+            self.send(Command::SaveLook);
+        }
+        if status.looks.is_empty() {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            for id in &status.looks {
+                let label = fill(self.t(Key::Look), &[("n", &id.to_string())]);
+                let picked = self.picked.contains(id);
+                let button = match self.look_texture(ctx, *id, state) {
+                    Some(tex) => egui::Button::image_and_text(
+                        egui::Image::new(&tex).fit_to_exact_size(egui::vec2(96.0, 72.0)),
+                        RichText::new(label).size(18.0),
+                    ),
+                    None => egui::Button::new(RichText::new(label).size(18.0)),
+                };
+                if ui
+                    .add(button.selected(picked).min_size(egui::vec2(96.0, 56.0)))
+                    .clicked()
+                {
+                    if picked {
+                        self.picked.retain(|p| p != id);
+                    } else {
+                        self.picked.push(*id);
+                        if self.picked.len() > 2 {
+                            self.picked.remove(0);
+                        }
+                    }
+                }
+            }
+        });
+        if status.looks.len() >= 2 {
+            if let [a, b] = self.picked[..] {
+                let ask = egui::Button::new(RichText::new(self.t(Key::Compare)).size(22.0))
+                    .min_size(egui::vec2(220.0, 56.0));
+                if ui.add(ask).clicked() {
+                    self.send(Command::Compare([a, b]));
+                    self.picked.clear();
+                }
+            } else {
+                ui.label(RichText::new(self.t(Key::PickTwo)).size(18.0));
+            }
+        }
+        if status.compare.as_ref().is_some_and(|c| c.open) {
+            let close = egui::Button::new(RichText::new(self.t(Key::CloseVote)).size(20.0))
+                .min_size(egui::vec2(200.0, 48.0));
+            if ui.add(close).clicked() {
+                self.send(Command::EndCompare);
+            }
+        }
+    }
+
+    fn look_texture(
+        &mut self,
+        ctx: &egui::Context,
+        id: u32,
+        state: &link::LinkState,
+    ) -> Option<TextureHandle> {
+        if let Some(tex) = self.look_textures.get(&id) {
+            return Some(tex.clone());
+        }
+        let thumb = state.looks.get(&id)?;
+        let image = egui::ColorImage::from_rgba_unmultiplied(thumb.size, &thumb.rgba);
+        let tex = ctx.load_texture(format!("look-{id}"), image, TextureOptions::LINEAR);
+        self.look_textures.insert(id, tex.clone());
+        Some(tex)
+    }
+
+    /// Drawn over the mirror: the tally at the top, chat bubbles at the bottom, reactions
+    /// floating up.
+    fn over_mirror(&self, ui: &mut egui::Ui, rect: egui::Rect, state: &link::LinkState) {
+        let status = &state.status;
+        let inner = rect.shrink(16.0);
+        ui.scope_builder(egui::UiBuilder::new().max_rect(inner), |ui| {
+            if let Some(compare) = &status.compare {
+                egui::Frame::new()
+                    .fill(Color32::from_black_alpha(170))
+                    .corner_radius(12.0)
+                    .inner_margin(10.0)
+                    .show(ui, |ui| {
+                        for v in &compare.votes {
+                            let n = v.look.to_string();
+                            let line = if v.votes == 1 {
+                                fill(self.t(Key::VotesOne), &[("n", &n)])
+                            } else {
+                                let votes = v.votes.to_string();
+                                fill(self.t(Key::VotesMany), &[("n", &n), ("votes", &votes)])
+                            };
+                            ui.label(RichText::new(line).size(26.0).color(Color32::WHITE));
+                        }
+                    });
+            }
+        });
+        let chat: Vec<_> = status.chat.iter().rev().take(BUBBLES).rev().collect();
+        if !chat.is_empty() {
+            let height = 52.0 * chat.len() as f32;
+            let bottom = egui::Rect::from_min_max(
+                egui::pos2(inner.left(), inner.bottom() - height),
+                inner.max,
+            );
+            ui.scope_builder(egui::UiBuilder::new().max_rect(bottom), |ui| {
+                for line in chat {
+                    egui::Frame::new()
+                        .fill(Color32::from_white_alpha(230))
+                        .corner_radius(16.0)
+                        .inner_margin(egui::Margin::symmetric(14, 8))
+                        .show(ui, |ui| {
+                            let text = fill(
+                                self.t(Key::ChatLine),
+                                &[("name", &line.name), ("text", &line.text)],
+                            );
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(text).size(20.0).color(Color32::BLACK),
+                                )
+                                .wrap(),
+                            );
+                        });
+                }
+            });
+        }
+        let painter = ui.painter_at(rect);
+        for (i, (at, reaction)) in state.reactions.iter().enumerate() {
+            let t = at.elapsed().as_secs_f32() / link::REACTION_SHOWN.as_secs_f32();
+            if t >= 1.0 {
+                continue;
+            }
+            let x = rect.right() - 60.0 - (i % 4) as f32 * 50.0;
+            let y = rect.bottom() - 40.0 - t * rect.height() * 0.7;
+            // Words, not emoji: the kiosk's fonts have no emoji, and words read at a glance.
+            let word = self.t(match reaction {
+                Reaction::Heart => Key::ReactHeart,
+                Reaction::ThumbsUp => Key::ReactThumbsUp,
+                Reaction::Fire => Key::ReactFire,
+                Reaction::Laugh => Key::ReactLaugh,
+                Reaction::Wow => Key::ReactWow,
+                Reaction::Clap => Key::ReactClap,
+            });
+            let fade = 1.0 - t;
+            let galley = painter.layout_no_wrap(
+                word.to_owned(),
+                egui::FontId::proportional(34.0),
+                Color32::WHITE.gamma_multiply(fade),
+            );
+            let at = egui::pos2(x - galley.size().x, y);
+            painter.rect_filled(
+                egui::Rect::from_min_size(at, galley.size()).expand(8.0),
+                16.0,
+                Color32::from_rgb(220, 40, 90).gamma_multiply(fade),
+            );
+            painter.galley(at, galley, Color32::WHITE);
+        }
+        if !state.reactions.is_empty() {
+            ui.ctx().request_repaint();
+        }
+    }
+}
+
 /// The screen driven by label, as a person would, against a fake of the link: the state
 /// the link would have seen, and the commands the screen sends it.
 #[cfg(test)]
@@ -260,7 +455,8 @@ mod tests {
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
     use std::sync::{Arc, Mutex};
-    use visavis_api::local::{GuestStatus, Status};
+    use visavis_api::datachannel::LookVotes;
+    use visavis_api::local::{ChatLine, CompareStatus, GuestStatus, Status};
 
     struct Screen {
         harness: Harness<'static, KioskApp>,
@@ -408,5 +604,119 @@ mod tests {
         assert_eq!(s.sent(), [Command::Admit("g-1".into())]);
         s.tap("English");
         assert!(s.shows("Camille wants to join"));
+    }
+
+    /// A session with Camille in the call and saved looks `looks`.
+    fn in_call(looks: &[u32]) -> Status {
+        Status {
+            session_active: true,
+            guests: vec![GuestStatus {
+                guest_id: "g-1".into(),
+                name: "Camille".into(),
+                state: GuestState::InCall,
+            }],
+            looks: looks.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn with_thumbs(status: Status) -> link::LinkState {
+        let looks = status
+            .looks
+            .iter()
+            .map(|id| {
+                let thumb = crate::looks::Thumb {
+                    size: [4, 3],
+                    rgba: Arc::new(vec![128; 4 * 3 * 4]),
+                };
+                (*id, thumb)
+            })
+            .collect();
+        link::LinkState {
+            connected: true,
+            mode: "fitting-room".into(),
+            status,
+            looks,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_shopper_saves_looks_and_asks_friends_which_one() {
+        let mut s = screen("fitting-room", in_call(&[]), Lang::En);
+        s.tap("Save this look");
+        assert_eq!(s.sent(), [Command::SaveLook]);
+
+        let mut s = screen_with(with_thumbs(in_call(&[1, 2, 3])), Lang::En);
+        assert!(s.shows("Pick two looks to compare"));
+        assert!(
+            !s.shows("Ask which one"),
+            "nothing to ask before two are picked"
+        );
+        s.tap("Look 1");
+        s.tap("Look 3");
+        s.tap("Ask which one");
+        assert_eq!(s.sent(), [Command::Compare([1, 3])]);
+    }
+
+    #[test]
+    fn saving_is_off_when_the_camera_is_off_or_the_looks_are_full() {
+        let mut status = in_call(&[]);
+        status.privacy = true;
+        let mut s = screen("fitting-room", status, Lang::En);
+        s.tap("Save this look");
+        assert!(
+            s.sent().is_empty(),
+            "no still while the privacy switch is on"
+        );
+
+        let mut s = screen_with(with_thumbs(in_call(&[1, 2, 3, 4, 5, 6])), Lang::En);
+        s.tap("Save this look");
+        assert!(
+            s.sent().is_empty(),
+            "a seventh look is refused on the screen"
+        );
+    }
+
+    #[test]
+    fn the_tally_and_the_chat_show_over_the_mirror() {
+        let mut status = in_call(&[1, 3]);
+        status.compare = Some(CompareStatus {
+            round: 1,
+            open: true,
+            votes: vec![
+                LookVotes { look: 1, votes: 2 },
+                LookVotes { look: 3, votes: 1 },
+            ],
+        });
+        status.chat = vec![ChatLine {
+            guest_id: "g-1".into(),
+            name: "Camille".into(),
+            text: "the blue one!".into(),
+        }];
+        let mut s = screen_with(with_thumbs(status.clone()), Lang::En);
+        assert!(s.shows("Look 1: 2 votes") && s.shows("Look 3: 1 vote"));
+        assert!(s.shows("Camille: the blue one!"));
+        s.tap("Close the vote");
+        assert_eq!(s.sent(), [Command::EndCompare]);
+
+        let s = screen_with(with_thumbs(status), Lang::Fr);
+        assert!(s.shows("Tenue 1 : 2 votes") && s.shows("Camille : the blue one!"));
+    }
+
+    #[test]
+    fn the_end_of_a_session_says_everything_was_erased() {
+        let ended = link::LinkState {
+            connected: true,
+            mode: "fitting-room".into(),
+            ended_at: Some(std::time::Instant::now()),
+            ..Default::default()
+        };
+        let s = screen_with(ended.clone(), Lang::En);
+        assert!(s.shows("Everything from this session has been erased."));
+        let s = screen_with(ended, Lang::Fr);
+        assert!(s.shows("Tout ce qui concernait cette session a été effacé."));
+        let s = screen("fitting-room", Status::default(), Lang::En);
+        assert!(!s.shows("Everything from this session has been erased."));
     }
 }

@@ -77,9 +77,25 @@ catalogue! {
     LetIn => "Let in", "Faire entrer";
     NotNow => "Not now", "Pas maintenant";
     Connecting => "{name}: connecting…", "{name} : connexion…";
-    Watching => "● {name} is watching", "● {name} regarde";
+    Watching => "• {name} is watching", "• {name} regarde";
     End => "End", "Terminer";
     NeedsStaff => "This unit needs staff attention", "Cet appareil a besoin d’un membre du personnel";
+    SaveLook => "Save this look", "Garder cette tenue";
+    Look => "Look {n}", "Tenue {n}";
+    PickTwo => "Pick two looks to compare", "Choisissez deux tenues à comparer";
+    Compare => "Ask which one", "Demander laquelle";
+    VotesOne => "Look {n}: 1 vote", "Tenue {n} : 1 vote";
+    VotesMany => "Look {n}: {votes} votes", "Tenue {n} : {votes} votes";
+    CloseVote => "Close the vote", "Clore le vote";
+    ChatLine => "{name}: {text}", "{name} : {text}";
+    ReactHeart => "Love it!", "J’adore !";
+    ReactThumbsUp => "Yes!", "Oui !";
+    ReactFire => "Stunning!", "Canon !";
+    ReactLaugh => "Ha ha!", "Ha ha !";
+    ReactWow => "Wow!", "Waouh !";
+    ReactClap => "Bravo!", "Bravo !";
+    Erased => "Everything from this session has been erased.",
+        "Tout ce qui concernait cette session a été effacé.";
 }
 
 /// `template` with each `{slot}` replaced by its value.

@@ -2,12 +2,18 @@
 //! refreshes the status and carries out the screen's commands. If applianced goes away the
 //! state says so ("reconnecting") and the thread keeps trying.
 
+use crate::looks::{self, Thumb};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use visavis_api::datachannel::Reaction;
 use visavis_api::local::client::{Client, ClientError};
-use visavis_api::local::{Preview, Request, Response, Status};
+use visavis_api::local::{Event, Preview, Request, Response, Status};
+
+/// How long a reaction floats over the mirror.
+pub const REACTION_SHOWN: Duration = Duration::from_secs(3);
 
 /// What the screen asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +22,9 @@ pub enum Command {
     Admit(String),
     Deny(String),
     EndSession,
+    SaveLook,
+    Compare([u32; 2]),
+    EndCompare,
 }
 
 /// What the screen shows, as last seen.
@@ -27,6 +36,12 @@ pub struct LinkState {
     pub status: Status,
     /// The last refused command, in words.
     pub last_error: Option<String>,
+    /// Thumbnails of the session's saved looks, by id.
+    pub looks: BTreeMap<u32, Thumb>,
+    /// Reactions from guests, newest last, while they float.
+    pub reactions: Vec<(Instant, Reaction)>,
+    /// When the last session ended (and was erased), to say so on the screen.
+    pub ended_at: Option<Instant>,
 }
 
 pub type Shared = Arc<Mutex<LinkState>>;
@@ -80,10 +95,21 @@ fn session(
             Response::Status(s) => s,
             _ => Status::default(),
         };
+        fetch_looks(&mut client, state, &status.looks)?;
         {
             let mut s = lock(state);
             s.connected = true;
             s.status = status;
+            for event in client.take_events() {
+                match event {
+                    Event::Reaction { reaction, .. } => {
+                        s.reactions.push((Instant::now(), reaction))
+                    }
+                    Event::SessionEnded => s.ended_at = Some(Instant::now()),
+                    _ => {}
+                }
+            }
+            s.reactions.retain(|(at, _)| at.elapsed() < REACTION_SHOWN);
         }
         repaint();
         // Commands are carried out as they come; otherwise refresh about three times a second.
@@ -94,6 +120,9 @@ fn session(
                     Command::Admit(guest_id) => Request::Admit { guest_id },
                     Command::Deny(guest_id) => Request::Deny { guest_id },
                     Command::EndSession => Request::EndSession,
+                    Command::SaveLook => Request::SaveLook,
+                    Command::Compare(looks) => Request::Compare { looks },
+                    Command::EndCompare => Request::EndCompare,
                 };
                 let error = match client.call(request) {
                     Ok(_) => None,
@@ -106,4 +135,27 @@ fn session(
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
+}
+
+/// Keep a thumbnail for each of `ids` (fetching new ones) and none for looks that are gone.
+fn fetch_looks(client: &mut Client, state: &Shared, ids: &[u32]) -> Result<(), ClientError> {
+    lock(state).looks.retain(|id, _| ids.contains(id));
+    for id in ids {
+        if lock(state).looks.contains_key(id) {
+            continue;
+        }
+        let jpeg = match client.call(Request::LookImage { look: *id }) {
+            Ok(Response::LookImage { jpeg, .. }) => jpeg,
+            // Gone between the status and now (the session ended): nothing to show.
+            Ok(_) | Err(ClientError::Api(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        match looks::decode(&jpeg) {
+            Ok(thumb) => {
+                lock(state).looks.insert(*id, thumb);
+            }
+            Err(e) => eprintln!("kiosk: look {id}: {e}"),
+        }
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@
 mod app;
 mod i18n;
 mod link;
+mod looks;
 mod preview;
 mod qr;
 

@@ -10,6 +10,9 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
+/// Events kept for [`Client::take_events`] / [`Client::next_event`].
+pub const KEPT_EVENTS: usize = 1024;
+
 /// Why a local-API call failed.
 #[derive(Debug)]
 pub enum ClientError {
@@ -82,9 +85,22 @@ impl Client {
                         "response for request {got} while waiting for {id}"
                     )));
                 }
-                ServerMessage::Event { event } => self.events.push_back(event),
+                ServerMessage::Event { event } => self.keep(event),
             }
         }
+    }
+
+    /// Events that arrived while waiting for responses, oldest first (at most
+    /// [`KEPT_EVENTS`]: a client that never reads them loses the oldest, not memory).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.events.drain(..).collect()
+    }
+
+    fn keep(&mut self, event: Event) {
+        if self.events.len() == KEPT_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
     }
 
     /// The next event, waiting for one if none is queued (up to the read timeout).

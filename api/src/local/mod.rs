@@ -10,7 +10,7 @@ mod metrics;
 
 pub use metrics::{GuestMetrics, MetricsSnapshot, StreamCounters};
 
-use crate::datachannel::Reaction;
+use crate::datachannel::{LookVotes, Reaction};
 use crate::signaling::GuestId;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,15 @@ pub enum Request {
     Deny { guest_id: GuestId },
     /// End the session: everyone leaves and everything from it is erased.
     EndSession,
+    /// Keep a still of the camera as a look (in memory, for this session only).
+    SaveLook,
+    /// A saved look's picture, for the screen.
+    LookImage { look: u32 },
+    /// Show two saved looks side by side to the guests, who vote. Replaces a comparison
+    /// already running.
+    Compare { looks: [u32; 2] },
+    /// Close the comparison (votes stay on the screen until the next one).
+    EndCompare,
     /// Work the simulated board (demo, tests): refused when the unit has a real board.
     SimulateBoard { input: BoardInput },
 }
@@ -86,6 +95,14 @@ pub enum Response {
         /// Unix time, seconds.
         expires_at: u64,
     },
+    LookSaved {
+        look: u32,
+    },
+    LookImage {
+        look: u32,
+        /// JPEG, standard base64.
+        jpeg: String,
+    },
     Done,
 }
 
@@ -123,6 +140,35 @@ pub struct Status {
     /// Someone is in front of the unit (presence sensor).
     #[serde(default)]
     pub presence: bool,
+    /// Saved looks of this session, oldest first.
+    #[serde(default)]
+    pub looks: Vec<u32>,
+    /// The comparison guests are voting on, or the last one.
+    #[serde(default)]
+    pub compare: Option<CompareStatus>,
+    /// The latest chat lines from guests, oldest first.
+    #[serde(default)]
+    pub chat: Vec<ChatLine>,
+}
+
+/// Two looks side by side, and the votes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareStatus {
+    pub round: u32,
+    /// Guests can still vote.
+    pub open: bool,
+    /// Both looks, in the order shown, with their votes.
+    pub votes: Vec<LookVotes>,
+}
+
+/// A chat line from a guest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatLine {
+    pub guest_id: GuestId,
+    pub name: String,
+    pub text: String,
 }
 
 /// One guest as the room sees it.
@@ -161,6 +207,8 @@ pub enum ApiErrorCode {
     BadRequest,
     /// No such guest (already left, or never knocked).
     UnknownGuest,
+    /// No such look in this session.
+    UnknownLook,
     /// The unit cannot reach rendezvous right now.
     RendezvousUnavailable,
     /// The request does not fit the current state (e.g. admitting twice, or simulating a
@@ -188,6 +236,9 @@ pub enum Event {
         guest_id: GuestId,
         reaction: Reaction,
     },
+    Chat(ChatLine),
+    /// The votes changed (or a comparison started or closed).
+    Votes(CompareStatus),
     /// The session ended and everything from it was erased.
     SessionEnded,
     /// The privacy switch was flipped.
@@ -247,6 +298,34 @@ mod tests {
         let text = serde_json::to_string(&resp).unwrap();
         assert_eq!(text, r#"{"type":"response","id":7,"ok":{"type":"done"}}"#);
         assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), resp);
+    }
+
+    #[test]
+    fn chat_and_votes_events_round_trip() {
+        for event in [
+            Event::Chat(ChatLine {
+                guest_id: "g1".into(),
+                name: "Camille".into(),
+                text: "the blue one".into(),
+            }),
+            Event::Votes(CompareStatus {
+                round: 1,
+                open: true,
+                votes: vec![LookVotes { look: 1, votes: 2 }],
+            }),
+        ] {
+            let line = serde_json::to_string(&ServerMessage::Event {
+                event: event.clone(),
+            })
+            .unwrap();
+            assert_eq!(
+                serde_json::from_str::<ServerMessage>(&line).unwrap(),
+                ServerMessage::Event { event }
+            );
+        }
+        let req: ClientRequest =
+            serde_json::from_str(r#"{"id":1,"request":{"type":"compare","looks":[1,2]}}"#).unwrap();
+        assert_eq!(req.request, Request::Compare { looks: [1, 2] });
     }
 
     #[test]

@@ -10,12 +10,14 @@ mod frame;
 mod gate;
 mod pipeline;
 mod preview;
+mod snapshot;
 pub mod stamp;
 mod v4l2;
 mod video;
 
 pub use frame::{EncodedFrame, rtp_duration};
 use gate::Gate;
+pub use snapshot::{SnapshotError, Snapshots};
 pub use video::{PreviewBranch, select_encoder};
 
 use crate::config::Config;
@@ -56,7 +58,7 @@ pub struct MediaHub {
     video_gate: Arc<Gate>,
     audio_gate: Arc<Gate>,
     camera: Option<visavis_hardware::camera::Capture>,
-    _preview: Option<preview::Preview>,
+    preview: Option<preview::Preview>,
 }
 
 impl MediaHub {
@@ -95,7 +97,7 @@ impl MediaHub {
             video_gate,
             audio_gate,
             camera,
-            _preview: preview,
+            preview,
         })
     }
 
@@ -135,6 +137,11 @@ impl MediaHub {
         self.metrics
             .privacy_switched_unix_us
             .store(crate::metrics::unix_us(), Relaxed);
+    }
+
+    /// Stills of the camera for saved looks (none without a local preview).
+    pub fn snapshots(&self) -> Option<Snapshots> {
+        self.preview.as_ref().map(|p| p.snapshots.clone())
     }
 
     /// The broadcast of encoded video frames (to subscribe later, per guest).

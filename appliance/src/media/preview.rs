@@ -3,9 +3,11 @@
 //! The video pipeline hands scaled RGBA frames to an appsink; a separate small pipeline
 //! (`appsrc ! shmsink`) publishes them over shared memory. `shmsink` errors when a reader
 //! goes away (a kiosk crash or restart): here that only rebuilds the preview pipeline, and
-//! the encoder and every guest carry on.
+//! the encoder and every guest carry on. The newest frame is also kept for stills
+//! ([`Snapshots`]).
 
 use super::PreviewBranch;
+use super::snapshot::Snapshots;
 use crate::metrics::lock;
 use futures::StreamExt;
 use gstreamer as gst;
@@ -25,6 +27,8 @@ pub fn caps(branch: &PreviewBranch) -> String {
 /// Keeps the shared-memory side running. Dropped with the media path.
 pub struct Preview {
     task: tokio::task::JoinHandle<()>,
+    /// The newest frame, for stills.
+    pub snapshots: Snapshots,
 }
 
 impl Drop for Preview {
@@ -37,10 +41,13 @@ impl Drop for Preview {
 pub fn start(frames: &gst_app::AppSink, branch: PreviewBranch) -> Preview {
     let current: Arc<Mutex<Option<gst_app::AppSrc>>> = Arc::default();
     let target = current.clone();
+    let snapshots = Snapshots::default();
+    let latest = snapshots.clone();
     frames.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                latest.offer(&sample);
                 if let Some(src) = lock(&target).as_ref() {
                     // A full or broken preview never holds up the call: drop the frame.
                     let _ = src.push_sample(&sample);
@@ -58,7 +65,7 @@ pub fn start(frames: &gst_app::AppSink, branch: PreviewBranch) -> Preview {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    Preview { task }
+    Preview { task, snapshots }
 }
 
 /// Run the shm pipeline until it fails; the error names the element.

@@ -20,6 +20,8 @@ pub struct Handler {
     pub candidates: mpsc::UnboundedSender<SignalPayload>,
     pub counters: Arc<GuestCounters>,
     pub welcome: UnitMessage,
+    /// What the unit sends on the data channel after the welcome (see `Peer::send`).
+    pub outbox: std::sync::Mutex<Option<mpsc::UnboundedReceiver<UnitMessage>>>,
     /// Set once DTLS is up: media waits for it (nothing to encrypt with before).
     pub connected: tokio::sync::watch::Sender<bool>,
 }
@@ -74,30 +76,57 @@ impl PeerConnectionEventHandler for Handler {
             let _ = channel.close().await;
             return;
         }
+        let Some(outbox) = lock(&self.outbox).take() else {
+            tracing::warn!(guest = %self.guest_id, "a second data channel; closing it");
+            let _ = channel.close().await;
+            return;
+        };
         tokio::spawn(serve_channel(
             self.guest_id.clone(),
             channel,
             self.events.clone(),
             self.counters.clone(),
             self.welcome.clone(),
+            outbox,
         ));
     }
 }
 
 /// Read the guest's data channel: typed JSON messages only; anything else is logged and
-/// dropped, the channel stays open.
+/// dropped, the channel stays open. Once it opens, the welcome goes out, then whatever the
+/// unit queued in `outbox`, in order.
 async fn serve_channel(
     guest_id: GuestId,
     channel: Arc<dyn DataChannel>,
     events: mpsc::UnboundedSender<PeerEvent>,
     counters: Arc<GuestCounters>,
     welcome: UnitMessage,
+    outbox: mpsc::UnboundedReceiver<UnitMessage>,
 ) {
+    let mut outbox = Some(outbox);
+    let mut sender = None;
     while let Some(event) = channel.poll().await {
         match event {
             DataChannelEvent::OnOpen => {
-                if let Ok(text) = serde_json::to_string(&welcome) {
-                    let _ = channel.send_text(&text).await;
+                if let Some(mut outbox) = outbox.take() {
+                    let channel = channel.clone();
+                    let guest_id = guest_id.clone();
+                    let welcome = welcome.clone();
+                    sender = Some(tokio::spawn(async move {
+                        let mut next = Some(welcome);
+                        while let Some(message) = match next.take() {
+                            Some(m) => Some(m),
+                            None => outbox.recv().await,
+                        } {
+                            let Ok(text) = serde_json::to_string(&message) else {
+                                continue;
+                            };
+                            if let Err(e) = channel.send_text(&text).await {
+                                tracing::warn!(guest = %guest_id, "data channel send failed: {e}");
+                                return;
+                            }
+                        }
+                    }));
                 }
             }
             DataChannelEvent::OnMessage(msg) => {
@@ -116,6 +145,19 @@ async fn serve_channel(
                             reaction,
                         });
                     }
+                    Ok(GuestMessage::Chat { text }) => {
+                        let _ = events.send(PeerEvent::Chat {
+                            guest_id: guest_id.clone(),
+                            text,
+                        });
+                    }
+                    Ok(GuestMessage::Vote { round, look }) => {
+                        let _ = events.send(PeerEvent::Vote {
+                            guest_id: guest_id.clone(),
+                            round,
+                            look,
+                        });
+                    }
                     Err(e) => {
                         tracing::warn!(guest = %guest_id, "bad data-channel message dropped: {e}")
                     }
@@ -124,5 +166,8 @@ async fn serve_channel(
             DataChannelEvent::OnClose => break,
             _ => {}
         }
+    }
+    if let Some(task) = sender {
+        task.abort();
     }
 }

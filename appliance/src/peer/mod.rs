@@ -46,6 +46,15 @@ pub enum PeerEvent {
         guest_id: GuestId,
         reaction: Reaction,
     },
+    Chat {
+        guest_id: GuestId,
+        text: String,
+    },
+    Vote {
+        guest_id: GuestId,
+        round: u32,
+        look: u32,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +84,7 @@ pub struct Peer {
     counters: Arc<GuestCounters>,
     candidates: Mutex<Option<mpsc::UnboundedReceiver<SignalPayload>>>,
     connected: tokio::sync::watch::Receiver<bool>,
+    outbox: mpsc::UnboundedSender<UnitMessage>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -181,7 +191,9 @@ impl Peer {
             .build();
         let (cand_tx, cand_rx) = mpsc::unbounded_channel();
         let (connected_tx, connected) = tokio::sync::watch::channel(false);
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
         let handler = handler::Handler {
+            outbox: std::sync::Mutex::new(Some(outbox_rx)),
             guest_id: guest_id.clone(),
             events: ctx.events.clone(),
             candidates: cand_tx,
@@ -204,6 +216,7 @@ impl Peer {
             counters,
             candidates: Mutex::new(Some(cand_rx)),
             connected,
+            outbox,
             tasks: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -317,6 +330,11 @@ impl Peer {
         ];
         crate::metrics::lock(&self.tasks).extend(tasks);
         Ok(())
+    }
+
+    /// Queue a message for the guest's data channel; sent once it is open, in order.
+    pub fn send(&self, message: UnitMessage) {
+        let _ = self.outbox.send(message);
     }
 
     /// Stop sending and close the connection.

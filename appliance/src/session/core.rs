@@ -1,9 +1,13 @@
 //! [`Session`]: the state machine itself.
 
+use super::looks::Keepsakes;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use visavis_api::datachannel::Reaction;
-use visavis_api::local::{ApiError, ApiErrorCode, Event, GuestState, GuestStatus, Status};
+use visavis_api::datachannel::{ChatRefused, Reaction, UnitMessage, chat_text};
+use visavis_api::local::{
+    ApiError, ApiErrorCode, ChatLine, Event, GuestState, GuestStatus, Status,
+};
 use visavis_api::signaling::{DeviceToServer, GuestId, SignalPayload};
 
 /// Rules the session runs by, from the config.
@@ -52,6 +56,14 @@ pub enum Input {
         guest_id: GuestId,
         reaction: Reaction,
     },
+    /// A chat line arrived on a guest's data channel (unchecked).
+    Chat { guest_id: GuestId, text: String },
+    /// A vote arrived on a guest's data channel.
+    Vote {
+        guest_id: GuestId,
+        round: u32,
+        look: u32,
+    },
     /// End the session now (button, staff, local API).
     EndSession,
 }
@@ -77,6 +89,11 @@ pub enum Action {
         request_id: u64,
         result: Result<(String, u64), ApiError>,
     },
+    /// Send on one guest's data channel.
+    ToGuest {
+        guest_id: GuestId,
+        message: UnitMessage,
+    },
     /// Erase everything kept from the session (snapshots, chat, votes): the session ended.
     EraseSessionData,
 }
@@ -100,6 +117,7 @@ pub struct Session {
     pending_invites: Vec<u64>,
     /// Since when nobody has been in the call while the session is active.
     empty_since: Option<Instant>,
+    keepsakes: Keepsakes,
     actions: VecDeque<Action>,
 }
 
@@ -113,6 +131,7 @@ impl Session {
             guests: BTreeMap::new(),
             pending_invites: Vec::new(),
             empty_since: None,
+            keepsakes: Keepsakes::default(),
             actions: VecDeque::new(),
         }
     }
@@ -243,6 +262,19 @@ impl Session {
                 {
                     g.state = GuestState::InCall;
                     let name = g.name.clone();
+                    // A guest who arrives mid-comparison sees it and can vote.
+                    for message in [
+                        self.keepsakes.compare_message(),
+                        self.keepsakes.tally_message(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        self.actions.push_back(Action::ToGuest {
+                            guest_id: guest_id.clone(),
+                            message,
+                        });
+                    }
                     self.actions
                         .push_back(Action::Emit(Event::GuestJoined { guest_id, name }));
                 }
@@ -266,7 +298,111 @@ impl Session {
                         .push_back(Action::Emit(Event::Reaction { guest_id, reaction }));
                 }
             }
+            Input::Chat { guest_id, text } => self.chat(guest_id, &text),
+            Input::Vote {
+                guest_id,
+                round,
+                look,
+            } => {
+                if !self.in_call(&guest_id) {
+                    return;
+                }
+                match self.keepsakes.vote(&guest_id, round, look) {
+                    Some(status) => {
+                        self.actions.push_back(Action::Emit(Event::Votes(status)));
+                        self.tell_guests(self.keepsakes.tally_message());
+                    }
+                    None => {
+                        tracing::info!(guest = %guest_id, round, look, "vote for no open comparison; ignored")
+                    }
+                }
+            }
             Input::EndSession => self.end(now),
+        }
+    }
+
+    /// Keep a picture of the room as a look (local API `save_look`).
+    pub fn save_look(&mut self, jpeg_base64: String) -> Result<u32, ApiError> {
+        if !self.active {
+            return Err(ApiError {
+                code: ApiErrorCode::NotAllowed,
+                message: "no session: looks are saved once friends are invited".into(),
+            });
+        }
+        self.keepsakes.save(jpeg_base64)
+    }
+
+    /// A saved look's picture (local API `look_image`).
+    pub fn look_image(&self, look: u32) -> Result<Arc<str>, ApiError> {
+        self.keepsakes.image(look)
+    }
+
+    /// Show two looks to every guest in the call (local API `compare`).
+    pub fn compare(&mut self, looks: [u32; 2]) -> Result<(), ApiError> {
+        if let Some(ended) = self.keepsakes.end_compare() {
+            self.tell_guests(Some(ended));
+        }
+        let message = self.keepsakes.compare(looks)?;
+        self.tell_guests(Some(message));
+        if let Some(status) = self.keepsakes.status() {
+            self.actions.push_back(Action::Emit(Event::Votes(status)));
+        }
+        Ok(())
+    }
+
+    /// Close the comparison (local API `end_compare`); nothing to do when none is open.
+    pub fn end_compare(&mut self) {
+        if let Some(ended) = self.keepsakes.end_compare() {
+            self.tell_guests(Some(ended));
+            if let Some(status) = self.keepsakes.status() {
+                self.actions.push_back(Action::Emit(Event::Votes(status)));
+            }
+        }
+    }
+
+    fn in_call(&self, guest_id: &str) -> bool {
+        self.guests
+            .get(guest_id)
+            .is_some_and(|g| g.state == GuestState::InCall)
+    }
+
+    fn tell_guests(&mut self, message: Option<UnitMessage>) {
+        let Some(message) = message else { return };
+        for (guest_id, _) in self
+            .guests
+            .iter()
+            .filter(|(_, g)| g.state == GuestState::InCall)
+        {
+            self.actions.push_back(Action::ToGuest {
+                guest_id: guest_id.clone(),
+                message: message.clone(),
+            });
+        }
+    }
+
+    fn chat(&mut self, guest_id: GuestId, raw: &str) {
+        let Some(name) = self
+            .guests
+            .get(&guest_id)
+            .filter(|g| g.state == GuestState::InCall)
+            .map(|g| g.name.clone())
+        else {
+            return;
+        };
+        match chat_text(raw) {
+            Ok(text) => {
+                let line = ChatLine {
+                    guest_id,
+                    name,
+                    text,
+                };
+                self.keepsakes.add_chat(line.clone());
+                self.actions.push_back(Action::Emit(Event::Chat(line)));
+            }
+            Err(ChatRefused::Empty) => {}
+            Err(ChatRefused::TooLong) => {
+                tracing::info!(guest = %guest_id, "chat line over the limit; dropped")
+            }
         }
     }
 
@@ -320,6 +456,9 @@ impl Session {
             problems: Vec::new(),
             privacy: false,
             presence: false,
+            looks: self.keepsakes.ids(),
+            compare: self.keepsakes.status(),
+            chat: self.keepsakes.chat(),
         }
     }
 
@@ -415,6 +554,7 @@ impl Session {
         let was_active = std::mem::replace(&mut self.active, false);
         self.invite = None;
         self.empty_since = None;
+        self.keepsakes.erase();
         self.actions.push_back(Action::EraseSessionData);
         if was_active {
             self.actions.push_back(Action::Emit(Event::SessionEnded));

@@ -1,5 +1,6 @@
 //! The session as a plain state machine: who is invited, waiting, admitted, in the call;
-//! timeouts; the end of the session and its erasure.
+//! saved looks, the comparison guests vote on and their chat; timeouts; the end of the
+//! session and its erasure.
 //!
 //! Sans-IO, after str0m: the daemon feeds [`Input`]s with the current time
 //! ([`Session::handle_input`], [`Session::handle_timeout`]) and carries out the
@@ -11,7 +12,11 @@
 //! who was not admitted is dropped.
 
 mod core;
+mod looks;
+#[cfg(test)]
+mod looks_tests;
 #[cfg(test)]
 mod tests;
 
 pub use self::core::{Action, Input, Session, SessionSettings};
+pub use self::looks::MAX_LOOKS;

@@ -6,7 +6,7 @@ use visavis_api::datachannel::Reaction;
 use visavis_api::local::{ApiErrorCode, Event, GuestState};
 use visavis_api::signaling::{DeviceToServer, SignalPayload};
 
-fn settings(auto_admit: bool) -> SessionSettings {
+pub(super) fn settings(auto_admit: bool) -> SessionSettings {
     SessionSettings {
         auto_admit,
         admission_timeout: Duration::from_secs(60),
@@ -15,12 +15,12 @@ fn settings(auto_admit: bool) -> SessionSettings {
     }
 }
 
-fn drain(s: &mut Session) -> Vec<Action> {
+pub(super) fn drain(s: &mut Session) -> Vec<Action> {
     std::iter::from_fn(|| s.poll_action()).collect()
 }
 
 /// A session with rendezvous up and an invite out.
-fn started(auto_admit: bool, t0: Instant) -> Session {
+pub(super) fn started(auto_admit: bool, t0: Instant) -> Session {
     let mut s = Session::new(settings(auto_admit));
     s.handle_input(Input::RendezvousUp, t0);
     s.handle_input(Input::InviteRequested { request_id: 1 }, t0);
@@ -36,7 +36,7 @@ fn started(auto_admit: bool, t0: Instant) -> Session {
     s
 }
 
-fn knock(s: &mut Session, id: &str, now: Instant) -> Vec<Action> {
+pub(super) fn knock(s: &mut Session, id: &str, now: Instant) -> Vec<Action> {
     s.handle_input(
         Input::Knock {
             guest_id: id.into(),

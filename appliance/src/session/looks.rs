@@ -1,0 +1,167 @@
+//! What a session keeps besides its guests: saved looks, the comparison guests vote on,
+//! and the chat. All of it lives in memory only and is dropped with the session
+//! ([`Keepsakes::erase`]).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use visavis_api::datachannel::{LookImage, LookVotes, UnitMessage};
+use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, CompareStatus};
+use visavis_api::signaling::GuestId;
+
+/// Looks a session can hold; saving one more is refused with a message to compare or end.
+pub const MAX_LOOKS: usize = 6;
+/// Chat lines kept for a kiosk that (re)connects mid-session.
+pub const CHAT_KEPT: usize = 20;
+
+#[derive(Debug)]
+struct Compare {
+    round: u32,
+    looks: [u32; 2],
+    open: bool,
+    /// One vote per guest; a later vote replaces it.
+    votes: BTreeMap<GuestId, u32>,
+}
+
+/// Looks, comparison and chat of the current session.
+#[derive(Debug, Default)]
+pub struct Keepsakes {
+    /// Look id → JPEG, base64 (the form guests and the kiosk receive).
+    looks: BTreeMap<u32, Arc<str>>,
+    next_look: u32,
+    compare: Option<Compare>,
+    next_round: u32,
+    chat: VecDeque<ChatLine>,
+}
+
+impl Keepsakes {
+    /// Keep a picture; answers its id.
+    pub fn save(&mut self, jpeg_base64: String) -> Result<u32, ApiError> {
+        if self.looks.len() >= MAX_LOOKS {
+            return Err(ApiError {
+                code: ApiErrorCode::NotAllowed,
+                message: format!(
+                    "{MAX_LOOKS} looks are saved already: compare them, or end the session to start again"
+                ),
+            });
+        }
+        self.next_look += 1;
+        self.looks.insert(self.next_look, jpeg_base64.into());
+        Ok(self.next_look)
+    }
+
+    pub fn image(&self, look: u32) -> Result<Arc<str>, ApiError> {
+        self.looks.get(&look).cloned().ok_or_else(|| unknown(look))
+    }
+
+    pub fn ids(&self) -> Vec<u32> {
+        self.looks.keys().copied().collect()
+    }
+
+    /// Start comparing two looks; answers the message for the guests.
+    pub fn compare(&mut self, looks: [u32; 2]) -> Result<UnitMessage, ApiError> {
+        if looks[0] == looks[1] {
+            return Err(ApiError {
+                code: ApiErrorCode::BadRequest,
+                message: "compare needs two different looks".into(),
+            });
+        }
+        for look in looks {
+            self.image(look)?;
+        }
+        self.next_round += 1;
+        self.compare = Some(Compare {
+            round: self.next_round,
+            looks,
+            open: true,
+            votes: BTreeMap::new(),
+        });
+        Ok(self.compare_message().expect("just set"))
+    }
+
+    /// Close the comparison; answers the message for the guests, if one was open.
+    pub fn end_compare(&mut self) -> Option<UnitMessage> {
+        let c = self.compare.as_mut().filter(|c| c.open)?;
+        c.open = false;
+        Some(UnitMessage::CompareEnded { round: c.round })
+    }
+
+    /// The open comparison as guests see it (sent again to a guest who joins later).
+    pub fn compare_message(&self) -> Option<UnitMessage> {
+        let c = self.compare.as_ref().filter(|c| c.open)?;
+        Some(UnitMessage::Compare {
+            round: c.round,
+            looks: c
+                .looks
+                .iter()
+                .map(|id| LookImage {
+                    id: *id,
+                    jpeg: self
+                        .looks
+                        .get(id)
+                        .map(|j| j.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Count a guest's vote. `None` when it does not apply (old round, closed, not one of
+    /// the two looks): nothing changes.
+    pub fn vote(&mut self, guest_id: &GuestId, round: u32, look: u32) -> Option<CompareStatus> {
+        let c = self.compare.as_mut()?;
+        if !c.open || c.round != round || !c.looks.contains(&look) {
+            return None;
+        }
+        c.votes.insert(guest_id.clone(), look);
+        self.status()
+    }
+
+    /// The comparison and its tally, for the screen.
+    pub fn status(&self) -> Option<CompareStatus> {
+        let c = self.compare.as_ref()?;
+        Some(CompareStatus {
+            round: c.round,
+            open: c.open,
+            votes: c
+                .looks
+                .iter()
+                .map(|look| LookVotes {
+                    look: *look,
+                    votes: c.votes.values().filter(|v| *v == look).count() as u32,
+                })
+                .collect(),
+        })
+    }
+
+    /// The tally as guests receive it.
+    pub fn tally_message(&self) -> Option<UnitMessage> {
+        let s = self.status().filter(|s| s.open)?;
+        Some(UnitMessage::Tally {
+            round: s.round,
+            votes: s.votes,
+        })
+    }
+
+    pub fn add_chat(&mut self, line: ChatLine) {
+        if self.chat.len() == CHAT_KEPT {
+            self.chat.pop_front();
+        }
+        self.chat.push_back(line);
+    }
+
+    pub fn chat(&self) -> Vec<ChatLine> {
+        self.chat.iter().cloned().collect()
+    }
+
+    /// Forget everything. Ids start again from 1 in the next session.
+    pub fn erase(&mut self) {
+        *self = Keepsakes::default();
+    }
+}
+
+fn unknown(look: u32) -> ApiError {
+    ApiError {
+        code: ApiErrorCode::UnknownLook,
+        message: format!("no look {look} in this session (saved looks are erased when it ends)"),
+    }
+}
