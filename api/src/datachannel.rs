@@ -41,6 +41,9 @@ impl Reaction {
     }
 }
 
+/// Largest message the unit sends on a data channel, in bytes (a look's still included).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
 /// Longest chat message a guest can send, in characters.
 pub const MAX_CHAT_CHARS: usize = 280;
 
@@ -68,22 +71,15 @@ pub enum GuestMessage {
 pub enum UnitMessage {
     /// Sent once the channel opens: who the guest is talking to.
     Welcome { mode: String, location: String },
-    /// The person in the room asks "which one?": two saved looks, side by side.
-    Compare { round: u32, looks: Vec<LookImage> },
+    /// A saved look's still, sent before the comparison that shows it. One look per
+    /// message: data-channel messages stay under 64 KiB, the smallest limit peers use.
+    Look { id: u32, jpeg: String },
+    /// The person in the room asks "which one?": two looks (sent before), side by side.
+    Compare { round: u32, looks: [u32; 2] },
     /// The comparison is over (another one started, or the person in the room closed it).
     CompareEnded { round: u32 },
     /// Votes so far in comparison `round`.
     Tally { round: u32, votes: Vec<LookVotes> },
-}
-
-/// One saved look as guests receive it: a still picture, never stored by the unit beyond
-/// the session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LookImage {
-    pub id: u32,
-    /// JPEG, standard base64.
-    pub jpeg: String,
 }
 
 /// How many votes a look has.

@@ -10,10 +10,12 @@ use crate::preview::Frames;
 use egui::{Color32, RichText, TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use visavis_api::datachannel::Reaction;
 use visavis_api::local::GuestState;
 
+/// Untouched this long with no session and nobody in front: the attract screen.
+pub const ATTRACT_AFTER: Duration = Duration::from_secs(60);
 /// How long "everything was erased" stays on the screen after a session ends.
 const ERASED_SHOWN: Duration = Duration::from_secs(10);
 /// Chat bubbles over the mirror at once (the newest).
@@ -33,6 +35,10 @@ pub struct KioskApp {
     /// Looks picked for "which one?", in the order tapped.
     picked: Vec<u32>,
     look_textures: BTreeMap<u32, TextureHandle>,
+    /// The last touch on the screen (or someone arriving, by the presence sensor).
+    last_touch: Instant,
+    was_present: bool,
+    attract_after: Duration,
 }
 
 impl KioskApp {
@@ -54,6 +60,23 @@ impl KioskApp {
             lang,
             picked: Vec::new(),
             look_textures: BTreeMap::new(),
+            last_touch: Instant::now(),
+            was_present: false,
+            attract_after: ATTRACT_AFTER,
+        }
+    }
+
+    /// Show the attract screen after `idle` instead of [`ATTRACT_AFTER`].
+    pub fn with_attract_after(mut self, idle: Duration) -> Self {
+        self.attract_after = idle;
+        self
+    }
+
+    /// Tests: pretend the last touch was `ago`.
+    #[cfg(test)]
+    fn touched_ago(&mut self, ago: Duration) {
+        if let Some(t) = Instant::now().checked_sub(ago) {
+            self.last_touch = t;
         }
     }
 
@@ -130,6 +153,11 @@ impl KioskApp {
         self.ensure_preview(&state);
         let ctx = ui.ctx().clone();
         let mirror = state.mode != "table";
+        if self.asleep(ui, &state) {
+            self.attract(ui, &state);
+            ctx.request_repaint_after(Duration::from_secs(1));
+            return;
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
                 // The language switch: the other language, named in itself.
@@ -263,6 +291,63 @@ impl KioskApp {
                 ui.label(RichText::new(problem).size(13.0));
             }
         }
+    }
+}
+
+impl KioskApp {
+    /// Nothing going on: no session, nobody waiting, nobody in front, no touch for a while.
+    /// A touch or someone arriving wakes the screen.
+    fn asleep(&mut self, ui: &egui::Ui, state: &link::LinkState) -> bool {
+        let now = Instant::now();
+        if ui.input(|i| i.pointer.any_pressed() || i.any_touches()) {
+            self.last_touch = now;
+        }
+        let present = state.status.presence;
+        if present && !self.was_present {
+            self.last_touch = now;
+        }
+        self.was_present = present;
+        let s = &state.status;
+        !s.session_active
+            && s.guests.is_empty()
+            && !present
+            && !s.privacy
+            && now.duration_since(self.last_touch) >= self.attract_after
+    }
+
+    /// The attract screen: what the unit is for, and one big target to start. The camera
+    /// picture is not shown while nobody is there.
+    fn attract(&mut self, ui: &mut egui::Ui, state: &link::LinkState) {
+        let (title, line) = if state.mode == "table" {
+            (Key::AttractTableTitle, Key::AttractTableLine)
+        } else {
+            (Key::AttractRoomTitle, Key::AttractRoomLine)
+        };
+        egui::CentralPanel::default()
+            .frame(egui::Frame::new().fill(Color32::from_rgb(24, 24, 32)))
+            .show(ui, |ui| {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(ui.available_height() * 0.25);
+                    ui.label(
+                        RichText::new(self.t(title))
+                            .size(48.0)
+                            .color(Color32::WHITE),
+                    );
+                    ui.add_space(16.0);
+                    ui.label(
+                        RichText::new(self.t(line))
+                            .size(26.0)
+                            .color(Color32::LIGHT_GRAY),
+                    );
+                    ui.add_space(48.0);
+                    let start =
+                        egui::Button::new(RichText::new(self.t(Key::TapToStart)).size(32.0))
+                            .min_size(egui::vec2(360.0, 96.0));
+                    if ui.add(start).clicked() {
+                        self.last_touch = Instant::now();
+                    }
+                });
+            });
     }
 }
 
@@ -718,5 +803,78 @@ mod tests {
         assert!(s.shows("Tout ce qui concernait cette session a été effacé."));
         let s = screen("fitting-room", Status::default(), Lang::En);
         assert!(!s.shows("Everything from this session has been erased."));
+    }
+
+    #[test]
+    fn an_idle_unit_attracts_and_a_tap_or_a_person_wakes_it() {
+        let state = link::LinkState {
+            connected: true,
+            mode: "fitting-room".into(),
+            ..Default::default()
+        };
+        let shared: Shared = Arc::new(Mutex::new(state));
+        let (tx, _commands) = mpsc::channel();
+        let app = KioskApp::new(&egui::Context::default(), shared.clone(), tx, Lang::En);
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1080.0, 1920.0))
+            .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
+        harness.run_steps(2);
+        assert!(
+            harness.query_by_label("Ask my friends").is_some(),
+            "awake at start"
+        );
+        let doze = |harness: &mut Harness<'static, KioskApp>| {
+            harness.state_mut().touched_ago(ATTRACT_AFTER);
+            harness.run_steps(2);
+        };
+        doze(&mut harness);
+        assert!(harness.query_by_label("Ask your friends").is_some());
+        assert!(harness.query_by_label("Ask my friends").is_none(), "asleep");
+        harness.get_by_label("Tap to start").click();
+        harness.run_steps(2);
+        assert!(
+            harness.query_by_label("Ask my friends").is_some(),
+            "a tap wakes it"
+        );
+
+        doze(&mut harness);
+        link::lock(&shared).status.presence = true;
+        harness.run_steps(2);
+        assert!(
+            harness.query_by_label("Ask my friends").is_some(),
+            "someone arrived"
+        );
+        // Nobody asleep while a session runs, however long untouched.
+        link::lock(&shared).status.presence = false;
+        link::lock(&shared).status.session_active = true;
+        doze(&mut harness);
+        assert!(harness.query_by_label("End").is_some());
+    }
+
+    #[test]
+    fn the_table_attracts_diners() {
+        let state = link::LinkState {
+            connected: true,
+            mode: "table".into(),
+            ..Default::default()
+        };
+        let (tx, _commands) = mpsc::channel();
+        let app = KioskApp::new(
+            &egui::Context::default(),
+            Arc::new(Mutex::new(state)),
+            tx,
+            Lang::Fr,
+        )
+        .with_attract_after(Duration::ZERO);
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
+        harness.run_steps(2);
+        assert!(
+            harness
+                .query_by_label("Un dîner avec vos proches, même loin")
+                .is_some()
+        );
+        assert!(harness.query_by_label("Touchez pour commencer").is_some());
     }
 }

@@ -94,6 +94,13 @@ catalogue! {
     ReactLaugh => "Ha ha!", "Ha ha !";
     ReactWow => "Wow!", "Waouh !";
     ReactClap => "Bravo!", "Bravo !";
+    AttractRoomTitle => "Ask your friends", "Demandez à vos amis";
+    AttractRoomLine => "Show them your outfit live, and let them vote for their favourite.",
+        "Montrez-leur votre tenue en direct, et laissez-les voter pour leur préférée.";
+    AttractTableTitle => "Dinner with loved ones, near or far", "Un dîner avec vos proches, même loin";
+    AttractTableLine => "Invite family and friends to join your table by video.",
+        "Invitez famille et amis à rejoindre votre table en vidéo.";
+    TapToStart => "Tap to start", "Touchez pour commencer";
     Erased => "Everything from this session has been erased.",
         "Tout ce qui concernait cette session a été effacé.";
 }

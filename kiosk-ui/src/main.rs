@@ -1,16 +1,8 @@
 //! `kiosk`, the Visavis touchscreen app: a client of `applianced`'s local API only.
-//! It can crash and restart without the call dropping.
-//!
-//! This first version shows the live mirror, the invite QR code and who waits to be let
-//! in, in English or French (switchable on screen); the full screens of both
-//! installations come later.
+//! It can crash and restart without the call dropping. The screens are in the
+//! `visavis_kiosk` library; this is the window around them.
 
-mod app;
-mod i18n;
-mod link;
-mod looks;
-mod preview;
-mod qr;
+use visavis_kiosk::{app, i18n, link};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

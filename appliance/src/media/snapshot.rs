@@ -9,13 +9,15 @@ use crate::metrics::lock;
 use gstreamer as gst;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use visavis_api::datachannel::MAX_MESSAGE_BYTES;
 
 /// A frame older than this is not "now" (the camera stalled or the source is paused).
 const FRESH: Duration = Duration::from_secs(2);
-/// Widest still sent to guests; two of them travel in one data-channel message.
+/// Widest still sent to guests.
 const MAX_WIDTH: u32 = 480;
-/// Largest JPEG kept; a bigger one is encoded again at half the size.
-const MAX_BYTES: usize = 96 * 1024;
+/// Largest JPEG kept, so that its message (base64, 4/3 larger, plus a little JSON) stays
+/// under `MAX_MESSAGE_BYTES`; a bigger one is encoded again at half the size.
+const MAX_BYTES: usize = MAX_MESSAGE_BYTES / 4 * 3 - 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {

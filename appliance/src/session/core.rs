@@ -263,13 +263,8 @@ impl Session {
                     g.state = GuestState::InCall;
                     let name = g.name.clone();
                     // A guest who arrives mid-comparison sees it and can vote.
-                    for message in [
-                        self.keepsakes.compare_message(),
-                        self.keepsakes.tally_message(),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    {
+                    let messages = self.keepsakes.compare_messages().into_iter();
+                    for message in messages.chain(self.keepsakes.tally_message()) {
                         self.actions.push_back(Action::ToGuest {
                             guest_id: guest_id.clone(),
                             message,
@@ -342,8 +337,9 @@ impl Session {
         if let Some(ended) = self.keepsakes.end_compare() {
             self.tell_guests(Some(ended));
         }
-        let message = self.keepsakes.compare(looks)?;
-        self.tell_guests(Some(message));
+        for message in self.keepsakes.compare(looks)? {
+            self.tell_guests(Some(message));
+        }
         if let Some(status) = self.keepsakes.status() {
             self.actions.push_back(Action::Emit(Event::Votes(status)));
         }

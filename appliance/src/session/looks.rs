@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use visavis_api::datachannel::{LookImage, LookVotes, UnitMessage};
+use visavis_api::datachannel::{LookVotes, UnitMessage};
 use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, CompareStatus};
 use visavis_api::signaling::GuestId;
 
@@ -57,8 +57,8 @@ impl Keepsakes {
         self.looks.keys().copied().collect()
     }
 
-    /// Start comparing two looks; answers the message for the guests.
-    pub fn compare(&mut self, looks: [u32; 2]) -> Result<UnitMessage, ApiError> {
+    /// Start comparing two looks; answers the messages for the guests.
+    pub fn compare(&mut self, looks: [u32; 2]) -> Result<Vec<UnitMessage>, ApiError> {
         if looks[0] == looks[1] {
             return Err(ApiError {
                 code: ApiErrorCode::BadRequest,
@@ -75,7 +75,7 @@ impl Keepsakes {
             open: true,
             votes: BTreeMap::new(),
         });
-        Ok(self.compare_message().expect("just set"))
+        Ok(self.compare_messages())
     }
 
     /// Close the comparison; answers the message for the guests, if one was open.
@@ -85,24 +85,27 @@ impl Keepsakes {
         Some(UnitMessage::CompareEnded { round: c.round })
     }
 
-    /// The open comparison as guests see it (sent again to a guest who joins later).
-    pub fn compare_message(&self) -> Option<UnitMessage> {
-        let c = self.compare.as_ref().filter(|c| c.open)?;
-        Some(UnitMessage::Compare {
-            round: c.round,
-            looks: c
-                .looks
-                .iter()
-                .map(|id| LookImage {
+    /// The open comparison as guests receive it, stills first (sent again to a guest who
+    /// joins later). Empty when none is open.
+    pub fn compare_messages(&self) -> Vec<UnitMessage> {
+        let Some(c) = self.compare.as_ref().filter(|c| c.open) else {
+            return Vec::new();
+        };
+        let mut messages: Vec<UnitMessage> = c
+            .looks
+            .iter()
+            .filter_map(|id| {
+                Some(UnitMessage::Look {
                     id: *id,
-                    jpeg: self
-                        .looks
-                        .get(id)
-                        .map(|j| j.to_string())
-                        .unwrap_or_default(),
+                    jpeg: self.looks.get(id)?.to_string(),
                 })
-                .collect(),
-        })
+            })
+            .collect();
+        messages.push(UnitMessage::Compare {
+            round: c.round,
+            looks: c.looks,
+        });
+        messages
     }
 
     /// Count a guest's vote. `None` when it does not apply (old round, closed, not one of

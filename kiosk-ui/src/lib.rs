@@ -1,0 +1,17 @@
+//! The Visavis kiosk: the touchscreen app, a client of `applianced`'s local API only.
+//!
+//! - [`link`]: the connection to applianced (status, events, commands), reconnecting.
+//! - [`preview`]: the live mirror over GStreamer shared memory.
+//! - [`app`]: the screens, drawn from the link's state; taps become commands.
+//! - [`i18n`]: every word, English and French.
+//! - [`looks`], [`qr`]: saved-look thumbnails and the invite QR code.
+//!
+//! The `kiosk` binary puts [`app::KioskApp`] in a window; tests drive the same app by label
+//! with `egui_kittest`, against a fake link or a real applianced.
+
+pub mod app;
+pub mod i18n;
+pub mod link;
+pub mod looks;
+pub mod preview;
+pub mod qr;

@@ -1,0 +1,208 @@
+//! The real kiosk against a real applianced and a real Chromium guest, through a whole
+//! fitting-room session: invite → admission → saved looks → vote → chat → end → erased.
+//!
+//! The kiosk here is the `visavis_kiosk` app itself, with its real link to applianced's
+//! local API socket and its real preview reader; `egui_kittest` stands in for the window
+//! and taps its buttons by label, as a shopper would. The guest is headless Chromium on the
+//! real guest page.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::time::{Duration, Instant};
+use visavis_api::local::client::ClientError;
+use visavis_api::local::{ApiErrorCode, Request, Response, Status};
+use visavis_e2e::wait::{self, Check, POLL_INTERVAL};
+use visavis_e2e::{
+    Appliance, ApplianceConfig, Chromedriver, Error, PageState, Reaction, Rendezvous,
+    RendezvousConfig, Result,
+};
+use visavis_kiosk::app::KioskApp;
+use visavis_kiosk::i18n::Lang;
+use visavis_kiosk::link::{self, Shared};
+
+const STEP: Duration = Duration::from_secs(30);
+
+struct Kiosk {
+    harness: Harness<'static, KioskApp>,
+    link: Shared,
+}
+
+impl Kiosk {
+    fn start(unit: &Appliance) -> Kiosk {
+        let ctx = egui::Context::default();
+        let repaint = ctx.clone();
+        let (link, commands) = link::spawn(unit.api_socket().to_path_buf(), move || {
+            repaint.request_repaint()
+        });
+        let app = KioskApp::new(&ctx, link.clone(), commands, Lang::En);
+        let harness = Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
+        Kiosk { harness, link }
+    }
+
+    fn shows(&self, label: &str) -> bool {
+        self.harness.query_by_label(label).is_some()
+    }
+
+    /// Draw frames until `label` is on the screen (the link refreshes about three times a
+    /// second; each poll draws what it last saw).
+    async fn wait_for(&mut self, label: &str) -> Result<()> {
+        let deadline = Instant::now() + STEP;
+        loop {
+            self.harness.run_steps(1);
+            if self.shows(label) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let status = link::lock(&self.link).status.clone();
+                return Err(Error::new(format!(
+                    "the kiosk did not show {label:?} within {STEP:?}; its status: {status:?}"
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    fn tap(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.run_steps(2);
+    }
+}
+
+fn status(unit: &Appliance) -> Result<Status> {
+    match unit.client()?.call(Request::Status) {
+        Ok(Response::Status(s)) => Ok(s),
+        other => Err(Error::new(format!("status: {other:?}"))),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let unit = Appliance::start(&rendezvous, ApplianceConfig::default())?;
+    let mut kiosk = Kiosk::start(&unit);
+
+    // The shopper asks friends; the screen shows the invite.
+    wait::until("the unit is online", STEP, || async {
+        let connected = link::lock(&kiosk.link).connected;
+        let s = status(&unit)?;
+        Ok(if connected && s.rendezvous_connected {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!("kiosk connected {connected}, {s:?}"))
+        })
+    })
+    .await?;
+    kiosk.wait_for("Ask my friends").await?;
+    kiosk.tap("Ask my friends");
+    kiosk.wait_for("Scan to join").await?;
+    let url = status(&unit)?
+        .invite_url
+        .ok_or_else(|| Error::new("the invite is on the screen but not in the status"))?;
+    assert!(kiosk.shows(&url) && kiosk.shows("Nothing is ever recorded."));
+
+    // A friend opens the link and waits: nothing reaches her before the tap.
+    let driver = Chromedriver::start()?;
+    let camille = driver.new_guest().await?;
+    camille.open(&url).await?;
+    camille.join("Camille").await?;
+    camille.wait_for_state(PageState::Waiting, STEP).await?;
+    kiosk.wait_for("Camille wants to join").await?;
+    let before = match unit.client()?.call(Request::Metrics) {
+        Ok(Response::Metrics(m)) => m,
+        other => return Err(Error::new(format!("metrics: {other:?}"))),
+    };
+    assert!(
+        before.guests.is_empty(),
+        "a peer before admission: {before:?}"
+    );
+    assert_eq!(camille.state().await?.as_deref(), Some("waiting"));
+
+    kiosk.tap("Let in");
+    camille.wait_for_state(PageState::InCall, STEP).await?;
+    kiosk.wait_for("• Camille is watching").await?;
+
+    // Two looks, then "which one?".
+    for n in 1..=2 {
+        kiosk.tap("Save this look");
+        kiosk.wait_for(&format!("Look {n}")).await?;
+    }
+    wait::until("both thumbnails decoded on the kiosk", STEP, || async {
+        let sizes: Vec<[usize; 2]> = link::lock(&kiosk.link)
+            .looks
+            .values()
+            .map(|t| t.size)
+            .collect();
+        Ok(
+            if sizes.len() == 2 && sizes.iter().all(|s| s[0] == 240 && s[1] > 0) {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{sizes:?}"))
+            },
+        )
+    })
+    .await?;
+    kiosk.tap("Look 1");
+    kiosk.tap("Look 2");
+    kiosk.tap("Ask which one");
+    let shown = wait::until("Camille sees both looks", STEP, || async {
+        Ok(match camille.shown_looks().await? {
+            Some(looks) if looks.len() == 2 && looks.iter().all(|l| l.width > 0) => {
+                Check::Ready(looks)
+            }
+            other => Check::NotYet(format!("{other:?}")),
+        })
+    })
+    .await?;
+    assert_eq!(shown.iter().map(|l| l.id).collect::<Vec<_>>(), [1, 2]);
+
+    camille.vote(2).await?;
+    kiosk.wait_for("Look 2: 1 vote").await?;
+    assert!(kiosk.shows("Look 1: 0 votes"));
+    let chosen = camille.shown_looks().await?.unwrap_or_default();
+    assert!(
+        chosen.iter().any(|l| l.id == 2 && l.chosen)
+            && chosen.iter().all(|l| l.id == 2 || !l.chosen),
+        "{chosen:?}"
+    );
+
+    camille.chat("The second one!").await?;
+    kiosk.wait_for("Camille: The second one!").await?;
+    camille.react(Reaction::Heart).await?;
+    wait::until("the reaction floats over the mirror", STEP, || async {
+        let reactions = link::lock(&kiosk.link).reactions.clone();
+        Ok(if reactions.iter().any(|(_, r)| *r == Reaction::Heart) {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!("{reactions:?}"))
+        })
+    })
+    .await?;
+
+    // The end: the friend is told, the screen says so, and nothing of the session is left.
+    kiosk.tap("End");
+    camille.wait_for_state(PageState::Ended, STEP).await?;
+    kiosk
+        .wait_for("Everything from this session has been erased.")
+        .await?;
+    let after = status(&unit)?;
+    assert!(
+        !after.session_active
+            && after.looks.is_empty()
+            && after.compare.is_none()
+            && after.chat.is_empty()
+            && after.guests.is_empty()
+            && after.invite_url.is_none(),
+        "{after:?}"
+    );
+    match unit.client()?.call(Request::LookImage { look: 1 }) {
+        Err(ClientError::Api(e)) => assert_eq!(e.code, ApiErrorCode::UnknownLook),
+        other => panic!("look 1 after the end: {other:?}"),
+    }
+    kiosk.harness.run_steps(1);
+    assert!(link::lock(&kiosk.link).looks.is_empty(), "thumbnails left");
+    assert!(!kiosk.shows("Look 1") && !kiosk.shows("Camille: The second one!"));
+    camille.close().await?;
+    Ok(())
+}
