@@ -91,6 +91,8 @@ pub struct Config {
     pub board: BoardConfig,
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    #[serde(default)]
+    pub staff: StaffConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,6 +244,23 @@ pub struct BoardConfig {
     pub backlight: Option<String>,
     #[serde(default)]
     pub pins: visavis_hardware::PinMap,
+}
+
+/// `[staff]`: the staff screen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaffConfig {
+    /// The staff PIN: 4 to 8 digits, mode 0640 (see `crate::staff`). Read at each use, so
+    /// a new PIN needs no restart.
+    pub pin_file: PathBuf,
+}
+
+impl Default for StaffConfig {
+    fn default() -> Self {
+        StaffConfig {
+            pin_file: PathBuf::from("/etc/visavis/staff-pin"),
+        }
+    }
 }
 
 /// `[privacy]`: what the hardware privacy switch stops besides video.

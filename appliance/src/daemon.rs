@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use visavis_api::PROTOCOL_VERSION;
 use visavis_api::datachannel::UnitMessage;
 use visavis_api::local::{
-    ApiError, ApiErrorCode, BoardButton, Event, GuestState, Outcome, Request, Response,
+    ApiError, ApiErrorCode, BoardButton, Event, GuestState, Outcome, Request, Response, StaffAction,
 };
 use visavis_api::signaling::{DeviceToServer, GuestId, ServerToDevice, SignalPayload};
 use visavis_hardware::{BoardEvent, Button, Led};
@@ -38,6 +38,10 @@ pub enum DaemonError {
     Board(#[from] visavis_hardware::BoardError),
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// Staff asked for a restart: exit non-zero so systemd (`Restart=on-failure`) starts
+    /// the daemon again.
+    #[error("restarting at staff request")]
+    RestartRequested,
     #[error("cannot listen on {what} {addr}: {source}")]
     Listen {
         what: &'static str,
@@ -220,6 +224,8 @@ pub async fn run(
         next_request: 1,
         ctx,
         metrics: metrics.clone(),
+        pin_guard: crate::staff::PinGuard::default(),
+        restart: false,
     };
 
     println!(
@@ -255,6 +261,9 @@ pub async fn run(
             }
             Some((request, reply)) = calls.recv() => {
                 world.call(&mut session, &config, &room, &board, request, reply);
+                if world.restart {
+                    break Err(DaemonError::RestartRequested);
+                }
             }
             Some((still, reply)) = stills.recv() => {
                 let _ = reply.send(save_look(&mut session, still));
@@ -369,6 +378,9 @@ struct World {
     next_request: u64,
     ctx: PeerContext,
     metrics: Arc<Metrics>,
+    pin_guard: crate::staff::PinGuard,
+    /// Staff asked for a restart; the loop ends after answering.
+    restart: bool,
 }
 
 impl World {
@@ -473,6 +485,28 @@ impl World {
             Request::SimulateBoard { input } if board.simulated => {
                 let _ = board.commands.send(board::Command::Simulate(input));
                 done
+            }
+            Request::Staff { pin, action } => {
+                let file = crate::staff::load_pin(&config.staff.pin_file);
+                match self.pin_guard.check(&pin.0, &file, now) {
+                    Err(e) => Outcome::Error(e),
+                    Ok(()) => match action {
+                        StaffAction::Report => {
+                            Outcome::Ok(Response::Staff(Box::new(crate::staff::report(
+                                config,
+                                session.status().rendezvous_connected,
+                                &self.metrics.snapshot(),
+                                room.privacy,
+                                room.problems.list(),
+                            ))))
+                        }
+                        StaffAction::Restart => {
+                            tracing::warn!("restart asked from the staff screen");
+                            self.restart = true;
+                            done
+                        }
+                    },
+                }
             }
             Request::SimulateBoard { .. } => Outcome::Error(ApiError {
                 code: ApiErrorCode::NotAllowed,

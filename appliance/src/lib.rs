@@ -19,3 +19,4 @@ pub mod notify;
 pub mod peer;
 pub mod session;
 pub mod signaling;
+pub mod staff;

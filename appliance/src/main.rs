@@ -115,6 +115,10 @@ fn main() -> ExitCode {
             eprintln!("applianced: {e}");
             ExitCode::from(2)
         }
+        Err(daemon::DaemonError::RestartRequested) => {
+            eprintln!("applianced: restarting at staff request");
+            ExitCode::from(75)
+        }
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("applianced: {e}");

@@ -39,6 +39,7 @@ pub struct KioskApp {
     last_touch: Instant,
     was_present: bool,
     attract_after: Duration,
+    staff: Option<crate::staff::StaffScreen>,
 }
 
 impl KioskApp {
@@ -63,6 +64,7 @@ impl KioskApp {
             last_touch: Instant::now(),
             was_present: false,
             attract_after: ATTRACT_AFTER,
+            staff: None,
         }
     }
 
@@ -153,6 +155,22 @@ impl KioskApp {
         self.ensure_preview(&state);
         let ctx = ui.ctx().clone();
         let mirror = state.mode != "table";
+        if let Some(staff) = &mut self.staff {
+            let commands = self.commands.clone();
+            let send = move |c: Command| {
+                let _ = commands.send(c);
+            };
+            let lang = self.lang;
+            let keep = egui::CentralPanel::default()
+                .show(ui, |ui| staff.show(ui, lang, &state, &send))
+                .inner;
+            if !keep {
+                // Closed: the PIN and the report go.
+                self.staff = None;
+                link::lock(&self.link).staff = None;
+            }
+            return;
+        }
         if self.asleep(ui, &state) {
             self.attract(ui, &state);
             ctx.request_repaint_after(Duration::from_secs(1));
@@ -166,6 +184,12 @@ impl KioskApp {
                     .min_size(egui::vec2(120.0, 48.0));
                 if ui.add(switch).clicked() {
                     self.lang = other;
+                }
+                let staff = egui::Button::new(RichText::new(self.t(Key::Staff)).size(18.0))
+                    .min_size(egui::vec2(96.0, 48.0));
+                if ui.add(staff).clicked() {
+                    link::lock(&self.link).staff = None;
+                    self.staff = Some(crate::staff::StaffScreen::new());
                 }
             });
             if !state.connected {
@@ -876,5 +900,74 @@ mod tests {
                 .is_some()
         );
         assert!(harness.query_by_label("Touchez pour commencer").is_some());
+    }
+
+    fn staff_report() -> visavis_api::local::StaffReport {
+        visavis_api::local::StaffReport {
+            device_id: "unit-7".into(),
+            store: "Paris 9e".into(),
+            location: "Cabine 3".into(),
+            mode: "fitting-room".into(),
+            version: "0.1.0".into(),
+            rendezvous_url: "https://rv.example.com".into(),
+            rendezvous_connected: true,
+            encoder: "x264enc".into(),
+            video_frames_captured: 1234,
+            problems: vec!["first boot: the seed's signature does not match".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn staff_get_in_with_the_pin_see_the_unit_and_can_restart_it() {
+        use visavis_api::local::{StaffAction, StaffPin};
+        let mut s = screen("fitting-room", Status::default(), Lang::En);
+        s.tap("Staff");
+        assert!(s.shows("Staff PIN") && !s.shows("Ask my friends"));
+        for d in ["2", "4", "6"] {
+            s.tap(d);
+        }
+        s.tap("OK");
+        assert!(s.sent().is_empty(), "three digits are not a PIN");
+        s.tap("8");
+        assert!(s.shows("••••"), "the digits are never shown");
+        s.tap("OK");
+        let pin = StaffPin("2468".into());
+        assert_eq!(s.sent(), [Command::Staff(pin.clone(), StaffAction::Report)]);
+
+        // applianced accepts: the report.
+        link::lock(&s.harness.state().link).staff =
+            Some(link::StaffOutcome::Report(Box::new(staff_report())));
+        s.harness.run_steps(2);
+        assert!(s.shows("Unit: unit-7") && s.shows("Store: Paris 9e"));
+        assert!(s.shows("Server: https://rv.example.com (connected)"));
+        assert!(s.shows("Camera frames 1234, encoded 0; microphone frames 0"));
+        assert!(s.shows("first boot: the seed's signature does not match"));
+        s.tap("Restart the unit");
+        assert_eq!(s.sent(), [Command::Staff(pin, StaffAction::Restart)]);
+        s.tap("Close");
+        assert!(s.shows("Ask my friends"), "back to the shopper's screen");
+        assert!(
+            link::lock(&s.harness.state().link).staff.is_none(),
+            "report forgotten"
+        );
+    }
+
+    #[test]
+    fn a_wrong_pin_says_why_and_clears_the_keypad() {
+        let mut s = screen("fitting-room", Status::default(), Lang::Fr);
+        s.tap("Personnel");
+        for d in ["1", "1", "1", "1"] {
+            s.tap(d);
+        }
+        s.tap("Valider");
+        assert_eq!(s.sent().len(), 1);
+        link::lock(&s.harness.state().link).staff = Some(link::StaffOutcome::Refused(
+            "too many wrong PINs: try again in 30 s".into(),
+        ));
+        s.harness.run_steps(2);
+        assert!(s.shows("too many wrong PINs: try again in 30 s"));
+        assert!(s.shows("—"), "the digits were cleared");
+        assert!(!s.shows("Appareil : unit-7"));
     }
 }

@@ -101,6 +101,28 @@ catalogue! {
     AttractTableLine => "Invite family and friends to join your table by video.",
         "Invitez famille et amis à rejoindre votre table en vidéo.";
     TapToStart => "Tap to start", "Touchez pour commencer";
+    Staff => "Staff", "Personnel";
+    StaffPin => "Staff PIN", "Code du personnel";
+    Delete => "Delete", "Effacer";
+    Ok => "OK", "Valider";
+    Close => "Close", "Fermer";
+    StaffUnit => "Unit: {v}", "Appareil : {v}";
+    StaffStore => "Store: {v}", "Magasin : {v}";
+    StaffLocation => "Location: {v}", "Emplacement : {v}";
+    StaffMode => "Mode: {v}", "Mode : {v}";
+    StaffVersion => "Version: {v}", "Version : {v}";
+    StaffServer => "Server: {v}", "Serveur : {v}";
+    StaffOnline => "connected", "connecté";
+    StaffOffline => "not connected", "non connecté";
+    StaffNetwork => "Network: {v}", "Réseau : {v}";
+    StaffCamera => "Camera: {v}", "Caméra : {v}";
+    StaffMicrophone => "Microphone: {v}", "Micro : {v}";
+    StaffEncoder => "Encoder: {v}", "Encodeur : {v}";
+    StaffCounters => "Camera frames {captured}, encoded {encoded}; microphone frames {audio}",
+        "Images caméra {captured}, encodées {encoded} ; trames micro {audio}";
+    StaffNoProblems => "No problems", "Aucun problème";
+    StaffProblems => "Problems:", "Problèmes :";
+    StaffRestart => "Restart the unit", "Redémarrer l’appareil";
     Erased => "Everything from this session has been erased.",
         "Tout ce qui concernait cette session a été effacé.";
 }

@@ -4,6 +4,7 @@
 //! - [`preview`]: the live mirror over GStreamer shared memory.
 //! - [`app`]: the screens, drawn from the link's state; taps become commands.
 //! - [`i18n`]: every word, English and French.
+//! - [`staff`]: the staff screen behind its PIN keypad.
 //! - [`looks`], [`qr`]: saved-look thumbnails and the invite QR code.
 //!
 //! The `kiosk` binary puts [`app::KioskApp`] in a window; tests drive the same app by label
@@ -15,3 +16,4 @@ pub mod link;
 pub mod looks;
 pub mod preview;
 pub mod qr;
+pub mod staff;

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::Reaction;
 use visavis_api::local::client::{Client, ClientError};
-use visavis_api::local::{Event, Preview, Request, Response, Status};
+use visavis_api::local::{
+    Event, Preview, Request, Response, StaffAction, StaffPin, StaffReport, Status,
+};
 
 /// How long a reaction floats over the mirror.
 pub const REACTION_SHOWN: Duration = Duration::from_secs(3);
@@ -25,6 +27,16 @@ pub enum Command {
     SaveLook,
     Compare([u32; 2]),
     EndCompare,
+    /// A staff request, with the PIN typed on the keypad.
+    Staff(StaffPin, StaffAction),
+}
+
+/// applianced's answer to the last staff request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffOutcome {
+    Report(Box<StaffReport>),
+    /// Wrong PIN, too many tries, or no PIN set up: applianced's words.
+    Refused(String),
 }
 
 /// What the screen shows, as last seen.
@@ -42,6 +54,8 @@ pub struct LinkState {
     pub reactions: Vec<(Instant, Reaction)>,
     /// When the last session ended (and was erased), to say so on the screen.
     pub ended_at: Option<Instant>,
+    /// The answer to the last staff request (cleared when the staff screen closes).
+    pub staff: Option<StaffOutcome>,
 }
 
 pub type Shared = Arc<Mutex<LinkState>>;
@@ -123,6 +137,10 @@ fn session(
                     Command::SaveLook => Request::SaveLook,
                     Command::Compare(looks) => Request::Compare { looks },
                     Command::EndCompare => Request::EndCompare,
+                    Command::Staff(pin, action) => {
+                        staff(&mut client, state, pin, action)?;
+                        continue;
+                    }
                 };
                 let error = match client.call(request) {
                     Ok(_) => None,
@@ -157,5 +175,23 @@ fn fetch_looks(client: &mut Client, state: &Shared, ids: &[u32]) -> Result<(), C
             Err(e) => eprintln!("kiosk: look {id}: {e}"),
         }
     }
+    Ok(())
+}
+
+/// A staff request: the outcome goes to the state for the staff screen.
+fn staff(
+    client: &mut Client,
+    state: &Shared,
+    pin: StaffPin,
+    action: StaffAction,
+) -> Result<(), ClientError> {
+    let outcome = match client.call(Request::Staff { pin, action }) {
+        Ok(Response::Staff(report)) => StaffOutcome::Report(report),
+        // A restart was accepted: the connection drops and comes back.
+        Ok(_) => return Ok(()),
+        Err(ClientError::Api(e)) => StaffOutcome::Refused(e.message),
+        Err(e) => return Err(e),
+    };
+    lock(state).staff = Some(outcome);
     Ok(())
 }

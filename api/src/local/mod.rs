@@ -7,8 +7,10 @@
 
 pub mod client;
 mod metrics;
+mod staff;
 
 pub use metrics::{GuestMetrics, MetricsSnapshot, StreamCounters};
+pub use staff::{NetworkLink, StaffAction, StaffPin, StaffReport};
 
 use crate::datachannel::{LookVotes, Reaction};
 use crate::signaling::GuestId;
@@ -52,6 +54,8 @@ pub enum Request {
     EndCompare,
     /// Work the simulated board (demo, tests): refused when the unit has a real board.
     SimulateBoard { input: BoardInput },
+    /// The staff screen: checked against the unit's staff PIN, wrong PINs rate-limited.
+    Staff { pin: StaffPin, action: StaffAction },
 }
 
 /// Something done to the simulated board, as a person would on a real one.
@@ -103,6 +107,7 @@ pub enum Response {
         /// JPEG, standard base64.
         jpeg: String,
     },
+    Staff(Box<StaffReport>),
     Done,
 }
 
@@ -209,6 +214,10 @@ pub enum ApiErrorCode {
     UnknownGuest,
     /// No such look in this session.
     UnknownLook,
+    /// The staff PIN was wrong (or none is set up: the message says which).
+    WrongPin,
+    /// Too many wrong PINs: the message says how long to wait.
+    RateLimited,
     /// The unit cannot reach rendezvous right now.
     RendezvousUnavailable,
     /// The request does not fit the current state (e.g. admitting twice, or simulating a

@@ -1,0 +1,256 @@
+//! The staff screen's side in applianced: the PIN, its rate limit, the report.
+//!
+//! The PIN lives in a file (`[staff] pin_file`, default `/etc/visavis/staff-pin`): 4 to 8
+//! digits, readable by root and the `visavis` group only. Every staff request carries it;
+//! [`PinGuard`] lets three wrong tries through, then makes each next one wait (30 s,
+//! doubling, at most 15 min) until a right one. The PIN is never logged or echoed.
+
+use crate::config::Config;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use visavis_api::local::{ApiError, ApiErrorCode, MetricsSnapshot, NetworkLink, StaffReport};
+
+/// Wrong PINs allowed before the waits start.
+pub const FREE_TRIES: u32 = 3;
+/// The first wait; each further wrong PIN doubles it.
+pub const FIRST_WAIT: Duration = Duration::from_secs(30);
+pub const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Counts wrong PINs. Sans-IO: the caller gives the time.
+#[derive(Debug, Default)]
+pub struct PinGuard {
+    wrong: u32,
+    locked_until: Option<Instant>,
+}
+
+impl PinGuard {
+    /// Check `given` against `pin` (`Err` when none is set up, with the reason).
+    pub fn check(
+        &mut self,
+        given: &str,
+        pin: &Result<String, String>,
+        now: Instant,
+    ) -> Result<(), ApiError> {
+        if let Some(until) = self.locked_until.filter(|u| now < *u) {
+            let secs = until.duration_since(now).as_secs().max(1);
+            return Err(ApiError {
+                code: ApiErrorCode::RateLimited,
+                message: format!("too many wrong PINs: try again in {secs} s"),
+            });
+        }
+        let pin = pin.as_ref().map_err(|why| ApiError {
+            code: ApiErrorCode::WrongPin,
+            message: why.clone(),
+        })?;
+        if constant_time_eq(given.as_bytes(), pin.as_bytes()) {
+            *self = PinGuard::default();
+            return Ok(());
+        }
+        self.wrong += 1;
+        tracing::warn!(wrong = self.wrong, "wrong staff PIN");
+        if self.wrong >= FREE_TRIES {
+            let doublings = (self.wrong - FREE_TRIES).min(10);
+            let wait = (FIRST_WAIT * 2u32.pow(doublings)).min(LONGEST_WAIT);
+            self.locked_until = Some(now + wait);
+        }
+        Err(ApiError {
+            code: ApiErrorCode::WrongPin,
+            message: "wrong PIN".into(),
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    // Length is not secret (4 to 8 digits); the digits are.
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Read the PIN file: `Err` says what is wrong and how to fix it.
+pub fn load_pin(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!("no staff PIN ({shown}: {e}); write 4 to 8 digits there, mode 0640, group visavis")
+    })?;
+    if meta.permissions().mode() & 0o007 != 0 {
+        return Err(format!(
+            "{shown} is readable by everyone, so the staff PIN is refused: chmod 640 {shown}"
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    let pin = text.trim();
+    if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{shown} must hold 4 to 8 digits and nothing else"));
+    }
+    Ok(pin.to_owned())
+}
+
+/// The staff report from what the daemon knows.
+pub fn report(
+    config: &Config,
+    rendezvous_connected: bool,
+    metrics: &MetricsSnapshot,
+    privacy: bool,
+    problems: Vec<String>,
+) -> StaffReport {
+    use crate::config::VideoSource;
+    let camera = match config.video.source {
+        VideoSource::V4l2 => format!("camera {}", config.video.device.display()),
+        VideoSource::Auto if config.video.device.exists() => {
+            format!("camera {}", config.video.device.display())
+        }
+        VideoSource::Auto => format!("test pattern (no {})", config.video.device.display()),
+        VideoSource::Test => "test pattern".into(),
+        VideoSource::File => "looped clip".into(),
+    };
+    StaffReport {
+        device_id: config.device_id.clone(),
+        store: config.store.clone(),
+        location: config.location.clone(),
+        mode: config.mode.as_str().into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        rendezvous_url: config.rendezvous.url.clone(),
+        rendezvous_connected,
+        network: network(Path::new("/sys/class/net")),
+        camera,
+        microphone: format!("{:?} {}", config.audio.source, config.audio.device).to_lowercase(),
+        encoder: metrics.video_encoder.clone(),
+        video_frames_captured: metrics.frames_captured,
+        video_frames_encoded: metrics.frames_encoded,
+        audio_frames_encoded: metrics.audio_frames_encoded,
+        privacy,
+        problems,
+    }
+}
+
+/// Interfaces under `sys_net` (`/sys/class/net`) with their `operstate`, loopback left out.
+fn network(sys_net: &Path) -> Vec<NetworkLink> {
+    let Ok(entries) = std::fs::read_dir(sys_net) else {
+        return Vec::new();
+    };
+    let mut links: Vec<NetworkLink> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name != "lo").then(|| NetworkLink {
+                state: std::fs::read_to_string(e.path().join("operstate"))
+                    .map(|s| s.trim().to_owned())
+                    .unwrap_or_else(|_| "unknown".into()),
+                name,
+            })
+        })
+        .collect();
+    links.sort_by(|a, b| a.name.cmp(&b.name));
+    links
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pin() -> Result<String, String> {
+        Ok("2468".into())
+    }
+
+    #[test]
+    fn three_free_tries_then_waits_that_double_and_a_right_pin_resets() {
+        let t0 = Instant::now();
+        let mut g = PinGuard::default();
+        for _ in 0..2 {
+            assert_eq!(
+                g.check("1111", &pin(), t0).unwrap_err().code,
+                ApiErrorCode::WrongPin
+            );
+        }
+        assert!(
+            g.check("2468", &pin(), t0).is_ok(),
+            "two wrong tries cost nothing"
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                g.check("1111", &pin(), t0).unwrap_err().code,
+                ApiErrorCode::WrongPin
+            );
+        }
+        // Locked for 30 s: even the right PIN waits, and the message says how long.
+        let e = g
+            .check("2468", &pin(), t0 + Duration::from_secs(10))
+            .unwrap_err();
+        assert_eq!(e.code, ApiErrorCode::RateLimited);
+        assert!(e.message.contains("20 s"), "{}", e.message);
+        let t1 = t0 + FIRST_WAIT;
+        assert_eq!(
+            g.check("1111", &pin(), t1).unwrap_err().code,
+            ApiErrorCode::WrongPin
+        );
+        // The fourth wrong PIN doubles the wait.
+        let e = g.check("2468", &pin(), t1 + FIRST_WAIT).unwrap_err();
+        assert_eq!(e.code, ApiErrorCode::RateLimited);
+        assert!(g.check("2468", &pin(), t1 + FIRST_WAIT * 2).is_ok());
+        assert!(g.check("1111", &pin(), t1 + FIRST_WAIT * 2).is_err());
+        assert!(
+            g.check("2468", &pin(), t1 + FIRST_WAIT * 2).is_ok(),
+            "a right PIN cleared the count"
+        );
+    }
+
+    #[test]
+    fn the_wait_never_exceeds_fifteen_minutes() {
+        let mut now = Instant::now();
+        let mut g = PinGuard::default();
+        for _ in 0..40 {
+            let _ = g.check("0000", &pin(), now);
+            now += LONGEST_WAIT;
+        }
+        let _ = g.check("0000", &pin(), now);
+        assert!(g.check("2468", &pin(), now + LONGEST_WAIT).is_ok());
+    }
+
+    #[test]
+    fn without_a_pin_file_nobody_gets_in_and_the_reason_is_given() {
+        let dir = tempdir();
+        let path = dir.join("staff-pin");
+        let missing = load_pin(&path).unwrap_err();
+        assert!(missing.contains("write 4 to 8 digits"), "{missing}");
+        let mut g = PinGuard::default();
+        let e = g
+            .check("", &Err(missing.clone()), Instant::now())
+            .unwrap_err();
+        assert_eq!((e.code, e.message), (ApiErrorCode::WrongPin, missing));
+
+        std::fs::write(&path, "12ab\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(load_pin(&path).unwrap_err().contains("4 to 8 digits"));
+        std::fs::write(&path, "2468\n").unwrap();
+        assert_eq!(load_pin(&path), Ok("2468".into()));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load_pin(&path).unwrap_err().contains("chmod 640"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "visavis-staff-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn network_lists_interfaces_but_loopback() {
+        let dir = tempdir();
+        for (name, state) in [("lo", "unknown"), ("wlan0", "up"), ("eth0", "down")] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            std::fs::write(dir.join(name).join("operstate"), format!("{state}\n")).unwrap();
+        }
+        let links = network(&dir);
+        let seen: Vec<(&str, &str)> = links
+            .iter()
+            .map(|l| (l.name.as_str(), l.state.as_str()))
+            .collect();
+        assert_eq!(seen, [("eth0", "down"), ("wlan0", "up")]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,257 @@
+//! The staff screen: a PIN keypad, then the unit's report (identity, network, camera,
+//! microphone, encoder, live counters as the camera and microphone test, problems) and a
+//! restart button.
+//!
+//! The PIN is checked by applianced, which rate-limits wrong ones; the kiosk keeps the
+//! digits only while this screen is open and forgets them when it closes or after
+//! [`IDLE_CLOSE`] untouched.
+
+use crate::i18n::{Key, Lang, fill, text};
+use crate::link::{Command, LinkState, StaffOutcome};
+use egui::{Color32, RichText};
+use std::time::{Duration, Instant};
+use visavis_api::local::{StaffAction, StaffPin, StaffReport};
+
+/// The staff screen closes itself (and forgets the PIN) after this long untouched.
+pub const IDLE_CLOSE: Duration = Duration::from_secs(120);
+/// How often the open report is refreshed (the counters are the live test).
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// Where the staff screen stands.
+pub struct StaffScreen {
+    digits: String,
+    /// The PIN applianced accepted, with the last refresh.
+    open: Option<(String, Instant)>,
+    asked: bool,
+    touched: Instant,
+}
+
+impl StaffScreen {
+    pub fn new() -> Self {
+        StaffScreen {
+            digits: String::new(),
+            open: None,
+            asked: false,
+            touched: Instant::now(),
+        }
+    }
+
+    /// Draw the screen; `false` once it is closed.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        state: &LinkState,
+        send: &dyn Fn(Command),
+    ) -> bool {
+        let t = |key| text(lang, key);
+        if ui.input(|i| i.pointer.any_pressed() || i.any_touches()) {
+            self.touched = Instant::now();
+        }
+        if self.touched.elapsed() >= IDLE_CLOSE {
+            return false;
+        }
+        if self.asked {
+            match &state.staff {
+                Some(StaffOutcome::Report(_)) => {
+                    if self.open.is_none() {
+                        self.open = Some((std::mem::take(&mut self.digits), Instant::now()));
+                    }
+                    self.asked = false;
+                }
+                Some(StaffOutcome::Refused(_)) => {
+                    self.digits.clear();
+                    self.open = None;
+                    self.asked = false;
+                }
+                None => {}
+            }
+        }
+        let mut keep = true;
+        egui::Frame::new()
+            .fill(Color32::from_rgb(30, 34, 44))
+            .inner_margin(24.0)
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.set_min_height(ui.available_height());
+                match (&self.open, &state.staff) {
+                    (Some((pin, _)), Some(StaffOutcome::Report(report))) => {
+                        let pin = pin.clone();
+                        if !self.report(ui, lang, report, &pin, send) {
+                            keep = false;
+                        }
+                    }
+                    _ => {
+                        if !self.keypad(ui, lang, state, send) {
+                            keep = false;
+                        }
+                    }
+                }
+                ui.add_space(12.0);
+                if ui.add(button(t(Key::Close), 200.0)).clicked() {
+                    keep = false;
+                }
+            });
+        if let Some((pin, last)) = &mut self.open
+            && last.elapsed() >= REFRESH
+            && !self.asked
+        {
+            *last = Instant::now();
+            send(Command::Staff(StaffPin(pin.clone()), StaffAction::Report));
+        }
+        ui.ctx().request_repaint_after(REFRESH);
+        keep
+    }
+
+    fn keypad(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        state: &LinkState,
+        send: &dyn Fn(Command),
+    ) -> bool {
+        let t = |key| text(lang, key);
+        ui.label(
+            RichText::new(t(Key::StaffPin))
+                .size(30.0)
+                .color(Color32::WHITE),
+        );
+        let masked = if self.digits.is_empty() {
+            "—".to_owned()
+        } else {
+            "•".repeat(self.digits.len())
+        };
+        ui.label(RichText::new(masked).size(40.0).color(Color32::WHITE));
+        if let Some(StaffOutcome::Refused(why)) = &state.staff {
+            ui.label(
+                RichText::new(why)
+                    .size(20.0)
+                    .color(Color32::from_rgb(255, 120, 120)),
+            );
+        }
+        let rows: [[&str; 3]; 4] = [
+            ["1", "2", "3"],
+            ["4", "5", "6"],
+            ["7", "8", "9"],
+            ["", "0", ""],
+        ];
+        egui::Grid::new("staff-keypad")
+            .spacing([12.0, 12.0])
+            .show(ui, |ui| {
+                for row in rows {
+                    for key in row {
+                        if key.is_empty() {
+                            ui.label("");
+                        } else if ui.add(button(key, 88.0)).clicked() && self.digits.len() < 8 {
+                            self.digits.push_str(key);
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+        ui.add_space(12.0);
+        ui.horizontal(|ui| {
+            if ui.add(button(t(Key::Delete), 160.0)).clicked() {
+                self.digits.pop();
+            }
+            let ready = self.digits.len() >= 4 && !self.asked;
+            if ui.add_enabled(ready, button(t(Key::Ok), 160.0)).clicked() {
+                self.asked = true;
+                send(Command::Staff(
+                    StaffPin(self.digits.clone()),
+                    StaffAction::Report,
+                ));
+            }
+        });
+        true
+    }
+
+    fn report(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        r: &StaffReport,
+        pin: &str,
+        send: &dyn Fn(Command),
+    ) -> bool {
+        let t = |key| text(lang, key);
+        let line = |ui: &mut egui::Ui, key: Key, value: &str| {
+            ui.label(
+                RichText::new(fill(t(key), &[("v", value)]))
+                    .size(22.0)
+                    .color(Color32::WHITE),
+            );
+        };
+        line(ui, Key::StaffUnit, &r.device_id);
+        line(ui, Key::StaffStore, &r.store);
+        line(ui, Key::StaffLocation, &r.location);
+        line(ui, Key::StaffMode, &r.mode);
+        line(ui, Key::StaffVersion, &r.version);
+        let online = t(if r.rendezvous_connected {
+            Key::StaffOnline
+        } else {
+            Key::StaffOffline
+        });
+        line(
+            ui,
+            Key::StaffServer,
+            &format!("{} ({online})", r.rendezvous_url),
+        );
+        let network: Vec<String> = r
+            .network
+            .iter()
+            .map(|l| format!("{} {}", l.name, l.state))
+            .collect();
+        line(ui, Key::StaffNetwork, &network.join(", "));
+        line(ui, Key::StaffCamera, &r.camera);
+        line(ui, Key::StaffMicrophone, &r.microphone);
+        line(ui, Key::StaffEncoder, &r.encoder);
+        let counters = fill(
+            t(Key::StaffCounters),
+            &[
+                ("captured", &r.video_frames_captured.to_string()),
+                ("encoded", &r.video_frames_encoded.to_string()),
+                ("audio", &r.audio_frames_encoded.to_string()),
+            ],
+        );
+        ui.label(
+            RichText::new(counters)
+                .size(20.0)
+                .color(Color32::LIGHT_GRAY),
+        );
+        if r.problems.is_empty() {
+            ui.label(
+                RichText::new(t(Key::StaffNoProblems))
+                    .size(20.0)
+                    .color(Color32::LIGHT_GREEN),
+            );
+        } else {
+            ui.label(
+                RichText::new(t(Key::StaffProblems))
+                    .size(20.0)
+                    .color(Color32::from_rgb(255, 180, 80)),
+            );
+            for p in &r.problems {
+                ui.label(RichText::new(p).size(16.0).color(Color32::WHITE));
+            }
+        }
+        ui.add_space(12.0);
+        if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
+            send(Command::Staff(
+                StaffPin(pin.to_owned()),
+                StaffAction::Restart,
+            ));
+        }
+        true
+    }
+}
+
+impl Default for StaffScreen {
+    fn default() -> Self {
+        StaffScreen::new()
+    }
+}
+
+fn button(label: &str, width: f32) -> egui::Button<'static> {
+    egui::Button::new(RichText::new(label.to_owned()).size(26.0)).min_size(egui::vec2(width, 64.0))
+}
