@@ -144,6 +144,7 @@ pub struct ApplianceSettings<'a> {
     pub rendezvous_url: &'a str,
     pub state_dir: &'a Path,
     pub socket: &'a Path,
+    pub staff_pin_file: &'a Path,
 }
 
 /// applianced.toml for the demo: real devices when present (`auto`), test sources otherwise,
@@ -173,13 +174,23 @@ pub fn applianced_toml(settings: &ApplianceSettings<'_>) -> String {
          \n\
          [session]\n\
          # Demo only: every guest is let in without the person in the room tapping \"admit\".\n\
-         auto_admit = true\n",
+         auto_admit = true\n\
+         \n\
+         [staff]\n\
+         pin_file = {pin}\n",
         id = toml_str(DEVICE_ID),
         mode = toml_str(settings.mode),
         url = toml_str(settings.rendezvous_url),
         state = toml_str(&settings.state_dir.to_string_lossy()),
         socket = toml_str(&settings.socket.to_string_lossy()),
+        pin = toml_str(&settings.staff_pin_file.to_string_lossy()),
     )
+}
+
+/// A fresh six-digit staff PIN for the demo's staff screen.
+pub fn staff_pin() -> anyhow::Result<String> {
+    let n = u32::from_le_bytes(random_bytes::<4>()?) % 1_000_000;
+    Ok(format!("{n:06}"))
 }
 
 /// A TOML basic string holding `value`.
@@ -255,6 +266,7 @@ mod tests {
             mode: "table",
             rendezvous_url: "http://127.0.0.1:1234",
             state_dir: Path::new("/tmp/d/state"),
+            staff_pin_file: Path::new("/tmp/d/staff-pin"),
             socket: Path::new("/tmp/d/applianced.sock"),
         });
         assert!(text.contains("auto_admit = true"));

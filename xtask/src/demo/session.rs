@@ -59,6 +59,8 @@ pub fn run(
     };
     eprintln!("xtask: demo: rendezvous is listening on {rendezvous_url}");
 
+    let staff_pin = files::staff_pin()?;
+    let staff_pin_file = dir.write_file("staff-pin", &format!("{staff_pin}\n"))?;
     let applianced_toml = dir.write_file(
         "applianced.toml",
         &files::applianced_toml(&ApplianceSettings {
@@ -66,6 +68,7 @@ pub fn run(
             rendezvous_url: &rendezvous_url,
             state_dir: &state_dir,
             socket: &socket,
+            staff_pin_file: &staff_pin_file,
         }),
     )?;
     let mut applianced = Service::spawn(
@@ -89,6 +92,10 @@ pub fn run(
         "Open the invite in a browser on this machine. Guests are admitted automatically: \
          that is for this demo only; a real unit asks the person in the room first.\n\
          Press Ctrl-C to stop."
+    )?;
+    writeln!(
+        out,
+        "staff PIN for this demo: {staff_pin} (the kiosk's Staff button)"
     )?;
     out.flush()?;
 
