@@ -22,7 +22,7 @@ pub struct Asset {
     etag: String,
 }
 
-const FILES: [(&str, &str, &str); 8] = [
+const FILES: [(&str, &str, &str); 10] = [
     ("main.js", JS, include_str!("../web/main.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
     ("signaling.js", JS, include_str!("../web/signaling.js")),
@@ -31,6 +31,8 @@ const FILES: [(&str, &str, &str); 8] = [
     ("style.css", CSS, include_str!("../web/style.css")),
     ("logo.svg", SVG, include_str!("../web/logo.svg")),
     ("reactions.js", JS, include_str!("../web/reactions.js")),
+    ("looks.js", JS, include_str!("../web/looks.js")),
+    ("chat.js", JS, include_str!("../web/chat.js")),
 ];
 
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {

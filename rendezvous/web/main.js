@@ -1,11 +1,14 @@
 // The Visavis guest app: join with a name, wait to be let in, then a live call with the unit.
 // States (body[data-state]): join → waiting → connecting → in-call, or permission-denied,
-// denied, ended, error, invalid-invite. See docs/contracts.md, "The guest page".
+// denied, ended, error, invalid-invite. In the call: reactions, chat (chat.js) and votes on
+// the looks the room compares (looks.js). See docs/contracts.md, "The guest page".
 
 import { t, translatePage } from './i18n.js';
 import { Signaling, inviteProblem } from './signaling.js';
 import { Call, emptyStats } from './call.js';
 import { REACTIONS, float, reactionMessage } from './reactions.js';
+import { Looks } from './looks.js';
+import { Chat } from './chat.js';
 import * as ui from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +21,9 @@ let localStream = null;
 let iceServers = [];
 let wakeLock = null;
 let finished = false; // denied / ended / error: the page is done
+const toUnit = (msg) => Boolean(call?.send(msg));
+let looks = null; // Looks: "which one?" votes
+let chat = null; // Chat
 
 window.visavisGuest = {
   stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
@@ -234,7 +240,9 @@ function onData(msg) {
   if (msg.type === 'welcome' && typeof msg.location === 'string' && msg.location) {
     $('location').textContent = msg.location;
     $('location').hidden = false;
+    return;
   }
+  looks?.handle(msg); // anything else unknown is ignored
 }
 
 async function showRemote(stream) {
@@ -288,6 +296,8 @@ function stopEverything() {
   for (const id of ['remote', 'local']) $(id).srcObject = null;
   $('unmute').hidden = true;
   $('location').hidden = true;
+  looks?.clear();
+  chat?.clear();
   wakeLock?.release().catch(() => {});
   wakeLock = null;
 }
@@ -343,6 +353,8 @@ function buildReactions() {
 
 function init() {
   buildReactions();
+  looks = new Looks($('compare'), toUnit);
+  chat = new Chat($('chat'), $('chat-text'), $('chat-log'), toUnit);
   translatePage();
   $('join-form').addEventListener('submit', onJoin);
   $('leave').addEventListener('click', leave);
