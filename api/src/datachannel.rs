@@ -80,6 +80,9 @@ pub enum UnitMessage {
     CompareEnded { round: u32 },
     /// Votes so far in comparison `round`.
     Tally { round: u32, votes: Vec<LookVotes> },
+    /// The unit's camera went off (paused from the screen, or the privacy switch) or came
+    /// back: the guest page covers the frozen picture while it is off.
+    Camera { on: bool },
 }
 
 /// How many votes a look has.

@@ -93,6 +93,8 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     #[serde(default)]
     pub staff: StaffConfig,
+    #[serde(default)]
+    pub table: TableConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +248,15 @@ pub struct BoardConfig {
     pub pins: visavis_hardware::PinMap,
 }
 
+/// `[table]`: restaurant-table settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TableConfig {
+    /// Where "Call a waiter" is POSTed (JSON), besides the local API event. https://
+    /// unless the host is loopback.
+    pub waiter_webhook: Option<String>,
+}
+
 /// `[staff]`: the staff screen.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -338,6 +349,10 @@ impl Config {
             ));
         }
         rendezvous_ws_url(&self.rendezvous.url).map_err(|m| invalid("rendezvous.url", m))?;
+        if let Some(hook) = &self.table.waiter_webhook {
+            // Same rule as rendezvous: TLS for anything leaving the unit.
+            rendezvous_ws_url(hook).map_err(|m| invalid("table.waiter_webhook", m))?;
+        }
         self.board
             .pins
             .check()

@@ -50,29 +50,44 @@ pub enum DaemonError {
     },
 }
 
-/// What the board says about the room, and what the LED shows.
+/// What the board says about the room, what the screen switched off, and what the LED
+/// shows.
 struct Room {
     privacy: bool,
     presence: bool,
+    mic_muted: bool,
+    camera_paused: bool,
     led: Option<Led>,
     problems: Problems,
 }
 
 impl Room {
+    /// Apply privacy switch, pause and mute to the media, and tell the session whether
+    /// guests can see the camera.
+    fn apply(&self, media: &MediaHub, config: &Config, session: &mut Session) {
+        let video = !self.privacy && !self.camera_paused;
+        let audio = !self.mic_muted && (!self.privacy || config.privacy.audio_continues);
+        media.set_outputs(video, audio);
+        session.set_camera_on(video);
+    }
+
     /// Act on one board event; `at` is when the board thread read it (Unix µs).
+    #[allow(clippy::too_many_arguments)]
     fn on_board_event(
         &mut self,
         event: BoardEvent,
         at: u64,
         media: &MediaHub,
         config: &Config,
+        session: &mut Session,
         events: &broadcast::Sender<Event>,
         metrics: &Metrics,
     ) {
         let event = match event {
             BoardEvent::PrivacySwitch(on) => {
                 self.privacy = on;
-                media.set_privacy(on, config.privacy.audio_continues);
+                self.apply(media, config, session);
+                media.note_privacy(on);
                 metrics
                     .privacy_switched_unix_us
                     .store(at, std::sync::atomic::Ordering::Relaxed);
@@ -155,6 +170,8 @@ pub async fn run(
     let mut room = Room {
         privacy: board.privacy,
         presence: board.presence,
+        mic_muted: false,
+        camera_paused: false,
         led: None,
         problems: Problems {
             first_boot: first_boot::problem(&config),
@@ -163,7 +180,8 @@ pub async fn run(
     };
     if room.privacy {
         tracing::info!("the privacy switch is on: no video leaves the unit until it is off");
-        media.set_privacy(true, config.privacy.audio_continues);
+        media.set_outputs(false, config.privacy.audio_continues);
+        media.note_privacy(true);
     }
 
     let listen_err = |what, addr: String| move |source| DaemonError::Listen { what, addr, source };
@@ -213,6 +231,7 @@ pub async fn run(
         idle_timeout: Duration::from_secs(config.session.idle_timeout_secs),
         max_guests: config.session.max_guests,
     });
+    session.set_camera_on(!room.privacy);
     let (stills_tx, mut stills) = mpsc::unbounded_channel();
     let mut world = World {
         snapshots: media.snapshots(),
@@ -260,7 +279,7 @@ pub async fn run(
                 }
             }
             Some((request, reply)) = calls.recv() => {
-                world.call(&mut session, &config, &room, &board, request, reply);
+                world.call(&mut session, &config, &mut room, &media, &board, request, reply);
                 if world.restart {
                     break Err(DaemonError::RestartRequested);
                 }
@@ -269,7 +288,7 @@ pub async fn run(
                 let _ = reply.send(save_look(&mut session, still));
             }
             Some((event, at)) = board.events.recv() => {
-                room.on_board_event(event, at, &media, &config, &world.events, &metrics);
+                room.on_board_event(event, at, &media, &config, &mut session, &world.events, &metrics);
             }
             Some(event) = peer_events.recv() => {
                 let now = Instant::now().into_std();
@@ -384,11 +403,13 @@ struct World {
 }
 
 impl World {
+    #[allow(clippy::too_many_arguments)]
     fn call(
         &mut self,
         session: &mut Session,
         config: &Config,
-        room: &Room,
+        room: &mut Room,
+        media: &MediaHub,
         board: &BoardLink,
         request: Request,
         reply: oneshot::Sender<Outcome>,
@@ -416,6 +437,8 @@ impl World {
                 status.problems = room.problems.list();
                 status.privacy = room.privacy;
                 status.presence = room.presence;
+                status.mic_muted = room.mic_muted;
+                status.camera_paused = room.camera_paused;
                 Outcome::Ok(Response::Status(status))
             }
             Request::Metrics => Outcome::Ok(Response::Metrics(self.metrics.snapshot())),
@@ -480,6 +503,23 @@ impl World {
             },
             Request::EndCompare => {
                 session.end_compare();
+                done
+            }
+            Request::SetMic { muted } => {
+                room.mic_muted = muted;
+                room.apply(media, config, session);
+                tracing::info!(muted, "microphone");
+                done
+            }
+            Request::SetCamera { paused } => {
+                room.camera_paused = paused;
+                room.apply(media, config, session);
+                tracing::info!(paused, "camera");
+                done
+            }
+            Request::CallWaiter => {
+                let _ = self.events.send(Event::WaiterCalled);
+                crate::waiter::call(config);
                 done
             }
             Request::SimulateBoard { input } if board.simulated => {

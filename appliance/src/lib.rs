@@ -20,3 +20,4 @@ pub mod peer;
 pub mod session;
 pub mod signaling;
 pub mod staff;
+pub mod waiter;

@@ -40,6 +40,7 @@ pub struct KioskApp {
     was_present: bool,
     attract_after: Duration,
     staff: Option<crate::staff::StaffScreen>,
+    waiter_called: Option<Instant>,
 }
 
 impl KioskApp {
@@ -65,6 +66,7 @@ impl KioskApp {
             was_present: false,
             attract_after: ATTRACT_AFTER,
             staff: None,
+            waiter_called: None,
         }
     }
 
@@ -205,6 +207,8 @@ impl KioskApp {
             }
             if state.status.privacy {
                 banner(ui, Color32::from_rgb(180, 20, 20), self.t(Key::PrivacyOn));
+            } else if state.status.camera_paused {
+                banner(ui, Color32::from_rgb(150, 90, 0), self.t(Key::CameraPaused));
             }
             ui.horizontal_top(|ui| {
                 let side = ui.available_width() * 0.62;
@@ -292,8 +296,50 @@ impl KioskApp {
                 }
             }
         }
+        if state.mode == "table" {
+            ui.add_space(12.0);
+            if ui
+                .add_enabled(state.connected, big(self.t(Key::CallWaiter)))
+                .clicked()
+            {
+                self.send(Command::CallWaiter);
+                self.waiter_called = Some(Instant::now());
+            }
+            if self
+                .waiter_called
+                .is_some_and(|at| at.elapsed() < ERASED_SHOWN)
+            {
+                ui.label(RichText::new(self.t(Key::WaiterCalled)).size(20.0));
+            }
+        }
         if status.session_active {
-            self.looks(ui, ctx, state);
+            ui.add_space(12.0);
+            ui.horizontal_wrapped(|ui| {
+                let (mic, muted) = if status.mic_muted {
+                    (Key::UnmuteMic, false)
+                } else {
+                    (Key::MuteMic, true)
+                };
+                let toggle = |key| {
+                    egui::Button::new(RichText::new(self.t(key)).size(20.0))
+                        .min_size(egui::vec2(200.0, 56.0))
+                };
+                if ui.add(toggle(mic).selected(status.mic_muted)).clicked() {
+                    self.send(Command::SetMic(muted));
+                }
+                let (camera, paused) = if status.camera_paused {
+                    (Key::ResumeCamera, false)
+                } else {
+                    (Key::PauseCamera, true)
+                };
+                let pause = toggle(camera).selected(status.camera_paused);
+                if ui.add_enabled(!status.privacy, pause).clicked() {
+                    self.send(Command::SetCamera(paused));
+                }
+            });
+            if state.mode != "table" {
+                self.looks(ui, ctx, state);
+            }
             ui.add_space(12.0);
             if ui.add(big(self.t(Key::End))).clicked() {
                 self.send(Command::EndSession);
@@ -969,5 +1015,35 @@ mod tests {
         assert!(s.shows("too many wrong PINs: try again in 30 s"));
         assert!(s.shows("—"), "the digits were cleared");
         assert!(!s.shows("Appareil : unit-7"));
+    }
+
+    #[test]
+    fn in_a_call_the_microphone_mutes_and_the_camera_pauses() {
+        let mut s = screen("fitting-room", in_call(&[]), Lang::En);
+        s.tap("Mute microphone");
+        s.tap("Pause camera");
+        assert_eq!(s.sent(), [Command::SetMic(true), Command::SetCamera(true)]);
+        let mut status = in_call(&[]);
+        status.mic_muted = true;
+        status.camera_paused = true;
+        let mut s = screen("fitting-room", status, Lang::En);
+        assert!(s.shows("Camera paused: your guests see a “camera paused” card."));
+        s.tap("Turn microphone on");
+        s.tap("Resume camera");
+        assert_eq!(
+            s.sent(),
+            [Command::SetMic(false), Command::SetCamera(false)]
+        );
+    }
+
+    #[test]
+    fn a_table_calls_a_waiter_and_has_no_fitting_room_looks() {
+        let mut s = screen("table", in_call(&[]), Lang::En);
+        assert!(!s.shows("Save this look"), "looks are for the fitting room");
+        s.tap("Call a waiter");
+        assert_eq!(s.sent(), [Command::CallWaiter]);
+        assert!(s.shows("A waiter has been called."));
+        let s = screen("fitting-room", Status::default(), Lang::En);
+        assert!(!s.shows("Call a waiter"));
     }
 }

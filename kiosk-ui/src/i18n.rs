@@ -123,6 +123,14 @@ catalogue! {
     StaffNoProblems => "No problems", "Aucun problème";
     StaffProblems => "Problems:", "Problèmes :";
     StaffRestart => "Restart the unit", "Redémarrer l’appareil";
+    MuteMic => "Mute microphone", "Couper le micro";
+    UnmuteMic => "Turn microphone on", "Rallumer le micro";
+    PauseCamera => "Pause camera", "Mettre la caméra en pause";
+    ResumeCamera => "Resume camera", "Reprendre la caméra";
+    CameraPaused => "Camera paused: your guests see a “camera paused” card.",
+        "Caméra en pause : vos invités voient un carton « caméra en pause ».";
+    CallWaiter => "Call a waiter", "Appeler un serveur";
+    WaiterCalled => "A waiter has been called.", "Un serveur a été appelé.";
     Erased => "Everything from this session has been erased.",
         "Tout ce qui concernait cette session a été effacé.";
 }

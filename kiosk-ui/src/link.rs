@@ -27,6 +27,9 @@ pub enum Command {
     SaveLook,
     Compare([u32; 2]),
     EndCompare,
+    SetMic(bool),
+    SetCamera(bool),
+    CallWaiter,
     /// A staff request, with the PIN typed on the keypad.
     Staff(StaffPin, StaffAction),
 }
@@ -137,6 +140,9 @@ fn session(
                     Command::SaveLook => Request::SaveLook,
                     Command::Compare(looks) => Request::Compare { looks },
                     Command::EndCompare => Request::EndCompare,
+                    Command::SetMic(muted) => Request::SetMic { muted },
+                    Command::SetCamera(paused) => Request::SetCamera { paused },
+                    Command::CallWaiter => Request::CallWaiter,
                     Command::Staff(pin, action) => {
                         staff(&mut client, state, pin, action)?;
                         continue;

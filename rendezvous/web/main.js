@@ -242,6 +242,10 @@ function onData(msg) {
     $('location').hidden = false;
     return;
   }
+  if (msg.type === 'camera' && typeof msg.on === 'boolean') {
+    $('camera-off').hidden = msg.on;
+    return;
+  }
   looks?.handle(msg); // anything else unknown is ignored
 }
 
@@ -296,6 +300,7 @@ function stopEverything() {
   for (const id of ['remote', 'local']) $(id).srcObject = null;
   $('unmute').hidden = true;
   $('location').hidden = true;
+  $('camera-off').hidden = true;
   looks?.clear();
   chat?.clear();
   wakeLock?.release().catch(() => {});

@@ -167,6 +167,39 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         "{chosen:?}"
     );
 
+    // Pausing the camera covers the guest's picture until it resumes.
+    let covered = || async {
+        camille
+            .webdriver()
+            .execute(
+                "return !document.getElementById('camera-off').hidden;",
+                vec![],
+            )
+            .await
+            .map(|v| v.as_bool() == Some(true))
+            .map_err(|e| Error::new(format!("reading #camera-off: {e}")))
+    };
+    assert!(!covered().await?);
+    kiosk.tap("Pause camera");
+    wait::until("Camille's page says the camera is paused", STEP, || async {
+        Ok(if covered().await? {
+            Check::Ready(())
+        } else {
+            Check::NotYet("uncovered".into())
+        })
+    })
+    .await?;
+    kiosk.wait_for("Resume camera").await?;
+    kiosk.tap("Resume camera");
+    wait::until("Camille's picture comes back", STEP, || async {
+        Ok(if covered().await? {
+            Check::NotYet("covered".into())
+        } else {
+            Check::Ready(())
+        })
+    })
+    .await?;
+
     camille.chat("The second one!").await?;
     kiosk.wait_for("Camille: The second one!").await?;
     camille.react(Reaction::Heart).await?;

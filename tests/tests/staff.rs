@@ -109,3 +109,71 @@ fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> R
     drop(unit);
     Ok(())
 }
+
+/// "Call a waiter" reaches the restaurant's webhook with the table's identity.
+#[test]
+fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::new(e.to_string()))?;
+    let port = hook
+        .local_addr()
+        .map_err(|e| Error::new(e.to_string()))?
+        .port();
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            mode: "table".into(),
+            location: "Table 12".into(),
+            extra_toml: format!(
+                "[table]\nwaiter_webhook = \"http://127.0.0.1:{port}/hook?key=s3cret\"\n"
+            ),
+            ..Default::default()
+        },
+    )?;
+    let mut events = unit.client()?;
+    assert!(matches!(
+        unit.client()?.call(Request::CallWaiter),
+        Ok(Response::Done)
+    ));
+    // The webhook request (accept blocks until applianced connects).
+    hook.set_nonblocking(false)
+        .map_err(|e| Error::new(e.to_string()))?;
+    let (stream, _) = hook.accept().map_err(|e| Error::new(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| Error::new(e.to_string()))?;
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| Error::new(e.to_string()))?;
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0u8; length];
+    reader
+        .read_exact(&mut body)
+        .map_err(|e| Error::new(e.to_string()))?;
+    let _ = reader
+        .get_mut()
+        .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n");
+    assert!(head.starts_with("POST /hook?key=s3cret "), "{head}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| Error::new(e.to_string()))?;
+    assert_eq!(json["event"], "waiter_called");
+    assert_eq!(json["location"], "Table 12");
+    assert_eq!(json["device_id"], "test-unit");
+    // Local clients hear it too.
+    let event = events.next_event().map_err(|e| Error::new(e.to_string()))?;
+    assert_eq!(event, visavis_api::local::Event::WaiterCalled);
+    Ok(())
+}

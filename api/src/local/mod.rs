@@ -52,6 +52,13 @@ pub enum Request {
     Compare { looks: [u32; 2] },
     /// Close the comparison (votes stay on the screen until the next one).
     EndCompare,
+    /// Mute or unmute the unit's microphone for guests.
+    SetMic { muted: bool },
+    /// Pause the camera for guests (they see "camera paused"), or resume it.
+    SetCamera { paused: bool },
+    /// Table mode: ask for a waiter (an event for local clients, and the configured
+    /// webhook).
+    CallWaiter,
     /// Work the simulated board (demo, tests): refused when the unit has a real board.
     SimulateBoard { input: BoardInput },
     /// The staff screen: checked against the unit's staff PIN, wrong PINs rate-limited.
@@ -154,6 +161,12 @@ pub struct Status {
     /// The latest chat lines from guests, oldest first.
     #[serde(default)]
     pub chat: Vec<ChatLine>,
+    /// The microphone is muted from the screen.
+    #[serde(default)]
+    pub mic_muted: bool,
+    /// The camera is paused from the screen.
+    #[serde(default)]
+    pub camera_paused: bool,
 }
 
 /// Two looks side by side, and the votes.
@@ -262,6 +275,8 @@ pub enum Event {
     Button {
         button: BoardButton,
     },
+    /// Someone at the table asked for a waiter.
+    WaiterCalled,
 }
 
 /// One line from `applianced`.

@@ -1,4 +1,5 @@
-//! The privacy gate: what the privacy switch does to frames on their way to guests.
+//! The privacy gate: what the privacy switch (or the screen's pause and mute) does to
+//! frames on their way to guests.
 //!
 //! Closing the gate withholds every encoded frame at once, whatever is still inside the
 //! encoder; the source itself is also stopped (the valve after it, and the camera's
@@ -29,6 +30,11 @@ impl Gate {
         let _ = self
             .state
             .compare_exchange(CLOSED, RESUMING, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// Closed (not merely waiting for a keyframe after reopening).
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Ordering::SeqCst) == CLOSED
     }
 
     /// Whether a frame may pass. After reopening, the first keyframe opens the gate fully.

@@ -101,38 +101,46 @@ impl MediaHub {
         })
     }
 
-    /// The privacy switch. On: every encoded video frame is withheld at once, the source's
-    /// valve drops new frames and the camera stops streaming; audio too unless
-    /// `audio_continues`. Off: the source runs again and guests get video from a fresh
-    /// keyframe.
-    pub fn set_privacy(&self, on: bool, audio_continues: bool) {
+    /// Turn what guests get on or off. Video off: every encoded video frame is withheld at
+    /// once, the source's valve drops new frames and the camera stops streaming. Audio off:
+    /// the same for the microphone. Video back on: the source runs again and guests get
+    /// video from a fresh keyframe. The privacy switch and the screen's pause and mute
+    /// buttons all come here (see `daemon::Room`).
+    pub fn set_outputs(&self, video: bool, audio: bool) {
         use gstreamer::prelude::*;
-        use std::sync::atomic::Ordering::Relaxed;
         let valve = |running: &pipeline::Running, drop: bool| {
             if let Some(v) = running.pipeline.by_name("privacy") {
                 v.set_property("drop", drop);
             }
         };
-        if on {
+        if !video {
             self.video_gate.close();
             valve(&self.video, true);
             if let Some(c) = &self.camera {
                 c.pause(true);
             }
-            if !audio_continues {
-                self.audio_gate.close();
-                valve(&self.audio, true);
-            }
+        }
+        if !audio {
+            self.audio_gate.close();
+            valve(&self.audio, true);
         } else {
+            valve(&self.audio, false);
+            self.audio_gate.open();
+        }
+        if video && self.video_gate.is_closed() {
             if let Some(c) = &self.camera {
                 c.pause(false);
             }
             valve(&self.video, false);
-            valve(&self.audio, false);
-            self.audio_gate.open();
             self.video_gate.open();
             self.keyframe_requester().request();
         }
+    }
+
+    /// Record the privacy switch in the metrics (what it does to media is
+    /// [`MediaHub::set_outputs`]).
+    pub fn note_privacy(&self, on: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
         self.metrics.privacy.store(on, Relaxed);
         self.metrics
             .privacy_switched_unix_us

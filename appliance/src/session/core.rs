@@ -118,6 +118,8 @@ pub struct Session {
     /// Since when nobody has been in the call while the session is active.
     empty_since: Option<Instant>,
     keepsakes: Keepsakes,
+    /// Guests can see the camera (not paused, privacy switch off).
+    camera_on: bool,
     actions: VecDeque<Action>,
 }
 
@@ -132,6 +134,7 @@ impl Session {
             pending_invites: Vec::new(),
             empty_since: None,
             keepsakes: Keepsakes::default(),
+            camera_on: true,
             actions: VecDeque::new(),
         }
     }
@@ -263,6 +266,12 @@ impl Session {
                     g.state = GuestState::InCall;
                     let name = g.name.clone();
                     // A guest who arrives mid-comparison sees it and can vote.
+                    if !self.camera_on {
+                        self.actions.push_back(Action::ToGuest {
+                            guest_id: guest_id.clone(),
+                            message: UnitMessage::Camera { on: false },
+                        });
+                    }
                     let messages = self.keepsakes.compare_messages().into_iter();
                     for message in messages.chain(self.keepsakes.tally_message()) {
                         self.actions.push_back(Action::ToGuest {
@@ -344,6 +353,15 @@ impl Session {
             self.actions.push_back(Action::Emit(Event::Votes(status)));
         }
         Ok(())
+    }
+
+    /// The camera went off for guests (paused, privacy switch) or came back: guests in the
+    /// call are told, so their page covers the frozen picture.
+    pub fn set_camera_on(&mut self, on: bool) {
+        if self.camera_on != on {
+            self.camera_on = on;
+            self.tell_guests(Some(UnitMessage::Camera { on }));
+        }
     }
 
     /// Close the comparison (local API `end_compare`); nothing to do when none is open.
@@ -455,6 +473,8 @@ impl Session {
             looks: self.keepsakes.ids(),
             compare: self.keepsakes.status(),
             chat: self.keepsakes.chat(),
+            mic_muted: false,
+            camera_paused: false,
         }
     }
 

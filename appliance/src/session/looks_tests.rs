@@ -274,3 +274,51 @@ fn ending_the_session_erases_looks_votes_and_chat() {
     );
     assert_eq!(s2.save_look("NEW".into()), Ok(1));
 }
+
+#[test]
+fn guests_are_told_when_the_camera_goes_off_and_comes_back() {
+    let t0 = Instant::now();
+    let mut s = in_call(t0);
+    s.set_camera_on(true);
+    assert!(
+        to_guests(&drain(&mut s)).is_empty(),
+        "no change, nothing said"
+    );
+    s.set_camera_on(false);
+    let sent = to_guests(&drain(&mut s));
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent.iter()
+            .all(|(_, m)| *m == UnitMessage::Camera { on: false })
+    );
+    // A guest admitted while it is off learns it on arrival.
+    s.handle_input(
+        Input::GuestLeft {
+            guest_id: "b".into(),
+        },
+        t0,
+    );
+    knock(&mut s, "c", t0);
+    s.handle_input(
+        Input::Admit {
+            guest_id: "c".into(),
+        },
+        t0,
+    );
+    s.handle_input(
+        Input::PeerConnected {
+            guest_id: "c".into(),
+        },
+        t0,
+    );
+    assert_eq!(
+        to_guests(&drain(&mut s)),
+        vec![("c".to_owned(), UnitMessage::Camera { on: false })]
+    );
+    s.set_camera_on(true);
+    assert!(
+        to_guests(&drain(&mut s))
+            .iter()
+            .all(|(_, m)| *m == UnitMessage::Camera { on: true })
+    );
+}
