@@ -92,6 +92,30 @@ impl KioskApp {
         let _ = self.commands.send(command);
     }
 
+    /// Screens rendered for the docs: show `rgba` as the camera picture, and open the
+    /// staff screen when `staff` says so.
+    #[cfg(all(test, feature = "screens"))]
+    pub(crate) fn stage(
+        &mut self,
+        size: [usize; 2],
+        rgba: Vec<u8>,
+        staff: Option<crate::staff::StaffScreen>,
+    ) {
+        let latest = crate::preview::Latest {
+            size,
+            rgba,
+            serial: 1,
+        };
+        self.frames = Some(std::sync::Arc::new(std::sync::Mutex::new(latest)));
+        self.preview_started = true;
+        self.staff = staff;
+    }
+
+    #[cfg(all(test, feature = "screens"))]
+    pub(crate) fn set_waiter_called(&mut self) {
+        self.waiter_called = Some(Instant::now());
+    }
+
     /// Start reading the preview once applianced has said where it is.
     fn ensure_preview(&mut self, state: &link::LinkState) {
         if self.preview_started {
@@ -187,8 +211,8 @@ impl KioskApp {
                 if ui.add(switch).clicked() {
                     self.lang = other;
                 }
-                let staff = egui::Button::new(RichText::new(self.t(Key::Staff)).size(18.0))
-                    .min_size(egui::vec2(96.0, 48.0));
+                let staff = egui::Button::new(RichText::new(self.t(Key::Staff)).size(20.0))
+                    .min_size(egui::vec2(120.0, 48.0));
                 if ui.add(staff).clicked() {
                     link::lock(&self.link).staff = None;
                     self.staff = Some(crate::staff::StaffScreen::new());
@@ -210,31 +234,23 @@ impl KioskApp {
             } else if state.status.camera_paused {
                 banner(ui, Color32::from_rgb(150, 90, 0), self.t(Key::CameraPaused));
             }
-            ui.horizontal_top(|ui| {
-                let side = ui.available_width() * 0.62;
-                match self.preview_texture(&ctx) {
-                    Some(tex) => {
-                        let [w, h] = tex.size();
-                        let size = egui::vec2(side, side * h as f32 / w.max(1) as f32);
-                        // The screen is a mirror: flipped here only, never for guests.
-                        let uv = if mirror {
-                            egui::Rect::from_min_max(egui::pos2(1.0, 0.0), egui::pos2(0.0, 1.0))
-                        } else {
-                            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0))
-                        };
-                        let mirror = ui.add(egui::Image::new(&tex).fit_to_exact_size(size).uv(uv));
-                        self.over_mirror(ui, mirror.rect, &state);
-                    }
-                    None => {
-                        let r = ui.add_sized(
-                            [side, side * 9.0 / 16.0],
-                            egui::Label::new(self.t(Key::CameraStarting)),
-                        );
-                        self.over_mirror(ui, r.rect, &state);
-                    }
-                }
-                ui.vertical(|ui| self.side_panel(ui, &ctx, &state));
-            });
+            // Portrait (the fitting room's mirror): the picture on top, the controls
+            // under it. Landscape (a table): side by side.
+            let portrait = ui.available_height() > ui.available_width();
+            if portrait {
+                let (w, h) = (ui.available_width(), ui.available_height() * 0.5);
+                ui.vertical_centered(|ui| self.mirror(ui, &ctx, &state, mirror, w, h));
+                ui.add_space(16.0);
+                egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui, &ctx, &state));
+            } else {
+                ui.horizontal_top(|ui| {
+                    let (w, h) = (ui.available_width() * 0.6, ui.available_height());
+                    self.mirror(ui, &ctx, &state, mirror, w, h);
+                    ui.add_space(16.0);
+                    egui::ScrollArea::vertical()
+                        .show(ui, |ui| ui.vertical(|ui| self.side_panel(ui, &ctx, &state)));
+                });
+            }
         });
         // The invite countdown moves every second even with no new frame.
         ctx.request_repaint_after(std::time::Duration::from_secs(1));
@@ -242,6 +258,43 @@ impl KioskApp {
 }
 
 impl KioskApp {
+    /// The live picture, as large as fits `max_w` x `max_h`, with what floats over it.
+    /// `flip`: the screen is a mirror (flipped here only, never for guests).
+    fn mirror(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &egui::Context,
+        state: &link::LinkState,
+        flip: bool,
+        max_w: f32,
+        max_h: f32,
+    ) {
+        let rect = match self.preview_texture(ctx) {
+            Some(tex) => {
+                let [w, h] = tex.size();
+                let aspect = w as f32 / h.max(1) as f32;
+                let size = if max_w / aspect <= max_h {
+                    egui::vec2(max_w, max_w / aspect)
+                } else {
+                    egui::vec2(max_h * aspect, max_h)
+                };
+                let uv = if flip {
+                    egui::Rect::from_min_max(egui::pos2(1.0, 0.0), egui::pos2(0.0, 1.0))
+                } else {
+                    egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0))
+                };
+                ui.add(egui::Image::new(&tex).fit_to_exact_size(size).uv(uv))
+                    .rect
+            }
+            None => {
+                let size = [max_w, (max_w * 9.0 / 16.0).min(max_h)];
+                let label = RichText::new(self.t(Key::CameraStarting)).size(24.0);
+                ui.add_sized(size, egui::Label::new(label)).rect
+            }
+        };
+        self.over_mirror(ui, rect, state);
+    }
+
     fn side_panel(&mut self, ui: &mut egui::Ui, ctx: &egui::Context, state: &link::LinkState) {
         let big = |text: &str| {
             egui::Button::new(RichText::new(text).size(24.0)).min_size(egui::vec2(260.0, 64.0))
@@ -258,14 +311,19 @@ impl KioskApp {
                 if let Some(tex) = self.qr_texture(ctx, url) {
                     ui.add(egui::Image::new(&tex).fit_to_exact_size(egui::vec2(260.0, 260.0)));
                 }
-                ui.label(RichText::new(url).size(14.0).monospace());
+                ui.label(RichText::new(url).size(20.0).monospace());
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
                 let left = expires_at.saturating_sub(now);
                 let time = format!("{}:{:02}", left / 60, left % 60);
-                ui.label(fill(self.t(Key::LinkValidFor), &[("time", &time)]));
-                ui.label(RichText::new(self.t(Key::NothingRecorded)).italics());
+                let valid = fill(self.t(Key::LinkValidFor), &[("time", &time)]);
+                ui.label(RichText::new(valid).size(22.0));
+                ui.label(
+                    RichText::new(self.t(Key::NothingRecorded))
+                        .size(22.0)
+                        .italics(),
+                );
             }
             _ => {
                 if ui.add_enabled(state.connected, big(invite_label)).clicked() {
@@ -517,7 +575,11 @@ impl KioskApp {
     fn over_mirror(&self, ui: &mut egui::Ui, rect: egui::Rect, state: &link::LinkState) {
         let status = &state.status;
         let inner = rect.shrink(16.0);
-        ui.scope_builder(egui::UiBuilder::new().max_rect(inner), |ui| {
+        // Children not allocated in the parent: drawing over the picture moves nothing.
+        let down = egui::Layout::top_down(egui::Align::Min);
+        let mut top = ui.new_child(egui::UiBuilder::new().max_rect(inner).layout(down));
+        {
+            let ui = &mut top;
             if let Some(compare) = &status.compare {
                 egui::Frame::new()
                     .fill(Color32::from_black_alpha(170))
@@ -536,7 +598,7 @@ impl KioskApp {
                         }
                     });
             }
-        });
+        }
         let chat: Vec<_> = status.chat.iter().rev().take(BUBBLES).rev().collect();
         if !chat.is_empty() {
             let height = 52.0 * chat.len() as f32;
@@ -544,7 +606,9 @@ impl KioskApp {
                 egui::pos2(inner.left(), inner.bottom() - height),
                 inner.max,
             );
-            ui.scope_builder(egui::UiBuilder::new().max_rect(bottom), |ui| {
+            let mut bubbles = ui.new_child(egui::UiBuilder::new().max_rect(bottom).layout(down));
+            {
+                let ui = &mut bubbles;
                 for line in chat {
                     egui::Frame::new()
                         .fill(Color32::from_white_alpha(230))
@@ -563,7 +627,7 @@ impl KioskApp {
                             );
                         });
                 }
-            });
+            }
         }
         let painter = ui.painter_at(rect);
         for (i, (at, reaction)) in state.reactions.iter().enumerate() {

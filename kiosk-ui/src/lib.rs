@@ -16,4 +16,6 @@ pub mod link;
 pub mod looks;
 pub mod preview;
 pub mod qr;
+#[cfg(all(test, feature = "screens"))]
+mod screens;
 pub mod staff;

@@ -36,6 +36,15 @@ impl StaffScreen {
         }
     }
 
+    /// A screen already past the keypad (docs screenshots).
+    #[cfg(all(test, feature = "screens"))]
+    pub(crate) fn opened(pin: &str) -> Self {
+        StaffScreen {
+            open: Some((pin.to_owned(), Instant::now())),
+            ..StaffScreen::new()
+        }
+    }
+
     /// Draw the screen; `false` once it is closed.
     pub fn show(
         &mut self,

@@ -27,6 +27,8 @@ commands:
                         the cross toolchain and arm64 GStreamer headers when missing
   smoke-arm64           run the arm64 package's binaries (camera check against the
                         kernel's vivid driver, applianced) under qemu-system-aarch64
+  screens               render every kiosk screen, both installations and languages,
+                        to docs/screens/ (software Vulkan; no GPU or display needed)
   help                  this text
 ";
 
@@ -41,6 +43,7 @@ pub enum Command {
     Package(PackageOptions),
     CrossCheck,
     SmokeArm64,
+    Screens,
 }
 
 /// A Debian architecture we package for.
@@ -171,6 +174,12 @@ impl Command {
                 None => Ok(Command::SmokeArm64),
                 Some(extra) => Err(UsageError(format!(
                     "`smoke-arm64` takes no arguments, got `{extra}`"
+                ))),
+            },
+            "screens" => match rest.first() {
+                None => Ok(Command::Screens),
+                Some(extra) => Err(UsageError(format!(
+                    "`screens` takes no arguments, got `{extra}`"
                 ))),
             },
             "cross-check" => match rest.first() {

@@ -8,6 +8,7 @@
 //! - `package`: the `.deb` packages, for amd64 or arm64 (cross-built).
 //! - `cross-check`: `cargo check` of the device crates for aarch64.
 //! - `smoke-arm64`: the arm64 package's binaries on an emulated arm64 board.
+//! - `screens`: every kiosk screen rendered to `docs/screens/`.
 //!
 //! The flow is always raw arguments → validated [`cli::Command`] → `run`. Exit codes, in one
 //! place ([`exit_code`]): 0 success; `test` passes on the exit code of `cargo test`; 1 when
@@ -19,6 +20,7 @@ mod cross;
 mod debs;
 mod demo;
 mod package;
+mod screens;
 mod setup;
 mod smoke;
 mod test;
@@ -47,6 +49,7 @@ fn run(command: cli::Command) -> anyhow::Result<ExitCode> {
         cli::Command::Package(options) => package::run(&options).map(|()| ExitCode::SUCCESS),
         cli::Command::CrossCheck => cross::check().map(|()| ExitCode::SUCCESS),
         cli::Command::SmokeArm64 => smoke::run(),
+        cli::Command::Screens => screens::run().map(|()| ExitCode::SUCCESS),
     }
 }
 
