@@ -11,21 +11,26 @@ fn in_call(t0: Instant) -> Session {
     let mut s = started(false, t0);
     for id in ["a", "b"] {
         knock(&mut s, id, t0);
-        s.handle_input(
-            Input::Admit {
-                guest_id: id.into(),
-            },
-            t0,
-        );
-        s.handle_input(
-            Input::PeerConnected {
-                guest_id: id.into(),
-            },
-            t0,
-        );
+        admit(&mut s, id, t0);
     }
     drain(&mut s);
     s
+}
+
+/// Let a waiting guest in, and their peer connection comes up.
+fn admit(s: &mut Session, id: &str, t0: Instant) {
+    s.handle_input(
+        Input::Admit {
+            guest_id: id.into(),
+        },
+        t0,
+    );
+    s.handle_input(
+        Input::PeerConnected {
+            guest_id: id.into(),
+        },
+        t0,
+    );
 }
 
 fn to_guests(actions: &[Action]) -> Vec<(String, UnitMessage)> {
@@ -176,18 +181,7 @@ fn a_guest_who_joins_mid_comparison_gets_it_and_waiting_guests_get_nothing() {
         },
         t0,
     );
-    s.handle_input(
-        Input::Admit {
-            guest_id: "c".into(),
-        },
-        t0,
-    );
-    s.handle_input(
-        Input::PeerConnected {
-            guest_id: "c".into(),
-        },
-        t0,
-    );
+    admit(&mut s, "c", t0);
     let sent = to_guests(&drain(&mut s));
     assert!(
         matches!(&sent[..], [
@@ -299,18 +293,7 @@ fn guests_are_told_when_the_camera_goes_off_and_comes_back() {
         t0,
     );
     knock(&mut s, "c", t0);
-    s.handle_input(
-        Input::Admit {
-            guest_id: "c".into(),
-        },
-        t0,
-    );
-    s.handle_input(
-        Input::PeerConnected {
-            guest_id: "c".into(),
-        },
-        t0,
-    );
+    admit(&mut s, "c", t0);
     assert_eq!(
         to_guests(&drain(&mut s)),
         vec![("c".to_owned(), UnitMessage::Camera { on: false })]
