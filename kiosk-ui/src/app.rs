@@ -241,14 +241,13 @@ impl KioskApp {
                 let (w, h) = (ui.available_width(), ui.available_height() * 0.5);
                 ui.vertical_centered(|ui| self.mirror(ui, &ctx, &state, mirror, w, h));
                 ui.add_space(16.0);
-                egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui, &ctx, &state));
+                self.controls(ui, &ctx, &state);
             } else {
                 ui.horizontal_top(|ui| {
                     let (w, h) = (ui.available_width() * 0.6, ui.available_height());
                     self.mirror(ui, &ctx, &state, mirror, w, h);
                     ui.add_space(16.0);
-                    egui::ScrollArea::vertical()
-                        .show(ui, |ui| ui.vertical(|ui| self.side_panel(ui, &ctx, &state)));
+                    self.controls(ui, &ctx, &state);
                 });
             }
         });
@@ -295,6 +294,29 @@ impl KioskApp {
         self.over_mirror(ui, rect, state);
     }
 
+    /// The controls beside (or under) the picture: the panel scrolls when it does not fit,
+    /// and "End" stays under it, always in reach.
+    fn controls(&mut self, ui: &mut egui::Ui, ctx: &egui::Context, state: &link::LinkState) {
+        const END_HEIGHT: f32 = 64.0;
+        const GAP: f32 = 12.0;
+        ui.vertical(|ui| {
+            let active = state.status.session_active;
+            let reserve = if active { END_HEIGHT + 2.0 * GAP } else { 0.0 };
+            let height = (ui.available_height() - reserve).max(END_HEIGHT);
+            egui::ScrollArea::vertical()
+                .max_height(height)
+                .show(ui, |ui| self.side_panel(ui, ctx, state));
+            if active {
+                ui.add_space(GAP);
+                let end = egui::Button::new(RichText::new(self.t(Key::End)).size(24.0))
+                    .min_size(egui::vec2(260.0, END_HEIGHT));
+                if ui.add(end).clicked() {
+                    self.send(Command::EndSession);
+                }
+            }
+        });
+    }
+
     fn side_panel(&mut self, ui: &mut egui::Ui, ctx: &egui::Context, state: &link::LinkState) {
         let big = |text: &str| {
             egui::Button::new(RichText::new(text).size(24.0)).min_size(egui::vec2(260.0, 64.0))
@@ -308,8 +330,15 @@ impl KioskApp {
         match (&status.invite_url, status.invite_expires_at) {
             (Some(url), Some(expires_at)) => {
                 ui.label(RichText::new(self.t(Key::ScanToJoin)).size(26.0).strong());
+                // Smaller once someone is in: the call needs the room, more friends can
+                // still scan it.
+                let side = if status.guests.is_empty() {
+                    260.0
+                } else {
+                    160.0
+                };
                 if let Some(tex) = self.qr_texture(ctx, url) {
-                    ui.add(egui::Image::new(&tex).fit_to_exact_size(egui::vec2(260.0, 260.0)));
+                    ui.add(egui::Image::new(&tex).fit_to_exact_size(egui::vec2(side, side)));
                 }
                 ui.label(RichText::new(url).size(20.0).monospace());
                 let now = std::time::SystemTime::now()
@@ -397,10 +426,6 @@ impl KioskApp {
             });
             if state.mode != "table" {
                 self.looks(ui, ctx, state);
-            }
-            ui.add_space(12.0);
-            if ui.add(big(self.t(Key::End))).clicked() {
-                self.send(Command::EndSession);
             }
         }
         if let Some(e) = &state.last_error {
@@ -693,11 +718,15 @@ mod tests {
     }
 
     fn screen_with(state: link::LinkState, lang: Lang) -> Screen {
+        screen_sized(state, lang, [1280.0, 800.0])
+    }
+
+    fn screen_sized(state: link::LinkState, lang: Lang, size: [f32; 2]) -> Screen {
         let shared: Shared = Arc::new(Mutex::new(state));
         let (tx, commands) = mpsc::channel();
         let app = KioskApp::new(&egui::Context::default(), shared, tx, lang);
         let mut harness = Harness::builder()
-            .with_size(egui::vec2(1280.0, 800.0))
+            .with_size(egui::vec2(size[0], size[1]))
             .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
         // The screen asks for a repaint every second (the countdown): run frames, not
         // "until idle".
@@ -706,7 +735,21 @@ mod tests {
     }
 
     impl Screen {
+        /// Tap a control, first scrolling the panel down (as a person would) while the
+        /// control is below the bottom of the screen or under "End".
         fn tap(&mut self, label: &str) {
+            for _ in 0..20 {
+                let limit = match self.harness.query_by_label("End") {
+                    Some(end) => end.rect().top(),
+                    None => self.harness.ctx.content_rect().bottom(),
+                };
+                let node = self.harness.get_by_label(label);
+                if node.rect().bottom() <= limit {
+                    break;
+                }
+                node.scroll_down();
+                self.harness.run_steps(2);
+            }
             self.harness.get_by_label(label).click();
             self.harness.run_steps(2);
         }
@@ -1109,5 +1152,36 @@ mod tests {
         assert!(s.shows("A waiter has been called."));
         let s = screen("fitting-room", Status::default(), Lang::En);
         assert!(!s.shows("Call a waiter"));
+    }
+
+    #[test]
+    fn end_stays_in_reach_however_much_the_call_shows() {
+        let mut status = in_call(&[1, 2, 3, 4, 5, 6]);
+        status.invite_url = Some("https://visavis.example.com/i/abc".into());
+        status.invite_expires_at = Some(u64::MAX / 2);
+        status.compare = Some(CompareStatus {
+            round: 1,
+            open: true,
+            votes: vec![],
+        });
+        // A fitting room on its portrait screen, and on a landscape one.
+        for size in [[1080.0, 1920.0], [1280.0, 800.0]] {
+            let mut s = screen_sized(with_thumbs(status.clone()), Lang::En, size);
+            // "End" is there without scrolling.
+            s.harness.get_by_label("End").click();
+            s.harness.run_steps(2);
+            assert_eq!(
+                s.sent(),
+                [Command::EndSession],
+                "{size:?}: End out of reach"
+            );
+            // Nothing of the panel lies under "End": its lowest control does its own job.
+            s.tap("Close the vote");
+            assert_eq!(
+                s.sent(),
+                [Command::EndCompare],
+                "{size:?}: the panel under End"
+            );
+        }
     }
 }

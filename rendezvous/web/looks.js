@@ -1,12 +1,18 @@
-// "Which one?": the unit sends each saved look's still ({type:'look'}), then a comparison
-// of two ({type:'compare'}); the guest votes for one ({type:'vote'}) and may change their
-// mind; tallies ({type:'tally'}) update the counts; {type:'compare_ended'} closes the vote.
-// DOM contract (docs/contracts.md): #compare[data-round], [data-look=id] > img,
+// "Which one?": the unit sends each saved look's still ({type:'look', id, jpeg}), then a
+// comparison of two ({type:'compare', round, looks: [idA, idB]}). The guest votes for one ({type:'vote'})
+// and may change their mind; tallies ({type:'tally'}) update the counts of their round;
+// {type:'compare_ended'} closes the vote (the panel stays, its buttons disabled).
+// DOM contract (docs/contracts.md): #compare[hidden][data-round], [data-look=id] > img,
 // button[data-vote=id][aria-pressed], [data-votes-for=id].
 
 import { t } from './i18n.js';
 
 const MAX_KEPT = 6; // looks a session holds (applianced's limit)
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+const isId = (v) => Number.isInteger(v) && v >= 0;
+const still = (jpeg) => (typeof jpeg === 'string' && BASE64.test(jpeg) ? `data:image/jpeg;base64,${jpeg}` : null);
+const fill = (key, n) => t(key).replace('{n}', String(n));
 
 export class Looks {
   /** `root` is the #compare element; `send(msg)` puts a message on the data channel. */
@@ -15,21 +21,24 @@ export class Looks {
     this.send = send;
     this.stills = new Map(); // id → data: URL
     this.round = null;
+    this.ids = [];
+    this.open = false;
     this.root.hidden = true;
   }
 
   /** Handle a unit message; false when it is not about looks. */
   handle(msg) {
-    switch (msg.type) {
-      case 'look':
-        if (Number.isInteger(msg.id) && typeof msg.jpeg === 'string') {
-          this.stills.set(msg.id, `data:image/jpeg;base64,${msg.jpeg}`);
-          while (this.stills.size > MAX_KEPT) this.stills.delete(this.stills.keys().next().value);
-        }
+    switch (msg?.type) {
+      case 'look': {
+        const url = still(msg.jpeg);
+        if (isId(msg.id) && url) this.keep(msg.id, url);
         return true;
-      case 'compare':
-        if (Array.isArray(msg.looks) && msg.looks.length === 2) this.show(msg.round, msg.looks);
+      }
+      case 'compare': {
+        const ids = this.lookIds(msg.looks);
+        if (isId(msg.round) && ids) this.show(msg.round, ids);
         return true;
+      }
       case 'tally':
         if (msg.round === this.round && Array.isArray(msg.votes)) this.tally(msg.votes);
         return true;
@@ -41,8 +50,27 @@ export class Looks {
     }
   }
 
+  keep(id, url) {
+    this.stills.delete(id);
+    this.stills.set(id, url);
+    while (this.stills.size > MAX_KEPT) this.stills.delete(this.stills.keys().next().value);
+    const img = this.root.querySelector(`[data-look="${id}"] img`);
+    if (img) img.src = url;
+  }
+
+  /** The two ids of a compare's `looks`; null when they are not two different ids. */
+  lookIds(looks) {
+    if (!Array.isArray(looks) || looks.length !== 2) return null;
+    if (!looks.every(isId) || looks[0] === looks[1]) return null;
+    return looks;
+  }
+
   show(round, ids) {
+    // The same comparison sent again (the unit repeats it) keeps the vote and the counts.
+    if (round === this.round && this.open && ids.every((id, i) => id === this.ids[i])) return;
     this.round = round;
+    this.ids = ids;
+    this.open = true;
     this.root.dataset.round = String(round);
     const list = this.root.querySelector('.looks');
     list.replaceChildren();
@@ -51,17 +79,18 @@ export class Looks {
       look.className = 'look';
       look.dataset.look = String(id);
       const img = document.createElement('img');
-      img.alt = t('looks.look').replace('{n}', String(i + 1));
-      img.src = this.stills.get(id) ?? '';
+      img.alt = fill('looks.look', i + 1);
+      const url = this.stills.get(id);
+      if (url) img.src = url;
       const count = document.createElement('figcaption');
       count.dataset.votesFor = String(id);
-      count.textContent = t('looks.votes').replace('{n}', '0');
+      count.textContent = fill('looks.votes', 0);
       const vote = document.createElement('button');
       vote.type = 'button';
       vote.className = 'button primary';
       vote.dataset.vote = String(id);
       vote.setAttribute('aria-pressed', 'false');
-      vote.textContent = t('looks.vote_for').replace('{n}', String(i + 1));
+      vote.textContent = fill('looks.vote_for', i + 1);
       vote.addEventListener('click', () => this.vote(id));
       look.append(img, count, vote);
       list.append(look);
@@ -71,7 +100,7 @@ export class Looks {
   }
 
   vote(id) {
-    if (this.round === null) return;
+    if (!this.open || this.round === null) return;
     if (!this.send({ type: 'vote', round: this.round, look: id })) return;
     for (const b of this.root.querySelectorAll('button[data-vote]')) {
       b.setAttribute('aria-pressed', String(b.dataset.vote === String(id)));
@@ -79,13 +108,15 @@ export class Looks {
   }
 
   tally(votes) {
-    for (const { look, votes: n } of votes) {
-      const el = this.root.querySelector(`[data-votes-for="${look}"]`);
-      if (el && Number.isInteger(n)) el.textContent = t('looks.votes').replace('{n}', String(n));
+    for (const entry of votes) {
+      if (!isId(entry?.look) || !Number.isInteger(entry.votes) || entry.votes < 0) continue;
+      const el = this.root.querySelector(`[data-votes-for="${entry.look}"]`);
+      if (el) el.textContent = fill('looks.votes', entry.votes);
     }
   }
 
   close() {
+    this.open = false;
     for (const b of this.root.querySelectorAll('button[data-vote]')) b.disabled = true;
     this.root.querySelector('.compare-closed').hidden = false;
   }
@@ -94,6 +125,8 @@ export class Looks {
   clear() {
     this.stills.clear();
     this.round = null;
+    this.ids = [];
+    this.open = false;
     this.root.querySelector('.looks').replaceChildren();
     delete this.root.dataset.round;
     this.root.hidden = true;

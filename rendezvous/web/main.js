@@ -1,7 +1,8 @@
 // The Visavis guest app: join with a name, wait to be let in, then a live call with the unit.
 // States (body[data-state]): join → waiting → connecting → in-call, or permission-denied,
-// denied, ended, error, invalid-invite. In the call: reactions, chat (chat.js) and votes on
-// the looks the room compares (looks.js). See docs/contracts.md, "The guest page".
+// denied, ended, error, invalid-invite. In the call: reactions, chat (chat.js: #chat-text,
+// #chat-send, #chat-log) and votes on the looks the room compares (looks.js: #compare), all
+// on the "visavis" data channel through call.send(). See docs/contracts.md, "The guest page".
 
 import { t, translatePage } from './i18n.js';
 import { Signaling, inviteProblem } from './signaling.js';
@@ -237,6 +238,7 @@ function onConnectionState(state) {
 }
 
 function onData(msg) {
+  if (!msg || typeof msg !== 'object') return;
   if (msg.type === 'welcome' && typeof msg.location === 'string' && msg.location) {
     $('location').textContent = msg.location;
     $('location').hidden = false;
@@ -246,7 +248,7 @@ function onData(msg) {
     $('camera-off').hidden = msg.on;
     return;
   }
-  looks?.handle(msg); // anything else unknown is ignored
+  looks?.handle(msg); // anything else is ignored
 }
 
 async function showRemote(stream) {

@@ -35,8 +35,9 @@ impl Kiosk {
             repaint.request_repaint()
         });
         let app = KioskApp::new(&ctx, link.clone(), commands, Lang::En);
+        // The fitting room's portrait screen.
         let harness = Harness::builder()
-            .with_size(egui::vec2(1280.0, 800.0))
+            .with_size(egui::vec2(1080.0, 1920.0))
             .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
         Kiosk { harness, link }
     }
