@@ -50,6 +50,9 @@ pub enum DaemonError {
     },
 }
 
+/// Between accepting a staff restart and stopping: the answer goes out first.
+const RESTART_GRACE: Duration = Duration::from_millis(500);
+
 /// What the board says about the room, what the screen switched off, and what the LED
 /// shows.
 struct Room {
@@ -256,6 +259,7 @@ pub async fn run(
     let mut watchdog = notifier.watchdog_period().map(tokio::time::interval);
     tracing::info!(device = %config.device_id, mode = config.mode.as_str(), "applianced ready");
 
+    let mut restart_at: Option<Instant> = None;
     tokio::pin!(shutdown);
     let result = loop {
         let deadline = session.poll_timeout().map(Instant::from_std);
@@ -280,10 +284,12 @@ pub async fn run(
             }
             Some((request, reply)) = calls.recv() => {
                 world.call(&mut session, &config, &mut room, &media, &board, request, reply);
-                if world.restart {
-                    break Err(DaemonError::RestartRequested);
+                if world.restart && restart_at.is_none() {
+                    // Stop a moment later, so the "done" reaches the staff screen first.
+                    restart_at = Some(Instant::now() + RESTART_GRACE);
                 }
             }
+            () = sleep_until(restart_at) => break Err(DaemonError::RestartRequested),
             Some((still, reply)) = stills.recv() => {
                 let _ = reply.send(save_look(&mut session, still));
             }
