@@ -181,12 +181,6 @@ pub async fn run(
             rendezvous: None,
         },
     };
-    if room.privacy {
-        tracing::info!("the privacy switch is on: no video leaves the unit until it is off");
-        media.set_outputs(false, config.privacy.audio_continues);
-        media.note_privacy(true);
-    }
-
     let listen_err = |what, addr: String| move |source| DaemonError::Listen { what, addr, source };
     let metrics_listener = tokio::net::TcpListener::bind(config.metrics.listen)
         .await
@@ -234,7 +228,12 @@ pub async fn run(
         idle_timeout: Duration::from_secs(config.session.idle_timeout_secs),
         max_guests: config.session.max_guests,
     });
-    session.set_camera_on(!room.privacy);
+    // The switch as the board reads it now, by the same rule as every later change.
+    if room.privacy {
+        tracing::info!("the privacy switch is on: no video leaves the unit until it is off");
+        media.note_privacy(true);
+    }
+    room.apply(&media, &config, &mut session);
     let (stills_tx, mut stills) = mpsc::unbounded_channel();
     let mut world = World {
         snapshots: media.snapshots(),

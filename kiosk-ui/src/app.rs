@@ -16,8 +16,8 @@ use visavis_api::local::GuestState;
 
 /// Untouched this long with no session and nobody in front: the attract screen.
 pub const ATTRACT_AFTER: Duration = Duration::from_secs(60);
-/// How long "everything was erased" stays on the screen after a session ends.
-const ERASED_SHOWN: Duration = Duration::from_secs(10);
+/// How long a notice ("everything was erased", "a waiter has been called") stays.
+const NOTICE_SHOWN: Duration = Duration::from_secs(10);
 /// Chat bubbles over the mirror at once (the newest).
 const BUBBLES: usize = 3;
 /// Looks a session holds (applianced's limit): the save button is off beyond it.
@@ -225,7 +225,7 @@ impl KioskApp {
                         .color(Color32::from_rgb(200, 120, 0)),
                 );
             }
-            let erased = state.ended_at.is_some_and(|at| at.elapsed() < ERASED_SHOWN);
+            let erased = state.ended_at.is_some_and(|at| at.elapsed() < NOTICE_SHOWN);
             if erased && !state.status.session_active {
                 banner(ui, Color32::from_rgb(20, 110, 60), self.t(Key::Erased));
             }
@@ -394,7 +394,7 @@ impl KioskApp {
             }
             if self
                 .waiter_called
-                .is_some_and(|at| at.elapsed() < ERASED_SHOWN)
+                .is_some_and(|at| at.elapsed() < NOTICE_SHOWN)
             {
                 ui.label(RichText::new(self.t(Key::WaiterCalled)).size(20.0));
             }
