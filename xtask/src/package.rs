@@ -90,6 +90,8 @@ pub fn specs() -> Vec<Spec> {
                 "gstreamer1.0-plugins-bad",
                 "gstreamer1.0-plugins-ugly",
                 "gstreamer1.0-alsa",
+                // Guests' H.264 decoded for their tiles when the board has no decoder.
+                "gstreamer1.0-libav",
                 "libegl1",
                 "libwayland-client0",
                 "libwayland-egl1",

@@ -28,6 +28,8 @@ pub const PACKAGES: &[&str] = &[
     "gstreamer1.0-nice",
     "gstreamer1.0-tools",
     "gstreamer1.0-libav",
+    // Pango text: the running clock on the test pattern (timeoverlay).
+    "gstreamer1.0-x",
     // alsasrc, for the microphone on a real unit.
     "gstreamer1.0-alsa",
     // The guest's browser in the end-to-end tests, driven over WebDriver.

@@ -105,12 +105,17 @@ fn description(
     // huge jump: clips are played at their own frame rate instead.
     let raw_no_rate = format!("video/x-raw,format=I420,width={w},height={h}");
     let head = match source {
-        // A moving pattern with a running clock: a frozen picture is obvious.
+        // A moving pattern with a running clock (when GStreamer's Pango plugin, Debian's
+        // gstreamer1.0-x, is there): a frozen picture is obvious.
         Source::Test => format!(
             "videotestsrc is-live=true pattern=smpte horizontal-speed=2 \
              ! video/x-raw,width={w},height={h},framerate={fps}/1 \
-             ! timeoverlay halignment=right valignment=bottom font-desc=\"Sans 28\" \
-             ! videoconvert ! {raw}"
+             ! {}videoconvert ! {raw}",
+            if gstreamer::ElementFactory::find("timeoverlay").is_some() {
+                "timeoverlay halignment=right valignment=bottom font-desc=\"Sans 28\" ! "
+            } else {
+                ""
+            }
         ),
         Source::File(path) => format!(
             "filesrc location=\"{}\" blocksize=2097152 ! y4mdec ! clocksync \
