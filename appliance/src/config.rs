@@ -212,6 +212,12 @@ pub struct AudioConfig {
     pub source: AudioSource,
     pub device: String,
     pub bitrate_kbps: u32,
+    /// Where guests' voices play: `auto` (ALSA's `default` when the unit has a playback
+    /// device, else nowhere), an ALSA device name, or `none` (not played; levels are still
+    /// measured for the speaking indicator).
+    pub speaker: String,
+    /// The speaker's loudness at start, 0 to 100; the screen changes it.
+    pub volume: u8,
 }
 
 impl Default for AudioConfig {
@@ -220,6 +226,8 @@ impl Default for AudioConfig {
             source: AudioSource::Auto,
             device: "default".into(),
             bitrate_kbps: 64,
+            speaker: "auto".into(),
+            volume: 80,
         }
     }
 }
@@ -417,6 +425,21 @@ impl Config {
                 format!(
                     "{} is not an Opus bitrate from 6 to 510 kbit/s",
                     self.audio.bitrate_kbps
+                ),
+            ));
+        }
+        if self.audio.volume > 100 {
+            return Err(invalid(
+                "audio.volume",
+                format!("{} is not a percentage from 0 to 100", self.audio.volume),
+            ));
+        }
+        if self.audio.speaker.trim().is_empty() || self.audio.speaker.contains('"') {
+            return Err(invalid(
+                "audio.speaker",
+                format!(
+                    "{:?} is not an ALSA device name: write one such as \"default\" or \"hw:0,0\", or \"none\"",
+                    self.audio.speaker
                 ),
             ));
         }

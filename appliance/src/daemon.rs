@@ -217,6 +217,7 @@ pub async fn run(
             mode: config.mode.as_str().into(),
             location: config.location.clone(),
         },
+        guest_media: Some(media.guest_media()),
     };
 
     if config.session.auto_admit {
@@ -444,6 +445,7 @@ impl World {
                 status.presence = room.presence;
                 status.mic_muted = room.mic_muted;
                 status.camera_paused = room.camera_paused;
+                media.guest_media().annotate(&mut status, now);
                 Outcome::Ok(Response::Status(status))
             }
             Request::Metrics => Outcome::Ok(Response::Metrics(self.metrics.snapshot())),
@@ -522,6 +524,15 @@ impl World {
                 tracing::info!(paused, "camera");
                 done
             }
+            Request::SetVolume { percent } if percent > 100 => Outcome::Error(ApiError {
+                code: ApiErrorCode::BadRequest,
+                message: format!("volume {percent} is not a percentage: give 0 to 100"),
+            }),
+            Request::SetVolume { percent } => {
+                media.guest_media().set_volume(percent);
+                tracing::info!(percent, "speaker volume");
+                done
+            }
             Request::CallWaiter => {
                 let _ = self.events.send(Event::WaiterCalled);
                 crate::waiter::call(config);
@@ -578,6 +589,9 @@ impl World {
                 },
                 Action::ClosePeer { guest_id } => {
                     self.metrics.remove_guest(&guest_id);
+                    if let Some(media) = &self.ctx.guest_media {
+                        media.forget(&guest_id);
+                    }
                     if let Some(slot) = self.peers.remove(&guest_id) {
                         tokio::spawn(async move { slot.peer.close().await });
                     }

@@ -1,12 +1,13 @@
 //! The kiosk window: the live mirror (local preview) with reactions, the vote tally and
-//! chat bubbles over it; the invite QR code; who is waiting to be let in; saved looks and
-//! "which one?" votes; the erasure notice when a session ends. State lives in
+//! chat bubbles over it; guests' tiles (small on the mirror, a grid at a table); the invite
+//! QR code; who is waiting to be let in; saved looks and "which one?" votes; volume; the
+//! erasure notice when a session ends. State lives in
 //! [`crate::link`] and [`crate::preview`]; this file only draws it and turns taps into
 //! [`Command`]s. Every word comes from [`crate::i18n`].
 
 use crate::i18n::{Key, Lang, fill, text};
 use crate::link::{self, Command, Shared};
-use crate::preview::Frames;
+use crate::preview::Feed;
 use egui::{Color32, RichText, TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -22,12 +23,19 @@ const NOTICE_SHOWN: Duration = Duration::from_secs(10);
 const BUBBLES: usize = 3;
 /// Looks a session holds (applianced's limit): the save button is off beyond it.
 const MAX_LOOKS: usize = 6;
+/// Guests' tiles a table shows at once.
+const MAX_TILES: usize = 8;
+
+fn in_call(guest: &visavis_api::local::GuestStatus) -> bool {
+    guest.state == GuestState::InCall
+}
 
 pub struct KioskApp {
     link: Shared,
     commands: mpsc::Sender<Command>,
-    frames: Option<Frames>,
+    feed: Option<Feed>,
     preview_started: bool,
+    tiles: crate::tiles::Tiles,
     texture: Option<(TextureHandle, u64)>,
     qr: Option<(String, TextureHandle)>,
     egui_ctx: egui::Context,
@@ -54,8 +62,9 @@ impl KioskApp {
         KioskApp {
             link,
             commands,
-            frames: None,
+            feed: None,
             preview_started: false,
+            tiles: crate::tiles::Tiles::default(),
             texture: None,
             qr: None,
             egui_ctx: ctx.clone(),
@@ -106,7 +115,7 @@ impl KioskApp {
             rgba,
             serial: 1,
         };
-        self.frames = Some(std::sync::Arc::new(std::sync::Mutex::new(latest)));
+        self.feed = Some(Feed::still(latest));
         self.preview_started = true;
         self.staff = staff;
     }
@@ -123,37 +132,14 @@ impl KioskApp {
         }
         if let Some(info) = state.preview.clone() {
             let ctx = self.egui_ctx.clone();
-            self.frames = Some(crate::preview::spawn(info, move || ctx.request_repaint()));
+            self.feed = Some(crate::preview::spawn(info, move || ctx.request_repaint()));
             self.preview_started = true;
         }
     }
 
     fn preview_texture(&mut self, ctx: &egui::Context) -> Option<TextureHandle> {
-        let frames = self.frames.as_ref()?;
-        let latest = frames.lock().unwrap_or_else(|p| p.into_inner());
-        if latest.serial == 0 {
-            return None;
-        }
-        let fresh = self
-            .texture
-            .as_ref()
-            .is_none_or(|(_, s)| *s != latest.serial);
-        if fresh {
-            let image = egui::ColorImage::from_rgba_unmultiplied(latest.size, &latest.rgba);
-            match &mut self.texture {
-                Some((t, s)) => {
-                    t.set(image, TextureOptions::LINEAR);
-                    *s = latest.serial;
-                }
-                None => {
-                    self.texture = Some((
-                        ctx.load_texture("preview", image, TextureOptions::LINEAR),
-                        latest.serial,
-                    ));
-                }
-            }
-        }
-        self.texture.as_ref().map(|(t, _)| t.clone())
+        let feed = self.feed.as_ref()?;
+        crate::preview::texture(ctx, "preview", &feed.frames, &mut self.texture)
     }
 
     fn qr_texture(&mut self, ctx: &egui::Context, url: &str) -> Option<TextureHandle> {
@@ -180,6 +166,7 @@ impl KioskApp {
         let state = link::lock(&self.link).clone();
         self.ensure_preview(&state);
         let ctx = ui.ctx().clone();
+        self.tiles.sync(&state.status.guests, &ctx);
         let mirror = state.mode != "table";
         if let Some(staff) = &mut self.staff {
             let commands = self.commands.clone();
@@ -245,7 +232,11 @@ impl KioskApp {
             } else {
                 ui.horizontal_top(|ui| {
                     let (w, h) = (ui.available_width() * 0.6, ui.available_height());
-                    self.mirror(ui, &ctx, &state, mirror, w, h);
+                    if !mirror && state.status.guests.iter().any(in_call) {
+                        self.table(ui, &ctx, &state, w, h);
+                    } else {
+                        self.mirror(ui, &ctx, &state, mirror, w, h);
+                    }
                     ui.add_space(16.0);
                     self.controls(ui, &ctx, &state);
                 });
@@ -291,7 +282,73 @@ impl KioskApp {
                 ui.add_sized(size, egui::Label::new(label)).rect
             }
         };
+        if flip {
+            self.small_tiles(ui, ctx, state, rect);
+        }
         self.over_mirror(ui, rect, state);
+    }
+
+    /// A table's call: the guests' tiles as large as they fit in `w` x `h`, the table's own
+    /// picture small in the corner, and what floats over the picture.
+    fn table(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &egui::Context,
+        state: &link::LinkState,
+        w: f32,
+        h: f32,
+    ) {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(w, h), egui::Sense::hover());
+        let callers: Vec<_> = state.status.guests.iter().filter(|g| in_call(g)).collect();
+        let shown = callers.len().min(MAX_TILES);
+        let places = crate::tiles::grid(shown, rect, crate::tiles::ASPECT, 10.0);
+        for (guest, place) in callers.into_iter().zip(places) {
+            self.tile(ui, ctx, guest, place);
+        }
+        if let Some(tex) = self.preview_texture(ctx) {
+            let [tw, th] = tex.size();
+            let width = (w * 0.22).max(160.0);
+            let size = egui::vec2(width, width * th as f32 / tw.max(1) as f32);
+            let place = egui::Rect::from_min_size(
+                egui::pos2(rect.right() - size.x - 8.0, rect.top() + 8.0),
+                size,
+            );
+            ui.painter()
+                .rect_stroke(place, 8.0, (2.0, Color32::WHITE), egui::StrokeKind::Outside);
+            crate::tiles::draw(ui, place, self.t(Key::You), Some(&tex), None);
+        }
+        self.over_mirror(ui, rect, state);
+    }
+
+    /// The fitting room: the guests small, down the mirror's right edge.
+    fn small_tiles(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &egui::Context,
+        state: &link::LinkState,
+        rect: egui::Rect,
+    ) {
+        let width = (rect.width() * 0.22).clamp(120.0, 240.0);
+        let size = egui::vec2(width, width / crate::tiles::ASPECT);
+        let callers = state.status.guests.iter().filter(|g| in_call(g));
+        for (i, guest) in callers.take(4).enumerate() {
+            let top = rect.top() + 12.0 + i as f32 * (size.y + 8.0);
+            let place =
+                egui::Rect::from_min_size(egui::pos2(rect.right() - 12.0 - size.x, top), size);
+            self.tile(ui, ctx, guest, place);
+        }
+    }
+
+    fn tile(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &egui::Context,
+        guest: &visavis_api::local::GuestStatus,
+        place: egui::Rect,
+    ) {
+        let picture = self.tiles.texture(ctx, guest);
+        let speaking = guest.speaking.then(|| self.t(Key::Speaking));
+        crate::tiles::draw(ui, place, &guest.name, picture.as_ref(), speaking);
     }
 
     /// The controls beside (or under) the picture: the panel scrolls when it does not fit,
@@ -424,6 +481,7 @@ impl KioskApp {
                     self.send(Command::SetCamera(paused));
                 }
             });
+            self.volume(ui, status.volume);
             if state.mode != "table" {
                 self.looks(ui, ctx, state);
             }
@@ -448,6 +506,26 @@ impl KioskApp {
 }
 
 impl KioskApp {
+    /// The speaker's loudness, in steps of ten.
+    fn volume(&mut self, ui: &mut egui::Ui, volume: u8) {
+        ui.add_space(8.0);
+        let n = volume.to_string();
+        let line = fill(self.t(Key::Volume), &[("n", &n)]);
+        ui.label(RichText::new(line).size(20.0));
+        ui.horizontal(|ui| {
+            let step = |key| {
+                egui::Button::new(RichText::new(self.t(key)).size(20.0))
+                    .min_size(egui::vec2(160.0, 56.0))
+            };
+            if ui.add_enabled(volume > 0, step(Key::Quieter)).clicked() {
+                self.send(Command::SetVolume(volume.saturating_sub(10)));
+            }
+            if ui.add_enabled(volume < 100, step(Key::Louder)).clicked() {
+                self.send(Command::SetVolume(volume.saturating_add(10).min(100)));
+            }
+        });
+    }
+
     /// Nothing going on: no session, nobody waiting, nobody in front, no touch for a while.
     /// A touch or someone arriving wakes the screen.
     fn asleep(&mut self, ui: &egui::Ui, state: &link::LinkState) -> bool {
@@ -770,6 +848,8 @@ mod tests {
                 guest_id: "g-1".into(),
                 name: name.into(),
                 state: GuestState::Waiting,
+                tile: None,
+                speaking: false,
             }],
             ..Default::default()
         }
@@ -876,6 +956,8 @@ mod tests {
                 guest_id: "g-1".into(),
                 name: "Camille".into(),
                 state: GuestState::InCall,
+                tile: None,
+                speaking: false,
             }],
             looks: looks.to_vec(),
             ..Default::default()
@@ -1152,6 +1234,86 @@ mod tests {
         assert!(s.shows("A waiter has been called."));
         let s = screen("fitting-room", Status::default(), Lang::En);
         assert!(!s.shows("Call a waiter"));
+    }
+
+    /// A table's call with these guests (name, speaking), each with a tile.
+    fn dinner(guests: &[(&str, bool)]) -> Status {
+        Status {
+            session_active: true,
+            volume: 70,
+            guests: guests
+                .iter()
+                .enumerate()
+                .map(|(i, (name, speaking))| GuestStatus {
+                    guest_id: format!("g-{i}"),
+                    name: (*name).into(),
+                    state: GuestState::InCall,
+                    tile: Some(visavis_api::local::Preview {
+                        socket: format!("/nonexistent/visavis-tile-{i}"),
+                        width: 480,
+                        height: 360,
+                        fps: 15,
+                    }),
+                    speaking: *speaking,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_table_shows_a_tile_per_guest_and_who_is_speaking() {
+        let names = [
+            "Camille", "Hugo", "Léa", "Inès", "Jules", "Nour", "Paul", "Zoé",
+        ];
+        for size in [[1280.0, 800.0], [1920.0, 1080.0]] {
+            let guests: Vec<_> = names.iter().map(|n| (*n, *n == "Hugo")).collect();
+            let state = link::LinkState {
+                connected: true,
+                mode: "table".into(),
+                status: dinner(&guests),
+                ..Default::default()
+            };
+            let mut s = screen_sized(state, Lang::En, size);
+            for name in names {
+                let tile = s.harness.get_by_label(name);
+                assert!(tile.rect().width() > 0.0, "{name} has a tile");
+            }
+            assert_eq!(s.harness.query_all_by_label("speaking").count(), 1);
+            assert_eq!(s.harness.state().tiles.reading(), 8, "one reader per tile");
+            // Two leave: their tiles and readers go.
+            link::lock(&s.harness.state().link).status = dinner(&guests[..6]);
+            s.harness.run_steps(2);
+            assert!(!s.shows("Paul") && !s.shows("Zoé"));
+            assert_eq!(s.harness.state().tiles.reading(), 6);
+        }
+    }
+
+    #[test]
+    fn the_volume_goes_up_and_down_in_steps_and_stops_at_the_ends() {
+        let mut s = screen("table", dinner(&[("Camille", false)]), Lang::En);
+        assert!(s.shows("Speaker volume: 70%"));
+        s.tap("Louder");
+        s.tap("Quieter");
+        assert_eq!(s.sent(), [Command::SetVolume(80), Command::SetVolume(60)]);
+        for (volume, off) in [(100, "Louder"), (0, "Quieter")] {
+            let mut status = dinner(&[("Camille", false)]);
+            status.volume = volume;
+            link::lock(&s.harness.state().link).status = status;
+            s.harness.run_steps(2);
+            s.harness.get_by_label(off).click();
+            s.harness.run_steps(2);
+            assert_eq!(s.sent(), [], "{off} at {volume}% does nothing");
+        }
+    }
+
+    #[test]
+    fn the_fitting_room_shows_friends_small_and_in_french() {
+        let s = screen("fitting-room", dinner(&[("Camille", true)]), Lang::Fr);
+        let tile = s.harness.get_by_label("Camille").rect();
+        assert!(tile.width() <= 240.0, "small on the mirror: {tile:?}");
+        assert!(s.shows("parle"));
+        assert!(s.shows("Volume du haut-parleur : 70 %"));
     }
 
     #[test]

@@ -130,6 +130,11 @@ catalogue! {
     CameraPaused => "Camera paused: your guests see a “camera paused” card.",
         "Caméra en pause : vos invités voient un carton « caméra en pause ».";
     CallWaiter => "Call a waiter", "Appeler un serveur";
+    Speaking => "speaking", "parle";
+    You => "You", "Vous";
+    Volume => "Speaker volume: {n}%", "Volume du haut-parleur : {n} %";
+    Quieter => "Quieter", "Moins fort";
+    Louder => "Louder", "Plus fort";
     WaiterCalled => "A waiter has been called.", "Un serveur a été appelé.";
     Erased => "Everything from this session has been erased.",
         "Tout ce qui concernait cette session a été effacé.";

@@ -2,6 +2,7 @@
 //!
 //! - [`link`]: the connection to applianced (status, events, commands), reconnecting.
 //! - [`preview`]: the live mirror over GStreamer shared memory.
+//! - [`tiles`]: guests' videos (shared memory too), laid out for the table.
 //! - [`app`]: the screens, drawn from the link's state; taps become commands.
 //! - [`i18n`]: every word, English and French.
 //! - [`staff`]: the staff screen behind its PIN keypad.
@@ -19,3 +20,4 @@ pub mod qr;
 #[cfg(all(test, feature = "screens"))]
 mod screens;
 pub mod staff;
+pub mod tiles;

@@ -30,6 +30,8 @@ pub enum Command {
     SetMic(bool),
     SetCamera(bool),
     CallWaiter,
+    /// The speaker's loudness, 0 to 100.
+    SetVolume(u8),
     /// A staff request, with the PIN typed on the keypad.
     Staff(StaffPin, StaffAction),
 }
@@ -143,6 +145,7 @@ fn session(
                     Command::SetMic(muted) => Request::SetMic { muted },
                     Command::SetCamera(paused) => Request::SetCamera { paused },
                     Command::CallWaiter => Request::CallWaiter,
+                    Command::SetVolume(percent) => Request::SetVolume { percent },
                     Command::Staff(pin, action) => {
                         staff(&mut client, state, pin, action)?;
                         continue;

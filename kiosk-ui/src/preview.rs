@@ -1,6 +1,8 @@
-//! The local preview: RGBA frames from applianced over GStreamer's shared memory
-//! (`shmsrc`), never through the JSON socket. Reconnects when applianced restarts.
+//! Frames from applianced over GStreamer's shared memory (`shmsrc`), never through the
+//! JSON socket: the live mirror (the local preview) and each guest's tile. A reader
+//! reconnects when applianced restarts, and stops when its [`Feed`] is dropped.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use visavis_api::local::Preview;
@@ -15,30 +17,92 @@ pub struct Latest {
 
 pub type Frames = Arc<Mutex<Latest>>;
 
-/// Read frames described by `info` until the process ends; `repaint` on each one.
-pub fn spawn(info: Preview, repaint: impl Fn() + Send + Sync + 'static) -> Frames {
+/// A reader of one shared-memory video; it stops when dropped.
+pub struct Feed {
+    pub frames: Frames,
+    stop: Arc<AtomicBool>,
+}
+
+impl Feed {
+    /// A feed that shows one still and reads nothing (screenshots, tests).
+    pub fn still(latest: Latest) -> Feed {
+        Feed {
+            frames: Arc::new(Mutex::new(latest)),
+            stop: Arc::new(AtomicBool::new(true)),
+        }
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The newest frame of `frames` as a texture, uploaded again only when a new frame came
+/// (`cache` holds the texture and the frame's serial).
+pub fn texture(
+    ctx: &egui::Context,
+    name: &str,
+    frames: &Frames,
+    cache: &mut Option<(egui::TextureHandle, u64)>,
+) -> Option<egui::TextureHandle> {
+    let latest = frames.lock().unwrap_or_else(|p| p.into_inner());
+    if latest.serial == 0 {
+        return None;
+    }
+    if cache.as_ref().is_none_or(|(_, s)| *s != latest.serial) {
+        let image = egui::ColorImage::from_rgba_unmultiplied(latest.size, &latest.rgba);
+        match cache {
+            Some((t, s)) => {
+                t.set(image, egui::TextureOptions::LINEAR);
+                *s = latest.serial;
+            }
+            None => {
+                let t = ctx.load_texture(name, image, egui::TextureOptions::LINEAR);
+                *cache = Some((t, latest.serial));
+            }
+        }
+    }
+    cache.as_ref().map(|(t, _)| t.clone())
+}
+
+/// Read frames described by `info` until the feed is dropped; `repaint` on each one.
+pub fn spawn(info: Preview, repaint: impl Fn() + Send + Sync + 'static) -> Feed {
     let frames: Frames = Arc::default();
-    let out = frames.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (out, stopped) = (frames.clone(), stop.clone());
     let repaint = Arc::new(repaint);
     std::thread::Builder::new()
-        .name("preview".into())
+        .name("shm-video".into())
         .spawn(move || {
             if let Err(e) = gstreamer::init() {
-                eprintln!("kiosk: no preview, GStreamer failed to start: {e}");
+                eprintln!("kiosk: no video, GStreamer failed to start: {e}");
                 return;
             }
-            loop {
-                if let Err(e) = run(&info, &out, repaint.clone()) {
-                    eprintln!("kiosk: preview: {e}; retrying");
+            while !stopped.load(Ordering::Relaxed) {
+                if let Err(e) = run(&info, &out, repaint.clone(), &stopped) {
+                    eprintln!("kiosk: video {}: {e}; retrying", info.socket);
                 }
-                std::thread::sleep(Duration::from_secs(1));
+                // Wait before retrying, but not when told to stop.
+                for _ in 0..10 {
+                    if stopped.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
             }
         })
         .ok();
-    frames
+    Feed { frames, stop }
 }
 
-fn run(info: &Preview, out: &Frames, repaint: Arc<dyn Fn() + Send + Sync>) -> Result<(), String> {
+fn run(
+    info: &Preview,
+    out: &Frames,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+    stop: &AtomicBool,
+) -> Result<(), String> {
     use gstreamer as gst;
     use gstreamer::prelude::*;
     let description = format!(
@@ -85,12 +149,15 @@ fn run(info: &Preview, out: &Frames, repaint: Arc<dyn Fn() + Send + Sync>) -> Re
         .map_err(|e| e.to_string())?;
     let bus = pipeline.bus().ok_or("no bus")?;
     let result = loop {
-        let Some(msg) = bus.timed_pop(gst::ClockTime::NONE) else {
+        if stop.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) else {
             continue;
         };
         match msg.view() {
             gst::MessageView::Error(e) => break Err(e.error().to_string()),
-            gst::MessageView::Eos(_) => break Err("applianced stopped the preview".into()),
+            gst::MessageView::Eos(_) => break Err("applianced stopped sending".into()),
             _ => {}
         }
     };

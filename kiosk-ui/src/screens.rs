@@ -53,6 +53,8 @@ fn guest(id: &str, name: &str, state: GuestState) -> GuestStatus {
         guest_id: id.into(),
         name: name.into(),
         state,
+        tile: None,
+        speaking: false,
     }
 }
 

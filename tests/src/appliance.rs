@@ -206,7 +206,7 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
          [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
          [video]\nsource = {vsource}\n{device_line}width = {w}\nheight = {h}\nfps = {fps}\n\
          bitrate_kbps = {kbps}\nencoder = {encoder}\n{video_extra}\n\
-         [audio]\nsource = {asource}\n\n\
+         [audio]\nsource = {asource}\nspeaker = \"none\"\n\n\
          [session]\nauto_admit = {admit}\n{extra}\n",
         id = toml_str(&c.device_id),
         mode = toml_str(&c.mode),

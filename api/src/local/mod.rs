@@ -56,6 +56,8 @@ pub enum Request {
     SetMic { muted: bool },
     /// Pause the camera for guests (they see "camera paused"), or resume it.
     SetCamera { paused: bool },
+    /// Loudness of the guests' voices on the unit's speaker, 0 to 100 (percent).
+    SetVolume { percent: u8 },
     /// Table mode: ask for a waiter (an event for local clients, and the configured
     /// webhook).
     CallWaiter,
@@ -167,6 +169,9 @@ pub struct Status {
     /// The camera is paused from the screen.
     #[serde(default)]
     pub camera_paused: bool,
+    /// Loudness of the guests' voices on the speaker, 0 to 100.
+    #[serde(default)]
+    pub volume: u8,
 }
 
 /// Two looks side by side, and the votes.
@@ -196,6 +201,13 @@ pub struct GuestStatus {
     pub guest_id: GuestId,
     pub name: String,
     pub state: GuestState,
+    /// The guest's own video, decoded on the unit for the screen's tile (shared memory,
+    /// like the preview); none until their video arrives.
+    #[serde(default)]
+    pub tile: Option<Preview>,
+    /// The guest's voice was heard in the last moment (the tile's speaking indicator).
+    #[serde(default)]
+    pub speaking: bool,
 }
 
 /// A guest's place in the admission flow.

@@ -4,12 +4,15 @@
 //! pipeline (mic or test tone → Opus → appsink). Encoded frames are published on broadcast
 //! channels; each guest's sender task subscribes and packetizes for its own peer
 //! connection. A new guest costs a subscription and a keyframe request, never an encoder.
+//! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
+//! tiles and the speaker.
 
 mod audio;
 mod frame;
 mod gate;
 mod pipeline;
 mod preview;
+pub mod remote;
 mod snapshot;
 pub mod stamp;
 mod v4l2;
@@ -59,6 +62,7 @@ pub struct MediaHub {
     audio_gate: Arc<Gate>,
     camera: Option<visavis_hardware::camera::Capture>,
     preview: Option<preview::Preview>,
+    guests: remote::GuestMedia,
 }
 
 impl MediaHub {
@@ -88,6 +92,12 @@ impl MediaHub {
             audio_tx.clone(),
             audio_gate.clone(),
         )?;
+        let tiles = config
+            .api
+            .socket
+            .parent()
+            .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
+        let guests = remote::GuestMedia::new(tiles, &config.audio.speaker, config.audio.volume);
         Ok(MediaHub {
             video,
             audio,
@@ -98,6 +108,7 @@ impl MediaHub {
             audio_gate,
             camera,
             preview,
+            guests,
         })
     }
 
@@ -150,6 +161,11 @@ impl MediaHub {
     /// Stills of the camera for saved looks (none without a local preview).
     pub fn snapshots(&self) -> Option<Snapshots> {
         self.preview.as_ref().map(|p| p.snapshots.clone())
+    }
+
+    /// Guests' video and voices, decoded for the screen's tiles and the speaker.
+    pub fn guest_media(&self) -> remote::GuestMedia {
+        self.guests.clone()
     }
 
     /// The broadcast of encoded video frames (to subscribe later, per guest).

@@ -24,6 +24,8 @@ pub struct Handler {
     pub outbox: std::sync::Mutex<Option<mpsc::UnboundedReceiver<UnitMessage>>>,
     /// Set once DTLS is up: media waits for it (nothing to encrypt with before).
     pub connected: tokio::sync::watch::Sender<bool>,
+    /// Decodes the guest's tracks for the screen and the speaker.
+    pub guest_media: Option<crate::media::remote::GuestMedia>,
 }
 
 #[async_trait::async_trait]
@@ -62,10 +64,11 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        tokio::spawn(receive::count_remote_track(
+        tokio::spawn(receive::receive_remote_track(
             self.guest_id.clone(),
             track,
             self.counters.clone(),
+            self.guest_media.clone(),
         ));
     }
 

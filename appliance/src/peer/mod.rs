@@ -74,6 +74,8 @@ pub struct PeerContext {
     pub events: mpsc::UnboundedSender<PeerEvent>,
     pub ice_servers: Vec<IceServer>,
     pub welcome: UnitMessage,
+    /// Where the guest's own video and voice are decoded (none: only counted).
+    pub guest_media: Option<crate::media::remote::GuestMedia>,
 }
 
 /// One guest's connection. Closed by [`Peer::close`] (or when dropped, less gracefully).
@@ -200,6 +202,7 @@ impl Peer {
             counters: counters.clone(),
             welcome: ctx.welcome.clone(),
             connected: connected_tx,
+            guest_media: ctx.guest_media.clone(),
         };
         let pc = PeerConnectionBuilder::new()
             .with_configuration(config)

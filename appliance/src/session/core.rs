@@ -465,6 +465,8 @@ impl Session {
                     guest_id: id.clone(),
                     name: g.name.clone(),
                     state: g.state,
+                    tile: None,
+                    speaking: false,
                 })
                 .collect(),
             problems: Vec::new(),
@@ -475,6 +477,7 @@ impl Session {
             chat: self.keepsakes.chat(),
             mic_muted: false,
             camera_paused: false,
+            volume: 0,
         }
     }
 

@@ -1,0 +1,490 @@
+//! Guests' media, decoded once on the unit: each guest's video becomes the frames of their
+//! tile on the screen (RGBA over shared memory, like the preview, never through the JSON
+//! socket); each guest's voice plays on the speaker at the room's volume, and its loudness
+//! lights the tile's speaking indicator.
+//!
+//! One small pipeline per remote track: `appsrc` (the RTP packets webrtc-rs received) →
+//! `rtpjitterbuffer` → `decodebin` (the depayloader and decoder of whatever codec was
+//! negotiated) → scale and convert → `shmsink` (video) or `volume` → the speaker (audio).
+//! A decoder that fails only costs that guest's tile or voice: the call goes on.
+
+use super::MediaError;
+use crate::metrics::lock;
+use futures::StreamExt;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use visavis_api::local::{Preview, Status};
+use visavis_api::signaling::GuestId;
+
+/// Tile frames: 4:3 RGBA, letterboxed (phones send portrait, laptops landscape).
+pub const TILE_WIDTH: u32 = 480;
+pub const TILE_HEIGHT: u32 = 360;
+/// At most this many tile frames a second: enough for a face, easy on the Pi.
+pub const TILE_FPS: u32 = 15;
+/// A 10–20 ms stretch of a guest's voice louder than this (RMS, dB full scale) counts as
+/// speaking. Room noise on a phone sits well below; speech is around -30 to -15.
+const SPEAKING_DBFS: f64 = -50.0;
+/// The indicator stays on this long after the last loud stretch, so it does not flicker
+/// between words.
+pub const SPEAKING_HOLD: Duration = Duration::from_millis(600);
+
+/// What a remote track carries, from its negotiated codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCodec {
+    pub video: bool,
+    /// RTP encoding name, as GStreamer's RTP caps spell it (`VP8`, `H264`, `OPUS`).
+    pub encoding: String,
+    pub clock_rate: u32,
+    pub payload_type: u8,
+}
+
+impl RemoteCodec {
+    /// From a MIME type as webrtc-rs reports it (`video/VP8`, `audio/opus`).
+    pub fn from_mime(mime: &str, clock_rate: u32, payload_type: u8) -> Option<RemoteCodec> {
+        let (kind, name) = mime.split_once('/')?;
+        let video = match kind.to_ascii_lowercase().as_str() {
+            "video" => true,
+            "audio" => false,
+            _ => return None,
+        };
+        let encoding = name.to_ascii_uppercase();
+        let known = ["VP8", "VP9", "H264", "AV1", "OPUS", "PCMU", "PCMA", "G722"];
+        known.contains(&encoding.as_str()).then_some(RemoteCodec {
+            video,
+            encoding,
+            clock_rate,
+            payload_type,
+        })
+    }
+
+    fn caps(&self) -> String {
+        format!(
+            "application/x-rtp,media={},clock-rate={},encoding-name={},payload={}",
+            if self.video { "video" } else { "audio" },
+            self.clock_rate,
+            self.encoding,
+            self.payload_type
+        )
+    }
+}
+
+/// Loudness of signed 16-bit little-endian samples, in dB full scale (-inf for silence).
+pub fn rms_dbfs(samples: &[u8]) -> f64 {
+    let n = samples.len() / 2;
+    if n == 0 {
+        return f64::NEG_INFINITY;
+    }
+    let sum: f64 = samples
+        .chunks_exact(2)
+        .map(|b| {
+            let s = f64::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0;
+            s * s
+        })
+        .sum();
+    10.0 * (sum / n as f64).log10()
+}
+
+/// Where the speaker is: an ALSA device, or nowhere.
+fn speaker_sink(speaker: &str) -> String {
+    let alsa = match speaker {
+        "none" => None,
+        "auto" => playback_present().then_some("default"),
+        device => Some(device),
+    };
+    match alsa {
+        Some(device) => format!("alsasink device=\"{}\" sync=true", device.replace('"', "")),
+        None => "fakesink sync=false".to_owned(),
+    }
+}
+
+/// A playback device under `/dev/snd` (`pcmC0D0p`) and GStreamer's ALSA sink.
+fn playback_present() -> bool {
+    std::fs::read_dir("/dev/snd")
+        .map(|d| {
+            d.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("pcm") && name.ends_with('p')
+            })
+        })
+        .unwrap_or(false)
+        && gst::ElementFactory::find("alsasink").is_some()
+}
+
+/// What the room knows of one guest's media.
+#[derive(Default)]
+struct Seen {
+    tile: Option<Preview>,
+    loud_at: Option<Instant>,
+}
+
+struct Inner {
+    /// Folder of the tiles' shared-memory sockets (beside the local API's socket).
+    dir: PathBuf,
+    speaker: String,
+    volume: AtomicU8,
+    next_tile: AtomicU64,
+    guests: Mutex<HashMap<GuestId, Seen>>,
+    /// The `volume` element of every playing voice.
+    volumes: Mutex<Vec<gst::glib::WeakRef<gst::Element>>>,
+}
+
+/// Every guest's decoded media. Cheap to clone; shared by the peers and the daemon.
+#[derive(Clone)]
+pub struct GuestMedia {
+    inner: Arc<Inner>,
+}
+
+impl GuestMedia {
+    /// Tiles' sockets go in `dir`; voices play on `speaker` (`auto`, `none` or an ALSA
+    /// device) at `volume` percent.
+    pub fn new(dir: PathBuf, speaker: &str, volume: u8) -> GuestMedia {
+        GuestMedia {
+            inner: Arc::new(Inner {
+                dir,
+                speaker: speaker.to_owned(),
+                volume: AtomicU8::new(volume.min(100)),
+                next_tile: AtomicU64::new(1),
+                guests: Mutex::default(),
+                volumes: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The speaker's loudness, 0 to 100.
+    pub fn volume(&self) -> u8 {
+        self.inner.volume.load(Ordering::Relaxed)
+    }
+
+    /// Change the loudness of every guest's voice, now and for voices to come.
+    pub fn set_volume(&self, percent: u8) {
+        let percent = percent.min(100);
+        self.inner.volume.store(percent, Ordering::Relaxed);
+        lock(&self.inner.volumes).retain(|weak| match weak.upgrade() {
+            Some(element) => {
+                element.set_property("volume", f64::from(percent) / 100.0);
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// Fill in each guest's tile and speaking indicator, and the volume.
+    pub fn annotate(&self, status: &mut Status, now: Instant) {
+        status.volume = self.volume();
+        let guests = lock(&self.inner.guests);
+        for guest in &mut status.guests {
+            let seen = guests.get(&guest.guest_id);
+            guest.tile = seen.and_then(|s| s.tile.clone());
+            guest.speaking = seen
+                .and_then(|s| s.loud_at)
+                .is_some_and(|at| now.saturating_duration_since(at) < SPEAKING_HOLD);
+        }
+    }
+
+    /// Forget a guest who left (their decoders stop when their tracks end).
+    pub fn forget(&self, guest_id: &GuestId) {
+        lock(&self.inner.guests).remove(guest_id);
+    }
+
+    /// Start decoding one of `guest_id`'s tracks; feed it with [`Decoder::push`].
+    pub fn decoder(&self, guest_id: &GuestId, codec: &RemoteCodec) -> Result<Decoder, MediaError> {
+        let (description, tile) = if codec.video {
+            let n = self.inner.next_tile.fetch_add(1, Ordering::Relaxed);
+            let socket = self.inner.dir.join(format!("tile-{n}"));
+            let frame = u64::from(TILE_WIDTH) * u64::from(TILE_HEIGHT) * 4;
+            let description = format!(
+                "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=4000000 caps=\"{}\" \
+                 ! rtpjitterbuffer latency=150 drop-on-latency=true \
+                 ! decodebin ! identity name=pace \
+                 ! videoconvert ! videoscale add-borders=true \
+                 ! video/x-raw,format=RGBA,width={TILE_WIDTH},height={TILE_HEIGHT},pixel-aspect-ratio=1/1 \
+                 ! shmsink socket-path=\"{}\" wait-for-connection=false sync=false shm-size={}",
+                codec.caps(),
+                socket.display().to_string().replace('"', ""),
+                frame * 6
+            );
+            let tile = Preview {
+                socket: socket.display().to_string(),
+                width: TILE_WIDTH,
+                height: TILE_HEIGHT,
+                fps: TILE_FPS,
+            };
+            (description, Some(tile))
+        } else {
+            let description = format!(
+                "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=400000 caps=\"{}\" \
+                 ! rtpjitterbuffer latency=100 drop-on-latency=true \
+                 ! decodebin ! audioconvert ! audioresample \
+                 ! audio/x-raw,format=S16LE,rate=48000,channels=1 \
+                 ! identity name=meter ! volume name=volume volume={} ! {}",
+                codec.caps(),
+                f64::from(self.volume()) / 100.0,
+                speaker_sink(&self.inner.speaker)
+            );
+            (description, None)
+        };
+        let build_err = |message: String| MediaError::Build {
+            what: "guest media",
+            description: description.clone(),
+            message,
+        };
+        let pipeline = gst::parse::launch(&description)
+            .map_err(|e| build_err(e.to_string()))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| build_err("not a pipeline".into()))?;
+        let src = pipeline
+            .by_name("src")
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+            .ok_or_else(|| build_err("no appsrc".into()))?;
+        if let Some(tile) = &tile {
+            let _ = std::fs::remove_file(&tile.socket);
+            pace(&pipeline);
+        } else {
+            self.meter(&pipeline, guest_id);
+        }
+        let watch = tokio::spawn(watch_bus(pipeline.clone(), guest_id.clone()));
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| build_err(format!("cannot start: {e}")))?;
+        lock(&self.inner.guests)
+            .entry(guest_id.clone())
+            .or_default()
+            .tile = tile.clone();
+        tracing::info!(guest = %guest_id, codec = %codec.encoding, "decoding guest track");
+        Ok(Decoder {
+            pipeline,
+            src,
+            guest_id: guest_id.clone(),
+            media: self.clone(),
+            tile,
+            watch,
+        })
+    }
+
+    /// Measure the voice after decoding (the speaking indicator) and let the volume reach it.
+    fn meter(&self, pipeline: &gst::Pipeline, guest_id: &GuestId) {
+        if let Some(volume) = pipeline.by_name("volume") {
+            lock(&self.inner.volumes).push(volume.downgrade());
+        }
+        let Some(pad) = pipeline.by_name("meter").and_then(|m| m.static_pad("src")) else {
+            return;
+        };
+        let inner = Arc::downgrade(&self.inner);
+        let guest_id = guest_id.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer()
+                && let Ok(map) = buffer.map_readable()
+                && rms_dbfs(map.as_slice()) > SPEAKING_DBFS
+                && let Some(inner) = inner.upgrade()
+            {
+                lock(&inner.guests)
+                    .entry(guest_id.clone())
+                    .or_default()
+                    .loud_at = Some(Instant::now());
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+}
+
+/// At most [`TILE_FPS`] frames a second go on to be scaled and shared; the rest are
+/// dropped right after decoding. (`videorate` is not used: with the variable frame rate of
+/// WebRTC video, GStreamer 1.22's asserts on a buffer without duration and aborts the
+/// process.)
+fn pace(pipeline: &gst::Pipeline) {
+    let Some(pad) = pipeline.by_name("pace").and_then(|e| e.static_pad("src")) else {
+        return;
+    };
+    let gap = gst::ClockTime::from_nseconds(1_000_000_000 / u64::from(TILE_FPS));
+    let last = Mutex::new(None);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(pts) = info.buffer().and_then(|b| b.pts()) else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let mut last = lock(&last);
+        if keep_frame(*last, pts, gap) {
+            *last = Some(pts);
+            gst::PadProbeReturn::Ok
+        } else {
+            gst::PadProbeReturn::Drop
+        }
+    });
+}
+
+/// A frame at `pts` is kept when it comes `gap` after the last one kept (or time went back,
+/// as after a reset).
+fn keep_frame(last: Option<gst::ClockTime>, pts: gst::ClockTime, gap: gst::ClockTime) -> bool {
+    // A little slack so a steady 15 fps with jitter is not halved.
+    let slack = gap / 10;
+    last.is_none_or(|last| pts < last || pts >= last + gap - slack)
+}
+
+/// Log what the pipeline says; an error ends that decoder only.
+async fn watch_bus(pipeline: gst::Pipeline, guest_id: GuestId) {
+    let Some(bus) = pipeline.bus() else { return };
+    let mut messages = bus.stream();
+    drop(pipeline);
+    while let Some(msg) = messages.next().await {
+        if let gst::MessageView::Error(err) = msg.view() {
+            let element = msg
+                .src()
+                .map_or_else(|| "?".into(), |s| s.path_string().to_string());
+            tracing::warn!(guest = %guest_id, %element, "guest media: {}; this tile or voice stops", err.error());
+            return;
+        }
+    }
+}
+
+/// One remote track being decoded. Dropping it stops the pipeline and takes the tile away.
+pub struct Decoder {
+    pipeline: gst::Pipeline,
+    src: gst_app::AppSrc,
+    guest_id: GuestId,
+    media: GuestMedia,
+    tile: Option<Preview>,
+    watch: tokio::task::JoinHandle<()>,
+}
+
+impl Decoder {
+    /// One RTP packet, as it came off the wire (decrypted). A full queue drops it: the
+    /// jitter buffer and the decoder cope with a gap better than the call copes with a stall.
+    pub fn push(&self, packet: Vec<u8>) {
+        let _ = self.src.push_buffer(gst::Buffer::from_mut_slice(packet));
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        self.watch.abort();
+        let _ = self.pipeline.set_state(gst::State::Null);
+        if let Some(tile) = &self.tile {
+            let _ = std::fs::remove_file(&tile.socket);
+            if let Some(seen) = lock(&self.media.inner.guests).get_mut(&self.guest_id)
+                && seen.tile.as_ref() == Some(tile)
+            {
+                seen.tile = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples(values: impl IntoIterator<Item = i16>) -> Vec<u8> {
+        values.into_iter().flat_map(i16::to_le_bytes).collect()
+    }
+
+    #[test]
+    fn loudness_in_dbfs() {
+        assert_eq!(rms_dbfs(&samples([0; 480])), f64::NEG_INFINITY);
+        // Full-scale square wave: 0 dBFS.
+        let full = rms_dbfs(&samples(
+            (0..480).map(|i| if i % 2 == 0 { 32767 } else { -32768 }),
+        ));
+        assert!(full.abs() < 0.01, "{full}");
+        // A tenth of full scale: -20 dBFS, speaking; a thousandth: -60, not.
+        let tenth = rms_dbfs(&samples(
+            (0..480).map(|i| if i % 2 == 0 { 3277 } else { -3277 }),
+        ));
+        assert!((tenth + 20.0).abs() < 0.01, "{tenth}");
+        assert!(tenth > SPEAKING_DBFS);
+        let faint = rms_dbfs(&samples(
+            (0..480).map(|i| if i % 2 == 0 { 33 } else { -33 }),
+        ));
+        assert!(faint < SPEAKING_DBFS, "{faint}");
+        assert_eq!(rms_dbfs(&[]), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn tiles_keep_at_most_fifteen_frames_a_second() {
+        let gap = gst::ClockTime::from_nseconds(1_000_000_000 / u64::from(TILE_FPS));
+        let mut last = None;
+        let mut kept = 0;
+        // One second of 30 fps video, with a millisecond of jitter either way.
+        for i in 0..30u64 {
+            let jitter = if i % 2 == 0 { 1 } else { 0 };
+            let pts = gst::ClockTime::from_mseconds(i * 1000 / 30 + jitter);
+            if keep_frame(last, pts, gap) {
+                last = Some(pts);
+                kept += 1;
+            }
+        }
+        assert_eq!(kept, 15);
+        // Time going back (a reset) starts again rather than dropping everything.
+        assert!(keep_frame(last, gst::ClockTime::ZERO, gap));
+    }
+
+    #[test]
+    fn codecs_from_webrtc_mime_types() {
+        let vp8 = RemoteCodec::from_mime("video/VP8", 90_000, 96).unwrap();
+        assert!(vp8.video);
+        assert_eq!(
+            vp8.caps(),
+            "application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96"
+        );
+        let opus = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
+        assert!(!opus.video);
+        assert_eq!(opus.encoding, "OPUS");
+        assert_eq!(RemoteCodec::from_mime("video/rtx", 90_000, 97), None);
+        assert_eq!(RemoteCodec::from_mime("nonsense", 1, 1), None);
+    }
+
+    #[test]
+    fn the_speaker_can_be_nowhere_or_a_named_device() {
+        assert_eq!(speaker_sink("none"), "fakesink sync=false");
+        assert_eq!(
+            speaker_sink("hw:1,0"),
+            "alsasink device=\"hw:1,0\" sync=true"
+        );
+    }
+
+    #[test]
+    fn speaking_lights_up_then_fades_after_the_hold() {
+        use visavis_api::local::{GuestState, GuestStatus};
+        let media = GuestMedia::new(std::env::temp_dir(), "none", 80);
+        let id: GuestId = "g-1".into();
+        let heard = Instant::now();
+        lock(&media.inner.guests)
+            .entry(id.clone())
+            .or_default()
+            .loud_at = Some(heard);
+        let mut status = Status {
+            guests: vec![GuestStatus {
+                guest_id: id.clone(),
+                name: "Camille".into(),
+                state: GuestState::InCall,
+                tile: None,
+                speaking: false,
+            }],
+            ..Default::default()
+        };
+        media.annotate(&mut status, heard + SPEAKING_HOLD / 2);
+        assert!(status.guests[0].speaking);
+        media.annotate(&mut status, heard + SPEAKING_HOLD);
+        assert!(!status.guests[0].speaking);
+        media.annotate(&mut status, heard);
+        assert!(status.guests[0].speaking);
+        media.forget(&id);
+        media.annotate(&mut status, heard);
+        assert!(!status.guests[0].speaking, "a guest who left is forgotten");
+    }
+
+    #[test]
+    fn volume_is_a_percentage_and_status_shows_it() {
+        let media = GuestMedia::new(std::env::temp_dir(), "none", 150);
+        assert_eq!(media.volume(), 100);
+        media.set_volume(30);
+        let mut status = Status::default();
+        media.annotate(&mut status, Instant::now());
+        assert_eq!(status.volume, 30);
+    }
+}
