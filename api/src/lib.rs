@@ -3,6 +3,7 @@
 //! - [`signaling`]: the unit ↔ rendezvous ↔ guest browser WebSocket protocol.
 //! - [`datachannel`]: messages on each guest's WebRTC data channel.
 //! - [`local`]: the unit's local API (kiosk, staff tools, tests) and its metrics.
+//! - [`stamp`]: the capture timestamp benchmarks draw into the picture.
 //! - `fleet` (feature `fleet`): enrollment tokens, device keys and signed seeds.
 //!
 //! Every message is JSON with a `type` tag, so a browser, a test or a shell script can speak
@@ -13,6 +14,7 @@ pub mod datachannel;
 pub mod fleet;
 pub mod local;
 pub mod signaling;
+pub mod stamp;
 
 /// Version of the protocols in this crate. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -49,6 +49,7 @@ pub struct KioskApp {
     attract_after: Duration,
     staff: Option<crate::staff::StaffScreen>,
     waiter_called: Option<Instant>,
+    latency: Option<crate::latency::LatencyLog>,
 }
 
 impl KioskApp {
@@ -76,7 +77,14 @@ impl KioskApp {
             attract_after: ATTRACT_AFTER,
             staff: None,
             waiter_called: None,
+            latency: None,
         }
+    }
+
+    /// Log frame-to-paint latency of the preview (benchmarks: see [`crate::latency`]).
+    pub fn with_latency_log(mut self, log: crate::latency::LatencyLog) -> Self {
+        self.latency = Some(log);
+        self
     }
 
     /// Show the attract screen after `idle` instead of [`ATTRACT_AFTER`].
@@ -120,6 +128,12 @@ impl KioskApp {
         self.staff = staff;
     }
 
+    /// Screens for the docs: show `latest` as the picture of the tile at `socket`.
+    #[cfg(all(test, feature = "screens"))]
+    pub(crate) fn stage_tile(&mut self, socket: &str, latest: crate::preview::Latest) {
+        self.tiles.stage(socket, latest);
+    }
+
     #[cfg(all(test, feature = "screens"))]
     pub(crate) fn set_waiter_called(&mut self) {
         self.waiter_called = Some(Instant::now());
@@ -139,7 +153,14 @@ impl KioskApp {
 
     fn preview_texture(&mut self, ctx: &egui::Context) -> Option<TextureHandle> {
         let feed = self.feed.as_ref()?;
-        crate::preview::texture(ctx, "preview", &feed.frames, &mut self.texture)
+        let shown = self.texture.as_ref().map(|(_, serial)| *serial);
+        let texture = crate::preview::texture(ctx, "preview", &feed.frames, &mut self.texture);
+        if let Some(log) = &mut self.latency
+            && self.texture.as_ref().map(|(_, serial)| *serial) != shown
+        {
+            log.painted(&feed.frames.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+        texture
     }
 
     fn qr_texture(&mut self, ctx: &egui::Context, url: &str) -> Option<TextureHandle> {

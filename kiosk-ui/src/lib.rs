@@ -7,12 +7,14 @@
 //! - [`i18n`]: every word, English and French.
 //! - [`staff`]: the staff screen behind its PIN keypad.
 //! - [`looks`], [`qr`]: saved-look thumbnails and the invite QR code.
+//! - [`latency`]: frame-to-paint measurement for the benchmark.
 //!
 //! The `kiosk` binary puts [`app::KioskApp`] in a window; tests drive the same app by label
 //! with `egui_kittest`, against a fake link or a real applianced.
 
 pub mod app;
 pub mod i18n;
+pub mod latency;
 pub mod link;
 pub mod looks;
 pub mod preview;

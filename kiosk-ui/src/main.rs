@@ -2,23 +2,53 @@
 //! It can crash and restart without the call dropping. The screens are in the
 //! `visavis_kiosk` library; this is the window around them.
 
-use visavis_kiosk::{app, i18n, link};
+use visavis_kiosk::{app, i18n, latency, link};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: kiosk --api <applianced socket> [--fullscreen] [--lang en|fr]";
+const USAGE: &str = "usage: kiosk --api <applianced socket> [--fullscreen] [--lang en|fr] \
+                     [--size <width>x<height>] [--latency-log <file>]";
+
+/// `1920x1080` as a window size.
+fn parse_size(text: &str) -> Option<[f32; 2]> {
+    let (w, h) = text.split_once('x')?;
+    let (w, h): (u16, u16) = (w.parse().ok()?, h.parse().ok()?);
+    (w >= 320 && h >= 320).then_some([f32::from(w), f32::from(h)])
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut socket = None;
     let mut fullscreen = false;
     let mut lang = i18n::Lang::default();
+    let mut size = [1280.0, 800.0];
+    let mut latency_log = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--api" => socket = it.next().map(PathBuf::from),
             "--fullscreen" => fullscreen = true,
+            "--size" => match it.next().and_then(|s| parse_size(s)) {
+                Some(s) => size = s,
+                None => {
+                    eprintln!("kiosk: --size takes <width>x<height>, at least 320x320\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--latency-log" => match it.next() {
+                Some(path) => match latency::LatencyLog::open(std::path::Path::new(path)) {
+                    Ok(log) => latency_log = Some(log),
+                    Err(e) => {
+                        eprintln!("kiosk: cannot open the latency log {path}: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => {
+                    eprintln!("kiosk: --latency-log takes a file\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--lang" => match it.next().and_then(|code| i18n::Lang::parse(code)) {
                 Some(l) => lang = l,
                 None => {
@@ -43,7 +73,7 @@ fn main() -> ExitCode {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Visavis")
-            .with_inner_size([1280.0, 800.0])
+            .with_inner_size(size)
             .with_fullscreen(fullscreen),
         ..Default::default()
     };
@@ -53,12 +83,11 @@ fn main() -> ExitCode {
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
             let (link, commands) = link::spawn(socket, move || ctx.request_repaint());
-            Ok(Box::new(app::KioskApp::new(
-                &cc.egui_ctx,
-                link,
-                commands,
-                lang,
-            )))
+            let app = app::KioskApp::new(&cc.egui_ctx, link, commands, lang);
+            Ok(Box::new(match latency_log {
+                Some(log) => app.with_latency_log(log),
+                None => app,
+            }))
         }),
     );
     match result {

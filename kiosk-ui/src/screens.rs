@@ -48,15 +48,24 @@ fn thumb(hue: u8) -> Thumb {
     }
 }
 
+/// A guest; in the call they have a tile (its picture is staged by [`screens`]).
 fn guest(id: &str, name: &str, state: GuestState) -> GuestStatus {
     GuestStatus {
         guest_id: id.into(),
         name: name.into(),
         state,
-        tile: None,
+        tile: (state == GuestState::InCall).then(|| visavis_api::local::Preview {
+            socket: format!("/nonexistent/tile-{id}"),
+            width: TILE[0] as u32,
+            height: TILE[1] as u32,
+            fps: 15,
+        }),
         speaking: false,
     }
 }
+
+/// Tiles as applianced sends them.
+const TILE: [usize; 2] = [480, 360];
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -160,10 +169,13 @@ fn shots() -> Vec<Shot> {
         problems: Vec::new(),
     })));
     let mut table_call = in_call("table");
-    table_call
-        .status
-        .guests
-        .push(guest("g-3", "Papi", GuestState::Connecting));
+    table_call.status.guests.extend([
+        guest("g-3", "Mamie", GuestState::InCall),
+        guest("g-4", "Hugo", GuestState::InCall),
+        guest("g-5", "Papi", GuestState::Connecting),
+    ]);
+    table_call.status.guests[1].speaking = true;
+    table_call.status.volume = 70;
     vec![
         Shot {
             asleep: true,
@@ -204,6 +216,7 @@ fn screens() {
     std::fs::create_dir_all(&out).unwrap();
     for lang in [Lang::En, Lang::Fr] {
         for shot in shots() {
+            let guests = shot.state.status.guests.clone();
             let shared = Arc::new(Mutex::new(shot.state));
             let (tx, _rx) = mpsc::channel();
             let mut app = KioskApp::new(&egui::Context::default(), shared, tx, lang);
@@ -213,6 +226,15 @@ fn screens() {
             let [w, h] = shot.size;
             let (pw, ph) = if w > h { (960, 540) } else { (540, 960) };
             app.stage([pw, ph], picture(pw, ph, 60), shot.staff);
+            let tiles = guests.iter().filter_map(|g| g.tile.as_ref());
+            for (i, tile) in tiles.enumerate() {
+                let latest = crate::preview::Latest {
+                    size: TILE,
+                    rgba: picture(TILE[0], TILE[1], 100 + 40 * i as u8),
+                    serial: 1,
+                };
+                app.stage_tile(&tile.socket, latest);
+            }
             if shot.waiter {
                 app.set_waiter_called();
             }

@@ -46,6 +46,8 @@ pub struct ApplianceConfig {
     pub auto_admit: bool,
     /// Written verbatim at the end of `[video]` (e.g. `file = ...`, `capture_timestamp = true`).
     pub video_extra: String,
+    /// Written verbatim at the end of `[api]` (e.g. `preview_width = 1280`).
+    pub api_extra: String,
     /// Written verbatim at the end (keys of `[session]`, or whole tables).
     pub extra_toml: String,
     /// Extra environment variables for the process (e.g. `NOTIFY_SOCKET`).
@@ -71,6 +73,7 @@ impl Default for ApplianceConfig {
             audio_source: "test".into(),
             auto_admit: false,
             video_extra: String::new(),
+            api_extra: String::new(),
             extra_toml: String::new(),
             env: Vec::new(),
         }
@@ -202,7 +205,7 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
     format!(
         "device_id = {id}\nmode = {mode}\nlocation = {location}\nstate_dir = {state}\n\n\
          [rendezvous]\nurl = {url}\n\n\
-         [api]\nsocket = {socket}\n\n\
+         [api]\nsocket = {socket}\n{api_extra}\n\
          [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
          [video]\nsource = {vsource}\n{device_line}width = {w}\nheight = {h}\nfps = {fps}\n\
          bitrate_kbps = {kbps}\nencoder = {encoder}\n{video_extra}\n\
@@ -221,6 +224,7 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
         kbps = c.bitrate_kbps,
         encoder = toml_str(&c.encoder),
         video_extra = c.video_extra,
+        api_extra = c.api_extra,
         asource = toml_str(&c.audio_source),
         admit = c.auto_admit,
         extra = c.extra_toml,

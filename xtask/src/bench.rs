@@ -1,27 +1,44 @@
-//! `cargo xtask bench`: set up, build the release binaries, run the benchmarks and print
-//! their reports: the call path (`tests/src/bin/bench`), then `provision` on fleets of 300
-//! and 10 000 units (`provisioning/examples/bench.rs`). It reports figures; it never fails
-//! on them.
+//! `cargo xtask bench [call] [kiosk] [provision]`: set up, build the release binaries, run
+//! the benchmarks named (all by default) and print their reports: the call path and the
+//! kiosk (`tests/src/bin/bench`), then `provision` on fleets of 300 and 10 000 units
+//! (`provisioning/examples/bench.rs`). It reports figures; it never fails on them.
 
 use crate::cli::Profile;
 use crate::{setup, workspace};
 use anyhow::Context;
 use std::process::ExitCode;
 
+/// The parts `cargo xtask bench` can run, in order.
+const PARTS: [&str; 3] = ["call", "kiosk", "provision"];
+
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    if !args.is_empty() {
-        anyhow::bail!("`cargo xtask bench` takes no arguments (got {args:?})");
+    if let Some(unknown) = args.iter().find(|a| !PARTS.contains(&a.as_str())) {
+        anyhow::bail!(
+            "`cargo xtask bench` runs the parts {} (all when none is named), not {unknown:?}",
+            PARTS.join(", ")
+        );
     }
+    let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
     setup::run()?;
     workspace::build(Profile::Release)?;
-    let bench = workspace::binary(Profile::Release, "bench")?;
-    println!("xtask: running {}", bench.display());
-    let status = std::process::Command::new(&bench)
-        .current_dir(workspace::root())
-        .status()
-        .with_context(|| format!("could not start {}", bench.display()))?;
-    if !status.success() {
-        return Ok(workspace::exit_code_of(status));
+    let media: Vec<&str> = ["call", "kiosk"]
+        .into_iter()
+        .filter(|p| wanted(p))
+        .collect();
+    if !media.is_empty() {
+        let bench = workspace::binary(Profile::Release, "bench")?;
+        println!("xtask: running {} {}", bench.display(), media.join(" "));
+        let status = std::process::Command::new(&bench)
+            .args(&media)
+            .current_dir(workspace::root())
+            .status()
+            .with_context(|| format!("could not start {}", bench.display()))?;
+        if !status.success() {
+            return Ok(workspace::exit_code_of(status));
+        }
+    }
+    if !wanted("provision") {
+        return Ok(ExitCode::SUCCESS);
     }
     println!("xtask: provisioning benchmark");
     let status = workspace::cargo([

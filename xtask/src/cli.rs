@@ -16,7 +16,8 @@ commands:
       --headless        do not start the kiosk window, even when a display is available
       --release         build and run the release binaries
       --mode MODE       fitting-room (default) or table
-  bench [ARGS...]       the benchmarks: a call (latency, CPU, memory), then provisioning
+  bench [PARTS...]      the benchmarks, all of them or the parts named: call (latency, CPU,
+                        memory), kiosk (CPU, memory, frame to paint), provision
   package [OPTIONS]     build the .deb packages (visavis-unit, visavis-rendezvous,
                         visavis-provision) into target/debian/
       --arch ARCH       amd64 or arm64 (cross-built; default: this machine's)

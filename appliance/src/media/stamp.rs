@@ -1,35 +1,7 @@
-//! A machine-readable capture timestamp drawn into the picture, for true glass-to-glass
-//! latency measurement (benchmarks only, `video.capture_timestamp = true`).
-//!
-//! The top-left strip of each frame carries [`BITS`] square blocks, white for 1 and black
-//! for 0: 48 bits of Unix time in milliseconds, then an 8-bit XOR check. Blocks are
-//! [`block_size`] pixels wide so they survive H.264 at any bitrate the unit uses. A guest
-//! reads them back from a canvas (`rendezvous/web`), on the same machine's clock.
+//! Drawing the capture timestamp of [`visavis_api::stamp`] into camera frames (benchmarks
+//! only, `video.capture_timestamp = true`).
 
-/// Data blocks: 48 bits of milliseconds + 8 check bits.
-pub const BITS: usize = 56;
-
-/// Side of one block in pixels for a frame `width` pixels wide.
-pub fn block_size(width: u32) -> u32 {
-    ((width / 64) & !1).max(8)
-}
-
-fn check(value: u64) -> u8 {
-    value.to_le_bytes()[..6].iter().fold(0, |a, b| a ^ b)
-}
-
-/// The 56 bits to draw for `unix_ms`, most significant first.
-pub fn encode(unix_ms: u64) -> [bool; BITS] {
-    let word = ((unix_ms & 0xFFFF_FFFF_FFFF) << 8) | check(unix_ms & 0xFFFF_FFFF_FFFF) as u64;
-    std::array::from_fn(|i| (word >> (BITS - 1 - i)) & 1 == 1)
-}
-
-/// The milliseconds encoded in `bits`, or `None` when the check fails.
-pub fn decode(bits: &[bool; BITS]) -> Option<u64> {
-    let word = bits.iter().fold(0u64, |a, b| (a << 1) | *b as u64);
-    let value = word >> 8;
-    (check(value) == (word & 0xFF) as u8).then_some(value)
-}
+pub use visavis_api::stamp::{BITS, block_size, decode, encode};
 
 /// Draw `unix_ms` into an I420 frame given its three planes and strides.
 pub fn draw_i420(planes: [(&mut [u8], usize); 3], width: u32, height: u32, unix_ms: u64) {
@@ -61,15 +33,6 @@ pub fn draw_i420(planes: [(&mut [u8], usize); 3], width: u32, height: u32, unix_
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn round_trips_and_detects_corruption() {
-        let ms = 1_795_000_000_123;
-        let mut bits = encode(ms);
-        assert_eq!(decode(&bits), Some(ms));
-        bits[20] = !bits[20];
-        assert_eq!(decode(&bits), None);
-    }
 
     #[test]
     fn drawn_blocks_read_back_from_the_luma_plane() {

@@ -7,8 +7,11 @@
 //! 2. The baseline a store would otherwise deploy: one Chromium sending the same Y4M clip as
 //!    its camera straight to one Chromium receiver; the sender's whole process tree CPU per
 //!    delivered frame, delivered fps and PSS, and the ratio to applianced.
+//! 3. The kiosk: a table's 1920x1080 screen with four guest tiles; kiosk CPU-seconds per
+//!    second and PSS, and applianced frame → kiosk paint latency.
 
 mod baseline;
+mod kiosk;
 mod procstat;
 mod visavis;
 
@@ -85,6 +88,13 @@ fn make_clip(dir: &Path) -> Result<PathBuf, String> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
+    // `call`, `kiosk`: the parts to run; none named runs both.
+    let parts: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(bad) = parts.iter().find(|p| *p != "call" && *p != "kiosk") {
+        eprintln!("bench: unknown part {bad:?}: name call, kiosk or nothing (both)");
+        return ExitCode::from(2);
+    }
+    let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
     let dir = match tempfile::TempDir::with_prefix("visavis-bench-") {
         Ok(d) => d,
         Err(e) => {
@@ -103,9 +113,23 @@ async fn main() -> ExitCode {
         "bench: clip {} (1280x720@30, 5 s, looped); window {WINDOW:?} per run",
         clip.display()
     );
+    if wanted("call") {
+        call(&clip).await;
+    }
+    if wanted("kiosk") {
+        match kiosk::run(&clip).await {
+            Ok(report) => println!("{report}"),
+            Err(e) => println!("kiosk: FAILED: {e}"),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Visavis with one and two guests, then the baseline, and their ratio.
+async fn call(clip: &Path) {
     let mut unit_cost = None;
     for guests in [1, 2] {
-        match visavis::run(&clip, guests).await {
+        match visavis::run(clip, guests).await {
             Ok(report) => {
                 println!("{report}");
                 if guests == 1 {
@@ -115,7 +139,7 @@ async fn main() -> ExitCode {
             Err(e) => println!("visavis, {guests} guest(s): FAILED: {e}"),
         }
     }
-    match baseline::run(&clip).await {
+    match baseline::run(clip).await {
         Ok(report) => {
             println!("{report}");
             if let Some(unit) = unit_cost {
@@ -127,5 +151,4 @@ async fn main() -> ExitCode {
         }
         Err(e) => println!("baseline: FAILED: {e}"),
     }
-    ExitCode::SUCCESS
 }
