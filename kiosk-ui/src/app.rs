@@ -111,7 +111,7 @@ impl KioskApp {
 
     /// Screens rendered for the docs: show `rgba` as the camera picture, and open the
     /// staff screen when `staff` says so.
-    #[cfg(all(test, feature = "screens"))]
+    #[cfg(test)]
     pub(crate) fn stage(
         &mut self,
         size: [usize; 2],
@@ -129,12 +129,12 @@ impl KioskApp {
     }
 
     /// Screens for the docs: show `latest` as the picture of the tile at `socket`.
-    #[cfg(all(test, feature = "screens"))]
+    #[cfg(test)]
     pub(crate) fn stage_tile(&mut self, socket: &str, latest: crate::preview::Latest) {
         self.tiles.stage(socket, latest);
     }
 
-    #[cfg(all(test, feature = "screens"))]
+    #[cfg(test)]
     pub(crate) fn set_waiter_called(&mut self) {
         self.waiter_called = Some(Instant::now());
     }

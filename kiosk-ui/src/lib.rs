@@ -19,7 +19,7 @@ pub mod link;
 pub mod looks;
 pub mod preview;
 pub mod qr;
-#[cfg(all(test, feature = "screens"))]
+#[cfg(test)]
 mod screens;
 pub mod staff;
 pub mod tiles;

@@ -37,7 +37,7 @@ impl StaffScreen {
     }
 
     /// A screen already past the keypad (docs screenshots).
-    #[cfg(all(test, feature = "screens"))]
+    #[cfg(test)]
     pub(crate) fn opened(pin: &str) -> Self {
         StaffScreen {
             open: Some((pin.to_owned(), Instant::now())),

@@ -46,7 +46,7 @@ impl Tiles {
     }
 
     /// Screens for the docs: show `latest` as the tile at `socket`.
-    #[cfg(all(test, feature = "screens"))]
+    #[cfg(test)]
     pub(crate) fn stage(&mut self, socket: &str, latest: crate::preview::Latest) {
         self.feeds
             .insert(socket.to_owned(), (Feed::still(latest), None));
