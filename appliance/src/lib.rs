@@ -17,6 +17,7 @@ pub mod media;
 pub mod metrics;
 pub mod notify;
 pub mod peer;
+pub mod recent;
 pub mod session;
 pub mod signaling;
 pub mod staff;

@@ -82,15 +82,22 @@ fn main() -> ExitCode {
         Command::FirstBoot(paths) => return run_first_boot(&paths),
         Command::Run(path) => path,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                "info,webrtc=warn,rtc=warn,rtc_dtls=error,rtc_ice=error,rtc_sctp=error".into()
-            }),
-        )
-        .init();
+    {
+        use tracing_subscriber::prelude::*;
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            "info,webrtc=warn,rtc=warn,rtc_dtls=error,rtc_ice=error,rtc_sctp=error".into()
+        });
+        let log = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        // Warnings and errors are also kept for the staff screen.
+        let recent = visavis_appliance::recent::RecentErrors::global().clone();
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(log)
+            .with(recent)
+            .init();
+    }
     let config = match Config::load(&path) {
         Ok(c) => c,
         Err(e) => {

@@ -120,6 +120,7 @@ pub fn report(
         audio_frames_encoded: metrics.audio_frames_encoded,
         privacy,
         problems,
+        recent_errors: crate::recent::RecentErrors::global().list(),
     }
 }
 

@@ -1170,6 +1170,10 @@ mod tests {
             encoder: "x264enc".into(),
             video_frames_captured: 1234,
             problems: vec!["first boot: the seed's signature does not match".into()],
+            recent_errors: vec![
+                "10:41:07 WARN visavis_appliance::media::remote: guest media: no decoder".into(),
+                "10:42:13 ERROR applianced: the video pipeline failed".into(),
+            ],
             ..Default::default()
         }
     }
@@ -1199,6 +1203,16 @@ mod tests {
         assert!(s.shows("Server: https://rv.example.com (connected)"));
         assert!(s.shows("Camera frames 1234, encoded 0; microphone frames 0"));
         assert!(s.shows("first boot: the seed's signature does not match"));
+        // Recent errors, the newest first.
+        let newest = s
+            .harness
+            .get_by_label("10:42:13 ERROR applianced: the video pipeline failed")
+            .rect();
+        let older = s
+            .harness
+            .get_by_label("10:41:07 WARN visavis_appliance::media::remote: guest media: no decoder")
+            .rect();
+        assert!(newest.top() < older.top());
         s.tap("Restart the unit");
         assert_eq!(s.sent(), [Command::Staff(pin, StaffAction::Restart)]);
         s.tap("Close");

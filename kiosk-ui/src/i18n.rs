@@ -122,6 +122,7 @@ catalogue! {
         "Images caméra {captured}, encodées {encoded} ; trames micro {audio}";
     StaffNoProblems => "No problems", "Aucun problème";
     StaffProblems => "Problems:", "Problèmes :";
+    StaffRecentErrors => "Recent warnings and errors:", "Avertissements et erreurs récents :";
     StaffRestart => "Restart the unit", "Redémarrer l’appareil";
     MuteMic => "Mute microphone", "Couper le micro";
     UnmuteMic => "Turn microphone on", "Rallumer le micro";

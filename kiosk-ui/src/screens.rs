@@ -167,6 +167,10 @@ fn shots() -> Vec<Shot> {
         audio_frames_encoded: 135_390,
         privacy: false,
         problems: Vec::new(),
+        recent_errors: vec![
+            "09:12:40 WARN visavis_appliance::signaling: rendezvous unreachable; retrying in 2 s"
+                .into(),
+        ],
     })));
     let mut table_call = in_call("table");
     table_call.status.guests.extend([

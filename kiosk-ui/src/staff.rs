@@ -244,6 +244,26 @@ impl StaffScreen {
                 ui.label(RichText::new(p).size(16.0).color(Color32::WHITE));
             }
         }
+        if !r.recent_errors.is_empty() {
+            ui.label(
+                RichText::new(t(Key::StaffRecentErrors))
+                    .size(20.0)
+                    .color(Color32::from_rgb(255, 180, 80)),
+            );
+            // The newest first, five of them: enough to tell staff (or support on the
+            // phone) what went wrong last.
+            for line in r.recent_errors.iter().rev().take(5) {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(line)
+                            .size(14.0)
+                            .monospace()
+                            .color(Color32::WHITE),
+                    )
+                    .wrap(),
+                );
+            }
+        }
         ui.add_space(12.0);
         if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
             send(Command::Staff(

@@ -1,13 +1,14 @@
 //! The staff PIN against a real applianced: a right PIN gets the report, wrong ones are
 //! rate-limited by the daemon (so restarting the kiosk does not reset the count), a
-//! world-readable PIN file is refused, and a restart from the staff screen exits with 75
+//! world-readable PIN file is refused, a wrong PIN shows among the report's recent errors
+//! (the PIN does not), and a restart from the staff screen exits with 75
 //! for systemd to start the unit again.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 use visavis_api::local::client::ClientError;
 use visavis_api::local::{ApiErrorCode, Request, Response, StaffAction, StaffPin};
-use visavis_e2e::{Appliance, ApplianceConfig, Error, Rendezvous, RendezvousConfig, Result};
+use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
 
 fn staff(
     unit: &Appliance,
@@ -31,11 +32,11 @@ fn refused(r: std::result::Result<Response, ClientError>) -> (ApiErrorCode, Stri
 
 #[test]
 fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> Result<()> {
-    let dir = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
+    let dir = tempfile::tempdir().context("could not create a temporary folder")?;
     let pin_file = dir.path().join("staff-pin");
-    std::fs::write(&pin_file, "2468\n").map_err(|e| Error::new(e.to_string()))?;
+    std::fs::write(&pin_file, "2468\n").context("could not write the PIN file")?;
     std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o640))
-        .map_err(|e| Error::new(e.to_string()))?;
+        .context("could not set the PIN file's mode")?;
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let mut unit = Appliance::start(
         &rendezvous,
@@ -72,7 +73,7 @@ fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> R
     // Everyone may read the file: refused, and the message says how to fix it. (Checked on
     // a second unit, the first is locked.)
     std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| Error::new(e.to_string()))?;
+        .context("could not set the PIN file's mode")?;
     let mut second = Appliance::start(
         &rendezvous,
         ApplianceConfig {
@@ -86,7 +87,20 @@ fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> R
     assert!(message.contains("chmod 640"), "{message}");
 
     std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::new(e.to_string()))?;
+        .context("could not set the PIN file's mode")?;
+    // A wrong PIN is among the recent errors the report shows; the PIN itself is not.
+    refused(staff(&second, "1357", StaffAction::Report));
+    match staff(&second, "2468", StaffAction::Report) {
+        Ok(Response::Staff(report)) => {
+            let last = report.recent_errors.last().cloned().unwrap_or_default();
+            assert!(
+                last.contains("WARN") && last.contains("wrong staff PIN"),
+                "{report:?}"
+            );
+            assert!(!report.recent_errors.iter().any(|l| l.contains("1357")));
+        }
+        other => panic!("report: {other:?}"),
+    }
     assert!(matches!(
         staff(&second, "2468", StaffAction::Restart),
         Ok(Response::Done)
@@ -114,10 +128,11 @@ fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> R
 #[test]
 fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
     use std::io::{BufRead, BufReader, Read, Write};
-    let hook = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::new(e.to_string()))?;
+    let hook =
+        std::net::TcpListener::bind("127.0.0.1:0").context("could not listen for the webhook")?;
     let port = hook
         .local_addr()
-        .map_err(|e| Error::new(e.to_string()))?
+        .context("the webhook listener has no address")?
         .port();
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let unit = Appliance::start(
@@ -138,11 +153,11 @@ fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
     ));
     // The webhook request (accept blocks until applianced connects).
     hook.set_nonblocking(false)
-        .map_err(|e| Error::new(e.to_string()))?;
-    let (stream, _) = hook.accept().map_err(|e| Error::new(e.to_string()))?;
+        .context("could not make the webhook listener blocking")?;
+    let (stream, _) = hook.accept().context("the webhook was never called")?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| Error::new(e.to_string()))?;
+        .context("could not set a read timeout")?;
     let mut reader = BufReader::new(stream);
     let mut head = String::new();
     let mut length = 0usize;
@@ -150,7 +165,7 @@ fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
         let mut line = String::new();
         reader
             .read_line(&mut line)
-            .map_err(|e| Error::new(e.to_string()))?;
+            .context("could not read the webhook request")?;
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
             length = v.trim().parse().unwrap_or(0);
         }
@@ -162,18 +177,18 @@ fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
     let mut body = vec![0u8; length];
     reader
         .read_exact(&mut body)
-        .map_err(|e| Error::new(e.to_string()))?;
+        .context("could not read the webhook body")?;
     let _ = reader
         .get_mut()
         .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n");
     assert!(head.starts_with("POST /hook?key=s3cret "), "{head}");
     let json: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| Error::new(e.to_string()))?;
+        serde_json::from_slice(&body).context("the webhook body is not JSON")?;
     assert_eq!(json["event"], "waiter_called");
     assert_eq!(json["location"], "Table 12");
     assert_eq!(json["device_id"], "test-unit");
     // Local clients hear it too.
-    let event = events.next_event().map_err(|e| Error::new(e.to_string()))?;
+    let event = events.next_event().context("no event on the local API")?;
     assert_eq!(event, visavis_api::local::Event::WaiterCalled);
     Ok(())
 }

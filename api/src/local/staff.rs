@@ -50,6 +50,10 @@ pub struct StaffReport {
     pub privacy: bool,
     /// What needs attention, oldest first (as in `status.problems`).
     pub problems: Vec<String>,
+    /// The last warnings and errors applianced logged (at most 20), oldest first:
+    /// `HH:MM:SS LEVEL where: message fields` (UTC).
+    #[serde(default)]
+    pub recent_errors: Vec<String>,
 }
 
 /// One network interface.

@@ -253,10 +253,13 @@ impl GuestMedia {
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| build_err(format!("cannot start: {e}")))?;
-        lock(&self.inner.guests)
-            .entry(guest_id.clone())
-            .or_default()
-            .tile = tile.clone();
+        // Only a video track has a tile; a voice starting after it must not take it away.
+        if let Some(tile) = &tile {
+            lock(&self.inner.guests)
+                .entry(guest_id.clone())
+                .or_default()
+                .tile = Some(tile.clone());
+        }
         tracing::info!(guest = %guest_id, codec = %codec.encoding, "decoding guest track");
         Ok(Decoder {
             pipeline,
@@ -447,17 +450,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn speaking_lights_up_then_fades_after_the_hold() {
+    /// A room's status with one guest, Camille, in the call.
+    fn camille_in_call(id: &GuestId) -> Status {
         use visavis_api::local::{GuestState, GuestStatus};
-        let media = GuestMedia::new(std::env::temp_dir(), "none", 80);
-        let id: GuestId = "g-1".into();
-        let heard = Instant::now();
-        lock(&media.inner.guests)
-            .entry(id.clone())
-            .or_default()
-            .loud_at = Some(heard);
-        let mut status = Status {
+        Status {
             guests: vec![GuestStatus {
                 guest_id: id.clone(),
                 name: "Camille".into(),
@@ -466,7 +462,19 @@ mod tests {
                 speaking: false,
             }],
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn speaking_lights_up_then_fades_after_the_hold() {
+        let media = GuestMedia::new(std::env::temp_dir(), "none", 80);
+        let id: GuestId = "g-1".into();
+        let heard = Instant::now();
+        lock(&media.inner.guests)
+            .entry(id.clone())
+            .or_default()
+            .loud_at = Some(heard);
+        let mut status = camille_in_call(&id);
         media.annotate(&mut status, heard + SPEAKING_HOLD / 2);
         assert!(status.guests[0].speaking);
         media.annotate(&mut status, heard + SPEAKING_HOLD);
@@ -476,6 +484,28 @@ mod tests {
         media.forget(&id);
         media.annotate(&mut status, heard);
         assert!(!status.guests[0].speaking, "a guest who left is forgotten");
+    }
+
+    #[tokio::test]
+    async fn a_voice_starting_after_the_video_leaves_the_tile_in_place() {
+        gst::init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let media = GuestMedia::new(dir.path().to_owned(), "none", 80);
+        let id: GuestId = "g-1".into();
+        let vp8 = RemoteCodec::from_mime("video/VP8", 90_000, 96).unwrap();
+        let opus = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
+        let mut status = camille_in_call(&id);
+        let video = media.decoder(&id, &vp8).unwrap();
+        let voice = media.decoder(&id, &opus).unwrap();
+        media.annotate(&mut status, Instant::now());
+        let tile = status.guests[0].tile.clone().expect("the tile stays");
+        assert!(tile.socket.starts_with(&*dir.path().to_string_lossy()));
+        drop(voice);
+        media.annotate(&mut status, Instant::now());
+        assert!(status.guests[0].tile.is_some());
+        drop(video);
+        media.annotate(&mut status, Instant::now());
+        assert_eq!(status.guests[0].tile, None, "no video, no tile");
     }
 
     #[test]
