@@ -1,8 +1,9 @@
 //! Frame-to-paint latency, for the benchmark (`kiosk --latency-log <file>`): when a new
-//! preview frame goes to the screen, the capture timestamp applianced drew into it
-//! (`video.capture_timestamp = true`, see [`visavis_api::stamp`]) is read back and a line
-//! `<painted unix ms> <captured unix ms>` is appended to the file. Frames without a
-//! readable timestamp are skipped. Off unless asked for.
+//! preview frame goes to the screen, a line `<painted unix ms> <captured unix ms>` is
+//! appended to the file, the capture time being the timestamp applianced drew into the
+//! frame (`video.capture_timestamp = true`, see [`visavis_api::stamp`]); `-` when the frame
+//! has none that reads back. Every painted frame has its line, so the file also gives the
+//! paint rate. Off unless asked for.
 
 use crate::preview::Latest;
 use std::io::Write;
@@ -28,9 +29,8 @@ impl LatencyLog {
     /// benchmark makes the preview as wide as the camera.
     pub fn painted(&mut self, frame: &Latest) {
         let width = frame.size[0];
-        let Some(captured) = visavis_api::stamp::read_rgba(&frame.rgba, width, width as u32) else {
-            return;
-        };
+        let captured = visavis_api::stamp::read_rgba(&frame.rgba, width, width as u32)
+            .map_or_else(|| "-".to_owned(), |ms| ms.to_string());
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());

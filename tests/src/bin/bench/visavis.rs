@@ -70,7 +70,7 @@ impl fmt::Display for Report {
     }
 }
 
-fn metrics(unit: &Appliance) -> Result<visavis_api::local::MetricsSnapshot> {
+pub(crate) fn metrics(unit: &Appliance) -> Result<visavis_api::local::MetricsSnapshot> {
     match unit.client()?.call(visavis_api::local::Request::Metrics) {
         Ok(visavis_api::local::Response::Metrics(m)) => Ok(m),
         other => Err(Error::new(format!("metrics: {other:?}"))),
