@@ -128,6 +128,7 @@ fn diff(old: &SeedFile, new: &SeedFile) -> Vec<String> {
     let secret = |s: &SeedBody| s.turn.as_ref().map(|t| t.secret.clone());
     check("turn_secret", secret(a) == secret(b));
     check("enrollment_token", a.enrollment_token == b.enrollment_token);
+    check("staff_pin", a.staff_pin == b.staff_pin);
     check("signer", old.signer == new.signer);
     fields
 }
@@ -181,6 +182,7 @@ fn change_for(device: &Device, opts: &Options) -> Change {
         wifi: device.wifi.clone(),
         turn: device.turn.clone(),
         enrollment_token: Secret::new(token),
+        staff_pin: device.staff_pin.clone(),
     };
     let seed = SeedFile::sign(body, &opts.signing_key);
     let bytes = seed.to_bytes();

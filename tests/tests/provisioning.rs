@@ -4,26 +4,29 @@
 //! A one-row manifest is bundled and written to a boot partition (a folder here);
 //! `applianced first-boot` applies the seed; applianced enrolls its new key with the seed's
 //! one-time token, then reconnects with its signature alone; IT revokes it and rendezvous
-//! throws it out and refuses it. No secret appears in any process's output.
+//! throws it out and refuses it. The staff PIN from the manifest opens the staff report.
+//! No secret appears in any process's output.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use visavis_api::fleet::keys::{DeviceKey, read_key_file};
-use visavis_api::local::{Request, Response};
+use visavis_api::local::{Request, Response, StaffAction, StaffPin};
 use visavis_e2e::bins::workspace_binary;
 use visavis_e2e::wait::{Check, until_blocking};
 use visavis_e2e::{Appliance, Error, Fleet, Rendezvous, RendezvousConfig, Result, ResultExt};
 
 const DEVICE: &str = "e2e-cabine-3";
 const WIFI_KEY: &str = "wifi-SECRET-e2e-4f1c";
+const STAFF_PIN: &str = "86420975";
 
 /// Run `provision` with `args`; every output is kept for the secret check.
 fn provision(outputs: &mut Vec<String>, args: &[&str]) -> Result<Output> {
     let output = Command::new(workspace_binary("provision")?)
         .args(args)
         .env("E2E_WIFI_KEY", WIFI_KEY)
+        .env("E2E_STAFF_PIN", STAFF_PIN)
         .output()
         .map_err(|e| Error::new(format!("could not run provision: {e}")))?;
     outputs.push(String::from_utf8_lossy(&output.stdout).into_owned());
@@ -100,8 +103,8 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
     std::fs::write(
         &manifest,
         format!(
-            "device_id,store,location,mode,timezone,rendezvous_url,wifi_ssid,wifi_country,wifi_key,enrollment_key\n\
-             {DEVICE},Paris 9e,Cabine 3,fitting-room,Europe/Paris,{},Boutique,FR,env:E2E_WIFI_KEY,file:{}\n",
+            "device_id,store,location,mode,timezone,rendezvous_url,wifi_ssid,wifi_country,wifi_key,enrollment_key,staff_pin\n\
+             {DEVICE},Paris 9e,Cabine 3,fitting-room,Europe/Paris,{},Boutique,FR,env:E2E_WIFI_KEY,file:{},env:E2E_STAFF_PIN\n",
             rendezvous.url(),
             enrollment_key.display()
         ),
@@ -165,6 +168,7 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
     assert!(state.join("enrollment-token").exists());
     let on_boot = read(boot.join("visavis-seed.json"))?;
     assert!(!on_boot.contains(&token) && !on_boot.contains(WIFI_KEY));
+    assert!(!on_boot.contains(STAFF_PIN));
 
     // First start: enrolls with the token, which is then used up.
     let config = root.join("etc/visavis/applianced.toml");
@@ -174,6 +178,15 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
         !state.join("enrollment-token").exists(),
         "the used token is removed once rendezvous accepted the key"
     );
+    // The staff screen opens with the PIN IT put in the manifest.
+    let staff = unit.client()?.call(Request::Staff {
+        pin: StaffPin(STAFF_PIN.into()),
+        action: StaffAction::Report,
+    });
+    match staff {
+        Ok(Response::Staff(report)) => assert_eq!(report.device_id, DEVICE),
+        other => panic!("the seeded staff PIN was not accepted: {other:?}"),
+    }
     let public_key =
         DeviceKey::from_bytes(&read_key_file(&state.join("device.key")).context("the unit key")?)
             .public_key();
@@ -268,6 +281,12 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
         read(&signing_key)?.trim().to_owned(),
         read(state.join("device.key"))?.trim().to_owned(),
     ];
+    for text in &outputs {
+        assert!(
+            !text.contains(STAFF_PIN),
+            "the staff PIN was printed: {text}"
+        );
+    }
     for (i, secret) in secrets.iter().enumerate() {
         assert!(secret.len() > 10);
         for text in &outputs {

@@ -82,6 +82,10 @@ pub struct SeedBody {
     pub turn: Option<Turn>,
     /// One-time token to enroll the unit's key with rendezvous.
     pub enrollment_token: Secret,
+    /// The staff screen's PIN, 4 to 8 digits. Left out of the file (and of the signed
+    /// bytes) when the manifest gives none, so seeds without one read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_pin: Option<Secret>,
 }
 
 impl SeedBody {
@@ -95,6 +99,7 @@ impl SeedBody {
         let mut all = vec![&self.enrollment_token];
         all.extend(self.wifi.as_ref().map(|w| &w.key));
         all.extend(self.turn.as_ref().map(|t| &t.secret));
+        all.extend(self.staff_pin.as_ref());
         all
     }
 }
@@ -199,6 +204,9 @@ impl SeedFile {
         if let Some(t) = &mut seed.body.turn {
             t.secret = Secret::default();
         }
+        if let Some(pin) = &mut seed.body.staff_pin {
+            *pin = Secret::default();
+        }
         seed.applied_at = Some(now);
         seed
     }
@@ -230,6 +238,7 @@ pub(crate) mod tests {
             }),
             turn: None,
             enrollment_token: Secret::new("vve1.token"),
+            staff_pin: Some(Secret::new("2468")),
         }
     }
 

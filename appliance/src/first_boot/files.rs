@@ -31,9 +31,27 @@ pub fn network_manager_wifi(ssid: &str, key: &str) -> String {
     )
 }
 
+/// The id of group `name` in the text of an `/etc/group` file.
+pub fn group_id(groups: &str, name: &str) -> Option<u32> {
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == name).then_some(())?;
+        fields.nth(1)?.parse().ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_ids_are_read_from_the_group_file() {
+        let groups = "root:x:0:\nvideo:x:44:visavis\nvisavis:x:998:\nbroken\n";
+        assert_eq!(group_id(groups, "visavis"), Some(998));
+        assert_eq!(group_id(groups, "video"), Some(44));
+        assert_eq!(group_id(groups, "gpio"), None);
+        assert_eq!(group_id(groups, "broken"), None);
+    }
 
     #[test]
     fn the_wifi_connection_holds_the_network() {

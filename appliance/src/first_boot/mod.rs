@@ -7,6 +7,8 @@
 //! - moves the secrets out of the seed, mode 0600: the enrollment token to the state
 //!   directory (`/var/lib/visavis/enrollment-token`), the TURN secret beside it, the
 //!   Wi-Fi key into a root-only NetworkManager connection;
+//! - writes the staff screen's PIN, when the seed has one, to `/etc/visavis/staff-pin`
+//!   (or the config's `staff.pin_file`), mode 0640, group `visavis` so applianced reads it;
 //! - creates the unit's ed25519 key (`device.key`, 0600);
 //! - sets the time zone and the Wi-Fi regulatory country;
 //! - writes `first-boot.json` (what happened, for the staff screen) and the stamp
@@ -51,6 +53,12 @@ impl Paths {
     }
     fn wifi_country(&self) -> PathBuf {
         self.root.join("etc/modprobe.d/visavis-wifi-country.conf")
+    }
+    fn default_pin_file(&self) -> PathBuf {
+        self.root.join("etc/visavis/staff-pin")
+    }
+    fn groups(&self) -> PathBuf {
+        self.root.join("etc/group")
     }
 }
 
@@ -132,11 +140,14 @@ pub fn run(paths: &Paths) -> Result<Outcome, FirstBootError> {
 
 /// The state directory the config names, or the default under the root.
 fn state_dir(paths: &Paths) -> PathBuf {
-    std::fs::read_to_string(paths.config())
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
+    image_config(paths)
         .and_then(|t| t.get("state_dir")?.as_str().map(PathBuf::from))
         .unwrap_or_else(|| paths.default_state_dir())
+}
+
+/// The image's config as it stands, if it reads.
+fn image_config(paths: &Paths) -> Option<toml::Table> {
+    std::fs::read_to_string(paths.config()).ok()?.parse().ok()
 }
 
 fn apply(paths: &Paths, state_dir: &Path) -> Result<Outcome, FirstBootError> {
@@ -181,13 +192,17 @@ fn apply(paths: &Paths, state_dir: &Path) -> Result<Outcome, FirstBootError> {
         )
         .map_err(io("cannot write", &path))?;
     }
+    let pin_file = match &body.staff_pin {
+        Some(pin) => Some(write_pin(paths, pin.expose())?),
+        None => None,
+    };
     let key_path = state_dir.join("device.key");
     let key = DeviceKey::load_or_create(&key_path).map_err(|e| FirstBootError::Io {
         what: "cannot create the unit's key",
         path: key_path.clone(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    write_config(paths, state_dir, &body)?;
+    write_config(paths, state_dir, &body, pin_file.as_deref())?;
     if let Some(wifi) = &body.wifi {
         let path = paths.wifi_connection();
         files::atomic_write(
@@ -264,7 +279,35 @@ fn check_body(path: &Path, body: &SeedBody) -> Result<(), FirstBootError> {
 
 /// Write the seeded keys into the config, keeping every other setting, and check the
 /// result is a config `applianced` accepts.
-fn write_config(paths: &Paths, state_dir: &Path, body: &SeedBody) -> Result<(), FirstBootError> {
+/// The staff PIN file: the config's `staff.pin_file`, or `/etc/visavis/staff-pin`.
+fn pin_file(paths: &Paths) -> PathBuf {
+    image_config(paths)
+        .and_then(|t| t.get("staff")?.get("pin_file")?.as_str().map(PathBuf::from))
+        .unwrap_or_else(|| paths.default_pin_file())
+}
+
+/// Write the staff PIN, 0640, group `visavis` when the system has that group (applianced
+/// runs as its user; the PIN must not be readable by others). Returns where it went.
+fn write_pin(paths: &Paths, pin: &str) -> Result<PathBuf, FirstBootError> {
+    let path = pin_file(paths);
+    files::atomic_write(&path, format!("{pin}\n").as_bytes(), 0o640)
+        .map_err(io("cannot write the staff PIN", &path))?;
+    let group = std::fs::read_to_string(paths.groups())
+        .ok()
+        .and_then(|groups| files::group_id(&groups, "visavis"));
+    if let Some(gid) = group {
+        std::os::unix::fs::chown(&path, None, Some(gid))
+            .map_err(io("cannot give the staff PIN to group visavis", &path))?;
+    }
+    Ok(path)
+}
+
+fn write_config(
+    paths: &Paths,
+    state_dir: &Path,
+    body: &SeedBody,
+    pin_file: Option<&Path>,
+) -> Result<(), FirstBootError> {
     let path = paths.config();
     let mut table = match std::fs::read_to_string(&path) {
         Ok(text) => text
@@ -289,8 +332,17 @@ fn write_config(paths: &Paths, state_dir: &Path, body: &SeedBody) -> Result<(), 
     if let toml::Value::Table(r) = rendezvous {
         r.insert("url".into(), s(&body.rendezvous_url));
     }
+    if let Some(pin_file) = pin_file {
+        let staff = table
+            .entry("staff")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = staff {
+            t.insert("pin_file".into(), s(&pin_file.display().to_string()));
+        }
+    }
     let text = format!(
-        "# Seeded keys (device_id, store, location, mode, orientation, state_dir, rendezvous.url)\n\
+        "# Seeded keys (device_id, store, location, mode, orientation, state_dir, rendezvous.url,\n\
+         # staff.pin_file when the seed has a staff PIN)\n\
          # were written by `applianced first-boot` from the unit's seed.\n{}",
         toml::to_string(&table).map_err(|e| FirstBootError::Config {
             path: path.clone(),

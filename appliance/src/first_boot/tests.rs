@@ -33,6 +33,7 @@ fn body() -> SeedBody {
             secret: Secret::new("turn-SECRET-2"),
         }),
         enrollment_token: Secret::new("vve1.token-SECRET-3"),
+        staff_pin: Some(Secret::new("24681357")),
     }
 }
 
@@ -89,6 +90,12 @@ fn a_seed_is_applied_once_and_its_secrets_leave_the_boot_partition() {
     assert_eq!(config.rendezvous.url, "https://rdv.example.com");
     assert_eq!(config.state_dir, state);
     assert_eq!(config.video.source, crate::config::VideoSource::Test);
+    // The staff PIN: where the config says, not readable by others, and accepted by the
+    // staff screen's check.
+    let pin_file = root.join("etc/visavis/staff-pin");
+    assert_eq!(config.staff.pin_file, pin_file);
+    assert_eq!(mode(&pin_file), 0o640);
+    assert_eq!(crate::staff::load_pin(&pin_file).as_deref(), Ok("24681357"));
     assert_eq!(
         std::fs::read_link(root.join("etc/localtime")).unwrap(),
         Path::new("/usr/share/zoneinfo/Europe/Paris")
@@ -98,7 +105,12 @@ fn a_seed_is_applied_once_and_its_secrets_leave_the_boot_partition() {
     let seed_text = std::fs::read_to_string(&p.seed).unwrap();
     let report_text = std::fs::read_to_string(state.join("first-boot.json")).unwrap();
     let config_text = std::fs::read_to_string(root.join("etc/visavis/applianced.toml")).unwrap();
-    for secret in ["wifi-key-SECRET-1", "turn-SECRET-2", "token-SECRET-3"] {
+    for secret in [
+        "wifi-key-SECRET-1",
+        "turn-SECRET-2",
+        "token-SECRET-3",
+        "24681357",
+    ] {
         assert!(!seed_text.contains(secret), "{secret} left in the seed");
         assert!(!report_text.contains(secret));
         assert!(!config_text.contains(secret));

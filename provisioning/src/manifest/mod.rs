@@ -17,7 +17,7 @@ use visavis_api::fleet::{check_device_id, check_mode, check_timezone};
 use crate::secret_ref::SecretRef;
 
 /// Every column, in the order the docs list them.
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "device_id",
     "store",
     "location",
@@ -31,6 +31,7 @@ pub const COLUMNS: [&str; 13] = [
     "turn_uris",
     "turn_secret",
     "enrollment_key",
+    "staff_pin",
 ];
 
 /// Columns every row must fill.
@@ -93,6 +94,9 @@ pub struct Device {
     pub wifi: Option<Wifi>,
     pub turn: Option<Turn>,
     pub enrollment_key: EnrollmentKey,
+    /// The staff screen's PIN; without one, nobody opens the staff screen until a PIN
+    /// file is written on the unit.
+    pub staff_pin: Option<Secret>,
 }
 
 /// Read a manifest; `.toml` files are TOML, anything else CSV.
@@ -449,6 +453,21 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
                 }
             }
         };
+        let staff_pin = match cell("staff_pin") {
+            "" => None,
+            reference => secret("staff_pin", &mut bad).filter(|pin| {
+                let digits = pin.expose();
+                let ok =
+                    (4..=8).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+                if !ok {
+                    bad(
+                        "staff_pin",
+                        format!("the PIN in {reference} is not 4 to 8 digits"),
+                    );
+                }
+                ok
+            }),
+        };
         let key_cell = cell("enrollment_key");
         let enrollment_key = if key_cell.is_empty() {
             None
@@ -483,6 +502,7 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
                 wifi,
                 turn,
                 enrollment_key,
+                staff_pin,
             });
         }
     }

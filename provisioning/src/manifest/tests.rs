@@ -76,3 +76,24 @@ fn empty_required_cells_and_bad_values_are_all_reported() {
         );
     }
 }
+
+#[test]
+fn a_staff_pin_must_be_four_to_eight_digits_and_is_never_repeated() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pin = dir.path().join("pin");
+    std::fs::write(&pin, "12ab\n").unwrap();
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (_, problems) = validate(&rows(&format!(
+        "device_id,store,location,mode,timezone,rendezvous_url,enrollment_key,staff_pin\n\
+         u1,Paris,Cabine 1,table,UTC,https://rdv.example.com,env:VISAVIS_TEST_UNSET_KEY,file:{}\n",
+        pin.display()
+    )));
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let expected = format!(
+        "row 2, column staff_pin: the PIN in file:{} is not 4 to 8 digits",
+        pin.display()
+    );
+    assert!(text.contains(&expected), "{expected} not in {text:?}");
+    assert!(!text.iter().any(|p| p.contains("12ab")), "{text:?}");
+}
