@@ -277,8 +277,6 @@ fn check_body(path: &Path, body: &SeedBody) -> Result<(), FirstBootError> {
     Ok(())
 }
 
-/// Write the seeded keys into the config, keeping every other setting, and check the
-/// result is a config `applianced` accepts.
 /// The staff PIN file: the config's `staff.pin_file`, or `/etc/visavis/staff-pin`.
 fn pin_file(paths: &Paths) -> PathBuf {
     image_config(paths)
@@ -302,6 +300,8 @@ fn write_pin(paths: &Paths, pin: &str) -> Result<PathBuf, FirstBootError> {
     Ok(path)
 }
 
+/// Write the seeded keys into the config, keeping every other setting, and check the
+/// result is a config `applianced` accepts.
 fn write_config(
     paths: &Paths,
     state_dir: &Path,

@@ -1,6 +1,6 @@
 //! The kiosk under measurement: a table's screen at 1920x1080 in a call with four remote
-//! guests (real Chromium, fake cameras, kept to the last CPU core), each in a tile, and the table's own camera (the
-//! clip, 1280x720@30) small in the corner. The real `kiosk` binary runs in Xvfb, painting
+//! guests (real Chromium, fake cameras, kept to the last CPU core), each in a tile, and the
+//! table's own camera (the clip, 1280x720@30) small in the corner. The real `kiosk` binary runs in Xvfb, painting
 //! with Mesa's software OpenGL: on the Pi the GPU paints, so the CPU figure here is an
 //! upper bound for the kiosk's own work.
 //!
