@@ -18,6 +18,9 @@ const MAX_LINE: usize = 64 * 1024;
 /// A request for the daemon loop, with where to send the answer.
 pub type Call = (Request, oneshot::Sender<Outcome>);
 
+/// An event for every client, with its number (see `visavis_api::local`).
+pub type Pushed = (u64, Event);
+
 /// Bind the socket at `path`, replacing a stale socket file left by a crash. The socket is
 /// made accessible to the owner and group only.
 pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
@@ -45,7 +48,7 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 pub async fn serve(
     listener: UnixListener,
     calls: mpsc::Sender<Call>,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<Pushed>,
 ) {
     loop {
         match listener.accept().await {
@@ -70,7 +73,7 @@ fn bad_request(message: String) -> Outcome {
 async fn client(
     stream: UnixStream,
     calls: mpsc::Sender<Call>,
-    mut events: broadcast::Receiver<Event>,
+    mut events: broadcast::Receiver<Pushed>,
 ) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -80,8 +83,9 @@ async fn client(
             let msg = tokio::select! {
                 m = out_rx.recv() => match m { Some(m) => m, None => return },
                 e = events.recv() => match e {
-                    Ok(event) => ServerMessage::Event { event },
+                    Ok((seq, event)) => ServerMessage::Event { seq, event },
                     Err(broadcast::error::RecvError::Lagged(n)) => {
+                        // The client sees the gap in the numbers and asks for the status again.
                         tracing::warn!(missed = n, "a local API client is too slow for events");
                         continue;
                     }

@@ -1,10 +1,11 @@
 //! `applianced`, the Visavis device daemon.
 //!
 //! Captures once, encodes once ([`media`]), and sends the encoded stream to every admitted
-//! guest over its own webrtc-rs peer connection ([`peer`]). The [`session`] core decides who
-//! is admitted and when everything is erased; [`daemon`] moves data between it and the
-//! sockets: rendezvous ([`signaling`]), the local API ([`api`]) and Prometheus
-//! ([`metrics`]). [`identity`] is how the unit proves who it is to rendezvous, and
+//! guest over its own webrtc-rs peer connection ([`peer`]). The [`unit`] owns the unit's
+//! state and decides everything: its [`session`] core who is admitted and when everything is
+//! erased, its room what guests get and what the LED shows. [`daemon`] moves data between
+//! it and the world: rendezvous ([`signaling`]), the local API ([`api`]), the board
+//! ([`board`]), the media ([`media`], [`peer`]) and Prometheus ([`metrics`]). [`identity`] is how the unit proves who it is to rendezvous, and
 //! [`first_boot`] applies the seed IT wrote to the boot partition (`applianced first-boot`).
 
 pub mod api;
@@ -21,4 +22,5 @@ pub mod recent;
 pub mod session;
 pub mod signaling;
 pub mod staff;
+pub mod unit;
 pub mod waiter;

@@ -1,13 +1,15 @@
 //! Counters of the media path and their Prometheus endpoint on loopback.
 //!
 //! Counters are atomics bumped on the hot path (GStreamer streaming threads, per-guest
-//! tasks); a [`MetricsSnapshot`] is assembled only when someone asks.
+//! tasks); a [`MetricsSnapshot`] is assembled only when someone asks. Counters only: who is
+//! in the call is the unit's state's business. A guest's counters belong to their peer
+//! connection and leave the snapshot when it is gone.
 
 use axum::Router;
 use axum::routing::get;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use visavis_api::local::{GuestMetrics, MetricsSnapshot, StreamCounters};
 
 /// One direction of one stream.
@@ -39,6 +41,7 @@ impl Counter3 {
 /// Counters for one guest's peer connection.
 #[derive(Debug, Default)]
 pub struct GuestCounters {
+    pub guest_id: String,
     pub name: String,
     pub connection: Mutex<String>,
     pub video_out: Counter3,
@@ -62,27 +65,32 @@ pub struct Metrics {
     pub privacy_switched_unix_us: AtomicU64,
     pub target_bitrate_bps: AtomicU64,
     pub video_encoder: Mutex<String>,
-    guests: Mutex<BTreeMap<String, Arc<GuestCounters>>>,
+    /// Every peer connection's counters, as long as the connection holds them.
+    guests: Mutex<Vec<Weak<GuestCounters>>>,
 }
 
 impl Metrics {
-    /// Register a guest's counters; they stay in the snapshot until [`Metrics::remove_guest`].
+    /// New counters for a guest's peer connection; they are in the snapshot while the
+    /// connection (or anything else) holds them.
     pub fn add_guest(&self, guest_id: &str, name: &str) -> Arc<GuestCounters> {
         let counters = Arc::new(GuestCounters {
+            guest_id: guest_id.to_owned(),
             name: name.to_owned(),
             connection: Mutex::new("new".into()),
             ..Default::default()
         });
-        lock(&self.guests).insert(guest_id.to_owned(), counters.clone());
+        let mut guests = lock(&self.guests);
+        guests.retain(|g| g.strong_count() > 0);
+        guests.push(Arc::downgrade(&counters));
         counters
     }
 
-    pub fn remove_guest(&self, guest_id: &str) {
-        lock(&self.guests).remove(guest_id);
-    }
-
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let guests = lock(&self.guests);
+        let guests: BTreeMap<String, Arc<GuestCounters>> = lock(&self.guests)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|g| (g.guest_id.clone(), g))
+            .collect();
         MetricsSnapshot {
             frames_withheld: self.frames_withheld.load(Relaxed),
             privacy: self.privacy.load(Relaxed),

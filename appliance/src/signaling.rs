@@ -19,7 +19,7 @@ use crate::identity::Identity;
 const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the socket task reports.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Link {
     Up,
     Down,

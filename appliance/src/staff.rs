@@ -6,6 +6,7 @@
 //! doubling, at most 15 min) until a right one. The PIN is never logged or echoed.
 
 use crate::config::Config;
+use crate::unit::StaffFacts;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -86,13 +87,12 @@ pub fn load_pin(path: &Path) -> Result<String, String> {
 }
 
 /// The staff report from what the daemon knows.
-pub fn report(
-    config: &Config,
-    rendezvous_connected: bool,
-    metrics: &MetricsSnapshot,
-    privacy: bool,
-    problems: Vec<String>,
-) -> StaffReport {
+pub fn report(config: &Config, facts: StaffFacts, metrics: &MetricsSnapshot) -> StaffReport {
+    let StaffFacts {
+        rendezvous_connected,
+        privacy,
+        problems,
+    } = facts;
     use crate::config::VideoSource;
     let camera = match config.video.source {
         VideoSource::V4l2 => format!("camera {}", config.video.device.display()),

@@ -3,17 +3,17 @@
 //! QR code; who is waiting to be let in; saved looks and "which one?" votes; volume; the
 //! erasure notice when a session ends. State lives in
 //! [`crate::link`] and [`crate::preview`]; this file only draws it and turns taps into
-//! [`Command`]s. Every word comes from [`crate::i18n`].
+//! [`Request`]s. Every word comes from [`crate::i18n`].
 
 use crate::i18n::{Key, Lang, fill, text};
-use crate::link::{self, Command, Shared};
+use crate::link::{self, Shared};
 use crate::preview::Feed;
 use egui::{Color32, RichText, TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::Reaction;
-use visavis_api::local::GuestState;
+use visavis_api::local::{GuestState, MAX_LOOKS, Request};
 
 /// Untouched this long with no session and nobody in front: the attract screen.
 pub const ATTRACT_AFTER: Duration = Duration::from_secs(60);
@@ -21,8 +21,6 @@ pub const ATTRACT_AFTER: Duration = Duration::from_secs(60);
 const NOTICE_SHOWN: Duration = Duration::from_secs(10);
 /// Chat bubbles over the mirror at once (the newest).
 const BUBBLES: usize = 3;
-/// Looks a session holds (applianced's limit): the save button is off beyond it.
-const MAX_LOOKS: usize = 6;
 /// Guests' tiles a table shows at once.
 const MAX_TILES: usize = 8;
 
@@ -32,7 +30,7 @@ fn in_call(guest: &visavis_api::local::GuestStatus) -> bool {
 
 pub struct KioskApp {
     link: Shared,
-    commands: mpsc::Sender<Command>,
+    commands: mpsc::Sender<Request>,
     feed: Option<Feed>,
     preview_started: bool,
     tiles: crate::tiles::Tiles,
@@ -56,7 +54,7 @@ impl KioskApp {
     pub fn new(
         ctx: &egui::Context,
         link: Shared,
-        commands: mpsc::Sender<Command>,
+        commands: mpsc::Sender<Request>,
         lang: Lang,
     ) -> Self {
         ctx.set_pixels_per_point(1.5);
@@ -105,7 +103,7 @@ impl KioskApp {
         text(self.lang, key)
     }
 
-    fn send(&self, command: Command) {
+    fn send(&self, command: Request) {
         let _ = self.commands.send(command);
     }
 
@@ -185,13 +183,16 @@ impl KioskApp {
     /// One frame of the screen, from the last state the link saw.
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         let state = link::lock(&self.link).clone();
+        // The link repaints on every change; clocks on the screen (the invite's countdown,
+        // notices that fade, the attract screen) need a tick of their own.
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
         self.ensure_preview(&state);
         let ctx = ui.ctx().clone();
         self.tiles.sync(&state.status.guests, &ctx);
         let mirror = state.mode != "table";
         if let Some(staff) = &mut self.staff {
             let commands = self.commands.clone();
-            let send = move |c: Command| {
+            let send = move |c: Request| {
                 let _ = commands.send(c);
             };
             let lang = self.lang;
@@ -389,7 +390,7 @@ impl KioskApp {
                 let end = egui::Button::new(RichText::new(self.t(Key::End)).size(24.0))
                     .min_size(egui::vec2(260.0, END_HEIGHT));
                 if ui.add(end).clicked() {
-                    self.send(Command::EndSession);
+                    self.send(Request::EndSession);
                 }
             }
         });
@@ -434,7 +435,7 @@ impl KioskApp {
             }
             _ => {
                 if ui.add_enabled(state.connected, big(invite_label)).clicked() {
-                    self.send(Command::CreateInvite);
+                    self.send(Request::CreateInvite);
                 }
             }
         }
@@ -446,10 +447,14 @@ impl KioskApp {
                     ui.label(RichText::new(named(Key::WantsToJoin, &guest.name)).size(22.0));
                     ui.horizontal(|ui| {
                         if ui.add(big(self.t(Key::LetIn))).clicked() {
-                            self.send(Command::Admit(guest.guest_id.clone()));
+                            self.send(Request::Admit {
+                                guest_id: guest.guest_id.clone(),
+                            });
                         }
                         if ui.add(big(self.t(Key::NotNow))).clicked() {
-                            self.send(Command::Deny(guest.guest_id.clone()));
+                            self.send(Request::Deny {
+                                guest_id: guest.guest_id.clone(),
+                            });
                         }
                     });
                 }
@@ -467,7 +472,7 @@ impl KioskApp {
                 .add_enabled(state.connected, big(self.t(Key::CallWaiter)))
                 .clicked()
             {
-                self.send(Command::CallWaiter);
+                self.send(Request::CallWaiter);
                 self.waiter_called = Some(Instant::now());
             }
             if self
@@ -490,7 +495,7 @@ impl KioskApp {
                         .min_size(egui::vec2(200.0, 56.0))
                 };
                 if ui.add(toggle(mic).selected(status.mic_muted)).clicked() {
-                    self.send(Command::SetMic(muted));
+                    self.send(Request::SetMic { muted });
                 }
                 let (camera, paused) = if status.camera_paused {
                     (Key::ResumeCamera, false)
@@ -499,7 +504,7 @@ impl KioskApp {
                 };
                 let pause = toggle(camera).selected(status.camera_paused);
                 if ui.add_enabled(!status.privacy, pause).clicked() {
-                    self.send(Command::SetCamera(paused));
+                    self.send(Request::SetCamera { paused });
                 }
             });
             self.volume(ui, status.volume);
@@ -539,10 +544,14 @@ impl KioskApp {
                     .min_size(egui::vec2(160.0, 56.0))
             };
             if ui.add_enabled(volume > 0, step(Key::Quieter)).clicked() {
-                self.send(Command::SetVolume(volume.saturating_sub(10)));
+                self.send(Request::SetVolume {
+                    percent: volume.saturating_sub(10),
+                });
             }
             if ui.add_enabled(volume < 100, step(Key::Louder)).clicked() {
-                self.send(Command::SetVolume(volume.saturating_add(10).min(100)));
+                self.send(Request::SetVolume {
+                    percent: volume.saturating_add(10).min(100),
+                });
             }
         });
     }
@@ -626,7 +635,7 @@ impl KioskApp {
         let save = egui::Button::new(RichText::new(self.t(Key::SaveLook)).size(22.0))
             .min_size(egui::vec2(220.0, 56.0));
         if ui.add_enabled(can_save, save).clicked() {
-            self.send(Command::SaveLook);
+            self.send(Request::SaveLook);
         }
         if status.looks.is_empty() {
             return;
@@ -662,7 +671,7 @@ impl KioskApp {
                 let ask = egui::Button::new(RichText::new(self.t(Key::Compare)).size(22.0))
                     .min_size(egui::vec2(220.0, 56.0));
                 if ui.add(ask).clicked() {
-                    self.send(Command::Compare([a, b]));
+                    self.send(Request::Compare { looks: [a, b] });
                     self.picked.clear();
                 }
             } else {
@@ -673,7 +682,7 @@ impl KioskApp {
             let close = egui::Button::new(RichText::new(self.t(Key::CloseVote)).size(20.0))
                 .min_size(egui::vec2(200.0, 48.0));
             if ui.add(close).clicked() {
-                self.send(Command::EndCompare);
+                self.send(Request::EndCompare);
             }
         }
     }
@@ -784,7 +793,8 @@ impl KioskApp {
             );
             painter.galley(at, galley, Color32::WHITE);
         }
-        if !state.reactions.is_empty() {
+        let floating = |(at, _): &(Instant, Reaction)| at.elapsed() < link::REACTION_SHOWN;
+        if state.reactions.iter().any(floating) {
             ui.ctx().request_repaint();
         }
     }
@@ -803,7 +813,7 @@ mod tests {
 
     struct Screen {
         harness: Harness<'static, KioskApp>,
-        commands: mpsc::Receiver<Command>,
+        commands: mpsc::Receiver<Request>,
     }
 
     fn screen(mode: &str, status: Status, lang: Lang) -> Screen {
@@ -857,7 +867,7 @@ mod tests {
             self.harness.query_by_label(label).is_some()
         }
 
-        fn sent(&self) -> Vec<Command> {
+        fn sent(&self) -> Vec<Request> {
             self.commands.try_iter().collect()
         }
     }
@@ -881,7 +891,7 @@ mod tests {
         let mut s = screen("fitting-room", Status::default(), Lang::En);
         assert!(!s.shows("Share this dinner"));
         s.tap("Ask my friends");
-        assert_eq!(s.sent(), [Command::CreateInvite]);
+        assert_eq!(s.sent(), [Request::CreateInvite]);
 
         let s = screen("table", Status::default(), Lang::Fr);
         assert!(s.shows("Partager ce dîner"));
@@ -922,11 +932,21 @@ mod tests {
         assert!(s.shows("Camille wants to join"));
         assert!(s.sent().is_empty(), "nothing is sent before a tap");
         s.tap("Let in");
-        assert_eq!(s.sent(), [Command::Admit("g-1".into())]);
+        assert_eq!(
+            s.sent(),
+            [Request::Admit {
+                guest_id: "g-1".into()
+            }]
+        );
         s.tap("Not now");
-        assert_eq!(s.sent(), [Command::Deny("g-1".into())]);
+        assert_eq!(
+            s.sent(),
+            [Request::Deny {
+                guest_id: "g-1".into()
+            }]
+        );
         s.tap("End");
-        assert_eq!(s.sent(), [Command::EndSession]);
+        assert_eq!(s.sent(), [Request::EndSession]);
     }
 
     #[test]
@@ -964,7 +984,12 @@ mod tests {
         assert!(s.shows("Faire entrer") && s.shows("Pas maintenant") && s.shows("Terminer"));
         assert!(!s.shows("Let in"));
         s.tap("Faire entrer");
-        assert_eq!(s.sent(), [Command::Admit("g-1".into())]);
+        assert_eq!(
+            s.sent(),
+            [Request::Admit {
+                guest_id: "g-1".into()
+            }]
+        );
         s.tap("English");
         assert!(s.shows("Camille wants to join"));
     }
@@ -1010,7 +1035,7 @@ mod tests {
     fn a_shopper_saves_looks_and_asks_friends_which_one() {
         let mut s = screen("fitting-room", in_call(&[]), Lang::En);
         s.tap("Save this look");
-        assert_eq!(s.sent(), [Command::SaveLook]);
+        assert_eq!(s.sent(), [Request::SaveLook]);
 
         let mut s = screen_with(with_thumbs(in_call(&[1, 2, 3])), Lang::En);
         assert!(s.shows("Pick two looks to compare"));
@@ -1021,7 +1046,7 @@ mod tests {
         s.tap("Look 1");
         s.tap("Look 3");
         s.tap("Ask which one");
-        assert_eq!(s.sent(), [Command::Compare([1, 3])]);
+        assert_eq!(s.sent(), [Request::Compare { looks: [1, 3] }]);
     }
 
     #[test]
@@ -1063,7 +1088,7 @@ mod tests {
         assert!(s.shows("Look 1: 2 votes") && s.shows("Look 3: 1 vote"));
         assert!(s.shows("Camille: the blue one!"));
         s.tap("Close the vote");
-        assert_eq!(s.sent(), [Command::EndCompare]);
+        assert_eq!(s.sent(), [Request::EndCompare]);
 
         let s = screen_with(with_thumbs(status), Lang::Fr);
         assert!(s.shows("Tenue 1 : 2 votes") && s.shows("Camille : the blue one!"));
@@ -1193,7 +1218,13 @@ mod tests {
         assert!(s.shows("••••"), "the digits are never shown");
         s.tap("OK");
         let pin = StaffPin("2468".into());
-        assert_eq!(s.sent(), [Command::Staff(pin.clone(), StaffAction::Report)]);
+        assert_eq!(
+            s.sent(),
+            [Request::Staff {
+                pin: pin.clone(),
+                action: StaffAction::Report
+            }]
+        );
 
         // applianced accepts: the report.
         link::lock(&s.harness.state().link).staff =
@@ -1214,7 +1245,13 @@ mod tests {
             .rect();
         assert!(newest.top() < older.top());
         s.tap("Restart the unit");
-        assert_eq!(s.sent(), [Command::Staff(pin, StaffAction::Restart)]);
+        assert_eq!(
+            s.sent(),
+            [Request::Staff {
+                pin,
+                action: StaffAction::Restart
+            }]
+        );
         s.tap("Close");
         assert!(s.shows("Ask my friends"), "back to the shopper's screen");
         assert!(
@@ -1246,7 +1283,13 @@ mod tests {
         let mut s = screen("fitting-room", in_call(&[]), Lang::En);
         s.tap("Mute microphone");
         s.tap("Pause camera");
-        assert_eq!(s.sent(), [Command::SetMic(true), Command::SetCamera(true)]);
+        assert_eq!(
+            s.sent(),
+            [
+                Request::SetMic { muted: true },
+                Request::SetCamera { paused: true }
+            ]
+        );
         let mut status = in_call(&[]);
         status.mic_muted = true;
         status.camera_paused = true;
@@ -1256,7 +1299,10 @@ mod tests {
         s.tap("Resume camera");
         assert_eq!(
             s.sent(),
-            [Command::SetMic(false), Command::SetCamera(false)]
+            [
+                Request::SetMic { muted: false },
+                Request::SetCamera { paused: false }
+            ]
         );
     }
 
@@ -1265,7 +1311,7 @@ mod tests {
         let mut s = screen("table", in_call(&[]), Lang::En);
         assert!(!s.shows("Save this look"), "looks are for the fitting room");
         s.tap("Call a waiter");
-        assert_eq!(s.sent(), [Command::CallWaiter]);
+        assert_eq!(s.sent(), [Request::CallWaiter]);
         assert!(s.shows("A waiter has been called."));
         let s = screen("fitting-room", Status::default(), Lang::En);
         assert!(!s.shows("Call a waiter"));
@@ -1330,7 +1376,13 @@ mod tests {
         assert!(s.shows("Speaker volume: 70%"));
         s.tap("Louder");
         s.tap("Quieter");
-        assert_eq!(s.sent(), [Command::SetVolume(80), Command::SetVolume(60)]);
+        assert_eq!(
+            s.sent(),
+            [
+                Request::SetVolume { percent: 80 },
+                Request::SetVolume { percent: 60 }
+            ]
+        );
         for (volume, off) in [(100, "Louder"), (0, "Quieter")] {
             let mut status = dinner(&[("Camille", false)]);
             status.volume = volume;
@@ -1369,14 +1421,14 @@ mod tests {
             s.harness.run_steps(2);
             assert_eq!(
                 s.sent(),
-                [Command::EndSession],
+                [Request::EndSession],
                 "{size:?}: End out of reach"
             );
             // Nothing of the panel lies under "End": its lowest control does its own job.
             s.tap("Close the vote");
             assert_eq!(
                 s.sent(),
-                [Command::EndCompare],
+                [Request::EndCompare],
                 "{size:?}: the panel under End"
             );
         }

@@ -1,40 +1,29 @@
 //! The kiosk's link to `applianced`: a background thread that keeps a local-API connection,
-//! refreshes the status and carries out the screen's commands. If applianced goes away the
+//! carries out the screen's requests and keeps the unit's status up to date from the events
+//! `applianced` pushes (one `status` at connect, then [`Status::apply`] for each event; a
+//! gap in the events' numbers asks for the status again). If applianced goes away the
 //! state says so ("reconnecting") and the thread keeps trying.
 
 use crate::looks::{self, Thumb};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::Reaction;
-use visavis_api::local::client::{Client, ClientError};
 use visavis_api::local::{
-    Event, Preview, Request, Response, StaffAction, StaffPin, StaffReport, Status,
+    ApiError, Applied, ClientRequest, Event, Outcome, Preview, Request, Response, ServerMessage,
+    StaffReport, Status,
 };
 
 /// How long a reaction floats over the mirror.
 pub const REACTION_SHOWN: Duration = Duration::from_secs(3);
-
-/// What the screen asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    CreateInvite,
-    Admit(String),
-    Deny(String),
-    EndSession,
-    SaveLook,
-    Compare([u32; 2]),
-    EndCompare,
-    SetMic(bool),
-    SetCamera(bool),
-    CallWaiter,
-    /// The speaker's loudness, 0 to 100.
-    SetVolume(u8),
-    /// A staff request, with the PIN typed on the keypad.
-    Staff(StaffPin, StaffAction),
-}
+/// How long the kiosk waits for applianced to answer a request before reconnecting.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+/// Between two tries to reach applianced.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
 
 /// applianced's answer to the last staff request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +40,7 @@ pub struct LinkState {
     pub mode: String,
     pub preview: Option<Preview>,
     pub status: Status,
-    /// The last refused command, in words.
+    /// The last refused request, in words.
     pub last_error: Option<String>,
     /// Thumbnails of the session's saved looks, by id.
     pub looks: BTreeMap<u32, Thumb>,
@@ -69,138 +58,272 @@ pub fn lock(s: &Shared) -> std::sync::MutexGuard<'_, LinkState> {
     s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Why a connection to applianced ended.
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("local API socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("applianced closed the local API socket")]
+    Closed,
+    #[error("applianced did not answer within {0:?}")]
+    NoAnswer(Duration),
+}
+
+/// What the link thread waits for: the screen's requests and the socket's lines, in one
+/// queue so neither waits behind the other.
+enum Inbox {
+    Request(Request),
+    /// A line from connection number `.0`.
+    Line(u64, ServerMessage),
+    /// Connection number `.0` ended.
+    Closed(u64),
+}
+
 /// Start the link thread; `repaint` is called whenever the state changes.
 pub fn spawn(
     socket: PathBuf,
     repaint: impl Fn() + Send + 'static,
-) -> (Shared, mpsc::Sender<Command>) {
+) -> (Shared, mpsc::Sender<Request>) {
     let shared: Shared = Arc::default();
-    let (tx, rx) = mpsc::channel::<Command>();
+    let (requests, from_screen) = mpsc::channel::<Request>();
+    let (inbox_tx, inbox) = mpsc::channel::<Inbox>();
+    let forward = inbox_tx.clone();
+    let _ = std::thread::Builder::new()
+        .name("api-requests".into())
+        .spawn(move || {
+            for request in from_screen {
+                if forward.send(Inbox::Request(request)).is_err() {
+                    return;
+                }
+            }
+        });
     let state = shared.clone();
-    std::thread::Builder::new()
+    let _ = std::thread::Builder::new()
         .name("api-link".into())
         .spawn(move || {
+            let mut link = Link {
+                state,
+                inbox,
+                inbox_tx,
+                repaint,
+                connection: 0,
+                writer: None,
+                next_id: 1,
+                later: VecDeque::new(),
+            };
             loop {
-                if let Err(e) = session(&socket, &state, &rx, &repaint) {
-                    let mut s = lock(&state);
+                if let Err(e) = link.session(&socket) {
+                    let mut s = lock(&link.state);
                     if s.connected {
                         eprintln!("kiosk: lost applianced ({e}); reconnecting");
                     }
                     s.connected = false;
                     drop(s);
-                    repaint();
+                    (link.repaint)();
                 }
-                std::thread::sleep(Duration::from_millis(500));
+                // Ends the reader thread of that connection too.
+                if let Some(writer) = link.writer.take() {
+                    let _ = writer.shutdown(std::net::Shutdown::Both);
+                }
+                std::thread::sleep(RETRY_AFTER);
             }
-        })
-        .ok();
-    (shared, tx)
+        });
+    (shared, requests)
 }
 
-fn session(
-    socket: &std::path::Path,
-    state: &Shared,
-    commands: &mpsc::Receiver<Command>,
-    repaint: &impl Fn(),
-) -> Result<(), ClientError> {
-    let mut client = Client::connect(socket, Duration::from_secs(10))?;
-    if let Response::Hello { mode, preview, .. } = client.call(Request::Hello)? {
-        let mut s = lock(state);
-        s.mode = mode;
-        s.preview = preview;
-    }
-    loop {
-        let status = match client.call(Request::Status)? {
-            Response::Status(s) => s,
-            _ => Status::default(),
-        };
-        fetch_looks(&mut client, state, &status.looks)?;
-        {
-            let mut s = lock(state);
-            s.connected = true;
-            s.status = status;
-            for event in client.take_events() {
-                match event {
-                    Event::Reaction { reaction, .. } => {
-                        s.reactions.push((Instant::now(), reaction))
-                    }
-                    Event::SessionEnded => s.ended_at = Some(Instant::now()),
-                    _ => {}
-                }
-            }
-            s.reactions.retain(|(at, _)| at.elapsed() < REACTION_SHOWN);
-        }
-        repaint();
-        // Commands are carried out as they come; otherwise refresh about three times a second.
-        match commands.recv_timeout(Duration::from_millis(300)) {
-            Ok(command) => {
-                let request = match command {
-                    Command::CreateInvite => Request::CreateInvite,
-                    Command::Admit(guest_id) => Request::Admit { guest_id },
-                    Command::Deny(guest_id) => Request::Deny { guest_id },
-                    Command::EndSession => Request::EndSession,
-                    Command::SaveLook => Request::SaveLook,
-                    Command::Compare(looks) => Request::Compare { looks },
-                    Command::EndCompare => Request::EndCompare,
-                    Command::SetMic(muted) => Request::SetMic { muted },
-                    Command::SetCamera(paused) => Request::SetCamera { paused },
-                    Command::CallWaiter => Request::CallWaiter,
-                    Command::SetVolume(percent) => Request::SetVolume { percent },
-                    Command::Staff(pin, action) => {
-                        staff(&mut client, state, pin, action)?;
-                        continue;
-                    }
-                };
-                let error = match client.call(request) {
-                    Ok(_) => None,
-                    Err(ClientError::Api(e)) => Some(e.message),
-                    Err(e) => return Err(e),
-                };
-                lock(state).last_error = error;
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
-        }
-    }
+struct Link<R> {
+    state: Shared,
+    inbox: mpsc::Receiver<Inbox>,
+    inbox_tx: mpsc::Sender<Inbox>,
+    repaint: R,
+    /// Numbers connections, so lines of an old one are told apart.
+    connection: u64,
+    writer: Option<UnixStream>,
+    next_id: u64,
+    /// Screen requests that came while waiting for an answer.
+    later: VecDeque<Request>,
 }
 
-/// Keep a thumbnail for each of `ids` (fetching new ones) and none for looks that are gone.
-fn fetch_looks(client: &mut Client, state: &Shared, ids: &[u32]) -> Result<(), ClientError> {
-    lock(state).looks.retain(|id, _| ids.contains(id));
-    for id in ids {
-        if lock(state).looks.contains_key(id) {
-            continue;
+impl<R: Fn()> Link<R> {
+    /// One connection: hello and status, then requests and events until it breaks.
+    fn session(&mut self, socket: &Path) -> Result<(), LinkError> {
+        self.connect(socket)?;
+        if let Ok(Response::Hello { mode, preview, .. }) = self.call(Request::Hello)? {
+            let mut s = lock(&self.state);
+            s.mode = mode;
+            s.preview = preview;
         }
-        let jpeg = match client.call(Request::LookImage { look: *id }) {
-            Ok(Response::LookImage { jpeg, .. }) => jpeg,
-            // Gone between the status and now (the session ended): nothing to show.
-            Ok(_) | Err(ClientError::Api(_)) => continue,
-            Err(e) => return Err(e),
+        self.refresh()?;
+        loop {
+            let next = match self.later.pop_front() {
+                Some(request) => Inbox::Request(request),
+                None => self.inbox.recv().map_err(|_| LinkError::Closed)?,
+            };
+            match next {
+                Inbox::Request(request) => self.request(request)?,
+                Inbox::Line(n, ServerMessage::Event { seq, event }) if n == self.connection => {
+                    self.event(seq, event)?;
+                }
+                Inbox::Closed(n) if n == self.connection => return Err(LinkError::Closed),
+                // An answer nobody waits for, or a line of an older connection.
+                Inbox::Line(..) | Inbox::Closed(_) => {}
+            }
+        }
+    }
+
+    fn connect(&mut self, socket: &Path) -> Result<(), LinkError> {
+        let stream = UnixStream::connect(socket)?;
+        self.connection += 1;
+        let connection = self.connection;
+        let reader = BufReader::new(stream.try_clone()?);
+        let inbox = self.inbox_tx.clone();
+        std::thread::Builder::new()
+            .name("api-reader".into())
+            .spawn(move || read_lines(reader, connection, &inbox))?;
+        self.writer = Some(stream);
+        Ok(())
+    }
+
+    /// Send `request` and wait for its answer; events meanwhile are applied, requests from
+    /// the screen wait their turn.
+    fn call(&mut self, request: Request) -> Result<Result<Response, ApiError>, LinkError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut line = serde_json::to_string(&ClientRequest { id, request })
+            .map_err(|e| LinkError::Io(std::io::Error::other(e)))?;
+        line.push('\n');
+        let writer = self.writer.as_mut().ok_or(LinkError::Closed)?;
+        writer.write_all(line.as_bytes())?;
+        let deadline = Instant::now() + ANSWER_WITHIN;
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let next = match self.inbox.recv_timeout(wait) {
+                Ok(next) => next,
+                Err(_) => return Err(LinkError::NoAnswer(ANSWER_WITHIN)),
+            };
+            match next {
+                Inbox::Request(r) => self.later.push_back(r),
+                Inbox::Line(n, ServerMessage::Response { id: got, result })
+                    if n == self.connection && got == id =>
+                {
+                    return Ok(match result {
+                        Outcome::Ok(r) => Ok(r),
+                        Outcome::Error(e) => Err(e),
+                    });
+                }
+                Inbox::Line(n, ServerMessage::Event { seq, event }) if n == self.connection => {
+                    self.event(seq, event)?;
+                }
+                Inbox::Closed(n) if n == self.connection => return Err(LinkError::Closed),
+                Inbox::Line(..) | Inbox::Closed(_) => {}
+            }
+        }
+    }
+
+    /// Take the whole status afresh (at connect, or after missing events).
+    fn refresh(&mut self) -> Result<(), LinkError> {
+        if let Ok(Response::Status(status)) = self.call(Request::Status)? {
+            let ids = status.looks.clone();
+            {
+                let mut s = lock(&self.state);
+                s.connected = true;
+                s.status = status;
+                s.looks.retain(|id, _| ids.contains(id));
+            }
+            for id in ids {
+                self.fetch_look(id)?;
+            }
+        }
+        (self.repaint)();
+        Ok(())
+    }
+
+    fn event(&mut self, seq: u64, event: Event) -> Result<(), LinkError> {
+        let applied = lock(&self.state).status.apply(seq, &event);
+        match applied {
+            Applied::AlreadySeen => return Ok(()),
+            Applied::Gap => return self.refresh(),
+            Applied::Applied => {}
+        }
+        match event {
+            Event::Reaction { reaction, .. } => {
+                let mut s = lock(&self.state);
+                s.reactions.retain(|(at, _)| at.elapsed() < REACTION_SHOWN);
+                s.reactions.push((Instant::now(), reaction));
+            }
+            Event::SessionEnded => {
+                let mut s = lock(&self.state);
+                s.ended_at = Some(Instant::now());
+                s.looks.clear();
+            }
+            Event::LookSaved { look } => self.fetch_look(look)?,
+            _ => {}
+        }
+        (self.repaint)();
+        Ok(())
+    }
+
+    /// A request from the screen: a refusal is kept in words for the screen to show.
+    fn request(&mut self, request: Request) -> Result<(), LinkError> {
+        let staff = matches!(request, Request::Staff { .. });
+        let answer = self.call(request)?;
+        let mut s = lock(&self.state);
+        if staff {
+            match answer {
+                Ok(Response::Staff(report)) => s.staff = Some(StaffOutcome::Report(report)),
+                // A restart was accepted: the connection drops and comes back.
+                Ok(_) => {}
+                Err(e) => s.staff = Some(StaffOutcome::Refused(e.message)),
+            }
+        } else {
+            s.last_error = answer.err().map(|e| e.message);
+        }
+        drop(s);
+        (self.repaint)();
+        Ok(())
+    }
+
+    /// Fetch the thumbnail of look `id` unless it is there already.
+    fn fetch_look(&mut self, id: u32) -> Result<(), LinkError> {
+        if lock(&self.state).looks.contains_key(&id) {
+            return Ok(());
+        }
+        // Gone meanwhile (the session ended): nothing to show.
+        let Ok(Response::LookImage { jpeg, .. }) = self.call(Request::LookImage { look: id })?
+        else {
+            return Ok(());
         };
         match looks::decode(&jpeg) {
             Ok(thumb) => {
-                lock(state).looks.insert(*id, thumb);
+                let mut s = lock(&self.state);
+                // Only if the look is still part of the session.
+                if s.status.looks.contains(&id) {
+                    s.looks.insert(id, thumb);
+                }
             }
             Err(e) => eprintln!("kiosk: look {id}: {e}"),
         }
+        Ok(())
     }
-    Ok(())
 }
 
-/// A staff request: the outcome goes to the state for the staff screen.
-fn staff(
-    client: &mut Client,
-    state: &Shared,
-    pin: StaffPin,
-    action: StaffAction,
-) -> Result<(), ClientError> {
-    let outcome = match client.call(Request::Staff { pin, action }) {
-        Ok(Response::Staff(report)) => StaffOutcome::Report(report),
-        // A restart was accepted: the connection drops and comes back.
-        Ok(_) => return Ok(()),
-        Err(ClientError::Api(e)) => StaffOutcome::Refused(e.message),
-        Err(e) => return Err(e),
-    };
-    lock(state).staff = Some(outcome);
-    Ok(())
+/// Read the socket's lines into the inbox until it closes.
+fn read_lines(mut reader: BufReader<UnixStream>, connection: u64, inbox: &mpsc::Sender<Inbox>) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        match serde_json::from_str::<ServerMessage>(&line) {
+            Ok(message) => {
+                if inbox.send(Inbox::Line(connection, message)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => eprintln!("kiosk: applianced sent a line the kiosk does not understand: {e}"),
+        }
+    }
+    let _ = inbox.send(Inbox::Closed(connection));
 }

@@ -7,10 +7,10 @@
 //! [`IDLE_CLOSE`] untouched.
 
 use crate::i18n::{Key, Lang, fill, text};
-use crate::link::{Command, LinkState, StaffOutcome};
+use crate::link::{LinkState, StaffOutcome};
 use egui::{Color32, RichText};
 use std::time::{Duration, Instant};
-use visavis_api::local::{StaffAction, StaffPin, StaffReport};
+use visavis_api::local::{Request, StaffAction, StaffPin, StaffReport};
 
 /// The staff screen closes itself (and forgets the PIN) after this long untouched.
 pub const IDLE_CLOSE: Duration = Duration::from_secs(120);
@@ -51,7 +51,7 @@ impl StaffScreen {
         ui: &mut egui::Ui,
         lang: Lang,
         state: &LinkState,
-        send: &dyn Fn(Command),
+        send: &dyn Fn(Request),
     ) -> bool {
         let t = |key| text(lang, key);
         if ui.input(|i| i.pointer.any_pressed() || i.any_touches()) {
@@ -106,7 +106,10 @@ impl StaffScreen {
             && !self.asked
         {
             *last = Instant::now();
-            send(Command::Staff(StaffPin(pin.clone()), StaffAction::Report));
+            send(Request::Staff {
+                pin: StaffPin(pin.clone()),
+                action: StaffAction::Report,
+            });
         }
         ui.ctx().request_repaint_after(REFRESH);
         keep
@@ -117,7 +120,7 @@ impl StaffScreen {
         ui: &mut egui::Ui,
         lang: Lang,
         state: &LinkState,
-        send: &dyn Fn(Command),
+        send: &dyn Fn(Request),
     ) -> bool {
         let t = |key| text(lang, key);
         ui.label(
@@ -166,10 +169,10 @@ impl StaffScreen {
             let ready = self.digits.len() >= 4 && !self.asked;
             if ui.add_enabled(ready, button(t(Key::Ok), 160.0)).clicked() {
                 self.asked = true;
-                send(Command::Staff(
-                    StaffPin(self.digits.clone()),
-                    StaffAction::Report,
-                ));
+                send(Request::Staff {
+                    pin: StaffPin(self.digits.clone()),
+                    action: StaffAction::Report,
+                });
             }
         });
         true
@@ -181,7 +184,7 @@ impl StaffScreen {
         lang: Lang,
         r: &StaffReport,
         pin: &str,
-        send: &dyn Fn(Command),
+        send: &dyn Fn(Request),
     ) -> bool {
         let t = |key| text(lang, key);
         let line = |ui: &mut egui::Ui, key: Key, value: &str| {
@@ -266,10 +269,10 @@ impl StaffScreen {
         }
         ui.add_space(12.0);
         if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
-            send(Command::Staff(
-                StaffPin(pin.to_owned()),
-                StaffAction::Restart,
-            ));
+            send(Request::Staff {
+                pin: StaffPin(pin.to_owned()),
+                action: StaffAction::Restart,
+            });
         }
         true
     }

@@ -85,7 +85,7 @@ impl Client {
                         "response for request {got} while waiting for {id}"
                     )));
                 }
-                ServerMessage::Event { event } => self.keep(event),
+                ServerMessage::Event { event, .. } => self.keep(event),
             }
         }
     }
@@ -109,7 +109,7 @@ impl Client {
             return Ok(e);
         }
         loop {
-            if let ServerMessage::Event { event } = self.read_message()? {
+            if let ServerMessage::Event { event, .. } = self.read_message()? {
                 return Ok(event);
             }
         }

@@ -4,12 +4,19 @@
 //! [`ClientRequest`] per line; `applianced` answers each with a [`ServerMessage::Response`]
 //! carrying the same `id`, and pushes [`ServerMessage::Event`]s to every client as things
 //! happen. The socket file is the access control: only the kiosk's user can open it.
+//!
+//! Events are numbered (`seq`, from 1, one counter per `applianced` run) and a [`Status`]
+//! carries the number of the last event it includes: a client asks for the status once,
+//! then keeps it up to date with [`Status::apply`] for every later event, and asks again
+//! only when it sees a gap in the numbers (it was too slow and missed some).
 
 pub mod client;
 mod metrics;
+mod mirror;
 mod staff;
 
 pub use metrics::{GuestMetrics, MetricsSnapshot, StreamCounters};
+pub use mirror::{Applied, CHAT_KEPT, MAX_LOOKS};
 pub use staff::{NetworkLink, StaffAction, StaffPin, StaffReport};
 
 use crate::datachannel::{LookVotes, Reaction};
@@ -136,6 +143,9 @@ pub struct Preview {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Status {
+    /// The number of the last event this status includes (see the module docs).
+    #[serde(default)]
+    pub seq: u64,
     /// True while connected and authenticated to rendezvous.
     pub rendezvous_connected: bool,
     /// True between the first invite and the end of the session.
@@ -230,6 +240,8 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// Why a request was refused: one variant per cause, so a client never reads the sentence
+/// to decide what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiErrorCode {
@@ -245,19 +257,48 @@ pub enum ApiErrorCode {
     RateLimited,
     /// The unit cannot reach rendezvous right now.
     RendezvousUnavailable,
-    /// The request does not fit the current state (e.g. admitting twice, or simulating a
-    /// real board).
-    NotAllowed,
+    /// The guest is already let in.
+    AlreadyAdmitted,
+    /// The call has as many guests as the unit takes (`[session] max_guests`).
+    CallFull,
+    /// No session is running (looks are kept only once friends are invited).
+    NoSession,
+    /// The session holds as many looks as it can.
+    LooksFull,
+    /// The camera is off (privacy switch): no still can be taken.
+    CameraOff,
+    /// This unit has no local preview to take a still from.
+    NoPreview,
+    /// The board is real: its switch, sensor and buttons cannot be simulated.
+    RealBoard,
     Internal,
 }
 
-/// Things that happened, pushed to every client.
+/// Things that happened, pushed to every client. Most change the [`Status`]
+/// ([`Status::apply`] follows them); reactions, buttons and waiter calls are moments only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
+    /// The connection to rendezvous came up or went down.
+    Rendezvous {
+        connected: bool,
+    },
+    /// What needs staff attention changed (the whole list, oldest first).
+    Problems {
+        problems: Vec<String>,
+    },
+    /// An invite link was made; the session is running from the first one.
+    Invite {
+        url: String,
+        expires_at: u64,
+    },
     GuestKnock {
         guest_id: GuestId,
         name: String,
+    },
+    /// The person in the room let the guest in; their connection is being set up.
+    GuestAdmitted {
+        guest_id: GuestId,
     },
     GuestJoined {
         guest_id: GuestId,
@@ -266,11 +307,25 @@ pub enum Event {
     GuestLeft {
         guest_id: GuestId,
     },
+    /// A guest's video tile appeared (their video is decoded) or went away.
+    Tile {
+        guest_id: GuestId,
+        tile: Option<Preview>,
+    },
+    /// A guest started or stopped speaking.
+    Speaking {
+        guest_id: GuestId,
+        speaking: bool,
+    },
     Reaction {
         guest_id: GuestId,
         reaction: Reaction,
     },
     Chat(ChatLine),
+    /// A look was saved.
+    LookSaved {
+        look: u32,
+    },
     /// The votes changed (or a comparison started or closed).
     Votes(CompareStatus),
     /// The session ended and everything from it was erased.
@@ -282,6 +337,18 @@ pub enum Event {
     /// Someone stepped in front of the unit, or left.
     Presence {
         present: bool,
+    },
+    /// The microphone was muted or unmuted from the screen.
+    Mic {
+        muted: bool,
+    },
+    /// The camera was paused or resumed from the screen.
+    Camera {
+        paused: bool,
+    },
+    /// The speaker's loudness changed (0 to 100).
+    Volume {
+        percent: u8,
     },
     /// A physical button was pressed.
     Button {
@@ -301,6 +368,9 @@ pub enum ServerMessage {
         result: Outcome,
     },
     Event {
+        /// This event's number: one more than the previous event's (see the module docs).
+        #[serde(default)]
+        seq: u64,
         event: Event,
     },
 }
@@ -351,12 +421,13 @@ mod tests {
             }),
         ] {
             let line = serde_json::to_string(&ServerMessage::Event {
+                seq: 3,
                 event: event.clone(),
             })
             .unwrap();
             assert_eq!(
                 serde_json::from_str::<ServerMessage>(&line).unwrap(),
-                ServerMessage::Event { event }
+                ServerMessage::Event { seq: 3, event }
             );
         }
         let req: ClientRequest =

@@ -67,7 +67,12 @@ pub struct MediaHub {
 
 impl MediaHub {
     /// Build and start both pipelines. Fails with the element or device at fault.
-    pub fn start(config: &Config, metrics: Arc<Metrics>) -> Result<Self, MediaError> {
+    /// What guests' decoders see (tiles, voices) goes to `guest_events`.
+    pub fn start(
+        config: &Config,
+        metrics: Arc<Metrics>,
+        guest_events: tokio::sync::mpsc::UnboundedSender<remote::GuestMediaEvent>,
+    ) -> Result<Self, MediaError> {
         gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))?;
         let (video_tx, _) = broadcast::channel(64);
         let (audio_tx, _) = broadcast::channel(64);
@@ -97,7 +102,12 @@ impl MediaHub {
             .socket
             .parent()
             .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
-        let guests = remote::GuestMedia::new(tiles, &config.audio.speaker, config.audio.volume);
+        let guests = remote::GuestMedia::new(
+            tiles,
+            &config.audio.speaker,
+            config.audio.volume,
+            guest_events,
+        );
         Ok(MediaHub {
             video,
             audio,
@@ -116,7 +126,7 @@ impl MediaHub {
     /// once, the source's valve drops new frames and the camera stops streaming. Audio off:
     /// the same for the microphone. Video back on: the source runs again and guests get
     /// video from a fresh keyframe. The privacy switch and the screen's pause and mute
-    /// buttons all come here (see `daemon::Room`).
+    /// buttons all come here (see `unit::Room`).
     pub fn set_outputs(&self, video: bool, audio: bool) {
         use gstreamer::prelude::*;
         let valve = |running: &pipeline::Running, drop: bool| {
@@ -148,14 +158,14 @@ impl MediaHub {
         }
     }
 
-    /// Record the privacy switch in the metrics (what it does to media is
-    /// [`MediaHub::set_outputs`]).
-    pub fn note_privacy(&self, on: bool) {
+    /// Record the privacy switch, flipped at `at_unix_us`, in the metrics (what it does to
+    /// media is [`MediaHub::set_outputs`]).
+    pub fn note_privacy(&self, on: bool, at_unix_us: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         self.metrics.privacy.store(on, Relaxed);
         self.metrics
             .privacy_switched_unix_us
-            .store(crate::metrics::unix_us(), Relaxed);
+            .store(at_unix_us, Relaxed);
     }
 
     /// Stills of the camera for saved looks (none without a local preview).

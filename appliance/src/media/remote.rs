@@ -3,6 +3,10 @@
 //! socket); each guest's voice plays on the speaker at the room's volume, and its loudness
 //! lights the tile's speaking indicator.
 //!
+//! This module keeps no state about guests: it reports what it sees as
+//! [`GuestMediaEvent`]s (a tile ready or gone, a voice heard) and the unit's state
+//! decides what the room shows.
+//!
 //! One small pipeline per remote track: `appsrc` (the RTP packets webrtc-rs received) →
 //! `rtpjitterbuffer` → `decodebin` (the depayloader and decoder of whatever codec was
 //! negotiated) → scale and convert → `shmsink` (video) or `volume` → the speaker (audio).
@@ -14,12 +18,12 @@ use futures::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use visavis_api::local::{Preview, Status};
+use tokio::sync::mpsc;
+use visavis_api::local::Preview;
 use visavis_api::signaling::GuestId;
 
 /// Tile frames: 4:3 RGBA, letterboxed (phones send portrait, laptops landscape).
@@ -30,9 +34,20 @@ pub const TILE_FPS: u32 = 15;
 /// A 10–20 ms stretch of a guest's voice louder than this (RMS, dB full scale) counts as
 /// speaking. Room noise on a phone sits well below; speech is around -30 to -15.
 const SPEAKING_DBFS: f64 = -50.0;
-/// The indicator stays on this long after the last loud stretch, so it does not flicker
-/// between words.
-pub const SPEAKING_HOLD: Duration = Duration::from_millis(600);
+/// While a guest speaks, [`GuestMediaEvent::VoiceHeard`] comes at most this often: well
+/// inside the unit's speaking hold, so the indicator stays lit between reports.
+pub const VOICE_REPORT_GAP: Duration = Duration::from_millis(200);
+
+/// What the guests' decoders report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestMediaEvent {
+    /// The guest's video is decoded into this tile.
+    TileReady { guest_id: GuestId, tile: Preview },
+    /// That tile's decoder stopped.
+    TileGone { guest_id: GuestId, tile: Preview },
+    /// The guest's voice was loud enough to count as speaking, just now.
+    VoiceHeard { guest_id: GuestId },
+}
 
 /// What a remote track carries, from its negotiated codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,20 +132,13 @@ fn playback_present() -> bool {
         && gst::ElementFactory::find("alsasink").is_some()
 }
 
-/// What the room knows of one guest's media.
-#[derive(Default)]
-struct Seen {
-    tile: Option<Preview>,
-    loud_at: Option<Instant>,
-}
-
 struct Inner {
     /// Folder of the tiles' shared-memory sockets (beside the local API's socket).
     dir: PathBuf,
     speaker: String,
     volume: AtomicU8,
     next_tile: AtomicU64,
-    guests: Mutex<HashMap<GuestId, Seen>>,
+    events: mpsc::UnboundedSender<GuestMediaEvent>,
     /// The `volume` element of every playing voice.
     volumes: Mutex<Vec<gst::glib::WeakRef<gst::Element>>>,
 }
@@ -143,28 +151,32 @@ pub struct GuestMedia {
 
 impl GuestMedia {
     /// Tiles' sockets go in `dir`; voices play on `speaker` (`auto`, `none` or an ALSA
-    /// device) at `volume` percent.
-    pub fn new(dir: PathBuf, speaker: &str, volume: u8) -> GuestMedia {
+    /// device) at `volume` percent (0 to 100); what the decoders see goes to `events`.
+    pub fn new(
+        dir: PathBuf,
+        speaker: &str,
+        volume: u8,
+        events: mpsc::UnboundedSender<GuestMediaEvent>,
+    ) -> GuestMedia {
         GuestMedia {
             inner: Arc::new(Inner {
                 dir,
                 speaker: speaker.to_owned(),
-                volume: AtomicU8::new(volume.min(100)),
+                volume: AtomicU8::new(volume),
                 next_tile: AtomicU64::new(1),
-                guests: Mutex::default(),
+                events,
                 volumes: Mutex::default(),
             }),
         }
     }
 
-    /// The speaker's loudness, 0 to 100.
-    pub fn volume(&self) -> u8 {
+    fn volume(&self) -> u8 {
         self.inner.volume.load(Ordering::Relaxed)
     }
 
-    /// Change the loudness of every guest's voice, now and for voices to come.
+    /// Change the loudness of every guest's voice, now and for voices to come (0 to 100:
+    /// the unit's state checks the value).
     pub fn set_volume(&self, percent: u8) {
-        let percent = percent.min(100);
         self.inner.volume.store(percent, Ordering::Relaxed);
         lock(&self.inner.volumes).retain(|weak| match weak.upgrade() {
             Some(element) => {
@@ -175,22 +187,8 @@ impl GuestMedia {
         });
     }
 
-    /// Fill in each guest's tile and speaking indicator, and the volume.
-    pub fn annotate(&self, status: &mut Status, now: Instant) {
-        status.volume = self.volume();
-        let guests = lock(&self.inner.guests);
-        for guest in &mut status.guests {
-            let seen = guests.get(&guest.guest_id);
-            guest.tile = seen.and_then(|s| s.tile.clone());
-            guest.speaking = seen
-                .and_then(|s| s.loud_at)
-                .is_some_and(|at| now.saturating_duration_since(at) < SPEAKING_HOLD);
-        }
-    }
-
-    /// Forget a guest who left (their decoders stop when their tracks end).
-    pub fn forget(&self, guest_id: &GuestId) {
-        lock(&self.inner.guests).remove(guest_id);
+    fn report(&self, event: GuestMediaEvent) {
+        let _ = self.inner.events.send(event);
     }
 
     /// Start decoding one of `guest_id`'s tracks; feed it with [`Decoder::push`].
@@ -255,10 +253,10 @@ impl GuestMedia {
             .map_err(|e| build_err(format!("cannot start: {e}")))?;
         // Only a video track has a tile; a voice starting after it must not take it away.
         if let Some(tile) = &tile {
-            lock(&self.inner.guests)
-                .entry(guest_id.clone())
-                .or_default()
-                .tile = Some(tile.clone());
+            self.report(GuestMediaEvent::TileReady {
+                guest_id: guest_id.clone(),
+                tile: tile.clone(),
+            });
         }
         tracing::info!(guest = %guest_id, codec = %codec.encoding, "decoding guest track");
         Ok(Decoder {
@@ -279,22 +277,31 @@ impl GuestMedia {
         let Some(pad) = pipeline.by_name("meter").and_then(|m| m.static_pad("src")) else {
             return;
         };
-        let inner = Arc::downgrade(&self.inner);
+        let events = self.inner.events.clone();
         let guest_id = guest_id.clone();
+        let last_report = Mutex::new(None::<Instant>);
         pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
             if let Some(buffer) = info.buffer()
                 && let Ok(map) = buffer.map_readable()
                 && rms_dbfs(map.as_slice()) > SPEAKING_DBFS
-                && let Some(inner) = inner.upgrade()
             {
-                lock(&inner.guests)
-                    .entry(guest_id.clone())
-                    .or_default()
-                    .loud_at = Some(Instant::now());
+                let now = Instant::now();
+                let mut last = lock(&last_report);
+                if due(*last, now) {
+                    *last = Some(now);
+                    let _ = events.send(GuestMediaEvent::VoiceHeard {
+                        guest_id: guest_id.clone(),
+                    });
+                }
             }
             gst::PadProbeReturn::Ok
         });
     }
+}
+
+/// A voice heard at `now` is reported when none was in the last [`VOICE_REPORT_GAP`].
+fn due(last: Option<Instant>, now: Instant) -> bool {
+    last.is_none_or(|last| now.saturating_duration_since(last) >= VOICE_REPORT_GAP)
 }
 
 /// At most [`TILE_FPS`] frames a second go on to be scaled and shared; the rest are
@@ -367,13 +374,12 @@ impl Drop for Decoder {
     fn drop(&mut self) {
         self.watch.abort();
         let _ = self.pipeline.set_state(gst::State::Null);
-        if let Some(tile) = &self.tile {
+        if let Some(tile) = self.tile.take() {
             let _ = std::fs::remove_file(&tile.socket);
-            if let Some(seen) = lock(&self.media.inner.guests).get_mut(&self.guest_id)
-                && seen.tile.as_ref() == Some(tile)
-            {
-                seen.tile = None;
-            }
+            self.media.report(GuestMediaEvent::TileGone {
+                guest_id: self.guest_id.clone(),
+                tile,
+            });
         }
     }
 }
@@ -450,71 +456,56 @@ mod tests {
         );
     }
 
-    /// A room's status with one guest, Camille, in the call.
-    fn camille_in_call(id: &GuestId) -> Status {
-        use visavis_api::local::{GuestState, GuestStatus};
-        Status {
-            guests: vec![GuestStatus {
-                guest_id: id.clone(),
-                name: "Camille".into(),
-                state: GuestState::InCall,
-                tile: None,
-                speaking: false,
-            }],
-            ..Default::default()
+    #[test]
+    fn a_steady_voice_is_reported_five_times_a_second() {
+        let t0 = Instant::now();
+        let mut last = None;
+        let mut reports = 0;
+        // One second of 10 ms buffers, all loud.
+        for i in 0..100u64 {
+            let now = t0 + Duration::from_millis(i * 10);
+            if due(last, now) {
+                last = Some(now);
+                reports += 1;
+            }
         }
+        assert_eq!(reports, 5);
     }
 
-    #[test]
-    fn speaking_lights_up_then_fades_after_the_hold() {
-        let media = GuestMedia::new(std::env::temp_dir(), "none", 80);
-        let id: GuestId = "g-1".into();
-        let heard = Instant::now();
-        lock(&media.inner.guests)
-            .entry(id.clone())
-            .or_default()
-            .loud_at = Some(heard);
-        let mut status = camille_in_call(&id);
-        media.annotate(&mut status, heard + SPEAKING_HOLD / 2);
-        assert!(status.guests[0].speaking);
-        media.annotate(&mut status, heard + SPEAKING_HOLD);
-        assert!(!status.guests[0].speaking);
-        media.annotate(&mut status, heard);
-        assert!(status.guests[0].speaking);
-        media.forget(&id);
-        media.annotate(&mut status, heard);
-        assert!(!status.guests[0].speaking, "a guest who left is forgotten");
+    fn media(dir: &std::path::Path) -> (GuestMedia, mpsc::UnboundedReceiver<GuestMediaEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (GuestMedia::new(dir.to_owned(), "none", 80, tx), rx)
     }
 
     #[tokio::test]
-    async fn a_voice_starting_after_the_video_leaves_the_tile_in_place() {
+    async fn a_video_decoder_reports_its_tile_and_a_voice_reports_none() {
         gst::init().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let media = GuestMedia::new(dir.path().to_owned(), "none", 80);
+        let (media, mut events) = media(dir.path());
         let id: GuestId = "g-1".into();
         let vp8 = RemoteCodec::from_mime("video/VP8", 90_000, 96).unwrap();
         let opus = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
-        let mut status = camille_in_call(&id);
         let video = media.decoder(&id, &vp8).unwrap();
-        let voice = media.decoder(&id, &opus).unwrap();
-        media.annotate(&mut status, Instant::now());
-        let tile = status.guests[0].tile.clone().expect("the tile stays");
+        let Some(GuestMediaEvent::TileReady { guest_id, tile }) = events.recv().await else {
+            panic!("the video decoder reports its tile first");
+        };
+        assert_eq!(guest_id, id);
         assert!(tile.socket.starts_with(&*dir.path().to_string_lossy()));
+        let voice = media.decoder(&id, &opus).unwrap();
         drop(voice);
-        media.annotate(&mut status, Instant::now());
-        assert!(status.guests[0].tile.is_some());
+        assert!(events.try_recv().is_err(), "a voice has no tile to report");
         drop(video);
-        media.annotate(&mut status, Instant::now());
-        assert_eq!(status.guests[0].tile, None, "no video, no tile");
+        assert_eq!(
+            events.try_recv().unwrap(),
+            GuestMediaEvent::TileGone { guest_id: id, tile }
+        );
     }
 
     #[test]
-    fn volume_is_a_percentage_and_status_shows_it() {
-        let media = GuestMedia::new(std::env::temp_dir(), "none", 150);
-        assert_eq!(media.volume(), 100);
+    fn the_volume_reaches_voices_to_come() {
+        let (media, _events) = media(&std::env::temp_dir());
+        assert_eq!(media.volume(), 80);
         media.set_volume(30);
-        let mut status = Status::default();
-        media.annotate(&mut status, Instant::now());
-        assert_eq!(status.volume, 30);
+        assert_eq!(media.volume(), 30);
     }
 }

@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::{ChatRefused, Reaction, UnitMessage, chat_text};
-use visavis_api::local::{
-    ApiError, ApiErrorCode, ChatLine, Event, GuestState, GuestStatus, Status,
-};
+use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, Event, GuestState, Preview};
 use visavis_api::signaling::{DeviceToServer, GuestId, SignalPayload};
+
+/// The speaking indicator stays on this long after the guest's voice was last heard, so it
+/// does not flicker between words.
+pub const SPEAKING_HOLD: Duration = Duration::from_millis(600);
 
 /// Rules the session runs by, from the config.
 #[derive(Debug, Clone)]
@@ -66,6 +68,12 @@ pub enum Input {
     },
     /// End the session now (button, staff, local API).
     EndSession,
+    /// The guest's video is decoded into a tile for the screen.
+    TileReady { guest_id: GuestId, tile: Preview },
+    /// That tile's decoder stopped.
+    TileGone { guest_id: GuestId, tile: Preview },
+    /// The guest's voice was heard, loud enough to count as speaking.
+    VoiceHeard { guest_id: GuestId },
 }
 
 /// Something the daemon must do.
@@ -98,12 +106,24 @@ pub enum Action {
     EraseSessionData,
 }
 
+/// One guest: the unit's only record of them.
 #[derive(Debug, Clone)]
-struct Guest {
-    name: String,
-    state: GuestState,
+pub struct Guest {
+    pub name: String,
+    pub state: GuestState,
     /// When the guest knocked; admission times out from here.
     knocked_at: Instant,
+    /// Their video's tile on the screen, once decoded.
+    pub tile: Option<Preview>,
+    /// Until when the speaking indicator stays on (their voice was last heard
+    /// [`SPEAKING_HOLD`] before); none while they are silent.
+    speaking_until: Option<Instant>,
+}
+
+impl Guest {
+    pub fn speaking(&self) -> bool {
+        self.speaking_until.is_some()
+    }
 }
 
 /// The session state machine. See the module docs.
@@ -150,10 +170,40 @@ impl Session {
             .guests
             .values()
             .filter(|g| g.state == GuestState::Waiting)
-            .map(|g| g.knocked_at + self.settings.admission_timeout)
-            .min();
+            .map(|g| g.knocked_at + self.settings.admission_timeout);
+        let silence = self.guests.values().filter_map(|g| g.speaking_until);
         let idle = self.empty_since.map(|t| t + self.settings.idle_timeout);
-        admission.into_iter().chain(idle).min()
+        admission.chain(silence).chain(idle).min()
+    }
+
+    /// Connected and authenticated to rendezvous.
+    pub fn rendezvous_up(&self) -> bool {
+        self.rendezvous_up
+    }
+
+    /// Between the first invite and the end.
+    pub fn active(&self) -> bool {
+        self.active
+    }
+
+    /// The current invite link and its expiry (Unix seconds).
+    pub fn invite(&self) -> Option<&(String, u64)> {
+        self.invite.as_ref()
+    }
+
+    /// Every guest, in guest id order.
+    pub fn guests(&self) -> impl Iterator<Item = (&GuestId, &Guest)> {
+        self.guests.iter()
+    }
+
+    /// Whether anyone is in the call (media flowing).
+    pub fn anyone_in_call(&self) -> bool {
+        self.guests.values().any(|g| g.state == GuestState::InCall)
+    }
+
+    /// Looks, comparison and chat.
+    pub fn keepsakes(&self) -> &Keepsakes {
+        &self.keepsakes
     }
 
     /// Fire whatever timeouts are due at `now`.
@@ -171,6 +221,15 @@ impl Session {
             tracing::info!(guest = %guest_id, "admission timed out");
             self.remove_guest(&guest_id, true, now);
         }
+        for (guest_id, g) in &mut self.guests {
+            if g.speaking_until.is_some_and(|until| now >= until) {
+                g.speaking_until = None;
+                self.actions.push_back(Action::Emit(Event::Speaking {
+                    guest_id: guest_id.clone(),
+                    speaking: false,
+                }));
+            }
+        }
         if self
             .empty_since
             .is_some_and(|t| now >= t + self.settings.idle_timeout)
@@ -184,7 +243,7 @@ impl Session {
     pub fn handle_input(&mut self, input: Input, now: Instant) {
         match input {
             Input::RendezvousUp => {
-                self.rendezvous_up = true;
+                self.set_rendezvous_up(true);
                 if !self.active {
                     // Whatever rendezvous still holds for this unit (an end it missed while
                     // offline, a session from before a restart) must not stay open.
@@ -193,7 +252,7 @@ impl Session {
                 }
             }
             Input::RendezvousDown => {
-                self.rendezvous_up = false;
+                self.set_rendezvous_up(false);
                 // Waiting guests were on the lost socket; in-call guests keep their media.
                 let waiting: Vec<GuestId> = self
                     .guests
@@ -241,6 +300,10 @@ impl Session {
                     self.empty_since = Some(now);
                 }
                 self.invite = Some((url.clone(), expires_at));
+                self.actions.push_back(Action::Emit(Event::Invite {
+                    url: url.clone(),
+                    expires_at,
+                }));
                 self.actions.push_back(Action::InviteReady {
                     request_id,
                     result: Ok((url, expires_at)),
@@ -322,6 +385,48 @@ impl Session {
                 }
             }
             Input::EndSession => self.end(now),
+            Input::TileReady { guest_id, tile } => self.set_tile(guest_id, Some(tile)),
+            Input::TileGone { guest_id, tile } => {
+                // A newer decoder may have replaced the tile already: only this one goes.
+                if self
+                    .guests
+                    .get(&guest_id)
+                    .is_some_and(|g| g.tile.as_ref() == Some(&tile))
+                {
+                    self.set_tile(guest_id, None);
+                }
+            }
+            Input::VoiceHeard { guest_id } => {
+                let Some(g) = self.guests.get_mut(&guest_id) else {
+                    return;
+                };
+                let was_speaking = g.speaking();
+                g.speaking_until = Some(now + SPEAKING_HOLD);
+                if !was_speaking {
+                    self.actions.push_back(Action::Emit(Event::Speaking {
+                        guest_id,
+                        speaking: true,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn set_rendezvous_up(&mut self, connected: bool) {
+        if self.rendezvous_up != connected {
+            self.rendezvous_up = connected;
+            self.actions
+                .push_back(Action::Emit(Event::Rendezvous { connected }));
+        }
+    }
+
+    fn set_tile(&mut self, guest_id: GuestId, tile: Option<Preview>) {
+        if let Some(g) = self.guests.get_mut(&guest_id)
+            && g.tile != tile
+        {
+            g.tile = tile.clone();
+            self.actions
+                .push_back(Action::Emit(Event::Tile { guest_id, tile }));
         }
     }
 
@@ -329,11 +434,14 @@ impl Session {
     pub fn save_look(&mut self, jpeg_base64: String) -> Result<u32, ApiError> {
         if !self.active {
             return Err(ApiError {
-                code: ApiErrorCode::NotAllowed,
+                code: ApiErrorCode::NoSession,
                 message: "no session: looks are saved once friends are invited".into(),
             });
         }
-        self.keepsakes.save(jpeg_base64)
+        let look = self.keepsakes.save(jpeg_base64)?;
+        self.actions
+            .push_back(Action::Emit(Event::LookSaved { look }));
+        Ok(look)
     }
 
     /// A saved look's picture (local API `look_image`).
@@ -343,6 +451,7 @@ impl Session {
 
     /// Show two looks to every guest in the call (local API `compare`).
     pub fn compare(&mut self, looks: [u32; 2]) -> Result<(), ApiError> {
+        self.keepsakes.check_compare(looks)?;
         if let Some(ended) = self.keepsakes.end_compare() {
             self.tell_guests(Some(ended));
         }
@@ -428,11 +537,11 @@ impl Session {
                 message: format!("no guest {guest_id:?} is waiting (they may have left)"),
             }),
             Some(g) if g.state != GuestState::Waiting => Err(ApiError {
-                code: ApiErrorCode::NotAllowed,
+                code: ApiErrorCode::AlreadyAdmitted,
                 message: format!("guest {guest_id:?} is already admitted"),
             }),
             Some(_) if self.admitted_count() >= self.settings.max_guests => Err(ApiError {
-                code: ApiErrorCode::NotAllowed,
+                code: ApiErrorCode::CallFull,
                 message: format!("the call is full ({} guests)", self.settings.max_guests),
             }),
             Some(_) => Ok(()),
@@ -448,36 +557,6 @@ impl Session {
                 code: ApiErrorCode::UnknownGuest,
                 message: format!("no guest {guest_id:?} (they may have left)"),
             })
-        }
-    }
-
-    /// Where things stand, for the local API.
-    pub fn status(&self) -> Status {
-        Status {
-            rendezvous_connected: self.rendezvous_up,
-            session_active: self.active,
-            invite_url: self.invite.as_ref().map(|(u, _)| u.clone()),
-            invite_expires_at: self.invite.as_ref().map(|(_, e)| *e),
-            guests: self
-                .guests
-                .iter()
-                .map(|(id, g)| GuestStatus {
-                    guest_id: id.clone(),
-                    name: g.name.clone(),
-                    state: g.state,
-                    tile: None,
-                    speaking: false,
-                })
-                .collect(),
-            problems: Vec::new(),
-            privacy: false,
-            presence: false,
-            looks: self.keepsakes.ids(),
-            compare: self.keepsakes.status(),
-            chat: self.keepsakes.chat(),
-            mic_muted: false,
-            camera_paused: false,
-            volume: 0,
         }
     }
 
@@ -501,6 +580,8 @@ impl Session {
                 name: name.clone(),
                 state: GuestState::Waiting,
                 knocked_at: now,
+                tile: None,
+                speaking_until: None,
             },
         );
         self.actions.push_back(Action::Emit(Event::GuestKnock {
@@ -515,7 +596,7 @@ impl Session {
     fn admit(&mut self, guest_id: &GuestId, now: Instant) {
         if let Err(e) = self.check_admit(guest_id) {
             tracing::warn!(guest = %guest_id, "not admitted: {}", e.message);
-            if e.code == ApiErrorCode::NotAllowed
+            if e.code == ApiErrorCode::CallFull
                 && self
                     .guests
                     .get(guest_id)
@@ -528,6 +609,9 @@ impl Session {
         if let Some(g) = self.guests.get_mut(guest_id) {
             g.state = GuestState::Connecting;
         }
+        self.actions.push_back(Action::Emit(Event::GuestAdmitted {
+            guest_id: guest_id.clone(),
+        }));
         self.empty_since = None;
         self.actions.push_back(Action::StartPeer {
             guest_id: guest_id.clone(),

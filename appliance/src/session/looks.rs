@@ -5,13 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use visavis_api::datachannel::{LookVotes, UnitMessage};
-use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, CompareStatus};
+use visavis_api::local::{ApiError, ApiErrorCode, CHAT_KEPT, ChatLine, CompareStatus, MAX_LOOKS};
 use visavis_api::signaling::GuestId;
-
-/// Looks a session can hold; saving one more is refused with a message to compare or end.
-pub const MAX_LOOKS: usize = 6;
-/// Chat lines kept for a kiosk that (re)connects mid-session.
-pub const CHAT_KEPT: usize = 20;
 
 #[derive(Debug)]
 struct Compare {
@@ -38,7 +33,7 @@ impl Keepsakes {
     pub fn save(&mut self, jpeg_base64: String) -> Result<u32, ApiError> {
         if self.looks.len() >= MAX_LOOKS {
             return Err(ApiError {
-                code: ApiErrorCode::NotAllowed,
+                code: ApiErrorCode::LooksFull,
                 message: format!(
                     "{MAX_LOOKS} looks are saved already: compare them, or end the session to start again"
                 ),
@@ -57,8 +52,8 @@ impl Keepsakes {
         self.looks.keys().copied().collect()
     }
 
-    /// Start comparing two looks; answers the messages for the guests.
-    pub fn compare(&mut self, looks: [u32; 2]) -> Result<Vec<UnitMessage>, ApiError> {
+    /// Whether `looks` can be compared: two different looks of this session.
+    pub fn check_compare(&self, looks: [u32; 2]) -> Result<(), ApiError> {
         if looks[0] == looks[1] {
             return Err(ApiError {
                 code: ApiErrorCode::BadRequest,
@@ -68,6 +63,12 @@ impl Keepsakes {
         for look in looks {
             self.image(look)?;
         }
+        Ok(())
+    }
+
+    /// Start comparing two looks; answers the messages for the guests.
+    pub fn compare(&mut self, looks: [u32; 2]) -> Result<Vec<UnitMessage>, ApiError> {
+        self.check_compare(looks)?;
         self.next_round += 1;
         self.compare = Some(Compare {
             round: self.next_round,

@@ -1,10 +1,10 @@
 //! Looks, votes and chat in a session, on simulated time.
 
-use super::tests::{drain, knock, settings, started};
+use super::tests::{drain, knock, settings, started, status};
 use super::*;
 use std::time::Instant;
 use visavis_api::datachannel::{LookVotes, UnitMessage};
-use visavis_api::local::{ApiErrorCode, ChatLine, Event};
+use visavis_api::local::{ApiErrorCode, ChatLine, Event, MAX_LOOKS};
 
 /// A started session with guests `a` and `b` in the call.
 fn in_call(t0: Instant) -> Session {
@@ -56,13 +56,13 @@ fn looks_need_a_session_and_are_numbered_from_one() {
     let mut idle = Session::new(settings(false));
     assert_eq!(
         idle.save_look("x".into()).unwrap_err().code,
-        ApiErrorCode::NotAllowed
+        ApiErrorCode::NoSession
     );
     let mut s = started(false, t0);
     assert_eq!(s.save_look("one".into()), Ok(1));
     assert_eq!(s.save_look("two".into()), Ok(2));
     assert_eq!(&*s.look_image(2).unwrap(), "two");
-    assert_eq!(s.status().looks, vec![1, 2]);
+    assert_eq!(status(&s).looks, vec![1, 2]);
     assert_eq!(s.look_image(3).unwrap_err().code, ApiErrorCode::UnknownLook);
     for _ in 2..MAX_LOOKS {
         s.save_look("more".into()).unwrap();
@@ -135,7 +135,7 @@ fn guests_in_the_call_see_the_comparison_and_their_votes_are_counted_once() {
     vote(&mut s, "a", round, two);
     vote(&mut s, "b", round, two);
     assert_eq!(
-        s.status().compare.unwrap().votes,
+        status(&s).compare.unwrap().votes,
         votes(&[(one, 0), (two, 2)])
     );
     // Stale rounds, other looks and strangers change nothing.
@@ -143,7 +143,7 @@ fn guests_in_the_call_see_the_comparison_and_their_votes_are_counted_once() {
     assert!(vote(&mut s, "b", round, 99).is_empty());
     assert!(vote(&mut s, "stranger", round, one).is_empty());
     assert_eq!(
-        s.status().compare.unwrap().votes,
+        status(&s).compare.unwrap().votes,
         votes(&[(one, 0), (two, 2)])
     );
 
@@ -155,7 +155,7 @@ fn guests_in_the_call_see_the_comparison_and_their_votes_are_counted_once() {
             .iter()
             .all(|(_, m)| *m == UnitMessage::CompareEnded { round })
     );
-    assert!(!s.status().compare.unwrap().open);
+    assert!(!status(&s).compare.unwrap().open);
     assert!(vote(&mut s, "a", round, one).is_empty());
 }
 
@@ -226,7 +226,7 @@ fn chat_from_guests_in_the_call_is_cleaned_and_kept_briefly() {
     for i in 0..30 {
         chat(&mut s, "b", &format!("line {i}"));
     }
-    let kept = s.status().chat;
+    let kept = status(&s).chat;
     assert_eq!(kept.len(), 20);
     assert_eq!(kept.last().unwrap().text, "line 29");
 }
@@ -249,7 +249,7 @@ fn ending_the_session_erases_looks_votes_and_chat() {
     );
     s.handle_input(Input::EndSession, t0);
     assert!(drain(&mut s).contains(&Action::EraseSessionData));
-    let status = s.status();
+    let status = status(&s);
     assert!(status.looks.is_empty() && status.compare.is_none() && status.chat.is_empty());
     assert_eq!(
         s.look_image(one).unwrap_err().code,

@@ -18,5 +18,5 @@ mod looks_tests;
 #[cfg(test)]
 mod tests;
 
-pub use self::core::{Action, Input, Session, SessionSettings};
-pub use self::looks::MAX_LOOKS;
+pub use self::core::{Action, Guest, Input, SPEAKING_HOLD, Session, SessionSettings};
+pub use self::looks::Keepsakes;
