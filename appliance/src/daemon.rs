@@ -53,9 +53,11 @@ pub enum DaemonError {
 const RESTART_GRACE: Duration = Duration::from_millis(500);
 
 /// A guest's peer connection and the queue of SDP/ICE waiting for it, applied in order.
+/// Their counters are in the metrics as long as the slot lives.
 struct PeerSlot {
     peer: Arc<Peer>,
     signals: mpsc::UnboundedSender<SignalPayload>,
+    _listed: metrics::Listed,
 }
 
 /// Run until `shutdown` resolves (SIGTERM in production, a oneshot in tests), or the media
@@ -340,7 +342,7 @@ impl World {
     }
 
     async fn start_peer(&mut self, guest_id: GuestId, name: &str) {
-        let counters = self.metrics.add_guest(&guest_id, name);
+        let (counters, listed) = self.metrics.add_guest(&guest_id, name);
         match Peer::new(guest_id.clone(), counters, self.ctx.clone()).await {
             Ok(peer) => {
                 let peer = Arc::new(peer);
@@ -358,7 +360,12 @@ impl World {
                         }
                     }
                 });
-                self.peers.insert(guest_id, PeerSlot { peer, signals: tx });
+                let slot = PeerSlot {
+                    peer,
+                    signals: tx,
+                    _listed: listed,
+                };
+                self.peers.insert(guest_id, slot);
             }
             Err(e) => {
                 tracing::error!(guest = %guest_id, "cannot create a peer connection: {e}");

@@ -2,14 +2,14 @@
 //!
 //! Counters are atomics bumped on the hot path (GStreamer streaming threads, per-guest
 //! tasks); a [`MetricsSnapshot`] is assembled only when someone asks. Counters only: who is
-//! in the call is the unit's state's business. A guest's counters belong to their peer
-//! connection and leave the snapshot when it is gone.
+//! in the call is the unit's state's business. A guest's counters are listed while the
+//! daemon holds their [`Listed`] guard, that is while it holds their peer connection.
 
 use axum::Router;
 use axum::routing::get;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use visavis_api::local::{GuestMetrics, MetricsSnapshot, StreamCounters};
 
 /// One direction of one stream.
@@ -41,7 +41,6 @@ impl Counter3 {
 /// Counters for one guest's peer connection.
 #[derive(Debug, Default)]
 pub struct GuestCounters {
-    pub guest_id: String,
     pub name: String,
     pub connection: Mutex<String>,
     pub video_out: Counter3,
@@ -65,32 +64,40 @@ pub struct Metrics {
     pub privacy_switched_unix_us: AtomicU64,
     pub target_bitrate_bps: AtomicU64,
     pub video_encoder: Mutex<String>,
-    /// Every peer connection's counters, as long as the connection holds them.
-    guests: Mutex<Vec<Weak<GuestCounters>>>,
+    /// Every listed peer connection's counters, by guest id.
+    guests: Mutex<BTreeMap<String, Arc<GuestCounters>>>,
+}
+
+/// Keeps a guest's counters in the snapshot until dropped.
+pub struct Listed {
+    metrics: Arc<Metrics>,
+    guest_id: String,
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        lock(&self.metrics.guests).remove(&self.guest_id);
+    }
 }
 
 impl Metrics {
-    /// New counters for a guest's peer connection; they are in the snapshot while the
-    /// connection (or anything else) holds them.
-    pub fn add_guest(&self, guest_id: &str, name: &str) -> Arc<GuestCounters> {
+    /// New counters for a guest's peer connection, in the snapshot while the guard lives.
+    pub fn add_guest(self: &Arc<Self>, guest_id: &str, name: &str) -> (Arc<GuestCounters>, Listed) {
         let counters = Arc::new(GuestCounters {
-            guest_id: guest_id.to_owned(),
             name: name.to_owned(),
             connection: Mutex::new("new".into()),
             ..Default::default()
         });
-        let mut guests = lock(&self.guests);
-        guests.retain(|g| g.strong_count() > 0);
-        guests.push(Arc::downgrade(&counters));
-        counters
+        lock(&self.guests).insert(guest_id.to_owned(), counters.clone());
+        let listed = Listed {
+            metrics: self.clone(),
+            guest_id: guest_id.to_owned(),
+        };
+        (counters, listed)
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let guests: BTreeMap<String, Arc<GuestCounters>> = lock(&self.guests)
-            .iter()
-            .filter_map(Weak::upgrade)
-            .map(|g| (g.guest_id.clone(), g))
-            .collect();
+        let guests = lock(&self.guests);
         MetricsSnapshot {
             frames_withheld: self.frames_withheld.load(Relaxed),
             privacy: self.privacy.load(Relaxed),
