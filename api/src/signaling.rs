@@ -143,7 +143,10 @@ pub enum ServerToGuest {
     Error { code: ErrorCode, message: String },
 }
 
-/// Machine-readable reasons carried by `error` messages.
+/// Machine-readable reasons carried by `error` messages: one variant per cause, so a unit or
+/// a guest page decides by the code alone (the message is for people and logs). The guest
+/// page's words for each code are in `rendezvous/web/state.js` and `i18n.js`; its list of
+/// codes (`rendezvous/web/limits.js`) is checked against this enum by a rendezvous test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -165,10 +168,21 @@ pub enum ErrorCode {
     DeviceOffline,
     /// Too many requests from this address.
     RateLimited,
-    /// A name is empty or too long, or a field is out of range.
+    /// The guest's name is empty, too long or has control characters (see [`normalise_name`]).
+    InvalidName,
+    /// A field of the unit's request is out of range (e.g. `ttl_secs` 0).
     InvalidField,
-    /// The message is not allowed in the current state (e.g. signaling before admission).
+    /// The unit named a guest that is not connected (it left, or was denied).
+    UnknownGuest,
+    /// The message is not allowed in the current state: signaling before admission, a second
+    /// join, admitting a guest twice, hello after authentication.
     NotAllowed,
+    /// The call already has its most guests (waiting or admitted): try again later.
+    SessionFull,
+    /// The session already has its most invites: end it to start another.
+    TooManyInvites,
+    /// Another connection of the same unit replaced this one (the socket closes).
+    Replaced,
     /// Anything else: a bug on the server.
     Internal,
 }

@@ -22,7 +22,10 @@ pub struct Asset {
     etag: String,
 }
 
-const FILES: [(&str, &str, &str); 10] = [
+/// Every file of `web/` a browser loads, named one by one: the lint setup, `node_modules/`,
+/// `package*.json` and `test/` stay out of the binary (`tests/web_page.rs` checks that every
+/// module the page imports is here).
+const FILES: [(&str, &str, &str); 12] = [
     ("main.js", JS, include_str!("../web/main.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
     ("signaling.js", JS, include_str!("../web/signaling.js")),
@@ -33,6 +36,8 @@ const FILES: [(&str, &str, &str); 10] = [
     ("reactions.js", JS, include_str!("../web/reactions.js")),
     ("looks.js", JS, include_str!("../web/looks.js")),
     ("chat.js", JS, include_str!("../web/chat.js")),
+    ("limits.js", JS, include_str!("../web/limits.js")),
+    ("state.js", JS, include_str!("../web/state.js")),
 ];
 
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
@@ -49,6 +54,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// The names of every embedded file.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|(name, _, _)| *name)
+}
 
 /// The embedded file of this name.
 pub fn find(name: &str) -> Option<&'static Asset> {

@@ -91,6 +91,16 @@ pub enum JoinError {
     Full,
 }
 
+impl JoinError {
+    /// The error code sent to the guest.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            JoinError::DeviceOffline => ErrorCode::DeviceOffline,
+            JoinError::Full => ErrorCode::SessionFull,
+        }
+    }
+}
+
 /// Why a routing request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
@@ -110,7 +120,7 @@ impl RouteError {
     /// The error code sent back to whoever asked.
     pub fn code(&self) -> ErrorCode {
         match self {
-            RouteError::UnknownGuest(_) => ErrorCode::InvalidField,
+            RouteError::UnknownGuest(_) => ErrorCode::UnknownGuest,
             RouteError::NotAdmitted(_)
             | RouteError::AlreadyAdmitted(_)
             | RouteError::GuestNotAdmitted => ErrorCode::NotAllowed,
@@ -139,7 +149,7 @@ impl Hub {
         let conn = ConnId(self.next_conn);
         if let Some(old) = self.devices.remove(device_id) {
             old.link.send(Outbound::then_close(ServerToDevice::Error {
-                code: ErrorCode::NotAllowed,
+                code: ErrorCode::Replaced,
                 message: "another connection for this unit replaced this one".into(),
             }));
         }

@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use visavis_api::signaling::ErrorCode;
+
 use crate::token::{self, TokenHash};
 
 /// How long an expired or ended invite is remembered after its expiry, in seconds.
@@ -56,6 +58,16 @@ pub enum CreateError {
     ZeroTtl,
     #[error("this session already has {MAX_INVITES_PER_SESSION} invites")]
     TooMany,
+}
+
+impl CreateError {
+    /// The error code sent to the unit.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            CreateError::ZeroTtl => ErrorCode::InvalidField,
+            CreateError::TooMany => ErrorCode::TooManyInvites,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -430,6 +430,6 @@ fn create_invite(
                 expires_at: made.expires_at,
             }
         }
-        Err(e) => error(ErrorCode::NotAllowed, e.to_string()),
+        Err(e) => error(e.code(), e.to_string()),
     }
 }

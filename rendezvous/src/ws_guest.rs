@@ -5,9 +5,9 @@
 //! Signaling is relayed only once the unit admitted the guest. `leave`, or the socket
 //! closing, tells the unit `guest_left`.
 //!
-//! Errors that the guest can recover from (`bad_message`, `invalid_field`, `not_allowed`
+//! Errors that the guest can recover from (`bad_message`, `invalid_name`, `not_allowed`
 //! for a premature message) keep the socket open; the others (`device_offline` at join,
-//! `invite_expired`, `session_ended`, a full call) close it.
+//! `invite_expired`, `session_ended`, `session_full`) close it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use visavis_api::signaling::{ErrorCode, GuestToServer, ServerToGuest, normalise_name};
 
-use crate::hub::{JoinError, Link, Outbound};
+use crate::hub::{Link, Outbound};
 use crate::invites::{InviteError, InviteTarget};
 use crate::pages;
 use crate::socket::{self, Flow, Incoming, MAX_MESSAGE_BYTES};
@@ -147,7 +147,7 @@ fn join(
     let name = match normalise_name(raw_name) {
         Ok(name) => name,
         Err(problem) => {
-            link.send(Outbound::keep(error(ErrorCode::InvalidField, problem)));
+            link.send(Outbound::keep(error(ErrorCode::InvalidName, problem)));
             return None;
         }
     };
@@ -186,11 +186,7 @@ fn join(
             Some(guest_id)
         }
         Err(e) => {
-            let code = match e {
-                JoinError::DeviceOffline => ErrorCode::DeviceOffline,
-                JoinError::Full => ErrorCode::NotAllowed,
-            };
-            link.send(Outbound::then_close(error(code, e.to_string())));
+            link.send(Outbound::then_close(error(e.code(), e.to_string())));
             None
         }
     }

@@ -9,6 +9,7 @@ use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::signaling::{
     DeviceToServer, ErrorCode, GuestToServer, ServerToDevice, ServerToGuest, SignalPayload,
 };
+use visavis_rendezvous::hub::MAX_GUESTS_PER_SESSION;
 
 fn offer() -> SignalPayload {
     SignalPayload::Offer {
@@ -327,7 +328,7 @@ async fn a_denied_guest_is_told_and_closed() {
     send(&mut device, &DeviceToServer::Admit { guest_id }).await;
     assert_eq!(
         code_of_device(recv(&mut device).await),
-        ErrorCode::InvalidField
+        ErrorCode::UnknownGuest
     );
 }
 
@@ -379,7 +380,7 @@ async fn malformed_messages_get_bad_message_and_the_socket_stays_up() {
     send(&mut guest, &GuestToServer::Join { name: "   ".into() }).await;
     assert_eq!(
         code_of_guest(recv(&mut guest).await).0,
-        ErrorCode::InvalidField
+        ErrorCode::InvalidName
     );
     send(
         &mut guest,
@@ -444,10 +445,7 @@ async fn a_new_unit_connection_replaces_the_old_one() {
     let (_guest, guest_id) = knock(&server, &mut first, &token, "Camille").await;
 
     let mut second = server.device().await;
-    assert_eq!(
-        code_of_device(recv(&mut first).await),
-        ErrorCode::NotAllowed
-    );
+    assert_eq!(code_of_device(recv(&mut first).await), ErrorCode::Replaced);
     expect_closed(&mut first).await;
     assert_eq!(
         recv::<ServerToDevice>(&mut second).await,
@@ -468,4 +466,42 @@ async fn shutdown_closes_sockets_and_returns() {
     server.shutdown().await.unwrap();
     expect_closed(&mut device).await;
     expect_closed(&mut guest).await;
+}
+
+#[tokio::test]
+async fn a_guest_beyond_the_most_a_call_holds_gets_session_full() {
+    let mut config = common::config();
+    config.rate_limit.burst = 1000;
+    let server = Server::start_with(config).await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let mut guests = Vec::new();
+    for i in 0..MAX_GUESTS_PER_SESSION {
+        guests.push(knock(&server, &mut device, &token, &format!("Guest {i}")).await);
+    }
+
+    let mut late = server.ws(&format!("/ws/guest/{token}")).await;
+    send(
+        &mut late,
+        &GuestToServer::Join {
+            name: "Late".into(),
+        },
+    )
+    .await;
+    let (code, message) = code_of_guest(recv(&mut late).await);
+    assert_eq!(code, ErrorCode::SessionFull);
+    assert!(
+        message.contains(&format!("{MAX_GUESTS_PER_SESSION} guests")),
+        "{message}"
+    );
+    expect_closed(&mut late).await;
+
+    // One leaving makes room again.
+    let (mut first, _) = guests.remove(0);
+    send(&mut first, &GuestToServer::Leave).await;
+    assert!(matches!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::GuestLeft { .. }
+    ));
+    knock(&server, &mut device, &token, "Late").await;
 }

@@ -1,9 +1,9 @@
-// The guest's RTCPeerConnection to the unit: the guest offers, the unit answers.
-// Video and audio transceivers are sendrecv (recvonly without a camera) so the unit's media
-// comes back; one data channel, label "visavis", carries reactions.
+// The guest's RTCPeerConnection to the unit: the guest offers, the unit answers (it never
+// offers: appliance/src/peer refuses renegotiation). Video and audio transceivers are
+// sendrecv (recvonly without a camera) so the unit's media comes back; one data channel,
+// label "visavis", carries reactions, chat and votes.
 
-/** Label of the data channel (visavis_api::datachannel::LABEL). */
-export const DATA_CHANNEL_LABEL = 'visavis';
+import { DATA_CHANNEL_LABEL } from './limits.js';
 
 /** The shape of window.visavisGuest.stats(), all zero. */
 export function emptyStats() {
@@ -91,13 +91,6 @@ export class Call {
     switch (payload.kind) {
       case 'answer':
         await pc.setRemoteDescription({ type: 'answer', sdp: payload.sdp });
-        for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
-        break;
-      case 'offer':
-        // Renegotiation started by the unit (e.g. new tracks): answer it.
-        await pc.setRemoteDescription({ type: 'offer', sdp: payload.sdp });
-        await pc.setLocalDescription(await pc.createAnswer());
-        this.opts.sendSignal({ kind: 'answer', sdp: pc.localDescription.sdp });
         for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
         break;
       case 'candidate':

@@ -2,14 +2,24 @@
 // channel and shows in #chat-log (own lines only; the unit shows them as bubbles on its
 // screen). DOM contract: #chat-text, #chat-send, #chat-log.
 
-const MAX_CHARS = 280; // visavis_api::datachannel::MAX_CHAT_CHARS
+import { MAX_CHAT_CHARS } from './limits.js';
+
+/** Lines of the guest's own chat kept in #chat-log. */
+const LINES_KEPT = 20;
+
+/** The chat message for what the guest typed: trimmed; null when empty or too long. */
+export function chatMessage(raw) {
+  const text = String(raw ?? '').trim();
+  if (!text || [...text].length > MAX_CHAT_CHARS) return null;
+  return { type: 'chat', text };
+}
 
 export class Chat {
   constructor(form, input, log, send) {
     this.input = input;
     this.log = log;
     this.send = send;
-    input.maxLength = MAX_CHARS;
+    input.maxLength = MAX_CHAT_CHARS;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.submit();
@@ -17,13 +27,12 @@ export class Chat {
   }
 
   submit() {
-    const text = this.input.value.trim();
-    if (!text || [...text].length > MAX_CHARS) return;
-    if (!this.send({ type: 'chat', text })) return;
+    const msg = chatMessage(this.input.value);
+    if (!msg || !this.send(msg)) return;
     const line = document.createElement('li');
-    line.textContent = text;
+    line.textContent = msg.text;
     this.log.append(line);
-    while (this.log.children.length > 20) this.log.firstElementChild.remove();
+    while (this.log.children.length > LINES_KEPT) this.log.firstElementChild.remove();
     this.input.value = '';
   }
 

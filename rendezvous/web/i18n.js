@@ -1,7 +1,8 @@
 // Every string of the Visavis guest app, in French and English.
 // The language follows navigator.language: fr* → French, anything else → English.
 
-const catalogue = {
+/** Every string, by language then key (test/i18n.test.js checks both have the same keys). */
+export const catalogue = {
   en: {
     'app.title': 'Visavis — live video',
     'join.title': 'You’re invited to a live video',
@@ -13,7 +14,7 @@ const catalogue = {
     'join.privacy':
       'Your camera and microphone only start once you are let in. When the session ends, everything from it is erased.',
     'join.name_empty': 'Type your name first.',
-    'join.name_too_long': 'Your name is too long (40 characters at most).',
+    'join.name_too_long': 'Your name is too long ({n} characters at most).',
     'join.name_invalid': 'This name can’t be used. Try another one.',
     'join.left': 'You left the call. You can join again while the invitation is valid.',
     'waiting.title': 'Waiting to be let in…',
@@ -99,7 +100,7 @@ const catalogue = {
     'join.privacy':
       'Votre caméra et votre micro ne démarrent qu’une fois que l’on vous a fait entrer. À la fin de la session, tout ce qui en faisait partie est effacé.',
     'join.name_empty': 'Indiquez d’abord votre prénom.',
-    'join.name_too_long': 'Votre prénom est trop long (40 caractères au maximum).',
+    'join.name_too_long': 'Votre prénom est trop long ({n} caractères au maximum).',
     'join.name_invalid': 'Ce prénom ne peut pas être utilisé. Essayez-en un autre.',
     'join.left': 'Vous avez quitté l’appel. Vous pouvez revenir tant que l’invitation est valable.',
     'waiting.title': 'En attente d’autorisation…',
@@ -178,11 +179,15 @@ const catalogue = {
 };
 
 /** The page's language: 'fr' or 'en'. */
-export const lang = String(navigator.language || 'en').toLowerCase().startsWith('fr') ? 'fr' : 'en';
+export const lang = String(globalThis.navigator?.language || 'en').toLowerCase().startsWith('fr') ? 'fr' : 'en';
 
-/** The string for `key` in the page's language (English, then the key, as fallbacks). */
-export function t(key) {
-  return catalogue[lang][key] ?? catalogue.en[key] ?? key;
+/**
+ * The string for `key` in the page's language (English, then the key, as fallbacks), with
+ * `{n}` replaced by `n` when given.
+ */
+export function t(key, n) {
+  const text = catalogue[lang][key] ?? catalogue.en[key] ?? key;
+  return n === undefined ? text : text.replace('{n}', String(n));
 }
 
 /** Fill `data-i18n` (text), `data-i18n-label` (aria-label) and `data-i18n-placeholder`. */

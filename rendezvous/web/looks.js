@@ -5,14 +5,48 @@
 // DOM contract (docs/contracts.md): #compare[hidden][data-round], [data-look=id] > img,
 // button[data-vote=id][aria-pressed], [data-votes-for=id].
 
-import { t } from './i18n.js';
+// The checks on what the unit sends and on the vote are pure functions, exported for
+// test/looks.test.js; the Looks class draws them.
 
-const MAX_KEPT = 6; // looks a session holds (applianced's limit)
+import { t } from './i18n.js';
+import { MAX_LOOKS } from './limits.js';
+
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-const isId = (v) => Number.isInteger(v) && v >= 0;
-const still = (jpeg) => (typeof jpeg === 'string' && BASE64.test(jpeg) ? `data:image/jpeg;base64,${jpeg}` : null);
-const fill = (key, n) => t(key).replace('{n}', String(n));
+/** A look id or a round: a non-negative integer. */
+export const isId = (v) => Number.isInteger(v) && v >= 0;
+
+/** The data: URL of a look's still (base64 JPEG), or null when it is not base64. */
+export const stillUrl = (jpeg) =>
+  typeof jpeg === 'string' && BASE64.test(jpeg) ? `data:image/jpeg;base64,${jpeg}` : null;
+
+/** The two ids of a compare's `looks`; null when they are not two different ids. */
+export function lookIds(looks) {
+  if (!Array.isArray(looks) || looks.length !== 2) return null;
+  if (!looks.every(isId) || looks[0] === looks[1]) return null;
+  return looks;
+}
+
+/** The tally entries worth showing: `{look, votes}` with an id and a count. */
+export function validVotes(votes) {
+  if (!Array.isArray(votes)) return [];
+  return votes.filter((e) => isId(e?.look) && Number.isInteger(e.votes) && e.votes >= 0);
+}
+
+/** The vote message for `look` in an open comparison `round` of `ids`; null when it cannot be sent. */
+export function voteMessage({ round, ids, open }, look) {
+  if (!open || !isId(round) || !ids.includes(look)) return null;
+  return { type: 'vote', round, look };
+}
+
+/** Keep `url` as look `id`'s still in `stills` (a Map), the oldest dropped beyond MAX_LOOKS. */
+export function keepStill(stills, id, url) {
+  stills.delete(id);
+  stills.set(id, url);
+  while (stills.size > MAX_LOOKS) stills.delete(stills.keys().next().value);
+}
+
+const fill = (key, n) => t(key, n);
 
 export class Looks {
   /** `root` is the #compare element; `send(msg)` puts a message on the data channel. */
@@ -30,17 +64,17 @@ export class Looks {
   handle(msg) {
     switch (msg?.type) {
       case 'look': {
-        const url = still(msg.jpeg);
+        const url = stillUrl(msg.jpeg);
         if (isId(msg.id) && url) this.keep(msg.id, url);
         return true;
       }
       case 'compare': {
-        const ids = this.lookIds(msg.looks);
+        const ids = lookIds(msg.looks);
         if (isId(msg.round) && ids) this.show(msg.round, ids);
         return true;
       }
       case 'tally':
-        if (msg.round === this.round && Array.isArray(msg.votes)) this.tally(msg.votes);
+        if (msg.round === this.round) this.tally(validVotes(msg.votes));
         return true;
       case 'compare_ended':
         if (msg.round === this.round) this.close();
@@ -51,18 +85,9 @@ export class Looks {
   }
 
   keep(id, url) {
-    this.stills.delete(id);
-    this.stills.set(id, url);
-    while (this.stills.size > MAX_KEPT) this.stills.delete(this.stills.keys().next().value);
+    keepStill(this.stills, id, url);
     const img = this.root.querySelector(`[data-look="${id}"] img`);
     if (img) img.src = url;
-  }
-
-  /** The two ids of a compare's `looks`; null when they are not two different ids. */
-  lookIds(looks) {
-    if (!Array.isArray(looks) || looks.length !== 2) return null;
-    if (!looks.every(isId) || looks[0] === looks[1]) return null;
-    return looks;
   }
 
   show(round, ids) {
@@ -100,8 +125,8 @@ export class Looks {
   }
 
   vote(id) {
-    if (!this.open || this.round === null) return;
-    if (!this.send({ type: 'vote', round: this.round, look: id })) return;
+    const msg = voteMessage(this, id);
+    if (!msg || !this.send(msg)) return;
     for (const b of this.root.querySelectorAll('button[data-vote]')) {
       b.setAttribute('aria-pressed', String(b.dataset.vote === String(id)));
     }
@@ -109,7 +134,6 @@ export class Looks {
 
   tally(votes) {
     for (const entry of votes) {
-      if (!isId(entry?.look) || !Number.isInteger(entry.votes) || entry.votes < 0) continue;
       const el = this.root.querySelector(`[data-votes-for="${entry.look}"]`);
       if (el) el.textContent = fill('looks.votes', entry.votes);
     }

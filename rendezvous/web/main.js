@@ -3,6 +3,8 @@
 // denied, ended, error, invalid-invite. In the call: reactions, chat (chat.js: #chat-text,
 // #chat-send, #chat-log) and votes on the looks the room compares (looks.js: #compare), all
 // on the "visavis" data channel through call.send(). See docs/contracts.md, "The guest page".
+// What each event leads to is decided in state.js (pure, tested with node); this file
+// carries those actions out.
 
 import { t, translatePage } from './i18n.js';
 import { Signaling, inviteProblem } from './signaling.js';
@@ -10,10 +12,11 @@ import { Call, emptyStats } from './call.js';
 import { REACTIONS, float, reactionMessage } from './reactions.js';
 import { Looks } from './looks.js';
 import { Chat } from './chat.js';
+import { MAX_NAME_CHARS } from './limits.js';
+import { checkName, closeAction, connectionAction, dataAction, permissionKind, serverAction } from './state.js';
 import * as ui from './ui.js';
 
 const $ = (id) => document.getElementById(id);
-const MAX_NAME_CHARS = 40;
 const token = location.pathname.split('/').filter(Boolean).pop() ?? '';
 
 let sig = null; // Signaling
@@ -33,18 +36,10 @@ window.visavisGuest = {
 
 // ---- join ----------------------------------------------------------------------------------
 
-function checkName(raw) {
-  const name = raw.trim();
-  if (!name) return { error: t('join.name_empty') };
-  if ([...name].length > MAX_NAME_CHARS) return { error: t('join.name_too_long') };
-  if (/\p{Cc}/u.test(name)) return { error: t('join.name_invalid') };
-  return { name };
-}
-
 async function onJoin(event) {
   event.preventDefault();
   const { name, error } = checkName($('name').value);
-  ui.joinError(error ?? '');
+  ui.joinError(error ? t(error, MAX_NAME_CHARS) : '');
   if (error) {
     $('name').focus();
     return;
@@ -73,83 +68,65 @@ async function explainUnreachable() {
 // ---- server messages -----------------------------------------------------------------------
 
 function onMessage(msg) {
-  switch (msg.type) {
-    case 'waiting':
-      ui.joinBusy(false);
-      ui.setState('waiting');
-      break;
-    case 'admitted':
-      iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
-      startMedia();
-      break;
-    case 'signal':
-      call?.handleSignal(msg.payload).catch((e) => console.warn('visavis: signal failed', e));
-      break;
-    case 'denied':
-      finish('denied', { title: t('denied.title'), text: t('denied.text'), again: true });
-      break;
-    case 'session_ended':
-      finish('ended', { title: t('ended.title'), text: t('ended.text') });
-      break;
-    case 'error':
-      onServerError(msg);
-      break;
-    default:
-      console.warn('visavis: unknown message', msg.type);
-  }
-}
-
-function onServerError({ code, message }) {
-  const inCall = ['connecting', 'in-call', 'permission-denied'].includes(ui.state());
-  switch (code) {
-    case 'invalid_field':
-      ui.joinBusy(false);
-      ui.joinError(t('join.name_invalid'));
-      return;
-    case 'bad_message':
-      console.warn('visavis: the server did not understand a message:', message);
-      return;
-    case 'device_offline':
-      // During a call the media flows without the server: keep it.
-      if (inCall) console.warn('visavis: the unit is offline:', message);
-      else fail('error.device_offline', message);
-      return;
-    case 'invite_unknown':
-      showInvalid('unknown');
-      return;
-    case 'invite_expired':
-      showInvalid('expired');
-      return;
-    case 'session_ended':
-      finish('ended', { title: t('ended.title'), text: t('ended.text') });
-      return;
-    case 'rate_limited':
-      showInvalid('rate-limited');
-      return;
-    case 'not_allowed':
-      if (inCall) console.warn('visavis: refused:', message);
-      else fail(/full/.test(message) ? 'error.full' : 'error.not_allowed', message);
-      return;
-    case 'internal':
-      fail('error.internal', message);
-      return;
-    default:
-      fail('error.unexpected', `${code}: ${message}`);
-  }
+  act(serverAction(msg, ui.state()));
 }
 
 function onClose({ wasOpen }) {
   sig = null;
-  if (finished) return;
-  const state = ui.state();
-  if (state === 'connecting' || state === 'in-call' || state === 'permission-denied') {
-    // The call's media does not go through the server; it carries on (or fails on its own).
-    console.warn('visavis: lost the connection to the server');
-    return;
+  act(closeAction(ui.state(), { wasOpen, finished }));
+}
+
+/** Carry out an action of state.js. */
+function act(action) {
+  switch (action.do) {
+    case 'wait':
+      ui.joinBusy(false);
+      ui.setState('waiting');
+      break;
+    case 'media':
+      iceServers = action.iceServers;
+      startMedia();
+      break;
+    case 'signal':
+      call?.handleSignal(action.payload).catch((e) => console.warn('visavis: signal failed', e));
+      break;
+    case 'finish':
+      finish(action.screen, { title: t(action.title), text: t(action.text), again: action.again });
+      break;
+    case 'fail':
+      fail(action.key, action.detail);
+      break;
+    case 'invalid':
+      showInvalid(action.reason);
+      break;
+    case 'name-error':
+      ui.joinBusy(false);
+      ui.joinError(t(action.key));
+      break;
+    case 'unreachable':
+      explainUnreachable();
+      break;
+    case 'join-idle':
+      ui.joinBusy(false);
+      break;
+    case 'connected':
+      ui.callStatus('');
+      if (action.enter) {
+        ui.setState('in-call');
+        keepScreenOn();
+      }
+      break;
+    case 'status':
+      ui.callStatus(t(action.key));
+      break;
+    case 'log':
+      console.warn(`visavis: ${action.note}`);
+      break;
+    case 'none':
+      break;
+    default:
+      console.warn('visavis: unknown action', action.do);
   }
-  if (!wasOpen) explainUnreachable();
-  else if (state === 'join') ui.joinBusy(false);
-  else fail('error.lost');
 }
 
 // ---- media and call ------------------------------------------------------------------------
@@ -187,12 +164,7 @@ async function startMedia() {
 }
 
 function showPermissionProblem(error) {
-  const kind =
-    error.name === 'InsecureContext'
-      ? 'insecure'
-      : error.name === 'NotAllowedError' || error.name === 'SecurityError'
-        ? 'denied'
-        : 'no_device';
+  const kind = permissionKind(error?.name);
   $('perm-title').textContent = t(`perm.${kind}.title`);
   $('perm-text').textContent = t(`perm.${kind}.text`);
   $('perm-howto').hidden = kind !== 'denied';
@@ -222,33 +194,26 @@ async function startCall(stream) {
   }
 }
 
-function onConnectionState(state) {
-  if (finished) return;
-  if (state === 'connected') {
-    ui.callStatus('');
-    if (ui.state() !== 'in-call') {
-      ui.setState('in-call');
-      keepScreenOn();
-    }
-  } else if (state === 'disconnected') {
-    ui.callStatus(t('call.reconnecting'));
-  } else if (state === 'failed') {
-    fail('error.connection_failed', 'ICE failed');
-  }
+function onConnectionState(connection) {
+  act(connectionAction(connection, ui.state(), finished));
 }
 
 function onData(msg) {
-  if (!msg || typeof msg !== 'object') return;
-  if (msg.type === 'welcome' && typeof msg.location === 'string' && msg.location) {
-    $('location').textContent = msg.location;
-    $('location').hidden = false;
-    return;
+  const action = dataAction(msg);
+  switch (action.do) {
+    case 'location':
+      $('location').textContent = action.text;
+      $('location').hidden = false;
+      break;
+    case 'camera':
+      $('camera-off').hidden = action.on;
+      break;
+    case 'looks':
+      looks?.handle(msg); // anything else is ignored
+      break;
+    default:
+      break;
   }
-  if (msg.type === 'camera' && typeof msg.on === 'boolean') {
-    $('camera-off').hidden = msg.on;
-    return;
-  }
-  looks?.handle(msg); // anything else is ignored
 }
 
 async function showRemote(stream) {
@@ -289,7 +254,8 @@ async function keepScreenOn() {
 }
 
 function sendReaction(name) {
-  if (call?.send(reactionMessage(name))) float($('floaters'), name);
+  const msg = reactionMessage(name);
+  if (msg && call?.send(msg)) float($('floaters'), name);
 }
 
 // ---- ending --------------------------------------------------------------------------------
@@ -359,6 +325,7 @@ function buildReactions() {
 }
 
 function init() {
+  $('name').maxLength = MAX_NAME_CHARS;
   buildReactions();
   looks = new Looks($('compare'), toUnit);
   chat = new Chat($('chat'), $('chat-text'), $('chat-log'), toUnit);

@@ -1,18 +1,14 @@
-// Reactions a guest can send (the names of visavis_api::datachannel::Reaction), and the
-// little emoji that floats up on the guest's own screen when one is sent.
+// Reactions a guest can send (their list is in limits.js, checked against
+// visavis_api::datachannel::Reaction), and the little emoji that floats up on the guest's
+// own screen when one is sent.
 
-export const REACTIONS = [
-  { name: 'heart', emoji: '❤️' },
-  { name: 'thumbs_up', emoji: '👍' },
-  { name: 'fire', emoji: '🔥' },
-  { name: 'laugh', emoji: '😂' },
-  { name: 'wow', emoji: '😮' },
-  { name: 'clap', emoji: '👏' },
-];
+import { REACTIONS } from './limits.js';
 
-/** The data-channel message for a reaction (GuestMessage::Reaction). */
+export { REACTIONS };
+
+/** The data-channel message for a reaction (GuestMessage::Reaction); null for an unknown one. */
 export function reactionMessage(name) {
-  return { type: 'reaction', reaction: name };
+  return REACTIONS.some((r) => r.name === name) ? { type: 'reaction', reaction: name } : null;
 }
 
 /** Float an emoji up from the bottom of `layer`. */

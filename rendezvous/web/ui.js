@@ -6,12 +6,12 @@ import { t } from './i18n.js';
 const $ = (id) => document.getElementById(id);
 
 /** Switch screens: sets body[data-state] (and data-reason when given). */
-export function setState(state, reason) {
-  document.body.dataset.state = state;
+export function setState(screen, reason) {
+  document.body.dataset.state = screen;
   if (reason) document.body.dataset.reason = reason;
   else delete document.body.dataset.reason;
-  const screen = document.querySelector(`[data-screen~="${state}"] h1`);
-  if (screen) screen.focus({ preventScroll: true });
+  const heading = document.querySelector(`[data-screen~="${screen}"] h1`);
+  if (heading) heading.focus({ preventScroll: true });
 }
 
 export function state() {
@@ -22,15 +22,15 @@ export function state() {
  * Show the message screen for `state` ('denied' | 'ended' | 'error' | 'invalid-invite').
  * @param {{title: string, text: string, detail?: string, again?: boolean, reason?: string}} m
  */
-export function showMessage(state, m) {
+export function showMessage(screen, m) {
   $('message-title').textContent = m.title;
   $('message-text').textContent = m.text;
   const detail = $('message-detail');
   detail.hidden = !m.detail;
   detail.textContent = m.detail ? `${t('error.reason')} ${m.detail}` : '';
   $('again').hidden = !m.again;
-  $('message-icon').dataset.kind = state;
-  setState(state, m.reason);
+  $('message-icon').dataset.kind = screen;
+  setState(screen, m.reason);
 }
 
 /** The inline error under the name field ('' hides it). */

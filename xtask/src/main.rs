@@ -24,6 +24,7 @@ mod screens;
 mod setup;
 mod smoke;
 mod test;
+mod web;
 mod workspace;
 
 use std::process::ExitCode;

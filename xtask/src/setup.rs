@@ -1,4 +1,5 @@
-//! `cargo xtask setup`: install the Debian packages Visavis needs, only the missing ones.
+//! `cargo xtask setup`: install the Debian packages Visavis needs, only the missing ones,
+//! and check that Node.js and npm run (for the guest page's lint and tests, [`crate::web`]).
 //!
 //! The list lives in [`PACKAGES`] and nowhere else. Presence is checked with one
 //! `dpkg-query` call, so a machine that has everything is done in a blink; otherwise
@@ -49,7 +50,8 @@ pub const PACKAGES: &[&str] = &[
 ];
 
 pub fn run() -> anyhow::Result<()> {
-    install(PACKAGES)
+    install(PACKAGES)?;
+    crate::web::require_node()
 }
 
 /// Install those of `packages` that are missing (`name:arch` for another architecture).

@@ -2,16 +2,18 @@
 //!
 //! The end-to-end tests start the real `rendezvous` and `applianced` binaries from
 //! `target/debug`, so the whole workspace is built first; `cargo test` alone only builds
-//! what the test targets link. The vivid test's kernel is fetched here too ([`debs`]).
+//! what the test targets link. The vivid test's kernel is fetched here too ([`debs`]), and
+//! the guest page's lint tools are installed with `npm ci` ([`web`]).
 
 use crate::cli::{Profile, TestOptions};
-use crate::{debs, setup, workspace};
+use crate::{debs, setup, web, workspace};
 use anyhow::Context;
 use std::process::ExitCode;
 
 pub fn run(options: &TestOptions) -> anyhow::Result<ExitCode> {
     setup::run()?;
     workspace::build(Profile::Debug)?;
+    web::install_tools()?;
     let mut command = workspace::cargo(cargo_test_args(&options.cargo_test_args));
     if cfg!(target_arch = "x86_64") {
         command.env(debs::KERNEL_ENV, debs::fetch()?);

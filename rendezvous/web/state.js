@@ -1,0 +1,140 @@
+// The guest page's decisions, as pure functions of what happened and of the screen shown
+// (body[data-state]): what a server message or an error code leads to, what the socket
+// closing or the call's connection state means, which permission problem to explain.
+// main.js carries the returned actions out on the DOM; test/state.test.js checks them
+// with node, without a browser. Words are i18n keys: the page's language picks the text.
+//
+// Actions ({do: ...}):
+//   wait                        the waiting screen
+//   media {iceServers}          start the camera, then the call
+//   signal {payload}            SDP/ICE for the call
+//   finish {screen, title, text, again}   a final message screen (denied, ended)
+//   fail {key, detail}          the error screen, `key` its text
+//   invalid {reason, again}     the invalid-invite screen for `reason`
+//   name-error {key}            the inline error under the name field
+//   log {note}                  nothing to show: a console note only
+//   none                        nothing at all
+
+import { MAX_NAME_CHARS } from './limits.js';
+
+/** Screens where the call is under way: its media does not go through the server. */
+export const CALL_SCREENS = ['connecting', 'in-call', 'permission-denied'];
+
+/** Error codes only a unit gets: a guest page receiving one is something unexpected. */
+export const UNIT_ONLY_CODES = [
+  'unauthorized',
+  'revoked',
+  'enrollment_refused',
+  'invalid_field',
+  'unknown_guest',
+  'too_many_invites',
+  'replaced',
+];
+
+export const inCall = (screen) => CALL_SCREENS.includes(screen);
+
+const log = (note) => ({ do: 'log', note });
+const fail = (key, detail) => ({ do: 'fail', key, detail });
+const invalid = (reason) => ({ do: 'invalid', reason, again: reason === 'rate-limited' });
+const DENIED = { do: 'finish', screen: 'denied', title: 'denied.title', text: 'denied.text', again: true };
+const ENDED = { do: 'finish', screen: 'ended', title: 'ended.title', text: 'ended.text', again: false };
+
+/** The guest's name as sent (trimmed), or the i18n key of what is wrong with it. */
+export function checkName(raw) {
+  const name = String(raw ?? '').trim();
+  if (!name) return { error: 'join.name_empty' };
+  if ([...name].length > MAX_NAME_CHARS) return { error: 'join.name_too_long' };
+  if (/\p{Cc}/u.test(name)) return { error: 'join.name_invalid' };
+  return { name };
+}
+
+/** What to do with a message from rendezvous (ServerToGuest) on `screen`. */
+export function serverAction(msg, screen) {
+  switch (msg?.type) {
+    case 'waiting':
+      return { do: 'wait' };
+    case 'admitted':
+      return { do: 'media', iceServers: Array.isArray(msg.ice_servers) ? msg.ice_servers : [] };
+    case 'signal':
+      return { do: 'signal', payload: msg.payload };
+    case 'denied':
+      return DENIED;
+    case 'session_ended':
+      return ENDED;
+    case 'error':
+      return errorAction(msg.code, screen, msg.message);
+    default:
+      return log(`unknown message ${msg?.type}`);
+  }
+}
+
+/** What an `error` message with `code` leads to on `screen`: chosen by the code alone. */
+export function errorAction(code, screen, message = '') {
+  switch (code) {
+    case 'invalid_name':
+      return { do: 'name-error', key: 'join.name_invalid' };
+    case 'bad_message':
+      return log(`the server did not understand a message: ${message}`);
+    case 'device_offline':
+      // During a call the media flows without the server: keep it.
+      return inCall(screen) ? log(`the unit is offline: ${message}`) : fail('error.device_offline', message);
+    case 'invite_unknown':
+      return invalid('unknown');
+    case 'invite_expired':
+      return invalid('expired');
+    case 'session_ended':
+      return ENDED;
+    case 'rate_limited':
+      return invalid('rate-limited');
+    case 'session_full':
+      return fail('error.full');
+    case 'not_allowed':
+      return inCall(screen) ? log(`refused: ${message}`) : fail('error.not_allowed', message);
+    case 'internal':
+      return fail('error.internal', message);
+    default:
+      return fail('error.unexpected', `${code}: ${message}`);
+  }
+}
+
+/** What the signaling socket closing means (`wasOpen`: it had opened; `finished`: the page is done). */
+export function closeAction(screen, { wasOpen, finished }) {
+  if (finished) return { do: 'none' };
+  // The call's media does not go through the server; it carries on (or fails on its own).
+  if (inCall(screen)) return log('lost the connection to the server');
+  if (!wasOpen) return { do: 'unreachable' };
+  if (screen === 'join') return { do: 'join-idle' };
+  return fail('error.lost');
+}
+
+/** What the call's RTCPeerConnection state `connection` means on `screen`. */
+export function connectionAction(connection, screen, finished) {
+  if (finished) return { do: 'none' };
+  switch (connection) {
+    case 'connected':
+      return { do: 'connected', enter: screen !== 'in-call' };
+    case 'disconnected':
+      return { do: 'status', key: 'call.reconnecting' };
+    case 'failed':
+      return fail('error.connection_failed', 'ICE failed');
+    default:
+      return { do: 'none' };
+  }
+}
+
+/** Which permission problem a getUserMedia error is: 'insecure' | 'denied' | 'no_device'. */
+export function permissionKind(errorName) {
+  if (errorName === 'InsecureContext') return 'insecure';
+  if (errorName === 'NotAllowedError' || errorName === 'SecurityError') return 'denied';
+  return 'no_device';
+}
+
+/** What a data-channel message from the unit (UnitMessage) is for. */
+export function dataAction(msg) {
+  if (!msg || typeof msg !== 'object') return { do: 'none' };
+  if (msg.type === 'welcome') {
+    return typeof msg.location === 'string' && msg.location ? { do: 'location', text: msg.location } : { do: 'none' };
+  }
+  if (msg.type === 'camera') return typeof msg.on === 'boolean' ? { do: 'camera', on: msg.on } : { do: 'none' };
+  return { do: 'looks' }; // looks.js takes the rest and ignores what is not about looks
+}

@@ -1,0 +1,126 @@
+// The guest page's decisions (state.js), with node's test runner: no browser, no DOM.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { ERROR_CODES, MAX_NAME_CHARS } from '../limits.js';
+import {
+  CALL_SCREENS,
+  UNIT_ONLY_CODES,
+  checkName,
+  closeAction,
+  connectionAction,
+  dataAction,
+  errorAction,
+  permissionKind,
+  serverAction,
+} from '../state.js';
+
+const error = (code, message = 'why') => ({ type: 'error', code, message });
+
+test('a 17th guest is told the call is full, in words chosen by the code', () => {
+  const action = serverAction(error('session_full', 'this call already has 16 guests'), 'join');
+  assert.deepEqual(action, { do: 'fail', key: 'error.full', detail: undefined });
+  // Only the code counts: a message mentioning "full" under another code is not "full".
+  assert.equal(serverAction(error('not_allowed', 'the queue is full'), 'join').key, 'error.not_allowed');
+});
+
+test('every code a guest can get has its own screen; unit-only codes are unexpected', () => {
+  for (const code of ERROR_CODES) {
+    const action = errorAction(code, 'waiting', 'm');
+    if (UNIT_ONLY_CODES.includes(code)) {
+      assert.deepEqual(action, { do: 'fail', key: 'error.unexpected', detail: `${code}: m` }, code);
+    } else {
+      assert.notEqual(action.key, 'error.unexpected', `${code} has no screen of its own`);
+    }
+  }
+  for (const code of UNIT_ONLY_CODES) assert.ok(ERROR_CODES.includes(code), `${code} is no ErrorCode`);
+  assert.equal(errorAction('no_such_code', 'join', 'm').key, 'error.unexpected');
+});
+
+test('invite problems show the invalid-invite screen with their reason', () => {
+  assert.deepEqual(errorAction('invite_unknown', 'join'), { do: 'invalid', reason: 'unknown', again: false });
+  assert.deepEqual(errorAction('invite_expired', 'join'), { do: 'invalid', reason: 'expired', again: false });
+  assert.deepEqual(errorAction('rate_limited', 'join'), { do: 'invalid', reason: 'rate-limited', again: true });
+  assert.equal(errorAction('session_ended', 'waiting').screen, 'ended');
+});
+
+test('a refused name stays on the join form; a bad message is only logged', () => {
+  assert.deepEqual(errorAction('invalid_name', 'join'), { do: 'name-error', key: 'join.name_invalid' });
+  assert.equal(errorAction('bad_message', 'waiting').do, 'log');
+});
+
+test('during a call, an offline unit or a refusal keeps the call', () => {
+  for (const screen of CALL_SCREENS) {
+    assert.equal(errorAction('device_offline', screen).do, 'log', screen);
+    assert.equal(errorAction('not_allowed', screen).do, 'log', screen);
+  }
+  assert.deepEqual(errorAction('device_offline', 'waiting', 'gone'), {
+    do: 'fail',
+    key: 'error.device_offline',
+    detail: 'gone',
+  });
+  assert.equal(errorAction('not_allowed', 'join').key, 'error.not_allowed');
+});
+
+test('server messages lead to their screens', () => {
+  assert.deepEqual(serverAction({ type: 'waiting' }, 'join'), { do: 'wait' });
+  const ice = [{ urls: ['stun:example.org'] }];
+  assert.deepEqual(serverAction({ type: 'admitted', ice_servers: ice }, 'waiting'), { do: 'media', iceServers: ice });
+  assert.deepEqual(serverAction({ type: 'admitted' }, 'waiting'), { do: 'media', iceServers: [] });
+  const denied = serverAction({ type: 'denied' }, 'waiting');
+  assert.equal(denied.screen, 'denied');
+  assert.equal(denied.again, true);
+  const ended = serverAction({ type: 'session_ended' }, 'in-call');
+  assert.equal(ended.screen, 'ended');
+  assert.equal(ended.again, false);
+  const payload = { kind: 'answer', sdp: 'v=0' };
+  assert.deepEqual(serverAction({ type: 'signal', payload }, 'connecting'), { do: 'signal', payload });
+  assert.equal(serverAction({ type: 'dance' }, 'join').do, 'log');
+  assert.equal(serverAction(null, 'join').do, 'log');
+});
+
+test('the socket closing: the call carries on, the join form frees up, otherwise an error', () => {
+  assert.equal(closeAction('in-call', { wasOpen: true, finished: true }).do, 'none');
+  for (const screen of CALL_SCREENS) assert.equal(closeAction(screen, { wasOpen: true, finished: false }).do, 'log');
+  assert.equal(closeAction('join', { wasOpen: false, finished: false }).do, 'unreachable');
+  assert.equal(closeAction('join', { wasOpen: true, finished: false }).do, 'join-idle');
+  assert.deepEqual(closeAction('waiting', { wasOpen: true, finished: false }), {
+    do: 'fail',
+    key: 'error.lost',
+    detail: undefined,
+  });
+});
+
+test('the connection state: in-call once connected, a notice while unstable, an error when failed', () => {
+  assert.deepEqual(connectionAction('connected', 'connecting', false), { do: 'connected', enter: true });
+  assert.deepEqual(connectionAction('connected', 'in-call', false), { do: 'connected', enter: false });
+  assert.deepEqual(connectionAction('disconnected', 'in-call', false), { do: 'status', key: 'call.reconnecting' });
+  assert.equal(connectionAction('failed', 'in-call', false).key, 'error.connection_failed');
+  assert.equal(connectionAction('failed', 'ended', true).do, 'none');
+  assert.equal(connectionAction('checking', 'connecting', false).do, 'none');
+});
+
+test('names: trimmed, not empty, not too long, no control characters', () => {
+  assert.deepEqual(checkName('  Camille '), { name: 'Camille' });
+  assert.deepEqual(checkName('   '), { error: 'join.name_empty' });
+  assert.deepEqual(checkName('é'.repeat(MAX_NAME_CHARS)), { name: 'é'.repeat(MAX_NAME_CHARS) });
+  assert.deepEqual(checkName('é'.repeat(MAX_NAME_CHARS + 1)), { error: 'join.name_too_long' });
+  assert.deepEqual(checkName('a\u0007b'), { error: 'join.name_invalid' });
+});
+
+test('permission problems and data-channel messages', () => {
+  assert.equal(permissionKind('InsecureContext'), 'insecure');
+  assert.equal(permissionKind('NotAllowedError'), 'denied');
+  assert.equal(permissionKind('SecurityError'), 'denied');
+  assert.equal(permissionKind('NotFoundError'), 'no_device');
+  assert.deepEqual(dataAction({ type: 'welcome', mode: 'table', location: 'Table 4' }), {
+    do: 'location',
+    text: 'Table 4',
+  });
+  assert.equal(dataAction({ type: 'welcome', location: '' }).do, 'none');
+  assert.deepEqual(dataAction({ type: 'camera', on: false }), { do: 'camera', on: false });
+  assert.equal(dataAction({ type: 'camera', on: 'no' }).do, 'none');
+  assert.equal(dataAction({ type: 'tally', round: 1, votes: [] }).do, 'looks');
+  assert.equal(dataAction('text').do, 'none');
+});
