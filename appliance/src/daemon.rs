@@ -165,7 +165,7 @@ pub async fn run(
         rendezvous_ws_url(&config.rendezvous.url).map_err(|message| ConfigError::Invalid {
             path: "applianced.toml".into(),
             key: "rendezvous.url",
-            message,
+            message: message.to_string(),
         })?;
     let metrics = Arc::new(Metrics::default());
     let mut media = MediaHub::start(&config, metrics.clone())?;
@@ -214,7 +214,7 @@ pub async fn run(
         events: peer_tx,
         ice_servers: Vec::new(),
         welcome: UnitMessage::Welcome {
-            mode: config.mode.as_str().into(),
+            mode: config.mode,
             location: config.location.clone(),
         },
         guest_media: Some(media.guest_media()),
@@ -426,7 +426,7 @@ impl World {
             Request::Hello => Outcome::Ok(Response::Hello {
                 protocol: PROTOCOL_VERSION,
                 device_id: config.device_id.clone(),
-                mode: config.mode.as_str().into(),
+                mode: config.mode,
                 auto_admit: config.session.auto_admit,
                 preview: Some({
                     let (width, height) = config.preview_size();

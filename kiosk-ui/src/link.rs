@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use visavis_api::Mode;
 use visavis_api::datachannel::Reaction;
 use visavis_api::local::client::{Client, ClientError};
 use visavis_api::local::{
@@ -48,7 +49,7 @@ pub enum StaffOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct LinkState {
     pub connected: bool,
-    pub mode: String,
+    pub mode: Mode,
     pub preview: Option<Preview>,
     pub status: Status,
     /// The last refused command, in words.
