@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::install::Mode;
+
 /// Label of the one data channel a guest opens.
 pub const LABEL: &str = "visavis";
 
@@ -70,7 +72,7 @@ pub enum GuestMessage {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum UnitMessage {
     /// Sent once the channel opens: who the guest is talking to.
-    Welcome { mode: String, location: String },
+    Welcome { mode: Mode, location: String },
     /// A saved look's still, sent before the comparison that shows it. One look per
     /// message: data-channel messages stay under 64 KiB, the smallest limit peers use.
     Look { id: u32, jpeg: String },

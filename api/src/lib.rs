@@ -3,6 +3,8 @@
 //! - [`signaling`]: the unit ↔ rendezvous ↔ guest browser WebSocket protocol.
 //! - [`datachannel`]: messages on each guest's WebRTC data channel.
 //! - [`local`]: the unit's local API (kiosk, staff tools, tests) and its metrics.
+//! - [`install`]: how a unit is installed ([`Mode`], [`Orientation`], [`TimeZone`]), as
+//!   carried by all of the above and by the seed and the configs.
 //! - [`stamp`]: the capture timestamp benchmarks draw into the picture.
 //! - `fleet` (feature `fleet`): enrollment tokens, device keys and signed seeds.
 //!
@@ -12,9 +14,12 @@
 pub mod datachannel;
 #[cfg(feature = "fleet")]
 pub mod fleet;
+pub mod install;
 pub mod local;
 pub mod signaling;
 pub mod stamp;
+
+pub use install::{Mode, Orientation, TimeZone};
 
 /// Version of the protocols in this crate. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use visavis_api::{Mode, Orientation};
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -26,42 +27,15 @@ pub enum ConfigError {
     },
 }
 
-/// The installation: a fitting-room mirror or a restaurant table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    #[default]
-    FittingRoom,
-    Table,
-}
-
-/// How the screen is mounted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Orientation {
-    Portrait,
-    Landscape,
-    PortraitFlipped,
-    LandscapeFlipped,
-}
-
 fn default_state_dir() -> PathBuf {
     PathBuf::from("/var/lib/visavis")
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::FittingRoom => "fitting-room",
-            Mode::Table => "table",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub device_id: String,
+    /// The installation; default: a fitting-room mirror.
     #[serde(default)]
     pub mode: Mode,
     /// The store this unit belongs to, as IT named it (shown on the staff screen).
@@ -69,7 +43,8 @@ pub struct Config {
     pub store: String,
     #[serde(default)]
     pub location: String,
-    /// How the screen is mounted. Default: portrait for a fitting room, landscape for a table.
+    /// How the screen is mounted. Default: portrait for a fitting room, landscape for a table
+    /// ([`Config::orientation`]).
     #[serde(default)]
     pub orientation: Option<Orientation>,
     /// Where the unit keeps its key, its enrollment token and its first-boot stamp
@@ -356,10 +331,11 @@ impl Config {
                 ),
             ));
         }
-        rendezvous_ws_url(&self.rendezvous.url).map_err(|m| invalid("rendezvous.url", m))?;
+        rendezvous_ws_url(&self.rendezvous.url)
+            .map_err(|e| invalid("rendezvous.url", e.to_string()))?;
         if let Some(hook) = &self.table.waiter_webhook {
             // Same rule as rendezvous: TLS for anything leaving the unit.
-            rendezvous_ws_url(hook).map_err(|m| invalid("table.waiter_webhook", m))?;
+            rendezvous_ws_url(hook).map_err(|e| invalid("table.waiter_webhook", e.to_string()))?;
         }
         self.board
             .pins
@@ -452,6 +428,12 @@ impl Config {
         Ok(())
     }
 
+    /// How the screen is mounted: as configured, or the mode's default.
+    pub fn orientation(&self) -> Orientation {
+        self.orientation
+            .unwrap_or_else(|| self.mode.default_orientation())
+    }
+
     /// The preview frame size: `api.preview_width` wide, the camera's aspect ratio, even.
     pub fn preview_size(&self) -> (u32, u32) {
         let w = self.api.preview_width.min(self.video.width);
@@ -477,12 +459,27 @@ impl Config {
     }
 }
 
+/// Why a URL the unit would connect to (rendezvous, the waiter webhook) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("{0:?} is not a URL: write it as https://rendezvous.example.com")]
+    NotAUrl(String),
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    #[error(
+        "{0:?} uses plain http to a non-loopback host: use https:// (TLS is required for anything leaving the unit)"
+    )]
+    PlainHttp(String),
+    #[error("{scheme:?} is not a supported scheme: use https://")]
+    Scheme { url: String, scheme: String },
+}
+
 /// The WebSocket URL of rendezvous's device endpoint for a base URL, or why it is refused.
 /// `https` becomes `wss`; plain `http` is allowed only for a loopback host.
-pub fn rendezvous_ws_url(base: &str) -> Result<String, String> {
-    let (scheme, rest) = base.split_once("://").ok_or_else(|| {
-        format!("{base:?} is not a URL: write it as https://rendezvous.example.com")
-    })?;
+pub fn rendezvous_ws_url(base: &str) -> Result<String, UrlError> {
+    let (scheme, rest) = base
+        .split_once("://")
+        .ok_or_else(|| UrlError::NotAUrl(base.to_owned()))?;
     let host_port = rest.split('/').next().unwrap_or_default();
     let host = if let Some(v6) = host_port.strip_prefix('[') {
         v6.split(']').next().unwrap_or_default()
@@ -490,7 +487,7 @@ pub fn rendezvous_ws_url(base: &str) -> Result<String, String> {
         host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
     };
     if host.is_empty() {
-        return Err(format!("{base:?} has no host"));
+        return Err(UrlError::NoHost(base.to_owned()));
     }
     let loopback = host == "localhost"
         || host
@@ -499,12 +496,13 @@ pub fn rendezvous_ws_url(base: &str) -> Result<String, String> {
     let ws_scheme = match scheme {
         "https" => "wss",
         "http" if loopback => "ws",
-        "http" => {
-            return Err(format!(
-                "{base:?} uses plain http to a non-loopback host: use https:// (TLS is required for anything leaving the unit)"
-            ));
+        "http" => return Err(UrlError::PlainHttp(base.to_owned())),
+        other => {
+            return Err(UrlError::Scheme {
+                url: base.to_owned(),
+                scheme: other.to_owned(),
+            });
         }
-        other => return Err(format!("{other:?} is not a supported scheme: use https://")),
     };
     Ok(format!(
         "{ws_scheme}://{}/ws/device",
@@ -535,6 +533,28 @@ url = "http://127.0.0.1:8443"
             (1280, 720, 30)
         );
         assert!(!c.session.auto_admit);
+    }
+
+    /// Configs written before mode and orientation were shared types read the same.
+    #[test]
+    fn mode_and_orientation_read_as_before() {
+        let c = parse(&format!("mode = \"table\"\n{MINIMAL}")).unwrap();
+        assert_eq!(
+            (c.mode, c.orientation()),
+            (Mode::Table, Orientation::Landscape)
+        );
+        let c = parse(&format!(
+            "mode = \"fitting-room\"\norientation = \"portrait-flipped\"\n{MINIMAL}"
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.mode, c.orientation()),
+            (Mode::FittingRoom, Orientation::PortraitFlipped)
+        );
+        let err = parse(&format!("mode = \"kitchen\"\n{MINIMAL}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("kitchen") && err.contains("table"), "{err}");
     }
 
     #[test]
@@ -574,12 +594,13 @@ url = "http://127.0.0.1:8443"
             rendezvous_ws_url("http://[::1]:80").unwrap(),
             "ws://[::1]:80/ws/device"
         );
-        assert!(
-            rendezvous_ws_url("http://rv.example.com")
-                .unwrap_err()
-                .contains("https")
-        );
-        assert!(rendezvous_ws_url("ftp://x").is_err());
+        let err = rendezvous_ws_url("http://rv.example.com").unwrap_err();
+        assert_eq!(err, UrlError::PlainHttp("http://rv.example.com".into()));
+        assert!(err.to_string().contains("https"), "{err}");
+        assert!(matches!(
+            rendezvous_ws_url("ftp://x"),
+            Err(UrlError::Scheme { scheme, .. }) if scheme == "ftp"
+        ));
         let err = parse(&MINIMAL.replace("http://127.0.0.1:8443", "http://10.0.0.5"))
             .unwrap_err()
             .to_string();

@@ -71,7 +71,7 @@ pub async fn run(
         rendezvous_ws_url(&config.rendezvous.url).map_err(|message| ConfigError::Invalid {
             path: "applianced.toml".into(),
             key: "rendezvous.url",
-            message,
+            message: message.to_string(),
         })?;
     let metrics = Arc::new(Metrics::default());
     let (guest_media_tx, mut guest_media) = mpsc::unbounded_channel();
@@ -111,7 +111,7 @@ pub async fn run(
         events: peer_tx,
         ice_servers: Vec::new(),
         welcome: UnitMessage::Welcome {
-            mode: config.mode.as_str().into(),
+            mode: config.mode,
             location: config.location.clone(),
         },
         guest_media: Some(media.guest_media()),
@@ -206,7 +206,7 @@ fn unit_settings(
         hello: Response::Hello {
             protocol: PROTOCOL_VERSION,
             device_id: config.device_id.clone(),
-            mode: config.mode.as_str().into(),
+            mode: config.mode,
             auto_admit: config.session.auto_admit,
             preview: Some(Preview {
                 socket: config.api.preview_socket().display().to_string(),

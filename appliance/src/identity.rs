@@ -161,7 +161,7 @@ mod tests {
                 device_id: device_id.into(),
                 store: "s".into(),
                 location: "l".into(),
-                mode: "table".into(),
+                mode: visavis_api::Mode::Table,
                 expires_at: u64::MAX,
                 nonce: new_nonce(),
             },

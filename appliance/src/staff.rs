@@ -8,7 +8,7 @@
 use crate::config::Config;
 use crate::unit::StaffFacts;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use visavis_api::local::{ApiError, ApiErrorCode, MetricsSnapshot, NetworkLink, StaffReport};
 
@@ -30,7 +30,7 @@ impl PinGuard {
     pub fn check(
         &mut self,
         given: &str,
-        pin: &Result<String, String>,
+        pin: &Result<String, PinFileError>,
         now: Instant,
     ) -> Result<(), ApiError> {
         if let Some(until) = self.locked_until.filter(|u| now < *u) {
@@ -42,7 +42,7 @@ impl PinGuard {
         }
         let pin = pin.as_ref().map_err(|why| ApiError {
             code: ApiErrorCode::WrongPin,
-            message: why.clone(),
+            message: why.to_string(),
         })?;
         if constant_time_eq(given.as_bytes(), pin.as_bytes()) {
             *self = PinGuard::default();
@@ -67,21 +67,42 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Why the PIN file gives no PIN, and how to fix it. Never holds the file's content.
+#[derive(Debug, thiserror::Error)]
+pub enum PinFileError {
+    #[error("no staff PIN ({path}: {source}); write 4 to 8 digits there, mode 0640, group visavis")]
+    Missing {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is readable by everyone, so the staff PIN is refused: chmod 640 {path}")]
+    Exposed { path: PathBuf },
+    #[error("{path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} must hold 4 to 8 digits and nothing else")]
+    NotDigits { path: PathBuf },
+}
+
 /// Read the PIN file: `Err` says what is wrong and how to fix it.
-pub fn load_pin(path: &Path) -> Result<String, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| {
-        format!("no staff PIN ({shown}: {e}); write 4 to 8 digits there, mode 0640, group visavis")
+pub fn load_pin(path: &Path) -> Result<String, PinFileError> {
+    let path_buf = || path.to_owned();
+    let meta = std::fs::metadata(path).map_err(|source| PinFileError::Missing {
+        path: path_buf(),
+        source,
     })?;
     if meta.permissions().mode() & 0o007 != 0 {
-        return Err(format!(
-            "{shown} is readable by everyone, so the staff PIN is refused: chmod 640 {shown}"
-        ));
+        return Err(PinFileError::Exposed { path: path_buf() });
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|source| PinFileError::Unreadable {
+        path: path_buf(),
+        source,
+    })?;
     let pin = text.trim();
     if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{shown} must hold 4 to 8 digits and nothing else"));
+        return Err(PinFileError::NotDigits { path: path_buf() });
     }
     Ok(pin.to_owned())
 }
@@ -107,7 +128,7 @@ pub fn report(config: &Config, facts: StaffFacts, metrics: &MetricsSnapshot) -> 
         device_id: config.device_id.clone(),
         store: config.store.clone(),
         location: config.location.clone(),
-        mode: config.mode.as_str().into(),
+        mode: config.mode,
         version: env!("CARGO_PKG_VERSION").into(),
         rendezvous_url: config.rendezvous.url.clone(),
         rendezvous_connected,
@@ -149,7 +170,7 @@ fn network(sys_net: &Path) -> Vec<NetworkLink> {
 mod tests {
     use super::*;
 
-    fn pin() -> Result<String, String> {
+    fn pin() -> Result<String, PinFileError> {
         Ok("2468".into())
     }
 
@@ -211,21 +232,28 @@ mod tests {
     fn without_a_pin_file_nobody_gets_in_and_the_reason_is_given() {
         let dir = tempdir();
         let path = dir.join("staff-pin");
-        let missing = load_pin(&path).unwrap_err();
-        assert!(missing.contains("write 4 to 8 digits"), "{missing}");
+        let missing = load_pin(&path);
+        let why = missing.as_ref().unwrap_err().to_string();
+        assert!(why.contains("write 4 to 8 digits"), "{why}");
         let mut g = PinGuard::default();
-        let e = g
-            .check("", &Err(missing.clone()), Instant::now())
-            .unwrap_err();
-        assert_eq!((e.code, e.message), (ApiErrorCode::WrongPin, missing));
+        let e = g.check("", &missing, Instant::now()).unwrap_err();
+        assert_eq!((e.code, e.message), (ApiErrorCode::WrongPin, why));
 
         std::fs::write(&path, "12ab\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        assert!(load_pin(&path).unwrap_err().contains("4 to 8 digits"));
+        let err = load_pin(&path).unwrap_err();
+        assert!(matches!(err, PinFileError::NotDigits { .. }), "{err}");
+        assert!(err.to_string().contains("4 to 8 digits"), "{err}");
+        assert!(!err.to_string().contains("12ab"), "{err}");
         std::fs::write(&path, "2468\n").unwrap();
-        assert_eq!(load_pin(&path), Ok("2468".into()));
+        assert_eq!(load_pin(&path).ok().as_deref(), Some("2468"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(load_pin(&path).unwrap_err().contains("chmod 640"));
+        assert!(
+            load_pin(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("chmod 640")
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -12,6 +12,7 @@ use egui::{Color32, RichText, TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use visavis_api::Mode;
 use visavis_api::datachannel::Reaction;
 use visavis_api::local::{GuestState, MAX_LOOKS, Request};
 
@@ -189,7 +190,11 @@ impl KioskApp {
         self.ensure_preview(&state);
         let ctx = ui.ctx().clone();
         self.tiles.sync(&state.status.guests, &ctx);
-        let mirror = state.mode != "table";
+        // A fitting room's screen is a mirror (its picture flipped); a table's is not.
+        let mirror = match state.mode {
+            Mode::FittingRoom => true,
+            Mode::Table => false,
+        };
         if let Some(staff) = &mut self.staff {
             let commands = self.commands.clone();
             let send = move |c: Request| {
@@ -401,10 +406,9 @@ impl KioskApp {
             egui::Button::new(RichText::new(text).size(24.0)).min_size(egui::vec2(260.0, 64.0))
         };
         let status = &state.status;
-        let invite_label = self.t(if state.mode == "table" {
-            Key::ShareThisDinner
-        } else {
-            Key::AskMyFriends
+        let invite_label = self.t(match state.mode {
+            Mode::Table => Key::ShareThisDinner,
+            Mode::FittingRoom => Key::AskMyFriends,
         });
         match (&status.invite_url, status.invite_expires_at) {
             (Some(url), Some(expires_at)) => {
@@ -466,7 +470,7 @@ impl KioskApp {
                 }
             }
         }
-        if state.mode == "table" {
+        if state.mode == Mode::Table {
             ui.add_space(12.0);
             if ui
                 .add_enabled(state.connected, big(self.t(Key::CallWaiter)))
@@ -508,7 +512,7 @@ impl KioskApp {
                 }
             });
             self.volume(ui, status.volume);
-            if state.mode != "table" {
+            if state.mode == Mode::FittingRoom {
                 self.looks(ui, ctx, state);
             }
         }
@@ -579,10 +583,9 @@ impl KioskApp {
     /// The attract screen: what the unit is for, and one big target to start. The camera
     /// picture is not shown while nobody is there.
     fn attract(&mut self, ui: &mut egui::Ui, state: &link::LinkState) {
-        let (title, line) = if state.mode == "table" {
-            (Key::AttractTableTitle, Key::AttractTableLine)
-        } else {
-            (Key::AttractRoomTitle, Key::AttractRoomLine)
+        let (title, line) = match state.mode {
+            Mode::Table => (Key::AttractTableTitle, Key::AttractTableLine),
+            Mode::FittingRoom => (Key::AttractRoomTitle, Key::AttractRoomLine),
         };
         egui::CentralPanel::default()
             .frame(egui::Frame::new().fill(Color32::from_rgb(24, 24, 32)))
@@ -816,10 +819,10 @@ mod tests {
         commands: mpsc::Receiver<Request>,
     }
 
-    fn screen(mode: &str, status: Status, lang: Lang) -> Screen {
+    fn screen(mode: Mode, status: Status, lang: Lang) -> Screen {
         let state = link::LinkState {
             connected: true,
-            mode: mode.into(),
+            mode,
             status,
             ..Default::default()
         };
@@ -888,12 +891,12 @@ mod tests {
 
     #[test]
     fn a_shopper_asks_friends_and_the_table_shares_its_dinner() {
-        let mut s = screen("fitting-room", Status::default(), Lang::En);
+        let mut s = screen(Mode::FittingRoom, Status::default(), Lang::En);
         assert!(!s.shows("Share this dinner"));
         s.tap("Ask my friends");
         assert_eq!(s.sent(), [Request::CreateInvite]);
 
-        let s = screen("table", Status::default(), Lang::Fr);
+        let s = screen(Mode::Table, Status::default(), Lang::Fr);
         assert!(s.shows("Partager ce dîner"));
     }
 
@@ -909,7 +912,7 @@ mod tests {
             invite_expires_at: Some(now + 600),
             ..Default::default()
         };
-        let s = screen("fitting-room", status, Lang::En);
+        let s = screen(Mode::FittingRoom, status, Lang::En);
         assert!(s.shows("Scan to join"));
         assert!(s.shows("https://visavis.example.com/i/abc"));
         assert!(s.shows("Nothing is ever recorded."));
@@ -928,7 +931,7 @@ mod tests {
 
     #[test]
     fn nobody_gets_in_without_a_tap_and_each_tap_says_who() {
-        let mut s = screen("fitting-room", waiting("Camille"), Lang::En);
+        let mut s = screen(Mode::FittingRoom, waiting("Camille"), Lang::En);
         assert!(s.shows("Camille wants to join"));
         assert!(s.sent().is_empty(), "nothing is sent before a tap");
         s.tap("Let in");
@@ -955,9 +958,9 @@ mod tests {
             privacy: true,
             ..Default::default()
         };
-        let s = screen("fitting-room", status, Lang::En);
+        let s = screen(Mode::FittingRoom, status, Lang::En);
         assert!(s.shows("Camera off: the privacy switch is on. Nobody can see you."));
-        let s = screen("fitting-room", Status::default(), Lang::En);
+        let s = screen(Mode::FittingRoom, Status::default(), Lang::En);
         assert!(!s.shows("Camera off: the privacy switch is on. Nobody can see you."));
     }
 
@@ -966,7 +969,7 @@ mod tests {
         let mut s = screen_with(
             link::LinkState {
                 connected: false,
-                mode: "fitting-room".into(),
+                mode: Mode::FittingRoom,
                 ..Default::default()
             },
             Lang::En,
@@ -978,7 +981,7 @@ mod tests {
 
     #[test]
     fn the_language_switch_changes_every_word() {
-        let mut s = screen("fitting-room", waiting("Camille"), Lang::En);
+        let mut s = screen(Mode::FittingRoom, waiting("Camille"), Lang::En);
         s.tap("Français");
         assert!(s.shows("Camille souhaite vous rejoindre"));
         assert!(s.shows("Faire entrer") && s.shows("Pas maintenant") && s.shows("Terminer"));
@@ -1024,7 +1027,7 @@ mod tests {
             .collect();
         link::LinkState {
             connected: true,
-            mode: "fitting-room".into(),
+            mode: Mode::FittingRoom,
             status,
             looks,
             ..Default::default()
@@ -1033,7 +1036,7 @@ mod tests {
 
     #[test]
     fn a_shopper_saves_looks_and_asks_friends_which_one() {
-        let mut s = screen("fitting-room", in_call(&[]), Lang::En);
+        let mut s = screen(Mode::FittingRoom, in_call(&[]), Lang::En);
         s.tap("Save this look");
         assert_eq!(s.sent(), [Request::SaveLook]);
 
@@ -1053,7 +1056,7 @@ mod tests {
     fn saving_is_off_when_the_camera_is_off_or_the_looks_are_full() {
         let mut status = in_call(&[]);
         status.privacy = true;
-        let mut s = screen("fitting-room", status, Lang::En);
+        let mut s = screen(Mode::FittingRoom, status, Lang::En);
         s.tap("Save this look");
         assert!(
             s.sent().is_empty(),
@@ -1098,7 +1101,7 @@ mod tests {
     fn the_end_of_a_session_says_everything_was_erased() {
         let ended = link::LinkState {
             connected: true,
-            mode: "fitting-room".into(),
+            mode: Mode::FittingRoom,
             ended_at: Some(std::time::Instant::now()),
             ..Default::default()
         };
@@ -1106,7 +1109,7 @@ mod tests {
         assert!(s.shows("Everything from this session has been erased."));
         let s = screen_with(ended, Lang::Fr);
         assert!(s.shows("Tout ce qui concernait cette session a été effacé."));
-        let s = screen("fitting-room", Status::default(), Lang::En);
+        let s = screen(Mode::FittingRoom, Status::default(), Lang::En);
         assert!(!s.shows("Everything from this session has been erased."));
     }
 
@@ -1114,7 +1117,7 @@ mod tests {
     fn an_idle_unit_attracts_and_a_tap_or_a_person_wakes_it() {
         let state = link::LinkState {
             connected: true,
-            mode: "fitting-room".into(),
+            mode: Mode::FittingRoom,
             ..Default::default()
         };
         let shared: Shared = Arc::new(Mutex::new(state));
@@ -1160,7 +1163,7 @@ mod tests {
     fn the_table_attracts_diners() {
         let state = link::LinkState {
             connected: true,
-            mode: "table".into(),
+            mode: Mode::Table,
             ..Default::default()
         };
         let (tx, _commands) = mpsc::channel();
@@ -1188,7 +1191,7 @@ mod tests {
             device_id: "unit-7".into(),
             store: "Paris 9e".into(),
             location: "Cabine 3".into(),
-            mode: "fitting-room".into(),
+            mode: Mode::FittingRoom,
             version: "0.1.0".into(),
             rendezvous_url: "https://rv.example.com".into(),
             rendezvous_connected: true,
@@ -1206,7 +1209,7 @@ mod tests {
     #[test]
     fn staff_get_in_with_the_pin_see_the_unit_and_can_restart_it() {
         use visavis_api::local::{StaffAction, StaffPin};
-        let mut s = screen("fitting-room", Status::default(), Lang::En);
+        let mut s = screen(Mode::FittingRoom, Status::default(), Lang::En);
         s.tap("Staff");
         assert!(s.shows("Staff PIN") && !s.shows("Ask my friends"));
         for d in ["2", "4", "6"] {
@@ -1262,7 +1265,7 @@ mod tests {
 
     #[test]
     fn a_wrong_pin_says_why_and_clears_the_keypad() {
-        let mut s = screen("fitting-room", Status::default(), Lang::Fr);
+        let mut s = screen(Mode::FittingRoom, Status::default(), Lang::Fr);
         s.tap("Personnel");
         for d in ["1", "1", "1", "1"] {
             s.tap(d);
@@ -1280,7 +1283,7 @@ mod tests {
 
     #[test]
     fn in_a_call_the_microphone_mutes_and_the_camera_pauses() {
-        let mut s = screen("fitting-room", in_call(&[]), Lang::En);
+        let mut s = screen(Mode::FittingRoom, in_call(&[]), Lang::En);
         s.tap("Mute microphone");
         s.tap("Pause camera");
         assert_eq!(
@@ -1293,7 +1296,7 @@ mod tests {
         let mut status = in_call(&[]);
         status.mic_muted = true;
         status.camera_paused = true;
-        let mut s = screen("fitting-room", status, Lang::En);
+        let mut s = screen(Mode::FittingRoom, status, Lang::En);
         assert!(s.shows("Camera paused: your guests see a “camera paused” card."));
         s.tap("Turn microphone on");
         s.tap("Resume camera");
@@ -1308,12 +1311,12 @@ mod tests {
 
     #[test]
     fn a_table_calls_a_waiter_and_has_no_fitting_room_looks() {
-        let mut s = screen("table", in_call(&[]), Lang::En);
+        let mut s = screen(Mode::Table, in_call(&[]), Lang::En);
         assert!(!s.shows("Save this look"), "looks are for the fitting room");
         s.tap("Call a waiter");
         assert_eq!(s.sent(), [Request::CallWaiter]);
         assert!(s.shows("A waiter has been called."));
-        let s = screen("fitting-room", Status::default(), Lang::En);
+        let s = screen(Mode::FittingRoom, Status::default(), Lang::En);
         assert!(!s.shows("Call a waiter"));
     }
 
@@ -1351,7 +1354,7 @@ mod tests {
             let guests: Vec<_> = names.iter().map(|n| (*n, *n == "Hugo")).collect();
             let state = link::LinkState {
                 connected: true,
-                mode: "table".into(),
+                mode: Mode::Table,
                 status: dinner(&guests),
                 ..Default::default()
             };
@@ -1372,7 +1375,7 @@ mod tests {
 
     #[test]
     fn the_volume_goes_up_and_down_in_steps_and_stops_at_the_ends() {
-        let mut s = screen("table", dinner(&[("Camille", false)]), Lang::En);
+        let mut s = screen(Mode::Table, dinner(&[("Camille", false)]), Lang::En);
         assert!(s.shows("Speaker volume: 70%"));
         s.tap("Louder");
         s.tap("Quieter");
@@ -1396,7 +1399,7 @@ mod tests {
 
     #[test]
     fn the_fitting_room_shows_friends_small_and_in_french() {
-        let s = screen("fitting-room", dinner(&[("Camille", true)]), Lang::Fr);
+        let s = screen(Mode::FittingRoom, dinner(&[("Camille", true)]), Lang::Fr);
         let tile = s.harness.get_by_label("Camille").rect();
         assert!(tile.width() <= 240.0, "small on the mirror: {tile:?}");
         assert!(s.shows("parle"));

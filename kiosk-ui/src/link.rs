@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use visavis_api::Mode;
 use visavis_api::datachannel::Reaction;
 use visavis_api::local::{
     ApiError, Applied, ClientRequest, Event, Outcome, Preview, Request, Response, ServerMessage,
@@ -37,7 +38,7 @@ pub enum StaffOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct LinkState {
     pub connected: bool,
-    pub mode: String,
+    pub mode: Mode,
     pub preview: Option<Preview>,
     pub status: Status,
     /// The last refused request, in words.

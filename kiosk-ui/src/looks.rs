@@ -16,19 +16,38 @@ pub struct Thumb {
     pub rgba: Arc<Vec<u8>>,
 }
 
+/// Why a look cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum LookError {
+    #[error("look is not base64: {0}")]
+    NotBase64(#[from] base64::DecodeError),
+    #[error("GStreamer: {0}")]
+    Gstreamer(#[from] gst::glib::Error),
+    #[error("the JPEG decoder pipeline has {0}")]
+    Pipeline(&'static str),
+    #[error("cannot start the decoder: {0}")]
+    Start(#[from] gst::StateChangeError),
+    #[error("cannot hand the look to the decoder: {0}")]
+    Push(#[from] gst::FlowError),
+    #[error("cannot decode the look (not a JPEG?)")]
+    NotJpeg,
+    #[error("decoded look {0}")]
+    Decoded(&'static str),
+}
+
 /// Decode a base64 JPEG into a thumbnail `THUMB_WIDTH` wide.
-pub fn decode(jpeg_base64: &str) -> Result<Thumb, String> {
-    let jpeg = base64::engine::general_purpose::STANDARD
-        .decode(jpeg_base64)
-        .map_err(|e| format!("look is not base64: {e}"))?;
-    gst::init().map_err(|e| e.to_string())?;
+pub fn decode(jpeg_base64: &str) -> Result<Thumb, LookError> {
+    let jpeg = base64::engine::general_purpose::STANDARD.decode(jpeg_base64)?;
+    gst::init()?;
     let out = run_decoder(jpeg)?;
     let info = out
         .caps()
         .and_then(|c| gstreamer_video::VideoInfo::from_caps(c).ok())
-        .ok_or("decoded look without size")?;
-    let buffer = out.buffer().ok_or("decoded look without pixels")?;
-    let map = buffer.map_readable().map_err(|e| e.to_string())?;
+        .ok_or(LookError::Decoded("without size"))?;
+    let buffer = out.buffer().ok_or(LookError::Decoded("without pixels"))?;
+    let map = buffer
+        .map_readable()
+        .map_err(|_| LookError::Decoded("with unreadable pixels"))?;
     let (w, h) = (info.width() as usize, info.height() as usize);
     let stride = info.stride()[0] as usize;
     let mut rgba = Vec::with_capacity(w * h * 4);
@@ -36,7 +55,7 @@ pub fn decode(jpeg_base64: &str) -> Result<Thumb, String> {
         rgba.extend_from_slice(&row[..w * 4]);
     }
     if rgba.len() != w * h * 4 {
-        return Err("decoded look is short".into());
+        return Err(LookError::Decoded("is short"));
     }
     Ok(Thumb {
         size: [w, h],
@@ -45,34 +64,30 @@ pub fn decode(jpeg_base64: &str) -> Result<Thumb, String> {
 }
 
 /// `appsrc ! jpegdec ! videoscale ! RGBA THUMB_WIDTH wide ! appsink`, for one picture.
-fn run_decoder(jpeg: Vec<u8>) -> Result<gst::Sample, String> {
+fn run_decoder(jpeg: Vec<u8>) -> Result<gst::Sample, LookError> {
     use gstreamer::prelude::*;
     let description = format!(
         "appsrc name=src caps=image/jpeg,framerate=0/1 ! jpegdec ! videoconvert ! videoscale \
          ! video/x-raw,format=RGBA,width={THUMB_WIDTH},pixel-aspect-ratio=1/1 ! appsink name=sink"
     );
-    let pipeline = gst::parse::launch(&description)
-        .map_err(|e| e.to_string())?
+    let pipeline = gst::parse::launch(&description)?
         .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline")?;
+        .map_err(|_| LookError::Pipeline("no pipeline"))?;
     let src = pipeline
         .by_name("src")
         .and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok())
-        .ok_or("no appsrc")?;
+        .ok_or(LookError::Pipeline("no appsrc"))?;
     let sink = pipeline
         .by_name("sink")
         .and_then(|e| e.downcast::<gstreamer_app::AppSink>().ok())
-        .ok_or("no appsink")?;
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|e| format!("cannot start the decoder: {e}"))?;
+        .ok_or(LookError::Pipeline("no appsink"))?;
+    pipeline.set_state(gst::State::Playing)?;
     let pushed = src
         .push_buffer(gst::Buffer::from_mut_slice(jpeg))
-        .map_err(|e| e.to_string())
-        .and_then(|_| src.end_of_stream().map_err(|e| e.to_string()));
-    let sample = pushed.and_then(|_| {
+        .and_then(|_| src.end_of_stream());
+    let sample = pushed.map_err(LookError::from).and_then(|_| {
         sink.try_pull_sample(gst::ClockTime::from_seconds(5))
-            .ok_or_else(|| "cannot decode the look (not a JPEG?)".to_owned())
+            .ok_or(LookError::NotJpeg)
     });
     let _ = pipeline.set_state(gst::State::Null);
     sample
@@ -114,7 +129,9 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_crash() {
-        assert!(decode("not base64!").unwrap_err().contains("base64"));
+        let err = decode("not base64!").unwrap_err();
+        assert!(matches!(err, LookError::NotBase64(_)), "{err}");
+        assert!(err.to_string().contains("base64"), "{err}");
         assert!(decode("aGVsbG8=").is_err());
     }
 }

@@ -97,12 +97,27 @@ pub fn spawn(info: Preview, repaint: impl Fn() + Send + Sync + 'static) -> Feed 
     Feed { frames, stop }
 }
 
+/// Why a reader stopped (it starts again).
+#[derive(Debug, thiserror::Error)]
+enum FeedError {
+    #[error("GStreamer: {0}")]
+    Gstreamer(#[from] gstreamer::glib::Error),
+    #[error("the reader's pipeline has {0}")]
+    Pipeline(&'static str),
+    #[error("cannot start: {0}")]
+    Start(#[from] gstreamer::StateChangeError),
+    #[error("{0}")]
+    Stream(gstreamer::glib::Error),
+    #[error("applianced stopped sending")]
+    Ended,
+}
+
 fn run(
     info: &Preview,
     out: &Frames,
     repaint: Arc<dyn Fn() + Send + Sync>,
     stop: &AtomicBool,
-) -> Result<(), String> {
+) -> Result<(), FeedError> {
     use gstreamer as gst;
     use gstreamer::prelude::*;
     let description = format!(
@@ -114,14 +129,13 @@ fn run(
         info.height,
         info.fps
     );
-    let pipeline = gst::parse::launch(&description)
-        .map_err(|e| e.to_string())?
+    let pipeline = gst::parse::launch(&description)?
         .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline".to_owned())?;
+        .map_err(|_| FeedError::Pipeline("no pipeline"))?;
     let sink = pipeline
         .by_name("sink")
         .and_then(|e| e.downcast::<gstreamer_app::AppSink>().ok())
-        .ok_or("no appsink")?;
+        .ok_or(FeedError::Pipeline("no appsink"))?;
     let (w, h) = (info.width as usize, info.height as usize);
     let target = out.clone();
     sink.set_callbacks(
@@ -144,10 +158,8 @@ fn run(
             })
             .build(),
     );
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|e| e.to_string())?;
-    let bus = pipeline.bus().ok_or("no bus")?;
+    pipeline.set_state(gst::State::Playing)?;
+    let bus = pipeline.bus().ok_or(FeedError::Pipeline("no bus"))?;
     let result = loop {
         if stop.load(Ordering::Relaxed) {
             break Ok(());
@@ -156,8 +168,8 @@ fn run(
             continue;
         };
         match msg.view() {
-            gst::MessageView::Error(e) => break Err(e.error().to_string()),
-            gst::MessageView::Eos(_) => break Err("applianced stopped sending".into()),
+            gst::MessageView::Error(e) => break Err(FeedError::Stream(e.error())),
+            gst::MessageView::Eos(_) => break Err(FeedError::Ended),
             _ => {}
         }
     };

@@ -12,6 +12,7 @@ use crate::staff::StaffScreen;
 use egui_kittest::Harness;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
+use visavis_api::Mode;
 use visavis_api::datachannel::{LookVotes, Reaction};
 use visavis_api::local::{
     ChatLine, CompareStatus, GuestState, GuestStatus, NetworkLink, StaffReport,
@@ -73,15 +74,15 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn base(mode: &str) -> LinkState {
+fn base(mode: Mode) -> LinkState {
     LinkState {
         connected: true,
-        mode: mode.into(),
+        mode,
         ..Default::default()
     }
 }
 
-fn invite(mode: &str) -> LinkState {
+fn invite(mode: Mode) -> LinkState {
     let mut s = base(mode);
     s.status.session_active = true;
     s.status.invite_url = Some("https://visavis.example.com/i/k3Xq9vLb2".into());
@@ -89,7 +90,7 @@ fn invite(mode: &str) -> LinkState {
     s
 }
 
-fn in_call(mode: &str) -> LinkState {
+fn in_call(mode: Mode) -> LinkState {
     let mut s = invite(mode);
     s.status.guests = vec![
         guest("g-1", "Camille", GuestState::InCall),
@@ -125,7 +126,7 @@ fn shot(name: &'static str, size: [f32; 2], state: LinkState) -> Shot {
 }
 
 fn shots() -> Vec<Shot> {
-    let room = "fitting-room";
+    let room = Mode::FittingRoom;
     let mut admission = invite(room);
     admission.status.guests = vec![guest("g-1", "Camille", GuestState::Waiting)];
     let mut looks = in_call(room);
@@ -151,7 +152,7 @@ fn shots() -> Vec<Shot> {
         device_id: "paris9-cabine-3".into(),
         store: "Paris 9e".into(),
         location: "Cabine 3".into(),
-        mode: room.into(),
+        mode: room,
         version: env!("CARGO_PKG_VERSION").into(),
         rendezvous_url: "https://rv.visavis.example.com".into(),
         rendezvous_connected: true,
@@ -172,7 +173,7 @@ fn shots() -> Vec<Shot> {
                 .into(),
         ],
     })));
-    let mut table_call = in_call("table");
+    let mut table_call = in_call(Mode::Table);
     table_call.status.guests.extend([
         guest("g-3", "Mamie", GuestState::InCall),
         guest("g-4", "Hugo", GuestState::InCall),
@@ -202,10 +203,10 @@ fn shots() -> Vec<Shot> {
         },
         Shot {
             asleep: true,
-            ..shot("table-attract", TABLE, base("table"))
+            ..shot("table-attract", TABLE, base(Mode::Table))
         },
-        shot("table-home", TABLE, base("table")),
-        shot("table-invite", TABLE, invite("table")),
+        shot("table-home", TABLE, base(Mode::Table)),
+        shot("table-invite", TABLE, invite(Mode::Table)),
         Shot {
             waiter: true,
             ..shot("table-call", TABLE, table_call.clone())

@@ -197,7 +197,7 @@ impl StaffScreen {
         line(ui, Key::StaffUnit, &r.device_id);
         line(ui, Key::StaffStore, &r.store);
         line(ui, Key::StaffLocation, &r.location);
-        line(ui, Key::StaffMode, &r.mode);
+        line(ui, Key::StaffMode, r.mode.as_str());
         line(ui, Key::StaffVersion, &r.version);
         let online = t(if r.rendezvous_connected {
             Key::StaffOnline

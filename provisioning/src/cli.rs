@@ -138,8 +138,8 @@ pub enum Exit {
 #[derive(Debug)]
 pub struct Failure(pub Exit, pub String);
 
-fn env_err(m: impl Into<String>) -> Failure {
-    Failure(Exit::Environment, m.into())
+fn env_err(m: impl std::fmt::Display) -> Failure {
+    Failure(Exit::Environment, m.to_string())
 }
 
 /// What a command printed: JSON, and the text form.
@@ -279,10 +279,9 @@ fn signing_key(reference: Option<String>) -> Result<DeviceKey, Failure> {
                 .into(),
         )
     })?;
-    let r = SecretRef::parse(&reference).map_err(|m| env_err(format!("--signing-key: {m}")))?;
-    let key = r
-        .resolve_key()
-        .map_err(|m| env_err(format!("--signing-key: {m}")))?;
+    let key = SecretRef::parse(&reference)
+        .and_then(|r| r.resolve_key())
+        .map_err(|e| env_err(format!("--signing-key: {e}")))?;
     Ok(DeviceKey::from_bytes(&key))
 }
 
@@ -334,8 +333,7 @@ fn plan_or_bundle(
         ));
     }
     let written = if write {
-        seeds::bundle(&plan, &args.out)
-            .map_err(|(path, e)| env_err(format!("cannot write {path}: {e}")))?
+        seeds::bundle(&plan, &args.out).map_err(env_err)?
     } else {
         0
     };
@@ -530,7 +528,7 @@ fn verify(path: &Path, is_image: bool, signing: Option<String>) -> Result<Output
 fn client(args: &RendezvousArgs) -> Result<fleet::Client, Failure> {
     let key = SecretRef::parse(&args.enrollment_key)
         .and_then(|r| r.resolve_key())
-        .map_err(|m| env_err(format!("--enrollment-key: {m}")))?;
+        .map_err(|e| env_err(format!("--enrollment-key: {e}")))?;
     fleet::Client::new(&args.rendezvous, &key).map_err(env_err)
 }
 
@@ -594,7 +592,8 @@ fn report(out: &Path, rendezvous: Option<RendezvousArgs>) -> Result<Output, Fail
 
 fn revoke(ids: &[String], args: &RendezvousArgs, yes: bool) -> Result<Output, Failure> {
     for id in ids {
-        visavis_api::fleet::check_device_id(id).map_err(|m| Failure(Exit::Invalid, m))?;
+        visavis_api::fleet::check_device_id(id)
+            .map_err(|e| Failure(Exit::Invalid, e.to_string()))?;
     }
     let client = client(args)?;
     confirm(

@@ -71,11 +71,26 @@ pub fn seed_path(out: &Path, device_id: &str) -> PathBuf {
     out.join(device_id).join(SEED_FILE_NAME)
 }
 
+/// Why the old seed's token is not kept (a note in the plan).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Renewal {
+    #[error("the old seed has no token")]
+    NoToken,
+    #[error("enrollment token renewed: the old one expires in {days} days")]
+    Expiring { days: u64 },
+    #[error("enrollment token renewed: the enrollment key changed")]
+    KeyChanged,
+    #[error("enrollment token renewed: the old one is unreadable")]
+    Unreadable,
+    #[error("enrollment token renewed: it names the unit's store, location and mode")]
+    ClaimsChanged,
+}
+
 /// Keep the old token when it still fits this row; otherwise say why not.
-fn reusable_token(old: &SeedFile, device: &Device, opts: &Options) -> Result<String, String> {
+fn reusable_token(old: &SeedFile, device: &Device, opts: &Options) -> Result<String, Renewal> {
     let token = old.body.enrollment_token.expose();
     if token.is_empty() {
-        return Err("the old seed has no token".into());
+        return Err(Renewal::NoToken);
     }
     let claims = enrollment::verify(
         &device.enrollment_key.0,
@@ -83,16 +98,11 @@ fn reusable_token(old: &SeedFile, device: &Device, opts: &Options) -> Result<Str
         opts.now + TOKEN_MARGIN_SECS,
     )
     .map_err(|e| match e {
-        enrollment::TokenError::Expired { expires_at } => format!(
-            "enrollment token renewed: the old one expires in {} days",
-            expires_at.saturating_sub(opts.now) / 86_400
-        ),
-        enrollment::TokenError::WrongKey => {
-            "enrollment token renewed: the enrollment key changed".into()
-        }
-        enrollment::TokenError::Malformed => {
-            "enrollment token renewed: the old one is unreadable".into()
-        }
+        enrollment::TokenError::Expired { expires_at } => Renewal::Expiring {
+            days: expires_at.saturating_sub(opts.now) / 86_400,
+        },
+        enrollment::TokenError::WrongKey => Renewal::KeyChanged,
+        enrollment::TokenError::Malformed => Renewal::Unreadable,
     })?;
     let same = claims.device_id == device.device_id
         && claims.store == device.store
@@ -101,7 +111,7 @@ fn reusable_token(old: &SeedFile, device: &Device, opts: &Options) -> Result<Str
     if same {
         Ok(token.to_owned())
     } else {
-        Err("enrollment token renewed: it names the unit's store, location and mode".into())
+        Err(Renewal::ClaimsChanged)
     }
 }
 
@@ -156,7 +166,7 @@ fn change_for(device: &Device, opts: &Options) -> Change {
         Some(Ok(token)) => token,
         other => {
             if let Some(Err(why)) = other {
-                notes.push(why);
+                notes.push(why.to_string());
             }
             enrollment::issue(
                 &device.enrollment_key.0,
@@ -164,7 +174,7 @@ fn change_for(device: &Device, opts: &Options) -> Change {
                     device_id: device.device_id.clone(),
                     store: device.store.clone(),
                     location: device.location.clone(),
-                    mode: device.mode.clone(),
+                    mode: device.mode,
                     expires_at: opts.now + opts.token_ttl_secs,
                     nonce: enrollment::new_nonce(),
                 },
@@ -175,8 +185,8 @@ fn change_for(device: &Device, opts: &Options) -> Change {
         device_id: device.device_id.clone(),
         store: device.store.clone(),
         location: device.location.clone(),
-        mode: device.mode.clone(),
-        orientation: device.orientation.clone(),
+        mode: device.mode,
+        orientation: device.orientation,
         timezone: device.timezone.clone(),
         rendezvous_url: device.rendezvous_url.clone(),
         wifi: device.wifi.clone(),
@@ -222,15 +232,26 @@ pub fn plan(devices: &[Device], opts: &Options) -> Plan {
     }
 }
 
+/// A seed that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
 /// Write every new or changed seed (mode 0600, atomically). Returns how many were written.
-pub fn bundle(plan: &Plan, out: &Path) -> Result<usize, (String, std::io::Error)> {
+pub fn bundle(plan: &Plan, out: &Path) -> Result<usize, WriteError> {
     let mut written = 0;
     for change in &plan.changes {
         if change.action == Action::Unchanged {
             continue;
         }
         let path = seed_path(out, &change.device_id);
-        atomic::write(&path, &change.bytes, 0o600).map_err(|e| (path.display().to_string(), e))?;
+        atomic::write(&path, &change.bytes, 0o600).map_err(|source| WriteError {
+            path: path.clone(),
+            source,
+        })?;
         written += 1;
     }
     Ok(written)

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use visavis_api::Mode;
 pub use visavis_api::fleet::admin::DeviceRecord;
 use visavis_api::fleet::enrollment::Claims;
 
@@ -169,7 +170,7 @@ impl DeviceRegistry {
                 public_key,
                 claims.store,
                 claims.location,
-                claims.mode,
+                claims.mode.as_str(),
                 to_i64(now)
             ],
         )?;
@@ -235,7 +236,14 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
         device_id: r.get(0)?,
         store: r.get(1)?,
         location: r.get(2)?,
-        mode: r.get(3)?,
+        // Written from a checked token, so a word that is no mode is a damaged registry.
+        mode: r
+            .get::<_, Option<String>>(3)?
+            .map(|m| m.parse::<Mode>())
+            .transpose()
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+            })?,
         public_key: r.get(4)?,
         enrolled_at: to_u64(r.get(5)?),
         last_seen: to_u64(r.get(6)?),
@@ -252,7 +260,7 @@ mod tests {
             device_id: device.into(),
             store: "Paris 9e".into(),
             location: "Cabine 3".into(),
-            mode: "fitting-room".into(),
+            mode: Mode::FittingRoom,
             expires_at: 10_000,
             nonce: nonce.into(),
         }
@@ -280,6 +288,7 @@ mod tests {
         let rec = r.get("u1").unwrap().unwrap();
         assert_eq!(rec.public_key.as_deref(), Some("key-a"));
         assert_eq!(rec.store.as_deref(), Some("Paris 9e"));
+        assert_eq!(rec.mode, Some(Mode::FittingRoom), "read back as written");
         // Re-provisioned with a new token: the new key replaces the old one.
         assert_eq!(r.enroll(&claims("u1", "n2"), "key-c", 200).unwrap(), Ok(()));
         assert_eq!(

@@ -109,8 +109,8 @@ pub async fn revoke(
     if let Some(r) = refuse(&app, client, &headers) {
         return r;
     }
-    if let Err(message) = check_device_id(&device_id) {
-        return fail(StatusCode::BAD_REQUEST, message);
+    if let Err(e) = check_device_id(&device_id) {
+        return fail(StatusCode::BAD_REQUEST, e.to_string());
     }
     let (id, now) = (device_id.clone(), app.clock.now_secs());
     let revoked_at = match blocking(&app, move |r| r.revoke(&id, now)).await {

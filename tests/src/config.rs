@@ -48,7 +48,7 @@ impl Fleet {
                 device_id: device_id.to_owned(),
                 store: "Test store".into(),
                 location: "Test location".into(),
-                mode: "fitting-room".into(),
+                mode: visavis_api::Mode::FittingRoom,
                 expires_at: now + 3600,
                 nonce: visavis_api::fleet::enrollment::new_nonce(),
             },

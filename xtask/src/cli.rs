@@ -124,20 +124,7 @@ impl Profile {
 }
 
 /// The installation the demo unit pretends to be (`mode` in applianced.toml).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    FittingRoom,
-    Table,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::FittingRoom => "fitting-room",
-            Mode::Table => "table",
-        }
-    }
-}
+pub use visavis_api::Mode;
 
 /// The command line could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,15 +203,9 @@ fn parse_demo(args: &[String]) -> Result<DemoOptions, UsageError> {
                         UsageError("`--mode` needs a value: fitting-room or table".into())
                     })?,
                 };
-                options.mode = match value.as_str() {
-                    "fitting-room" => Mode::FittingRoom,
-                    "table" => Mode::Table,
-                    _ => {
-                        return Err(UsageError(format!(
-                            "`--mode {value}`: the mode is fitting-room or table"
-                        )));
-                    }
-                };
+                options.mode = value
+                    .parse()
+                    .map_err(|e| UsageError(format!("`--mode {value}`: {e}")))?;
             }
             _ => {
                 return Err(UsageError(format!(

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::install::Mode;
+
 /// One unit as the registry knows it. Times are Unix seconds; `None` when unknown (a unit
 /// revoked before it ever enrolled has only `revoked_at`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -9,7 +11,7 @@ pub struct DeviceRecord {
     pub device_id: String,
     pub store: Option<String>,
     pub location: Option<String>,
-    pub mode: Option<String>,
+    pub mode: Option<Mode>,
     pub public_key: Option<String>,
     pub enrolled_at: Option<u64>,
     pub last_seen: Option<u64>,

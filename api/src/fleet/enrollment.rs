@@ -10,6 +10,7 @@ use hmac::{KeyInit as _, Mac as _};
 use serde::{Deserialize, Serialize};
 
 use super::{b64, unb64};
+use crate::install::Mode;
 
 const PREFIX: &str = "vve1.";
 
@@ -20,7 +21,7 @@ pub struct Claims {
     pub device_id: String,
     pub store: String,
     pub location: String,
-    pub mode: String,
+    pub mode: Mode,
     /// Unix time, seconds, after which the token is refused.
     pub expires_at: u64,
     /// 128 random bits, base64url: what makes the token single-use.
@@ -96,7 +97,7 @@ mod tests {
             device_id: "paris-09-cabine-3".into(),
             store: "Paris 9e".into(),
             location: "Cabine 3".into(),
-            mode: "fitting-room".into(),
+            mode: Mode::FittingRoom,
             expires_at: 2_000,
             nonce: new_nonce(),
         }

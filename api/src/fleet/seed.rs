@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, DeviceKey};
 use super::sha256_hex;
+use crate::install::{Mode, Orientation, TimeZone};
 
 /// The seed's file name on the boot partition.
 pub const SEED_FILE_NAME: &str = "visavis-seed.json";
@@ -71,12 +72,9 @@ pub struct SeedBody {
     pub device_id: String,
     pub store: String,
     pub location: String,
-    /// `fitting-room` or `table`.
-    pub mode: String,
-    /// `portrait`, `landscape`, `portrait-flipped` or `landscape-flipped`.
-    pub orientation: String,
-    /// IANA time zone, e.g. `Europe/Paris`.
-    pub timezone: String,
+    pub mode: Mode,
+    pub orientation: Orientation,
+    pub timezone: TimeZone,
     pub rendezvous_url: String,
     pub wifi: Option<Wifi>,
     pub turn: Option<Turn>,
@@ -227,9 +225,9 @@ pub(crate) mod tests {
             device_id: "paris-09-cabine-3".into(),
             store: "Paris 9e".into(),
             location: "Cabine 3".into(),
-            mode: "fitting-room".into(),
-            orientation: "portrait".into(),
-            timezone: "Europe/Paris".into(),
+            mode: Mode::FittingRoom,
+            orientation: Orientation::Portrait,
+            timezone: "Europe/Paris".parse().unwrap(),
             rendezvous_url: "https://rdv.example.com".into(),
             wifi: Some(Wifi {
                 ssid: "Boutique".into(),
@@ -284,5 +282,44 @@ pub(crate) mod tests {
         let text = String::from_utf8(blank.to_bytes()).unwrap();
         assert!(!text.contains("wifi-password-123") && !text.contains("vve1.token"));
         assert_eq!(blank.verify(None), Err(SeedError::Applied(5)));
+    }
+
+    /// A seed's body as `provision` wrote it before mode, orientation and time zone were
+    /// types: the same canonical bytes, so its signature still verifies.
+    const BODY_BEFORE_TYPES: &str = r#"{"device_id":"t-1","store":"Lyon","location":"Table 4","mode":"table","orientation":"landscape-flipped","timezone":"America/Argentina/Buenos_Aires","rendezvous_url":"https://rdv.example.com","wifi":null,"turn":null,"enrollment_token":"vve1.x"}"#;
+
+    #[test]
+    fn a_seed_written_before_the_types_reads_the_same() {
+        let body: SeedBody = serde_json::from_str(BODY_BEFORE_TYPES).unwrap();
+        assert_eq!(
+            (body.mode, body.orientation, body.timezone.as_str()),
+            (
+                Mode::Table,
+                Orientation::LandscapeFlipped,
+                "America/Argentina/Buenos_Aires"
+            )
+        );
+        assert_eq!(body.canonical_bytes(), BODY_BEFORE_TYPES.as_bytes());
+    }
+
+    #[test]
+    fn a_seed_with_a_value_out_of_its_type_is_unreadable_and_says_which() {
+        let key = DeviceKey::from_bytes(&random());
+        let text = String::from_utf8(SeedFile::sign(body(), &key).to_bytes()).unwrap();
+        for (from, to, named) in [
+            ("\"fitting-room\"", "\"kitchen\"", "kitchen"),
+            ("\"portrait\"", "\"sideways\"", "sideways"),
+            (
+                "\"Europe/Paris\"",
+                "\"../../etc/passwd\"",
+                "../../etc/passwd",
+            ),
+        ] {
+            let changed = text.replacen(from, to, 1);
+            match SeedFile::parse(changed.as_bytes()) {
+                Err(SeedError::Unreadable(why)) => assert!(why.contains(named), "{why}"),
+                other => panic!("{to} gave {other:?}"),
+            }
+        }
     }
 }

@@ -101,7 +101,7 @@ pub enum Response {
     Hello {
         protocol: u32,
         device_id: String,
-        mode: String,
+        mode: crate::install::Mode,
         /// True when guests are let in without a tap (demo mode only).
         auto_admit: bool,
         /// Where the kiosk reads the local preview, if the unit offers one.

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::install::Mode;
+
 /// A staff PIN as typed. Its `Debug` never shows the digits, so a logged request does
 /// not leak it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +34,7 @@ pub struct StaffReport {
     pub device_id: String,
     pub store: String,
     pub location: String,
-    pub mode: String,
+    pub mode: Mode,
     /// `applianced`'s version.
     pub version: String,
     pub rendezvous_url: String,

@@ -23,9 +23,9 @@ mod files;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use visavis_api::fleet::check_device_id;
 use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::fleet::seed::{SeedBody, SeedError, SeedFile};
-use visavis_api::fleet::{check_device_id, check_mode, check_timezone};
 
 use crate::config::{Config, rendezvous_ws_url};
 pub use files::atomic_write;
@@ -221,7 +221,7 @@ fn apply(paths: &Paths, state_dir: &Path) -> Result<Outcome, FirstBootError> {
         .map_err(io("cannot write", &tz))?;
     let localtime = paths.root.join("etc/localtime");
     files::atomic_symlink(
-        &Path::new("/usr/share/zoneinfo").join(&body.timezone),
+        &Path::new("/usr/share/zoneinfo").join(body.timezone.as_str()),
         &localtime,
     )
     .map_err(io("cannot set", &localtime))?;
@@ -257,10 +257,9 @@ fn check_body(path: &Path, body: &SeedBody) -> Result<(), FirstBootError> {
         field,
         message,
     };
-    check_device_id(&body.device_id).map_err(|m| field("device_id", m))?;
-    check_mode(&body.mode).map_err(|m| field("mode", m))?;
-    rendezvous_ws_url(&body.rendezvous_url).map_err(|m| field("rendezvous_url", m))?;
-    check_timezone(&body.timezone).map_err(|m| field("timezone", m))?;
+    // Mode, orientation and time zone are checked by their types as the seed is read.
+    check_device_id(&body.device_id).map_err(|e| field("device_id", e.to_string()))?;
+    rendezvous_ws_url(&body.rendezvous_url).map_err(|e| field("rendezvous_url", e.to_string()))?;
     if let Some(w) = &body.wifi
         && (w.country.len() != 2 || !w.country.chars().all(|c| c.is_ascii_uppercase()))
     {
@@ -323,8 +322,8 @@ fn write_config(
     table.insert("device_id".into(), s(&body.device_id));
     table.insert("store".into(), s(&body.store));
     table.insert("location".into(), s(&body.location));
-    table.insert("mode".into(), s(&body.mode));
-    table.insert("orientation".into(), s(&body.orientation));
+    table.insert("mode".into(), s(body.mode.as_str()));
+    table.insert("orientation".into(), s(body.orientation.as_str()));
     table.insert("state_dir".into(), s(&state_dir.display().to_string()));
     let rendezvous = table
         .entry("rendezvous")

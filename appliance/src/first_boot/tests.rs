@@ -2,6 +2,7 @@ use std::os::unix::fs::PermissionsExt as _;
 
 use visavis_api::fleet::random;
 use visavis_api::fleet::seed::{Secret, Turn, Wifi};
+use visavis_api::{Mode, Orientation};
 
 use super::*;
 
@@ -19,9 +20,9 @@ fn body() -> SeedBody {
         device_id: "paris-09-cabine-3".into(),
         store: "Paris 9e".into(),
         location: "Cabine 3".into(),
-        mode: "fitting-room".into(),
-        orientation: "portrait".into(),
-        timezone: "Europe/Paris".into(),
+        mode: Mode::FittingRoom,
+        orientation: Orientation::Portrait,
+        timezone: "Europe/Paris".parse().unwrap(),
         rendezvous_url: "https://rdv.example.com".into(),
         wifi: Some(Wifi {
             ssid: "Boutique".into(),
@@ -95,7 +96,10 @@ fn a_seed_is_applied_once_and_its_secrets_leave_the_boot_partition() {
     let pin_file = root.join("etc/visavis/staff-pin");
     assert_eq!(config.staff.pin_file, pin_file);
     assert_eq!(mode(&pin_file), 0o640);
-    assert_eq!(crate::staff::load_pin(&pin_file).as_deref(), Ok("24681357"));
+    assert_eq!(
+        crate::staff::load_pin(&pin_file).ok().as_deref(),
+        Some("24681357")
+    );
     assert_eq!(
         std::fs::read_link(root.join("etc/localtime")).unwrap(),
         Path::new("/usr/share/zoneinfo/Europe/Paris")

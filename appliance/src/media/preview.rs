@@ -68,11 +68,27 @@ pub fn start(frames: &gst_app::AppSink, branch: PreviewBranch) -> Preview {
     Preview { task, snapshots }
 }
 
+/// Why the shared-memory pipeline stopped (it is then built again).
+#[derive(Debug, thiserror::Error)]
+enum PreviewError {
+    #[error("cannot build `{description}`: {message}")]
+    Build {
+        description: String,
+        message: String,
+    },
+    #[error("cannot start: {0}")]
+    Start(#[from] gst::StateChangeError),
+    #[error("{element}: {message}")]
+    Element { element: String, message: String },
+    #[error("bus closed")]
+    BusClosed,
+}
+
 /// Run the shm pipeline until it fails; the error names the element.
 async fn run_once(
     branch: &PreviewBranch,
     current: &Mutex<Option<gst_app::AppSrc>>,
-) -> Result<(), String> {
+) -> Result<(), PreviewError> {
     let _ = std::fs::remove_file(&branch.socket);
     let frame = u64::from(branch.width) * u64::from(branch.height) * 4;
     let description = format!(
@@ -82,19 +98,21 @@ async fn run_once(
         branch.socket.display().to_string().replace('"', ""),
         frame * 8
     );
+    let build = |message: &str| PreviewError::Build {
+        description: description.clone(),
+        message: message.to_owned(),
+    };
     let pipeline = gst::parse::launch(&description)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| build(e.message()))?
         .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline".to_owned())?;
+        .map_err(|_| build("not a pipeline"))?;
     let src = pipeline
         .by_name("src")
         .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-        .ok_or("no appsrc")?;
-    let bus = pipeline.bus().ok_or("no bus")?;
+        .ok_or_else(|| build("no appsrc"))?;
+    let bus = pipeline.bus().ok_or_else(|| build("no bus"))?;
     let mut messages = bus.stream();
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|e| format!("cannot start: {e}"))?;
+    pipeline.set_state(gst::State::Playing)?;
     *lock(current) = Some(src);
     let result = loop {
         match messages.next().await {
@@ -103,10 +121,13 @@ async fn run_once(
                     let element = msg
                         .src()
                         .map_or_else(|| "?".into(), |s| s.path_string().to_string());
-                    break Err(format!("{element}: {}", err.error()));
+                    break Err(PreviewError::Element {
+                        element,
+                        message: err.error().to_string(),
+                    });
                 }
             }
-            None => break Err("bus closed".into()),
+            None => break Err(PreviewError::BusClosed),
         }
     };
     *lock(current) = None;

@@ -2,6 +2,7 @@
 //! when it needs the outside world (a still, the counters, the staff report's facts).
 
 use super::{Input, Output, ReplyId, SessionInput, StaffFacts, Unit};
+use crate::staff::PinFileError;
 use std::time::Instant;
 use visavis_api::local::{
     ApiError, ApiErrorCode, Event, Outcome, Request, Response, StaffAction, StaffPin,
@@ -176,7 +177,7 @@ impl Unit {
         id: ReplyId,
         pin: &StaffPin,
         action: StaffAction,
-        pin_file: &Result<String, String>,
+        pin_file: &Result<String, PinFileError>,
         now: Instant,
     ) {
         if let Err(e) = self.pins.check(&pin.0, pin_file, now) {
@@ -208,7 +209,7 @@ impl Unit {
 pub fn input(
     id: ReplyId,
     request: Request,
-    read_pin: impl FnOnce() -> Result<String, String>,
+    read_pin: impl FnOnce() -> Result<String, PinFileError>,
 ) -> Input {
     match request {
         Request::Staff { pin, action } => Input::Staff {

@@ -21,6 +21,7 @@ mod tests;
 use crate::peer::PeerEvent;
 use crate::session::{Action, Session, SessionSettings};
 use crate::signaling::Link;
+use crate::staff::PinFileError;
 use std::collections::VecDeque;
 use std::time::Instant;
 use visavis_api::datachannel::UnitMessage;
@@ -59,7 +60,7 @@ pub struct UnitSettings {
 }
 
 /// Something that happened.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Input {
     /// A local API request (all but `staff`, which is [`Input::Staff`]).
     Request { id: ReplyId, request: Request },
@@ -69,7 +70,7 @@ pub enum Input {
         id: ReplyId,
         pin: StaffPin,
         action: StaffAction,
-        pin_file: Result<String, String>,
+        pin_file: Result<String, PinFileError>,
     },
     /// The still asked for by [`Output::TakeStill`], as JPEG, or why it failed.
     Still {

@@ -297,10 +297,12 @@ fn wrong_pins_wait_longer_and_the_right_one_opens_the_report() {
         id,
         pin: StaffPin("2468".into()),
         action: StaffAction::Report,
-        pin_file: Err("no staff PIN file".into()),
+        pin_file: Err(crate::staff::PinFileError::NotDigits {
+            path: "/etc/visavis/staff-pin".into(),
+        }),
     });
     assert!(
-        matches!(&outputs[..], [Output::Reply { outcome: Outcome::Error(e), .. }] if e.message.contains("no staff PIN file"))
+        matches!(&outputs[..], [Output::Reply { outcome: Outcome::Error(e), .. }] if e.message.contains("must hold 4 to 8 digits"))
     );
 }
 

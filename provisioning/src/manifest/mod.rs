@@ -10,11 +10,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
+use visavis_api::fleet::check_device_id;
 use visavis_api::fleet::keys::EnrollmentKey;
 use visavis_api::fleet::seed::{Secret, Turn, Wifi};
-use visavis_api::fleet::{check_device_id, check_mode, check_timezone};
+use visavis_api::{Mode, Orientation, TimeZone};
 
-use crate::secret_ref::SecretRef;
+use crate::secret_ref::{SecretError, SecretRef};
 
 /// Every column, in the order the docs list them.
 pub const COLUMNS: [&str; 14] = [
@@ -87,9 +88,10 @@ pub struct Device {
     pub device_id: String,
     pub store: String,
     pub location: String,
-    pub mode: String,
-    pub orientation: String,
-    pub timezone: String,
+    pub mode: Mode,
+    /// As written, or the mode's default.
+    pub orientation: Orientation,
+    pub timezone: TimeZone,
     pub rendezvous_url: String,
     pub wifi: Option<Wifi>,
     pub turn: Option<Turn>,
@@ -285,8 +287,8 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut devices = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut secrets: HashMap<String, Result<String, String>> = HashMap::new();
-    let mut keys: HashMap<String, Result<[u8; 32], String>> = HashMap::new();
+    let mut secrets: HashMap<String, Result<String, SecretError>> = HashMap::new();
+    let mut keys: HashMap<String, Result<[u8; 32], SecretError>> = HashMap::new();
     for raw in rows {
         let before = problems.len();
         let row = Some(raw.row);
@@ -301,8 +303,8 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
         }
         let device_id = cell("device_id");
         if !device_id.is_empty() {
-            if let Err(m) = check_device_id(device_id) {
-                bad("device_id", m);
+            if let Err(e) = check_device_id(device_id) {
+                bad("device_id", e.to_string());
             } else if let Some(first) = seen.get(device_id) {
                 bad(
                     "device_id",
@@ -320,44 +322,36 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
                 bad(column, "at most 100 characters, on one line".into());
             }
         }
-        let mode = cell("mode");
-        if let Err(m) = Some(mode)
-            .filter(|m| !m.is_empty())
-            .map_or(Ok(()), check_mode)
-        {
-            bad("mode", m);
-        }
-        let orientation = match cell("orientation") {
-            "" if mode == "table" => "landscape",
-            "" => "portrait",
-            o @ ("portrait" | "landscape" | "portrait-flipped" | "landscape-flipped") => o,
-            o => {
-                bad(
-                    "orientation",
-                    format!(
-                        "{o:?}: expected portrait, landscape, portrait-flipped or landscape-flipped"
-                    ),
-                );
-                ""
-            }
+        // Empty cells were reported above; a value is parsed into its type or named.
+        let filled = |column: &str| Some(cell(column)).filter(|v| !v.is_empty());
+        let mode = filled("mode").and_then(|m| {
+            m.parse::<Mode>()
+                .map_err(|e| bad("mode", e.to_string()))
+                .ok()
+        });
+        let orientation = match filled("orientation") {
+            None => mode.map(Mode::default_orientation),
+            Some(o) => o
+                .parse::<Orientation>()
+                .map_err(|e| bad("orientation", e.to_string()))
+                .ok(),
         };
-        let timezone = cell("timezone");
-        if !timezone.is_empty()
-            && let Err(m) = check_timezone(timezone)
-        {
-            bad("timezone", m);
-        }
+        let timezone = filled("timezone").and_then(|tz| {
+            tz.parse::<TimeZone>()
+                .map_err(|e| bad("timezone", e.to_string()))
+                .ok()
+        });
         let url = cell("rendezvous_url");
         if !url.is_empty()
-            && let Err(m) = check_url(url)
+            && let Err(e) = check_url(url)
         {
-            bad("rendezvous_url", m);
+            bad("rendezvous_url", e.to_string());
         }
         let mut secret = |column: &str, bad: &mut dyn FnMut(&str, String)| -> Option<Secret> {
             let reference = match SecretRef::parse(cell(column)) {
                 Ok(r) => r,
-                Err(m) => {
-                    bad(column, m);
+                Err(e) => {
+                    bad(column, e.to_string());
                     return None;
                 }
             };
@@ -366,8 +360,8 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
                 .or_insert_with(|| reference.resolve());
             match value {
                 Ok(v) => Some(Secret::new(v.clone())),
-                Err(m) => {
-                    bad(column, m.clone());
+                Err(e) => {
+                    bad(column, e.to_string());
                     None
                 }
             }
@@ -437,8 +431,8 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
                     .map(str::to_owned)
                     .collect();
                 for u in &uris {
-                    if let Err(m) = check_turn_uri(u) {
-                        bad("turn_uris", m);
+                    if let Err(e) = check_turn_uri(u) {
+                        bad("turn_uris", e.to_string());
                     }
                 }
                 if reference.is_empty() {
@@ -473,14 +467,14 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
             None
         } else {
             match SecretRef::parse(key_cell) {
-                Err(m) => {
-                    bad("enrollment_key", m);
+                Err(e) => {
+                    bad("enrollment_key", e.to_string());
                     None
                 }
                 Ok(r) => match keys.entry(r.to_string()).or_insert_with(|| r.resolve_key()) {
                     Ok(k) => Some(EnrollmentKey(*k)),
-                    Err(m) => {
-                        bad("enrollment_key", m.clone());
+                    Err(e) => {
+                        bad("enrollment_key", e.to_string());
                         None
                     }
                 },
@@ -489,15 +483,17 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
         if problems.len() > before {
             continue;
         }
-        if let Some(enrollment_key) = enrollment_key {
+        if let (Some(enrollment_key), Some(mode), Some(orientation), Some(timezone)) =
+            (enrollment_key, mode, orientation, timezone)
+        {
             devices.push(Device {
                 row: raw.row,
                 device_id: device_id.to_owned(),
                 store: cell("store").to_owned(),
                 location: cell("location").to_owned(),
-                mode: mode.to_owned(),
-                orientation: orientation.to_owned(),
-                timezone: timezone.to_owned(),
+                mode,
+                orientation,
+                timezone,
                 rendezvous_url: url.trim_end_matches('/').to_owned(),
                 wifi,
                 turn,
@@ -509,15 +505,38 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
     (devices, problems)
 }
 
+const EXPECTED_URL: &str =
+    "expected https://host[:port] (http:// only for 127.0.0.1, [::1] or localhost)";
+
+/// Why a rendezvous URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("{0:?} is not a URL: {e}", e = EXPECTED_URL)]
+    NotAUrl(String),
+    #[error("{0:?}: {e}, with no path", e = EXPECTED_URL)]
+    NotJustHost(String),
+    #[error(
+        "{0:?}: units only talk to rendezvous over TLS: use https:// ({e})",
+        e = EXPECTED_URL
+    )]
+    PlainHttp(String),
+    #[error("{0:?}: {e}", e = EXPECTED_URL)]
+    Scheme(String),
+}
+
+/// A TURN URI that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a TURN URI: expected turn:host:port[?transport=udp|tcp] or turns:host:port")]
+pub struct BadTurnUri(pub String);
+
 /// `https://host[:port]`, or `http://` on a loopback host (for tests).
-pub fn check_url(url: &str) -> Result<(), String> {
-    let expected = "expected https://host[:port] (http:// only for 127.0.0.1, [::1] or localhost)";
+pub fn check_url(url: &str) -> Result<(), UrlError> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| format!("{url:?} is not a URL: {expected}"))?;
+        .ok_or_else(|| UrlError::NotAUrl(url.to_owned()))?;
     let host_port = rest.trim_end_matches('/');
     if host_port.is_empty() || host_port.contains(['/', '?', '#', ' ', '@']) {
-        return Err(format!("{url:?}: {expected}, with no path"));
+        return Err(UrlError::NotJustHost(url.to_owned()));
     }
     let host = if host_port.starts_with('[') {
         host_port
@@ -531,22 +550,18 @@ pub fn check_url(url: &str) -> Result<(), String> {
     match scheme {
         "https" => Ok(()),
         "http" if ["127.0.0.1", "[::1]", "localhost"].contains(&host.as_str()) => Ok(()),
-        "http" => Err(format!(
-            "{url:?}: units only talk to rendezvous over TLS: use https:// ({expected})"
-        )),
-        _ => Err(format!("{url:?}: {expected}")),
+        "http" => Err(UrlError::PlainHttp(url.to_owned())),
+        _ => Err(UrlError::Scheme(url.to_owned())),
     }
 }
 
-fn check_turn_uri(uri: &str) -> Result<(), String> {
+fn check_turn_uri(uri: &str) -> Result<(), BadTurnUri> {
     let rest = uri
         .strip_prefix("turns:")
         .or_else(|| uri.strip_prefix("turn:"));
     match rest {
         Some(r) if !r.is_empty() && !r.starts_with(':') && !r.contains(' ') => Ok(()),
-        _ => Err(format!(
-            "{uri:?} is not a TURN URI: expected turn:host:port[?transport=udp|tcp] or turns:host:port"
-        )),
+        _ => Err(BadTurnUri(uri.to_owned())),
     }
 }
 

@@ -9,15 +9,19 @@ fn urls_time_zones_and_turn_uris() {
     assert!(check_url("https://rdv.example.com").is_ok());
     assert!(check_url("https://rdv.example.com:8443/").is_ok());
     assert!(check_url("http://127.0.0.1:4000").is_ok());
-    assert!(
-        check_url("http://rdv.example.com")
-            .unwrap_err()
-            .contains("TLS")
+    let err = check_url("http://rdv.example.com").unwrap_err();
+    assert_eq!(err, UrlError::PlainHttp("http://rdv.example.com".into()));
+    assert!(err.to_string().contains("TLS"), "{err}");
+    assert_eq!(
+        check_url("https://rdv.example.com/path"),
+        Err(UrlError::NotJustHost("https://rdv.example.com/path".into()))
     );
-    assert!(check_url("https://rdv.example.com/path").is_err());
-    assert!(check_url("rdv.example.com").is_err());
+    assert_eq!(
+        check_url("rdv.example.com"),
+        Err(UrlError::NotAUrl("rdv.example.com".into()))
+    );
     assert!(check_turn_uri("turns:turn.example.com:443?transport=tcp").is_ok());
-    assert!(check_turn_uri("stun:x").is_err());
+    assert_eq!(check_turn_uri("stun:x"), Err(BadTurnUri("stun:x".into())));
 }
 
 #[test]

@@ -51,7 +51,7 @@ pub fn token(key: &[u8; 32], device_id: &str) -> String {
             device_id: device_id.into(),
             store: "Paris 9e".into(),
             location: "Cabine 3".into(),
-            mode: "fitting-room".into(),
+            mode: visavis_api::Mode::FittingRoom,
             expires_at: START + 3600,
             nonce: enrollment::new_nonce(),
         },

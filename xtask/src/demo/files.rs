@@ -108,7 +108,7 @@ impl DemoFleet {
     }
 
     /// A one-time enrollment token for the demo unit, valid for a day.
-    pub fn token(&self, mode: &str) -> String {
+    pub fn token(&self, mode: visavis_api::Mode) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -118,7 +118,7 @@ impl DemoFleet {
                 device_id: DEVICE_ID.into(),
                 store: "Demo store".into(),
                 location: "Demo".into(),
-                mode: mode.into(),
+                mode,
                 expires_at: now + 24 * 3600,
                 nonce: visavis_api::fleet::enrollment::new_nonce(),
             },
@@ -232,7 +232,8 @@ mod tests {
         let fleet = DemoFleet::generate();
         let key = visavis_api::fleet::keys::parse_key(&fleet.key_text(), "demo key").unwrap();
         let claims =
-            visavis_api::fleet::enrollment::verify(&key, &fleet.token("table"), 0).unwrap();
+            visavis_api::fleet::enrollment::verify(&key, &fleet.token(visavis_api::Mode::Table), 0)
+                .unwrap();
         assert_eq!(
             (claims.device_id.as_str(), claims.mode.as_str()),
             (DEVICE_ID, "table")

@@ -38,10 +38,7 @@ pub fn run(
     let fleet = DemoFleet::generate();
     let key_file = dir.write_file("enrollment.key", &fleet.key_text())?;
     let state_dir = dir.create_subdir("state")?;
-    dir.write_file(
-        "state/enrollment-token",
-        &fleet.token(options.mode.as_str()),
-    )?;
+    dir.write_file("state/enrollment-token", &fleet.token(options.mode))?;
     let rendezvous_toml = dir.write_file(
         "rendezvous.toml",
         &files::rendezvous_toml(&key_file, &dir.path().join("registry.sqlite3")),
