@@ -2,71 +2,96 @@
 //! 0 clean stop, 1 runtime failure, 2 bad usage or configuration. `first-boot` exits 0 when
 //! the seed was applied (or already was), 1 when it could not be.
 
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use visavis_appliance::config::Config;
 use visavis_appliance::{daemon, first_boot};
 
-const USAGE: &str = "\
-usage: applianced --config <file>          run the daemon
-       applianced --check-config <file>    validate a config file and exit
-       applianced first-boot [--seed <file>] [--root <dir>]
-                                           apply the seed from the boot partition, once
-                                           (default seed: <root>/boot/firmware/visavis-seed.json)
-       applianced --version | --help";
+const EXIT_CODES: &str = "\
+Exit codes: 0 clean stop; 1 runtime failure; 2 bad usage or configuration; 75 restart
+requested from the staff screen. `first-boot`: 0 applied (or already was), 1 could not be.";
+
+/// The Visavis unit's daemon: camera, microphone, calls and the kiosk's local API.
+#[derive(Debug, Parser)]
+#[command(
+    name = "applianced",
+    version,
+    after_help = EXIT_CODES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    /// Run the daemon with this config file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "check_config",
+        conflicts_with = "check_config"
+    )]
+    config: Option<PathBuf>,
+    /// Validate a config file and exit.
+    #[arg(long, value_name = "FILE")]
+    check_config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Apply the seed from the boot partition, once.
+    FirstBoot {
+        /// The seed file (default: <ROOT>/boot/firmware/visavis-seed.json).
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+        /// The root of the unit's file system.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+    },
+}
 
 enum Command {
     Run(PathBuf),
     Check(PathBuf),
     FirstBoot(first_boot::Paths),
-    Help,
-    Version,
 }
 
-fn parse_args(args: &[String]) -> Result<Command, String> {
-    match args {
-        [flag, path] if flag == "--config" => Ok(Command::Run(PathBuf::from(path))),
-        [flag, path] if flag == "--check-config" => Ok(Command::Check(PathBuf::from(path))),
-        [flag] if flag == "--help" || flag == "-h" => Ok(Command::Help),
-        [flag] if flag == "--version" || flag == "-V" => Ok(Command::Version),
-        [cmd, rest @ ..] if cmd == "first-boot" => {
-            let mut root = PathBuf::from("/");
-            let mut seed = None;
-            let mut rest = rest.iter();
-            while let Some(flag) = rest.next() {
-                let value = rest.next().ok_or(format!("{flag} needs a value"))?;
-                match flag.as_str() {
-                    "--root" => root = PathBuf::from(value),
-                    "--seed" => seed = Some(PathBuf::from(value)),
-                    other => return Err(format!("first-boot: unknown option {other:?}")),
-                }
+impl Cli {
+    fn command(self) -> Command {
+        match (self.command, self.check_config, self.config) {
+            (Some(Sub::FirstBoot { seed, root }), _, _) => {
+                let seed = seed.unwrap_or_else(|| root.join("boot/firmware/visavis-seed.json"));
+                Command::FirstBoot(first_boot::Paths { root, seed })
             }
-            let seed = seed.unwrap_or_else(|| root.join("boot/firmware/visavis-seed.json"));
-            Ok(Command::FirstBoot(first_boot::Paths { root, seed }))
+            (None, Some(path), _) => Command::Check(path),
+            // clap requires one of --config and --check-config without a subcommand.
+            (None, None, config) => Command::Run(config.unwrap_or_default()),
         }
-        [] => Err("missing --config <file>".into()),
-        other => Err(format!("unexpected arguments {other:?}")),
+    }
+}
+
+/// The command line, or the exit code when there is nothing to run: 0 after `--help` or
+/// `--version`, 2 for bad usage.
+fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, ExitCode> {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(cli.command()),
+        Err(e) => {
+            let _ = e.print();
+            Err(if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
     }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match parse_args(&args) {
+    let command = match parse_args(std::env::args_os()) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("applianced: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let path = match command {
-        Command::Help => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Command::Version => {
-            println!("applianced {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
         Command::Check(path) => {
             return match Config::load(&path) {
                 Ok(_) => {
@@ -178,5 +203,60 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, ExitCode> {
+        parse_args(
+            std::iter::once("applianced")
+                .chain(args.iter().copied())
+                .map(Into::into),
+        )
+    }
+
+    #[test]
+    fn every_command_line_form() {
+        assert!(
+            matches!(parse(&["--config", "a.toml"]), Ok(Command::Run(p)) if p.as_os_str() == "a.toml")
+        );
+        assert!(
+            matches!(parse(&["--check-config", "b.toml"]), Ok(Command::Check(p)) if p.as_os_str() == "b.toml")
+        );
+        let Ok(Command::FirstBoot(paths)) = parse(&["first-boot", "--root", "/mnt"]) else {
+            panic!("first-boot");
+        };
+        assert_eq!(
+            paths.seed,
+            PathBuf::from("/mnt/boot/firmware/visavis-seed.json")
+        );
+        let Ok(Command::FirstBoot(paths)) = parse(&["first-boot", "--seed", "/s.json"]) else {
+            panic!("first-boot --seed");
+        };
+        assert_eq!(
+            (paths.root, paths.seed),
+            (PathBuf::from("/"), PathBuf::from("/s.json"))
+        );
+    }
+
+    #[test]
+    fn bad_usage_exits_2_and_help_0() {
+        for bad in [
+            &[][..],
+            &["--config"],
+            &["--port", "1"],
+            &["first-boot", "--bogus", "x"],
+        ] {
+            assert_eq!(parse(bad).err(), Some(ExitCode::from(2)), "{bad:?}");
+        }
+        assert_eq!(
+            parse(&["--config", "a", "--check-config", "b"]).err(),
+            Some(ExitCode::from(2))
+        );
+        assert_eq!(parse(&["--help"]).err(), Some(ExitCode::SUCCESS));
+        assert_eq!(parse(&["--version"]).err(), Some(ExitCode::SUCCESS));
     }
 }

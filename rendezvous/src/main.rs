@@ -4,6 +4,7 @@
 //! Exit codes: 0 after a clean shutdown, 1 when serving fails (e.g. the port is taken),
 //! 2 for a bad command line, config, TLS file or device registry (`database`).
 
+use clap::Parser;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,52 +14,41 @@ use visavis_rendezvous::clock::SystemClock;
 use visavis_rendezvous::devices::DeviceRegistry;
 use visavis_rendezvous::{Config, base_url, run_with_registry, tls};
 
-const USAGE: &str = "usage: rendezvous --config FILE\n\n\
-    Serves the Visavis guest app and relays signaling between units and guests.\n\
-    The config file format is described in docs/contracts.md.";
-
-enum Cli {
-    Run(PathBuf),
-    Help,
-    Version,
+/// Serves the Visavis guest app and relays signaling between units and guests.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rendezvous",
+    version,
+    after_help = "The config file format is described in docs/contracts.md.\n\
+                  Exit codes: 0 clean shutdown; 1 serving failed; 2 bad command line, config, \
+                  TLS file or device registry."
+)]
+struct Cli {
+    /// The config file (rendezvous.toml).
+    #[arg(short, long, value_name = "FILE")]
+    config: PathBuf,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Cli, String> {
-    let mut config = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Cli::Help),
-            "-V" | "--version" => return Ok(Cli::Version),
-            "--config" | "-c" => match args.next() {
-                Some(path) => config = Some(PathBuf::from(path)),
-                None => return Err("--config needs a file name".into()),
-            },
-            other => match other.strip_prefix("--config=") {
-                Some(path) => config = Some(PathBuf::from(path)),
-                None => return Err(format!("unexpected argument {other:?}")),
-            },
+/// The config file's path, or the exit code when there is nothing to run: 0 after `--help`
+/// or `--version`, 2 for a bad command line.
+fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<PathBuf, ExitCode> {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(cli.config),
+        Err(e) => {
+            let _ = e.print();
+            Err(if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
-    config
-        .map(Cli::Run)
-        .ok_or_else(|| "--config FILE is required".into())
 }
 
 fn main() -> ExitCode {
-    let path = match parse_args(std::env::args().skip(1)) {
-        Ok(Cli::Run(path)) => path,
-        Ok(Cli::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Cli::Version) => {
-            println!("rendezvous {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("rendezvous: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let path = match parse_args(std::env::args_os()) {
+        Ok(path) => path,
+        Err(code) => return code,
     };
     let config = match Config::load(&path) {
         Ok(config) => config,
@@ -161,18 +151,23 @@ async fn shutdown_signal() {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Result<Cli, String> {
-        parse_args(list.iter().map(|s| s.to_string()))
+    fn args(list: &[&str]) -> Result<PathBuf, ExitCode> {
+        parse_args(
+            std::iter::once("rendezvous")
+                .chain(list.iter().copied())
+                .map(Into::into),
+        )
     }
 
     #[test]
     fn config_flag_forms() {
-        assert!(
-            matches!(args(&["--config", "a.toml"]), Ok(Cli::Run(p)) if p.as_os_str() == "a.toml")
-        );
-        assert!(matches!(args(&["--config=b.toml"]), Ok(Cli::Run(p)) if p.as_os_str() == "b.toml"));
-        assert!(args(&[]).is_err());
-        assert!(args(&["--config"]).is_err());
-        assert!(args(&["--port", "1"]).is_err());
+        assert!(matches!(args(&["--config", "a.toml"]), Ok(p) if p.as_os_str() == "a.toml"));
+        assert!(matches!(args(&["--config=b.toml"]), Ok(p) if p.as_os_str() == "b.toml"));
+        assert!(matches!(args(&["-c", "c.toml"]), Ok(p) if p.as_os_str() == "c.toml"));
+        assert_eq!(args(&[]).err(), Some(ExitCode::from(2)));
+        assert_eq!(args(&["--config"]).err(), Some(ExitCode::from(2)));
+        assert_eq!(args(&["--port", "1"]).err(), Some(ExitCode::from(2)));
+        assert_eq!(args(&["--help"]).err(), Some(ExitCode::SUCCESS));
+        assert_eq!(args(&["-V"]).err(), Some(ExitCode::SUCCESS));
     }
 }

@@ -1,10 +1,9 @@
 //! The real `applianced` daemon, started for one test, on GStreamer test sources by default.
 
 use crate::bins::workspace_binary;
-use crate::config::{Fleet, toml_str, write_private};
 use crate::error::{Error, Result, ResultExt};
-use crate::process::ChildProcess;
 use crate::rendezvous::Rendezvous;
+use crate::timeouts;
 use crate::wait::{Check, until_blocking};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,13 +11,13 @@ use std::time::Duration;
 use tempfile::TempDir;
 use visavis_api::local::client::{Client, ClientError};
 use visavis_api::local::{ApiErrorCode, Request, Response};
+use visavis_launch::files::{toml_str, write_private};
+use visavis_launch::fleet::Fleet;
+use visavis_launch::process::ChildProcess;
+use visavis_launch::ready;
 
 /// The line applianced prints on stdout once it is ready (docs/contracts.md).
-pub const READY_PREFIX: &str = "applianced: ready ";
-/// How long applianced may take to build its pipeline and start (2 cores, debug build).
-pub const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// Read timeout of local-API clients made by [`Appliance::client`].
-pub const API_TIMEOUT: Duration = Duration::from_secs(10);
+pub const READY_PREFIX: &str = ready::APPLIANCED;
 
 /// What goes into applianced.toml. The API socket and metrics port (127.0.0.1:0) are chosen
 /// by the harness.
@@ -33,7 +32,7 @@ pub struct ApplianceConfig {
     pub state_dir: Option<PathBuf>,
     /// `None` uses the rendezvous' URL.
     pub rendezvous_url: Option<String>,
-    pub mode: String,
+    pub mode: visavis_api::Mode,
     pub location: String,
     pub video_source: String,
     pub video_device: Option<String>,
@@ -61,7 +60,7 @@ impl Default for ApplianceConfig {
             enroll: true,
             state_dir: None,
             rendezvous_url: None,
-            mode: "fitting-room".into(),
+            mode: visavis_api::Mode::FittingRoom,
             location: "Cabine 3".into(),
             video_source: "test".into(),
             video_device: None,
@@ -138,10 +137,10 @@ impl Appliance {
         command.arg("--config").arg(config_path);
         command.envs(env.iter().map(|(k, v)| (k, v)));
         let mut process = ChildProcess::spawn("applianced", command)?;
-        let ready = process.wait_for_line(READY_PREFIX, START_TIMEOUT)?;
-        let (api_socket, metrics_url) = parse_ready(&ready).ok_or_else(|| {
+        let line = process.wait_for_line(READY_PREFIX, timeouts::appliance_start())?;
+        let (api_socket, metrics_url) = ready::parse_applianced(&line).ok_or_else(|| {
             Error::new(format!(
-                "applianced's readiness line has an unexpected shape: {ready:?}"
+                "applianced's readiness line has an unexpected shape: {line:?}"
             ))
         })?;
         Ok(Appliance {
@@ -164,7 +163,7 @@ impl Appliance {
 
     /// A new local-API connection.
     pub fn client(&self) -> Result<Client> {
-        Client::connect(&self.api_socket, API_TIMEOUT).context(format!(
+        Client::connect(&self.api_socket, timeouts::api_reply()).context(format!(
             "could not connect to applianced's API at {}",
             self.api_socket.display()
         ))
@@ -187,7 +186,8 @@ impl Appliance {
         match (result, self.process.exit_status()) {
             (Err(_), Some(status)) => Err(self
                 .process
-                .exited_error(status, "while an invite was requested")),
+                .exited_error(status, "while an invite was requested")
+                .into()),
             (result, _) => result,
         }
     }
@@ -212,7 +212,7 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
          [audio]\nsource = {asource}\nspeaker = \"none\"\n\n\
          [session]\nauto_admit = {admit}\n{extra}\n",
         id = toml_str(&c.device_id),
-        mode = toml_str(&c.mode),
+        mode = toml_str(c.mode.as_str()),
         location = toml_str(&c.location),
         url = toml_str(url),
         state = toml_str(&state_dir.to_string_lossy()),
@@ -229,27 +229,4 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
         admit = c.auto_admit,
         extra = c.extra_toml,
     )
-}
-
-/// `api=<socket> metrics=<url>` → both.
-fn parse_ready(rest: &str) -> Option<(PathBuf, String)> {
-    let (socket, metrics) = rest.strip_prefix("api=")?.rsplit_once(" metrics=")?;
-    Some((PathBuf::from(socket), metrics.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn readiness_line() {
-        assert_eq!(
-            parse_ready("api=/tmp/a b/applianced.sock metrics=http://127.0.0.1:9/metrics"),
-            Some((
-                PathBuf::from("/tmp/a b/applianced.sock"),
-                "http://127.0.0.1:9/metrics".to_string()
-            ))
-        );
-        assert_eq!(parse_ready("api=/x"), None);
-    }
 }

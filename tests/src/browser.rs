@@ -3,20 +3,18 @@
 
 use crate::error::{Error, Result, ResultExt};
 use crate::guest::Guest;
-use crate::process::ChildProcess;
+use crate::timeouts;
 use crate::wait::{Check, until_blocking};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 use tempfile::TempDir;
+use visavis_launch::process::ChildProcess;
 
 /// Debian's Chromium and its WebDriver (packages `chromium`, `chromium-driver`).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 const READY_PREFIX: &str = "ChromeDriver was started successfully on port ";
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A phone-sized window (CSS pixels), as most guests hold one.
 pub const WINDOW_SIZE: (u32, u32) = (412, 915);
@@ -59,7 +57,7 @@ impl Chromedriver {
         let mut command = Command::new(CHROMEDRIVER);
         command.args(["--port=0", "--allowed-ips=127.0.0.1"]);
         let mut process = ChildProcess::spawn("chromedriver", command)?;
-        let port = process.wait_for_line(READY_PREFIX, START_TIMEOUT)?;
+        let port = process.wait_for_line(READY_PREFIX, timeouts::chromedriver_start())?;
         let port = port.trim_end_matches('.');
         Ok(Chromedriver {
             url: format!("http://127.0.0.1:{port}"),
@@ -115,7 +113,7 @@ impl Chromedriver {
 impl Drop for Chromedriver {
     fn drop(&mut self) {
         if crate::http::get(&format!("{}/shutdown", self.url)).is_ok() {
-            let _ = until_blocking("chromedriver to shut down", SHUTDOWN_TIMEOUT, || {
+            let _ = until_blocking("chromedriver to shut down", timeouts::answer(), || {
                 Ok(match self.process.exit_status() {
                     Some(_) => Check::Ready(()),
                     None => Check::NotYet("still running".into()),

@@ -47,3 +47,21 @@ impl<T, E: fmt::Display> ResultExt<T> for std::result::Result<T, E> {
         self.map_err(|e| Error::new(format!("{what}: {e}")))
     }
 }
+
+/// The launchers' typed errors become the harness's sentence, unchanged.
+macro_rules! from_launch_errors {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for Error {
+            fn from(e: $error) -> Error {
+                Error::new(e.to_string())
+            }
+        }
+    )*};
+}
+
+from_launch_errors!(
+    visavis_launch::process::Error,
+    visavis_launch::rendezvous::StartError,
+    visavis_launch::files::WriteError,
+    visavis_launch::fleet::FleetError,
+);

@@ -2,14 +2,17 @@
 //!
 //! - [`Rendezvous`] and [`Appliance`] start the workspace's `rendezvous` and `applianced`
 //!   binaries (from `target/<profile>/`, see [`bins`]) with config files written to a
-//!   temporary folder, wait for their readiness lines, and kill them on drop.
+//!   temporary folder, wait for their readiness lines, and kill them on drop; the child
+//!   processes, config pieces and fleet keys come from `visavis-launch`, which
+//!   `cargo xtask demo` uses too.
 //! - [`Chromedriver`] runs one `chromedriver`; each [`Guest`] it creates is one WebDriver
 //!   session, i.e. one headless Chromium with fake camera and microphone, driving the guest
 //!   page through the DOM contract of docs/contracts.md.
 //! - [`qemu`] boots Debian's kernel under `qemu-system-x86_64` with an initramfs built
 //!   here, for tests against real kernel drivers (vivid, the V4L2 test driver).
-//! - [`http`] is a plain HTTP/1.1 client for status codes and bodies; [`wait`] polls a
-//!   condition until a deadline, which is how every wait in these tests is written.
+//! - [`http`] fetches status codes, headers and bodies (with `ureq`); [`wait`] polls a
+//!   condition until a deadline, which is how every wait in these tests is written, and
+//!   [`timeouts`] names every deadline, scaled by `VISAVIS_TEST_TIMEOUT_SCALE`.
 //!
 //! Every test starts its own processes on port 0 in its own temporary folders, so tests can
 //! run in parallel; on a 2-core machine keep the number of Chromium guests per test small.
@@ -17,21 +20,23 @@
 pub mod appliance;
 pub mod bins;
 pub mod browser;
-mod config;
 pub mod error;
 pub mod guest;
 mod guest_looks;
 pub mod http;
-pub mod process;
 pub mod qemu;
 pub mod rendezvous;
+pub mod timeouts;
 pub mod wait;
 
 pub use appliance::{Appliance, ApplianceConfig};
 pub use browser::Chromedriver;
-pub use config::{Fleet, random_hex};
 pub use error::{Error, Result, ResultExt};
 pub use guest::{Guest, GuestStats, PageState};
 pub use guest_looks::ShownLook;
 pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig};
 pub use visavis_api::datachannel::Reaction;
+pub use visavis_launch::files::random_hex;
+pub use visavis_launch::fleet::Fleet;
+/// Child processes: the launcher `cargo xtask demo` uses too.
+pub use visavis_launch::process;

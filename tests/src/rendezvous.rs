@@ -1,84 +1,17 @@
-//! The real `rendezvous` server, started for one test.
+//! The real `rendezvous` server, started for one test (by `visavis-launch`, as the demo
+//! starts it).
 
 use crate::bins::workspace_binary;
-use crate::config::{Fleet, toml_str, write_private};
-use crate::error::{Result, ResultExt};
-use crate::process::ChildProcess;
-use std::fmt::Write as _;
-use std::process::Command;
-use std::time::Duration;
+use crate::error::{Error, Result, ResultExt};
+use crate::timeouts;
 use tempfile::TempDir;
+use visavis_launch::fleet::Fleet;
+use visavis_launch::process::ChildProcess;
+use visavis_launch::rendezvous::{Launch, start};
+pub use visavis_launch::rendezvous::{RateLimit, RendezvousConfig};
 
 /// The line rendezvous prints on stdout once it listens (docs/contracts.md).
-pub const READY_PREFIX: &str = "rendezvous: listening on ";
-/// How long rendezvous may take to start (2 cores, other tests running).
-pub const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What goes into rendezvous.toml. `listen` is always `127.0.0.1:0`; anything left `None`
-/// keeps the server's default.
-#[derive(Debug, Clone)]
-pub struct RendezvousConfig {
-    pub public_url: Option<String>,
-    pub invite_ttl_secs: Option<u64>,
-    pub rate_limit: Option<RateLimit>,
-    /// The fleet whose enrollment tokens it accepts (a random key by default).
-    pub fleet: Fleet,
-    /// The device registry; `None`: a fresh one in the server's temporary folder. Give a
-    /// path to keep it across restarts.
-    pub database: Option<std::path::PathBuf>,
-    /// Written verbatim after the top-level keys (keys or whole tables), for settings this
-    /// struct does not know yet.
-    pub extra_toml: String,
-}
-
-/// `[rate_limit]`: token look-ups per client address.
-#[derive(Debug, Clone, Copy)]
-pub struct RateLimit {
-    pub burst: u32,
-    pub per_minute: u32,
-}
-
-impl Default for RendezvousConfig {
-    fn default() -> Self {
-        RendezvousConfig {
-            public_url: None,
-            invite_ttl_secs: None,
-            rate_limit: None,
-            fleet: Fleet::generate(),
-            database: None,
-            extra_toml: String::new(),
-        }
-    }
-}
-
-impl RendezvousConfig {
-    fn to_toml(&self, key_file: &std::path::Path, database: &std::path::Path) -> String {
-        let mut t = String::from("listen = \"127.0.0.1:0\"\n");
-        let _ = writeln!(
-            t,
-            "enrollment_key_file = {}\ndatabase = {}",
-            toml_str(&key_file.to_string_lossy()),
-            toml_str(&database.to_string_lossy())
-        );
-        if let Some(url) = &self.public_url {
-            let _ = writeln!(t, "public_url = {}", toml_str(url));
-        }
-        if let Some(ttl) = self.invite_ttl_secs {
-            let _ = writeln!(t, "invite_ttl_secs = {ttl}");
-        }
-        if !self.extra_toml.is_empty() {
-            let _ = writeln!(t, "{}", self.extra_toml);
-        }
-        if let Some(limit) = self.rate_limit {
-            let _ = writeln!(
-                t,
-                "\n[rate_limit]\nburst = {}\nper_minute = {}",
-                limit.burst, limit.per_minute
-            );
-        }
-        t
-    }
-}
+pub const READY_PREFIX: &str = visavis_launch::ready::RENDEZVOUS;
 
 /// A running rendezvous server; killed on drop.
 pub struct Rendezvous {
@@ -94,26 +27,15 @@ impl Rendezvous {
         let binary = workspace_binary("rendezvous")?;
         let dir = TempDir::with_prefix("visavis-rendezvous-")
             .context("could not create a temporary folder")?;
-        let key_file = write_private(
-            dir.path(),
-            "enrollment.key",
-            &config.fleet.enrollment_key_text(),
-        )?;
-        let database = config
-            .database
-            .clone()
-            .unwrap_or_else(|| dir.path().join("registry.sqlite3"));
-        let config_path = write_private(
-            dir.path(),
-            "rendezvous.toml",
-            &config.to_toml(&key_file, &database),
-        )?;
-        let mut command = Command::new(binary);
-        command.arg("--config").arg(&config_path);
-        let mut process = ChildProcess::spawn("rendezvous", command)?;
-        let url = process.wait_for_line(READY_PREFIX, START_TIMEOUT)?;
+        let launch = Launch {
+            own_group: false,
+            timeout: timeouts::rendezvous_start(),
+        };
+        let started = start(&binary, dir.path(), &config, launch, || false)?
+            .ok_or_else(|| Error::new("rendezvous: the start was called off"))?;
+        let (url, process) = (started.url, started.process);
         Ok(Rendezvous {
-            url: url.trim_end_matches('/').to_string(),
+            url,
             config,
             process,
             _dir: dir,

@@ -4,7 +4,7 @@
 //! `data-reason="unknown"`) with HTTP 404, and never on the guest app.
 //!
 
-use std::time::Duration;
+use visavis_e2e::timeouts;
 use visavis_e2e::{
     Chromedriver, PageState, Rendezvous, RendezvousConfig, Result, http, random_hex,
 };
@@ -48,7 +48,7 @@ async fn a_forged_invite_shows_the_invalid_invite_page() -> Result<()> {
     let guest = driver.new_guest().await?;
     guest.open(&rendezvous.invite_url(&random_hex(16))).await?;
     guest
-        .wait_for_state(PageState::InvalidInvite, Duration::from_secs(20))
+        .wait_for_state(PageState::InvalidInvite, timeouts::media())
         .await?;
     assert_eq!(guest.body_data("reason").await?.as_deref(), Some("unknown"));
     guest.close().await
@@ -63,7 +63,7 @@ fn an_expired_invite_is_refused() -> Result<()> {
         ..Default::default()
     })?;
     let mut unit = visavis_e2e::Appliance::start(&rendezvous, Default::default())?;
-    let url = unit.create_invite(Duration::from_secs(20))?;
+    let url = unit.create_invite(timeouts::media())?;
     let first = http::get(&url)?;
     assert_eq!(
         first.status, 200,
@@ -71,7 +71,7 @@ fn an_expired_invite_is_refused() -> Result<()> {
         first.body
     );
     let expired =
-        visavis_e2e::wait::until_blocking("the invite to expire", Duration::from_secs(15), || {
+        visavis_e2e::wait::until_blocking("the invite to expire", timeouts::media(), || {
             let page = http::get(&url)?;
             Ok(if page.status == 410 {
                 visavis_e2e::wait::Check::Ready(page)
@@ -88,13 +88,13 @@ fn an_expired_invite_is_refused() -> Result<()> {
 fn an_invite_of_an_ended_session_is_refused() -> Result<()> {
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let mut unit = visavis_e2e::Appliance::start(&rendezvous, Default::default())?;
-    let url = unit.create_invite(Duration::from_secs(20))?;
+    let url = unit.create_invite(timeouts::media())?;
     assert_eq!(http::get(&url)?.status, 200);
     let ended = unit.client()?.call(visavis_api::local::Request::EndSession);
     assert!(ended.is_ok(), "{ended:?}");
     let page = visavis_e2e::wait::until_blocking(
         "the invite to stop working",
-        Duration::from_secs(10),
+        timeouts::answer(),
         || {
             let page = http::get(&url)?;
             Ok(if page.status == 410 {

@@ -8,9 +8,10 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use visavis_api::local::client::ClientError;
 use visavis_api::local::{ApiErrorCode, Request, Response, Status};
+use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check, POLL_INTERVAL};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, PageState, Reaction, Rendezvous,
@@ -19,8 +20,6 @@ use visavis_e2e::{
 use visavis_kiosk::app::KioskApp;
 use visavis_kiosk::i18n::Lang;
 use visavis_kiosk::link::{self, Shared};
-
-const STEP: Duration = Duration::from_secs(30);
 
 struct Kiosk {
     harness: Harness<'static, KioskApp>,
@@ -49,7 +48,8 @@ impl Kiosk {
     /// Draw frames until `label` is on the screen (the link refreshes about three times a
     /// second; each poll draws what it last saw).
     async fn wait_for(&mut self, label: &str) -> Result<()> {
-        let deadline = Instant::now() + STEP;
+        let timeout = timeouts::step();
+        let deadline = Instant::now() + timeout;
         loop {
             self.harness.run_steps(1);
             if self.shows(label) {
@@ -58,7 +58,7 @@ impl Kiosk {
             if Instant::now() >= deadline {
                 let status = link::lock(&self.link).status.clone();
                 return Err(Error::new(format!(
-                    "the kiosk did not show {label:?} within {STEP:?}; its status: {status:?}"
+                    "the kiosk did not show {label:?} within {timeout:?}; its status: {status:?}"
                 )));
             }
             tokio::time::sleep(POLL_INTERVAL).await;
@@ -85,7 +85,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     let mut kiosk = Kiosk::start(&unit);
 
     // The shopper asks friends; the screen shows the invite.
-    wait::until("the unit is online", STEP, || async {
+    wait::until("the unit is online", timeouts::step(), || async {
         let connected = link::lock(&kiosk.link).connected;
         let s = status(&unit)?;
         Ok(if connected && s.rendezvous_connected {
@@ -108,7 +108,9 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     let camille = driver.new_guest().await?;
     camille.open(&url).await?;
     camille.join("Camille").await?;
-    camille.wait_for_state(PageState::Waiting, STEP).await?;
+    camille
+        .wait_for_state(PageState::Waiting, timeouts::step())
+        .await?;
     kiosk.wait_for("Camille wants to join").await?;
     let before = match unit.client()?.call(Request::Metrics) {
         Ok(Response::Metrics(m)) => m,
@@ -121,7 +123,9 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     assert_eq!(camille.state().await?.as_deref(), Some("waiting"));
 
     kiosk.tap("Let in");
-    camille.wait_for_state(PageState::InCall, STEP).await?;
+    camille
+        .wait_for_state(PageState::InCall, timeouts::step())
+        .await?;
     kiosk.wait_for("• Camille is watching").await?;
 
     // Two looks, then "which one?".
@@ -129,25 +133,29 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         kiosk.tap("Save this look");
         kiosk.wait_for(&format!("Look {n}")).await?;
     }
-    wait::until("both thumbnails decoded on the kiosk", STEP, || async {
-        let sizes: Vec<[usize; 2]> = link::lock(&kiosk.link)
-            .looks
-            .values()
-            .map(|t| t.size)
-            .collect();
-        Ok(
-            if sizes.len() == 2 && sizes.iter().all(|s| s[0] == 240 && s[1] > 0) {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("{sizes:?}"))
-            },
-        )
-    })
+    wait::until(
+        "both thumbnails decoded on the kiosk",
+        timeouts::step(),
+        || async {
+            let sizes: Vec<[usize; 2]> = link::lock(&kiosk.link)
+                .looks
+                .values()
+                .map(|t| t.size)
+                .collect();
+            Ok(
+                if sizes.len() == 2 && sizes.iter().all(|s| s[0] == 240 && s[1] > 0) {
+                    Check::Ready(())
+                } else {
+                    Check::NotYet(format!("{sizes:?}"))
+                },
+            )
+        },
+    )
     .await?;
     kiosk.tap("Look 1");
     kiosk.tap("Look 2");
     kiosk.tap("Ask which one");
-    let shown = wait::until("Camille sees both looks", STEP, || async {
+    let shown = wait::until("Camille sees both looks", timeouts::step(), || async {
         Ok(match camille.shown_looks().await? {
             Some(looks) if looks.len() == 2 && looks.iter().all(|l| l.width > 0) => {
                 Check::Ready(looks)
@@ -182,17 +190,21 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     };
     assert!(!covered().await?);
     kiosk.tap("Pause camera");
-    wait::until("Camille's page says the camera is paused", STEP, || async {
-        Ok(if covered().await? {
-            Check::Ready(())
-        } else {
-            Check::NotYet("uncovered".into())
-        })
-    })
+    wait::until(
+        "Camille's page says the camera is paused",
+        timeouts::step(),
+        || async {
+            Ok(if covered().await? {
+                Check::Ready(())
+            } else {
+                Check::NotYet("uncovered".into())
+            })
+        },
+    )
     .await?;
     kiosk.wait_for("Resume camera").await?;
     kiosk.tap("Resume camera");
-    wait::until("Camille's picture comes back", STEP, || async {
+    wait::until("Camille's picture comes back", timeouts::step(), || async {
         Ok(if covered().await? {
             Check::NotYet("covered".into())
         } else {
@@ -204,19 +216,25 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     camille.chat("The second one!").await?;
     kiosk.wait_for("Camille: The second one!").await?;
     camille.react(Reaction::Heart).await?;
-    wait::until("the reaction floats over the mirror", STEP, || async {
-        let reactions = link::lock(&kiosk.link).reactions.clone();
-        Ok(if reactions.iter().any(|(_, r)| *r == Reaction::Heart) {
-            Check::Ready(())
-        } else {
-            Check::NotYet(format!("{reactions:?}"))
-        })
-    })
+    wait::until(
+        "the reaction floats over the mirror",
+        timeouts::step(),
+        || async {
+            let reactions = link::lock(&kiosk.link).reactions.clone();
+            Ok(if reactions.iter().any(|(_, r)| *r == Reaction::Heart) {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{reactions:?}"))
+            })
+        },
+    )
     .await?;
 
     // The end: the friend is told, the screen says so, and nothing of the session is left.
     kiosk.tap("End");
-    camille.wait_for_state(PageState::Ended, STEP).await?;
+    camille
+        .wait_for_state(PageState::Ended, timeouts::step())
+        .await?;
     kiosk
         .wait_for("Everything from this session has been erased.")
         .await?;

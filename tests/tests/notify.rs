@@ -5,8 +5,8 @@
 //! `WATCHDOG=1` again and again from the daemon's loop, and `STOPPING=1` on SIGTERM.
 
 use std::os::unix::net::UnixDatagram;
-use std::time::Duration;
 
+use visavis_e2e::timeouts;
 use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
 
 /// What systemd would ask for: a 400 ms watchdog, so pings come every 200 ms.
@@ -26,7 +26,7 @@ fn ready_then_watchdog_pings_then_stopping() -> Result<()> {
     let path = dir.path().join("notify");
     let socket = UnixDatagram::bind(&path).context("could not bind the notify socket")?;
     socket
-        .set_read_timeout(Some(Duration::from_secs(30)))
+        .set_read_timeout(Some(timeouts::step()))
         .context("read timeout")?;
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let mut unit = Appliance::start(
@@ -52,7 +52,7 @@ fn ready_then_watchdog_pings_then_stopping() -> Result<()> {
         assert_eq!(next(&socket)?, "WATCHDOG=1\n");
     }
 
-    let status = unit.process().terminate(Duration::from_secs(30))?;
+    let status = unit.process().terminate(timeouts::step())?;
     assert!(status.success(), "applianced exited with {status}");
     let mut seen = Vec::new();
     loop {

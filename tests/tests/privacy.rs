@@ -6,9 +6,8 @@
 //! goes on here because the config says so. Switching it off brings video back, from a
 //! keyframe the unit asks for.
 
-use std::time::Duration;
-
 use visavis_api::local::{BoardInput, Event, MetricsSnapshot, Request, Response, Status};
+use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
@@ -55,7 +54,7 @@ async fn decoded(guest: &Guest) -> Result<u64> {
 /// Wait until `more` audio packets went out after `from`: time passing, measured by the
 /// unit's own 20 ms packets rather than by a sleep.
 fn audio_moves_on(unit: &Appliance, from: u64, more: u64) -> Result<MetricsSnapshot> {
-    wait::until_blocking("audio to keep flowing", Duration::from_secs(20), || {
+    wait::until_blocking("audio to keep flowing", timeouts::media(), || {
         let m = metrics(unit)?;
         Ok(if sent(&m).1 >= from + more {
             Check::Ready(m)
@@ -78,32 +77,28 @@ async fn the_privacy_switch_stops_video_within_100_ms_and_resumes_from_a_keyfram
             ..Default::default()
         },
     )?;
-    let url = unit.create_invite(Duration::from_secs(20))?;
+    let url = unit.create_invite(timeouts::media())?;
     let mut events = unit.client()?;
     let driver = Chromedriver::start()?;
     let guest = driver.new_guest().await?;
     guest.open(&url).await?;
     guest.join("Camille").await?;
     guest
-        .wait_for_state(PageState::InCall, Duration::from_secs(30))
+        .wait_for_state(PageState::InCall, timeouts::step())
         .await?;
-    wait::until(
-        "the guest decodes video",
-        Duration::from_secs(20),
-        || async {
-            let n = decoded(&guest).await?;
-            Ok(if n > 10 {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("{n} frames"))
-            })
-        },
-    )
+    wait::until("the guest decodes video", timeouts::media(), || async {
+        let n = decoded(&guest).await?;
+        Ok(if n > 10 {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!("{n} frames"))
+        })
+    })
     .await?;
 
     // On.
     flip(&unit, true)?;
-    let on = wait::until_blocking("the privacy event", Duration::from_secs(10), || {
+    let on = wait::until_blocking("the privacy event", timeouts::answer(), || {
         Ok(match events.next_event() {
             Ok(Event::Privacy { on }) => Check::Ready(on),
             Ok(other) => Check::NotYet(format!("{other:?}")),
@@ -137,7 +132,7 @@ async fn the_privacy_switch_stops_video_within_100_ms_and_resumes_from_a_keyfram
     // Off: video comes back, from a keyframe the unit asked for.
     let keyframes_before = later.keyframes_requested;
     flip(&unit, false)?;
-    wait::until("video to come back", Duration::from_secs(20), || async {
+    wait::until("video to come back", timeouts::media(), || async {
         let n = decoded(&guest).await?;
         Ok(if n > frozen + 30 {
             Check::Ready(())

@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use visavis_api::fleet::keys::{DeviceKey, read_key_file};
 use visavis_api::local::{Request, Response, StaffAction, StaffPin};
 use visavis_e2e::bins::workspace_binary;
+use visavis_e2e::timeouts;
 use visavis_e2e::wait::{Check, until_blocking};
 use visavis_e2e::{Appliance, Error, Fleet, Rendezvous, RendezvousConfig, Result, ResultExt};
 
@@ -173,7 +173,7 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
     // First start: enrolls with the token, which is then used up.
     let config = root.join("etc/visavis/applianced.toml");
     let mut unit = Appliance::start_from_file(&config)?;
-    unit.create_invite(Duration::from_secs(30))?;
+    unit.create_invite(timeouts::step())?;
     assert!(
         !state.join("enrollment-token").exists(),
         "the used token is removed once rendezvous accepted the key"
@@ -219,7 +219,7 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
     outputs.extend(unit.process().stderr_lines());
     drop(unit);
     let mut unit = Appliance::start_from_file(&config)?;
-    unit.create_invite(Duration::from_secs(30))?;
+    unit.create_invite(timeouts::step())?;
 
     // IT revokes the unit: it is thrown out, and says why on its status.
     ok(
@@ -239,7 +239,7 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
     )?;
     let problems = until_blocking(
         "the unit to report it was revoked",
-        Duration::from_secs(30),
+        timeouts::step(),
         || {
             let problems = status_problems(&unit)?;
             Ok(if problems.iter().any(|p| p.contains("Revoked")) {
@@ -258,18 +258,14 @@ fn a_provisioned_unit_enrolls_reconnects_with_its_key_and_is_refused_once_revoke
     outputs.extend(unit.process().stderr_lines());
     drop(unit);
     let mut unit = Appliance::start_from_file(&config)?;
-    until_blocking(
-        "the restarted unit to be refused",
-        Duration::from_secs(30),
-        || {
-            let problems = status_problems(&unit)?;
-            Ok(if problems.iter().any(|p| p.contains("Revoked")) {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("{problems:?}"))
-            })
-        },
-    )?;
+    until_blocking("the restarted unit to be refused", timeouts::step(), || {
+        let problems = status_problems(&unit)?;
+        Ok(if problems.iter().any(|p| p.contains("Revoked")) {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!("{problems:?}"))
+        })
+    })?;
 
     // No secret anywhere in what the processes printed.
     outputs.extend(unit.process().stderr_lines());

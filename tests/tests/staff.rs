@@ -5,9 +5,9 @@
 //! for systemd to start the unit again.
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
 use visavis_api::local::client::ClientError;
 use visavis_api::local::{ApiErrorCode, Request, Response, StaffAction, StaffPin};
+use visavis_e2e::timeouts;
 use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
 
 fn staff(
@@ -107,7 +107,7 @@ fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> R
     ));
     let status = visavis_e2e::wait::until_blocking(
         "applianced to exit after the staff restart",
-        Duration::from_secs(20),
+        timeouts::media(),
         || {
             Ok(match second.process().exit_status() {
                 Some(s) => visavis_e2e::wait::Check::Ready(s),
@@ -138,7 +138,7 @@ fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
     let unit = Appliance::start(
         &rendezvous,
         ApplianceConfig {
-            mode: "table".into(),
+            mode: visavis_api::Mode::Table,
             location: "Table 12".into(),
             extra_toml: format!(
                 "[table]\nwaiter_webhook = \"http://127.0.0.1:{port}/hook?key=s3cret\"\n"
@@ -156,7 +156,7 @@ fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
         .context("could not make the webhook listener blocking")?;
     let (stream, _) = hook.accept().context("the webhook was never called")?;
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(timeouts::api_reply()))
         .context("could not set a read timeout")?;
     let mut reader = BufReader::new(stream);
     let mut head = String::new();

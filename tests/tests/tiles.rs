@@ -5,16 +5,14 @@
 //! range is refused with a message; when the guest leaves, the tile and its socket go.
 
 use std::path::Path;
-use std::time::Duration;
 use visavis_api::local::client::ClientError;
 use visavis_api::local::{ApiErrorCode, GuestState, Preview, Request, Response, Status};
+use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, PageState, Rendezvous, RendezvousConfig,
     Result,
 };
-
-const STEP: Duration = Duration::from_secs(30);
 
 fn status(unit: &Appliance) -> Result<Status> {
     match unit.client()?.call(Request::Status) {
@@ -40,17 +38,19 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
     let mut unit = Appliance::start(
         &rendezvous,
         ApplianceConfig {
-            mode: "table".into(),
+            mode: visavis_api::Mode::Table,
             ..Default::default()
         },
     )?;
-    let url = unit.create_invite(STEP)?;
+    let url = unit.create_invite(timeouts::step())?;
 
     let driver = Chromedriver::start()?;
     let camille = driver.new_guest().await?;
     camille.open(&url).await?;
     camille.join("Camille").await?;
-    camille.wait_for_state(PageState::Waiting, STEP).await?;
+    camille
+        .wait_for_state(PageState::Waiting, timeouts::step())
+        .await?;
     let waiting = status(&unit)?;
     let guest = waiting
         .guests
@@ -64,34 +64,44 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
         Ok(Response::Done) => {}
         other => return Err(Error::new(format!("admit: {other:?}"))),
     }
-    camille.wait_for_state(PageState::InCall, STEP).await?;
+    camille
+        .wait_for_state(PageState::InCall, timeouts::step())
+        .await?;
 
     // The tile is announced once the guest's video arrives.
-    let tile: Preview = wait::until("Camille's tile to be announced", STEP, || async {
-        let s = status(&unit)?;
-        let tile = s
-            .guests
-            .iter()
-            .find(|g| g.guest_id == guest_id && g.state == GuestState::InCall)
-            .and_then(|g| g.tile.clone());
-        Ok(match tile {
-            Some(tile) => Check::Ready(tile),
-            None => Check::NotYet(format!("{s:?}")),
-        })
-    })
+    let tile: Preview = wait::until(
+        "Camille's tile to be announced",
+        timeouts::step(),
+        || async {
+            let s = status(&unit)?;
+            let tile = s
+                .guests
+                .iter()
+                .find(|g| g.guest_id == guest_id && g.state == GuestState::InCall)
+                .and_then(|g| g.tile.clone());
+            Ok(match tile {
+                Some(tile) => Check::Ready(tile),
+                None => Check::NotYet(format!("{s:?}")),
+            })
+        },
+    )
     .await?;
     assert_eq!((tile.width, tile.height), (480, 360));
 
     // Its frames, read as the kiosk reads them: moving pictures of the guest's camera.
     let feed = visavis_kiosk::preview::spawn(tile.clone(), || {});
-    let first = wait::until("tile frames over shared memory", STEP, || async {
-        let latest = feed.frames.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(if latest.serial > 0 {
-            Check::Ready((latest.serial, latest.rgba.clone()))
-        } else {
-            Check::NotYet("no frame yet".into())
-        })
-    })
+    let first = wait::until(
+        "tile frames over shared memory",
+        timeouts::step(),
+        || async {
+            let latest = feed.frames.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(if latest.serial > 0 {
+                Check::Ready((latest.serial, latest.rgba.clone()))
+            } else {
+                Check::NotYet("no frame yet".into())
+            })
+        },
+    )
     .await?;
     assert_eq!(first.1.len(), 480 * 360 * 4);
     assert!(
@@ -99,7 +109,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
         "a picture, not a flat frame: contrast {}",
         contrast(&first.1)
     );
-    wait::until("more tile frames", STEP, || async {
+    wait::until("more tile frames", timeouts::step(), || async {
         let serial = feed.frames.lock().unwrap_or_else(|p| p.into_inner()).serial;
         Ok(if serial >= first.0 + 10 {
             Check::Ready(())
@@ -110,7 +120,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
     .await?;
 
     // Chromium's fake microphone beeps: the tile's speaking indicator lights up.
-    wait::until("Camille to be heard speaking", STEP, || async {
+    wait::until("Camille to be heard speaking", timeouts::step(), || async {
         let s = status(&unit)?;
         Ok(if s.guests.iter().any(|g| g.speaking) {
             Check::Ready(())
@@ -141,7 +151,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
 
     // The guest leaves: the tile goes from the status and its socket from the disk.
     camille.leave().await?;
-    wait::until("Camille's tile to go", STEP, || async {
+    wait::until("Camille's tile to go", timeouts::step(), || async {
         let s = status(&unit)?;
         let socket_left = Path::new(&tile.socket).exists();
         Ok(if s.guests.is_empty() && !socket_left {

@@ -13,9 +13,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use serde_json::Value;
-use std::time::Duration;
 use visavis_e2e::bins::workspace_binary;
 use visavis_e2e::qemu::{self, Initramfs, Kernel, Machine};
+use visavis_e2e::timeouts;
 use visavis_e2e::{Error, Result};
 
 const DONE: &str = "VISAVIS-VIVID-EXIT";
@@ -50,7 +50,7 @@ fn run_guest() -> Result<Run> {
         fs.finish(),
         "quiet loglevel=3",
         DONE,
-        Duration::from_secs(600),
+        timeouts::virtual_machine(),
     )?;
     // The whole console, for when this test fails.
     let saved = visavis_e2e::bins::profile_dir()?.join("vivid-console.txt");

@@ -1,42 +1,87 @@
 //! The command line of `cargo xtask`: raw arguments in, a validated [`Command`] out.
 //!
 //! Nothing here touches the machine; every check that can be made on the arguments alone is
-//! made here, so the commands themselves start from options that make sense.
+//! made here (by clap), so the commands themselves start from options that make sense.
 
-use std::fmt;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
-pub const USAGE: &str = "\
-usage: cargo xtask <command>
+/// `cargo xtask`: the developer commands of Visavis.
+#[derive(Debug, Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    after_help = "Exit codes: 0 success; `test` passes on the exit code of `cargo test`; 1 a step \
+                  failed (the message says which and how to fix it); 2 a bad command line."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Sub,
+}
 
-commands:
-  setup                 install the Debian packages Visavis needs (only the missing ones)
-  test [ARGS...]        setup, `cargo build --workspace`, then `cargo test --workspace ARGS...`
-  demo [OPTIONS]        setup, build, and run rendezvous + applianced on this machine;
-                        prints an invite link to open in a browser; Ctrl-C stops it
-      --headless        do not start the kiosk window, even when a display is available
-      --release         build and run the release binaries
-      --mode MODE       fitting-room (default) or table
-  bench [PARTS...]      the benchmarks, all of them or the parts named: call (latency, CPU,
-                        memory), kiosk (CPU, memory, frame to paint), provision
-  package [OPTIONS]     build the .deb packages (visavis-unit, visavis-rendezvous,
-                        visavis-provision) into target/debian/
-      --arch ARCH       amd64 or arm64 (cross-built; default: this machine's)
-      --debug           package the debug build (quick, for tests) instead of release
-      --no-build        package what is already built
-      --out DIR         write the packages there instead
-  cross-check           `cargo check` the device crates for aarch64 (the Pi), installing
-                        the cross toolchain and arm64 GStreamer headers when missing
-  smoke-arm64           run the arm64 package's binaries (camera check against the
-                        kernel's vivid driver, applianced) under qemu-system-aarch64
-  screens               render every kiosk screen, both installations and languages,
-                        to docs/screens/ (software Vulkan; no GPU or display needed)
-  help                  this text
-";
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Install the Debian packages Visavis needs (only the missing ones).
+    Setup,
+    /// Setup, `cargo build --workspace`, then `cargo test --workspace ARGS...`.
+    Test {
+        /// Passed to `cargo test --workspace` unchanged (e.g. a test name, `-- --nocapture`).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        cargo_test_args: Vec<String>,
+    },
+    /// Setup, build, and run rendezvous + applianced on this machine; prints an invite link
+    /// to open in a browser; Ctrl-C stops it.
+    Demo {
+        /// Do not start the kiosk window, even when a display is available.
+        #[arg(long)]
+        headless: bool,
+        /// Build and run the release binaries.
+        #[arg(long)]
+        release: bool,
+        /// The installation the demo unit is.
+        #[arg(long, default_value_t = Mode::FittingRoom)]
+        mode: Mode,
+    },
+    /// The benchmarks, all of them or the parts named: call (latency, CPU, memory), kiosk
+    /// (CPU, memory, frame to paint), provision.
+    Bench {
+        #[arg(value_name = "PARTS")]
+        parts: Vec<String>,
+    },
+    /// Build the .deb packages (visavis-unit, visavis-rendezvous, visavis-provision) into
+    /// target/debian/.
+    Package {
+        /// amd64 or arm64 (cross-built; default: this machine's).
+        #[arg(long, value_enum)]
+        arch: Option<Arch>,
+        /// Package the debug build (quick, for tests) instead of release.
+        #[arg(long)]
+        debug: bool,
+        /// Package what is already built.
+        #[arg(long)]
+        no_build: bool,
+        /// Write the packages there instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// `cargo check` the device crates for aarch64 (the Pi), installing the cross toolchain
+    /// and arm64 GStreamer headers when missing.
+    CrossCheck,
+    /// Run the arm64 package's binaries (camera check against the kernel's vivid driver,
+    /// applianced) under qemu-system-aarch64.
+    SmokeArm64,
+    /// Render every kiosk screen, both installations and languages, to docs/screens/
+    /// (software Vulkan; no GPU or display needed).
+    Screens,
+}
 
 /// A validated command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Help,
     Setup,
     Test(TestOptions),
     Demo(DemoOptions),
@@ -48,7 +93,7 @@ pub enum Command {
 }
 
 /// A Debian architecture we package for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Arch {
     Amd64,
     Arm64,
@@ -126,155 +171,56 @@ impl Profile {
 /// The installation the demo unit pretends to be (`mode` in applianced.toml).
 pub use visavis_api::Mode;
 
-/// The command line could not be understood.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 impl Command {
-    /// Parse the arguments after `cargo xtask`.
-    pub fn parse(args: &[String]) -> Result<Command, UsageError> {
-        let Some((name, rest)) = args.split_first() else {
-            return Err(UsageError("no command given".into()));
-        };
-        match name.as_str() {
-            "help" | "-h" | "--help" => Ok(Command::Help),
-            "setup" => match rest.first() {
-                None => Ok(Command::Setup),
-                Some(extra) => Err(UsageError(format!(
-                    "`setup` takes no arguments, got `{extra}`"
-                ))),
-            },
-            "test" => Ok(Command::Test(TestOptions {
-                cargo_test_args: rest.to_vec(),
-            })),
-            "demo" => parse_demo(rest).map(Command::Demo),
-            "bench" => Ok(Command::Bench(rest.to_vec())),
-            "package" => parse_package(rest).map(Command::Package),
-            "smoke-arm64" => match rest.first() {
-                None => Ok(Command::SmokeArm64),
-                Some(extra) => Err(UsageError(format!(
-                    "`smoke-arm64` takes no arguments, got `{extra}`"
-                ))),
-            },
-            "screens" => match rest.first() {
-                None => Ok(Command::Screens),
-                Some(extra) => Err(UsageError(format!(
-                    "`screens` takes no arguments, got `{extra}`"
-                ))),
-            },
-            "cross-check" => match rest.first() {
-                None => Ok(Command::CrossCheck),
-                Some(extra) => Err(UsageError(format!(
-                    "`cross-check` takes no arguments, got `{extra}`"
-                ))),
-            },
-            other => Err(UsageError(format!("unknown command `{other}`"))),
-        }
+    /// Parse the arguments after `cargo xtask`. The error is clap's: `--help` and `help`
+    /// come back as one too, to be printed (see `exit_code` in main.rs).
+    pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().map(String::as_str)))?;
+        Ok(match cli.command {
+            Sub::Setup => Command::Setup,
+            Sub::Test { cargo_test_args } => Command::Test(TestOptions { cargo_test_args }),
+            Sub::Demo {
+                headless,
+                release,
+                mode,
+            } => Command::Demo(DemoOptions {
+                headless,
+                profile: if release {
+                    Profile::Release
+                } else {
+                    Profile::Debug
+                },
+                mode,
+            }),
+            Sub::Bench { parts } => Command::Bench(parts),
+            Sub::Package {
+                arch,
+                debug,
+                no_build,
+                out,
+            } => Command::Package(PackageOptions {
+                arch: arch.unwrap_or_else(Arch::host),
+                profile: if debug {
+                    Profile::Debug
+                } else {
+                    Profile::Release
+                },
+                build: !no_build,
+                out,
+            }),
+            Sub::CrossCheck => Command::CrossCheck,
+            Sub::SmokeArm64 => Command::SmokeArm64,
+            Sub::Screens => Command::Screens,
+        })
     }
-}
-
-fn parse_demo(args: &[String]) -> Result<DemoOptions, UsageError> {
-    let mut options = DemoOptions {
-        headless: false,
-        profile: Profile::Debug,
-        mode: Mode::FittingRoom,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) => (flag, Some(value.to_string())),
-            None => (arg.as_str(), None),
-        };
-        match flag {
-            "--headless" if inline_value.is_none() => options.headless = true,
-            "--release" if inline_value.is_none() => options.profile = Profile::Release,
-            "--mode" => {
-                let value = match inline_value {
-                    Some(value) => value,
-                    None => args.next().cloned().ok_or_else(|| {
-                        UsageError("`--mode` needs a value: fitting-room or table".into())
-                    })?,
-                };
-                options.mode = value
-                    .parse()
-                    .map_err(|e| UsageError(format!("`--mode {value}`: {e}")))?;
-            }
-            _ => {
-                return Err(UsageError(format!(
-                    "`demo` does not know the option `{arg}`"
-                )));
-            }
-        }
-    }
-    Ok(options)
-}
-
-fn parse_package(args: &[String]) -> Result<PackageOptions, UsageError> {
-    let mut options = PackageOptions {
-        arch: Arch::host(),
-        profile: Profile::Release,
-        build: true,
-        out: None,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) => (flag, Some(value.to_string())),
-            None => (arg.as_str(), None),
-        };
-        match flag {
-            "--debug" if inline_value.is_none() => options.profile = Profile::Debug,
-            "--no-build" if inline_value.is_none() => options.build = false,
-            "--out" => {
-                let value = match inline_value {
-                    Some(value) => value,
-                    None => args
-                        .next()
-                        .cloned()
-                        .ok_or_else(|| UsageError("`--out` needs a folder".into()))?,
-                };
-                options.out = Some(value.into());
-            }
-            "--arch" => {
-                let value = match inline_value {
-                    Some(value) => value,
-                    None => args.next().cloned().ok_or_else(|| {
-                        UsageError("`--arch` needs a value: amd64 or arm64".into())
-                    })?,
-                };
-                options.arch = match value.as_str() {
-                    "amd64" => Arch::Amd64,
-                    "arm64" => Arch::Arm64,
-                    _ => {
-                        return Err(UsageError(format!(
-                            "`--arch {value}`: the architecture is amd64 or arm64"
-                        )));
-                    }
-                };
-            }
-            _ => {
-                return Err(UsageError(format!(
-                    "`package` does not know the option `{arg}`"
-                )));
-            }
-        }
-    }
-    Ok(options)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Command, UsageError> {
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         Command::parse(&args)
     }
@@ -317,7 +263,7 @@ mod tests {
         let e = parse(&["package", "--arch", "riscv64"])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("amd64 or arm64"), "{e}");
+        assert!(e.contains("possible values: amd64, arm64"), "{e}");
     }
 
     #[test]
@@ -346,37 +292,27 @@ mod tests {
 
     #[test]
     fn bad_command_lines_say_what_is_wrong() {
-        assert!(parse(&[]).unwrap_err().to_string().contains("no command"));
-        assert!(
-            parse(&["deploy"])
-                .unwrap_err()
-                .to_string()
-                .contains("`deploy`")
-        );
-        assert!(
-            parse(&["setup", "x"])
-                .unwrap_err()
-                .to_string()
-                .contains("no arguments")
-        );
-        assert!(
-            parse(&["demo", "--mode", "bar"])
-                .unwrap_err()
-                .to_string()
-                .contains("fitting-room or table")
-        );
-        assert!(
-            parse(&["demo", "--mode"])
-                .unwrap_err()
-                .to_string()
-                .contains("needs a value")
-        );
-        assert!(
-            parse(&["demo", "--fast"])
-                .unwrap_err()
-                .to_string()
-                .contains("`--fast`")
-        );
-        assert!(parse(&["demo", "--headless=yes"]).is_err());
+        let usage = |args: &[&str]| {
+            let e = parse(args).unwrap_err();
+            assert!(e.use_stderr(), "{args:?} is a usage error");
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            e.to_string()
+        };
+        assert!(usage(&[]).contains("Usage: cargo xtask <COMMAND>"));
+        assert!(usage(&["deploy"]).contains("'deploy'"));
+        assert!(usage(&["setup", "x"]).contains("'x'"));
+        assert!(usage(&["demo", "--mode", "bar"]).contains("expected fitting-room or table"));
+        assert!(usage(&["demo", "--mode"]).contains("a value is required"));
+        assert!(usage(&["demo", "--fast"]).contains("'--fast'"));
+        usage(&["demo", "--headless=yes"]);
+    }
+
+    #[test]
+    fn help_is_not_an_error() {
+        for args in [&["help"][..], &["--help"], &["-h"], &["demo", "--help"]] {
+            let e = parse(args).unwrap_err();
+            assert!(!e.use_stderr(), "{args:?}");
+            assert_eq!(e.exit_code(), 0, "{args:?}");
+        }
     }
 }

@@ -31,18 +31,14 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = cli::Command::parse(&args)
-        .map_err(anyhow::Error::from)
-        .and_then(run);
-    exit_code(result)
+    match cli::Command::parse(&args) {
+        Ok(command) => exit_code(run(command)),
+        Err(usage) => usage_exit_code(&usage),
+    }
 }
 
 fn run(command: cli::Command) -> anyhow::Result<ExitCode> {
     match command {
-        cli::Command::Help => {
-            print!("{}", cli::USAGE);
-            Ok(ExitCode::SUCCESS)
-        }
         cli::Command::Setup => setup::run().map(|()| ExitCode::SUCCESS),
         cli::Command::Test(options) => test::run(&options),
         cli::Command::Demo(options) => demo::run(&options),
@@ -54,18 +50,24 @@ fn run(command: cli::Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The one exit-code policy of `cargo xtask`.
+/// The one exit-code policy of `cargo xtask`, for a command line that was understood.
 fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
-        Err(error) if error.is::<cli::UsageError>() => {
-            eprintln!("xtask: {error}\n");
-            eprint!("{}", cli::USAGE);
-            ExitCode::from(2)
-        }
         Err(error) => {
             eprintln!("xtask: error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// For a command line that was not run: help asked for (0, on stdout) or bad usage (2, the
+/// problem and the usage on stderr).
+fn usage_exit_code(usage: &clap::Error) -> ExitCode {
+    let _ = usage.print();
+    if usage.use_stderr() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -88,11 +88,5 @@ pub fn exit_code_of(status: ExitStatus) -> ExitCode {
     }
 }
 
-/// "exit status 3" / "killed by signal 9", for messages.
-pub fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => status.to_string(),
-    }
-}
+/// How a child ended, in words (`exit status 3`, `killed by signal 9`).
+pub use visavis_launch::process::describe;

@@ -12,6 +12,7 @@
 //! packaged default config with what first boot adds. Prints each step's output and verdict;
 //! exits 0 when every step passed.
 
+use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,8 +45,38 @@ const STEPS: [(&str, &str, bool); 5] = [
     ),
 ];
 
+/// Runs the arm64 unit package's binaries under qemu-system-aarch64.
+#[derive(Debug, Parser)]
+#[command(
+    name = "arm64-smoke",
+    after_help = "Exit codes: 0 every step passed; 1 a step failed; 2 the run could not be \
+                  made (bad usage, missing files, qemu)."
+)]
+struct Cli {
+    /// The unpacked linux-image-*-arm64 package.
+    #[arg(long, value_name = "DIR")]
+    kernel: PathBuf,
+    /// An arm64 busybox binary.
+    #[arg(long, value_name = "FILE")]
+    busybox: PathBuf,
+    /// The unpacked visavis-unit_*_arm64.deb.
+    #[arg(long, value_name = "DIR")]
+    unit: PathBuf,
+}
+
 fn main() -> ExitCode {
-    match run() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -55,17 +86,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn arg(name: &str) -> Result<PathBuf, String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from)
-        .ok_or_else(|| format!("{name} <path> is required"))
-}
-
-fn run() -> Result<bool, String> {
-    let (kernel, busybox, unit) = (arg("--kernel")?, arg("--busybox")?, arg("--unit")?);
+fn run(cli: Cli) -> Result<bool, String> {
+    let Cli {
+        kernel,
+        busybox,
+        unit,
+    } = cli;
     let kernel = Kernel::unpacked(&kernel).map_err(|e| e.to_string())?;
     let mut fs = Initramfs::new();
     fs.copy(&busybox, "bin/busybox", 0o755)
@@ -105,7 +131,7 @@ fn run() -> Result<bool, String> {
         fs.finish(),
         "quiet loglevel=3",
         DONE,
-        Duration::from_secs(900),
+        visavis_e2e::timeouts::scaled(Duration::from_secs(900)),
     )
     .map_err(|e| e.to_string())?;
     println!(

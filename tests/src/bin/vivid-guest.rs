@@ -9,8 +9,9 @@
 //! 3. `unplug`: a [`Capture`] streaming, the driver unbound under it (the device
 //!    disappears), then bound again: the events it reported and the frames after.
 
+use clap::Parser;
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use visavis_hardware::camera::{self, Camera, Capture, CaptureEvent, Flow, Request};
@@ -30,11 +31,18 @@ fn report(step: &str, body: Value) {
     );
 }
 
+/// Checks the camera code against the vivid driver and reports each step on stdout.
+#[derive(Debug, Parser)]
+#[command(name = "vivid-guest")]
+struct Cli {
+    /// The vivid device.
+    #[arg(default_value = "/dev/video0")]
+    device: PathBuf,
+}
+
 fn main() {
-    let device = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "/dev/video0".into());
-    let device = Path::new(&device);
+    let cli = Cli::parse();
+    let device = cli.device.as_path();
     let offers = match camera::list(device) {
         Ok(o) => o,
         Err(e) => {

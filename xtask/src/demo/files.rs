@@ -1,12 +1,15 @@
 //! The demo's private files: a 0700 temporary folder (removed on drop) holding the fleet's
 //! enrollment key, the unit's state directory with its one-time enrollment token, the
 //! device registry and the two config files, in the formats of docs/contracts.md.
+//! rendezvous.toml and the fleet's key are written by `visavis-launch`, as for the tests.
 
 use anyhow::{Context, bail};
-use std::fs::{DirBuilder, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::DirBuilder;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use visavis_launch::files::{hex, random_bytes, toml_str, write_private};
+use visavis_launch::fleet::{Enrollment, Fleet};
 
 /// The device id the demo unit uses, and rendezvous knows.
 pub const DEVICE_ID: &str = "demo-unit";
@@ -39,17 +42,7 @@ impl PrivateDir {
 
     /// Write a new file readable and writable by this user only (0600).
     pub fn write_file(&self, name: &str, contents: &str) -> anyhow::Result<PathBuf> {
-        let path = self.path.join(name);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("could not create {}", path.display()))?;
-        file.write_all(contents.as_bytes())
-            .with_context(|| format!("could not write {}", path.display()))?;
-        Ok(path)
+        Ok(write_private(&self.path, name, contents)?)
     }
 
     /// Create a 0700 folder inside.
@@ -89,58 +82,21 @@ impl Drop for PrivateDir {
     }
 }
 
-/// The demo fleet: an enrollment key rendezvous trusts, and the token it signs for the
-/// demo unit (what `provision bundle` and first boot do for a real unit).
-pub struct DemoFleet {
-    key: [u8; 32],
-}
-
-impl DemoFleet {
-    pub fn generate() -> DemoFleet {
-        DemoFleet {
-            key: visavis_api::fleet::random(),
-        }
-    }
-
-    /// The enrollment key file's contents.
-    pub fn key_text(&self) -> String {
-        format!("{}\n", visavis_api::fleet::b64(&self.key))
-    }
-
-    /// A one-time enrollment token for the demo unit, valid for a day.
-    pub fn token(&self, mode: visavis_api::Mode) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        visavis_api::fleet::enrollment::issue(
-            &self.key,
-            &visavis_api::fleet::enrollment::Claims {
-                device_id: DEVICE_ID.into(),
-                store: "Demo store".into(),
-                location: "Demo".into(),
-                mode,
-                expires_at: now + 24 * 3600,
-                nonce: visavis_api::fleet::enrollment::new_nonce(),
-            },
-        )
-    }
-}
-
-/// rendezvous.toml for the demo: loopback, a free port, the demo fleet's key.
-pub fn rendezvous_toml(key_file: &Path, database: &Path) -> String {
-    format!(
-        "# Written by `cargo xtask demo`; removed when the demo stops.\n\
-         listen = \"127.0.0.1:0\"\n\
-         enrollment_key_file = {key}\n\
-         database = {db}\n",
-        key = toml_str(&key_file.to_string_lossy()),
-        db = toml_str(&database.to_string_lossy()),
-    )
+/// A one-time enrollment token of `fleet` for the demo unit, valid for a day (what
+/// `provision bundle` and first boot do for a real unit).
+pub fn demo_token(fleet: &Fleet, mode: visavis_api::Mode) -> String {
+    fleet.token(&Enrollment {
+        device_id: DEVICE_ID,
+        store: "Demo store",
+        location: "Demo",
+        mode,
+        valid_for: Duration::from_secs(24 * 3600),
+    })
 }
 
 /// What goes into applianced.toml beyond the demo's fixed choices.
 pub struct ApplianceSettings<'a> {
-    pub mode: &'a str,
+    pub mode: visavis_api::Mode,
     pub rendezvous_url: &'a str,
     pub state_dir: &'a Path,
     pub socket: &'a Path,
@@ -179,7 +135,7 @@ pub fn applianced_toml(settings: &ApplianceSettings<'_>) -> String {
          [staff]\n\
          pin_file = {pin}\n",
         id = toml_str(DEVICE_ID),
-        mode = toml_str(settings.mode),
+        mode = toml_str(settings.mode.as_str()),
         url = toml_str(settings.rendezvous_url),
         state = toml_str(&settings.state_dir.to_string_lossy()),
         socket = toml_str(&settings.socket.to_string_lossy()),
@@ -193,35 +149,6 @@ pub fn staff_pin() -> anyhow::Result<String> {
     Ok(format!("{n:06}"))
 }
 
-/// A TOML basic string holding `value`.
-fn toml_str(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("the system's random number source failed: {e}"))?;
-    Ok(bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,17 +156,19 @@ mod tests {
 
     #[test]
     fn the_demo_token_enrolls_the_demo_unit_with_the_demo_key() {
-        let fleet = DemoFleet::generate();
-        let key = visavis_api::fleet::keys::parse_key(&fleet.key_text(), "demo key").unwrap();
-        let claims =
-            visavis_api::fleet::enrollment::verify(&key, &fleet.token(visavis_api::Mode::Table), 0)
-                .unwrap();
+        let fleet = Fleet::generate();
+        let key =
+            visavis_api::fleet::keys::parse_key(&fleet.enrollment_key_text(), "demo key").unwrap();
+        let claims = visavis_api::fleet::enrollment::verify(
+            &key,
+            &demo_token(&fleet, visavis_api::Mode::Table),
+            0,
+        )
+        .unwrap();
         assert_eq!(
             (claims.device_id.as_str(), claims.mode.as_str()),
             (DEVICE_ID, "table")
         );
-        let toml = rendezvous_toml(Path::new("/d/enrollment.key"), Path::new("/d/registry"));
-        assert!(toml.contains("enrollment_key_file = \"/d/enrollment.key\""));
     }
 
     #[test]
@@ -256,15 +185,9 @@ mod tests {
     }
 
     #[test]
-    fn toml_strings_are_escaped() {
-        assert_eq!(toml_str(r#"a"b\c"#), r#""a\"b\\c""#);
-        assert_eq!(toml_str("x\ny"), r#""x\ny""#);
-    }
-
-    #[test]
     fn applianced_toml_turns_on_auto_admit() {
         let text = applianced_toml(&ApplianceSettings {
-            mode: "table",
+            mode: visavis_api::Mode::Table,
             rendezvous_url: "http://127.0.0.1:1234",
             state_dir: Path::new("/tmp/d/state"),
             staff_pin_file: Path::new("/tmp/d/staff-pin"),

@@ -8,7 +8,6 @@
 //! stderr lines and a non-zero exit code.
 
 mod files;
-mod service;
 mod session;
 mod stop;
 

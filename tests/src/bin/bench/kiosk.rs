@@ -87,7 +87,7 @@ pub async fn run(clip: &Path) -> Result<Report> {
     let mut unit = Appliance::start(
         &rendezvous,
         ApplianceConfig {
-            mode: "table".into(),
+            mode: visavis_api::Mode::Table,
             video_source: "file".into(),
             width: 1280,
             height: 720,

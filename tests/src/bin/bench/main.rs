@@ -15,6 +15,7 @@ mod kiosk;
 mod procstat;
 mod visavis;
 
+use clap::{Parser, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -86,15 +87,42 @@ fn make_clip(dir: &Path) -> Result<PathBuf, String> {
     Ok(clip)
 }
 
+/// What a store would measure: reported, never judged.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    after_help = "Exit codes: 0 the report was printed (a part that failed says so in it); \
+                  1 no clip could be made; 2 bad usage."
+)]
+struct Cli {
+    /// The parts to run; none named runs them all.
+    #[arg(value_enum)]
+    parts: Vec<Part>,
+}
+
+/// A part of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Part {
+    /// Visavis with one and two guests, then the baseline.
+    Call,
+    /// The kiosk's screen with four guest tiles.
+    Kiosk,
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    // `call`, `kiosk`: the parts to run; none named runs both.
-    let parts: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(bad) = parts.iter().find(|p| *p != "call" && *p != "kiosk") {
-        eprintln!("bench: unknown part {bad:?}: name call, kiosk or nothing (both)");
-        return ExitCode::from(2);
-    }
-    let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    let parts = match Cli::try_parse() {
+        Ok(cli) => cli.parts,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let wanted = |part: Part| parts.is_empty() || parts.contains(&part);
     let dir = match tempfile::TempDir::with_prefix("visavis-bench-") {
         Ok(d) => d,
         Err(e) => {
@@ -113,10 +141,10 @@ async fn main() -> ExitCode {
         "bench: clip {} (1280x720@30, 5 s, looped); window {WINDOW:?} per run",
         clip.display()
     );
-    if wanted("call") {
+    if wanted(Part::Call) {
         call(&clip).await;
     }
-    if wanted("kiosk") {
+    if wanted(Part::Kiosk) {
         match kiosk::run(&clip).await {
             Ok(report) => println!("{report}"),
             Err(e) => println!("kiosk: FAILED: {e}"),

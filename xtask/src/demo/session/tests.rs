@@ -221,7 +221,7 @@ fn a_child_that_exits_early_fails_the_demo_with_its_stderr() {
     .unwrap_err();
     let message = format!("{error:#}");
     assert!(
-        message.contains("applianced exited early (exit status 1)"),
+        message.contains("applianced exited before printing `applianced: ready …` (exit status 1)"),
         "{message}"
     );
     assert!(message.contains("no element \"x264enc\""), "{message}");
