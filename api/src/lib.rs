@@ -11,6 +11,8 @@
 //! Every message is JSON with a `type` tag, so a browser, a test or a shell script can speak
 //! it without this crate. Unknown fields are refused: a typo is an error, not a silent no-op.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod datachannel;
 #[cfg(feature = "fleet")]
 pub mod fleet;

@@ -73,17 +73,7 @@ impl Cli {
 /// The command line, or the exit code when there is nothing to run: 0 after `--help` or
 /// `--version`, 2 for bad usage.
 fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, ExitCode> {
-    match Cli::try_parse_from(args) {
-        Ok(cli) => Ok(cli.command()),
-        Err(e) => {
-            let _ = e.print();
-            Err(if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-    }
+    visavis_api::cli::parse_from::<Cli, _, _>(args).map(|cli| cli.command())
 }
 
 fn main() -> ExitCode {

@@ -32,17 +32,7 @@ struct Cli {
 /// The config file's path, or the exit code when there is nothing to run: 0 after `--help`
 /// or `--version`, 2 for a bad command line.
 fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<PathBuf, ExitCode> {
-    match Cli::try_parse_from(args) {
-        Ok(cli) => Ok(cli.config),
-        Err(e) => {
-            let _ = e.print();
-            Err(if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-    }
+    visavis_api::cli::parse_from::<Cli, _, _>(args).map(|cli| cli.config)
 }
 
 fn main() -> ExitCode {

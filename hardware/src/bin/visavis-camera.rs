@@ -125,16 +125,9 @@ impl From<Cli> for Options {
 }
 
 fn main() -> ExitCode {
-    let o = match Cli::try_parse() {
+    let o = match visavis_api::cli::parse::<Cli>() {
         Ok(cli) => Options::from(cli),
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let result = if o.command == "list" {
         list(&o)

@@ -111,16 +111,9 @@ enum Part {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let parts = match Cli::try_parse() {
+    let parts = match visavis_api::cli::parse::<Cli>() {
         Ok(cli) => cli.parts,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let wanted = |part: Part| parts.is_empty() || parts.contains(&part);
     let dir = match tempfile::TempDir::with_prefix("visavis-bench-") {
