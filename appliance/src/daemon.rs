@@ -10,6 +10,7 @@ use crate::board::{self, BoardLink};
 use crate::config::{Config, ConfigError, rendezvous_ws_url};
 use crate::first_boot;
 use crate::identity::{Identity, IdentityError};
+use crate::media::remote::GuestMediaEvent;
 use crate::media::{MediaError, MediaHub};
 use crate::metrics::{self, Metrics};
 use crate::notify::Notifier;
@@ -74,36 +75,26 @@ pub async fn run(
             message: message.to_string(),
         })?;
     let metrics = Arc::new(Metrics::default());
-    let (guest_media_tx, mut guest_media) = mpsc::unbounded_channel();
+    let (guest_media_tx, guest_media) = mpsc::unbounded_channel();
     let mut media = MediaHub::start(&config, metrics.clone(), guest_media_tx)?;
     let mut board = board::spawn(&config.board)?;
-    let listen_err = |what, addr: String| move |source| DaemonError::Listen { what, addr, source };
-    let metrics_listener = tokio::net::TcpListener::bind(config.metrics.listen)
-        .await
-        .map_err(listen_err("metrics", config.metrics.listen.to_string()))?;
-    let metrics_addr = metrics_listener
-        .local_addr()
-        .map_err(listen_err("metrics", config.metrics.listen.to_string()))?;
-    let api_listener = api::bind(&config.api.socket).map_err(listen_err(
-        "the local API socket",
-        config.api.socket.display().to_string(),
-    ))?;
+    let (metrics_listener, metrics_addr, api_listener) = listen(&config).await?;
 
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     tokio::spawn(metrics::serve(metrics_listener, metrics.clone(), async {
         let _ = stop_rx.await;
     }));
     let (events_tx, _) = broadcast::channel(256);
-    let (calls_tx, mut calls) = mpsc::channel::<api::Call>(64);
+    let (calls_tx, calls) = mpsc::channel::<api::Call>(64);
     let api_task = tokio::spawn(api::serve(api_listener, calls_tx, events_tx.clone()));
 
     let first_boot_problem = first_boot::problem(&config);
     if let Some(p) = &first_boot_problem {
         tracing::error!("first boot: {p}");
     }
-    let (link_tx, mut links) = mpsc::unbounded_channel();
+    let (link_tx, links) = mpsc::unbounded_channel();
     let to_rendezvous = signaling::spawn(ws_url, identity, link_tx);
-    let (peer_tx, mut peer_events) = mpsc::unbounded_channel();
+    let (peer_tx, peer_events) = mpsc::unbounded_channel();
     let ctx = PeerContext {
         video: media.video_sender(),
         audio: media.audio_sender(),
@@ -118,7 +109,7 @@ pub async fn run(
     };
 
     let mut unit = Unit::new(unit_settings(&config, &board, &media, first_boot_problem));
-    let (stills_tx, mut stills) = mpsc::unbounded_channel();
+    let (stills_tx, stills) = mpsc::unbounded_channel();
     let mut world = World {
         config,
         stills: stills_tx,
@@ -139,45 +130,21 @@ pub async fn run(
     );
     let notifier = Notifier::from_env();
     notifier.ready(&format!("unit {} ready", world.config.device_id));
-    let mut watchdog = notifier.watchdog_period().map(tokio::time::interval);
     tracing::info!(device = %world.config.device_id, mode = world.config.mode.as_str(), "applianced ready");
-
-    let mut restart_at: Option<Instant> = None;
-    tokio::pin!(shutdown);
-    let now = || Instant::now().into_std();
-    let result = loop {
-        let deadline = unit.poll_timeout().map(Instant::from_std);
-        tokio::select! {
-            () = &mut shutdown => break Ok(()),
-            e = media.failed() => break Err(DaemonError::Media(e)),
-            () = sleep_until(restart_at) => break Err(DaemonError::RestartRequested),
-            Some(link) = links.recv() => unit.handle_input(Input::Rendezvous(link), now()),
-            Some((request, reply)) = calls.recv() => {
-                let id = world.park(reply);
-                let pin_file = &world.config.staff.pin_file;
-                let input = unit::input(id, request, || crate::staff::load_pin(pin_file));
-                unit.handle_input(input, now());
-            }
-            Some((id, jpeg)) = stills.recv() => unit.handle_input(Input::Still { id, jpeg }, now()),
-            Some((event, at)) = board.events.recv() => unit.handle_input(Input::Board { event, at }, now()),
-            Some(event) = peer_events.recv() => unit.handle_input(Input::Peer(event), now()),
-            Some(event) = guest_media.recv() => unit.handle_input(Input::GuestMedia(event), now()),
-            () = sleep_until(deadline) => unit.handle_timeout(now()),
-            // Fed from this loop, so systemd restarts a daemon whose loop hangs.
-            _ = tick(&mut watchdog) => {
-                notifier.watchdog();
-                continue;
-            }
-        }
-        world.carry_out(&mut unit, &media, &board).await;
-        if world.restart && restart_at.is_none() {
-            // Stop a moment later, so the "done" reaches the staff screen first.
-            restart_at = Some(Instant::now() + RESTART_GRACE);
-        }
+    let inputs = Inputs {
+        links,
+        calls,
+        stills,
+        peer_events,
+        guest_media,
     };
+    let result = serve(
+        &mut unit, &mut world, &mut media, &mut board, inputs, &notifier, shutdown,
+    )
+    .await;
 
     notifier.stopping();
-    unit.shut_down(now());
+    unit.shut_down(Instant::now().into_std());
     world.carry_out(&mut unit, &media, &board).await;
     let World { config, .. } = world;
     let _ = stop_tx.send(());
@@ -186,6 +153,86 @@ pub async fn run(
     drop(media);
     let _ = std::fs::remove_file(config.api.preview_socket());
     result
+}
+
+/// Where the daemon's inputs come from, besides the board and the clock.
+struct Inputs {
+    links: mpsc::UnboundedReceiver<signaling::Link>,
+    calls: mpsc::Receiver<api::Call>,
+    stills: mpsc::UnboundedReceiver<Still>,
+    peer_events: mpsc::UnboundedReceiver<PeerEvent>,
+    guest_media: mpsc::UnboundedReceiver<GuestMediaEvent>,
+}
+
+/// The loop: each input goes to the unit, then its outputs go out. Ends on `shutdown`, a
+/// media failure, or a staff restart once its answer has gone out.
+async fn serve(
+    unit: &mut Unit,
+    world: &mut World,
+    media: &mut MediaHub,
+    board: &mut BoardLink,
+    mut inputs: Inputs,
+    notifier: &Notifier,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let mut watchdog = notifier.watchdog_period().map(tokio::time::interval);
+    let mut restart_at: Option<Instant> = None;
+    tokio::pin!(shutdown);
+    let now = || Instant::now().into_std();
+    loop {
+        let deadline = unit.poll_timeout().map(Instant::from_std);
+        tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            e = media.failed() => return Err(DaemonError::Media(e)),
+            () = sleep_until(restart_at) => return Err(DaemonError::RestartRequested),
+            Some(link) = inputs.links.recv() => unit.handle_input(Input::Rendezvous(link), now()),
+            Some((request, reply)) = inputs.calls.recv() => {
+                let id = world.park(reply);
+                let pin_file = &world.config.staff.pin_file;
+                let input = unit::input(id, request, || crate::staff::load_pin(pin_file));
+                unit.handle_input(input, now());
+            }
+            Some((id, jpeg)) = inputs.stills.recv() => unit.handle_input(Input::Still { id, jpeg }, now()),
+            Some((event, at)) = board.events.recv() => unit.handle_input(Input::Board { event, at }, now()),
+            Some(event) = inputs.peer_events.recv() => unit.handle_input(Input::Peer(event), now()),
+            Some(event) = inputs.guest_media.recv() => unit.handle_input(Input::GuestMedia(event), now()),
+            () = sleep_until(deadline) => unit.handle_timeout(now()),
+            // Fed from this loop, so systemd restarts a daemon whose loop hangs.
+            _ = tick(&mut watchdog) => {
+                notifier.watchdog();
+                continue;
+            }
+        }
+        world.carry_out(unit, media, board).await;
+        if world.restart && restart_at.is_none() {
+            // Stop a moment later, so the "done" reaches the staff screen first.
+            restart_at = Some(Instant::now() + RESTART_GRACE);
+        }
+    }
+}
+
+/// The metrics port (and the address it got) and the local API's socket.
+async fn listen(
+    config: &Config,
+) -> Result<
+    (
+        tokio::net::TcpListener,
+        std::net::SocketAddr,
+        tokio::net::UnixListener,
+    ),
+    DaemonError,
+> {
+    let listen_err = |what, addr: String| move |source| DaemonError::Listen { what, addr, source };
+    let metrics_err = || listen_err("metrics", config.metrics.listen.to_string());
+    let metrics = tokio::net::TcpListener::bind(config.metrics.listen)
+        .await
+        .map_err(metrics_err())?;
+    let metrics_addr = metrics.local_addr().map_err(metrics_err())?;
+    let api = api::bind(&config.api.socket).map_err(listen_err(
+        "the local API socket",
+        config.api.socket.display().to_string(),
+    ))?;
+    Ok((metrics, metrics_addr, api))
 }
 
 /// The unit's rules, from the config and what the board and media found at start.
