@@ -141,8 +141,9 @@ struct Link<R> {
     connection: u64,
     writer: Option<UnixStream>,
     next_id: u64,
-    /// Screen requests that came while waiting for an answer.
-    later: VecDeque<Request>,
+    /// What came while waiting for an answer (screen requests, events), taken in order
+    /// once the answer is in.
+    later: VecDeque<Inbox>,
 }
 
 impl<R: Fn()> Link<R> {
@@ -157,7 +158,7 @@ impl<R: Fn()> Link<R> {
         self.refresh()?;
         loop {
             let next = match self.later.pop_front() {
-                Some(request) => Inbox::Request(request),
+                Some(next) => next,
                 None => self.inbox.recv().map_err(|_| LinkError::Closed)?,
             };
             match next {
@@ -185,8 +186,8 @@ impl<R: Fn()> Link<R> {
         Ok(())
     }
 
-    /// Send `request` and wait for its answer; events meanwhile are applied, requests from
-    /// the screen wait their turn.
+    /// Send `request` and wait for its answer; events and screen requests that come
+    /// meanwhile wait their turn.
     fn call(&mut self, request: Request) -> Result<Result<Response, ApiError>, LinkError> {
         let id = self.next_id;
         self.next_id += 1;
@@ -203,7 +204,6 @@ impl<R: Fn()> Link<R> {
                 Err(_) => return Err(LinkError::NoAnswer(ANSWER_WITHIN)),
             };
             match next {
-                Inbox::Request(r) => self.later.push_back(r),
                 Inbox::Line(n, ServerMessage::Response { id: got, result })
                     if n == self.connection && got == id =>
                 {
@@ -212,11 +212,8 @@ impl<R: Fn()> Link<R> {
                         Outcome::Error(e) => Err(e),
                     });
                 }
-                Inbox::Line(n, ServerMessage::Event { seq, event }) if n == self.connection => {
-                    self.event(seq, event)?;
-                }
                 Inbox::Closed(n) if n == self.connection => return Err(LinkError::Closed),
-                Inbox::Line(..) | Inbox::Closed(_) => {}
+                other => self.later.push_back(other),
             }
         }
     }
