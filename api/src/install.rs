@@ -48,22 +48,30 @@ impl Mode {
 #[error("{0:?} is not a mode: expected {list}", list = one_of(&Mode::ALL.map(Mode::as_str)))]
 pub struct UnknownMode(pub String);
 
-impl FromStr for Mode {
-    type Err = UnknownMode;
+/// `FromStr` and `Display` for an enum that is one of the names in its `ALL` list
+/// (`as_str`), refused with `$err` naming the word.
+macro_rules! named {
+    ($ty:ident, $err:ident) => {
+        impl FromStr for $ty {
+            type Err = $err;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| UnknownMode(s.to_owned()))
-    }
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| $err(s.to_owned()))
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named!(Mode, UnknownMode);
 
 /// How the screen is mounted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,22 +111,7 @@ impl Orientation {
 )]
 pub struct UnknownOrientation(pub String);
 
-impl FromStr for Orientation {
-    type Err = UnknownOrientation;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Orientation::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| UnknownOrientation(s.to_owned()))
-    }
-}
-
-impl fmt::Display for Orientation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named!(Orientation, UnknownOrientation);
 
 /// IANA time zone areas.
 const TZ_AREAS: [&str; 11] = [
