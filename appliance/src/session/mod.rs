@@ -1,10 +1,12 @@
 //! The session as a plain state machine: who is invited, waiting, admitted, in the call;
 //! saved looks, the comparison guests vote on and their chat; timeouts; the end of the
-//! session and its erasure.
+//! session and its erasure; each guest's tile and speaking indicator. It is the unit's one
+//! registry of guests.
 //!
-//! Sans-IO, after str0m: the daemon feeds [`Input`]s with the current time
-//! ([`Session::handle_input`], [`Session::handle_timeout`]) and carries out the
-//! [`Action`]s it polls ([`Session::poll_action`]). No sockets, threads or clocks here, so
+//! Sans-IO, after str0m: the unit's state ([`crate::unit::Unit`], which owns the session
+//! beside the room) feeds [`Input`]s with the current time ([`Session::handle_input`],
+//! [`Session::handle_timeout`]) and turns the [`Action`]s it polls
+//! ([`Session::poll_action`]) into the daemon's outputs. No sockets, threads or clocks here, so
 //! every rule is tested on simulated time.
 //!
 //! The privacy rule lives here: a guest's media path ([`Action::StartPeer`]) is only ever
