@@ -82,7 +82,7 @@ pub enum Action {
     /// Send to rendezvous.
     Send(DeviceToServer),
     /// Create the guest's peer connection (media may flow to them from now on).
-    StartPeer { guest_id: GuestId },
+    StartPeer { guest_id: GuestId, name: String },
     /// Hand SDP/ICE to the guest's peer connection.
     ApplySignal {
         guest_id: GuestId,
@@ -606,15 +606,18 @@ impl Session {
             }
             return;
         }
-        if let Some(g) = self.guests.get_mut(guest_id) {
-            g.state = GuestState::Connecting;
-        }
+        let Some(g) = self.guests.get_mut(guest_id) else {
+            return;
+        };
+        g.state = GuestState::Connecting;
+        let name = g.name.clone();
         self.actions.push_back(Action::Emit(Event::GuestAdmitted {
             guest_id: guest_id.clone(),
         }));
         self.empty_since = None;
         self.actions.push_back(Action::StartPeer {
             guest_id: guest_id.clone(),
+            name,
         });
         self.actions.push_back(Action::Send(DeviceToServer::Admit {
             guest_id: guest_id.clone(),

@@ -160,7 +160,8 @@ fn nothing_reaches_a_guest_before_admission() {
                 guest_id: "g1".into()
             }),
             Action::StartPeer {
-                guest_id: "g1".into()
+                guest_id: "g1".into(),
+                name: "name-g1".into()
             },
             Action::Send(DeviceToServer::Admit {
                 guest_id: "g1".into()
@@ -189,7 +190,8 @@ fn auto_admit_admits_on_knock() {
     let mut s = started(true, t0);
     let actions = knock(&mut s, "g1", t0);
     assert!(actions.contains(&Action::StartPeer {
-        guest_id: "g1".into()
+        guest_id: "g1".into(),
+        name: "name-g1".into()
     }));
 }
 

@@ -343,15 +343,7 @@ impl Unit {
         while let Some(action) = self.session.poll_action() {
             let output = match action {
                 Action::Send(msg) => Output::ToRendezvous(msg),
-                Action::StartPeer { guest_id } => {
-                    let name = self
-                        .session
-                        .guests()
-                        .find(|(id, _)| **id == guest_id)
-                        .map(|(_, g)| g.name.clone())
-                        .unwrap_or_default();
-                    Output::StartPeer { guest_id, name }
-                }
+                Action::StartPeer { guest_id, name } => Output::StartPeer { guest_id, name },
                 Action::ApplySignal { guest_id, payload } => {
                     Output::ApplySignal { guest_id, payload }
                 }
