@@ -7,6 +7,11 @@
 //! unit is told ([`ServerToDevice::GuestKnock`]) and, once the person in the room admits the
 //! guest, sends [`DeviceToServer::Admit`]. Only then is the guest told it may call
 //! ([`ServerToGuest::Admitted`]); the guest offers, the unit answers.
+//!
+//! After a network blip the admitted guest offers again (an ICE restart) through the same
+//! messages; the unit answers on the same peer connection. While the unit's socket is away,
+//! such signals get `error{device_offline}` and the guest's socket stays open: the page
+//! retries, and never joins again. A guest the unit no longer has gets [`ServerToGuest::Denied`].
 
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +144,10 @@ pub enum ServerToGuest {
     Signal { payload: SignalPayload },
     /// The session ended; everything from it has been erased on the unit.
     SessionEnded,
-    /// Something went wrong; the socket closes after this.
+    /// Something went wrong. The socket closes after this, except for what the guest can
+    /// recover from: `bad_message`, `invalid_name`, `not_allowed` for a premature message,
+    /// and `device_offline` for a signal of an admitted guest (the unit is reconnecting:
+    /// retry).
     Error { code: ErrorCode, message: String },
 }
 
@@ -164,7 +172,8 @@ pub enum ErrorCode {
     InviteExpired,
     /// The session the invite belonged to has ended.
     SessionEnded,
-    /// The unit is not connected right now.
+    /// The unit is not connected right now: at `join` the socket closes; for a signal of an
+    /// admitted guest it stays open (the unit may be reconnecting after a blip: retry).
     DeviceOffline,
     /// Too many requests from this address.
     RateLimited,

@@ -12,6 +12,13 @@ use visavis_api::signaling::{DeviceToServer, GuestId, SignalPayload};
 /// does not flicker between words.
 pub const SPEAKING_HOLD: Duration = Duration::from_millis(600);
 
+/// How long a guest whose peer connection failed keeps their place: their page restarts ICE
+/// with a new offer on the same connection (a Wi-Fi blip in the room or on their phone), and
+/// only if it is not back up by then are they removed. The guest page gives up after 60 s
+/// of trying (`rendezvous/web/reconnect.js`); the unit's ICE reports failure about 30 s into
+/// an outage, so the two bounds end close together.
+pub const PEER_RESTART_GRACE: Duration = Duration::from_secs(30);
+
 /// Rules the session runs by, from the config.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
@@ -49,9 +56,13 @@ pub enum Input {
         guest_id: GuestId,
         payload: SignalPayload,
     },
-    /// The guest's peer connection is up (media flows).
+    /// The guest's peer connection is up (media flows), for the first time or again after
+    /// an ICE restart.
     PeerConnected { guest_id: GuestId },
-    /// The guest's peer connection failed or closed.
+    /// The guest's peer connection failed (ICE found no path for a while): the guest keeps
+    /// their place for [`PEER_RESTART_GRACE`] while their page restarts ICE.
+    PeerFailed { guest_id: GuestId },
+    /// The guest's peer connection closed or cannot go on (its signaling broke).
     PeerGone { guest_id: GuestId },
     /// A reaction arrived on a guest's data channel.
     Reaction {
@@ -118,6 +129,8 @@ pub struct Guest {
     /// Until when the speaking indicator stays on (their voice was last heard
     /// [`SPEAKING_HOLD`] before); none while they are silent.
     speaking_until: Option<Instant>,
+    /// Their peer connection failed: they are removed at this time unless it comes back.
+    restart_by: Option<Instant>,
 }
 
 impl Guest {
@@ -172,8 +185,9 @@ impl Session {
             .filter(|g| g.state == GuestState::Waiting)
             .map(|g| g.knocked_at + self.settings.admission_timeout);
         let silence = self.guests.values().filter_map(|g| g.speaking_until);
+        let restart = self.guests.values().filter_map(|g| g.restart_by);
         let idle = self.empty_since.map(|t| t + self.settings.idle_timeout);
-        admission.chain(silence).chain(idle).min()
+        admission.chain(silence).chain(restart).chain(idle).min()
     }
 
     /// Connected and authenticated to rendezvous.
@@ -219,6 +233,16 @@ impl Session {
             .collect();
         for guest_id in expired {
             tracing::info!(guest = %guest_id, "admission timed out");
+            self.remove_guest(&guest_id, true, now);
+        }
+        let lost: Vec<GuestId> = self
+            .guests
+            .iter()
+            .filter(|(_, g)| g.restart_by.is_some_and(|by| now >= by))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for guest_id in lost {
+            tracing::info!(guest = %guest_id, "peer connection not restored in time: guest removed");
             self.remove_guest(&guest_id, true, now);
         }
         for (guest_id, g) in &mut self.guests {
@@ -318,11 +342,26 @@ impl Session {
                     self.actions
                         .push_back(Action::ApplySignal { guest_id, payload });
                 }
-                _ => {
+                Some(_) => {
                     tracing::warn!(guest = %guest_id, "signaling from a guest not admitted; dropped")
+                }
+                None => {
+                    // Rendezvous still holds a guest the unit no longer has: removed while
+                    // rendezvous was unreachable (their connection was not restored in time).
+                    // Turn them away so their page stops trying; nothing is re-admitted.
+                    tracing::info!(guest = %guest_id, "signaling from a guest no longer in the call; turned away");
+                    if self.rendezvous_up {
+                        self.actions
+                            .push_back(Action::Send(DeviceToServer::Deny { guest_id }));
+                    }
                 }
             },
             Input::PeerConnected { guest_id } => {
+                if let Some(g) = self.guests.get_mut(&guest_id)
+                    && g.restart_by.take().is_some()
+                {
+                    tracing::info!(guest = %guest_id, "peer connection restored");
+                }
                 if let Some(g) = self.guests.get_mut(&guest_id)
                     && g.state == GuestState::Connecting
                 {
@@ -344,6 +383,15 @@ impl Session {
                     }
                     self.actions
                         .push_back(Action::Emit(Event::GuestJoined { guest_id, name }));
+                }
+            }
+            Input::PeerFailed { guest_id } => {
+                if let Some(g) = self.guests.get_mut(&guest_id)
+                    && g.state != GuestState::Waiting
+                    && g.restart_by.is_none()
+                {
+                    tracing::info!(guest = %guest_id, grace = ?PEER_RESTART_GRACE, "peer connection failed: waiting for the guest to restart it");
+                    g.restart_by = Some(now + PEER_RESTART_GRACE);
                 }
             }
             Input::PeerGone { guest_id } => {
@@ -582,6 +630,7 @@ impl Session {
                 knocked_at: now,
                 tile: None,
                 speaking_until: None,
+                restart_by: None,
             },
         );
         self.actions.push_back(Action::Emit(Event::GuestKnock {

@@ -301,6 +301,7 @@ impl Unit {
                 return;
             }
             PeerEvent::Connected { guest_id } => SessionInput::PeerConnected { guest_id },
+            PeerEvent::Failed { guest_id } => SessionInput::PeerFailed { guest_id },
             PeerEvent::Gone { guest_id } => SessionInput::PeerGone { guest_id },
             PeerEvent::Reaction { guest_id, reaction } => {
                 SessionInput::Reaction { guest_id, reaction }

@@ -575,3 +575,63 @@ fn every_chat_line_on_the_screen_names_its_guest() {
             if name == "Camille" && text == "the blue one"
     )));
 }
+
+#[test]
+fn a_blip_keeps_the_call_and_admits_nobody_again() {
+    let mut room = Room::new(settings());
+    room.invited();
+    room.in_call("g1", "Camille");
+    let knocks_before = room.log.len();
+
+    // The Wi-Fi drops: rendezvous is lost and the guest's ICE fails.
+    room.input(Input::Rendezvous(Link::Down));
+    room.later(Duration::from_secs(25));
+    let outputs = room.input(Input::Peer(PeerEvent::Failed {
+        guest_id: "g1".into(),
+    }));
+    assert!(
+        !outputs
+            .iter()
+            .any(|o| matches!(o, Output::ClosePeer { .. })),
+        "{outputs:?}"
+    );
+    // Back: a new rendezvous connection, the guest's restart offer, media again.
+    room.later(Duration::from_secs(5));
+    room.input(Input::Rendezvous(Link::Up));
+    let offer = SignalPayload::Offer {
+        sdp: "v=0 restart".into(),
+    };
+    let outputs = room.rendezvous(ServerToDevice::Signal {
+        guest_id: "g1".into(),
+        payload: offer.clone(),
+    });
+    assert_eq!(
+        outputs,
+        vec![Output::ApplySignal {
+            guest_id: "g1".into(),
+            payload: offer
+        }]
+    );
+    let outputs = room.input(Input::Peer(PeerEvent::Connected {
+        guest_id: "g1".into(),
+    }));
+    assert!(
+        !outputs.iter().any(|o| matches!(
+            o,
+            Output::StartPeer { .. } | Output::ToRendezvous(DeviceToServer::Admit { .. })
+        )),
+        "{outputs:?}"
+    );
+    room.later(crate::session::PEER_RESTART_GRACE);
+    let status = room.unit.status();
+    assert_eq!(status.guests.len(), 1);
+    assert_eq!(status.guests[0].state, GuestState::InCall);
+    assert!(
+        !room.log[knocks_before..].iter().any(|(_, e)| matches!(
+            e,
+            Event::GuestKnock { .. } | Event::GuestAdmitted { .. } | Event::GuestLeft { .. }
+        )),
+        "{:?}",
+        &room.log[knocks_before..]
+    );
+}
