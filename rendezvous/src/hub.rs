@@ -7,6 +7,11 @@
 //! Rules kept here:
 //! - one connection per unit: a new one replaces the old, which is told and closed; guests
 //!   still waiting are knocked again on the new connection;
+//! - guests outlive their unit's connection: while the unit is away (a Wi-Fi blip), an
+//!   admitted guest's signals are refused with `device_offline` (the guest page retries,
+//!   its socket stays open); once the unit is back on a new connection they reach it again,
+//!   without a new knock or admission. If the unit ended the session meanwhile, it says so
+//!   when it is back (`end_session`) and every guest is told `session_ended`;
 //! - a guest is bound to the unit and session of its invite; only admitted guests signal;
 //! - `GuestLeft` goes to the unit only when the guest went away by itself (closed, left),
 //!   not after the unit's own `Deny` or `EndSession`.
@@ -540,6 +545,89 @@ mod tests {
             1,
             "guests wait for the unit to come back"
         );
+    }
+
+    #[test]
+    fn an_admitted_guest_keeps_its_place_while_the_unit_reconnects() {
+        let mut hub = Hub::new();
+        let (old, mut old_rx) = link();
+        let old_conn = hub.attach_device("unit", old);
+        let (gl, mut grx) = link();
+        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        hub.admit("unit", "g1", &[]).unwrap();
+        drain(&mut old_rx);
+        drain(&mut grx);
+
+        // The unit's Wi-Fi drops: its socket closes.
+        hub.detach_device("unit", old_conn);
+        assert_eq!(
+            hub.signal_to_device("g1", offer()),
+            Err(RouteError::DeviceOffline)
+        );
+        assert_eq!(
+            RouteError::DeviceOffline.code(),
+            ErrorCode::DeviceOffline,
+            "the page retries on this code"
+        );
+        assert_eq!(hub.guest_count("unit"), 1, "the guest keeps its place");
+        assert!(drain(&mut grx).is_empty(), "the guest is not closed");
+
+        // Back on a new socket: no knock for the admitted guest, and its signals arrive.
+        let (new, mut new_rx) = link();
+        hub.attach_device("unit", new);
+        assert!(drain(&mut new_rx).is_empty(), "nothing to admit again");
+        hub.signal_to_device("g1", offer()).unwrap();
+        assert_eq!(
+            drain(&mut new_rx),
+            vec![Outbound::keep(ServerToDevice::Signal {
+                guest_id: "g1".into(),
+                payload: offer()
+            })]
+        );
+        hub.signal_to_guest("unit", "g1", offer()).unwrap();
+        assert_eq!(
+            drain(&mut grx),
+            vec![Outbound::keep(ServerToGuest::Signal { payload: offer() })]
+        );
+    }
+
+    #[test]
+    fn a_session_the_unit_ended_while_away_ends_for_its_guests_when_it_returns() {
+        let mut hub = Hub::new();
+        let (old, _old_rx) = link();
+        let old_conn = hub.attach_device("unit", old);
+        let (g1, mut g1rx) = link();
+        let (g2, mut g2rx) = link();
+        hub.join("g1", "unit", S, "A", g1).unwrap();
+        hub.join("g2", "unit", S, "B", g2).unwrap();
+        hub.admit("unit", "g1", &[]).unwrap();
+        hub.detach_device("unit", old_conn);
+        drain(&mut g1rx);
+        drain(&mut g2rx);
+
+        let (new, mut new_rx) = link();
+        hub.attach_device("unit", new);
+        // Only the guest still waiting knocks again; the unit, whose session is over, ends it.
+        assert_eq!(
+            drain(&mut new_rx),
+            vec![Outbound::keep(ServerToDevice::GuestKnock {
+                guest_id: "g2".into(),
+                name: "B".into()
+            })]
+        );
+        assert_eq!(hub.end_session("unit"), 2);
+        for rx in [&mut g1rx, &mut g2rx] {
+            assert_eq!(
+                drain(rx),
+                vec![Outbound::then_close(ServerToGuest::SessionEnded)]
+            );
+        }
+        assert_eq!(
+            hub.signal_to_device("g1", offer()),
+            Err(RouteError::GuestNotAdmitted),
+            "nothing of the old session reaches the unit"
+        );
+        assert_eq!(hub.guest_count("unit"), 0);
     }
 
     #[test]

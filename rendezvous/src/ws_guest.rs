@@ -6,8 +6,10 @@
 //! closing, tells the unit `guest_left`.
 //!
 //! Errors that the guest can recover from (`bad_message`, `invalid_name`, `not_allowed`
-//! for a premature message) keep the socket open; the others (`device_offline` at join,
-//! `invite_expired`, `session_ended`, `session_full`) close it.
+//! for a premature message, `device_offline` for a signal while the unit reconnects) keep
+//! the socket open; the others (`device_offline` at join, `invite_expired`,
+//! `session_ended`, `session_full`) close it. An admitted guest keeps its place while its
+//! unit's socket is away (see [`crate::hub`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
