@@ -103,6 +103,14 @@ export class Call {
     }
   }
 
+  /** Roll back a restart's offer that was never answered (the call went on without it). */
+  async abandonOffer() {
+    const pc = this.pc;
+    if (!pc || pc.signalingState !== 'have-local-offer') return;
+    await pc.setLocalDescription({ type: 'rollback' });
+    this.pendingCandidates = [];
+  }
+
   /** Apply a SignalPayload from the unit. */
   async handleSignal(payload) {
     const pc = this.pc;

@@ -197,6 +197,7 @@ async function startCall(stream) {
   const thisCall = call;
   reconnector = new Reconnector({
     restart: () => thisCall.restartIce(),
+    abandon: () => thisCall.abandonOffer(),
     onGiveUp: () => fail('error.reconnect_failed'),
   });
   try {

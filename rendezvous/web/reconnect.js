@@ -5,7 +5,9 @@
 // new knock, no new admission. While the unit is unreachable (rendezvous answers
 // `device_offline`) the offer is tried again with back-off; an offer that brings no
 // connection within `answerWaitMs` is tried again too. The page gives up only when the
-// session ends (the server says so) or after `giveUpMs` of trying, and then says so.
+// session ends (the server says so) or after `giveUpMs` of trying, and then says so. When
+// the old path comes back by itself while a restart's offer is still unanswered (it was
+// lost with the unit's socket), the offer is abandoned (rolled back) after `answerWaitMs`.
 // Pure logic on an injected clock: test/reconnect.test.js runs it on simulated time.
 
 /** How the page waits and retries (milliseconds). */
@@ -31,13 +33,15 @@ export class Reconnector {
    * @param {object} opts
    * @param {() => Promise<void>} opts.restart restart ICE and send the new offer; rejects if it could not be sent
    * @param {() => void} opts.onGiveUp the connection could not be restored in time
+   * @param {() => Promise<void>} [opts.abandon] roll back a restart's offer still unanswered
    * @param {{setTimeout: Function, clearTimeout: Function}} [opts.clock]
    * @param {() => number} [opts.random] in [0, 1), for the jitter of the back-off
    * @param {typeof RECONNECT} [opts.limits]
    */
-  constructor({ restart, onGiveUp, clock = realClock, random = Math.random, limits = RECONNECT }) {
+  constructor({ restart, onGiveUp, abandon = async () => {}, clock = realClock, random = Math.random, limits = RECONNECT }) {
     this.restart = restart;
     this.onGiveUp = onGiveUp;
+    this.abandon = abandon;
     this.clock = clock;
     this.random = random;
     this.limits = limits;
@@ -48,7 +52,8 @@ export class Reconnector {
     this.retries = 0; // back-off steps in the current trouble
     this.refused = false; // the current offer was refused (device_offline)
     this.sending = false; // an offer is being made and sent
-    this.timers = { grace: null, next: null, giveUp: null };
+    this.offered = false; // an offer went out during the current trouble
+    this.timers = { grace: null, next: null, giveUp: null, abandon: null };
   }
 
   /** Between the first sign of trouble and the connection coming back. */
@@ -101,6 +106,8 @@ export class Reconnector {
     if (this.trouble) return;
     this.trouble = true;
     this.retries = 0;
+    this.offered = false;
+    this.#cancel('abandon'); // a new restart rolls back what is pending itself
     this.timers.giveUp = this.clock.setTimeout(() => {
       this.timers.giveUp = null;
       if (this.stopped || !this.trouble) return;
@@ -114,6 +121,15 @@ export class Reconnector {
     this.refused = false;
     this.retries = 0;
     this.#clear();
+    if (this.offered) {
+      // Connected again, maybe on the old path with the restart's offer still out: give its
+      // answer time to come, then drop the offer so the browser stops checking for it.
+      this.timers.abandon = this.clock.setTimeout(() => {
+        this.timers.abandon = null;
+        if (this.stopped || this.trouble) return;
+        Promise.resolve(this.abandon()).catch((e) => console.warn('visavis: could not drop an unanswered offer', e));
+      }, this.limits.answerWaitMs);
+    }
   }
 
   #clear() {
@@ -134,6 +150,7 @@ export class Reconnector {
     this.#cancel('next');
     this.refused = false;
     this.restarts += 1;
+    this.offered = true;
     this.sending = true;
     let sent = true;
     try {

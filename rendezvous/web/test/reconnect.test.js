@@ -171,3 +171,42 @@ test('before the first connection, and once stopped, nothing restarts', async ()
   assert.deepEqual(offers, []);
   assert.equal(clock.timers.size, 0, 'no timer left behind');
 });
+
+test('an offer left unanswered when the old path came back is abandoned, once, later', async () => {
+  const clock = new FakeClock();
+  const abandoned = [];
+  const r = new Reconnector({
+    clock,
+    random: () => 0.5,
+    restart: async () => {},
+    abandon: async () => abandoned.push(clock.now),
+    onGiveUp: () => {},
+  });
+  r.connection('connected');
+  r.connection('failed');
+  await clock.advance(1000);
+  r.connection('connected'); // consent came back on the old pair before any answer
+  await clock.advance(RECONNECT.answerWaitMs - 1);
+  assert.deepEqual(abandoned, []);
+  await clock.advance(1);
+  assert.deepEqual(abandoned, [1000 + RECONNECT.answerWaitMs]);
+  await clock.advance(120000);
+  assert.equal(abandoned.length, 1);
+
+  // A new blip before that time: the new restart replaces the offer itself.
+  r.connection('failed');
+  await clock.advance(1000);
+  r.connection('connected');
+  r.connection('disconnected');
+  await clock.advance(RECONNECT.answerWaitMs);
+  assert.equal(abandoned.length, 1);
+
+  // A trouble without any offer (healed within the grace) abandons nothing.
+  r.connection('connected');
+  await clock.advance(120000);
+  const before = abandoned.length;
+  r.connection('disconnected');
+  r.connection('connected');
+  await clock.advance(120000);
+  assert.equal(abandoned.length, before);
+});
