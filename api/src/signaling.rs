@@ -37,7 +37,8 @@ pub enum SignalPayload {
 }
 
 /// An ICE server a guest may use (STUN or TURN), with short-lived credentials for TURN.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `Debug` leaves the credential out, so logging one leaks nothing.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IceServer {
     pub urls: Vec<String>,
@@ -45,6 +46,16 @@ pub struct IceServer {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field("credential", &self.credential.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// Unit → rendezvous.
@@ -105,8 +116,15 @@ pub enum ServerToDevice {
         /// Unix time, seconds.
         expires_at: u64,
     },
-    /// A guest opened the invite, gave a name, and waits to be let in.
-    GuestKnock { guest_id: GuestId, name: String },
+    /// A guest opened the invite, gave a name, and waits to be let in. `ice_servers` are
+    /// the STUN/TURN servers the unit uses for this guest's call, with TURN credentials
+    /// minted for the unit alone (valid at most an hour; a live call outlives them).
+    GuestKnock {
+        guest_id: GuestId,
+        name: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
+    },
     /// SDP/ICE from a guest.
     Signal {
         guest_id: GuestId,
@@ -136,7 +154,8 @@ pub enum GuestToServer {
 pub enum ServerToGuest {
     /// The unit knows the guest is there; the person in the room has not answered yet.
     Waiting,
-    /// The guest was let in: create the peer connection and send an offer.
+    /// The guest was let in: create the peer connection and send an offer. TURN servers
+    /// carry credentials minted for this guest alone, valid at most an hour.
     Admitted { ice_servers: Vec<IceServer> },
     /// The person in the room said "not now".
     Denied,

@@ -85,6 +85,9 @@ struct GuestEntry {
     name: String,
     admitted: bool,
     link: Link<ServerToGuest>,
+    /// What the unit uses for this guest's call (minted at the knock, sent again with a
+    /// repeated knock after the unit reconnects).
+    unit_ice_servers: Vec<IceServer>,
 }
 
 /// Why a guest could not join.
@@ -163,6 +166,7 @@ impl Hub {
                 link.send(Outbound::keep(ServerToDevice::GuestKnock {
                     guest_id: guest_id.clone(),
                     name: guest.name.clone(),
+                    ice_servers: guest.unit_ice_servers.clone(),
                 }));
             }
         }
@@ -210,6 +214,7 @@ impl Hub {
         session: SessionId,
         name: &str,
         link: Link<ServerToGuest>,
+        unit_ice_servers: Vec<IceServer>,
     ) -> Result<(), JoinError> {
         let device = self
             .devices
@@ -226,6 +231,7 @@ impl Hub {
         device.link.send(Outbound::keep(ServerToDevice::GuestKnock {
             guest_id: guest_id.to_owned(),
             name: name.to_owned(),
+            ice_servers: unit_ice_servers.clone(),
         }));
         link.send(Outbound::keep(ServerToGuest::Waiting));
         self.guests.insert(
@@ -236,6 +242,7 @@ impl Hub {
                 name: name.to_owned(),
                 admitted: false,
                 link,
+                unit_ice_servers,
             },
         );
         Ok(())
@@ -391,12 +398,13 @@ mod tests {
         let (dl, mut drx) = link();
         hub.attach_device("unit", dl);
         let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        hub.join("g1", "unit", S, "Camille", gl, vec![]).unwrap();
         assert_eq!(
             drain(&mut drx),
             vec![Outbound::keep(ServerToDevice::GuestKnock {
                 guest_id: "g1".into(),
-                name: "Camille".into()
+                name: "Camille".into(),
+                ice_servers: vec![]
             })]
         );
         assert_eq!(
@@ -448,7 +456,7 @@ mod tests {
         let mut hub = Hub::new();
         let (gl, _grx) = link();
         assert_eq!(
-            hub.join("g0", "unit", S, "A", gl),
+            hub.join("g0", "unit", S, "A", gl, vec![]),
             Err(JoinError::DeviceOffline)
         );
         let (dl, _drx) = link::<ServerToDevice>();
@@ -456,11 +464,15 @@ mod tests {
         let mut keep = Vec::new();
         for i in 0..MAX_GUESTS_PER_SESSION {
             let (gl, grx) = link();
-            hub.join(&format!("g{i}"), "unit", S, "A", gl).unwrap();
+            hub.join(&format!("g{i}"), "unit", S, "A", gl, vec![])
+                .unwrap();
             keep.push(grx);
         }
         let (gl, _grx) = link();
-        assert_eq!(hub.join("gx", "unit", S, "A", gl), Err(JoinError::Full));
+        assert_eq!(
+            hub.join("gx", "unit", S, "A", gl, vec![]),
+            Err(JoinError::Full)
+        );
     }
 
     #[test]
@@ -471,7 +483,7 @@ mod tests {
         let (ol, _orx) = link::<ServerToDevice>();
         hub.attach_device("other", ol);
         let (gl, _grx) = link();
-        hub.join("g1", "unit", S, "A", gl).unwrap();
+        hub.join("g1", "unit", S, "A", gl, vec![]).unwrap();
         assert_eq!(
             hub.admit("other", "g1", &[]),
             Err(RouteError::UnknownGuest("g1".into()))
@@ -489,8 +501,8 @@ mod tests {
         hub.attach_device("unit", dl);
         let (g1, mut g1rx) = link();
         let (g2, mut g2rx) = link();
-        hub.join("g1", "unit", S, "A", g1).unwrap();
-        hub.join("g2", "unit", S, "B", g2).unwrap();
+        hub.join("g1", "unit", S, "A", g1, vec![]).unwrap();
+        hub.join("g2", "unit", S, "B", g2, vec![]).unwrap();
         drain(&mut drx);
         drain(&mut g1rx);
         drain(&mut g2rx);
@@ -517,7 +529,13 @@ mod tests {
         let (old, mut old_rx) = link();
         let old_conn = hub.attach_device("unit", old);
         let (gl, _grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        let unit_ice = vec![IceServer {
+            urls: vec!["turn:198.18.0.3:3478".into()],
+            username: Some("4600:unit:unit".into()),
+            credential: Some("c".into()),
+        }];
+        hub.join("g1", "unit", S, "Camille", gl, unit_ice.clone())
+            .unwrap();
         drain(&mut old_rx);
 
         let (new, mut new_rx) = link();
@@ -529,7 +547,8 @@ mod tests {
             drain(&mut new_rx),
             vec![Outbound::keep(ServerToDevice::GuestKnock {
                 guest_id: "g1".into(),
-                name: "Camille".into()
+                name: "Camille".into(),
+                ice_servers: unit_ice
             })]
         );
 
@@ -553,7 +572,7 @@ mod tests {
         let (old, mut old_rx) = link();
         let old_conn = hub.attach_device("unit", old);
         let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        hub.join("g1", "unit", S, "Camille", gl, vec![]).unwrap();
         hub.admit("unit", "g1", &[]).unwrap();
         drain(&mut old_rx);
         drain(&mut grx);
@@ -598,8 +617,8 @@ mod tests {
         let old_conn = hub.attach_device("unit", old);
         let (g1, mut g1rx) = link();
         let (g2, mut g2rx) = link();
-        hub.join("g1", "unit", S, "A", g1).unwrap();
-        hub.join("g2", "unit", S, "B", g2).unwrap();
+        hub.join("g1", "unit", S, "A", g1, vec![]).unwrap();
+        hub.join("g2", "unit", S, "B", g2, vec![]).unwrap();
         hub.admit("unit", "g1", &[]).unwrap();
         hub.detach_device("unit", old_conn);
         drain(&mut g1rx);
@@ -612,7 +631,8 @@ mod tests {
             drain(&mut new_rx),
             vec![Outbound::keep(ServerToDevice::GuestKnock {
                 guest_id: "g2".into(),
-                name: "B".into()
+                name: "B".into(),
+                ice_servers: vec![]
             })]
         );
         assert_eq!(hub.end_session("unit"), 2);

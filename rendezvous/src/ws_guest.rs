@@ -165,6 +165,7 @@ fn join(
         }
     };
     let now = app.clock.now_secs();
+    let unit_ice_servers = app.ice_servers_for(&format!("unit:{}", target.device_id));
     let mut shared = app.lock();
     // The invite may have expired or its session ended since the socket opened.
     if let Err(e) = shared.registry.check(token, now) {
@@ -182,6 +183,7 @@ fn join(
         target.session,
         &name,
         link.clone(),
+        unit_ice_servers,
     ) {
         Ok(()) => {
             tracing::info!(device = %target.device_id, guest = %guest_id, "guest knocked");

@@ -87,7 +87,6 @@ pub struct PeerContext {
     pub audio: broadcast::Sender<Arc<EncodedFrame>>,
     pub keyframes: KeyframeRequester,
     pub events: mpsc::UnboundedSender<PeerEvent>,
-    pub ice_servers: Vec<IceServer>,
     pub welcome: UnitMessage,
     /// Where the guest's own video and voice are decoded (none: only counted).
     pub guest_media: Option<crate::media::remote::GuestMedia>,
@@ -185,10 +184,13 @@ async fn payload_type(sender: &Arc<dyn RtpSender>, wanted: &RTCRtpCodec) -> Resu
 }
 impl Peer {
     /// Build the peer connection for an admitted guest; nothing is sent until their offer.
+    /// `ice_servers`: the STUN/TURN servers for this guest's call (TURN credentials minted
+    /// for the unit by rendezvous, or by the unit from its seed's secret).
     pub async fn new(
         guest_id: GuestId,
         counters: Arc<GuestCounters>,
         ctx: PeerContext,
+        ice_servers: &[IceServer],
     ) -> Result<Peer, PeerError> {
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
@@ -198,7 +200,7 @@ impl Peer {
         );
         let config = RTCConfigurationBuilder::new()
             .with_ice_servers(
-                ctx.ice_servers
+                ice_servers
                     .iter()
                     .map(|s| RTCIceServer {
                         urls: s.urls.clone(),

@@ -255,6 +255,7 @@ fn a_session_that_ended_while_rendezvous_was_away_lets_nobody_back() {
         Input::Knock {
             guest_id: "g2".into(),
             name: "Camille".into(),
+            ice_servers: Vec::new(),
         },
         t0 + Duration::from_secs(6),
     );

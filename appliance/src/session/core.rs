@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::{ChatRefused, Reaction, UnitMessage, chat_text};
 use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, Event, GuestState, Preview};
-use visavis_api::signaling::{DeviceToServer, GuestId, SignalPayload};
+use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, SignalPayload};
 
 /// The speaking indicator stays on this long after the guest's voice was last heard, so it
 /// does not flicker between words.
@@ -44,7 +44,12 @@ pub enum Input {
         expires_at: u64,
     },
     /// A guest opened the invite and waits.
-    Knock { guest_id: GuestId, name: String },
+    Knock {
+        guest_id: GuestId,
+        name: String,
+        /// The STUN/TURN servers rendezvous minted for the unit's side of this guest's call.
+        ice_servers: Vec<IceServer>,
+    },
     /// The guest's browser went away.
     GuestLeft { guest_id: GuestId },
     /// The person in the room let the guest in.
@@ -93,7 +98,11 @@ pub enum Action {
     /// Send to rendezvous.
     Send(DeviceToServer),
     /// Create the guest's peer connection (media may flow to them from now on).
-    StartPeer { guest_id: GuestId, name: String },
+    StartPeer {
+        guest_id: GuestId,
+        name: String,
+        ice_servers: Vec<IceServer>,
+    },
     /// Hand SDP/ICE to the guest's peer connection.
     ApplySignal {
         guest_id: GuestId,
@@ -131,6 +140,8 @@ pub struct Guest {
     speaking_until: Option<Instant>,
     /// Their peer connection failed: they are removed at this time unless it comes back.
     restart_by: Option<Instant>,
+    /// What the unit's peer connection for them uses (from their knock).
+    ice_servers: Vec<IceServer>,
 }
 
 impl Guest {
@@ -333,7 +344,11 @@ impl Session {
                     result: Ok((url, expires_at)),
                 });
             }
-            Input::Knock { guest_id, name } => self.knock(guest_id, name, now),
+            Input::Knock {
+                guest_id,
+                name,
+                ice_servers,
+            } => self.knock(guest_id, name, ice_servers, now),
             Input::GuestLeft { guest_id } => self.remove_guest(&guest_id, false, now),
             Input::Admit { guest_id } => self.admit(&guest_id, now),
             Input::Deny { guest_id } => self.remove_guest(&guest_id, true, now),
@@ -615,7 +630,13 @@ impl Session {
             .count()
     }
 
-    fn knock(&mut self, guest_id: GuestId, name: String, now: Instant) {
+    fn knock(
+        &mut self,
+        guest_id: GuestId,
+        name: String,
+        ice_servers: Vec<IceServer>,
+        now: Instant,
+    ) {
         if !self.active || self.guests.contains_key(&guest_id) {
             // A knock outside a session (rendezvous raced an end) or a duplicate: turn away.
             self.actions
@@ -631,6 +652,7 @@ impl Session {
                 tile: None,
                 speaking_until: None,
                 restart_by: None,
+                ice_servers,
             },
         );
         self.actions.push_back(Action::Emit(Event::GuestKnock {
@@ -660,6 +682,7 @@ impl Session {
         };
         g.state = GuestState::Connecting;
         let name = g.name.clone();
+        let ice_servers = g.ice_servers.clone();
         self.actions.push_back(Action::Emit(Event::GuestAdmitted {
             guest_id: guest_id.clone(),
         }));
@@ -667,6 +690,7 @@ impl Session {
         self.actions.push_back(Action::StartPeer {
             guest_id: guest_id.clone(),
             name,
+            ice_servers,
         });
         self.actions.push_back(Action::Send(DeviceToServer::Admit {
             guest_id: guest_id.clone(),

@@ -137,13 +137,15 @@ impl Room {
         self.rendezvous(ServerToDevice::GuestKnock {
             guest_id: id.into(),
             name: name.into(),
+            ice_servers: vec![],
         });
         let outputs = self.done(Request::Admit {
             guest_id: id.into(),
         });
         assert!(outputs.contains(&Output::StartPeer {
             guest_id: id.into(),
-            name: name.into()
+            name: name.into(),
+            ice_servers: vec![],
         }));
         self.input(Input::Peer(PeerEvent::Connected {
             guest_id: id.into(),
@@ -359,6 +361,7 @@ fn the_led_shows_a_call_and_privacy_wins() {
     room.rendezvous(ServerToDevice::GuestKnock {
         guest_id: "g1".into(),
         name: "Camille".into(),
+        ice_servers: vec![],
     });
     room.done(Request::Admit {
         guest_id: "g1".into(),
@@ -465,6 +468,7 @@ fn a_kiosk_that_follows_the_events_sees_what_the_unit_sees() {
     room.rendezvous(ServerToDevice::GuestKnock {
         guest_id: "g2".into(),
         name: "Léa".into(),
+        ice_servers: vec![],
     });
     room.done(Request::Admit {
         guest_id: "g2".into(),
@@ -472,6 +476,7 @@ fn a_kiosk_that_follows_the_events_sees_what_the_unit_sees() {
     room.rendezvous(ServerToDevice::GuestKnock {
         guest_id: "g3".into(),
         name: "Hugo".into(),
+        ice_servers: vec![],
     });
     assert_eq!(
         room.refused(Request::Admit {
