@@ -163,6 +163,10 @@ pub enum ServerToGuest {
     Signal { payload: SignalPayload },
     /// The session ended; everything from it has been erased on the unit.
     SessionEnded,
+    /// The unit is connected again after being away (a network blip): an admitted guest
+    /// whose call is reconnecting offers again now rather than at its next retry. Sent to
+    /// every admitted guest of a unit whenever the unit gets a new connection.
+    UnitBack,
     /// Something went wrong. The socket closes after this, except for what the guest can
     /// recover from: `bad_message`, `invalid_name`, `not_allowed` for a premature message,
     /// and `device_offline` for a signal of an admitted guest (the unit is reconnecting:

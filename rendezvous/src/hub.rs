@@ -10,7 +10,8 @@
 //! - guests outlive their unit's connection: while the unit is away (a Wi-Fi blip), an
 //!   admitted guest's signals are refused with `device_offline` (the guest page retries,
 //!   its socket stays open); once the unit is back on a new connection they reach it again,
-//!   without a new knock or admission. If the unit ended the session meanwhile, it says so
+//!   without a new knock or admission (they are told `unit_back`, so a call that is
+//!   reconnecting offers again at once). If the unit ended the session meanwhile, it says so
 //!   when it is back (`end_session`) and every guest is told `session_ended`;
 //! - a guest is bound to the unit and session of its invite; only admitted guests signal;
 //! - `GuestLeft` goes to the unit only when the guest went away by itself (closed, left),
@@ -151,7 +152,8 @@ impl Hub {
     }
 
     /// A unit authenticated. Replaces (and closes) any previous connection of the same unit,
-    /// and knocks again for guests that are still waiting.
+    /// knocks again for guests that are still waiting, and tells admitted guests the unit
+    /// is back (a call reconnecting after a blip offers again at once).
     pub fn attach_device(&mut self, device_id: &str, link: Link<ServerToDevice>) -> ConnId {
         self.next_conn += 1;
         let conn = ConnId(self.next_conn);
@@ -162,7 +164,12 @@ impl Hub {
             }));
         }
         for (guest_id, guest) in &self.guests {
-            if guest.device_id == device_id && !guest.admitted {
+            if guest.device_id != device_id {
+                continue;
+            }
+            if guest.admitted {
+                guest.link.send(Outbound::keep(ServerToGuest::UnitBack));
+            } else {
                 link.send(Outbound::keep(ServerToDevice::GuestKnock {
                     guest_id: guest_id.clone(),
                     name: guest.name.clone(),
@@ -591,10 +598,15 @@ mod tests {
         assert_eq!(hub.guest_count("unit"), 1, "the guest keeps its place");
         assert!(drain(&mut grx).is_empty(), "the guest is not closed");
 
-        // Back on a new socket: no knock for the admitted guest, and its signals arrive.
+        // Back on a new socket: no knock for the admitted guest, who is told the unit is
+        // back, and its signals arrive.
         let (new, mut new_rx) = link();
         hub.attach_device("unit", new);
         assert!(drain(&mut new_rx).is_empty(), "nothing to admit again");
+        assert_eq!(
+            drain(&mut grx),
+            vec![Outbound::keep(ServerToGuest::UnitBack)]
+        );
         hub.signal_to_device("g1", offer()).unwrap();
         assert_eq!(
             drain(&mut new_rx),
@@ -635,6 +647,11 @@ mod tests {
                 ice_servers: vec![]
             })]
         );
+        assert_eq!(
+            drain(&mut g1rx),
+            vec![Outbound::keep(ServerToGuest::UnitBack)]
+        );
+        assert!(drain(&mut g2rx).is_empty());
         assert_eq!(hub.end_session("unit"), 2);
         for rx in [&mut g1rx, &mut g2rx] {
             assert_eq!(

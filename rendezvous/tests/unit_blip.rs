@@ -104,9 +104,13 @@ async fn a_guest_keeps_its_place_while_the_unit_reconnects() {
 
     unit_goes_away(&mut device, &mut guest).await;
 
-    // The unit is back on a new connection: the guest's next offer reaches it, and is the
-    // first thing it hears (no knock: the guest stays admitted).
+    // The unit is back on a new connection: the guest is told, its next offer reaches the
+    // unit, and is the first thing the unit hears (no knock: the guest stays admitted).
     let mut back = server.device().await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::UnitBack
+    );
     send(
         &mut guest,
         &GuestToServer::Signal {
@@ -150,6 +154,10 @@ async fn a_session_ended_while_the_unit_was_away_ends_for_its_guests() {
     // Back, the unit (whose session ended meanwhile) says so first thing.
     let mut back = server.device().await;
     send(&mut back, &DeviceToServer::EndSession).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::UnitBack
+    );
     assert_eq!(
         recv::<ServerToGuest>(&mut guest).await,
         ServerToGuest::SessionEnded

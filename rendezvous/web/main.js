@@ -123,6 +123,9 @@ function act(action) {
     case 'status':
       ui.callStatus(t(action.key));
       break;
+    case 'unit-back':
+      reconnector?.unitBack();
+      break;
     case 'unit-offline':
       if (!reconnector?.deviceOffline()) console.warn(`visavis: the unit is offline: ${action.note}`);
       break;

@@ -4,7 +4,8 @@
 // rendezvous, which the unit answers (call.js restartIce). The guest never joins again: no
 // new knock, no new admission. While the unit is unreachable (rendezvous answers
 // `device_offline`) the offer is tried again with back-off; an offer that brings no
-// connection within `answerWaitMs` is tried again too. The page gives up only when the
+// connection within `answerWaitMs` is tried again too, and at once when rendezvous says
+// the unit is back (`unit_back`). The page gives up only when the
 // session ends (the server says so) or after `giveUpMs` of trying, and then says so. When
 // the old path comes back by itself while a restart's offer is still unanswered (it was
 // lost with the unit's socket), the offer is abandoned (rolled back) after `answerWaitMs`.
@@ -93,6 +94,17 @@ export class Reconnector {
     if (this.stopped || !this.trouble || this.refused) return false;
     this.refused = true;
     this.#retryLater();
+    return true;
+  }
+
+  /**
+   * Rendezvous says the unit is connected again: a restart waiting for its next try (or
+   * for an answer that was lost with the unit's old socket) offers again now. Returns
+   * whether it did.
+   */
+  unitBack() {
+    if (this.stopped || !this.trouble || this.sending || this.timers.grace) return false;
+    this.#attempt();
     return true;
   }
 

@@ -13,6 +13,7 @@
 //   invalid {reason, again}     the invalid-invite screen for `reason`
 //   name-error {key}            the inline error under the name field
 //   unit-offline {note}         the unit is away: reconnect.js retries its offer (or a note)
+//   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
 //   none                        nothing at all
 
@@ -64,6 +65,8 @@ export function serverAction(msg, screen) {
       return inCall(screen) ? REMOVED : DENIED;
     case 'session_ended':
       return ENDED;
+    case 'unit_back':
+      return { do: 'unit-back' };
     case 'error':
       return errorAction(msg.code, screen, msg.message);
     default:

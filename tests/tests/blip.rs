@@ -115,6 +115,10 @@ async fn in_the_store(unit_netns: &str, store_end: &str) -> Result<()> {
     let driver = Chromedriver::start()?;
     let guest = driver.new_guest().await?;
     guest.open(&url).await?;
+    // The page's modules run after the load: wait for its join form before typing.
+    guest
+        .wait_for_state(PageState::Join, timeouts::answer())
+        .await?;
     guest.join("Camille").await?;
     guest
         .wait_for_state(PageState::InCall, timeouts::step())

@@ -210,3 +210,22 @@ test('an offer left unanswered when the old path came back is abandoned, once, l
   await clock.advance(120000);
   assert.equal(abandoned.length, before);
 });
+
+test('the unit coming back makes a reconnecting call offer at once, and nothing else', async () => {
+  const { clock, r, offers } = setUp();
+  assert.equal(r.unitBack(), false, 'nothing to do while the call is fine');
+  r.connection('failed');
+  await clock.advance(0);
+  assert.deepEqual(offers, [0]);
+  await clock.advance(3000); // the offer went out to a unit that was away
+  assert.equal(r.unitBack(), true);
+  await clock.advance(0);
+  assert.deepEqual(offers, [0, 3000]);
+  // The next try is counted from this offer.
+  await clock.advance(RECONNECT.answerWaitMs - 1);
+  assert.equal(offers.length, 2);
+  await clock.advance(1);
+  assert.equal(offers.length, 3);
+  r.connection('connected');
+  assert.equal(r.unitBack(), false);
+});

@@ -76,6 +76,7 @@ test('server messages lead to their screens', () => {
   assert.equal(removed.screen, 'ended');
   assert.equal(removed.title, 'removed.title');
   assert.equal(removed.again, false);
+  assert.deepEqual(serverAction({ type: 'unit_back' }, 'in-call'), { do: 'unit-back' });
   const ended = serverAction({ type: 'session_ended' }, 'in-call');
   assert.equal(ended.screen, 'ended');
   assert.equal(ended.again, false);
