@@ -387,3 +387,17 @@ fn a_dropped_lab_leaves_no_namespace_and_no_process() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn a_lab_left_by_a_crashed_run_is_swept_away() -> Result<()> {
+    // A pid no process has: the run that made this namespace is gone.
+    let dead = (4_000_000..4_194_000)
+        .find(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+        .expect("a free pid");
+    let name = format!("{}{dead}x0-guest", netns::PREFIX);
+    netns::create(&name)?;
+    assert!(netns::list().contains(&name));
+    netns::sweep_leftovers();
+    assert!(!netns::list().contains(&name), "{name} was left");
+    Ok(())
+}

@@ -202,7 +202,7 @@ impl Lab {
     pub fn start(config: LabConfig) -> Result<Lab> {
         static SWEEP: Once = Once::new();
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        SWEEP.call_once(netns::sweep_leftovers);
+        SWEEP.call_once(netns::sweep_before_first_lab);
         let base = format!(
             "{}{}x{}",
             netns::PREFIX,
@@ -526,6 +526,9 @@ fn access(
     addr(host, "eth0", &format!("{net}.2/24"))?;
     addr(nat, "lan", &format!("{net}.1/24"))?;
     host.ip(&["route", "add", INTERNET, "via", &format!("{net}.1")])?;
+    // Multicast stays on the access link (no router forwards it), but joining a group (mDNS,
+    // which webrtc-rs does) fails with ENODEV where no route covers it.
+    host.ip(&["route", "add", "224.0.0.0/4", "dev", "eth0"])?;
     Ok(Access {
         host: host.clone(),
         nat: nat.clone(),

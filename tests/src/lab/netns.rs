@@ -95,7 +95,7 @@ impl Netns {
 }
 
 /// Create the namespace `name` (with its loopback up).
-pub(crate) fn create(name: &str) -> Result<Netns> {
+pub fn create(name: &str) -> Result<Netns> {
     run("ip", &["netns", "add", name])?;
     let ns = Netns::new(name.to_string());
     ns.ip(&["link", "set", "lo", "up"])?;
@@ -131,16 +131,21 @@ fn owner_pid(name: &str) -> Option<u32> {
     rest.split('x').next()?.parse().ok()
 }
 
-/// Delete the lab namespaces whose test process is gone, and those carrying this process'
-/// own pid from an earlier run (this process has made none yet when it calls this).
-pub(crate) fn sweep_leftovers() {
+/// Delete the lab namespaces whose test process is gone.
+pub fn sweep_leftovers() {
+    sweep(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
+
+/// [`sweep_leftovers`], and also the namespaces carrying this process' own pid (from an
+/// earlier run that had the same pid): only right before this process makes its first lab.
+pub(crate) fn sweep_before_first_lab() {
     let me = std::process::id();
+    sweep(|pid| pid == me || !std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
+
+fn sweep(stale: impl Fn(u32) -> bool) {
     for name in list() {
-        let stale = match owner_pid(&name) {
-            Some(pid) => pid == me || !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-            None => false,
-        };
-        if stale {
+        if owner_pid(&name).is_some_and(&stale) {
             eprintln!("lab: removing the namespace {name} a crashed run left behind");
             let _ = destroy(&Netns::new(name));
         }
