@@ -115,10 +115,15 @@ fn a_udp_blocked_nat_lets_tcp_out_and_not_udp() -> Result<()> {
     Ok(())
 }
 
-/// Single-shot probes: how many of `count` got their answer.
-fn answered_of(socket: &UdpSocket, echo: SocketAddr, count: usize) -> Result<usize> {
+/// Single-shot probes, each waiting up to `wait` for its answer: how many of `count` got it.
+fn answered_of(
+    socket: &UdpSocket,
+    echo: SocketAddr,
+    count: usize,
+    wait: Duration,
+) -> Result<usize> {
     socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
+        .set_read_timeout(Some(wait))
         .map_err(|e| visavis_e2e::Error::new(e.to_string()))?;
     let mut answered = 0;
     let mut buf = [0u8; 256];
@@ -158,8 +163,10 @@ fn random_loss_and_bursty_loss_drop_a_share_and_can_be_lifted() -> Result<()> {
     let unit = probe::udp_socket(lab.ns(Node::Unit), any_port())?;
     // Both ways cross the lossy link: about 0.7² = 49 % (random), 25 % (bursty) answered.
     let n = 100;
-    let random = answered_of(&guest, echoes[0].addr(), n)?;
-    let bursty = answered_of(&unit, echoes[0].addr(), n)?;
+    // A lost probe costs its whole wait: keep it short (a late answer only raises a count).
+    let short = Duration::from_millis(100);
+    let random = answered_of(&guest, echoes[0].addr(), n, short)?;
+    let bursty = answered_of(&unit, echoes[0].addr(), n, short)?;
     println!(
         "lab: answered of {n}: {random} through 30 % random loss, {bursty} through bursty loss"
     );
@@ -174,8 +181,9 @@ fn random_loss_and_bursty_loss_drop_a_share_and_can_be_lifted() -> Result<()> {
 
     lab.set_loss(Side::Guest, 0.0)?;
     lab.set_wire(Side::Unit, Wire::default())?;
-    let random = answered_of(&guest, echoes[0].addr(), 50)?;
-    let bursty = answered_of(&unit, echoes[0].addr(), 50)?;
+    let long = timeouts::scaled(Duration::from_secs(2));
+    let random = answered_of(&guest, echoes[0].addr(), 50, long)?;
+    let bursty = answered_of(&unit, echoes[0].addr(), 50, long)?;
     assert_eq!((random, bursty), (50, 50), "loss lifted");
     Ok(())
 }

@@ -133,14 +133,25 @@ fn owner_pid(name: &str) -> Option<u32> {
 
 /// Delete the lab namespaces whose test process is gone.
 pub fn sweep_leftovers() {
-    sweep(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+    sweep(|pid| !running(pid));
+}
+
+/// Whether `pid` is a running process (a zombie, killed but not yet reaped, is not).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) state ...`: the state follows the last `)`.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
 }
 
 /// [`sweep_leftovers`], and also the namespaces carrying this process' own pid (from an
 /// earlier run that had the same pid): only right before this process makes its first lab.
 pub(crate) fn sweep_before_first_lab() {
     let me = std::process::id();
-    sweep(|pid| pid == me || !std::path::Path::new(&format!("/proc/{pid}")).exists());
+    sweep(|pid| pid == me || !running(pid));
 }
 
 fn sweep(stale: impl Fn(u32) -> bool) {
@@ -183,5 +194,10 @@ mod tests {
         assert_eq!(owner_pid("vvlab77x12-inet"), Some(77));
         assert_eq!(owner_pid("vvlabx-inet"), None);
         assert_eq!(owner_pid("other"), None);
+    }
+
+    #[test]
+    fn this_process_runs() {
+        assert!(running(std::process::id()));
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use visavis_launch::files::random_hex;
 
 /// How long one probe waits for its answer before it is sent again.
 const RETRY: Duration = Duration::from_millis(300);
@@ -31,7 +32,8 @@ pub fn tcp_connect(ns: &Netns, to: SocketAddr, timeout: Duration) -> Result<TcpS
 }
 
 /// A UDP echo inside a namespace: every datagram is answered with the text
-/// `<source ip>:<source port>` of its sender, as seen there. Stops on drop.
+/// `<source ip>:<source port> <datagram>`: where its sender was seen from, and what it sent
+/// (so a prober can tell which of its probes an answer is for). Stops on drop.
 pub struct UdpEcho {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
@@ -51,8 +53,10 @@ impl UdpEcho {
             std::thread::spawn(move || {
                 let mut buf = [0u8; 2048];
                 while !stop.load(Ordering::SeqCst) {
-                    if let Ok((_, from)) = socket.recv_from(&mut buf) {
-                        let _ = socket.send_to(from.to_string().as_bytes(), from);
+                    if let Ok((n, from)) = socket.recv_from(&mut buf) {
+                        let mut answer = format!("{from} ").into_bytes();
+                        answer.extend_from_slice(&buf[..n.min(64)]);
+                        let _ = socket.send_to(&answer, from);
                     }
                 }
             })
@@ -80,7 +84,8 @@ impl Drop for UdpEcho {
 
 /// Send one probe from `socket` to an echo and wait for its answer (sending again after
 /// each lost one, until `timeout`); returns the address the echo saw, and the round-trip
-/// time of the probe that was answered.
+/// time of the probe that was answered (each probe carries its number, so a late answer to
+/// an earlier one is timed from that one).
 pub fn mapped_address(
     socket: &UdpSocket,
     echo: SocketAddr,
@@ -90,20 +95,34 @@ pub fn mapped_address(
         .set_read_timeout(Some(RETRY))
         .context("probe: read timeout")?;
     let mut buf = [0u8; 256];
+    let mut sent: Vec<Instant> = Vec::new();
+    let tag = random_hex(4);
     until_blocking(
         &format!("an answer from the echo at {echo}"),
         timeout,
         || {
-            let sent = Instant::now();
+            // Timed from before the send: a round trip is never measured short.
+            sent.push(Instant::now());
             socket
-                .send_to(b"probe", echo)
+                .send_to(format!("{tag}-{}", sent.len() - 1).as_bytes(), echo)
                 .context(format!("probe: send to {echo}"))?;
             loop {
                 match socket.recv_from(&mut buf) {
                     Ok((n, from)) if from == echo => {
-                        let rtt = sent.elapsed();
                         let text = String::from_utf8_lossy(&buf[..n]).to_string();
-                        let seen = text
+                        let Some((seen, probe)) = text.split_once(' ') else {
+                            return Err(Error::new(format!("the echo answered {text:?}")));
+                        };
+                        // An answer to another prober's probe (or an older call) is not ours.
+                        let Some(index) = probe
+                            .strip_prefix(&format!("{tag}-"))
+                            .and_then(|i| i.parse::<usize>().ok())
+                            .filter(|i| *i < sent.len())
+                        else {
+                            continue;
+                        };
+                        let rtt = sent[index].elapsed();
+                        let seen = seen
                             .parse()
                             .map_err(|_| Error::new(format!("the echo answered {text:?}")))?;
                         return Ok(Check::Ready((seen, rtt)));
