@@ -11,7 +11,7 @@ use crate::lab::{Lab, Node, TURN_ADDR, probe};
 use crate::timeouts;
 use crate::wait::{Check, until_blocking};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -30,6 +30,7 @@ pub const REALM: &str = "visavis";
 /// A running coturn.
 pub struct Coturn {
     secret: String,
+    secret_file: PathBuf,
     process: ChildProcess,
     _dir: TempDir,
 }
@@ -48,6 +49,7 @@ impl Coturn {
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
         self_signed(&cert, &key)?;
         let secret = random_hex(32);
+        let secret_file = write_private(dir.path(), "turn-secret", &format!("{secret}\n"))?;
         let config = config_text(TURN_ADDR, &secret, &cert, &key, dir.path());
         let config_path = write_private(dir.path(), "turnserver.conf", &config)?;
         let inet = lab.ns(Node::Inet);
@@ -76,6 +78,7 @@ impl Coturn {
         })?;
         Ok(Coturn {
             secret,
+            secret_file,
             process,
             _dir: dir,
         })
@@ -84,6 +87,20 @@ impl Coturn {
     /// The `static-auth-secret` (for rendezvous' TURN REST credentials).
     pub fn secret(&self) -> &str {
         &self.secret
+    }
+
+    /// A file (mode 0600) holding [`Coturn::secret`], for rendezvous' `turn.secret_files`.
+    pub fn secret_file(&self) -> &Path {
+        &self.secret_file
+    }
+
+    /// rendezvous' `[turn]` for this relay: its TURN URLs and its secret file.
+    pub fn rendezvous_turn(&self) -> crate::rendezvous::Turn {
+        crate::rendezvous::Turn {
+            urls: self.turn_urls(),
+            secret_files: vec![self.secret_file.clone()],
+            ttl_secs: None,
+        }
     }
 
     /// `stun:198.18.0.20:3478`.

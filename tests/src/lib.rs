@@ -44,7 +44,7 @@ pub use guest::{Guest, GuestStats, PageState};
 pub use guest_ice::{CandidatePair, CandidateType};
 pub use guest_looks::ShownLook;
 pub use lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
-pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig};
+pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig, Turn};
 pub use visavis_api::datachannel::Reaction;
 pub use visavis_launch::files::random_hex;
 pub use visavis_launch::fleet::Fleet;

@@ -13,7 +13,7 @@ use visavis_launch::files::write_private;
 use visavis_launch::fleet::Fleet;
 use visavis_launch::process::ChildProcess;
 use visavis_launch::rendezvous::{Launch, start};
-pub use visavis_launch::rendezvous::{RateLimit, RendezvousConfig};
+pub use visavis_launch::rendezvous::{RateLimit, RendezvousConfig, Turn};
 
 /// The line rendezvous prints on stdout once it listens (docs/contracts.md).
 pub const READY_PREFIX: &str = visavis_launch::ready::RENDEZVOUS;

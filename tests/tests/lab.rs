@@ -409,3 +409,53 @@ fn a_lab_left_by_a_crashed_run_is_swept_away() -> Result<()> {
     assert!(!netns::list().contains(&name), "{name} was left");
     Ok(())
 }
+
+/// Both sides learn their mapped address from an echo, then send to each other's: whether
+/// each hears the other within `wait` (sending again every 100 ms).
+fn punch(lab: &Lab, wait: Duration) -> Result<bool> {
+    let err = |e: std::io::Error| visavis_e2e::Error::new(e.to_string());
+    let echoes = echoes(lab, 4000)?;
+    let guest = probe::udp_socket(lab.ns(Node::Guest), any_port())?;
+    let unit = probe::udp_socket(lab.ns(Node::Unit), any_port())?;
+    let guest_seen = probe::mapped_address(&guest, echoes[0].addr(), timeouts::answer())?.0;
+    let unit_seen = probe::mapped_address(&unit, echoes[0].addr(), timeouts::answer())?.0;
+    for socket in [&guest, &unit] {
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .map_err(err)?;
+    }
+    let (mut guest_heard, mut unit_heard) = (false, false);
+    let mut buf = [0u8; 64];
+    let end = Instant::now() + wait;
+    while Instant::now() < end && !(guest_heard && unit_heard) {
+        guest.send_to(b"from the guest", unit_seen).map_err(err)?;
+        unit.send_to(b"from the unit", guest_seen).map_err(err)?;
+        guest_heard |= matches!(guest.recv_from(&mut buf), Ok((_, from)) if from == unit_seen);
+        unit_heard |= matches!(unit.recv_from(&mut buf), Ok((_, from)) if from == guest_seen);
+    }
+    println!(
+        "lab: {:?} / {:?}: guest {guest_seen} heard the unit: {guest_heard}; unit {unit_seen} heard the guest: {unit_heard}",
+        lab.config().nat_a,
+        lab.config().nat_b
+    );
+    Ok(guest_heard && unit_heard)
+}
+
+#[test]
+fn two_cone_nats_let_a_hole_be_punched_and_a_symmetric_one_does_not() -> Result<()> {
+    let cone = Lab::start(LabConfig::default())?;
+    assert!(
+        punch(&cone, timeouts::answer())?,
+        "no hole through two cone NATs"
+    );
+    drop(cone);
+    let symmetric = Lab::start(LabConfig {
+        nat_a: NatKind::Symmetric,
+        ..Default::default()
+    })?;
+    assert!(
+        !punch(&symmetric, Duration::from_secs(2))?,
+        "a hole through a symmetric NAT"
+    );
+    Ok(())
+}

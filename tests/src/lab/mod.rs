@@ -17,7 +17,9 @@
 //! - Each NAT is a [`NatKind`], chosen per side: `Cone` (masquerade keeping ports: the same
 //!   mapping for every destination), `Symmetric` (masquerade with a random port per new
 //!   mapping), `UdpBlocked` (cone for TCP, every outgoing UDP packet dropped), `None`
-//!   (routed, no translation). Rules go in through [`nft`] (netlink), so neither `iptables`
+//!   (routed, no translation). A NAT box drops what comes from outside for itself, as a home
+//!   router does: otherwise the first packet of a peer punching a hole leaves a conntrack
+//!   entry that makes the NAT map the inside host's answer to another port. Rules go in through [`nft`] (netlink), so neither `iptables`
 //!   nor `nft` has to be installed.
 //! - Each access link is shaped by a [`LinkShape`]: a rate cap (`tc tbf`, both directions),
 //!   random loss (an nftables rule, the equivalent of iptables' `statistic` match, both
@@ -340,13 +342,18 @@ impl Lab {
                 out_interface: "wan".into(),
                 random_fully,
             };
+            // Like a home router, the NAT box answers nothing from outside itself.
+            let closed = Rule::DropInputFrom {
+                interface: "wan".into(),
+            };
             match kind {
-                NatKind::Cone => nft::add(nat, &[masquerade(false)])?,
-                NatKind::Symmetric => nft::add(nat, &[masquerade(true)])?,
+                NatKind::Cone => nft::add(nat, &[masquerade(false), closed])?,
+                NatKind::Symmetric => nft::add(nat, &[masquerade(true), closed])?,
                 NatKind::UdpBlocked => nft::add(
                     nat,
                     &[
                         masquerade(false),
+                        closed,
                         Rule::DropUdpFrom {
                             interface: "lan".into(),
                         },

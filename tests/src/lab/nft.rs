@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`Rule::Masquerade`] | `-t nat -A POSTROUTING -o wan -j MASQUERADE [--random-fully]` | `meta oifname; cmp; masq [flags random-fully]` |
 //! | [`Rule::DropUdpFrom`] | `-A FORWARD -i lan -p udp -j DROP` | `meta iifname; cmp; meta l4proto; cmp; drop` |
+//! | [`Rule::DropInputFrom`] | `-A INPUT -i wan -j DROP` | `meta iifname; cmp; drop` |
 //! | [`Rule::RandomLoss`] | `-A FORWARD -i/-o lan -m statistic --mode random --probability p -j DROP` | `meta i/oifname; cmp; numgen random mod 10⁶; byteorder; cmp lt; drop` |
 //!
 //! Everything lives in one table, `visavis`, of the namespace; deleting the namespace
@@ -32,6 +33,8 @@ pub enum Chain {
     Forward,
     /// `type filter hook forward priority -10`: link loss, flushed when the loss changes.
     Loss,
+    /// `type filter hook input priority filter`: what the NAT box itself refuses.
+    Input,
 }
 
 impl Chain {
@@ -40,6 +43,7 @@ impl Chain {
             Chain::Postrouting => "postrouting",
             Chain::Forward => "forward",
             Chain::Loss => "loss",
+            Chain::Input => "input",
         }
     }
 }
@@ -64,6 +68,10 @@ pub enum Rule {
     },
     /// Drop every UDP packet that came in on `interface` (to be forwarded).
     DropUdpFrom { interface: String },
+    /// Drop every packet that came in on `interface` for the NAT box itself. Such a packet
+    /// would otherwise leave a conntrack entry that makes the NAT pick another port for a
+    /// mapping toward its sender (a hole being punched from both sides at once).
+    DropInputFrom { interface: String },
     /// Drop forwarded packets on `interface` in `direction` with `probability`.
     RandomLoss {
         interface: String,
@@ -77,6 +85,7 @@ impl Rule {
         match self {
             Rule::Masquerade { .. } => Chain::Postrouting,
             Rule::DropUdpFrom { .. } => Chain::Forward,
+            Rule::DropInputFrom { .. } => Chain::Input,
             Rule::RandomLoss { .. } => Chain::Loss,
         }
     }
@@ -97,6 +106,7 @@ const NLM_F_APPEND: u16 = 0x800;
 const NLMSG_ERROR: u16 = 0x2;
 const NLA_F_NESTED: u16 = 0x8000;
 const NFPROTO_IPV4: u8 = 2;
+const NF_INET_LOCAL_IN: u32 = 1;
 const NF_INET_FORWARD: u32 = 2;
 const NF_INET_POST_ROUTING: u32 = 4;
 const NF_DROP: u32 = 0;
@@ -115,7 +125,7 @@ const IPPROTO_UDP: u8 = 17;
 /// Loss probabilities are drawn as a random number below this.
 const LOSS_SCALE: u32 = 1_000_000;
 
-/// The lab's table in `ns`, with its three base chains.
+/// The lab's table in `ns`, with its base chains.
 pub fn create_table(ns: &Netns) -> Result<()> {
     let mut batch = Batch::default();
     batch.push(NFT_MSG_NEWTABLE, NLM_F_CREATE, |m| m.str(1, TABLE));
@@ -123,6 +133,7 @@ pub fn create_table(ns: &Netns) -> Result<()> {
         (Chain::Postrouting, "nat", NF_INET_POST_ROUTING, 100i32),
         (Chain::Forward, "filter", NF_INET_FORWARD, 0),
         (Chain::Loss, "filter", NF_INET_FORWARD, -10),
+        (Chain::Input, "filter", NF_INET_LOCAL_IN, 0),
     ] {
         batch.push(NFT_MSG_NEWCHAIN, NLM_F_CREATE, |m| {
             m.str(1, TABLE); // NFTA_CHAIN_TABLE
@@ -186,6 +197,10 @@ fn add_rule(batch: &mut Batch, rule: &Rule) {
                     d.u32(1, NFT_REG_1);
                 });
                 cmp(list, NFT_CMP_EQ, &[IPPROTO_UDP]);
+                drop_verdict(list);
+            }
+            Rule::DropInputFrom { interface } => {
+                match_interface(list, NFT_META_IIFNAME, interface);
                 drop_verdict(list);
             }
             Rule::RandomLoss {
