@@ -1,10 +1,14 @@
-//! The real `applianced` daemon, started for one test, on GStreamer test sources by default.
+//! The real `applianced` daemon, started for one test, on GStreamer test sources by default,
+//! on the test's machine or behind a [`Lab`]'s NAT B.
 
 use crate::bins::workspace_binary;
 use crate::error::{Error, Result, ResultExt};
+use crate::lab::forward::{Forward, http_url};
+use crate::lab::{Lab, Netns, Node, RENDEZVOUS_ADDR};
 use crate::rendezvous::Rendezvous;
 use crate::timeouts;
 use crate::wait::{Check, until_blocking};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -89,6 +93,7 @@ pub struct Appliance {
     api_socket: PathBuf,
     metrics_url: String,
     process: ChildProcess,
+    _forward: Option<Forward>,
     _dir: TempDir,
 }
 
@@ -102,12 +107,45 @@ impl Appliance {
         Self::start_with(&url, Some(rendezvous.fleet()), &config)
     }
 
+    /// Start applianced in `lab`'s unit namespace, behind NAT B, as a unit of `rendezvous`
+    /// (started with [`Rendezvous::start_in_lab`]). applianced only speaks plain HTTP to a
+    /// loopback address, so it is given `http://127.0.0.1:<port>` in its namespace, where a
+    /// forward connects, from that same namespace and so through NAT B, to rendezvous at
+    /// `http://198.18.0.10`. `config.rendezvous_url` is ignored. Its API socket is a path and
+    /// works as usual; its metrics URL is on the unit namespace's loopback.
+    pub fn start_in_lab(
+        lab: &Lab,
+        rendezvous: &Rendezvous,
+        config: ApplianceConfig,
+    ) -> Result<Appliance> {
+        let unit = lab.ns(Node::Unit);
+        let forward = Forward::start(
+            Some(unit),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            Some(unit),
+            SocketAddr::from((RENDEZVOUS_ADDR, 80)),
+        )?;
+        let url = http_url(forward.local_addr());
+        let mut appliance = Self::start_in(&url, Some(rendezvous.fleet()), &config, Some(unit))?;
+        appliance._forward = Some(forward);
+        Ok(appliance)
+    }
+
     /// Start applianced against any rendezvous URL; with `fleet` (and `config.enroll`), the
     /// unit holds an enrollment token of that fleet.
     pub fn start_with(
         rendezvous_url: &str,
         fleet: Option<&Fleet>,
         config: &ApplianceConfig,
+    ) -> Result<Appliance> {
+        Self::start_in(rendezvous_url, fleet, config, None)
+    }
+
+    fn start_in(
+        rendezvous_url: &str,
+        fleet: Option<&Fleet>,
+        config: &ApplianceConfig,
+        netns: Option<&Netns>,
     ) -> Result<Appliance> {
         let dir = TempDir::with_prefix("visavis-appliance-")
             .context("could not create a temporary folder")?;
@@ -126,14 +164,14 @@ impl Appliance {
         let socket = dir.path().join("applianced.sock");
         let toml = config_toml(config, rendezvous_url, &state_dir, &socket);
         let config_path = write_private(dir.path(), "applianced.toml", &toml)?;
-        Self::spawn(&config_path, &config.env, &config.wrapper, dir)
+        Self::spawn(&config_path, &config.env, &config.wrapper, dir, netns)
     }
 
     /// Start applianced with a config file written elsewhere (by first boot, say).
     pub fn start_from_file(config_path: &Path) -> Result<Appliance> {
         let dir = TempDir::with_prefix("visavis-appliance-")
             .context("could not create a temporary folder")?;
-        Self::spawn(config_path, &[], &[], dir)
+        Self::spawn(config_path, &[], &[], dir, None)
     }
 
     fn spawn(
@@ -141,15 +179,17 @@ impl Appliance {
         env: &[(String, String)],
         wrapper: &[String],
         dir: TempDir,
+        netns: Option<&Netns>,
     ) -> Result<Appliance> {
         let binary = workspace_binary("applianced")?;
-        let mut command = match wrapper.split_first() {
-            Some((program, args)) => {
+        let mut command = match (netns, wrapper.split_first()) {
+            (Some(ns), _) => ns.command(binary),
+            (None, Some((program, args))) => {
                 let mut c = Command::new(program);
                 c.args(args).arg(binary);
                 c
             }
-            None => Command::new(binary),
+            (None, None) => Command::new(binary),
         };
         command.arg("--config").arg(config_path);
         command.envs(env.iter().map(|(k, v)| (k, v)));
@@ -164,6 +204,7 @@ impl Appliance {
             api_socket,
             metrics_url,
             process,
+            _forward: None,
             _dir: dir,
         })
     }

@@ -1,10 +1,14 @@
 //! One `chromedriver` process per test; each [`Guest`] is a WebDriver session on it, i.e.
-//! one headless Chromium with its own fresh profile.
+//! one headless Chromium with its own fresh profile. [`Chromedriver::start_in`] runs it (and
+//! so its browsers) inside a lab namespace.
 
 use crate::error::{Error, Result, ResultExt};
 use crate::guest::Guest;
+use crate::lab::Netns;
+use crate::lab::forward::{Forward, http_url};
 use crate::timeouts;
 use crate::wait::{Check, until_blocking};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 use tempfile::TempDir;
@@ -41,11 +45,24 @@ const CHROMIUM_ARGS: &[&str] = &[
 pub struct Chromedriver {
     url: String,
     process: ChildProcess,
+    /// In a lab: the test's way in to the WebDriver port.
+    _forward: Option<Forward>,
 }
 
 impl Chromedriver {
     /// Start chromedriver on a free loopback port.
     pub fn start() -> Result<Chromedriver> {
+        Self::start_inside(None)
+    }
+
+    /// Start chromedriver inside `netns` (e.g. the lab's guest namespace): its browsers live
+    /// there, and [`Chromedriver::url`] is a forward from the test's own loopback to its
+    /// port. Guests in a lab also need `Lab::guest_chromium_args()`.
+    pub fn start_in(netns: &Netns) -> Result<Chromedriver> {
+        Self::start_inside(Some(netns))
+    }
+
+    fn start_inside(netns: Option<&Netns>) -> Result<Chromedriver> {
         for (path, package) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
             if !Path::new(path).is_file() {
                 return Err(Error::new(format!(
@@ -54,14 +71,34 @@ impl Chromedriver {
                 )));
             }
         }
-        let mut command = Command::new(CHROMEDRIVER);
+        let mut command = match netns {
+            Some(ns) => ns.command(CHROMEDRIVER),
+            None => Command::new(CHROMEDRIVER),
+        };
         command.args(["--port=0", "--allowed-ips=127.0.0.1"]);
         let mut process = ChildProcess::spawn("chromedriver", command)?;
         let port = process.wait_for_line(READY_PREFIX, timeouts::chromedriver_start())?;
         let port = port.trim_end_matches('.');
+        let Some(ns) = netns else {
+            return Ok(Chromedriver {
+                url: format!("http://127.0.0.1:{port}"),
+                process,
+                _forward: None,
+            });
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| Error::new(format!("chromedriver printed the port {port:?}")))?;
+        let forward = Forward::start(
+            None,
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            Some(ns),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        )?;
         Ok(Chromedriver {
-            url: format!("http://127.0.0.1:{port}"),
+            url: http_url(forward.local_addr()),
             process,
+            _forward: Some(forward),
         })
     }
 

@@ -118,6 +118,11 @@ impl Guest {
             .expect("the guest's browser is open until close()")
     }
 
+    /// The chromedriver this guest's session belongs to.
+    pub(crate) fn driver_url(&self) -> &str {
+        &self.driver_url
+    }
+
     /// This guest's Chromium profile folder (`--user-data-dir`), removed on drop.
     pub fn profile_dir(&self) -> &std::path::Path {
         self.profile.path()

@@ -33,8 +33,17 @@ pub fn delete(url: &str) -> Result<HttpResponse> {
     request("DELETE", url)
 }
 
+/// `POST url` with a JSON body.
+pub fn post_json(url: &str, body: &serde_json::Value) -> Result<HttpResponse> {
+    send("POST", url, Some(body.to_string()))
+}
+
 /// Send `method url` with no body and read the whole response.
 pub fn request(method: &str, url: &str) -> Result<HttpResponse> {
+    send(method, url, None)
+}
+
+fn send(method: &str, url: &str, json: Option<String>) -> Result<HttpResponse> {
     let fail = |what: String| Error::new(format!("{method} {url}: {what}"));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -43,12 +52,19 @@ pub fn request(method: &str, url: &str) -> Result<HttpResponse> {
         .timeout_global(Some(timeouts::http_response()))
         .build()
         .into();
-    let request = ureq::http::Request::builder()
-        .method(method)
-        .uri(url)
-        .body(())
-        .map_err(|e| fail(e.to_string()))?;
-    let mut response = agent.run(request).map_err(|e| fail(e.to_string()))?;
+    let builder = ureq::http::Request::builder().method(method).uri(url);
+    let sent = match json {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(body)
+            .map_err(|e| fail(e.to_string()))
+            .and_then(|request| agent.run(request).map_err(|e| fail(e.to_string()))),
+        None => builder
+            .body(())
+            .map_err(|e| fail(e.to_string()))
+            .and_then(|request| agent.run(request).map_err(|e| fail(e.to_string()))),
+    };
+    let mut response = sent?;
     let headers = response
         .headers()
         .iter()

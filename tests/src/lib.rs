@@ -8,6 +8,10 @@
 //! - [`Chromedriver`] runs one `chromedriver`; each [`Guest`] it creates is one WebDriver
 //!   session, i.e. one headless Chromium with fake camera and microphone, driving the guest
 //!   page through the DOM contract of docs/contracts.md.
+//! - [`lab`] builds a network lab of namespaces (guest, NATs, an "internet", unit) with
+//!   shaped access links; [`Rendezvous::start_in_lab`], [`Appliance::start_in_lab`] and
+//!   [`Chromedriver::start_in`] run the same programs inside it, and [`Coturn`] is the TURN
+//!   server of its internet.
 //! - [`qemu`] boots Debian's kernel under `qemu-system-x86_64` with an initramfs built
 //!   here, for tests against real kernel drivers (vivid, the V4L2 test driver).
 //! - [`blip`] cuts the unit's link for a few seconds during a call (two network namespaces
@@ -23,10 +27,13 @@ pub mod appliance;
 pub mod bins;
 pub mod blip;
 pub mod browser;
+pub mod coturn;
 pub mod error;
 pub mod guest;
+pub mod guest_ice;
 mod guest_looks;
 pub mod http;
+pub mod lab;
 pub mod qemu;
 pub mod rendezvous;
 pub mod timeouts;
@@ -34,10 +41,13 @@ pub mod wait;
 
 pub use appliance::{Appliance, ApplianceConfig};
 pub use browser::Chromedriver;
+pub use coturn::Coturn;
 pub use error::{Error, Result, ResultExt};
 pub use guest::{Guest, GuestStats, PageState};
+pub use guest_ice::{CandidatePair, CandidateType};
 pub use guest_looks::ShownLook;
-pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig};
+pub use lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
+pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig, Turn};
 pub use visavis_api::datachannel::Reaction;
 pub use visavis_launch::files::random_hex;
 pub use visavis_launch::fleet::Fleet;

@@ -1,0 +1,150 @@
+//! Which path a guest's media took: the ICE candidate pair its browser selected, read from
+//! `RTCPeerConnection.getStats()`.
+//!
+//! The guest page keeps its peer connection to itself, so the test asks Chromium (through
+//! chromedriver's DevTools endpoint) to run a small script before any page script: it
+//! records every `RTCPeerConnection` the page makes. Call
+//! [`Guest::record_peer_connections`] before [`Guest::open`].
+
+use crate::error::{Error, Result, ResultExt};
+use crate::guest::Guest;
+use serde::Deserialize;
+
+/// Runs first in every document: `new RTCPeerConnection(...)` also lands in
+/// `window.__visavisPeerConnections`.
+const RECORD_SCRIPT: &str = r#"(() => {
+  const Native = window.RTCPeerConnection;
+  if (!Native || window.__visavisPeerConnections) return;
+  const made = [];
+  Object.defineProperty(window, '__visavisPeerConnections', { value: made });
+  class Recorded extends Native {
+    constructor(...args) {
+      super(...args);
+      made.push(this);
+    }
+  }
+  window.RTCPeerConnection = Recorded;
+})();"#;
+
+/// Resolves with `{ok: pair-or-null}` or `{error}`.
+const PAIR_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+const made = window.__visavisPeerConnections;
+const pc = made && made[made.length - 1];
+if (!pc) {
+  done({ error: "no RTCPeerConnection was recorded: call record_peer_connections() before open()" });
+} else {
+  pc.getStats().then((report) => {
+    let pair = null;
+    report.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
+    });
+    if (!pair) {
+      report.forEach((s) => {
+        if (s.type === 'candidate-pair' && s.state === 'succeeded' && (s.nominated || s.selected)) pair = s;
+      });
+    }
+    if (!pair) { done({ ok: null }); return; }
+    const l = report.get(pair.localCandidateId) || {};
+    const r = report.get(pair.remoteCandidateId) || {};
+    done({ ok: {
+      state: pair.state,
+      nominated: Boolean(pair.nominated),
+      localType: l.candidateType || '',
+      localProtocol: l.protocol || '',
+      localAddress: `${l.address}:${l.port}`,
+      relayProtocol: l.relayProtocol || null,
+      remoteType: r.candidateType || '',
+      remoteAddress: `${r.address}:${r.port}`,
+    } });
+  }, (e) => done({ error: String(e) }));
+}
+"#;
+
+/// An ICE candidate's type (RTCIceCandidateType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CandidateType {
+    Host,
+    Srflx,
+    Prflx,
+    Relay,
+    #[serde(other)]
+    Unknown,
+}
+
+impl CandidateType {
+    /// Server- or peer-reflexive: an address a NAT made.
+    pub fn is_reflexive(self) -> bool {
+        matches!(self, CandidateType::Srflx | CandidateType::Prflx)
+    }
+}
+
+/// The candidate pair a guest's browser selected.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidatePair {
+    pub state: String,
+    pub nominated: bool,
+    pub local_type: CandidateType,
+    /// `udp` or `tcp`.
+    pub local_protocol: String,
+    pub local_address: String,
+    /// For a relay candidate: how the browser reaches the TURN server (`udp`, `tcp`, `tls`).
+    pub relay_protocol: Option<String>,
+    pub remote_type: CandidateType,
+    pub remote_address: String,
+}
+
+impl Guest {
+    /// Record the `RTCPeerConnection`s of the pages this guest opens from now on.
+    pub async fn record_peer_connections(&self) -> Result<()> {
+        self.devtools(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": RECORD_SCRIPT }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The selected candidate pair of the page's last peer connection; `None` while there
+    /// is none.
+    pub async fn selected_candidate_pair(&self) -> Result<Option<CandidatePair>> {
+        let reply = self
+            .webdriver()
+            .execute_async(PAIR_SCRIPT, vec![])
+            .await
+            .context("reading the selected candidate pair")?;
+        if let Some(error) = reply.get("error") {
+            return Err(Error::new(format!("getStats(): {error}")));
+        }
+        let pair = reply.get("ok").cloned().unwrap_or_default();
+        serde_json::from_value(pair.clone()).context(format!(
+            "the candidate pair has an unexpected shape: {pair}"
+        ))
+    }
+
+    /// One Chrome DevTools command through chromedriver (`goog/cdp/execute`).
+    pub async fn devtools(
+        &self,
+        command: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let session = self
+            .webdriver()
+            .session_id()
+            .await
+            .context("WebDriver session id")?
+            .ok_or_else(|| Error::new("the guest's WebDriver session has ended"))?;
+        let url = format!("{}/session/{session}/goog/cdp/execute", self.driver_url());
+        let body = serde_json::json!({ "cmd": command, "params": params });
+        let response = crate::http::post_json(&url, &body)?;
+        if response.status != 200 {
+            return Err(Error::new(format!(
+                "DevTools {command}: chromedriver answered {}: {}",
+                response.status, response.body
+            )));
+        }
+        serde_json::from_str(&response.body).context(format!("DevTools {command}: reply"))
+    }
+}
