@@ -148,3 +148,61 @@ impl Guest {
         serde_json::from_str(&response.body).context(format!("DevTools {command}: reply"))
     }
 }
+
+/// Resolves with `{ok: video-inbound-or-null}` or `{error}`.
+const RECEPTION_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+const made = window.__visavisPeerConnections;
+const pc = made && made[made.length - 1];
+if (!pc) {
+  done({ error: "no RTCPeerConnection was recorded: call record_peer_connections() before open()" });
+} else {
+  pc.getStats().then((report) => {
+    let v = null;
+    report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') v = s; });
+    done({ ok: v && {
+      framesDecoded: v.framesDecoded || 0,
+      freezeCount: v.freezeCount || 0,
+      totalFreezesDuration: v.totalFreezesDuration || 0,
+      bytesReceived: v.bytesReceived || 0,
+      packetsLost: v.packetsLost || 0,
+      frameWidth: v.frameWidth || 0,
+      frameHeight: v.frameHeight || 0,
+    } });
+  }, (e) => done({ error: String(e) }));
+}
+"#;
+
+/// What a guest's browser says of the video it receives (`inbound-rtp`), as counters since
+/// the call started.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoReception {
+    pub frames_decoded: u64,
+    /// Pauses Chromium counted as freezes (a frame late by more than 3 frames' time, or 150 ms).
+    pub freeze_count: u64,
+    /// Seconds spent frozen.
+    pub total_freezes_duration: f64,
+    pub bytes_received: u64,
+    pub packets_lost: i64,
+    pub frame_width: u32,
+    pub frame_height: u32,
+}
+
+impl Guest {
+    /// The video reception counters of the page's last peer connection; `None` before any
+    /// video arrived.
+    pub async fn video_reception(&self) -> Result<Option<VideoReception>> {
+        let reply = self
+            .webdriver()
+            .execute_async(RECEPTION_SCRIPT, vec![])
+            .await
+            .context("reading the video reception")?;
+        if let Some(error) = reply.get("error") {
+            return Err(Error::new(format!("getStats(): {error}")));
+        }
+        let stats = reply.get("ok").cloned().unwrap_or_default();
+        serde_json::from_value(stats.clone())
+            .context(format!("inbound-rtp has an unexpected shape: {stats}"))
+    }
+}

@@ -7,13 +7,11 @@
 //! more `#[tokio::test]` calling [`call_across`] with its [`Case`]; a test that shapes the
 //! links starts from [`call_in`] and changes them through [`LabCall::lab`].
 
-use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
+use visavis_e2e::lab::call::{LabCall, frames_flow};
+use visavis_e2e::lab::{LabConfig, LinkShape, NatKind, Side, Wire};
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
-use visavis_e2e::{
-    Appliance, ApplianceConfig, CandidatePair, CandidateType, Chromedriver, Coturn, Guest,
-    GuestStats, PageState, Rendezvous, RendezvousConfig, Result,
-};
+use visavis_e2e::{ApplianceConfig, CandidatePair, CandidateType, Guest, Result};
 
 /// The path a call must take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +29,6 @@ struct Case {
     nat_b: NatKind,
     path: Path,
 }
-
-/// How many frames the guest must decode to show the unit's video flows.
-const FLOWING: u64 = 60;
 
 fn judge(case: Case, pair: &CandidatePair) {
     let relayed =
@@ -62,78 +57,15 @@ fn judge(case: Case, pair: &CandidatePair) {
     }
 }
 
-/// A call in a lab: everything it started, declared so that it drops in order (the guest
-/// first, the lab last).
-struct LabCall {
-    guest: Guest,
-    _driver: Chromedriver,
-    _unit: Appliance,
-    _rendezvous: Rendezvous,
-    _coturn: Coturn,
-    lab: Lab,
-}
-
-/// Build `config`'s lab with coturn and rendezvous in its internet (STUN, and TURN
-/// credentials minted by rendezvous for both sides) and the unit behind NAT B, and bring a
-/// guest behind NAT A into a call whose video flows.
+/// [`LabCall::start`] with the unit these tests use: 640x360, guests let in without a tap.
 async fn call_in(config: LabConfig) -> Result<LabCall> {
-    let lab = Lab::start(config)?;
-    let coturn = Coturn::start(&lab)?;
-    let rendezvous = Rendezvous::start_in_lab(
-        &lab,
-        RendezvousConfig {
-            extra_toml: format!("[[ice_servers]]\nurls = [\"{}\"]\n", coturn.stun_url()),
-            turn: Some(coturn.rendezvous_turn()),
-            ..Default::default()
-        },
-    )?;
-    let mut unit = Appliance::start_in_lab(
-        &lab,
-        &rendezvous,
+    LabCall::start(
+        config,
         ApplianceConfig {
             width: 640,
             height: 360,
             auto_admit: true,
             ..Default::default()
-        },
-    )?;
-    let url = unit.create_invite(timeouts::media())?;
-    assert!(url.starts_with(&Lab::rendezvous_url()), "invite {url}");
-
-    let driver = Chromedriver::start_in(lab.ns(Node::Guest))?;
-    let guest = driver
-        .new_guest_with_args(&Lab::guest_chromium_args())
-        .await?;
-    guest.record_peer_connections().await?;
-    guest.open(&url).await?;
-    guest.join("Camille").await?;
-    guest
-        .wait_for_state(PageState::InCall, timeouts::step())
-        .await?;
-    frames_flow(&guest, &format!("{config:?}")).await?;
-    Ok(LabCall {
-        guest,
-        _driver: driver,
-        _unit: unit,
-        _rendezvous: rendezvous,
-        _coturn: coturn,
-        lab,
-    })
-}
-
-/// Wait until the guest decoded [`FLOWING`] more frames; its stats then.
-async fn frames_flow(guest: &Guest, across: &str) -> Result<GuestStats> {
-    let start = guest.stats().await?.frames_decoded;
-    wait::until(
-        &format!("the guest to decode {FLOWING} frames across {across}"),
-        timeouts::media(),
-        || async {
-            let s = guest.stats().await?;
-            Ok(if s.frames_decoded >= start + FLOWING {
-                Check::Ready(s)
-            } else {
-                Check::NotYet(format!("{s:?}"))
-            })
         },
     )
     .await
@@ -180,12 +112,7 @@ async fn cone_to_cone_goes_through_reflexive_addresses() -> Result<()> {
 
 /// A symmetric NAT on either side: the reflexive address the other side learns is not the one
 /// the checks come from, so only the relay joins them.
-///
-/// Seen so far: the unit reports `connected` and receives the guest's audio and video, the
-/// guest receives nothing, and the unit drops to `disconnected` 5 s later (its log shows
-/// `IceHandler.handle_read got error: unhandled STUN packet`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the unit's media does not reach a guest behind a symmetric NAT yet"]
 async fn a_symmetric_guest_nat_goes_through_the_relay() -> Result<()> {
     call_across(Case {
         nat_a: NatKind::Symmetric,
@@ -196,10 +123,12 @@ async fn a_symmetric_guest_nat_goes_through_the_relay() -> Result<()> {
     .map(|_| ())
 }
 
-/// Seen so far: video flows through the guest's relay candidate, but the selected pair
-/// (relay ↔ peer-reflexive) stays `in-progress` instead of `succeeded`.
+///
+/// Seen so far: passes in some runs; in others the guest's ICE fails before the call is up
+/// (page `error`), or video flows while the selected pair (relay to peer-reflexive) stays
+/// `in-progress`. Not reliable enough to gate a change on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the selected pair stays in-progress through the relay"]
+#[ignore = "the unit behind a symmetric NAT connects in some runs only"]
 async fn a_symmetric_unit_nat_goes_through_the_relay() -> Result<()> {
     call_across(Case {
         nat_a: NatKind::Cone,
@@ -212,9 +141,10 @@ async fn a_symmetric_unit_nat_goes_through_the_relay() -> Result<()> {
 
 /// A guest network that lets no UDP out: the guest reaches the relay over TCP or TLS.
 ///
-/// Seen so far: the guest page ends in `error` before the call starts (not analysed yet;
-/// webrtc-rs skips the `turn:...?transport=tcp` and `turns:` URLs on the unit's side, which
-/// is fine here as the unit has UDP).
+/// Seen so far: the unit's peer connection stays `connecting` and the guest page ends in
+/// `error` (ICE failed) before the call starts. The unit itself has UDP here and uses the
+/// relay over UDP (webrtc-rs 0.21 skips `?transport=tcp` and `turns:` URLs with a warning);
+/// where the guest's TCP allocation or the relay-to-unit leg breaks is not known yet.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the guest page ends in error behind a UDP-blocking NAT"]
 async fn a_guest_without_udp_goes_through_the_relay_over_tcp() -> Result<()> {

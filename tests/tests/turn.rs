@@ -71,7 +71,14 @@ impl Namespace {
     /// that does not answer.
     fn exec_bounded(&self, seconds: u32, program: &str) -> Command {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0, "timeout", &seconds.to_string(), program]);
+        c.args([
+            "netns",
+            "exec",
+            &self.0,
+            "timeout",
+            &seconds.to_string(),
+            program,
+        ]);
         c
     }
 }

@@ -1,6 +1,6 @@
-//! `cargo xtask bench [call] [kiosk] [provision]`: set up, build the release binaries, run
-//! the benchmarks named (all by default) and print their reports: the call path and the
-//! kiosk (`tests/src/bin/bench`), then `provision` on fleets of 300 and 10 000 units
+//! `cargo xtask bench [call] [kiosk] [net] [provision]`: set up, build the release binaries,
+//! run the benchmarks named (all by default) and print their reports: the call path, the
+//! kiosk and calls across the network lab (`tests/src/bin/bench`), then `provision` on fleets of 300 and 10 000 units
 //! (`provisioning/examples/bench.rs`). It reports figures; it never fails on them.
 
 use crate::cli::Profile;
@@ -9,7 +9,7 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 /// The parts `cargo xtask bench` can run, in order.
-const PARTS: [&str; 3] = ["call", "kiosk", "provision"];
+const PARTS: [&str; 4] = ["call", "kiosk", "net", "provision"];
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     if let Some(unknown) = args.iter().find(|a| !PARTS.contains(&a.as_str())) {
@@ -21,7 +21,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
     setup::run()?;
     workspace::build(Profile::Release)?;
-    let media: Vec<&str> = ["call", "kiosk"]
+    let media: Vec<&str> = ["call", "kiosk", "net"]
         .into_iter()
         .filter(|p| wanted(p))
         .collect();

@@ -36,8 +36,12 @@ pub const PACKAGES: &[&str] = &[
     // The guest's browser in the end-to-end tests, driven over WebDriver.
     "chromium",
     "chromium-driver",
-    // TURN relay for guests behind NAT, started by the tests on loopback.
+    // TURN relay for guests behind NAT, started by the tests in the network lab; its
+    // client tools check the shipped relay config.
     "coturn",
+    // The network lab: namespaces, veth, tc; openssl makes the relay's test certificate.
+    "iproute2",
+    "openssl",
     // The kiosk under a virtual display, and screenshots of it.
     "xvfb",
     // The Wayland kiosk compositor the kiosk runs under on the unit (its unit is verified).

@@ -35,6 +35,7 @@
 //! before what runs in it, so it drops last: dropping it kills whatever still runs in its
 //! namespaces and deletes them.
 
+pub mod call;
 pub mod forward;
 pub mod netns;
 pub mod nft;

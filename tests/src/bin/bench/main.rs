@@ -9,9 +9,11 @@
 //!    delivered frame, delivered fps and PSS, and the ratio to applianced.
 //! 3. The kiosk: a table's 1920x1080 screen with four guest tiles; kiosk CPU-seconds per
 //!    second and PSS, and applianced frame → kiosk paint latency.
+//! 4. The network (`net`): calls across the lab of namespaces, see `net.rs`.
 
 mod baseline;
 mod kiosk;
+mod net;
 mod procstat;
 mod visavis;
 
@@ -107,6 +109,9 @@ enum Part {
     Call,
     /// The kiosk's screen with four guest tiles.
     Kiosk,
+    /// Calls across the network lab: NAT matrix, a thin link, a cap dropped mid-call
+    /// (needs root).
+    Net,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -142,6 +147,9 @@ async fn main() -> ExitCode {
             Ok(report) => println!("{report}"),
             Err(e) => println!("kiosk: FAILED: {e}"),
         }
+    }
+    if wanted(Part::Net) {
+        println!("{}", net::run().await);
     }
     ExitCode::SUCCESS
 }

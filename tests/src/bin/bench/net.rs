@@ -1,0 +1,213 @@
+//! `bench net`: calls across the network lab (tests/src/lab), reported, never judged.
+//!
+//! 1. The connect matrix: for each pair of NAT kinds, the candidate pair the guest's
+//!    Chromium selected and the time from opening the invite to the first decoded frame.
+//! 2. A thin link (1 Mbit/s, 2 % random loss, 60 ms one-way delay on the guest's side):
+//!    delivered fps, Chromium's freeze count and time frozen over the window, resolution.
+//! 3. The guest's cap dropped from 4 to 1 Mbit/s mid-call: the unit's video send rate to
+//!    that guest, second by second, and how long until it fits under the new cap; freezes
+//!    meanwhile.
+
+use crate::visavis::metrics;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+use visavis_e2e::lab::call::LabCall;
+use visavis_e2e::lab::{LabConfig, LinkShape, NatKind, Side, Wire};
+use visavis_e2e::wait::{self, Check};
+use visavis_e2e::{ApplianceConfig, Error, Result, VideoReception};
+
+/// The unit as a store runs it.
+fn unit() -> ApplianceConfig {
+    ApplianceConfig {
+        width: 1280,
+        height: 720,
+        fps: 30,
+        bitrate_kbps: 2500,
+        auto_admit: true,
+        ..Default::default()
+    }
+}
+
+/// All three parts; each says FAILED with its reason instead of stopping the others.
+pub async fn run() -> String {
+    let mut out = String::from(
+        "net: calls across the lab (guest — NAT A — internet — NAT B — unit), 1280x720@30, ceiling 2500 kbit/s\n",
+    );
+    let _ = writeln!(out, "{}", matrix().await);
+    match thin().await {
+        Ok(r) => out.push_str(&r),
+        Err(e) => {
+            let _ = writeln!(out, "net: thin link: FAILED: {e}");
+        }
+    }
+    match cap_drop().await {
+        Ok(r) => out.push_str(&r),
+        Err(e) => {
+            let _ = writeln!(out, "net: cap drop: FAILED: {e}");
+        }
+    }
+    out
+}
+
+async fn matrix() -> String {
+    let mut out = String::from("net: connect matrix (NAT A guest side / NAT B unit side)\n");
+    let kinds = [
+        (NatKind::Cone, NatKind::Cone),
+        (NatKind::None, NatKind::Cone),
+        (NatKind::Symmetric, NatKind::Cone),
+        (NatKind::Cone, NatKind::Symmetric),
+        (NatKind::Symmetric, NatKind::Symmetric),
+        (NatKind::UdpBlocked, NatKind::Cone),
+    ];
+    for (nat_a, nat_b) in kinds {
+        let config = LabConfig {
+            nat_a,
+            nat_b,
+            ..Default::default()
+        };
+        let line = match LabCall::start(config, unit()).await {
+            Ok(call) => {
+                let pair = match call.guest.selected_candidate_pair().await {
+                    Ok(Some(p)) => format!(
+                        "{:?} {} ({}{}) ↔ {:?} {}",
+                        p.local_type,
+                        p.local_address,
+                        p.state,
+                        p.relay_protocol
+                            .map(|r| format!(", relay over {r}"))
+                            .unwrap_or_default(),
+                        p.remote_type,
+                        p.remote_address
+                    ),
+                    Ok(None) => "no selected pair".into(),
+                    Err(e) => format!("pair unreadable: {e}"),
+                };
+                let first = call.invite_to_first_frame.as_secs_f64();
+                let _ = call.guest.close().await;
+                format!("connected; invite → first frame {first:.2} s; guest's pair: {pair}")
+            }
+            Err(e) => format!("FAILED: {}", first_line(&e.to_string())),
+        };
+        let _ = writeln!(out, "  {nat_a:?} / {nat_b:?}: {line}");
+    }
+    out
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+async fn reception(call: &LabCall) -> Result<VideoReception> {
+    call.guest
+        .video_reception()
+        .await?
+        .ok_or_else(|| Error::new("the guest has no inbound video"))
+}
+
+/// Let `d` of wall time pass (what is measured is what happened meanwhile).
+async fn pass(d: Duration) -> Result<()> {
+    let t0 = Instant::now();
+    wait::until("a measurement window", d * 2, || async {
+        Ok(if t0.elapsed() >= d {
+            Check::Ready(())
+        } else {
+            Check::NotYet(String::new())
+        })
+    })
+    .await
+}
+
+async fn thin() -> Result<String> {
+    let call = LabCall::start(
+        LabConfig {
+            nat_a: NatKind::Cone,
+            nat_b: NatKind::Cone,
+            guest_link: LinkShape {
+                rate_kbit: Some(1000),
+                loss: 0.02,
+                wire: Some(Wire::delay(60.0, 5.0)),
+            },
+            ..Default::default()
+        },
+        unit(),
+    )
+    .await?;
+    let window = Duration::from_secs(20);
+    let a = reception(&call).await?;
+    let t0 = Instant::now();
+    pass(window).await?;
+    let b = reception(&call).await?;
+    let secs = t0.elapsed().as_secs_f64();
+    let frozen = b.total_freezes_duration - a.total_freezes_duration;
+    let kbit = (b.bytes_received - a.bytes_received) as f64 * 8.0 / 1000.0 / secs;
+    let _ = call.guest.close().await;
+    Ok(format!(
+        "net: thin link (guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way), {secs:.1} s window:\n  \
+         delivered {:.1} fps at {}x{}, {kbit:.0} kbit/s received; freezes {} totalling {frozen:.2} s \
+         ({:.1} % of the time); packets lost {}\n",
+        (b.frames_decoded - a.frames_decoded) as f64 / secs,
+        b.frame_width,
+        b.frame_height,
+        b.freeze_count - a.freeze_count,
+        100.0 * frozen / secs,
+        b.packets_lost - a.packets_lost,
+    ))
+}
+
+/// The unit's video bytes sent to its one guest so far.
+fn video_bytes_out(call: &LabCall) -> Result<u64> {
+    let m = metrics(&call.unit)?;
+    m.guests
+        .first()
+        .map(|g| g.video_out.bytes)
+        .ok_or_else(|| Error::new("the unit lists no guest"))
+}
+
+async fn cap_drop() -> Result<String> {
+    let call = LabCall::start(
+        LabConfig {
+            nat_a: NatKind::Cone,
+            nat_b: NatKind::Cone,
+            guest_link: LinkShape {
+                rate_kbit: Some(4000),
+                loss: 0.0,
+                wire: Some(Wire::delay(30.0, 2.0)),
+            },
+            ..Default::default()
+        },
+        unit(),
+    )
+    .await?;
+    // Settle at 4 Mbit/s first.
+    pass(Duration::from_secs(5)).await?;
+    let mut series = Vec::new();
+    let mut last = (Instant::now(), video_bytes_out(&call)?);
+    let before = reception(&call).await?;
+    call.lab.set_rate(Side::Guest, Some(1000))?;
+    let dropped = Instant::now();
+    for _ in 0..20 {
+        pass(Duration::from_secs(1)).await?;
+        let now = (Instant::now(), video_bytes_out(&call)?);
+        let kbit = (now.1 - last.1) as f64 * 8.0 / 1000.0 / (now.0 - last.0).as_secs_f64();
+        series.push(((now.0 - dropped).as_secs_f64(), kbit));
+        last = now;
+    }
+    let after = reception(&call).await?;
+    // Fits: from this second on, every second's video stays under 90 % of the cap (audio
+    // and packet overhead take the rest).
+    let fits = (0..series.len())
+        .find(|&i| series[i..].iter().all(|(_, k)| *k <= 900.0))
+        .map(|i| format!("{:.1} s", series[i].0))
+        .unwrap_or_else(|| "not within 20 s".into());
+    let rates: Vec<String> = series.iter().map(|(_, k)| format!("{k:.0}")).collect();
+    let _ = call.guest.close().await;
+    Ok(format!(
+        "net: guest cap 4 → 1 Mbit/s mid-call: video send rate fits under the cap after {fits}; \
+         per second (kbit/s): {}\n  meanwhile the guest froze {} times, {:.2} s in all, at {}x{} at the end\n",
+        rates.join(" "),
+        after.freeze_count - before.freeze_count,
+        after.total_freezes_duration - before.total_freezes_duration,
+        after.frame_width,
+        after.frame_height,
+    ))
+}

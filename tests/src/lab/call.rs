@@ -1,0 +1,97 @@
+//! A call across the lab: coturn and rendezvous in its internet (STUN, and TURN credentials
+//! rendezvous mints for both sides), the unit behind NAT B, one guest's Chromium behind
+//! NAT A, in a call whose video flows. Used by the NAT tests and `cargo xtask bench net`.
+
+use super::{Lab, LabConfig, Node};
+use crate::error::Result;
+use crate::timeouts;
+use crate::wait::{self, Check};
+use crate::{
+    Appliance, ApplianceConfig, Chromedriver, Coturn, Guest, GuestStats, PageState, Rendezvous,
+    RendezvousConfig,
+};
+use std::time::{Duration, Instant};
+
+/// How many frames the guest must decode to show the unit's video flows.
+pub const FLOWING: u64 = 60;
+
+/// Everything a lab call started, declared so that it drops in order (the guest first, the
+/// lab last).
+pub struct LabCall {
+    pub guest: Guest,
+    pub driver: Chromedriver,
+    pub unit: Appliance,
+    pub rendezvous: Rendezvous,
+    pub coturn: Coturn,
+    /// From the guest opening the invite to its first decoded frame.
+    pub invite_to_first_frame: Duration,
+    pub lab: Lab,
+}
+
+impl LabCall {
+    /// Build `config`'s lab and bring a guest into a call with a unit of `unit` (its
+    /// rendezvous settings are the lab's) whose video flows.
+    pub async fn start(config: LabConfig, unit: ApplianceConfig) -> Result<LabCall> {
+        let lab = Lab::start(config)?;
+        let coturn = Coturn::start(&lab)?;
+        let rendezvous = Rendezvous::start_in_lab(
+            &lab,
+            RendezvousConfig {
+                extra_toml: format!("[[ice_servers]]\nurls = [\"{}\"]\n", coturn.stun_url()),
+                turn: Some(coturn.rendezvous_turn()),
+                ..Default::default()
+            },
+        )?;
+        let mut unit = Appliance::start_in_lab(&lab, &rendezvous, unit)?;
+        let url = unit.create_invite(timeouts::media())?;
+        let driver = Chromedriver::start_in(lab.ns(Node::Guest))?;
+        let guest = driver
+            .new_guest_with_args(&Lab::guest_chromium_args())
+            .await?;
+        guest.record_peer_connections().await?;
+        let opened = Instant::now();
+        guest.open(&url).await?;
+        guest.join("Camille").await?;
+        guest
+            .wait_for_state(PageState::InCall, timeouts::step())
+            .await?;
+        wait::until("the first decoded frame", timeouts::media(), || async {
+            let s = guest.stats().await?;
+            Ok(if s.frames_decoded > 0 {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{s:?}"))
+            })
+        })
+        .await?;
+        let invite_to_first_frame = opened.elapsed();
+        frames_flow(&guest, &format!("{config:?}")).await?;
+        Ok(LabCall {
+            guest,
+            driver,
+            unit,
+            rendezvous,
+            coturn,
+            invite_to_first_frame,
+            lab,
+        })
+    }
+}
+
+/// Wait until the guest decoded [`FLOWING`] more frames; its stats then.
+pub async fn frames_flow(guest: &Guest, across: &str) -> Result<GuestStats> {
+    let start = guest.stats().await?.frames_decoded;
+    wait::until(
+        &format!("the guest to decode {FLOWING} frames across {across}"),
+        timeouts::media(),
+        || async {
+            let s = guest.stats().await?;
+            Ok(if s.frames_decoded >= start + FLOWING {
+                Check::Ready(s)
+            } else {
+                Check::NotYet(format!("{s:?}"))
+            })
+        },
+    )
+    .await
+}
