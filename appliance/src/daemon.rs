@@ -415,19 +415,13 @@ impl World {
                 let id = guest_id.clone();
                 tokio::spawn(async move {
                     while let Some(payload) = rx.recv().await {
-                        let candidate = matches!(payload, SignalPayload::Candidate { .. });
-                        match worker.apply(payload).await {
-                            Ok(()) => {}
-                            // One bad candidate costs that path, not the call.
-                            Err(e) if candidate => {
-                                tracing::warn!(guest = %id, "candidate refused: {e}");
-                            }
-                            Err(e) => {
-                                tracing::warn!(guest = %id, "signaling failed: {e}");
-                                let _ = events.send(PeerEvent::Gone {
-                                    guest_id: id.clone(),
-                                });
-                            }
+                        // A refused candidate is skipped inside `apply`; a bad offer ends
+                        // this guest's connection alone.
+                        if let Err(e) = worker.apply(payload).await {
+                            tracing::warn!(guest = %id, "signaling failed: {e}");
+                            let _ = events.send(PeerEvent::Gone {
+                                guest_id: id.clone(),
+                            });
                         }
                     }
                 });
