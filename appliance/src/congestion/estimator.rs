@@ -1,0 +1,171 @@
+//! Each guest's send-side bandwidth estimate, and the interceptor chain that makes it.
+//!
+//! webrtc-rs 0.21 runs Google Congestion Control over transport-wide congestion control
+//! feedback (TWCC) inside each peer connection's interceptor chain, with a pacer in front
+//! of the wire that sends at the estimate. The estimator is boxed inside the chain, out of
+//! the application's reach, so [`Published`] wraps it and stores its target in the guest's
+//! counters after every change, where the congestion task and the metrics read it (the
+//! pattern of webrtc-rs's `bandwidth-estimation-from-disk` example).
+
+use super::controller::{Limits, VIDEO_SHARE};
+use crate::metrics::GuestCounters;
+use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport, Registry};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    CongestionFeedback, configure_congestion_control, configure_nack, configure_rtcp_reports,
+    configure_simulcast_extension_headers,
+};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+use webrtc::peer_connection::MediaEngine;
+
+/// Delegates to `inner` and publishes its target once the remote's feedback has spoken.
+pub struct Published<E: BandwidthEstimator> {
+    inner: E,
+    counters: Arc<GuestCounters>,
+    /// Feedback arrived at least once: before that the target is only the starting guess.
+    heard: bool,
+}
+
+impl<E: BandwidthEstimator> Published<E> {
+    pub fn new(inner: E, counters: Arc<GuestCounters>) -> Self {
+        Published {
+            inner,
+            counters,
+            heard: false,
+        }
+    }
+
+    fn publish(&self) {
+        if self.heard {
+            let bps = self.inner.target_bitrate().max(1.0) as u64;
+            self.counters.estimate_bps.store(bps, Relaxed);
+        }
+    }
+}
+
+impl<E: BandwidthEstimator> BandwidthEstimator for Published<E> {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        self.inner.on_reports(now, reports);
+        self.heard |= !reports.is_empty();
+        self.publish();
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.inner.target_bitrate()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+        self.publish();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        self.inner.stats()
+    }
+}
+
+/// Where a guest's estimator starts and the range it stays in, bits per second.
+///
+/// The pacer sends at the estimate, so the estimate must start above what the main layer
+/// sends at its ceiling (video, audio and overhead): a guest's pacer must never be what
+/// holds their video back before the network said anything. GCC comes down from there at
+/// the first sign of congestion.
+pub fn bounds(limits: &Limits) -> (f64, f64, f64) {
+    let start = (limits.main_max + limits.audio) as f64 / VIDEO_SHARE * 1.25;
+    (start, limits.small_min as f64, start * 2.0)
+}
+
+/// The interceptor chain for one guest: NACK (generator and responder, which
+/// retransmits over RTX when negotiated), RTCP reports, the MID/RID header extensions, and
+/// send-side congestion control (GCC over TWCC, pacer, TWCC sender and receiver), its
+/// estimate published into `counters`. This is webrtc-rs's default chain with the
+/// congestion control added (the default's TWCC receiver is part of it).
+pub fn registry(
+    registry: Registry,
+    media_engine: &mut MediaEngine,
+    limits: &Limits,
+    counters: Arc<GuestCounters>,
+) -> Result<Registry, webrtc::error::Error> {
+    let registry = configure_nack(registry, media_engine);
+    configure_simulcast_extension_headers(media_engine)?;
+    let registry = configure_rtcp_reports(registry);
+    let (start, min, max) = bounds(limits);
+    configure_congestion_control(
+        registry,
+        Published::new(Gcc::new(start, min, max), counters),
+        CongestionFeedback::Twcc,
+        media_engine,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::interceptor::ConstantBitrate;
+    use rtc::interceptor::Slot;
+
+    const LIMITS: Limits = Limits {
+        main_max: 2_500_000,
+        main_min: 600_000,
+        small_max: 500_000,
+        small_min: 100_000,
+        audio: 64_000,
+    };
+
+    #[test]
+    fn the_chain_has_nack_reports_and_congestion_control_once_each() {
+        let mut engine = MediaEngine::default();
+        engine.register_default_codecs().unwrap();
+        let counters = Arc::new(GuestCounters::default());
+        let r = registry(Registry::new(), &mut engine, &LIMITS, counters).unwrap();
+        let slots: Vec<Slot> = r.slots().into_iter().map(|(s, _)| s).collect();
+        for wanted in [
+            Slot::NackResponder,
+            Slot::NackGenerator,
+            Slot::TwccReceiver,
+            Slot::TwccSender,
+            Slot::Pacer,
+            Slot::CongestionControl,
+            Slot::ReceiverReport,
+            Slot::SenderReport,
+        ] {
+            assert!(slots.contains(&wanted), "{wanted:?} missing from {slots:?}");
+        }
+    }
+
+    #[test]
+    fn the_estimate_is_published_only_once_feedback_came() {
+        let counters = Arc::new(GuestCounters::default());
+        let mut e = Published::new(ConstantBitrate::new(1_500_000.0), counters.clone());
+        let now = Instant::now();
+        e.handle_timeout(now);
+        e.on_reports(now, &[]);
+        assert_eq!(counters.estimate_bps.load(Relaxed), 0, "no feedback yet");
+        let report = PacketReport {
+            ssrc: 1,
+            id: 1,
+            rtp_sequence_number: 1,
+            is_twcc: true,
+            twcc_sequence_number: 1,
+            size: 1200,
+            arrived: true,
+            departure: now,
+            arrival: Some(std::time::Duration::from_millis(5)),
+            ecn: Default::default(),
+        };
+        e.on_reports(now, &[report]);
+        assert_eq!(counters.estimate_bps.load(Relaxed), 1_500_000);
+    }
+
+    #[test]
+    fn the_estimate_starts_above_what_the_main_layer_sends() {
+        let (start, min, max) = bounds(&LIMITS);
+        assert!(start * VIDEO_SHARE > (LIMITS.main_max + LIMITS.audio) as f64);
+        assert!(min <= LIMITS.small_min as f64 && max > start);
+    }
+}
