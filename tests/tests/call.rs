@@ -113,6 +113,33 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         },
     )
     .await?;
+    // Chromium's transport-wide congestion control feedback reaches each guest's bandwidth
+    // estimator (TWCC negotiated and working), and the metrics say which layer each gets.
+    let m = wait::until(
+        "both guests have a bandwidth estimate",
+        timeouts::media(),
+        || async {
+            let m = metrics(&unit)?;
+            Ok(if m.guests.iter().all(|g| g.estimate_bps > 0) {
+                Check::Ready(m)
+            } else {
+                Check::NotYet(format!("{:?}", m.guests))
+            })
+        },
+    )
+    .await?;
+    for g in &m.guests {
+        eprintln!(
+            "{}: estimate {} bit/s, layer {:?}",
+            g.name, g.estimate_bps, g.layer
+        );
+    }
+    eprintln!("layers: {:?}", m.layers);
+    assert_eq!(m.layers.len(), 2, "{m:?}");
+    assert!(
+        m.layers[0].active && m.layers[0].target_bitrate_bps > 0,
+        "{m:?}"
+    );
     // One encoder of each kind, serving both.
     assert_eq!(m.video_encoders_started, 1, "{m:?}");
     assert_eq!(m.audio_encoders_started, 1, "{m:?}");
