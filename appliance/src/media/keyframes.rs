@@ -98,13 +98,13 @@ impl KeyframeRequester {
         self.layer
     }
 
-    /// A requester no encoder listens to (for tests of what asks).
+    /// A requester no encoder listens to, counting into `metrics` (for tests of what asks).
     #[cfg(test)]
-    pub fn detached(layer: VideoLayer) -> Self {
+    pub fn detached(layer: VideoLayer, metrics: Arc<Metrics>) -> Self {
         KeyframeRequester {
             layer,
             tx: mpsc::unbounded_channel().0,
-            metrics: Arc::default(),
+            metrics,
         }
     }
 

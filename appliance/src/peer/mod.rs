@@ -313,11 +313,14 @@ impl Peer {
             }),
             tokio::spawn(send::forward_video(
                 guest_id.clone(),
-                send::Outgoing {
-                    track: video.clone(),
-                    ssrc: video_ssrc,
-                    payload_type: video_pt,
-                },
+                send::to_track(
+                    send::Outgoing {
+                        track: video.clone(),
+                        ssrc: video_ssrc,
+                        payload_type: video_pt,
+                    },
+                    self.counters.clone(),
+                ),
                 ctx.video.clone(),
                 self.congestion.layer.clone(),
                 self.connected.clone(),

@@ -56,6 +56,24 @@ pub async fn forward_audio(
     }
 }
 
+/// Where a guest's video frames go: their track, or a test's channel.
+pub type FrameWriter = Box<
+    dyn FnMut(
+            Arc<EncodedFrame>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), webrtc::error::Error>> + Send>,
+        > + Send,
+>;
+
+/// Frames into `out`, counted in the guest's outgoing video counters.
+pub fn to_track(out: Outgoing, counters: Arc<GuestCounters>) -> FrameWriter {
+    let out = Arc::new(out);
+    Box::new(move |frame| {
+        let (out, counters) = (out.clone(), counters.clone());
+        Box::pin(async move { write(&out, &frame, &counters.video_out).await })
+    })
+}
+
 /// A layer the guest is about to get: its frames, waiting for the first keyframe.
 struct Switch {
     layer: VideoLayer,
@@ -70,7 +88,7 @@ struct Switch {
 /// already short: a short freeze beats a growing queue), going up it plays until then.
 pub async fn forward_video(
     guest_id: GuestId,
-    out: Outgoing,
+    mut send: FrameWriter,
     layers: VideoLayers,
     mut wanted: watch::Receiver<VideoLayer>,
     mut connected: watch::Receiver<bool>,
@@ -115,7 +133,7 @@ pub async fn forward_video(
                         frames = s.frames;
                         need_keyframe = false;
                         counters.layer.store(layer_code(current), Relaxed);
-                        if let Err(e) = write(&out, &frame, &counters.video_out).await {
+                        if let Err(e) = send(frame).await {
                             tracing::info!(guest = %guest_id, "stopped sending video: {e}");
                             return;
                         }
@@ -144,7 +162,7 @@ pub async fn forward_video(
                     }
                     need_keyframe = false;
                 }
-                if let Err(e) = write(&out, &frame, &counters.video_out).await {
+                if let Err(e) = send(frame).await {
                     tracing::info!(guest = %guest_id, "stopped sending video: {e}");
                     return;
                 }
@@ -223,3 +241,7 @@ pub async fn poll_sent_stats(pc: Arc<dyn PeerConnection>, counters: Arc<GuestCou
         }
     }
 }
+
+#[cfg(test)]
+#[path = "send_tests.rs"]
+mod tests;

@@ -10,7 +10,7 @@ const CHROMIUM_OFFER: &str = include_str!("chromium_offer.sdp");
 fn layer(layer: VideoLayer) -> LayerOutput {
     LayerOutput {
         frames: broadcast::channel(4).0,
-        keyframes: KeyframeRequester::detached(layer),
+        keyframes: KeyframeRequester::detached(layer, Arc::default()),
     }
 }
 
