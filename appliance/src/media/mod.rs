@@ -174,7 +174,15 @@ impl MediaHub {
                 gate.open();
             }
             self.layers.main.keyframes.request();
-            self.layers.small.keyframes.request();
+            // An idle small layer starts from a keyframe anyway when a guest needs it.
+            if self
+                .metrics
+                .small_layer
+                .active
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                self.layers.small.keyframes.request();
+            }
         }
     }
 
