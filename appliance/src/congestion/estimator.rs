@@ -9,10 +9,13 @@
 
 use super::controller::{Limits, VIDEO_SHARE};
 use crate::metrics::GuestCounters;
-use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport, Registry};
+use rtc::interceptor::{
+    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacerBuilder, PacketReport,
+    Registry, Slot, TwccSenderBuilder,
+};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    CongestionFeedback, configure_congestion_control, configure_nack, configure_rtcp_reports,
-    configure_simulcast_extension_headers,
+    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
+    configure_twcc_receiver_only,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -83,8 +86,10 @@ pub fn bounds(limits: &Limits) -> (f64, f64, f64) {
 /// The interceptor chain for one guest: NACK (generator and responder, which
 /// retransmits over RTX when negotiated), RTCP reports, the MID/RID header extensions, and
 /// send-side congestion control (GCC over TWCC, pacer, TWCC sender and receiver), its
-/// estimate published into `counters`. This is webrtc-rs's default chain with the
-/// congestion control added (the default's TWCC receiver is part of it).
+/// estimate published into `counters`. This is webrtc-rs's default chain with what
+/// `configure_congestion_control` adds, except that the pacer starts at the estimator's
+/// starting rate (its own default, 1 Mbit/s, would hold the main layer back until the
+/// estimate first moves).
 pub fn registry(
     registry: Registry,
     media_engine: &mut MediaEngine,
@@ -94,13 +99,20 @@ pub fn registry(
     let registry = configure_nack(registry, media_engine);
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_rtcp_reports(registry);
+    // The transport-cc feedback and header extension for audio and video, and the receiver.
+    let registry = configure_twcc_receiver_only(registry, media_engine)?;
     let (start, min, max) = bounds(limits);
-    configure_congestion_control(
-        registry,
-        Published::new(Gcc::new(start, min, max), counters),
-        CongestionFeedback::Twcc,
-        media_engine,
-    )
+    let estimator = Published::new(Gcc::new(start, min, max), counters);
+    Ok(registry
+        .with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(estimator).build(),
+        )
+        .with(
+            Slot::Pacer,
+            PacerBuilder::new().with_target_bitrate(start).build(),
+        )
+        .with(Slot::TwccSender, TwccSenderBuilder::new().build()))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 mod controller;
 pub mod estimator;
 
-pub use controller::{Controller, Decision, Limits};
+pub use controller::{Controller, Decision, Limits, VIDEO_SHARE};
 
 use crate::config::Config;
 use crate::media::VideoControl;
