@@ -6,7 +6,6 @@
 //! chose for the guest; a change of layer takes effect at the new layer's first keyframe.
 
 use super::rtcp::is_keyframe_request;
-use crate::congestion::VIDEO_SHARE;
 use crate::media::{EncodedFrame, VideoLayers};
 use crate::metrics::{Counter3, GuestCounters, layer_code};
 use rtc::media::Sample;
@@ -75,43 +74,6 @@ pub fn to_track(out: Outgoing, counters: Arc<GuestCounters>) -> FrameWriter {
     })
 }
 
-/// How far a guest's video may run ahead of their bandwidth estimate before frames are
-/// dropped: a keyframe and more, not the seconds of queue their pacer would otherwise hold
-/// after a sudden drop of the estimate.
-pub const AHEAD: Duration = Duration::from_secs(1);
-
-/// The bits a guest's video may still send: refilled at their estimate, at most [`AHEAD`]
-/// worth. Plain instants in, no clock.
-#[derive(Debug, Default)]
-struct Budget {
-    bits: Option<f64>,
-    at: Option<Instant>,
-}
-
-impl Budget {
-    /// Whether a frame may go at `now` with the estimate at `rate` bits per second
-    /// (0: none yet, anything goes). A frame may overdraw; the next waits.
-    fn allows(&mut self, now: Instant, rate: f64) -> bool {
-        if rate <= 0.0 {
-            return true;
-        }
-        let cap = rate * AHEAD.as_secs_f64();
-        let elapsed = self
-            .at
-            .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
-        let bits = self.bits.map_or(cap, |b| (b + elapsed * rate).min(cap));
-        self.bits = Some(bits);
-        self.at = Some(now);
-        bits >= 0.0
-    }
-
-    fn spend(&mut self, bits: f64) {
-        if let Some(b) = self.bits.as_mut() {
-            *b -= bits;
-        }
-    }
-}
-
 /// A layer the guest is about to get: its frames, waiting for the first keyframe.
 struct Switch {
     layer: VideoLayer,
@@ -143,7 +105,6 @@ pub async fn forward_video(
     let mut need_keyframe = true;
     let mut switch: Option<Switch> = None;
     let mut watching = true;
-    let mut budget = Budget::default();
     loop {
         let paused = switch.as_ref().is_some_and(|s| s.layer > current);
         tokio::select! {
@@ -195,20 +156,12 @@ pub async fn forward_video(
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
-                if need_keyframe && !frame.keyframe {
-                    continue;
+                if need_keyframe {
+                    if !frame.keyframe {
+                        continue;
+                    }
+                    need_keyframe = false;
                 }
-                let rate = counters.estimate_bps.load(Relaxed) as f64 * VIDEO_SHARE;
-                if !budget.allows(Instant::now(), rate) {
-                    // Seconds of video queued in the pacer would reach the guest late:
-                    // skip ahead to a fresh keyframe instead.
-                    tracing::debug!(guest = %guest_id, "video ahead of the estimate; frame dropped");
-                    need_keyframe = true;
-                    layers.get(current).keyframes.request();
-                    continue;
-                }
-                need_keyframe = false;
-                budget.spend(frame.data.len() as f64 * 8.0);
                 if let Err(e) = send(frame).await {
                     tracing::info!(guest = %guest_id, "stopped sending video: {e}");
                     return;

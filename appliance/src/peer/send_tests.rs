@@ -157,33 +157,3 @@ async fn layer_changes_happen_at_a_keyframe_of_the_new_layer() {
         "one request per change"
     );
 }
-
-#[test]
-fn the_budget_lets_a_second_of_video_ahead_of_the_estimate_and_no_more() {
-    let t0 = Instant::now();
-    let mut b = Budget::default();
-    assert!(b.allows(t0, 0.0), "no estimate: anything goes");
-    let rate = 1_000_000.0;
-    // A 400 kbit keyframe and 30 frames of 30 kbit in the same instant: one second's worth.
-    assert!(b.allows(t0, rate));
-    b.spend(400_000.0);
-    let mut sent = 1;
-    while b.allows(t0, rate) {
-        b.spend(30_000.0);
-        sent += 1;
-    }
-    assert_eq!(
-        sent,
-        1 + 21,
-        "1 Mbit: the keyframe and 21 frames, the last overdrawing"
-    );
-    // Refilled at the estimate: 100 ms later, 100 kbit more (after the overdraft).
-    assert!(!b.allows(t0 + Duration::from_millis(10), rate));
-    assert!(b.allows(t0 + Duration::from_millis(100), rate));
-    // Never more than a second ahead, however long the pause.
-    let mut b = Budget::default();
-    assert!(b.allows(t0, rate));
-    assert!(b.allows(t0 + Duration::from_secs(60), rate));
-    b.spend(1_000_001.0);
-    assert!(!b.allows(t0 + Duration::from_secs(60), rate));
-}
