@@ -22,15 +22,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 use webrtc::peer_connection::MediaEngine;
 
-/// How much faster than the estimate the pacer may send (Chromium paces at 2.5 times its
-/// estimate). Pacing at the estimate itself turns every keyframe and every burst of
-/// retransmissions after a loss into a queue that drains only at the estimate: seconds of
-/// stale video ahead of the fresh one after a sudden drop. The encoders still follow the
-/// estimate; the pacer only smooths.
-pub const PACING_FACTOR: f64 = 2.5;
-
-/// Delegates to `inner` and publishes its target once the remote's feedback has spoken;
-/// hands the pacer [`PACING_FACTOR`] times the target.
+/// Delegates to `inner` and publishes its target once the remote's feedback has spoken.
 pub struct Published<E: BandwidthEstimator> {
     inner: E,
     counters: Arc<GuestCounters>,
@@ -62,9 +54,8 @@ impl<E: BandwidthEstimator> BandwidthEstimator for Published<E> {
         self.publish();
     }
 
-    /// What the pacer paces at (the estimate itself is published in the guest's counters).
     fn target_bitrate(&self) -> f64 {
-        self.inner.target_bitrate() * PACING_FACTOR
+        self.inner.target_bitrate()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
@@ -119,9 +110,7 @@ pub fn registry(
         )
         .with(
             Slot::Pacer,
-            PacerBuilder::new()
-                .with_target_bitrate(start * PACING_FACTOR)
-                .build(),
+            PacerBuilder::new().with_target_bitrate(start).build(),
         )
         .with(Slot::TwccSender, TwccSenderBuilder::new().build()))
 }
@@ -183,11 +172,6 @@ mod tests {
         };
         e.on_reports(now, &[report]);
         assert_eq!(counters.estimate_bps.load(Relaxed), 1_500_000);
-        assert_eq!(
-            e.target_bitrate(),
-            1_500_000.0 * PACING_FACTOR,
-            "for the pacer"
-        );
     }
 
     #[test]
