@@ -7,6 +7,11 @@
 //! unit is told ([`ServerToDevice::GuestKnock`]) and, once the person in the room admits the
 //! guest, sends [`DeviceToServer::Admit`]. Only then is the guest told it may call
 //! ([`ServerToGuest::Admitted`]); the guest offers, the unit answers.
+//!
+//! After a network blip the admitted guest offers again (an ICE restart) through the same
+//! messages; the unit answers on the same peer connection. While the unit's socket is away,
+//! such signals get `error{device_offline}` and the guest's socket stays open: the page
+//! retries, and never joins again. A guest the unit no longer has gets [`ServerToGuest::Denied`].
 
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +37,8 @@ pub enum SignalPayload {
 }
 
 /// An ICE server a guest may use (STUN or TURN), with short-lived credentials for TURN.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `Debug` leaves the credential out, so logging one leaks nothing.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IceServer {
     pub urls: Vec<String>,
@@ -40,6 +46,16 @@ pub struct IceServer {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field("credential", &self.credential.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// Unit → rendezvous.
@@ -100,8 +116,15 @@ pub enum ServerToDevice {
         /// Unix time, seconds.
         expires_at: u64,
     },
-    /// A guest opened the invite, gave a name, and waits to be let in.
-    GuestKnock { guest_id: GuestId, name: String },
+    /// A guest opened the invite, gave a name, and waits to be let in. `ice_servers` are
+    /// the STUN/TURN servers the unit uses for this guest's call, with TURN credentials
+    /// minted for the unit alone (valid at most an hour; a live call outlives them).
+    GuestKnock {
+        guest_id: GuestId,
+        name: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
+    },
     /// SDP/ICE from a guest.
     Signal {
         guest_id: GuestId,
@@ -131,7 +154,8 @@ pub enum GuestToServer {
 pub enum ServerToGuest {
     /// The unit knows the guest is there; the person in the room has not answered yet.
     Waiting,
-    /// The guest was let in: create the peer connection and send an offer.
+    /// The guest was let in: create the peer connection and send an offer. TURN servers
+    /// carry credentials minted for this guest alone, valid at most an hour.
     Admitted { ice_servers: Vec<IceServer> },
     /// The person in the room said "not now".
     Denied,
@@ -139,7 +163,14 @@ pub enum ServerToGuest {
     Signal { payload: SignalPayload },
     /// The session ended; everything from it has been erased on the unit.
     SessionEnded,
-    /// Something went wrong; the socket closes after this.
+    /// The unit is connected again after being away (a network blip): an admitted guest
+    /// whose call is reconnecting offers again now rather than at its next retry. Sent to
+    /// every admitted guest of a unit whenever the unit gets a new connection.
+    UnitBack,
+    /// Something went wrong. The socket closes after this, except for what the guest can
+    /// recover from: `bad_message`, `invalid_name`, `not_allowed` for a premature message,
+    /// and `device_offline` for a signal of an admitted guest (the unit is reconnecting:
+    /// retry).
     Error { code: ErrorCode, message: String },
 }
 
@@ -164,7 +195,8 @@ pub enum ErrorCode {
     InviteExpired,
     /// The session the invite belonged to has ended.
     SessionEnded,
-    /// The unit is not connected right now.
+    /// The unit is not connected right now: at `join` the socket closes; for a signal of an
+    /// admitted guest it stays open (the unit may be reconnecting after a blip: retry).
     DeviceOffline,
     /// Too many requests from this address.
     RateLimited,

@@ -70,6 +70,21 @@ pub struct Config {
     pub staff: StaffConfig,
     #[serde(default)]
     pub table: TableConfig,
+    #[serde(default)]
+    pub turn: TurnConfig,
+}
+
+/// `[turn]`: the relays the seed named and its shared secret, written by first boot. The
+/// unit mints its own short-lived credentials from them when rendezvous hands it none for
+/// a call (rendezvous without a `[turn]` of its own). Empty: no relay of the unit's own.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TurnConfig {
+    /// `stun:`, `turn:` and `turns:` URLs.
+    pub urls: Vec<String>,
+    /// The relays' `static-auth-secret`, one line, mode 0600 (first boot writes
+    /// `<state_dir>/turn-secret`).
+    pub secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -484,7 +499,44 @@ impl Config {
                 format!("{} is not from 1 to 16", self.session.max_guests),
             ));
         }
+        for url in &self.turn.urls {
+            visavis_api::fleet::turn::check_url(url).map_err(|m| invalid("turn.urls", m))?;
+        }
+        if self.turn.urls.iter().any(|u| u.starts_with("turn")) && self.turn.secret_file.is_none() {
+            return Err(invalid(
+                "turn.secret_file",
+                "missing: TURN relays need the file with their shared secret (first boot \
+                 writes it to <state_dir>/turn-secret from the seed)"
+                    .into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The unit's own relays with their secret read, or `None` when `[turn]` names none.
+    /// A secret that is missing, unreadable, readable by others or too short is an error
+    /// naming `turn.secret_file`, at start-up rather than at the first call.
+    pub fn turn_minter(
+        &self,
+        path: &Path,
+    ) -> Result<Option<visavis_api::fleet::turn::TurnMinter>, ConfigError> {
+        use visavis_api::fleet::turn::{MAX_TTL_SECS, TurnMinter, TurnSecret};
+        let Some(file) = &self.turn.secret_file else {
+            return Ok(None);
+        };
+        if self.turn.urls.is_empty() {
+            return Ok(None);
+        }
+        let secret = TurnSecret::read(file).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            key: "turn.secret_file",
+            message: e.to_string(),
+        })?;
+        Ok(Some(TurnMinter {
+            urls: self.turn.urls.clone(),
+            secret,
+            ttl_secs: MAX_TTL_SECS,
+        }))
     }
 
     /// How the screen is mounted: as configured, or the mode's default.
@@ -693,5 +745,45 @@ url = "http://127.0.0.1:8443"
         .unwrap_err()
         .to_string();
         assert!(err.contains("metrics.listen"), "{err}");
+    }
+
+    #[test]
+    fn the_seed_s_turn_secret_is_read_at_start_up_or_named_when_it_cannot_be() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("turn-secret");
+        let text = format!(
+            "{MINIMAL}[turn]\nurls = [\"turns:turn.example.com:443?transport=tcp\"]\nsecret_file = {:?}\n",
+            secret.display().to_string()
+        );
+        let c = parse(&text).unwrap();
+        let e = c
+            .turn_minter(Path::new("applianced.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`turn.secret_file`") && e.contains("cannot read"),
+            "{e}"
+        );
+        std::fs::write(&secret, "seed-secret-0123456789\n").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let minter = c
+            .turn_minter(Path::new("applianced.toml"))
+            .unwrap()
+            .unwrap();
+        let servers = minter.ice_servers("unit:unit-1", 10);
+        assert_eq!(servers[0].username.as_deref(), Some("3610:unit:unit-1"));
+
+        let e = parse(&format!("{MINIMAL}[turn]\nurls = [\"turn:h:3478\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`turn.secret_file`: missing"), "{e}");
+        assert!(
+            parse(MINIMAL)
+                .unwrap()
+                .turn_minter(Path::new("a"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

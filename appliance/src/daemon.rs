@@ -20,14 +20,16 @@ use crate::session::SessionSettings;
 use crate::signaling;
 use crate::unit::{self, Input, Output, ReplyId, Unit, UnitSettings};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 use visavis_api::PROTOCOL_VERSION;
 use visavis_api::datachannel::UnitMessage;
+use visavis_api::fleet::turn::TurnMinter;
 use visavis_api::local::{Outcome, Preview, Response};
-use visavis_api::signaling::{DeviceToServer, GuestId, SignalPayload};
+use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, SignalPayload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -69,6 +71,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let identity = Identity::load(&config)?;
+    let own_turn = config.turn_minter(Path::new("applianced.toml"))?;
     let ws_url =
         rendezvous_ws_url(&config.rendezvous.url).map_err(|message| ConfigError::Invalid {
             path: "applianced.toml".into(),
@@ -101,7 +104,6 @@ pub async fn run(
         audio: media.audio_sender(),
         congestion: Congestion::start(&config, media.video_control()),
         events: peer_tx,
-        ice_servers: Vec::new(),
         welcome: UnitMessage::Welcome {
             mode: config.mode,
             location: config.location.clone(),
@@ -120,6 +122,7 @@ pub async fn run(
         replies: HashMap::new(),
         next_reply: 1,
         ctx,
+        own_turn,
         metrics,
         restart: false,
     };
@@ -295,6 +298,8 @@ type Still = (ReplyId, Result<Vec<u8>, String>);
 /// Everything the unit's outputs act on.
 struct World {
     config: Config,
+    /// The relays of the unit's seed, for calls rendezvous gave no ICE servers for.
+    own_turn: Option<TurnMinter>,
     stills: mpsc::UnboundedSender<Still>,
     to_rendezvous: mpsc::UnboundedSender<DeviceToServer>,
     events: broadcast::Sender<api::Pushed>,
@@ -330,7 +335,11 @@ impl World {
                 Output::ToRendezvous(msg) => {
                     let _ = self.to_rendezvous.send(msg);
                 }
-                Output::StartPeer { guest_id, name } => self.start_peer(guest_id, &name).await,
+                Output::StartPeer {
+                    guest_id,
+                    name,
+                    ice_servers,
+                } => self.start_peer(guest_id, &name, ice_servers).await,
                 Output::ApplySignal { guest_id, payload } => match self.peers.get(&guest_id) {
                     Some(slot) => {
                         let _ = slot.signals.send(payload);
@@ -389,9 +398,16 @@ impl World {
         }
     }
 
-    async fn start_peer(&mut self, guest_id: GuestId, name: &str) {
+    async fn start_peer(&mut self, guest_id: GuestId, name: &str, ice_servers: Vec<IceServer>) {
         let (counters, listed) = self.metrics.add_guest(&guest_id, name);
-        match Peer::new(guest_id.clone(), counters, self.ctx.clone()).await {
+        let ice_servers = match &self.own_turn {
+            Some(turn) if ice_servers.is_empty() => turn.ice_servers(
+                &format!("unit:{}", self.config.device_id),
+                crate::metrics::unix_us() / 1_000_000,
+            ),
+            _ => ice_servers,
+        };
+        match Peer::new(guest_id.clone(), counters, self.ctx.clone(), &ice_servers).await {
             Ok(peer) => {
                 let peer = Arc::new(peer);
                 let (tx, mut rx) = mpsc::unbounded_channel::<SignalPayload>();
@@ -400,11 +416,19 @@ impl World {
                 let id = guest_id.clone();
                 tokio::spawn(async move {
                     while let Some(payload) = rx.recv().await {
-                        if let Err(e) = worker.apply(payload).await {
-                            tracing::warn!(guest = %id, "signaling failed: {e}");
-                            let _ = events.send(PeerEvent::Gone {
-                                guest_id: id.clone(),
-                            });
+                        let candidate = matches!(payload, SignalPayload::Candidate { .. });
+                        match worker.apply(payload).await {
+                            Ok(()) => {}
+                            // One bad candidate costs that path, not the call.
+                            Err(e) if candidate => {
+                                tracing::warn!(guest = %id, "candidate refused: {e}");
+                            }
+                            Err(e) => {
+                                tracing::warn!(guest = %id, "signaling failed: {e}");
+                                let _ = events.send(PeerEvent::Gone {
+                                    guest_id: id.clone(),
+                                });
+                            }
                         }
                     }
                 });

@@ -24,6 +24,16 @@ pub struct RendezvousConfig {
     /// Written verbatim after the top-level keys (keys or whole tables), for settings this
     /// struct does not know yet.
     pub extra_toml: String,
+    /// `[turn]`: relays rendezvous mints credentials for.
+    pub turn: Option<Turn>,
+}
+
+/// `[turn]`: the relays' URLs and the files with their shared secrets (the first mints).
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub urls: Vec<String>,
+    pub secret_files: Vec<PathBuf>,
+    pub ttl_secs: Option<u64>,
 }
 
 /// `[rate_limit]`: token look-ups per client address.
@@ -42,6 +52,7 @@ impl Default for RendezvousConfig {
             fleet: Fleet::generate(),
             database: None,
             extra_toml: String::new(),
+            turn: None,
         }
     }
 }
@@ -71,6 +82,29 @@ impl RendezvousConfig {
                 "\n[rate_limit]\nburst = {}\nper_minute = {}",
                 limit.burst, limit.per_minute
             );
+        }
+        if let Some(turn) = &self.turn {
+            let list = |items: Vec<String>| {
+                items
+                    .iter()
+                    .map(|i| toml_str(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                t,
+                "\n[turn]\nurls = [{}]\nsecret_files = [{}]",
+                list(turn.urls.clone()),
+                list(
+                    turn.secret_files
+                        .iter()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .collect()
+                )
+            );
+            if let Some(ttl) = turn.ttl_secs {
+                let _ = writeln!(t, "ttl_secs = {ttl}");
+            }
         }
         t
     }

@@ -51,7 +51,7 @@ fn main() {
         std::fs::create_dir_all(&dir).unwrap();
         run(&dir, &["keygen", "signing.key"]);
         run(&dir, &["keygen", "enrollment.key"]);
-        std::fs::write(dir.join("turn.secret"), "turn-secret\n").unwrap();
+        std::fs::write(dir.join("turn.secret"), "turn-secret-0123456789abcdef\n").unwrap();
         std::fs::set_permissions(
             dir.join("turn.secret"),
             std::fs::Permissions::from_mode(0o600),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 const WIFI_KEY: &str = "wifi-SECRET-7c1e9a";
-const TURN_SECRET: &str = "turn-SECRET-55d0";
+const TURN_SECRET: &str = "turn-SECRET-55d0-0123456789";
 
 struct Fleet {
     dir: PathBuf,

@@ -25,7 +25,7 @@ pub struct Asset {
 /// Every file of `web/` a browser loads, named one by one: the lint setup, `node_modules/`,
 /// `package*.json` and `test/` stay out of the binary (`tests/web_page.rs` checks that every
 /// module the page imports is here).
-const FILES: [(&str, &str, &str); 12] = [
+const FILES: [(&str, &str, &str); 13] = [
     ("main.js", JS, include_str!("../web/main.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
     ("signaling.js", JS, include_str!("../web/signaling.js")),
@@ -38,6 +38,7 @@ const FILES: [(&str, &str, &str); 12] = [
     ("chat.js", JS, include_str!("../web/chat.js")),
     ("limits.js", JS, include_str!("../web/limits.js")),
     ("state.js", JS, include_str!("../web/state.js")),
+    ("reconnect.js", JS, include_str!("../web/reconnect.js")),
 ];
 
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {

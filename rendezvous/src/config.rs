@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use visavis_api::fleet::turn::{MAX_TTL_SECS, TurnMinter, TurnSecret, check_url};
 use visavis_api::signaling::IceServer;
 
 /// Default lifetime (and cap) of an invite: 15 minutes.
@@ -32,8 +33,23 @@ pub struct Config {
     pub enrollment_key: EnrollmentKey,
     /// The device registry (SQLite).
     pub database: PathBuf,
-    /// STUN/TURN servers handed to admitted guests (an extension of the contract; default none).
+    /// STUN servers handed to admitted guests and units as they are (no credentials).
     pub ice_servers: Vec<IceServer>,
+    /// TURN relays (coturn, `use-auth-secret`): credentials are minted per guest and per
+    /// unit for every call. `None`: no relay, calls only connect where NATs allow.
+    pub turn: Option<TurnMinter>,
+}
+
+/// `[turn]`: the relays and their shared secrets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTurn {
+    #[serde(default)]
+    urls: Vec<String>,
+    #[serde(default)]
+    secret_files: Vec<PathBuf>,
+    #[serde(default)]
+    ttl_secs: Option<u64>,
 }
 
 /// PEM files for TLS.
@@ -122,6 +138,8 @@ struct RawConfig {
     devices: Option<toml::Value>,
     #[serde(default)]
     ice_servers: Vec<IceServer>,
+    #[serde(default)]
+    turn: Option<RawTurn>,
 }
 
 impl Config {
@@ -175,6 +193,7 @@ impl Config {
             enrollment_key: EnrollmentKey(enrollment_key),
             database,
             ice_servers: Vec::new(),
+            turn: None,
         }
     }
 }
@@ -256,9 +275,28 @@ impl RawConfig {
                     "expected at least one URL such as \"stun:stun.example.org:3478\"",
                 ));
             }
+            for (j, url) in server.urls.iter().enumerate() {
+                check_url(url).map_err(|p| invalid(format!("ice_servers[{i}].urls[{j}]"), p))?;
+                if url.starts_with("turn") {
+                    return Err(invalid(
+                        format!("ice_servers[{i}].urls[{j}]"),
+                        "a TURN relay with a fixed password would hand that password to every \
+                         guest's browser: list TURN URLs under [turn] with secret_files, and \
+                         rendezvous mints short-lived credentials for each call",
+                    ));
+                }
+            }
+            if server.username.is_some() || server.credential.is_some() {
+                return Err(invalid(
+                    format!("ice_servers[{i}]"),
+                    "STUN servers take no username or credential: remove them (TURN relays \
+                     go under [turn])",
+                ));
+            }
         }
 
         let resolve = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+        let turn = self.turn.map(|t| validate_turn(t, &resolve)).transpose()?;
         let credential = credentials
             .map(|dir| dir.join(ENROLLMENT_KEY_CREDENTIAL))
             .filter(|p| p.is_file());
@@ -291,8 +329,58 @@ impl RawConfig {
             enrollment_key,
             database,
             ice_servers: self.ice_servers,
+            turn,
         })
     }
+}
+
+/// `[turn]` checked: URLs well formed, one or two secret files readable and private (the
+/// first mints; a second one is the other half of a rotation, see
+/// [`visavis_api::fleet::turn`]), a lifetime of at most an hour.
+fn validate_turn(
+    raw: RawTurn,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<TurnMinter, ConfigError> {
+    if !raw.urls.iter().any(|u| u.starts_with("turn")) {
+        return Err(invalid(
+            "turn.urls",
+            "expected the relays' turn: and turns: URLs, e.g. [\"turn:turn.example.com:3478?transport=udp\", \
+             \"turn:turn.example.com:3478?transport=tcp\", \"turns:turn.example.com:443?transport=tcp\"]",
+        ));
+    }
+    for (i, url) in raw.urls.iter().enumerate() {
+        check_url(url).map_err(|p| invalid(format!("turn.urls[{i}]"), p))?;
+    }
+    if !(1..=2).contains(&raw.secret_files.len()) {
+        return Err(invalid(
+            "turn.secret_files",
+            format!(
+                "expected one file with the relays' static-auth-secret, or two while rotating \
+                 it (the first mints), got {}",
+                raw.secret_files.len()
+            ),
+        ));
+    }
+    let mut secrets = Vec::new();
+    for (i, path) in raw.secret_files.into_iter().enumerate() {
+        let secret = TurnSecret::read(&resolve(path))
+            .map_err(|e| invalid(format!("turn.secret_files[{i}]"), e.to_string()))?;
+        secrets.push(secret);
+    }
+    let ttl_secs = raw.ttl_secs.unwrap_or(MAX_TTL_SECS);
+    if !(60..=MAX_TTL_SECS).contains(&ttl_secs) {
+        return Err(invalid(
+            "turn.ttl_secs",
+            format!(
+                "expected seconds from 60 to {MAX_TTL_SECS} (default {MAX_TTL_SECS}), got {ttl_secs}"
+            ),
+        ));
+    }
+    Ok(TurnMinter {
+        urls: raw.urls,
+        secret: secrets.swap_remove(0),
+        ttl_secs,
+    })
 }
 
 /// The systemd credential holding the enrollment key when the config names no file.
@@ -473,5 +561,104 @@ mod tests {
     fn public_url_loses_its_trailing_slash() {
         let c = parse(&format!("public_url = \"https://v.example/\"\n{}", base())).unwrap();
         assert_eq!(c.public_url.as_deref(), Some("https://v.example"));
+    }
+
+    /// A config with `[turn]` whose secret files are written in `dir` with `mode`.
+    fn with_turn(
+        dir: &Path,
+        files: &[(&str, &str, u32)],
+        extra: &str,
+    ) -> Result<Config, ConfigError> {
+        use std::os::unix::fs::PermissionsExt as _;
+        for (name, text, mode) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).unwrap();
+        }
+        let names: Vec<String> = files.iter().map(|(n, _, _)| format!("{n:?}")).collect();
+        let text = format!(
+            "{}[turn]\nurls = [\"stun:198.18.0.3:3478\", \"turn:198.18.0.3:3478?transport=udp\", \"turns:198.18.0.3:443?transport=tcp\"]\nsecret_files = [{}]\n{extra}",
+            base(),
+            names.join(", ")
+        );
+        Config::parse_in(&text, dir)
+    }
+
+    #[test]
+    fn turn_mints_with_the_first_of_two_secrets() {
+        let dir = key_dir();
+        let c = with_turn(
+            &dir,
+            &[
+                ("turn-new", "new-secret-0123456789\n", 0o600),
+                ("turn-old", "old-secret-0123456789\n", 0o600),
+            ],
+            "",
+        )
+        .unwrap();
+        let minter = c.turn.unwrap();
+        assert_eq!(minter.ttl_secs, 3600);
+        let servers = minter.ice_servers("g", 100);
+        let expected = TurnSecret::new("new-secret-0123456789").credentials("g", 3700);
+        assert_eq!(servers[1].credential.as_deref(), Some(expected.1.as_str()));
+    }
+
+    #[test]
+    fn turn_secrets_missing_exposed_or_too_many_are_refused_by_key() {
+        let dir = key_dir();
+        let e = with_turn(&dir, &[], "").unwrap_err().to_string();
+        assert!(e.starts_with("turn.secret_files:"), "{e}");
+        let e = Config::parse_in(
+            &format!(
+                "{}[turn]\nurls = [\"turn:h:3478\"]\nsecret_files = [\"absent\"]\n",
+                base()
+            ),
+            &dir,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("turn.secret_files[0]:") && e.contains("cannot read"),
+            "{e}"
+        );
+        let e = with_turn(&dir, &[("open", "open-secret-0123456789", 0o644)], "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("turn.secret_files[0]:") && e.contains("chmod 600"),
+            "{e}"
+        );
+        let three = [
+            ("a", "a-secret-0123456789", 0o600),
+            ("b", "b-secret-0123456789", 0o600),
+            ("c", "c-secret-0123456789", 0o600),
+        ];
+        let e = with_turn(&dir, &three, "").unwrap_err().to_string();
+        assert!(e.starts_with("turn.secret_files:"), "{e}");
+        let e = with_turn(
+            &dir,
+            &[("s", "s-secret-0123456789", 0o600)],
+            "ttl_secs = 86400\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("turn.ttl_secs:"), "{e}");
+    }
+
+    #[test]
+    fn a_fixed_turn_password_is_refused() {
+        let e = error_of(&format!(
+            "{}[[ice_servers]]\nurls = [\"turn:h:3478\"]\nusername = \"u\"\ncredential = \"p\"\n",
+            base()
+        ));
+        assert!(
+            e.starts_with("ice_servers[0].urls[0]:") && e.contains("[turn]"),
+            "{e}"
+        );
+        let e = error_of(&format!(
+            "{}[[ice_servers]]\nurls = [\"stun:h:3478\"]\ncredential = \"p\"\n",
+            base()
+        ));
+        assert!(e.starts_with("ice_servers[0]:"), "{e}");
     }
 }

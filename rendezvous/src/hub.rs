@@ -7,6 +7,12 @@
 //! Rules kept here:
 //! - one connection per unit: a new one replaces the old, which is told and closed; guests
 //!   still waiting are knocked again on the new connection;
+//! - guests outlive their unit's connection: while the unit is away (a Wi-Fi blip), an
+//!   admitted guest's signals are refused with `device_offline` (the guest page retries,
+//!   its socket stays open); once the unit is back on a new connection they reach it again,
+//!   without a new knock or admission (they are told `unit_back`, so a call that is
+//!   reconnecting offers again at once). If the unit ended the session meanwhile, it says so
+//!   when it is back (`end_session`) and every guest is told `session_ended`;
 //! - a guest is bound to the unit and session of its invite; only admitted guests signal;
 //! - `GuestLeft` goes to the unit only when the guest went away by itself (closed, left),
 //!   not after the unit's own `Deny` or `EndSession`.
@@ -80,6 +86,9 @@ struct GuestEntry {
     name: String,
     admitted: bool,
     link: Link<ServerToGuest>,
+    /// What the unit uses for this guest's call (minted at the knock, sent again with a
+    /// repeated knock after the unit reconnects).
+    unit_ice_servers: Vec<IceServer>,
 }
 
 /// Why a guest could not join.
@@ -143,7 +152,8 @@ impl Hub {
     }
 
     /// A unit authenticated. Replaces (and closes) any previous connection of the same unit,
-    /// and knocks again for guests that are still waiting.
+    /// knocks again for guests that are still waiting, and tells admitted guests the unit
+    /// is back (a call reconnecting after a blip offers again at once).
     pub fn attach_device(&mut self, device_id: &str, link: Link<ServerToDevice>) -> ConnId {
         self.next_conn += 1;
         let conn = ConnId(self.next_conn);
@@ -154,10 +164,16 @@ impl Hub {
             }));
         }
         for (guest_id, guest) in &self.guests {
-            if guest.device_id == device_id && !guest.admitted {
+            if guest.device_id != device_id {
+                continue;
+            }
+            if guest.admitted {
+                guest.link.send(Outbound::keep(ServerToGuest::UnitBack));
+            } else {
                 link.send(Outbound::keep(ServerToDevice::GuestKnock {
                     guest_id: guest_id.clone(),
                     name: guest.name.clone(),
+                    ice_servers: guest.unit_ice_servers.clone(),
                 }));
             }
         }
@@ -205,6 +221,7 @@ impl Hub {
         session: SessionId,
         name: &str,
         link: Link<ServerToGuest>,
+        unit_ice_servers: Vec<IceServer>,
     ) -> Result<(), JoinError> {
         let device = self
             .devices
@@ -221,6 +238,7 @@ impl Hub {
         device.link.send(Outbound::keep(ServerToDevice::GuestKnock {
             guest_id: guest_id.to_owned(),
             name: name.to_owned(),
+            ice_servers: unit_ice_servers.clone(),
         }));
         link.send(Outbound::keep(ServerToGuest::Waiting));
         self.guests.insert(
@@ -231,6 +249,7 @@ impl Hub {
                 name: name.to_owned(),
                 admitted: false,
                 link,
+                unit_ice_servers,
             },
         );
         Ok(())
@@ -386,12 +405,13 @@ mod tests {
         let (dl, mut drx) = link();
         hub.attach_device("unit", dl);
         let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        hub.join("g1", "unit", S, "Camille", gl, vec![]).unwrap();
         assert_eq!(
             drain(&mut drx),
             vec![Outbound::keep(ServerToDevice::GuestKnock {
                 guest_id: "g1".into(),
-                name: "Camille".into()
+                name: "Camille".into(),
+                ice_servers: vec![]
             })]
         );
         assert_eq!(
@@ -443,7 +463,7 @@ mod tests {
         let mut hub = Hub::new();
         let (gl, _grx) = link();
         assert_eq!(
-            hub.join("g0", "unit", S, "A", gl),
+            hub.join("g0", "unit", S, "A", gl, vec![]),
             Err(JoinError::DeviceOffline)
         );
         let (dl, _drx) = link::<ServerToDevice>();
@@ -451,11 +471,15 @@ mod tests {
         let mut keep = Vec::new();
         for i in 0..MAX_GUESTS_PER_SESSION {
             let (gl, grx) = link();
-            hub.join(&format!("g{i}"), "unit", S, "A", gl).unwrap();
+            hub.join(&format!("g{i}"), "unit", S, "A", gl, vec![])
+                .unwrap();
             keep.push(grx);
         }
         let (gl, _grx) = link();
-        assert_eq!(hub.join("gx", "unit", S, "A", gl), Err(JoinError::Full));
+        assert_eq!(
+            hub.join("gx", "unit", S, "A", gl, vec![]),
+            Err(JoinError::Full)
+        );
     }
 
     #[test]
@@ -466,7 +490,7 @@ mod tests {
         let (ol, _orx) = link::<ServerToDevice>();
         hub.attach_device("other", ol);
         let (gl, _grx) = link();
-        hub.join("g1", "unit", S, "A", gl).unwrap();
+        hub.join("g1", "unit", S, "A", gl, vec![]).unwrap();
         assert_eq!(
             hub.admit("other", "g1", &[]),
             Err(RouteError::UnknownGuest("g1".into()))
@@ -484,8 +508,8 @@ mod tests {
         hub.attach_device("unit", dl);
         let (g1, mut g1rx) = link();
         let (g2, mut g2rx) = link();
-        hub.join("g1", "unit", S, "A", g1).unwrap();
-        hub.join("g2", "unit", S, "B", g2).unwrap();
+        hub.join("g1", "unit", S, "A", g1, vec![]).unwrap();
+        hub.join("g2", "unit", S, "B", g2, vec![]).unwrap();
         drain(&mut drx);
         drain(&mut g1rx);
         drain(&mut g2rx);
@@ -512,7 +536,13 @@ mod tests {
         let (old, mut old_rx) = link();
         let old_conn = hub.attach_device("unit", old);
         let (gl, _grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl).unwrap();
+        let unit_ice = vec![IceServer {
+            urls: vec!["turn:198.18.0.3:3478".into()],
+            username: Some("4600:unit:unit".into()),
+            credential: Some("c".into()),
+        }];
+        hub.join("g1", "unit", S, "Camille", gl, unit_ice.clone())
+            .unwrap();
         drain(&mut old_rx);
 
         let (new, mut new_rx) = link();
@@ -524,7 +554,8 @@ mod tests {
             drain(&mut new_rx),
             vec![Outbound::keep(ServerToDevice::GuestKnock {
                 guest_id: "g1".into(),
-                name: "Camille".into()
+                name: "Camille".into(),
+                ice_servers: unit_ice
             })]
         );
 
@@ -540,6 +571,100 @@ mod tests {
             1,
             "guests wait for the unit to come back"
         );
+    }
+
+    #[test]
+    fn an_admitted_guest_keeps_its_place_while_the_unit_reconnects() {
+        let mut hub = Hub::new();
+        let (old, mut old_rx) = link();
+        let old_conn = hub.attach_device("unit", old);
+        let (gl, mut grx) = link();
+        hub.join("g1", "unit", S, "Camille", gl, vec![]).unwrap();
+        hub.admit("unit", "g1", &[]).unwrap();
+        drain(&mut old_rx);
+        drain(&mut grx);
+
+        // The unit's Wi-Fi drops: its socket closes.
+        hub.detach_device("unit", old_conn);
+        assert_eq!(
+            hub.signal_to_device("g1", offer()),
+            Err(RouteError::DeviceOffline)
+        );
+        assert_eq!(
+            RouteError::DeviceOffline.code(),
+            ErrorCode::DeviceOffline,
+            "the page retries on this code"
+        );
+        assert_eq!(hub.guest_count("unit"), 1, "the guest keeps its place");
+        assert!(drain(&mut grx).is_empty(), "the guest is not closed");
+
+        // Back on a new socket: no knock for the admitted guest, who is told the unit is
+        // back, and its signals arrive.
+        let (new, mut new_rx) = link();
+        hub.attach_device("unit", new);
+        assert!(drain(&mut new_rx).is_empty(), "nothing to admit again");
+        assert_eq!(
+            drain(&mut grx),
+            vec![Outbound::keep(ServerToGuest::UnitBack)]
+        );
+        hub.signal_to_device("g1", offer()).unwrap();
+        assert_eq!(
+            drain(&mut new_rx),
+            vec![Outbound::keep(ServerToDevice::Signal {
+                guest_id: "g1".into(),
+                payload: offer()
+            })]
+        );
+        hub.signal_to_guest("unit", "g1", offer()).unwrap();
+        assert_eq!(
+            drain(&mut grx),
+            vec![Outbound::keep(ServerToGuest::Signal { payload: offer() })]
+        );
+    }
+
+    #[test]
+    fn a_session_the_unit_ended_while_away_ends_for_its_guests_when_it_returns() {
+        let mut hub = Hub::new();
+        let (old, _old_rx) = link();
+        let old_conn = hub.attach_device("unit", old);
+        let (g1, mut g1rx) = link();
+        let (g2, mut g2rx) = link();
+        hub.join("g1", "unit", S, "A", g1, vec![]).unwrap();
+        hub.join("g2", "unit", S, "B", g2, vec![]).unwrap();
+        hub.admit("unit", "g1", &[]).unwrap();
+        hub.detach_device("unit", old_conn);
+        drain(&mut g1rx);
+        drain(&mut g2rx);
+
+        let (new, mut new_rx) = link();
+        hub.attach_device("unit", new);
+        // Only the guest still waiting knocks again; the unit, whose session is over, ends it.
+        assert_eq!(
+            drain(&mut new_rx),
+            vec![Outbound::keep(ServerToDevice::GuestKnock {
+                guest_id: "g2".into(),
+                name: "B".into(),
+                ice_servers: vec![]
+            })]
+        );
+        assert_eq!(
+            drain(&mut g1rx),
+            vec![Outbound::keep(ServerToGuest::UnitBack)]
+        );
+        assert!(drain(&mut g2rx).is_empty());
+        assert_eq!(hub.end_session("unit"), 2);
+        for rx in [&mut g1rx, &mut g2rx] {
+            assert_eq!(
+                drain(rx),
+                vec![Outbound::then_close(ServerToGuest::SessionEnded)]
+            );
+        }
+        assert_eq!(
+            hub.signal_to_device("g1", offer()),
+            Err(RouteError::GuestNotAdmitted),
+            "nothing of the old session reaches the unit"
+        );
+        assert_eq!(hub.guest_count("unit"), 0);
     }
 
     #[test]

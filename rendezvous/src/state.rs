@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use visavis_api::fleet::turn::TurnMinter;
 use visavis_api::signaling::IceServer;
 
 use crate::clock::Clock;
@@ -41,7 +42,10 @@ pub struct AppState {
     pub public_url: String,
     pub invite_ttl_secs: u64,
     pub rate_limit: RateLimit,
+    /// STUN servers handed out as they are; see [`AppState::ice_servers_for`].
     pub ice_servers: Vec<IceServer>,
+    /// TURN relays: credentials minted per guest and per unit.
+    pub turn: Option<TurnMinter>,
     /// Enrolled units (SQLite); called through `spawn_blocking`.
     pub devices: Arc<DeviceRegistry>,
     /// Checks enrollment tokens and fleet admin credentials.
@@ -68,6 +72,7 @@ impl AppState {
             invite_ttl_secs: config.invite_ttl_secs,
             rate_limit: config.rate_limit,
             ice_servers: config.ice_servers.clone(),
+            turn: config.turn.clone(),
             devices,
             enrollment_key: config.enrollment_key.clone(),
             clock,
@@ -88,6 +93,17 @@ impl AppState {
     /// matters more than stopping service, so a poisoned lock is simply taken over.
     pub fn lock(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The ICE servers for one party of a call (`label`: a guest id, or `unit:<device id>`):
+    /// the configured STUN servers, then the TURN relays with credentials minted now for
+    /// this party alone.
+    pub fn ice_servers_for(&self, label: &str) -> Vec<IceServer> {
+        let mut servers = self.ice_servers.clone();
+        if let Some(turn) = &self.turn {
+            servers.extend(turn.ice_servers(label, self.clock.now_secs()));
+        }
+        servers
     }
 
     /// Rate-limit the client, then check the token.
@@ -158,6 +174,21 @@ mod tests {
             Arc::new(ManualClock::new(Duration::from_secs(1_000))),
             Arc::new(DeviceRegistry::open(&db).unwrap()),
         )
+    }
+
+    #[test]
+    fn each_party_gets_its_own_turn_credentials_at_the_clock_s_time() {
+        let mut s = state();
+        s.turn = Some(TurnMinter {
+            urls: vec!["turn:198.18.0.3:3478?transport=udp".into()],
+            secret: visavis_api::fleet::turn::TurnSecret::new("0123456789abcdef"),
+            ttl_secs: 600,
+        });
+        let guest = s.ice_servers_for("g-1");
+        let unit = s.ice_servers_for("unit:u-1");
+        assert_eq!(guest[0].username.as_deref(), Some("1600:g-1"));
+        assert_eq!(unit[0].username.as_deref(), Some("1600:unit:u-1"));
+        assert_ne!(guest[0].credential, unit[0].credential);
     }
 
     #[test]

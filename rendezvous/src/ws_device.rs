@@ -353,7 +353,8 @@ fn handle(app: &AppState, device_id: &str, msg: DeviceToServer) -> Option<Server
             ttl_secs,
         } => Some(create_invite(app, device_id, request_id, ttl_secs)),
         DeviceToServer::Admit { guest_id } => {
-            let r = app.lock().hub.admit(device_id, &guest_id, &app.ice_servers);
+            let ice_servers = app.ice_servers_for(&guest_id);
+            let r = app.lock().hub.admit(device_id, &guest_id, &ice_servers);
             match r {
                 Ok(()) => {
                     tracing::info!(device = %device_id, guest = %guest_id, "guest admitted");

@@ -6,8 +6,10 @@
 //! closing, tells the unit `guest_left`.
 //!
 //! Errors that the guest can recover from (`bad_message`, `invalid_name`, `not_allowed`
-//! for a premature message) keep the socket open; the others (`device_offline` at join,
-//! `invite_expired`, `session_ended`, `session_full`) close it.
+//! for a premature message, `device_offline` for a signal while the unit reconnects) keep
+//! the socket open; the others (`device_offline` at join, `invite_expired`,
+//! `session_ended`, `session_full`) close it. An admitted guest keeps its place while its
+//! unit's socket is away (see [`crate::hub`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -163,6 +165,7 @@ fn join(
         }
     };
     let now = app.clock.now_secs();
+    let unit_ice_servers = app.ice_servers_for(&format!("unit:{}", target.device_id));
     let mut shared = app.lock();
     // The invite may have expired or its session ended since the socket opened.
     if let Err(e) = shared.registry.check(token, now) {
@@ -180,6 +183,7 @@ fn join(
         target.session,
         &name,
         link.clone(),
+        unit_ice_servers,
     ) {
         Ok(()) => {
             tracing::info!(device = %target.device_id, guest = %guest_id, "guest knocked");

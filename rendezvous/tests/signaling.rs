@@ -53,6 +53,7 @@ async fn knock(
         ServerToDevice::GuestKnock {
             guest_id,
             name: got,
+            ..
         } => {
             assert_eq!(got, name.trim());
             (guest, guest_id)
@@ -451,7 +452,8 @@ async fn a_new_unit_connection_replaces_the_old_one() {
         recv::<ServerToDevice>(&mut second).await,
         ServerToDevice::GuestKnock {
             guest_id,
-            name: "Camille".into()
+            name: "Camille".into(),
+            ice_servers: vec![]
         },
         "guests still waiting knock again"
     );
@@ -504,4 +506,70 @@ async fn a_guest_beyond_the_most_a_call_holds_gets_session_full() {
         ServerToDevice::GuestLeft { .. }
     ));
     knock(&server, &mut device, &token, "Late").await;
+}
+
+/// With `[turn]`, the unit hears each knock with credentials of its own and each admitted
+/// guest gets credentials of their own, minted at that moment: a guest let in after the
+/// first credentials expired gets fresh ones.
+#[tokio::test]
+async fn turn_credentials_are_minted_per_party_when_they_are_needed() {
+    use visavis_api::fleet::turn::{TurnMinter, TurnSecret};
+    let mut config = common::config();
+    config.invite_ttl_secs = 3600;
+    config.turn = Some(TurnMinter {
+        urls: vec![
+            "turn:198.18.0.3:3478?transport=udp".into(),
+            "turns:198.18.0.3:443?transport=tcp".into(),
+        ],
+        secret: TurnSecret::new("rotating-secret-0123456789"),
+        ttl_secs: 600,
+    });
+    let server = Server::start_with(config).await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, Some(3600)).await;
+
+    let mut guest = server.ws(&format!("/ws/guest/{token}")).await;
+    send(&mut guest, &GuestToServer::Join { name: "Ana".into() }).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut guest).await,
+        ServerToGuest::Waiting
+    );
+    let (guest_id, unit_ice) = match recv::<ServerToDevice>(&mut device).await {
+        ServerToDevice::GuestKnock {
+            guest_id,
+            ice_servers,
+            ..
+        } => (guest_id, ice_servers),
+        other => panic!("expected a knock, got {other:?}"),
+    };
+    let expiry = common::START + 600;
+    assert_eq!(
+        unit_ice[0].username.as_deref(),
+        Some(format!("{expiry}:unit:{}", common::DEVICE).as_str())
+    );
+    assert_eq!(unit_ice[0].urls.len(), 2);
+
+    let admit = |guest_id: String| DeviceToServer::Admit { guest_id };
+    send(&mut device, &admit(guest_id.clone())).await;
+    let ServerToGuest::Admitted { ice_servers } = recv::<ServerToGuest>(&mut guest).await else {
+        panic!("expected admitted");
+    };
+    assert_eq!(
+        ice_servers[0].username.as_deref(),
+        Some(format!("{expiry}:{guest_id}").as_str())
+    );
+    assert_ne!(ice_servers[0].credential, unit_ice[0].credential);
+
+    // Twenty minutes on, the first credentials have expired; the next guest's are new.
+    server.clock.advance(std::time::Duration::from_secs(1200));
+    let (mut late, late_id) = knock(&server, &mut device, &token, "Bo").await;
+    send(&mut device, &admit(late_id.clone())).await;
+    let ServerToGuest::Admitted { ice_servers } = recv::<ServerToGuest>(&mut late).await else {
+        panic!("expected admitted");
+    };
+    let later = common::START + 1200 + 600;
+    assert_eq!(
+        ice_servers[0].username.as_deref(),
+        Some(format!("{later}:{late_id}").as_str())
+    );
 }

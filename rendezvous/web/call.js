@@ -1,7 +1,8 @@
 // The guest's RTCPeerConnection to the unit: the guest offers, the unit answers (it never
-// offers: appliance/src/peer refuses renegotiation). Video and audio transceivers are
-// sendrecv (recvonly without a camera) so the unit's media comes back; one data channel,
-// label "visavis", carries reactions, chat and votes.
+// offers). After a network blip the guest offers again on the same connection to restart
+// ICE (restartIce, driven by reconnect.js); the unit answers that too. Video and audio
+// transceivers are sendrecv (recvonly without a camera) so the unit's media comes back; one
+// data channel, label "visavis", carries reactions, chat and votes.
 
 import { DATA_CHANNEL_LABEL } from './limits.js';
 
@@ -84,17 +85,49 @@ export class Call {
     this.opts.sendSignal({ kind: 'offer', sdp: pc.localDescription.sdp });
   }
 
+  /**
+   * Restart ICE: a new offer with new ICE credentials on the same connection, sent to the
+   * unit. An offer still unanswered (the unit was away) is rolled back first. Rejects if the
+   * offer could not be sent (no signaling socket).
+   */
+  async restartIce() {
+    const pc = this.pc;
+    if (!pc || pc.signalingState === 'closed') throw new Error('the call is closed');
+    if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+    this.pendingCandidates = [];
+    pc.restartIce();
+    const offer = await pc.createOffer({ iceRestart: true });
+    await pc.setLocalDescription(offer);
+    if (!this.opts.sendSignal({ kind: 'offer', sdp: pc.localDescription.sdp })) {
+      throw new Error('the signaling socket is closed');
+    }
+  }
+
+  /** Roll back a restart's offer that was never answered (the call went on without it). */
+  async abandonOffer() {
+    const pc = this.pc;
+    if (!pc || pc.signalingState !== 'have-local-offer') return;
+    await pc.setLocalDescription({ type: 'rollback' });
+    this.pendingCandidates = [];
+  }
+
   /** Apply a SignalPayload from the unit. */
   async handleSignal(payload) {
     const pc = this.pc;
     if (!pc || pc.signalingState === 'closed') return;
     switch (payload.kind) {
       case 'answer':
+        if (pc.signalingState !== 'have-local-offer') {
+          // The answer to an offer a newer one replaced (the unit was slow to get it).
+          console.warn('visavis: an answer to an older offer was ignored');
+          return;
+        }
         await pc.setRemoteDescription({ type: 'answer', sdp: payload.sdp });
         for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
         break;
       case 'candidate':
-        if (!pc.remoteDescription) this.pendingCandidates.push(payload);
+        // Held until the answer they belong with is applied (after a restart, too).
+        if (!pc.remoteDescription || pc.signalingState === 'have-local-offer') this.pendingCandidates.push(payload);
         else await this.addCandidate(payload);
         break;
       default:

@@ -20,7 +20,7 @@ export const catalogue = {
     'waiting.title': 'Waiting to be let in…',
     'waiting.text': 'Someone in the room has been told you’re here. Keep this page open.',
     'call.connecting': 'Connecting the video…',
-    'call.reconnecting': 'Connection unstable, reconnecting…',
+    'call.reconnecting': 'Reconnecting… the call will pick up again by itself.',
     'call.unmute': 'Tap to turn on the sound',
     'call.leave': 'Leave',
     'call.reactions': 'Send a reaction',
@@ -64,6 +64,8 @@ export const catalogue = {
     'denied.text': 'The person in the room didn’t let you in this time.',
     'ended.title': 'The session has ended',
     'ended.text': 'Everything from it was erased. Thank you for joining!',
+    'removed.title': 'The call has ended for you',
+    'removed.text': 'The connection was lost for too long. To join again, ask for a new invitation.',
     'error.title': 'Something went wrong',
     'error.reason': 'Reason:',
     'error.device_offline':
@@ -72,6 +74,8 @@ export const catalogue = {
     'error.full': 'This call is full. Try again later.',
     'error.network': 'Could not reach the server. Check your connection and try again.',
     'error.lost': 'The connection to the server was lost.',
+    'error.reconnect_failed':
+      'The connection to the room was lost and could not be restored within a minute. Check your network; to join again, ask for a new invitation.',
     'error.connection_failed':
       'The video connection could not be set up. Your network may be blocking it: try another Wi-Fi network or mobile data.',
     'error.internal': 'The server had a problem. Please try again.',
@@ -106,7 +110,7 @@ export const catalogue = {
     'waiting.title': 'En attente d’autorisation…',
     'waiting.text': 'Les personnes sur place savent que vous êtes là. Gardez cette page ouverte.',
     'call.connecting': 'Connexion de la vidéo…',
-    'call.reconnecting': 'Connexion instable, reconnexion…',
+    'call.reconnecting': 'Reconnexion… l’appel va reprendre tout seul.',
     'call.unmute': 'Touchez pour activer le son',
     'call.leave': 'Quitter',
     'call.reactions': 'Envoyer une réaction',
@@ -151,6 +155,8 @@ export const catalogue = {
     'denied.text': 'La personne sur place ne vous a pas fait entrer cette fois-ci.',
     'ended.title': 'La session est terminée',
     'ended.text': 'Tout ce qui en faisait partie a été effacé. Merci d’avoir participé !',
+    'removed.title': 'L’appel est terminé pour vous',
+    'removed.text': 'La connexion a été coupée trop longtemps. Pour revenir, demandez une nouvelle invitation.',
     'error.title': 'Un problème est survenu',
     'error.reason': 'Raison :',
     'error.device_offline':
@@ -159,6 +165,8 @@ export const catalogue = {
     'error.full': 'Cet appel est complet. Réessayez plus tard.',
     'error.network': 'Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.',
     'error.lost': 'La connexion au serveur a été perdue.',
+    'error.reconnect_failed':
+      'La connexion avec la pièce a été coupée et n’a pas pu être rétablie en une minute. Vérifiez votre réseau ; pour revenir, demandez une nouvelle invitation.',
     'error.connection_failed':
       'La connexion vidéo n’a pas pu être établie. Votre réseau la bloque peut-être : essayez un autre Wi-Fi ou les données mobiles.',
     'error.internal': 'Le serveur a rencontré un problème. Veuillez réessayer.',

@@ -1,6 +1,7 @@
 // The Visavis guest app: join with a name, wait to be let in, then a live call with the unit.
 // States (body[data-state]): join → waiting → connecting → in-call, or permission-denied,
-// denied, ended, error, invalid-invite. In the call: reactions, chat (chat.js: #chat-text,
+// denied, ended, error, invalid-invite. A network blip during the call keeps `in-call` with a
+// "reconnecting…" line while reconnect.js restarts ICE (no new join). In the call: reactions, chat (chat.js: #chat-text,
 // #chat-send, #chat-log) and votes on the looks the room compares (looks.js: #compare), all
 // on the "visavis" data channel through call.send(). See docs/contracts.md, "The guest page".
 // What each event leads to is decided in state.js (pure, tested with node); this file
@@ -9,6 +10,7 @@
 import { t, translatePage } from './i18n.js';
 import { Signaling, inviteProblem } from './signaling.js';
 import { Call, emptyStats } from './call.js';
+import { Reconnector } from './reconnect.js';
 import { REACTIONS, float, reactionMessage } from './reactions.js';
 import { Looks } from './looks.js';
 import { Chat } from './chat.js';
@@ -21,6 +23,7 @@ const token = location.pathname.split('/').filter(Boolean).pop() ?? '';
 
 let sig = null; // Signaling
 let call = null; // Call
+let reconnector = null; // Reconnector: restarts ICE after a blip
 let localStream = null;
 let iceServers = [];
 let wakeLock = null;
@@ -32,6 +35,7 @@ let chat = null; // Chat
 window.visavisGuest = {
   stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
   state: () => ui.state(),
+  reconnect: () => ({ reconnecting: Boolean(reconnector?.reconnecting), restarts: reconnector?.restarts ?? 0 }),
 };
 
 // ---- join ----------------------------------------------------------------------------------
@@ -119,6 +123,12 @@ function act(action) {
     case 'status':
       ui.callStatus(t(action.key));
       break;
+    case 'unit-back':
+      reconnector?.unitBack();
+      break;
+    case 'unit-offline':
+      if (!reconnector?.deviceOffline()) console.warn(`visavis: the unit is offline: ${action.note}`);
+      break;
     case 'log':
       console.warn(`visavis: ${action.note}`);
       break;
@@ -187,6 +197,12 @@ async function startCall(stream) {
     onConnectionState,
     onData,
   });
+  const thisCall = call;
+  reconnector = new Reconnector({
+    restart: () => thisCall.restartIce(),
+    abandon: () => thisCall.abandonOffer(),
+    onGiveUp: () => fail('error.reconnect_failed'),
+  });
   try {
     await call.start();
   } catch (e) {
@@ -195,6 +211,7 @@ async function startCall(stream) {
 }
 
 function onConnectionState(connection) {
+  reconnector?.connection(connection);
   act(connectionAction(connection, ui.state(), finished));
 }
 
@@ -261,6 +278,8 @@ function sendReaction(name) {
 // ---- ending --------------------------------------------------------------------------------
 
 function stopEverything() {
+  reconnector?.stop();
+  reconnector = null;
   call?.close();
   call = null;
   for (const track of localStream?.getTracks() ?? []) track.stop();

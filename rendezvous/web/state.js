@@ -12,6 +12,8 @@
 //   fail {key, detail}          the error screen, `key` its text
 //   invalid {reason, again}     the invalid-invite screen for `reason`
 //   name-error {key}            the inline error under the name field
+//   unit-offline {note}         the unit is away: reconnect.js retries its offer (or a note)
+//   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
 //   none                        nothing at all
 
@@ -38,6 +40,8 @@ const fail = (key, detail) => ({ do: 'fail', key, detail });
 const invalid = (reason) => ({ do: 'invalid', reason, again: reason === 'rate-limited' });
 const DENIED = { do: 'finish', screen: 'denied', title: 'denied.title', text: 'denied.text', again: true };
 const ENDED = { do: 'finish', screen: 'ended', title: 'ended.title', text: 'ended.text', again: false };
+/** Turned away during the call: the unit no longer has this guest (they were gone too long). */
+const REMOVED = { do: 'finish', screen: 'ended', title: 'removed.title', text: 'removed.text', again: false };
 
 /** The guest's name as sent (trimmed), or the i18n key of what is wrong with it. */
 export function checkName(raw) {
@@ -58,9 +62,11 @@ export function serverAction(msg, screen) {
     case 'signal':
       return { do: 'signal', payload: msg.payload };
     case 'denied':
-      return DENIED;
+      return inCall(screen) ? REMOVED : DENIED;
     case 'session_ended':
       return ENDED;
+    case 'unit_back':
+      return { do: 'unit-back' };
     case 'error':
       return errorAction(msg.code, screen, msg.message);
     default:
@@ -76,8 +82,9 @@ export function errorAction(code, screen, message = '') {
     case 'bad_message':
       return log(`the server did not understand a message: ${message}`);
     case 'device_offline':
-      // During a call the media flows without the server: keep it.
-      return inCall(screen) ? log(`the unit is offline: ${message}`) : fail('error.device_offline', message);
+      // During a call the media flows without the server: keep it. A restart's offer that
+      // did not reach the unit is tried again (reconnect.js).
+      return inCall(screen) ? { do: 'unit-offline', note: message } : fail('error.device_offline', message);
     case 'invite_unknown':
       return invalid('unknown');
     case 'invite_expired':
@@ -116,7 +123,8 @@ export function connectionAction(connection, screen, finished) {
     case 'disconnected':
       return { do: 'status', key: 'call.reconnecting' };
     case 'failed':
-      return fail('error.connection_failed', 'ICE failed');
+      // Once in the call, reconnect.js restarts ICE; before, the network is likely blocking it.
+      return screen === 'in-call' ? { do: 'status', key: 'call.reconnecting' } : fail('error.connection_failed', 'ICE failed');
     default:
       return { do: 'none' };
   }

@@ -51,6 +51,10 @@ pub struct ApplianceConfig {
     pub extra_toml: String,
     /// Extra environment variables for the process (e.g. `NOTIFY_SOCKET`).
     pub env: Vec<(String, String)>,
+    /// A command the binary is run through, e.g. `["ip", "netns", "exec", "unit"]` to start
+    /// it in a network namespace of its own (it must exec the binary, keeping its pid).
+    /// Empty: the binary is run directly.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for ApplianceConfig {
@@ -75,6 +79,7 @@ impl Default for ApplianceConfig {
             api_extra: String::new(),
             extra_toml: String::new(),
             env: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 }
@@ -121,19 +126,31 @@ impl Appliance {
         let socket = dir.path().join("applianced.sock");
         let toml = config_toml(config, rendezvous_url, &state_dir, &socket);
         let config_path = write_private(dir.path(), "applianced.toml", &toml)?;
-        Self::spawn(&config_path, &config.env, dir)
+        Self::spawn(&config_path, &config.env, &config.wrapper, dir)
     }
 
     /// Start applianced with a config file written elsewhere (by first boot, say).
     pub fn start_from_file(config_path: &Path) -> Result<Appliance> {
         let dir = TempDir::with_prefix("visavis-appliance-")
             .context("could not create a temporary folder")?;
-        Self::spawn(config_path, &[], dir)
+        Self::spawn(config_path, &[], &[], dir)
     }
 
-    fn spawn(config_path: &Path, env: &[(String, String)], dir: TempDir) -> Result<Appliance> {
+    fn spawn(
+        config_path: &Path,
+        env: &[(String, String)],
+        wrapper: &[String],
+        dir: TempDir,
+    ) -> Result<Appliance> {
         let binary = workspace_binary("applianced")?;
-        let mut command = Command::new(binary);
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
         command.arg("--config").arg(config_path);
         command.envs(env.iter().map(|(k, v)| (k, v)));
         let mut process = ChildProcess::spawn("applianced", command)?;

@@ -10,6 +10,8 @@
 //!   page through the DOM contract of docs/contracts.md.
 //! - [`qemu`] boots Debian's kernel under `qemu-system-x86_64` with an initramfs built
 //!   here, for tests against real kernel drivers (vivid, the V4L2 test driver).
+//! - [`blip`] cuts the unit's link for a few seconds during a call (two network namespaces
+//!   joined by a veth pair) and checks the call comes back without the guest joining again.
 //! - [`http`] fetches status codes, headers and bodies (with `ureq`); [`wait`] polls a
 //!   condition until a deadline, which is how every wait in these tests is written, and
 //!   [`timeouts`] names every deadline, scaled by `VISAVIS_TEST_TIMEOUT_SCALE`.
@@ -19,6 +21,7 @@
 
 pub mod appliance;
 pub mod bins;
+pub mod blip;
 pub mod browser;
 pub mod error;
 pub mod guest;

@@ -83,6 +83,12 @@ pub fn guest_gone() -> Duration {
     secs(45)
 }
 
+/// The call coming back by itself after a network blip on the unit's side: TCP resending
+/// what waited, the guest page's ICE restart (retried with back-off), media again.
+pub fn blip_recovery() -> Duration {
+    secs(45)
+}
+
 /// A whole virtual machine run under emulation (boot, the test program, power-off).
 pub fn virtual_machine() -> Duration {
     secs(600)

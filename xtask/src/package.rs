@@ -133,6 +133,10 @@ pub fn specs() -> Vec<Spec> {
                     "lib/systemd/system/visavis-rendezvous.service",
                 ),
                 repo("packaging/rendezvous.toml", "etc/visavis/rendezvous.toml"),
+                repo(
+                    "packaging/turnserver.conf",
+                    "usr/share/doc/visavis-rendezvous/turnserver.conf",
+                ),
             ],
             conffiles: &["/etc/visavis/rendezvous.toml"],
             scripts: &["postinst", "prerm", "postrm"],

@@ -8,6 +8,8 @@
 //!   requests (revoke, list) carry.
 //! - [`seed`]: the signed per-device seed IT writes to a boot partition.
 //! - [`admin`]: the fleet admin API's answers; [`atomic`]: crash-safe file writes.
+//! - [`turn`]: short-lived TURN credentials (coturn's `use-auth-secret`), minted by
+//!   rendezvous for guests and units, and by a unit from its seed's secret.
 //!
 //! Compiled with the `fleet` feature only, so the kiosk does not build any cryptography.
 
@@ -17,6 +19,7 @@ pub mod auth;
 pub mod enrollment;
 pub mod keys;
 pub mod seed;
+pub mod turn;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

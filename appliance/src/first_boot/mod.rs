@@ -331,6 +331,18 @@ fn write_config(
     if let toml::Value::Table(r) = rendezvous {
         r.insert("url".into(), s(&body.rendezvous_url));
     }
+    if let Some(turn) = &body.turn {
+        let mut t = toml::Table::new();
+        t.insert(
+            "urls".into(),
+            toml::Value::Array(turn.uris.iter().map(|u| s(u)).collect()),
+        );
+        t.insert(
+            "secret_file".into(),
+            s(&state_dir.join("turn-secret").display().to_string()),
+        );
+        table.insert("turn".into(), toml::Value::Table(t));
+    }
     if let Some(pin_file) = pin_file {
         let staff = table
             .entry("staff")
@@ -341,7 +353,7 @@ fn write_config(
     }
     let text = format!(
         "# Seeded keys (device_id, store, location, mode, orientation, state_dir, rendezvous.url,\n\
-         # staff.pin_file when the seed has a staff PIN)\n\
+         # turn when the seed names relays, staff.pin_file when the seed has a staff PIN)\n\
          # were written by `applianced first-boot` from the unit's seed.\n{}",
         toml::to_string(&table).map_err(|e| FirstBootError::Config {
             path: path.clone(),

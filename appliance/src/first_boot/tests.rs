@@ -31,7 +31,7 @@ fn body() -> SeedBody {
         }),
         turn: Some(Turn {
             uris: vec!["turns:turn.example.com:443".into()],
-            secret: Secret::new("turn-SECRET-2"),
+            secret: Secret::new("turn-SECRET-2-0123456789"),
         }),
         enrollment_token: Secret::new("vve1.token-SECRET-3"),
         staff_pin: Some(Secret::new("24681357")),
@@ -91,6 +91,19 @@ fn a_seed_is_applied_once_and_its_secrets_leave_the_boot_partition() {
     assert_eq!(config.rendezvous.url, "https://rdv.example.com");
     assert_eq!(config.state_dir, state);
     assert_eq!(config.video.source, crate::config::VideoSource::Test);
+    // The seed's relays take effect: the unit mints its own credentials from their secret.
+    assert_eq!(
+        config.turn.urls,
+        vec!["turns:turn.example.com:443".to_owned()]
+    );
+    let minter = config
+        .turn_minter(Path::new("applianced.toml"))
+        .unwrap()
+        .unwrap();
+    let ours = minter.ice_servers("unit:paris-09-cabine-3", 100);
+    let expected = visavis_api::fleet::turn::TurnSecret::new("turn-SECRET-2-0123456789")
+        .credentials("unit:paris-09-cabine-3", 3700);
+    assert_eq!(ours[0].credential.as_deref(), Some(expected.1.as_str()));
     // The staff PIN: where the config says, not readable by others, and accepted by the
     // staff screen's check.
     let pin_file = root.join("etc/visavis/staff-pin");
@@ -111,7 +124,7 @@ fn a_seed_is_applied_once_and_its_secrets_leave_the_boot_partition() {
     let config_text = std::fs::read_to_string(root.join("etc/visavis/applianced.toml")).unwrap();
     for secret in [
         "wifi-key-SECRET-1",
-        "turn-SECRET-2",
+        "turn-SECRET-2-0123456789",
         "token-SECRET-3",
         "24681357",
     ] {

@@ -55,7 +55,10 @@ impl PeerConnectionEventHandler for Handler {
                     guest_id: self.guest_id.clone(),
                 }
             }
-            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => PeerEvent::Gone {
+            RTCPeerConnectionState::Failed => PeerEvent::Failed {
+                guest_id: self.guest_id.clone(),
+            },
+            RTCPeerConnectionState::Closed => PeerEvent::Gone {
                 guest_id: self.guest_id.clone(),
             },
             _ => return,

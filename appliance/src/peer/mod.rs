@@ -1,6 +1,13 @@
 //! One guest's WebRTC peer connection (webrtc-rs): the guest offers, the unit answers and
 //! sends the shared encoder's video and audio; the guest's own video, audio and data channel
 //! come back.
+//!
+//! After a network blip the guest's page restarts ICE: a new offer on the same connection,
+//! with new ICE credentials. The unit answers it on the same connection (its tracks stay),
+//! rebinds its sockets and gathers again (so a new address after the blip is found), and
+//! trickles the new candidates after the answer. `disconnected` is left to heal by itself;
+//! `failed` is reported ([`PeerEvent::Failed`]) and the session gives the guest time to
+//! restart (`session::PEER_RESTART_GRACE`).
 
 mod handler;
 mod receive;
@@ -24,7 +31,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceServer, RTCSessionDescription, Registry,
+    RTCIceCandidateInit, RTCIceServer, RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -36,9 +43,17 @@ pub enum PeerEvent {
         guest_id: GuestId,
         payload: SignalPayload,
     },
+    /// The connection is up: for the first time, or again after an ICE restart.
     Connected {
         guest_id: GuestId,
     },
+    /// ICE found no path for a while (`failed`): the guest's page may still restart it with
+    /// a new offer on the same connection. `disconnected` is not reported: it often heals
+    /// by itself.
+    Failed {
+        guest_id: GuestId,
+    },
+    /// The connection closed, or its signaling broke: it will not come back.
     Gone {
         guest_id: GuestId,
     },
@@ -74,7 +89,6 @@ pub struct PeerContext {
     /// Where the guest's bandwidth estimate goes, and their layer comes from.
     pub congestion: Congestion,
     pub events: mpsc::UnboundedSender<PeerEvent>,
-    pub ice_servers: Vec<IceServer>,
     pub welcome: UnitMessage,
     /// Where the guest's own video and voice are decoded (none: only counted).
     pub guest_media: Option<crate::media::remote::GuestMedia>,
@@ -88,6 +102,8 @@ pub struct Peer {
     counters: Arc<GuestCounters>,
     congestion: Membership,
     candidates: Mutex<Option<mpsc::UnboundedReceiver<SignalPayload>>>,
+    /// Held while an answer is made; local candidates wait for it.
+    answering: Arc<Mutex<()>>,
     connected: tokio::sync::watch::Receiver<bool>,
     outbox: mpsc::UnboundedSender<UnitMessage>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -171,10 +187,13 @@ async fn payload_type(sender: &Arc<dyn RtpSender>, wanted: &RTCRtpCodec) -> Resu
 }
 impl Peer {
     /// Build the peer connection for an admitted guest; nothing is sent until their offer.
+    /// `ice_servers`: the STUN/TURN servers for this guest's call (TURN credentials minted
+    /// for the unit by rendezvous, or by the unit from its seed's secret).
     pub async fn new(
         guest_id: GuestId,
         counters: Arc<GuestCounters>,
         ctx: PeerContext,
+        ice_servers: &[IceServer],
     ) -> Result<Peer, PeerError> {
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
@@ -190,7 +209,7 @@ impl Peer {
         );
         let config = RTCConfigurationBuilder::new()
             .with_ice_servers(
-                ctx.ice_servers
+                ice_servers
                     .iter()
                     .map(|s| RTCIceServer {
                         urls: s.urls.clone(),
@@ -213,8 +232,14 @@ impl Peer {
             connected: connected_tx,
             guest_media: ctx.guest_media.clone(),
         };
+        // On an ICE restart, drop the old candidates and rebind: after a Wi-Fi blip the unit
+        // may have a new address.
+        let settings = SettingEngineBuilder::new()
+            .with_discard_local_candidates_during_ice_restart(true)
+            .build();
         let pc = PeerConnectionBuilder::new()
             .with_configuration(config)
+            .with_setting_engine(settings)
             .with_media_engine(media_engine)
             .with_interceptor_registry(registry)
             .with_handler(Arc::new(handler))
@@ -228,6 +253,7 @@ impl Peer {
             ctx,
             counters,
             candidates: Mutex::new(Some(cand_rx)),
+            answering: Arc::new(Mutex::new(())),
             connected,
             outbox,
             tasks: std::sync::Mutex::new(Vec::new()),
@@ -235,7 +261,9 @@ impl Peer {
     }
 
     /// Apply SDP/ICE from the guest. An offer is answered (the answer goes out as a
-    /// [`PeerEvent::LocalSignal`]) and starts the media.
+    /// [`PeerEvent::LocalSignal`]); the first one starts the media, a later one restarts ICE.
+    /// A candidate the connection refuses is logged and skipped: one bad candidate (say, of
+    /// an ICE generation a restart replaced) does not end the call.
     pub async fn apply(&self, payload: SignalPayload) -> Result<(), PeerError> {
         match payload {
             SignalPayload::Offer { sdp } => self.answer(sdp).await,
@@ -245,14 +273,18 @@ impl Peer {
                 sdp_mid,
                 sdp_mline_index,
             } => {
-                self.pc
+                let added = self
+                    .pc
                     .add_ice_candidate(RTCIceCandidateInit {
                         candidate,
                         sdp_mid,
                         sdp_mline_index,
                         ..Default::default()
                     })
-                    .await?;
+                    .await;
+                if let Err(e) = added {
+                    tracing::info!(guest = %self.guest_id, "guest's ICE candidate skipped: {e}");
+                }
                 Ok(())
             }
             SignalPayload::Answer { .. } => Err(PeerError::Unexpected("an answer")),
@@ -260,14 +292,26 @@ impl Peer {
     }
 
     async fn answer(&self, sdp: String) -> Result<(), PeerError> {
-        let Some(mut candidates) = self.candidates.lock().await.take() else {
-            return Err(PeerError::Unexpected(
-                "a second offer (renegotiation is not supported)",
-            ));
-        };
+        // Local candidates wait while an answer is made: the guest must hold the answer (and
+        // its ICE credentials) before candidates of the same ICE generation reach it.
+        let answering = self.answering.clone();
+        let _held = answering.lock().await;
+        let first = self.candidates.lock().await.take();
         self.pc
             .set_remote_description(RTCSessionDescription::offer(sdp)?)
             .await?;
+        let Some(mut candidates) = first else {
+            // A new offer from the same guest on the same connection: an ICE restart after
+            // a network blip (webrtc-rs restarts ICE when the offer's credentials change).
+            // The tracks and the tasks feeding them stay as they are.
+            let sdp = self.make_answer().await?;
+            tracing::info!(guest = %self.guest_id, "answered a new offer (ICE restart)");
+            let _ = self.ctx.events.send(PeerEvent::LocalSignal {
+                guest_id: self.guest_id.clone(),
+                payload: SignalPayload::Answer { sdp },
+            });
+            return Ok(());
+        };
         let (video, video_ssrc) = local_track(RtpCodecKind::Video, video_codec())?;
         let (audio, audio_ssrc) = local_track(RtpCodecKind::Audio, audio_codec())?;
         let video_sender = self
@@ -278,16 +322,7 @@ impl Peer {
             .pc
             .add_track(audio.clone() as Arc<dyn TrackLocal>)
             .await?;
-        let answer = self.pc.create_answer(None).await?;
-        self.pc.set_local_description(answer).await?;
-        let sdp = self
-            .pc
-            .local_description()
-            .await
-            .map(|d| d.sdp)
-            .ok_or(PeerError::Unexpected(
-                "no local description after answering",
-            ))?;
+        let sdp = self.make_answer().await?;
         let video_pt = payload_type(&video_sender, &video_codec()).await?;
         let audio_pt = payload_type(&audio_sender, &audio_codec()).await?;
         let guest_id = self.guest_id.clone();
@@ -299,11 +334,14 @@ impl Peer {
 
         let ctx = &self.ctx;
         let tasks = vec![
-            // Candidates gathered so far, and later ones, follow the answer.
+            // Candidates gathered so far, and later ones, follow the answer (a later answer,
+            // after an ICE restart, too: they wait while one is being made).
             tokio::spawn({
                 let guest_id = guest_id.clone();
+                let answering = self.answering.clone();
                 async move {
                     while let Some(payload) = candidates.recv().await {
+                        let _answer_out = answering.lock().await;
                         let _ = events.send(PeerEvent::LocalSignal {
                             guest_id: guest_id.clone(),
                             payload,
@@ -349,6 +387,20 @@ impl Peer {
         ];
         crate::metrics::lock(&self.tasks).extend(tasks);
         Ok(())
+    }
+
+    /// Create and set the answer to the offer just applied; its SDP (with the local
+    /// candidates gathered so far).
+    async fn make_answer(&self) -> Result<String, PeerError> {
+        let answer = self.pc.create_answer(None).await?;
+        self.pc.set_local_description(answer).await?;
+        self.pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .ok_or(PeerError::Unexpected(
+                "no local description after answering",
+            ))
     }
 
     /// Queue a message for the guest's data channel; sent once it is open, in order.

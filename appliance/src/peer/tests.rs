@@ -30,14 +30,15 @@ async fn answer_to(offer: &str) -> String {
             audio: 88_000,
         }),
         events,
-        ice_servers: Vec::new(),
         welcome: UnitMessage::Welcome {
             mode: Default::default(),
             location: String::new(),
         },
         guest_media: None,
     };
-    let peer = Peer::new("g1".into(), Arc::default(), ctx).await.unwrap();
+    let peer = Peer::new("g1".into(), Arc::default(), ctx, &[])
+        .await
+        .unwrap();
     let sdp = offer.replace('\n', "\r\n");
     peer.apply(SignalPayload::Offer { sdp }).await.unwrap();
     let answer = loop {

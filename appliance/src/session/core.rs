@@ -6,11 +6,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::{ChatRefused, Reaction, UnitMessage, chat_text};
 use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, Event, GuestState, Preview};
-use visavis_api::signaling::{DeviceToServer, GuestId, SignalPayload};
+use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, SignalPayload};
 
 /// The speaking indicator stays on this long after the guest's voice was last heard, so it
 /// does not flicker between words.
 pub const SPEAKING_HOLD: Duration = Duration::from_millis(600);
+
+/// How long a guest whose peer connection failed keeps their place: their page restarts ICE
+/// with a new offer on the same connection (a Wi-Fi blip in the room or on their phone), and
+/// only if it is not back up by then are they removed. The guest page gives up after 60 s
+/// of trying (`rendezvous/web/reconnect.js`); the unit's ICE reports failure about 30 s into
+/// an outage, so the two bounds end close together.
+pub const PEER_RESTART_GRACE: Duration = Duration::from_secs(30);
 
 /// Rules the session runs by, from the config.
 #[derive(Debug, Clone)]
@@ -37,7 +44,12 @@ pub enum Input {
         expires_at: u64,
     },
     /// A guest opened the invite and waits.
-    Knock { guest_id: GuestId, name: String },
+    Knock {
+        guest_id: GuestId,
+        name: String,
+        /// The STUN/TURN servers rendezvous minted for the unit's side of this guest's call.
+        ice_servers: Vec<IceServer>,
+    },
     /// The guest's browser went away.
     GuestLeft { guest_id: GuestId },
     /// The person in the room let the guest in.
@@ -49,9 +61,13 @@ pub enum Input {
         guest_id: GuestId,
         payload: SignalPayload,
     },
-    /// The guest's peer connection is up (media flows).
+    /// The guest's peer connection is up (media flows), for the first time or again after
+    /// an ICE restart.
     PeerConnected { guest_id: GuestId },
-    /// The guest's peer connection failed or closed.
+    /// The guest's peer connection failed (ICE found no path for a while): the guest keeps
+    /// their place for [`PEER_RESTART_GRACE`] while their page restarts ICE.
+    PeerFailed { guest_id: GuestId },
+    /// The guest's peer connection closed or cannot go on (its signaling broke).
     PeerGone { guest_id: GuestId },
     /// A reaction arrived on a guest's data channel.
     Reaction {
@@ -82,7 +98,11 @@ pub enum Action {
     /// Send to rendezvous.
     Send(DeviceToServer),
     /// Create the guest's peer connection (media may flow to them from now on).
-    StartPeer { guest_id: GuestId, name: String },
+    StartPeer {
+        guest_id: GuestId,
+        name: String,
+        ice_servers: Vec<IceServer>,
+    },
     /// Hand SDP/ICE to the guest's peer connection.
     ApplySignal {
         guest_id: GuestId,
@@ -118,6 +138,10 @@ pub struct Guest {
     /// Until when the speaking indicator stays on (their voice was last heard
     /// [`SPEAKING_HOLD`] before); none while they are silent.
     speaking_until: Option<Instant>,
+    /// Their peer connection failed: they are removed at this time unless it comes back.
+    restart_by: Option<Instant>,
+    /// What the unit's peer connection for them uses (from their knock).
+    ice_servers: Vec<IceServer>,
 }
 
 impl Guest {
@@ -172,8 +196,9 @@ impl Session {
             .filter(|g| g.state == GuestState::Waiting)
             .map(|g| g.knocked_at + self.settings.admission_timeout);
         let silence = self.guests.values().filter_map(|g| g.speaking_until);
+        let restart = self.guests.values().filter_map(|g| g.restart_by);
         let idle = self.empty_since.map(|t| t + self.settings.idle_timeout);
-        admission.chain(silence).chain(idle).min()
+        admission.chain(silence).chain(restart).chain(idle).min()
     }
 
     /// Connected and authenticated to rendezvous.
@@ -219,6 +244,16 @@ impl Session {
             .collect();
         for guest_id in expired {
             tracing::info!(guest = %guest_id, "admission timed out");
+            self.remove_guest(&guest_id, true, now);
+        }
+        let lost: Vec<GuestId> = self
+            .guests
+            .iter()
+            .filter(|(_, g)| g.restart_by.is_some_and(|by| now >= by))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for guest_id in lost {
+            tracing::info!(guest = %guest_id, "peer connection not restored in time: guest removed");
             self.remove_guest(&guest_id, true, now);
         }
         for (guest_id, g) in &mut self.guests {
@@ -309,7 +344,11 @@ impl Session {
                     result: Ok((url, expires_at)),
                 });
             }
-            Input::Knock { guest_id, name } => self.knock(guest_id, name, now),
+            Input::Knock {
+                guest_id,
+                name,
+                ice_servers,
+            } => self.knock(guest_id, name, ice_servers, now),
             Input::GuestLeft { guest_id } => self.remove_guest(&guest_id, false, now),
             Input::Admit { guest_id } => self.admit(&guest_id, now),
             Input::Deny { guest_id } => self.remove_guest(&guest_id, true, now),
@@ -318,11 +357,26 @@ impl Session {
                     self.actions
                         .push_back(Action::ApplySignal { guest_id, payload });
                 }
-                _ => {
+                Some(_) => {
                     tracing::warn!(guest = %guest_id, "signaling from a guest not admitted; dropped")
+                }
+                None => {
+                    // Rendezvous still holds a guest the unit no longer has: removed while
+                    // rendezvous was unreachable (their connection was not restored in time).
+                    // Turn them away so their page stops trying; nothing is re-admitted.
+                    tracing::info!(guest = %guest_id, "signaling from a guest no longer in the call; turned away");
+                    if self.rendezvous_up {
+                        self.actions
+                            .push_back(Action::Send(DeviceToServer::Deny { guest_id }));
+                    }
                 }
             },
             Input::PeerConnected { guest_id } => {
+                if let Some(g) = self.guests.get_mut(&guest_id)
+                    && g.restart_by.take().is_some()
+                {
+                    tracing::info!(guest = %guest_id, "peer connection restored");
+                }
                 if let Some(g) = self.guests.get_mut(&guest_id)
                     && g.state == GuestState::Connecting
                 {
@@ -344,6 +398,15 @@ impl Session {
                     }
                     self.actions
                         .push_back(Action::Emit(Event::GuestJoined { guest_id, name }));
+                }
+            }
+            Input::PeerFailed { guest_id } => {
+                if let Some(g) = self.guests.get_mut(&guest_id)
+                    && g.state != GuestState::Waiting
+                    && g.restart_by.is_none()
+                {
+                    tracing::info!(guest = %guest_id, grace = ?PEER_RESTART_GRACE, "peer connection failed: waiting for the guest to restart it");
+                    g.restart_by = Some(now + PEER_RESTART_GRACE);
                 }
             }
             Input::PeerGone { guest_id } => {
@@ -567,7 +630,13 @@ impl Session {
             .count()
     }
 
-    fn knock(&mut self, guest_id: GuestId, name: String, now: Instant) {
+    fn knock(
+        &mut self,
+        guest_id: GuestId,
+        name: String,
+        ice_servers: Vec<IceServer>,
+        now: Instant,
+    ) {
         if !self.active || self.guests.contains_key(&guest_id) {
             // A knock outside a session (rendezvous raced an end) or a duplicate: turn away.
             self.actions
@@ -582,6 +651,8 @@ impl Session {
                 knocked_at: now,
                 tile: None,
                 speaking_until: None,
+                restart_by: None,
+                ice_servers,
             },
         );
         self.actions.push_back(Action::Emit(Event::GuestKnock {
@@ -611,6 +682,7 @@ impl Session {
         };
         g.state = GuestState::Connecting;
         let name = g.name.clone();
+        let ice_servers = g.ice_servers.clone();
         self.actions.push_back(Action::Emit(Event::GuestAdmitted {
             guest_id: guest_id.clone(),
         }));
@@ -618,6 +690,7 @@ impl Session {
         self.actions.push_back(Action::StartPeer {
             guest_id: guest_id.clone(),
             name,
+            ice_servers,
         });
         self.actions.push_back(Action::Send(DeviceToServer::Admit {
             guest_id: guest_id.clone(),

@@ -12,7 +12,15 @@
 //! The privacy rule lives here: a guest's media path ([`Action::StartPeer`]) is only ever
 //! created after [`Input::Admit`] (or in demo auto-admit mode), and signaling from a guest
 //! who was not admitted is dropped.
+//!
+//! A network blip does not end the call: losing rendezvous keeps the guests in the call, a
+//! guest whose peer connection failed keeps their place for [`PEER_RESTART_GRACE`] while
+//! their page restarts ICE, and a guest the unit no longer has (the session ended, or they
+//! were removed, while rendezvous was away) is turned away when they signal, never
+//! re-admitted.
 
+#[cfg(test)]
+mod blip_tests;
 mod core;
 mod looks;
 #[cfg(test)]
@@ -20,5 +28,7 @@ mod looks_tests;
 #[cfg(test)]
 mod tests;
 
-pub use self::core::{Action, Guest, Input, SPEAKING_HOLD, Session, SessionSettings};
+pub use self::core::{
+    Action, Guest, Input, PEER_RESTART_GRACE, SPEAKING_HOLD, Session, SessionSettings,
+};
 pub use self::looks::Keepsakes;

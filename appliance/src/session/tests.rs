@@ -41,11 +41,21 @@ pub(super) fn started(auto_admit: bool, t0: Instant) -> Session {
     s
 }
 
+/// The ICE servers rendezvous minted for the unit's side of `id`'s call.
+pub(super) fn relay(id: &str) -> Vec<visavis_api::signaling::IceServer> {
+    vec![visavis_api::signaling::IceServer {
+        urls: vec!["turn:198.18.0.3:3478".into()],
+        username: Some(format!("4600:unit-for-{id}")),
+        credential: Some("c".into()),
+    }]
+}
+
 pub(super) fn knock(s: &mut Session, id: &str, now: Instant) -> Vec<Action> {
     s.handle_input(
         Input::Knock {
             guest_id: id.into(),
             name: format!("name-{id}"),
+            ice_servers: relay(id),
         },
         now,
     );
@@ -161,7 +171,8 @@ fn nothing_reaches_a_guest_before_admission() {
             }),
             Action::StartPeer {
                 guest_id: "g1".into(),
-                name: "name-g1".into()
+                name: "name-g1".into(),
+                ice_servers: relay("g1"),
             },
             Action::Send(DeviceToServer::Admit {
                 guest_id: "g1".into()
@@ -191,7 +202,8 @@ fn auto_admit_admits_on_knock() {
     let actions = knock(&mut s, "g1", t0);
     assert!(actions.contains(&Action::StartPeer {
         guest_id: "g1".into(),
-        name: "name-g1".into()
+        name: "name-g1".into(),
+        ice_servers: relay("g1"),
     }));
 }
 

@@ -29,7 +29,7 @@ use visavis_api::local::{
     BoardButton, BoardInput, Event, GuestStatus, Outcome, Request, Response, StaffAction, StaffPin,
     Status,
 };
-use visavis_api::signaling::{DeviceToServer, GuestId, ServerToDevice, SignalPayload};
+use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, ServerToDevice, SignalPayload};
 use visavis_hardware::{BoardEvent, Button, Led};
 
 pub use local::input;
@@ -101,6 +101,8 @@ pub enum Output {
     StartPeer {
         guest_id: GuestId,
         name: String,
+        /// From rendezvous for this guest's call; empty when it gave none.
+        ice_servers: Vec<IceServer>,
     },
     /// Hand SDP/ICE to the guest's peer connection.
     ApplySignal {
@@ -301,6 +303,7 @@ impl Unit {
                 return;
             }
             PeerEvent::Connected { guest_id } => SessionInput::PeerConnected { guest_id },
+            PeerEvent::Failed { guest_id } => SessionInput::PeerFailed { guest_id },
             PeerEvent::Gone { guest_id } => SessionInput::PeerGone { guest_id },
             PeerEvent::Reaction { guest_id, reaction } => {
                 SessionInput::Reaction { guest_id, reaction }
@@ -343,7 +346,15 @@ impl Unit {
         while let Some(action) = self.session.poll_action() {
             let output = match action {
                 Action::Send(msg) => Output::ToRendezvous(msg),
-                Action::StartPeer { guest_id, name } => Output::StartPeer { guest_id, name },
+                Action::StartPeer {
+                    guest_id,
+                    name,
+                    ice_servers,
+                } => Output::StartPeer {
+                    guest_id,
+                    name,
+                    ice_servers,
+                },
                 Action::ApplySignal { guest_id, payload } => {
                     Output::ApplySignal { guest_id, payload }
                 }
@@ -429,7 +440,15 @@ fn from_rendezvous(msg: ServerToDevice) -> Option<SessionInput> {
             url,
             expires_at,
         },
-        ServerToDevice::GuestKnock { guest_id, name } => SessionInput::Knock { guest_id, name },
+        ServerToDevice::GuestKnock {
+            guest_id,
+            name,
+            ice_servers,
+        } => SessionInput::Knock {
+            guest_id,
+            name,
+            ice_servers,
+        },
         ServerToDevice::Signal { guest_id, payload } => SessionInput::Signal { guest_id, payload },
         ServerToDevice::GuestLeft { guest_id } => SessionInput::GuestLeft { guest_id },
         ServerToDevice::Error { code, message } => {

@@ -137,13 +137,15 @@ impl Room {
         self.rendezvous(ServerToDevice::GuestKnock {
             guest_id: id.into(),
             name: name.into(),
+            ice_servers: vec![],
         });
         let outputs = self.done(Request::Admit {
             guest_id: id.into(),
         });
         assert!(outputs.contains(&Output::StartPeer {
             guest_id: id.into(),
-            name: name.into()
+            name: name.into(),
+            ice_servers: vec![],
         }));
         self.input(Input::Peer(PeerEvent::Connected {
             guest_id: id.into(),
@@ -359,6 +361,7 @@ fn the_led_shows_a_call_and_privacy_wins() {
     room.rendezvous(ServerToDevice::GuestKnock {
         guest_id: "g1".into(),
         name: "Camille".into(),
+        ice_servers: vec![],
     });
     room.done(Request::Admit {
         guest_id: "g1".into(),
@@ -465,6 +468,7 @@ fn a_kiosk_that_follows_the_events_sees_what_the_unit_sees() {
     room.rendezvous(ServerToDevice::GuestKnock {
         guest_id: "g2".into(),
         name: "Léa".into(),
+        ice_servers: vec![],
     });
     room.done(Request::Admit {
         guest_id: "g2".into(),
@@ -472,6 +476,7 @@ fn a_kiosk_that_follows_the_events_sees_what_the_unit_sees() {
     room.rendezvous(ServerToDevice::GuestKnock {
         guest_id: "g3".into(),
         name: "Hugo".into(),
+        ice_servers: vec![],
     });
     assert_eq!(
         room.refused(Request::Admit {
@@ -574,4 +579,64 @@ fn every_chat_line_on_the_screen_names_its_guest() {
         Output::Emit { event: Event::Chat(ChatLine { name, text, .. }), .. }
             if name == "Camille" && text == "the blue one"
     )));
+}
+
+#[test]
+fn a_blip_keeps_the_call_and_admits_nobody_again() {
+    let mut room = Room::new(settings());
+    room.invited();
+    room.in_call("g1", "Camille");
+    let knocks_before = room.log.len();
+
+    // The Wi-Fi drops: rendezvous is lost and the guest's ICE fails.
+    room.input(Input::Rendezvous(Link::Down));
+    room.later(Duration::from_secs(25));
+    let outputs = room.input(Input::Peer(PeerEvent::Failed {
+        guest_id: "g1".into(),
+    }));
+    assert!(
+        !outputs
+            .iter()
+            .any(|o| matches!(o, Output::ClosePeer { .. })),
+        "{outputs:?}"
+    );
+    // Back: a new rendezvous connection, the guest's restart offer, media again.
+    room.later(Duration::from_secs(5));
+    room.input(Input::Rendezvous(Link::Up));
+    let offer = SignalPayload::Offer {
+        sdp: "v=0 restart".into(),
+    };
+    let outputs = room.rendezvous(ServerToDevice::Signal {
+        guest_id: "g1".into(),
+        payload: offer.clone(),
+    });
+    assert_eq!(
+        outputs,
+        vec![Output::ApplySignal {
+            guest_id: "g1".into(),
+            payload: offer
+        }]
+    );
+    let outputs = room.input(Input::Peer(PeerEvent::Connected {
+        guest_id: "g1".into(),
+    }));
+    assert!(
+        !outputs.iter().any(|o| matches!(
+            o,
+            Output::StartPeer { .. } | Output::ToRendezvous(DeviceToServer::Admit { .. })
+        )),
+        "{outputs:?}"
+    );
+    room.later(crate::session::PEER_RESTART_GRACE);
+    let status = room.unit.status();
+    assert_eq!(status.guests.len(), 1);
+    assert_eq!(status.guests[0].state, GuestState::InCall);
+    assert!(
+        !room.log[knocks_before..].iter().any(|(_, e)| matches!(
+            e,
+            Event::GuestKnock { .. } | Event::GuestAdmitted { .. } | Event::GuestLeft { .. }
+        )),
+        "{:?}",
+        &room.log[knocks_before..]
+    );
 }

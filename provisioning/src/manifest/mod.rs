@@ -443,7 +443,23 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
                     );
                     None
                 } else {
-                    secret("turn_secret", &mut bad).map(|secret| Turn { uris, secret })
+                    secret("turn_secret", &mut bad)
+                        .filter(|secret| {
+                            let min = visavis_api::fleet::turn::MIN_SECRET_LEN;
+                            let ok = secret.expose().trim().len() >= min;
+                            if !ok {
+                                bad(
+                                    "turn_secret",
+                                    format!(
+                                        "the secret in {reference} is shorter than {min} bytes: \
+                                         use the relays' static-auth-secret (e.g. 32 random \
+                                         characters)"
+                                    ),
+                                );
+                            }
+                            ok
+                        })
+                        .map(|secret| Turn { uris, secret })
                 }
             }
         };

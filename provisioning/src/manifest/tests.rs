@@ -101,3 +101,26 @@ fn a_staff_pin_must_be_four_to_eight_digits_and_is_never_repeated() {
     assert!(text.contains(&expected), "{expected} not in {text:?}");
     assert!(!text.iter().any(|p| p.contains("12ab")), "{text:?}");
 }
+
+/// A unit refuses a TURN secret its relays would not take seriously; the manifest check
+/// says so first, without printing it.
+#[test]
+fn a_short_turn_secret_is_refused_without_being_shown() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("turn");
+    std::fs::write(&secret, "tiny-secret\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (_, problems) = validate(&rows(&format!(
+        "device_id,store,location,mode,timezone,rendezvous_url,enrollment_key,turn_uris,turn_secret\n\
+         u1,Paris,Cabine 1,table,UTC,https://rdv.example.com,env:VISAVIS_TEST_UNSET_KEY,turns:t.example.com:443,file:{}\n",
+        secret.display()
+    )));
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("row 2, column turn_secret:") && p.contains("shorter than 16")),
+        "{text:?}"
+    );
+    assert!(!text.iter().any(|p| p.contains("tiny-secret")), "{text:?}");
+}

@@ -52,7 +52,7 @@ test('a refused name stays on the join form; a bad message is only logged', () =
 
 test('during a call, an offline unit or a refusal keeps the call', () => {
   for (const screen of CALL_SCREENS) {
-    assert.equal(errorAction('device_offline', screen).do, 'log', screen);
+    assert.deepEqual(errorAction('device_offline', screen, 'away'), { do: 'unit-offline', note: 'away' }, screen);
     assert.equal(errorAction('not_allowed', screen).do, 'log', screen);
   }
   assert.deepEqual(errorAction('device_offline', 'waiting', 'gone'), {
@@ -71,6 +71,12 @@ test('server messages lead to their screens', () => {
   const denied = serverAction({ type: 'denied' }, 'waiting');
   assert.equal(denied.screen, 'denied');
   assert.equal(denied.again, true);
+  // Turned away during the call (gone too long after a blip): the call is over, said so.
+  const removed = serverAction({ type: 'denied' }, 'in-call');
+  assert.equal(removed.screen, 'ended');
+  assert.equal(removed.title, 'removed.title');
+  assert.equal(removed.again, false);
+  assert.deepEqual(serverAction({ type: 'unit_back' }, 'in-call'), { do: 'unit-back' });
   const ended = serverAction({ type: 'session_ended' }, 'in-call');
   assert.equal(ended.screen, 'ended');
   assert.equal(ended.again, false);
@@ -92,11 +98,12 @@ test('the socket closing: the call carries on, the join form frees up, otherwise
   });
 });
 
-test('the connection state: in-call once connected, a notice while unstable, an error when failed', () => {
+test('the connection state: in-call once connected, reconnecting while unstable, an error when the first connection fails', () => {
   assert.deepEqual(connectionAction('connected', 'connecting', false), { do: 'connected', enter: true });
   assert.deepEqual(connectionAction('connected', 'in-call', false), { do: 'connected', enter: false });
   assert.deepEqual(connectionAction('disconnected', 'in-call', false), { do: 'status', key: 'call.reconnecting' });
-  assert.equal(connectionAction('failed', 'in-call', false).key, 'error.connection_failed');
+  assert.deepEqual(connectionAction('failed', 'in-call', false), { do: 'status', key: 'call.reconnecting' });
+  assert.equal(connectionAction('failed', 'connecting', false).key, 'error.connection_failed');
   assert.equal(connectionAction('failed', 'ended', true).do, 'none');
   assert.equal(connectionAction('checking', 'connecting', false).do, 'none');
 });
