@@ -1,17 +1,25 @@
 //! Each guest's send-side bandwidth estimate, and the interceptor chain that makes it.
 //!
 //! webrtc-rs 0.21 runs Google Congestion Control over transport-wide congestion control
-//! feedback (TWCC) inside each peer connection's interceptor chain, with a pacer in front
-//! of the wire that sends at the estimate. The estimator is boxed inside the chain, out of
-//! the application's reach, so [`Published`] wraps it and stores its target in the guest's
-//! counters after every change, where the congestion task and the metrics read it (the
-//! pattern of webrtc-rs's `bandwidth-estimation-from-disk` example).
+//! feedback (TWCC) inside each peer connection's interceptor chain. The estimator is boxed
+//! inside the chain, out of the application's reach, so [`Published`] wraps it and stores
+//! its target in the guest's counters after every change, where the congestion task and
+//! the metrics read it (the pattern of webrtc-rs's `bandwidth-estimation-from-disk`
+//! example).
+//!
+//! Unlike `configure_congestion_control`, the chain has no pacer. webrtc-rs's pacer sends
+//! at exactly the estimate with a queue of up to 4096 packets and no bound in time: after a
+//! drop of the estimate or a cut of the link, the keyframes and retransmissions queued in it
+//! reached the guest seconds late (a Chromium guest was still decoding two seconds of old
+//! video twelve seconds into a cut of the unit's link, and froze for 18 s when its link fell
+//! from 1.5 Mbit/s to 500 kbit/s). The encoders follow the estimate instead, which keeps
+//! what is sent near it.
 
 use super::controller::{Limits, VIDEO_SHARE};
 use crate::metrics::GuestCounters;
 use rtc::interceptor::{
-    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacerBuilder, PacketReport,
-    Registry, Slot, TwccSenderBuilder,
+    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacketReport, Registry,
+    Slot, TwccSenderBuilder,
 };
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
@@ -74,10 +82,9 @@ impl<E: BandwidthEstimator> BandwidthEstimator for Published<E> {
 
 /// Where a guest's estimator starts and the range it stays in, bits per second.
 ///
-/// The pacer sends at the estimate, so the estimate must start above what the main layer
-/// sends at its ceiling (video, audio and overhead): a guest's pacer must never be what
-/// holds their video back before the network said anything. GCC comes down from there at
-/// the first sign of congestion.
+/// Above what the main layer sends at its ceiling (video, audio and overhead): a guest
+/// whose network has not objected yet must not lower anyone's video. GCC comes down from
+/// there at the first sign of congestion.
 pub fn bounds(limits: &Limits) -> (f64, f64, f64) {
     let start = (limits.main_max + limits.audio) as f64 / VIDEO_SHARE * 1.25;
     (start, limits.small_min as f64, start * 2.0)
@@ -85,11 +92,10 @@ pub fn bounds(limits: &Limits) -> (f64, f64, f64) {
 
 /// The interceptor chain for one guest: NACK (generator and responder, which
 /// retransmits over RTX when negotiated), RTCP reports, the MID/RID header extensions, and
-/// send-side congestion control (GCC over TWCC, pacer, TWCC sender and receiver), its
-/// estimate published into `counters`. This is webrtc-rs's default chain with what
-/// `configure_congestion_control` adds, except that the pacer starts at the estimator's
-/// starting rate (its own default, 1 Mbit/s, would hold the main layer back until the
-/// estimate first moves).
+/// send-side congestion control (GCC over TWCC: the TWCC sender numbers packets, the
+/// receiver reports what arrives), its estimate published into `counters`. This is
+/// webrtc-rs's default chain with what `configure_congestion_control` adds but its pacer
+/// (see the module docs).
 pub fn registry(
     registry: Registry,
     media_engine: &mut MediaEngine,
@@ -107,10 +113,6 @@ pub fn registry(
         .with(
             Slot::CongestionControl,
             CongestionControlBuilder::new(estimator).build(),
-        )
-        .with(
-            Slot::Pacer,
-            PacerBuilder::new().with_target_bitrate(start).build(),
         )
         .with(Slot::TwccSender, TwccSenderBuilder::new().build()))
 }
@@ -130,7 +132,7 @@ mod tests {
     };
 
     #[test]
-    fn the_chain_has_nack_reports_and_congestion_control_once_each() {
+    fn the_chain_has_nack_reports_and_congestion_control_but_no_pacer() {
         let mut engine = MediaEngine::default();
         engine.register_default_codecs().unwrap();
         let counters = Arc::new(GuestCounters::default());
@@ -141,13 +143,13 @@ mod tests {
             Slot::NackGenerator,
             Slot::TwccReceiver,
             Slot::TwccSender,
-            Slot::Pacer,
             Slot::CongestionControl,
             Slot::ReceiverReport,
             Slot::SenderReport,
         ] {
             assert!(slots.contains(&wanted), "{wanted:?} missing from {slots:?}");
         }
+        assert!(!slots.contains(&Slot::Pacer), "{slots:?}");
     }
 
     #[test]
