@@ -6,6 +6,11 @@
 //! numbers) and carries out its decisions: an encoder's bitrate and the small layer on or
 //! off through [`VideoControl`], a guest's layer through their [`Membership`], which their
 //! video sender follows at the layer's next keyframe.
+//!
+//! A known limit: webrtc-rs's GCC raises its estimate on a quiet path whatever is sent, so a
+//! guest on the small layer looks recovered after some seconds even when their link has not
+//! (nothing probes it). The controller's growing wait before each return bounds what those
+//! tries cost; probing (padding up to the main layer's rate before moving) would remove it.
 
 mod controller;
 pub mod estimator;
