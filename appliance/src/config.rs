@@ -165,10 +165,42 @@ pub struct VideoConfig {
     pub width: u32,
     pub height: u32,
     pub fps: u32,
+    /// The main encoding's bitrate at start and its ceiling; guests' bandwidth estimates
+    /// lower it at run time.
     pub bitrate_kbps: u32,
+    /// The main encoding's floor (at most `bitrate_kbps`): a guest whose network carries
+    /// less gets the small layer instead of dragging everyone's picture down to mush.
+    pub min_bitrate_kbps: u32,
+    /// The small layer's height (its width keeps the camera's aspect ratio); never more than
+    /// `height`.
+    pub small_height: u32,
+    /// The small layer's frame rate; never more than `fps`.
+    pub small_fps: u32,
+    /// The small layer's bitrate ceiling, at most `bitrate_kbps` (its floor is 100 kbit/s).
+    pub small_bitrate_kbps: u32,
     pub encoder: EncoderChoice,
     /// Draw a machine-readable capture timestamp into each frame (benchmarks only).
     pub capture_timestamp: bool,
+}
+
+impl VideoConfig {
+    /// The main layer's floor: `min_bitrate_kbps`, at most `bitrate_kbps`.
+    pub fn min_kbps(&self) -> u32 {
+        self.min_bitrate_kbps.min(self.bitrate_kbps)
+    }
+
+    /// The small layer's ceiling: `small_bitrate_kbps`, at most `bitrate_kbps`.
+    pub fn small_kbps(&self) -> u32 {
+        self.small_bitrate_kbps.min(self.bitrate_kbps)
+    }
+
+    /// The small layer's size and frame rate: `small_height` high (at most `height`), the
+    /// camera's aspect ratio, even sides.
+    pub fn small_size(&self) -> (u32, u32, u32) {
+        let h = self.small_height.min(self.height) & !1;
+        let w = ((u64::from(self.width) * u64::from(h) / u64::from(self.height)) as u32) & !1;
+        (w.max(2), h.max(2), self.small_fps.min(self.fps))
+    }
 }
 
 impl Default for VideoConfig {
@@ -181,6 +213,10 @@ impl Default for VideoConfig {
             height: 720,
             fps: 30,
             bitrate_kbps: 2500,
+            min_bitrate_kbps: 600,
+            small_height: 360,
+            small_fps: 15,
+            small_bitrate_kbps: 500,
             encoder: EncoderChoice::Auto,
             capture_timestamp: false,
         }
@@ -391,6 +427,29 @@ impl Config {
                     "{} is not a bitrate from 100 to 20000 kbit/s",
                     v.bitrate_kbps
                 ),
+            ));
+        }
+        for (key, kbps) in [
+            ("video.min_bitrate_kbps", v.min_bitrate_kbps),
+            ("video.small_bitrate_kbps", v.small_bitrate_kbps),
+        ] {
+            if !(100..=20_000).contains(&kbps) {
+                return Err(invalid(
+                    key,
+                    format!("{kbps} is not a bitrate from 100 to 20000 kbit/s"),
+                ));
+            }
+        }
+        if !(90..=2160).contains(&v.small_height) || !v.small_height.is_multiple_of(2) {
+            return Err(invalid(
+                "video.small_height",
+                format!("{} is not an even number from 90 to 2160", v.small_height),
+            ));
+        }
+        if !(1..=60).contains(&v.small_fps) {
+            return Err(invalid(
+                "video.small_fps",
+                format!("{} is not a frame rate from 1 to 60", v.small_fps),
             ));
         }
         if v.source == VideoSource::File && v.file.is_none() {
@@ -607,6 +666,25 @@ url = "http://127.0.0.1:8443"
             .unwrap_err()
             .to_string();
         assert!(err.contains("kitchen") && err.contains("table"), "{err}");
+    }
+
+    #[test]
+    fn small_layer_keeps_the_aspect_ratio_and_never_grows() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.video.small_size(), (640, 360, 15));
+        let c = parse(&format!(
+            "{MINIMAL}\n[video]\nwidth = 640\nheight = 480\nfps = 10\nsmall_height = 240\n"
+        ))
+        .unwrap();
+        assert_eq!(c.video.small_size(), (320, 240, 10));
+        let c = parse(&format!("{MINIMAL}\n[video]\nwidth = 320\nheight = 180\n")).unwrap();
+        assert_eq!(c.video.small_size(), (320, 180, 15));
+        let c = parse(&format!("{MINIMAL}\n[video]\nbitrate_kbps = 300\n")).unwrap();
+        assert_eq!((c.video.min_kbps(), c.video.small_kbps()), (300, 300));
+        let err = parse(&format!("{MINIMAL}\n[video]\nmin_bitrate_kbps = 50\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("video.min_bitrate_kbps"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use crate::api;
 use crate::board::{self, BoardLink};
 use crate::config::{Config, ConfigError, rendezvous_ws_url};
+use crate::congestion::Congestion;
 use crate::first_boot;
 use crate::identity::{Identity, IdentityError};
 use crate::media::remote::GuestMediaEvent;
@@ -99,9 +100,9 @@ pub async fn run(
     let to_rendezvous = signaling::spawn(ws_url, identity, link_tx);
     let (peer_tx, peer_events) = mpsc::unbounded_channel();
     let ctx = PeerContext {
-        video: media.video_sender(),
+        video: media.video_layers(),
         audio: media.audio_sender(),
-        keyframes: media.keyframe_requester(),
+        congestion: Congestion::start(&config, media.video_control()),
         events: peer_tx,
         welcome: UnitMessage::Welcome {
             mode: config.mode,

@@ -5,12 +5,14 @@
 //! state and decides everything: its [`session`] core who is admitted and when everything is
 //! erased, its room what guests get and what the LED shows. [`daemon`] moves data between
 //! it and the world: rendezvous ([`signaling`]), the local API ([`api`]), the board
-//! ([`board`]), the media ([`media`], [`peer`]) and Prometheus ([`metrics`]). [`identity`] is how the unit proves who it is to rendezvous, and
+//! ([`board`]), the media ([`media`], [`peer`], with [`congestion`] setting the encoders from guests'
+//! bandwidth estimates) and Prometheus ([`metrics`]). [`identity`] is how the unit proves who it is to rendezvous, and
 //! [`first_boot`] applies the seed IT wrote to the boot partition (`applianced first-boot`).
 
 pub mod api;
 pub mod board;
 pub mod config;
+pub mod congestion;
 pub mod daemon;
 pub mod first_boot;
 pub mod identity;

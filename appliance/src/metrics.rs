@@ -8,9 +8,9 @@
 use axum::Router;
 use axum::routing::get;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use visavis_api::local::{GuestMetrics, MetricsSnapshot, StreamCounters};
+use visavis_api::local::{GuestMetrics, LayerMetrics, MetricsSnapshot, StreamCounters, VideoLayer};
 
 /// One direction of one stream.
 #[derive(Debug, Default)]
@@ -48,6 +48,35 @@ pub struct GuestCounters {
     pub video_in: Counter3,
     pub audio_in: Counter3,
     pub reactions_in: AtomicU64,
+    /// The guest's bandwidth estimate, bits per second (0 until their first feedback).
+    pub estimate_bps: AtomicU64,
+    /// The video layer they receive ([`layer_code`]).
+    pub layer: AtomicU8,
+}
+
+/// A video layer as stored in an atomic.
+pub fn layer_code(layer: VideoLayer) -> u8 {
+    match layer {
+        VideoLayer::Main => 0,
+        VideoLayer::Small => 1,
+    }
+}
+
+fn layer_from_code(code: u8) -> VideoLayer {
+    if code == 1 {
+        VideoLayer::Small
+    } else {
+        VideoLayer::Main
+    }
+}
+
+/// The state of one video encoding.
+#[derive(Debug, Default)]
+pub struct LayerCounters {
+    pub active: AtomicBool,
+    pub target_bitrate_bps: AtomicU64,
+    pub frames_encoded: AtomicU64,
+    pub keyframes_forced: AtomicU64,
 }
 
 /// Everything counted in the daemon.
@@ -62,8 +91,10 @@ pub struct Metrics {
     pub frames_withheld: AtomicU64,
     pub privacy: std::sync::atomic::AtomicBool,
     pub privacy_switched_unix_us: AtomicU64,
-    pub target_bitrate_bps: AtomicU64,
     pub video_encoder: Mutex<String>,
+    /// The main video encoding (its frames are counted in `frames_encoded`).
+    pub main_layer: LayerCounters,
+    pub small_layer: LayerCounters,
     /// Every listed peer connection's counters, by guest id.
     guests: Mutex<BTreeMap<String, Arc<GuestCounters>>>,
 }
@@ -81,6 +112,13 @@ impl Drop for Listed {
 }
 
 impl Metrics {
+    pub fn layer(&self, layer: VideoLayer) -> &LayerCounters {
+        match layer {
+            VideoLayer::Main => &self.main_layer,
+            VideoLayer::Small => &self.small_layer,
+        }
+    }
+
     /// New counters for a guest's peer connection, in the snapshot while the guard lives.
     pub fn add_guest(self: &Arc<Self>, guest_id: &str, name: &str) -> (Arc<GuestCounters>, Listed) {
         let counters = Arc::new(GuestCounters {
@@ -113,7 +151,23 @@ impl Metrics {
             video_encoders_started: self.video_encoders_started.load(Relaxed),
             audio_encoders_started: self.audio_encoders_started.load(Relaxed),
             audio_frames_encoded: self.audio_frames_encoded.load(Relaxed),
-            target_bitrate_bps: self.target_bitrate_bps.load(Relaxed),
+            target_bitrate_bps: self.main_layer.target_bitrate_bps.load(Relaxed),
+            layers: VideoLayer::ALL
+                .into_iter()
+                .map(|layer| {
+                    let l = self.layer(layer);
+                    LayerMetrics {
+                        layer,
+                        active: l.active.load(Relaxed),
+                        target_bitrate_bps: l.target_bitrate_bps.load(Relaxed),
+                        frames_encoded: match layer {
+                            VideoLayer::Main => self.frames_encoded.load(Relaxed),
+                            VideoLayer::Small => l.frames_encoded.load(Relaxed),
+                        },
+                        keyframes_forced: l.keyframes_forced.load(Relaxed),
+                    }
+                })
+                .collect(),
             keyframes_requested: self.keyframes_requested.load(Relaxed),
             guests: guests
                 .iter()
@@ -126,6 +180,8 @@ impl Metrics {
                     video_in: g.video_in.get(),
                     audio_in: g.audio_in.get(),
                     reactions_in: g.reactions_in.load(Relaxed),
+                    estimate_bps: g.estimate_bps.load(Relaxed),
+                    layer: layer_from_code(g.layer.load(Relaxed)),
                 })
                 .collect(),
         }

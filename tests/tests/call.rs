@@ -96,7 +96,7 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
     }
 
     // The unit receives both guests' video and audio.
-    let m = wait::until(
+    wait::until(
         "the unit receives both guests' media",
         timeouts::media(),
         || async {
@@ -106,6 +106,21 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
                     .iter()
                     .all(|g| g.video_in.frames > 30 && g.audio_in.packets > 50);
             Ok(if all_in {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{:?}", m.guests))
+            })
+        },
+    )
+    .await?;
+    // Chromium's transport-wide congestion control feedback reaches each guest's bandwidth
+    // estimator (TWCC negotiated and working), and the metrics say which layer each gets.
+    let m = wait::until(
+        "both guests have a bandwidth estimate",
+        timeouts::media(),
+        || async {
+            let m = metrics(&unit)?;
+            Ok(if m.guests.iter().all(|g| g.estimate_bps > 0) {
                 Check::Ready(m)
             } else {
                 Check::NotYet(format!("{:?}", m.guests))
@@ -113,6 +128,18 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         },
     )
     .await?;
+    for g in &m.guests {
+        eprintln!(
+            "{}: estimate {} bit/s, layer {:?}",
+            g.name, g.estimate_bps, g.layer
+        );
+    }
+    eprintln!("layers: {:?}", m.layers);
+    assert_eq!(m.layers.len(), 2, "{m:?}");
+    assert!(
+        m.layers[0].active && m.layers[0].target_bitrate_bps > 0,
+        "{m:?}"
+    );
     // One encoder of each kind, serving both.
     assert_eq!(m.video_encoders_started, 1, "{m:?}");
     assert_eq!(m.audio_encoders_started, 1, "{m:?}");

@@ -26,6 +26,55 @@ pub struct GuestMetrics {
     pub video_in: StreamCounters,
     pub audio_in: StreamCounters,
     pub reactions_in: u64,
+    /// The send-side bandwidth estimate for this guest (GCC over transport-wide congestion
+    /// control feedback), bits per second; 0 until their first feedback arrived.
+    #[serde(default)]
+    pub estimate_bps: u64,
+    /// The video layer this guest is receiving.
+    #[serde(default)]
+    pub layer: VideoLayer,
+}
+
+/// One of the unit's video encodings. Every guest gets one of them; an encoding serves every
+/// guest on it (never one encoder per guest).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoLayer {
+    /// The camera's resolution and frame rate (`[video] width`, `height`, `fps`).
+    #[default]
+    Main,
+    /// A smaller, slower encoding for guests whose network carries far less than the
+    /// others' (`[video] small_width`, `small_height`, `small_fps`).
+    Small,
+}
+
+impl VideoLayer {
+    /// Every layer, main first.
+    pub const ALL: [VideoLayer; 2] = [VideoLayer::Main, VideoLayer::Small];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoLayer::Main => "main",
+            VideoLayer::Small => "small",
+        }
+    }
+}
+
+/// The state of one video encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerMetrics {
+    pub layer: VideoLayer,
+    /// Frames are being encoded on this layer (the small one idles while nobody needs it).
+    pub active: bool,
+    /// Bitrate the layer's encoder is set to, bits per second.
+    pub target_bitrate_bps: u64,
+    /// Frames encoded on this layer.
+    pub frames_encoded: u64,
+    /// Keyframes forced on this layer's encoder (requests are coalesced: at most one a second).
+    pub keyframes_forced: u64,
 }
 
 /// Everything `applianced` counts about its media path.
@@ -38,12 +87,13 @@ pub struct MetricsSnapshot {
     pub frames_encoded: u64,
     /// The GStreamer element doing H.264 (`v4l2h264enc`, `x264enc`, ...).
     pub video_encoder: String,
-    /// Video encoders built since start. One per pipeline, never one per guest.
+    /// Video encoders started: the main one at start, the small layer's the first time a
+    /// guest needs it. Never one per guest.
     pub video_encoders_started: u64,
     /// Opus encoders built since start.
     pub audio_encoders_started: u64,
     pub audio_frames_encoded: u64,
-    /// Bitrate the video encoder is set to, bits per second.
+    /// Bitrate the main video encoder is set to, bits per second (see `layers` for each).
     pub target_bitrate_bps: u64,
     /// Keyframes asked of the encoder (new guests, PLI/FIR).
     pub keyframes_requested: u64,
@@ -59,6 +109,9 @@ pub struct MetricsSnapshot {
     /// When a video frame last went to any guest (Unix time, microseconds; 0: never).
     #[serde(default)]
     pub video_last_sent_unix_us: u64,
+    /// Each video encoding, main first.
+    #[serde(default)]
+    pub layers: Vec<LayerMetrics>,
     pub guests: Vec<GuestMetrics>,
 }
 
@@ -178,6 +231,8 @@ impl MetricsSnapshot {
                 }
             }
         }
+        layer_lines(&mut out, &self.layers);
+        guest_congestion_lines(&mut out, &self.guests);
         let _ = writeln!(
             out,
             "# HELP visavis_guest_reactions_total Reactions received per guest."
@@ -192,6 +247,84 @@ impl MetricsSnapshot {
             );
         }
         out
+    }
+}
+
+/// One gauge or counter per video layer.
+fn layer_lines(out: &mut String, layers: &[LayerMetrics]) {
+    type Field = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&LayerMetrics) -> u64,
+    );
+    let fields: [Field; 4] = [
+        (
+            "layer_active",
+            "gauge",
+            "1 while the video layer is encoding.",
+            |l| u64::from(l.active),
+        ),
+        (
+            "layer_target_bitrate_bps",
+            "gauge",
+            "Target bitrate of the video layer's encoder.",
+            |l| l.target_bitrate_bps,
+        ),
+        (
+            "layer_frames_encoded_total",
+            "counter",
+            "Video frames encoded on the layer.",
+            |l| l.frames_encoded,
+        ),
+        (
+            "layer_keyframes_forced_total",
+            "counter",
+            "Keyframes forced on the layer's encoder.",
+            |l| l.keyframes_forced,
+        ),
+    ];
+    for (name, kind, help, get) in fields {
+        let _ = writeln!(out, "# HELP visavis_{name} {help}");
+        let _ = writeln!(out, "# TYPE visavis_{name} {kind}");
+        for l in layers {
+            let _ = writeln!(
+                out,
+                "visavis_{name}{{layer=\"{}\"}} {}",
+                l.layer.as_str(),
+                get(l)
+            );
+        }
+    }
+}
+
+/// Each guest's bandwidth estimate and the layer they receive.
+fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
+    let _ = writeln!(
+        out,
+        "# HELP visavis_guest_estimate_bps Send-side bandwidth estimate per guest (0: none yet)."
+    );
+    let _ = writeln!(out, "# TYPE visavis_guest_estimate_bps gauge");
+    for g in guests {
+        let _ = writeln!(
+            out,
+            "visavis_guest_estimate_bps{{guest=\"{}\"}} {}",
+            escape(&g.guest_id),
+            g.estimate_bps
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP visavis_guest_layer_info The video layer each guest receives."
+    );
+    let _ = writeln!(out, "# TYPE visavis_guest_layer_info gauge");
+    for g in guests {
+        let _ = writeln!(
+            out,
+            "visavis_guest_layer_info{{guest=\"{}\",layer=\"{}\"}} 1",
+            escape(&g.guest_id),
+            g.layer.as_str()
+        );
     }
 }
 
@@ -218,11 +351,25 @@ mod tests {
                     bytes: 900,
                     frames: 3,
                 },
+                estimate_bps: 1_200_000,
+                layer: VideoLayer::Small,
                 ..Default::default()
+            }],
+            layers: vec![LayerMetrics {
+                layer: VideoLayer::Small,
+                active: true,
+                target_bitrate_bps: 400_000,
+                frames_encoded: 7,
+                keyframes_forced: 2,
             }],
             ..Default::default()
         };
         let text = m.to_prometheus();
+        assert!(text.contains("visavis_guest_estimate_bps{guest=\"g\\\"1\"} 1200000\n"));
+        assert!(text.contains("visavis_guest_layer_info{guest=\"g\\\"1\",layer=\"small\"} 1\n"));
+        assert!(text.contains("visavis_layer_target_bitrate_bps{layer=\"small\"} 400000\n"));
+        assert!(text.contains("visavis_layer_active{layer=\"small\"} 1\n"));
+        assert!(text.contains("visavis_layer_keyframes_forced_total{layer=\"small\"} 2\n"));
         assert!(text.contains("visavis_frames_encoded_total 42\n"));
         assert!(text.contains("visavis_video_encoder_info{encoder=\"x264enc\"} 1\n"));
         assert!(

@@ -62,5 +62,5 @@ pub fn start(
         |m| &m.audio_frames_encoded,
         gate,
     );
-    pipeline::start("audio", pipe, sink, false)
+    pipeline::start("audio", pipe, false)
 }

@@ -4,12 +4,21 @@
 //! pipeline (mic or test tone → Opus → appsink). Encoded frames are published on broadcast
 //! channels; each guest's sender task subscribes and packetizes for its own peer
 //! connection. A new guest costs a subscription and a keyframe request, never an encoder.
+//!
+//! The video pipeline has two layers ([`layers`]): the main encoding, and a small one
+//! (fewer pixels, fewer frames a second) that idles until a guest whose network carries
+//! far less than the others' needs it. Each layer is one encoder, whatever the number of
+//! guests on it. The guests' bandwidth estimates set each encoder's bitrate at run time
+//! ([`VideoControl`], driven by `crate::congestion`). Keyframe requests are coalesced per
+//! layer, at most one forced keyframe a second ([`keyframes`]).
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
 //! tiles and the speaker.
 
 mod audio;
 mod frame;
 mod gate;
+pub mod keyframes;
+pub mod layers;
 mod pipeline;
 mod preview;
 pub mod remote;
@@ -20,6 +29,8 @@ mod video;
 
 pub use frame::{EncodedFrame, rtp_duration};
 use gate::Gate;
+pub use keyframes::KeyframeRequester;
+pub use layers::{LayerOutput, VideoControl, VideoLayers};
 pub use snapshot::{SnapshotError, Snapshots};
 pub use video::{PreviewBranch, select_encoder};
 
@@ -55,10 +66,12 @@ pub enum MediaError {
 pub struct MediaHub {
     video: pipeline::Running,
     audio: pipeline::Running,
-    video_tx: broadcast::Sender<Arc<EncodedFrame>>,
+    layers: VideoLayers,
+    control: VideoControl,
     audio_tx: broadcast::Sender<Arc<EncodedFrame>>,
     metrics: Arc<Metrics>,
-    video_gate: Arc<Gate>,
+    /// One per layer: each must reopen at its own keyframe.
+    video_gates: [Arc<Gate>; 2],
     audio_gate: Arc<Gate>,
     camera: Option<visavis_hardware::camera::Capture>,
     preview: Option<preview::Preview>,
@@ -74,7 +87,6 @@ impl MediaHub {
         guest_events: tokio::sync::mpsc::UnboundedSender<remote::GuestMediaEvent>,
     ) -> Result<Self, MediaError> {
         gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))?;
-        let (video_tx, _) = broadcast::channel(64);
         let (audio_tx, _) = broadcast::channel(64);
         let (width, height) = config.preview_size();
         let preview = PreviewBranch {
@@ -82,14 +94,16 @@ impl MediaHub {
             width,
             height,
         };
-        let video_gate = Arc::new(Gate::default());
+        let video_gates = [Arc::new(Gate::default()), Arc::new(Gate::default())];
         let audio_gate = Arc::new(Gate::default());
-        let (video, camera, preview) = video::start(
+        let video = video::start(
             &config.video,
             Some(&preview),
             metrics.clone(),
-            video_tx.clone(),
-            video_gate.clone(),
+            video::LayerChannels {
+                main: (broadcast::channel(64).0, video_gates[0].clone()),
+                small: (broadcast::channel(64).0, video_gates[1].clone()),
+            },
         )?;
         let audio = audio::start(
             &config.audio,
@@ -109,15 +123,16 @@ impl MediaHub {
             guest_events,
         );
         Ok(MediaHub {
-            video,
+            video: video.running,
             audio,
-            video_tx,
+            layers: video.layers,
+            control: video.control,
             audio_tx,
             metrics,
-            video_gate,
+            video_gates,
             audio_gate,
-            camera,
-            preview,
+            camera: video.camera,
+            preview: video.preview,
             guests,
         })
     }
@@ -135,7 +150,9 @@ impl MediaHub {
             }
         };
         if !video {
-            self.video_gate.close();
+            for gate in &self.video_gates {
+                gate.close();
+            }
             valve(&self.video, true);
             if let Some(c) = &self.camera {
                 c.pause(true);
@@ -148,13 +165,24 @@ impl MediaHub {
             valve(&self.audio, false);
             self.audio_gate.open();
         }
-        if video && self.video_gate.is_closed() {
+        if video && self.video_gates[0].is_closed() {
             if let Some(c) = &self.camera {
                 c.pause(false);
             }
             valve(&self.video, false);
-            self.video_gate.open();
-            self.keyframe_requester().request();
+            for gate in &self.video_gates {
+                gate.open();
+            }
+            self.layers.main.keyframes.request();
+            // An idle small layer starts from a keyframe anyway when a guest needs it.
+            if self
+                .metrics
+                .small_layer
+                .active
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                self.layers.small.keyframes.request();
+            }
         }
     }
 
@@ -178,21 +206,18 @@ impl MediaHub {
         self.guests.clone()
     }
 
-    /// The broadcast of encoded video frames (to subscribe later, per guest).
-    pub fn video_sender(&self) -> broadcast::Sender<Arc<EncodedFrame>> {
-        self.video_tx.clone()
+    /// Every video layer's encoded frames and keyframe requests (to subscribe per guest).
+    pub fn video_layers(&self) -> VideoLayers {
+        self.layers.clone()
+    }
+
+    /// The knobs of the video encoders (bitrates, the small layer on or off).
+    pub fn video_control(&self) -> VideoControl {
+        self.control.clone()
     }
 
     pub fn audio_sender(&self) -> broadcast::Sender<Arc<EncodedFrame>> {
         self.audio_tx.clone()
-    }
-
-    /// A handle to ask the shared encoder for a keyframe, usable from any task.
-    pub fn keyframe_requester(&self) -> KeyframeRequester {
-        KeyframeRequester {
-            sink: self.video.sink.clone(),
-            metrics: self.metrics.clone(),
-        }
     }
 
     /// The first fatal error from either pipeline, when it happens.
@@ -200,28 +225,6 @@ impl MediaHub {
         tokio::select! {
             e = self.video.failed() => e,
             e = self.audio.failed() => e,
-        }
-    }
-}
-
-/// Asks the shared video encoder for a keyframe (new guest, PLI/FIR, lost frames).
-#[derive(Clone)]
-pub struct KeyframeRequester {
-    sink: gstreamer_app::AppSink,
-    metrics: Arc<Metrics>,
-}
-
-impl KeyframeRequester {
-    pub fn request(&self) {
-        use gstreamer::prelude::*;
-        self.metrics
-            .keyframes_requested
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let event = gstreamer_video::UpstreamForceKeyUnitEvent::builder()
-            .all_headers(true)
-            .build();
-        if !self.sink.send_event(event) {
-            tracing::warn!("the video encoder did not take the keyframe request");
         }
     }
 }

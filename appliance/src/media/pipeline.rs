@@ -16,7 +16,6 @@ use tokio::sync::{broadcast, oneshot};
 /// A playing pipeline. Stopped (set to NULL) on drop.
 pub struct Running {
     pub pipeline: gst::Pipeline,
-    pub sink: gst_app::AppSink,
     failed: Option<oneshot::Receiver<MediaError>>,
 }
 
@@ -109,7 +108,6 @@ pub fn publish(
 pub fn start(
     what: &'static str,
     pipeline: gst::Pipeline,
-    sink: gst_app::AppSink,
     loop_on_eos: bool,
 ) -> Result<Running, MediaError> {
     let bus = pipeline
@@ -174,7 +172,6 @@ pub fn start(
         })?;
     Ok(Running {
         pipeline,
-        sink,
         failed: Some(rx),
     })
 }

@@ -1,5 +1,9 @@
-//! The video pipeline: camera, test pattern or looped Y4M clip → the one H.264 encoder.
+//! The video pipeline: camera, test pattern or looped Y4M clip → one H.264 encoder per
+//! layer (the main one, and the small one behind its valve, see [`super::layers`]).
 
+use super::gate::Gate;
+use super::keyframes::{self, KeyframeRequester};
+use super::layers::{LayerOutput, VideoControl, VideoLayers};
 use super::{EncodedFrame, MediaError, pipeline, stamp, v4l2};
 use crate::config::{EncoderChoice, VideoConfig, VideoSource};
 use crate::metrics::Metrics;
@@ -11,6 +15,7 @@ use gstreamer_video::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::broadcast;
+use visavis_api::local::VideoLayer;
 
 /// H.264 RTP clock.
 pub const CLOCK_RATE: u32 = 90_000;
@@ -32,23 +37,23 @@ pub fn select_encoder(choice: EncoderChoice) -> Result<&'static str, MediaError>
     })
 }
 
-/// The encoder part of the pipeline description, tuned for low latency.
-fn encoder_description(encoder: &str, config: &VideoConfig) -> String {
-    let kbps = config.bitrate_kbps;
+/// The encoder part of the pipeline description, tuned for low latency: element `name`,
+/// starting at `kbps`, a keyframe every ten seconds of `fps` at least.
+pub(super) fn encoder_description(encoder: &str, name: &str, kbps: u32, fps: u32) -> String {
     // Keyframes come on request (new guest, PLI); this is only a safety net.
-    let gop = config.fps * 10;
+    let gop = fps * 10;
     match encoder {
         "v4l2h264enc" => format!(
-            "v4l2h264enc name=encoder extra-controls=\"controls,video_bitrate={},repeat_sequence_header=1,h264_i_frame_period={gop}\" \
+            "v4l2h264enc name={name} extra-controls=\"controls,video_bitrate={},repeat_sequence_header=1,h264_i_frame_period={gop}\" \
              ! video/x-h264,level=(string)4,profile=(string)constrained-baseline",
             kbps * 1000
         ),
         "openh264enc" => format!(
-            "openh264enc name=encoder bitrate={} complexity=low rate-control=bitrate gop-size={gop}",
+            "openh264enc name={name} bitrate={} complexity=low rate-control=bitrate gop-size={gop}",
             kbps * 1000
         ),
         _ => format!(
-            "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bitrate={kbps} key-int-max={gop} bframes=0 \
+            "x264enc name={name} tune=zerolatency speed-preset=ultrafast bitrate={kbps} key-int-max={gop} bframes=0 \
              ! video/x-h264,profile=constrained-baseline"
         ),
     }
@@ -136,6 +141,21 @@ fn description(
             )
         }
     };
+    let (sw, sh, sfps) = config.small_size();
+    // The small layer: idle behind its valve until a guest needs it; scaled, and thinned
+    // to its frame rate by dropping (never duplicating: the valve leaves gaps). Its sink
+    // does not wait for a first frame to start (`async=false`): a clip is not a live
+    // source, and the pipeline would wait forever for the idle layer to preroll.
+    let small = format!(
+        " t. ! valve name=small_valve drop=true drop-mode=forward-sticky-events \
+         ! queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream \
+         ! videoscale ! videorate drop-only=true \
+         ! video/x-raw,width={sw},height={sh},framerate={sfps}/1 \
+         ! {} ! h264parse config-interval=-1 \
+         ! video/x-h264,stream-format=byte-stream,alignment=au \
+         ! appsink name=sink_small sync=false async=false max-buffers=4 drop=false",
+        encoder_description(encoder, "encoder_small", config.small_kbps(), sfps)
+    );
     let preview = preview.map_or(String::new(), |p| {
         format!(
             " t. ! queue max-size-buffers=1 max-size-time=0 max-size-bytes=0 leaky=downstream \
@@ -150,8 +170,8 @@ fn description(
          t. ! queue max-size-buffers=2 max-size-time=0 max-size-bytes=0 leaky=downstream \
          ! {} ! h264parse config-interval=-1 \
          ! video/x-h264,stream-format=byte-stream,alignment=au \
-         ! appsink name=sink sync=false max-buffers=4 drop=false{preview}",
-        encoder_description(encoder, config)
+         ! appsink name=sink sync=false max-buffers=4 drop=false{small}{preview}",
+        encoder_description(encoder, "encoder", config.bitrate_kbps, config.fps)
     )
 }
 
@@ -199,35 +219,72 @@ fn watch_capture(pipeline: &gst::Pipeline, metrics: Arc<Metrics>, stamp_frames: 
     });
 }
 
-/// Build and start the video pipeline; publish encoded frames on `tx`.
+/// The running video pipeline and what the rest of the daemon holds of it.
+pub struct Video {
+    pub running: pipeline::Running,
+    pub camera: Option<visavis_hardware::camera::Capture>,
+    pub preview: Option<super::preview::Preview>,
+    pub layers: VideoLayers,
+    pub control: VideoControl,
+}
+
+/// Each layer's broadcast and privacy gate.
+pub struct LayerChannels {
+    pub main: (broadcast::Sender<Arc<EncodedFrame>>, Arc<Gate>),
+    pub small: (broadcast::Sender<Arc<EncodedFrame>>, Arc<Gate>),
+}
+
+/// Build and start the video pipeline; publish each layer's encoded frames on its channel.
 pub fn start(
     config: &VideoConfig,
     preview: Option<&PreviewBranch>,
     metrics: Arc<Metrics>,
-    tx: broadcast::Sender<Arc<EncodedFrame>>,
-    gate: Arc<super::gate::Gate>,
-) -> Result<
-    (
-        pipeline::Running,
-        Option<visavis_hardware::camera::Capture>,
-        Option<super::preview::Preview>,
-    ),
-    MediaError,
-> {
+    channels: LayerChannels,
+) -> Result<Video, MediaError> {
     let encoder = select_encoder(config.encoder)?;
     let source = pick_source(config)?;
     let description = description(&source, encoder, config, preview);
     tracing::info!(encoder, pipeline = %description, "starting video");
     let (pipe, sink) = pipeline::build("video", &description)?;
+    let small_sink = pipe
+        .by_name("sink_small")
+        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+        .ok_or_else(|| MediaError::Init("the small layer's appsink is missing".into()))?;
     *crate::metrics::lock(&metrics.video_encoder) = encoder.to_owned();
     metrics
+        .main_layer
         .target_bitrate_bps
         .store(u64::from(config.bitrate_kbps) * 1000, Ordering::Relaxed);
+    metrics.main_layer.active.store(true, Ordering::Relaxed);
+    metrics
+        .small_layer
+        .target_bitrate_bps
+        .store(u64::from(config.small_kbps()) * 1000, Ordering::Relaxed);
     metrics
         .video_encoders_started
         .fetch_add(1, Ordering::Relaxed);
     watch_capture(&pipe, metrics.clone(), config.capture_timestamp);
-    pipeline::publish(&sink, CLOCK_RATE, tx, metrics, |m| &m.frames_encoded, gate);
+    let control = VideoControl::new(encoder, &pipe, metrics.clone())?;
+    let layer = |layer: VideoLayer,
+                 sink: &gst_app::AppSink,
+                 (tx, gate): (broadcast::Sender<Arc<EncodedFrame>>, Arc<Gate>),
+                 counter: fn(&Metrics) -> &std::sync::atomic::AtomicU64| {
+        let keyframes = keyframes::spawn(layer, sink.clone(), metrics.clone());
+        watch_keyframes(sink, keyframes.clone());
+        pipeline::publish(sink, CLOCK_RATE, tx.clone(), metrics.clone(), counter, gate);
+        LayerOutput {
+            frames: tx,
+            keyframes,
+        }
+    };
+    let layers = VideoLayers {
+        main: layer(VideoLayer::Main, &sink, channels.main, |m| {
+            &m.frames_encoded
+        }),
+        small: layer(VideoLayer::Small, &small_sink, channels.small, |m| {
+            &m.small_layer.frames_encoded
+        }),
+    };
 
     let preview_out = match (
         preview,
@@ -249,6 +306,27 @@ pub fn start(
         }
         _ => None,
     };
-    let running = pipeline::start("video", pipe, sink, looping)?;
-    Ok((running, camera, preview_out))
+    let running = pipeline::start("video", pipe, looping)?;
+    Ok(Video {
+        running,
+        camera,
+        preview: preview_out,
+        layers,
+        control,
+    })
+}
+
+/// Tell the layer's keyframe pacer about every keyframe its encoder produces.
+fn watch_keyframes(sink: &gst_app::AppSink, keyframes: KeyframeRequester) {
+    let Some(pad) = sink.static_pad("sink") else {
+        return;
+    };
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
+        if let Some(gst::PadProbeData::Buffer(buffer)) = probe.data.as_ref()
+            && !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT)
+        {
+            keyframes.seen(std::time::Instant::now());
+        }
+        gst::PadProbeReturn::Ok
+    });
 }

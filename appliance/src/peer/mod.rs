@@ -14,7 +14,8 @@ mod receive;
 mod rtcp;
 mod send;
 
-use crate::media::{EncodedFrame, KeyframeRequester};
+use crate::congestion::{Congestion, Membership};
+use crate::media::{EncodedFrame, VideoLayers};
 use crate::metrics::GuestCounters;
 use rtc::interceptor::Slot;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -31,7 +32,6 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
     RTCIceCandidateInit, RTCIceServer, RTCSessionDescription, Registry, SettingEngineBuilder,
-    register_default_interceptors,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -83,9 +83,11 @@ pub enum PeerError {
 /// What every peer needs from the daemon.
 #[derive(Clone)]
 pub struct PeerContext {
-    pub video: broadcast::Sender<Arc<EncodedFrame>>,
+    /// Every video layer; the guest gets the one congestion control picks.
+    pub video: VideoLayers,
     pub audio: broadcast::Sender<Arc<EncodedFrame>>,
-    pub keyframes: KeyframeRequester,
+    /// Where the guest's bandwidth estimate goes, and their layer comes from.
+    pub congestion: Congestion,
     pub events: mpsc::UnboundedSender<PeerEvent>,
     pub welcome: UnitMessage,
     /// Where the guest's own video and voice are decoded (none: only counted).
@@ -98,6 +100,7 @@ pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     ctx: PeerContext,
     counters: Arc<GuestCounters>,
+    congestion: Membership,
     candidates: Mutex<Option<mpsc::UnboundedReceiver<SignalPayload>>>,
     /// Held while an answer is made; local candidates wait for it.
     answering: Arc<Mutex<()>>,
@@ -194,7 +197,13 @@ impl Peer {
     ) -> Result<Peer, PeerError> {
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
+        let registry = crate::congestion::estimator::registry(
+            Registry::new(),
+            &mut media_engine,
+            ctx.congestion.limits(),
+            counters.clone(),
+        )?
+        .with(
             Slot::from(14_000),
             rtcp::KeyframeRequestForwarder::default(),
         );
@@ -238,6 +247,7 @@ impl Peer {
             .build()
             .await?;
         Ok(Peer {
+            congestion: ctx.congestion.join(guest_id.clone(), counters.clone()),
             guest_id,
             pc: Arc::new(pc),
             ctx,
@@ -339,19 +349,22 @@ impl Peer {
                     }
                 }
             }),
-            tokio::spawn(send::forward(
+            tokio::spawn(send::forward_video(
                 guest_id.clone(),
-                send::Outgoing {
-                    track: video.clone(),
-                    ssrc: video_ssrc,
-                    payload_type: video_pt,
-                },
-                ctx.video.subscribe(),
+                send::to_track(
+                    send::Outgoing {
+                        track: video.clone(),
+                        ssrc: video_ssrc,
+                        payload_type: video_pt,
+                    },
+                    self.counters.clone(),
+                ),
+                ctx.video.clone(),
+                self.congestion.layer.clone(),
                 self.connected.clone(),
-                Some(ctx.keyframes.clone()),
                 self.counters.clone(),
             )),
-            tokio::spawn(send::forward(
+            tokio::spawn(send::forward_audio(
                 guest_id.clone(),
                 send::Outgoing {
                     track: audio,
@@ -360,10 +373,13 @@ impl Peer {
                 },
                 ctx.audio.subscribe(),
                 self.connected.clone(),
-                None,
                 self.counters.clone(),
             )),
-            tokio::spawn(send::keyframes_on_request(video, ctx.keyframes.clone())),
+            tokio::spawn(send::keyframes_on_request(
+                video,
+                ctx.video.clone(),
+                self.counters.clone(),
+            )),
             tokio::spawn(send::poll_sent_stats(
                 self.pc.clone(),
                 self.counters.clone(),
@@ -410,3 +426,6 @@ impl Drop for Peer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

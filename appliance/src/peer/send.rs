@@ -1,18 +1,21 @@
-//! Sending the shared encoder's frames to one guest.
+//! Sending the shared encoders' frames to one guest.
 //!
 //! Each guest has its own track object (one `TrackLocalStaticSample` cannot serve two peer
 //! connections in webrtc-rs 0.21) fed from the broadcast of encoded frames: packetizing
-//! and SRTP are per guest, encoding is not.
+//! and SRTP are per guest, encoding is not. Video comes from the layer congestion control
+//! chose for the guest; a change of layer takes effect at the new layer's first keyframe.
 
 use super::rtcp::is_keyframe_request;
-use crate::media::{EncodedFrame, KeyframeRequester};
-use crate::metrics::{Counter3, GuestCounters};
+use crate::media::{EncodedFrame, VideoLayers};
+use crate::metrics::{Counter3, GuestCounters, layer_code};
 use rtc::media::Sample;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
+use tokio::sync::watch;
+use visavis_api::local::VideoLayer;
 use visavis_api::signaling::GuestId;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -25,86 +28,197 @@ pub struct Outgoing {
     pub payload_type: u8,
 }
 
-/// Forward encoded frames to the guest until the track fails or the broadcast closes.
-/// Video starts at a keyframe (asked for on start) and, after falling behind, waits for
-/// the next one: a decoder fed deltas without their reference shows garbage.
-pub async fn forward(
+/// Forward encoded audio to the guest until the track fails or the broadcast closes.
+pub async fn forward_audio(
     guest_id: GuestId,
     out: Outgoing,
     mut frames: broadcast::Receiver<Arc<EncodedFrame>>,
-    mut connected: tokio::sync::watch::Receiver<bool>,
-    keyframes: Option<KeyframeRequester>,
+    mut connected: watch::Receiver<bool>,
     counters: Arc<GuestCounters>,
 ) {
-    let video = keyframes.is_some();
-    let counter: &Counter3 = if video {
-        &counters.video_out
-    } else {
-        &counters.audio_out
-    };
-    let mut need_keyframe = video;
     if connected.wait_for(|up| *up).await.is_err() {
         return;
     }
-    // Frames encoded while connecting are stale: start from what comes next.
     frames = frames.resubscribe();
-    if let Some(k) = &keyframes {
-        k.request();
-    }
     loop {
         let frame = match frames.recv().await {
             Ok(f) => f,
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(guest = %guest_id, video, skipped = n, "guest sender fell behind");
-                if let Some(k) = &keyframes {
-                    need_keyframe = true;
-                    k.request();
-                }
+                tracing::warn!(guest = %guest_id, skipped = n, "guest audio sender fell behind");
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if need_keyframe {
-            if !frame.keyframe {
-                continue;
-            }
-            need_keyframe = false;
-        }
-        let sample = Sample {
-            data: frame.data.clone(),
-            duration: frame.duration,
-            ..Sample::new(frame.encoded_at)
-        };
-        if let Err(e) = out
-            .track
-            .sample_writer(out.ssrc, out.payload_type)
-            .write_sample(&sample)
-            .await
-        {
-            tracing::info!(guest = %guest_id, video, "stopped sending: {e}");
+        if let Err(e) = write(&out, &frame, &counters.audio_out).await {
+            tracing::info!(guest = %guest_id, "stopped sending audio: {e}");
             return;
         }
-        counter.frames.fetch_add(1, Relaxed);
-        counter
-            .last_frame_unix_us
-            .store(crate::metrics::unix_us(), Relaxed);
     }
 }
 
-/// Answer the guest's keyframe requests (PLI/FIR), at most one per `min_gap`.
+/// Where a guest's video frames go: their track, or a test's channel.
+pub type FrameWriter = Box<
+    dyn FnMut(
+            Arc<EncodedFrame>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), webrtc::error::Error>> + Send>,
+        > + Send,
+>;
+
+/// Frames into `out`, counted in the guest's outgoing video counters.
+pub fn to_track(out: Outgoing, counters: Arc<GuestCounters>) -> FrameWriter {
+    let out = Arc::new(out);
+    Box::new(move |frame| {
+        let (out, counters) = (out.clone(), counters.clone());
+        Box::pin(async move { write(&out, &frame, &counters.video_out).await })
+    })
+}
+
+/// A layer the guest is about to get: its frames, waiting for the first keyframe.
+struct Switch {
+    layer: VideoLayer,
+    frames: broadcast::Receiver<Arc<EncodedFrame>>,
+}
+
+/// Forward encoded video to the guest, from the layer `wanted` names, until the track
+/// fails or the broadcast closes. The guest starts at a keyframe (asked for on start) and,
+/// after falling behind, waits for the next one: a decoder fed deltas without their
+/// reference shows garbage. A change of layer asks that layer for a keyframe and switches
+/// at the first one; going down, the old layer stops at once (the guest's network is
+/// already short: a short freeze beats a growing queue), going up it plays until then.
+pub async fn forward_video(
+    guest_id: GuestId,
+    mut send: FrameWriter,
+    layers: VideoLayers,
+    mut wanted: watch::Receiver<VideoLayer>,
+    mut connected: watch::Receiver<bool>,
+    counters: Arc<GuestCounters>,
+) {
+    if connected.wait_for(|up| *up).await.is_err() {
+        return;
+    }
+    let mut current = *wanted.borrow_and_update();
+    // Frames encoded while connecting are stale: start from what comes next.
+    let mut frames = layers.get(current).frames.subscribe();
+    layers.get(current).keyframes.request();
+    counters.layer.store(layer_code(current), Relaxed);
+    let mut need_keyframe = true;
+    let mut switch: Option<Switch> = None;
+    let mut watching = true;
+    loop {
+        let paused = switch.as_ref().is_some_and(|s| s.layer > current);
+        tokio::select! {
+            changed = wanted.changed(), if watching => {
+                if changed.is_err() {
+                    // Congestion control let go of this guest: keep the current layer.
+                    watching = false;
+                    continue;
+                }
+                let layer = *wanted.borrow_and_update();
+                if layer == current {
+                    switch = None;
+                } else if switch.as_ref().is_none_or(|s| s.layer != layer) {
+                    let target = layers.get(layer);
+                    switch = Some(Switch { layer, frames: target.frames.subscribe() });
+                    target.keyframes.request();
+                }
+            }
+            frame = next(&mut switch) => {
+                let Some(s) = switch.as_mut() else { continue };
+                match frame {
+                    Ok(frame) if frame.keyframe => {
+                        let Some(s) = switch.take() else { continue };
+                        tracing::info!(guest = %guest_id, layer = s.layer.as_str(), "guest switched video layer");
+                        current = s.layer;
+                        frames = s.frames;
+                        need_keyframe = false;
+                        counters.layer.store(layer_code(current), Relaxed);
+                        if let Err(e) = send(frame).await {
+                            tracing::info!(guest = %guest_id, "stopped sending video: {e}");
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        layers.get(s.layer).keyframes.request();
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+            frame = frames.recv(), if !paused => {
+                let frame = match frame {
+                    Ok(f) => f,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(guest = %guest_id, skipped = n, "guest video sender fell behind");
+                        need_keyframe = true;
+                        layers.get(current).keyframes.request();
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if need_keyframe {
+                    if !frame.keyframe {
+                        continue;
+                    }
+                    need_keyframe = false;
+                }
+                if let Err(e) = send(frame).await {
+                    tracing::info!(guest = %guest_id, "stopped sending video: {e}");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The next frame of the layer being switched to (never, without a switch).
+async fn next(
+    switch: &mut Option<Switch>,
+) -> Result<Arc<EncodedFrame>, broadcast::error::RecvError> {
+    match switch {
+        Some(s) => s.frames.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write(
+    out: &Outgoing,
+    frame: &EncodedFrame,
+    counter: &Counter3,
+) -> Result<(), webrtc::error::Error> {
+    let sample = Sample {
+        data: frame.data.clone(),
+        duration: frame.duration,
+        ..Sample::new(frame.encoded_at)
+    };
+    out.track
+        .sample_writer(out.ssrc, out.payload_type)
+        .write_sample(&sample)
+        .await?;
+    counter.frames.fetch_add(1, Relaxed);
+    counter
+        .last_frame_unix_us
+        .store(crate::metrics::unix_us(), Relaxed);
+    Ok(())
+}
+
+/// Answer the guest's keyframe requests (PLI/FIR) on the layer they receive. Requests are
+/// coalesced per layer (`media::keyframes`), so a storm of them costs one keyframe.
 pub async fn keyframes_on_request(
     track: Arc<TrackLocalStaticSample>,
-    keyframes: KeyframeRequester,
+    layers: VideoLayers,
+    counters: Arc<GuestCounters>,
 ) {
-    let min_gap = Duration::from_millis(300);
-    let mut last: Option<Instant> = None;
     while let Some(event) = track.poll().await {
         if let TrackLocalEvent::OnRtcpPacket(packets) = event
             && packets.iter().any(|p| is_keyframe_request(p.as_ref()))
-            && last.is_none_or(|t| t.elapsed() >= min_gap)
         {
-            last = Some(Instant::now());
-            keyframes.request();
+            let layer = if counters.layer.load(Relaxed) == layer_code(VideoLayer::Small) {
+                VideoLayer::Small
+            } else {
+                VideoLayer::Main
+            };
+            layers.get(layer).keyframes.request();
         }
     }
 }
@@ -127,3 +241,7 @@ pub async fn poll_sent_stats(pc: Arc<dyn PeerConnection>, counters: Arc<GuestCou
         }
     }
 }
+
+#[cfg(test)]
+#[path = "send_tests.rs"]
+mod tests;

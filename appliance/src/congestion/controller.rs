@@ -1,0 +1,340 @@
+//! The rule that turns every guest's bandwidth estimate into each encoder's bitrate and each
+//! guest's layer. Plain numbers and instants in, [`Decision`]s out; no clock, no I/O.
+//!
+//! - A guest's usable video rate is their estimate less a share for packet overhead and
+//!   retransmissions ([`VIDEO_SHARE`]) and less the audio.
+//! - A layer's target is the lowest usable rate among its guests, clamped to the layer's
+//!   floor and ceiling. It goes down at once and up slowly (at most [`RAISE_STEP`] every
+//!   [`RAISE_EVERY`], and not for changes within [`DEAD_BAND`]), so it does not oscillate
+//!   with every wobble of the estimates.
+//! - A guest on the main layer whose usable rate falls below the main floor, or below
+//!   [`FAR_BELOW`] times the best of the others, moves to the small layer: one slow phone
+//!   does not drag everyone's picture down. They come back once their rate has been
+//!   comfortably above both ([`UP_MARGIN`]) for a while; that while doubles (up to
+//!   [`MAX_HOLD`]) each time a guest comes back only to fall again soon after
+//!   ([`RELAPSE`]), so a path that only looks good while it is not used is not probed
+//!   every few seconds.
+//! - A guest without an estimate yet (just joined, no feedback so far) stays where they
+//!   are and counts for no layer's target.
+//! - The small layer runs while a guest is on it, and stops [`LINGER`] after the last left
+//!   (so a guest on their way back to the main layer is not left without frames while
+//!   waiting for its keyframe).
+
+use std::collections::BTreeMap;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use visavis_api::local::VideoLayer;
+use visavis_api::signaling::GuestId;
+
+/// Share of an estimate left for video payload once RTP/SRTP/UDP/IP headers and
+/// retransmissions are paid.
+pub const VIDEO_SHARE: f64 = 0.9;
+/// A guest this far below the best of the others gets the small layer.
+pub const FAR_BELOW: f64 = 0.5;
+/// How much better than the thresholds a guest's rate must be to come back.
+pub const UP_MARGIN: f64 = 1.3;
+/// How long a guest's rate must stay good before coming back, at first.
+pub const FIRST_HOLD: Duration = Duration::from_secs(5);
+/// The longest a guest waits before trying the main layer again.
+pub const MAX_HOLD: Duration = Duration::from_secs(60);
+/// Falling back this soon after coming back doubles the wait.
+pub const RELAPSE: Duration = Duration::from_secs(15);
+/// A layer's bitrate rises at most this factor per step...
+pub const RAISE_STEP: f64 = 1.10;
+/// ...and at most one step per this time.
+pub const RAISE_EVERY: Duration = Duration::from_secs(1);
+/// Changes smaller than this fraction of the current target are not made.
+pub const DEAD_BAND: f64 = 0.03;
+/// The small layer keeps running this long after its last guest left.
+pub const LINGER: Duration = Duration::from_secs(3);
+
+/// The bounds the controller works in, bits per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// The main layer's ceiling and starting point (`[video] bitrate_kbps`).
+    pub main_max: u64,
+    /// The main layer's floor (`[video] min_bitrate_kbps`).
+    pub main_min: u64,
+    /// The small layer's ceiling and starting point (`[video] small_bitrate_kbps`).
+    pub small_max: u64,
+    /// The small layer's floor.
+    pub small_min: u64,
+    /// What the audio takes of every guest's estimate.
+    pub audio: u64,
+}
+
+/// What the media side must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Set the layer's encoder to this many bits per second.
+    Bitrate { layer: VideoLayer, bps: u64 },
+    /// Start or stop encoding the small layer.
+    SmallActive(bool),
+    /// From the layer's next keyframe, send the guest this layer.
+    Move { guest: GuestId, layer: VideoLayer },
+}
+
+#[derive(Debug)]
+struct Guest {
+    layer: VideoLayer,
+    /// Their usable video rate (see the module docs); `None` before any estimate.
+    usable: Option<u64>,
+    /// Since when their rate would allow them back on the main layer.
+    good_since: Option<Instant>,
+    /// How long it must stay good.
+    hold: Duration,
+    promoted_at: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Layer {
+    target: u64,
+    last_raise: Option<Instant>,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Controller {
+    limits: Limits,
+    guests: BTreeMap<GuestId, Guest>,
+    main: Layer,
+    small: Layer,
+    small_active: bool,
+    small_empty_since: Option<Instant>,
+    out: VecDeque<Decision>,
+}
+
+impl Controller {
+    /// The encoders start at their ceilings, the small layer idle.
+    pub fn new(limits: Limits) -> Self {
+        Controller {
+            limits,
+            guests: BTreeMap::new(),
+            main: Layer {
+                target: limits.main_max,
+                last_raise: None,
+            },
+            small: Layer {
+                target: limits.small_max,
+                last_raise: None,
+            },
+            small_active: false,
+            small_empty_since: None,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// A guest's peer connection exists; they start on the main layer.
+    pub fn join(&mut self, guest: GuestId) {
+        self.guests.entry(guest).or_insert(Guest {
+            layer: VideoLayer::Main,
+            usable: None,
+            good_since: None,
+            hold: FIRST_HOLD,
+            promoted_at: None,
+        });
+    }
+
+    /// The guest is gone; the next [`tick`](Self::tick) decides without them.
+    pub fn leave(&mut self, guest: &GuestId) {
+        self.guests.remove(guest);
+    }
+
+    /// The guest's latest bandwidth estimate in bits per second (`None`: none yet).
+    pub fn estimate(&mut self, guest: &GuestId, bps: Option<u64>) {
+        let audio = self.limits.audio;
+        if let Some(g) = self.guests.get_mut(guest) {
+            g.usable = bps.map(|bps| ((bps as f64 * VIDEO_SHARE) as u64).saturating_sub(audio));
+        }
+    }
+
+    /// The layer the controller wants the guest on.
+    pub fn layer_of(&self, guest: &GuestId) -> Option<VideoLayer> {
+        self.guests.get(guest).map(|g| g.layer)
+    }
+
+    /// The layer's current target bitrate.
+    pub fn target(&self, layer: VideoLayer) -> u64 {
+        match layer {
+            VideoLayer::Main => self.main.target,
+            VideoLayer::Small => self.small.target,
+        }
+    }
+
+    pub fn small_active(&self) -> bool {
+        self.small_active
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll(&mut self) -> Option<Decision> {
+        self.out.pop_front()
+    }
+
+    /// Decide, from the estimates known at `now`. Call it a few times a second.
+    pub fn tick(&mut self, now: Instant) {
+        self.choose_layers(now);
+        self.run_small_layer(now);
+        let limits = self.limits;
+        let main = self.lowest(VideoLayer::Main);
+        let small = self.lowest(VideoLayer::Small);
+        if let Some(bps) = steer(
+            &mut self.main,
+            main.unwrap_or(limits.main_max),
+            limits.main_min,
+            limits.main_max,
+            now,
+        ) {
+            self.out.push_back(Decision::Bitrate {
+                layer: VideoLayer::Main,
+                bps,
+            });
+        }
+        // A lingering small layer without guests keeps its rate.
+        if self.small_active
+            && let Some(small) = small
+            && let Some(bps) = steer(
+                &mut self.small,
+                small,
+                limits.small_min,
+                limits.small_max,
+                now,
+            )
+        {
+            self.out.push_back(Decision::Bitrate {
+                layer: VideoLayer::Small,
+                bps,
+            });
+        }
+    }
+
+    /// The lowest usable rate among the guests on `layer` who have an estimate.
+    fn lowest(&self, layer: VideoLayer) -> Option<u64> {
+        self.guests
+            .values()
+            .filter(|g| g.layer == layer)
+            .filter_map(|g| g.usable)
+            .min()
+    }
+
+    fn choose_layers(&mut self, now: Instant) {
+        let limits = self.limits;
+        let rates: Vec<(GuestId, u64)> = self
+            .guests
+            .iter()
+            .filter_map(|(id, g)| g.usable.map(|u| (id.clone(), u)))
+            .collect();
+        for (id, usable) in &rates {
+            // What the main layer could carry for everyone else.
+            let best_other = rates
+                .iter()
+                .filter(|(other, _)| other != id)
+                .map(|(_, u)| (*u).min(limits.main_max))
+                .max()
+                .unwrap_or(0) as f64;
+            let usable = *usable as f64;
+            let Some(g) = self.guests.get_mut(id) else {
+                continue;
+            };
+            match g.layer {
+                VideoLayer::Main => {
+                    if usable < limits.main_min as f64 || usable < FAR_BELOW * best_other {
+                        if g.promoted_at.is_some_and(|t| now < t + RELAPSE) {
+                            g.hold = (g.hold * 2).min(MAX_HOLD);
+                        }
+                        g.layer = VideoLayer::Small;
+                        g.good_since = None;
+                        g.promoted_at = None;
+                        self.out.push_back(Decision::Move {
+                            guest: id.clone(),
+                            layer: VideoLayer::Small,
+                        });
+                    } else if g.promoted_at.is_some_and(|t| now >= t + MAX_HOLD) {
+                        // Stayed: the next fall starts from a short wait again.
+                        g.hold = FIRST_HOLD;
+                        g.promoted_at = None;
+                    }
+                }
+                VideoLayer::Small => {
+                    let good = usable >= UP_MARGIN * limits.main_min as f64
+                        && usable >= UP_MARGIN * FAR_BELOW * best_other;
+                    if !good {
+                        g.good_since = None;
+                        continue;
+                    }
+                    let since = *g.good_since.get_or_insert(now);
+                    if now >= since + g.hold {
+                        g.layer = VideoLayer::Main;
+                        g.good_since = None;
+                        g.promoted_at = Some(now);
+                        self.out.push_back(Decision::Move {
+                            guest: id.clone(),
+                            layer: VideoLayer::Main,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Start the small layer ahead of the first guest moved onto it (the move waits for
+    /// its keyframe), stop it a while after the last left.
+    fn run_small_layer(&mut self, now: Instant) {
+        let needed = self.guests.values().any(|g| g.layer == VideoLayer::Small);
+        if needed {
+            self.small_empty_since = None;
+            if !self.small_active {
+                self.small_active = true;
+                // Start from what its guests can take, not from a stale value.
+                let limits = self.limits;
+                self.small.target = self
+                    .lowest(VideoLayer::Small)
+                    .unwrap_or(limits.small_max)
+                    .clamp(limits.small_min, limits.small_max);
+                self.small.last_raise = Some(now);
+                // Ahead of the moves queued this tick.
+                self.out.push_front(Decision::Bitrate {
+                    layer: VideoLayer::Small,
+                    bps: self.small.target,
+                });
+                self.out.push_front(Decision::SmallActive(true));
+            }
+        } else if self.small_active {
+            let since = *self.small_empty_since.get_or_insert(now);
+            if now >= since + LINGER {
+                self.small_active = false;
+                self.small_empty_since = None;
+                self.out.push_back(Decision::SmallActive(false));
+            }
+        }
+    }
+}
+
+/// Move `layer` towards `wanted` (clamped to `min..=max`): down at once, up by steps.
+/// The new target if it changed.
+fn steer(layer: &mut Layer, wanted: u64, min: u64, max: u64, now: Instant) -> Option<u64> {
+    let wanted = wanted.clamp(min, max);
+    let current = layer.target;
+    let band = (current as f64 * DEAD_BAND) as u64;
+    let next = if wanted + band < current || (wanted < current && wanted == min) {
+        // A fall also restarts the wait before the next rise.
+        layer.last_raise = Some(now);
+        wanted
+    } else if wanted > current + band || (wanted > current && wanted == max) {
+        if layer.last_raise.is_some_and(|t| now < t + RAISE_EVERY) {
+            return None;
+        }
+        layer.last_raise = Some(now);
+        wanted.min((current as f64 * RAISE_STEP) as u64)
+    } else {
+        return None;
+    };
+    if next == current {
+        return None;
+    }
+    layer.target = next;
+    Some(next)
+}
+
+#[cfg(test)]
+#[path = "controller_tests.rs"]
+mod tests;

@@ -1,0 +1,292 @@
+//! The controller's decisions, on plain numbers and simulated time.
+
+use super::*;
+
+const LIMITS: Limits = Limits {
+    main_max: 2_500_000,
+    main_min: 600_000,
+    small_max: 500_000,
+    small_min: 100_000,
+    audio: 64_000,
+};
+
+/// What the controller makes of an estimate (the module docs' rule).
+fn usable(estimate: u64) -> u64 {
+    (estimate as f64 * VIDEO_SHARE) as u64 - LIMITS.audio
+}
+
+fn id(name: &str) -> GuestId {
+    GuestId::from(name.to_owned())
+}
+
+struct Sim {
+    c: Controller,
+    now: Instant,
+    decisions: Vec<Decision>,
+}
+
+impl Sim {
+    fn new(guests: &[&str]) -> Self {
+        let mut c = Controller::new(LIMITS);
+        for g in guests {
+            c.join(id(g));
+        }
+        Sim {
+            c,
+            now: Instant::now(),
+            decisions: Vec::new(),
+        }
+    }
+
+    fn estimate(&mut self, guest: &str, bps: Option<u64>) {
+        self.c.estimate(&id(guest), bps);
+    }
+
+    /// Run ticks every 250 ms for `d`, collecting decisions.
+    fn run(&mut self, d: Duration) {
+        let end = self.now + d;
+        while self.now < end {
+            self.now += Duration::from_millis(250);
+            self.c.tick(self.now);
+            while let Some(x) = self.c.poll() {
+                self.decisions.push(x);
+            }
+        }
+    }
+
+    fn take(&mut self) -> Vec<Decision> {
+        std::mem::take(&mut self.decisions)
+    }
+
+    fn layer(&self, guest: &str) -> VideoLayer {
+        self.c.layer_of(&id(guest)).expect("a guest in the call")
+    }
+}
+
+fn moved(decisions: &[Decision], guest: &str, layer: VideoLayer) -> bool {
+    decisions.contains(&Decision::Move {
+        guest: id(guest),
+        layer,
+    })
+}
+
+#[test]
+fn one_slow_guest_gets_the_small_layer_and_the_others_keep_the_full_rate() {
+    let mut s = Sim::new(&["ana", "ben", "chloe"]);
+    s.estimate("ana", Some(4_000_000));
+    s.estimate("ben", Some(3_500_000));
+    // 656 kbit/s usable: above the main floor, but far below the others.
+    s.estimate("chloe", Some(800_000));
+    s.run(Duration::from_millis(250));
+    let d = s.take();
+    assert_eq!(s.layer("chloe"), VideoLayer::Small);
+    assert!(moved(&d, "chloe", VideoLayer::Small), "{d:?}");
+    let start = d.iter().position(|x| *x == Decision::SmallActive(true));
+    let mv = d.iter().position(|x| matches!(x, Decision::Move { .. }));
+    assert!(
+        start < mv && start.is_some(),
+        "the small layer starts first: {d:?}"
+    );
+    assert!(
+        d.contains(&Decision::Bitrate {
+            layer: VideoLayer::Small,
+            bps: LIMITS.small_max,
+        }),
+        "{d:?}"
+    );
+    assert_eq!(s.layer("ana"), VideoLayer::Main);
+    assert_eq!(s.layer("ben"), VideoLayer::Main);
+    assert_eq!(
+        s.c.target(VideoLayer::Main),
+        LIMITS.main_max,
+        "the slow guest does not drag the main layer"
+    );
+    assert!(
+        !d.iter().any(|x| matches!(
+            x,
+            Decision::Bitrate {
+                layer: VideoLayer::Main,
+                ..
+            }
+        )),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_guest_somewhat_below_the_others_stays_and_sets_the_main_rate() {
+    let mut s = Sim::new(&["ana", "ben"]);
+    s.estimate("ana", Some(4_000_000));
+    s.estimate("ben", Some(1_800_000));
+    s.run(Duration::from_secs(2));
+    assert_eq!(
+        s.layer("ben"),
+        VideoLayer::Main,
+        "not far below: 1.55 of 2.5"
+    );
+    assert_eq!(s.c.target(VideoLayer::Main), usable(1_800_000));
+    assert!(!s.c.small_active());
+}
+
+#[test]
+fn a_lone_guest_below_the_floor_gets_the_small_layer_at_their_rate() {
+    let mut s = Sim::new(&["ana"]);
+    s.estimate("ana", Some(500_000));
+    s.run(Duration::from_millis(250));
+    assert_eq!(s.layer("ana"), VideoLayer::Small);
+    assert_eq!(s.c.target(VideoLayer::Small), usable(500_000));
+    // Far lower: the small layer's floor, never less.
+    s.estimate("ana", Some(50_000));
+    s.run(Duration::from_millis(250));
+    assert_eq!(s.c.target(VideoLayer::Small), LIMITS.small_min);
+}
+
+#[test]
+fn the_main_rate_drops_at_once_and_recovers_step_by_step() {
+    let mut s = Sim::new(&["ana"]);
+    s.estimate("ana", Some(4_000_000));
+    s.run(Duration::from_secs(1));
+    assert_eq!(s.c.target(VideoLayer::Main), LIMITS.main_max);
+    s.take();
+
+    s.estimate("ana", Some(1_500_000));
+    s.run(Duration::from_millis(250));
+    assert_eq!(
+        s.take(),
+        vec![Decision::Bitrate {
+            layer: VideoLayer::Main,
+            bps: usable(1_500_000),
+        }],
+        "down in one tick"
+    );
+
+    s.estimate("ana", Some(4_000_000));
+    let mut last = s.c.target(VideoLayer::Main);
+    let mut steps = 0;
+    for _ in 0..40 {
+        s.run(Duration::from_millis(250));
+        let now = s.c.target(VideoLayer::Main);
+        assert!(now >= last, "never down while recovering");
+        assert!(
+            now as f64 <= last as f64 * RAISE_STEP + 1.0,
+            "at most one step of 10 %: {last} -> {now}"
+        );
+        steps += u32::from(now > last);
+        last = now;
+    }
+    assert_eq!(last, LIMITS.main_max, "back to the ceiling within 10 s");
+    assert!(steps >= 5, "in several steps, not one: {steps}");
+    let d = s.take();
+    assert_eq!(d.len() as u32, steps, "one decision per step: {d:?}");
+    assert_eq!(
+        s.layer("ana"),
+        VideoLayer::Main,
+        "1.29 Mbit/s is above the floor"
+    );
+}
+
+#[test]
+fn small_wobbles_change_nothing() {
+    let mut s = Sim::new(&["ana"]);
+    s.estimate("ana", Some(2_000_000));
+    s.run(Duration::from_secs(1));
+    s.take();
+    for (i, e) in [2_020_000, 1_990_000, 2_030_000, 1_985_000]
+        .into_iter()
+        .enumerate()
+    {
+        s.estimate("ana", Some(e));
+        s.run(Duration::from_millis(500));
+        assert_eq!(s.take(), vec![], "wobble {i}");
+    }
+}
+
+#[test]
+fn a_guest_without_an_estimate_drags_nobody() {
+    let mut s = Sim::new(&["ana", "new"]);
+    s.run(Duration::from_secs(1));
+    assert_eq!(s.take(), vec![], "nobody has an estimate: nothing changes");
+    assert_eq!(s.c.target(VideoLayer::Main), LIMITS.main_max);
+
+    s.estimate("ana", Some(2_000_000));
+    s.run(Duration::from_secs(1));
+    assert_eq!(s.c.target(VideoLayer::Main), usable(2_000_000));
+    assert_eq!(s.layer("new"), VideoLayer::Main);
+    let d = s.take();
+    assert!(!moved(&d, "new", VideoLayer::Small), "{d:?}");
+    assert!(!s.c.small_active());
+}
+
+#[test]
+fn a_slow_guest_leaving_stops_the_small_layer_after_a_while() {
+    let mut s = Sim::new(&["ana", "slow"]);
+    s.estimate("ana", Some(4_000_000));
+    s.estimate("slow", Some(400_000));
+    s.run(Duration::from_millis(250));
+    assert!(s.c.small_active());
+    s.take();
+    s.c.leave(&id("slow"));
+    s.run(LINGER - Duration::from_millis(250));
+    assert!(s.c.small_active(), "lingers");
+    s.run(Duration::from_millis(500));
+    assert_eq!(s.take(), vec![Decision::SmallActive(false)]);
+    assert_eq!(s.c.target(VideoLayer::Main), LIMITS.main_max);
+}
+
+#[test]
+fn the_guest_setting_the_main_rate_leaving_lets_it_rise_slowly() {
+    let mut s = Sim::new(&["ana", "ben"]);
+    s.estimate("ana", Some(4_000_000));
+    s.estimate("ben", Some(1_500_000));
+    s.run(Duration::from_secs(1));
+    assert_eq!(s.c.target(VideoLayer::Main), usable(1_500_000));
+    s.c.leave(&id("ben"));
+    s.run(Duration::from_millis(250));
+    let after = s.c.target(VideoLayer::Main);
+    assert!(
+        after > usable(1_500_000) && (after as f64) <= usable(1_500_000) as f64 * RAISE_STEP + 1.0
+    );
+    s.run(Duration::from_secs(10));
+    assert_eq!(s.c.target(VideoLayer::Main), LIMITS.main_max);
+}
+
+#[test]
+fn coming_back_takes_a_good_while_and_longer_after_each_relapse() {
+    let mut s = Sim::new(&["ana", "ben"]);
+    s.estimate("ana", Some(4_000_000));
+    s.estimate("ben", Some(600_000));
+    s.run(Duration::from_millis(250));
+    assert_eq!(s.layer("ben"), VideoLayer::Small);
+
+    // Good again: back after FIRST_HOLD, not before.
+    s.estimate("ben", Some(4_000_000));
+    s.run(FIRST_HOLD - Duration::from_millis(250));
+    assert_eq!(s.layer("ben"), VideoLayer::Small, "not yet");
+    s.run(Duration::from_millis(500));
+    assert_eq!(s.layer("ben"), VideoLayer::Main);
+
+    // Falls again at once: the next wait is twice as long.
+    s.estimate("ben", Some(600_000));
+    s.run(Duration::from_secs(1));
+    assert_eq!(s.layer("ben"), VideoLayer::Small);
+    s.estimate("ben", Some(4_000_000));
+    s.run(FIRST_HOLD * 2 - Duration::from_millis(250));
+    assert_eq!(
+        s.layer("ben"),
+        VideoLayer::Small,
+        "waits 2 x {FIRST_HOLD:?}"
+    );
+    s.run(Duration::from_millis(500));
+    assert_eq!(s.layer("ben"), VideoLayer::Main);
+
+    // A rate that only dips for a moment restarts the wait.
+    s.estimate("ben", Some(600_000));
+    s.run(Duration::from_millis(250));
+    s.estimate("ben", Some(4_000_000));
+    s.run(Duration::from_secs(3));
+    s.estimate("ben", Some(900_000));
+    s.run(Duration::from_millis(250));
+    s.estimate("ben", Some(4_000_000));
+    s.run(Duration::from_secs(10));
+    assert_eq!(s.layer("ben"), VideoLayer::Small, "waits 4 x, from the dip");
+}

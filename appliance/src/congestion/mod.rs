@@ -1,0 +1,165 @@
+//! The network drives the encoder: every guest's bandwidth estimate sets the shared
+//! encoders' bitrates and which video layer each guest gets.
+//!
+//! Each guest's peer connection estimates its own path (GCC over TWCC, [`estimator`]).
+//! Every [`TICK`] one task hands all estimates to the [`Controller`] (the rule, on plain
+//! numbers) and carries out its decisions: an encoder's bitrate and the small layer on or
+//! off through [`VideoControl`], a guest's layer through their [`Membership`], which their
+//! video sender follows at the layer's next keyframe.
+//!
+//! A known limit: webrtc-rs's GCC raises its estimate on a quiet path whatever is sent, so a
+//! guest on the small layer looks recovered after some seconds even when their link has not
+//! (nothing probes it). The controller's growing wait before each return bounds what those
+//! tries cost; probing (padding up to the main layer's rate before moving) would remove it.
+
+mod controller;
+pub mod estimator;
+
+pub use controller::{Controller, Decision, Limits, VIDEO_SHARE};
+
+use crate::config::Config;
+use crate::media::VideoControl;
+use crate::metrics::{GuestCounters, lock};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use visavis_api::local::VideoLayer;
+use visavis_api::signaling::GuestId;
+
+/// How often the controller looks at the estimates.
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// What the audio takes of a guest's path: the Opus bitrate and its packets' headers
+/// (50 packets a second of about 60 bytes of RTP, SRTP, UDP and IP).
+fn audio_share(config: &Config) -> u64 {
+    u64::from(config.audio.bitrate_kbps) * 1000 + 50 * 60 * 8
+}
+
+impl Limits {
+    pub fn from_config(config: &Config) -> Self {
+        let kbps = |k: u32| u64::from(k) * 1000;
+        Limits {
+            main_max: kbps(config.video.bitrate_kbps),
+            main_min: kbps(config.video.min_kbps()),
+            small_max: kbps(config.video.small_kbps()),
+            small_min: 100_000,
+            audio: audio_share(config),
+        }
+    }
+}
+
+struct Member {
+    counters: Arc<GuestCounters>,
+    layer: watch::Sender<VideoLayer>,
+}
+
+type Members = Arc<Mutex<BTreeMap<GuestId, Member>>>;
+
+/// The congestion task's handle: guests join through it. Cheap to clone.
+#[derive(Clone)]
+pub struct Congestion {
+    limits: Limits,
+    members: Members,
+}
+
+/// A guest's place in congestion control, for as long as it lives: the layer the controller
+/// wants them on.
+pub struct Membership {
+    pub layer: watch::Receiver<VideoLayer>,
+    guest: GuestId,
+    members: Members,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        lock(&self.members).remove(&self.guest);
+    }
+}
+
+impl Congestion {
+    /// Start the task that steers `control` (stops when every handle is gone).
+    pub fn start(config: &Config, control: VideoControl) -> Self {
+        let congestion = Congestion {
+            limits: Limits::from_config(config),
+            members: Arc::default(),
+        };
+        tokio::spawn(run(
+            Controller::new(congestion.limits),
+            Arc::downgrade(&congestion.members),
+            control,
+        ));
+        congestion
+    }
+
+    /// A handle without a task: guests join, nothing is steered (for tests).
+    #[cfg(test)]
+    pub fn detached(limits: Limits) -> Self {
+        Congestion {
+            limits,
+            members: Arc::default(),
+        }
+    }
+
+    /// For a guest's peer connection, whose estimate goes into `counters`.
+    pub fn join(&self, guest: GuestId, counters: Arc<GuestCounters>) -> Membership {
+        let (tx, rx) = watch::channel(VideoLayer::Main);
+        lock(&self.members).insert(
+            guest.clone(),
+            Member {
+                counters,
+                layer: tx,
+            },
+        );
+        Membership {
+            layer: rx,
+            guest,
+            members: self.members.clone(),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+async fn run(
+    mut controller: Controller,
+    members: std::sync::Weak<Mutex<BTreeMap<GuestId, Member>>>,
+    control: VideoControl,
+) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut known: Vec<GuestId> = Vec::new();
+    loop {
+        tick.tick().await;
+        let Some(members) = members.upgrade() else {
+            return;
+        };
+        let members = lock(&members);
+        for gone in known.iter().filter(|g| !members.contains_key(*g)) {
+            controller.leave(gone);
+        }
+        known = members.keys().cloned().collect();
+        for (guest, m) in members.iter() {
+            controller.join(guest.clone());
+            let bps = m.counters.estimate_bps.load(Relaxed);
+            controller.estimate(guest, (bps > 0).then_some(bps));
+        }
+        controller.tick(std::time::Instant::now());
+        // In order: the small layer starts before anyone is moved onto it.
+        while let Some(d) = controller.poll() {
+            match d {
+                Decision::Bitrate { layer, bps } => control.set_bitrate(layer, bps),
+                Decision::SmallActive(on) => control.set_small_active(on),
+                Decision::Move { guest, layer } => {
+                    tracing::info!(guest = %guest, layer = layer.as_str(), "guest changes video layer");
+                    if let Some(m) = members.get(&guest) {
+                        let _ = m.layer.send(layer);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! What the unit's answer to a real Chromium offer (Chromium 156, captured) negotiates.
+
+use super::*;
+use crate::congestion::Limits;
+use crate::media::{KeyframeRequester, LayerOutput};
+use visavis_api::local::VideoLayer;
+
+const CHROMIUM_OFFER: &str = include_str!("chromium_offer.sdp");
+
+fn layer(layer: VideoLayer) -> LayerOutput {
+    LayerOutput {
+        frames: broadcast::channel(4).0,
+        keyframes: KeyframeRequester::detached(layer, Arc::default()),
+    }
+}
+
+async fn answer_to(offer: &str) -> String {
+    let (events, mut rx) = mpsc::unbounded_channel();
+    let ctx = PeerContext {
+        video: VideoLayers {
+            main: layer(VideoLayer::Main),
+            small: layer(VideoLayer::Small),
+        },
+        audio: broadcast::channel(4).0,
+        congestion: Congestion::detached(Limits {
+            main_max: 2_500_000,
+            main_min: 600_000,
+            small_max: 500_000,
+            small_min: 100_000,
+            audio: 88_000,
+        }),
+        events,
+        welcome: UnitMessage::Welcome {
+            mode: Default::default(),
+            location: String::new(),
+        },
+        guest_media: None,
+    };
+    let peer = Peer::new("g1".into(), Arc::default(), ctx, &[])
+        .await
+        .unwrap();
+    let sdp = offer.replace('\n', "\r\n");
+    peer.apply(SignalPayload::Offer { sdp }).await.unwrap();
+    let answer = loop {
+        match rx.recv().await {
+            Some(PeerEvent::LocalSignal {
+                payload: SignalPayload::Answer { sdp },
+                ..
+            }) => break sdp,
+            Some(_) => continue,
+            None => panic!("no answer"),
+        }
+    };
+    peer.close().await;
+    answer
+}
+
+/// The lines of the answer's `m=video` section.
+fn video_section(sdp: &str) -> Vec<&str> {
+    sdp.lines()
+        .skip_while(|l| !l.starts_with("m=video"))
+        .take_while(|l| !l.starts_with("m=audio") && !l.starts_with("m=application"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_answer_to_chromium_has_twcc_nack_pli_and_rtx_for_h264() {
+    let answer = answer_to(CHROMIUM_OFFER).await;
+    let video = video_section(&answer);
+    assert!(!video.is_empty(), "{answer}");
+    // The H.264 payload type we send: constrained baseline, packetization-mode=1.
+    let pt = video
+        .iter()
+        .find_map(|l| {
+            let rest = l.strip_prefix("a=fmtp:")?;
+            let (pt, params) = rest.split_once(' ')?;
+            (params.contains("packetization-mode=1") && params.contains("42e01f"))
+                .then(|| pt.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no H.264 42e01f mode 1 in the answer:\n{answer}"));
+    for fb in ["transport-cc", "nack", "nack pli"] {
+        let line = format!("a=rtcp-fb:{pt} {fb}");
+        assert!(video.contains(&line.as_str()), "no `{line}` in\n{answer}");
+    }
+    assert!(
+        video.iter().any(|l| l.starts_with("a=extmap:")
+            && l.ends_with(
+                " http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+            )),
+        "no TWCC header extension in\n{answer}"
+    );
+    // RTX: a payload type for retransmissions of ours, and a repair SSRC beside the media one.
+    let apt = format!("apt={pt}");
+    let rtx = video
+        .iter()
+        .find_map(|l| {
+            let rest = l.strip_prefix("a=fmtp:")?;
+            let (rtx, params) = rest.split_once(' ')?;
+            (params == apt).then(|| rtx.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no RTX payload type for {pt} in\n{answer}"));
+    assert!(
+        video.contains(&format!("a=rtpmap:{rtx} rtx/90000").as_str()),
+        "{answer}"
+    );
+    assert!(
+        video.iter().any(|l| l.starts_with("a=ssrc-group:FID ")),
+        "no RTX SSRC (ssrc-group FID) for our video in\n{answer}"
+    );
+}
