@@ -110,18 +110,27 @@ impl Guest {
     /// The selected candidate pair of the page's last peer connection; `None` while there
     /// is none.
     pub async fn selected_candidate_pair(&self) -> Result<Option<CandidatePair>> {
+        self.stats_script(PAIR_SCRIPT, "the selected candidate pair")
+            .await
+    }
+
+    /// Run one of the `getStats()` scripts above; its `ok` value as `T`.
+    async fn stats_script<T: serde::de::DeserializeOwned>(
+        &self,
+        script: &str,
+        what: &str,
+    ) -> Result<T> {
         let reply = self
             .webdriver()
-            .execute_async(PAIR_SCRIPT, vec![])
+            .execute_async(script, vec![])
             .await
-            .context("reading the selected candidate pair")?;
+            .context(format!("reading {what}"))?;
         if let Some(error) = reply.get("error") {
             return Err(Error::new(format!("getStats(): {error}")));
         }
-        let pair = reply.get("ok").cloned().unwrap_or_default();
-        serde_json::from_value(pair.clone()).context(format!(
-            "the candidate pair has an unexpected shape: {pair}"
-        ))
+        let value = reply.get("ok").cloned().unwrap_or_default();
+        serde_json::from_value(value.clone())
+            .context(format!("{what} has an unexpected shape: {value}"))
     }
 
     /// One Chrome DevTools command through chromedriver (`goog/cdp/execute`).
@@ -193,16 +202,7 @@ impl Guest {
     /// The video reception counters of the page's last peer connection; `None` before any
     /// video arrived.
     pub async fn video_reception(&self) -> Result<Option<VideoReception>> {
-        let reply = self
-            .webdriver()
-            .execute_async(RECEPTION_SCRIPT, vec![])
+        self.stats_script(RECEPTION_SCRIPT, "the video reception")
             .await
-            .context("reading the video reception")?;
-        if let Some(error) = reply.get("error") {
-            return Err(Error::new(format!("getStats(): {error}")));
-        }
-        let stats = reply.get("ok").cloned().unwrap_or_default();
-        serde_json::from_value(stats.clone())
-            .context(format!("inbound-rtp has an unexpected shape: {stats}"))
     }
 }
