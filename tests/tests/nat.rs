@@ -141,10 +141,11 @@ async fn a_symmetric_unit_nat_goes_through_the_relay() -> Result<()> {
 
 /// A guest network that lets no UDP out: the guest reaches the relay over TCP or TLS.
 ///
-/// Seen so far: the unit's peer connection stays `connecting` and the guest page ends in
-/// `error` (ICE failed) before the call starts. The unit itself has UDP here and uses the
-/// relay over UDP (webrtc-rs 0.21 skips `?transport=tcp` and `turns:` URLs with a warning);
-/// where the guest's TCP allocation or the relay-to-unit leg breaks is not known yet.
+/// Seen so far: the guest's Chromium gathers its relay candidate over TCP (`relay=tcp`,
+/// an address of the relay) but forms no candidate pair with it: its checks go only from
+/// its host UDP candidate, which the NAT drops, no check from the unit arrives, and ICE
+/// fails before the call starts (page `error`). The unit has UDP here and uses the relay
+/// over UDP (webrtc-rs 0.21 skips `?transport=tcp` and `turns:` URLs with a warning).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the guest page ends in error behind a UDP-blocking NAT"]
 async fn a_guest_without_udp_goes_through_the_relay_over_tcp() -> Result<()> {
