@@ -205,6 +205,25 @@ impl Guest {
             .context(format!("clicking {selector}"))
     }
 
+    /// Wait until the guest has decoded at least `frames` video frames in all (`what` names
+    /// the wait in a timeout); its stats then.
+    pub async fn wait_decoded(
+        &self,
+        frames: u64,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<GuestStats> {
+        until(what, timeout, || async {
+            let s = self.stats().await?;
+            Ok(if s.frames_decoded >= frames {
+                Check::Ready(s)
+            } else {
+                Check::NotYet(format!("{} of {frames} frames: {s:?}", s.frames_decoded))
+            })
+        })
+        .await
+    }
+
     /// `window.visavisGuest.stats()`.
     pub async fn stats(&self) -> Result<GuestStats> {
         let reply = self

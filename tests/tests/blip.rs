@@ -19,7 +19,6 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 use visavis_e2e::blip::{self, TwoNamespaces, UnitLink};
-use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, PageState, Rendezvous, RendezvousConfig,
     Result, ResultExt, process, timeouts,
@@ -123,15 +122,9 @@ async fn in_the_store(unit_netns: &str, store_end: &str) -> Result<()> {
     guest
         .wait_for_state(PageState::InCall, timeouts::step())
         .await?;
-    wait::until("Camille decodes video", timeouts::media(), || async {
-        let s = guest.stats().await?;
-        Ok(if s.frames_decoded > 30 {
-            Check::Ready(())
-        } else {
-            Check::NotYet(format!("{s:?}"))
-        })
-    })
-    .await?;
+    guest
+        .wait_decoded(31, "Camille decodes video", timeouts::media())
+        .await?;
 
     let link = UnitLink {
         store_end: store_end.to_string(),

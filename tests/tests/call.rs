@@ -29,22 +29,13 @@ fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
 /// Wait until `guest` has decoded [`FLOWING`] more frames than now; the size it decodes.
 async fn frames_flow(name: &str, guest: &Guest) -> Result<(u64, u64)> {
     let start = guest.stats().await?.frames_decoded;
-    let end = wait::until(
-        &format!("{name} to decode {FLOWING} more frames"),
-        timeouts::media(),
-        || async {
-            let s = guest.stats().await?;
-            Ok(if s.frames_decoded >= start + FLOWING {
-                Check::Ready(s)
-            } else {
-                Check::NotYet(format!(
-                    "{} frames decoded since {start}: {s:?}",
-                    s.frames_decoded
-                ))
-            })
-        },
-    )
-    .await?;
+    let end = guest
+        .wait_decoded(
+            start + FLOWING,
+            &format!("{name} to decode {FLOWING} more frames"),
+            timeouts::media(),
+        )
+        .await?;
     Ok((end.frame_width, end.frame_height))
 }
 
@@ -56,19 +47,9 @@ async fn join(driver: &Chromedriver, url: &str, name: &str) -> Result<Guest> {
         .wait_for_state(PageState::InCall, timeouts::step())
         .await?;
     // In call means media is flowing: wait for the first decoded frames.
-    wait::until(
-        &format!("{name} decodes video"),
-        timeouts::media(),
-        || async {
-            let s = guest.stats().await?;
-            Ok(if s.frames_decoded > 10 {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("{s:?}"))
-            })
-        },
-    )
-    .await?;
+    guest
+        .wait_decoded(11, &format!("{name} decodes video"), timeouts::media())
+        .await?;
     Ok(guest)
 }
 

@@ -5,7 +5,6 @@
 use super::{Lab, LabConfig, Node};
 use crate::error::Result;
 use crate::timeouts;
-use crate::wait::{self, Check};
 use crate::{
     Appliance, ApplianceConfig, Chromedriver, Coturn, Guest, GuestStats, PageState, Rendezvous,
     RendezvousConfig,
@@ -55,15 +54,9 @@ impl LabCall {
         guest
             .wait_for_state(PageState::InCall, timeouts::step())
             .await?;
-        wait::until("the first decoded frame", timeouts::media(), || async {
-            let s = guest.stats().await?;
-            Ok(if s.frames_decoded > 0 {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("{s:?}"))
-            })
-        })
-        .await?;
+        guest
+            .wait_decoded(1, "the first decoded frame", timeouts::media())
+            .await?;
         let invite_to_first_frame = opened.elapsed();
         frames_flow(&guest, &format!("{config:?}")).await?;
         Ok(LabCall {
@@ -81,17 +74,11 @@ impl LabCall {
 /// Wait until the guest decoded [`FLOWING`] more frames; its stats then.
 pub async fn frames_flow(guest: &Guest, across: &str) -> Result<GuestStats> {
     let start = guest.stats().await?.frames_decoded;
-    wait::until(
-        &format!("the guest to decode {FLOWING} frames across {across}"),
-        timeouts::media(),
-        || async {
-            let s = guest.stats().await?;
-            Ok(if s.frames_decoded >= start + FLOWING {
-                Check::Ready(s)
-            } else {
-                Check::NotYet(format!("{s:?}"))
-            })
-        },
-    )
-    .await
+    guest
+        .wait_decoded(
+            start + FLOWING,
+            &format!("the guest to decode {FLOWING} frames across {across}"),
+            timeouts::media(),
+        )
+        .await
 }
