@@ -1,8 +1,8 @@
 //! The relay as shipped, against the credentials rendezvous and the unit mint.
 //!
-//! A real coturn runs in a network namespace this test makes (one veth, an address in the
-//! lab's 198.18.0.0/15, nothing routed out) from `packaging/turnserver.conf` with only its
-//! ports, certificate and secrets replaced. `turnutils_uclient` (Debian `coturn`) allocates
+//! A real coturn runs in the lab's internet (tests/src/lab, 198.18.0.0/15, nothing routed
+//! out) from `packaging/turnserver.conf` with only its ports, certificate and secrets
+//! replaced. `turnutils_uclient` (Debian `coturn`) allocates
 //! two relays and sends between them, with credentials from `visavis_api::fleet::turn`:
 //! - minted with either of two configured secrets (rotation): relayed;
 //! - expired, or minted with a secret the relay does not know: no allocation;
@@ -10,83 +10,24 @@
 //!   range, which production denies like every private one).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 use visavis_api::fleet::turn::TurnSecret;
+use visavis_e2e::lab::{Lab, LabConfig, Netns, Node, TURN_ADDR};
 use visavis_e2e::wait::{Check, until_blocking};
 use visavis_e2e::{Error, Result, timeouts};
 use visavis_launch::process::ChildProcess;
 
 const NEW: &str = "new-secret-0123456789abcdef";
 const OLD: &str = "old-secret-0123456789abcdef";
-const ADDR: &str = "198.18.7.1";
 const PORT: u16 = 3478;
 
-fn run(program: &str, args: &[&str]) -> Result<Output> {
-    Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| Error::new(format!("cannot run {program}: {e}")))
-}
-
-fn ip(args: &[&str]) -> Result<()> {
-    let out = run("ip", args)?;
-    if !out.status.success() {
-        return Err(Error::new(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
-    Ok(())
-}
-
-/// A namespace with loopback and one veth pair holding [`ADDR`]; removed on drop.
-struct Namespace(String);
-
-impl Namespace {
-    fn new(tag: &str) -> Result<Namespace> {
-        let name = format!("vv-turn-{tag}-{}", std::process::id());
-        let _ = run("ip", &["netns", "del", &name]);
-        ip(&["netns", "add", &name])?;
-        let ns = Namespace(name);
-        let n = ns.0.as_str();
-        ip(&["-n", n, "link", "set", "lo", "up"])?;
-        ip(&[
-            "-n", n, "link", "add", "r0", "type", "veth", "peer", "name", "r1",
-        ])?;
-        ip(&["-n", n, "addr", "add", &format!("{ADDR}/24"), "dev", "r0"])?;
-        ip(&["-n", n, "link", "set", "r0", "up"])?;
-        ip(&["-n", n, "link", "set", "r1", "up"])?;
-        Ok(ns)
-    }
-
-    fn exec(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0, program]);
-        c
-    }
-
-    /// `program` bounded by `timeout(1)`: coturn's client tools wait forever for a relay
-    /// that does not answer.
-    fn exec_bounded(&self, seconds: u32, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args([
-            "netns",
-            "exec",
-            &self.0,
-            "timeout",
-            &seconds.to_string(),
-            program,
-        ]);
-        c
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = run("ip", &["netns", "del", &self.0]);
-    }
+/// `timeout <seconds> <program>` inside `ns`: coturn's client tools wait forever for a
+/// relay that does not answer.
+fn bounded(ns: &Netns, seconds: u32, program: &str) -> Command {
+    let mut c = ns.command("timeout");
+    c.arg(seconds.to_string()).arg(program);
+    c
 }
 
 /// The shipped relay config with this lab's address, port, secrets and no TLS; with
@@ -110,7 +51,7 @@ fn relay_config(keep_lab_range: bool) -> Result<String> {
         .filter(|l| keep_lab_range || !l.starts_with("denied-peer-ip=198.18."))
         .collect();
     let lab = format!(
-        "listening-ip={ADDR}\nrelay-ip={ADDR}\nlistening-port={PORT}\nno-tls\n\
+        "listening-ip={TURN_ADDR}\nrelay-ip={TURN_ADDR}\nlistening-port={PORT}\nno-tls\n\
          static-auth-secret={NEW}\nstatic-auth-secret={OLD}\nlog-file=stdout"
     );
     out.push(&lab);
@@ -118,10 +59,10 @@ fn relay_config(keep_lab_range: bool) -> Result<String> {
 }
 
 /// coturn started in `ns` on `config`, answering STUN.
-fn relay(ns: &Namespace, dir: &Path, config: &str) -> Result<ChildProcess> {
+fn relay(ns: &Netns, dir: &Path, config: &str) -> Result<ChildProcess> {
     let path = dir.join("turnserver.conf");
     std::fs::write(&path, config).map_err(|e| Error::new(format!("write config: {e}")))?;
-    let mut command = ns.exec("turnserver");
+    let mut command = ns.command("turnserver");
     command.arg("-c").arg(&path);
     let mut process = ChildProcess::spawn("turnserver", command)?;
     process.stop_gracefully_on_drop(timeouts::step());
@@ -129,9 +70,8 @@ fn relay(ns: &Namespace, dir: &Path, config: &str) -> Result<ChildProcess> {
         "coturn to answer STUN",
         timeouts::rendezvous_start(),
         || {
-            let out = ns
-                .exec_bounded(1, "turnutils_stunclient")
-                .args(["-p", &PORT.to_string(), ADDR])
+            let out = bounded(ns, 1, "turnutils_stunclient")
+                .args(["-p", &PORT.to_string(), &TURN_ADDR.to_string()])
                 .output()
                 .map_err(|e| Error::new(format!("turnutils_stunclient: {e}")))?;
             Ok(if out.status.success() {
@@ -146,9 +86,8 @@ fn relay(ns: &Namespace, dir: &Path, config: &str) -> Result<ChildProcess> {
 
 /// Two clients allocate relays with these credentials and send to each other through
 /// them. The tool's output when it failed.
-fn relayed(ns: &Namespace, user: &str, pass: &str) -> Result<std::result::Result<(), String>> {
-    let out = ns
-        .exec_bounded(30, "turnutils_uclient")
+fn relayed(ns: &Netns, user: &str, pass: &str) -> Result<std::result::Result<(), String>> {
+    let out = bounded(ns, 30, "turnutils_uclient")
         .args([
             "-p",
             &PORT.to_string(),
@@ -161,7 +100,7 @@ fn relayed(ns: &Namespace, user: &str, pass: &str) -> Result<std::result::Result
             "3",
             "-m",
             "1",
-            ADDR,
+            &TURN_ADDR.to_string(),
         ])
         .output()
         .map_err(|e| Error::new(format!("turnutils_uclient: {e}")))?;
@@ -180,13 +119,14 @@ fn now() -> u64 {
 
 #[test]
 fn minted_credentials_relay_with_either_secret_and_not_once_expired_or_foreign() -> Result<()> {
-    let ns = Namespace::new("creds")?;
+    let lab = Lab::start(LabConfig::default())?;
+    let ns = lab.ns(Node::Inet);
     let dir = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
-    let _relay = relay(&ns, dir.path(), &relay_config(false)?)?;
+    let _relay = relay(ns, dir.path(), &relay_config(false)?)?;
     let later = now() + 600;
     for (secret, what) in [(NEW, "the new secret"), (OLD, "the old secret")] {
         let (user, pass) = TurnSecret::new(secret).credentials("guest-1", later);
-        if let Err(out) = relayed(&ns, &user, &pass)? {
+        if let Err(out) = relayed(ns, &user, &pass)? {
             return Err(Error::new(format!(
                 "credentials from {what} refused:\n{out}"
             )));
@@ -194,12 +134,12 @@ fn minted_credentials_relay_with_either_secret_and_not_once_expired_or_foreign()
     }
     let (user, pass) = TurnSecret::new(NEW).credentials("guest-1", now() - 5);
     assert!(
-        relayed(&ns, &user, &pass)?.is_err(),
+        relayed(ns, &user, &pass)?.is_err(),
         "expired credentials were accepted"
     );
     let (user, pass) = TurnSecret::new("someone-else-0123456789").credentials("g", later);
     assert!(
-        relayed(&ns, &user, &pass)?.is_err(),
+        relayed(ns, &user, &pass)?.is_err(),
         "a foreign secret was accepted"
     );
     Ok(())
@@ -207,11 +147,12 @@ fn minted_credentials_relay_with_either_secret_and_not_once_expired_or_foreign()
 
 #[test]
 fn the_shipped_relay_refuses_peers_in_denied_ranges() -> Result<()> {
-    let ns = Namespace::new("denied")?;
+    let lab = Lab::start(LabConfig::default())?;
+    let ns = lab.ns(Node::Inet);
     let dir = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
-    let _relay = relay(&ns, dir.path(), &relay_config(true)?)?;
+    let _relay = relay(ns, dir.path(), &relay_config(true)?)?;
     let (user, pass) = TurnSecret::new(NEW).credentials("guest-1", now() + 600);
-    let out = relayed(&ns, &user, &pass)?
+    let out = relayed(ns, &user, &pass)?
         .expect_err("the relay let a client reach a peer in a denied range");
     assert!(
         out.contains("403"),
