@@ -1,10 +1,10 @@
 //! coturn (Debian's `turnserver`) for one test, in the lab's internet: STUN and TURN on
-//! UDP and TCP 3478 and TURN over TLS on 5349 (a self-signed certificate made here), REST-API
+//! UDP and TCP 3478 and TURN over TLS on 443 (a self-signed certificate made here), REST-API
 //! credentials from a shared secret (`use-auth-secret`), relaying allowed to the lab's
-//! internet (198.18.0.0/15) only. Stopped on drop.
+//! internet (198.18.0.0/15) and refused to every other private range. Stopped on drop.
 //!
-//! This is the lab's configuration, not production's: production denies relaying to private
-//! and special ranges, and 198.18.0.0/15 is one of them.
+//! Its config is the shipped `packaging/turnserver.conf` with the lab's address, ports,
+//! certificate and secret, less one line: production denies 198.18.0.0/15 too.
 
 use crate::error::{Error, Result, ResultExt};
 use crate::lab::{Lab, Node, TURN_ADDR, probe};
@@ -23,7 +23,7 @@ pub const TURNSERVER: &str = "/usr/bin/turnserver";
 /// STUN/TURN port (UDP and TCP).
 pub const PORT: u16 = 3478;
 /// TURN over TLS.
-pub const TLS_PORT: u16 = 5349;
+pub const TLS_PORT: u16 = 443;
 /// The realm in its config.
 pub const REALM: &str = "visavis";
 
@@ -50,7 +50,7 @@ impl Coturn {
         self_signed(&cert, &key)?;
         let secret = random_hex(32);
         let secret_file = write_private(dir.path(), "turn-secret", &format!("{secret}\n"))?;
-        let config = config_text(TURN_ADDR, &secret, &cert, &key, dir.path());
+        let config = config_text(TURN_ADDR, &secret, &cert, &key, dir.path())?;
         let config_path = write_private(dir.path(), "turnserver.conf", &config)?;
         let inet = lab.ns(Node::Inet);
         let mut command = inet.command(TURNSERVER);
@@ -108,7 +108,7 @@ impl Coturn {
         format!("stun:{TURN_ADDR}:{PORT}")
     }
 
-    /// `turn:198.18.0.20:3478?transport=udp|tcp` and `turns:198.18.0.20:5349?transport=tcp`.
+    /// `turn:198.18.0.20:3478?transport=udp|tcp` and `turns:198.18.0.20:443?transport=tcp`.
     pub fn turn_urls(&self) -> Vec<String> {
         vec![
             format!("turn:{TURN_ADDR}:{PORT}?transport=udp"),
@@ -122,19 +122,54 @@ impl Coturn {
     }
 }
 
-/// turnserver.conf for the lab.
-fn config_text(addr: Ipv4Addr, secret: &str, cert: &Path, key: &Path, dir: &Path) -> String {
-    format!(
-        "listening-ip={addr}\nrelay-ip={addr}\nlistening-port={PORT}\ntls-listening-port={TLS_PORT}\n\
-         cert={cert}\npkey={key}\nno-tlsv1\nno-tlsv1_1\nno-dtls\n\
-         use-auth-secret\nstatic-auth-secret={secret}\nrealm={REALM}\nfingerprint\n\
-         no-cli\nlog-file=stdout\nsimple-log\npidfile={dir}/turnserver.pid\n\
-         userdb={dir}/turndb\nno-multicast-peers\n\
-         # The lab's internet is 198.18.0.0/15: relaying there is what the lab tests.\n\
-         allowed-peer-ip=198.18.0.0-198.19.255.255\n",
-        cert = cert.display(),
-        key = key.display(),
-        dir = dir.display(),
+/// The keys of the shipped config a lab relay replaces with its own.
+const LAB_KEYS: [&str; 7] = [
+    "listening-port=",
+    "tls-listening-port=",
+    "cert=",
+    "pkey=",
+    "static-auth-secret=",
+    "log-file=",
+    "pidfile=",
+];
+
+/// `packaging/turnserver.conf` as shipped, with its ports, certificate, secrets and log
+/// replaced by `lab_lines`. With `keep_lab_range` false, production's refusal of
+/// 198.18.0.0/15 is dropped so the lab's internet can be a peer; every other denied range
+/// (private, loopback, CGNAT...) stays, as in a store's deployment.
+pub fn shipped_config(keep_lab_range: bool, lab_lines: &str) -> Result<String> {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/turnserver.conf");
+    let text =
+        std::fs::read_to_string(&shipped).context(format!("cannot read {}", shipped.display()))?;
+    let mut out: Vec<&str> = text
+        .lines()
+        .filter(|l| !LAB_KEYS.iter().any(|k| l.starts_with(k)))
+        .filter(|l| keep_lab_range || !l.starts_with("denied-peer-ip=198.18."))
+        .collect();
+    out.push(lab_lines);
+    Ok(out.join("\n") + "\n")
+}
+
+/// The lab's relay: the shipped config, relaying within the lab's internet, on this lab's
+/// address and ports with TLS from a self-signed certificate, logging each allocation.
+fn config_text(
+    addr: Ipv4Addr,
+    secret: &str,
+    cert: &Path,
+    key: &Path,
+    dir: &Path,
+) -> Result<String> {
+    shipped_config(
+        false,
+        &format!(
+            "listening-ip={addr}\nrelay-ip={addr}\nlistening-port={PORT}\n\
+             tls-listening-port={TLS_PORT}\ncert={cert}\npkey={key}\n\
+             static-auth-secret={secret}\nfingerprint\nverbose\nlog-file=stdout\n\
+             pidfile={dir}/turnserver.pid\nuserdb={dir}/turndb",
+            cert = cert.display(),
+            key = key.display(),
+            dir = dir.display(),
+        ),
     )
 }
 
@@ -182,17 +217,31 @@ pub fn stun_binding(
     request.extend_from_slice(&MAGIC.to_be_bytes());
     request.extend_from_slice(&id);
     socket
-        .set_read_timeout(Some(timeout))
-        .context("STUN: read timeout")?;
-    socket
         .send_to(&request, server)
         .context(format!("STUN: send to {server}"))?;
+    // An answer to an earlier request (sent by a previous try whose wait ran out) may
+    // still be on its way: skip answers for other transactions until the deadline.
+    let deadline = std::time::Instant::now() + timeout;
     let mut buf = [0u8; 1024];
-    let (n, _) = socket
-        .recv_from(&mut buf)
-        .context(format!("STUN: no answer from {server}"))?;
+    let n = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(Error::new(format!(
+                "STUN: no answer from {server} to this request within {timeout:?}"
+            )));
+        }
+        socket
+            .set_read_timeout(Some(left))
+            .context("STUN: read timeout")?;
+        let (n, _) = socket
+            .recv_from(&mut buf)
+            .context(format!("STUN: no answer from {server}"))?;
+        if n >= 20 && buf[8..20] == id {
+            break n;
+        }
+    };
     let answer = &buf[..n];
-    if n < 20 || answer[0..2] != [0x01, 0x01] || answer[8..20] != id {
+    if answer[0..2] != [0x01, 0x01] {
         return Err(Error::new("STUN: not a binding success for this request"));
     }
     let mut at = 20;

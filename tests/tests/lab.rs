@@ -115,6 +115,33 @@ fn a_udp_blocked_nat_lets_tcp_out_and_not_udp() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn a_web_only_nat_lets_out_tcp_to_443_and_nothing_else() -> Result<()> {
+    let lab = Lab::start(LabConfig {
+        nat_a: NatKind::WebOnly,
+        nat_b: NatKind::Cone,
+        ..Default::default()
+    })?;
+    let echoes = echoes(&lab, 4100)?;
+    let guest = probe::udp_socket(lab.ns(Node::Guest), any_port())?;
+    assert!(
+        !probe::udp_answers(&guest, echoes[0].addr(), Duration::from_secs(2)),
+        "UDP from behind a web-only NAT got an answer"
+    );
+    let web = SocketAddr::from((PROBE_ADDRS[0], 443));
+    let _web_listener = probe::tcp_listener(lab.ns(Node::Inet), web)?;
+    probe::tcp_connect(lab.ns(Node::Guest), web, timeouts::answer())?;
+    let turn = SocketAddr::from((PROBE_ADDRS[0], 3478));
+    let _turn_listener = probe::tcp_listener(lab.ns(Node::Inet), turn)?;
+    assert!(
+        probe::tcp_connect(lab.ns(Node::Guest), turn, Duration::from_secs(2)).is_err(),
+        "TCP to 3478 left a web-only NAT"
+    );
+    // The same port is open to the unit behind its cone NAT: the firewall, not the server.
+    probe::tcp_connect(lab.ns(Node::Unit), turn, timeouts::answer())?;
+    Ok(())
+}
+
 /// Single-shot probes, each waiting up to `wait` for its answer: how many of `count` got it.
 fn answered_of(
     socket: &UdpSocket,

@@ -34,28 +34,13 @@ fn bounded(ns: &Netns, seconds: u32, program: &str) -> Command {
 /// `keep_lab_range` false, production's refusal of 198.18.0.0/15 is dropped so the lab's
 /// own addresses can be peers.
 fn relay_config(keep_lab_range: bool) -> Result<String> {
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/turnserver.conf");
-    let text = std::fs::read_to_string(&shipped)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", shipped.display())))?;
-    let replaced = [
-        "listening-port=",
-        "tls-listening-port=",
-        "cert=",
-        "pkey=",
-        "static-auth-secret=",
-        "log-file=",
-    ];
-    let mut out: Vec<&str> = text
-        .lines()
-        .filter(|l| !replaced.iter().any(|k| l.starts_with(k)))
-        .filter(|l| keep_lab_range || !l.starts_with("denied-peer-ip=198.18."))
-        .collect();
-    let lab = format!(
-        "listening-ip={TURN_ADDR}\nrelay-ip={TURN_ADDR}\nlistening-port={PORT}\nno-tls\n\
-         static-auth-secret={NEW}\nstatic-auth-secret={OLD}\nlog-file=stdout"
-    );
-    out.push(&lab);
-    Ok(out.join("\n") + "\n")
+    visavis_e2e::coturn::shipped_config(
+        keep_lab_range,
+        &format!(
+            "listening-ip={TURN_ADDR}\nrelay-ip={TURN_ADDR}\nlistening-port={PORT}\nno-tls\n\
+             static-auth-secret={NEW}\nstatic-auth-secret={OLD}\nlog-file=stdout"
+        ),
+    )
 }
 
 /// coturn started in `ns` on `config`, answering STUN.

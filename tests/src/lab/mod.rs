@@ -16,7 +16,8 @@
 //!   namespace, and IPv6 is off. Nothing in the lab can reach an address outside it.
 //! - Each NAT is a [`NatKind`], chosen per side: `Cone` (masquerade keeping ports: the same
 //!   mapping for every destination), `Symmetric` (masquerade with a random port per new
-//!   mapping), `UdpBlocked` (cone for TCP, every outgoing UDP packet dropped), `None`
+//!   mapping), `UdpBlocked` (cone for TCP, every outgoing UDP packet dropped), `WebOnly`
+//!   (only TCP to ports 80 and 443 goes out, as on a locked-down guest Wi-Fi), `None`
 //!   (routed, no translation). A NAT box drops what comes from outside for itself, as a home
 //!   router does: otherwise the first packet of a peer punching a hole leaves a conntrack
 //!   entry that makes the NAT map the inside host's answer to another port. Rules go in through [`nft`] (netlink), so neither `iptables`
@@ -84,6 +85,9 @@ pub enum NatKind {
     Symmetric,
     /// Cone for TCP; every UDP packet from inside is dropped.
     UdpBlocked,
+    /// A guest Wi-Fi or office firewall that lets only the web out: cone for TCP to ports
+    /// 80 and 443, everything else from inside dropped. Only TURN over TLS on 443 relays.
+    WebOnly,
     /// Plain routing, no translation: the inside addresses are seen outside.
     None,
 }
@@ -360,6 +364,17 @@ impl Lab {
                         },
                     ],
                 )?,
+                NatKind::WebOnly => nft::add(
+                    nat,
+                    &[
+                        masquerade(false),
+                        closed,
+                        Rule::OnlyTcpToFrom {
+                            interface: "lan".into(),
+                            ports: vec![80, 443],
+                        },
+                    ],
+                )?,
                 NatKind::None => {}
             }
         }
@@ -438,7 +453,9 @@ impl Lab {
     }
 
     /// Chromium arguments for a guest in this lab: the page's plain-HTTP origin counts as
-    /// secure (getUserMedia needs a secure context), and host candidates show real addresses.
+    /// secure (getUserMedia needs a secure context), host candidates show real addresses, and
+    /// the lab relay's self-signed certificate is accepted for TURN over TLS (a store's relay
+    /// has a real one).
     pub fn guest_chromium_args() -> Vec<String> {
         vec![
             format!(
@@ -446,6 +463,7 @@ impl Lab {
                 Self::rendezvous_url()
             ),
             "--disable-features=WebRtcHideLocalIpsWithMdns".to_string(),
+            "--ignore-certificate-errors".to_string(),
         ]
     }
 }

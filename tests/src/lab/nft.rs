@@ -68,6 +68,8 @@ pub enum Rule {
     },
     /// Drop every UDP packet that came in on `interface` (to be forwarded).
     DropUdpFrom { interface: String },
+    /// Drop every forwarded packet from `interface` but TCP to one of `ports`.
+    OnlyTcpToFrom { interface: String, ports: Vec<u16> },
     /// Drop every packet that came in on `interface` for the NAT box itself. Such a packet
     /// would otherwise leave a conntrack entry that makes the NAT pick another port for a
     /// mapping toward its sender (a hole being punched from both sides at once).
@@ -84,7 +86,7 @@ impl Rule {
     fn chain(&self) -> Chain {
         match self {
             Rule::Masquerade { .. } => Chain::Postrouting,
-            Rule::DropUdpFrom { .. } => Chain::Forward,
+            Rule::DropUdpFrom { .. } | Rule::OnlyTcpToFrom { .. } => Chain::Forward,
             Rule::DropInputFrom { .. } => Chain::Input,
             Rule::RandomLoss { .. } => Chain::Loss,
         }
@@ -117,10 +119,13 @@ const NFT_META_IIFNAME: u32 = 6;
 const NFT_META_OIFNAME: u32 = 7;
 const NFT_META_L4PROTO: u32 = 16;
 const NFT_CMP_EQ: u32 = 0;
+const NFT_CMP_NEQ: u32 = 1;
 const NFT_CMP_LT: u32 = 2;
+const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 const NFT_NG_RANDOM: u32 = 1;
 const NFT_BYTEORDER_HTON: u32 = 1;
 const NF_NAT_RANGE_PROTO_RANDOM_FULLY: u32 = 0x10;
+const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 /// Loss probabilities are drawn as a random number below this.
 const LOSS_SCALE: u32 = 1_000_000;
@@ -174,6 +179,30 @@ pub fn replace(ns: &Netns, chain: Chain, rules: &[Rule]) -> Result<()> {
 
 fn add_rule(batch: &mut Batch, rule: &Rule) {
     let chain = rule.chain();
+    if let Rule::OnlyTcpToFrom { interface, ports } = rule {
+        batch.push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, |m| {
+            m.str(1, TABLE);
+            m.str(2, chain.name());
+            m.nest(4, |list| {
+                match_interface(list, NFT_META_IIFNAME, interface);
+                expr(list, "meta", |d| {
+                    d.u32(2, NFT_META_L4PROTO);
+                    d.u32(1, NFT_REG_1);
+                });
+                cmp(list, NFT_CMP_EQ, &[IPPROTO_TCP]);
+                expr(list, "payload", |d| {
+                    d.u32(1, NFT_REG_1); // NFTA_PAYLOAD_DREG
+                    d.u32(2, NFT_PAYLOAD_TRANSPORT_HEADER); // NFTA_PAYLOAD_BASE
+                    d.u32(3, 2); // NFTA_PAYLOAD_OFFSET: the destination port
+                    d.u32(4, 2); // NFTA_PAYLOAD_LEN
+                });
+                for port in ports {
+                    cmp(list, NFT_CMP_NEQ, &port.to_be_bytes());
+                }
+                drop_verdict(list);
+            });
+        });
+    }
     batch.push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, |m| {
         m.str(1, TABLE); // NFTA_RULE_TABLE
         m.str(2, chain.name()); // NFTA_RULE_CHAIN
@@ -197,6 +226,17 @@ fn add_rule(batch: &mut Batch, rule: &Rule) {
                     d.u32(1, NFT_REG_1);
                 });
                 cmp(list, NFT_CMP_EQ, &[IPPROTO_UDP]);
+                drop_verdict(list);
+            }
+            Rule::OnlyTcpToFrom { interface, .. } => {
+                // Drop unless TCP and the destination port is one of `ports`; the second
+                // rule only sees TCP, so reading its port is safe.
+                match_interface(list, NFT_META_IIFNAME, interface);
+                expr(list, "meta", |d| {
+                    d.u32(2, NFT_META_L4PROTO);
+                    d.u32(1, NFT_REG_1);
+                });
+                cmp(list, NFT_CMP_NEQ, &[IPPROTO_TCP]);
                 drop_verdict(list);
             }
             Rule::DropInputFrom { interface } => {

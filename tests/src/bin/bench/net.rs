@@ -58,6 +58,7 @@ async fn matrix() -> String {
         (NatKind::Cone, NatKind::Symmetric),
         (NatKind::Symmetric, NatKind::Symmetric),
         (NatKind::UdpBlocked, NatKind::Cone),
+        (NatKind::WebOnly, NatKind::Cone),
     ];
     for (nat_a, nat_b) in kinds {
         let config = LabConfig {
