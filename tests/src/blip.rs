@@ -36,6 +36,20 @@ pub struct BlipReport {
     pub resumed_after: Duration,
     /// ICE restarts the guest page made (`window.visavisGuest.reconnect().restarts`).
     pub ice_restarts: u64,
+    /// The page's call status line just before the link came back (what the guest read).
+    pub status_at_end_of_cut: String,
+    /// The guest's screen just before the link came back.
+    pub screen_at_end_of_cut: Png,
+}
+
+/// A screenshot; its `Debug` gives only its size.
+#[derive(Clone)]
+pub struct Png(pub Vec<u8>);
+
+impl std::fmt::Debug for Png {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Png({} bytes)", self.0.len())
+    }
 }
 
 /// How many more frames the guest must decode after the blip to show the video is back.
@@ -99,12 +113,14 @@ pub async fn blip_keeps_the_call(
         let early = guest.stats().await?.frames_decoded;
         tokio::time::sleep_until((cut_at + cut_for).into()).await;
         let late = guest.stats().await?.frames_decoded;
-        Ok::<u64, Error>(late.saturating_sub(early))
+        let status = guest.text_of("#call-status").await?;
+        let screen = guest.screenshot().await?;
+        Ok::<_, Error>((late.saturating_sub(early), status, Png(screen)))
     }
     .await;
     // Whatever happened, the link comes back.
     link.restore()?;
-    let frames_during_cut = restored?;
+    let (frames_during_cut, status_at_end_of_cut, screen_at_end_of_cut) = restored?;
     let back_at = Instant::now();
 
     // Twice: the first stretch may be a backlog the link delivers in a burst when it comes
@@ -152,6 +168,8 @@ pub async fn blip_keeps_the_call(
         frames_during_cut,
         resumed_after,
         ice_restarts,
+        status_at_end_of_cut,
+        screen_at_end_of_cut,
     })
 }
 

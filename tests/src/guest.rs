@@ -242,6 +242,23 @@ impl Guest {
         ))
     }
 
+    /// What the guest sees now, as PNG (the phone-sized window).
+    pub async fn screenshot(&self) -> Result<Vec<u8>> {
+        self.webdriver()
+            .screenshot()
+            .await
+            .context("taking a screenshot of the guest page")
+    }
+
+    /// The visible text of the page's `selector` (empty when it shows nothing).
+    pub async fn text_of(&self, selector: &str) -> Result<String> {
+        self.find(selector)
+            .await?
+            .text()
+            .await
+            .context(format!("reading the text of `{selector}`"))
+    }
+
     /// End the session: Chromium closes, as when a guest kills the browser.
     pub async fn close(mut self) -> Result<()> {
         let client = self.client.take();

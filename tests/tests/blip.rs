@@ -140,6 +140,16 @@ async fn in_the_store(unit_netns: &str, store_end: &str) -> Result<()> {
             report.resumed_after.as_secs_f64(),
             report.ice_restarts
         );
+        let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("guest-blip-{}s.png", cut.as_secs()));
+        std::fs::write(&shot, &report.screen_at_end_of_cut.0)
+            .context(format!("saving {}", shot.display()))?;
+        println!(
+            "blip: at the end of the {} s cut the guest read {:?}; their screen: {}",
+            cut.as_secs(),
+            report.status_at_end_of_cut,
+            shot.display()
+        );
         // The cut was real: nothing (beyond a jitter buffer's worth) reached the guest.
         assert!(
             report.frames_during_cut <= 5,
