@@ -296,10 +296,12 @@ impl Peer {
         // its ICE credentials) before candidates of the same ICE generation reach it.
         let answering = self.answering.clone();
         let _held = answering.lock().await;
-        let first = self.candidates.lock().await.take();
         self.pc
             .set_remote_description(RTCSessionDescription::offer(sdp)?)
             .await?;
+        // Only an offer the connection took counts as the first: after a refused one, the
+        // next good offer still starts the media.
+        let first = self.candidates.lock().await.take();
         let Some(mut candidates) = first else {
             // A new offer from the same guest on the same connection: an ICE restart after
             // a network blip (webrtc-rs restarts ICE when the offer's credentials change).

@@ -14,8 +14,8 @@ fn layer(layer: VideoLayer) -> LayerOutput {
     }
 }
 
-async fn answer_to(offer: &str) -> String {
-    let (events, mut rx) = mpsc::unbounded_channel();
+async fn new_peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
+    let (events, rx) = mpsc::unbounded_channel();
     let ctx = PeerContext {
         video: VideoLayers {
             main: layer(VideoLayer::Main),
@@ -39,6 +39,11 @@ async fn answer_to(offer: &str) -> String {
     let peer = Peer::new("g1".into(), Arc::default(), ctx, &[])
         .await
         .unwrap();
+    (peer, rx)
+}
+
+async fn answer_to(offer: &str) -> String {
+    let (peer, mut rx) = new_peer().await;
     let sdp = offer.replace('\n', "\r\n");
     peer.apply(SignalPayload::Offer { sdp }).await.unwrap();
     let answer = loop {
@@ -107,4 +112,53 @@ async fn the_answer_to_chromium_has_twcc_nack_pli_and_rtx_for_h264() {
         video.iter().any(|l| l.starts_with("a=ssrc-group:FID ")),
         "no RTX SSRC (ssrc-group FID) for our video in\n{answer}"
     );
+}
+
+/// A guest's malformed candidate is skipped (the call goes on, a valid offer is still
+/// answered); a malformed offer is an error for that guest's connection, not a panic.
+#[tokio::test]
+async fn malformed_candidates_are_skipped_and_a_malformed_offer_is_an_error() {
+    let (peer, mut rx) = new_peer().await;
+    for candidate in [
+        "candidate:garbage",
+        "candidate:1 1 udp 2122260223 999.1.1.1 5000 typ host",
+        "candidate:1 1 udp notanumber 10.0.0.1 5000 typ host",
+    ] {
+        let applied = peer
+            .apply(SignalPayload::Candidate {
+                candidate: candidate.into(),
+                sdp_mid: Some("0".into()),
+                sdp_mline_index: Some(0),
+            })
+            .await;
+        assert!(applied.is_ok(), "{candidate}: {applied:?}");
+    }
+    let refused = peer
+        .apply(SignalPayload::Offer {
+            sdp: "v=0\r\nthis is not a session description\r\n".into(),
+        })
+        .await;
+    assert!(refused.is_err(), "a malformed offer was accepted");
+    assert!(!refused.unwrap_err().to_string().is_empty());
+    let sdp = CHROMIUM_OFFER.replace('\n', "\r\n");
+    peer.apply(SignalPayload::Offer { sdp }).await.unwrap();
+    let answered = loop {
+        match rx.recv().await {
+            Some(PeerEvent::LocalSignal {
+                payload: SignalPayload::Answer { sdp },
+                ..
+            }) => break sdp,
+            Some(_) => continue,
+            None => panic!("no answer"),
+        }
+    };
+    // The first good offer still gets the unit's tracks (a bad one must not count as the
+    // first and turn this one into an ICE restart with nothing to send).
+    assert!(
+        video_section(&answered)
+            .iter()
+            .any(|l| l.starts_with("a=ssrc:")),
+        "the unit sends no video after a bad offer:\n{answered}"
+    );
+    peer.close().await;
 }
