@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use visavis_api::{Mode, Orientation};
 
 /// Why the configuration cannot be used.
@@ -85,6 +86,9 @@ pub struct TurnConfig {
     /// The relays' `static-auth-secret`, one line, mode 0600 (first boot writes
     /// `<state_dir>/turn-secret`).
     pub secret_file: Option<PathBuf>,
+    /// PEM certificates of a private CA that signed a relay's TLS certificate (`turns:`),
+    /// trusted besides the web's roots. Unset: only the web's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -537,6 +541,18 @@ impl Config {
             secret,
             ttl_secs: MAX_TTL_SECS,
         }))
+    }
+
+    /// TLS settings for relays reached over `turns:` (see [`crate::relay_bridge`]): a
+    /// `turn.ca_file` that is missing or holds no certificate is an error at start-up.
+    pub fn relay_tls(&self, path: &Path) -> Result<Arc<rustls::ClientConfig>, ConfigError> {
+        crate::relay_bridge::tls_config(self.turn.ca_file.as_deref()).map_err(|e| {
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                key: "turn.ca_file",
+                message: e.to_string(),
+            }
+        })
     }
 
     /// How the screen is mounted: as configured, or the mode's default.

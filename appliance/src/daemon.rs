@@ -72,6 +72,7 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let identity = Identity::load(&config)?;
     let own_turn = config.turn_minter(Path::new("applianced.toml"))?;
+    let relay_tls = config.relay_tls(Path::new("applianced.toml"))?;
     let ws_url =
         rendezvous_ws_url(&config.rendezvous.url).map_err(|message| ConfigError::Invalid {
             path: "applianced.toml".into(),
@@ -109,6 +110,7 @@ pub async fn run(
             location: config.location.clone(),
         },
         guest_media: Some(media.guest_media()),
+        relay_tls: Some(relay_tls),
     };
 
     let mut unit = Unit::new(unit_settings(&config, &board, &media, first_boot_problem));

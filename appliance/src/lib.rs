@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod notify;
 pub mod peer;
 pub mod recent;
+pub mod relay_bridge;
 pub mod session;
 pub mod signaling;
 pub mod staff;

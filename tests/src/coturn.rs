@@ -1,5 +1,5 @@
 //! coturn (Debian's `turnserver`) for one test, in the lab's internet: STUN and TURN on
-//! UDP and TCP 3478 and TURN over TLS on 443 (a self-signed certificate made here), REST-API
+//! UDP and TCP 3478 and TURN over TLS on 443 (a certificate from a lab CA made here), REST-API
 //! credentials from a shared secret (`use-auth-secret`), relaying allowed to the lab's
 //! internet (198.18.0.0/15) and refused to every other private range. Stopped on drop.
 //!
@@ -29,6 +29,7 @@ pub const REALM: &str = "visavis";
 
 /// A running coturn.
 pub struct Coturn {
+    ca_file: PathBuf,
     secret: String,
     secret_file: PathBuf,
     process: ChildProcess,
@@ -46,11 +47,11 @@ impl Coturn {
         }
         let dir = TempDir::with_prefix("visavis-coturn-")
             .context("could not create a temporary folder")?;
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        self_signed(&cert, &key)?;
+        let certs = lab_certificates(dir.path())?;
+        let (cert, key) = (&certs.cert, &certs.key);
         let secret = random_hex(32);
         let secret_file = write_private(dir.path(), "turn-secret", &format!("{secret}\n"))?;
-        let config = config_text(TURN_ADDR, &secret, &cert, &key, dir.path())?;
+        let config = config_text(TURN_ADDR, &secret, cert, key, dir.path())?;
         let config_path = write_private(dir.path(), "turnserver.conf", &config)?;
         let inet = lab.ns(Node::Inet);
         let mut command = inet.command(TURNSERVER);
@@ -77,11 +78,17 @@ impl Coturn {
             })
         })?;
         Ok(Coturn {
+            ca_file: certs.ca,
             secret,
             secret_file,
             process,
             _dir: dir,
         })
+    }
+
+    /// The lab CA's certificate (PEM), which signed the relay's: the unit's `turn.ca_file`.
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
     }
 
     /// The `static-auth-secret` (for rendezvous' TURN REST credentials).
@@ -151,7 +158,7 @@ pub fn shipped_config(keep_lab_range: bool, lab_lines: &str) -> Result<String> {
 }
 
 /// The lab's relay: the shipped config, relaying within the lab's internet, on this lab's
-/// address and ports with TLS from a self-signed certificate, logging each allocation.
+/// address and ports with TLS from the lab CA's certificate, logging each allocation.
 fn config_text(
     addr: Ipv4Addr,
     secret: &str,
@@ -173,32 +180,83 @@ fn config_text(
     )
 }
 
-/// A self-signed certificate for the TLS listener (`openssl req -x509`).
-fn self_signed(cert: &Path, key: &Path) -> Result<()> {
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=turn.visavis.test"])
-        .arg("-keyout")
-        .arg(key)
-        .arg("-out")
-        .arg(cert)
-        .output()
-        .context("could not run openssl (Debian package `openssl`)")?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::new(format!(
-            "openssl could not make a certificate: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
+/// A lab CA and, signed by it, the relay's certificate for [`TURN_ADDR`] (an IP address
+/// in its subjectAltName, as a client checking `turns:198.18.0.20` needs). The unit trusts
+/// the CA through `turn.ca_file`.
+fn lab_certificates(dir: &Path) -> Result<Certificates> {
+    let certs = Certificates {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    let (ca_key, csr, ext) = (
+        dir.join("ca.key"),
+        dir.join("relay.csr"),
+        dir.join("relay.ext"),
+    );
+    std::fs::write(
+        &ext,
+        format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n\
+             subjectAltName=IP:{TURN_ADDR},DNS:turn.visavis.test\n"
+        ),
+    )
+    .context("writing the relay certificate's extensions")?;
+    let path = |p: &Path| p.display().to_string();
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    let ca = format!(
+        "req -x509 {ec} -days 2 -keyout {} -out {}",
+        path(&ca_key),
+        path(&certs.ca)
+    );
+    let request = format!(
+        "req -new {ec} -keyout {} -out {}",
+        path(&certs.key),
+        path(&csr)
+    );
+    let sign = format!(
+        "x509 -req -days 2 -CAcreateserial -in {} -CA {} -CAkey {} -extfile {} -out {}",
+        path(&csr),
+        path(&certs.ca),
+        path(&ca_key),
+        path(&ext),
+        path(&certs.cert)
+    );
+    let ca_subject = [
+        "-subj",
+        "/CN=Visavis lab CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ];
+    let relay_subject = ["-subj", "/CN=turn.visavis.test"];
+    for (args, more) in [
+        (ca, &ca_subject[..]),
+        (request, &relay_subject[..]),
+        (sign, &[][..]),
+    ] {
+        // The temporary folder's path has no spaces: splitting on them is safe.
+        let out = Command::new("openssl")
+            .args(args.split(' '))
+            .args(more)
+            .output()
+            .context("could not run openssl (Debian package `openssl`)")?;
+        if !out.status.success() {
+            return Err(Error::new(format!(
+                "openssl could not make the lab's certificates: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
     }
+    Ok(certs)
+}
+
+/// The lab's TLS files.
+struct Certificates {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
 }
 
 /// One STUN binding request (RFC 8489) from `socket` to `server`; returns the

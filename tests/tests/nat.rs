@@ -174,6 +174,35 @@ async fn a_guest_on_a_web_only_network_goes_through_the_relay_over_tls() -> Resu
     .map(|_| ())
 }
 
+/// A store network that lets no UDP out: the unit reaches the relay over TCP through its
+/// bridge (webrtc-rs itself speaks TURN over UDP only), and the guest pairs with the unit's
+/// relay address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_without_udp_goes_through_the_relay_over_tcp() -> Result<()> {
+    let pair = call_across(Case {
+        nat_a: NatKind::Cone,
+        nat_b: NatKind::UdpBlocked,
+        path: Path::Relayed,
+    })
+    .await?;
+    assert_eq!(pair.remote_type, CandidateType::Relay, "{pair:?}");
+    Ok(())
+}
+
+/// A store network that lets only the web out: the unit reaches the relay over TLS on 443,
+/// checking its certificate against `turn.ca_file`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_on_a_web_only_network_goes_through_the_relay_over_tls() -> Result<()> {
+    let pair = call_across(Case {
+        nat_a: NatKind::Cone,
+        nat_b: NatKind::WebOnly,
+        path: Path::Relayed,
+    })
+    .await?;
+    assert_eq!(pair.remote_type, CandidateType::Relay, "{pair:?}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_routed_guest_reaches_a_unit_behind_a_cone_nat() -> Result<()> {
     call_across(Case {

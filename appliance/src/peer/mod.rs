@@ -92,6 +92,9 @@ pub struct PeerContext {
     pub welcome: UnitMessage,
     /// Where the guest's own video and voice are decoded (none: only counted).
     pub guest_media: Option<crate::media::remote::GuestMedia>,
+    /// TLS for relays over `turns:`; with it, TCP and TLS relays are bridged for webrtc-rs
+    /// ([`crate::relay_bridge`]). None: UDP relays only.
+    pub relay_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// One guest's connection. Closed by [`Peer::close`] (or when dropped, less gracefully).
@@ -107,6 +110,8 @@ pub struct Peer {
     connected: tokio::sync::watch::Receiver<bool>,
     outbox: mpsc::UnboundedSender<UnitMessage>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Bridges to TCP and TLS relays; they stop when the peer goes.
+    _bridges: crate::relay_bridge::Bridges,
 }
 
 fn video_codec() -> RTCRtpCodec {
@@ -207,6 +212,10 @@ impl Peer {
             Slot::from(14_000),
             rtcp::KeyframeRequestForwarder::default(),
         );
+        let (ice_servers, bridges) = match &ctx.relay_tls {
+            Some(tls) => crate::relay_bridge::bridge(ice_servers, tls).await,
+            None => (ice_servers.to_vec(), Default::default()),
+        };
         let config = RTCConfigurationBuilder::new()
             .with_ice_servers(
                 ice_servers
@@ -257,6 +266,7 @@ impl Peer {
             connected,
             outbox,
             tasks: std::sync::Mutex::new(Vec::new()),
+            _bridges: bridges,
         })
     }
 

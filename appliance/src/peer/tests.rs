@@ -35,6 +35,7 @@ async fn new_peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
             location: String::new(),
         },
         guest_media: None,
+        relay_tls: None,
     };
     let peer = Peer::new("g1".into(), Arc::default(), ctx, &[])
         .await

@@ -41,6 +41,15 @@ impl LabCall {
                 ..Default::default()
             },
         )?;
+        // The unit checks the lab relay's certificate (`turns:`) against the lab's CA.
+        let unit = ApplianceConfig {
+            extra_toml: format!(
+                "{}\n[turn]\nca_file = \"{}\"\n",
+                unit.extra_toml,
+                coturn.ca_file().display()
+            ),
+            ..unit
+        };
         let mut unit = Appliance::start_in_lab(&lab, &rendezvous, unit)?;
         let url = unit.create_invite(timeouts::media())?;
         let driver = Chromedriver::start_in(lab.ns(Node::Guest))?;

@@ -454,7 +454,7 @@ impl Lab {
 
     /// Chromium arguments for a guest in this lab: the page's plain-HTTP origin counts as
     /// secure (getUserMedia needs a secure context), host candidates show real addresses, and
-    /// the lab relay's self-signed certificate is accepted for TURN over TLS (a store's relay
+    /// the lab relay's certificate (from a CA of the lab's) is accepted for TURN over TLS (a store's relay
     /// has a real one).
     pub fn guest_chromium_args() -> Vec<String> {
         vec![
