@@ -59,6 +59,8 @@ async fn matrix() -> String {
         (NatKind::Symmetric, NatKind::Symmetric),
         (NatKind::UdpBlocked, NatKind::Cone),
         (NatKind::WebOnly, NatKind::Cone),
+        (NatKind::Cone, NatKind::UdpBlocked),
+        (NatKind::Cone, NatKind::WebOnly),
     ];
     for (nat_a, nat_b) in kinds {
         let config = LabConfig {
