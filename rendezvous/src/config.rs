@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::client_ip::{Cidr, TrustedProxies};
 use visavis_api::fleet::turn::{MAX_TTL_SECS, TurnMinter, TurnSecret, check_url};
 use visavis_api::signaling::IceServer;
 
@@ -38,6 +40,8 @@ pub struct Config {
     /// TURN relays (coturn, `use-auth-secret`): credentials are minted per guest and per
     /// unit for every call. `None`: no relay, calls only connect where NATs allow.
     pub turn: Option<TurnMinter>,
+    /// Proxies whose `X-Forwarded-For` names the client (see [`crate::client_ip`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// `[turn]`: the relays and their shared secrets.
@@ -140,6 +144,8 @@ struct RawConfig {
     ice_servers: Vec<IceServer>,
     #[serde(default)]
     turn: Option<RawTurn>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 impl Config {
@@ -194,6 +200,7 @@ impl Config {
             database,
             ice_servers: Vec::new(),
             turn: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -295,6 +302,21 @@ impl RawConfig {
             }
         }
 
+        let trusted_proxies = TrustedProxies(
+            self.trusted_proxies
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    s.parse::<Cidr>().map_err(|p| {
+                        invalid(
+                            format!("trusted_proxies[{i}]"),
+                            format!("{p}: list the proxies in front of rendezvous, e.g. [\"127.0.0.1\", \"::1\"]"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        );
+
         let resolve = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
         let turn = self.turn.map(|t| validate_turn(t, &resolve)).transpose()?;
         let credential = credentials
@@ -330,6 +352,7 @@ impl RawConfig {
             database,
             ice_servers: self.ice_servers,
             turn,
+            trusted_proxies,
         })
     }
 }
@@ -517,6 +540,23 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = parse(&format!(
+            "{}trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+            base()
+        ))
+        .unwrap();
+        assert_eq!(c.trusted_proxies.0.len(), 2);
+        let e = error_of(&format!(
+            "{}trusted_proxies = [\"::1\", \"proxy.local\"]\n",
+            base()
+        ));
+        assert!(e.starts_with("trusted_proxies[1]: `proxy.local`"), "{e}");
+        let e = error_of(&format!("{}trusted_proxies = [\"10.0.0.0/40\"]\n", base()));
+        assert!(e.contains("prefix length must be 0 to 32"), "{e}");
+    }
+
+    #[test]
     fn the_packaged_default_config_runs_with_the_units_credential() {
         let shipped = include_str!("../../packaging/rendezvous.toml");
         let creds = key_dir();
@@ -524,6 +564,11 @@ mod tests {
         assert!(c.listen.ip().is_loopback());
         assert_eq!(c.database, PathBuf::from(DEFAULT_DATABASE));
         assert_eq!(c.enrollment_key, EnrollmentKey([7u8; 32]));
+        let local = "127.0.0.1".parse().unwrap();
+        assert!(
+            c.trusted_proxies.0.iter().any(|p| p.contains(local)),
+            "the shipped config trusts its local proxy"
+        );
     }
 
     #[test]

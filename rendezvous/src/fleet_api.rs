@@ -11,11 +11,12 @@
 //! used up, requests get 429 until it refills. Answers are JSON; errors are
 //! `{"error": "..."}` with a sentence saying what to do.
 
-use std::net::SocketAddr;
+use crate::client_ip::ClientIp;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -33,9 +34,9 @@ fn fail(status: StatusCode, message: impl Into<String>) -> Response {
 /// Check the bearer credential: `Some(refusal)` when the client has used up its allowance
 /// of failed attempts (429, before the credential is even looked at), or when the
 /// credential is missing or wrong (401, charged to that allowance).
-fn refuse(app: &AppState, client: SocketAddr, headers: &HeaderMap) -> Option<Response> {
-    if !app.begin_auth(client.ip()) {
-        tracing::warn!(client = %client.ip(), "fleet admin request refused: too many failed attempts");
+fn refuse(app: &AppState, client: IpAddr, headers: &HeaderMap) -> Option<Response> {
+    if !app.begin_auth(client) {
+        tracing::warn!(client = %client, "fleet admin request refused: too many failed attempts");
         return Some(fail(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed attempts from this address: wait a minute, then retry with the right credential",
@@ -46,17 +47,17 @@ fn refuse(app: &AppState, client: SocketAddr, headers: &HeaderMap) -> Option<Res
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some(given) = given else {
-        tracing::warn!(client = %client.ip(), "fleet admin request refused: no credential");
+        tracing::warn!(client = %client, "fleet admin request refused: no credential");
         return Some(fail(
             StatusCode::UNAUTHORIZED,
             "missing credential: send `Authorization: Bearer <credential>`, the admin credential derived from the fleet's enrollment key (`provision revoke` and `provision report` do this)",
         ));
     };
     if is_admin_credential(&app.enrollment_key.0, given.trim()) {
-        app.auth_succeeded(client.ip());
+        app.auth_succeeded(client);
         return None;
     }
-    tracing::warn!(client = %client.ip(), "fleet admin request refused: wrong credential");
+    tracing::warn!(client = %client, "fleet admin request refused: wrong credential");
     Some(fail(
         StatusCode::UNAUTHORIZED,
         "wrong credential: derive it from the fleet's enrollment key, the one in this rendezvous's enrollment_key_file (`provision revoke` and `provision report` do this)",
@@ -87,7 +88,7 @@ async fn blocking<T: Send + 'static>(
 /// `GET /api/fleet/devices`
 pub async fn list(
     State(app): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
 ) -> Response {
     if let Some(r) = refuse(&app, client, &headers) {
@@ -102,7 +103,7 @@ pub async fn list(
 /// `POST /api/fleet/devices/{device_id}/revoke`
 pub async fn revoke(
     State(app): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Path(device_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {

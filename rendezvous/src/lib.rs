@@ -10,6 +10,7 @@
 //! registry already open) on a bound listener.
 
 pub mod assets;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod devices;

@@ -1,10 +1,10 @@
 //! HTML pages: the guest app at `/i/{token}`, the bilingual "this link does not work" page,
 //! and `/healthz`.
 
-use std::net::SocketAddr;
+use crate::client_ip::ClientIp;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -19,10 +19,10 @@ const INVALID_HTML: &str = include_str!("../web/invalid.html");
 /// `GET /i/{token}`.
 pub async fn invite(
     State(app): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Path(token): Path<String>,
 ) -> Response {
-    match app.look_up(client.ip(), &token) {
+    match app.look_up(client, &token) {
         Ok(_) => html(StatusCode::OK, APP_HTML.to_owned()),
         Err(e) => {
             tracing::debug!(token = %token::log_prefix(&token), ?e, "invite page refused");

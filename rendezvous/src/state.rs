@@ -46,6 +46,8 @@ pub struct AppState {
     pub ice_servers: Vec<IceServer>,
     /// TURN relays: credentials minted per guest and per unit.
     pub turn: Option<TurnMinter>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Enrolled units (SQLite); called through `spawn_blocking`.
     pub devices: Arc<DeviceRegistry>,
     /// Checks enrollment tokens and fleet admin credentials.
@@ -73,6 +75,7 @@ impl AppState {
             rate_limit: config.rate_limit,
             ice_servers: config.ice_servers.clone(),
             turn: config.turn.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
             devices,
             enrollment_key: config.enrollment_key.clone(),
             clock,

@@ -16,12 +16,13 @@
 //! store whose units share one address reconnects freely. Logs name device ids and
 //! outcomes, never tokens, keys or signatures.
 
-use std::net::{IpAddr, SocketAddr};
+use crate::client_ip::ClientIp;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use tokio::sync::mpsc;
 use visavis_api::signaling::{DeviceToServer, ErrorCode, ServerToDevice};
@@ -44,14 +45,14 @@ const EXPECTED: &str = "one of create_invite, admit, deny, signal, end_session";
 
 pub async fn upgrade(
     State(app): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ws: WebSocketUpgrade,
 ) -> Response {
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             let tracker = app.sockets.clone();
-            tracker.track_future(session(app, socket, client.ip()))
+            tracker.track_future(session(app, socket, client))
         })
 }
 

@@ -11,11 +11,11 @@
 //! `session_ended`, `session_full`) close it. An admitted guest keeps its place while its
 //! unit's socket is away (see [`crate::hub`]).
 
-use std::net::SocketAddr;
+use crate::client_ip::ClientIp;
 use std::sync::Arc;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use visavis_api::signaling::{ErrorCode, GuestToServer, ServerToGuest, normalise_name};
@@ -34,11 +34,11 @@ const EXPECTED: &str = "one of join, signal, leave";
 
 pub async fn upgrade(
     State(app): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Path(token): Path<String>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let target = match app.look_up(client.ip(), &token) {
+    let target = match app.look_up(client, &token) {
         Ok(target) => target,
         Err(e) => {
             tracing::debug!(token = %token::log_prefix(&token), ?e, "guest socket refused");

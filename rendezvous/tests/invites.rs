@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::{Server, reason_of, send, ws_refusal};
 use visavis_api::signaling::DeviceToServer;
+use visavis_rendezvous::client_ip::TrustedProxies;
 
 #[tokio::test]
 async fn a_live_invite_serves_the_guest_app() {
@@ -160,5 +161,67 @@ async fn look_ups_are_rate_limited_per_client() {
         server.get("/healthz").await.status(),
         200,
         "other routes are not limited"
+    );
+}
+
+/// Behind the packaged TLS proxy every request comes from 127.0.0.1: with `trusted_proxies`,
+/// each client is charged for its own look-ups (the address the proxy appended), so one
+/// client guessing tokens does not lock out another guest behind the same proxy. A client
+/// cannot dodge its bucket by writing its own `X-Forwarded-For`, and without
+/// `trusted_proxies` the header counts for nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_bucket() {
+    let get_as = |server: &Server, path: &str, forwarded: &str| {
+        let url = format!("{}{path}", server.base);
+        let forwarded = forwarded.to_owned();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("x-forwarded-for", forwarded)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let forged = format!("/i/{}", "B".repeat(43));
+
+    let mut config = common::config();
+    config.rate_limit.burst = 3;
+    config.trusted_proxies = "127.0.0.1"
+        .parse()
+        .map(|c| TrustedProxies(vec![c]))
+        .unwrap();
+    let server = Server::start_with(config).await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let path = format!("/i/{token}");
+    for _ in 0..3 {
+        assert_eq!(get_as(&server, &forged, "203.0.113.66").await, 404);
+    }
+    assert_eq!(get_as(&server, &forged, "203.0.113.66").await, 429);
+    // A forged left-most entry does not help: the proxy's entry is the right-most one.
+    assert_eq!(
+        get_as(&server, &forged, "198.51.100.1, 203.0.113.66").await,
+        429
+    );
+    assert_eq!(
+        get_as(&server, &path, "203.0.113.77").await,
+        200,
+        "another guest behind the same proxy still gets their invite"
+    );
+
+    let mut config = common::config();
+    config.rate_limit.burst = 3;
+    let server = Server::start_with(config).await;
+    for n in 0..3 {
+        let spoofed = format!("192.0.2.{n}");
+        assert_eq!(get_as(&server, &forged, &spoofed).await, 404);
+    }
+    assert_eq!(
+        get_as(&server, &forged, "192.0.2.99").await,
+        429,
+        "an untrusted peer's X-Forwarded-For is ignored"
     );
 }
