@@ -86,7 +86,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 pub struct TrustedProxies(pub Vec<Cidr>);
 
 impl TrustedProxies {
-    fn trusts(&self, ip: IpAddr) -> bool {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|c| c.contains(ip))
     }
 

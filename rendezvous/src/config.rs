@@ -42,6 +42,36 @@ pub struct Config {
     pub turn: Option<TurnMinter>,
     /// Proxies whose `X-Forwarded-For` names the client (see [`crate::client_ip`]).
     pub trusted_proxies: TrustedProxies,
+    /// Caps on open connections (see [`crate::connections`]).
+    pub connections: ConnectionLimits,
+}
+
+/// `[connections]`: how many connections may be open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionLimits {
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    #[serde(default = "default_max_per_address")]
+    pub max_per_address: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: default_max_connections(),
+            max_per_address: default_max_per_address(),
+        }
+    }
+}
+
+fn default_max_connections() -> usize {
+    16_384
+}
+
+/// A mall's carrier NAT may put many guests behind one address: each needs two or three.
+fn default_max_per_address() -> usize {
+    128
 }
 
 /// `[turn]`: the relays and their shared secrets.
@@ -146,6 +176,8 @@ struct RawConfig {
     turn: Option<RawTurn>,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    #[serde(default)]
+    connections: ConnectionLimits,
 }
 
 impl Config {
@@ -201,6 +233,7 @@ impl Config {
             ice_servers: Vec::new(),
             turn: None,
             trusted_proxies: TrustedProxies::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -302,6 +335,18 @@ impl RawConfig {
             }
         }
 
+        if self.connections.max_connections == 0 {
+            return Err(invalid(
+                "connections.max_connections",
+                "expected a positive whole number (default 16384), got 0",
+            ));
+        }
+        if self.connections.max_per_address == 0 {
+            return Err(invalid(
+                "connections.max_per_address",
+                "expected a positive whole number (default 128), got 0",
+            ));
+        }
         let trusted_proxies = TrustedProxies(
             self.trusted_proxies
                 .iter()
@@ -353,6 +398,7 @@ impl RawConfig {
             ice_servers: self.ice_servers,
             turn,
             trusted_proxies,
+            connections: self.connections,
         })
     }
 }

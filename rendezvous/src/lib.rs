@@ -13,6 +13,7 @@ pub mod assets;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod devices;
 pub mod fleet_api;
 pub mod hub;

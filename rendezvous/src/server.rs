@@ -21,10 +21,12 @@ use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::connections::Gate;
 use crate::devices::{DeviceRegistry, RegistryError};
 use crate::state::AppState;
 use crate::tls::{TlsError, TlsListener};
 use crate::{assets, fleet_api, pages, ws_device, ws_guest};
+use tokio_util::sync::CancellationToken;
 
 /// How often expired invites and full rate-limit buckets are pruned.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(30);
@@ -107,27 +109,42 @@ pub async fn run_with_registry(
     );
 
     let pruner = tokio::spawn(prune_periodically(app.clone()));
+    let fd_limit = crate::connections::raise_fd_limit();
+    let max = crate::connections::effective_max(&config.connections, fd_limit);
+    if max < config.connections.max_connections {
+        tracing::warn!(
+            max_connections = max,
+            "the open-file limit ({fd_limit}) caps connections below connections.max_connections: \
+             raise LimitNOFILE"
+        );
+    }
+    let gate = Gate::new(
+        max,
+        config.connections.max_per_address,
+        config.trusted_proxies.clone(),
+    );
+    let routes = router(app.clone());
+    let accepting = CancellationToken::new();
+    let stop_accepting = accepting.clone();
     let cancel = app.shutdown.clone();
-    let signal = async move {
+    tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
+        stop_accepting.cancel();
         cancel.cancel();
-    };
-    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = match tls {
+    });
+    let served: std::io::Result<()> = match tls {
         None => {
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            axum::serve(listener, service)
-                .with_graceful_shutdown(signal)
-                .await
+            crate::connections::serve(listener, routes, gate, accepting, CLOSE_GRACE).await;
+            Ok(())
         }
         Some(acceptor) => {
-            let listener = TlsListener::new(listener, acceptor)?.tap_io(|_| {});
-            axum::serve(listener, service)
-                .with_graceful_shutdown(signal)
-                .await
+            let listener = TlsListener::new(listener, acceptor)?;
+            crate::connections::serve(listener, routes, gate, accepting, CLOSE_GRACE).await;
+            Ok(())
         }
     };
     app.shutdown.cancel();
