@@ -3,6 +3,8 @@
 //! the ones held are closed when their headers do not arrive within the header-read
 //! timeout, and `/healthz` answers another client all along.
 
+#![allow(clippy::unwrap_used)] // a failure here is a failed test
+
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddr};
