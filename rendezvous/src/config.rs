@@ -44,6 +44,29 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// Caps on open connections (see [`crate::connections`]).
     pub connections: ConnectionLimits,
+    /// How long sockets may stay quiet (not in the file: the defaults; tests shorten them).
+    pub socket_timing: SocketTiming,
+}
+
+/// How long WebSockets may stay quiet before rendezvous closes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketTiming {
+    /// A guest's socket must `join` within this (the page sends `join` as soon as it opens).
+    pub join_deadline: std::time::Duration,
+    /// A ping goes to a peer this often; browsers and units answer on their own.
+    pub ping_every: std::time::Duration,
+    /// A peer heard from (any frame, pongs included) less recently than this is gone.
+    pub silent_for: std::time::Duration,
+}
+
+impl Default for SocketTiming {
+    fn default() -> Self {
+        SocketTiming {
+            join_deadline: std::time::Duration::from_secs(30),
+            ping_every: std::time::Duration::from_secs(20),
+            silent_for: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 /// `[connections]`: how many connections may be open at once.
@@ -234,6 +257,7 @@ impl Config {
             turn: None,
             trusted_proxies: TrustedProxies::default(),
             connections: ConnectionLimits::default(),
+            socket_timing: SocketTiming::default(),
         }
     }
 }
@@ -399,6 +423,7 @@ impl RawConfig {
             turn,
             trusted_proxies,
             connections: self.connections,
+            socket_timing: SocketTiming::default(),
         })
     }
 }

@@ -123,6 +123,8 @@ pub enum RouteError {
     GuestNotAdmitted,
     #[error("the unit is not connected right now")]
     DeviceOffline,
+    #[error("the unit is not keeping up with your messages: reload the page to join again")]
+    DeviceBusy,
 }
 
 impl RouteError {
@@ -134,6 +136,7 @@ impl RouteError {
             | RouteError::AlreadyAdmitted(_)
             | RouteError::GuestNotAdmitted => ErrorCode::NotAllowed,
             RouteError::DeviceOffline => ErrorCode::DeviceOffline,
+            RouteError::DeviceBusy => ErrorCode::RateLimited,
         }
     }
 }
@@ -306,7 +309,9 @@ impl Hub {
         Ok(())
     }
 
-    /// SDP/ICE from an admitted guest to its unit.
+    /// SDP/ICE from an admitted guest to its unit. When the unit's queue is full the guest
+    /// is refused ([`RouteError::DeviceBusy`]): a guest flooding signals cannot make the unit
+    /// look like a peer that does not read and get it thrown off.
     pub fn signal_to_device(
         &mut self,
         guest_id: &str,
@@ -320,11 +325,14 @@ impl Hub {
             .devices
             .get(&guest.device_id)
             .ok_or(RouteError::DeviceOffline)?;
-        device.link.send(Outbound::keep(ServerToDevice::Signal {
+        let signal = Outbound::keep(ServerToDevice::Signal {
             guest_id: guest_id.to_owned(),
             payload,
-        }));
-        Ok(())
+        });
+        match device.link.tx.try_send(signal) {
+            Ok(()) | Err(TrySendError::Closed(_)) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(RouteError::DeviceBusy),
+        }
     }
 
     /// The guest's socket closed or it left. The unit hears `GuestLeft` if the guest was

@@ -22,6 +22,52 @@ struct Bucket {
     last: Duration,
 }
 
+impl Bucket {
+    fn full(burst: f64, now: Duration) -> Bucket {
+        Bucket {
+            tokens: burst,
+            last: now,
+        }
+    }
+
+    /// Refill for the time since the last call, then take a token if there is one.
+    fn take(&mut self, burst: f64, per_sec: f64, now: Duration) -> bool {
+        let elapsed = now.saturating_sub(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * per_sec).min(burst);
+        self.last = now.max(self.last);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One client's or one socket's own bucket: `burst` tokens, refilled at `per_sec`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenBucket {
+    bucket: Bucket,
+    burst: f64,
+    per_sec: f64,
+}
+
+impl TokenBucket {
+    pub fn new(burst: u32, per_sec: f64, now: Duration) -> TokenBucket {
+        let burst = f64::from(burst.max(1));
+        TokenBucket {
+            bucket: Bucket::full(burst, now),
+            burst,
+            per_sec,
+        }
+    }
+
+    /// Take one token. `false`: over the limit.
+    pub fn take(&mut self, now: Duration) -> bool {
+        self.bucket.take(self.burst, self.per_sec, now)
+    }
+}
+
 /// Token buckets keyed by client address.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -45,19 +91,10 @@ impl RateLimiter {
             self.prune(now);
         }
         let (burst, per_sec) = (self.burst, self.per_sec);
-        let bucket = self.buckets.entry(key(ip)).or_insert(Bucket {
-            tokens: burst,
-            last: now,
-        });
-        let elapsed = now.saturating_sub(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_sec).min(burst);
-        bucket.last = now.max(bucket.last);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.buckets
+            .entry(key(ip))
+            .or_insert_with(|| Bucket::full(burst, now))
+            .take(burst, per_sec, now)
     }
 
     /// Give back the token a [`check`](Self::check) took for `ip` (the attempt it paid for
@@ -149,6 +186,16 @@ mod tests {
         assert!(l.check("2001:db8::1".parse().unwrap(), t));
         assert!(!l.check("2001:db8::2".parse().unwrap(), t));
         assert!(l.check("2001:db8:0:1::1".parse().unwrap(), t));
+    }
+
+    #[test]
+    fn a_socket_s_own_bucket_spends_its_burst_then_refills() {
+        let t = Duration::from_secs(1000);
+        let mut b = TokenBucket::new(2, 10.0, t);
+        assert!(b.take(t) && b.take(t));
+        assert!(!b.take(t));
+        assert!(!b.take(t + Duration::from_millis(50)));
+        assert!(b.take(t + Duration::from_millis(150)));
     }
 
     #[test]

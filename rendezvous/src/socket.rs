@@ -1,11 +1,15 @@
 //! The task behind one WebSocket: sends what its queue holds, hands received text to a
-//! handler, and closes on request, on a kick, or at shutdown.
+//! handler, and closes on request, on a kick, at shutdown, or when the peer has been
+//! silent too long: it pings every `timing.ping_every` (browsers and units answer by
+//! themselves), and a peer not heard from (any frame, pongs included) for
+//! `timing.silent_for` is gone, as a phone that lost its network is.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::SocketTiming;
 use crate::hub::Outbound;
 
 /// Largest message accepted from a peer (SDP of a big offer fits comfortably).
@@ -54,17 +58,31 @@ pub async fn drive<M, H>(
     mut queue: mpsc::Receiver<Outbound<M>>,
     kick: CancellationToken,
     unreadable: M,
+    timing: SocketTiming,
     mut handle: H,
 ) where
     M: Serialize,
     H: FnMut(Incoming<'_>) -> Flow,
 {
+    let mut heard = tokio::time::Instant::now();
+    let mut pings = tokio::time::interval_at(heard + timing.ping_every, timing.ping_every);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             biased;
             () = kick.cancelled() => {
                 close(&mut socket, CLOSE_GOING_AWAY, "closing").await;
                 return;
+            }
+            _ = pings.tick() => {
+                if heard.elapsed() >= timing.silent_for {
+                    tracing::debug!("a peer was silent for {:?}: closing its socket", timing.silent_for);
+                    close(&mut socket, CLOSE_GOING_AWAY, "silent too long").await;
+                    return;
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
             }
             out = queue.recv() => {
                 let Some(out) = out else {
@@ -80,6 +98,7 @@ pub async fn drive<M, H>(
                 }
             }
             incoming = socket.recv() => {
+                heard = tokio::time::Instant::now();
                 let flow = match incoming {
                     Some(Ok(Message::Text(text))) => handle(Incoming::Text(text.as_str())),
                     Some(Ok(Message::Binary(_))) => handle(Incoming::Binary),

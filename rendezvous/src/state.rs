@@ -1,6 +1,7 @@
 //! State shared by every request: the validated config, the clock, the device registry, and
 //! the bookkeeping (invites, connections, rate limits) behind one short-held mutex.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,6 +27,29 @@ pub struct Shared {
     /// Authentication attempts per client (unit hello/enroll, fleet admin requests); a
     /// successful attempt gives its token back.
     pub auth_attempts: RateLimiter,
+    /// Per unit, cancelled when its session ends: closes guest sockets that never joined.
+    pub session_ends: HashMap<String, CancellationToken>,
+}
+
+impl Shared {
+    /// The token cancelled when `device_id`'s session ends.
+    pub fn session_end(
+        &mut self,
+        device_id: &str,
+        parent: &CancellationToken,
+    ) -> CancellationToken {
+        self.session_ends
+            .entry(device_id.to_owned())
+            .or_insert_with(|| parent.child_token())
+            .clone()
+    }
+
+    /// `device_id`'s session ended: close the sockets that never joined it.
+    pub fn session_ended(&mut self, device_id: &str) {
+        if let Some(token) = self.session_ends.remove(device_id) {
+            token.cancel();
+        }
+    }
 }
 
 /// Why a token look-up was refused.
@@ -48,6 +72,8 @@ pub struct AppState {
     pub turn: Option<TurnMinter>,
     /// Whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// Join deadline, pings and silence for sockets.
+    pub socket_timing: crate::config::SocketTiming,
     /// Enrolled units (SQLite); called through `spawn_blocking`.
     pub devices: Arc<DeviceRegistry>,
     /// Checks enrollment tokens and fleet admin credentials.
@@ -76,6 +102,7 @@ impl AppState {
             ice_servers: config.ice_servers.clone(),
             turn: config.turn.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
+            socket_timing: config.socket_timing,
             devices,
             enrollment_key: config.enrollment_key.clone(),
             clock,
@@ -87,6 +114,7 @@ impl AppState {
                 hub: Hub::new(),
                 limiter: RateLimiter::new(config.rate_limit),
                 auth_attempts: RateLimiter::new(config.rate_limit),
+                session_ends: HashMap::new(),
             }),
             public_url,
         }
@@ -127,6 +155,7 @@ impl AppState {
     pub fn throw_out_revoked(&self, device_id: &str) -> bool {
         let mut shared = self.lock();
         shared.registry.end_session(device_id);
+        shared.session_ended(device_id);
         shared.hub.revoke_device(device_id)
     }
 

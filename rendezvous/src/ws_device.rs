@@ -317,25 +317,32 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket, client: IpAddr) {
         ErrorCode::BadMessage,
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
-    socket::drive(socket, queue, kick, unreadable, |incoming| {
-        let reply = match incoming {
-            Incoming::Text(text) => match serde_json::from_str::<DeviceToServer>(text) {
-                Ok(msg) => handle(&app, &device_id, msg),
-                Err(e) => Some(error(
+    socket::drive(
+        socket,
+        queue,
+        kick,
+        unreadable,
+        app.socket_timing,
+        |incoming| {
+            let reply = match incoming {
+                Incoming::Text(text) => match serde_json::from_str::<DeviceToServer>(text) {
+                    Ok(msg) => handle(&app, &device_id, msg),
+                    Err(e) => Some(error(
+                        ErrorCode::BadMessage,
+                        socket::parse_problem(&e, EXPECTED),
+                    )),
+                },
+                Incoming::Binary => Some(error(
                     ErrorCode::BadMessage,
-                    socket::parse_problem(&e, EXPECTED),
+                    "binary frames are not used: send JSON text messages",
                 )),
-            },
-            Incoming::Binary => Some(error(
-                ErrorCode::BadMessage,
-                "binary frames are not used: send JSON text messages",
-            )),
-        };
-        if let Some(reply) = reply {
-            link.send(Outbound::keep(reply));
-        }
-        Flow::Continue
-    })
+            };
+            if let Some(reply) = reply {
+                link.send(Outbound::keep(reply));
+            }
+            Flow::Continue
+        },
+    )
     .await;
 
     app.lock().hub.detach_device(&device_id, conn);
@@ -385,6 +392,7 @@ fn handle(app: &AppState, device_id: &str, msg: DeviceToServer) -> Option<Server
             let (session, guests) = {
                 let mut shared = app.lock();
                 let session = shared.registry.end_session(device_id);
+                shared.session_ended(device_id);
                 (session, shared.hub.end_session(device_id))
             };
             tracing::info!(device = %device_id, ?session, guests, "session ended");

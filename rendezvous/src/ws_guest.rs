@@ -5,6 +5,12 @@
 //! Signaling is relayed only once the unit admitted the guest. `leave`, or the socket
 //! closing, tells the unit `guest_left`.
 //!
+//! Limits: the socket must `join` within `socket_timing.join_deadline`; one that has not
+//! joined when the unit's session ends is closed then (joined guests hear
+//! `session_ended`); a silent peer is closed (see [`crate::socket`]). Signals go through a
+//! bucket of [`SIGNAL_BURST`] refilled at [`SIGNAL_PER_SEC`]: a guest beyond it, or one
+//! whose unit's queue is full, is closed with `rate_limited`; the unit stays.
+//!
 //! Errors that the guest can recover from (`bad_message`, `invalid_name`, `not_allowed`
 //! for a premature message, `device_offline` for a signal while the unit reconnects) keep
 //! the socket open; the others (`device_offline` at join, `invite_expired`,
@@ -20,15 +26,23 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use visavis_api::signaling::{ErrorCode, GuestToServer, ServerToGuest, normalise_name};
 
-use crate::hub::{Link, Outbound};
+use crate::hub::{Link, Outbound, RouteError};
 use crate::invites::{InviteError, InviteTarget};
 use crate::pages;
+use crate::rate_limit::TokenBucket;
 use crate::socket::{self, Flow, Incoming, MAX_MESSAGE_BYTES};
 use crate::state::AppState;
 use crate::token;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Messages queued for a guest before it counts as not reading.
 const QUEUE: usize = 256;
+/// Signals a guest may send at once: an offer and its ICE candidates, a restart's too.
+pub const SIGNAL_BURST: u32 = 60;
+/// Signals a guest may send per second beyond the burst.
+pub const SIGNAL_PER_SEC: f64 = 5.0;
 
 const EXPECTED: &str = "one of join, signal, leave";
 
@@ -71,13 +85,22 @@ async fn session(app: Arc<AppState>, socket: WebSocket, token: String, target: I
         tx,
         kick: kick.clone(),
     };
+    let has_joined = Arc::new(AtomicBool::new(false));
+    let session_end = app.lock().session_end(&target.device_id, &app.shutdown);
+    tokio::spawn(close_unless_joined(
+        link.clone(),
+        has_joined.clone(),
+        session_end,
+        app.socket_timing.join_deadline,
+    ));
+    let mut signals = TokenBucket::new(SIGNAL_BURST, SIGNAL_PER_SEC, app.clock.now());
     let mut joined: Option<String> = None;
     let unreadable = error(
         ErrorCode::BadMessage,
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
 
-    socket::drive(socket, queue, kick, unreadable, |incoming| {
+    socket::drive(socket, queue, kick, unreadable, app.socket_timing, |incoming| {
         let msg = match incoming {
             Incoming::Text(text) => match serde_json::from_str::<GuestToServer>(text) {
                 Ok(msg) => msg,
@@ -105,23 +128,41 @@ async fn session(app: Arc<AppState>, socket: WebSocket, token: String, target: I
                         "you have already joined",
                     )));
                 } else if let Some(guest_id) = join(&app, &link, &token, &target, &name) {
+                    has_joined.store(true, Ordering::Relaxed);
                     joined = Some(guest_id);
                 }
                 Flow::Continue
             }
             GuestToServer::Signal { payload } => {
+                if !signals.take(app.clock.now()) {
+                    tracing::warn!(device = %target.device_id, guest = ?joined, "a guest sent signals too fast: closing its socket");
+                    link.send(Outbound::then_close(error(
+                        ErrorCode::RateLimited,
+                        "too many signaling messages: reload the page to join again",
+                    )));
+                    return Flow::Continue;
+                }
                 let refused = match &joined {
-                    None => Some(error(
+                    None => Some(Outbound::keep(error(
                         ErrorCode::NotAllowed,
                         "join first, and wait until someone in the room lets you in",
-                    )),
+                    ))),
                     Some(guest_id) => {
                         let r = app.lock().hub.signal_to_device(guest_id, payload);
-                        r.err().map(|e| error(e.code(), e.to_string()))
+                        r.err().map(|e| {
+                            let reply = error(e.code(), e.to_string());
+                            match e {
+                                RouteError::DeviceBusy => {
+                                    tracing::warn!(device = %target.device_id, guest = %guest_id, "the unit's queue is full: closing the guest that filled it");
+                                    Outbound::then_close(reply)
+                                }
+                                _ => Outbound::keep(reply),
+                            }
+                        })
                     }
                 };
                 if let Some(reply) = refused {
-                    link.send(Outbound::keep(reply));
+                    link.send(reply);
                 }
                 Flow::Continue
             }
@@ -135,6 +176,31 @@ async fn session(app: Arc<AppState>, socket: WebSocket, token: String, target: I
         if was_there {
             tracing::info!(device = %target.device_id, guest = %guest_id, "guest left");
         }
+    }
+}
+
+/// Close the socket behind `link` if it has not joined by `deadline`, or when its unit's
+/// session ends before it did.
+async fn close_unless_joined(
+    link: Link<ServerToGuest>,
+    joined: Arc<AtomicBool>,
+    session_end: CancellationToken,
+    deadline: Duration,
+) {
+    let why = tokio::select! {
+        () = link.kick.cancelled() => return,
+        () = tokio::time::sleep(deadline) => format!(
+            "no join within {} seconds: reload the page to join", deadline.as_secs()
+        ),
+        () = session_end.cancelled() => "this session has ended".to_owned(),
+    };
+    if !joined.load(Ordering::Relaxed) {
+        let code = if session_end.is_cancelled() {
+            ErrorCode::SessionEnded
+        } else {
+            ErrorCode::NotAllowed
+        };
+        link.send(Outbound::then_close(error(code, why)));
     }
 }
 
