@@ -16,8 +16,13 @@ use visavis_api::Mode;
 pub use visavis_api::fleet::admin::DeviceRecord;
 use visavis_api::fleet::enrollment::Claims;
 
-/// Version of the schema below, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// Version of the schema below, in `PRAGMA user_version`. 2 added
+/// `devices.token_expires_at` (see [`DeviceRegistry::enroll`]).
+const SCHEMA_VERSION: i64 = 2;
+
+/// From version 1: the expiry of the token that enrolled each unit, unknown for units
+/// enrolled before (any newer-or-equal token may re-key them, as before).
+const MIGRATE_1_TO_2: &str = "ALTER TABLE devices ADD COLUMN token_expires_at INTEGER;";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS devices (
@@ -28,7 +33,8 @@ CREATE TABLE IF NOT EXISTS devices (
     mode        TEXT,
     enrolled_at INTEGER,
     last_seen   INTEGER,
-    revoked_at  INTEGER
+    revoked_at  INTEGER,
+    token_expires_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS used_enrollment_nonces (
     nonce     TEXT PRIMARY KEY NOT NULL,
@@ -51,6 +57,9 @@ pub enum RegistryError {
 pub enum EnrollRefusal {
     Revoked,
     TokenUsed,
+    /// The unit enrolled with a token issued after this one (it expires later): an old,
+    /// unused seed must not take the unit over.
+    TokenSuperseded,
 }
 
 /// The registry.
@@ -100,6 +109,10 @@ impl DeviceRegistry {
             if version == 0 {
                 conn.execute_batch(SCHEMA)?;
                 conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            } else if version == 1 {
+                conn.execute_batch(&format!(
+                    "BEGIN; {MIGRATE_1_TO_2} PRAGMA user_version = 2; COMMIT;"
+                ))?;
             }
             conn.pragma_query_value(None, "user_version", |r| r.get(0))
         };
@@ -123,6 +136,9 @@ impl DeviceRegistry {
     }
 
     /// Record `public_key` for the unit the token's `claims` name, in one transaction.
+    /// Tokens are ordered by their expiry (`provision bundle` gives each the same lifetime):
+    /// a unit enrolled with one token cannot be re-keyed by an older token, only by the same
+    /// or a newer one (a unit re-provisioned with a new seed).
     pub fn enroll(
         &self,
         claims: &Claims,
@@ -131,16 +147,16 @@ impl DeviceRegistry {
     ) -> Result<Result<(), EnrollRefusal>, RegistryError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let existing: Option<(Option<String>, Option<i64>)> = tx
+        let existing: Option<(Option<String>, Option<i64>, Option<i64>)> = tx
             .query_row(
-                "SELECT public_key, revoked_at FROM devices WHERE device_id = ?1",
+                "SELECT public_key, revoked_at, token_expires_at FROM devices WHERE device_id = ?1",
                 params![claims.device_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
         if existing
             .as_ref()
-            .is_some_and(|(_, revoked)| revoked.is_some())
+            .is_some_and(|(_, revoked, _)| revoked.is_some())
         {
             return Ok(Err(EnrollRefusal::Revoked));
         }
@@ -153,25 +169,32 @@ impl DeviceRegistry {
             .optional()?;
         if used.is_some() {
             // A retry after a lost answer is fine; anyone else with the token is not.
-            let same = existing.is_some_and(|(key, _)| key.as_deref() == Some(public_key));
+            let same = existing.is_some_and(|(key, _, _)| key.as_deref() == Some(public_key));
             return Ok(if same {
                 Ok(())
             } else {
                 Err(EnrollRefusal::TokenUsed)
             });
         }
+        if let Some((_, _, Some(newest))) = existing
+            && to_i64(claims.expires_at) < newest
+        {
+            return Ok(Err(EnrollRefusal::TokenSuperseded));
+        }
         tx.execute(
-            "INSERT INTO devices (device_id, public_key, store, location, mode, enrolled_at, last_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+            "INSERT INTO devices (device_id, public_key, store, location, mode, enrolled_at, last_seen,
+                                  token_expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
              ON CONFLICT(device_id) DO UPDATE SET public_key = ?2, store = ?3, location = ?4,
-                 mode = ?5, enrolled_at = ?6, last_seen = ?6",
+                 mode = ?5, enrolled_at = ?6, last_seen = ?6, token_expires_at = ?7",
             params![
                 claims.device_id,
                 public_key,
                 claims.store,
                 claims.location,
                 claims.mode.as_str(),
-                to_i64(now)
+                to_i64(now),
+                to_i64(claims.expires_at)
             ],
         )?;
         tx.execute(
@@ -294,6 +317,81 @@ mod tests {
         assert_eq!(
             r.get("u1").unwrap().unwrap().public_key.as_deref(),
             Some("key-c")
+        );
+    }
+
+    #[test]
+    fn an_older_token_cannot_rekey_a_unit_a_newer_one_can() {
+        let db = temp_db("generations");
+        let r = DeviceRegistry::open(&db).unwrap();
+        let token = |nonce: &str, expires_at| Claims {
+            expires_at,
+            ..claims("u1", nonce)
+        };
+        assert_eq!(
+            r.enroll(&token("new", 20_000), "key-a", 100).unwrap(),
+            Ok(())
+        );
+        // A superseded seed, never used, from an IT laptop.
+        assert_eq!(
+            r.enroll(&token("old", 10_000), "key-evil", 101).unwrap(),
+            Err(EnrollRefusal::TokenSuperseded)
+        );
+        assert_eq!(
+            r.get("u1").unwrap().unwrap().public_key.as_deref(),
+            Some("key-a")
+        );
+        // The newest token retried by the unit that used it: still welcome.
+        assert_eq!(
+            r.enroll(&token("new", 20_000), "key-a", 102).unwrap(),
+            Ok(())
+        );
+        // Re-provisioned with a newer seed: re-keyed.
+        assert_eq!(
+            r.enroll(&token("newer", 30_000), "key-b", 103).unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            r.get("u1").unwrap().unwrap().public_key.as_deref(),
+            Some("key-b")
+        );
+        assert_eq!(
+            r.enroll(&token("new-unused", 20_000), "key-evil", 104)
+                .unwrap(),
+            Err(EnrollRefusal::TokenSuperseded)
+        );
+    }
+
+    #[test]
+    fn a_version_1_registry_is_upgraded_and_keeps_its_units() {
+        let db = temp_db("v1");
+        {
+            let conn = Connection::open(&db).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE devices (device_id TEXT PRIMARY KEY NOT NULL, public_key TEXT,
+                     store TEXT, location TEXT, mode TEXT, enrolled_at INTEGER,
+                     last_seen INTEGER, revoked_at INTEGER);
+                 CREATE TABLE used_enrollment_nonces (nonce TEXT PRIMARY KEY NOT NULL,
+                     device_id TEXT NOT NULL, used_at INTEGER NOT NULL);
+                 INSERT INTO devices (device_id, public_key) VALUES ('u1', 'key-a');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let r = DeviceRegistry::open(&db).unwrap();
+        assert_eq!(
+            r.get("u1").unwrap().unwrap().public_key.as_deref(),
+            Some("key-a")
+        );
+        assert_eq!(r.enroll(&claims("u1", "n1"), "key-b", 100).unwrap(), Ok(()));
+        drop(r);
+        let again = DeviceRegistry::open(&db).unwrap();
+        assert_eq!(
+            again
+                .enroll(&claims("u1", "n0").clone(), "key-c", 101)
+                .unwrap(),
+            Ok(()),
+            "the same generation (expiry) may re-key"
         );
     }
 

@@ -265,6 +265,14 @@ async fn enroll(
             tracing::warn!(device = %device_id, "enrollment refused: revoked");
             Err(Some(error(ErrorCode::Revoked, REVOKED)))
         }
+        Err(EnrollRefusal::TokenSuperseded) => {
+            tracing::warn!(device = %device_id, "enrollment refused: a newer token enrolled this unit");
+            Err(Some(error(
+                ErrorCode::EnrollmentRefused,
+                "this unit was enrolled with a newer seed than this one: write the newest seed \
+                 (`provision bundle` makes one)",
+            )))
+        }
         Err(EnrollRefusal::TokenUsed) => {
             tracing::warn!(device = %device_id, "enrollment refused: token already used");
             Err(Some(error(

@@ -116,6 +116,29 @@ async fn an_enrollment_token_works_once_for_one_key() {
     expect_closed(&mut thief).await;
 }
 
+/// A superseded seed, never used, found on an IT laptop: its token must not take over a unit
+/// that enrolled with a newer one. The newest token retried by its unit is still welcome.
+#[tokio::test]
+async fn an_old_unused_token_cannot_take_over_a_unit_enrolled_with_a_newer_one() {
+    let server = Server::start().await;
+    let old = common::token_expiring(&common::FLEET_KEY, "u-8", common::START + 1800);
+    let new = common::token_expiring(&common::FLEET_KEY, "u-8", common::START + 3600);
+    let unit = DeviceKey::from_bytes(&[5; 32]);
+    let (_unit_ws, reply) = server.enroll(&new, &unit).await;
+    assert!(matches!(reply, ServerToDevice::Welcome { .. }), "{reply:?}");
+    let (mut laptop, reply) = server.enroll(&old, &DeviceKey::from_bytes(&[6; 32])).await;
+    let ServerToDevice::Error { code, message } = reply else {
+        panic!("expected a refusal, got {reply:?}");
+    };
+    assert_eq!(code, ErrorCode::EnrollmentRefused);
+    assert!(message.contains("newer seed"), "{message}");
+    expect_closed(&mut laptop).await;
+    let (_again, reply) = server.enroll(&new, &unit).await;
+    assert!(matches!(reply, ServerToDevice::Welcome { .. }), "{reply:?}");
+    let (_hello, reply) = server.hello("u-8", &unit).await;
+    assert!(matches!(reply, ServerToDevice::Welcome { .. }), "{reply:?}");
+}
+
 #[tokio::test]
 async fn an_enrollment_must_be_signed_by_the_key_it_enrolls() {
     let server = Server::start().await;

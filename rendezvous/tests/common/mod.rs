@@ -45,6 +45,11 @@ pub fn config() -> Config {
 
 /// A one-time enrollment token for `device_id`, signed with `key`, valid for an hour.
 pub fn token(key: &[u8; 32], device_id: &str) -> String {
+    token_expiring(key, device_id, START + 3600)
+}
+
+/// [`token`] expiring at `expires_at` (Unix seconds): a later expiry is a newer token.
+pub fn token_expiring(key: &[u8; 32], device_id: &str, expires_at: u64) -> String {
     enrollment::issue(
         key,
         &Claims {
@@ -52,7 +57,7 @@ pub fn token(key: &[u8; 32], device_id: &str) -> String {
             store: "Paris 9e".into(),
             location: "Cabine 3".into(),
             mode: visavis_api::Mode::FittingRoom,
-            expires_at: START + 3600,
+            expires_at,
             nonce: enrollment::new_nonce(),
         },
     )
