@@ -223,7 +223,9 @@ pub enum ErrorCode {
 pub const MAX_NAME_CHARS: usize = 40;
 
 /// Validate and normalise a guest display name: trimmed, 1..=40 characters, no control
-/// characters. The error says what is wrong in plain words.
+/// characters, no bidirectional overrides or invisible characters (they make a name look
+/// like another's, or turn the text around it). A zero-width joiner is kept between two
+/// emoji, where it builds one (👩‍👧). The error says what is wrong in plain words.
 pub fn normalise_name(raw: &str) -> Result<String, &'static str> {
     let name = raw.trim();
     if name.is_empty() {
@@ -235,7 +237,37 @@ pub fn normalise_name(raw: &str) -> Result<String, &'static str> {
     if name.chars().any(char::is_control) {
         return Err("the name contains control characters");
     }
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let joins_emoji = c == '\u{200D}'
+            && i > 0
+            && chars.get(i + 1).is_some_and(|&next| is_emoji(next))
+            && (is_emoji(chars[i - 1]) || chars[i - 1] == '\u{FE0F}');
+        if is_invisible(c) && !joins_emoji {
+            return Err(
+                "the name contains invisible or text-direction characters: type it again \
+                 without pasting it",
+            );
+        }
+    }
     Ok(name.to_owned())
+}
+
+/// Characters that show nothing but change how text around them reads or compares: bidi
+/// embeddings, overrides, isolates and marks, zero-width spaces and joiners, word joiners
+/// and invisible operators, the byte order mark, soft hyphen, Mongolian vowel separator,
+/// Hangul fillers, and tag characters.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+        | '\u{17B5}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
+/// Pictographs a zero-width joiner may join (emoji blocks, roughly).
+fn is_emoji(c: char) -> bool {
+    matches!(c, '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1FAFF}')
 }
 
 #[cfg(test)]
@@ -258,6 +290,33 @@ mod tests {
             serde_json::to_string(&s).unwrap(),
             r#"{"type":"signal","payload":{"kind":"answer","sdp":"v=0"}}"#
         );
+    }
+
+    #[test]
+    fn names_with_invisible_or_direction_characters_are_refused() {
+        for spoof in [
+            "Cam\u{200B}ille",
+            "Camille\u{202E}gpj.exe",
+            "\u{2066}Camille\u{2069}",
+            "Ca\u{200D}mille",
+            "Camille\u{FEFF}x",
+            "Ca\u{00AD}mille",
+            "\u{3164}",
+        ] {
+            let e = normalise_name(spoof).unwrap_err();
+            assert!(e.contains("invisible"), "{spoof:?}: {e}");
+        }
+        for fine in [
+            "Camille",
+            "Zoé",
+            "Mamie 👵",
+            "👩\u{200D}👧 Lucas",
+            "❤\u{FE0F}\u{200D}🔥 Ana",
+            "محمد",
+            "李雷",
+        ] {
+            assert_eq!(normalise_name(fine), Ok(fine.to_owned()), "{fine:?}");
+        }
     }
 
     #[test]

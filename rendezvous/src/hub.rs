@@ -18,6 +18,7 @@
 //!   not after the unit's own `Deny` or `EndSession`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -30,6 +31,9 @@ use crate::invites::SessionId;
 
 /// Most guests (waiting or admitted) in one session.
 pub const MAX_GUESTS_PER_SESSION: usize = 16;
+/// Guests from one address (IPv6: one /64) waiting at one unit at once: a family behind one
+/// router knocks together, one client with the link cannot fill every place.
+pub const MAX_WAITING_PER_ADDRESS: usize = 4;
 
 /// A message for a socket, and whether to close the socket after sending it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +93,8 @@ struct GuestEntry {
     /// What the unit uses for this guest's call (minted at the knock, sent again with a
     /// repeated knock after the unit reconnects).
     unit_ice_servers: Vec<IceServer>,
+    /// Where the guest's socket comes from (rate-limit key: IPv6 by /64).
+    client: IpAddr,
 }
 
 /// Why a guest could not join.
@@ -98,6 +104,11 @@ pub enum JoinError {
     DeviceOffline,
     #[error("this call already has {MAX_GUESTS_PER_SESSION} guests")]
     Full,
+    #[error(
+        "{MAX_WAITING_PER_ADDRESS} people from your network are already waiting to be let in: \
+         wait until the room answers them"
+    )]
+    TooManyKnocks,
 }
 
 impl JoinError {
@@ -106,6 +117,7 @@ impl JoinError {
         match self {
             JoinError::DeviceOffline => ErrorCode::DeviceOffline,
             JoinError::Full => ErrorCode::SessionFull,
+            JoinError::TooManyKnocks => ErrorCode::RateLimited,
         }
     }
 }
@@ -217,6 +229,7 @@ impl Hub {
     }
 
     /// A guest gave its name: the unit hears a knock, the guest is told to wait.
+    #[allow(clippy::too_many_arguments)] // each is a separate fact about the knock
     pub fn join(
         &mut self,
         guest_id: &str,
@@ -225,11 +238,21 @@ impl Hub {
         name: &str,
         link: Link<ServerToGuest>,
         unit_ice_servers: Vec<IceServer>,
+        client: IpAddr,
     ) -> Result<(), JoinError> {
         let device = self
             .devices
             .get(device_id)
             .ok_or(JoinError::DeviceOffline)?;
+        let client = crate::rate_limit::key(client);
+        let waiting_here = self
+            .guests
+            .values()
+            .filter(|g| g.device_id == device_id && !g.admitted && g.client == client)
+            .count();
+        if waiting_here >= MAX_WAITING_PER_ADDRESS {
+            return Err(JoinError::TooManyKnocks);
+        }
         let in_session = self
             .guests
             .values()
@@ -253,6 +276,7 @@ impl Hub {
                 admitted: false,
                 link,
                 unit_ice_servers,
+                client,
             },
         );
         Ok(())
@@ -284,12 +308,16 @@ impl Hub {
     }
 
     /// The person in the room said no, or the unit removes a guest: told, closed, forgotten.
-    pub fn deny(&mut self, device_id: &str, guest_id: &str) -> Result<(), RouteError> {
+    /// The person in the room said "Not now": the guest is told and closed. Returns the
+    /// address it knocked from (for the cool-down before it may knock again).
+    pub fn deny(&mut self, device_id: &str, guest_id: &str) -> Result<IpAddr, RouteError> {
         self.guest_of(device_id, guest_id)?;
-        if let Some(guest) = self.guests.remove(guest_id) {
-            guest.link.send(Outbound::then_close(ServerToGuest::Denied));
-        }
-        Ok(())
+        let guest = self
+            .guests
+            .remove(guest_id)
+            .ok_or_else(|| RouteError::UnknownGuest(guest_id.to_owned()))?;
+        guest.link.send(Outbound::then_close(ServerToGuest::Denied));
+        Ok(guest.client)
     }
 
     /// SDP/ICE from the unit to an admitted guest.
@@ -402,6 +430,7 @@ mod tests {
     }
 
     const S: SessionId = SessionId(1);
+    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
     fn offer() -> SignalPayload {
         SignalPayload::Offer { sdp: "v=0".into() }
@@ -413,7 +442,8 @@ mod tests {
         let (dl, mut drx) = link();
         hub.attach_device("unit", dl);
         let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl, vec![]).unwrap();
+        hub.join("g1", "unit", S, "Camille", gl, vec![], IP)
+            .unwrap();
         assert_eq!(
             drain(&mut drx),
             vec![Outbound::keep(ServerToDevice::GuestKnock {
@@ -471,7 +501,7 @@ mod tests {
         let mut hub = Hub::new();
         let (gl, _grx) = link();
         assert_eq!(
-            hub.join("g0", "unit", S, "A", gl, vec![]),
+            hub.join("g0", "unit", S, "A", gl, vec![], IP),
             Err(JoinError::DeviceOffline)
         );
         let (dl, _drx) = link::<ServerToDevice>();
@@ -479,13 +509,22 @@ mod tests {
         let mut keep = Vec::new();
         for i in 0..MAX_GUESTS_PER_SESSION {
             let (gl, grx) = link();
-            hub.join(&format!("g{i}"), "unit", S, "A", gl, vec![])
+            let ip = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, i as u8));
+            hub.join(&format!("g{i}"), "unit", S, "A", gl, vec![], ip)
                 .unwrap();
             keep.push(grx);
         }
         let (gl, _grx) = link();
         assert_eq!(
-            hub.join("gx", "unit", S, "A", gl, vec![]),
+            hub.join(
+                "gx",
+                "unit",
+                S,
+                "A",
+                gl,
+                vec![],
+                IpAddr::from([198, 51, 100, 1])
+            ),
             Err(JoinError::Full)
         );
     }
@@ -498,7 +537,7 @@ mod tests {
         let (ol, _orx) = link::<ServerToDevice>();
         hub.attach_device("other", ol);
         let (gl, _grx) = link();
-        hub.join("g1", "unit", S, "A", gl, vec![]).unwrap();
+        hub.join("g1", "unit", S, "A", gl, vec![], IP).unwrap();
         assert_eq!(
             hub.admit("other", "g1", &[]),
             Err(RouteError::UnknownGuest("g1".into()))
@@ -516,8 +555,8 @@ mod tests {
         hub.attach_device("unit", dl);
         let (g1, mut g1rx) = link();
         let (g2, mut g2rx) = link();
-        hub.join("g1", "unit", S, "A", g1, vec![]).unwrap();
-        hub.join("g2", "unit", S, "B", g2, vec![]).unwrap();
+        hub.join("g1", "unit", S, "A", g1, vec![], IP).unwrap();
+        hub.join("g2", "unit", S, "B", g2, vec![], IP).unwrap();
         drain(&mut drx);
         drain(&mut g1rx);
         drain(&mut g2rx);
@@ -549,7 +588,7 @@ mod tests {
             username: Some("4600:unit:unit".into()),
             credential: Some("c".into()),
         }];
-        hub.join("g1", "unit", S, "Camille", gl, unit_ice.clone())
+        hub.join("g1", "unit", S, "Camille", gl, unit_ice.clone(), IP)
             .unwrap();
         drain(&mut old_rx);
 
@@ -587,7 +626,8 @@ mod tests {
         let (old, mut old_rx) = link();
         let old_conn = hub.attach_device("unit", old);
         let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl, vec![]).unwrap();
+        hub.join("g1", "unit", S, "Camille", gl, vec![], IP)
+            .unwrap();
         hub.admit("unit", "g1", &[]).unwrap();
         drain(&mut old_rx);
         drain(&mut grx);
@@ -637,8 +677,8 @@ mod tests {
         let old_conn = hub.attach_device("unit", old);
         let (g1, mut g1rx) = link();
         let (g2, mut g2rx) = link();
-        hub.join("g1", "unit", S, "A", g1, vec![]).unwrap();
-        hub.join("g2", "unit", S, "B", g2, vec![]).unwrap();
+        hub.join("g1", "unit", S, "A", g1, vec![], IP).unwrap();
+        hub.join("g2", "unit", S, "B", g2, vec![], IP).unwrap();
         hub.admit("unit", "g1", &[]).unwrap();
         hub.detach_device("unit", old_conn);
         drain(&mut g1rx);

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -29,7 +30,12 @@ pub struct Shared {
     pub auth_attempts: RateLimiter,
     /// Per unit, cancelled when its session ends: closes guest sockets that never joined.
     pub session_ends: HashMap<String, CancellationToken>,
+    /// Until when an address told "Not now" by a unit may not knock at it again.
+    pub not_now: HashMap<(String, IpAddr), Duration>,
 }
+
+/// How long an address told "Not now" waits before it may knock at that unit again.
+pub const NOT_NOW_COOL_DOWN: Duration = Duration::from_secs(60);
 
 impl Shared {
     /// The token cancelled when `device_id`'s session ends.
@@ -42,6 +48,27 @@ impl Shared {
             .entry(device_id.to_owned())
             .or_insert_with(|| parent.child_token())
             .clone()
+    }
+
+    /// The unit said "Not now" to `guest_id`: tell and close the guest, and keep its
+    /// address from knocking again for [`NOT_NOW_COOL_DOWN`].
+    pub fn deny(
+        &mut self,
+        device_id: &str,
+        guest_id: &str,
+        now: Duration,
+    ) -> Result<(), crate::hub::RouteError> {
+        let client = self.hub.deny(device_id, guest_id)?;
+        self.not_now
+            .insert((device_id.to_owned(), client), now + NOT_NOW_COOL_DOWN);
+        Ok(())
+    }
+
+    /// Seconds until `client` may knock at `device_id` again, if it was told "Not now".
+    pub fn cooling_down(&self, device_id: &str, client: IpAddr, now: Duration) -> Option<u64> {
+        let key = (device_id.to_owned(), crate::rate_limit::key(client));
+        let until = *self.not_now.get(&key)?;
+        (until > now).then(|| (until - now).as_secs().max(1))
     }
 
     /// `device_id`'s session ended: close the sockets that never joined it.
@@ -115,6 +142,7 @@ impl AppState {
                 limiter: RateLimiter::new(config.rate_limit),
                 auth_attempts: RateLimiter::new(config.rate_limit),
                 session_ends: HashMap::new(),
+                not_now: HashMap::new(),
             }),
             public_url,
         }

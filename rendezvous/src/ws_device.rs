@@ -380,7 +380,8 @@ fn handle(app: &AppState, device_id: &str, msg: DeviceToServer) -> Option<Server
             }
         }
         DeviceToServer::Deny { guest_id } => {
-            let r = app.lock().hub.deny(device_id, &guest_id);
+            let now = app.clock.now();
+            let r = app.lock().deny(device_id, &guest_id, now);
             match r {
                 Ok(()) => {
                     tracing::info!(device = %device_id, guest = %guest_id, "guest denied");

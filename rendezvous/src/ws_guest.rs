@@ -18,6 +18,7 @@
 //! unit's socket is away (see [`crate::hub`]).
 
 use crate::client_ip::ClientIp;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
@@ -67,7 +68,7 @@ pub async fn upgrade(
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             let tracker = app.sockets.clone();
-            tracker.track_future(session(app, socket, token, target))
+            tracker.track_future(session(app, socket, token, target, client))
         })
 }
 
@@ -78,7 +79,13 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerToGuest {
     }
 }
 
-async fn session(app: Arc<AppState>, socket: WebSocket, token: String, target: InviteTarget) {
+async fn session(
+    app: Arc<AppState>,
+    socket: WebSocket,
+    token: String,
+    target: InviteTarget,
+    client: IpAddr,
+) {
     let (tx, queue) = mpsc::channel(QUEUE);
     let kick = app.shutdown.child_token();
     let link = Link {
@@ -127,7 +134,7 @@ async fn session(app: Arc<AppState>, socket: WebSocket, token: String, target: I
                         ErrorCode::NotAllowed,
                         "you have already joined",
                     )));
-                } else if let Some(guest_id) = join(&app, &link, &token, &target, &name) {
+                } else if let Some(guest_id) = join(&app, &link, &token, &target, &name, client) {
                     has_joined.store(true, Ordering::Relaxed);
                     joined = Some(guest_id);
                 }
@@ -211,6 +218,7 @@ fn join(
     token: &str,
     target: &InviteTarget,
     raw_name: &str,
+    client: IpAddr,
 ) -> Option<String> {
     let name = match normalise_name(raw_name) {
         Ok(name) => name,
@@ -243,6 +251,13 @@ fn join(
         link.send(Outbound::then_close(error(code, message)));
         return None;
     }
+    if let Some(wait) = shared.cooling_down(&target.device_id, client, app.clock.now()) {
+        link.send(Outbound::then_close(error(
+            ErrorCode::RateLimited,
+            format!("the room said not now: you can knock again in {wait} s"),
+        )));
+        return None;
+    }
     match shared.hub.join(
         &guest_id,
         &target.device_id,
@@ -250,6 +265,7 @@ fn join(
         &name,
         link.clone(),
         unit_ice_servers,
+        client,
     ) {
         Ok(()) => {
             tracing::info!(device = %target.device_id, guest = %guest_id, "guest knocked");

@@ -9,7 +9,7 @@ use visavis_api::fleet::keys::DeviceKey;
 use visavis_api::signaling::{
     DeviceToServer, ErrorCode, GuestToServer, ServerToDevice, ServerToGuest, SignalPayload,
 };
-use visavis_rendezvous::hub::MAX_GUESTS_PER_SESSION;
+use visavis_rendezvous::hub::{MAX_GUESTS_PER_SESSION, MAX_WAITING_PER_ADDRESS};
 
 fn offer() -> SignalPayload {
     SignalPayload::Offer {
@@ -493,6 +493,52 @@ async fn shutdown_closes_sockets_and_returns() {
     expect_closed(&mut guest).await;
 }
 
+/// One address may have a few guests waiting at a unit, not every place of the call; a
+/// guest told "Not now" may not knock again at once, and the cool-down ends.
+#[tokio::test]
+async fn one_address_cannot_fill_the_waiting_room_or_knock_again_right_after_not_now() {
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let mut waiting = Vec::new();
+    for i in 0..MAX_WAITING_PER_ADDRESS {
+        waiting.push(knock(&server, &mut device, &token, &format!("Guest {i}")).await);
+    }
+    let mut one_more = server.ws(&format!("/ws/guest/{token}")).await;
+    send(
+        &mut one_more,
+        &GuestToServer::Join {
+            name: "More".into(),
+        },
+    )
+    .await;
+    let (code, message) = code_of_guest(recv(&mut one_more).await);
+    assert_eq!(code, ErrorCode::RateLimited, "{message}");
+    expect_closed(&mut one_more).await;
+
+    let (mut denied, guest_id) = waiting.remove(0);
+    send(&mut device, &DeviceToServer::Deny { guest_id }).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut denied).await,
+        ServerToGuest::Denied
+    );
+    let mut again = server.ws(&format!("/ws/guest/{token}")).await;
+    send(
+        &mut again,
+        &GuestToServer::Join {
+            name: "Again".into(),
+        },
+    )
+    .await;
+    let (code, message) = code_of_guest(recv(&mut again).await);
+    assert_eq!(code, ErrorCode::RateLimited);
+    assert!(message.contains("not now"), "{message}");
+    expect_closed(&mut again).await;
+
+    server.clock.advance(Duration::from_secs(61));
+    knock(&server, &mut device, &token, "Later").await;
+}
+
 #[tokio::test]
 async fn a_guest_beyond_the_most_a_call_holds_gets_session_full() {
     let mut config = common::config();
@@ -502,7 +548,21 @@ async fn a_guest_beyond_the_most_a_call_holds_gets_session_full() {
     let (token, _) = server.invite(&mut device, None).await;
     let mut guests = Vec::new();
     for i in 0..MAX_GUESTS_PER_SESSION {
-        guests.push(knock(&server, &mut device, &token, &format!("Guest {i}")).await);
+        // Let in as they come: all knock from 127.0.0.1, which may only have a few waiting.
+        let (mut guest, guest_id) =
+            knock(&server, &mut device, &token, &format!("Guest {i}")).await;
+        send(
+            &mut device,
+            &DeviceToServer::Admit {
+                guest_id: guest_id.clone(),
+            },
+        )
+        .await;
+        assert!(matches!(
+            recv::<ServerToGuest>(&mut guest).await,
+            ServerToGuest::Admitted { .. }
+        ));
+        guests.push((guest, guest_id));
     }
 
     let mut late = server.ws(&format!("/ws/guest/{token}")).await;
