@@ -599,6 +599,11 @@ pub enum UrlError {
     PlainHttp(String),
     #[error("{scheme:?} is not a supported scheme: use https://")]
     Scheme { url: String, scheme: String },
+    #[error(
+        "{0:?} has a user name or password before its host (`user@host`): remove it; \
+         the unit sends no credentials in URLs"
+    )]
+    UserInfo(String),
 }
 
 /// The WebSocket URL of rendezvous's device endpoint for a base URL, or why it is refused.
@@ -607,7 +612,12 @@ pub fn rendezvous_ws_url(base: &str) -> Result<String, UrlError> {
     let (scheme, rest) = base
         .split_once("://")
         .ok_or_else(|| UrlError::NotAUrl(base.to_owned()))?;
-    let host_port = rest.split('/').next().unwrap_or_default();
+    // The authority ends at the first `/`, `?` or `#`; userinfo (`a@host`) would make the
+    // host look like what comes before the `@`.
+    let host_port = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host_port.contains('@') {
+        return Err(UrlError::UserInfo(base.to_owned()));
+    }
     let host = if let Some(v6) = host_port.strip_prefix('[') {
         v6.split(']').next().unwrap_or_default()
     } else {
@@ -746,6 +756,21 @@ url = "http://127.0.0.1:8443"
         assert!(matches!(
             rendezvous_ws_url("ftp://x"),
             Err(UrlError::Scheme { scheme, .. }) if scheme == "ftp"
+        ));
+        // A loopback address as userinfo must not make another host count as loopback.
+        for sneaky in [
+            "http://127.0.0.1:1@rv.example.com",
+            "http://127.0.0.1@rv.example.com/x",
+            "https://user:pass@rv.example.com",
+        ] {
+            assert!(
+                matches!(rendezvous_ws_url(sneaky), Err(UrlError::UserInfo(_))),
+                "{sneaky}"
+            );
+        }
+        assert!(matches!(
+            rendezvous_ws_url("http://rv.example.com?127.0.0.1"),
+            Err(UrlError::PlainHttp(_))
         ));
         let err = parse(&MINIMAL.replace("http://127.0.0.1:8443", "http://10.0.0.5"))
             .unwrap_err()
