@@ -12,7 +12,10 @@
 //! - creates the unit's ed25519 key (`device.key`, 0600);
 //! - sets the time zone and the Wi-Fi regulatory country;
 //! - writes `first-boot.json` (what happened, for the staff screen) and the stamp
-//!   `first-boot.done`, then blanks every secret in the seed on the boot partition.
+//!   `/etc/visavis/first-boot.done` (where only root writes: the `visavis` user owns the
+//!   state directory and must not be able to make first boot run again), then blanks every
+//!   secret in the seed on the boot partition. A stamp an older version left in the state
+//!   directory is honoured once and moved to `/etc/visavis`.
 //!
 //! A second run does nothing but finish blanking if a crash came between stamp and blank.
 //! A failure is written to `first-boot.json` so `applianced` can show it to staff.
@@ -43,6 +46,10 @@ impl Paths {
     }
     fn pinned_signer(&self) -> PathBuf {
         self.root.join("etc/visavis/fleet-signing.pub")
+    }
+    /// The stamp that first boot is done, where only root writes.
+    fn stamp(&self) -> PathBuf {
+        self.root.join("etc/visavis/first-boot.done")
     }
     fn default_state_dir(&self) -> PathBuf {
         self.root.join("var/lib/visavis")
@@ -151,7 +158,14 @@ fn image_config(paths: &Paths) -> Option<toml::Table> {
 }
 
 fn apply(paths: &Paths, state_dir: &Path) -> Result<Outcome, FirstBootError> {
-    let stamp = state_dir.join("first-boot.done");
+    let stamp = paths.stamp();
+    let legacy = state_dir.join("first-boot.done");
+    if !stamp.exists() && legacy.is_file() && !legacy.is_symlink() {
+        // Written by an earlier version: honour it, once, and keep it where it belongs.
+        let at = std::fs::read(&legacy).map_err(io("cannot read the stamp", &legacy))?;
+        files::atomic_write(&stamp, &at, 0o644).map_err(io("cannot write the stamp", &stamp))?;
+        let _ = std::fs::remove_file(&legacy);
+    }
     if stamp.exists() {
         return Ok(Outcome::AlreadyApplied {
             blanked: blank_leftovers(&paths.seed)?,

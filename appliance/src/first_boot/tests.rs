@@ -175,7 +175,7 @@ fn a_tampered_or_foreign_seed_is_refused_and_reported_for_staff() {
     assert!(err.contains("checksum"), "{err}");
     let state = root.join("var/lib/visavis");
     assert!(!state.join("enrollment-token").exists());
-    assert!(!state.join("first-boot.done").exists());
+    assert!(!root.join("etc/visavis/first-boot.done").exists());
     let report: Report =
         serde_json::from_slice(&std::fs::read(state.join("first-boot.json")).unwrap()).unwrap();
     assert!(!report.ok && report.error.unwrap().contains("checksum"));
@@ -197,4 +197,27 @@ fn no_seed_says_how_to_write_one() {
     let err = run(&paths(&root)).unwrap_err().to_string();
     assert!(err.contains("provision write"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn the_stamp_is_where_the_visavis_user_cannot_remove_it_and_an_old_one_is_moved() {
+    let root = temp_root("stamp");
+    let fleet = DeviceKey::from_bytes(&random());
+    let p = paths(&root);
+    let signed = SeedFile::sign(body(), &fleet).to_bytes();
+    std::fs::write(&p.seed, &signed).unwrap();
+    run(&p).unwrap();
+    let state = root.join("var/lib/visavis");
+    let stamp = root.join("etc/visavis/first-boot.done");
+    assert!(stamp.is_file());
+    assert!(
+        !state.join("first-boot.done").exists(),
+        "nothing in the folder the visavis user owns decides whether first boot runs"
+    );
+    // A unit stamped by an earlier version: honoured, and moved out of the state folder.
+    std::fs::rename(&stamp, state.join("first-boot.done")).unwrap();
+    std::fs::write(&p.seed, &signed).unwrap();
+    assert_eq!(run(&p).unwrap(), Outcome::AlreadyApplied { blanked: true });
+    assert!(stamp.is_file());
+    assert!(!state.join("first-boot.done").exists());
 }
