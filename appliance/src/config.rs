@@ -570,6 +570,11 @@ impl Config {
         (w, h.max(2))
     }
 
+    /// Wrong staff PINs since the last right one, kept across restarts.
+    pub fn pin_tries_path(&self) -> PathBuf {
+        self.state_dir.join("staff-pin-tries")
+    }
+
     /// The unit's ed25519 key (created on first use, mode 0600).
     pub fn device_key_path(&self) -> PathBuf {
         self.state_dir.join("device.key")

@@ -275,6 +275,7 @@ fn unit_settings(
         privacy: board.privacy,
         presence: board.presence,
         first_boot_problem,
+        wrong_pins: crate::staff::load_tries(&config.pin_tries_path()),
     }
 }
 
@@ -395,6 +396,9 @@ impl World {
                     self.reply(id, Outcome::Ok(Response::Staff(Box::new(report))));
                 }
                 Output::CallWaiter => crate::waiter::call(&self.config),
+                Output::SavePinTries { wrong } => {
+                    crate::staff::save_tries(&self.config.pin_tries_path(), wrong);
+                }
                 Output::Restart => self.restart = true,
             }
         }

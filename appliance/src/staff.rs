@@ -3,7 +3,11 @@
 //! The PIN lives in a file (`[staff] pin_file`, default `/etc/visavis/staff-pin`): 4 to 8
 //! digits, readable by root and the `visavis` group only. Every staff request carries it;
 //! [`PinGuard`] lets three wrong tries through, then makes each next one wait (30 s,
-//! doubling, at most 15 min) until a right one. The PIN is never logged or echoed.
+//! doubling, at most 2 min) until a right one. The count of wrong tries survives a
+//! restart (`<state_dir>/staff-pin-tries`), so restarting the daemon gives no fresh tries;
+//! the short longest wait means a shopper pressing wrong PINs can keep staff out for two
+//! minutes at most, while guessing a 4-digit PIN still takes days. The PIN is never
+//! logged or echoed.
 
 use crate::config::Config;
 use crate::unit::StaffFacts;
@@ -16,16 +20,34 @@ use visavis_api::local::{ApiError, ApiErrorCode, MetricsSnapshot, NetworkLink, S
 pub const FREE_TRIES: u32 = 3;
 /// The first wait; each further wrong PIN doubles it.
 pub const FIRST_WAIT: Duration = Duration::from_secs(30);
-pub const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+pub const LONGEST_WAIT: Duration = Duration::from_secs(2 * 60);
 
 /// Counts wrong PINs. Sans-IO: the caller gives the time.
 #[derive(Debug, Default)]
 pub struct PinGuard {
     wrong: u32,
     locked_until: Option<Instant>,
+    /// Resumed past the free tries: the earned wait starts at the first try after the
+    /// restart (the guard reads no clock of its own).
+    wait_on_first_try: bool,
 }
 
 impl PinGuard {
+    /// A guard after a restart, with the wrong tries counted before it: when they were past
+    /// the free ones, the wait they earned starts again at the first try.
+    pub fn resume(wrong: u32) -> PinGuard {
+        PinGuard {
+            wrong,
+            locked_until: None,
+            wait_on_first_try: wrong >= FREE_TRIES,
+        }
+    }
+
+    /// Wrong tries since the last right one.
+    pub fn wrong(&self) -> u32 {
+        self.wrong
+    }
+
     /// Check `given` against `pin` (`Err` when none is set up, with the reason).
     pub fn check(
         &mut self,
@@ -33,6 +55,9 @@ impl PinGuard {
         pin: &Result<String, PinFileError>,
         now: Instant,
     ) -> Result<(), ApiError> {
+        if std::mem::take(&mut self.wait_on_first_try) {
+            self.locked_until = Some(now + wait_after(self.wrong));
+        }
         if let Some(until) = self.locked_until.filter(|u| now < *u) {
             let secs = until.duration_since(now).as_secs().max(1);
             return Err(ApiError {
@@ -51,14 +76,37 @@ impl PinGuard {
         self.wrong += 1;
         tracing::warn!(wrong = self.wrong, "wrong staff PIN");
         if self.wrong >= FREE_TRIES {
-            let doublings = (self.wrong - FREE_TRIES).min(10);
-            let wait = (FIRST_WAIT * 2u32.pow(doublings)).min(LONGEST_WAIT);
-            self.locked_until = Some(now + wait);
+            self.locked_until = Some(now + wait_after(self.wrong));
         }
         Err(ApiError {
             code: ApiErrorCode::WrongPin,
             message: "wrong PIN".into(),
         })
+    }
+}
+
+/// The wait after `wrong` wrong tries (at least [`FREE_TRIES`]).
+fn wait_after(wrong: u32) -> Duration {
+    let doublings = wrong.saturating_sub(FREE_TRIES).min(10);
+    (FIRST_WAIT * 2u32.pow(doublings)).min(LONGEST_WAIT)
+}
+
+/// The wrong tries saved by an earlier run (0 when none were, or the file is unreadable).
+pub fn load_tries(path: &Path) -> u32 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Save the count of wrong tries for the next run (mode 0600).
+pub fn save_tries(path: &Path, wrong: u32) {
+    if let Err(e) = visavis_api::fleet::atomic::write(path, format!("{wrong}\n").as_bytes(), 0o600)
+    {
+        tracing::warn!(
+            "cannot save the count of wrong staff PINs to {}: {e}",
+            path.display()
+        );
     }
 }
 
@@ -217,7 +265,40 @@ mod tests {
     }
 
     #[test]
-    fn the_wait_never_exceeds_fifteen_minutes() {
+    fn a_restart_gives_no_fresh_tries() {
+        let now = Instant::now();
+        let mut g = PinGuard::default();
+        for _ in 0..FREE_TRIES {
+            let _ = g.check("0000", &pin(), now);
+        }
+        let mut after_restart = PinGuard::resume(g.wrong());
+        let e = after_restart
+            .check("2468", &pin(), now + Duration::from_secs(6))
+            .unwrap_err();
+        assert_eq!(e.code, ApiErrorCode::RateLimited, "{e:?}");
+        assert!(
+            after_restart
+                .check("2468", &pin(), now + Duration::from_secs(6) + FIRST_WAIT)
+                .is_ok()
+        );
+        assert_eq!(after_restart.wrong(), 0);
+        let fresh = PinGuard::resume(FREE_TRIES - 1);
+        assert_eq!(fresh.wrong(), FREE_TRIES - 1);
+    }
+
+    #[test]
+    fn the_saved_count_reads_back_and_a_missing_file_is_zero() {
+        let dir = tempdir();
+        let path = dir.join("staff-pin-tries");
+        assert_eq!(load_tries(&path), 0);
+        save_tries(&path, 7);
+        assert_eq!(load_tries(&path), 7);
+        std::fs::write(&path, "garbage").unwrap();
+        assert_eq!(load_tries(&path), 0);
+    }
+
+    #[test]
+    fn the_wait_never_exceeds_two_minutes() {
         let mut now = Instant::now();
         let mut g = PinGuard::default();
         for _ in 0..40 {

@@ -180,7 +180,14 @@ impl Unit {
         pin_file: &Result<String, PinFileError>,
         now: Instant,
     ) {
-        if let Err(e) = self.pins.check(&pin.0, pin_file, now) {
+        let before = self.pins.wrong();
+        let checked = self.pins.check(&pin.0, pin_file, now);
+        if self.pins.wrong() != before {
+            self.outputs.push_back(Output::SavePinTries {
+                wrong: self.pins.wrong(),
+            });
+        }
+        if let Err(e) = checked {
             self.reply(id, Outcome::Error(e));
             return;
         }

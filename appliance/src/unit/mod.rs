@@ -57,6 +57,8 @@ pub struct UnitSettings {
     pub presence: bool,
     /// Why first boot needs staff attention, if it does.
     pub first_boot_problem: Option<String>,
+    /// Wrong staff PINs counted before this start (see [`crate::staff::PinGuard::resume`]).
+    pub wrong_pins: u32,
 }
 
 /// Something that happened.
@@ -90,6 +92,10 @@ pub enum Input {
 /// Something the daemon must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
+    /// Keep the count of wrong staff PINs for the next start.
+    SavePinTries {
+        wrong: u32,
+    },
     /// Answer local request `id`.
     Reply {
         id: ReplyId,
@@ -187,7 +193,7 @@ impl Unit {
         let mut unit = Unit {
             session: Session::new(settings.session.clone()),
             room,
-            pins: crate::staff::PinGuard::default(),
+            pins: crate::staff::PinGuard::resume(settings.wrong_pins),
             seq: 0,
             outputs: VecDeque::new(),
             settings,

@@ -24,6 +24,7 @@ fn settings() -> UnitSettings {
         privacy: false,
         presence: false,
         first_boot_problem: None,
+        wrong_pins: 0,
     }
 }
 
@@ -263,10 +264,11 @@ fn wrong_pins_wait_longer_and_the_right_one_opens_the_report() {
             pin_file: Ok("2468".into()),
         })
     };
-    for _ in 0..crate::staff::FREE_TRIES {
+    for tries in 1..=crate::staff::FREE_TRIES {
         let outputs = staff(&mut room, "1111", StaffAction::Report);
+        // Each wrong try is saved for the next start, then refused.
         assert!(
-            matches!(&outputs[..], [Output::Reply { outcome: Outcome::Error(e), .. }] if e.code == ApiErrorCode::WrongPin),
+            matches!(&outputs[..], [Output::SavePinTries { wrong }, Output::Reply { outcome: Outcome::Error(e), .. }] if e.code == ApiErrorCode::WrongPin && *wrong == tries),
             "{outputs:?}"
         );
     }
@@ -279,7 +281,7 @@ fn wrong_pins_wait_longer_and_the_right_one_opens_the_report() {
     room.later(crate::staff::FIRST_WAIT);
     let outputs = staff(&mut room, "2468", StaffAction::Report);
     assert!(
-        matches!(&outputs[..], [Output::ReplyStaffReport { facts, .. }] if !facts.privacy && !facts.rendezvous_connected),
+        matches!(&outputs[..], [Output::SavePinTries { wrong: 0 }, Output::ReplyStaffReport { facts, .. }] if !facts.privacy && !facts.rendezvous_connected),
         "{outputs:?}"
     );
     let outputs = staff(&mut room, "2468", StaffAction::Restart);
