@@ -13,6 +13,7 @@
 //! what it shows goes out as a numbered [`Event`], so a client that applies them
 //! ([`Status::apply`]) holds the same status.
 
+mod flood;
 mod local;
 mod room;
 #[cfg(test)]
@@ -178,6 +179,8 @@ pub struct Unit {
     session: Session,
     room: Room,
     pins: crate::staff::PinGuard,
+    /// What each guest may still send over the data channel.
+    allowances: flood::Allowances,
     /// Events emitted so far (the last one's number).
     seq: u64,
     outputs: VecDeque<Output>,
@@ -194,6 +197,7 @@ impl Unit {
             session: Session::new(settings.session.clone()),
             room,
             pins: crate::staff::PinGuard::resume(settings.wrong_pins),
+            allowances: flood::Allowances::default(),
             seq: 0,
             outputs: VecDeque::new(),
             settings,
@@ -310,20 +314,36 @@ impl Unit {
             }
             PeerEvent::Connected { guest_id } => SessionInput::PeerConnected { guest_id },
             PeerEvent::Failed { guest_id } => SessionInput::PeerFailed { guest_id },
-            PeerEvent::Gone { guest_id } => SessionInput::PeerGone { guest_id },
+            PeerEvent::Gone { guest_id } => {
+                self.allowances.forget(&guest_id);
+                SessionInput::PeerGone { guest_id }
+            }
             PeerEvent::Reaction { guest_id, reaction } => {
+                if !self.allowances.allow(&guest_id, flood::Kind::Reaction, now) {
+                    return;
+                }
                 SessionInput::Reaction { guest_id, reaction }
             }
-            PeerEvent::Chat { guest_id, text } => SessionInput::Chat { guest_id, text },
+            PeerEvent::Chat { guest_id, text } => {
+                if !self.allowances.allow(&guest_id, flood::Kind::Chat, now) {
+                    return;
+                }
+                SessionInput::Chat { guest_id, text }
+            }
             PeerEvent::Vote {
                 guest_id,
                 round,
                 look,
-            } => SessionInput::Vote {
-                guest_id,
-                round,
-                look,
-            },
+            } => {
+                if !self.allowances.allow(&guest_id, flood::Kind::Vote, now) {
+                    return;
+                }
+                SessionInput::Vote {
+                    guest_id,
+                    round,
+                    look,
+                }
+            }
         };
         self.session.handle_input(input, now);
     }

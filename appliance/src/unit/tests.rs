@@ -507,6 +507,8 @@ fn a_kiosk_that_follows_the_events_sees_what_the_unit_sees() {
     }));
     room.later(SPEAKING_HOLD);
     for n in 0..25 {
+        // A person's pace: a line a second.
+        room.later(Duration::from_secs(1));
         room.input(Input::Peer(PeerEvent::Chat {
             guest_id: "g2".into(),
             text: format!("line {n}"),
@@ -640,5 +642,53 @@ fn a_blip_keeps_the_call_and_admits_nobody_again() {
         )),
         "{:?}",
         &room.log[knocks_before..]
+    );
+}
+
+#[test]
+fn a_guest_flooding_reactions_and_chat_gets_a_person_s_share_through() {
+    let mut room = Room::new(settings());
+    room.invited();
+    room.in_call("g1", "Camille");
+    let mut shown = (0, 0);
+    for n in 0..200 {
+        for output in room.input(Input::Peer(PeerEvent::Reaction {
+            guest_id: "g1".into(),
+            reaction: Reaction::Heart,
+        })) {
+            if matches!(
+                output,
+                Output::Emit {
+                    event: Event::Reaction { .. },
+                    ..
+                }
+            ) {
+                shown.0 += 1;
+            }
+        }
+        for output in room.input(Input::Peer(PeerEvent::Chat {
+            guest_id: "g1".into(),
+            text: format!("spam {n}"),
+        })) {
+            if matches!(
+                output,
+                Output::Emit {
+                    event: Event::Chat(_),
+                    ..
+                }
+            ) {
+                shown.1 += 1;
+            }
+        }
+    }
+    assert!(
+        shown.0 > 0 && shown.0 <= 10,
+        "{} of 200 reactions shown",
+        shown.0
+    );
+    assert!(
+        shown.1 > 0 && shown.1 <= 5,
+        "{} of 200 chat lines shown",
+        shown.1
     );
 }
