@@ -167,6 +167,10 @@ pub enum ServerToGuest {
     /// whose call is reconnecting offers again now rather than at its next retry. Sent to
     /// every admitted guest of a unit whenever the unit gets a new connection.
     UnitBack,
+    /// The unit's connection to rendezvous closed (its daemon stopped, or its network went):
+    /// sent to every admitted guest of the unit at once. The media may still flow for a
+    /// while; `unit_back` follows if the unit returns.
+    UnitAway,
     /// Something went wrong. The socket closes after this, except for what the guest can
     /// recover from: `bad_message`, `invalid_name`, `not_allowed` for a premature message,
     /// and `device_offline` for a signal of an admitted guest (the unit is reconnecting:

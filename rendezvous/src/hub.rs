@@ -198,10 +198,19 @@ impl Hub {
     }
 
     /// A unit's connection closed. Ignored if a newer connection already replaced it.
-    /// Guests stay: waiting guests keep waiting, admitted guests keep their media.
+    /// Guests stay: waiting guests keep waiting, admitted guests keep their media and are
+    /// told `unit_away` (their page says the room is offline, and gives up if the unit
+    /// does not come back while their media is down).
     pub fn detach_device(&mut self, device_id: &str, conn: ConnId) {
         if self.devices.get(device_id).is_some_and(|d| d.conn == conn) {
             self.devices.remove(device_id);
+            for guest in self
+                .guests
+                .values()
+                .filter(|g| g.device_id == device_id && g.admitted)
+            {
+                guest.link.send(Outbound::keep(ServerToGuest::UnitAway));
+            }
         }
     }
 
@@ -644,7 +653,11 @@ mod tests {
             "the page retries on this code"
         );
         assert_eq!(hub.guest_count("unit"), 1, "the guest keeps its place");
-        assert!(drain(&mut grx).is_empty(), "the guest is not closed");
+        assert_eq!(
+            drain(&mut grx),
+            vec![Outbound::keep(ServerToGuest::UnitAway)],
+            "the guest is told, not closed"
+        );
 
         // Back on a new socket: no knock for the admitted guest, who is told the unit is
         // back, and its signals arrive.

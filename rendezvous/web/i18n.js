@@ -21,6 +21,7 @@ export const catalogue = {
     'waiting.text': 'Someone in the room has been told you’re here. Keep this page open.',
     'call.connecting': 'Connecting the video…',
     'call.reconnecting': 'Reconnecting… the call will pick up again by itself.',
+    'call.unit_away': 'The room went offline. Waiting for it to come back…',
     'call.unmute': 'Tap to turn on the sound',
     'call.leave': 'Leave',
     'call.reactions': 'Send a reaction',
@@ -74,6 +75,8 @@ export const catalogue = {
     'error.full': 'This call is full. Try again later.',
     'error.network': 'Could not reach the server. Check your connection and try again.',
     'error.lost': 'The connection to the server was lost.',
+    'error.room_offline':
+      'The room went offline and the call has ended. To join again, ask for a new invitation.',
     'error.reconnect_failed':
       'The connection to the room was lost and could not be restored within a minute. Check your network; to join again, ask for a new invitation.',
     'error.connection_failed':
@@ -111,6 +114,7 @@ export const catalogue = {
     'waiting.text': 'Les personnes sur place savent que vous êtes là. Gardez cette page ouverte.',
     'call.connecting': 'Connexion de la vidéo…',
     'call.reconnecting': 'Reconnexion… l’appel va reprendre tout seul.',
+    'call.unit_away': 'La pièce est hors ligne. En attente de son retour…',
     'call.unmute': 'Touchez pour activer le son',
     'call.leave': 'Quitter',
     'call.reactions': 'Envoyer une réaction',
@@ -165,6 +169,8 @@ export const catalogue = {
     'error.full': 'Cet appel est complet. Réessayez plus tard.',
     'error.network': 'Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.',
     'error.lost': 'La connexion au serveur a été perdue.',
+    'error.room_offline':
+      'La pièce est hors ligne et l’appel est terminé. Pour revenir, demandez une nouvelle invitation.',
     'error.reconnect_failed':
       'La connexion avec la pièce a été coupée et n’a pas pu être rétablie en une minute. Vérifiez votre réseau ; pour revenir, demandez une nouvelle invitation.',
     'error.connection_failed':

@@ -31,6 +31,11 @@ let finished = false; // denied / ended / error: the page is done
 const toUnit = (msg) => Boolean(call?.send(msg));
 let looks = null; // Looks: "which one?" votes
 let chat = null; // Chat
+// The unit left rendezvous (`unit_away`): the page says the room is offline, and ends the
+// call if the unit is not back while the media is down after UNIT_AWAY_GIVE_UP_MS.
+const UNIT_AWAY_GIVE_UP_MS = 20000;
+let unitAway = null; // its timer
+let mediaUp = false; // the peer connection is `connected`
 
 window.visavisGuest = {
   stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
@@ -124,7 +129,15 @@ function act(action) {
       ui.callStatus(t(action.key));
       break;
     case 'unit-back':
+      clearTimeout(unitAway);
+      unitAway = null;
+      if (mediaUp) ui.callStatus('');
       reconnector?.unitBack();
+      break;
+    case 'unit-away':
+      ui.callStatus(t('call.unit_away'));
+      clearTimeout(unitAway);
+      unitAway = setTimeout(unitStillAway, UNIT_AWAY_GIVE_UP_MS);
       break;
     case 'unit-offline':
       if (!reconnector?.deviceOffline()) console.warn(`visavis: the unit is offline: ${action.note}`);
@@ -210,7 +223,16 @@ async function startCall(stream) {
   }
 }
 
+function unitStillAway() {
+  unitAway = null;
+  if (finished) return;
+  // Media still flows: only the unit's link to the server is down. Look again later.
+  if (mediaUp) unitAway = setTimeout(unitStillAway, UNIT_AWAY_GIVE_UP_MS);
+  else fail('error.room_offline');
+}
+
 function onConnectionState(connection) {
+  mediaUp = connection === 'connected';
   reconnector?.connection(connection);
   act(connectionAction(connection, ui.state(), finished));
 }
@@ -278,6 +300,8 @@ function sendReaction(name) {
 // ---- ending --------------------------------------------------------------------------------
 
 function stopEverything() {
+  clearTimeout(unitAway);
+  unitAway = null;
   reconnector?.stop();
   reconnector = null;
   call?.close();

@@ -67,6 +67,8 @@ export function serverAction(msg, screen) {
       return ENDED;
     case 'unit_back':
       return { do: 'unit-back' };
+    case 'unit_away':
+      return inCall(screen) ? { do: 'unit-away' } : log('the unit went away before the call');
     case 'error':
       return errorAction(msg.code, screen, msg.message);
     default:

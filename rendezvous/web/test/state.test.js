@@ -77,6 +77,8 @@ test('server messages lead to their screens', () => {
   assert.equal(removed.title, 'removed.title');
   assert.equal(removed.again, false);
   assert.deepEqual(serverAction({ type: 'unit_back' }, 'in-call'), { do: 'unit-back' });
+  assert.deepEqual(serverAction({ type: 'unit_away' }, 'in-call'), { do: 'unit-away' });
+  assert.equal(serverAction({ type: 'unit_away' }, 'waiting').do, 'log');
   const ended = serverAction({ type: 'session_ended' }, 'in-call');
   assert.equal(ended.screen, 'ended');
   assert.equal(ended.again, false);
