@@ -126,7 +126,8 @@ function act(action) {
       }
       break;
     case 'status':
-      ui.callStatus(t(action.key));
+      // While the unit is away, that is what the guest needs to know, not "reconnecting".
+      ui.callStatus(t(unitAway ? 'call.unit_away' : action.key));
       break;
     case 'unit-back':
       clearTimeout(unitAway);

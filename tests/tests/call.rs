@@ -3,7 +3,8 @@
 //! One scenario, because every Chromium costs a core's worth of start-up on this machine:
 //! both guests keep decoding the unit's video (frames flow, at ≥ 640x360); the unit
 //! receives both guests' video and audio; a reaction reaches the unit; one video encoder
-//! and one Opus encoder served both; killing one guest leaves the other's call running.
+//! and one Opus encoder served both; killing one guest leaves the other's call running;
+//! killing the unit's daemon tells the other the room went offline, then ends her call.
 //! How fast frames flow is not judged here: `cargo xtask bench` reports the delivered frame
 //! rate and latency on the machine it runs on.
 
@@ -175,5 +176,29 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
     frames_flow("Léa", &lea).await?;
     let m = metrics(&unit)?;
     assert_eq!(m.video_encoders_started, 1, "still one encoder: {m:?}");
+
+    // The unit's daemon dies mid-call: Léa is told the room went offline at once (not
+    // "reconnecting"), and once her media is down too, the call ends for her.
+    unit.process().kill();
+    let told = Instant::now();
+    wait::until(
+        "Léa to be told the room went offline",
+        timeouts::answer(),
+        || async {
+            let status = lea.text_of("#call-status").await?;
+            Ok(if status.contains("offline") {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("the call status reads {status:?}"))
+            })
+        },
+    )
+    .await?;
+    eprintln!(
+        "call: Léa was told the room went offline {:.1} s after the kill",
+        told.elapsed().as_secs_f64()
+    );
+    lea.wait_for_state(PageState::Error, timeouts::guest_gone())
+        .await?;
     lea.close().await
 }
