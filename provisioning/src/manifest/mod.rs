@@ -103,7 +103,7 @@ pub struct Device {
 
 /// Read a manifest; `.toml` files are TOML, anything else CSV.
 pub fn load(path: &Path) -> Result<Vec<RawRow>, Vec<Problem>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         vec![problem(
             None,
             None,
@@ -111,10 +111,77 @@ pub fn load(path: &Path) -> Result<Vec<RawRow>, Vec<Problem>> {
         )]
     })?;
     if path.extension().is_some_and(|e| e == "toml") {
+        let text = String::from_utf8(bytes).map_err(|_| {
+            vec![problem(
+                None,
+                None,
+                "the file is not UTF-8 text: save it as UTF-8",
+            )]
+        })?;
         load_toml(&text)
+    } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        Err(vec![problem(
+            None,
+            None,
+            "this file is UTF-16 (a spreadsheet's \"Unicode text\"): export it again as \
+             \"CSV UTF-8\" (or plain CSV)",
+        )])
     } else {
-        load_csv(&text)
+        load_csv(&decode(&bytes))
     }
+}
+
+/// A spreadsheet's CSV export as text: UTF-8 (its byte order mark dropped), or else
+/// Windows-1252, which spreadsheet programs in Western European locales write for plain
+/// "CSV" (and of which Latin-1 is a part).
+fn decode(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => bytes.iter().map(|&b| windows_1252(b)).collect(),
+    }
+}
+
+/// One Windows-1252 byte as a character (the five bytes it leaves undefined as themselves).
+fn windows_1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9F => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
+}
+
+/// The delimiter a CSV export uses: the one whose header row splits into the most known
+/// column names (a French or German spreadsheet writes `;`, some tools a tab).
+fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    let known = |d: u8| {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(d)
+            .from_reader(header.as_bytes())
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .map_or(0, |r| {
+                r.iter()
+                    .filter(|c| COLUMNS.contains(&normalise_column(c).as_str()))
+                    .count()
+            })
+    };
+    [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| (known(d), header.bytes().filter(|&c| c == d).count()))
+        .unwrap_or(b',')
+}
+
+/// A header cell as a column name: trimmed, lower case.
+fn normalise_column(cell: &str) -> String {
+    cell.trim().to_lowercase()
 }
 
 fn check_columns<'a>(
@@ -137,9 +204,10 @@ fn load_csv(text: &str) -> Result<Vec<RawRow>, Vec<Problem>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
+        .delimiter(delimiter(text))
         .from_reader(text.as_bytes());
     let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Ok(h) => h.iter().map(normalise_column).collect(),
         Err(e) => {
             return Err(vec![problem(
                 Some(1),
@@ -160,16 +228,17 @@ fn load_csv(text: &str) -> Result<Vec<RawRow>, Vec<Problem>> {
         }
     }
     let mut rows = Vec::new();
-    for record in reader.records() {
+    // Rows as the spreadsheet numbers them: the header is row 1, each record the next one
+    // (a cell with a line break inside stays one row).
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 2;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let row = e.position().map(|p| p.line() as usize);
-                problems.push(problem(row, None, format!("unreadable row: {e}")));
+                problems.push(problem(Some(row), None, format!("unreadable row: {e}")));
                 continue;
             }
         };
-        let row = record.position().map_or(0, |p| p.line() as usize);
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -178,7 +247,7 @@ fn load_csv(text: &str) -> Result<Vec<RawRow>, Vec<Problem>> {
                 Some(row),
                 None,
                 format!(
-                    "{} cells, but the header has {} columns (a missing or extra comma?)",
+                    "{} cells, but the header has {} columns (a missing or extra separator?)",
                     record.len(),
                     header.len()
                 ),
@@ -286,6 +355,7 @@ fn load_toml(text: &str) -> Result<Vec<RawRow>, Vec<Problem>> {
 pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut devices = Vec::new();
+    // Ids that differ only in case are one unit to the people reading them.
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut secrets: HashMap<String, Result<String, SecretError>> = HashMap::new();
     let mut keys: HashMap<String, Result<[u8; 32], SecretError>> = HashMap::new();
@@ -305,15 +375,16 @@ pub fn validate(rows: &[RawRow]) -> (Vec<Device>, Vec<Problem>) {
         if !device_id.is_empty() {
             if let Err(e) = check_device_id(device_id) {
                 bad("device_id", e.to_string());
-            } else if let Some(first) = seen.get(device_id) {
+            } else if let Some(first) = seen.get(&device_id.to_lowercase()) {
                 bad(
                     "device_id",
                     format!(
-                        "{device_id:?} is already used on row {first}: each unit needs its own id"
+                        "{device_id:?} is already used on row {first} (ids that differ only \
+                         in case count as the same): each unit needs its own id"
                     ),
                 );
             } else {
-                seen.insert(device_id.to_owned(), raw.row);
+                seen.insert(device_id.to_lowercase(), raw.row);
             }
         }
         for column in ["store", "location"] {

@@ -124,3 +124,63 @@ fn a_short_turn_secret_is_refused_without_being_shown() {
     );
     assert!(!text.iter().any(|p| p.contains("tiny-secret")), "{text:?}");
 }
+
+/// What a spreadsheet in a French locale writes for "CSV": `;` between cells, Windows-1252
+/// text, CRLF line ends, headers as typed; and its "CSV UTF-8" with a byte order mark.
+#[test]
+fn a_french_spreadsheet_export_reads_as_meant() {
+    let header = "device_id;store;location;mode;timezone;rendezvous_url;enrollment_key\r\n";
+    let line = "cab-1;Paris 9e;Cabine Désirée;fitting-room;Europe/Paris;https://rdv.example.com;env:KEY\r\n";
+    let mut cp1252: Vec<u8> = header.bytes().collect();
+    for c in line.chars() {
+        cp1252.push(if c == 'é' { 0xE9 } else { c as u8 });
+    }
+    let text = decode(&cp1252);
+    let rows = rows(&text);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].row, 2);
+    assert_eq!(rows[0].cells["location"], "Cabine Désirée");
+    assert_eq!(rows[0].cells["rendezvous_url"], "https://rdv.example.com");
+
+    let utf8 = format!("\u{FEFF}{}{line}", header.to_uppercase());
+    let rows = load_csv(&decode(utf8.as_bytes())).unwrap();
+    assert_eq!(
+        rows[0].cells["device_id"], "cab-1",
+        "BOM and upper-case headers"
+    );
+    let tabs = format!("{}{}", header.replace(';', "\t"), line.replace(';', "\t"));
+    assert_eq!(load_csv(&tabs).unwrap()[0].cells["mode"], "fitting-room");
+}
+
+#[test]
+fn rows_are_numbered_as_the_spreadsheet_shows_them_and_ids_differing_in_case_clash() {
+    let csv = "device_id,store,location,mode,timezone,rendezvous_url,enrollment_key\n\
+               cab-1,\"Paris\n9e\",l,table,UTC,https://r.example.com,env:K\n\
+               CAB-1,s,l,table,UTC,https://r.example.com,env:K\n";
+    let rows = rows(csv);
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2, 3]);
+    let (_, problems) = validate(&rows);
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("row 3, column device_id:")
+                && p.contains("already used on row 2")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn a_utf16_export_is_refused_with_one_message_saying_how_to_export() {
+    let dir = std::env::temp_dir().join(format!("visavis-manifest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("units.csv");
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in "device_id\tstore\n".encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let problems = load(&path).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].message.contains("CSV UTF-8"), "{problems:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
