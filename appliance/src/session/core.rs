@@ -721,7 +721,8 @@ impl Session {
     }
 
     fn end(&mut self, _now: Instant) {
-        for (guest_id, g) in std::mem::take(&mut self.guests) {
+        for (guest_id, mut g) in std::mem::take(&mut self.guests) {
+            zeroize::Zeroize::zeroize(&mut g.name);
             if g.state != GuestState::Waiting {
                 self.actions.push_back(Action::ClosePeer { guest_id });
             }
@@ -733,7 +734,13 @@ impl Session {
         let was_active = std::mem::replace(&mut self.active, false);
         self.invite = None;
         self.empty_since = None;
-        self.keepsakes.erase();
+        let shared = self.keepsakes.erase();
+        if shared > 0 {
+            tracing::debug!(
+                shared,
+                "stills still queued for a local client were released, not overwritten"
+            );
+        }
         self.actions.push_back(Action::EraseSessionData);
         if was_active {
             self.actions.push_back(Action::Emit(Event::SessionEnded));

@@ -157,9 +157,32 @@ impl Keepsakes {
         self.chat.iter().cloned().collect()
     }
 
-    /// Forget everything. Ids start again from 1 in the next session.
-    pub fn erase(&mut self) {
+    /// Forget everything, overwriting what this owner alone holds first: chat lines
+    /// (names and text) and the stills no one else holds a copy of right now (an event
+    /// still queued for a local client shares its still until sent). Ids start again from 1
+    /// in the next session. Returns how many stills were shared and only released.
+    pub fn erase(&mut self) -> usize {
+        let shared = self.wipe();
         *self = Keepsakes::default();
+        shared
+    }
+
+    /// Overwrite what [`erase`](Self::erase) forgets, in place; returns how many stills
+    /// were shared and left as they are.
+    fn wipe(&mut self) -> usize {
+        use zeroize::Zeroize;
+        for line in &mut self.chat {
+            line.name.zeroize();
+            line.text.zeroize();
+        }
+        let mut shared = 0;
+        for still in self.looks.values_mut() {
+            match Arc::get_mut(still) {
+                Some(text) => text.zeroize(),
+                None => shared += 1,
+            }
+        }
+        shared
     }
 }
 
@@ -167,5 +190,41 @@ fn unknown(look: u32) -> ApiError {
     ApiError {
         code: ApiErrorCode::UnknownLook,
         message: format!("no look {look} in this session (saved looks are erased when it ends)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erasing_overwrites_chat_and_the_stills_only_this_owner_holds() {
+        let mut k = Keepsakes::default();
+        let kept = k.save("SECRETJPEG1".into()).unwrap();
+        let shared = k.save("SECRETJPEG2".into()).unwrap();
+        k.add_chat(ChatLine {
+            guest_id: "g1".into(),
+            name: "Camille".into(),
+            text: "the green one!".into(),
+        });
+        let queued = k.image(shared).unwrap();
+        assert_eq!(k.wipe(), 1, "one still is held by a queued event too");
+        assert!(
+            k.looks[&kept].bytes().all(|b| b == 0),
+            "{:?}",
+            k.looks[&kept]
+        );
+        assert_eq!(
+            &*queued, "SECRETJPEG2",
+            "a shared copy is left to its holder"
+        );
+        assert!(
+            k.chat
+                .iter()
+                .all(|l| l.name.is_empty() && l.text.is_empty())
+        );
+        k.erase();
+        assert!(k.chat().is_empty());
+        assert!(k.image(kept).is_err());
     }
 }
