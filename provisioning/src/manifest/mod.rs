@@ -110,15 +110,21 @@ pub fn load(path: &Path) -> Result<Vec<RawRow>, Vec<Problem>> {
             format!("cannot read {}: {e}", path.display()),
         )]
     })?;
-    if path.extension().is_some_and(|e| e == "toml") {
-        let text = String::from_utf8(bytes).map_err(|_| {
+    parse(&bytes, path.extension().is_some_and(|e| e == "toml"))
+}
+
+/// A manifest's bytes as [`load`] reads them (`toml`: the file is `.toml`), without the
+/// file: what the fuzzer drives.
+pub fn parse(bytes: &[u8], toml: bool) -> Result<Vec<RawRow>, Vec<Problem>> {
+    if toml {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
             vec![problem(
                 None,
                 None,
                 "the file is not UTF-8 text: save it as UTF-8",
             )]
         })?;
-        load_toml(&text)
+        load_toml(text)
     } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         Err(vec![problem(
             None,
@@ -127,7 +133,7 @@ pub fn load(path: &Path) -> Result<Vec<RawRow>, Vec<Problem>> {
              \"CSV UTF-8\" (or plain CSV)",
         )])
     } else {
-        load_csv(&decode(&bytes))
+        load_csv(&decode(bytes))
     }
 }
 
