@@ -12,7 +12,7 @@
 //! ([`VideoControl`], driven by `crate::congestion`). Keyframe requests are coalesced per
 //! layer, at most one forced keyframe a second ([`keyframes`]).
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
-//! tiles and the speaker.
+//! tiles and the room's speaker, where every voice is in one mix ([`room`]).
 
 mod audio;
 mod frame;
@@ -22,6 +22,7 @@ pub mod layers;
 mod pipeline;
 mod preview;
 pub mod remote;
+pub mod room;
 mod snapshot;
 pub mod stamp;
 mod v4l2;
@@ -66,6 +67,8 @@ pub enum MediaError {
 pub struct MediaHub {
     video: pipeline::Running,
     audio: pipeline::Running,
+    /// The room's speaker: every guest's voice in one mix.
+    room: pipeline::Running,
     layers: VideoLayers,
     control: VideoControl,
     audio_tx: broadcast::Sender<Arc<EncodedFrame>>,
@@ -116,15 +119,18 @@ impl MediaHub {
             .socket
             .parent()
             .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
-        let guests = remote::GuestMedia::new(
-            tiles,
-            &config.audio.speaker,
+        let speaker = room::Speaker::from_config(&config.audio.speaker);
+        let room_audio = room::RoomAudio::build(
+            &room::speaker_description(&speaker, config.audio.volume),
             config.audio.volume,
-            guest_events,
-        );
+        )?;
+        tracing::info!(?speaker, "starting the room's speaker");
+        let room = pipeline::start("room audio", room_audio.pipeline().clone(), false)?;
+        let guests = remote::GuestMedia::new(tiles, room_audio, guest_events);
         Ok(MediaHub {
             video: video.running,
             audio,
+            room,
             layers: video.layers,
             control: video.control,
             audio_tx,
@@ -225,6 +231,7 @@ impl MediaHub {
         tokio::select! {
             e = self.video.failed() => e,
             e = self.audio.failed() => e,
+            e = self.room.failed() => e,
         }
     }
 }
