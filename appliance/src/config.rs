@@ -244,6 +244,18 @@ pub struct AudioConfig {
     pub speaker: String,
     /// The speaker's loudness at start, 0 to 100; the screen changes it.
     pub volume: u8,
+    /// Cancel the speaker's sound (the guests' voices) out of the microphone, so guests do
+    /// not hear themselves. The reference is the mix exactly as the speaker gets it. With
+    /// the microphone and the speaker on separate devices (two USB devices, or a USB mic
+    /// and HDMI audio), their clocks drift apart by tens of ppm: GStreamer resamples both
+    /// to the pipeline's clock, and the canceller (delay-agnostic mode, extended filter)
+    /// follows the slowly moving delay, but every correction costs a little echo while it
+    /// re-converges. Prefer one device for both (a mic array with its own output jack).
+    pub echo_cancel: bool,
+    /// Take steady background noise (fans, a dining room's murmur) out of the microphone.
+    pub noise_suppression: bool,
+    /// Bring the room's voices to a steady level (adaptive digital gain).
+    pub gain_control: bool,
 }
 
 impl Default for AudioConfig {
@@ -254,6 +266,9 @@ impl Default for AudioConfig {
             bitrate_kbps: 64,
             speaker: "auto".into(),
             volume: 80,
+            echo_cancel: true,
+            noise_suppression: true,
+            gain_control: true,
         }
     }
 }

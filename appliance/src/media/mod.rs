@@ -14,7 +14,7 @@
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
 //! tiles and the room's speaker, where every voice is in one mix ([`room`]).
 
-mod audio;
+pub mod audio;
 mod frame;
 mod gate;
 pub mod keyframes;
@@ -67,8 +67,6 @@ pub enum MediaError {
 pub struct MediaHub {
     video: pipeline::Running,
     audio: pipeline::Running,
-    /// The room's speaker: every guest's voice in one mix.
-    room: pipeline::Running,
     layers: VideoLayers,
     control: VideoControl,
     audio_tx: broadcast::Sender<Arc<EncodedFrame>>,
@@ -108,8 +106,11 @@ impl MediaHub {
                 small: (broadcast::channel(64).0, video_gates[1].clone()),
             },
         )?;
-        let audio = audio::start(
+        let speaker = room::Speaker::from_config(&config.audio.speaker);
+        let (audio, room_audio) = audio::start(
             &config.audio,
+            &audio::Mic::from_config(&config.audio),
+            &speaker,
             metrics.clone(),
             audio_tx.clone(),
             audio_gate.clone(),
@@ -119,18 +120,10 @@ impl MediaHub {
             .socket
             .parent()
             .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
-        let speaker = room::Speaker::from_config(&config.audio.speaker);
-        let room_audio = room::RoomAudio::build(
-            &room::speaker_description(&speaker, config.audio.volume),
-            config.audio.volume,
-        )?;
-        tracing::info!(?speaker, "starting the room's speaker");
-        let room = pipeline::start("room audio", room_audio.pipeline().clone(), false)?;
         let guests = remote::GuestMedia::new(tiles, room_audio, guest_events);
         Ok(MediaHub {
             video: video.running,
             audio,
-            room,
             layers: video.layers,
             control: video.control,
             audio_tx,
@@ -231,7 +224,6 @@ impl MediaHub {
         tokio::select! {
             e = self.video.failed() => e,
             e = self.audio.failed() => e,
-            e = self.room.failed() => e,
         }
     }
 }
