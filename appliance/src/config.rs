@@ -236,7 +236,15 @@ pub enum AudioSource {
 #[serde(deny_unknown_fields, default)]
 pub struct AudioConfig {
     pub source: AudioSource,
+    /// The ALSA capture device when no `card` is named; all its channels are mixed down.
     pub device: String,
+    /// The microphone's ALSA card: its id (`ArrayUAC10`, as in `/proc/asound/cards`) or part
+    /// of its name (`ReSpeaker`). Wins over `device`; stable whatever order USB devices
+    /// come up in.
+    pub card: Option<String>,
+    /// Which of the card's capture channels to send, from 0. A ReSpeaker array's channel 0
+    /// is its own processed beam; a mono USB mic has only 0.
+    pub channel: u32,
     pub bitrate_kbps: u32,
     /// Where guests' voices play: `auto` (ALSA's `default` when the unit has a playback
     /// device, else nowhere), an ALSA device name, or `none` (not played; levels are still
@@ -263,6 +271,8 @@ impl Default for AudioConfig {
         AudioConfig {
             source: AudioSource::Auto,
             device: "default".into(),
+            card: None,
+            channel: 0,
             bitrate_kbps: 64,
             speaker: "auto".into(),
             volume: 80,
@@ -505,6 +515,16 @@ impl Config {
                 format!(
                     "{:?} is not an ALSA device name: write one such as \"default\" or \"hw:0,0\", or \"none\"",
                     self.audio.speaker
+                ),
+            ));
+        }
+        if let Some(card) = &self.audio.card
+            && (card.trim().is_empty() || card.contains('"'))
+        {
+            return Err(invalid(
+                "audio.card",
+                format!(
+                    "{card:?} is not an ALSA card name: write its id (see /proc/asound/cards) or part of its name, such as \"ReSpeaker\""
                 ),
             ));
         }

@@ -11,11 +11,13 @@
 //! `appsrc` fed by the test) and where it goes a [`super::room::Speaker`]: the same seam
 //! for real devices and simulated ones.
 
+use super::alsa::{self, MicError};
 use super::room::{self, RoomAudio, Speaker};
 use super::{EncodedFrame, MediaError, pipeline};
 use crate::config::{AudioConfig, AudioSource};
 use crate::metrics::Metrics;
 use gstreamer::prelude::*;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::broadcast;
@@ -54,23 +56,39 @@ fn alsa_present() -> bool {
 }
 
 impl Mic {
-    /// From `[audio]`: ALSA's `device` (all its channels mixed down), or the test tone when
-    /// `source` says so or (`auto`) the unit has no capture device.
-    pub fn from_config(config: &AudioConfig) -> Mic {
+    /// From `[audio]`: the card named `card` (found under `asound`, i.e. `/proc/asound`)
+    /// and its `channel`, else ALSA's `device` (all its channels mixed down), or the test
+    /// tone when `source` says so or (`auto`) the unit has no capture device.
+    pub fn from_config(config: &AudioConfig, asound: &Path) -> Result<Mic, MicError> {
         let alsa = match config.source {
             AudioSource::Alsa => true,
             AudioSource::Test => false,
             AudioSource::Auto => alsa_present(),
         };
-        if alsa {
-            Mic::Alsa {
-                device: config.device.clone(),
-                channels: 1,
-                channel: 0,
-            }
-        } else {
-            Mic::Tone
+        if !alsa {
+            return Ok(Mic::Tone);
         }
+        let (device, channels) = match &config.card {
+            Some(card) => alsa::resolve(asound, card)?,
+            None if config.channel > 0 => {
+                return Err(MicError::ChannelNeedsCard {
+                    channel: config.channel,
+                });
+            }
+            None => (config.device.clone(), 1),
+        };
+        if config.channel >= channels {
+            return Err(MicError::Channel {
+                channel: config.channel,
+                device,
+                channels,
+            });
+        }
+        Ok(Mic::Alsa {
+            device,
+            channels,
+            channel: config.channel,
+        })
     }
 
     fn source(&self) -> String {
@@ -256,6 +274,55 @@ mod tests {
         };
         let d = description(&config(), &mono, &Speaker::None);
         assert!(d.contains("alsasrc device=\"hw:CARD=Mic,DEV=0\" ! audioconvert !"));
+    }
+
+    #[test]
+    fn the_microphone_comes_from_the_card_and_channel_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("cards"),
+            " 1 [ArrayUAC10     ]: USB-Audio - ReSpeaker 4 Mic Array (UAC1.0)\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("card1")).unwrap();
+        std::fs::write(
+            dir.path().join("card1/stream0"),
+            "x\n\nCapture:\n  Status: Stop\n    Channels: 6\n",
+        )
+        .unwrap();
+        let mut c = config();
+        c.source = AudioSource::Alsa;
+        c.card = Some("respeaker".into());
+        assert_eq!(
+            Mic::from_config(&c, dir.path()).unwrap(),
+            Mic::Alsa {
+                device: "hw:CARD=ArrayUAC10,DEV=0".into(),
+                channels: 6,
+                channel: 0
+            },
+            "channel 0 by default: the array's processed one"
+        );
+        c.channel = 6;
+        let e = Mic::from_config(&c, dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("`audio.channel`") && e.contains("6 capture channel(s)"),
+            "{e}"
+        );
+        c.card = None;
+        let e = Mic::from_config(&c, dir.path()).unwrap_err().to_string();
+        assert!(e.contains("needs `audio.card`"), "{e}");
+        c.channel = 0;
+        assert_eq!(
+            Mic::from_config(&c, dir.path()).unwrap(),
+            Mic::Alsa {
+                device: "default".into(),
+                channels: 1,
+                channel: 0
+            }
+        );
+        c.source = AudioSource::Test;
+        c.card = Some("missing".into());
+        assert_eq!(Mic::from_config(&c, dir.path()).unwrap(), Mic::Tone);
     }
 
     /// GStreamer reads the channel pick as a 1x6 matrix (no device is opened to parse).

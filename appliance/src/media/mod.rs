@@ -14,6 +14,7 @@
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
 //! tiles and the room's speaker, where every voice is in one mix ([`room`]).
 
+pub mod alsa;
 pub mod audio;
 mod frame;
 mod gate;
@@ -59,6 +60,8 @@ pub enum MediaError {
         element: String,
         message: String,
     },
+    #[error("{0}")]
+    Mic(#[from] alsa::MicError),
     #[error("{0}")]
     Camera(#[from] visavis_hardware::camera::CameraError),
 }
@@ -109,7 +112,7 @@ impl MediaHub {
         let speaker = room::Speaker::from_config(&config.audio.speaker);
         let (audio, room_audio) = audio::start(
             &config.audio,
-            &audio::Mic::from_config(&config.audio),
+            &audio::Mic::from_config(&config.audio, std::path::Path::new("/proc/asound"))?,
             &speaker,
             metrics.clone(),
             audio_tx.clone(),
