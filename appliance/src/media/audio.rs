@@ -41,7 +41,8 @@ pub enum Mic {
     },
     /// A quiet 440 Hz tone (no microphone: development machines, tests).
     Tone,
-    /// An `appsrc` named [`MIC_FEED`] taking [`room::CAPS`]: tests feed it.
+    /// An `appsrc` named [`MIC_FEED`] taking [`room::CAPS`]: tests feed it, each buffer
+    /// timed with its capture time (running time), or timed on arrival.
     Feed,
 }
 
@@ -156,10 +157,10 @@ pub fn description(config: &AudioConfig, mic: &Mic, speaker: &Speaker) -> String
     format!(
         "{} {} ! audioresample ! {} ! {}identity name={PROCESSED} \
          ! valve name=privacy drop=false drop-mode=forward-sticky-events \
-         ! audioconvert ! audio/x-raw,rate=48000,channels=2 \
+         ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 \
          ! queue max-size-time=100000000 leaky=downstream \
          ! opusenc name=encoder bitrate={} frame-size=20 \
-         ! appsink name=sink sync=false max-buffers=16 drop=false",
+         ! appsink name=sink sync=false async=false max-buffers=16 drop=false",
         room::speaker_description(speaker, config.volume),
         mic.source(),
         room::CAPS,
@@ -369,9 +370,9 @@ mod tests {
             .by_name(MIC_FEED)
             .and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok())
             .unwrap();
-        // A live pipeline plays once every sink has its first buffer: the Opus encoder's
-        // needs 20 ms of microphone, which a device gives at once; the test's feed, now.
-        let _ = feed.push_buffer(gst::Buffer::from_slice(vec![0u8; 9600]));
+        // The speaker plays before the microphone gives anything (the Opus sink does not
+        // hold the pipeline's start).
+
         let tap = room.speaker_tap().unwrap();
         let sink = room
             .pipeline()

@@ -24,6 +24,7 @@ mod pipeline;
 mod preview;
 pub mod remote;
 pub mod room;
+pub mod simroom;
 mod snapshot;
 pub mod stamp;
 mod v4l2;
