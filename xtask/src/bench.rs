@@ -1,7 +1,9 @@
-//! `cargo xtask bench [call] [kiosk] [net] [provision]`: set up, build the release binaries,
-//! run the benchmarks named (all by default) and print their reports: the call path, the
-//! kiosk and calls across the network lab (`tests/src/bin/bench`), then `provision` on fleets of 300 and 10 000 units
-//! (`provisioning/examples/bench.rs`). It reports figures; it never fails on them.
+//! `cargo xtask bench [call] [kiosk] [net] [provision] [audio]`: set up, build the release
+//! binaries, run the benchmarks named (all by default) and print their reports: the call
+//! path, the kiosk and calls across the network lab (`tests/src/bin/bench`), then
+//! `provision` on fleets of 300 and 10 000 units (`provisioning/examples/bench.rs`), then
+//! the room's audio processing in a simulated room (`appliance/examples/bench-audio.rs`).
+//! It reports figures; it never fails on them.
 
 use crate::cli::Profile;
 use crate::{setup, workspace};
@@ -9,7 +11,7 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 /// The parts `cargo xtask bench` can run, in order.
-const PARTS: [&str; 4] = ["call", "kiosk", "net", "provision"];
+const PARTS: [&str; 5] = ["call", "kiosk", "net", "provision", "audio"];
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     if let Some(unknown) = args.iter().find(|a| !PARTS.contains(&a.as_str())) {
@@ -37,19 +39,35 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             return Ok(workspace::exit_code_of(status));
         }
     }
-    if !wanted("provision") {
+    if wanted("provision") {
+        println!("xtask: provisioning benchmark");
+        let status = workspace::cargo([
+            "run",
+            "--release",
+            "-p",
+            "visavis-provisioning",
+            "--example",
+            "bench",
+        ])
+        .status()
+        .context("could not run the provisioning benchmark")?;
+        if !status.success() {
+            return Ok(workspace::exit_code_of(status));
+        }
+    }
+    if !wanted("audio") {
         return Ok(ExitCode::SUCCESS);
     }
-    println!("xtask: provisioning benchmark");
+    println!("xtask: audio benchmark (real time, about a minute and a half)");
     let status = workspace::cargo([
         "run",
         "--release",
         "-p",
-        "visavis-provisioning",
+        "visavis-appliance",
         "--example",
-        "bench",
+        "bench-audio",
     ])
     .status()
-    .context("could not run the provisioning benchmark")?;
+    .context("could not run the audio benchmark")?;
     Ok(workspace::exit_code_of(status))
 }
