@@ -273,6 +273,7 @@ fn unit_settings(
         privacy: board.privacy,
         presence: board.presence,
         first_boot_problem,
+        mic_problem: media.mic_problem(),
     }
 }
 

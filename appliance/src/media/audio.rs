@@ -41,6 +41,8 @@ pub enum Mic {
     },
     /// A quiet 440 Hz tone (no microphone: development machines, tests).
     Tone,
+    /// Silence: the configured microphone is missing; calls go on without it.
+    Silent,
     /// An `appsrc` named [`MIC_FEED`] taking [`room::CAPS`]: tests feed it, each buffer
     /// timed with its capture time (running time), or timed on arrival.
     Feed,
@@ -113,6 +115,7 @@ impl Mic {
                 }
             }
             Mic::Tone => "audiotestsrc is-live=true wave=sine freq=440 volume=0.1".to_owned(),
+            Mic::Silent => "audiotestsrc is-live=true wave=silence".to_owned(),
             Mic::Feed => format!(
                 "appsrc name={MIC_FEED} is-live=true format=time do-timestamp=true \
                  max-bytes=192000 caps=\"{}\"",

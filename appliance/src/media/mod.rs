@@ -81,6 +81,8 @@ pub struct MediaHub {
     camera: Option<visavis_hardware::camera::Capture>,
     preview: Option<preview::Preview>,
     guests: remote::GuestMedia,
+    /// Why the unit runs without its microphone, if it does.
+    mic_problem: Option<String>,
 }
 
 impl MediaHub {
@@ -111,9 +113,20 @@ impl MediaHub {
             },
         )?;
         let speaker = room::Speaker::from_config(&config.audio.speaker);
+        let (mic, mic_problem) =
+            match audio::Mic::from_config(&config.audio, std::path::Path::new("/proc/asound")) {
+                Ok(mic) => (mic, None),
+                // A card that is not there (unplugged): the call goes on without it.
+                Err(e @ alsa::MicError::NoCard { .. }) => {
+                    let problem = format!("microphone: {e}; calls go on without it");
+                    tracing::error!("{problem}");
+                    (audio::Mic::Silent, Some(problem))
+                }
+                Err(e) => return Err(e.into()),
+            };
         let (audio, room_audio) = audio::start(
             &config.audio,
-            &audio::Mic::from_config(&config.audio, std::path::Path::new("/proc/asound"))?,
+            &mic,
             &speaker,
             metrics.clone(),
             audio_tx.clone(),
@@ -137,6 +150,7 @@ impl MediaHub {
             camera: video.camera,
             preview: video.preview,
             guests,
+            mic_problem,
         })
     }
 
@@ -202,6 +216,12 @@ impl MediaHub {
     /// Stills of the camera for saved looks (none without a local preview).
     pub fn snapshots(&self) -> Option<Snapshots> {
         self.preview.as_ref().map(|p| p.snapshots.clone())
+    }
+
+    /// Why the unit runs without its microphone (a card named in `[audio] card` that is
+    /// not there), for `status.problems` and the staff report.
+    pub fn mic_problem(&self) -> Option<String> {
+        self.mic_problem.clone()
     }
 
     /// Guests' video and voices, decoded for the screen's tiles and the speaker.

@@ -57,6 +57,8 @@ pub struct UnitSettings {
     pub presence: bool,
     /// Why first boot needs staff attention, if it does.
     pub first_boot_problem: Option<String>,
+    /// Why the unit runs without its microphone, if it does.
+    pub mic_problem: Option<String>,
 }
 
 /// Something that happened.

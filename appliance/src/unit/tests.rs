@@ -24,6 +24,7 @@ fn settings() -> UnitSettings {
         privacy: false,
         presence: false,
         first_boot_problem: None,
+        mic_problem: None,
     }
 }
 
@@ -638,5 +639,17 @@ fn a_blip_keeps_the_call_and_admits_nobody_again() {
         )),
         "{:?}",
         &room.log[knocks_before..]
+    );
+}
+
+#[test]
+fn a_missing_microphone_is_a_problem_for_staff() {
+    let room = Room::new(UnitSettings {
+        mic_problem: Some("microphone: no ALSA card called \"ReSpeaker\"".into()),
+        ..settings()
+    });
+    assert_eq!(
+        room.unit.status().problems,
+        vec!["microphone: no ALSA card called \"ReSpeaker\"".to_owned()]
     );
 }
