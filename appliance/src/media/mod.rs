@@ -1,7 +1,9 @@
 //! Capture and encode, once, for every guest.
 //!
 //! One video pipeline (camera or test source → H.264 encoder → appsink) and one audio
-//! pipeline (mic or test tone → Opus → appsink). Encoded frames are published on broadcast
+//! pipeline for the room ([`audio`]): the guests' voices mixed for the speaker
+//! ([`room`]), and the mic (or a test tone) through the echo canceller, noise suppressor
+//! and gain control → Opus → appsink. Encoded frames are published on broadcast
 //! channels; each guest's sender task subscribes and packetizes for its own peer
 //! connection. A new guest costs a subscription and a keyframe request, never an encoder.
 //!

@@ -308,8 +308,8 @@ mod tests {
             .collect()
     }
 
-    /// Two voices come out of one sink summed at the room's volume; one leaving frees its
-    /// input and the other keeps playing.
+    /// Four voices come out of one sink summed at the room's volume; those leaving free
+    /// their inputs and the last keeps playing.
     #[test]
     fn voices_are_mixed_into_one_sink_and_a_voice_leaves_cleanly() {
         gst::init().unwrap();
@@ -319,17 +319,25 @@ mod tests {
         assert_eq!(room.mixer_inputs(), 1, "the silence source only");
         let a = room.voice("a").unwrap();
         let b = room.voice("b").unwrap();
-        assert_eq!(room.mixer_inputs(), 3);
-        // 1000 + 2000 at half volume is 1500.
+        let c = room.voice("c").unwrap();
+        let d = room.voice("d").unwrap();
+        assert_eq!(room.mixer_inputs(), 5);
+        // Four guests at once: 1000 + 2000 + 3000 + 4000 at half volume is 5000.
         assert!(
-            plays(&tap, &[(&a, 1000), (&b, 2000)], 1500.0),
-            "both, summed, halved"
+            plays(
+                &tap,
+                &[(&a, 1000), (&b, 2000), (&c, 3000), (&d, 4000)],
+                5000.0
+            ),
+            "all four, summed, halved"
         );
+        drop(d);
+        drop(c);
         drop(b);
         assert_eq!(
             room.mixer_inputs(),
             2,
-            "the leaving voice's input is released"
+            "the leaving voices' inputs are released"
         );
         assert!(
             plays(&tap, &[(&a, 1000)], 500.0),
