@@ -163,7 +163,7 @@ pub fn description(config: &AudioConfig, mic: &Mic, speaker: &Speaker) -> String
          ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 \
          ! queue max-size-time=100000000 leaky=downstream \
          ! opusenc name=encoder bitrate={} frame-size=20 \
-         ! appsink name=sink sync=false async=false max-buffers=16 drop=false",
+         ! appsink name=sink sync=false max-buffers=16 drop=false",
         room::speaker_description(speaker, config.volume),
         mic.source(),
         room::CAPS,
@@ -373,8 +373,9 @@ mod tests {
             .by_name(MIC_FEED)
             .and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok())
             .unwrap();
-        // The speaker plays before the microphone gives anything (the Opus sink does not
-        // hold the pipeline's start).
+        // A live pipeline plays once every sink has its first buffer: the Opus encoder's
+        // needs 20 ms of microphone, which a device gives at once; the test's feed, now.
+        let _ = feed.push_buffer(gst::Buffer::from_slice(vec![0u8; 9600]));
 
         let tap = room.speaker_tap().unwrap();
         let sink = room

@@ -38,6 +38,7 @@ pub enum Speaker {
     /// Nowhere (levels are still measured for the speaking indicator).
     None,
     /// An `appsink` named [`SPEAKER_TAP`], paced by the clock like a device: tests read it.
+    /// It keeps every buffer until read, so a test that falls behind loses no sound.
     Tap,
 }
 
@@ -61,7 +62,7 @@ impl Speaker {
             ),
             Speaker::None => "fakesink name=speaker sync=true".to_owned(),
             Speaker::Tap => format!(
-                "appsink name={SPEAKER_TAP} sync=true max-buffers=100 drop=true emit-signals=false"
+                "appsink name={SPEAKER_TAP} sync=true max-buffers=0 drop=false emit-signals=false"
             ),
         }
     }

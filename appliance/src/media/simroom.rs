@@ -222,7 +222,25 @@ pub fn run(
         });
     }
     let voice = audio.voice("far-end")?;
-    let mut rec = Recording::default();
+    // A device gives its first stretch of sound at once: the Opus sink gets its first
+    // packet, the pipeline plays and works out its latency (which the echo probe uses).
+    let lead = (RATE / 10) as usize;
+    let mut rec = Recording {
+        mic: vec![0.0; lead],
+        echo: vec![0.0; lead],
+        near: vec![0.0; lead],
+        processed: Vec::new(),
+    };
+    let mut first = gst::Buffer::from_slice(bytes(vec![0.0; lead]));
+    if let Some(b) = first.get_mut() {
+        b.set_pts(gst::ClockTime::ZERO);
+        b.set_duration(gst::ClockTime::from_mseconds(100));
+    }
+    feed.push_buffer(first).map_err(|e| MediaError::Element {
+        what: "simulated room",
+        element: MIC_FEED.into(),
+        message: e.to_string(),
+    })?;
     audio
         .pipeline()
         .set_state(gst::State::Playing)
