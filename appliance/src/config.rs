@@ -240,7 +240,15 @@ pub enum AudioSource {
 #[serde(deny_unknown_fields, default)]
 pub struct AudioConfig {
     pub source: AudioSource,
+    /// The ALSA capture device when no `card` is named; all its channels are mixed down.
     pub device: String,
+    /// The microphone's ALSA card: its id (`ArrayUAC10`, as in `/proc/asound/cards`) or part
+    /// of its name (`ReSpeaker`). Wins over `device`; stable whatever order USB devices
+    /// come up in.
+    pub card: Option<String>,
+    /// Which of the card's capture channels to send, from 0. A ReSpeaker array's channel 0
+    /// is its own processed beam; a mono USB mic has only 0.
+    pub channel: u32,
     pub bitrate_kbps: u32,
     /// Where guests' voices play: `auto` (ALSA's `default` when the unit has a playback
     /// device, else nowhere), an ALSA device name, or `none` (not played; levels are still
@@ -248,6 +256,18 @@ pub struct AudioConfig {
     pub speaker: String,
     /// The speaker's loudness at start, 0 to 100; the screen changes it.
     pub volume: u8,
+    /// Cancel the speaker's sound (the guests' voices) out of the microphone, so guests do
+    /// not hear themselves. The reference is the mix exactly as the speaker gets it. With
+    /// the microphone and the speaker on separate devices (two USB devices, or a USB mic
+    /// and HDMI audio), their clocks drift apart by tens of ppm: GStreamer resamples both
+    /// to the pipeline's clock, and the canceller (delay-agnostic mode, extended filter)
+    /// follows the slowly moving delay, but every correction costs a little echo while it
+    /// re-converges. Prefer one device for both (a mic array with its own output jack).
+    pub echo_cancel: bool,
+    /// Take steady background noise (fans, a dining room's murmur) out of the microphone.
+    pub noise_suppression: bool,
+    /// Bring the room's voices to a steady level (adaptive digital gain).
+    pub gain_control: bool,
 }
 
 impl Default for AudioConfig {
@@ -255,9 +275,14 @@ impl Default for AudioConfig {
         AudioConfig {
             source: AudioSource::Auto,
             device: "default".into(),
+            card: None,
+            channel: 0,
             bitrate_kbps: 64,
             speaker: "auto".into(),
             volume: 80,
+            echo_cancel: true,
+            noise_suppression: true,
+            gain_control: true,
         }
     }
 }
@@ -494,6 +519,16 @@ impl Config {
                 format!(
                     "{:?} is not an ALSA device name: write one such as \"default\" or \"hw:0,0\", or \"none\"",
                     self.audio.speaker
+                ),
+            ));
+        }
+        if let Some(card) = &self.audio.card
+            && (card.trim().is_empty() || card.contains('"'))
+        {
+            return Err(invalid(
+                "audio.card",
+                format!(
+                    "{card:?} is not an ALSA card name: write its id (see /proc/asound/cards) or part of its name, such as \"ReSpeaker\""
                 ),
             ));
         }

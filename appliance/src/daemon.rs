@@ -276,6 +276,7 @@ fn unit_settings(
         presence: board.presence,
         first_boot_problem,
         wrong_pins: crate::staff::load_tries(&config.pin_tries_path()),
+        mic_problem: media.mic_problem(),
     }
 }
 

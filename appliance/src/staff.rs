@@ -182,7 +182,14 @@ pub fn report(config: &Config, facts: StaffFacts, metrics: &MetricsSnapshot) -> 
         rendezvous_connected,
         network: network(Path::new("/sys/class/net")),
         camera,
-        microphone: format!("{:?} {}", config.audio.source, config.audio.device).to_lowercase(),
+        microphone: match &config.audio.card {
+            Some(card) => format!(
+                "{:?} card {card} channel {}",
+                config.audio.source, config.audio.channel
+            ),
+            None => format!("{:?} {}", config.audio.source, config.audio.device),
+        }
+        .to_lowercase(),
         encoder: metrics.video_encoder.clone(),
         video_frames_captured: metrics.frames_captured,
         video_frames_encoded: metrics.frames_encoded,

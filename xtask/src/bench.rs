@@ -1,9 +1,10 @@
-//! `cargo xtask bench [call] [kiosk] [net] [provision] [fuzz]`: set up, build the release
-//! binaries, run the benchmarks named (all by default) and print their reports: the call
-//! path, the kiosk and calls across the network lab (`tests/src/bin/bench`), `provision` on
-//! fleets of 300 and 10 000 units (`provisioning/examples/bench.rs`), then ten million
-//! fuzzed inputs into every parser (`fuzz/`). It reports figures; it never fails on them,
-//! only on a parser that panicked.
+//! `cargo xtask bench [call] [kiosk] [net] [provision] [audio] [fuzz]`: set up, build the
+//! release binaries, run the benchmarks named (all by default) and print their reports: the
+//! call path, the kiosk and calls across the network lab (`tests/src/bin/bench`), then
+//! `provision` on fleets of 300 and 10 000 units (`provisioning/examples/bench.rs`), the
+//! room's audio processing in a simulated room (`appliance/examples/bench-audio.rs`), and
+//! ten million fuzzed inputs into every parser (`fuzz/`). It reports figures; it never
+//! fails on them, only on a parser that panicked.
 
 use crate::cli::Profile;
 use crate::{setup, workspace};
@@ -11,7 +12,7 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 /// The parts `cargo xtask bench` can run, in order.
-const PARTS: [&str; 5] = ["call", "kiosk", "net", "provision", "fuzz"];
+const PARTS: [&str; 6] = ["call", "kiosk", "net", "provision", "audio", "fuzz"];
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     if let Some(unknown) = args.iter().find(|a| !PARTS.contains(&a.as_str())) {
@@ -51,6 +52,22 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         ])
         .status()
         .context("could not run the provisioning benchmark")?;
+        if !status.success() {
+            return Ok(workspace::exit_code_of(status));
+        }
+    }
+    if wanted("audio") {
+        println!("xtask: audio benchmark (real time, about a minute and a half)");
+        let status = workspace::cargo([
+            "run",
+            "--release",
+            "-p",
+            "visavis-appliance",
+            "--example",
+            "bench-audio",
+        ])
+        .status()
+        .context("could not run the audio benchmark")?;
         if !status.success() {
             return Ok(workspace::exit_code_of(status));
         }

@@ -47,7 +47,8 @@ enum Sub {
         mode: Mode,
     },
     /// The benchmarks, all of them or the parts named: call (latency, CPU, memory), kiosk
-    /// (CPU, memory, frame to paint), net, provision, fuzz (ten million inputs per parser).
+    /// (CPU, memory, frame to paint), net, provision, audio (echo cancellation in a
+    /// simulated room), fuzz (ten million inputs per parser).
     Bench {
         #[arg(value_name = "PARTS")]
         parts: Vec<String>,

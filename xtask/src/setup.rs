@@ -47,6 +47,10 @@ pub const PACKAGES: &[&str] = &[
     // The Wayland kiosk compositor the kiosk runs under on the unit (its unit is verified).
     "cage",
     "imagemagick",
+    // The simulated room (appliance/tests/simulated_room.rs, bench audio): speech to play
+    // and resample.
+    "espeak-ng",
+    "sox",
     // The vivid test: Debian's kernel (fetched by the test command) under QEMU, with busybox
     // as the guest's userland.
     "qemu-system-x86",

@@ -1,7 +1,9 @@
 //! Capture and encode, once, for every guest.
 //!
 //! One video pipeline (camera or test source → H.264 encoder → appsink) and one audio
-//! pipeline (mic or test tone → Opus → appsink). Encoded frames are published on broadcast
+//! pipeline for the room ([`audio`]): the guests' voices mixed for the speaker
+//! ([`room`]), and the mic (or a test tone) through the echo canceller, noise suppressor
+//! and gain control → Opus → appsink. Encoded frames are published on broadcast
 //! channels; each guest's sender task subscribes and packetizes for its own peer
 //! connection. A new guest costs a subscription and a keyframe request, never an encoder.
 //!
@@ -12,9 +14,10 @@
 //! ([`VideoControl`], driven by `crate::congestion`). Keyframe requests are coalesced per
 //! layer, at most one forced keyframe a second ([`keyframes`]).
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
-//! tiles and the speaker.
+//! tiles and the room's speaker, where every voice is in one mix ([`room`]).
 
-mod audio;
+pub mod alsa;
+pub mod audio;
 mod frame;
 mod gate;
 pub mod keyframes;
@@ -22,6 +25,8 @@ pub mod layers;
 mod pipeline;
 mod preview;
 pub mod remote;
+pub mod room;
+pub mod simroom;
 mod snapshot;
 pub mod stamp;
 mod v4l2;
@@ -59,6 +64,8 @@ pub enum MediaError {
         message: String,
     },
     #[error("{0}")]
+    Mic(#[from] alsa::MicError),
+    #[error("{0}")]
     Camera(#[from] visavis_hardware::camera::CameraError),
 }
 
@@ -76,6 +83,8 @@ pub struct MediaHub {
     camera: Option<visavis_hardware::camera::Capture>,
     preview: Option<preview::Preview>,
     guests: remote::GuestMedia,
+    /// Why the unit runs without its microphone, if it does.
+    mic_problem: Option<String>,
 }
 
 impl MediaHub {
@@ -105,8 +114,22 @@ impl MediaHub {
                 small: (broadcast::channel(64).0, video_gates[1].clone()),
             },
         )?;
-        let audio = audio::start(
+        let speaker = room::Speaker::from_config(&config.audio.speaker);
+        let (mic, mic_problem) =
+            match audio::Mic::from_config(&config.audio, std::path::Path::new("/proc/asound")) {
+                Ok(mic) => (mic, None),
+                // A card that is not there (unplugged): the call goes on without it.
+                Err(e @ alsa::MicError::NoCard { .. }) => {
+                    let problem = format!("microphone: {e}; calls go on without it");
+                    tracing::error!("{problem}");
+                    (audio::Mic::Silent, Some(problem))
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let (audio, room_audio) = audio::start(
             &config.audio,
+            &mic,
+            &speaker,
             metrics.clone(),
             audio_tx.clone(),
             audio_gate.clone(),
@@ -116,12 +139,7 @@ impl MediaHub {
             .socket
             .parent()
             .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
-        let guests = remote::GuestMedia::new(
-            tiles,
-            &config.audio.speaker,
-            config.audio.volume,
-            guest_events,
-        );
+        let guests = remote::GuestMedia::new(tiles, room_audio, guest_events);
         Ok(MediaHub {
             video: video.running,
             audio,
@@ -134,6 +152,7 @@ impl MediaHub {
             camera: video.camera,
             preview: video.preview,
             guests,
+            mic_problem,
         })
     }
 
@@ -199,6 +218,12 @@ impl MediaHub {
     /// Stills of the camera for saved looks (none without a local preview).
     pub fn snapshots(&self) -> Option<Snapshots> {
         self.preview.as_ref().map(|p| p.snapshots.clone())
+    }
+
+    /// Why the unit runs without its microphone (a card named in `[audio] card` that is
+    /// not there), for `status.problems` and the staff report.
+    pub fn mic_problem(&self) -> Option<String> {
+        self.mic_problem.clone()
     }
 
     /// Guests' video and voices, decoded for the screen's tiles and the speaker.

@@ -1,7 +1,7 @@
 //! Guests' media, decoded once on the unit: each guest's video becomes the frames of their
 //! tile on the screen (RGBA over shared memory, like the preview, never through the JSON
-//! socket); each guest's voice plays on the speaker at the room's volume, and its loudness
-//! lights the tile's speaking indicator.
+//! socket); each guest's voice joins the room's mix ([`super::room`]), played on the speaker
+//! at the room's volume, and its loudness lights the tile's speaking indicator.
 //!
 //! This module keeps no state about guests: it reports what it sees as
 //! [`GuestMediaEvent`]s (a tile ready or gone, a voice heard) and the unit's state
@@ -9,17 +9,19 @@
 //!
 //! One small pipeline per remote track: `appsrc` (the RTP packets webrtc-rs received) →
 //! `rtpjitterbuffer` → `decodebin` (the depayloader and decoder of whatever codec was
-//! negotiated) → scale and convert → `shmsink` (video) or `volume` → the speaker (audio).
+//! negotiated) → scale and convert → `shmsink` (video), or → the speaking meter → `appsink`
+//! → the guest's input of the room's mixer (audio).
 //! A decoder that fails only costs that guest's tile or voice: the call goes on.
 
 use super::MediaError;
+use super::room::{RoomAudio, VoiceInput};
 use crate::metrics::lock;
 use futures::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -105,42 +107,13 @@ pub fn rms_dbfs(samples: &[u8]) -> f64 {
     10.0 * (sum / n as f64).log10()
 }
 
-/// Where the speaker is: an ALSA device, or nowhere.
-fn speaker_sink(speaker: &str) -> String {
-    let alsa = match speaker {
-        "none" => None,
-        "auto" => playback_present().then_some("default"),
-        device => Some(device),
-    };
-    match alsa {
-        Some(device) => format!("alsasink device=\"{}\" sync=true", device.replace('"', "")),
-        None => "fakesink sync=false".to_owned(),
-    }
-}
-
-/// A playback device under `/dev/snd` (`pcmC0D0p`) and GStreamer's ALSA sink.
-fn playback_present() -> bool {
-    std::fs::read_dir("/dev/snd")
-        .map(|d| {
-            d.flatten().any(|e| {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                name.starts_with("pcm") && name.ends_with('p')
-            })
-        })
-        .unwrap_or(false)
-        && gst::ElementFactory::find("alsasink").is_some()
-}
-
 struct Inner {
     /// Folder of the tiles' shared-memory sockets (beside the local API's socket).
     dir: PathBuf,
-    speaker: String,
-    volume: AtomicU8,
+    /// The room's mix, where every voice goes.
+    room: RoomAudio,
     next_tile: AtomicU64,
     events: mpsc::UnboundedSender<GuestMediaEvent>,
-    /// The `volume` element of every playing voice.
-    volumes: Mutex<Vec<gst::glib::WeakRef<gst::Element>>>,
 }
 
 /// Every guest's decoded media. Cheap to clone; shared by the peers and the daemon.
@@ -150,41 +123,27 @@ pub struct GuestMedia {
 }
 
 impl GuestMedia {
-    /// Tiles' sockets go in `dir`; voices play on `speaker` (`auto`, `none` or an ALSA
-    /// device) at `volume` percent (0 to 100); what the decoders see goes to `events`.
+    /// Tiles' sockets go in `dir`; voices join `room`'s mix; what the decoders see goes to
+    /// `events`.
     pub fn new(
         dir: PathBuf,
-        speaker: &str,
-        volume: u8,
+        room: RoomAudio,
         events: mpsc::UnboundedSender<GuestMediaEvent>,
     ) -> GuestMedia {
         GuestMedia {
             inner: Arc::new(Inner {
                 dir,
-                speaker: speaker.to_owned(),
-                volume: AtomicU8::new(volume),
+                room,
                 next_tile: AtomicU64::new(1),
                 events,
-                volumes: Mutex::default(),
             }),
         }
     }
 
-    fn volume(&self) -> u8 {
-        self.inner.volume.load(Ordering::Relaxed)
-    }
-
-    /// Change the loudness of every guest's voice, now and for voices to come (0 to 100:
-    /// the unit's state checks the value).
+    /// Change the loudness of every guest's voice (the mix), 0 to 100: the unit's state
+    /// checks the value.
     pub fn set_volume(&self, percent: u8) {
-        self.inner.volume.store(percent, Ordering::Relaxed);
-        lock(&self.inner.volumes).retain(|weak| match weak.upgrade() {
-            Some(element) => {
-                element.set_property("volume", f64::from(percent) / 100.0);
-                true
-            }
-            None => false,
-        });
+        self.inner.room.set_volume(percent);
     }
 
     fn report(&self, event: GuestMediaEvent) {
@@ -220,11 +179,10 @@ impl GuestMedia {
                 "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=400000 caps=\"{}\" \
                  ! rtpjitterbuffer latency=100 drop-on-latency=true \
                  ! decodebin ! audioconvert ! audioresample \
-                 ! audio/x-raw,format=S16LE,rate=48000,channels=1 \
-                 ! identity name=meter ! volume name=volume volume={} ! {}",
+                 ! {} ! identity name=meter \
+                 ! appsink name=voice sync=false max-buffers=50 drop=true",
                 codec.caps(),
-                f64::from(self.volume()) / 100.0,
-                speaker_sink(&self.inner.speaker)
+                super::room::CAPS,
             );
             (description, None)
         };
@@ -241,11 +199,14 @@ impl GuestMedia {
             .by_name("src")
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
             .ok_or_else(|| build_err("no appsrc".into()))?;
+        let mut voice = None;
         if let Some(tile) = &tile {
             let _ = std::fs::remove_file(&tile.socket);
             pace(&pipeline);
         } else {
             self.meter(&pipeline, guest_id);
+            let input = self.inner.room.voice(guest_id.as_str())?;
+            voice = Some(into_mix(&pipeline, input));
         }
         let watch = tokio::spawn(watch_bus(pipeline.clone(), guest_id.clone()));
         pipeline
@@ -266,14 +227,12 @@ impl GuestMedia {
             media: self.clone(),
             tile,
             watch,
+            _voice: voice,
         })
     }
 
-    /// Measure the voice after decoding (the speaking indicator) and let the volume reach it.
+    /// Measure the voice after decoding (the speaking indicator).
     fn meter(&self, pipeline: &gst::Pipeline, guest_id: &GuestId) {
-        if let Some(volume) = pipeline.by_name("volume") {
-            lock(&self.inner.volumes).push(volume.downgrade());
-        }
         let Some(pad) = pipeline.by_name("meter").and_then(|m| m.static_pad("src")) else {
             return;
         };
@@ -297,6 +256,32 @@ impl GuestMedia {
             gst::PadProbeReturn::Ok
         });
     }
+}
+
+/// Every decoded stretch of the voice goes on to its input of the room's mix. Returns what
+/// keeps that input alive.
+fn into_mix(pipeline: &gst::Pipeline, input: VoiceInput) -> Arc<VoiceInput> {
+    let input = Arc::new(input);
+    if let Some(sink) = pipeline
+        .by_name("voice")
+        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+    {
+        let weak = Arc::downgrade(&input);
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if let (Some(input), Some(buffer)) = (weak.upgrade(), sample.buffer())
+                        && let Ok(map) = buffer.map_readable()
+                    {
+                        input.push(map.as_slice());
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+    }
+    input
 }
 
 /// A voice heard at `now` is reported when none was in the last [`VOICE_REPORT_GAP`].
@@ -360,6 +345,8 @@ pub struct Decoder {
     media: GuestMedia,
     tile: Option<Preview>,
     watch: tokio::task::JoinHandle<()>,
+    /// A voice's input of the room's mix, released after the pipeline stops.
+    _voice: Option<Arc<VoiceInput>>,
 }
 
 impl Decoder {
@@ -448,15 +435,6 @@ mod tests {
     }
 
     #[test]
-    fn the_speaker_can_be_nowhere_or_a_named_device() {
-        assert_eq!(speaker_sink("none"), "fakesink sync=false");
-        assert_eq!(
-            speaker_sink("hw:1,0"),
-            "alsasink device=\"hw:1,0\" sync=true"
-        );
-    }
-
-    #[test]
     fn a_steady_voice_is_reported_five_times_a_second() {
         let t0 = Instant::now();
         let mut last = None;
@@ -474,7 +452,12 @@ mod tests {
 
     fn media(dir: &std::path::Path) -> (GuestMedia, mpsc::UnboundedReceiver<GuestMediaEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (GuestMedia::new(dir.to_owned(), "none", 80, tx), rx)
+        let room = RoomAudio::build(
+            &super::super::room::speaker_description(&super::super::room::Speaker::None, 80),
+            80,
+        )
+        .unwrap();
+        (GuestMedia::new(dir.to_owned(), room, tx), rx)
     }
 
     #[tokio::test]
@@ -492,7 +475,13 @@ mod tests {
         assert_eq!(guest_id, id);
         assert!(tile.socket.starts_with(&*dir.path().to_string_lossy()));
         let voice = media.decoder(&id, &opus).unwrap();
+        assert_eq!(
+            media.inner.room.mixer_inputs(),
+            2,
+            "the voice joined the mix"
+        );
         drop(voice);
+        assert_eq!(media.inner.room.mixer_inputs(), 1, "and left it");
         assert!(events.try_recv().is_err(), "a voice has no tile to report");
         drop(video);
         assert_eq!(
@@ -502,10 +491,11 @@ mod tests {
     }
 
     #[test]
-    fn the_volume_reaches_voices_to_come() {
+    fn the_volume_is_the_mix_s() {
+        gst::init().unwrap();
         let (media, _events) = media(&std::env::temp_dir());
-        assert_eq!(media.volume(), 80);
+        assert_eq!(media.inner.room.volume(), 80);
         media.set_volume(30);
-        assert_eq!(media.volume(), 30);
+        assert_eq!(media.inner.room.volume(), 30);
     }
 }

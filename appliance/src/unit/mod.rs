@@ -60,6 +60,8 @@ pub struct UnitSettings {
     pub first_boot_problem: Option<String>,
     /// Wrong staff PINs counted before this start (see [`crate::staff::PinGuard::resume`]).
     pub wrong_pins: u32,
+    /// Why the unit runs without its microphone, if it does.
+    pub mic_problem: Option<String>,
 }
 
 /// Something that happened.

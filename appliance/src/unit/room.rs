@@ -16,6 +16,7 @@ pub struct Room {
     volume: u8,
     led: Option<Led>,
     first_boot_problem: Option<String>,
+    mic_problem: Option<String>,
     rendezvous_problem: Option<String>,
     events: Vec<Event>,
 }
@@ -30,6 +31,7 @@ impl Room {
             volume: settings.volume,
             led: None,
             first_boot_problem: settings.first_boot_problem.clone(),
+            mic_problem: settings.mic_problem.clone(),
             rendezvous_problem: None,
             events: Vec::new(),
         }
@@ -46,6 +48,7 @@ impl Room {
             volume: 0,
             led: None,
             first_boot_problem: None,
+            mic_problem: None,
             rendezvous_problem: None,
             events: Vec::new(),
         }
@@ -71,6 +74,7 @@ impl Room {
     pub fn problems(&self) -> Vec<String> {
         self.first_boot_problem
             .iter()
+            .chain(self.mic_problem.iter())
             .chain(self.rendezvous_problem.iter())
             .cloned()
             .collect()

@@ -25,6 +25,7 @@ fn settings() -> UnitSettings {
         presence: false,
         first_boot_problem: None,
         wrong_pins: 0,
+        mic_problem: None,
     }
 }
 
@@ -690,5 +691,17 @@ fn a_guest_flooding_reactions_and_chat_gets_a_person_s_share_through() {
         shown.1 > 0 && shown.1 <= 5,
         "{} of 200 chat lines shown",
         shown.1
+    );
+}
+
+#[test]
+fn a_missing_microphone_is_a_problem_for_staff() {
+    let room = Room::new(UnitSettings {
+        mic_problem: Some("microphone: no ALSA card called \"ReSpeaker\"".into()),
+        ..settings()
+    });
+    assert_eq!(
+        room.unit.status().problems,
+        vec!["microphone: no ALSA card called \"ReSpeaker\"".to_owned()]
     );
 }

@@ -1,0 +1,357 @@
+//! The room's speaker: every guest's voice in one mix, at the room's volume, on one sink.
+//!
+//! One pipeline for the whole room: a live silence source keeps the mixer (and the speaker)
+//! running while nobody speaks; each guest's decoded voice comes in through an `appsrc` of
+//! its own on a request pad of one `audiomixer`; the mix goes through one `volume` and a
+//! `webrtcechoprobe` (the echo canceller's far-end reference, taken exactly where the mix
+//! leaves for the speaker) to one sink. One sink means any ALSA device plays every guest,
+//! a bare `hw:` device included (it takes a single client).
+//!
+//! A guest's voice is added with [`RoomAudio::voice`] and leaves when its [`VoiceInput`] is
+//! dropped: its source stops, its mixer pad is released, the others play on.
+//!
+//! Where the sound goes is a [`Speaker`]: an ALSA device, nowhere, or (for tests) an
+//! `appsink` the test reads, behind the same seam.
+
+use super::MediaError;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Every voice, the mix and the speaker: 48 kHz, mono, 16-bit.
+pub const RATE: u32 = 48_000;
+/// The raw audio caps of the room (voices, mix, microphone after channel selection).
+pub const CAPS: &str = "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1";
+/// How long the mixer waits for a late voice before mixing without it (ns). Covers the
+/// bursts in which a guest's jitter buffer hands its packets on.
+const MIX_LATENCY_NS: u64 = 40_000_000;
+/// Name of the test speaker's `appsink`.
+pub const SPEAKER_TAP: &str = "speaker-out";
+
+/// Where the room's sound goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Speaker {
+    /// An ALSA playback device (`default`, `hw:1,0`, `hw:CARD=Device,DEV=0`).
+    Alsa(String),
+    /// Nowhere (levels are still measured for the speaking indicator).
+    None,
+    /// An `appsink` named [`SPEAKER_TAP`], paced by the clock like a device: tests read it.
+    /// It keeps every buffer until read, so a test that falls behind loses no sound.
+    Tap,
+}
+
+impl Speaker {
+    /// From `[audio] speaker`: `auto` (ALSA's `default` when the unit has a playback
+    /// device), `none`, or an ALSA device name.
+    pub fn from_config(speaker: &str) -> Speaker {
+        match speaker {
+            "none" => Speaker::None,
+            "auto" if playback_present() => Speaker::Alsa("default".into()),
+            "auto" => Speaker::None,
+            device => Speaker::Alsa(device.to_owned()),
+        }
+    }
+
+    fn sink(&self) -> String {
+        match self {
+            Speaker::Alsa(device) => format!(
+                "audioconvert ! audioresample ! alsasink name=speaker device=\"{}\" sync=true",
+                device.replace('"', "")
+            ),
+            Speaker::None => "fakesink name=speaker sync=true".to_owned(),
+            Speaker::Tap => format!(
+                "appsink name={SPEAKER_TAP} sync=true max-buffers=0 drop=false emit-signals=false"
+            ),
+        }
+    }
+}
+
+/// A playback device under `/dev/snd` (`pcmC0D0p`) and GStreamer's ALSA sink.
+fn playback_present() -> bool {
+    std::fs::read_dir("/dev/snd")
+        .map(|d| {
+            d.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("pcm") && name.ends_with('p')
+            })
+        })
+        .unwrap_or(false)
+        && gst::ElementFactory::find("alsasink").is_some()
+}
+
+/// The speaker half of the room's pipeline: silence and voices → mixer → volume → echo
+/// probe → `speaker`.
+pub fn speaker_description(speaker: &Speaker, volume: u8) -> String {
+    format!(
+        "audiotestsrc name=room-silence is-live=true wave=silence samplesperbuffer={} \
+         ! {CAPS} ! audiomixer name=mix latency={MIX_LATENCY_NS} \
+         ! {CAPS} ! volume name=room-volume volume={} \
+         ! webrtcechoprobe name=echo-probe ! {}",
+        RATE / 100,
+        f64::from(volume) / 100.0,
+        speaker.sink()
+    )
+}
+
+struct Inner {
+    pipeline: gst::Pipeline,
+    mixer: gst::Element,
+    volume: gst::Element,
+    percent: AtomicU8,
+}
+
+/// The room's audio pipeline. Cheap to clone; the pipeline runs as long as the
+/// [`super::pipeline::Running`] that [`RoomAudio::build`] returned with it.
+#[derive(Clone)]
+pub struct RoomAudio {
+    inner: Arc<Inner>,
+}
+
+impl RoomAudio {
+    /// Build the pipeline of `description` (which holds [`speaker_description`]) at
+    /// `volume` percent; start it with [`super::pipeline::start`].
+    pub fn build(description: &str, volume: u8) -> Result<RoomAudio, MediaError> {
+        let build_err = |message: String| MediaError::Build {
+            what: "room audio",
+            description: description.to_owned(),
+            message,
+        };
+        let pipeline = gst::parse::launch(description)
+            .map_err(|e| build_err(e.to_string()))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| build_err("not a pipeline".into()))?;
+        let named = |name: &str| {
+            pipeline
+                .by_name(name)
+                .ok_or_else(|| build_err(format!("no element named `{name}`")))
+        };
+        let mixer = named("mix")?;
+        let volume_element = named("room-volume")?;
+        Ok(RoomAudio {
+            inner: Arc::new(Inner {
+                pipeline,
+                mixer,
+                volume: volume_element,
+                percent: AtomicU8::new(volume),
+            }),
+        })
+    }
+
+    pub fn pipeline(&self) -> &gst::Pipeline {
+        &self.inner.pipeline
+    }
+
+    /// The room's volume, 0 to 100.
+    pub fn volume(&self) -> u8 {
+        self.inner.percent.load(Ordering::Relaxed)
+    }
+
+    /// Change the loudness of the mix (0 to 100: the unit's state checks the value).
+    pub fn set_volume(&self, percent: u8) {
+        self.inner.percent.store(percent, Ordering::Relaxed);
+        self.inner
+            .volume
+            .set_property("volume", f64::from(percent) / 100.0);
+    }
+
+    /// How many inputs the mixer has: the silence source and one per voice.
+    pub fn mixer_inputs(&self) -> usize {
+        self.inner.mixer.sink_pads().len()
+    }
+
+    /// The test speaker's `appsink` ([`Speaker::Tap`]).
+    pub fn speaker_tap(&self) -> Option<gst_app::AppSink> {
+        self.inner
+            .pipeline
+            .by_name(SPEAKER_TAP)
+            .and_then(|e| e.downcast().ok())
+    }
+
+    /// A new input of the mix, for one guest's voice ([`CAPS`], pushed as it is decoded).
+    pub fn voice(&self, name: &str) -> Result<VoiceInput, MediaError> {
+        let err = |message: String| MediaError::Build {
+            what: "room audio",
+            description: format!("voice `{name}`"),
+            message,
+        };
+        let caps: gst::Caps = CAPS.parse().map_err(|_| err("bad caps".into()))?;
+        let src = gst_app::AppSrc::builder()
+            .caps(&caps)
+            .format(gst::Format::Time)
+            .is_live(true)
+            .do_timestamp(true)
+            // A second of voice at most; past that the oldest goes (a stalled mixer must
+            // not grow memory).
+            .max_bytes(u64::from(RATE) * 2)
+            .build();
+        src.set_property_from_str("leaky-type", "downstream");
+        let pipeline = &self.inner.pipeline;
+        pipeline
+            .add(&src)
+            .map_err(|e| err(format!("cannot add its source: {e}")))?;
+        let pad = self.inner.mixer.request_pad_simple("sink_%u");
+        let linked = pad.as_ref().map(|pad| {
+            src.static_pad("src")
+                .map(|s| s.link(pad).is_ok())
+                .unwrap_or(false)
+        });
+        if linked != Some(true) {
+            if let Some(pad) = pad {
+                self.inner.mixer.release_request_pad(&pad);
+            }
+            let _ = pipeline.remove(&src);
+            return Err(err("the mixer gave no input to link".into()));
+        }
+        if let Err(e) = src.sync_state_with_parent() {
+            let input = VoiceInput {
+                src,
+                pad,
+                room: self.clone(),
+            };
+            drop(input);
+            return Err(err(format!("cannot start its source: {e}")));
+        }
+        Ok(VoiceInput {
+            src,
+            pad,
+            room: self.clone(),
+        })
+    }
+}
+
+/// One voice in the mix. Dropping it releases its mixer input; the other voices play on.
+pub struct VoiceInput {
+    src: gst_app::AppSrc,
+    pad: Option<gst::Pad>,
+    room: RoomAudio,
+}
+
+impl VoiceInput {
+    /// Decoded audio ([`CAPS`]); timed on arrival. A full queue drops the oldest.
+    pub fn push(&self, samples: &[u8]) {
+        let _ = self
+            .src
+            .push_buffer(gst::Buffer::from_slice(samples.to_vec()));
+    }
+}
+
+impl Drop for VoiceInput {
+    fn drop(&mut self) {
+        // Stop the source first (its streaming thread ends), so nothing is pushed into an
+        // input being released; then unlink, release and remove.
+        let _ = self.src.set_state(gst::State::Null);
+        if let Some(pad) = self.pad.take() {
+            if let Some(src_pad) = self.src.static_pad("src") {
+                let _ = src_pad.unlink(&pad);
+            }
+            self.room.inner.mixer.release_request_pad(&pad);
+        }
+        let _ = self.room.inner.pipeline.remove(&self.src);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_speaker_can_be_nowhere_a_named_device_or_a_test_tap() {
+        assert_eq!(Speaker::from_config("none"), Speaker::None);
+        assert_eq!(
+            Speaker::from_config("hw:1,0"),
+            Speaker::Alsa("hw:1,0".into())
+        );
+        let d = speaker_description(&Speaker::Alsa("hw:1,0".into()), 50);
+        assert!(d.contains("alsasink name=speaker device=\"hw:1,0\""), "{d}");
+        assert!(d.contains("volume=0.5"), "{d}");
+        // Exactly one sink, whatever the number of guests.
+        assert_eq!(d.matches("alsasink").count(), 1);
+        assert!(speaker_description(&Speaker::Tap, 80).contains("appsink name=speaker-out"));
+    }
+
+    /// The mean sample value of the speaker's next buffer.
+    fn next_mean(tap: &gst_app::AppSink) -> Option<f64> {
+        let sample = tap.try_pull_sample(gst::ClockTime::from_mseconds(200))?;
+        let map = sample.buffer()?.map_readable().ok()?;
+        let s: Vec<f64> = map
+            .chunks_exact(2)
+            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+            .collect();
+        Some(s.iter().sum::<f64>() / s.len().max(1) as f64)
+    }
+
+    /// Whether the speaker comes to play `want` while `voices` each push a steady value.
+    fn plays(tap: &gst_app::AppSink, voices: &[(&VoiceInput, i16)], want: f64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            for (v, value) in voices {
+                v.push(&steady(*value));
+            }
+            if let Some(mean) = next_mean(tap) {
+                if (mean - want).abs() < 2.0 {
+                    return true;
+                }
+                seen.push(mean);
+            }
+        }
+        eprintln!("wanted {want}, the speaker played {seen:?}");
+        false
+    }
+
+    fn steady(value: i16) -> Vec<u8> {
+        std::iter::repeat_n(value, 480)
+            .flat_map(i16::to_le_bytes)
+            .collect()
+    }
+
+    /// Four voices come out of one sink summed at the room's volume; those leaving free
+    /// their inputs and the last keeps playing.
+    #[test]
+    fn voices_are_mixed_into_one_sink_and_a_voice_leaves_cleanly() {
+        gst::init().unwrap();
+        let room = RoomAudio::build(&speaker_description(&Speaker::Tap, 50), 50).unwrap();
+        room.pipeline().set_state(gst::State::Playing).unwrap();
+        let tap = room.speaker_tap().unwrap();
+        assert_eq!(room.mixer_inputs(), 1, "the silence source only");
+        let a = room.voice("a").unwrap();
+        let b = room.voice("b").unwrap();
+        let c = room.voice("c").unwrap();
+        let d = room.voice("d").unwrap();
+        assert_eq!(room.mixer_inputs(), 5);
+        // Four guests at once: 1000 + 2000 + 3000 + 4000 at half volume is 5000.
+        assert!(
+            plays(
+                &tap,
+                &[(&a, 1000), (&b, 2000), (&c, 3000), (&d, 4000)],
+                5000.0
+            ),
+            "all four, summed, halved"
+        );
+        drop(d);
+        drop(c);
+        drop(b);
+        assert_eq!(
+            room.mixer_inputs(),
+            2,
+            "the leaving voices' inputs are released"
+        );
+        assert!(
+            plays(&tap, &[(&a, 1000)], 500.0),
+            "the other voice plays on"
+        );
+        room.set_volume(100);
+        assert!(
+            plays(&tap, &[(&a, 1000)], 1000.0),
+            "the volume applies to the mix"
+        );
+        drop(a);
+        assert_eq!(room.mixer_inputs(), 1);
+        assert!(plays(&tap, &[], 0.0), "silence, still running");
+        room.pipeline().set_state(gst::State::Null).unwrap();
+    }
+}
