@@ -35,7 +35,7 @@ fn fail(status: StatusCode, message: impl Into<String>) -> Response {
 /// of failed attempts (429, before the credential is even looked at), or when the
 /// credential is missing or wrong (401, charged to that allowance).
 fn refuse(app: &AppState, client: IpAddr, headers: &HeaderMap) -> Option<Response> {
-    if !app.begin_auth(client) {
+    if !app.begin_auth(client, "") {
         tracing::warn!(client = %client, "fleet admin request refused: too many failed attempts");
         return Some(fail(
             StatusCode::TOO_MANY_REQUESTS,
@@ -54,7 +54,7 @@ fn refuse(app: &AppState, client: IpAddr, headers: &HeaderMap) -> Option<Respons
         ));
     };
     if is_admin_credential(&app.enrollment_key.0, given.trim()) {
-        app.auth_succeeded(client);
+        app.auth_succeeded(client, "");
         return None;
     }
     tracing::warn!(client = %client, "fleet admin request refused: wrong credential");

@@ -68,15 +68,34 @@ impl TokenBucket {
     }
 }
 
-/// Token buckets keyed by client address.
-#[derive(Debug)]
-pub struct RateLimiter {
-    burst: f64,
-    per_sec: f64,
-    buckets: HashMap<IpAddr, Bucket>,
+/// What a limiter keys its buckets on: a client address (IPv6 grouped by /64), or an
+/// address with the unit it claims to be.
+pub trait LimitKey: Clone + Eq + std::hash::Hash {
+    /// The form buckets are kept under.
+    fn normalised(&self) -> Self;
 }
 
-impl RateLimiter {
+impl LimitKey for IpAddr {
+    fn normalised(&self) -> Self {
+        key(*self)
+    }
+}
+
+impl LimitKey for (IpAddr, String) {
+    fn normalised(&self) -> Self {
+        (key(self.0), self.1.clone())
+    }
+}
+
+/// Token buckets keyed by client address (or address and claimed unit).
+#[derive(Debug)]
+pub struct RateLimiter<K: LimitKey = IpAddr> {
+    burst: f64,
+    per_sec: f64,
+    buckets: HashMap<K, Bucket>,
+}
+
+impl<K: LimitKey> RateLimiter<K> {
     pub fn new(limit: RateLimit) -> Self {
         RateLimiter {
             burst: f64::from(limit.burst.max(1)),
@@ -86,22 +105,22 @@ impl RateLimiter {
     }
 
     /// Take one token for `ip`. `false`: the client is over its limit.
-    pub fn check(&mut self, ip: IpAddr, now: Duration) -> bool {
+    pub fn check(&mut self, ip: K, now: Duration) -> bool {
         if self.buckets.len() >= MAX_BUCKETS {
             self.prune(now);
         }
         let (burst, per_sec) = (self.burst, self.per_sec);
         self.buckets
-            .entry(key(ip))
+            .entry(ip.normalised())
             .or_insert_with(|| Bucket::full(burst, now))
             .take(burst, per_sec, now)
     }
 
     /// Give back the token a [`check`](Self::check) took for `ip` (the attempt it paid for
     /// succeeded). Never beyond `burst`.
-    pub fn refund(&mut self, ip: IpAddr) {
+    pub fn refund(&mut self, ip: K) {
         let burst = self.burst;
-        if let Some(bucket) = self.buckets.get_mut(&key(ip)) {
+        if let Some(bucket) = self.buckets.get_mut(&ip.normalised()) {
             bucket.tokens = (bucket.tokens + 1.0).min(burst);
         }
     }
@@ -139,7 +158,7 @@ pub(crate) fn key(ip: IpAddr) -> IpAddr {
 mod tests {
     use super::*;
 
-    fn limiter(burst: u32, per_minute: u32) -> RateLimiter {
+    fn limiter(burst: u32, per_minute: u32) -> RateLimiter<IpAddr> {
         RateLimiter::new(RateLimit { burst, per_minute })
     }
 

@@ -217,6 +217,7 @@ async fn prune_periodically(app: Arc<AppState>) {
         let invites = shared.registry.prune(now.as_secs());
         shared.limiter.prune(now);
         shared.auth_attempts.prune(now);
+        shared.auth_per_address.prune(now);
         shared.not_now.retain(|_, until| *until > now);
         if invites > 0 {
             tracing::debug!(invites, "pruned expired invites");

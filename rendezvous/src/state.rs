@@ -25,9 +25,14 @@ pub struct Shared {
     pub hub: Hub,
     /// Invite look-ups per client.
     pub limiter: RateLimiter,
-    /// Authentication attempts per client (unit hello/enroll, fleet admin requests); a
-    /// successful attempt gives its token back.
-    pub auth_attempts: RateLimiter,
+    /// Authentication attempts per client and claimed unit (unit hello/enroll, fleet admin
+    /// requests, the unit's id empty for those without one); a successful attempt gives its
+    /// token back. A guest's phone on the store's Wi-Fi that fails as unit X does not lock
+    /// out unit Y behind the same address.
+    pub auth_attempts: RateLimiter<(IpAddr, String)>,
+    /// All authentication attempts per client, ten times the allowance: a client cycling
+    /// through made-up unit ids is still held.
+    pub auth_per_address: RateLimiter,
     /// Per unit, cancelled when its session ends: closes guest sockets that never joined.
     pub session_ends: HashMap<String, CancellationToken>,
     /// Until when an address told "Not now" by a unit may not knock at it again.
@@ -141,6 +146,10 @@ impl AppState {
                 hub: Hub::new(),
                 limiter: RateLimiter::new(config.rate_limit),
                 auth_attempts: RateLimiter::new(config.rate_limit),
+                auth_per_address: RateLimiter::new(crate::config::RateLimit {
+                    burst: config.rate_limit.burst.saturating_mul(10),
+                    per_minute: config.rate_limit.per_minute.saturating_mul(10),
+                }),
                 session_ends: HashMap::new(),
                 not_now: HashMap::new(),
             }),
@@ -192,14 +201,18 @@ impl AppState {
     /// [`auth_succeeded`](Self::auth_succeeded) when the attempt succeeds, so only failures
     /// (guessed tokens, signatures, credentials) use up the allowance, while attempts in
     /// flight still count.
-    pub fn begin_auth(&self, ip: IpAddr) -> bool {
+    pub fn begin_auth(&self, ip: IpAddr, unit: &str) -> bool {
         let now = self.clock.now();
-        self.lock().auth_attempts.check(ip, now)
+        let mut shared = self.lock();
+        shared.auth_per_address.check(ip, now)
+            && shared.auth_attempts.check((ip, unit.to_owned()), now)
     }
 
-    /// The attempt [`begin_auth`](Self::begin_auth) paid for succeeded: give its token back.
-    pub fn auth_succeeded(&self, ip: IpAddr) {
-        self.lock().auth_attempts.refund(ip);
+    /// The attempt [`begin_auth`](Self::begin_auth) paid for succeeded: give its tokens back.
+    pub fn auth_succeeded(&self, ip: IpAddr, unit: &str) {
+        let mut shared = self.lock();
+        shared.auth_per_address.refund(ip);
+        shared.auth_attempts.refund((ip, unit.to_owned()));
     }
 }
 

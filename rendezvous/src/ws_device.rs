@@ -111,7 +111,17 @@ async fn hello(
         },
         () = app.shutdown.cancelled() => return Err(None),
     };
-    if !app.begin_auth(client) {
+    // The unit it says it is (a hello's well-formed id; anything else counts under no id,
+    // so a made-up id cannot make the limiter keep an arbitrary string).
+    let claimed = match serde_json::from_str::<DeviceToServer>(text.as_str()) {
+        Ok(DeviceToServer::Hello { device_id, .. })
+            if visavis_api::fleet::check_device_id(&device_id).is_ok() =>
+        {
+            device_id
+        }
+        _ => String::new(),
+    };
+    if !app.begin_auth(client, &claimed) {
         tracing::warn!(%client, "unit refused: too many failed attempts from this address");
         return Err(Some(error(
             ErrorCode::RateLimited,
@@ -126,7 +136,7 @@ async fn hello(
         Err(_) => false,
     };
     if not_its_fault {
-        app.auth_succeeded(client);
+        app.auth_succeeded(client, &claimed);
     }
     outcome
 }

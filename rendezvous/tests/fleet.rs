@@ -173,22 +173,34 @@ async fn failed_attempts_use_up_the_allowance_and_successes_give_it_back() {
     .await;
     assert_eq!(status, 200);
 
-    // Guessing does not.
+    let other = DeviceKey::from_bytes(&[9; 32]);
+    let (_ws, reply) = server
+        .enroll(&common::token(&common::FLEET_KEY, "unit-2"), &other)
+        .await;
+    assert!(matches!(reply, ServerToDevice::Welcome { .. }), "{reply:?}");
+
+    // Guessing does not: three wrong signatures as this unit, three wrong admin
+    // credentials, and each is held (the enrollment failure counts with the admin's, under
+    // no unit id).
     let stranger = DeviceKey::from_bytes(&[1; 32]);
-    let (_ws, reply) = server.hello(common::DEVICE, &stranger).await;
-    assert_eq!(code(reply), ErrorCode::Unauthorized);
-    let (status, _) = admin(
-        &server,
-        reqwest::Method::GET,
-        "/api/fleet/devices",
-        Some("guess"),
-    )
-    .await;
-    assert_eq!(status, 401);
+    for _ in 0..3 {
+        let (_ws, reply) = server.hello(common::DEVICE, &stranger).await;
+        assert_eq!(code(reply), ErrorCode::Unauthorized);
+    }
     let (_ws, reply) = server
         .enroll(&common::token(&[0; 32], common::DEVICE), &stranger)
         .await;
     assert_eq!(code(reply), ErrorCode::EnrollmentRefused);
+    for _ in 0..2 {
+        let (status, _) = admin(
+            &server,
+            reqwest::Method::GET,
+            "/api/fleet/devices",
+            Some("guess"),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
 
     // The allowance is used up: even the right key and credential wait.
     let (mut ws, reply) = server.hello(common::DEVICE, &common::device_key()).await;
@@ -203,6 +215,14 @@ async fn failed_attempts_use_up_the_allowance_and_successes_give_it_back() {
     .await;
     assert_eq!(status, 429);
     assert!(body["error"].as_str().unwrap().contains("wait"), "{body}");
+    // Another unit behind the same address (the store's) is not held for them.
+    let (_ws, reply) = server.hello("unit-2", &other).await;
+    assert_eq!(
+        reply,
+        ServerToDevice::Welcome {
+            device_id: "unit-2".into()
+        }
+    );
 
     // One token a second comes back.
     server.clock.advance(Duration::from_secs(1));
