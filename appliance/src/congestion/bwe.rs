@@ -15,23 +15,29 @@
 //! - **A standing queue** (one-way delay above its minimum over [`BASE_WINDOW`], the lowest
 //!   of a feedback batch, above [`QUEUE_LIMIT`]) or **heavy loss** (over [`HIGH_LOSS`] of the
 //!   packets sent in the last [`LOSS_WINDOW`]): back off to [`BACKOFF`] times what the guest
-//!   *received* over the last [`RATE_WINDOW`], which is the path's rate while it congests,
+//!   *received* over the last [`RATE_WINDOW`], which is the path's rate while it congests
+//!   (for loss, also to at most the target less half the loss, as GCC's loss half does),
 //!   and remember that rate as the path's ceiling. Packets sent before the encoders could
 //!   follow ([`REACTION`]) are not judged again, so one congestion event costs one back-off;
 //!   while it lasts, a further back-off waits [`AGAIN_AFTER`].
 //! - **Feedback lost on its way back** is not loss: webrtc-rs reports every packet no
 //!   feedback mentioned as lost, so a run of "lost" packets sent over more than
-//!   [`LOST_RUN`] is left out, and what the guest received is measured over the stretches
-//!   feedback covered. (Retransmissions carry no transport-wide sequence number and are
-//!   invisible here; [`super::retransmit`] keeps them within a budget.)
+//!   [`LOST_RUN`] is left out (unless such runs are more than [`UNKNOWN_AT_MOST`] of the
+//!   packets), and what the guest received is measured over the stretches feedback
+//!   covered. (Retransmissions carry no transport-wide sequence number and are invisible
+//!   here; [`super::retransmit`] keeps them within a budget while the standing queue this
+//!   estimate publishes is long.)
 //! - **Random loss** under [`HIGH_LOSS`] is what NACK/RTX repairs: it never lowers the rate.
 //!   Under [`LOW_LOSS`] (over [`CALM_WINDOW`]) and with no queue to speak of, the rate climbs:
 //!   fast ([`FAST_GROWTH`] per [`STEP`]) while well under the ceiling, slowly
 //!   ([`SLOW_GROWTH`] of the ceiling per step) near and above it, so a known limit is
 //!   approached, not hammered.
 
+use crate::metrics::GuestCounters;
 use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 /// A queue standing longer than this is congestion.
@@ -55,6 +61,10 @@ pub const UNCOVERED: Duration = Duration::from_millis(50);
 /// back (a full queue drops the packets of a burst, sent within a few milliseconds, and
 /// takes some of the next).
 pub const LOST_RUN: Duration = Duration::from_millis(20);
+/// Packets of unknown fate beyond this share of those sent in the last [`CALM_WINDOW`] are
+/// counted as lost: feedback
+/// is not lost that often, a path that drops most packets (a policing relay) is.
+pub const UNKNOWN_AT_MOST: f64 = 0.5;
 /// What the guest received is measured over this long.
 pub const RATE_WINDOW: Duration = Duration::from_millis(300);
 /// A back-off lands at this share of what the guest received.
@@ -71,6 +81,15 @@ pub const FAST_GROWTH: f64 = 1.04;
 pub const SLOW_GROWTH: f64 = 0.004;
 /// "Near the ceiling" starts at this share of it.
 pub const NEAR_CEILING: f64 = 0.9;
+
+/// What became of a packet, as far as feedback tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Arrived,
+    Lost,
+    /// In a long run of "lost" packets: most likely its feedback was lost.
+    Unknown,
+}
 
 /// Why the last back-off happened (for traces and tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +115,7 @@ pub struct Bwe {
     /// Departure instants are measured from here.
     epoch: Option<Instant>,
     /// Per packet sent in the last [`CALM_WINDOW`]: when, and whether it was lost.
-    fates: VecDeque<(Instant, bool)>,
+    fates: VecDeque<(Instant, Fate)>,
     /// Arrived packets in the last [`RATE_WINDOW`] of the receiver's clock: when, how big.
     arrivals: VecDeque<(Duration, usize)>,
     /// Lowest one-way delay (receiver clock minus departure, seconds) per second, over
@@ -105,6 +124,10 @@ pub struct Bwe {
     /// The latest batch's standing queue.
     queue: Option<Duration>,
     last_congestion: Option<Congestion>,
+    /// Smoothed time from a packet's departure to the feedback reporting it.
+    rtt: Option<Duration>,
+    /// Where the standing queue is published for the retransmission budget.
+    counters: Option<Arc<GuestCounters>>,
 }
 
 impl Bwe {
@@ -126,7 +149,15 @@ impl Bwe {
             base: VecDeque::new(),
             queue: None,
             last_congestion: None,
+            rtt: None,
+            counters: None,
         }
+    }
+
+    /// Publish the standing queue into `counters` (`queue_us`) as feedback shows it.
+    pub fn publishing_queue(mut self, counters: Arc<GuestCounters>) -> Self {
+        self.counters = Some(counters);
+        self
     }
 
     /// The standing queue the latest feedback showed.
@@ -147,33 +178,70 @@ impl Bwe {
     /// What the guest received over the last [`RATE_WINDOW`], bits per second.
     pub fn received(&self) -> Option<f64> {
         // Only the stretches feedback covered: a gap longer than [`UNCOVERED`] between two
-        // arrivals is feedback that never came back, not a link that carried nothing.
+        // arrivals is feedback that never came back, not a link that carried nothing...
         let (mut bytes, mut covered) = (0usize, Duration::ZERO);
         for pair in self.arrivals.iter().zip(self.arrivals.iter().skip(1)) {
             let ((before, _), (at, size)) = pair;
             let gap = at.saturating_sub(*before);
             if gap <= UNCOVERED {
                 covered += gap;
-                bytes += size;
             }
+            bytes += size;
         }
-        (covered >= RATE_WINDOW / 4).then(|| bytes as f64 * 8.0 / covered.as_secs_f64())
+        let span = match (self.arrivals.front(), self.arrivals.back()) {
+            (Some(first), Some(last)) => last.0.saturating_sub(first.0),
+            _ => return None,
+        };
+        // ...unless the gaps are most of the time: then the path is what is sparse.
+        let (bytes, over) = if covered * 2 >= span {
+            let uncovered_bytes: usize = self
+                .arrivals
+                .iter()
+                .zip(self.arrivals.iter().skip(1))
+                .filter(|((before, _), (at, _))| at.saturating_sub(*before) > UNCOVERED)
+                .map(|(_, (_, size))| size)
+                .sum();
+            (bytes - uncovered_bytes, covered)
+        } else {
+            (bytes, span)
+        };
+        (over >= RATE_WINDOW / 4).then(|| bytes as f64 * 8.0 / over.as_secs_f64())
     }
 
     /// Share of the judged packets sent in the last `window` that were lost (`None`: too few).
+    /// Packets of unknown fate are left out, unless they are so many that feedback loss no
+    /// longer explains them ([`UNKNOWN_AT_MOST`]): then they count as lost.
     fn loss(&self, window: Duration) -> Option<f64> {
         let newest = self.fates.back()?.0;
         let from = newest.checked_sub(window).unwrap_or(newest);
         let from = self.judge_from.map_or(from, |j| j.max(from));
-        let (mut n, mut lost) = (0usize, 0usize);
-        for (at, l) in self.fates.iter().rev() {
+        let (mut arrived, mut lost, mut unknown) = (0usize, 0usize, 0usize);
+        for (at, fate) in self.fates.iter().rev() {
             if *at < from {
                 break;
             }
-            n += 1;
-            lost += usize::from(*l);
+            match fate {
+                Fate::Arrived => arrived += 1,
+                Fate::Lost => lost += 1,
+                Fate::Unknown => unknown += 1,
+            }
         }
+        if self.mostly_unknown() {
+            lost += unknown;
+        }
+        let n = arrived + lost;
         (n >= MIN_PACKETS).then(|| lost as f64 / n as f64)
+    }
+
+    /// Whether packets of unknown fate are more than [`UNKNOWN_AT_MOST`] of those sent in
+    /// the last [`CALM_WINDOW`].
+    fn mostly_unknown(&self) -> bool {
+        let unknown = self
+            .fates
+            .iter()
+            .filter(|(_, fate)| *fate == Fate::Unknown)
+            .count();
+        unknown as f64 > UNKNOWN_AT_MOST * self.fates.len() as f64
     }
 
     fn record(&mut self, reports: &[PacketReport]) {
@@ -183,11 +251,14 @@ impl Bwe {
         // (webrtc-rs reports what no feedback mentioned as lost): not judged. A full queue
         // drops packets in short runs between the ones it still takes.
         let mut run: Vec<Instant> = Vec::new();
-        let end_run = |run: &mut Vec<Instant>, fates: &mut VecDeque<(Instant, bool)>| {
-            if let (Some(first), Some(last)) = (run.first(), run.last())
-                && last.saturating_duration_since(*first) <= LOST_RUN
-            {
-                fates.extend(run.iter().map(|at| (*at, true)));
+        let end_run = |run: &mut Vec<Instant>, fates: &mut VecDeque<(Instant, Fate)>| {
+            if let (Some(first), Some(last)) = (run.first(), run.last()) {
+                let fate = if last.saturating_duration_since(*first) <= LOST_RUN {
+                    Fate::Lost
+                } else {
+                    Fate::Unknown
+                };
+                fates.extend(run.iter().map(|at| (*at, fate)));
             }
             run.clear();
         };
@@ -197,7 +268,7 @@ impl Bwe {
                 continue;
             };
             end_run(&mut run, &mut self.fates);
-            self.fates.push_back((r.departure, false));
+            self.fates.push_back((r.departure, Fate::Arrived));
             self.arrivals.push_back((arrival, r.size));
             let owd =
                 arrival.as_secs_f64() - r.departure.saturating_duration_since(epoch).as_secs_f64();
@@ -244,6 +315,9 @@ impl Bwe {
         self.queue = queue
             .filter(|_| base.is_finite())
             .map(|q| Duration::from_secs_f64((q - base).max(0.0)));
+        if let (Some(c), Some(q)) = (&self.counters, self.queue) {
+            c.queue_us.store(q.as_micros() as u64, Relaxed);
+        }
     }
 
     fn decide(&mut self, now: Instant) {
@@ -269,7 +343,16 @@ impl Bwe {
                 return;
             }
             let before = self.rule;
+            // Heavy loss also backs off in proportion to it, as GCC's loss half does: when
+            // most packets are lost, what little arrives says little about the path's rate.
+            let by_loss = match why {
+                Congestion::Loss => self
+                    .loss(LOSS_WINDOW)
+                    .map_or(f64::INFINITY, |l| self.rule * (1.0 - 0.5 * l)),
+                Congestion::Queue => f64::INFINITY,
+            };
             self.rule = (BACKOFF * received)
+                .min(by_loss)
                 .min(self.rule)
                 .clamp(self.min, self.max);
             self.ceiling = Some(received);
@@ -318,6 +401,20 @@ impl BandwidthEstimator for Bwe {
             return;
         }
         self.gcc.on_reports(now, reports);
+        // Feedback now, for the newest packet it reports arrived: a round trip (and the
+        // receiver's wait before sending feedback).
+        if let Some(newest) = reports
+            .iter()
+            .filter(|r| r.arrived)
+            .map(|r| r.departure)
+            .max()
+        {
+            let sample = now.saturating_duration_since(newest);
+            self.rtt = Some(match self.rtt {
+                Some(rtt) => rtt.mul_f64(0.8) + sample.mul_f64(0.2),
+                None => sample,
+            });
+        }
         self.record(reports);
         self.decide(now);
     }
@@ -333,6 +430,7 @@ impl BandwidthEstimator for Bwe {
         stats.delay_based_bitrate = Some(self.gcc.delay_based_bitrate());
         stats.loss_based_bitrate = Some(self.rule);
         stats.packet_loss = self.loss(CALM_WINDOW);
+        stats.round_trip_time = self.rtt;
         stats
     }
 }

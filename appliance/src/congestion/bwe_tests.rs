@@ -302,11 +302,11 @@ fn a_queue_that_stands_gets_one_back_off_a_second_not_one_a_batch() {
 
 #[test]
 fn feedback_lost_on_its_way_back_is_not_loss() {
-    // A third of the feedback never comes back (a guest whose uplink is full); the packets
+    // A fifth of the feedback never comes back (a guest whose uplink is full); the packets
     // it covered are reported lost with the next feedback.
     let mut p = Path::new(1_500_000.0, 20_000_000.0);
     p.app_limit = 800_000.0;
-    p.feedback_loss = 0.3;
+    p.feedback_loss = 0.2;
     p.run(20.0);
     assert_eq!(p.bwe.last_congestion(), None, "{:?}", p.trace);
     assert!(p.target() >= 1_500_000.0, "{:?}", p.trace);
@@ -315,4 +315,20 @@ fn feedback_lost_on_its_way_back_is_not_loss() {
         (700_000.0..900_000.0).contains(&received),
         "what arrived, from the feedback that came: {received}"
     );
+}
+
+#[test]
+fn a_path_that_drops_most_packets_without_a_queue_brings_the_rate_down() {
+    // A policer at 400 kbit/s with no buffer (as a relay that drops what exceeds its rate):
+    // long runs of lost packets, which must not all pass for lost feedback.
+    let mut p = Path::new(3_600_000.0, 400_000.0);
+    p.queue_limit = 0.0;
+    p.run(6.0);
+    assert_eq!(
+        p.bwe.last_congestion(),
+        Some(Congestion::Loss),
+        "{:?}",
+        p.trace
+    );
+    assert!(p.target() < 600_000.0, "{:?}", p.trace);
 }

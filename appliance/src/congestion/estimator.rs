@@ -59,6 +59,11 @@ impl<E: BandwidthEstimator> Published<E> {
         if self.heard {
             let bps = self.inner.target_bitrate().max(1.0) as u64;
             self.counters.estimate_bps.store(bps, Relaxed);
+            if let Some(rtt) = self.inner.stats().round_trip_time {
+                self.counters
+                    .rtt_us
+                    .store(rtt.as_micros().max(1) as u64, Relaxed);
+            }
         }
     }
 }
@@ -145,7 +150,10 @@ pub fn registry(
     // The transport-cc feedback and header extension for audio and video, and the receiver.
     let registry = configure_twcc_receiver_only(registry, media_engine)?;
     let (start, min, max) = bounds(limits);
-    let estimator = Published::new(Bwe::new(start, min, max), counters);
+    let estimator = Published::new(
+        Bwe::new(start, min, max).publishing_queue(counters.clone()),
+        counters,
+    );
     Ok(registry
         .with(
             Slot::CongestionControl,

@@ -10,10 +10,14 @@
 //! estimate read the standing queue as a reason to send even less).
 //!
 //! [`RetransmitGate`] (the rule, on plain instants) answers a packet at most once per
-//! [`REPEAT_AFTER`], and answers at most [`SHARE`] of the guest's estimate in
+//! round trip (queue included, [`REPEAT_RTTS`]; a lossy path with a short round trip still
+//! gets its repeated asks answered), and answers at most [`SHARE`] of the guest's estimate in
 //! retransmissions (a bucket of [`BURST`] packets, refilled at that rate). A request left
 //! unanswered costs the guest a keyframe request at worst, which the layer's keyframe
-//! coalescing serves. [`NackGate`] applies it to the NACKs a guest sends.
+//! coalescing serves. [`NackGate`] applies it to the NACKs a guest sends, only while a
+//! queue of at least [`QUEUED`] stands on the way to the guest (the estimate publishes it):
+//! through the lab's relay, which loses bursts without queueing, calls froze once their
+//! repeated asks went unanswered.
 
 use crate::metrics::GuestCounters;
 use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
@@ -27,12 +31,20 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-/// A packet is retransmitted at most once per this long.
-pub const REPEAT_AFTER: Duration = Duration::from_millis(250);
+/// A packet is retransmitted at most once per round trip (as the guest's feedback shows
+/// it, queue included) and a little more, so a request made while the last retransmission
+/// is still on its way is not answered again; never less than this...
+pub const REPEAT_AFTER: Duration = Duration::from_millis(20);
+/// ...and this many round trips.
+pub const REPEAT_RTTS: f64 = 1.2;
 /// Retransmissions take at most this share of the guest's estimate...
 pub const SHARE: f64 = 0.2;
 /// ...with bursts of up to this many packets.
 pub const BURST: f64 = 30.0;
+/// The budget applies only while a queue this long stands on the way to the guest (a path
+/// that loses bursts without queueing, as the lab's relay does, needs every retransmission
+/// it asks for).
+pub const QUEUED: Duration = Duration::from_millis(40);
 /// The size a retransmission is counted at (a full video packet).
 const PACKET_BITS: f64 = 1200.0 * 8.0;
 /// The estimate assumed before the first feedback.
@@ -58,8 +70,16 @@ impl Default for RetransmitGate {
 
 impl RetransmitGate {
     /// Whether to retransmit packet `seq` of `ssrc`, asked for at `now`, with the guest's
-    /// estimate at `estimate_bps`.
-    pub fn admit(&mut self, now: Instant, estimate_bps: f64, ssrc: u32, seq: u16) -> bool {
+    /// estimate at `estimate_bps` and round trip `rtt`.
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        estimate_bps: f64,
+        rtt: Duration,
+        ssrc: u32,
+        seq: u16,
+    ) -> bool {
+        let repeat_after = rtt.mul_f64(REPEAT_RTTS).max(REPEAT_AFTER);
         if let Some(last) = self.refilled {
             let per_second = estimate_bps * SHARE / PACKET_BITS;
             let elapsed = now.saturating_duration_since(last).as_secs_f64();
@@ -69,7 +89,7 @@ impl RetransmitGate {
         if self
             .answered
             .get(&(ssrc, seq))
-            .is_some_and(|at| now < *at + REPEAT_AFTER)
+            .is_some_and(|at| now < *at + repeat_after)
         {
             return false;
         }
@@ -78,7 +98,7 @@ impl RetransmitGate {
         }
         self.tokens -= 1.0;
         if self.answered.len() >= 4096 {
-            self.answered.retain(|_, at| now < *at + REPEAT_AFTER);
+            self.answered.retain(|_, at| now < *at + repeat_after);
         }
         self.answered.insert((ssrc, seq), now);
         true
@@ -107,6 +127,11 @@ impl<I: Interceptor> NackGate<I> {
             0 => UNKNOWN_ESTIMATE,
             bps => bps as f64,
         };
+        let rtt = Duration::from_micros(self.counters.rtt_us.load(Relaxed));
+        if Duration::from_micros(self.counters.queue_us.load(Relaxed)) < QUEUED {
+            // No queue stands: answer everything, as webrtc-rs would.
+            return Some(nack.clone());
+        }
         let mut asked: Vec<u16> = nack
             .nacks
             .iter()
@@ -115,7 +140,7 @@ impl<I: Interceptor> NackGate<I> {
         asked.dedup();
         let admitted: Vec<u16> = asked
             .into_iter()
-            .filter(|seq| self.gate.admit(now, estimate, nack.media_ssrc, *seq))
+            .filter(|seq| self.gate.admit(now, estimate, rtt, nack.media_ssrc, *seq))
             .collect();
         (!admitted.is_empty()).then(|| TransportLayerNack {
             sender_ssrc: nack.sender_ssrc,
@@ -203,17 +228,22 @@ mod tests {
     fn a_packet_asked_again_soon_is_not_sent_twice() {
         let mut g = RetransmitGate::default();
         let t = Instant::now();
-        assert!(g.admit(t, 1e6, 1, 7));
-        assert!(!g.admit(t + Duration::from_millis(100), 1e6, 1, 7));
+        let rtt = Duration::from_millis(300);
+        let later = t + Duration::from_millis(300);
+        assert!(g.admit(t, 1e6, rtt, 1, 7));
+        assert!(!g.admit(later, 1e6, rtt, 1, 7), "still on its way");
+        assert!(g.admit(later, 1e6, rtt, 1, 8), "another one");
+        assert!(g.admit(later, 1e6, rtt, 2, 7), "another stream");
+        let again = t + rtt.mul_f64(REPEAT_RTTS);
         assert!(
-            g.admit(t + Duration::from_millis(100), 1e6, 1, 8),
-            "another one"
+            g.admit(again, 1e6, rtt, 1, 7),
+            "asked again a round trip later"
         );
-        assert!(
-            g.admit(t + Duration::from_millis(100), 1e6, 2, 7),
-            "another stream"
-        );
-        assert!(g.admit(t + REPEAT_AFTER, 1e6, 1, 7), "asked again later");
+        // A short round trip: asked again soon, answered again.
+        let mut g = RetransmitGate::default();
+        let short = Duration::from_millis(5);
+        assert!(g.admit(t, 1e6, short, 1, 7));
+        assert!(g.admit(t + REPEAT_AFTER, 1e6, short, 1, 7));
     }
 
     #[test]
@@ -224,7 +254,7 @@ mod tests {
         let mut sent = 0u32;
         for i in 0..2000u32 {
             let now = t + Duration::from_millis(u64::from(i) * 5);
-            sent += u32::from(g.admit(now, 1e6, 1, i as u16));
+            sent += u32::from(g.admit(now, 1e6, Duration::ZERO, 1, i as u16));
         }
         let allowed = BURST + 10.0 * 1e6 * SHARE / PACKET_BITS;
         assert!(f64::from(sent) <= allowed + 1.0, "{sent} > {allowed}");
@@ -237,7 +267,7 @@ mod tests {
         let mut sent2 = 0u32;
         for i in 0..2000u32 {
             let now = t + Duration::from_millis(u64::from(i) * 5);
-            sent2 += u32::from(g.admit(now, 2e6, 1, i as u16));
+            sent2 += u32::from(g.admit(now, 2e6, Duration::ZERO, 1, i as u16));
         }
         assert!(
             f64::from(sent2) > 1.7 * (f64::from(sent) - BURST),
@@ -249,6 +279,8 @@ mod tests {
     fn a_nack_keeps_only_what_the_gate_admits() {
         use rtc::rtcp::transport_feedbacks::transport_layer_nack::NackPair;
         let counters = Arc::new(GuestCounters::default());
+        counters.rtt_us.store(300_000, Relaxed);
+        counters.queue_us.store(200_000, Relaxed);
         let mut gate = NackGate::new(rtc::interceptor::NoopInterceptor::new(), counters);
         let t = Instant::now();
         let nack = |seqs: &[u16]| TransportLayerNack {
@@ -268,5 +300,12 @@ mod tests {
             gate.filter(t + Duration::from_millis(60), &nack(&[10, 13]))
                 .is_none()
         );
+        // No queue stands: everything is answered.
+        gate.counters.queue_us.store(0, Relaxed);
+        let all = gate
+            .filter(t + Duration::from_millis(70), &nack(&[10, 13]))
+            .unwrap();
+        let seqs: Vec<u16> = all.nacks.iter().flat_map(NackPair::packet_list).collect();
+        assert_eq!(seqs, vec![10, 13]);
     }
 }
