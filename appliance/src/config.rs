@@ -173,12 +173,14 @@ pub struct VideoConfig {
     /// lower it at run time.
     pub bitrate_kbps: u32,
     /// The main encoding's floor (at most `bitrate_kbps`): a guest whose network carries
-    /// less gets the small layer instead of dragging everyone's picture down to mush.
+    /// less gets the small layer instead of dragging everyone's picture down to mush. The
+    /// resolution steps down there first; the frame rate only if `small_fps` says so.
     pub min_bitrate_kbps: u32,
     /// The small layer's height (its width keeps the camera's aspect ratio); never more than
     /// `height`.
     pub small_height: u32,
-    /// The small layer's frame rate; never more than `fps`.
+    /// The small layer's frame rate; never more than `fps` (default 30: the full rate of a
+    /// 30 fps camera, so stepping down costs resolution, not motion).
     pub small_fps: u32,
     /// The small layer's bitrate ceiling, at most `bitrate_kbps` (its floor is 100 kbit/s).
     pub small_bitrate_kbps: u32,
@@ -217,10 +219,10 @@ impl Default for VideoConfig {
             height: 720,
             fps: 30,
             bitrate_kbps: 2500,
-            min_bitrate_kbps: 600,
+            min_bitrate_kbps: 1000,
             small_height: 360,
-            small_fps: 15,
-            small_bitrate_kbps: 500,
+            small_fps: 30,
+            small_bitrate_kbps: 600,
             encoder: EncoderChoice::Auto,
             capture_timestamp: false,
         }
@@ -737,13 +739,16 @@ url = "http://127.0.0.1:8443"
     #[test]
     fn small_layer_keeps_the_aspect_ratio_and_never_grows() {
         let c = parse(MINIMAL).unwrap();
-        assert_eq!(c.video.small_size(), (640, 360, 15));
+        assert_eq!(c.video.small_size(), (640, 360, 30));
         let c = parse(&format!(
             "{MINIMAL}\n[video]\nwidth = 640\nheight = 480\nfps = 10\nsmall_height = 240\n"
         ))
         .unwrap();
         assert_eq!(c.video.small_size(), (320, 240, 10));
-        let c = parse(&format!("{MINIMAL}\n[video]\nwidth = 320\nheight = 180\n")).unwrap();
+        let c = parse(&format!(
+            "{MINIMAL}\n[video]\nwidth = 320\nheight = 180\nsmall_fps = 15\n"
+        ))
+        .unwrap();
         assert_eq!(c.video.small_size(), (320, 180, 15));
         let c = parse(&format!("{MINIMAL}\n[video]\nbitrate_kbps = 300\n")).unwrap();
         assert_eq!((c.video.min_kbps(), c.video.small_kbps()), (300, 300));

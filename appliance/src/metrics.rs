@@ -50,6 +50,10 @@ pub struct GuestCounters {
     pub reactions_in: AtomicU64,
     /// The guest's bandwidth estimate, bits per second (0 until their first feedback).
     pub estimate_bps: AtomicU64,
+    /// The round trip to the guest as their feedback shows it, microseconds (0: not yet).
+    pub rtt_us: AtomicU64,
+    /// The standing queue on the way to the guest, microseconds (see `congestion::bwe`).
+    pub queue_us: AtomicU64,
     /// The video layer they receive ([`layer_code`]).
     pub layer: AtomicU8,
 }

@@ -1,7 +1,9 @@
 //! Each guest's send-side bandwidth estimate, and the interceptor chain that makes it.
 //!
-//! webrtc-rs 0.21 runs Google Congestion Control over transport-wide congestion control
-//! feedback (TWCC) inside each peer connection's interceptor chain. The estimator is boxed
+//! webrtc-rs 0.21 runs a bandwidth estimator over transport-wide congestion control
+//! feedback (TWCC) inside each peer connection's interceptor chain; ours is [`Bwe`] (GCC's
+//! delay half bounded by rules on a standing queue and on heavy loss, see
+//! [`super::bwe`]). The estimator is boxed
 //! inside the chain, out of the application's reach, so [`Published`] wraps it and stores
 //! its target in the guest's counters after every change, where the congestion task and
 //! the metrics read it (the pattern of webrtc-rs's `bandwidth-estimation-from-disk`
@@ -15,16 +17,19 @@
 //! from 1.5 Mbit/s to 500 kbit/s). The encoders follow the estimate instead, which keeps
 //! what is sent near it.
 
+use super::bwe::Bwe;
 use super::controller::{Limits, VIDEO_SHARE};
+use super::retransmit::NackGate;
 use crate::metrics::GuestCounters;
 use rtc::interceptor::{
-    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacketReport, Registry,
-    Slot, TwccSenderBuilder,
+    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, PacketReport, Registry, Slot,
+    TwccSenderBuilder,
 };
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
-    configure_twcc_receiver_only,
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RtpCodecKind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -36,6 +41,8 @@ pub struct Published<E: BandwidthEstimator> {
     counters: Arc<GuestCounters>,
     /// Feedback arrived at least once: before that the target is only the starting guess.
     heard: bool,
+    /// When the estimator's halves were last traced.
+    traced: Option<Instant>,
 }
 
 impl<E: BandwidthEstimator> Published<E> {
@@ -44,6 +51,7 @@ impl<E: BandwidthEstimator> Published<E> {
             inner,
             counters,
             heard: false,
+            traced: None,
         }
     }
 
@@ -51,6 +59,11 @@ impl<E: BandwidthEstimator> Published<E> {
         if self.heard {
             let bps = self.inner.target_bitrate().max(1.0) as u64;
             self.counters.estimate_bps.store(bps, Relaxed);
+            if let Some(rtt) = self.inner.stats().round_trip_time {
+                self.counters
+                    .rtt_us
+                    .store(rtt.as_micros().max(1) as u64, Relaxed);
+            }
         }
     }
 }
@@ -60,6 +73,20 @@ impl<E: BandwidthEstimator> BandwidthEstimator for Published<E> {
         self.inner.on_reports(now, reports);
         self.heard |= !reports.is_empty();
         self.publish();
+        if self
+            .traced
+            .is_none_or(|t| now >= t + std::time::Duration::from_secs(1))
+        {
+            self.traced = Some(now);
+            let s = self.inner.stats();
+            tracing::debug!(
+                target_bps = self.inner.target_bitrate() as u64,
+                delay_bps = s.delay_based_bitrate.map(|b| b as u64),
+                loss_bps = s.loss_based_bitrate.map(|b| b as u64),
+                loss = s.packet_loss,
+                "bandwidth estimate"
+            );
+        }
     }
 
     fn target_bitrate(&self) -> f64 {
@@ -83,7 +110,7 @@ impl<E: BandwidthEstimator> BandwidthEstimator for Published<E> {
 /// Where a guest's estimator starts and the range it stays in, bits per second.
 ///
 /// Above what the main layer sends at its ceiling (video, audio and overhead): a guest
-/// whose network has not objected yet must not lower anyone's video. GCC comes down from
+/// whose network has not objected yet must not lower anyone's video. The estimate comes down from
 /// there at the first sign of congestion.
 pub fn bounds(limits: &Limits) -> (f64, f64, f64) {
     let start = (limits.main_max + limits.audio) as f64 / VIDEO_SHARE * 1.25;
@@ -91,8 +118,8 @@ pub fn bounds(limits: &Limits) -> (f64, f64, f64) {
 }
 
 /// The interceptor chain for one guest: NACK (generator and responder, which
-/// retransmits over RTX when negotiated), RTCP reports, the MID/RID header extensions, and
-/// send-side congestion control (GCC over TWCC: the TWCC sender numbers packets, the
+/// retransmits over RTX when negotiated, within the budget of [`super::retransmit`]), RTCP reports, the MID/RID header extensions, and
+/// send-side congestion control ([`Bwe`] over TWCC: the TWCC sender numbers packets, the
 /// receiver reports what arrives), its estimate published into `counters`. This is
 /// webrtc-rs's default chain with what `configure_congestion_control` adds but its pacer
 /// (see the module docs).
@@ -102,13 +129,31 @@ pub fn registry(
     limits: &Limits,
     counters: Arc<GuestCounters>,
 ) -> Result<Registry, webrtc::error::Error> {
-    let registry = configure_nack(registry, media_engine);
+    // webrtc-rs's `configure_nack`, its responder behind the retransmission budget.
+    for parameter in ["", "pli"] {
+        media_engine.register_feedback(
+            RTCPFeedback {
+                typ: "nack".to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    let registry = registry
+        .with(
+            Slot::NackResponder,
+            NackGate::new(NackResponderBuilder::new().build(), counters.clone()),
+        )
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_rtcp_reports(registry);
     // The transport-cc feedback and header extension for audio and video, and the receiver.
     let registry = configure_twcc_receiver_only(registry, media_engine)?;
     let (start, min, max) = bounds(limits);
-    let estimator = Published::new(Gcc::new(start, min, max), counters);
+    let estimator = Published::new(
+        Bwe::new(start, min, max).publishing_queue(counters.clone()),
+        counters,
+    );
     Ok(registry
         .with(
             Slot::CongestionControl,

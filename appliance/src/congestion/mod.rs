@@ -1,19 +1,21 @@
 //! The network drives the encoder: every guest's bandwidth estimate sets the shared
 //! encoders' bitrates and which video layer each guest gets.
 //!
-//! Each guest's peer connection estimates its own path (GCC over TWCC, [`estimator`]).
+//! Each guest's peer connection estimates its own path ([`bwe`] over TWCC, [`estimator`]).
 //! Every [`TICK`] one task hands all estimates to the [`Controller`] (the rule, on plain
 //! numbers) and carries out its decisions: an encoder's bitrate and the small layer on or
 //! off through [`VideoControl`], a guest's layer through their [`Membership`], which their
 //! video sender follows at the layer's next keyframe.
 //!
-//! A known limit: webrtc-rs's GCC raises its estimate on a quiet path whatever is sent, so a
+//! A known limit: the estimate rises on a quiet path whatever is sent, so a
 //! guest on the small layer looks recovered after some seconds even when their link has not
 //! (nothing probes it). The controller's growing wait before each return bounds what those
 //! tries cost; probing (padding up to the main layer's rate before moving) would remove it.
 
+pub mod bwe;
 mod controller;
 pub mod estimator;
+pub mod retransmit;
 
 pub use controller::{Controller, Decision, Limits, VIDEO_SHARE};
 

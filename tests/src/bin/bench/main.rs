@@ -9,7 +9,8 @@
 //!    delivered frame, delivered fps and PSS, and the ratio to applianced.
 //! 3. The kiosk: a table's 1920x1080 screen with four guest tiles; kiosk CPU-seconds per
 //!    second and PSS, and applianced frame → kiosk paint latency.
-//! 4. The network (`net`): calls across the lab of namespaces, see `net.rs`.
+//! 4. The network (`net`): calls across the lab of namespaces (NAT matrix, a thin link, a
+//!    cap dropped mid-call, a fast guest beside a slow one), see `net.rs`.
 
 mod baseline;
 mod kiosk;
@@ -109,8 +110,8 @@ enum Part {
     Call,
     /// The kiosk's screen with four guest tiles.
     Kiosk,
-    /// Calls across the network lab: NAT matrix, a thin link, a cap dropped mid-call
-    /// (needs root).
+    /// Calls across the network lab: NAT matrix, a thin link, a cap dropped mid-call, a
+    /// fast guest beside a slow one (needs root).
     Net,
 }
 

@@ -3,18 +3,25 @@
 //! 1. The connect matrix: for each pair of NAT kinds, the candidate pair the guest's
 //!    Chromium selected and the time from opening the invite to the first decoded frame.
 //! 2. A thin link (1 Mbit/s, 2 % random loss, 60 ms one-way delay on the guest's side):
-//!    delivered fps, Chromium's freeze count and time frozen over the window, resolution.
+//!    delivered fps, Chromium's freeze count and time frozen over the window, resolution,
+//!    glass-to-glass latency (the capture time applianced draws into each frame, read back
+//!    in the guest page, as `bench call` does; namespaces share the machine's clock).
 //! 3. The guest's cap dropped from 4 to 1 Mbit/s mid-call: the unit's video send rate to
 //!    that guest, second by second, and how long until it fits under the new cap; freezes
 //!    meanwhile.
+//! 4. Two guests, one behind a 600 kbit/s cap, the other on the internet side with no cap:
+//!    what each gets (resolution, received bitrate, delivered fps, layer).
 
-use crate::visavis::metrics;
+use crate::percentile;
+use crate::visavis::{LATENCY_JS, bench_state, eval, metrics};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
-use visavis_e2e::lab::call::LabCall;
-use visavis_e2e::lab::{LabConfig, LinkShape, NatKind, Side, Wire};
+use visavis_e2e::lab::call::{LabCall, frames_flow};
+use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
 use visavis_e2e::wait::{self, Check};
-use visavis_e2e::{ApplianceConfig, Error, Result, VideoReception};
+use visavis_e2e::{
+    ApplianceConfig, Chromedriver, Error, Guest, PageState, Result, VideoReception, timeouts,
+};
 
 /// The unit as a store runs it.
 fn unit() -> ApplianceConfig {
@@ -46,7 +53,28 @@ pub async fn run() -> String {
             let _ = writeln!(out, "net: cap drop: FAILED: {e}");
         }
     }
+    match two_guests().await {
+        Ok(r) => out.push_str(&r),
+        Err(e) => {
+            let _ = writeln!(out, "net: two guests: FAILED: {e}");
+        }
+    }
     out
+}
+
+/// Install the glass-to-glass probe in a guest already in the call.
+async fn probe_latency(guest: &Guest) -> Result<()> {
+    let injected = eval(
+        guest,
+        &format!("{LATENCY_JS}\nreturn window.__visavisProbe;"),
+    )
+    .await?;
+    if injected != "ok" {
+        return Err(Error::new(format!(
+            "latency probe not installed: {injected}"
+        )));
+    }
+    Ok(())
 }
 
 async fn matrix() -> String {
@@ -132,29 +160,56 @@ async fn thin() -> Result<String> {
             },
             ..Default::default()
         },
-        unit(),
+        ApplianceConfig {
+            video_extra: "capture_timestamp = true\n".into(),
+            ..unit()
+        },
     )
     .await?;
+    probe_latency(&call.guest).await?;
     let window = Duration::from_secs(20);
     let a = reception(&call).await?;
+    let seen = bench_state(&call.guest).await?.1.len();
+    let up_a = video_bytes_in(&call)?;
     let t0 = Instant::now();
     pass(window).await?;
     let b = reception(&call).await?;
     let secs = t0.elapsed().as_secs_f64();
+    let up_kbit = (video_bytes_in(&call)? - up_a) as f64 * 8.0 / 1000.0 / secs;
+    let mut latencies: Vec<f64> = bench_state(&call.guest)
+        .await?
+        .1
+        .into_iter()
+        .skip(seen)
+        .collect();
     let frozen = b.total_freezes_duration - a.total_freezes_duration;
     let kbit = (b.bytes_received - a.bytes_received) as f64 * 8.0 / 1000.0 / secs;
     let _ = call.guest.close().await;
     Ok(format!(
         "net: thin link (guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way), {secs:.1} s window:\n  \
          delivered {:.1} fps at {}x{}, {kbit:.0} kbit/s received; freezes {} totalling {frozen:.2} s \
-         ({:.1} % of the time); packets lost {}\n",
+         ({:.1} % of the time); packets lost {}\n  \
+         glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames read); \
+         the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n",
         (b.frames_decoded - a.frames_decoded) as f64 / secs,
         b.frame_width,
         b.frame_height,
         b.freeze_count - a.freeze_count,
         100.0 * frozen / secs,
         b.packets_lost - a.packets_lost,
+        percentile(&mut latencies, 50.0),
+        percentile(&mut latencies, 95.0),
+        latencies.len(),
     ))
+}
+
+/// The video bytes the unit received from its one guest so far.
+fn video_bytes_in(call: &LabCall) -> Result<u64> {
+    let m = metrics(&call.unit)?;
+    m.guests
+        .first()
+        .map(|g| g.video_in.bytes)
+        .ok_or_else(|| Error::new("the unit lists no guest"))
 }
 
 /// The unit's video bytes sent to its one guest so far.
@@ -212,5 +267,82 @@ async fn cap_drop() -> Result<String> {
         after.total_freezes_duration - before.total_freezes_duration,
         after.frame_width,
         after.frame_height,
+    ))
+}
+
+/// What one guest got over a window, from their page's counters before and after.
+fn got(a: &VideoReception, b: &VideoReception, secs: f64) -> String {
+    format!(
+        "{}x{}, {:.0} kbit/s received, {:.1} fps delivered, froze {:.2} s",
+        b.frame_width,
+        b.frame_height,
+        (b.bytes_received - a.bytes_received) as f64 * 8.0 / 1000.0 / secs,
+        (b.frames_decoded - a.frames_decoded) as f64 / secs,
+        b.total_freezes_duration - a.total_freezes_duration,
+    )
+}
+
+async fn guest_reception(guest: &Guest) -> Result<VideoReception> {
+    guest
+        .video_reception()
+        .await?
+        .ok_or_else(|| Error::new("a guest has no inbound video"))
+}
+
+async fn two_guests() -> Result<String> {
+    // The slow guest behind NAT A's capped link.
+    let mut call = LabCall::start(
+        LabConfig {
+            nat_a: NatKind::Cone,
+            nat_b: NatKind::Cone,
+            guest_link: LinkShape {
+                rate_kbit: Some(600),
+                loss: 0.0,
+                wire: Some(Wire::delay(30.0, 2.0)),
+            },
+            ..Default::default()
+        },
+        unit(),
+    )
+    .await?;
+    // The fast guest on the internet side, its link not shaped.
+    let url = call.unit.create_invite(timeouts::media())?;
+    let driver = Chromedriver::start_in(call.lab.ns(Node::Inet))?;
+    let fast = driver
+        .new_guest_with_args(&Lab::guest_chromium_args())
+        .await?;
+    fast.record_peer_connections().await?;
+    fast.open(&url).await?;
+    fast.join("Lou").await?;
+    fast.wait_for_state(PageState::InCall, timeouts::step())
+        .await?;
+    frames_flow(&fast, "the unshaped internet").await?;
+    // Let the estimates and layers settle.
+    pass(Duration::from_secs(8)).await?;
+    let (fast_a, slow_a) = (guest_reception(&fast).await?, reception(&call).await?);
+    let t0 = Instant::now();
+    pass(Duration::from_secs(15)).await?;
+    let (fast_b, slow_b) = (guest_reception(&fast).await?, reception(&call).await?);
+    let secs = t0.elapsed().as_secs_f64();
+    let layers: Vec<String> = metrics(&call.unit)?
+        .guests
+        .iter()
+        .map(|g| {
+            format!(
+                "{} on {} ({} kbit/s estimate)",
+                g.name,
+                g.layer.as_str(),
+                g.estimate_bps / 1000
+            )
+        })
+        .collect();
+    let _ = fast.close().await;
+    let _ = call.guest.close().await;
+    Ok(format!(
+        "net: two guests, one capped at 600 kbit/s, {secs:.1} s window:\n  \
+         fast guest (no cap): {}\n  slow guest (600 kbit/s): {}\n  unit: {}\n",
+        got(&fast_a, &fast_b, secs),
+        got(&slow_a, &slow_b, secs),
+        layers.join("; "),
     ))
 }

@@ -9,7 +9,8 @@ use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, Guest, Rendezvous, RendezvousConfig, Result,
 };
 
-const LATENCY_JS: &str = include_str!("latency.js");
+/// The glass-to-glass probe injected into a guest page (reads the capture timestamp).
+pub(crate) const LATENCY_JS: &str = include_str!("latency.js");
 
 /// What one run measured.
 pub struct Report {
@@ -77,7 +78,7 @@ pub(crate) fn metrics(unit: &Appliance) -> Result<visavis_api::local::MetricsSna
     }
 }
 
-async fn eval(guest: &Guest, script: &str) -> Result<serde_json::Value> {
+pub(crate) async fn eval(guest: &Guest, script: &str) -> Result<serde_json::Value> {
     guest
         .webdriver()
         .execute(script, vec![])
@@ -85,7 +86,8 @@ async fn eval(guest: &Guest, script: &str) -> Result<serde_json::Value> {
         .map_err(|e| Error::new(format!("script in the guest page: {e}")))
 }
 
-async fn bench_state(guest: &Guest) -> Result<(u64, Vec<f64>, f64, f64)> {
+/// The probe's frame count, latency samples (ms), first frame time and time origin.
+pub(crate) async fn bench_state(guest: &Guest) -> Result<(u64, Vec<f64>, f64, f64)> {
     let v = eval(
         guest,
         "const b = window.__visavisBench || {}; return [b.frames || 0, b.samples || [], b.firstFrameAt || 0, performance.timeOrigin];",

@@ -1,0 +1,440 @@
+//! A guest's bandwidth estimate for a path whose random loss NACK/RTX repairs: GCC's
+//! delay-gradient half, bounded by two rules of our own on a standing queue and on loss.
+//! Reports in, a target out; no clock, no I/O.
+//!
+//! webrtc-rs 0.21's `Gcc` takes the lower of its delay half and its loss half. On the lab's
+//! thin links (a `tbf` cap with a 200 ms queue, 2 % random loss) neither served: the delay
+//! half never backed off (it climbed to its ceiling while the queue stood full and dropped
+//! most packets), and the loss half backed off from its own target by half the loss every
+//! 200 ms for as long as the loss lasted, so one overshoot (the start, a drop of the cap)
+//! took it to its floor; from there it climbs only while every batch of feedback shows under
+//! 2 % loss, which 2 % random loss rarely allows. The guest sat far below their link.
+//!
+//! [`Bwe`] keeps GCC's delay half as an upper bound and replaces the loss half with:
+//!
+//! - **A standing queue** (one-way delay above its minimum over [`BASE_WINDOW`], the lowest
+//!   of a feedback batch, above [`QUEUE_LIMIT`]) or **heavy loss** (over [`HIGH_LOSS`] of the
+//!   packets sent in the last [`LOSS_WINDOW`]): back off to [`BACKOFF`] times what the guest
+//!   *received* over the last [`RATE_WINDOW`], which is the path's rate while it congests
+//!   (for loss, also to at most the target less half the loss, as GCC's loss half does),
+//!   and remember that rate as the path's ceiling. Packets sent before the encoders could
+//!   follow ([`REACTION`]) are not judged again, so one congestion event costs one back-off;
+//!   while it lasts, a further back-off waits [`AGAIN_AFTER`].
+//! - **Feedback lost on its way back** is not loss: webrtc-rs reports every packet no
+//!   feedback mentioned as lost, so a run of "lost" packets sent over more than
+//!   [`LOST_RUN`] is left out (unless such runs are more than [`UNKNOWN_AT_MOST`] of the
+//!   packets), and what the guest received is measured over the stretches feedback
+//!   covered. (Retransmissions carry no transport-wide sequence number and are invisible
+//!   here; [`super::retransmit`] keeps them within a budget while the standing queue this
+//!   estimate publishes is long.)
+//! - **Random loss** under [`HIGH_LOSS`] is what NACK/RTX repairs: it never lowers the rate.
+//!   Under [`LOW_LOSS`] (over [`CALM_WINDOW`]) and with no queue to speak of, the rate climbs:
+//!   fast ([`FAST_GROWTH`] per [`STEP`]) while well under the ceiling, slowly
+//!   ([`SLOW_GROWTH`] of the ceiling per step) near and above it, so a known limit is
+//!   approached, not hammered.
+
+use crate::metrics::GuestCounters;
+use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+/// A queue standing longer than this is congestion.
+pub const QUEUE_LIMIT: Duration = Duration::from_millis(80);
+/// The one-way delay's floor is its minimum over this long.
+pub const BASE_WINDOW: Duration = Duration::from_secs(10);
+/// Above this share of lost packets, the loss is congestion, not noise NACK repairs.
+pub const HIGH_LOSS: f64 = 0.10;
+/// Loss is judged over the packets sent in this long...
+pub const LOSS_WINDOW: Duration = Duration::from_millis(500);
+/// ...and at least this many of them.
+pub const MIN_PACKETS: usize = 20;
+/// Below this share of lost packets (over [`CALM_WINDOW`]) the rate may climb.
+pub const LOW_LOSS: f64 = 0.05;
+/// The window the climb is judged over.
+pub const CALM_WINDOW: Duration = Duration::from_secs(2);
+/// Arrivals further apart than this are feedback that was lost on its way back, not a
+/// path that carried nothing.
+pub const UNCOVERED: Duration = Duration::from_millis(50);
+/// A run of "lost" packets sent over longer than this is feedback that was lost on its way
+/// back (a full queue drops the packets of a burst, sent within a few milliseconds, and
+/// takes some of the next).
+pub const LOST_RUN: Duration = Duration::from_millis(20);
+/// Packets of unknown fate beyond this share of those sent in the last [`CALM_WINDOW`] are
+/// counted as lost: feedback
+/// is not lost that often, a path that drops most packets (a policing relay) is.
+pub const UNKNOWN_AT_MOST: f64 = 0.5;
+/// What the guest received is measured over this long.
+pub const RATE_WINDOW: Duration = Duration::from_millis(300);
+/// A back-off lands at this share of what the guest received.
+pub const BACKOFF: f64 = 0.85;
+/// Packets sent within this after a back-off still went out at the old rate.
+pub const REACTION: Duration = Duration::from_millis(500);
+/// Within one congestion episode, a further back-off waits this long.
+pub const AGAIN_AFTER: Duration = Duration::from_secs(1);
+/// At most one change per this long.
+pub const STEP: Duration = Duration::from_millis(200);
+/// Growth per step well under the ceiling (about 22 % a second).
+pub const FAST_GROWTH: f64 = 1.04;
+/// Growth per step near the ceiling, as a share of the ceiling (2 % a second).
+pub const SLOW_GROWTH: f64 = 0.004;
+/// "Near the ceiling" starts at this share of it.
+pub const NEAR_CEILING: f64 = 0.9;
+
+/// What became of a packet, as far as feedback tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Arrived,
+    Lost,
+    /// In a long run of "lost" packets: most likely its feedback was lost.
+    Unknown,
+}
+
+/// Why the last back-off happened (for traces and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Congestion {
+    Queue,
+    Loss,
+}
+
+/// See the module docs.
+pub struct Bwe {
+    gcc: Gcc,
+    min: f64,
+    max: f64,
+    /// Our own rule's target (before GCC's delay half bounds it).
+    rule: f64,
+    /// What the guest received when the path last congested.
+    ceiling: Option<f64>,
+    last_change: Option<Instant>,
+    /// The last back-off, while its episode lasts (no calm feedback since).
+    backed_off: Option<Instant>,
+    /// Packets sent before this are not judged (the encoders had not followed yet).
+    judge_from: Option<Instant>,
+    /// Departure instants are measured from here.
+    epoch: Option<Instant>,
+    /// Per packet sent in the last [`CALM_WINDOW`]: when, and whether it was lost.
+    fates: VecDeque<(Instant, Fate)>,
+    /// Arrived packets in the last [`RATE_WINDOW`] of the receiver's clock: when, how big.
+    arrivals: VecDeque<(Duration, usize)>,
+    /// Lowest one-way delay (receiver clock minus departure, seconds) per second, over
+    /// [`BASE_WINDOW`].
+    base: VecDeque<(Instant, f64)>,
+    /// The latest batch's standing queue.
+    queue: Option<Duration>,
+    last_congestion: Option<Congestion>,
+    /// Smoothed time from a packet's departure to the feedback reporting it.
+    rtt: Option<Duration>,
+    /// Where the standing queue is published for the retransmission budget.
+    counters: Option<Arc<GuestCounters>>,
+}
+
+impl Bwe {
+    /// An estimate starting at `initial`, held within `min..=max` (bits per second).
+    pub fn new(initial: f64, min: f64, max: f64) -> Self {
+        let initial = initial.clamp(min, max);
+        Bwe {
+            gcc: Gcc::new(initial, min, max),
+            min,
+            max,
+            rule: initial,
+            ceiling: None,
+            last_change: None,
+            backed_off: None,
+            judge_from: None,
+            epoch: None,
+            fates: VecDeque::new(),
+            arrivals: VecDeque::new(),
+            base: VecDeque::new(),
+            queue: None,
+            last_congestion: None,
+            rtt: None,
+            counters: None,
+        }
+    }
+
+    /// Publish the standing queue into `counters` (`queue_us`) as feedback shows it.
+    pub fn publishing_queue(mut self, counters: Arc<GuestCounters>) -> Self {
+        self.counters = Some(counters);
+        self
+    }
+
+    /// The standing queue the latest feedback showed.
+    pub fn queue(&self) -> Option<Duration> {
+        self.queue
+    }
+
+    /// Why the rate last backed off.
+    pub fn last_congestion(&self) -> Option<Congestion> {
+        self.last_congestion
+    }
+
+    /// The path's rate when it last congested.
+    pub fn ceiling(&self) -> Option<f64> {
+        self.ceiling
+    }
+
+    /// What the guest received over the last [`RATE_WINDOW`], bits per second.
+    pub fn received(&self) -> Option<f64> {
+        // Only the stretches feedback covered: a gap longer than [`UNCOVERED`] between two
+        // arrivals is feedback that never came back, not a link that carried nothing...
+        let (mut bytes, mut covered) = (0usize, Duration::ZERO);
+        for pair in self.arrivals.iter().zip(self.arrivals.iter().skip(1)) {
+            let ((before, _), (at, size)) = pair;
+            let gap = at.saturating_sub(*before);
+            if gap <= UNCOVERED {
+                covered += gap;
+            }
+            bytes += size;
+        }
+        let span = match (self.arrivals.front(), self.arrivals.back()) {
+            (Some(first), Some(last)) => last.0.saturating_sub(first.0),
+            _ => return None,
+        };
+        // ...unless the gaps are most of the time: then the path is what is sparse.
+        let (bytes, over) = if covered * 2 >= span {
+            let uncovered_bytes: usize = self
+                .arrivals
+                .iter()
+                .zip(self.arrivals.iter().skip(1))
+                .filter(|((before, _), (at, _))| at.saturating_sub(*before) > UNCOVERED)
+                .map(|(_, (_, size))| size)
+                .sum();
+            (bytes - uncovered_bytes, covered)
+        } else {
+            (bytes, span)
+        };
+        (over >= RATE_WINDOW / 4).then(|| bytes as f64 * 8.0 / over.as_secs_f64())
+    }
+
+    /// Share of the judged packets sent in the last `window` that were lost (`None`: too few).
+    /// Packets of unknown fate are left out, unless they are so many that feedback loss no
+    /// longer explains them ([`UNKNOWN_AT_MOST`]): then they count as lost.
+    fn loss(&self, window: Duration) -> Option<f64> {
+        let newest = self.fates.back()?.0;
+        let from = newest.checked_sub(window).unwrap_or(newest);
+        let from = self.judge_from.map_or(from, |j| j.max(from));
+        let (mut arrived, mut lost, mut unknown) = (0usize, 0usize, 0usize);
+        for (at, fate) in self.fates.iter().rev() {
+            if *at < from {
+                break;
+            }
+            match fate {
+                Fate::Arrived => arrived += 1,
+                Fate::Lost => lost += 1,
+                Fate::Unknown => unknown += 1,
+            }
+        }
+        if self.mostly_unknown() {
+            lost += unknown;
+        }
+        let n = arrived + lost;
+        (n >= MIN_PACKETS).then(|| lost as f64 / n as f64)
+    }
+
+    /// Whether packets of unknown fate are more than [`UNKNOWN_AT_MOST`] of those sent in
+    /// the last [`CALM_WINDOW`].
+    fn mostly_unknown(&self) -> bool {
+        let unknown = self
+            .fates
+            .iter()
+            .filter(|(_, fate)| *fate == Fate::Unknown)
+            .count();
+        unknown as f64 > UNKNOWN_AT_MOST * self.fates.len() as f64
+    }
+
+    fn record(&mut self, reports: &[PacketReport]) {
+        let epoch = *self.epoch.get_or_insert(reports[0].departure);
+        let mut queue: Option<f64> = None;
+        // A run of lost packets sent over more than [`LOST_RUN`] is feedback that was lost
+        // (webrtc-rs reports what no feedback mentioned as lost): not judged. A full queue
+        // drops packets in short runs between the ones it still takes.
+        let mut run: Vec<Instant> = Vec::new();
+        let end_run = |run: &mut Vec<Instant>, fates: &mut VecDeque<(Instant, Fate)>| {
+            if let (Some(first), Some(last)) = (run.first(), run.last()) {
+                let fate = if last.saturating_duration_since(*first) <= LOST_RUN {
+                    Fate::Lost
+                } else {
+                    Fate::Unknown
+                };
+                fates.extend(run.iter().map(|at| (*at, fate)));
+            }
+            run.clear();
+        };
+        for r in reports {
+            let Some(arrival) = r.arrival.filter(|_| r.arrived) else {
+                run.push(r.departure);
+                continue;
+            };
+            end_run(&mut run, &mut self.fates);
+            self.fates.push_back((r.departure, Fate::Arrived));
+            self.arrivals.push_back((arrival, r.size));
+            let owd =
+                arrival.as_secs_f64() - r.departure.saturating_duration_since(epoch).as_secs_f64();
+            match self.base.back_mut() {
+                Some((at, low)) if r.departure < *at + Duration::from_secs(1) => {
+                    *low = low.min(owd);
+                }
+                _ => self.base.push_back((r.departure, owd)),
+            }
+            if self.judge_from.is_none_or(|j| r.departure >= j) {
+                queue = Some(queue.map_or(owd, |q| q.min(owd)));
+            }
+        }
+        end_run(&mut run, &mut self.fates);
+        let newest = reports.iter().map(|r| r.departure).max().unwrap_or(epoch);
+        while self
+            .fates
+            .front()
+            .is_some_and(|(at, _)| *at + CALM_WINDOW < newest)
+        {
+            self.fates.pop_front();
+        }
+        while self
+            .base
+            .front()
+            .is_some_and(|(at, _)| *at + BASE_WINDOW < newest)
+        {
+            self.base.pop_front();
+        }
+        if let Some(latest) = self.arrivals.back().map(|a| a.0) {
+            while self
+                .arrivals
+                .front()
+                .is_some_and(|(at, _)| *at + RATE_WINDOW < latest)
+            {
+                self.arrivals.pop_front();
+            }
+        }
+        let base = self
+            .base
+            .iter()
+            .map(|(_, d)| *d)
+            .fold(f64::INFINITY, f64::min);
+        self.queue = queue
+            .filter(|_| base.is_finite())
+            .map(|q| Duration::from_secs_f64((q - base).max(0.0)));
+        if let (Some(c), Some(q)) = (&self.counters, self.queue) {
+            c.queue_us.store(q.as_micros() as u64, Relaxed);
+        }
+    }
+
+    fn decide(&mut self, now: Instant) {
+        if self.last_change.is_some_and(|t| now < t + STEP) {
+            return;
+        }
+        let queue = self.queue.unwrap_or_default();
+        let congestion = if queue > QUEUE_LIMIT {
+            Some(Congestion::Queue)
+        } else if self.loss(LOSS_WINDOW).is_some_and(|l| l > HIGH_LOSS) {
+            Some(Congestion::Loss)
+        } else {
+            None
+        };
+        if let Some(why) = congestion {
+            let Some(received) = self.received() else {
+                return;
+            };
+            // Within one episode (no calm feedback since the last back-off), back off again
+            // only after [`AGAIN_AFTER`]: a queue drains slowly, and each back-off needs time
+            // to show.
+            if self.backed_off.is_some_and(|last| now < last + AGAIN_AFTER) {
+                return;
+            }
+            let before = self.rule;
+            // Heavy loss also backs off in proportion to it, as GCC's loss half does: when
+            // most packets are lost, what little arrives says little about the path's rate.
+            let by_loss = match why {
+                Congestion::Loss => self
+                    .loss(LOSS_WINDOW)
+                    .map_or(f64::INFINITY, |l| self.rule * (1.0 - 0.5 * l)),
+                Congestion::Queue => f64::INFINITY,
+            };
+            self.rule = (BACKOFF * received)
+                .min(by_loss)
+                .min(self.rule)
+                .clamp(self.min, self.max);
+            self.ceiling = Some(received);
+            self.backed_off = Some(now);
+            self.last_change = Some(now);
+            self.judge_from = Some(now + REACTION);
+            self.last_congestion = Some(why);
+            tracing::debug!(
+                ?why,
+                received = received as u64,
+                arrivals = self.arrivals.len(),
+                span_ms = self
+                    .arrivals
+                    .back()
+                    .zip(self.arrivals.front())
+                    .map(|(b, f)| b.0.saturating_sub(f.0).as_millis() as u64),
+                fates = self.fates.len(),
+                queue_ms = queue.as_millis() as u64,
+                loss = self.loss(LOSS_WINDOW),
+                from = before as u64,
+                to = self.rule as u64,
+                "bandwidth estimate backs off"
+            );
+            return;
+        }
+        if queue < QUEUE_LIMIT / 2 && self.loss(LOSS_WINDOW).is_some_and(|l| l <= HIGH_LOSS) {
+            // The episode is over.
+            self.backed_off = None;
+        }
+        let calm = queue < QUEUE_LIMIT / 2 && self.loss(CALM_WINDOW).is_some_and(|l| l < LOW_LOSS);
+        if !calm {
+            return;
+        }
+        self.rule = match self.ceiling {
+            Some(c) if self.rule >= NEAR_CEILING * c => self.rule + SLOW_GROWTH * c,
+            _ => self.rule * FAST_GROWTH,
+        }
+        .clamp(self.min, self.max);
+        self.last_change = Some(now);
+    }
+}
+
+impl BandwidthEstimator for Bwe {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        if reports.is_empty() {
+            return;
+        }
+        self.gcc.on_reports(now, reports);
+        // Feedback now, for the newest packet it reports arrived: a round trip (and the
+        // receiver's wait before sending feedback).
+        if let Some(newest) = reports
+            .iter()
+            .filter(|r| r.arrived)
+            .map(|r| r.departure)
+            .max()
+        {
+            let sample = now.saturating_duration_since(newest);
+            self.rtt = Some(match self.rtt {
+                Some(rtt) => rtt.mul_f64(0.8) + sample.mul_f64(0.2),
+                None => sample,
+            });
+        }
+        self.record(reports);
+        self.decide(now);
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.rule
+            .min(self.gcc.delay_based_bitrate())
+            .clamp(self.min, self.max)
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        let mut stats = EstimatorStats::default();
+        stats.delay_based_bitrate = Some(self.gcc.delay_based_bitrate());
+        stats.loss_based_bitrate = Some(self.rule);
+        stats.packet_loss = self.loss(CALM_WINDOW);
+        stats.round_trip_time = self.rtt;
+        stats
+    }
+}
+
+#[cfg(test)]
+#[path = "bwe_tests.rs"]
+mod tests;

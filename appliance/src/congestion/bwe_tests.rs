@@ -1,0 +1,334 @@
+//! The estimate on a simulated path: a rate cap with a tail-drop queue, random loss, delay
+//! and jitter, a sender that follows the estimate a tick late, feedback every 100 ms.
+
+use super::*;
+
+/// A path and a sender, in simulated time.
+struct Path {
+    bwe: Bwe,
+    epoch: Instant,
+    /// Seconds since `epoch`.
+    t: f64,
+    /// The cap, bits per second.
+    capacity: f64,
+    /// Tail drop beyond this much queue, seconds.
+    queue_limit: f64,
+    loss: f64,
+    delay: f64,
+    jitter: f64,
+    /// What the encoder can make at most, bits per second.
+    app_limit: f64,
+    /// Share of feedback packets lost on their way back.
+    feedback_loss: f64,
+    /// Reports whose feedback was lost: webrtc-rs gives them as lost with the next.
+    orphans: Vec<PacketReport>,
+    /// Traffic on the link the estimate never hears of (bits per second).
+    cross: f64,
+    /// The rate the sender follows (the estimate, read every 250 ms).
+    send_rate: f64,
+    credit: f64,
+    link_free_at: f64,
+    last_arrival: f64,
+    /// Packets not yet reported: departure, arrival (or when it would have), arrived.
+    in_flight: VecDeque<(f64, f64, bool)>,
+    rng: u64,
+    next_id: u64,
+    /// The estimate after each tick of 250 ms.
+    trace: Vec<(f64, f64)>,
+}
+
+const SIZE: usize = 1200;
+
+impl Path {
+    fn new(start: f64, capacity: f64) -> Self {
+        Path {
+            bwe: Bwe::new(start, 100_000.0, 10_000_000.0),
+            epoch: Instant::now(),
+            t: 0.0,
+            capacity,
+            queue_limit: 0.2,
+            loss: 0.0,
+            delay: 0.06,
+            jitter: 0.005,
+            app_limit: f64::INFINITY,
+            cross: 0.0,
+            feedback_loss: 0.0,
+            orphans: Vec::new(),
+            send_rate: start,
+            credit: 0.0,
+            link_free_at: 0.0,
+            last_arrival: 0.0,
+            in_flight: VecDeque::new(),
+            rng: 0x2545_f491_4f6c_dd1d,
+            next_id: 0,
+            trace: Vec::new(),
+        }
+    }
+
+    fn random(&mut self) -> f64 {
+        // xorshift64: the same path every run.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn at(&self, t: f64) -> Instant {
+        self.epoch + Duration::from_secs_f64(t)
+    }
+
+    /// Run for `secs`: send every 5 ms, feedback every 100 ms, the sender follows every 250 ms.
+    fn run(&mut self, secs: f64) {
+        let end = self.t + secs;
+        let mut step = 0u64;
+        while self.t < end {
+            self.t += 0.005;
+            step += 1;
+            self.send();
+            if step.is_multiple_of(20) {
+                self.feedback();
+            }
+            if step.is_multiple_of(50) {
+                self.send_rate = self.bwe.target_bitrate().min(self.app_limit);
+                self.trace.push((self.t, self.bwe.target_bitrate()));
+            }
+        }
+    }
+
+    fn send(&mut self) {
+        if self.link_free_at - self.t <= self.queue_limit {
+            self.link_free_at = self.link_free_at.max(self.t) + self.cross * 0.005 / self.capacity;
+        }
+        self.credit += self.send_rate * 0.005 / 8.0;
+        while self.credit >= SIZE as f64 {
+            self.credit -= SIZE as f64;
+            let queued = (self.link_free_at - self.t).max(0.0);
+            let jitter = (self.random() * 2.0 - 1.0) * self.jitter;
+            if queued > self.queue_limit {
+                let would = self.last_arrival.max(self.t + queued + self.delay + jitter);
+                self.in_flight.push_back((self.t, would, false));
+                continue;
+            }
+            self.link_free_at = self.link_free_at.max(self.t) + (SIZE * 8) as f64 / self.capacity;
+            // Frames of one direction never overtake each other.
+            let arrival = self
+                .last_arrival
+                .max(self.link_free_at + self.delay + jitter);
+            self.last_arrival = arrival;
+            let arrived = self.random() >= self.loss;
+            self.in_flight.push_back((self.t, arrival, arrived));
+        }
+    }
+
+    /// Report every packet whose arrival (and the feedback's way back) is over.
+    fn feedback(&mut self) {
+        let mut reports = Vec::new();
+        while let Some(&(departure, arrival, arrived)) = self.in_flight.front() {
+            if arrival + self.delay > self.t {
+                break;
+            }
+            self.in_flight.pop_front();
+            self.next_id += 1;
+            reports.push(PacketReport {
+                ssrc: 1,
+                id: self.next_id,
+                rtp_sequence_number: self.next_id as u16,
+                is_twcc: true,
+                twcc_sequence_number: self.next_id as u16,
+                size: SIZE,
+                arrived,
+                departure: self.at(departure),
+                // The receiver's clock has its own origin.
+                arrival: arrived.then(|| Duration::from_secs_f64(1000.0 + arrival)),
+                ecn: Default::default(),
+            });
+        }
+        if self.random() < self.feedback_loss {
+            self.orphans
+                .extend(reports.into_iter().map(|r| PacketReport {
+                    arrived: false,
+                    arrival: None,
+                    ..r
+                }));
+            return;
+        }
+        let mut all = std::mem::take(&mut self.orphans);
+        all.extend(reports);
+        let now = self.at(self.t);
+        self.bwe.on_reports(now, &all);
+    }
+
+    fn target(&self) -> f64 {
+        self.bwe.target_bitrate()
+    }
+
+    /// The lowest estimate from `from` seconds on.
+    fn lowest_since(&self, from: f64) -> f64 {
+        self.trace
+            .iter()
+            .filter(|(t, _)| *t >= from)
+            .map(|(_, e)| *e)
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+#[test]
+fn random_loss_with_a_steady_delay_keeps_the_rate() {
+    // A wide path, 2 % random loss, 60 ± 5 ms: an encoder sending 800 kbit/s.
+    let mut p = Path::new(1_500_000.0, 20_000_000.0);
+    p.loss = 0.02;
+    p.app_limit = 800_000.0;
+    p.run(30.0);
+    assert!(
+        p.lowest_since(0.0) >= 1_500_000.0,
+        "random loss lowered the estimate: {:?}",
+        p.trace
+    );
+    assert_eq!(p.bwe.last_congestion(), None);
+}
+
+#[test]
+fn a_delay_rise_lowers_the_rate_below_what_the_path_carries() {
+    // 1.2 Mbit/s sent over a wide path; then the cap falls to 1 Mbit/s and a queue builds,
+    // with no loss at all (a deep buffer).
+    let mut p = Path::new(1_200_000.0, 20_000_000.0);
+    p.app_limit = 1_200_000.0;
+    p.queue_limit = 5.0;
+    p.run(5.0);
+    assert!(p.target() >= 1_200_000.0, "{}", p.target());
+    p.capacity = 1_000_000.0;
+    p.run(1.5);
+    assert_eq!(p.bwe.last_congestion(), Some(Congestion::Queue));
+    assert!(
+        p.target() <= 0.9 * 1_000_000.0,
+        "backs off under the new cap: {}",
+        p.target()
+    );
+    // The queue drains and stays short.
+    p.run(10.0);
+    assert!(p.bwe.queue().unwrap() < QUEUE_LIMIT, "{:?}", p.bwe.queue());
+}
+
+#[test]
+fn an_overshoot_on_a_thin_lossy_link_backs_off_to_the_link_not_to_the_floor() {
+    // The thin link of `bench net`: 1 Mbit/s, a 200 ms queue, 2 % loss, 60 ± 5 ms; the
+    // estimate starts far above it.
+    let mut p = Path::new(3_600_000.0, 1_000_000.0);
+    p.loss = 0.02;
+    p.run(3.0);
+    assert!(
+        (600_000.0..=1_000_000.0).contains(&p.target()),
+        "{:?}",
+        p.trace
+    );
+    p.run(30.0);
+    assert!(
+        p.lowest_since(3.0) >= 600_000.0,
+        "stays near the link: {:?}",
+        p.trace
+    );
+    let late: Vec<f64> = p
+        .trace
+        .iter()
+        .filter(|(t, _)| *t >= 13.0)
+        .map(|x| x.1)
+        .collect();
+    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    assert!(
+        mean <= 1_100_000.0,
+        "and does not sit above it: {:?}",
+        p.trace
+    );
+}
+
+#[test]
+fn heavy_loss_without_a_queue_lowers_the_rate() {
+    let mut p = Path::new(2_000_000.0, 20_000_000.0);
+    p.loss = 0.2;
+    p.run(3.0);
+    assert_eq!(p.bwe.last_congestion(), Some(Congestion::Loss));
+    assert!(p.target() < 1_000_000.0, "{:?}", p.trace);
+}
+
+#[test]
+fn near_its_last_ceiling_the_rate_climbs_slowly() {
+    let mut p = Path::new(3_600_000.0, 1_000_000.0);
+    p.run(5.0);
+    let ceiling = p.bwe.ceiling().expect("the overshoot set a ceiling");
+    // The link widens; the estimate may only creep up past the old ceiling.
+    p.capacity = 20_000_000.0;
+    p.run(1.0);
+    let from = p.target().max(NEAR_CEILING * ceiling);
+    p.run(10.0);
+    let per_second = (p.target() - from) / 10.0;
+    assert!(
+        per_second <= 1.5 * SLOW_GROWTH / STEP.as_secs_f64() * ceiling,
+        "{per_second} bit/s per second near a ceiling of {ceiling}: {:?}",
+        p.trace
+    );
+    assert!(p.target() > from, "but it climbs");
+}
+
+#[test]
+fn a_queue_that_stands_gets_one_back_off_a_second_not_one_a_batch() {
+    // An overshoot at the start (one back-off to the link's rate), then, while the encoder
+    // sends far under the target, 4 s of traffic the estimate does not see keeps a queue
+    // standing.
+    let mut p = Path::new(3_600_000.0, 1_000_000.0);
+    p.run(1.0);
+    assert!(p.target() <= 1_000_000.0, "{:?}", p.trace);
+    p.app_limit = 300_000.0;
+    p.cross = 900_000.0;
+    let from = p.trace.len();
+    p.run(4.0);
+    let falls = p.trace[from - 1..]
+        .windows(2)
+        .filter(|w| w[1].1 < w[0].1)
+        .count();
+    assert!(
+        falls as f64 <= 1.0 + 4.0 / AGAIN_AFTER.as_secs_f64(),
+        "{falls} back-offs in 4 s: {:?}",
+        p.trace
+    );
+    let low = p.target();
+    p.cross = 0.0;
+    p.run(5.0);
+    assert!(
+        p.target() > low,
+        "climbs once the queue is gone: {:?}",
+        p.trace
+    );
+}
+
+#[test]
+fn feedback_lost_on_its_way_back_is_not_loss() {
+    // A fifth of the feedback never comes back (a guest whose uplink is full); the packets
+    // it covered are reported lost with the next feedback.
+    let mut p = Path::new(1_500_000.0, 20_000_000.0);
+    p.app_limit = 800_000.0;
+    p.feedback_loss = 0.2;
+    p.run(20.0);
+    assert_eq!(p.bwe.last_congestion(), None, "{:?}", p.trace);
+    assert!(p.target() >= 1_500_000.0, "{:?}", p.trace);
+    let received = p.bwe.received().expect("a rate");
+    assert!(
+        (700_000.0..900_000.0).contains(&received),
+        "what arrived, from the feedback that came: {received}"
+    );
+}
+
+#[test]
+fn a_path_that_drops_most_packets_without_a_queue_brings_the_rate_down() {
+    // A policer at 400 kbit/s with no buffer (as a relay that drops what exceeds its rate):
+    // long runs of lost packets, which must not all pass for lost feedback.
+    let mut p = Path::new(3_600_000.0, 400_000.0);
+    p.queue_limit = 0.0;
+    p.run(6.0);
+    assert_eq!(
+        p.bwe.last_congestion(),
+        Some(Congestion::Loss),
+        "{:?}",
+        p.trace
+    );
+    assert!(p.target() < 600_000.0, "{:?}", p.trace);
+}

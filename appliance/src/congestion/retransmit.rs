@@ -1,0 +1,311 @@
+//! Retransmissions within a budget: an interceptor in front of webrtc-rs's NACK responder
+//! that lets through only the requests worth answering.
+//!
+//! webrtc-rs's responder answers every NACK, every time, and its RTX packets carry no
+//! transport-wide sequence number, so the bandwidth estimate never sees them. On a thin link
+//! that went wrong: after an overshoot (the call's start, a drop of the cap) the guest's
+//! Chromium asked again for packets whose retransmissions were still queued behind the
+//! overshoot, each ask was answered, and the retransmissions kept the link's queue full for
+//! seconds while the video itself was down to a third of the link (the guest froze, and the
+//! estimate read the standing queue as a reason to send even less).
+//!
+//! [`RetransmitGate`] (the rule, on plain instants) answers a packet at most once per
+//! round trip (queue included, [`REPEAT_RTTS`]; a lossy path with a short round trip still
+//! gets its repeated asks answered), and answers at most [`SHARE`] of the guest's estimate in
+//! retransmissions (a bucket of [`BURST`] packets, refilled at that rate). A request left
+//! unanswered costs the guest a keyframe request at worst, which the layer's keyframe
+//! coalescing serves. [`NackGate`] applies it to the NACKs a guest sends, only while a
+//! queue of at least [`QUEUED`] stands on the way to the guest (the estimate publishes it):
+//! through the lab's relay, which loses bursts without queueing, calls froze once their
+//! repeated asks went unanswered.
+
+use crate::metrics::GuestCounters;
+use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::{
+    TransportLayerNack, nack_pairs_from_sequence_numbers,
+};
+use rtc::sansio::Protocol;
+use rtc::shared::error::Error;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+/// A packet is retransmitted at most once per round trip (as the guest's feedback shows
+/// it, queue included) and a little more, so a request made while the last retransmission
+/// is still on its way is not answered again; never less than this...
+pub const REPEAT_AFTER: Duration = Duration::from_millis(20);
+/// ...and this many round trips.
+pub const REPEAT_RTTS: f64 = 1.2;
+/// Retransmissions take at most this share of the guest's estimate...
+pub const SHARE: f64 = 0.2;
+/// ...with bursts of up to this many packets.
+pub const BURST: f64 = 30.0;
+/// The budget applies only while a queue this long stands on the way to the guest (a path
+/// that loses bursts without queueing, as the lab's relay does, needs every retransmission
+/// it asks for).
+pub const QUEUED: Duration = Duration::from_millis(40);
+/// The size a retransmission is counted at (a full video packet).
+const PACKET_BITS: f64 = 1200.0 * 8.0;
+/// The estimate assumed before the first feedback.
+const UNKNOWN_ESTIMATE: f64 = 1_000_000.0;
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct RetransmitGate {
+    answered: HashMap<(u32, u16), Instant>,
+    tokens: f64,
+    refilled: Option<Instant>,
+}
+
+impl Default for RetransmitGate {
+    fn default() -> Self {
+        RetransmitGate {
+            answered: HashMap::new(),
+            tokens: BURST,
+            refilled: None,
+        }
+    }
+}
+
+impl RetransmitGate {
+    /// Whether to retransmit packet `seq` of `ssrc`, asked for at `now`, with the guest's
+    /// estimate at `estimate_bps` and round trip `rtt`.
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        estimate_bps: f64,
+        rtt: Duration,
+        ssrc: u32,
+        seq: u16,
+    ) -> bool {
+        let repeat_after = rtt.mul_f64(REPEAT_RTTS).max(REPEAT_AFTER);
+        if let Some(last) = self.refilled {
+            let per_second = estimate_bps * SHARE / PACKET_BITS;
+            let elapsed = now.saturating_duration_since(last).as_secs_f64();
+            self.tokens = (self.tokens + per_second * elapsed).min(BURST);
+        }
+        self.refilled = Some(now);
+        if self
+            .answered
+            .get(&(ssrc, seq))
+            .is_some_and(|at| now < *at + repeat_after)
+        {
+            return false;
+        }
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        if self.answered.len() >= 4096 {
+            self.answered.retain(|_, at| now < *at + repeat_after);
+        }
+        self.answered.insert((ssrc, seq), now);
+        true
+    }
+}
+
+/// The NACK responder `inner`, fed only the requests the gate admits.
+pub struct NackGate<I: Interceptor> {
+    inner: I,
+    gate: RetransmitGate,
+    counters: Arc<GuestCounters>,
+}
+
+impl<I: Interceptor> NackGate<I> {
+    pub fn new(inner: I, counters: Arc<GuestCounters>) -> Self {
+        NackGate {
+            inner,
+            gate: RetransmitGate::default(),
+            counters,
+        }
+    }
+
+    /// The NACK with only the admitted sequence numbers (`None`: none admitted).
+    fn filter(&mut self, now: Instant, nack: &TransportLayerNack) -> Option<TransportLayerNack> {
+        let estimate = match self.counters.estimate_bps.load(Relaxed) {
+            0 => UNKNOWN_ESTIMATE,
+            bps => bps as f64,
+        };
+        let rtt = Duration::from_micros(self.counters.rtt_us.load(Relaxed));
+        if Duration::from_micros(self.counters.queue_us.load(Relaxed)) < QUEUED {
+            // No queue stands: answer everything, as webrtc-rs would.
+            return Some(nack.clone());
+        }
+        let mut asked: Vec<u16> = nack
+            .nacks
+            .iter()
+            .flat_map(|pair| pair.packet_list())
+            .collect();
+        asked.dedup();
+        let admitted: Vec<u16> = asked
+            .into_iter()
+            .filter(|seq| self.gate.admit(now, estimate, rtt, nack.media_ssrc, *seq))
+            .collect();
+        (!admitted.is_empty()).then(|| TransportLayerNack {
+            sender_ssrc: nack.sender_ssrc,
+            media_ssrc: nack.media_ssrc,
+            nacks: nack_pairs_from_sequence_numbers(&admitted),
+        })
+    }
+}
+
+impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet
+            && packets
+                .iter()
+                .any(|p| p.as_any().is::<TransportLayerNack>())
+        {
+            let now = msg.now;
+            let mut kept: Vec<Box<dyn rtc::rtcp::Packet>> = Vec::new();
+            for p in packets {
+                match p.as_any().downcast_ref::<TransportLayerNack>() {
+                    Some(nack) => {
+                        if let Some(admitted) = self.filter(now, nack) {
+                            kept.push(Box::new(admitted));
+                        }
+                    }
+                    None => kept.push(p.clone()),
+                }
+            }
+            if kept.is_empty() {
+                // Only refused requests: nothing for anyone further up.
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(kept);
+        }
+        self.inner.handle_read(msg)
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.inner.poll_read()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.inner.handle_write(msg)
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.inner.poll_write()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), Self::Error> {
+        self.inner.handle_timeout(now)
+    }
+
+    fn poll_timeout(&mut self) -> Option<Self::Time> {
+        self.inner.poll_timeout()
+    }
+}
+
+impl<I: Interceptor> Interceptor for NackGate<I> {
+    fn bind_local_stream(&mut self, info: &StreamInfo) {
+        self.inner.bind_local_stream(info);
+    }
+    fn unbind_local_stream(&mut self, info: &StreamInfo) {
+        self.inner.unbind_local_stream(info);
+    }
+    fn bind_remote_stream(&mut self, info: &StreamInfo) {
+        self.inner.bind_remote_stream(info);
+    }
+    fn unbind_remote_stream(&mut self, info: &StreamInfo) {
+        self.inner.unbind_remote_stream(info);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packet_asked_again_soon_is_not_sent_twice() {
+        let mut g = RetransmitGate::default();
+        let t = Instant::now();
+        let rtt = Duration::from_millis(300);
+        let later = t + Duration::from_millis(300);
+        assert!(g.admit(t, 1e6, rtt, 1, 7));
+        assert!(!g.admit(later, 1e6, rtt, 1, 7), "still on its way");
+        assert!(g.admit(later, 1e6, rtt, 1, 8), "another one");
+        assert!(g.admit(later, 1e6, rtt, 2, 7), "another stream");
+        let again = t + rtt.mul_f64(REPEAT_RTTS);
+        assert!(
+            g.admit(again, 1e6, rtt, 1, 7),
+            "asked again a round trip later"
+        );
+        // A short round trip: asked again soon, answered again.
+        let mut g = RetransmitGate::default();
+        let short = Duration::from_millis(5);
+        assert!(g.admit(t, 1e6, short, 1, 7));
+        assert!(g.admit(t + REPEAT_AFTER, 1e6, short, 1, 7));
+    }
+
+    #[test]
+    fn retransmissions_stay_within_a_share_of_the_estimate() {
+        let mut g = RetransmitGate::default();
+        let t = Instant::now();
+        // A storm of requests for distinct packets: 200 a second for 10 s at 1 Mbit/s.
+        let mut sent = 0u32;
+        for i in 0..2000u32 {
+            let now = t + Duration::from_millis(u64::from(i) * 5);
+            sent += u32::from(g.admit(now, 1e6, Duration::ZERO, 1, i as u16));
+        }
+        let allowed = BURST + 10.0 * 1e6 * SHARE / PACKET_BITS;
+        assert!(f64::from(sent) <= allowed + 1.0, "{sent} > {allowed}");
+        assert!(
+            f64::from(sent) >= allowed - 2.0,
+            "{sent} < {allowed}: the budget is used"
+        );
+        // Twice the estimate, about twice the retransmissions.
+        let mut g = RetransmitGate::default();
+        let mut sent2 = 0u32;
+        for i in 0..2000u32 {
+            let now = t + Duration::from_millis(u64::from(i) * 5);
+            sent2 += u32::from(g.admit(now, 2e6, Duration::ZERO, 1, i as u16));
+        }
+        assert!(
+            f64::from(sent2) > 1.7 * (f64::from(sent) - BURST),
+            "{sent2} vs {sent}"
+        );
+    }
+
+    #[test]
+    fn a_nack_keeps_only_what_the_gate_admits() {
+        use rtc::rtcp::transport_feedbacks::transport_layer_nack::NackPair;
+        let counters = Arc::new(GuestCounters::default());
+        counters.rtt_us.store(300_000, Relaxed);
+        counters.queue_us.store(200_000, Relaxed);
+        let mut gate = NackGate::new(rtc::interceptor::NoopInterceptor::new(), counters);
+        let t = Instant::now();
+        let nack = |seqs: &[u16]| TransportLayerNack {
+            sender_ssrc: 9,
+            media_ssrc: 1,
+            nacks: nack_pairs_from_sequence_numbers(seqs),
+        };
+        let first = gate.filter(t, &nack(&[10, 11, 12])).expect("all new");
+        let seqs: Vec<u16> = first.nacks.iter().flat_map(NackPair::packet_list).collect();
+        assert_eq!(seqs, vec![10, 11, 12]);
+        let again = gate
+            .filter(t + Duration::from_millis(50), &nack(&[11, 12, 13]))
+            .expect("13 is new");
+        let seqs: Vec<u16> = again.nacks.iter().flat_map(NackPair::packet_list).collect();
+        assert_eq!(seqs, vec![13]);
+        assert!(
+            gate.filter(t + Duration::from_millis(60), &nack(&[10, 13]))
+                .is_none()
+        );
+        // No queue stands: everything is answered.
+        gate.counters.queue_us.store(0, Relaxed);
+        let all = gate
+            .filter(t + Duration::from_millis(70), &nack(&[10, 13]))
+            .unwrap();
+        let seqs: Vec<u16> = all.nacks.iter().flat_map(NackPair::packet_list).collect();
+        assert_eq!(seqs, vec![10, 13]);
+    }
+}
