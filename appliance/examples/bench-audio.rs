@@ -6,16 +6,9 @@
 
 use std::time::Duration;
 use visavis_appliance::config::AudioConfig;
-use visavis_appliance::media::simroom::{self, EchoPath, Recording, Room, Script};
+use visavis_appliance::media::simroom::{self, EchoPath, Recording, Room, Script, Voices};
 
 const RATE: usize = 48_000;
-
-fn speech(voice: &str, text: &str) -> Vec<i16> {
-    simroom::speak(voice, text).unwrap_or_else(|e| {
-        eprintln!("bench audio: {e}: needs espeak-ng and sox (cargo xtask setup)");
-        std::process::exit(2)
-    })
-}
 
 struct Timeline {
     far_start: usize,
@@ -25,23 +18,11 @@ struct Timeline {
 }
 
 fn script() -> (Script, Timeline) {
-    let en = speech(
-        "en",
-        "Hello everyone, I can hear you very well. The food looks delicious tonight. \
-         What did you order? I would love to join you next time.",
-    );
-    let fr = speech(
-        "fr",
-        "Bonjour à tous, on dîne ensemble ce soir. Le dessert a l'air excellent, \
-         vous avez choisi quoi? Je viendrai la prochaine fois.",
-    );
-    let near = speech(
-        "fr+m3",
-        "Oui, c'est délicieux, tu devrais venir avec nous la prochaine fois.",
-    );
+    let voices = Voices::speak().unwrap_or_else(|e| panic!("{e}"));
+    let (en, fr, near) = (&voices.guest_en, &voices.guest_fr, &voices.table);
     let far_start = RATE / 2;
     let mut far = vec![0i16; far_start];
-    for part in [&en, &fr, &en, &fr] {
+    for part in [en, fr, en, fr] {
         far.extend_from_slice(part);
         far.extend(std::iter::repeat_n(0, RATE / 4));
     }
@@ -50,7 +31,7 @@ fn script() -> (Script, Timeline) {
     let near_start = change + 4 * RATE;
     let near_end = near_start + near.len();
     let mut near_track = vec![0i16; near_end + RATE / 2];
-    near_track[near_start..near_end].copy_from_slice(&near);
+    near_track[near_start..near_end].copy_from_slice(near);
     far.resize(near_track.len(), 0);
     (
         Script {

@@ -10,15 +10,9 @@
 
 use std::time::Duration;
 use visavis_appliance::config::AudioConfig;
-use visavis_appliance::media::simroom::{self, EchoPath, Recording, Room, Script};
+use visavis_appliance::media::simroom::{self, EchoPath, Recording, Room, Script, Voices};
 
 const RATE: usize = 48_000;
-
-fn speech(voice: &str, text: &str) -> Vec<i16> {
-    simroom::speak(voice, text).unwrap_or_else(|e| {
-        panic!("{e}: the simulated room needs espeak-ng and sox (cargo xtask setup)")
-    })
-}
 
 /// When things happen, in samples.
 struct Timeline {
@@ -28,23 +22,11 @@ struct Timeline {
 }
 
 fn script() -> (Script, Timeline) {
-    let en = speech(
-        "en",
-        "Hello everyone, I can hear you very well. The food looks delicious tonight. \
-         What did you order? I would love to join you next time.",
-    );
-    let fr = speech(
-        "fr",
-        "Bonjour à tous, on dîne ensemble ce soir. Le dessert a l'air excellent, \
-         vous avez choisi quoi? Je viendrai la prochaine fois.",
-    );
-    let near = speech(
-        "fr+m3",
-        "Oui, c'est délicieux, tu devrais venir avec nous la prochaine fois.",
-    );
+    let voices = Voices::speak().unwrap_or_else(|e| panic!("{e}"));
+    let (en, fr, near) = (&voices.guest_en, &voices.guest_fr, &voices.table);
     let far_start = RATE / 2;
     let mut far = vec![0i16; far_start];
-    for part in [&en, &fr, &en] {
+    for part in [en, fr, en] {
         far.extend_from_slice(part);
         far.extend(std::iter::repeat_n(0, RATE / 4));
     }
@@ -55,7 +37,7 @@ fn script() -> (Script, Timeline) {
         "the far end talks all through the near end"
     );
     let mut near_track = vec![0i16; near_end + RATE];
-    near_track[near_start..near_end].copy_from_slice(&near);
+    near_track[near_start..near_end].copy_from_slice(near);
     far.truncate(near_track.len());
     (
         Script {

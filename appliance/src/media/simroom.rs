@@ -413,6 +413,42 @@ fn play(
     Ok(())
 }
 
+/// The voices of the simulated dinner: a guest speaking English and French (the far end),
+/// and a person at the table answering in French (the near end).
+#[derive(Debug, Clone)]
+pub struct Voices {
+    pub guest_en: Vec<i16>,
+    pub guest_fr: Vec<i16>,
+    pub table: Vec<i16>,
+}
+
+impl Voices {
+    /// Spoken by espeak-ng; the error says what to install when it is missing.
+    pub fn speak() -> Result<Voices, String> {
+        let say = |voice: &str, text: &str| {
+            speak(voice, text).map_err(|e| {
+                format!("{e}: the simulated room needs espeak-ng and sox (cargo xtask setup)")
+            })
+        };
+        Ok(Voices {
+            guest_en: say(
+                "en",
+                "Hello everyone, I can hear you very well. The food looks delicious tonight. \
+                 What did you order? I would love to join you next time.",
+            )?,
+            guest_fr: say(
+                "fr",
+                "Bonjour à tous, on dîne ensemble ce soir. Le dessert a l'air excellent, \
+                 vous avez choisi quoi? Je viendrai la prochaine fois.",
+            )?,
+            table: say(
+                "fr+m3",
+                "Oui, c'est délicieux, tu devrais venir avec nous la prochaine fois.",
+            )?,
+        })
+    }
+}
+
 /// Speech from `espeak-ng` (voice `voice`, e.g. `en`, `fr+f3`), at [`RATE`], mono, through
 /// `sox`. Needs Debian's `espeak-ng` and `sox`.
 pub fn speak(voice: &str, text: &str) -> std::io::Result<Vec<i16>> {

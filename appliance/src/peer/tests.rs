@@ -43,11 +43,15 @@ async fn new_peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
     (peer, rx)
 }
 
-async fn answer_to(offer: &str) -> String {
-    let (peer, mut rx) = new_peer().await;
+/// Apply `offer` (LF line ends) and wait for the unit's answer.
+async fn offer_and_answer(
+    peer: &Peer,
+    rx: &mut mpsc::UnboundedReceiver<PeerEvent>,
+    offer: &str,
+) -> String {
     let sdp = offer.replace('\n', "\r\n");
     peer.apply(SignalPayload::Offer { sdp }).await.unwrap();
-    let answer = loop {
+    loop {
         match rx.recv().await {
             Some(PeerEvent::LocalSignal {
                 payload: SignalPayload::Answer { sdp },
@@ -56,7 +60,12 @@ async fn answer_to(offer: &str) -> String {
             Some(_) => continue,
             None => panic!("no answer"),
         }
-    };
+    }
+}
+
+async fn answer_to(offer: &str) -> String {
+    let (peer, mut rx) = new_peer().await;
+    let answer = offer_and_answer(&peer, &mut rx, offer).await;
     peer.close().await;
     answer
 }
@@ -141,18 +150,7 @@ async fn malformed_candidates_are_skipped_and_a_malformed_offer_is_an_error() {
         .await;
     assert!(refused.is_err(), "a malformed offer was accepted");
     assert!(!refused.unwrap_err().to_string().is_empty());
-    let sdp = CHROMIUM_OFFER.replace('\n', "\r\n");
-    peer.apply(SignalPayload::Offer { sdp }).await.unwrap();
-    let answered = loop {
-        match rx.recv().await {
-            Some(PeerEvent::LocalSignal {
-                payload: SignalPayload::Answer { sdp },
-                ..
-            }) => break sdp,
-            Some(_) => continue,
-            None => panic!("no answer"),
-        }
-    };
+    let answered = offer_and_answer(&peer, &mut rx, CHROMIUM_OFFER).await;
     // The first good offer still gets the unit's tracks (a bad one must not count as the
     // first and turn this one into an ICE restart with nothing to send).
     assert!(
