@@ -150,9 +150,12 @@ async fn in_the_store(unit_netns: &str, store_end: &str) -> Result<()> {
             report.status_at_end_of_cut,
             shot.display()
         );
-        // The cut was real: nothing (beyond a jitter buffer's worth) reached the guest.
+        // The cut was real: nothing beyond what the guest's jitter buffer held reached it.
+        // With retransmissions in play Chromium holds up to a second of video (30 frames
+        // here; 11 were seen); a link that was not cut delivers 30 frames a second of
+        // the whole window, 120 to 570 of them.
         assert!(
-            report.frames_during_cut <= 5,
+            report.frames_during_cut <= 30,
             "frames kept arriving during the cut: {report:?}"
         );
         if cut >= LONG_CUT {
