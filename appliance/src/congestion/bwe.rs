@@ -19,7 +19,14 @@
 //!   (for loss, also to at most the target less half the loss, as GCC's loss half does),
 //!   and remember that rate as the path's ceiling. Packets sent before the encoders could
 //!   follow ([`REACTION`]) are not judged again, so one congestion event costs one back-off;
-//!   while it lasts, a further back-off waits [`AGAIN_AFTER`].
+//!   while it lasts, a further back-off waits [`AGAIN_AFTER`], and for a queue only comes
+//!   if the queue is not draining ([`DRAINING`]); the episode's ceiling stays the highest
+//!   rate it saw (after the first back-off the guest receives what is sent, not what the
+//!   path carries). A queue alone (no heavy loss) never takes the rate below
+//!   [`QUEUE_FLOOR`] of the highest rate the path showed at a back-off within
+//!   [`CEILING_MEMORY`]:
+//!   delay without loss and without the throughput to explain it is radio contention or a
+//!   busy router, which sending less does not cure.
 //! - **Feedback lost on its way back** is not loss: webrtc-rs reports every packet no
 //!   feedback mentioned as lost, so a run of "lost" packets sent over more than
 //!   [`LOST_RUN`] is left out (unless such runs are more than [`UNKNOWN_AT_MOST`] of the
@@ -32,6 +39,10 @@
 //!   fast ([`FAST_GROWTH`] per [`STEP`]) while well under the ceiling, slowly
 //!   ([`SLOW_GROWTH`] of the ceiling per step) near and above it, so a known limit is
 //!   approached, not hammered.
+//! - **Growth is earned**: a climb never takes the rate above [`EARNED`] times what the guest
+//!   received (GCC's rule on the acknowledged rate). A path that carries little because
+//!   little is sent (a guest on the small layer, a still picture) does not look faster than
+//!   it has shown itself to be; the rate is never *lowered* for it, only held.
 
 use crate::metrics::GuestCounters;
 use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
@@ -71,8 +82,16 @@ pub const RATE_WINDOW: Duration = Duration::from_millis(300);
 pub const BACKOFF: f64 = 0.85;
 /// Packets sent within this after a back-off still went out at the old rate.
 pub const REACTION: Duration = Duration::from_millis(500);
-/// Within one congestion episode, a further back-off waits this long.
+/// Within one congestion episode, a further back-off waits this long...
 pub const AGAIN_AFTER: Duration = Duration::from_secs(1);
+/// ...and, for a queue, waits while the queue is below this share of what it was at the
+/// last back-off (it is draining).
+pub const DRAINING: f64 = 0.9;
+/// A back-off for a queue alone goes no lower than this share of the highest rate the path
+/// showed at a back-off (and carried, calm, since)...
+pub const QUEUE_FLOOR: f64 = 0.5;
+/// ...within this long.
+pub const CEILING_MEMORY: Duration = Duration::from_secs(10);
 /// At most one change per this long.
 pub const STEP: Duration = Duration::from_millis(200);
 /// Growth per step well under the ceiling (about 22 % a second).
@@ -81,6 +100,8 @@ pub const FAST_GROWTH: f64 = 1.04;
 pub const SLOW_GROWTH: f64 = 0.004;
 /// "Near the ceiling" starts at this share of it.
 pub const NEAR_CEILING: f64 = 0.9;
+/// A climb stops at this many times what the guest received.
+pub const EARNED: f64 = 1.5;
 
 /// What became of a packet, as far as feedback tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +128,9 @@ pub struct Bwe {
     rule: f64,
     /// What the guest received when the path last congested.
     ceiling: Option<f64>,
+    /// The highest rate seen at a back-off within [`CEILING_MEMORY`], and when it was last
+    /// seen (calm feedback carrying near it refreshes it).
+    peak: Option<(Instant, f64)>,
     last_change: Option<Instant>,
     /// The last back-off, while its episode lasts (no calm feedback since).
     backed_off: Option<Instant>,
@@ -123,6 +147,8 @@ pub struct Bwe {
     base: VecDeque<(Instant, f64)>,
     /// The latest batch's standing queue.
     queue: Option<Duration>,
+    /// The standing queue at the last back-off.
+    queue_at_back_off: Option<Duration>,
     last_congestion: Option<Congestion>,
     /// Smoothed time from a packet's departure to the feedback reporting it.
     rtt: Option<Duration>,
@@ -140,6 +166,7 @@ impl Bwe {
             max,
             rule: initial,
             ceiling: None,
+            peak: None,
             last_change: None,
             backed_off: None,
             judge_from: None,
@@ -148,6 +175,7 @@ impl Bwe {
             arrivals: VecDeque::new(),
             base: VecDeque::new(),
             queue: None,
+            queue_at_back_off: None,
             last_congestion: None,
             rtt: None,
             counters: None,
@@ -342,6 +370,17 @@ impl Bwe {
             if self.backed_off.is_some_and(|last| now < last + AGAIN_AFTER) {
                 return;
             }
+            // A queue that is draining needs no further back-off: after the first, the
+            // guest receives what is sent, no longer what the path carries, and backing
+            // off from that again and again takes the rate to its floor.
+            if why == Congestion::Queue
+                && self.backed_off.is_some()
+                && self
+                    .queue_at_back_off
+                    .is_some_and(|then| queue.as_secs_f64() < DRAINING * then.as_secs_f64())
+            {
+                return;
+            }
             let before = self.rule;
             // Heavy loss also backs off in proportion to it, as GCC's loss half does: when
             // most packets are lost, what little arrives says little about the path's rate.
@@ -351,11 +390,33 @@ impl Bwe {
                     .map_or(f64::INFINITY, |l| self.rule * (1.0 - 0.5 * l)),
                 Congestion::Queue => f64::INFINITY,
             };
+            // A queue alone takes the rate at most to [`QUEUE_FLOOR`] of the highest rate
+            // the path showed at a recent back-off: delay that came without loss and without
+            // the throughput to explain it (radio contention, a busy router) is not cured by
+            // sending less. Loss has no floor.
+            let recent_peak = self
+                .peak
+                .filter(|(at, _)| now < *at + CEILING_MEMORY)
+                .map(|(_, rate)| rate);
+            let floor = match (why, recent_peak) {
+                (Congestion::Queue, Some(peak)) => (QUEUE_FLOOR * peak).min(self.rule),
+                _ => self.min,
+            };
+            if recent_peak.is_none_or(|peak| received >= peak) {
+                self.peak = Some((now, received));
+            }
             self.rule = (BACKOFF * received)
                 .min(by_loss)
                 .min(self.rule)
+                .max(floor)
                 .clamp(self.min, self.max);
-            self.ceiling = Some(received);
+            // Within one episode the first back-off saw the path's rate best (the sender
+            // was above it); later ones see what was sent after it.
+            self.ceiling = match (self.backed_off, self.ceiling) {
+                (Some(_), Some(c)) => Some(c.max(received)),
+                _ => Some(received),
+            };
+            self.queue_at_back_off = Some(queue);
             self.backed_off = Some(now);
             self.last_change = Some(now);
             self.judge_from = Some(now + REACTION);
@@ -386,12 +447,24 @@ impl Bwe {
         if !calm {
             return;
         }
-        self.rule = match self.ceiling {
+        // A calm path carrying near its peak shows the peak still holds.
+        if let (Some(r), Some((_, peak))) = (self.received(), self.peak)
+            && r >= NEAR_CEILING * peak
+        {
+            self.peak = Some((now, peak.max(r)));
+        }
+        let grown = match self.ceiling {
             Some(c) if self.rule >= NEAR_CEILING * c => self.rule + SLOW_GROWTH * c,
             _ => self.rule * FAST_GROWTH,
+        };
+        let earned = self
+            .received()
+            .map_or(self.rule, |r| (EARNED * r).max(self.rule));
+        let next = grown.min(earned).clamp(self.min, self.max);
+        if next > self.rule {
+            self.rule = next;
+            self.last_change = Some(now);
         }
-        .clamp(self.min, self.max);
-        self.last_change = Some(now);
     }
 }
 

@@ -24,8 +24,10 @@ struct Path {
     orphans: Vec<PacketReport>,
     /// Traffic on the link the estimate never hears of (bits per second).
     cross: f64,
-    /// The rate the sender follows (the estimate, read every 250 ms).
+    /// The rate the sender follows (the estimate, read every 250 ms)...
     send_rate: f64,
+    /// ...as it was this many reads ago (an encoder's rate control takes time to follow).
+    lag: usize,
     credit: f64,
     link_free_at: f64,
     last_arrival: f64,
@@ -55,6 +57,7 @@ impl Path {
             feedback_loss: 0.0,
             orphans: Vec::new(),
             send_rate: start,
+            lag: 0,
             credit: 0.0,
             link_free_at: 0.0,
             last_arrival: 0.0,
@@ -89,8 +92,13 @@ impl Path {
                 self.feedback();
             }
             if step.is_multiple_of(50) {
-                self.send_rate = self.bwe.target_bitrate().min(self.app_limit);
                 self.trace.push((self.t, self.bwe.target_bitrate()));
+                let followed = self
+                    .trace
+                    .len()
+                    .checked_sub(1 + self.lag)
+                    .map_or(self.trace[0].1, |i| self.trace[i].1);
+                self.send_rate = followed.min(self.app_limit);
             }
         }
     }
@@ -331,4 +339,67 @@ fn a_path_that_drops_most_packets_without_a_queue_brings_the_rate_down() {
         p.trace
     );
     assert!(p.target() < 600_000.0, "{:?}", p.trace);
+}
+
+#[test]
+fn a_path_that_is_sent_little_does_not_look_fast() {
+    // An overshoot sets the rate to the link's; then the sender makes at most 500 kbit/s
+    // (a guest on the small layer) while the link is wide: quiet feedback for 20 s. (The
+    // sender follows a tick late: what it sent just before counts for a moment.)
+    let mut p = Path::new(3_600_000.0, 1_000_000.0);
+    p.run(5.0);
+    let held = p.target();
+    p.capacity = 20_000_000.0;
+    p.app_limit = 500_000.0;
+    p.run(20.0);
+    assert!(
+        p.target() <= held.max(1.5 * 500_000.0) * 1.03,
+        "{} after 20 s of sending 500 kbit/s (from {held}): {:?}",
+        p.target(),
+        p.trace
+    );
+    assert!(
+        p.lowest_since(5.0) >= held * 0.99,
+        "held, not lowered: {:?}",
+        p.trace
+    );
+    // Sending more shows more: the climb goes on.
+    p.app_limit = f64::INFINITY;
+    p.run(10.0);
+    assert!(p.target() > 1_125_000.0, "{:?}", p.trace);
+}
+
+#[test]
+fn a_cap_dropped_under_a_slow_encoder_costs_one_back_off_not_the_floor() {
+    // 4 Mbit/s, then 1 Mbit/s with its 200 ms queue, under a sender that follows the
+    // estimate a second late (an encoder's rate control, a layer switch's keyframe).
+    let mut p = Path::new(3_000_000.0, 4_000_000.0);
+    p.lag = 4;
+    p.run(5.0);
+    p.capacity = 1_000_000.0;
+    p.run(15.0);
+    assert!(
+        p.lowest_since(5.0) >= 500_000.0,
+        "backs off to the link, not below half of it: {:?}",
+        p.trace
+    );
+    assert!(p.target() >= 700_000.0, "{:?}", p.trace);
+}
+
+#[test]
+fn delay_without_loss_or_throughput_does_not_take_the_rate_to_the_floor() {
+    // 1 Mbit/s found by an overshoot; then for 6 s every packet takes 150 ms longer (a busy
+    // radio, a router short of CPU) though the link carries all that is sent.
+    let mut p = Path::new(3_600_000.0, 1_000_000.0);
+    p.run(5.0);
+    let before = p.bwe.ceiling().expect("the overshoot set a ceiling");
+    p.delay += 0.15;
+    p.run(6.0);
+    p.delay -= 0.15;
+    assert!(
+        p.lowest_since(5.0) >= 0.5 * before * 0.95,
+        "{before} bit/s before: {:?}",
+        p.trace
+    );
+    assert_eq!(p.bwe.last_congestion(), Some(Congestion::Queue));
 }

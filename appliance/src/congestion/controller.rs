@@ -14,6 +14,12 @@
 //!   [`MAX_HOLD`]) each time a guest comes back only to fall again soon after
 //!   ([`RELAPSE`]), so a path that only looks good while it is not used is not probed
 //!   every few seconds.
+//! - The small layer's ceiling is `small_max` only when it starts: while all its guests can
+//!   take more, it climbs (step by step, as any layer) up to [`UP_MARGIN`] times the main
+//!   floor. Their estimates only grow with what they have been sent (see
+//!   [`super::bwe`]), so this is how a guest on the small layer shows that their path
+//!   would carry the main layer again; on a path that cannot, the small layer settles at
+//!   what it carries, a sharper picture than `small_max`.
 //! - A guest without an estimate yet (just joined, no feedback so far) stays where they
 //!   are and counts for no layer's target.
 //! - The small layer runs while a guest is on it, and stops [`LINGER`] after the last left
@@ -189,22 +195,24 @@ impl Controller {
                 bps,
             });
         }
+        let small_ceiling = self.small_ceiling();
         // A lingering small layer without guests keeps its rate.
         if self.small_active
             && let Some(small) = small
-            && let Some(bps) = steer(
-                &mut self.small,
-                small,
-                limits.small_min,
-                limits.small_max,
-                now,
-            )
+            && let Some(bps) = steer(&mut self.small, small, limits.small_min, small_ceiling, now)
         {
             self.out.push_back(Decision::Bitrate {
                 layer: VideoLayer::Small,
                 bps,
             });
         }
+    }
+
+    /// How high the small layer may climb while its guests can take it: to where they
+    /// would qualify for the main layer again (see the module docs).
+    fn small_ceiling(&self) -> u64 {
+        let limits = self.limits;
+        ((UP_MARGIN * limits.main_min as f64) as u64).clamp(limits.small_max, limits.main_max)
     }
 
     /// The lowest usable rate among the guests on `layer` who have an estimate.

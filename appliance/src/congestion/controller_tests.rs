@@ -290,3 +290,31 @@ fn coming_back_takes_a_good_while_and_longer_after_each_relapse() {
     s.run(Duration::from_secs(10));
     assert_eq!(s.layer("ben"), VideoLayer::Small, "waits 4 x, from the dip");
 }
+
+#[test]
+fn the_small_layer_climbs_past_its_ceiling_while_its_guests_can_take_it() {
+    let mut s = Sim::new(&["ana", "ben"]);
+    s.estimate("ana", Some(4_000_000));
+    s.estimate("ben", Some(600_000));
+    s.run(Duration::from_millis(250));
+    assert_eq!(s.layer("ben"), VideoLayer::Small);
+    let ceiling = (UP_MARGIN * LIMITS.main_min as f64) as u64;
+    // Ben's estimate grows with what he is sent: a little above the small layer's rate.
+    for _ in 0..40 {
+        let sent = s.c.target(VideoLayer::Small);
+        s.estimate("ben", Some((sent as f64 * 1.5) as u64));
+        s.run(Duration::from_millis(500));
+    }
+    let climbed = s.c.target(VideoLayer::Small);
+    assert!(
+        climbed > LIMITS.small_max,
+        "{climbed} bit/s, small_max {}",
+        LIMITS.small_max
+    );
+    assert!(climbed <= ceiling, "{climbed} bit/s, at most {ceiling}");
+    // A path that cannot carry more holds the small layer where it is.
+    s.estimate("ben", Some(700_000));
+    s.run(Duration::from_millis(250));
+    assert_eq!(s.c.target(VideoLayer::Small), usable(700_000));
+    assert_eq!(s.layer("ben"), VideoLayer::Small);
+}

@@ -7,10 +7,11 @@
 //! off through [`VideoControl`], a guest's layer through their [`Membership`], which their
 //! video sender follows at the layer's next keyframe.
 //!
-//! A known limit: the estimate rises on a quiet path whatever is sent, so a
-//! guest on the small layer looks recovered after some seconds even when their link has not
-//! (nothing probes it). The controller's growing wait before each return bounds what those
-//! tries cost; probing (padding up to the main layer's rate before moving) would remove it.
+//! A guest's estimate grows only with what they are sent ([`bwe`]'s earned growth), so a
+//! guest on the small layer shows that their path has recovered with the small layer
+//! itself: while its guests can take more it climbs past its ceiling towards the rate that
+//! would bring them back ([`Controller`]). Probing with padding (not available in webrtc-rs
+//! 0.21) would spare the small layer's guests that climb.
 
 pub mod bwe;
 mod controller;

@@ -101,6 +101,9 @@ struct Cli {
     /// The parts to run; none named runs them all.
     #[arg(value_enum)]
     parts: Vec<Part>,
+    /// Of `net`, only these sections (repeatable); none named runs them all.
+    #[arg(long = "net", value_enum)]
+    net_sections: Vec<net::Section>,
 }
 
 /// A part of the benchmark.
@@ -117,8 +120,8 @@ enum Part {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let parts = match visavis_api::cli::parse::<Cli>() {
-        Ok(cli) => cli.parts,
+    let (parts, net_sections) = match visavis_api::cli::parse::<Cli>() {
+        Ok(cli) => (cli.parts, cli.net_sections),
         Err(code) => return code,
     };
     let wanted = |part: Part| parts.is_empty() || parts.contains(&part);
@@ -150,7 +153,7 @@ async fn main() -> ExitCode {
         }
     }
     if wanted(Part::Net) {
-        println!("{}", net::run().await);
+        println!("{}", net::run(&net_sections).await);
     }
     ExitCode::SUCCESS
 }

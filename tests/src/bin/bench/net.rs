@@ -35,29 +35,43 @@ fn unit() -> ApplianceConfig {
     }
 }
 
-/// All three parts; each says FAILED with its reason instead of stopping the others.
-pub async fn run() -> String {
+/// A section of `bench net` (`--net <section>` runs only the sections named).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    /// The connect matrix.
+    Matrix,
+    /// 1 Mbit/s, 2 % loss, 60 ms.
+    Thin,
+    /// The guest's cap dropped from 4 to 1 Mbit/s mid-call.
+    CapDrop,
+    /// A fast guest beside a capped one.
+    TwoGuests,
+}
+
+/// The sections named (all when none is); each says FAILED with its reason instead of
+/// stopping the others.
+pub async fn run(sections: &[Section]) -> String {
+    let wanted = |s: Section| sections.is_empty() || sections.contains(&s);
     let mut out = String::from(
         "net: calls across the lab (guest — NAT A — internet — NAT B — unit), 1280x720@30, ceiling 2500 kbit/s\n",
     );
-    let _ = writeln!(out, "{}", matrix().await);
-    match thin().await {
-        Ok(r) => out.push_str(&r),
-        Err(e) => {
-            let _ = writeln!(out, "net: thin link: FAILED: {e}");
-        }
+    if wanted(Section::Matrix) {
+        let _ = writeln!(out, "{}", matrix().await);
     }
-    match cap_drop().await {
+    let report = |out: &mut String, what: &str, r: Result<String>| match r {
         Ok(r) => out.push_str(&r),
         Err(e) => {
-            let _ = writeln!(out, "net: cap drop: FAILED: {e}");
+            let _ = writeln!(out, "net: {what}: FAILED: {e}");
         }
+    };
+    if wanted(Section::Thin) {
+        report(&mut out, "thin link", thin().await);
     }
-    match two_guests().await {
-        Ok(r) => out.push_str(&r),
-        Err(e) => {
-            let _ = writeln!(out, "net: two guests: FAILED: {e}");
-        }
+    if wanted(Section::CapDrop) {
+        report(&mut out, "cap drop", cap_drop().await);
+    }
+    if wanted(Section::TwoGuests) {
+        report(&mut out, "two guests", two_guests().await);
     }
     out
 }
@@ -212,6 +226,15 @@ fn video_bytes_in(call: &LabCall) -> Result<u64> {
         .ok_or_else(|| Error::new("the unit lists no guest"))
 }
 
+/// The unit's bandwidth estimate for its one guest, kbit/s.
+fn estimate_kbit(call: &LabCall) -> Result<u64> {
+    let m = metrics(&call.unit)?;
+    m.guests
+        .first()
+        .map(|g| g.estimate_bps / 1000)
+        .ok_or_else(|| Error::new("the unit lists no guest"))
+}
+
 /// The unit's video bytes sent to its one guest so far.
 fn video_bytes_out(call: &LabCall) -> Result<u64> {
     let m = metrics(&call.unit)?;
@@ -239,6 +262,7 @@ async fn cap_drop() -> Result<String> {
     // Settle at 4 Mbit/s first.
     pass(Duration::from_secs(5)).await?;
     let mut series = Vec::new();
+    let mut estimates = Vec::new();
     let mut last = (Instant::now(), video_bytes_out(&call)?);
     let before = reception(&call).await?;
     call.lab.set_rate(Side::Guest, Some(1000))?;
@@ -247,6 +271,7 @@ async fn cap_drop() -> Result<String> {
         pass(Duration::from_secs(1)).await?;
         let now = (Instant::now(), video_bytes_out(&call)?);
         let kbit = (now.1 - last.1) as f64 * 8.0 / 1000.0 / (now.0 - last.0).as_secs_f64();
+        estimates.push(estimate_kbit(&call)?);
         series.push(((now.0 - dropped).as_secs_f64(), kbit));
         last = now;
     }
@@ -258,11 +283,13 @@ async fn cap_drop() -> Result<String> {
         .map(|i| format!("{:.1} s", series[i].0))
         .unwrap_or_else(|| "not within 20 s".into());
     let rates: Vec<String> = series.iter().map(|(_, k)| format!("{k:.0}")).collect();
+    let estimates: Vec<String> = estimates.iter().map(|k| k.to_string()).collect();
     let _ = call.guest.close().await;
     Ok(format!(
         "net: guest cap 4 → 1 Mbit/s mid-call: video send rate fits under the cap after {fits}; \
-         per second (kbit/s): {}\n  meanwhile the guest froze {} times, {:.2} s in all, at {}x{} at the end\n",
+         per second (kbit/s): {}\n  the unit's estimate for the guest, per second (kbit/s): {}\n  meanwhile the guest froze {} times, {:.2} s in all, at {}x{} at the end\n",
         rates.join(" "),
+        estimates.join(" "),
         after.freeze_count - before.freeze_count,
         after.total_freezes_duration - before.total_freezes_duration,
         after.frame_width,
