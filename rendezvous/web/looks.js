@@ -33,6 +33,14 @@ export function validVotes(votes) {
   return votes.filter((e) => isId(e?.look) && Number.isInteger(e.votes) && e.votes >= 0);
 }
 
+/**
+ * The number a look goes by: its id, the number the mirror shows beside it ("Look 3"),
+ * never its place in a comparison, so everyone speaks of the same look.
+ */
+export function lookNumber(id) {
+  return id;
+}
+
 /** The vote message for `look` in an open comparison `round` of `ids`; null when it cannot be sent. */
 export function voteMessage({ round, ids, open }, look) {
   if (!open || !isId(round) || !ids.includes(look)) return null;
@@ -99,12 +107,12 @@ export class Looks {
     this.root.dataset.round = String(round);
     const list = this.root.querySelector('.looks');
     list.replaceChildren();
-    ids.forEach((id, i) => {
+    ids.forEach((id) => {
       const look = document.createElement('figure');
       look.className = 'look';
       look.dataset.look = String(id);
       const img = document.createElement('img');
-      img.alt = fill('looks.look', i + 1);
+      img.alt = fill('looks.look', lookNumber(id));
       const url = this.stills.get(id);
       if (url) img.src = url;
       const count = document.createElement('figcaption');
@@ -115,7 +123,7 @@ export class Looks {
       vote.className = 'button primary';
       vote.dataset.vote = String(id);
       vote.setAttribute('aria-pressed', 'false');
-      vote.textContent = fill('looks.vote_for', i + 1);
+      vote.textContent = fill('looks.vote_for', lookNumber(id));
       vote.addEventListener('click', () => this.vote(id));
       look.append(img, count, vote);
       list.append(look);

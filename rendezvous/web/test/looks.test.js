@@ -4,7 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { MAX_CHAT_CHARS, MAX_LOOKS, REACTIONS } from '../limits.js';
-import { isId, keepStill, lookIds, stillUrl, validVotes, voteMessage } from '../looks.js';
+import {
+  isId,
+  keepStill,
+  lookIds,
+  lookNumber,
+  stillUrl,
+  validVotes,
+  voteMessage,
+} from '../looks.js';
 import { chatMessage } from '../chat.js';
 import { reactionMessage } from '../reactions.js';
 
@@ -17,6 +25,12 @@ test('a comparison needs two different look ids', () => {
   assert.equal(lookIds('3,5'), null);
   assert.ok(isId(0));
   assert.ok(!isId('1'));
+});
+
+test('a look goes by the number the mirror shows, not its place in the comparison', () => {
+  const [first, second] = lookIds([2, 5]);
+  assert.equal(lookNumber(first), 2);
+  assert.equal(lookNumber(second), 5);
 });
 
 test('a vote goes out only for a look of the open comparison', () => {
