@@ -37,31 +37,6 @@ fn code_of_guest(m: ServerToGuest) -> (ErrorCode, String) {
     }
 }
 
-async fn knock(
-    server: &Server,
-    device: &mut common::Ws,
-    token: &str,
-    name: &str,
-) -> (common::Ws, String) {
-    let mut guest = server.ws(&format!("/ws/guest/{token}")).await;
-    send(&mut guest, &GuestToServer::Join { name: name.into() }).await;
-    assert_eq!(
-        recv::<ServerToGuest>(&mut guest).await,
-        ServerToGuest::Waiting
-    );
-    match recv::<ServerToDevice>(device).await {
-        ServerToDevice::GuestKnock {
-            guest_id,
-            name: got,
-            ..
-        } => {
-            assert_eq!(got, name.trim());
-            (guest, guest_id)
-        }
-        other => panic!("expected a knock, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn an_enrolled_unit_is_welcomed_back_by_its_signature() {
     let server = Server::start().await;
@@ -216,7 +191,7 @@ async fn knock_admit_and_relay_between_unit_and_guest() {
     let server = Server::start().await;
     let mut device = server.device().await;
     let (token, _) = server.invite(&mut device, None).await;
-    let (mut guest, guest_id) = knock(&server, &mut device, &token, "  Camille ").await;
+    let (mut guest, guest_id) = server.knock(&mut device, &token, "  Camille ").await;
 
     // Signaling before admission is refused and not forwarded.
     send(&mut guest, &GuestToServer::Signal { payload: offer() }).await;
@@ -322,7 +297,7 @@ async fn a_closed_guest_socket_tells_the_unit() {
     let server = Server::start().await;
     let mut device = server.device().await;
     let (token, _) = server.invite(&mut device, None).await;
-    let (guest, guest_id) = knock(&server, &mut device, &token, "Léa").await;
+    let (guest, guest_id) = server.knock(&mut device, &token, "Léa").await;
     drop(guest);
     assert_eq!(
         recv::<ServerToDevice>(&mut device).await,
@@ -335,7 +310,7 @@ async fn a_denied_guest_is_told_and_closed() {
     let server = Server::start().await;
     let mut device = server.device().await;
     let (token, _) = server.invite(&mut device, None).await;
-    let (mut guest, guest_id) = knock(&server, &mut device, &token, "Léa").await;
+    let (mut guest, guest_id) = server.knock(&mut device, &token, "Léa").await;
     send(
         &mut device,
         &DeviceToServer::Deny {
@@ -361,10 +336,8 @@ async fn ending_the_session_ends_every_guest() {
     let server = Server::start().await;
     let mut device = server.device().await;
     let (token, _) = server.invite(&mut device, None).await;
-    let (mut a, a_id) = knock(&server, &mut device, &token, "A").await;
-    let (mut b, _) = knock(&server, &mut device, &token, "B").await;
-    send(&mut device, &DeviceToServer::Admit { guest_id: a_id }).await;
-    assert!(matches!(recv(&mut a).await, ServerToGuest::Admitted { .. }));
+    let (mut a, _) = server.admitted(&mut device, &token, "A").await;
+    let (mut b, _) = server.knock(&mut device, &token, "B").await;
 
     send(&mut device, &DeviceToServer::EndSession).await;
     for guest in [&mut a, &mut b] {
@@ -466,7 +439,7 @@ async fn a_new_unit_connection_replaces_the_old_one() {
     let server = Server::start().await;
     let mut first = server.device().await;
     let (token, _) = server.invite(&mut first, None).await;
-    let (_guest, guest_id) = knock(&server, &mut first, &token, "Camille").await;
+    let (_guest, guest_id) = server.knock(&mut first, &token, "Camille").await;
 
     let mut second = server.device().await;
     assert_eq!(code_of_device(recv(&mut first).await), ErrorCode::Replaced);
@@ -487,7 +460,7 @@ async fn shutdown_closes_sockets_and_returns() {
     let server = Server::start().await;
     let mut device = server.device().await;
     let (token, _) = server.invite(&mut device, None).await;
-    let (mut guest, _) = knock(&server, &mut device, &token, "A").await;
+    let (mut guest, _) = server.knock(&mut device, &token, "A").await;
     server.shutdown().await.unwrap();
     expect_closed(&mut device).await;
     expect_closed(&mut guest).await;
@@ -502,7 +475,11 @@ async fn one_address_cannot_fill_the_waiting_room_or_knock_again_right_after_not
     let (token, _) = server.invite(&mut device, None).await;
     let mut waiting = Vec::new();
     for i in 0..MAX_WAITING_PER_ADDRESS {
-        waiting.push(knock(&server, &mut device, &token, &format!("Guest {i}")).await);
+        waiting.push(
+            server
+                .knock(&mut device, &token, &format!("Guest {i}"))
+                .await,
+        );
     }
     let mut one_more = server.ws(&format!("/ws/guest/{token}")).await;
     send(
@@ -536,7 +513,7 @@ async fn one_address_cannot_fill_the_waiting_room_or_knock_again_right_after_not
     expect_closed(&mut again).await;
 
     server.clock.advance(Duration::from_secs(61));
-    knock(&server, &mut device, &token, "Later").await;
+    server.knock(&mut device, &token, "Later").await;
 }
 
 #[tokio::test]
@@ -549,8 +526,9 @@ async fn a_guest_beyond_the_most_a_call_holds_gets_session_full() {
     let mut guests = Vec::new();
     for i in 0..MAX_GUESTS_PER_SESSION {
         // Let in as they come: all knock from 127.0.0.1, which may only have a few waiting.
-        let (mut guest, guest_id) =
-            knock(&server, &mut device, &token, &format!("Guest {i}")).await;
+        let (mut guest, guest_id) = server
+            .knock(&mut device, &token, &format!("Guest {i}"))
+            .await;
         send(
             &mut device,
             &DeviceToServer::Admit {
@@ -588,7 +566,7 @@ async fn a_guest_beyond_the_most_a_call_holds_gets_session_full() {
         recv::<ServerToDevice>(&mut device).await,
         ServerToDevice::GuestLeft { .. }
     ));
-    knock(&server, &mut device, &token, "Late").await;
+    server.knock(&mut device, &token, "Late").await;
 }
 
 /// With `[turn]`, the unit hears each knock with credentials of its own and each admitted
@@ -645,7 +623,7 @@ async fn turn_credentials_are_minted_per_party_when_they_are_needed() {
 
     // Twenty minutes on, the first credentials have expired; the next guest's are new.
     server.clock.advance(std::time::Duration::from_secs(1200));
-    let (mut late, late_id) = knock(&server, &mut device, &token, "Bo").await;
+    let (mut late, late_id) = server.knock(&mut device, &token, "Bo").await;
     send(&mut device, &admit(late_id.clone())).await;
     let ServerToGuest::Admitted { ice_servers } = recv::<ServerToGuest>(&mut late).await else {
         panic!("expected admitted");

@@ -17,38 +17,6 @@ fn restart_offer() -> SignalPayload {
     }
 }
 
-/// A guest who knocked on `device` and was admitted.
-async fn admitted(server: &Server, device: &mut common::Ws, token: &str) -> (common::Ws, String) {
-    let mut guest = server.ws(&format!("/ws/guest/{token}")).await;
-    send(
-        &mut guest,
-        &GuestToServer::Join {
-            name: "Camille".into(),
-        },
-    )
-    .await;
-    assert_eq!(
-        recv::<ServerToGuest>(&mut guest).await,
-        ServerToGuest::Waiting
-    );
-    let guest_id = match recv::<ServerToDevice>(device).await {
-        ServerToDevice::GuestKnock { guest_id, .. } => guest_id,
-        other => panic!("expected a knock, got {other:?}"),
-    };
-    send(
-        device,
-        &DeviceToServer::Admit {
-            guest_id: guest_id.clone(),
-        },
-    )
-    .await;
-    assert!(matches!(
-        recv::<ServerToGuest>(&mut guest).await,
-        ServerToGuest::Admitted { .. }
-    ));
-    (guest, guest_id)
-}
-
 /// Close the unit's socket: its admitted guest is told `unit_away` at once, and its signals
 /// are refused as `device_offline` (its socket stays open).
 async fn unit_goes_away(device: &mut common::Ws, guest: &mut common::Ws) {
@@ -81,7 +49,7 @@ async fn a_guest_keeps_its_place_while_the_unit_reconnects() {
     let server = Server::start().await;
     let mut device = server.device().await;
     let (token, _) = server.invite(&mut device, None).await;
-    let (mut guest, guest_id) = admitted(&server, &mut device, &token).await;
+    let (mut guest, guest_id) = server.admitted(&mut device, &token, "Camille").await;
 
     unit_goes_away(&mut device, &mut guest).await;
 
@@ -128,7 +96,7 @@ async fn a_session_ended_while_the_unit_was_away_ends_for_its_guests() {
     let server = Server::start().await;
     let mut device = server.device().await;
     let (token, _) = server.invite(&mut device, None).await;
-    let (mut guest, _) = admitted(&server, &mut device, &token).await;
+    let (mut guest, _) = server.admitted(&mut device, &token, "Camille").await;
 
     unit_goes_away(&mut device, &mut guest).await;
 

@@ -18,7 +18,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use visavis_api::fleet::auth::challenge_message;
 use visavis_api::fleet::enrollment::{self, Claims};
 use visavis_api::fleet::keys::DeviceKey;
-use visavis_api::signaling::{DeviceToServer, ServerToDevice};
+use visavis_api::signaling::{DeviceToServer, GuestToServer, ServerToDevice, ServerToGuest};
 use visavis_rendezvous::clock::ManualClock;
 use visavis_rendezvous::{Config, ServeError, run_with_clock};
 
@@ -199,6 +199,45 @@ impl Server {
             }
             other => panic!("expected an invite, got {other:?}"),
         }
+    }
+
+    /// A guest joins through `token` as `name`, is told to wait, and the unit hears the
+    /// knock; returns the guest's socket and id.
+    pub async fn knock(&self, device: &mut Ws, token: &str, name: &str) -> (Ws, String) {
+        let mut guest = self.ws(&format!("/ws/guest/{token}")).await;
+        send(&mut guest, &GuestToServer::Join { name: name.into() }).await;
+        assert_eq!(
+            recv::<ServerToGuest>(&mut guest).await,
+            ServerToGuest::Waiting
+        );
+        match recv::<ServerToDevice>(device).await {
+            ServerToDevice::GuestKnock {
+                guest_id,
+                name: got,
+                ..
+            } => {
+                assert_eq!(got, name.trim());
+                (guest, guest_id)
+            }
+            other => panic!("expected a knock, got {other:?}"),
+        }
+    }
+
+    /// A guest who knocked as `name` and whom the unit let in.
+    pub async fn admitted(&self, device: &mut Ws, token: &str, name: &str) -> (Ws, String) {
+        let (mut guest, guest_id) = self.knock(device, token, name).await;
+        send(
+            device,
+            &DeviceToServer::Admit {
+                guest_id: guest_id.clone(),
+            },
+        )
+        .await;
+        assert!(matches!(
+            recv::<ServerToGuest>(&mut guest).await,
+            ServerToGuest::Admitted { .. }
+        ));
+        (guest, guest_id)
     }
 }
 
