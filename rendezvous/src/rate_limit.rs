@@ -16,57 +16,8 @@ use crate::config::RateLimit;
 /// Buckets kept before an early prune is forced (bounds memory under a spray of addresses).
 const MAX_BUCKETS: usize = 100_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    last: Duration,
-}
-
-impl Bucket {
-    fn full(burst: f64, now: Duration) -> Bucket {
-        Bucket {
-            tokens: burst,
-            last: now,
-        }
-    }
-
-    /// Refill for the time since the last call, then take a token if there is one.
-    fn take(&mut self, burst: f64, per_sec: f64, now: Duration) -> bool {
-        let elapsed = now.saturating_sub(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * per_sec).min(burst);
-        self.last = now.max(self.last);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// One client's or one socket's own bucket: `burst` tokens, refilled at `per_sec`.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenBucket {
-    bucket: Bucket,
-    burst: f64,
-    per_sec: f64,
-}
-
-impl TokenBucket {
-    pub fn new(burst: u32, per_sec: f64, now: Duration) -> TokenBucket {
-        let burst = f64::from(burst.max(1));
-        TokenBucket {
-            bucket: Bucket::full(burst, now),
-            burst,
-            per_sec,
-        }
-    }
-
-    /// Take one token. `false`: over the limit.
-    pub fn take(&mut self, now: Duration) -> bool {
-        self.bucket.take(self.burst, self.per_sec, now)
-    }
-}
+pub use visavis_api::bucket::TokenBucket;
 
 /// What a limiter keys its buckets on: a client address (IPv6 grouped by /64), or an
 /// address with the unit it claims to be.
@@ -92,7 +43,7 @@ impl LimitKey for (IpAddr, String) {
 pub struct RateLimiter<K: LimitKey = IpAddr> {
     burst: f64,
     per_sec: f64,
-    buckets: HashMap<K, Bucket>,
+    buckets: HashMap<K, TokenBucket>,
 }
 
 impl<K: LimitKey> RateLimiter<K> {
@@ -112,27 +63,22 @@ impl<K: LimitKey> RateLimiter<K> {
         let (burst, per_sec) = (self.burst, self.per_sec);
         self.buckets
             .entry(ip.normalised())
-            .or_insert_with(|| Bucket::full(burst, now))
-            .take(burst, per_sec, now)
+            .or_insert_with(|| TokenBucket::new(burst, per_sec, now))
+            .take(now)
     }
 
     /// Give back the token a [`check`](Self::check) took for `ip` (the attempt it paid for
     /// succeeded). Never beyond `burst`.
     pub fn refund(&mut self, ip: K) {
-        let burst = self.burst;
         if let Some(bucket) = self.buckets.get_mut(&ip.normalised()) {
-            bucket.tokens = (bucket.tokens + 1.0).min(burst);
+            bucket.give_back();
         }
     }
 
     /// Forget clients whose bucket has refilled completely (they are indistinguishable from
     /// new clients).
     pub fn prune(&mut self, now: Duration) {
-        let (burst, per_sec) = (self.burst, self.per_sec);
-        self.buckets.retain(|_, b| {
-            let elapsed = now.saturating_sub(b.last).as_secs_f64();
-            b.tokens + elapsed * per_sec < burst
-        });
+        self.buckets.retain(|_, b| !b.is_full_at(now));
     }
 
     /// Number of clients tracked.
@@ -205,16 +151,6 @@ mod tests {
         assert!(l.check("2001:db8::1".parse().unwrap(), t));
         assert!(!l.check("2001:db8::2".parse().unwrap(), t));
         assert!(l.check("2001:db8:0:1::1".parse().unwrap(), t));
-    }
-
-    #[test]
-    fn a_socket_s_own_bucket_spends_its_burst_then_refills() {
-        let t = Duration::from_secs(1000);
-        let mut b = TokenBucket::new(2, 10.0, t);
-        assert!(b.take(t) && b.take(t));
-        assert!(!b.take(t));
-        assert!(!b.take(t + Duration::from_millis(50)));
-        assert!(b.take(t + Duration::from_millis(150)));
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn session(
         session_end,
         app.socket_timing.join_deadline,
     ));
-    let mut signals = TokenBucket::new(SIGNAL_BURST, SIGNAL_PER_SEC, app.clock.now());
+    let mut signals = TokenBucket::new(f64::from(SIGNAL_BURST), SIGNAL_PER_SEC, app.clock.now());
     let mut joined: Option<String> = None;
     let unreadable = error(
         ErrorCode::BadMessage,

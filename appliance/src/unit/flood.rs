@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use visavis_api::bucket::TokenBucket;
 use visavis_api::signaling::GuestId;
 
 /// What a guest sent.
@@ -30,8 +31,7 @@ impl Kind {
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
-    tokens: f64,
-    last: Instant,
+    tokens: TokenBucket,
     warned: bool,
 }
 
@@ -39,25 +39,23 @@ struct Bucket {
 #[derive(Debug, Default)]
 pub struct Allowances {
     buckets: HashMap<(GuestId, Kind), Bucket>,
+    /// The buckets' clock counts from the first call.
+    origin: Option<Instant>,
 }
 
 impl Allowances {
     /// Whether `guest_id` may send one more `kind` now.
     pub fn allow(&mut self, guest_id: &GuestId, kind: Kind, now: Instant) -> bool {
         let (burst, per_sec) = kind.allowance();
+        let now = now.saturating_duration_since(*self.origin.get_or_insert(now));
         let bucket = self
             .buckets
             .entry((guest_id.clone(), kind))
             .or_insert(Bucket {
-                tokens: burst,
-                last: now,
+                tokens: TokenBucket::new(burst, per_sec, now),
                 warned: false,
             });
-        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_sec).min(burst);
-        bucket.last = now.max(bucket.last);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        if bucket.tokens.take(now) {
             return true;
         }
         if !std::mem::replace(&mut bucket.warned, true) {
