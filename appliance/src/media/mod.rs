@@ -15,9 +15,12 @@
 //! layer, at most one forced keyframe a second ([`keyframes`]).
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
 //! tiles and the room's speaker, where every voice is in one mix ([`room`]).
+//! Every pipeline's bus is watched the same way ([`bus`]): errors are typed and name the
+//! element; a warning is logged once, then counted, at most one line a minute per warning.
 
 pub mod alsa;
 pub mod audio;
+pub mod bus;
 mod frame;
 mod gate;
 pub mod keyframes;
