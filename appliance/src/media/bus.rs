@@ -156,14 +156,16 @@ fn warning_text(w: &gst::message::Warning) -> String {
     }
 }
 
-/// Watch `bus` until an error or the end of the stream (when `on_eos` does not take care of
-/// it: it returns `true` when it did, as a looping clip does) and say what ended it.
+/// Watch `bus` until an error (that `divert` does not take care of: it returns `true` when
+/// it did) or the end of the stream (when `on_eos` does not take care of it, as a looping
+/// clip does) and say what ended it.
 /// Warnings are logged for the `what` pipeline (and `label`, e.g. a guest), repeats counted.
 pub async fn watch(
     what: &'static str,
     label: String,
     bus: gst::Bus,
     mut on_eos: impl FnMut() -> bool + Send,
+    mut divert: impl FnMut(&gst::Message) -> bool + Send,
 ) -> Ended {
     let mut messages = bus.stream();
     let mut repeats = Repeats::new(REPEAT_WINDOW);
@@ -184,6 +186,7 @@ pub async fn watch(
         };
         use gst::MessageView;
         match msg.view() {
+            MessageView::Error(_) if divert(&msg) => {}
             MessageView::Error(err) => {
                 return Ended::Error(MediaError::Element {
                     what,

@@ -112,6 +112,17 @@ pub fn start(
     pipeline: gst::Pipeline,
     loop_on_eos: bool,
 ) -> Result<Running, MediaError> {
+    start_diverting(what, pipeline, loop_on_eos, |_| false)
+}
+
+/// [`start`], with errors `divert` takes care of (it returns `true`: a microphone that
+/// failed and is swapped for silence) leaving the pipeline running.
+pub fn start_diverting(
+    what: &'static str,
+    pipeline: gst::Pipeline,
+    loop_on_eos: bool,
+    divert: impl FnMut(&gst::Message) -> bool + Send + 'static,
+) -> Result<Running, MediaError> {
     let bus = pipeline
         .bus()
         .ok_or_else(|| MediaError::Init("pipeline without a bus".into()))?;
@@ -132,7 +143,7 @@ pub fn start(
         true
     };
     tokio::spawn(async move {
-        let e = match super::bus::watch(what, String::new(), bus, on_eos).await {
+        let e = match super::bus::watch(what, String::new(), bus, on_eos, divert).await {
             Ended::Error(e) => {
                 tracing::error!("{e}");
                 e

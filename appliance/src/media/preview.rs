@@ -113,7 +113,7 @@ async fn run_once(
     pipeline.set_state(gst::State::Playing)?;
     *lock(current) = Some(src);
     // The end of the stream is not expected from a branch fed by the camera: keep watching.
-    let result = match super::bus::watch("preview", String::new(), bus, || true).await {
+    let result = match super::bus::watch("preview", String::new(), bus, || true, |_| false).await {
         super::bus::Ended::Error(super::MediaError::Element {
             element, message, ..
         }) => Err(PreviewError::Element { element, message }),

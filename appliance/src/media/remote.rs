@@ -326,7 +326,7 @@ async fn watch_bus(pipeline: gst::Pipeline, guest_id: GuestId) {
     let Some(bus) = pipeline.bus() else { return };
     drop(pipeline);
     if let super::bus::Ended::Error(e) =
-        super::bus::watch("guest media", guest_id.to_string(), bus, || true).await
+        super::bus::watch("guest media", guest_id.to_string(), bus, || true, |_| false).await
     {
         tracing::warn!(guest = %guest_id, "{e}; this tile or voice stops");
     }
@@ -502,7 +502,7 @@ mod tests {
 mod call_voice {
     use super::*;
     use crate::config::AudioConfig;
-    use crate::media::audio::{Mic, description};
+    use crate::media::audio::{Mic, build};
     use crate::media::room::Speaker;
 
     /// A live Opus voice as a browser sends it: 20 ms packets, paced by the clock.
@@ -524,7 +524,7 @@ mod call_voice {
         gst::init().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = AudioConfig::default();
-        let room = RoomAudio::build(&description(&config, &Mic::Tone, &Speaker::Tap), 80).unwrap();
+        let room = build(&config, &Mic::Tone, &Speaker::Tap).unwrap();
         room.pipeline().set_state(gst::State::Playing).unwrap();
         let tap = room.speaker_tap().unwrap();
         let opus = room
