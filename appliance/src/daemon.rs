@@ -81,7 +81,8 @@ pub async fn run(
         })?;
     let metrics = Arc::new(Metrics::default());
     let (guest_media_tx, guest_media) = mpsc::unbounded_channel();
-    let mut media = MediaHub::start(&config, metrics.clone(), guest_media_tx)?;
+    let (mic_tx, mic_problems) = mpsc::unbounded_channel();
+    let mut media = MediaHub::start(&config, metrics.clone(), guest_media_tx, mic_tx)?;
     let mut board = board::spawn(&config.board)?;
     let (metrics_listener, metrics_addr, api_listener) = listen(&config).await?;
 
@@ -143,6 +144,7 @@ pub async fn run(
         stills,
         peer_events,
         guest_media,
+        mic_problems,
     };
     let result = serve(
         &mut unit, &mut world, &mut media, &mut board, inputs, &notifier, shutdown,
@@ -168,6 +170,8 @@ struct Inputs {
     stills: mpsc::UnboundedReceiver<Still>,
     peer_events: mpsc::UnboundedReceiver<PeerEvent>,
     guest_media: mpsc::UnboundedReceiver<GuestMediaEvent>,
+    /// The microphone missing or failed (why), or back (`None`).
+    mic_problems: mpsc::UnboundedReceiver<Option<String>>,
 }
 
 /// The loop: each input goes to the unit, then its outputs go out. Ends on `shutdown`, a
@@ -202,6 +206,7 @@ async fn serve(
             Some((event, at)) = board.events.recv() => unit.handle_input(Input::Board { event, at }, now()),
             Some(event) = inputs.peer_events.recv() => unit.handle_input(Input::Peer(event), now()),
             Some(event) = inputs.guest_media.recv() => unit.handle_input(Input::GuestMedia(event), now()),
+            Some(problem) = inputs.mic_problems.recv() => unit.handle_input(Input::Mic(problem), now()),
             () = sleep_until(deadline) => unit.handle_timeout(now()),
             // Fed from this loop, so systemd restarts a daemon whose loop hangs.
             _ = tick(&mut watchdog) => {
@@ -276,7 +281,8 @@ fn unit_settings(
         presence: board.presence,
         first_boot_problem,
         wrong_pins: crate::staff::load_tries(&config.pin_tries_path()),
-        mic_problem: media.mic_problem(),
+        // Comes from the microphone's supervisor as an input, now and whenever it changes.
+        mic_problem: None,
     }
 }
 

@@ -46,6 +46,8 @@ pub struct ApplianceConfig {
     pub bitrate_kbps: u32,
     pub encoder: String,
     pub audio_source: String,
+    /// Written verbatim at the end of `[audio]` (e.g. `device = "hw:CARD=Nope"`).
+    pub audio_extra: String,
     pub auto_admit: bool,
     /// Written verbatim at the end of `[video]` (e.g. `file = ...`, `capture_timestamp = true`).
     pub video_extra: String,
@@ -78,6 +80,7 @@ impl Default for ApplianceConfig {
             bitrate_kbps: 1000,
             encoder: "auto".into(),
             audio_source: "test".into(),
+            audio_extra: String::new(),
             auto_admit: false,
             video_extra: String::new(),
             api_extra: String::new(),
@@ -267,7 +270,7 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
          [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
          [video]\nsource = {vsource}\n{device_line}width = {w}\nheight = {h}\nfps = {fps}\n\
          bitrate_kbps = {kbps}\nencoder = {encoder}\n{video_extra}\n\
-         [audio]\nsource = {asource}\nspeaker = \"none\"\n\n\
+         [audio]\nsource = {asource}\nspeaker = \"none\"\n{audio_extra}\n\
          [session]\nauto_admit = {admit}\n{extra}\n",
         id = toml_str(&c.device_id),
         mode = toml_str(c.mode.as_str()),
@@ -284,6 +287,7 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
         video_extra = c.video_extra,
         api_extra = c.api_extra,
         asource = toml_str(&c.audio_source),
+        audio_extra = c.audio_extra,
         admit = c.auto_admit,
         extra = c.extra_toml,
     )

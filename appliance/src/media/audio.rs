@@ -12,6 +12,7 @@
 //! for real devices and simulated ones.
 
 use super::alsa::{self, MicError};
+use super::mic;
 use super::room::{self, RoomAudio, Speaker};
 use super::{EncodedFrame, MediaError, pipeline};
 use crate::config::{AudioConfig, AudioSource};
@@ -94,7 +95,8 @@ impl Mic {
         })
     }
 
-    fn source(&self) -> String {
+    /// The GStreamer description of this source (its own bin in the room's pipeline).
+    pub fn source(&self) -> String {
         match self {
             Mic::Alsa {
                 device,
@@ -154,37 +156,51 @@ fn processing(config: &AudioConfig) -> Option<String> {
     })
 }
 
-/// The GStreamer description of the room's audio: the speaker's mix, and `mic` through the
-/// processing to Opus.
-pub fn description(config: &AudioConfig, mic: &Mic, speaker: &Speaker) -> String {
+/// The GStreamer description of the room's audio: the speaker's mix, and the microphone's
+/// way through the processing to Opus, from [`mic::ENTRY`] (the source is put there by
+/// [`mic`]: it may fail and come back on its own).
+pub fn description(config: &AudioConfig, speaker: &Speaker) -> String {
     format!(
-        "{} {} ! audioresample ! {} ! {}identity name={PROCESSED} \
+        "{} audioresample name={} ! {} ! {}identity name={PROCESSED} \
          ! valve name=privacy drop=false drop-mode=forward-sticky-events \
          ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 \
          ! queue max-size-time=100000000 leaky=downstream \
          ! opusenc name=encoder bitrate={} frame-size=20 \
          ! appsink name=sink sync=false max-buffers=16 drop=false",
         room::speaker_description(speaker, config.volume),
-        mic.source(),
+        mic::ENTRY,
         room::CAPS,
         processing(config).unwrap_or_default(),
         config.bitrate_kbps * 1000
     )
 }
 
-/// Build the room's audio pipeline for `mic` and `speaker`, publish its Opus packets on
-/// `tx` (unless the privacy `gate` withholds them) and start it.
+/// The room's audio pipeline with `mic` fixed in it (for the simulated room and tests: a
+/// microphone that does not come and go), unstarted.
+pub fn build(config: &AudioConfig, mic: &Mic, speaker: &Speaker) -> Result<RoomAudio, MediaError> {
+    let room = RoomAudio::build(&description(config, speaker), config.volume)?;
+    mic::attach_fixed(room.pipeline(), mic)?;
+    Ok(room)
+}
+
+/// Build the room's audio pipeline for the microphone `resolve` names (asked again each
+/// time it is retried) and `speaker`, publish its Opus packets on `tx` (unless the privacy
+/// `gate` withholds them) and start it. A microphone that cannot be opened, or fails later,
+/// is a problem sent on `problems`, not an error: the room plays on without it.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     config: &AudioConfig,
-    mic: &Mic,
+    resolve: impl Fn() -> Result<Mic, String> + Send + 'static,
     speaker: &Speaker,
     metrics: Arc<Metrics>,
     tx: broadcast::Sender<Arc<EncodedFrame>>,
     gate: Arc<super::gate::Gate>,
-) -> Result<(pipeline::Running, RoomAudio), MediaError> {
-    let description = description(config, mic, speaker);
+    problems: tokio::sync::mpsc::UnboundedSender<mic::MicProblem>,
+) -> Result<(pipeline::Running, RoomAudio, mic::Supervisor), MediaError> {
+    let description = description(config, speaker);
     tracing::info!(pipeline = %description, "starting audio");
     let room = RoomAudio::build(&description, config.volume)?;
+    let supervisor = mic::Supervisor::attach(room.pipeline(), resolve, problems)?;
     let sink = room
         .pipeline()
         .by_name("sink")
@@ -205,8 +221,11 @@ pub fn start(
         |m| &m.audio_frames_encoded,
         gate,
     );
-    let running = pipeline::start("audio", room.pipeline().clone(), false)?;
-    Ok((running, room))
+    let divert = supervisor.clone();
+    let running = pipeline::start_diverting("audio", room.pipeline().clone(), false, move |m| {
+        divert.divert(m)
+    })?;
+    Ok((running, room, supervisor))
 }
 
 #[cfg(test)]
@@ -219,7 +238,7 @@ mod tests {
 
     #[test]
     fn the_canceller_hears_what_the_speaker_is_given() {
-        let d = description(&config(), &Mic::Tone, &Speaker::Alsa("hw:1,0".into()));
+        let d = description(&config(), &Speaker::Alsa("hw:1,0".into()));
         assert!(d.contains("webrtcdsp name=dsp probe=echo-probe"), "{d}");
         assert!(d.contains("echo-cancel=true noise-suppression=true gain-control=true"));
         // The probe is the last thing before the speaker's sink.
@@ -238,14 +257,14 @@ mod tests {
     fn processing_can_be_turned_off_for_measurement() {
         let mut c = config();
         c.echo_cancel = false;
-        let d = description(&c, &Mic::Tone, &Speaker::None);
+        let d = description(&c, &Speaker::None);
         assert!(
             d.contains("echo-cancel=false noise-suppression=true"),
             "{d}"
         );
         c.noise_suppression = false;
         c.gain_control = false;
-        let d = description(&c, &Mic::Tone, &Speaker::None);
+        let d = description(&c, &Speaker::None);
         assert!(!d.contains("webrtcdsp"), "{d}");
         assert!(d.contains("identity name=processed"));
     }
@@ -257,7 +276,7 @@ mod tests {
             channels: 6,
             channel: 0,
         };
-        let d = description(&config(), &mic, &Speaker::None);
+        let d = mic.source();
         assert!(
             d.contains(
                 "alsasrc device=\"hw:CARD=ArrayUAC10,DEV=0\" ! audio/x-raw,channels=6 \
@@ -276,8 +295,10 @@ mod tests {
             channels: 1,
             channel: 0,
         };
-        let d = description(&config(), &mono, &Speaker::None);
-        assert!(d.contains("alsasrc device=\"hw:CARD=Mic,DEV=0\" ! audioconvert !"));
+        assert_eq!(
+            mono.source(),
+            "alsasrc device=\"hw:CARD=Mic,DEV=0\" ! audioconvert"
+        );
     }
 
     #[test]
@@ -339,9 +360,8 @@ mod tests {
             channels: 6,
             channel: 2,
         };
-        let room = RoomAudio::build(&description(&config(), &mic, &Speaker::None), 80).unwrap();
-        let matrix = room
-            .pipeline()
+        let source = gst::parse::bin_from_description(&mic.source(), true).unwrap();
+        let matrix = source
             .by_name("mic-channel")
             .unwrap()
             .property::<gst::Array>("mix-matrix");
@@ -365,8 +385,7 @@ mod tests {
         use gstreamer as gst;
         use gstreamer::prelude::*;
         gst::init().unwrap();
-        let d = description(&config(), &Mic::Feed, &Speaker::Tap);
-        let room = RoomAudio::build(&d, 80).unwrap();
+        let room = build(&config(), &Mic::Feed, &Speaker::Tap).unwrap();
         room.pipeline().set_state(gst::State::Playing).unwrap();
         let feed = room
             .pipeline()

@@ -15,13 +15,19 @@
 //! layer, at most one forced keyframe a second ([`keyframes`]).
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
 //! tiles and the room's speaker, where every voice is in one mix ([`room`]).
+//! The microphone is a source of its own in the room's pipeline ([`mic`]): one that is
+//! missing or fails mid-call is stood in for by silence and tried again until it is back.
+//! Every pipeline's bus is watched the same way ([`bus`]): errors are typed and name the
+//! element; a warning is logged once, then counted, at most one line a minute per warning.
 
 pub mod alsa;
 pub mod audio;
+pub mod bus;
 mod frame;
 mod gate;
 pub mod keyframes;
 pub mod layers;
+pub mod mic;
 mod pipeline;
 mod preview;
 pub mod remote;
@@ -83,17 +89,19 @@ pub struct MediaHub {
     camera: Option<visavis_hardware::camera::Capture>,
     preview: Option<preview::Preview>,
     guests: remote::GuestMedia,
-    /// Why the unit runs without its microphone, if it does.
-    mic_problem: Option<String>,
+    /// Keeps the microphone in the room's pipeline through failures.
+    mic: mic::Supervisor,
 }
 
 impl MediaHub {
     /// Build and start both pipelines. Fails with the element or device at fault.
-    /// What guests' decoders see (tiles, voices) goes to `guest_events`.
+    /// What guests' decoders see (tiles, voices) goes to `guest_events`; the microphone's
+    /// problems (missing, failed, back) to `mic_problems`.
     pub fn start(
         config: &Config,
         metrics: Arc<Metrics>,
         guest_events: tokio::sync::mpsc::UnboundedSender<remote::GuestMediaEvent>,
+        mic_problems: tokio::sync::mpsc::UnboundedSender<mic::MicProblem>,
     ) -> Result<Self, MediaError> {
         gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))?;
         let (audio_tx, _) = broadcast::channel(64);
@@ -115,24 +123,26 @@ impl MediaHub {
             },
         )?;
         let speaker = room::Speaker::from_config(&config.audio.speaker);
-        let (mic, mic_problem) =
-            match audio::Mic::from_config(&config.audio, std::path::Path::new("/proc/asound")) {
-                Ok(mic) => (mic, None),
-                // A card that is not there (unplugged): the call goes on without it.
-                Err(e @ alsa::MicError::NoCard { .. }) => {
-                    let problem = format!("microphone: {e}; calls go on without it");
-                    tracing::error!("{problem}");
-                    (audio::Mic::Silent, Some(problem))
-                }
-                Err(e) => return Err(e.into()),
-            };
-        let (audio, room_audio) = audio::start(
+        // A channel setting beyond the card's channels is a config error; a card or device
+        // that is not there is a problem the room lives with until it comes back.
+        let asound = std::path::Path::new("/proc/asound");
+        match audio::Mic::from_config(&config.audio, asound) {
+            Ok(_) | Err(alsa::MicError::NoCard { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let audio_config = config.audio.clone();
+        let resolve = move || {
+            audio::Mic::from_config(&audio_config, std::path::Path::new("/proc/asound"))
+                .map_err(|e| e.to_string())
+        };
+        let (audio, room_audio, mic) = audio::start(
             &config.audio,
-            &mic,
+            resolve,
             &speaker,
             metrics.clone(),
             audio_tx.clone(),
             audio_gate.clone(),
+            mic_problems,
         )?;
         let tiles = config
             .api
@@ -152,7 +162,7 @@ impl MediaHub {
             camera: video.camera,
             preview: video.preview,
             guests,
-            mic_problem,
+            mic,
         })
     }
 
@@ -220,10 +230,9 @@ impl MediaHub {
         self.preview.as_ref().map(|p| p.snapshots.clone())
     }
 
-    /// Why the unit runs without its microphone (a card named in `[audio] card` that is
-    /// not there), for `status.problems` and the staff report.
-    pub fn mic_problem(&self) -> Option<String> {
-        self.mic_problem.clone()
+    /// What keeps the microphone going (tests pull the test microphone through it).
+    pub fn mic(&self) -> mic::Supervisor {
+        self.mic.clone()
     }
 
     /// Guests' video and voices, decoded for the screen's tiles and the speaker.

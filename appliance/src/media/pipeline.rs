@@ -1,10 +1,11 @@
-//! A started GStreamer pipeline with an appsink, its bus turned into typed errors.
+//! A started GStreamer pipeline with an appsink, its bus turned into typed errors
+//! ([`super::bus`]).
 
 use super::MediaError;
+use super::bus::Ended;
 use super::frame::{EncodedFrame, rtp_duration, ticks_between};
 use super::gate::Gate;
 use crate::metrics::Metrics;
-use futures::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
@@ -101,67 +102,60 @@ pub fn publish(
     );
 }
 
-/// Set `pipeline` playing and watch its bus: errors become [`MediaError::Element`] naming
-/// the element that posted them, warnings are logged. With `loop_on_eos` (a clip), the end
-/// of the stream is a flushing seek back to the start rather than an error: the flush resets
-/// running time, so the clip keeps being paced to the clock.
+/// Set `pipeline` playing and watch its bus ([`super::bus::watch`]): errors become
+/// [`MediaError::Element`] naming the element that posted them, warnings are logged (each
+/// at most once a minute, with a count of its repeats). With `loop_on_eos` (a clip), the
+/// end of the stream is a flushing seek back to the start rather than an error: the flush
+/// resets running time, so the clip keeps being paced to the clock.
 pub fn start(
     what: &'static str,
     pipeline: gst::Pipeline,
     loop_on_eos: bool,
 ) -> Result<Running, MediaError> {
+    start_diverting(what, pipeline, loop_on_eos, |_| false)
+}
+
+/// [`start`], with errors `divert` takes care of (it returns `true`: a microphone that
+/// failed and is swapped for silence) leaving the pipeline running.
+pub fn start_diverting(
+    what: &'static str,
+    pipeline: gst::Pipeline,
+    loop_on_eos: bool,
+    divert: impl FnMut(&gst::Message) -> bool + Send + 'static,
+) -> Result<Running, MediaError> {
     let bus = pipeline
         .bus()
         .ok_or_else(|| MediaError::Init("pipeline without a bus".into()))?;
     let (tx, rx) = oneshot::channel();
-    let mut messages = bus.stream();
     let weak = pipeline.downgrade();
-    tokio::spawn(async move {
-        let mut tx = Some(tx);
-        while let Some(msg) = messages.next().await {
-            use gst::MessageView;
-            let element = || {
-                msg.src()
-                    .map_or_else(|| "?".into(), |s| s.path_string().to_string())
-            };
-            match msg.view() {
-                MessageView::Error(err) => {
-                    let e = MediaError::Element {
-                        what,
-                        element: element(),
-                        message: format!("{} ({:?})", err.error(), err.debug()),
-                    };
-                    tracing::error!("{e}");
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(e);
-                    }
-                }
-                MessageView::Warning(w) => {
-                    tracing::warn!(pipeline = what, element = %element(), "{}", w.error());
-                }
-                MessageView::Eos(_) if loop_on_eos => {
-                    if let Some(p) = weak.upgrade()
-                        && let Err(e) = p.seek_simple(
-                            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-                            gst::ClockTime::ZERO,
-                        )
-                    {
-                        tracing::error!(pipeline = what, "cannot loop the clip: {e}");
-                    }
-                }
-                MessageView::Eos(_) => {
-                    let e = MediaError::Element {
-                        what,
-                        element: element(),
-                        message: "end of stream".into(),
-                    };
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(e);
-                    }
-                }
-                _ => {}
-            }
+    let on_eos = move || {
+        if !loop_on_eos {
+            return false;
         }
+        if let Some(p) = weak.upgrade()
+            && let Err(e) = p.seek_simple(
+                gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+                gst::ClockTime::ZERO,
+            )
+        {
+            tracing::error!(pipeline = what, "cannot loop the clip: {e}");
+        }
+        true
+    };
+    tokio::spawn(async move {
+        let e = match super::bus::watch(what, String::new(), bus, on_eos, divert).await {
+            Ended::Error(e) => {
+                tracing::error!("{e}");
+                e
+            }
+            Ended::Eos { element } => MediaError::Element {
+                what,
+                element,
+                message: "end of stream".into(),
+            },
+            Ended::Closed => return,
+        };
+        let _ = tx.send(e);
     });
     pipeline
         .set_state(gst::State::Playing)

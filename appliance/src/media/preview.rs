@@ -9,7 +9,6 @@
 use super::PreviewBranch;
 use super::snapshot::Snapshots;
 use crate::metrics::lock;
-use futures::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
@@ -111,24 +110,18 @@ async fn run_once(
         .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
         .ok_or_else(|| build("no appsrc"))?;
     let bus = pipeline.bus().ok_or_else(|| build("no bus"))?;
-    let mut messages = bus.stream();
     pipeline.set_state(gst::State::Playing)?;
     *lock(current) = Some(src);
-    let result = loop {
-        match messages.next().await {
-            Some(msg) => {
-                if let gst::MessageView::Error(err) = msg.view() {
-                    let element = msg
-                        .src()
-                        .map_or_else(|| "?".into(), |s| s.path_string().to_string());
-                    break Err(PreviewError::Element {
-                        element,
-                        message: err.error().to_string(),
-                    });
-                }
-            }
-            None => break Err(PreviewError::BusClosed),
-        }
+    // The end of the stream is not expected from a branch fed by the camera: keep watching.
+    let result = match super::bus::watch("preview", String::new(), bus, || true, |_| false).await {
+        super::bus::Ended::Error(super::MediaError::Element {
+            element, message, ..
+        }) => Err(PreviewError::Element { element, message }),
+        super::bus::Ended::Error(e) => Err(PreviewError::Element {
+            element: "?".into(),
+            message: e.to_string(),
+        }),
+        super::bus::Ended::Eos { .. } | super::bus::Ended::Closed => Err(PreviewError::BusClosed),
     };
     *lock(current) = None;
     let _ = pipeline.set_state(gst::State::Null);

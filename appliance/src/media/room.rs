@@ -27,6 +27,9 @@ pub const CAPS: &str = "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,c
 /// How long the mixer waits for a late voice before mixing without it (ns). Covers the
 /// bursts in which a guest's jitter buffer hands its packets on.
 const MIX_LATENCY_NS: u64 = 40_000_000;
+/// How much of one guest's voice waits for the mixer: a second (S16 mono at [`RATE`]).
+const VOICE_QUEUE_BYTES: u64 = RATE as u64 * 2;
+const VOICE_QUEUE_NS: u64 = 1_000_000_000;
 /// Name of the test speaker's `appsink`.
 pub const SPEAKER_TAP: &str = "speaker-out";
 
@@ -185,7 +188,14 @@ impl RoomAudio {
             .do_timestamp(true)
             // A second of voice at most; past that the oldest goes (a stalled mixer must
             // not grow memory).
-            .max_bytes(u64::from(RATE) * 2)
+            .max_bytes(VOICE_QUEUE_BYTES)
+            // Its latency, said outright: timed on arrival, so none of its own, and it can
+            // hold a second. Left to appsrc's default, a live appsrc answers "at most 0"
+            // while the silence source needs 10 ms: the mixer cannot configure its
+            // latency, warns "clock problem" for every buffer it makes (100 a second),
+            // and runs without its timeout (a late voice holds up the whole mix).
+            .min_latency(0)
+            .max_latency(VOICE_QUEUE_NS as i64)
             .build();
         src.set_property_from_str("leaky-type", "downstream");
         let pipeline = &self.inner.pipeline;

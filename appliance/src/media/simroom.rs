@@ -13,7 +13,7 @@
 //! after processing than in the microphone) and the near end's loss in double talk.
 
 use super::MediaError;
-use super::audio::{MIC_FEED, Mic, PROCESSED, description};
+use super::audio::{MIC_FEED, Mic, PROCESSED, build};
 use super::room::{RATE, RoomAudio, Speaker};
 use crate::config::AudioConfig;
 use crate::metrics::lock;
@@ -195,10 +195,7 @@ pub fn run(
     stall: Duration,
 ) -> Result<Recording, MediaError> {
     gst::init().map_err(|e| MediaError::Init(e.to_string()))?;
-    let audio = RoomAudio::build(
-        &description(config, &Mic::Feed, &Speaker::Tap),
-        config.volume,
-    )?;
+    let audio = build(config, &Mic::Feed, &Speaker::Tap)?;
     let feed: gst_app::AppSrc = element(&audio, MIC_FEED)?;
     let tap = audio.speaker_tap().ok_or_else(|| MediaError::Build {
         what: "simulated room",

@@ -90,6 +90,8 @@ pub enum Input {
     Peer(PeerEvent),
     /// A guest's decoded media reports.
     GuestMedia(crate::media::remote::GuestMediaEvent),
+    /// The microphone is missing or failed (why, naming the device), or is back (`None`).
+    Mic(Option<String>),
 }
 
 /// Something the daemon must do.
@@ -244,6 +246,7 @@ impl Unit {
             Input::Rendezvous(link) => self.rendezvous(link, now),
             Input::Board { event, at } => self.board(event, at),
             Input::Peer(event) => self.peer(event, now),
+            Input::Mic(problem) => self.room.set_mic_problem(problem),
             Input::GuestMedia(event) => {
                 use crate::media::remote::GuestMediaEvent as M;
                 let input = match event {

@@ -118,6 +118,15 @@ impl Room {
         Ok(())
     }
 
+    pub fn set_mic_problem(&mut self, problem: Option<String>) {
+        if self.mic_problem != problem {
+            self.mic_problem = problem;
+            self.events.push(Event::Problems {
+                problems: self.problems(),
+            });
+        }
+    }
+
     pub fn set_rendezvous_problem(&mut self, problem: Option<String>) {
         if self.rendezvous_problem != problem {
             self.rendezvous_problem = problem;

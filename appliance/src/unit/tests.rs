@@ -705,3 +705,24 @@ fn a_missing_microphone_is_a_problem_for_staff() {
         vec!["microphone: no ALSA card called \"ReSpeaker\"".to_owned()]
     );
 }
+
+#[test]
+fn a_microphone_lost_mid_call_and_back_shows_in_the_problems_and_leaves() {
+    let mut room = Room::new(settings());
+    room.invited();
+    let why = "microphone hw:CARD=Device,DEV=0: Could not read from resource. (Error reading \
+               from device: No such device); calls go on without it, trying again";
+    room.input(Input::Mic(Some(why.into())));
+    assert_eq!(room.unit.status().problems, vec![why.to_owned()]);
+    assert!(
+        room.log
+            .iter()
+            .any(|(_, e)| matches!(e, visavis_api::local::Event::Problems { problems } if problems.len() == 1)),
+        "the kiosk is told"
+    );
+    room.input(Input::Mic(None));
+    assert!(
+        room.unit.status().problems.is_empty(),
+        "back: no problem left"
+    );
+}

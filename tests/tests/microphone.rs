@@ -1,0 +1,69 @@
+//! A microphone that is not there, against a real applianced: an ALSA device name that no
+//! card answers to (`[audio] device = "hw:CARD=Nope"`) does not stop the unit; it runs
+//! without a microphone, and `status.problems` and the staff report say which device and
+//! ALSA's reason. (Pulling a microphone mid-call and plugging it back is tested on the
+//! room's pipeline with the test microphone, behind the same seam: `media::mic`.)
+
+use std::os::unix::fs::PermissionsExt;
+use visavis_api::local::{Request, Response, StaffAction, StaffPin};
+use visavis_e2e::wait::{Check, until_blocking};
+use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
+use visavis_e2e::{Error, timeouts};
+
+#[test]
+fn a_microphone_device_that_is_not_there_is_named_with_alsas_reason() -> Result<()> {
+    let dir = tempfile::tempdir().context("could not create a temporary folder")?;
+    let pin_file = dir.path().join("staff-pin");
+    std::fs::write(&pin_file, "2468\n").context("could not write the PIN file")?;
+    std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o640))
+        .context("could not set the PIN file's mode")?;
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            audio_source: "alsa".into(),
+            audio_extra: "device = \"hw:CARD=Nope\"\n".into(),
+            extra_toml: format!("[staff]\npin_file = {:?}\n", pin_file.display().to_string()),
+            ..Default::default()
+        },
+    )?;
+    let problems = until_blocking(
+        "the unit to report its microphone missing",
+        timeouts::step(),
+        || {
+            let problems = match unit.client()?.call(Request::Status) {
+                Ok(Response::Status(s)) => s.problems,
+                other => return Err(Error::new(format!("Status answered {other:?}"))),
+            };
+            Ok(if problems.iter().any(|p| p.contains("hw:CARD=Nope")) {
+                Check::Ready(problems)
+            } else {
+                Check::NotYet(format!("{problems:?}"))
+            })
+        },
+    )?;
+    let problem = problems
+        .iter()
+        .find(|p| p.contains("hw:CARD=Nope"))
+        .cloned()
+        .unwrap_or_default();
+    eprintln!("status.problems: {problem}");
+    assert!(
+        problem.starts_with("microphone hw:CARD=Nope: ")
+            && problem.contains("No such device")
+            && problem.contains("calls go on without it"),
+        "{problem}"
+    );
+    match unit.client()?.call(Request::Staff {
+        pin: StaffPin("2468".into()),
+        action: StaffAction::Report,
+    }) {
+        Ok(Response::Staff(report)) => assert!(
+            report.problems.contains(&problem),
+            "the staff report names it too: {:?}",
+            report.problems
+        ),
+        other => panic!("report: {other:?}"),
+    }
+    Ok(())
+}
