@@ -8,7 +8,7 @@ use crate::app::KioskApp;
 use crate::i18n::Lang;
 use crate::link::{LinkState, StaffOutcome};
 use crate::looks::Thumb;
-use crate::staff::StaffScreen;
+use crate::view::staff::StaffScreen;
 use egui_kittest::Harness;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;

@@ -2,10 +2,14 @@
 //! the link would have seen, and the commands the screen sends it.
 
 use super::*;
+use crate::i18n::Lang;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use visavis_api::Mode;
 use visavis_api::datachannel::LookVotes;
+use visavis_api::local::GuestState;
 use visavis_api::local::{ChatLine, CompareStatus, GuestStatus, Status};
 
 struct Screen {
@@ -558,12 +562,16 @@ fn a_table_shows_a_tile_per_guest_and_who_is_speaking() {
             assert!(tile.rect().width() > 0.0, "{name} has a tile");
         }
         assert_eq!(s.harness.query_all_by_label("speaking").count(), 1);
-        assert_eq!(s.harness.state().tiles.reading(), 8, "one reader per tile");
+        assert_eq!(
+            s.harness.state().media.tiles.reading(),
+            8,
+            "one reader per tile"
+        );
         // Two leave: their tiles and readers go.
         link::lock(&s.harness.state().link).status = dinner(&guests[..6]);
         s.harness.run_steps(2);
         assert!(!s.shows("Paul") && !s.shows("Zoé"));
-        assert_eq!(s.harness.state().tiles.reading(), 6);
+        assert_eq!(s.harness.state().media.tiles.reading(), 6);
     }
 }
 

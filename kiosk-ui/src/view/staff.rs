@@ -6,8 +6,10 @@
 //! digits only while this screen is open and forgets them when it closes or after
 //! [`IDLE_CLOSE`] untouched.
 
+use super::{Cx, Next, Screen};
 use crate::i18n::{Key, Lang, fill, text};
 use crate::link::{LinkState, StaffOutcome};
+use crate::theme::{colour, size, space};
 use egui::{Color32, RichText};
 use std::time::{Duration, Instant};
 use visavis_api::local::{Request, StaffAction, StaffPin, StaffReport};
@@ -46,7 +48,7 @@ impl StaffScreen {
     }
 
     /// Draw the screen; `false` once it is closed.
-    pub fn show(
+    fn page(
         &mut self,
         ui: &mut egui::Ui,
         lang: Lang,
@@ -78,8 +80,8 @@ impl StaffScreen {
         }
         let mut keep = true;
         egui::Frame::new()
-            .fill(Color32::from_rgb(30, 34, 44))
-            .inner_margin(24.0)
+            .fill(colour::STAFF)
+            .inner_margin(space::CARD_MARGIN)
             .show(ui, |ui| {
                 ui.set_width(ui.available_width());
                 ui.set_min_height(ui.available_height());
@@ -96,7 +98,7 @@ impl StaffScreen {
                         }
                     }
                 }
-                ui.add_space(12.0);
+                ui.add_space(space::GAP);
                 if ui.add(button(t(Key::Close), 200.0)).clicked() {
                     keep = false;
                 }
@@ -125,7 +127,7 @@ impl StaffScreen {
         let t = |key| text(lang, key);
         ui.label(
             RichText::new(t(Key::StaffPin))
-                .size(30.0)
+                .size(size::TITLE)
                 .color(Color32::WHITE),
         );
         let masked = if self.digits.is_empty() {
@@ -133,13 +135,9 @@ impl StaffScreen {
         } else {
             "•".repeat(self.digits.len())
         };
-        ui.label(RichText::new(masked).size(40.0).color(Color32::WHITE));
+        ui.label(RichText::new(masked).size(size::PIN).color(Color32::WHITE));
         if let Some(StaffOutcome::Refused(why)) = &state.staff {
-            ui.label(
-                RichText::new(why)
-                    .size(20.0)
-                    .color(Color32::from_rgb(255, 120, 120)),
-            );
+            ui.label(RichText::new(why).size(size::BODY).color(colour::REFUSED));
         }
         let rows: [[&str; 3]; 4] = [
             ["1", "2", "3"],
@@ -161,7 +159,7 @@ impl StaffScreen {
                     ui.end_row();
                 }
             });
-        ui.add_space(12.0);
+        ui.add_space(space::GAP);
         ui.horizontal(|ui| {
             if ui.add(button(t(Key::Delete), 160.0)).clicked() {
                 self.digits.pop();
@@ -190,7 +188,7 @@ impl StaffScreen {
         let line = |ui: &mut egui::Ui, key: Key, value: &str| {
             ui.label(
                 RichText::new(fill(t(key), &[("v", value)]))
-                    .size(22.0)
+                    .size(size::LEAD)
                     .color(Color32::WHITE),
             );
         };
@@ -228,30 +226,30 @@ impl StaffScreen {
         );
         ui.label(
             RichText::new(counters)
-                .size(20.0)
+                .size(size::BODY)
                 .color(Color32::LIGHT_GRAY),
         );
         if r.problems.is_empty() {
             ui.label(
                 RichText::new(t(Key::StaffNoProblems))
-                    .size(20.0)
+                    .size(size::BODY)
                     .color(Color32::LIGHT_GREEN),
             );
         } else {
             ui.label(
                 RichText::new(t(Key::StaffProblems))
-                    .size(20.0)
-                    .color(Color32::from_rgb(255, 180, 80)),
+                    .size(size::BODY)
+                    .color(colour::STAFF_WARNING),
             );
             for p in &r.problems {
-                ui.label(RichText::new(p).size(16.0).color(Color32::WHITE));
+                ui.label(RichText::new(p).size(size::SMALL).color(Color32::WHITE));
             }
         }
         if !r.recent_errors.is_empty() {
             ui.label(
                 RichText::new(t(Key::StaffRecentErrors))
-                    .size(20.0)
-                    .color(Color32::from_rgb(255, 180, 80)),
+                    .size(size::BODY)
+                    .color(colour::STAFF_WARNING),
             );
             // The newest first, five of them: enough to tell staff (or support on the
             // phone) what went wrong last.
@@ -259,7 +257,7 @@ impl StaffScreen {
                 ui.add(
                     egui::Label::new(
                         RichText::new(line)
-                            .size(14.0)
+                            .size(size::LOG)
                             .monospace()
                             .color(Color32::WHITE),
                     )
@@ -267,7 +265,7 @@ impl StaffScreen {
                 );
             }
         }
-        ui.add_space(12.0);
+        ui.add_space(space::GAP);
         if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
             send(Request::Staff {
                 pin: StaffPin(pin.to_owned()),
@@ -278,6 +276,20 @@ impl StaffScreen {
     }
 }
 
+impl Screen for StaffScreen {
+    fn show(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) -> Next {
+        let commands = cx.commands.clone();
+        let send = move |c: Request| {
+            let _ = commands.send(c);
+        };
+        let (lang, state) = (cx.lang, cx.state);
+        let keep = egui::CentralPanel::default()
+            .show(ui, |ui| self.page(ui, lang, state, &send))
+            .inner;
+        if keep { Next::Stay } else { Next::CloseStaff }
+    }
+}
+
 impl Default for StaffScreen {
     fn default() -> Self {
         StaffScreen::new()
@@ -285,5 +297,6 @@ impl Default for StaffScreen {
 }
 
 fn button(label: &str, width: f32) -> egui::Button<'static> {
-    egui::Button::new(RichText::new(label.to_owned()).size(26.0)).min_size(egui::vec2(width, 64.0))
+    egui::Button::new(RichText::new(label.to_owned()).size(size::KEY))
+        .min_size(egui::vec2(width, 64.0))
 }
