@@ -30,6 +30,8 @@ pub struct KioskApp {
     last_touch: Instant,
     was_present: bool,
     attract_after: Duration,
+    /// The theme's fonts and colours are in the context the app draws in.
+    styled: bool,
 }
 
 impl KioskApp {
@@ -52,6 +54,7 @@ impl KioskApp {
             last_touch: Instant::now(),
             was_present: false,
             attract_after: ATTRACT_AFTER,
+            styled: false,
         }
     }
 
@@ -142,6 +145,12 @@ impl eframe::App for KioskApp {
 impl KioskApp {
     /// One frame of the screen, from the last state the link saw.
     pub fn draw(&mut self, ui: &mut egui::Ui) {
+        if !self.styled {
+            self.styled = true;
+            if let Err(e) = crate::theme::install(ui.ctx()) {
+                eprintln!("kiosk: {e}; drawing in egui's own fonts");
+            }
+        }
         let state = link::lock(&self.link).clone();
         // The link repaints on every change; clocks on the screen (the invite's countdown,
         // notices that fade, the attract screen) need a tick of their own.

@@ -109,7 +109,7 @@ pub fn draw(
 ) {
     let small = rect.width() < 240.0;
     ui.painter()
-        .rect_filled(rect, space::ROUNDING, colour::TILE);
+        .rect_filled(rect, space::ROUNDING, colour::SURFACE);
     match picture {
         Some(tex) => {
             ui.put(
@@ -130,7 +130,7 @@ pub fn draw(
             );
         }
     }
-    let text_size = if small { size::SMALL } else { size::LEAD };
+    let text_size = if small { size::BODY } else { size::BODY };
     let strip = Rect::from_min_max(
         egui::pos2(rect.left(), rect.bottom() - text_size * 1.8),
         rect.max,
@@ -144,7 +144,7 @@ pub fn draw(
         ui.painter().rect_stroke(
             rect,
             12.0,
-            egui::Stroke::new(if small { 3.0 } else { 5.0 }, colour::SPEAKING),
+            egui::Stroke::new(if small { 3.0 } else { 5.0 }, colour::OK),
             egui::StrokeKind::Inside,
         );
         let pill = Rect::from_min_size(
@@ -153,14 +153,14 @@ pub fn draw(
         );
         let mut child = ui.new_child(egui::UiBuilder::new().max_rect(pill));
         egui::Frame::new()
-            .fill(colour::SPEAKING)
+            .fill(colour::OK)
             .corner_radius(10.0)
             .inner_margin(egui::Margin::symmetric(8, 2))
             .show(&mut child, |ui| {
                 ui.label(
                     RichText::new(word)
                         .size(text_size * 0.8)
-                        .color(Color32::BLACK),
+                        .color(colour::ON_OK),
                 );
             });
     }

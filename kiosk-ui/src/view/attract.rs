@@ -4,7 +4,7 @@
 use super::{Cx, Next, Screen};
 use crate::i18n::Key;
 use crate::theme::{colour, size};
-use egui::{Color32, RichText};
+use egui::RichText;
 use visavis_api::Mode;
 
 /// The attract screen (it keeps no state of its own).
@@ -18,24 +18,24 @@ impl Screen for Attract {
         };
         let mut next = Next::Stay;
         egui::CentralPanel::default()
-            .frame(egui::Frame::new().fill(colour::ATTRACT))
+            .frame(egui::Frame::new().fill(colour::BG))
             .show(ui, |ui| {
                 ui.vertical_centered(|ui| {
                     ui.add_space(ui.available_height() * 0.25);
                     ui.label(
                         RichText::new(cx.t(title))
                             .size(size::DISPLAY)
-                            .color(Color32::WHITE),
+                            .color(colour::TEXT),
                     );
                     ui.add_space(16.0);
                     ui.label(
                         RichText::new(cx.t(line))
-                            .size(size::HEADING)
-                            .color(Color32::LIGHT_GRAY),
+                            .size(size::BODY * 1.3)
+                            .color(colour::MUTED),
                     );
                     ui.add_space(48.0);
                     let start =
-                        egui::Button::new(RichText::new(cx.t(Key::TapToStart)).size(size::CTA))
+                        egui::Button::new(RichText::new(cx.t(Key::TapToStart)).size(size::TITLE))
                             .min_size(egui::vec2(360.0, 96.0));
                     if ui.add(start).clicked() {
                         next = Next::Wake;

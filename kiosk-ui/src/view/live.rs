@@ -1,207 +1,437 @@
-//! The live screen: the camera picture (the mirror in a fitting room) or, at a table in a
-//! call, the guests' tiles, with the reactions, the vote tally and chat bubbles over it,
-//! and the [`super::panel`] of controls beside (or under) it. Banners say when the
-//! camera is off or paused, when the link is down and when a session was erased.
+//! The live screen: the picture is the screen. The camera's picture (the mirror, in a
+//! fitting room) or, at a table in a call, the grid of everyone fills it, cropped to fill;
+//! over it float the logo (a long press opens the staff screen), the "● LIVE" pill while
+//! anyone can see the camera, the language switch, notices, friends' tiles, reactions and
+//! chat, the invite card and the [`super::bar`] of controls. Moments that need an answer
+//! (a knock, "End and erase everything?") dim the picture: [`super::moments`].
 
+use super::widgets::{self, Tone};
 use super::{Cx, Next, Screen};
 use crate::i18n::{Key, fill};
 use crate::link::{self, LinkState};
-use crate::theme::{colour, size, space};
-use egui::{Color32, RichText};
+use crate::theme::{self, colour, icon, size, space};
+use egui::{Color32, Rect, RichText};
 use std::time::{Duration, Instant};
 use visavis_api::Mode;
 use visavis_api::datachannel::Reaction;
-use visavis_api::local::{GuestState, GuestStatus};
+use visavis_api::local::{GuestState, GuestStatus, Request};
 
 /// How long a notice ("everything was erased", "a waiter has been called") stays.
 pub const NOTICE_SHOWN: Duration = Duration::from_secs(10);
-/// Chat bubbles over the mirror at once (the newest).
-const BUBBLES: usize = 3;
-/// Guests' tiles a table shows at once.
-const MAX_TILES: usize = 8;
+/// The bar fades after this long untouched in a call; a touch brings it back.
+pub const BAR_SHOWN: Duration = Duration::from_secs(6);
+/// Holding the logo this long opens the staff screen.
+pub const LONG_PRESS: f64 = 1.5;
+/// Chat bubbles over the picture at once (the newest).
+const BUBBLES: usize = 2;
+/// Cells a table's grid shows at once (the table's own picture is one of them).
+const MAX_CELLS: usize = 9;
+/// Height of the strip along the top (logo, LIVE, language).
+pub const TOP: f32 = 56.0;
 
 pub fn in_call(guest: &GuestStatus) -> bool {
     guest.state == GuestState::InCall
 }
 
 /// The live screen's own state.
-#[derive(Default)]
 pub struct Live {
     /// Looks picked for "which one?", in the order tapped.
     pub picked: Vec<u32>,
     pub waiter_called: Option<Instant>,
+    /// The last touch: the bar shows until [`BAR_SHOWN`] after it.
+    pub touched: Instant,
+    /// "End and erase everything?" is asked.
+    pub confirm_end: bool,
+    /// The invite card is open during a call.
+    pub invite_open: bool,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            picked: Vec::new(),
+            waiter_called: None,
+            touched: Instant::now(),
+            confirm_end: false,
+            invite_open: false,
+        }
+    }
 }
 
 impl Screen for Live {
     fn show(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) -> Next {
-        let state = cx.state;
-        // A fitting room's screen is a mirror (its picture flipped); a table's is not.
-        let mirror = match state.mode {
-            Mode::FittingRoom => true,
-            Mode::Table => false,
-        };
         let mut next = Next::Stay;
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
-                // The language switch: the other language, named in itself.
-                let other = cx.lang.other();
-                let switch = egui::Button::new(RichText::new(other.name()).size(size::BODY))
-                    .min_size(egui::vec2(120.0, 48.0));
-                if ui.add(switch).clicked() {
-                    next = Next::Lang(other);
+        let pressed = ui.input(|i| i.pointer.any_pressed() || i.any_touches());
+        let state = cx.state;
+        let status = &state.status;
+        if !status.session_active {
+            self.confirm_end = false;
+            self.invite_open = false;
+        }
+        let calling = status.guests.iter().any(in_call);
+        // The bar shows while nobody is in the call yet, or for a while after a touch. A
+        // touch on a faded bar only brings it back.
+        let bar_was_shown = !calling || self.touched.elapsed() < BAR_SHOWN;
+        if pressed {
+            self.touched = Instant::now();
+        }
+        egui::CentralPanel::default()
+            .frame(egui::Frame::new().fill(colour::BG))
+            .show(ui, |ui| {
+                let screen = ui.max_rect();
+                let portrait = screen.height() > screen.width();
+                let knock = status
+                    .guests
+                    .iter()
+                    .find(|g| g.state == GuestState::Waiting);
+                let moment = knock.is_some() || self.confirm_end;
+                let bar_shown = bar_was_shown && !moment;
+                // What the bar and the looks take at the bottom, worked out first so the
+                // grid and the cards stay above it.
+                let bar_top = if bar_shown {
+                    super::bar::top(ui, cx, screen)
+                } else {
+                    screen.bottom()
+                };
+                let table_grid = state.mode == Mode::Table && calling;
+                if table_grid {
+                    let area = Rect::from_min_max(
+                        egui::pos2(
+                            screen.left() + space::EDGE,
+                            screen.top() + TOP + space::SMALL_GAP,
+                        ),
+                        egui::pos2(screen.right() - space::EDGE, bar_top - space::SMALL_GAP),
+                    );
+                    grid(ui, cx, area);
+                } else {
+                    picture(ui, cx, screen, state.mode == Mode::FittingRoom);
+                    if calling {
+                        side_tiles(ui, cx, screen, bar_top, portrait);
+                    }
                 }
-                let staff = egui::Button::new(RichText::new(cx.t(Key::Staff)).size(size::BODY))
-                    .min_size(egui::vec2(120.0, 48.0));
-                if ui.add(staff).clicked() {
-                    next = Next::Staff;
+                over_picture(ui, cx, screen, bar_top);
+                if let Some(n) = self.top_strip(ui, cx, screen) {
+                    next = n;
+                }
+                notices(ui, cx, self, screen);
+                let invite_shown = status.invite_url.is_some() && (!calling || self.invite_open);
+                if invite_shown && !moment {
+                    super::invite::card(ui, cx, screen, bar_top, portrait, calling);
+                }
+                if !status.session_active {
+                    home(ui, cx, screen);
+                } else if bar_shown {
+                    self.bar(ui, cx, screen, bar_top);
+                }
+                if let Some(guest) = knock {
+                    super::moments::knock(ui, cx, guest);
+                } else if self.confirm_end {
+                    self.confirm_end = super::moments::confirm_end(ui, cx);
                 }
             });
-            if !state.connected {
-                ui.label(
-                    RichText::new(cx.t(Key::Reconnecting))
-                        .size(size::LEAD)
-                        .color(colour::WARNING),
-                );
-            }
-            let erased = state.ended_at.is_some_and(|at| at.elapsed() < NOTICE_SHOWN);
-            if erased && !state.status.session_active {
-                banner(ui, colour::ERASED, cx.t(Key::Erased));
-            }
-            if state.status.privacy {
-                banner(ui, colour::PRIVACY, cx.t(Key::PrivacyOn));
-            } else if state.status.camera_paused {
-                banner(ui, colour::PAUSED, cx.t(Key::CameraPaused));
-            }
-            // Portrait (the fitting room's mirror): the picture on top, the controls
-            // under it. Landscape (a table): side by side.
-            let portrait = ui.available_height() > ui.available_width();
-            if portrait {
-                let (w, h) = (ui.available_width(), ui.available_height() * 0.5);
-                ui.vertical_centered(|ui| picture(ui, cx, mirror, w, h));
-                ui.add_space(space::LARGE_GAP);
-                self.controls(ui, cx);
-            } else {
-                ui.horizontal_top(|ui| {
-                    let (w, h) = (ui.available_width() * 0.6, ui.available_height());
-                    if !mirror && state.status.guests.iter().any(in_call) {
-                        table(ui, cx, w, h);
-                    } else {
-                        picture(ui, cx, mirror, w, h);
-                    }
-                    ui.add_space(space::LARGE_GAP);
-                    self.controls(ui, cx);
-                });
-            }
-        });
+        if calling {
+            ui.ctx().request_repaint_after(BAR_SHOWN);
+        }
         next
     }
 }
 
-/// The live picture, as large as fits `max_w` x `max_h`, with what floats over it.
-/// `flip`: the screen is a mirror (flipped here only, never for guests).
-fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, flip: bool, max_w: f32, max_h: f32) {
-    let ctx = ui.ctx().clone();
-    let rect = match cx.media.preview(&ctx) {
+impl Live {
+    /// The logo (a long press opens the staff screen), the LIVE pill, the language.
+    fn top_strip(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, screen: Rect) -> Option<Next> {
+        let mut next = None;
+        let strip = Rect::from_min_size(
+            screen.min + egui::vec2(space::EDGE, space::EDGE / 2.0),
+            egui::vec2(screen.width() - 2.0 * space::EDGE, TOP - space::EDGE / 2.0),
+        );
+        let mut left = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(strip)
+                .layout(egui::Layout::left_to_right(egui::Align::Center)),
+        );
+        let logo = left.add(
+            egui::Label::new(
+                RichText::new("Visavis")
+                    .font(theme::bold(size::TITLE))
+                    .color(colour::TEXT),
+            )
+            .sense(egui::Sense::click())
+            .selectable(false),
+        );
+        if logo.is_pointer_button_down_on() {
+            let held = ui.input(|i| i.pointer.press_start_time().map(|t| i.time - t));
+            if held.is_some_and(|h| h >= LONG_PRESS) {
+                next = Some(Next::Staff);
+            }
+            ui.ctx().request_repaint();
+        }
+        let status = &cx.state.status;
+        let watching = status.guests.iter().filter(|g| in_call(g)).count();
+        if watching > 0 && !status.privacy && !status.camera_paused {
+            left.add_space(space::GAP);
+            let text = if watching == 1 {
+                cx.t(Key::LiveOne).to_owned()
+            } else {
+                fill(cx.t(Key::LiveMany), &[("n", &watching.to_string())])
+            };
+            widgets::chip(
+                &mut left,
+                colour::DESTRUCTIVE,
+                colour::ON_DESTRUCTIVE,
+                &text,
+            );
+        }
+        let mut right = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(strip)
+                .layout(egui::Layout::right_to_left(egui::Align::Center)),
+        );
+        // The language switch: the other language, named in itself.
+        let other = cx.lang.other();
+        let switch = widgets::pill(
+            &mut right,
+            Some(icon::TRANSLATE),
+            other.name(),
+            Tone::Secondary,
+            true,
+            0.0,
+        );
+        if switch.clicked() {
+            next = Some(Next::Lang(other));
+        }
+        next
+    }
+}
+
+/// Home: the one thing to do, large, at the bottom of the picture.
+fn home(ui: &mut egui::Ui, cx: &Cx<'_>, screen: Rect) {
+    let state = cx.state;
+    if state.status.invite_url.is_some() {
+        return;
+    }
+    let label = cx.t(match state.mode {
+        Mode::Table => Key::ShareThisDinner,
+        Mode::FittingRoom => Key::AskMyFriends,
+    });
+    let area = Rect::from_min_max(
+        egui::pos2(
+            screen.left(),
+            screen.bottom() - space::PILL - 3.0 * space::EDGE,
+        ),
+        screen.max,
+    );
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(area)
+            .layout(egui::Layout::top_down(egui::Align::Center)),
+    );
+    let ask = widgets::pill(
+        &mut child,
+        Some(icon::PERSON_ADD),
+        label,
+        Tone::Primary,
+        state.connected,
+        320.0,
+    );
+    if ask.clicked() {
+        cx.send(Request::CreateInvite);
+    }
+}
+
+/// The texture's part that fills `area` without stretching (cropped to fill), flipped for
+/// a mirror.
+pub fn cover_uv(texture: [usize; 2], area: egui::Vec2, flip: bool) -> Rect {
+    let (tw, th) = (texture[0].max(1) as f32, texture[1].max(1) as f32);
+    let scale = (area.x / tw).max(area.y / th);
+    let (u, v) = (area.x / (tw * scale), area.y / (th * scale));
+    let (u0, u1) = ((1.0 - u) / 2.0, (1.0 + u) / 2.0);
+    let (v0, v1) = ((1.0 - v) / 2.0, (1.0 + v) / 2.0);
+    if flip {
+        Rect::from_min_max(egui::pos2(u1, v0), egui::pos2(u0, v1))
+    } else {
+        Rect::from_min_max(egui::pos2(u0, v0), egui::pos2(u1, v1))
+    }
+}
+
+/// The camera's picture over the whole screen; a calm card instead while the camera is
+/// off or paused (never a frozen frame).
+fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, flip: bool) {
+    let status = &cx.state.status;
+    if status.privacy || status.camera_paused {
+        let (title, line, glyph) = if status.privacy {
+            (Key::PrivacyTitle, Key::PrivacyOn, icon::LOCK)
+        } else {
+            (Key::CameraPausedCard, Key::CameraPaused, icon::VIDEOCAM_OFF)
+        };
+        let width = (screen.width() - 4.0 * space::EDGE).min(560.0);
+        let area = widgets::centred(screen, egui::vec2(width, 300.0));
+        let mut child = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(area)
+                .layout(egui::Layout::top_down(egui::Align::Center)),
+        );
+        widgets::card().show(&mut child, |ui| {
+            ui.set_width(width - 2.0 * space::CARD_MARGIN);
+            ui.vertical_centered(|ui| {
+                ui.label(
+                    RichText::new(glyph)
+                        .font(theme::icon_font(56.0))
+                        .color(colour::MUTED),
+                );
+                ui.label(
+                    RichText::new(cx.t(title))
+                        .font(theme::bold(size::TITLE))
+                        .color(colour::TEXT),
+                );
+                ui.add(egui::Label::new(widgets::words(cx.t(line), colour::MUTED)).wrap());
+            });
+        });
+        return;
+    }
+    match cx.media.preview(ui.ctx()) {
         Some(tex) => {
-            let [w, h] = tex.size();
-            let aspect = w as f32 / h.max(1) as f32;
-            let size = if max_w / aspect <= max_h {
-                egui::vec2(max_w, max_w / aspect)
-            } else {
-                egui::vec2(max_h * aspect, max_h)
-            };
-            let uv = if flip {
-                egui::Rect::from_min_max(egui::pos2(1.0, 0.0), egui::pos2(0.0, 1.0))
-            } else {
-                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0))
-            };
-            ui.add(egui::Image::new(&tex).fit_to_exact_size(size).uv(uv))
-                .rect
+            let uv = cover_uv(tex.size(), screen.size(), flip);
+            ui.painter().image(tex.id(), screen, uv, Color32::WHITE);
         }
         None => {
-            let size = [max_w, (max_w * 9.0 / 16.0).min(max_h)];
-            let label = RichText::new(cx.t(Key::CameraStarting)).size(size::BUTTON);
-            ui.add_sized(size, egui::Label::new(label)).rect
+            ui.painter().text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                cx.t(Key::CameraStarting),
+                egui::FontId::proportional(size::BODY),
+                colour::MUTED,
+            );
         }
+    }
+}
+
+/// A table in a call: everyone in one grid across the whole width, the table's own picture
+/// and guests still connecting as cells of it.
+fn grid(ui: &mut egui::Ui, cx: &mut Cx<'_>, area: Rect) {
+    let guests: Vec<&GuestStatus> = cx
+        .state
+        .status
+        .guests
+        .iter()
+        .filter(|g| g.state != GuestState::Waiting)
+        .take(MAX_CELLS - 1)
+        .collect();
+    let places = crate::tiles::grid(guests.len() + 1, area, crate::tiles::ASPECT, space::GAP);
+    let mut places = places.into_iter();
+    for guest in guests {
+        let Some(place) = places.next() else { break };
+        tile(ui, cx, guest, place);
+    }
+    if let Some(place) = places.next() {
+        let you = cx.media.preview(ui.ctx());
+        crate::tiles::draw(ui, place, cx.t(Key::You), you.as_ref(), None);
+    }
+}
+
+/// The fitting room in a call: friends' tiles down the right edge, large enough to know a
+/// face from arm's length.
+fn side_tiles(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bottom: f32, portrait: bool) {
+    let width = if portrait {
+        (screen.width() * 0.3).clamp(160.0, 320.0)
+    } else {
+        (screen.width() * 0.24).clamp(160.0, 320.0)
     };
-    if flip {
-        small_tiles(ui, cx, rect);
-    }
-    over_picture(ui, cx, rect);
-}
-
-/// A table's call: the guests' tiles as large as they fit in `w` x `h`, the table's own
-/// picture small in the corner, and what floats over the picture.
-fn table(ui: &mut egui::Ui, cx: &mut Cx<'_>, w: f32, h: f32) {
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(w, h), egui::Sense::hover());
-    let state = cx.state;
-    let callers: Vec<_> = state.status.guests.iter().filter(|g| in_call(g)).collect();
-    let shown = callers.len().min(MAX_TILES);
-    let places = crate::tiles::grid(shown, rect, crate::tiles::ASPECT, 10.0);
-    for (guest, place) in callers.into_iter().zip(places) {
-        tile(ui, cx, guest, place);
-    }
-    if let Some(tex) = cx.media.preview(ui.ctx()) {
-        let [tw, th] = tex.size();
-        let width = (w * 0.22).max(160.0);
-        let size = egui::vec2(width, width * th as f32 / tw.max(1) as f32);
-        let place = egui::Rect::from_min_size(
-            egui::pos2(rect.right() - size.x - 8.0, rect.top() + 8.0),
-            size,
-        );
-        ui.painter()
-            .rect_stroke(place, 8.0, (2.0, Color32::WHITE), egui::StrokeKind::Outside);
-        crate::tiles::draw(ui, place, cx.t(Key::You), Some(&tex), None);
-    }
-    over_picture(ui, cx, rect);
-}
-
-/// The fitting room: the guests small, down the mirror's right edge.
-fn small_tiles(ui: &mut egui::Ui, cx: &mut Cx<'_>, rect: egui::Rect) {
-    let width = (rect.width() * 0.22).clamp(120.0, 240.0);
     let size = egui::vec2(width, width / crate::tiles::ASPECT);
-    let callers = cx.state.status.guests.iter().filter(|g| in_call(g));
-    for (i, guest) in callers.take(4).enumerate() {
-        let top = rect.top() + 12.0 + i as f32 * (size.y + 8.0);
-        let place = egui::Rect::from_min_size(egui::pos2(rect.right() - 12.0 - size.x, top), size);
+    let guests: Vec<&GuestStatus> = cx
+        .state
+        .status
+        .guests
+        .iter()
+        .filter(|g| in_call(g))
+        .collect();
+    let mut top = screen.top() + TOP + space::GAP;
+    for guest in guests {
+        if top + size.y > bottom - space::GAP {
+            break;
+        }
+        let place =
+            Rect::from_min_size(egui::pos2(screen.right() - space::EDGE - size.x, top), size);
         tile(ui, cx, guest, place);
+        top += size.y + space::SMALL_GAP;
     }
 }
 
-fn tile(ui: &mut egui::Ui, cx: &mut Cx<'_>, guest: &GuestStatus, place: egui::Rect) {
+fn tile(ui: &mut egui::Ui, cx: &mut Cx<'_>, guest: &GuestStatus, place: Rect) {
     let picture = cx.media.tiles.texture(ui.ctx(), guest);
     let speaking = guest.speaking.then(|| cx.t(Key::Speaking));
-    crate::tiles::draw(ui, place, &guest.name, picture.as_ref(), speaking);
+    let name = if guest.state == GuestState::Connecting {
+        fill(cx.t(Key::Connecting), &[("name", &guest.name)])
+    } else {
+        guest.name.clone()
+    };
+    crate::tiles::draw(ui, place, &name, picture.as_ref(), speaking);
 }
 
-/// A full-width coloured strip with one line of white text.
-fn banner(ui: &mut egui::Ui, fill: Color32, text: &str) {
-    egui::Frame::new()
-        .fill(fill)
-        .inner_margin(space::GAP)
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.label(RichText::new(text).size(size::BUTTON).color(Color32::WHITE));
-        });
+/// Notices under the top strip: the link is down, the session was erased, a waiter was
+/// called, a request was refused, the unit needs staff.
+fn notices(ui: &mut egui::Ui, cx: &Cx<'_>, live: &Live, screen: Rect) {
+    let state: &LinkState = cx.state;
+    let area = Rect::from_min_max(
+        egui::pos2(
+            screen.left() + space::EDGE,
+            screen.top() + TOP + space::SMALL_GAP,
+        ),
+        egui::pos2(screen.right() - space::EDGE, screen.bottom()),
+    );
+    let mut ui = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(area)
+            .layout(egui::Layout::top_down(egui::Align::Center)),
+    );
+    let ui = &mut ui;
+    if !state.connected {
+        widgets::chip(
+            ui,
+            colour::SURFACE,
+            colour::WARNING,
+            cx.t(Key::Reconnecting),
+        );
+    }
+    let erased = state.ended_at.is_some_and(|at| at.elapsed() < NOTICE_SHOWN);
+    if erased && !state.status.session_active {
+        widgets::chip(ui, colour::OK, colour::ON_OK, cx.t(Key::Erased));
+    }
+    if live
+        .waiter_called
+        .is_some_and(|at| at.elapsed() < NOTICE_SHOWN)
+    {
+        widgets::chip(ui, colour::SURFACE, colour::TEXT, cx.t(Key::WaiterCalled));
+    }
+    if let Some(e) = &state.last_error {
+        widgets::chip(ui, colour::SURFACE, colour::WARNING, e);
+    }
+    if !state.status.problems.is_empty() {
+        widgets::chip(ui, colour::SURFACE, colour::WARNING, cx.t(Key::NeedsStaff));
+    }
 }
 
-/// Drawn over the picture: the tally at the top, chat bubbles at the bottom, reactions
-/// floating up.
-fn over_picture(ui: &mut egui::Ui, cx: &Cx<'_>, rect: egui::Rect) {
+/// Over the picture: the vote's tally at the top left, chat bubbles above the bar,
+/// reactions rising on the right.
+fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) {
     let state: &LinkState = cx.state;
     let status = &state.status;
-    let inner = rect.shrink(space::LARGE_GAP);
-    // Children not allocated in the parent: drawing over the picture moves nothing.
     let down = egui::Layout::top_down(egui::Align::Min);
-    let mut top = ui.new_child(egui::UiBuilder::new().max_rect(inner).layout(down));
-    {
-        let ui = &mut top;
-        if let Some(compare) = &status.compare {
-            egui::Frame::new()
-                .fill(Color32::from_black_alpha(170))
-                .corner_radius(space::ROUNDING)
-                .inner_margin(10.0)
-                .show(ui, |ui| {
+    if let Some(compare) = &status.compare {
+        let area = Rect::from_min_max(
+            egui::pos2(
+                screen.left() + space::EDGE,
+                screen.top() + TOP + 2.0 * space::EDGE + 40.0,
+            ),
+            egui::pos2(screen.center().x, bar_top),
+        );
+        let mut top = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(down));
+        let leader = compare.votes.iter().map(|v| v.votes).max().unwrap_or(0);
+        egui::Frame::new()
+            .fill(colour::SCRIM)
+            .corner_radius(space::ROUNDING)
+            .inner_margin(space::GAP)
+            .show(&mut top, |ui| {
+                ui.horizontal(|ui| {
                     for v in &compare.votes {
                         let n = v.look.to_string();
                         let line = if v.votes == 1 {
@@ -210,52 +440,61 @@ fn over_picture(ui: &mut egui::Ui, cx: &Cx<'_>, rect: egui::Rect) {
                             let votes = v.votes.to_string();
                             fill(cx.t(Key::VotesMany), &[("n", &n), ("votes", &votes)])
                         };
-                        ui.label(
-                            RichText::new(line)
-                                .size(size::HEADING)
-                                .color(Color32::WHITE),
-                        );
+                        ui.vertical(|ui| {
+                            if let Some(tex) = cx.media.look(ui.ctx(), v.look, state) {
+                                let r = ui
+                                    .add(
+                                        egui::Image::new(&tex)
+                                            .fit_to_exact_size(egui::vec2(96.0, 128.0)),
+                                    )
+                                    .rect;
+                                if v.votes == leader && leader > 0 {
+                                    ui.painter().rect_stroke(
+                                        r,
+                                        4.0,
+                                        (4.0, colour::PRIMARY),
+                                        egui::StrokeKind::Outside,
+                                    );
+                                }
+                            }
+                            ui.label(widgets::words(line, colour::TEXT));
+                        });
                     }
                 });
-        }
+            });
     }
     let chat: Vec<_> = status.chat.iter().rev().take(BUBBLES).rev().collect();
     if !chat.is_empty() {
-        let height = 52.0 * chat.len() as f32;
-        let bottom =
-            egui::Rect::from_min_max(egui::pos2(inner.left(), inner.bottom() - height), inner.max);
-        let mut bubbles = ui.new_child(egui::UiBuilder::new().max_rect(bottom).layout(down));
-        {
-            let ui = &mut bubbles;
-            for line in chat {
-                egui::Frame::new()
-                    .fill(Color32::from_white_alpha(230))
-                    .corner_radius(16.0)
-                    .inner_margin(egui::Margin::symmetric(14, 8))
-                    .show(ui, |ui| {
-                        let text = fill(
-                            cx.t(Key::ChatLine),
-                            &[("name", &line.name), ("text", &line.text)],
-                        );
-                        ui.add(
-                            egui::Label::new(
-                                RichText::new(text).size(size::BODY).color(Color32::BLACK),
-                            )
-                            .wrap(),
-                        );
-                    });
-            }
+        let height = 56.0 * chat.len() as f32;
+        let width = (screen.width() * 0.6).min(560.0);
+        let area = Rect::from_min_max(
+            egui::pos2(screen.left() + space::EDGE, bar_top - height - space::GAP),
+            egui::pos2(screen.left() + space::EDGE + width, bar_top),
+        );
+        let mut bubbles = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(down));
+        for line in chat {
+            egui::Frame::new()
+                .fill(colour::TEXT)
+                .corner_radius(space::ROUNDING)
+                .inner_margin(egui::Margin::symmetric(14, 8))
+                .show(&mut bubbles, |ui| {
+                    let text = fill(
+                        cx.t(Key::ChatLine),
+                        &[("name", &line.name), ("text", &line.text)],
+                    );
+                    ui.add(egui::Label::new(widgets::words(text, colour::BG)).wrap());
+                });
         }
     }
-    let painter = ui.painter_at(rect);
+    let painter = ui.painter_at(screen);
     for (i, (at, reaction)) in state.reactions.iter().enumerate() {
         let t = at.elapsed().as_secs_f32() / link::REACTION_SHOWN.as_secs_f32();
         if t >= 1.0 {
             continue;
         }
-        let x = rect.right() - 60.0 - (i % 4) as f32 * 50.0;
-        let y = rect.bottom() - 40.0 - t * rect.height() * 0.7;
-        // Words, not emoji: the kiosk's fonts have no emoji, and words read at a glance.
+        // Lanes that do not overlap, right of centre.
+        let x = screen.right() - space::EDGE - 200.0 - (i % 3) as f32 * 150.0;
+        let y = bar_top - 60.0 - t * (bar_top - screen.top()) * 0.6;
         let word = cx.t(match reaction {
             Reaction::Heart => Key::ReactHeart,
             Reaction::ThumbsUp => Key::ReactThumbsUp,
@@ -267,16 +506,16 @@ fn over_picture(ui: &mut egui::Ui, cx: &Cx<'_>, rect: egui::Rect) {
         let fade = 1.0 - t;
         let galley = painter.layout_no_wrap(
             word.to_owned(),
-            egui::FontId::proportional(size::REACTION),
-            Color32::WHITE.gamma_multiply(fade),
+            theme::bold(size::TITLE),
+            colour::ON_PRIMARY,
         );
-        let at = egui::pos2(x - galley.size().x, y);
+        let at = egui::pos2(x, y);
         painter.rect_filled(
-            egui::Rect::from_min_size(at, galley.size()).expand(8.0),
-            16.0,
-            colour::REACTION.gamma_multiply(fade),
+            Rect::from_min_size(at, galley.size()).expand(10.0),
+            space::ROUNDING,
+            colour::PRIMARY.gamma_multiply(fade),
         );
-        painter.galley(at, galley, Color32::WHITE);
+        painter.galley(at, galley, colour::ON_PRIMARY.gamma_multiply(fade));
     }
     let floating = |(at, _): &(Instant, Reaction)| at.elapsed() < link::REACTION_SHOWN;
     if state.reactions.iter().any(floating) {

@@ -5,14 +5,18 @@
 //! code, saved looks) are in [`Media`], shared by all of them.
 //!
 //! - [`attract`]: what the unit is for, while nobody is there.
-//! - [`live`]: the picture and everything over and beside it (home, invite, admission,
-//!   the call, the end), with its [`panel`] of controls.
+//! - [`live`]: the picture filling the screen and what floats over it (home, the call,
+//!   the end), with the call's [`bar`], the [`invite`] card and the [`moments`] that dim
+//!   the picture to ask (a knock, "End and erase everything?"); drawn with [`widgets`].
 //! - [`staff`]: the staff PIN keypad and the unit's report.
 
 pub mod attract;
+pub mod bar;
+pub mod invite;
 pub mod live;
-pub mod panel;
+pub mod moments;
 pub mod staff;
+pub mod widgets;
 
 use crate::i18n::{Key, Lang, text};
 use crate::link::LinkState;

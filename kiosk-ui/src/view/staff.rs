@@ -10,7 +10,7 @@ use super::{Cx, Next, Screen};
 use crate::i18n::{Key, Lang, fill, text};
 use crate::link::{LinkState, StaffOutcome};
 use crate::theme::{colour, size, space};
-use egui::{Color32, RichText};
+use egui::RichText;
 use std::time::{Duration, Instant};
 use visavis_api::local::{Request, StaffAction, StaffPin, StaffReport};
 
@@ -80,11 +80,19 @@ impl StaffScreen {
         }
         let mut keep = true;
         egui::Frame::new()
-            .fill(colour::STAFF)
+            .fill(colour::BG)
             .inner_margin(space::CARD_MARGIN)
             .show(ui, |ui| {
                 ui.set_width(ui.available_width());
                 ui.set_min_height(ui.available_height());
+                // Close, always in the top right corner.
+                let corner = egui::Rect::from_min_size(
+                    egui::pos2(ui.max_rect().right() - 200.0, ui.max_rect().top()),
+                    egui::vec2(200.0, 58.0),
+                );
+                if ui.put(corner, button(t(Key::Close), 200.0)).clicked() {
+                    keep = false;
+                }
                 match (&self.open, &state.staff) {
                     (Some((pin, _)), Some(StaffOutcome::Report(report))) => {
                         let pin = pin.clone();
@@ -97,10 +105,6 @@ impl StaffScreen {
                             keep = false;
                         }
                     }
-                }
-                ui.add_space(space::GAP);
-                if ui.add(button(t(Key::Close), 200.0)).clicked() {
-                    keep = false;
                 }
             });
         if let Some((pin, last)) = &mut self.open
@@ -128,16 +132,20 @@ impl StaffScreen {
         ui.label(
             RichText::new(t(Key::StaffPin))
                 .size(size::TITLE)
-                .color(Color32::WHITE),
+                .color(colour::TEXT),
         );
         let masked = if self.digits.is_empty() {
             "—".to_owned()
         } else {
             "•".repeat(self.digits.len())
         };
-        ui.label(RichText::new(masked).size(size::PIN).color(Color32::WHITE));
+        ui.label(
+            RichText::new(masked)
+                .size(size::DISPLAY)
+                .color(colour::TEXT),
+        );
         if let Some(StaffOutcome::Refused(why)) = &state.staff {
-            ui.label(RichText::new(why).size(size::BODY).color(colour::REFUSED));
+            ui.label(RichText::new(why).size(size::BODY).color(colour::WARNING));
         }
         let rows: [[&str; 3]; 4] = [
             ["1", "2", "3"],
@@ -145,33 +153,35 @@ impl StaffScreen {
             ["7", "8", "9"],
             ["", "0", ""],
         ];
-        egui::Grid::new("staff-keypad")
-            .spacing([12.0, 12.0])
-            .show(ui, |ui| {
-                for row in rows {
-                    for key in row {
-                        if key.is_empty() {
-                            ui.label("");
-                        } else if ui.add(button(key, 88.0)).clicked() && self.digits.len() < 8 {
-                            self.digits.push_str(key);
+        ui.horizontal_top(|ui| {
+            egui::Grid::new("staff-keypad")
+                .spacing([12.0, 12.0])
+                .show(ui, |ui| {
+                    for row in rows {
+                        for key in row {
+                            if key.is_empty() {
+                                ui.label("");
+                            } else if ui.add(button(key, 88.0)).clicked() && self.digits.len() < 8 {
+                                self.digits.push_str(key);
+                            }
                         }
+                        ui.end_row();
                     }
-                    ui.end_row();
+                });
+            ui.add_space(space::GAP);
+            ui.vertical(|ui| {
+                if ui.add(button(t(Key::Delete), 160.0)).clicked() {
+                    self.digits.pop();
+                }
+                let ready = self.digits.len() >= 4 && !self.asked;
+                if ui.add_enabled(ready, button(t(Key::Ok), 160.0)).clicked() {
+                    self.asked = true;
+                    send(Request::Staff {
+                        pin: StaffPin(self.digits.clone()),
+                        action: StaffAction::Report,
+                    });
                 }
             });
-        ui.add_space(space::GAP);
-        ui.horizontal(|ui| {
-            if ui.add(button(t(Key::Delete), 160.0)).clicked() {
-                self.digits.pop();
-            }
-            let ready = self.digits.len() >= 4 && !self.asked;
-            if ui.add_enabled(ready, button(t(Key::Ok), 160.0)).clicked() {
-                self.asked = true;
-                send(Request::Staff {
-                    pin: StaffPin(self.digits.clone()),
-                    action: StaffAction::Report,
-                });
-            }
         });
         true
     }
@@ -188,10 +198,16 @@ impl StaffScreen {
         let line = |ui: &mut egui::Ui, key: Key, value: &str| {
             ui.label(
                 RichText::new(fill(t(key), &[("v", value)]))
-                    .size(size::LEAD)
-                    .color(Color32::WHITE),
+                    .size(size::LINK)
+                    .color(colour::TEXT),
             );
         };
+        if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
+            send(Request::Staff {
+                pin: StaffPin(pin.to_owned()),
+                action: StaffAction::Restart,
+            });
+        }
         line(ui, Key::StaffUnit, &r.device_id);
         line(ui, Key::StaffStore, &r.store);
         line(ui, Key::StaffLocation, &r.location);
@@ -226,30 +242,30 @@ impl StaffScreen {
         );
         ui.label(
             RichText::new(counters)
-                .size(size::BODY)
-                .color(Color32::LIGHT_GRAY),
+                .size(size::LINK)
+                .color(colour::MUTED),
         );
         if r.problems.is_empty() {
             ui.label(
                 RichText::new(t(Key::StaffNoProblems))
-                    .size(size::BODY)
-                    .color(Color32::LIGHT_GREEN),
+                    .size(size::LINK)
+                    .color(colour::OK),
             );
         } else {
             ui.label(
                 RichText::new(t(Key::StaffProblems))
-                    .size(size::BODY)
-                    .color(colour::STAFF_WARNING),
+                    .size(size::LINK)
+                    .color(colour::WARNING),
             );
             for p in &r.problems {
-                ui.label(RichText::new(p).size(size::SMALL).color(Color32::WHITE));
+                ui.label(RichText::new(p).size(size::LINK).color(colour::TEXT));
             }
         }
         if !r.recent_errors.is_empty() {
             ui.label(
                 RichText::new(t(Key::StaffRecentErrors))
-                    .size(size::BODY)
-                    .color(colour::STAFF_WARNING),
+                    .size(size::LINK)
+                    .color(colour::WARNING),
             );
             // The newest first, five of them: enough to tell staff (or support on the
             // phone) what went wrong last.
@@ -259,18 +275,11 @@ impl StaffScreen {
                         RichText::new(line)
                             .size(size::LOG)
                             .monospace()
-                            .color(Color32::WHITE),
+                            .color(colour::TEXT),
                     )
                     .wrap(),
                 );
             }
-        }
-        ui.add_space(space::GAP);
-        if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
-            send(Request::Staff {
-                pin: StaffPin(pin.to_owned()),
-                action: StaffAction::Restart,
-            });
         }
         true
     }
@@ -297,6 +306,6 @@ impl Default for StaffScreen {
 }
 
 fn button(label: &str, width: f32) -> egui::Button<'static> {
-    egui::Button::new(RichText::new(label.to_owned()).size(size::KEY))
-        .min_size(egui::vec2(width, 64.0))
+    egui::Button::new(RichText::new(label.to_owned()).size(size::TITLE))
+        .min_size(egui::vec2(width, 58.0))
 }
