@@ -75,6 +75,7 @@ impl KioskApp {
     fn touched_ago(&mut self, ago: Duration) {
         if let Some(t) = Instant::now().checked_sub(ago) {
             self.last_touch = t;
+            self.live.touched = t;
         }
     }
 

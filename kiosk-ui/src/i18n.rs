@@ -149,7 +149,7 @@ catalogue! {
         "Tenues, votes, messages et invitation sont effacés ; les invités quittent l’appel.";
     EndErase => "End and erase", "Terminer et effacer";
     KeepGoing => "Keep going", "Continuer";
-    CameraPausedCard => "Camera paused", "Caméra en pause";
+    CameraPausedCard => "Your camera is paused", "Votre caméra est en pause";
     Quieter => "Quieter", "Moins fort";
     Louder => "Louder", "Plus fort";
     WaiterCalled => "A waiter has been called.", "Un serveur a été appelé.";

@@ -130,7 +130,7 @@ pub fn draw(
             );
         }
     }
-    let text_size = if small { size::BODY } else { size::BODY };
+    let text_size = size::BODY;
     let strip = Rect::from_min_max(
         egui::pos2(rect.left(), rect.bottom() - text_size * 1.8),
         rect.max,

@@ -158,9 +158,20 @@ impl Live {
             .sense(egui::Sense::click())
             .selectable(false),
         );
-        if logo.is_pointer_button_down_on() {
-            let held = ui.input(|i| i.pointer.press_start_time().map(|t| i.time - t));
-            if held.is_some_and(|h| h >= LONG_PRESS) {
+        // Held: the press began on the logo and the finger is still down (egui stops
+        // calling a press a click after a moment, so the pointer itself is asked).
+        let held = ui.input(|i| {
+            let on_logo = i
+                .pointer
+                .press_origin()
+                .is_some_and(|p| logo.rect.contains(p));
+            let since = i.pointer.press_start_time().map(|t| i.time - t);
+            (on_logo && i.pointer.primary_down())
+                .then_some(since)
+                .flatten()
+        });
+        if let Some(held) = held {
+            if held >= LONG_PRESS {
                 next = Some(Next::Staff);
             }
             ui.ctx().request_repaint();
