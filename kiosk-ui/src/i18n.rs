@@ -140,7 +140,7 @@ catalogue! {
     BarMic => "Mic", "Micro";
     BarMicOff => "Mic off", "Micro coupé";
     BarCamera => "Camera", "Caméra";
-    BarCameraOff => "Camera paused", "Caméra en pause";
+    BarCameraOff => "Paused", "En pause";
     BarSave => "Save look", "Garder la tenue";
     BarInvite => "Invite", "Inviter";
     BarWaiter => "Waiter", "Serveur";
@@ -149,6 +149,11 @@ catalogue! {
         "Tenues, votes, messages et invitation sont effacés ; les invités quittent l’appel.";
     EndErase => "End and erase", "Terminer et effacer";
     KeepGoing => "Keep going", "Continuer";
+    GetReady => "Get ready: {n}", "Prêt ? {n}";
+    RestartConfirm => "Restart the unit now? A call in progress ends.",
+        "Redémarrer l’appareil maintenant ? Un appel en cours s’arrête.";
+    RestartNow => "Restart now", "Redémarrer maintenant";
+    Cancel => "Cancel", "Annuler";
     CameraPausedCard => "Your camera is paused", "Votre caméra est en pause";
     Quieter => "Quieter", "Moins fort";
     Louder => "Louder", "Plus fort";

@@ -225,7 +225,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     )
     .await?;
     kiosk.wait_for("Your camera is paused").await?;
-    kiosk.tap("Camera paused");
+    kiosk.tap("Paused");
     wait::until("Camille's picture comes back", timeouts::step(), || async {
         Ok(if covered().await? {
             Check::NotYet("covered".into())

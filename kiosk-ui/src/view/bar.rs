@@ -16,6 +16,27 @@ use visavis_api::local::{MAX_LOOKS, Request};
 /// A look's button: the still and its number.
 const LOOK: egui::Vec2 = egui::vec2(84.0, 84.0);
 
+/// The volume buttons' diameter.
+const VOLUME_D: f32 = 48.0;
+
+/// The width a round item needs for `caption` on at most two lines.
+fn item_width(ui: &egui::Ui, caption: &str) -> f32 {
+    let width = |t: &str| {
+        ui.painter()
+            .layout_no_wrap(t.to_owned(), theme::bold(size::BODY), colour::TEXT)
+            .size()
+            .x
+    };
+    let word = caption.split(' ').map(width).fold(0.0, f32::max);
+    // Two lines: at least half the caption (and a word's slack).
+    let half = if caption.contains(' ') {
+        width(caption) / 2.0 + 24.0
+    } else {
+        0.0
+    };
+    word.max(half).max(space::ROUND) + 16.0
+}
+
 /// The bar's height (captions may take two lines).
 fn bar_height(ui: &egui::Ui) -> f32 {
     widgets::round_height(ui, "Ag\nAg", space::ROUND_ITEM) + 2.0 * space::GAP
@@ -81,7 +102,10 @@ impl Live {
         ];
         match state.mode {
             Mode::FittingRoom => {
-                let can_save = !status.privacy && status.looks.len() < MAX_LOOKS && state.connected;
+                let can_save = !status.privacy
+                    && status.looks.len() < MAX_LOOKS
+                    && state.connected
+                    && self.saving.is_none();
                 items.push((
                     icon::PHOTO_CAMERA,
                     cx.t(Key::BarSave),
@@ -102,14 +126,18 @@ impl Live {
             Tone::Secondary,
             state.connected,
         ));
-        // Volume: two buttons under one caption, as one item and a half.
-        let n = items.len() as f32 + 1.5 + 1.0;
-        let gaps = (items.len() + 2) as f32 * space::SMALL_GAP + 2.0 * space::GAP;
-        let w = ((screen.width() - 2.0 * space::EDGE - gaps) / n).min(space::ROUND_ITEM);
+        // Each item as wide as its caption needs (its longest word, or half the caption
+        // on two lines), at least the circle; volume is two smaller buttons under one
+        // caption; End stands apart at the right.
+        let volume_line = fill(cx.t(Key::Volume), &[("n", &status.volume.to_string())]);
+        let need = |caption: &str| item_width(ui, caption);
+        let widths: Vec<f32> = items.iter().map(|(_, c, _, _)| need(c)).collect();
+        let volume_w = need(&volume_line).max(2.0 * VOLUME_D + space::SMALL_GAP + 8.0);
+        let end_w = need(cx.t(Key::End));
         let mut x = screen.left() + space::EDGE;
         let y = bar.top() + space::GAP;
         let h = height - 2.0 * space::GAP;
-        for (i, (glyph, caption, tone, enabled)) in items.into_iter().enumerate() {
+        for (i, ((glyph, caption, tone, enabled), w)) in items.into_iter().zip(widths).enumerate() {
             let rect = Rect::from_min_size(egui::pos2(x, y), egui::vec2(w, h));
             if widgets::round(ui, rect, glyph, caption, tone, enabled).clicked() {
                 self.touched = Instant::now();
@@ -120,7 +148,9 @@ impl Live {
                     1 => cx.send(Request::SetCamera {
                         paused: !status.camera_paused,
                     }),
-                    2 if state.mode == Mode::FittingRoom => cx.send(Request::SaveLook),
+                    2 if state.mode == Mode::FittingRoom => {
+                        self.saving = Some(ui.input(|i| i.time));
+                    }
                     2 => {
                         cx.send(Request::CallWaiter);
                         self.waiter_called = Some(Instant::now());
@@ -140,8 +170,10 @@ impl Live {
         self.volume(
             ui,
             cx,
-            Rect::from_min_size(egui::pos2(x, y), egui::vec2(w * 1.5, h)),
+            Rect::from_min_size(egui::pos2(x, y), egui::vec2(volume_w, h)),
+            &volume_line,
         );
+        let w = end_w;
         let end = Rect::from_min_size(
             egui::pos2(screen.right() - space::EDGE - w, y),
             egui::vec2(w, h),
@@ -161,9 +193,9 @@ impl Live {
     }
 
     /// The speaker's loudness in steps of ten: two buttons and the level under them.
-    fn volume(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, rect: Rect) {
+    fn volume(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, rect: Rect, line: &str) {
         let volume = cx.state.status.volume;
-        let d = (rect.width() / 2.0 - space::SMALL_GAP / 2.0).min(space::ROUND * 0.8);
+        let d = VOLUME_D;
         let centre_y = rect.top() + space::ROUND / 2.0;
         let steps = [
             (
@@ -213,7 +245,6 @@ impl Live {
                 cx.send(Request::SetVolume { percent });
             }
         }
-        let line = fill(cx.t(Key::Volume), &[("n", &volume.to_string())]);
         let at = Rect::from_min_max(
             egui::pos2(rect.left() - space::SMALL_GAP, rect.top() + space::ROUND),
             egui::pos2(rect.right() + space::SMALL_GAP, rect.bottom()),

@@ -24,64 +24,101 @@ pub fn card(
         return;
     };
     let room = bottom - screen.top() - TOP - 2.0 * space::GAP;
-    // Title, link, time and "nothing recorded" take about 170 points; the code gets the rest.
-    let side =
-        (room - 2.0 * space::CARD_MARGIN - 190.0).clamp(120.0, if calling { 200.0 } else { 300.0 });
-    let width = 440.0_f32.min(screen.width() - 2.0 * space::EDGE);
-    let left = if portrait {
-        screen.center().x - width / 2.0
-    } else {
-        screen.right() - space::EDGE - width
+    let margin = space::GAP * 1.5;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let left = expires_at.saturating_sub(now);
+    let time = format!("{}:{:02}", left / 60, left % 60);
+    let valid = fill(cx.t(Key::LinkValidFor), &[("time", &time)]);
+    let title = cx.t(Key::ScanToJoin);
+    let nothing = cx.t(Key::NothingRecorded);
+    let qr = cx.media.qr(ui.ctx(), url);
+    let words = |ui: &mut egui::Ui| {
+        ui.add(
+            egui::Label::new(
+                RichText::new(url)
+                    .size(size::LINK)
+                    .monospace()
+                    .color(colour::MUTED),
+            )
+            .wrap(),
+        );
+        ui.label(widgets::words(valid.clone(), colour::TEXT));
+        ui.add(egui::Label::new(widgets::words(nothing, colour::MUTED)).wrap());
     };
-    let area = Rect::from_min_max(
-        egui::pos2(left, screen.top() + TOP + space::GAP),
-        egui::pos2(left + width, bottom - space::GAP),
-    );
-    let mut child = ui.new_child(
-        egui::UiBuilder::new()
-            .max_rect(area)
-            .layout(egui::Layout::top_down(egui::Align::Center)),
-    );
-    widgets::card()
-        .inner_margin(space::GAP * 1.5)
-        .show(&mut child, |ui| {
-            ui.set_width(width - 3.0 * space::GAP);
+    if portrait {
+        // Title, link, time and "nothing recorded" take about 200 points; the code the rest.
+        let side = (room - 2.0 * margin - 200.0).clamp(120.0, if calling { 240.0 } else { 360.0 });
+        let width = 480.0_f32.min(screen.width() - 2.0 * space::EDGE);
+        let x = screen.center().x - width / 2.0;
+        let area = Rect::from_min_max(
+            egui::pos2(x, screen.top() + TOP + space::GAP),
+            egui::pos2(x + width, bottom - space::GAP),
+        );
+        let mut child = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(area)
+                .layout(egui::Layout::top_down(egui::Align::Center)),
+        );
+        widgets::card().inner_margin(margin).show(&mut child, |ui| {
+            ui.set_width(width - 2.0 * margin);
             ui.vertical_centered(|ui| {
                 ui.spacing_mut().item_spacing.y = space::SMALL_GAP / 2.0;
                 ui.label(
-                    RichText::new(cx.t(Key::ScanToJoin))
+                    RichText::new(title)
                         .font(theme::bold(size::TITLE))
                         .color(colour::TEXT),
                 );
-                if let Some(tex) = cx.media.qr(ui.ctx(), url) {
+                if let Some(tex) = &qr {
                     ui.add(
-                        egui::Image::new(&tex)
+                        egui::Image::new(tex)
                             .fit_to_exact_size(egui::vec2(side, side))
                             .corner_radius(8.0),
                     );
                 }
-                ui.add(
-                    egui::Label::new(
-                        RichText::new(url)
-                            .size(size::LINK)
-                            .monospace()
-                            .color(colour::MUTED),
-                    )
-                    .wrap(),
-                );
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                let left = expires_at.saturating_sub(now);
-                let time = format!("{}:{:02}", left / 60, left % 60);
-                ui.label(widgets::words(
-                    fill(cx.t(Key::LinkValidFor), &[("time", &time)]),
-                    colour::TEXT,
-                ));
-                ui.add(
-                    egui::Label::new(widgets::words(cx.t(Key::NothingRecorded), colour::MUTED))
-                        .wrap(),
-                );
+                words(ui);
             });
         });
+    } else {
+        // Landscape: the code on the left, the words beside it, the card at the right.
+        let side = (room - 2.0 * margin).clamp(120.0, 280.0);
+        let text_w = 260.0;
+        let width =
+            (side + text_w + 2.0 * margin + space::GAP).min(screen.width() - 2.0 * space::EDGE);
+        let x = screen.right() - space::EDGE - width;
+        let area = Rect::from_min_max(
+            egui::pos2(x, screen.top() + TOP + space::GAP),
+            egui::pos2(x + width, bottom - space::GAP),
+        );
+        let mut child = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(area)
+                .layout(egui::Layout::top_down(egui::Align::Min)),
+        );
+        widgets::card().inner_margin(margin).show(&mut child, |ui| {
+            ui.horizontal_top(|ui| {
+                if let Some(tex) = &qr {
+                    ui.add(
+                        egui::Image::new(tex)
+                            .fit_to_exact_size(egui::vec2(side, side))
+                            .corner_radius(8.0),
+                    );
+                }
+                ui.vertical(|ui| {
+                    ui.set_width(text_w);
+                    ui.spacing_mut().item_spacing.y = space::SMALL_GAP;
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(title)
+                                .font(theme::bold(size::TITLE))
+                                .color(colour::TEXT),
+                        )
+                        .wrap(),
+                    );
+                    words(ui);
+                });
+            });
+        });
+    }
 }

@@ -26,6 +26,11 @@ pub const LONG_PRESS: f64 = 1.5;
 const BUBBLES: usize = 2;
 /// Cells a table's grid shows at once (the table's own picture is one of them).
 const MAX_CELLS: usize = 9;
+/// "Save look" counts down this many seconds, so the still does not catch the arm
+/// reaching for the screen.
+pub const COUNTDOWN: f64 = 3.0;
+/// How long the screen flashes when the still is taken.
+const FLASH: f64 = 0.4;
 /// Height of the strip along the top (logo, LIVE, language).
 pub const TOP: f32 = 56.0;
 
@@ -44,6 +49,11 @@ pub struct Live {
     pub confirm_end: bool,
     /// The invite card is open during a call.
     pub invite_open: bool,
+    /// "Save look" was tapped at this time of the screen (egui's clock): the count to the
+    /// still runs.
+    pub saving: Option<f64>,
+    /// The still was taken at this time: the screen flashes.
+    flash: Option<f64>,
 }
 
 impl Default for Live {
@@ -54,6 +64,8 @@ impl Default for Live {
             touched: Instant::now(),
             confirm_end: false,
             invite_open: false,
+            saving: None,
+            flash: None,
         }
     }
 }
@@ -123,6 +135,7 @@ impl Screen for Live {
                 } else if bar_shown {
                     self.bar(ui, cx, screen, bar_top);
                 }
+                self.countdown(ui, cx, screen);
                 if let Some(guest) = knock {
                     super::moments::knock(ui, cx, guest);
                 } else if self.confirm_end {
@@ -137,6 +150,46 @@ impl Screen for Live {
 }
 
 impl Live {
+    /// "Save look": 3, 2, 1 in the middle of the mirror, then the still and a flash.
+    fn countdown(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, screen: Rect) {
+        let now = ui.input(|i| i.time);
+        if let Some(start) = self.saving {
+            let left = COUNTDOWN - (now - start);
+            if left <= 0.0 || !cx.state.status.session_active {
+                if cx.state.status.session_active {
+                    cx.send(Request::SaveLook);
+                    self.flash = Some(now);
+                }
+                self.saving = None;
+            } else {
+                let n = (left.ceil() as u32).to_string();
+                let area = widgets::centred(screen, egui::vec2(320.0, 320.0));
+                ui.painter()
+                    .circle_filled(area.center(), 150.0, colour::SCRIM);
+                let mut child = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(
+                    egui::Layout::centered_and_justified(egui::Direction::TopDown),
+                ));
+                child.label(
+                    RichText::new(n)
+                        .font(theme::bold(size::DISPLAY * 3.0))
+                        .color(colour::TEXT),
+                );
+                ui.ctx().request_repaint();
+            }
+        }
+        if let Some(at) = self.flash {
+            let t = (now - at) / FLASH;
+            if t >= 1.0 {
+                self.flash = None;
+            } else {
+                let alpha = (220.0 * (1.0 - t)) as u8;
+                ui.painter()
+                    .rect_filled(screen, 0.0, Color32::from_white_alpha(alpha));
+                ui.ctx().request_repaint();
+            }
+        }
+    }
+
     /// The logo (a long press opens the staff screen), the LIVE pill, the language.
     fn top_strip(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, screen: Rect) -> Option<Next> {
         let mut next = None;

@@ -26,6 +26,8 @@ pub struct StaffScreen {
     open: Option<(String, Instant)>,
     asked: bool,
     touched: Instant,
+    /// "Restart the unit now?" is asked.
+    confirm_restart: bool,
 }
 
 impl StaffScreen {
@@ -35,6 +37,7 @@ impl StaffScreen {
             open: None,
             asked: false,
             touched: Instant::now(),
+            confirm_restart: false,
         }
     }
 
@@ -202,11 +205,27 @@ impl StaffScreen {
                     .color(colour::TEXT),
             );
         };
-        if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
-            send(Request::Staff {
-                pin: StaffPin(pin.to_owned()),
-                action: StaffAction::Restart,
+        // Restarting ends any call: it asks first.
+        if self.confirm_restart {
+            ui.label(
+                RichText::new(t(Key::RestartConfirm))
+                    .size(size::BODY)
+                    .color(colour::WARNING),
+            );
+            ui.horizontal(|ui| {
+                if ui.add(button(t(Key::Cancel), 200.0)).clicked() {
+                    self.confirm_restart = false;
+                }
+                if ui.add(button(t(Key::RestartNow), 280.0)).clicked() {
+                    self.confirm_restart = false;
+                    send(Request::Staff {
+                        pin: StaffPin(pin.to_owned()),
+                        action: StaffAction::Restart,
+                    });
+                }
             });
+        } else if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
+            self.confirm_restart = true;
         }
         line(ui, Key::StaffUnit, &r.device_id);
         line(ui, Key::StaffStore, &r.store);
