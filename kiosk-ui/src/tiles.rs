@@ -116,6 +116,7 @@ pub fn draw(
                 rect,
                 egui::Image::new(tex)
                     .fit_to_exact_size(rect.size())
+                    .maintain_aspect_ratio(false)
                     // Cropped to fill the cell, never stretched.
                     .uv(crate::view::live::cover_uv(tex.size(), rect.size(), false))
                     .corner_radius(12.0),

@@ -132,7 +132,14 @@ impl Live {
         let volume_line = fill(cx.t(Key::Volume), &[("n", &status.volume.to_string())]);
         let need = |caption: &str| item_width(ui, caption);
         let widths: Vec<f32> = items.iter().map(|(_, c, _, _)| need(c)).collect();
-        let volume_w = need(&volume_line).max(2.0 * VOLUME_D + space::SMALL_GAP + 8.0);
+        // The level on one line ("Volume 70 %" never leaves its "%" behind).
+        let volume_w = ui
+            .painter()
+            .layout_no_wrap(volume_line.clone(), theme::bold(size::BODY), colour::TEXT)
+            .size()
+            .x
+            .max(2.0 * VOLUME_D + space::SMALL_GAP)
+            + 8.0;
         let end_w = need(cx.t(Key::End));
         let mut x = screen.left() + space::EDGE;
         let y = bar.top() + space::GAP;
@@ -261,7 +268,7 @@ impl Live {
                     .font(theme::bold(size::BODY))
                     .color(colour::TEXT),
             )
-            .wrap(),
+            .extend(),
         );
     }
 

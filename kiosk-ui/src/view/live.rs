@@ -32,7 +32,7 @@ pub const COUNTDOWN: f64 = 3.0;
 /// How long the screen flashes when the still is taken.
 const FLASH: f64 = 0.4;
 /// Height of the strip along the top (logo, LIVE, language).
-pub const TOP: f32 = 56.0;
+pub const TOP: f32 = 76.0;
 
 pub fn in_call(guest: &GuestStatus) -> bool {
     guest.state == GuestState::InCall
