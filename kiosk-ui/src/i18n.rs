@@ -89,6 +89,7 @@ catalogue! {
     VotesMany => "Look {n}: {votes} votes", "Tenue {n} : {votes} votes";
     CloseVote => "Close the vote", "Clore le vote";
     ChatLine => "{name}: {text}", "{name} : {text}";
+    ReactionFrom => "{name}: {word}", "{name} : {word}";
     ReactHeart => "Love it!", "J’adore !";
     ReactThumbsUp => "Yes!", "Oui !";
     ReactFire => "Stunning!", "Canon !";

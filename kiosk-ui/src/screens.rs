@@ -102,7 +102,10 @@ fn in_call(mode: Mode) -> LinkState {
         name: "Camille".into(),
         text: "The green one suits you so well!".into(),
     }];
-    s.reactions = vec![(Instant::now(), Reaction::Heart)];
+    s.reactions = vec![
+        (Instant::now(), Reaction::Heart, "Camille".into()),
+        (Instant::now(), Reaction::Clap, "Léa".into()),
+    ];
     s
 }
 

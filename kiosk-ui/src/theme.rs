@@ -39,9 +39,18 @@ pub mod colour {
     pub const ON_OK: Color32 = BG;
     /// Something needs attention (reconnecting, staff needed), as words on the background.
     pub const WARNING: Color32 = Color32::from_rgb(0xff, 0xb2, 0x24);
+    /// Reactions, each in its own colour.
+    pub const HEART: Color32 = Color32::from_rgb(0xff, 0x4d, 0x6d);
+    pub const THUMBS_UP: Color32 = Color32::from_rgb(0x5c, 0xb2, 0xff);
+    pub const FIRE: Color32 = Color32::from_rgb(0xff, 0x8c, 0x28);
+    pub const LAUGH: Color32 = Color32::from_rgb(0xff, 0xd2, 0x3c);
+    pub const WOW: Color32 = Color32::from_rgb(0xc3, 0x8b, 0xff);
+    pub const CLAP: Color32 = Color32::from_rgb(0xff, 0xc8, 0x57);
     /// Over the picture, under floating controls and cards (BG, mostly opaque).
     pub const SCRIM: Color32 = Color32::from_rgba_premultiplied(0x11, 0x0f, 0x17, 0xd8);
     /// Over the picture behind a moment that needs an answer (a knock, "End?").
+    /// The scrim as it looks over a black picture (its darkest).
+    pub const SCRIM_OPAQUE: Color32 = Color32::from_rgb(0x11, 0x0f, 0x17);
     pub const DIM: Color32 = Color32::from_rgba_premultiplied(0, 0, 0, 0xb0);
 }
 
@@ -102,6 +111,12 @@ pub mod icon {
     pub const TRANSLATE: &str = "\u{e8e2}";
     pub const LOCK: &str = "\u{e897}";
     pub const CHECK: &str = "\u{e5ca}";
+    pub const HEART: &str = "\u{e87d}";
+    pub const THUMBS_UP: &str = "\u{e8dc}";
+    pub const FIRE: &str = "\u{ef55}";
+    pub const LAUGH: &str = "\u{e815}";
+    pub const WOW: &str = "\u{ea22}";
+    pub const CLAP: &str = "\u{ea65}";
 }
 
 /// Where the fonts are on a unit (and a development machine after `cargo xtask setup`).
@@ -233,6 +248,12 @@ mod tests {
             ("a secondary button's outline on the bar", MUTED, SURFACE),
             ("a secondary button's outline on the background", MUTED, BG),
             ("the speaking border on a tile", OK, SURFACE),
+            ("a heart on its bubble", HEART, SCRIM_OPAQUE),
+            ("a thumbs-up on its bubble", THUMBS_UP, SCRIM_OPAQUE),
+            ("fire on its bubble", FIRE, SCRIM_OPAQUE),
+            ("a laugh on its bubble", LAUGH, SCRIM_OPAQUE),
+            ("a wow on its bubble", WOW, SCRIM_OPAQUE),
+            ("applause on its bubble", CLAP, SCRIM_OPAQUE),
         ];
         for (what, fg, bg) in controls {
             let ratio = contrast(fg, bg);

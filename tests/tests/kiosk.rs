@@ -243,11 +243,16 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         timeouts::step(),
         || async {
             let reactions = link::lock(&kiosk.link).reactions.clone();
-            Ok(if reactions.iter().any(|(_, r)| *r == Reaction::Heart) {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("{reactions:?}"))
-            })
+            Ok(
+                if reactions
+                    .iter()
+                    .any(|(_, r, name)| *r == Reaction::Heart && name == "Camille")
+                {
+                    Check::Ready(())
+                } else {
+                    Check::NotYet(format!("{reactions:?}"))
+                },
+            )
         },
     )
     .await?;

@@ -717,3 +717,23 @@ fn the_bar_fades_in_a_call_and_a_touch_brings_it_back() {
     s.harness.run_steps(2);
     assert!(s.shows("End"));
 }
+
+#[test]
+fn a_reaction_rises_with_its_senders_name_and_goes() {
+    let mut state = with_thumbs(in_call(&[]));
+    state.reactions = vec![(
+        std::time::Instant::now(),
+        visavis_api::datachannel::Reaction::Heart,
+        "Camille".into(),
+    )];
+    let s = screen_with(state.clone(), Lang::En);
+    assert!(s.shows("Camille: Love it!"));
+    let s = screen_with(state.clone(), Lang::Fr);
+    assert!(s.shows("Camille : J’adore !"));
+    // Past its time it is gone.
+    if let Some(long_ago) = std::time::Instant::now().checked_sub(link::REACTION_SHOWN) {
+        state.reactions[0].0 = long_ago;
+        let s = screen_with(state, Lang::En);
+        assert!(!s.shows("Camille: Love it!"));
+    }
+}

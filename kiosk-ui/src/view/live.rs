@@ -550,38 +550,62 @@ fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) 
                 });
         }
     }
-    let painter = ui.painter_at(screen);
-    for (i, (at, reaction)) in state.reactions.iter().enumerate() {
+    // Reactions: large, in colour, with the sender's name, rising in three lanes that do
+    // not overlap and fading over their last stretch.
+    for (i, (at, reaction, name)) in state.reactions.iter().enumerate() {
         let t = at.elapsed().as_secs_f32() / link::REACTION_SHOWN.as_secs_f32();
         if t >= 1.0 {
             continue;
         }
-        // Lanes that do not overlap, right of centre.
-        let x = screen.right() - space::EDGE - 200.0 - (i % 3) as f32 * 150.0;
-        let y = bar_top - 60.0 - t * (bar_top - screen.top()) * 0.6;
-        let word = cx.t(match reaction {
-            Reaction::Heart => Key::ReactHeart,
-            Reaction::ThumbsUp => Key::ReactThumbsUp,
-            Reaction::Fire => Key::ReactFire,
-            Reaction::Laugh => Key::ReactLaugh,
-            Reaction::Wow => Key::ReactWow,
-            Reaction::Clap => Key::ReactClap,
-        });
-        let fade = 1.0 - t;
-        let galley = painter.layout_no_wrap(
-            word.to_owned(),
-            theme::bold(size::TITLE),
-            colour::ON_PRIMARY,
+        let (glyph, tint, key) = match reaction {
+            Reaction::Heart => (icon::HEART, colour::HEART, Key::ReactHeart),
+            Reaction::ThumbsUp => (icon::THUMBS_UP, colour::THUMBS_UP, Key::ReactThumbsUp),
+            Reaction::Fire => (icon::FIRE, colour::FIRE, Key::ReactFire),
+            Reaction::Laugh => (icon::LAUGH, colour::LAUGH, Key::ReactLaugh),
+            Reaction::Wow => (icon::WOW, colour::WOW, Key::ReactWow),
+            Reaction::Clap => (icon::CLAP, colour::CLAP, Key::ReactClap),
+        };
+        let fade = if t < 0.6 { 1.0 } else { 1.0 - (t - 0.6) / 0.4 };
+        let lane = (i % 3) as f32;
+        let size = egui::vec2(200.0, 140.0);
+        let x = screen.right() - space::EDGE - size.x - lane * (size.x + space::SMALL_GAP);
+        let rise = (bar_top - screen.top() - TOP - size.y) * 0.6;
+        let y = bar_top - size.y - space::GAP - t * rise;
+        let place = Rect::from_min_size(egui::pos2(x.max(screen.left()), y), size);
+        let mut child = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(place)
+                .layout(egui::Layout::top_down(egui::Align::Center)),
         );
-        let at = egui::pos2(x, y);
-        painter.rect_filled(
-            Rect::from_min_size(at, galley.size()).expand(10.0),
-            space::ROUNDING,
-            colour::PRIMARY.gamma_multiply(fade),
-        );
-        painter.galley(at, galley, colour::ON_PRIMARY.gamma_multiply(fade));
+        child.set_opacity(fade);
+        egui::Frame::new()
+            .fill(colour::SCRIM)
+            .corner_radius(space::ROUNDING)
+            .inner_margin(space::SMALL_GAP)
+            .show(&mut child, |ui| {
+                ui.set_width(size.x - 2.0 * space::SMALL_GAP);
+                ui.vertical_centered(|ui| {
+                    ui.label(
+                        RichText::new(glyph)
+                            .font(theme::icon_font(64.0))
+                            .color(tint),
+                    );
+                    let line = fill(
+                        cx.t(Key::ReactionFrom),
+                        &[("name", name), ("word", cx.t(key))],
+                    );
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(line)
+                                .font(theme::bold(size::BODY))
+                                .color(colour::TEXT),
+                        )
+                        .truncate(),
+                    );
+                });
+            });
     }
-    let floating = |(at, _): &(Instant, Reaction)| at.elapsed() < link::REACTION_SHOWN;
+    let floating = |(at, _, _): &(Instant, Reaction, String)| at.elapsed() < link::REACTION_SHOWN;
     if state.reactions.iter().any(floating) {
         ui.ctx().request_repaint();
     }
