@@ -135,9 +135,9 @@ catalogue! {
     CallWaiter => "Call a waiter", "Appeler un serveur";
     Speaking => "speaking", "parle";
     You => "You", "Vous";
-    Volume => "Volume {n}%", "Volume {n} %";
-    LiveOne => "● LIVE · 1 watching", "● EN DIRECT · 1 personne regarde";
-    LiveMany => "● LIVE · {n} watching", "● EN DIRECT · {n} personnes regardent";
+    Volume => "{n}%", "{n} %";
+    LiveOne => "● LIVE · 1 watching", "● EN DIRECT · 1 regarde";
+    LiveMany => "● LIVE · {n} watching", "● EN DIRECT · {n} regardent";
     BarMic => "Mic", "Micro";
     BarMicOff => "Mic off", "Micro coupé";
     BarCamera => "Camera", "Caméra";

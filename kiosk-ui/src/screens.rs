@@ -169,7 +169,8 @@ fn shots() -> Vec<Shot> {
         shot("fitting-room-home", PORTRAIT, base(room)),
         shot("fitting-room-invite", PORTRAIT, invite(room)),
         shot("fitting-room-admission", PORTRAIT, admission),
-        shot("fitting-room-call-looks-vote", PORTRAIT, looks),
+        shot("fitting-room-call-looks-vote", PORTRAIT, looks.clone()),
+        shot("fitting-room-call-landscape", TABLE, looks),
         shot("fitting-room-camera-paused", PORTRAIT, paused),
         shot("fitting-room-privacy", PORTRAIT, privacy),
         shot("fitting-room-erased", PORTRAIT, erased),
@@ -196,7 +197,11 @@ fn shots() -> Vec<Shot> {
 }
 
 /// The app for `shot` in `lang`, with its camera picture and tiles staged.
-fn staged(shot: Shot, lang: Lang) -> KioskApp {
+fn staged(mut shot: Shot, lang: Lang) -> KioskApp {
+    // Reactions float for a moment from now, whenever the shot is drawn.
+    for reaction in &mut shot.state.reactions {
+        reaction.0 = Instant::now();
+    }
     let guests = shot.state.status.guests.clone();
     let shared = Arc::new(Mutex::new(shot.state));
     let (tx, _rx) = mpsc::channel();

@@ -116,7 +116,7 @@ impl Screen for Live {
                     );
                     grid(ui, cx, area);
                 } else {
-                    picture(ui, cx, screen, state.mode == Mode::FittingRoom);
+                    picture(ui, cx, screen, bar_top, state.mode == Mode::FittingRoom);
                     if calling {
                         side_tiles(ui, cx, screen, bar_top, portrait);
                     }
@@ -319,7 +319,7 @@ pub fn cover_uv(texture: [usize; 2], area: egui::Vec2, flip: bool) -> Rect {
 
 /// The camera's picture over the whole screen; a calm card instead while the camera is
 /// off or paused (never a frozen frame).
-fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, flip: bool) {
+fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32, flip: bool) {
     let status = &cx.state.status;
     if status.privacy || status.camera_paused {
         let (title, line, glyph) = if status.privacy {
@@ -328,7 +328,12 @@ fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, flip: bool) {
             (Key::CameraPausedCard, Key::CameraPaused, icon::VIDEOCAM_OFF)
         };
         let width = (screen.width() - 4.0 * space::EDGE).min(560.0);
-        let area = widgets::centred(screen, egui::vec2(width, 300.0));
+        // In the middle of what the bar and the looks leave free.
+        let free = Rect::from_min_max(
+            egui::pos2(screen.left(), screen.top() + TOP),
+            egui::pos2(screen.right(), bar_top),
+        );
+        let area = widgets::centred(free, egui::vec2(width, 240.0_f32.min(free.height())));
         let mut child = ui.new_child(
             egui::UiBuilder::new()
                 .max_rect(area)
@@ -550,8 +555,8 @@ fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) 
                 });
         }
     }
-    // Reactions: large, in colour, with the sender's name, rising in three lanes that do
-    // not overlap and fading over their last stretch.
+    // Reactions: large, in colour, with the sender's name, rising in three lanes across
+    // the middle that do not overlap and fading over their last stretch.
     for (i, (at, reaction, name)) in state.reactions.iter().enumerate() {
         let t = at.elapsed().as_secs_f32() / link::REACTION_SHOWN.as_secs_f32();
         if t >= 1.0 {
@@ -568,9 +573,10 @@ fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) 
         let fade = if t < 0.6 { 1.0 } else { 1.0 - (t - 0.6) / 0.4 };
         let lane = (i % 3) as f32;
         let size = egui::vec2(200.0, 140.0);
-        let x = screen.right() - space::EDGE - size.x - lane * (size.x + space::SMALL_GAP);
-        let rise = (bar_top - screen.top() - TOP - size.y) * 0.6;
-        let y = bar_top - size.y - space::GAP - t * rise;
+        let lanes_w = 3.0 * size.x + 2.0 * space::SMALL_GAP;
+        let x = screen.center().x - lanes_w / 2.0 + lane * (size.x + space::SMALL_GAP);
+        let rise = ((bar_top - screen.top() - TOP - size.y) * 0.6).max(0.0);
+        let y = (bar_top - size.y - space::GAP - t * rise).max(screen.top() + TOP);
         let place = Rect::from_min_size(egui::pos2(x.max(screen.left()), y), size);
         let mut child = ui.new_child(
             egui::UiBuilder::new()
