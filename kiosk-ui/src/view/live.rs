@@ -333,23 +333,32 @@ fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32, flip:
             egui::pos2(screen.left(), screen.top() + TOP),
             egui::pos2(screen.right(), bar_top),
         );
-        let area = widgets::centred(free, egui::vec2(width, 240.0_f32.min(free.height())));
-        let mut child = ui.new_child(
-            egui::UiBuilder::new()
-                .max_rect(area)
-                .layout(egui::Layout::top_down(egui::Align::Center)),
-        );
-        widgets::card().show(&mut child, |ui| {
-            ui.set_width(width - 2.0 * space::CARD_MARGIN);
+        // Where the looks leave little room (a landscape fitting room), the card is
+        // compact: no icon, a smaller title, tighter margins.
+        let roomy = free.height() >= 240.0;
+        let margin = if roomy {
+            space::CARD_MARGIN
+        } else {
+            space::GAP
+        };
+        let area = widgets::centred(free, egui::vec2(width, free.height().min(240.0)));
+        let mut child = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(
+            egui::Layout::centered_and_justified(egui::Direction::TopDown),
+        ));
+        widgets::card().inner_margin(margin).show(&mut child, |ui| {
+            ui.set_width(width - 2.0 * margin);
             ui.vertical_centered(|ui| {
-                ui.label(
-                    RichText::new(glyph)
-                        .font(theme::icon_font(56.0))
-                        .color(colour::MUTED),
-                );
+                if roomy {
+                    ui.label(
+                        RichText::new(glyph)
+                            .font(theme::icon_font(56.0))
+                            .color(colour::MUTED),
+                    );
+                }
+                let title_size = if roomy { size::TITLE } else { size::BODY };
                 ui.label(
                     RichText::new(cx.t(title))
-                        .font(theme::bold(size::TITLE))
+                        .font(theme::bold(title_size))
                         .color(colour::TEXT),
                 );
                 ui.add(egui::Label::new(widgets::words(cx.t(line), colour::MUTED)).wrap());
@@ -487,12 +496,12 @@ fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) 
     let down = egui::Layout::top_down(egui::Align::Min);
     if let Some(compare) = &status.compare {
         let area = Rect::from_min_max(
-            egui::pos2(
-                screen.left() + space::EDGE,
-                screen.top() + TOP + 2.0 * space::EDGE + 40.0,
-            ),
-            egui::pos2(screen.center().x, bar_top),
+            egui::pos2(screen.left() + space::EDGE, screen.top() + TOP + space::GAP),
+            egui::pos2(screen.center().x, bar_top - space::GAP),
         );
+        // The stills as tall as the room above the looks allows (a caption under them).
+        let still_h = (area.height() - 2.0 * space::GAP - 64.0).clamp(48.0, 128.0);
+        let still = egui::vec2(still_h * 0.75, still_h);
         let mut top = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(down));
         let leader = compare.votes.iter().map(|v| v.votes).max().unwrap_or(0);
         egui::Frame::new()
@@ -511,12 +520,8 @@ fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) 
                         };
                         ui.vertical(|ui| {
                             if let Some(tex) = cx.media.look(ui.ctx(), v.look, state) {
-                                let r = ui
-                                    .add(
-                                        egui::Image::new(&tex)
-                                            .fit_to_exact_size(egui::vec2(96.0, 128.0)),
-                                    )
-                                    .rect;
+                                let r =
+                                    ui.add(egui::Image::new(&tex).fit_to_exact_size(still)).rect;
                                 if v.votes == leader && leader > 0 {
                                     ui.painter().rect_stroke(
                                         r,
