@@ -67,6 +67,7 @@ catalogue! {
     Reconnecting => "Reconnecting to the unit…", "Reconnexion à l’appareil…";
     PrivacyOn => "Camera off: the privacy switch is on. Nobody can see you.",
         "Caméra coupée : l’interrupteur de confidentialité est activé. Personne ne vous voit.";
+    PrivacyTitle => "Camera off", "Caméra coupée";
     CameraStarting => "Camera starting…", "Démarrage de la caméra…";
     AskMyFriends => "Ask my friends", "Demander à mes amis";
     ShareThisDinner => "Share this dinner", "Partager ce dîner";
@@ -88,6 +89,7 @@ catalogue! {
     VotesMany => "Look {n}: {votes} votes", "Tenue {n} : {votes} votes";
     CloseVote => "Close the vote", "Clore le vote";
     ChatLine => "{name}: {text}", "{name} : {text}";
+    ReactionFrom => "{name}: {word}", "{name} : {word}";
     ReactHeart => "Love it!", "J’adore !";
     ReactThumbsUp => "Yes!", "Oui !";
     ReactFire => "Stunning!", "Canon !";
@@ -128,12 +130,32 @@ catalogue! {
     UnmuteMic => "Turn microphone on", "Rallumer le micro";
     PauseCamera => "Pause camera", "Mettre la caméra en pause";
     ResumeCamera => "Resume camera", "Reprendre la caméra";
-    CameraPaused => "Camera paused: your guests see a “camera paused” card.",
-        "Caméra en pause : vos invités voient un carton « caméra en pause ».";
+    CameraPaused => "Your guests see a “camera paused” card.",
+        "Vos invités voient un carton « caméra en pause ».";
     CallWaiter => "Call a waiter", "Appeler un serveur";
     Speaking => "speaking", "parle";
     You => "You", "Vous";
-    Volume => "Speaker volume: {n}%", "Volume du haut-parleur : {n} %";
+    Volume => "{n}%", "{n} %";
+    LiveOne => "● LIVE · 1 watching", "● EN DIRECT · 1 regarde";
+    LiveMany => "● LIVE · {n} watching", "● EN DIRECT · {n} regardent";
+    BarMic => "Mic", "Micro";
+    BarMicOff => "Mic off", "Micro coupé";
+    BarCamera => "Camera", "Caméra";
+    BarCameraOff => "Paused", "En pause";
+    BarSave => "Save look", "Garder la tenue";
+    BarInvite => "Invite", "Inviter";
+    BarWaiter => "Waiter", "Serveur";
+    EndConfirm => "End and erase everything?", "Terminer et tout effacer ?";
+    EndConfirmLine => "Looks, votes, chat and the invite are erased; guests leave the call.",
+        "Tenues, votes, messages et invitation sont effacés ; les invités quittent l’appel.";
+    EndErase => "End and erase", "Terminer et effacer";
+    KeepGoing => "Keep going", "Continuer";
+    GetReady => "Get ready: {n}", "Prêt ? {n}";
+    RestartConfirm => "Restart the unit now? A call in progress ends.",
+        "Redémarrer l’appareil maintenant ? Un appel en cours s’arrête.";
+    RestartNow => "Restart now", "Redémarrer maintenant";
+    Cancel => "Cancel", "Annuler";
+    CameraPausedCard => "Your camera is paused", "Votre caméra est en pause";
     Quieter => "Quieter", "Moins fort";
     Louder => "Louder", "Plus fort";
     WaiterCalled => "A waiter has been called.", "Un serveur a été appelé.";

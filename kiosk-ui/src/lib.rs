@@ -3,9 +3,11 @@
 //! - [`link`]: the connection to applianced (status, events, commands), reconnecting.
 //! - [`preview`]: the live mirror over GStreamer shared memory.
 //! - [`tiles`]: guests' videos (shared memory too), laid out for the table.
-//! - [`app`]: the screens, drawn from the link's state; taps become commands.
+//! - [`app`]: the window: which screen shows, and what the screens share.
+//! - [`view`]: the screens, one file each, drawn from the link's state; taps become
+//!   commands.
+//! - [`theme`]: the palette, the type sizes and the spacing every screen uses.
 //! - [`i18n`]: every word, English and French.
-//! - [`staff`]: the staff screen behind its PIN keypad.
 //! - [`looks`], [`qr`]: saved-look thumbnails and the invite QR code.
 //! - [`latency`]: frame-to-paint measurement for the benchmark.
 //!
@@ -21,5 +23,6 @@ pub mod preview;
 pub mod qr;
 #[cfg(test)]
 mod screens;
-pub mod staff;
+pub mod theme;
 pub mod tiles;
+pub mod view;

@@ -20,7 +20,7 @@ use visavis_api::local::{
 };
 
 /// How long a reaction floats over the mirror.
-pub const REACTION_SHOWN: Duration = Duration::from_secs(3);
+pub const REACTION_SHOWN: Duration = Duration::from_millis(2500);
 /// How long the kiosk waits for applianced to answer a request before reconnecting.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// Between two tries to reach applianced.
@@ -45,8 +45,9 @@ pub struct LinkState {
     pub last_error: Option<String>,
     /// Thumbnails of the session's saved looks, by id.
     pub looks: BTreeMap<u32, Thumb>,
-    /// Reactions from guests, newest last, while they float.
-    pub reactions: Vec<(Instant, Reaction)>,
+    /// Reactions from guests, newest last, while they float: when, which, and the
+    /// sender's name.
+    pub reactions: Vec<(Instant, Reaction, String)>,
     /// When the last session ended (and was erased), to say so on the screen.
     pub ended_at: Option<Instant>,
     /// The answer to the last staff request (cleared when the staff screen closes).
@@ -244,10 +245,18 @@ impl<R: Fn()> Link<R> {
             Applied::Applied => {}
         }
         match event {
-            Event::Reaction { reaction, .. } => {
+            Event::Reaction { reaction, guest_id } => {
                 let mut s = lock(&self.state);
-                s.reactions.retain(|(at, _)| at.elapsed() < REACTION_SHOWN);
-                s.reactions.push((Instant::now(), reaction));
+                s.reactions
+                    .retain(|(at, _, _)| at.elapsed() < REACTION_SHOWN);
+                let name = s
+                    .status
+                    .guests
+                    .iter()
+                    .find(|g| g.guest_id == guest_id)
+                    .map(|g| g.name.clone())
+                    .unwrap_or_default();
+                s.reactions.push((Instant::now(), reaction, name));
             }
             Event::SessionEnded => {
                 let mut s = lock(&self.state);

@@ -1,5 +1,6 @@
-//! Every screen, both installations, both languages: checked that no word runs off the
-//! screen, and rendered to `docs/screens/` with egui_kittest's wgpu renderer by
+//! Every screen, both installations, both languages, the three sizes, at the scale the
+//! kiosk runs at: checked that every control is in reach, no word runs off the screen and
+//! no two controls overlap; and rendered to `docs/screens/` with egui_kittest's wgpu renderer by
 //! `cargo xtask screens` (which runs `cargo test -p visavis-kiosk --features screens
 //! screens`). The states are the fakes the screen tests use; the camera picture is a drawn
 //! stand-in.
@@ -8,7 +9,7 @@ use crate::app::KioskApp;
 use crate::i18n::Lang;
 use crate::link::{LinkState, StaffOutcome};
 use crate::looks::Thumb;
-use crate::staff::StaffScreen;
+use crate::view::staff::StaffScreen;
 use egui_kittest::Harness;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
@@ -101,7 +102,10 @@ fn in_call(mode: Mode) -> LinkState {
         name: "Camille".into(),
         text: "The green one suits you so well!".into(),
     }];
-    s.reactions = vec![(Instant::now(), Reaction::Heart)];
+    s.reactions = vec![
+        (Instant::now(), Reaction::Heart, "Camille".into()),
+        (Instant::now(), Reaction::Clap, "Léa".into()),
+    ];
     s
 }
 
@@ -125,6 +129,7 @@ fn shot(name: &'static str, size: [f32; 2], state: LinkState) -> Shot {
     }
 }
 
+#[cfg(feature = "screens")]
 fn shots() -> Vec<Shot> {
     let room = Mode::FittingRoom;
     let mut admission = invite(room);
@@ -147,32 +152,7 @@ fn shots() -> Vec<Shot> {
     privacy.status.privacy = true;
     let mut erased = base(room);
     erased.ended_at = Some(Instant::now());
-    let mut report = base(room);
-    report.staff = Some(StaffOutcome::Report(Box::new(StaffReport {
-        device_id: "paris9-cabine-3".into(),
-        store: "Paris 9e".into(),
-        location: "Cabine 3".into(),
-        mode: room,
-        version: env!("CARGO_PKG_VERSION").into(),
-        rendezvous_url: "https://rv.visavis.example.com".into(),
-        rendezvous_connected: true,
-        network: vec![NetworkLink {
-            name: "wlan0".into(),
-            state: "up".into(),
-        }],
-        camera: "camera /dev/video0".into(),
-        microphone: "alsa default".into(),
-        encoder: "v4l2h264enc".into(),
-        video_frames_captured: 81_234,
-        video_frames_encoded: 81_230,
-        audio_frames_encoded: 135_390,
-        privacy: false,
-        problems: Vec::new(),
-        recent_errors: vec![
-            "09:12:40 WARN visavis_appliance::signaling: rendezvous unreachable; retrying in 2 s"
-                .into(),
-        ],
-    })));
+    let report = staff_report_state();
     let mut table_call = in_call(Mode::Table);
     table_call.status.guests.extend([
         guest("g-3", "Mamie", GuestState::InCall),
@@ -189,7 +169,8 @@ fn shots() -> Vec<Shot> {
         shot("fitting-room-home", PORTRAIT, base(room)),
         shot("fitting-room-invite", PORTRAIT, invite(room)),
         shot("fitting-room-admission", PORTRAIT, admission),
-        shot("fitting-room-call-looks-vote", PORTRAIT, looks),
+        shot("fitting-room-call-looks-vote", PORTRAIT, looks.clone()),
+        shot("fitting-room-call-landscape", TABLE, looks),
         shot("fitting-room-camera-paused", PORTRAIT, paused),
         shot("fitting-room-privacy", PORTRAIT, privacy),
         shot("fitting-room-erased", PORTRAIT, erased),
@@ -216,7 +197,11 @@ fn shots() -> Vec<Shot> {
 }
 
 /// The app for `shot` in `lang`, with its camera picture and tiles staged.
-fn staged(shot: Shot, lang: Lang) -> KioskApp {
+fn staged(mut shot: Shot, lang: Lang) -> KioskApp {
+    // Reactions float for a moment from now, whenever the shot is drawn.
+    for reaction in &mut shot.state.reactions {
+        reaction.0 = Instant::now();
+    }
     let guests = shot.state.status.guests.clone();
     let shared = Arc::new(Mutex::new(shot.state));
     let (tx, _rx) = mpsc::channel();
@@ -242,41 +227,199 @@ fn staged(shot: Shot, lang: Lang) -> KioskApp {
     app
 }
 
-/// No word runs off the side of any screen, in either language, at any size: every
-/// labelled thing lies within the screen's width. (Lines below the fold are in a panel
-/// that scrolls; words past the right edge would be lost.)
+/// The kiosk's three screens, in pixels: the fitting room's portrait mirror, a table's
+/// 1280x800 panel and a 1920x1080 one.
+const SIZES: [[f32; 2]; 3] = [PORTRAIT, TABLE, TABLE_HD];
+/// The scale the kiosk runs at (`KioskApp::new`).
+const SCALE: f32 = 1.5;
+
+/// Every state a screen can be in, for `mode`: the same list for both installations (a
+/// table has no looks; the fitting room has no waiter), named for the failure messages.
+/// A fitting room's staff screen past its PIN, with a report.
+fn staff_report_state() -> LinkState {
+    let mut report = base(Mode::FittingRoom);
+    report.staff = Some(StaffOutcome::Report(Box::new(StaffReport {
+        device_id: "paris9-cabine-3".into(),
+        store: "Paris 9e".into(),
+        location: "Cabine 3".into(),
+        mode: Mode::FittingRoom,
+        version: env!("CARGO_PKG_VERSION").into(),
+        rendezvous_url: "https://rv.visavis.example.com".into(),
+        rendezvous_connected: true,
+        network: vec![NetworkLink {
+            name: "wlan0".into(),
+            state: "up".into(),
+        }],
+        camera: "camera /dev/video0".into(),
+        microphone: "alsa default".into(),
+        encoder: "v4l2h264enc".into(),
+        video_frames_captured: 81_234,
+        video_frames_encoded: 81_230,
+        audio_frames_encoded: 135_390,
+        privacy: false,
+        problems: Vec::new(),
+        recent_errors: vec![
+            "09:12:40 WARN visavis_appliance::signaling: rendezvous unreachable; retrying in 2 s"
+                .into(),
+        ],
+    })));
+    report
+}
+
+fn every_state(mode: Mode) -> Vec<Shot> {
+    let mut admission = invite(mode);
+    admission.status.guests = vec![guest("g-1", "Camille", GuestState::Waiting)];
+    let mut call = in_call(mode);
+    call.status.guests.extend([
+        guest("g-3", "Mamie", GuestState::InCall),
+        guest("g-4", "Hugo", GuestState::InCall),
+        guest("g-5", "Papi", GuestState::Connecting),
+    ]);
+    call.status.guests[1].speaking = true;
+    call.status.volume = 70;
+    if mode == Mode::FittingRoom {
+        call.status.looks = vec![1, 2, 3, 4, 5, 6];
+        call.looks = (1..=6).map(|i| (i, thumb(i as u8 * 40))).collect();
+        call.status.compare = Some(CompareStatus {
+            round: 1,
+            open: true,
+            votes: vec![
+                LookVotes { look: 1, votes: 1 },
+                LookVotes { look: 3, votes: 2 },
+            ],
+        });
+    }
+    let mut knock_in_call = call.clone();
+    knock_in_call
+        .status
+        .guests
+        .push(guest("g-6", "Maximilien", GuestState::Waiting));
+    let mut paused = call.clone();
+    paused.status.camera_paused = true;
+    paused.status.mic_muted = true;
+    let mut privacy = base(mode);
+    privacy.status.privacy = true;
+    let mut erased = base(mode);
+    erased.ended_at = Some(Instant::now());
+    let mut offline = base(mode);
+    offline.connected = false;
+    let mut report = base(mode);
+    if let Some(StaffOutcome::Report(r)) = staff_report_state().staff {
+        report.staff = Some(StaffOutcome::Report(r));
+    }
+    vec![
+        Shot {
+            asleep: true,
+            ..shot("attract", [0.0; 2], base(mode))
+        },
+        shot("home", [0.0; 2], base(mode)),
+        shot("offline", [0.0; 2], offline),
+        shot("invite", [0.0; 2], invite(mode)),
+        shot("admission", [0.0; 2], admission),
+        Shot {
+            waiter: true,
+            ..shot("call", [0.0; 2], call)
+        },
+        shot("knock-in-call", [0.0; 2], knock_in_call),
+        shot("paused", [0.0; 2], paused),
+        shot("privacy", [0.0; 2], privacy),
+        shot("erased", [0.0; 2], erased),
+        Shot {
+            staff: Some(StaffScreen::new()),
+            ..shot("staff-pin", [0.0; 2], base(mode))
+        },
+        Shot {
+            staff: Some(StaffScreen::opened("246810")),
+            ..shot("staff-report", [0.0; 2], report)
+        },
+    ]
+}
+
+/// Every screen, both installations, both languages, the three sizes, at the scale the
+/// kiosk runs at: every control the screen offers lies wholly inside the window (nothing
+/// below a fold, nothing to scroll to), no word runs off it, and no two controls overlap.
 #[test]
-fn no_words_run_off_any_screen() {
+fn every_control_is_in_reach_at_every_size_and_scale() {
     use egui_kittest::kittest::{By, NodeT, Queryable};
-    for lang in [Lang::En, Lang::Fr] {
-        for shot in shots() {
-            let (name, [w, h]) = (shot.name, shot.size);
-            let app = staged(shot, lang);
-            let mut harness = Harness::builder()
-                .with_size(egui::vec2(w, h))
-                .with_pixels_per_point(1.0)
-                .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
-            harness.run_steps(3);
-            let mut checked = 0;
-            for node in harness.query_all(By::new().predicate(|_| true)) {
-                let text = node
-                    .accesskit_node()
-                    .label()
-                    .or_else(|| node.accesskit_node().value())
-                    .unwrap_or_default();
-                if text.trim().is_empty() {
-                    continue;
+    let mut failures = Vec::new();
+    for mode in [Mode::FittingRoom, Mode::Table] {
+        for size in SIZES {
+            for lang in [Lang::En, Lang::Fr] {
+                for mut shot in every_state(mode) {
+                    shot.size = size;
+                    let name = shot.name;
+                    let window = egui::vec2(size[0], size[1]) / SCALE;
+                    let app = staged(shot, lang);
+                    let mut harness = Harness::builder()
+                        .with_size(window)
+                        .with_pixels_per_point(SCALE)
+                        .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
+                    harness.run_steps(3);
+                    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, window).expand(0.5);
+                    let mut controls: Vec<(String, egui::Rect)> = Vec::new();
+                    let mut words = 0;
+                    let mut texts: Vec<(String, egui::Rect)> = Vec::new();
+                    for node in harness.query_all(By::new().predicate(|_| true)) {
+                        let ak = node.accesskit_node();
+                        let text = ak.label().or_else(|| ak.value()).unwrap_or_default();
+                        if ak.bounding_box().is_none() {
+                            continue;
+                        }
+                        let r = node.rect();
+                        let control = ak.role() == egui::accesskit::Role::Button;
+                        if text.trim().is_empty() && !control {
+                            continue;
+                        }
+                        let what = if control { "control" } else { "words" };
+                        if !screen.contains_rect(r) {
+                            failures.push(format!(
+                                "{mode:?} {name} {lang:?} {size:?}: {what} {text:?} at {r:?} \
+                                 is not wholly inside the {window:?} window"
+                            ));
+                        }
+                        if control {
+                            controls.push((text, r));
+                        } else {
+                            words += 1;
+                            texts.push((text, r));
+                        }
+                    }
+                    assert!(
+                        words + controls.len() >= 2,
+                        "{name}: nearly nothing on screen"
+                    );
+                    // A moment (a knock) dims the screen and covers what is behind it.
+                    let moment = name == "admission" || name == "knock-in-call";
+                    for (word, rw) in texts.iter().filter(|_| !moment) {
+                        for (b, rb) in &controls {
+                            if rw.shrink(0.5).intersects(rb.shrink(0.5)) {
+                                failures.push(format!(
+                                    "{mode:?} {name} {lang:?} {size:?}: words {word:?} at \
+                                     {rw:?} lie under control {b:?} at {rb:?}"
+                                ));
+                            }
+                        }
+                    }
+                    for (i, (a, ra)) in controls.iter().enumerate() {
+                        for (b, rb) in &controls[i + 1..] {
+                            if ra.shrink(0.5).intersects(rb.shrink(0.5)) {
+                                failures.push(format!(
+                                    "{mode:?} {name} {lang:?} {size:?}: controls {a:?} at \
+                                     {ra:?} and {b:?} at {rb:?} overlap"
+                                ));
+                            }
+                        }
+                    }
                 }
-                let r = node.rect();
-                assert!(
-                    r.left() >= -0.5 && r.right() <= w + 0.5,
-                    "{name} ({lang:?}, {w}x{h}): {text:?} runs off the screen at {r:?}"
-                );
-                checked += 1;
             }
-            assert!(checked >= 3, "{name}: only {checked} labelled nodes");
         }
     }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[cfg(feature = "screens")]
@@ -289,8 +432,8 @@ fn screens() {
             let (name, [w, h]) = (shot.name, shot.size);
             let app = staged(shot, lang);
             let mut harness = Harness::builder()
-                .with_size(egui::vec2(w, h))
-                .with_pixels_per_point(1.0)
+                .with_size(egui::vec2(w, h) / SCALE)
+                .with_pixels_per_point(SCALE)
                 .wgpu()
                 .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
             harness.run_steps(3);

@@ -4,14 +4,13 @@
 //! the name's initial while there is none), the name, and the speaking indicator.
 
 use crate::preview::Feed;
+use crate::theme::{colour, size, space};
 use egui::{Color32, Rect, RichText, TextureHandle};
 use std::collections::HashMap;
 use visavis_api::local::{GuestState, GuestStatus};
 
 /// Tiles are 4:3, as applianced sends them.
 pub const ASPECT: f32 = 4.0 / 3.0;
-/// Green of the speaking indicator: the border and the word.
-const SPEAKING: Color32 = Color32::from_rgb(40, 200, 90);
 
 /// One reader per announced tile, keyed by its socket.
 #[derive(Default)]
@@ -110,13 +109,16 @@ pub fn draw(
 ) {
     let small = rect.width() < 240.0;
     ui.painter()
-        .rect_filled(rect, 12.0, Color32::from_rgb(40, 44, 52));
+        .rect_filled(rect, space::ROUNDING, colour::SURFACE);
     match picture {
         Some(tex) => {
             ui.put(
                 rect,
                 egui::Image::new(tex)
                     .fit_to_exact_size(rect.size())
+                    .maintain_aspect_ratio(false)
+                    // Cropped to fill the cell, never stretched.
+                    .uv(crate::view::live::cover_uv(tex.size(), rect.size(), false))
                     .corner_radius(12.0),
             );
         }
@@ -131,7 +133,7 @@ pub fn draw(
             );
         }
     }
-    let text_size = if small { 16.0 } else { 22.0 };
+    let text_size = size::BODY;
     let strip = Rect::from_min_max(
         egui::pos2(rect.left(), rect.bottom() - text_size * 1.8),
         rect.max,
@@ -145,7 +147,7 @@ pub fn draw(
         ui.painter().rect_stroke(
             rect,
             12.0,
-            egui::Stroke::new(if small { 3.0 } else { 5.0 }, SPEAKING),
+            egui::Stroke::new(if small { 3.0 } else { 5.0 }, colour::OK),
             egui::StrokeKind::Inside,
         );
         let pill = Rect::from_min_size(
@@ -154,14 +156,14 @@ pub fn draw(
         );
         let mut child = ui.new_child(egui::UiBuilder::new().max_rect(pill));
         egui::Frame::new()
-            .fill(SPEAKING)
+            .fill(colour::OK)
             .corner_radius(10.0)
             .inner_margin(egui::Margin::symmetric(8, 2))
             .show(&mut child, |ui| {
                 ui.label(
                     RichText::new(word)
                         .size(text_size * 0.8)
-                        .color(Color32::BLACK),
+                        .color(colour::ON_OK),
                 );
             });
     }

@@ -34,9 +34,10 @@ impl Kiosk {
             repaint.request_repaint()
         });
         let app = KioskApp::new(&ctx, link.clone(), commands, Lang::En);
-        // The fitting room's portrait screen.
+        // The fitting room's portrait screen, at the scale the kiosk runs at.
         let harness = Harness::builder()
-            .with_size(egui::vec2(1080.0, 1920.0))
+            .with_size(egui::vec2(1080.0, 1920.0) / 1.5)
+            .with_pixels_per_point(1.5)
             .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
         Kiosk { harness, link }
     }
@@ -55,6 +56,9 @@ impl Kiosk {
             if self.shows(label) {
                 return Ok(());
             }
+            // In a call the bar (and the looks over it) fade when untouched: a person
+            // touches the picture to see them again.
+            self.wake();
             if Instant::now() >= deadline {
                 let status = link::lock(&self.link).status.clone();
                 return Err(Error::new(format!(
@@ -66,7 +70,25 @@ impl Kiosk {
     }
 
     fn tap(&mut self, label: &str) {
+        if !self.shows(label) {
+            self.wake();
+        }
         self.harness.get_by_label(label).click();
+        self.harness.run_steps(2);
+    }
+
+    /// A touch in the middle of the picture: it only brings the faded bar back.
+    fn wake(&mut self) {
+        let pos = self.harness.ctx.content_rect().center();
+        self.harness.event(egui::Event::PointerMoved(pos));
+        for pressed in [true, false] {
+            self.harness.event(egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: egui::Modifiers::default(),
+            });
+        }
         self.harness.run_steps(2);
     }
 }
@@ -126,11 +148,11 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     camille
         .wait_for_state(PageState::InCall, timeouts::step())
         .await?;
-    kiosk.wait_for("• Camille is watching").await?;
+    kiosk.wait_for("● LIVE · 1 watching").await?;
 
     // Two looks, then "which one?".
     for n in 1..=2 {
-        kiosk.tap("Save this look");
+        kiosk.tap("Save look");
         kiosk.wait_for(&format!("Look {n}")).await?;
     }
     wait::until(
@@ -189,7 +211,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
             .map_err(|e| Error::new(format!("reading #camera-off: {e}")))
     };
     assert!(!covered().await?);
-    kiosk.tap("Pause camera");
+    kiosk.tap("Camera");
     wait::until(
         "Camille's page says the camera is paused",
         timeouts::step(),
@@ -202,8 +224,8 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         },
     )
     .await?;
-    kiosk.wait_for("Resume camera").await?;
-    kiosk.tap("Resume camera");
+    kiosk.wait_for("Your camera is paused").await?;
+    kiosk.tap("Paused");
     wait::until("Camille's picture comes back", timeouts::step(), || async {
         Ok(if covered().await? {
             Check::NotYet("covered".into())
@@ -221,17 +243,23 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         timeouts::step(),
         || async {
             let reactions = link::lock(&kiosk.link).reactions.clone();
-            Ok(if reactions.iter().any(|(_, r)| *r == Reaction::Heart) {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("{reactions:?}"))
-            })
+            Ok(
+                if reactions
+                    .iter()
+                    .any(|(_, r, name)| *r == Reaction::Heart && name == "Camille")
+                {
+                    Check::Ready(())
+                } else {
+                    Check::NotYet(format!("{reactions:?}"))
+                },
+            )
         },
     )
     .await?;
 
     // The end: the friend is told, the screen says so, and nothing of the session is left.
     kiosk.tap("End");
+    kiosk.tap("End and erase");
     camille
         .wait_for_state(PageState::Ended, timeouts::step())
         .await?;

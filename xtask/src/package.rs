@@ -97,6 +97,9 @@ pub fn specs() -> Vec<Spec> {
                 "libwayland-egl1",
                 "libwayland-cursor0",
                 "libxkbcommon0",
+                // The kiosk's fonts (kiosk-ui/src/theme.rs).
+                "fonts-inter",
+                "fonts-material-design-icons-iconfont",
             ],
             files: vec![
                 bin("applianced"),

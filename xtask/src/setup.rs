@@ -42,6 +42,10 @@ pub const PACKAGES: &[&str] = &[
     // The network lab: namespaces, veth, tc; openssl makes the relay's test certificate.
     "iproute2",
     "openssl",
+    // The kiosk's fonts (Inter for words, Material Icons for icons), loaded by
+    // kiosk-ui/src/theme.rs and checked by its tests.
+    "fonts-inter",
+    "fonts-material-design-icons-iconfont",
     // The kiosk under a virtual display, and screenshots of it.
     "xvfb",
     // The Wayland kiosk compositor the kiosk runs under on the unit (its unit is verified).

@@ -2,10 +2,14 @@
 //! the link would have seen, and the commands the screen sends it.
 
 use super::*;
+use crate::i18n::Lang;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use visavis_api::Mode;
 use visavis_api::datachannel::LookVotes;
+use visavis_api::local::GuestState;
 use visavis_api::local::{ChatLine, CompareStatus, GuestStatus, Status};
 
 struct Screen {
@@ -41,23 +45,16 @@ fn screen_sized(state: link::LinkState, lang: Lang, size: [f32; 2]) -> Screen {
 }
 
 impl Screen {
-    /// Tap a control, first scrolling the panel down (as a person would) while the
-    /// control is below the bottom of the screen or under "End".
+    /// Tap a control: every control is on the screen, none below a fold.
     fn tap(&mut self, label: &str) {
-        for _ in 0..20 {
-            let limit = match self.harness.query_by_label("End") {
-                Some(end) => end.rect().top(),
-                None => self.harness.ctx.content_rect().bottom(),
-            };
-            let node = self.harness.get_by_label(label);
-            if node.rect().bottom() <= limit {
-                break;
-            }
-            node.scroll_down();
-            self.harness.run_steps(2);
-        }
         self.harness.get_by_label(label).click();
         self.harness.run_steps(2);
+    }
+
+    /// Hold a finger on `label` for two seconds of the screen's time (kittest's frames
+    /// are a quarter of a second each).
+    fn long_press(&mut self, label: &str) {
+        long_press(&mut self.harness, label);
     }
 
     fn shows(&self, label: &str) -> bool {
@@ -67,6 +64,22 @@ impl Screen {
     fn sent(&self) -> Vec<Request> {
         self.commands.try_iter().collect()
     }
+}
+
+/// Hold a finger on `label` for two seconds of the screen's time.
+fn long_press(harness: &mut Harness<'static, KioskApp>, label: &str) {
+    let pos = harness.get_by_label(label).rect().center();
+    let press = |pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::default(),
+    };
+    harness.event(egui::Event::PointerMoved(pos));
+    harness.event(press(true));
+    harness.run_steps(8);
+    harness.event(press(false));
+    harness.run_steps(2);
 }
 
 fn waiting(name: &str) -> Status {
@@ -142,8 +155,8 @@ fn nobody_gets_in_without_a_tap_and_each_tap_says_who() {
             guest_id: "g-1".into()
         }]
     );
-    s.tap("End");
-    assert_eq!(s.sent(), [Request::EndSession]);
+    // The knock takes the screen: nothing else to tap while it asks.
+    assert!(!s.shows("End") && !s.shows("Mic"));
 }
 
 #[test]
@@ -175,10 +188,14 @@ fn without_applianced_the_screen_says_so_and_invites_nobody() {
 
 #[test]
 fn the_language_switch_changes_every_word() {
-    let mut s = screen(Mode::FittingRoom, waiting("Camille"), Lang::En);
+    let mut s = screen(Mode::FittingRoom, Status::default(), Lang::En);
     s.tap("Français");
+    assert!(s.shows("Demander à mes amis") && !s.shows("Ask my friends"));
+    // Camille knocks: the card speaks French too.
+    link::lock(&s.harness.state().link).status = waiting("Camille");
+    s.harness.run_steps(2);
     assert!(s.shows("Camille souhaite vous rejoindre"));
-    assert!(s.shows("Faire entrer") && s.shows("Pas maintenant") && s.shows("Terminer"));
+    assert!(s.shows("Faire entrer") && s.shows("Pas maintenant"));
     assert!(!s.shows("Let in"));
     s.tap("Faire entrer");
     assert_eq!(
@@ -187,8 +204,10 @@ fn the_language_switch_changes_every_word() {
             guest_id: "g-1".into()
         }]
     );
+    link::lock(&s.harness.state().link).status = Status::default();
+    s.harness.run_steps(2);
     s.tap("English");
-    assert!(s.shows("Camille wants to join"));
+    assert!(s.shows("Ask my friends"));
 }
 
 /// A session with Camille in the call and saved looks `looks`.
@@ -231,8 +250,17 @@ fn with_thumbs(status: Status) -> link::LinkState {
 #[test]
 fn a_shopper_saves_looks_and_asks_friends_which_one() {
     let mut s = screen(Mode::FittingRoom, in_call(&[]), Lang::En);
-    s.tap("Save this look");
+    s.tap("Save look");
+    // 3, 2, 1 first, so the still does not catch the arm reaching for the screen.
+    assert_eq!(s.sent(), [], "a still at once");
+    assert!(s.shows("3"));
+    s.harness.run_steps(5);
+    assert!(s.shows("2") || s.shows("1"));
+    assert_eq!(s.sent(), []);
+    // kittest's frames are a quarter of a second of the screen's clock.
+    s.harness.run_steps(8);
     assert_eq!(s.sent(), [Request::SaveLook]);
+    assert!(!s.shows("1"), "the count is gone");
 
     let mut s = screen_with(with_thumbs(in_call(&[1, 2, 3])), Lang::En);
     assert!(s.shows("Pick two looks to compare"));
@@ -251,14 +279,14 @@ fn saving_is_off_when_the_camera_is_off_or_the_looks_are_full() {
     let mut status = in_call(&[]);
     status.privacy = true;
     let mut s = screen(Mode::FittingRoom, status, Lang::En);
-    s.tap("Save this look");
+    s.tap("Save look");
     assert!(
         s.sent().is_empty(),
         "no still while the privacy switch is on"
     );
 
     let mut s = screen_with(with_thumbs(in_call(&[1, 2, 3, 4, 5, 6])), Lang::En);
-    s.tap("Save this look");
+    s.tap("Save look");
     assert!(
         s.sent().is_empty(),
         "a seventh look is refused on the screen"
@@ -404,7 +432,11 @@ fn staff_report() -> visavis_api::local::StaffReport {
 fn staff_get_in_with_the_pin_see_the_unit_and_can_restart_it() {
     use visavis_api::local::{StaffAction, StaffPin};
     let mut s = screen(Mode::FittingRoom, Status::default(), Lang::En);
-    s.tap("Staff");
+    // No button for staff faces shoppers: a long press on the logo opens the keypad.
+    assert!(!s.shows("Staff"));
+    s.tap("Visavis");
+    assert!(!s.shows("Staff PIN"), "a tap is not a long press");
+    s.long_press("Visavis");
     assert!(s.shows("Staff PIN") && !s.shows("Ask my friends"));
     for d in ["2", "4", "6"] {
         s.tap(d);
@@ -442,6 +474,12 @@ fn staff_get_in_with_the_pin_see_the_unit_and_can_restart_it() {
         .rect();
     assert!(newest.top() < older.top());
     s.tap("Restart the unit");
+    assert_eq!(s.sent(), [], "a restart asks first");
+    assert!(s.shows("Restart the unit now? A call in progress ends."));
+    s.tap("Cancel");
+    assert_eq!(s.sent(), []);
+    s.tap("Restart the unit");
+    s.tap("Restart now");
     assert_eq!(
         s.sent(),
         [Request::Staff {
@@ -460,7 +498,7 @@ fn staff_get_in_with_the_pin_see_the_unit_and_can_restart_it() {
 #[test]
 fn a_wrong_pin_says_why_and_clears_the_keypad() {
     let mut s = screen(Mode::FittingRoom, Status::default(), Lang::Fr);
-    s.tap("Personnel");
+    s.long_press("Visavis");
     for d in ["1", "1", "1", "1"] {
         s.tap(d);
     }
@@ -478,8 +516,9 @@ fn a_wrong_pin_says_why_and_clears_the_keypad() {
 #[test]
 fn in_a_call_the_microphone_mutes_and_the_camera_pauses() {
     let mut s = screen(Mode::FittingRoom, in_call(&[]), Lang::En);
-    s.tap("Mute microphone");
-    s.tap("Pause camera");
+    assert!(!s.shows("Mic off") && !s.shows("Paused"));
+    s.tap("Mic");
+    s.tap("Camera");
     assert_eq!(
         s.sent(),
         [
@@ -491,9 +530,12 @@ fn in_a_call_the_microphone_mutes_and_the_camera_pauses() {
     status.mic_muted = true;
     status.camera_paused = true;
     let mut s = screen(Mode::FittingRoom, status, Lang::En);
-    assert!(s.shows("Camera paused: your guests see a “camera paused” card."));
-    s.tap("Turn microphone on");
-    s.tap("Resume camera");
+    // Off says so, in words (and in red, with a slashed icon), and a calm card stands
+    // in for the picture.
+    assert!(s.shows("Your camera is paused"));
+    assert!(s.shows("Your guests see a “camera paused” card."));
+    s.tap("Mic off");
+    s.tap("Paused");
     assert_eq!(
         s.sent(),
         [
@@ -506,12 +548,12 @@ fn in_a_call_the_microphone_mutes_and_the_camera_pauses() {
 #[test]
 fn a_table_calls_a_waiter_and_has_no_fitting_room_looks() {
     let mut s = screen(Mode::Table, in_call(&[]), Lang::En);
-    assert!(!s.shows("Save this look"), "looks are for the fitting room");
-    s.tap("Call a waiter");
+    assert!(!s.shows("Save look"), "looks are for the fitting room");
+    s.tap("Waiter");
     assert_eq!(s.sent(), [Request::CallWaiter]);
     assert!(s.shows("A waiter has been called."));
     let s = screen(Mode::FittingRoom, Status::default(), Lang::En);
-    assert!(!s.shows("Call a waiter"));
+    assert!(!s.shows("Waiter"));
 }
 
 /// A table's call with these guests (name, speaking), each with a tile.
@@ -558,19 +600,23 @@ fn a_table_shows_a_tile_per_guest_and_who_is_speaking() {
             assert!(tile.rect().width() > 0.0, "{name} has a tile");
         }
         assert_eq!(s.harness.query_all_by_label("speaking").count(), 1);
-        assert_eq!(s.harness.state().tiles.reading(), 8, "one reader per tile");
+        assert_eq!(
+            s.harness.state().media.tiles.reading(),
+            8,
+            "one reader per tile"
+        );
         // Two leave: their tiles and readers go.
         link::lock(&s.harness.state().link).status = dinner(&guests[..6]);
         s.harness.run_steps(2);
         assert!(!s.shows("Paul") && !s.shows("Zoé"));
-        assert_eq!(s.harness.state().tiles.reading(), 6);
+        assert_eq!(s.harness.state().media.tiles.reading(), 6);
     }
 }
 
 #[test]
 fn the_volume_goes_up_and_down_in_steps_and_stops_at_the_ends() {
     let mut s = screen(Mode::Table, dinner(&[("Camille", false)]), Lang::En);
-    assert!(s.shows("Speaker volume: 70%"));
+    assert!(s.shows("70%"));
     s.tap("Louder");
     s.tap("Quieter");
     assert_eq!(
@@ -595,13 +641,18 @@ fn the_volume_goes_up_and_down_in_steps_and_stops_at_the_ends() {
 fn the_fitting_room_shows_friends_small_and_in_french() {
     let s = screen(Mode::FittingRoom, dinner(&[("Camille", true)]), Lang::Fr);
     let tile = s.harness.get_by_label("Camille").rect();
-    assert!(tile.width() <= 240.0, "small on the mirror: {tile:?}");
+    // Beside the mirror, not over it: at most a third of the screen's width, and large
+    // enough to know a face from arm's length.
+    assert!(
+        tile.width() <= 1280.0 / 3.0 && tile.width() >= 160.0,
+        "beside the mirror: {tile:?}"
+    );
     assert!(s.shows("parle"));
-    assert!(s.shows("Volume du haut-parleur : 70 %"));
+    assert!(s.shows("70 %"));
 }
 
 #[test]
-fn end_stays_in_reach_however_much_the_call_shows() {
+fn end_asks_before_it_erases_and_stays_in_reach() {
     let mut status = in_call(&[1, 2, 3, 4, 5, 6]);
     status.invite_url = Some("https://visavis.example.com/i/abc".into());
     status.invite_expires_at = Some(u64::MAX / 2);
@@ -613,20 +664,76 @@ fn end_stays_in_reach_however_much_the_call_shows() {
     // A fitting room on its portrait screen, and on a landscape one.
     for size in [[1080.0, 1920.0], [1280.0, 800.0]] {
         let mut s = screen_sized(with_thumbs(status.clone()), Lang::En, size);
-        // "End" is there without scrolling.
-        s.harness.get_by_label("End").click();
-        s.harness.run_steps(2);
-        assert_eq!(
-            s.sent(),
-            [Request::EndSession],
-            "{size:?}: End out of reach"
-        );
-        // Nothing of the panel lies under "End": its lowest control does its own job.
+        s.tap("End");
+        assert!(s.shows("End and erase everything?"), "{size:?}");
+        assert_eq!(s.sent(), [], "{size:?}: End erased without asking");
+        s.tap("Keep going");
+        assert!(!s.shows("End and erase everything?"));
+        assert_eq!(s.sent(), []);
+        s.tap("End");
+        s.tap("End and erase");
+        assert_eq!(s.sent(), [Request::EndSession], "{size:?}");
         s.tap("Close the vote");
-        assert_eq!(
-            s.sent(),
-            [Request::EndCompare],
-            "{size:?}: the panel under End"
-        );
+        assert_eq!(s.sent(), [Request::EndCompare], "{size:?}");
+    }
+}
+
+#[test]
+fn the_bar_fades_in_a_call_and_a_touch_brings_it_back() {
+    let mut s = screen(Mode::FittingRoom, in_call(&[]), Lang::En);
+    assert!(s.shows("Mic") && s.shows("End"));
+    s.harness
+        .state_mut()
+        .touched_ago(crate::view::live::BAR_SHOWN);
+    s.harness.run_steps(2);
+    assert!(!s.shows("Mic") && !s.shows("End"), "the bar faded");
+    assert!(s.shows("● LIVE · 1 watching"), "the on-air pill stays");
+    // A touch anywhere on the picture brings the bar back, and does nothing else.
+    let centre = s.harness.ctx.content_rect().center();
+    s.harness.event(egui::Event::PointerMoved(centre));
+    for pressed in [true, false] {
+        s.harness.event(egui::Event::PointerButton {
+            pos: centre,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+    }
+    s.harness.run_steps(2);
+    assert!(
+        s.shows("Mic") && s.shows("End"),
+        "a touch brings the bar back"
+    );
+    assert_eq!(s.sent(), []);
+    // Before anyone is in the call the bar does not fade.
+    let alone = Status {
+        session_active: true,
+        ..Default::default()
+    };
+    let mut s = screen(Mode::FittingRoom, alone, Lang::En);
+    s.harness
+        .state_mut()
+        .touched_ago(crate::view::live::BAR_SHOWN);
+    s.harness.run_steps(2);
+    assert!(s.shows("End"));
+}
+
+#[test]
+fn a_reaction_rises_with_its_senders_name_and_goes() {
+    let mut state = with_thumbs(in_call(&[]));
+    state.reactions = vec![(
+        std::time::Instant::now(),
+        visavis_api::datachannel::Reaction::Heart,
+        "Camille".into(),
+    )];
+    let s = screen_with(state.clone(), Lang::En);
+    assert!(s.shows("Camille: Love it!"));
+    let s = screen_with(state.clone(), Lang::Fr);
+    assert!(s.shows("Camille : J’adore !"));
+    // Past its time it is gone.
+    if let Some(long_ago) = std::time::Instant::now().checked_sub(link::REACTION_SHOWN) {
+        state.reactions[0].0 = long_ago;
+        let s = screen_with(state, Lang::En);
+        assert!(!s.shows("Camille: Love it!"));
     }
 }

@@ -6,9 +6,11 @@
 //! digits only while this screen is open and forgets them when it closes or after
 //! [`IDLE_CLOSE`] untouched.
 
+use super::{Cx, Next, Screen};
 use crate::i18n::{Key, Lang, fill, text};
 use crate::link::{LinkState, StaffOutcome};
-use egui::{Color32, RichText};
+use crate::theme::{colour, size, space};
+use egui::RichText;
 use std::time::{Duration, Instant};
 use visavis_api::local::{Request, StaffAction, StaffPin, StaffReport};
 
@@ -24,6 +26,8 @@ pub struct StaffScreen {
     open: Option<(String, Instant)>,
     asked: bool,
     touched: Instant,
+    /// "Restart the unit now?" is asked.
+    confirm_restart: bool,
 }
 
 impl StaffScreen {
@@ -33,6 +37,7 @@ impl StaffScreen {
             open: None,
             asked: false,
             touched: Instant::now(),
+            confirm_restart: false,
         }
     }
 
@@ -46,7 +51,7 @@ impl StaffScreen {
     }
 
     /// Draw the screen; `false` once it is closed.
-    pub fn show(
+    fn page(
         &mut self,
         ui: &mut egui::Ui,
         lang: Lang,
@@ -78,11 +83,19 @@ impl StaffScreen {
         }
         let mut keep = true;
         egui::Frame::new()
-            .fill(Color32::from_rgb(30, 34, 44))
-            .inner_margin(24.0)
+            .fill(colour::BG)
+            .inner_margin(space::CARD_MARGIN)
             .show(ui, |ui| {
                 ui.set_width(ui.available_width());
                 ui.set_min_height(ui.available_height());
+                // Close, always in the top right corner.
+                let corner = egui::Rect::from_min_size(
+                    egui::pos2(ui.max_rect().right() - 200.0, ui.max_rect().top()),
+                    egui::vec2(200.0, 58.0),
+                );
+                if ui.put(corner, button(t(Key::Close), 200.0)).clicked() {
+                    keep = false;
+                }
                 match (&self.open, &state.staff) {
                     (Some((pin, _)), Some(StaffOutcome::Report(report))) => {
                         let pin = pin.clone();
@@ -95,10 +108,6 @@ impl StaffScreen {
                             keep = false;
                         }
                     }
-                }
-                ui.add_space(12.0);
-                if ui.add(button(t(Key::Close), 200.0)).clicked() {
-                    keep = false;
                 }
             });
         if let Some((pin, last)) = &mut self.open
@@ -125,21 +134,21 @@ impl StaffScreen {
         let t = |key| text(lang, key);
         ui.label(
             RichText::new(t(Key::StaffPin))
-                .size(30.0)
-                .color(Color32::WHITE),
+                .size(size::TITLE)
+                .color(colour::TEXT),
         );
         let masked = if self.digits.is_empty() {
             "—".to_owned()
         } else {
             "•".repeat(self.digits.len())
         };
-        ui.label(RichText::new(masked).size(40.0).color(Color32::WHITE));
+        ui.label(
+            RichText::new(masked)
+                .size(size::DISPLAY)
+                .color(colour::TEXT),
+        );
         if let Some(StaffOutcome::Refused(why)) = &state.staff {
-            ui.label(
-                RichText::new(why)
-                    .size(20.0)
-                    .color(Color32::from_rgb(255, 120, 120)),
-            );
+            ui.label(RichText::new(why).size(size::BODY).color(colour::WARNING));
         }
         let rows: [[&str; 3]; 4] = [
             ["1", "2", "3"],
@@ -147,33 +156,35 @@ impl StaffScreen {
             ["7", "8", "9"],
             ["", "0", ""],
         ];
-        egui::Grid::new("staff-keypad")
-            .spacing([12.0, 12.0])
-            .show(ui, |ui| {
-                for row in rows {
-                    for key in row {
-                        if key.is_empty() {
-                            ui.label("");
-                        } else if ui.add(button(key, 88.0)).clicked() && self.digits.len() < 8 {
-                            self.digits.push_str(key);
+        ui.horizontal_top(|ui| {
+            egui::Grid::new("staff-keypad")
+                .spacing([12.0, 12.0])
+                .show(ui, |ui| {
+                    for row in rows {
+                        for key in row {
+                            if key.is_empty() {
+                                ui.label("");
+                            } else if ui.add(button(key, 88.0)).clicked() && self.digits.len() < 8 {
+                                self.digits.push_str(key);
+                            }
                         }
+                        ui.end_row();
                     }
-                    ui.end_row();
+                });
+            ui.add_space(space::GAP);
+            ui.vertical(|ui| {
+                if ui.add(button(t(Key::Delete), 160.0)).clicked() {
+                    self.digits.pop();
+                }
+                let ready = self.digits.len() >= 4 && !self.asked;
+                if ui.add_enabled(ready, button(t(Key::Ok), 160.0)).clicked() {
+                    self.asked = true;
+                    send(Request::Staff {
+                        pin: StaffPin(self.digits.clone()),
+                        action: StaffAction::Report,
+                    });
                 }
             });
-        ui.add_space(12.0);
-        ui.horizontal(|ui| {
-            if ui.add(button(t(Key::Delete), 160.0)).clicked() {
-                self.digits.pop();
-            }
-            let ready = self.digits.len() >= 4 && !self.asked;
-            if ui.add_enabled(ready, button(t(Key::Ok), 160.0)).clicked() {
-                self.asked = true;
-                send(Request::Staff {
-                    pin: StaffPin(self.digits.clone()),
-                    action: StaffAction::Report,
-                });
-            }
         });
         true
     }
@@ -190,10 +201,32 @@ impl StaffScreen {
         let line = |ui: &mut egui::Ui, key: Key, value: &str| {
             ui.label(
                 RichText::new(fill(t(key), &[("v", value)]))
-                    .size(22.0)
-                    .color(Color32::WHITE),
+                    .size(size::LINK)
+                    .color(colour::TEXT),
             );
         };
+        // Restarting ends any call: it asks first.
+        if self.confirm_restart {
+            ui.label(
+                RichText::new(t(Key::RestartConfirm))
+                    .size(size::BODY)
+                    .color(colour::WARNING),
+            );
+            ui.horizontal(|ui| {
+                if ui.add(button(t(Key::Cancel), 200.0)).clicked() {
+                    self.confirm_restart = false;
+                }
+                if ui.add(button(t(Key::RestartNow), 280.0)).clicked() {
+                    self.confirm_restart = false;
+                    send(Request::Staff {
+                        pin: StaffPin(pin.to_owned()),
+                        action: StaffAction::Restart,
+                    });
+                }
+            });
+        } else if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
+            self.confirm_restart = true;
+        }
         line(ui, Key::StaffUnit, &r.device_id);
         line(ui, Key::StaffStore, &r.store);
         line(ui, Key::StaffLocation, &r.location);
@@ -228,30 +261,30 @@ impl StaffScreen {
         );
         ui.label(
             RichText::new(counters)
-                .size(20.0)
-                .color(Color32::LIGHT_GRAY),
+                .size(size::LINK)
+                .color(colour::MUTED),
         );
         if r.problems.is_empty() {
             ui.label(
                 RichText::new(t(Key::StaffNoProblems))
-                    .size(20.0)
-                    .color(Color32::LIGHT_GREEN),
+                    .size(size::LINK)
+                    .color(colour::OK),
             );
         } else {
             ui.label(
                 RichText::new(t(Key::StaffProblems))
-                    .size(20.0)
-                    .color(Color32::from_rgb(255, 180, 80)),
+                    .size(size::LINK)
+                    .color(colour::WARNING),
             );
             for p in &r.problems {
-                ui.label(RichText::new(p).size(16.0).color(Color32::WHITE));
+                ui.label(RichText::new(p).size(size::LINK).color(colour::TEXT));
             }
         }
         if !r.recent_errors.is_empty() {
             ui.label(
                 RichText::new(t(Key::StaffRecentErrors))
-                    .size(20.0)
-                    .color(Color32::from_rgb(255, 180, 80)),
+                    .size(size::LINK)
+                    .color(colour::WARNING),
             );
             // The newest first, five of them: enough to tell staff (or support on the
             // phone) what went wrong last.
@@ -259,22 +292,29 @@ impl StaffScreen {
                 ui.add(
                     egui::Label::new(
                         RichText::new(line)
-                            .size(14.0)
+                            .size(size::LOG)
                             .monospace()
-                            .color(Color32::WHITE),
+                            .color(colour::TEXT),
                     )
                     .wrap(),
                 );
             }
         }
-        ui.add_space(12.0);
-        if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
-            send(Request::Staff {
-                pin: StaffPin(pin.to_owned()),
-                action: StaffAction::Restart,
-            });
-        }
         true
+    }
+}
+
+impl Screen for StaffScreen {
+    fn show(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) -> Next {
+        let commands = cx.commands.clone();
+        let send = move |c: Request| {
+            let _ = commands.send(c);
+        };
+        let (lang, state) = (cx.lang, cx.state);
+        let keep = egui::CentralPanel::default()
+            .show(ui, |ui| self.page(ui, lang, state, &send))
+            .inner;
+        if keep { Next::Stay } else { Next::CloseStaff }
     }
 }
 
@@ -285,5 +325,6 @@ impl Default for StaffScreen {
 }
 
 fn button(label: &str, width: f32) -> egui::Button<'static> {
-    egui::Button::new(RichText::new(label.to_owned()).size(26.0)).min_size(egui::vec2(width, 64.0))
+    egui::Button::new(RichText::new(label.to_owned()).size(size::TITLE))
+        .min_size(egui::vec2(width, 58.0))
 }
