@@ -15,6 +15,8 @@ pub struct ShownLook {
     pub chosen: bool,
     /// Its count as the page shows it (`[data-votes-for]`), if any.
     pub votes: Option<String>,
+    /// Its vote button's words ("Vote for look 3").
+    pub label: String,
 }
 
 const COMPARE_SCRIPT: &str = r#"
@@ -29,6 +31,7 @@ return [...c.querySelectorAll('[data-look]')].map((e) => {
     width: img ? img.naturalWidth : 0,
     chosen: vote ? vote.getAttribute('aria-pressed') === 'true' : false,
     votes: count ? count.textContent : null,
+    label: vote ? vote.textContent : '',
   };
 });
 "#;

@@ -150,13 +150,14 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         .await?;
     kiosk.wait_for("● LIVE · 1 watching").await?;
 
-    // Two looks, then "which one?".
-    for n in 1..=2 {
+    // Three looks, then "which one?" between the first and the third: the phone must call
+    // them by the mirror's numbers, not by their places in the comparison.
+    for n in 1..=3 {
         kiosk.tap("Save look");
         kiosk.wait_for(&format!("Look {n}")).await?;
     }
     wait::until(
-        "both thumbnails decoded on the kiosk",
+        "the three thumbnails decoded on the kiosk",
         timeouts::step(),
         || async {
             let sizes: Vec<[usize; 2]> = link::lock(&kiosk.link)
@@ -165,7 +166,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
                 .map(|t| t.size)
                 .collect();
             Ok(
-                if sizes.len() == 2 && sizes.iter().all(|s| s[0] == 240 && s[1] > 0) {
+                if sizes.len() == 3 && sizes.iter().all(|s| s[0] == 240 && s[1] > 0) {
                     Check::Ready(())
                 } else {
                     Check::NotYet(format!("{sizes:?}"))
@@ -175,7 +176,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     )
     .await?;
     kiosk.tap("Look 1");
-    kiosk.tap("Look 2");
+    kiosk.tap("Look 3");
     kiosk.tap("Ask which one");
     let shown = wait::until("Camille sees both looks", timeouts::step(), || async {
         Ok(match camille.shown_looks().await? {
@@ -186,15 +187,19 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         })
     })
     .await?;
-    assert_eq!(shown.iter().map(|l| l.id).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(shown.iter().map(|l| l.id).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(
+        shown.iter().map(|l| l.label.as_str()).collect::<Vec<_>>(),
+        ["Vote for look 1", "Vote for look 3"]
+    );
 
-    camille.vote(2).await?;
-    kiosk.wait_for("Look 2: 1 vote").await?;
+    camille.vote(3).await?;
+    kiosk.wait_for("Look 3: 1 vote").await?;
     assert!(kiosk.shows("Look 1: 0 votes"));
     let chosen = camille.shown_looks().await?.unwrap_or_default();
     assert!(
-        chosen.iter().any(|l| l.id == 2 && l.chosen)
-            && chosen.iter().all(|l| l.id == 2 || !l.chosen),
+        chosen.iter().any(|l| l.id == 3 && l.chosen)
+            && chosen.iter().all(|l| l.id == 3 || !l.chosen),
         "{chosen:?}"
     );
 
