@@ -17,8 +17,8 @@ use visavis_e2e::{RateLimit, Rendezvous, RendezvousConfig};
 
 /// Connections from one source address (the server's default cap is 128).
 const PER_ADDRESS: usize = 100;
-/// Idle sockets on one invite.
-const PER_INVITE: usize = 50;
+/// Idle sockets on one invite (rendezvous takes 32 at most).
+const PER_INVITE: usize = 30;
 /// Connections being opened at once.
 const PARALLEL: usize = 256;
 

@@ -1,5 +1,5 @@
-//! A process's memory and open descriptors, from /proc: PSS (`smaps_rollup`, what
-//! applianced is judged on) and RSS (`status`, for rendezvous), in kB.
+//! A process's memory and open descriptors, from /proc: PSS and its anonymous part
+//! (`smaps_rollup`, what applianced is judged on) and RSS (`status`, for rendezvous), in kB.
 
 use std::fs;
 
@@ -15,6 +15,12 @@ fn field(path: &str, key: &str) -> Option<u64> {
 /// PSS of `pid` in kB (0 if unreadable).
 pub fn pss_kb(pid: u32) -> u64 {
     field(&format!("/proc/{pid}/smaps_rollup"), "Pss:").unwrap_or(0)
+}
+
+/// The anonymous part of `pid`'s PSS in kB (heap and stacks: what a leak grows; the file
+/// part moves with whatever else maps the same libraries).
+pub fn pss_anon_kb(pid: u32) -> u64 {
+    field(&format!("/proc/{pid}/smaps_rollup"), "Pss_Anon:").unwrap_or(0)
 }
 
 /// RSS of `pid` in kB (0 if unreadable).

@@ -6,8 +6,16 @@ use std::time::{Duration, Instant};
 use visavis_api::local::{Request, Response, Status};
 use visavis_e2e::{Appliance, ApplianceConfig, Fleet, timeouts};
 
+/// Variables of the bench's environment named `SOAK_UNIT_<NAME>` are given to applianced
+/// alone as `<NAME>` (say `SOAK_UNIT_MALLOC_ARENA_MAX=2`, or a heap profiler's
+/// `SOAK_UNIT_LD_PRELOAD`).
+pub const ENV_PREFIX: &str = "SOAK_UNIT_";
+
 /// Start a unit of the rendezvous at `url` (of `fleet`).
 pub fn start(url: &str, fleet: &Fleet) -> Result<Appliance, String> {
+    let env = std::env::vars()
+        .filter_map(|(k, v)| Some((k.strip_prefix(ENV_PREFIX)?.to_owned(), v)))
+        .collect();
     Appliance::start_with(
         url,
         Some(fleet),
@@ -15,6 +23,7 @@ pub fn start(url: &str, fleet: &Fleet) -> Result<Appliance, String> {
             auto_admit: true,
             width: 640,
             height: 480,
+            env,
             ..ApplianceConfig::default()
         },
     )
