@@ -4,10 +4,9 @@
 //! workers, GStreamer's streaming threads decoding their video and voice), and glibc's
 //! malloc keeps a separate arena per thread that stays mapped after everything in it is
 //! freed. Measured with `cargo xtask bench soak` (debug build, guests one after another):
-//! applianced's PSS climbed from about 105 to 125 MB over the first 40 guests with no
-//! GStreamer object left alive (the `leaks` tracer counted the same objects after 15 and
-//! after 70 guests), and `malloc_trim(0)` called from a debugger took about 30 MB of it
-//! back at once. Trimming alone still left the anonymous memory climbing (37 → 43 MB over
+//! applianced's PSS went from 108 MB after 20 guests to 118 MB after 60 with no GStreamer
+//! object left alive (the `leaks` tracer counted the same objects after 15 and after 70
+//! guests), and `malloc_trim(0)` called from a debugger took it from 125 to 95 MB at once. Trimming alone still left the anonymous memory climbing (37 → 43 MB over
 //! 80 more guests): what a call frees stays scattered over up to eight arenas per core.
 //! With [`ARENAS`] arenas ([`limit_arenas`], at start) and the trim, 100 guests left it
 //! flat (30.7 MB after 20, 31.8 after 50, 30.8 after 100). A heap profile (heaptrack,
