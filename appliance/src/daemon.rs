@@ -360,7 +360,11 @@ impl World {
                 },
                 Output::ClosePeer { guest_id } => {
                     if let Some(slot) = self.peers.remove(&guest_id) {
-                        tokio::spawn(async move { slot.peer.close().await });
+                        tokio::spawn(async move {
+                            slot.peer.close().await;
+                            drop(slot);
+                            crate::allocator::trim_soon();
+                        });
                     }
                 }
                 Output::ToGuest { guest_id, message } => {

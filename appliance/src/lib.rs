@@ -8,7 +8,9 @@
 //! ([`board`]), the media ([`media`], [`peer`], with [`congestion`] setting the encoders from guests'
 //! bandwidth estimates) and Prometheus ([`metrics`]). [`identity`] is how the unit proves who it is to rendezvous, and
 //! [`first_boot`] applies the seed IT wrote to the boot partition (`applianced first-boot`).
+//! [`allocator`] gives memory back to the system after a guest leaves.
 
+pub mod allocator;
 pub mod api;
 pub mod board;
 pub mod config;

@@ -17,6 +17,7 @@ use crate::devices::DeviceRegistry;
 use crate::hub::Hub;
 use crate::invites::{InviteError, InviteTarget, Registry};
 use crate::rate_limit::RateLimiter;
+use crate::token::TokenHash;
 
 /// The mutable bookkeeping. Never held across an `.await`.
 #[derive(Debug)]
@@ -37,6 +38,33 @@ pub struct Shared {
     pub session_ends: HashMap<String, CancellationToken>,
     /// Until when an address told "Not now" by a unit may not knock at it again.
     pub not_now: HashMap<(String, IpAddr), Duration>,
+    /// Guest sockets open per invite (joined or not), see [`AppState::open_guest_socket`].
+    pub sockets_per_invite: HashMap<TokenHash, usize>,
+}
+
+/// Most guest sockets one invite may have open at once, joined or not: a call holds at
+/// most [`crate::hub::MAX_GUESTS_PER_SESSION`] guests, and as many again may be opening
+/// the link or reloading the page. Without it, one link in the wrong hands held thousands
+/// of sockets (each costs memory until its join deadline) from as many addresses.
+pub const MAX_SOCKETS_PER_INVITE: usize = 2 * crate::hub::MAX_GUESTS_PER_SESSION;
+
+/// One open guest socket of an invite, counted until dropped.
+#[derive(Debug)]
+pub struct InviteSocket {
+    app: Arc<AppState>,
+    invite: TokenHash,
+}
+
+impl Drop for InviteSocket {
+    fn drop(&mut self) {
+        let mut shared = self.app.lock();
+        if let Some(open) = shared.sockets_per_invite.get_mut(&self.invite) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                shared.sockets_per_invite.remove(&self.invite);
+            }
+        }
+    }
 }
 
 /// How long an address told "Not now" waits before it may knock at that unit again.
@@ -152,6 +180,7 @@ impl AppState {
                 }),
                 session_ends: HashMap::new(),
                 not_now: HashMap::new(),
+                sockets_per_invite: HashMap::new(),
             }),
             public_url,
         }
@@ -172,6 +201,22 @@ impl AppState {
             servers.extend(turn.ice_servers(label, self.clock.now_secs()));
         }
         servers
+    }
+
+    /// Count a guest socket of the invite `token` for as long as the returned value lives;
+    /// `None` when the invite already has [`MAX_SOCKETS_PER_INVITE`] open.
+    pub fn open_guest_socket(self: &Arc<Self>, token: &str) -> Option<InviteSocket> {
+        let invite = TokenHash::of(token);
+        let mut shared = self.lock();
+        let open = shared.sockets_per_invite.entry(invite).or_default();
+        if *open >= MAX_SOCKETS_PER_INVITE {
+            return None;
+        }
+        *open += 1;
+        Some(InviteSocket {
+            app: self.clone(),
+            invite,
+        })
     }
 
     /// Rate-limit the client, then check the token.

@@ -3,7 +3,8 @@
 //! - a socket that has not joined when the unit ends its session is closed then;
 //! - a peer that stops answering pings is closed, one that answers stays;
 //! - a guest sending signals faster than its allowance is closed with `rate_limited`, and
-//!   its unit stays connected and keeps working.
+//!   its unit stays connected and keeps working;
+//! - one invite holds a bounded number of sockets.
 
 #![allow(clippy::unwrap_used)] // a failure here is a failed test
 
@@ -17,6 +18,7 @@ use visavis_api::signaling::{
     DeviceToServer, ErrorCode, GuestToServer, ServerToDevice, ServerToGuest, SignalPayload,
 };
 use visavis_rendezvous::config::SocketTiming;
+use visavis_rendezvous::state::MAX_SOCKETS_PER_INVITE;
 use visavis_rendezvous::ws_guest::SIGNAL_BURST;
 
 fn timing(join_deadline_ms: u64, silent_ms: u64) -> SocketTiming {
@@ -175,4 +177,45 @@ async fn a_guest_flooding_signals_is_closed_and_its_unit_stays() {
     );
     let (again, _) = server.invite(&mut device, None).await;
     assert!(!again.is_empty(), "the unit is still connected and served");
+}
+
+/// One invite holds at most `MAX_SOCKETS_PER_INVITE` sockets (joined or not): the next is
+/// refused before the upgrade, while another invite of the same unit still opens, and a
+/// socket closing makes room again.
+#[tokio::test]
+async fn an_invite_holds_a_bounded_number_of_sockets() {
+    let mut config = common::config();
+    // Look-ups are not what is limited here.
+    config.rate_limit = visavis_rendezvous::config::RateLimit {
+        burst: 1000,
+        per_minute: 1000,
+    };
+    let server = Server::start_with(config).await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let (other, _) = server.invite(&mut device, None).await;
+    let path = format!("/ws/guest/{token}");
+    let mut open = Vec::new();
+    for _ in 0..MAX_SOCKETS_PER_INVITE {
+        open.push(server.ws(&path).await);
+    }
+    let url = format!("{}{path}", server.ws_base);
+    assert_eq!(common::ws_refusal(&url).await, 429);
+    let _elsewhere = server.ws(&format!("/ws/guest/{other}")).await;
+
+    let mut closed = open.pop().unwrap();
+    closed.close(None).await.unwrap();
+    expect_closed(&mut closed).await;
+    // The server counts the socket out once its side has ended: retry until it has.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio_tungstenite::connect_async(&url).await {
+            Ok(_) => break,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "no room after a socket closed: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

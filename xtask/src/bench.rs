@@ -1,20 +1,23 @@
-//! `cargo xtask bench [call] [kiosk] [net] [provision] [audio] [fuzz]`: set up, build the
-//! release binaries, run the benchmarks named (all by default) and print their reports: the
-//! call path, the kiosk and calls across the network lab (`tests/src/bin/bench`), then
+//! `cargo xtask bench [call] [kiosk] [net] [provision] [audio] [fuzz] [soak]`: set up, build
+//! the release binaries, run the benchmarks named (all by default) and print their reports:
+//! the call path, the kiosk and calls across the network lab (`tests/src/bin/bench`), then
 //! `provision` on fleets of 300 and 10 000 units (`provisioning/examples/bench.rs`), the
-//! room's audio processing in a simulated room (`appliance/examples/bench-audio.rs`), and
-//! ten million fuzzed inputs into every parser (`fuzz/`). It reports figures; it never
-//! fails on them, only on a parser that panicked.
+//! room's audio processing in a simulated room (`appliance/examples/bench-audio.rs`),
+//! ten million fuzzed inputs into every parser (`fuzz/`), and the soak and faults
+//! (`tests/src/bin/soak`: `--cycles`, `--call-secs`, `--connections` size it; the defaults,
+//! 1,000 cycles, a 30-minute call and 10,000 connections, take about an hour). It reports
+//! figures; it never fails on them, only on a parser that panicked.
 
-use crate::cli::Profile;
+use crate::cli::{BenchOptions, Profile};
 use crate::{setup, workspace};
 use anyhow::Context;
 use std::process::ExitCode;
 
 /// The parts `cargo xtask bench` can run, in order.
-const PARTS: [&str; 6] = ["call", "kiosk", "net", "provision", "audio", "fuzz"];
+const PARTS: [&str; 7] = ["call", "kiosk", "net", "provision", "audio", "fuzz", "soak"];
 
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+pub fn run(options: &BenchOptions) -> anyhow::Result<ExitCode> {
+    let args = &options.parts;
     if let Some(unknown) = args.iter().find(|a| !PARTS.contains(&a.as_str())) {
         anyhow::bail!(
             "`cargo xtask bench` runs the parts {} (all when none is named), not {unknown:?}",
@@ -80,6 +83,21 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             .current_dir(workspace::root())
             .status()
             .with_context(|| format!("could not start {}", fuzz.display()))?;
+        if !status.success() {
+            return Ok(workspace::exit_code_of(status));
+        }
+    }
+    if wanted("soak") {
+        let soak = workspace::binary(Profile::Release, "soak")?;
+        let sizes = options.soak;
+        println!("xtask: soak and faults: {}", soak.display());
+        let status = std::process::Command::new(&soak)
+            .arg(format!("--cycles={}", sizes.cycles))
+            .arg(format!("--call-secs={}", sizes.call_secs))
+            .arg(format!("--connections={}", sizes.connections))
+            .current_dir(workspace::root())
+            .status()
+            .with_context(|| format!("could not start {}", soak.display()))?;
         return Ok(workspace::exit_code_of(status));
     }
     Ok(ExitCode::SUCCESS)

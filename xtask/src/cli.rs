@@ -48,10 +48,20 @@ enum Sub {
     },
     /// The benchmarks, all of them or the parts named: call (latency, CPU, memory), kiosk
     /// (CPU, memory, frame to paint), net, provision, audio (echo cancellation in a
-    /// simulated room), fuzz (ten million inputs per parser).
+    /// simulated room), fuzz (ten million inputs per parser), soak (join/leave cycles, a
+    /// long call, rendezvous restarted, applianced killed, floods).
     Bench {
         #[arg(value_name = "PARTS")]
         parts: Vec<String>,
+        /// soak: guests joining and leaving one after another.
+        #[arg(long, default_value_t = 1000)]
+        cycles: u32,
+        /// soak: length of the long call, in seconds.
+        #[arg(long, default_value_t = 1800)]
+        call_secs: u64,
+        /// soak: half-open HTTP connections, then idle guest WebSockets.
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
     },
     /// Build the .deb packages (visavis-unit, visavis-rendezvous, visavis-provision) into
     /// target/debian/.
@@ -86,11 +96,26 @@ pub enum Command {
     Setup,
     Test(TestOptions),
     Demo(DemoOptions),
-    Bench(Vec<String>),
+    Bench(BenchOptions),
     Package(PackageOptions),
     CrossCheck,
     SmokeArm64,
     Screens,
+}
+
+/// `cargo xtask bench`: the parts, and how long the soak runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchOptions {
+    pub parts: Vec<String>,
+    pub soak: Soak,
+}
+
+/// The soak's sizes (`tests/src/bin/soak`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Soak {
+    pub cycles: u32,
+    pub call_secs: u64,
+    pub connections: usize,
 }
 
 /// A Debian architecture we package for.
@@ -194,7 +219,19 @@ impl Command {
                 },
                 mode,
             }),
-            Sub::Bench { parts } => Command::Bench(parts),
+            Sub::Bench {
+                parts,
+                cycles,
+                call_secs,
+                connections,
+            } => Command::Bench(BenchOptions {
+                parts,
+                soak: Soak {
+                    cycles,
+                    call_secs,
+                    connections,
+                },
+            }),
             Sub::Package {
                 arch,
                 debug,
@@ -237,6 +274,21 @@ mod tests {
                     "--".into(),
                     "--nocapture".into()
                 ],
+            })
+        );
+    }
+
+    #[test]
+    fn bench_parts_and_the_soak_sizes() {
+        assert_eq!(
+            parse(&["bench", "soak", "--cycles", "50", "--call-secs=60"]).unwrap(),
+            Command::Bench(BenchOptions {
+                parts: vec!["soak".into()],
+                soak: Soak {
+                    cycles: 50,
+                    call_secs: 60,
+                    connections: 10_000
+                },
             })
         );
     }

@@ -42,7 +42,7 @@ fn run(command: cli::Command) -> anyhow::Result<ExitCode> {
         cli::Command::Setup => setup::run().map(|()| ExitCode::SUCCESS),
         cli::Command::Test(options) => test::run(&options),
         cli::Command::Demo(options) => demo::run(&options),
-        cli::Command::Bench(args) => bench::run(&args),
+        cli::Command::Bench(options) => bench::run(&options),
         cli::Command::Package(options) => package::run(&options).map(|()| ExitCode::SUCCESS),
         cli::Command::CrossCheck => cross::check().map(|()| ExitCode::SUCCESS),
         cli::Command::SmokeArm64 => smoke::run(),

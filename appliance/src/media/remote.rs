@@ -207,7 +207,12 @@ impl GuestMedia {
             let input = self.inner.room.voice(guest_id.as_str())?;
             voice = Some(into_mix(&pipeline, input));
         }
-        let watch = tokio::spawn(watch_bus(pipeline.clone(), guest_id.clone()));
+        // The watch holds the bus only: the pipeline goes with the decoder, even before an
+        // aborted watch task is dropped.
+        let bus = pipeline
+            .bus()
+            .ok_or_else(|| build_err("a pipeline without a bus".into()))?;
+        let watch = tokio::spawn(watch_bus(bus, guest_id.clone()));
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| build_err(format!("cannot start: {e}")))?;
@@ -321,10 +326,9 @@ fn keep_frame(last: Option<gst::ClockTime>, pts: gst::ClockTime, gap: gst::Clock
 }
 
 /// Log what the pipeline says (warnings rate-limited, [`super::bus`]); an error ends that
-/// decoder only.
-async fn watch_bus(pipeline: gst::Pipeline, guest_id: GuestId) {
-    let Some(bus) = pipeline.bus() else { return };
-    drop(pipeline);
+/// decoder only. It holds the bus alone, never the pipeline, so a leaving guest's elements
+/// are freed at once.
+async fn watch_bus(bus: gst::Bus, guest_id: GuestId) {
     if let super::bus::Ended::Error(e) =
         super::bus::watch("guest media", guest_id.to_string(), bus, || true, |_| false).await
     {
@@ -483,6 +487,41 @@ mod tests {
             events.try_recv().unwrap(),
             GuestMediaEvent::TileGone { guest_id: id, tile }
         );
+    }
+
+    /// Every element a guest's decoders made, their pipelines and their voice's input of
+    /// the room's mix are freed when the decoders are dropped (a guest leaving).
+    #[tokio::test]
+    async fn a_leaving_guest_s_decoders_leave_no_element_behind() {
+        gst::init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (media, _events) = media(dir.path());
+        let room_elements = media.inner.room.pipeline().children().len();
+        let id: GuestId = "g-1".into();
+        let h264 = RemoteCodec::from_mime("video/H264", 90_000, 102).unwrap();
+        let opus = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
+        let decoders = [
+            media.decoder(&id, &h264).unwrap(),
+            media.decoder(&id, &opus).unwrap(),
+        ];
+        let mut alive: Vec<gst::glib::WeakRef<gst::Element>> = Vec::new();
+        for d in &decoders {
+            alive.push(d.pipeline.upcast_ref::<gst::Element>().downgrade());
+            let mut elements = d.pipeline.iterate_recurse();
+            while let Ok(Some(e)) = elements.next() {
+                alive.push(e.downgrade());
+            }
+        }
+        assert!(alive.len() > 10, "{} elements", alive.len());
+        assert!(media.inner.room.pipeline().children().len() > room_elements);
+        drop(decoders);
+        let left: Vec<String> = alive
+            .iter()
+            .filter_map(|w| w.upgrade().map(|e| e.name().to_string()))
+            .collect();
+        assert!(left.is_empty(), "still alive: {left:?}");
+        assert_eq!(media.inner.room.pipeline().children().len(), room_elements);
+        assert_eq!(media.inner.room.mixer_inputs(), 1);
     }
 
     #[test]

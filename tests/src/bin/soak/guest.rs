@@ -1,0 +1,412 @@
+//! A lightweight guest: the guest page's signaling (`api::signaling`, over the real
+//! `/ws/guest/{token}` WebSocket) and a real webrtc-rs peer connection in place of Chromium,
+//! so a thousand joins take minutes, not hours.
+//!
+//! Like the page it joins with a name, waits to be admitted, offers (H.264 and Opus
+//! sendrecv, the `visavis` data channel), trickles its candidates, applies the unit's answer
+//! and candidates, sends [`Clip`] in a loop once connected and counts the RTP packets the
+//! unit sends. When the signaling socket closes the call goes on (media is peer to peer),
+//! as on the page.
+
+use crate::clip::Clip;
+use futures_util::{SinkExt, StreamExt};
+use rtc::media::Sample;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use visavis_api::signaling::{GuestToServer, ServerToGuest, SignalPayload};
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, Registry, register_default_interceptors,
+};
+
+/// One guest in the call.
+pub struct SoakGuest {
+    out: mpsc::UnboundedSender<GuestToServer>,
+    /// What rendezvous says besides signaling (`unit_away`, `session_ended`, errors), and
+    /// `None` once the socket closed.
+    pub server: mpsc::UnboundedReceiver<Option<ServerToGuest>>,
+    pc: Arc<dyn PeerConnection>,
+    /// RTP packets received from the unit (video and audio).
+    pub received: Arc<AtomicU64>,
+    state: watch::Receiver<RTCPeerConnectionState>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// `ws://host:port/ws/guest/<token>` for an invite URL `http://host:port/i/<token>`.
+pub fn socket_url(invite_url: &str) -> Result<String, String> {
+    let (base, token) = invite_url
+        .rsplit_once("/i/")
+        .ok_or_else(|| format!("not an invite URL: {invite_url}"))?;
+    let base = base
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("the bench speaks plain HTTP on loopback, not {invite_url}"))?;
+    Ok(format!("ws://{base}/ws/guest/{token}"))
+}
+
+struct Handler {
+    candidates: mpsc::UnboundedSender<SignalPayload>,
+    state: watch::Sender<RTCPeerConnectionState>,
+    received: Arc<AtomicU64>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let _ = self.candidates.send(SignalPayload::Candidate {
+                candidate: init.candidate,
+                sdp_mid: init.sdp_mid,
+                sdp_mline_index: init.sdp_mline_index,
+            });
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.state.send(state);
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let received = self.received.clone();
+        tokio::spawn(async move {
+            while let Some(event) = track.poll().await {
+                match event {
+                    TrackRemoteEvent::OnRtpPacket(_) => {
+                        received.fetch_add(1, Relaxed);
+                    }
+                    TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
+                    _ => {}
+                }
+            }
+        });
+    }
+}
+
+fn codec(kind: RtpCodecKind) -> RTCRtpCodec {
+    match kind {
+        RtpCodecKind::Video => RTCRtpCodec {
+            mime_type: "video/H264".into(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+                .into(),
+            rtcp_feedback: vec![],
+        },
+        _ => RTCRtpCodec {
+            mime_type: "audio/opus".into(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+            rtcp_feedback: vec![],
+        },
+    }
+}
+
+fn track(kind: RtpCodecKind) -> Result<(Arc<TrackLocalStaticSample>, u32), String> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for an SSRC: {e}"))?;
+    let ssrc = u32::from_ne_bytes(bytes);
+    let track = TrackLocalStaticSample::new(
+        Instant::now(),
+        MediaStreamTrack::new(
+            "soak-guest".into(),
+            format!("soak-{kind}"),
+            format!("soak-{kind}"),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: codec(kind),
+                ..Default::default()
+            }],
+        ),
+    )
+    .map_err(|e| format!("cannot make the guest's {kind} track: {e}"))?;
+    Ok((Arc::new(track), ssrc))
+}
+
+impl SoakGuest {
+    /// Open the invite's socket, join as `name`, wait to be admitted (within `timeout`),
+    /// offer, and return once the peer connection is connected.
+    pub async fn join(
+        invite_url: &str,
+        name: &str,
+        clip: Arc<Clip>,
+        timeout: Duration,
+    ) -> Result<SoakGuest, String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (ws, _) = tokio_tungstenite::connect_async(socket_url(invite_url)?)
+            .await
+            .map_err(|e| format!("the guest socket did not open: {e}"))?;
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<GuestToServer>();
+        let (server_tx, mut server) = mpsc::unbounded_channel();
+        let (signal_tx, mut signals) = mpsc::unbounded_channel::<SignalPayload>();
+        let mut tasks = vec![
+            tokio::spawn(async move {
+                while let Some(msg) = out_rx.recv().await {
+                    let leaving = msg == GuestToServer::Leave;
+                    let Ok(text) = serde_json::to_string(&msg) else {
+                        continue;
+                    };
+                    if sink.send(Message::text(text)).await.is_err() {
+                        return;
+                    }
+                    if leaving {
+                        let _ = sink.close().await;
+                        return;
+                    }
+                }
+            }),
+            tokio::spawn(async move {
+                while let Some(Ok(msg)) = stream.next().await {
+                    let Message::Text(text) = msg else { continue };
+                    match serde_json::from_str::<ServerToGuest>(&text) {
+                        Ok(ServerToGuest::Signal { payload }) => {
+                            let _ = signal_tx.send(payload);
+                        }
+                        Ok(other) => {
+                            let _ = server_tx.send(Some(other));
+                        }
+                        Err(e) => eprintln!("soak guest: unreadable message {text:?}: {e}"),
+                    }
+                }
+                let _ = server_tx.send(None);
+            }),
+        ];
+        let _ = out.send(GuestToServer::Join { name: name.into() });
+        loop {
+            match tokio::time::timeout_at(deadline, server.recv()).await {
+                Err(_) => return Err("not admitted in time".into()),
+                Ok(None | Some(None)) => return Err("the socket closed before admission".into()),
+                Ok(Some(Some(ServerToGuest::Waiting))) => continue,
+                Ok(Some(Some(ServerToGuest::Admitted { .. }))) => break,
+                Ok(Some(Some(other))) => return Err(format!("refused: {other:?}")),
+            }
+        }
+
+        let received = Arc::new(AtomicU64::new(0));
+        let (cand_tx, mut candidates) = mpsc::unbounded_channel();
+        let (state_tx, mut state) = watch::channel(RTCPeerConnectionState::New);
+        let mut media_engine = MediaEngine::default();
+        media_engine
+            .register_default_codecs()
+            .map_err(|e| e.to_string())?;
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine)
+            .map_err(|e| e.to_string())?;
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(media_engine)
+            .with_interceptor_registry(registry)
+            .with_handler(Arc::new(Handler {
+                candidates: cand_tx,
+                state: state_tx,
+                received: received.clone(),
+            }))
+            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+            .build()
+            .await
+            .map_err(|e| format!("cannot build the guest's peer connection: {e}"))?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let (video, video_ssrc) = track(RtpCodecKind::Video)?;
+        let (audio, audio_ssrc) = track(RtpCodecKind::Audio)?;
+        for t in [&video, &audio] {
+            pc.add_track(t.clone() as Arc<dyn TrackLocal>)
+                .await
+                .map_err(|e| format!("add_track: {e}"))?;
+        }
+        let channel = pc
+            .create_data_channel(visavis_api::datachannel::LABEL, None)
+            .await
+            .map_err(|e| format!("create_data_channel: {e}"))?;
+        tasks.push(tokio::spawn(drain_channel(channel)));
+        let offer = pc
+            .create_offer(None)
+            .await
+            .map_err(|e| format!("create_offer: {e}"))?;
+        pc.set_local_description(offer)
+            .await
+            .map_err(|e| format!("set_local_description: {e}"))?;
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or("no local description after the offer")?
+            .sdp;
+        let _ = out.send(GuestToServer::Signal {
+            payload: SignalPayload::Offer { sdp },
+        });
+        // Candidates follow the offer.
+        let out2 = out.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(payload) = candidates.recv().await {
+                let _ = out2.send(GuestToServer::Signal { payload });
+            }
+        }));
+        let pc2 = pc.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(payload) = signals.recv().await {
+                let applied = match payload {
+                    SignalPayload::Answer { sdp } => match RTCSessionDescription::answer(sdp) {
+                        Ok(d) => pc2.set_remote_description(d).await,
+                        Err(e) => Err(e),
+                    },
+                    SignalPayload::Candidate { candidate, .. } if candidate.is_empty() => Ok(()),
+                    SignalPayload::Candidate {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                    } => {
+                        pc2.add_ice_candidate(RTCIceCandidateInit {
+                            candidate,
+                            sdp_mid,
+                            sdp_mline_index,
+                            ..Default::default()
+                        })
+                        .await
+                    }
+                    SignalPayload::Offer { .. } => continue,
+                };
+                if let Err(e) = applied {
+                    eprintln!("soak guest: the unit's signal was not applied: {e}");
+                }
+            }
+        }));
+        loop {
+            if *state.borrow_and_update() == RTCPeerConnectionState::Connected {
+                break;
+            }
+            if matches!(
+                *state.borrow(),
+                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+            ) {
+                return Err(format!("the peer connection {}", *state.borrow()));
+            }
+            if tokio::time::timeout_at(deadline, state.changed())
+                .await
+                .is_err()
+            {
+                return Err(format!("not connected in time (state {})", *state.borrow()));
+            }
+        }
+        for (kind, t, ssrc, samples) in [
+            (RtpCodecKind::Video, video, video_ssrc, clip.video.clone()),
+            (RtpCodecKind::Audio, audio, audio_ssrc, clip.audio.clone()),
+        ] {
+            let pt = payload_type(&pc, kind).await?;
+            tasks.push(tokio::spawn(send_loop(t, ssrc, pt, samples)));
+        }
+        Ok(SoakGuest {
+            out,
+            server,
+            pc,
+            received,
+            state,
+            tasks,
+        })
+    }
+
+    /// Wait until `more` packets beyond those counted now came from the unit.
+    pub async fn media_flows(&self, more: u64, timeout: Duration) -> Result<(), String> {
+        let target = self.received.load(Relaxed) + more;
+        let t0 = Instant::now();
+        while self.received.load(Relaxed) < target {
+            if t0.elapsed() > timeout {
+                return Err(format!(
+                    "the unit's media stalled: {} of {more} packets in {timeout:?}",
+                    more - (target - self.received.load(Relaxed)).min(more)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    /// The peer connection's state now.
+    pub fn state(&self) -> RTCPeerConnectionState {
+        *self.state.borrow()
+    }
+
+    /// Tap "Leave": tell rendezvous, close the peer connection and the socket.
+    pub async fn leave(self) {
+        let _ = self.out.send(GuestToServer::Leave);
+        let _ = self.pc.close().await;
+        // Give the writer a moment to send `leave` and close; then stop everything.
+        let writer = self.tasks.into_iter().enumerate();
+        for (i, task) in writer {
+            if i == 0 {
+                let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+            } else {
+                task.abort();
+            }
+        }
+    }
+}
+
+async fn payload_type(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Result<u8, String> {
+    let wanted = codec(kind);
+    for sender in pc.get_senders().await {
+        let params = sender
+            .get_parameters()
+            .await
+            .map_err(|e| format!("sender parameters: {e}"))?;
+        if let Some(c) = params.rtp_parameters.codecs.iter().find(|c| {
+            c.rtp_codec
+                .mime_type
+                .eq_ignore_ascii_case(&wanted.mime_type)
+                && (kind == RtpCodecKind::Audio
+                    || c.rtp_codec.sdp_fmtp_line.contains("packetization-mode=1"))
+        }) {
+            return Ok(c.payload_type);
+        }
+    }
+    Err(format!(
+        "the unit did not agree to the guest's {kind} codec"
+    ))
+}
+
+/// Send `samples` in a loop at their own pace until the task is stopped.
+async fn send_loop(
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    payload_type: u8,
+    samples: Vec<crate::clip::Sample>,
+) {
+    let start = tokio::time::Instant::now();
+    let mut due = Duration::ZERO;
+    for s in samples.iter().cycle() {
+        let sample = Sample {
+            data: s.data.clone(),
+            duration: s.duration,
+            ..Sample::new(Instant::now())
+        };
+        if track
+            .sample_writer(ssrc, payload_type)
+            .write_sample(&sample)
+            .await
+            .is_err()
+        {
+            return;
+        }
+        due += s.duration;
+        tokio::time::sleep_until(start + due).await;
+    }
+}
+
+/// Read the data channel (the unit's welcome and later messages) so nothing piles up.
+async fn drain_channel(channel: Arc<dyn DataChannel>) {
+    while channel.poll().await.is_some() {}
+}
