@@ -526,21 +526,11 @@ async fn a_guest_beyond_the_most_a_call_holds_gets_session_full() {
     let mut guests = Vec::new();
     for i in 0..MAX_GUESTS_PER_SESSION {
         // Let in as they come: all knock from 127.0.0.1, which may only have a few waiting.
-        let (mut guest, guest_id) = server
-            .knock(&mut device, &token, &format!("Guest {i}"))
-            .await;
-        send(
-            &mut device,
-            &DeviceToServer::Admit {
-                guest_id: guest_id.clone(),
-            },
-        )
-        .await;
-        assert!(matches!(
-            recv::<ServerToGuest>(&mut guest).await,
-            ServerToGuest::Admitted { .. }
-        ));
-        guests.push((guest, guest_id));
+        guests.push(
+            server
+                .admitted(&mut device, &token, &format!("Guest {i}"))
+                .await,
+        );
     }
 
     let mut late = server.ws(&format!("/ws/guest/{token}")).await;

@@ -292,3 +292,15 @@ fn config_toml(c: &ApplianceConfig, url: &str, state_dir: &Path, socket: &Path) 
         extra = c.extra_toml,
     )
 }
+
+/// A staff PIN file in `dir` holding `pin`, readable by the unit's group only (mode 0640,
+/// as the package installs it), and the `[staff]` lines that point applianced at it.
+pub fn staff_pin_file(dir: &Path, pin: &str) -> Result<(PathBuf, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let pin_file = dir.join("staff-pin");
+    std::fs::write(&pin_file, format!("{pin}\n")).context("could not write the PIN file")?;
+    std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o640))
+        .context("could not set the PIN file's mode")?;
+    let toml = format!("[staff]\npin_file = {:?}\n", pin_file.display().to_string());
+    Ok((pin_file, toml))
+}

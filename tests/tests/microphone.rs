@@ -4,8 +4,8 @@
 //! ALSA's reason. (Pulling a microphone mid-call and plugging it back is tested on the
 //! room's pipeline with the test microphone, behind the same seam: `media::mic`.)
 
-use std::os::unix::fs::PermissionsExt;
 use visavis_api::local::{Request, Response, StaffAction, StaffPin};
+use visavis_e2e::appliance::staff_pin_file;
 use visavis_e2e::wait::{Check, until_blocking};
 use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
 use visavis_e2e::{Error, timeouts};
@@ -13,17 +13,14 @@ use visavis_e2e::{Error, timeouts};
 #[test]
 fn a_microphone_device_that_is_not_there_is_named_with_alsas_reason() -> Result<()> {
     let dir = tempfile::tempdir().context("could not create a temporary folder")?;
-    let pin_file = dir.path().join("staff-pin");
-    std::fs::write(&pin_file, "2468\n").context("could not write the PIN file")?;
-    std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o640))
-        .context("could not set the PIN file's mode")?;
+    let (_, staff_toml) = staff_pin_file(dir.path(), "2468")?;
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let unit = Appliance::start(
         &rendezvous,
         ApplianceConfig {
             audio_source: "alsa".into(),
             audio_extra: "device = \"hw:CARD=Nope\"\n".into(),
-            extra_toml: format!("[staff]\npin_file = {:?}\n", pin_file.display().to_string()),
+            extra_toml: staff_toml,
             ..Default::default()
         },
     )?;

@@ -7,6 +7,7 @@
 use std::os::unix::fs::PermissionsExt;
 use visavis_api::local::client::ClientError;
 use visavis_api::local::{ApiErrorCode, Request, Response, StaffAction, StaffPin};
+use visavis_e2e::appliance::staff_pin_file;
 use visavis_e2e::timeouts;
 use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
 
@@ -33,15 +34,12 @@ fn refused(r: std::result::Result<Response, ClientError>) -> (ApiErrorCode, Stri
 #[test]
 fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> Result<()> {
     let dir = tempfile::tempdir().context("could not create a temporary folder")?;
-    let pin_file = dir.path().join("staff-pin");
-    std::fs::write(&pin_file, "2468\n").context("could not write the PIN file")?;
-    std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o640))
-        .context("could not set the PIN file's mode")?;
+    let (pin_file, staff_toml) = staff_pin_file(dir.path(), "2468")?;
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let mut unit = Appliance::start(
         &rendezvous,
         ApplianceConfig {
-            extra_toml: format!("[staff]\npin_file = {:?}\n", pin_file.display().to_string()),
+            extra_toml: staff_toml.clone(),
             ..Default::default()
         },
     )?;
@@ -78,7 +76,7 @@ fn the_pin_opens_the_report_wrong_ones_wait_and_restart_exits_for_systemd() -> R
         &rendezvous,
         ApplianceConfig {
             device_id: "test-unit-2".into(),
-            extra_toml: format!("[staff]\npin_file = {:?}\n", pin_file.display().to_string()),
+            extra_toml: staff_toml,
             ..Default::default()
         },
     )?;
