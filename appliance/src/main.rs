@@ -109,8 +109,11 @@ fn main() -> ExitCode {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
         // Warnings and errors are also kept for the staff screen.
         let recent = visavis_appliance::recent::RecentErrors::global().clone();
+        // A library's line repeated per call is said once a minute (see `log_repeats`).
+        let repeats = visavis_appliance::log_repeats::RepeatFilter::global().clone();
         tracing_subscriber::registry()
             .with(filter)
+            .with(repeats)
             .with(log)
             .with(recent)
             .init();
@@ -129,6 +132,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    runtime.spawn(
+        visavis_appliance::log_repeats::RepeatFilter::global()
+            .clone()
+            .report_counts(),
+    );
     match runtime.block_on(daemon::run(config, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(daemon::DaemonError::Config(e)) => {

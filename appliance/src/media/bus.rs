@@ -4,19 +4,16 @@
 //! Errors go to the caller (a typed [`MediaError`] naming the element that posted it);
 //! warnings are logged, but never more than one line per [`REPEAT_WINDOW`] for the same
 //! element and message: the first is logged as it comes, the repeats are counted and the
-//! count logged once the window is over ([`Repeats`]). A warning posted a hundred times a
+//! count logged once the window is over ([`Repeats`](crate::repeats::Repeats)). A warning posted a hundred times a
 //! second (a latency that cannot be configured is asked again for every buffer) cannot
 //! flood a store's journal.
 
 use super::MediaError;
+use crate::repeats::{REPEAT_WINDOW, Repeats, Report};
 use futures::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-/// Repeats of one warning within this long after it was logged are only counted.
-pub const REPEAT_WINDOW: Duration = Duration::from_secs(60);
+use std::time::Instant;
 
 /// What the bus of a pipeline ended on.
 #[derive(Debug)]
@@ -29,98 +26,16 @@ pub enum Ended {
     Closed,
 }
 
-/// A repeated warning, said once: its first occurrence, or how often it came again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Report {
-    First {
-        element: String,
-        message: String,
-    },
-    Repeated {
-        element: String,
-        message: String,
-        times: u64,
-        over: Duration,
-    },
-}
-
-/// Counts repeats of the same warning (by element and message) so each is logged at most
-/// once per [`REPEAT_WINDOW`], plus one count of its repeats. Sans-IO: time is passed in.
-#[derive(Debug)]
-pub struct Repeats {
-    window: Duration,
-    /// (element, message) → (when it was last logged, repeats since).
-    seen: HashMap<(String, String), (Instant, u64)>,
-}
-
-impl Repeats {
-    pub fn new(window: Duration) -> Repeats {
-        Repeats {
-            window,
-            seen: HashMap::new(),
-        }
-    }
-
-    /// A warning came at `now`: what to log about it now, if anything.
-    pub fn note(&mut self, element: &str, message: &str, now: Instant) -> Option<Report> {
-        let key = (element.to_owned(), message.to_owned());
-        match self.seen.get_mut(&key) {
-            None => {
-                self.seen.insert(key, (now, 0));
-                Some(Report::First {
-                    element: element.to_owned(),
-                    message: message.to_owned(),
-                })
-            }
-            Some((since, times)) => {
-                *times += 1;
-                let over = now.saturating_duration_since(*since);
-                if over < self.window {
-                    return None;
-                }
-                let report = Report::Repeated {
-                    element: element.to_owned(),
-                    message: message.to_owned(),
-                    times: *times,
-                    over,
-                };
-                *since = now;
-                *times = 0;
-                Some(report)
-            }
-        }
-    }
-
-    /// The counts of warnings whose window is over at `now` (they stopped coming, or come
-    /// rarely): said once, then forgotten, so the next one is logged as a first again.
-    pub fn flush(&mut self, now: Instant) -> Vec<Report> {
-        let mut out = Vec::new();
-        self.seen.retain(|(element, message), (since, times)| {
-            let over = now.saturating_duration_since(*since);
-            if over < self.window {
-                return true;
-            }
-            if *times > 0 {
-                out.push(Report::Repeated {
-                    element: element.clone(),
-                    message: message.clone(),
-                    times: *times,
-                    over,
-                });
-            }
-            false
-        });
-        out
-    }
-}
-
 fn log(what: &str, label: &str, report: &Report) {
     match report {
-        Report::First { element, message } => {
+        Report::First {
+            source: element,
+            message,
+        } => {
             tracing::warn!(pipeline = what, %label, %element, "{message}")
         }
         Report::Repeated {
-            element,
+            source: element,
             message,
             times,
             over,
@@ -221,61 +136,4 @@ pub fn pending_warnings(bus: &gst::Bus) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_warning_a_hundred_times_a_second_is_one_line_then_one_count_a_minute() {
-        let t0 = Instant::now();
-        let mut r = Repeats::new(REPEAT_WINDOW);
-        let mut lines = Vec::new();
-        // Two minutes and a half of the same warning every 10 ms, and another once.
-        for i in 0..15_000u64 {
-            let now = t0 + Duration::from_millis(i * 10);
-            lines.extend(r.note("mix", "clock problem", now));
-            if i == 500 {
-                lines.extend(r.note("speaker", "underrun", now));
-            }
-        }
-        assert_eq!(
-            lines[0],
-            Report::First {
-                element: "mix".into(),
-                message: "clock problem".into()
-            }
-        );
-        assert_eq!(
-            lines[1],
-            Report::First {
-                element: "speaker".into(),
-                message: "underrun".into()
-            }
-        );
-        let counts: Vec<u64> = lines
-            .iter()
-            .filter_map(|l| match l {
-                Report::Repeated { times, .. } => Some(*times),
-                Report::First { .. } => None,
-            })
-            .collect();
-        assert_eq!(counts, vec![6000, 6000], "one count per minute: {lines:?}");
-        assert_eq!(lines.len(), 4);
-        // It stops: the last half minute's repeats are counted at the next flush, once.
-        let later = t0 + Duration::from_secs(200);
-        let flushed = r.flush(later);
-        assert_eq!(flushed.len(), 1, "{flushed:?}");
-        assert!(
-            matches!(&flushed[0], Report::Repeated { times: 2999, .. }),
-            "{flushed:?}"
-        );
-        assert!(r.flush(later).is_empty());
-        // Once forgotten, the same warning is a first again.
-        assert!(matches!(
-            r.note("mix", "clock problem", later),
-            Some(Report::First { .. })
-        ));
-    }
 }
