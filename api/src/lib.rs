@@ -9,10 +9,13 @@
 //! - [`stamp`]: the capture timestamp benchmarks draw into the picture.
 //! - [`bucket`]: the token bucket rendezvous and the unit rate-limit their clients with.
 //! - `fleet` (feature `fleet`): enrollment tokens, device keys and signed seeds.
+//! - `allocator` (feature `allocator`): the daemons giving freed memory back to the system.
 //!
 //! Every message is JSON with a `type` tag, so a browser, a test or a shell script can speak
 //! it without this crate. Unknown fields are refused: a typo is an error, not a silent no-op.
 
+#[cfg(feature = "allocator")]
+pub mod allocator;
 pub mod bucket;
 #[cfg(feature = "cli")]
 pub mod cli;

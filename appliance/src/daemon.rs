@@ -363,7 +363,7 @@ impl World {
                         tokio::spawn(async move {
                             slot.peer.close().await;
                             drop(slot);
-                            crate::allocator::trim_soon();
+                            visavis_api::allocator::trim_soon();
                         });
                     }
                 }

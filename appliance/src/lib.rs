@@ -8,9 +8,9 @@
 //! ([`board`]), the media ([`media`], [`peer`], with [`congestion`] setting the encoders from guests'
 //! bandwidth estimates) and Prometheus ([`metrics`]). [`identity`] is how the unit proves who it is to rendezvous, and
 //! [`first_boot`] applies the seed IT wrote to the boot partition (`applianced first-boot`).
-//! [`allocator`] gives memory back to the system after a guest leaves.
+//! `visavis_api::allocator` gives memory back to the system after a guest leaves, and
+//! [`log_repeats`] keeps a library's repeated log line to one a minute.
 
-pub mod allocator;
 pub mod api;
 pub mod board;
 pub mod config;

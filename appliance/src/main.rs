@@ -97,8 +97,8 @@ fn main() -> ExitCode {
         Command::FirstBoot(paths) => return run_first_boot(&paths),
         Command::Run(path) => path,
     };
-    // Before any thread starts: a few malloc arenas, not one per thread (see `allocator`).
-    visavis_appliance::allocator::limit_arenas();
+    // Before any thread starts: a few malloc arenas, not one per thread (see `visavis_api::allocator`).
+    visavis_api::allocator::limit_arenas();
     {
         use tracing_subscriber::prelude::*;
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {

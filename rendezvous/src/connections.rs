@@ -14,12 +14,17 @@
 //!   which is raised to its hard limit at start, so accepting never fails for want of
 //!   descriptors.
 //!
+//! - once connections fall to half of a peak of at least [`TRIM_PEAK`], the memory they
+//!   held goes back to the system (`visavis_api::allocator`): 10,000 half-open requests
+//!   left the server at 171 MB RSS after they closed, from 9 MB before.
+//!
 //! On shutdown, accepting stops and every connection is asked to finish gracefully.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -42,6 +47,8 @@ use crate::config::ConnectionLimits;
 
 /// How long a client may take to send a request's headers (or to start its next request).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections open at once past which their closing gives memory back (see [`trim_due`]).
+pub const TRIM_PEAK: usize = 256;
 /// Descriptors kept free of connections: the registry, TLS files, logs.
 const RESERVED_FDS: u64 = 64;
 
@@ -72,10 +79,19 @@ pub fn effective_max(limits: &ConnectionLimits, fd_limit: u64) -> usize {
         .min(limits.max_connections)
 }
 
+/// Whether connections falling to `open` from a `peak` (since the last time) should give
+/// their memory back: after a flood or a busy hour, not at every connection that closes.
+pub fn trim_due(peak: usize, open: usize) -> bool {
+    peak >= TRIM_PEAK && open <= peak / 2
+}
+
 /// Connections open now, in all and per client address.
 #[derive(Debug)]
 pub struct Gate {
     total: Arc<Semaphore>,
+    max: usize,
+    /// The most connections open at once since memory was last given back.
+    peak: AtomicUsize,
     per_address: usize,
     open: Mutex<HashMap<IpAddr, usize>>,
     trusted: TrustedProxies,
@@ -85,12 +101,15 @@ pub struct Gate {
 #[derive(Debug)]
 pub struct Ticket {
     _total: OwnedSemaphorePermit,
-    address: Option<(IpAddr, Arc<Gate>)>,
+    gate: Arc<Gate>,
+    /// The client address counted, `None` for a trusted proxy.
+    address: Option<IpAddr>,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if let Some((ip, gate)) = self.address.take() {
+        let gate = &self.gate;
+        if let Some(ip) = self.address.take() {
             let mut open = gate.open.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(n) = open.get_mut(&ip) {
                 *n -= 1;
@@ -99,13 +118,27 @@ impl Drop for Ticket {
                 }
             }
         }
+        // This connection's permit is still held: it is given back right after.
+        let open = gate.open_now().saturating_sub(1);
+        let peak = gate.peak.load(Ordering::Relaxed);
+        if trim_due(peak, open)
+            && gate
+                .peak
+                .compare_exchange(peak, open, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            visavis_api::allocator::trim_soon();
+        }
     }
 }
 
 impl Gate {
     pub fn new(max_connections: usize, per_address: usize, trusted: TrustedProxies) -> Arc<Gate> {
+        let max = max_connections.max(1);
         Arc::new(Gate {
-            total: Arc::new(Semaphore::new(max_connections.max(1))),
+            total: Arc::new(Semaphore::new(max)),
+            max,
+            peak: AtomicUsize::new(0),
             per_address: per_address.max(1),
             open: Mutex::new(HashMap::new()),
             trusted,
@@ -119,9 +152,11 @@ impl Gate {
             .clone()
             .try_acquire_owned()
             .map_err(|_| "the server is at its connection limit")?;
+        self.peak.fetch_max(self.open_now(), Ordering::Relaxed);
         if self.trusted.trusts(peer) {
             return Ok(Ticket {
                 _total: total,
+                gate: self.clone(),
                 address: None,
             });
         }
@@ -134,8 +169,14 @@ impl Gate {
         *n += 1;
         Ok(Ticket {
             _total: total,
-            address: Some((key, self.clone())),
+            gate: self.clone(),
+            address: Some(key),
         })
+    }
+
+    /// Connections holding a place now.
+    pub fn open_now(&self) -> usize {
+        self.max.saturating_sub(self.total.available_permits())
     }
 }
 
@@ -248,5 +289,43 @@ pub async fn serve<L>(
         .is_err()
     {
         tracing::warn!("some connections did not finish in time");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_goes_back_after_a_flood_not_at_every_close() {
+        assert!(trim_due(10_000, 5_000));
+        assert!(!trim_due(10_000, 5_001), "still busy");
+        assert!(
+            !trim_due(TRIM_PEAK - 1, 0),
+            "a quiet server keeps its pages"
+        );
+    }
+
+    #[test]
+    fn the_peak_is_reset_when_connections_fall_to_half_of_it() {
+        let gate = Gate::new(1_000, 1_000, TrustedProxies::default());
+        let peer = |i: usize| IpAddr::from([198, 18, (i / 250) as u8, (i % 250) as u8]);
+        let mut tickets: Vec<Ticket> = (0..400).map(|i| gate.admit(peer(i)).unwrap()).collect();
+        assert_eq!(gate.open_now(), 400);
+        assert_eq!(gate.peak.load(Ordering::Relaxed), 400);
+        // Down to 201 open: no trim yet.
+        tickets.truncate(201);
+        assert_eq!(gate.peak.load(Ordering::Relaxed), 400);
+        // The 200th close: half the peak, memory is given back and the peak starts again.
+        tickets.truncate(200);
+        assert_eq!(gate.open_now(), 200);
+        assert_eq!(gate.peak.load(Ordering::Relaxed), 200);
+        tickets.clear();
+        assert_eq!(gate.open_now(), 0);
+        assert_eq!(
+            gate.peak.load(Ordering::Relaxed),
+            200,
+            "under the floor: no trim"
+        );
     }
 }

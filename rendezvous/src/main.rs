@@ -36,6 +36,8 @@ fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Path
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: a few malloc arenas, not one per thread.
+    visavis_api::allocator::limit_arenas();
     let path = match parse_args(std::env::args_os()) {
         Ok(path) => path,
         Err(code) => return code,

@@ -71,6 +71,14 @@ fn server_line(pid: u32) -> String {
     )
 }
 
+/// rendezvous' memory once it had the time to give back what closed connections held
+/// (it trims [`visavis_api::allocator::TRIM_DELAY`] after they fall to half their peak).
+async fn settled(pid: u32) -> String {
+    let wait = visavis_api::allocator::TRIM_DELAY + Duration::from_secs(1);
+    tokio::time::sleep(wait).await;
+    format!("{} s later: {}", wait.as_secs(), server_line(pid))
+}
+
 /// Sockets still open among `streams` (a read that would block: open).
 fn still_open(streams: &[TcpStream]) -> usize {
     let mut buf = [0u8; 256];
@@ -151,6 +159,7 @@ pub async fn run(n: usize) -> Result<String, String> {
         server_line(rpid)
     );
     drop(streams);
+    let _ = writeln!(out, "  {}", settled(rpid).await);
 
     // Idle guest sockets: open, never join.
     let invites: Vec<String> = (0..n.div_ceil(PER_INVITE))
@@ -225,6 +234,7 @@ pub async fn run(n: usize) -> Result<String, String> {
         server_line(rpid),
         health_line(&healthz(addr).await)
     );
+    let _ = writeln!(out, "  {}", settled(rpid).await);
     for t in tasks {
         t.abort();
     }
