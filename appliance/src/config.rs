@@ -73,6 +73,24 @@ pub struct Config {
     pub table: TableConfig,
     #[serde(default)]
     pub turn: TurnConfig,
+    #[serde(default)]
+    pub uplink: UplinkConfig,
+}
+
+/// `[uplink]`: what the unit may send in all, to every guest together. The store's line
+/// carries the tills and the card terminals too: the unit's video and voices to every
+/// guest stay under `max_kbps`, shared among guests by congestion control.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UplinkConfig {
+    /// The most the unit sends in all, kbit/s (headers included). Default 10000.
+    pub max_kbps: u32,
+}
+
+impl Default for UplinkConfig {
+    fn default() -> Self {
+        UplinkConfig { max_kbps: 10_000 }
+    }
 }
 
 /// `[turn]`: the relays the seed named and its shared secret, written by first boot. The
@@ -270,6 +288,14 @@ pub struct AudioConfig {
     pub noise_suppression: bool,
     /// Bring the room's voices to a steady level (adaptive digital gain).
     pub gain_control: bool,
+}
+
+impl AudioConfig {
+    /// What one guest's share of the room's voice takes on the wire: the Opus bitrate and
+    /// its packets' headers (50 packets a second of about 60 bytes of RTP, SRTP, UDP and IP).
+    pub fn on_wire_bps(&self) -> u64 {
+        u64::from(self.bitrate_kbps) * 1000 + 50 * 60 * 8
+    }
 }
 
 impl Default for AudioConfig {
@@ -540,6 +566,21 @@ impl Config {
                 format!("{} is not from 1 to 16", self.session.max_guests),
             ));
         }
+        let floor_kbps = self.uplink_floor_bps().div_ceil(1000);
+        if u64::from(self.uplink.max_kbps) < floor_kbps || self.uplink.max_kbps > 1_000_000 {
+            return Err(invalid(
+                "uplink.max_kbps",
+                format!(
+                    "{} kbit/s is not from {floor_kbps} to 1000000: {} guests (`session.max_guests`) \
+                     need at least `video.min_bitrate_kbps` ({}) and their voice ({} kbit/s \
+                     with headers) each; raise it, or lower those",
+                    self.uplink.max_kbps,
+                    self.session.max_guests,
+                    self.video.min_kbps(),
+                    self.audio.on_wire_bps().div_ceil(1000),
+                ),
+            ));
+        }
         for url in &self.turn.urls {
             visavis_api::fleet::turn::check_url(url).map_err(|m| invalid("turn.urls", m))?;
         }
@@ -552,6 +593,14 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The least `[uplink] max_kbps` can be, bits per second: every guest of a full call
+    /// on the main layer at its floor, with their voice (see [`crate::congestion`]).
+    pub fn uplink_floor_bps(&self) -> u64 {
+        let video = (f64::from(self.video.min_kbps()) * 1000.0 / crate::congestion::VIDEO_SHARE)
+            .ceil() as u64;
+        self.session.max_guests as u64 * (video + self.audio.on_wire_bps())
     }
 
     /// The unit's own relays with their secret read, or `None` when `[turn]` names none.
@@ -779,6 +828,32 @@ url = "http://127.0.0.1:8443"
             .unwrap_err()
             .to_string();
         assert!(err.contains("webcam") && err.contains("v4l2"), "{err}");
+    }
+
+    #[test]
+    fn an_uplink_too_thin_for_a_full_call_is_refused_with_what_it_needs() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.uplink.max_kbps, 10_000);
+        // 8 guests at 1000 kbit/s (the default floor) and 64 kbit/s of voice each.
+        let floor = c.uplink_floor_bps().div_ceil(1000);
+        assert!((5_000..10_000).contains(&floor), "{floor}");
+        let err = parse(&format!("{MINIMAL}\n[uplink]\nmax_kbps = {}\n", floor - 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("uplink.max_kbps")
+                && err.contains(&format!("from {floor}"))
+                && err.contains("session.max_guests"),
+            "{err}"
+        );
+        let c = parse(&format!("{MINIMAL}\n[uplink]\nmax_kbps = {floor}\n")).unwrap();
+        assert_eq!(u64::from(c.uplink.max_kbps), floor);
+        // Fewer guests need less.
+        let c = parse(&format!(
+            "{MINIMAL}\n[uplink]\nmax_kbps = 3000\n[session]\nmax_guests = 2\n"
+        ))
+        .unwrap();
+        assert_eq!(c.uplink.max_kbps, 3000);
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub async fn run(
     let ctx = PeerContext {
         video: media.video_layers(),
         audio: media.audio_sender(),
-        congestion: Congestion::start(&config, media.video_control()),
+        congestion: Congestion::start(&config, media.video_control(), metrics.clone()),
         events: peer_tx,
         welcome: UnitMessage::Welcome {
             mode: config.mode,

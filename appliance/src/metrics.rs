@@ -93,6 +93,12 @@ pub struct Metrics {
     pub audio_encoders_started: AtomicU64,
     pub keyframes_requested: AtomicU64,
     pub frames_withheld: AtomicU64,
+    /// What the unit sent to every guest together over the last second, bits per second
+    /// (media payload as its senders counted it; see `congestion::meter`).
+    pub send_bps: AtomicU64,
+    /// What the congestion controller plans to send in all, headers included (kept under
+    /// `[uplink] max_kbps`).
+    pub planned_send_bps: AtomicU64,
     pub privacy: std::sync::atomic::AtomicBool,
     pub privacy_switched_unix_us: AtomicU64,
     pub video_encoder: Mutex<String>,
@@ -173,6 +179,8 @@ impl Metrics {
                 })
                 .collect(),
             keyframes_requested: self.keyframes_requested.load(Relaxed),
+            send_bps: self.send_bps.load(Relaxed),
+            planned_send_bps: self.planned_send_bps.load(Relaxed),
             guests: guests
                 .iter()
                 .map(|(id, g)| GuestMetrics {

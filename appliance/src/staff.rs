@@ -195,6 +195,8 @@ pub fn report(config: &Config, facts: StaffFacts, metrics: &MetricsSnapshot) -> 
         video_frames_encoded: metrics.frames_encoded,
         audio_frames_encoded: metrics.audio_frames_encoded,
         privacy,
+        send_kbps: metrics.send_bps / 1000,
+        uplink_kbps: config.uplink.max_kbps,
         problems,
         recent_errors: crate::recent::RecentErrors::global().list(),
     }

@@ -257,6 +257,8 @@ fn staff_report_state() -> LinkState {
         video_frames_encoded: 81_230,
         audio_frames_encoded: 135_390,
         privacy: false,
+        send_kbps: 3_450,
+        uplink_kbps: 10_000,
         problems: Vec::new(),
         recent_errors: vec![
             "09:12:40 WARN visavis_appliance::signaling: rendezvous unreachable; retrying in 2 s"

@@ -122,8 +122,10 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         m.layers[0].active && m.layers[0].target_bitrate_bps > 0,
         "{m:?}"
     );
-    // One encoder of each kind, serving both.
-    assert_eq!(m.video_encoders_started, 1, "{m:?}");
+    // One encoder of each kind, serving both: the only other video encoder is the small
+    // layer's, started if a guest's path (on a loaded machine, its CPU) fell behind.
+    let small_used = u64::from(m.layers[1].frames_encoded > 0);
+    assert_eq!(m.video_encoders_started, 1 + small_used, "{m:?}");
     assert_eq!(m.audio_encoders_started, 1, "{m:?}");
     assert!(
         m.guests
@@ -132,6 +134,29 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         "{m:?}"
     );
     assert!(m.guests.iter().all(|g| g.video_out.packets > 0), "{m:?}");
+    // What the unit sends in all is measured, and planned under its uplink (the default
+    // 10 Mbit/s: two guests at most 2.5 Mbit/s of video each fit).
+    let m = wait::until(
+        "the unit's send rate is measured",
+        timeouts::media(),
+        || async {
+            let m = metrics(&unit)?;
+            Ok(if m.send_bps > 0 && m.planned_send_bps > 0 {
+                Check::Ready(m)
+            } else {
+                Check::NotYet(format!(
+                    "send {} planned {}",
+                    m.send_bps, m.planned_send_bps
+                ))
+            })
+        },
+    )
+    .await?;
+    eprintln!(
+        "unit sends {} bit/s, plans {} bit/s",
+        m.send_bps, m.planned_send_bps
+    );
+    assert!(m.planned_send_bps <= 10_000_000, "{m:?}");
 
     // A reaction reaches the unit, from the guest who sent it.
     camille.react(Reaction::Heart).await?;

@@ -100,6 +100,14 @@ pub struct MetricsSnapshot {
     /// Encoded frames withheld from guests by the privacy switch.
     #[serde(default)]
     pub frames_withheld: u64,
+    /// What the unit sent to every guest together over the last second, bits per second
+    /// (media payload, as the senders counted it).
+    #[serde(default)]
+    pub send_bps: u64,
+    /// What congestion control plans to send in all, headers included; it stays under the
+    /// unit's `[uplink] max_kbps`.
+    #[serde(default)]
+    pub planned_send_bps: u64,
     /// The privacy switch is on.
     #[serde(default)]
     pub privacy: bool,
@@ -186,6 +194,20 @@ impl MetricsSnapshot {
             "gauge",
             "Video encoder target bitrate.",
             self.target_bitrate_bps,
+        );
+        gauge(
+            &mut out,
+            "send_bps",
+            "gauge",
+            "Media sent to every guest together over the last second (payload).",
+            self.send_bps,
+        );
+        gauge(
+            &mut out,
+            "planned_send_bps",
+            "gauge",
+            "What congestion control plans to send in all, headers included.",
+            self.planned_send_bps,
         );
         let _ = writeln!(
             out,

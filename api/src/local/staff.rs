@@ -50,6 +50,12 @@ pub struct StaffReport {
     pub video_frames_encoded: u64,
     pub audio_frames_encoded: u64,
     pub privacy: bool,
+    /// What the unit sent to every guest together over the last second, kbit/s (payload).
+    #[serde(default)]
+    pub send_kbps: u64,
+    /// What it may send in all (`[uplink] max_kbps`).
+    #[serde(default)]
+    pub uplink_kbps: u32,
     /// What needs attention, oldest first (as in `status.problems`).
     pub problems: Vec<String>,
     /// The last warnings and errors applianced logged (at most 20), oldest first:

@@ -20,6 +20,11 @@
 //!   [`super::bwe`]), so this is how a guest on the small layer shows that their path
 //!   would carry the main layer again; on a path that cannot, the small layer settles at
 //!   what it carries, a sharper picture than `small_max`.
+//! - The unit's uplink is a budget (`[uplink] max_kbps`, [`Limits::uplink`]): every
+//!   guest's voice, then the small layer's guests at its floor, and what is left shared
+//!   among the main layer's guests caps the main layer ([`Controller::budget`]); the small
+//!   layer gets what the main layer leaves. The configuration makes sure a full call fits
+//!   at the main floor, so the cap holds whatever the guests' paths.
 //! - A guest without an estimate yet (just joined, no feedback so far) stays where they
 //!   are and counts for no layer's target.
 //! - The small layer runs while a guest is on it, and stops [`LINGER`] after the last left
@@ -67,6 +72,8 @@ pub struct Limits {
     pub small_min: u64,
     /// What the audio takes of every guest's estimate.
     pub audio: u64,
+    /// The most the unit sends in all, to every guest together (`[uplink] max_kbps`).
+    pub uplink: u64,
 }
 
 /// What the media side must do.
@@ -183,11 +190,18 @@ impl Controller {
         let limits = self.limits;
         let main = self.lowest(VideoLayer::Main);
         let small = self.lowest(VideoLayer::Small);
+        let (on_main, on_small) = self.counts();
+        let video = self.budget();
+        let main_ceiling = video
+            .saturating_sub(on_small * limits.small_min)
+            .checked_div(on_main)
+            .unwrap_or(limits.main_max)
+            .clamp(limits.main_min, limits.main_max);
         if let Some(bps) = steer(
             &mut self.main,
             main.unwrap_or(limits.main_max),
             limits.main_min,
-            limits.main_max,
+            main_ceiling,
             now,
         ) {
             self.out.push_back(Decision::Bitrate {
@@ -195,7 +209,11 @@ impl Controller {
                 bps,
             });
         }
-        let small_ceiling = self.small_ceiling();
+        let small_ceiling = video
+            .saturating_sub(on_main * self.main.target)
+            .checked_div(on_small)
+            .unwrap_or(u64::MAX)
+            .clamp(limits.small_min, self.small_ceiling());
         // A lingering small layer without guests keeps its rate.
         if self.small_active
             && let Some(small) = small
@@ -206,6 +224,38 @@ impl Controller {
                 bps,
             });
         }
+    }
+
+    /// What the uplink leaves for video payload, all guests together: `[uplink] max_kbps`
+    /// less every guest's voice, less headers and retransmissions ([`VIDEO_SHARE`]).
+    pub fn budget(&self) -> u64 {
+        let guests = self.guests.len() as u64;
+        let left = self
+            .limits
+            .uplink
+            .saturating_sub(guests * self.limits.audio);
+        (left as f64 * VIDEO_SHARE) as u64
+    }
+
+    /// What the unit sends now by its own targets, headers included: each guest's voice and
+    /// their layer's video. Stays under [`Limits::uplink`].
+    pub fn planned_send(&self) -> u64 {
+        let (on_main, on_small) = self.counts();
+        let video = on_main * self.main.target + on_small * self.small.target;
+        (on_main + on_small) * self.limits.audio + (video as f64 / VIDEO_SHARE) as u64
+    }
+
+    /// Guests the main layer goes to, and the small layer's (while it runs).
+    fn counts(&self) -> (u64, u64) {
+        let on_small = if self.small_active {
+            self.guests
+                .values()
+                .filter(|g| g.layer == VideoLayer::Small)
+                .count() as u64
+        } else {
+            0
+        };
+        (self.guests.len() as u64 - on_small, on_small)
     }
 
     /// How high the small layer may climb while its guests can take it: to where they

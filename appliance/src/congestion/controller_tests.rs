@@ -8,6 +8,7 @@ const LIMITS: Limits = Limits {
     small_max: 500_000,
     small_min: 100_000,
     audio: 64_000,
+    uplink: 1_000_000_000,
 };
 
 /// What the controller makes of an estimate (the module docs' rule).
@@ -317,4 +318,91 @@ fn the_small_layer_climbs_past_its_ceiling_while_its_guests_can_take_it() {
     s.run(Duration::from_millis(250));
     assert_eq!(s.c.target(VideoLayer::Small), usable(700_000));
     assert_eq!(s.layer("ben"), VideoLayer::Small);
+}
+
+/// A store's 10 Mbit/s uplink.
+const STORE_LINE: Limits = Limits {
+    uplink: 10_000_000,
+    ..LIMITS
+};
+
+#[test]
+fn eight_guests_on_fast_paths_share_the_stores_uplink() {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let mut s = Sim {
+        c: Controller::new(STORE_LINE),
+        now: Instant::now(),
+        decisions: Vec::new(),
+    };
+    for n in names {
+        s.c.join(id(n));
+        s.estimate(n, Some(8_000_000));
+    }
+    s.run(Duration::from_millis(250));
+    // 10 Mbit/s less eight voices, less headers, in eight.
+    let share = ((10_000_000 - 8 * 64_000) as f64 * VIDEO_SHARE) as u64 / 8;
+    assert_eq!(s.c.target(VideoLayer::Main), share);
+    assert!(share < LIMITS.main_max, "the cap binds: {share}");
+    assert!(
+        s.c.planned_send() <= STORE_LINE.uplink,
+        "{}",
+        s.c.planned_send()
+    );
+    // Five leave: the main layer climbs back, step by step, to its ceiling.
+    for n in &names[3..] {
+        s.c.leave(&id(n));
+    }
+    s.run(Duration::from_secs(1));
+    let first = s.c.target(VideoLayer::Main);
+    assert!(first > share && first < LIMITS.main_max, "{first}");
+    s.run(Duration::from_secs(20));
+    assert_eq!(s.c.target(VideoLayer::Main), LIMITS.main_max);
+    assert!(s.c.planned_send() <= STORE_LINE.uplink);
+}
+
+#[test]
+fn the_unit_never_plans_to_send_more_than_its_uplink() {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let mut s = Sim {
+        c: Controller::new(STORE_LINE),
+        now: Instant::now(),
+        decisions: Vec::new(),
+    };
+    for n in names {
+        s.c.join(id(n));
+    }
+    // Paths that change every second, one guest now and then far below the others (the
+    // small layer), guests without an estimate yet, one leaving and coming back.
+    let mut worst = 0;
+    let mut small_used = false;
+    for step in 0..240u64 {
+        for (i, n) in names.iter().enumerate() {
+            let i = i as u64;
+            let bps = match (step + 3 * i) % 7 {
+                0 => None,
+                1 => Some(700_000),
+                k => Some(1_000_000 * k + 250_000 * i),
+            };
+            s.estimate(n, bps);
+        }
+        if step % 40 == 10 {
+            s.c.leave(&id("h"));
+        }
+        if step % 40 == 20 {
+            s.c.join(id("h"));
+        }
+        s.run(Duration::from_millis(250));
+        worst = worst.max(s.c.planned_send());
+        small_used |= s.c.small_active();
+        assert!(
+            s.c.planned_send() <= STORE_LINE.uplink,
+            "step {step}: {} planned",
+            s.c.planned_send()
+        );
+    }
+    assert!(
+        worst > STORE_LINE.uplink * 9 / 10,
+        "the test came near the cap: {worst}"
+    );
+    assert!(small_used, "the small layer had guests too");
 }

@@ -174,6 +174,7 @@ mod tests {
         small_max: 500_000,
         small_min: 100_000,
         audio: 64_000,
+        uplink: 1_000_000_000,
     };
 
     #[test]

@@ -16,13 +16,14 @@
 pub mod bwe;
 mod controller;
 pub mod estimator;
+pub mod meter;
 pub mod retransmit;
 
 pub use controller::{Controller, Decision, Limits, VIDEO_SHARE};
 
 use crate::config::Config;
 use crate::media::VideoControl;
-use crate::metrics::{GuestCounters, lock};
+use crate::metrics::{GuestCounters, Metrics, lock};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
@@ -34,12 +35,6 @@ use visavis_api::signaling::GuestId;
 /// How often the controller looks at the estimates.
 pub const TICK: Duration = Duration::from_millis(250);
 
-/// What the audio takes of a guest's path: the Opus bitrate and its packets' headers
-/// (50 packets a second of about 60 bytes of RTP, SRTP, UDP and IP).
-fn audio_share(config: &Config) -> u64 {
-    u64::from(config.audio.bitrate_kbps) * 1000 + 50 * 60 * 8
-}
-
 impl Limits {
     pub fn from_config(config: &Config) -> Self {
         let kbps = |k: u32| u64::from(k) * 1000;
@@ -48,7 +43,8 @@ impl Limits {
             main_min: kbps(config.video.min_kbps()),
             small_max: kbps(config.video.small_kbps()),
             small_min: 100_000,
-            audio: audio_share(config),
+            audio: config.audio.on_wire_bps(),
+            uplink: u64::from(config.uplink.max_kbps) * 1000,
         }
     }
 }
@@ -82,8 +78,9 @@ impl Drop for Membership {
 }
 
 impl Congestion {
-    /// Start the task that steers `control` (stops when every handle is gone).
-    pub fn start(config: &Config, control: VideoControl) -> Self {
+    /// Start the task that steers `control` (stops when every handle is gone); what the
+    /// unit sends in all goes into `metrics`.
+    pub fn start(config: &Config, control: VideoControl, metrics: Arc<Metrics>) -> Self {
         let congestion = Congestion {
             limits: Limits::from_config(config),
             members: Arc::default(),
@@ -92,6 +89,7 @@ impl Congestion {
             Controller::new(congestion.limits),
             Arc::downgrade(&congestion.members),
             control,
+            metrics,
         ));
         congestion
     }
@@ -131,7 +129,9 @@ async fn run(
     mut controller: Controller,
     members: std::sync::Weak<Mutex<BTreeMap<GuestId, Member>>>,
     control: VideoControl,
+    metrics: Arc<Metrics>,
 ) {
+    let mut meter = meter::SendMeter::default();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut known: Vec<GuestId> = Vec::new();
@@ -150,7 +150,22 @@ async fn run(
             let bps = m.counters.estimate_bps.load(Relaxed);
             controller.estimate(guest, (bps > 0).then_some(bps));
         }
-        controller.tick(std::time::Instant::now());
+        let now = std::time::Instant::now();
+        meter.note(
+            members.iter().map(|(guest, m)| {
+                let c = &m.counters;
+                (
+                    guest,
+                    c.video_out.bytes.load(Relaxed) + c.audio_out.bytes.load(Relaxed),
+                )
+            }),
+            now,
+        );
+        controller.tick(now);
+        metrics.send_bps.store(meter.rate(), Relaxed);
+        metrics
+            .planned_send_bps
+            .store(controller.planned_send(), Relaxed);
         // In order: the small layer starts before anyone is moved onto it.
         while let Some(d) = controller.poll() {
             match d {

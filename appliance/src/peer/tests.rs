@@ -28,6 +28,7 @@ async fn new_peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
             small_max: 500_000,
             small_min: 100_000,
             audio: 88_000,
+            uplink: 1_000_000_000,
         }),
         events,
         welcome: UnitMessage::Welcome {
