@@ -58,6 +58,19 @@ impl std::fmt::Debug for IceServer {
     }
 }
 
+/// Where an invite leads, shown on the guest page before the guest joins ("Paris 9e ·
+/// Cabine 3"). Rendezvous writes it into the invite page from the unit's enrollment record
+/// (the fleet manifest's `store`, `location` and `mode`); a field it does not know is
+/// empty (`mode` absent). No person is named: the unit knows nobody's name in the room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteInfo {
+    pub store: String,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<crate::install::Mode>,
+}
+
 /// Unit → rendezvous.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -321,6 +334,22 @@ mod tests {
         ] {
             assert_eq!(normalise_name(fine), Ok(fine.to_owned()), "{fine:?}");
         }
+    }
+
+    #[test]
+    fn invite_info_on_the_page() {
+        let info = InviteInfo {
+            store: "Paris 9e".into(),
+            location: "Cabine 3".into(),
+            mode: Some(crate::install::Mode::FittingRoom),
+        };
+        assert_eq!(
+            serde_json::to_string(&info).unwrap(),
+            r#"{"store":"Paris 9e","location":"Cabine 3","mode":"fitting-room"}"#
+        );
+        assert!(
+            serde_json::from_str::<InviteInfo>(r#"{"store":"","location":"","who":"x"}"#).is_err()
+        );
     }
 
     #[test]

@@ -15,9 +15,11 @@
 //   unit-offline {note}         the unit is away: reconnect.js retries its offer (or a note)
 //   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
+// Data-channel actions (dataAction): location {text}, camera {on}, chat {name, text} and
+// reaction {name, reaction} (another guest's), watching {count}, looks (looks.js decides).
 //   none                        nothing at all
 
-import { MAX_NAME_CHARS } from './limits.js';
+import { MAX_CHAT_CHARS, MAX_NAME_CHARS, REACTIONS } from './limits.js';
 
 /** Screens where the call is under way: its media does not go through the server. */
 export const CALL_SCREENS = ['connecting', 'in-call', 'permission-denied'];
@@ -146,5 +148,22 @@ export function dataAction(msg) {
     return typeof msg.location === 'string' && msg.location ? { do: 'location', text: msg.location } : { do: 'none' };
   }
   if (msg.type === 'camera') return typeof msg.on === 'boolean' ? { do: 'camera', on: msg.on } : { do: 'none' };
+  // What another guest in the call said or did, and how many are watching.
+  if (msg.type === 'chat') {
+    const ok = nameOk(msg.name) && typeof msg.text === 'string' && msg.text.trim() && [...msg.text].length <= MAX_CHAT_CHARS;
+    return ok ? { do: 'chat', name: msg.name, text: msg.text } : { do: 'none' };
+  }
+  if (msg.type === 'reaction') {
+    const ok = nameOk(msg.name) && REACTIONS.some((r) => r.name === msg.reaction);
+    return ok ? { do: 'reaction', name: msg.name, reaction: msg.reaction } : { do: 'none' };
+  }
+  if (msg.type === 'watching') {
+    return Number.isInteger(msg.count) && msg.count >= 0 ? { do: 'watching', count: msg.count } : { do: 'none' };
+  }
   return { do: 'looks' }; // looks.js takes the rest and ignores what is not about looks
+}
+
+/** A sender's name as the unit sends it: a non-empty string of at most MAX_NAME_CHARS. */
+function nameOk(name) {
+  return typeof name === 'string' && name.trim() !== '' && [...name].length <= MAX_NAME_CHARS;
 }

@@ -133,3 +133,29 @@ test('permission problems and data-channel messages', () => {
   assert.equal(dataAction({ type: 'tally', round: 1, votes: [] }).do, 'looks');
   assert.equal(dataAction('text').do, 'none');
 });
+
+test('what other guests say and do is shown with their name; anything malformed is not', () => {
+  assert.deepEqual(dataAction({ type: 'chat', name: 'Léa', text: 'the blue one' }), {
+    do: 'chat',
+    name: 'Léa',
+    text: 'the blue one',
+  });
+  assert.deepEqual(dataAction({ type: 'reaction', name: 'Léa', reaction: 'fire' }), {
+    do: 'reaction',
+    name: 'Léa',
+    reaction: 'fire',
+  });
+  assert.deepEqual(dataAction({ type: 'watching', count: 3 }), { do: 'watching', count: 3 });
+  for (const bad of [
+    { type: 'chat', text: 'no name' },
+    { type: 'chat', name: 'Léa', text: '   ' },
+    { type: 'chat', name: 'Léa', text: 'x'.repeat(281) },
+    { type: 'chat', name: 'x'.repeat(41), text: 'hi' },
+    { type: 'reaction', name: 'Léa', reaction: 'poop' },
+    { type: 'reaction', reaction: 'fire' },
+    { type: 'watching', count: -1 },
+    { type: 'watching', count: '3' },
+  ]) {
+    assert.deepEqual(dataAction(bad), { do: 'none' }, JSON.stringify(bad));
+  }
+});
