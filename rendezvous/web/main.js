@@ -14,7 +14,7 @@
 import { t, translatePage } from './i18n.js';
 import { Signaling, inviteProblem } from './signaling.js';
 import { Call, emptyStats } from './call.js';
-import { Reconnector } from './reconnect.js';
+import { Reconnector, SignalingRetry } from './reconnect.js';
 import { REACTIONS, float, reactionMessage } from './reactions.js';
 import { CallBar } from './bar.js';
 import { shareData, shareLink, showWhere } from './where.js';
@@ -30,6 +30,8 @@ const token = location.pathname.split('/').filter(Boolean).pop() ?? '';
 let sig = null; // Signaling
 let call = null; // Call
 let reconnector = null; // Reconnector: restarts ICE after a blip
+let resignal = null; // SignalingRetry: a new socket when the first closes during the call
+let guestId = null; // the guest's own id (from `admitted`), to resume with
 let localStream = null;
 let iceServers = [];
 let wakeLock = null;
@@ -49,6 +51,7 @@ window.visavisGuest = {
   stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
   state: () => ui.state(),
   reconnect: () => ({ reconnecting: Boolean(reconnector?.reconnecting), restarts: reconnector?.restarts ?? 0 }),
+  signaling: () => ({ open: Boolean(sig?.isOpen), attempts: resignal?.attempts ?? 0, resumes: resignal?.resumes ?? 0 }),
 };
 
 // ---- join ----------------------------------------------------------------------------------
@@ -102,7 +105,17 @@ function act(action) {
       break;
     case 'media':
       iceServers = action.iceServers;
+      guestId = action.guestId;
       startMedia();
+      break;
+    case 'resignal':
+      if (guestId && resignal) resignal.lost();
+      else console.warn('visavis: lost the connection to the server');
+      break;
+    case 'resumed':
+      resignal?.resumed();
+      // A restart's offer that found no socket goes out now.
+      reconnector?.unitBack();
       break;
     case 'signal':
       call?.handleSignal(action.payload).catch((e) => console.warn('visavis: signal failed', e));
@@ -271,6 +284,7 @@ async function startCall(stream) {
     onData,
   });
   const thisCall = call;
+  resignal = new SignalingRetry({ open: resume });
   reconnector = new Reconnector({
     restart: () => thisCall.restartIce(),
     abandon: () => thisCall.abandonOffer(),
@@ -281,6 +295,15 @@ async function startCall(stream) {
   } catch (e) {
     fail('error.connection_failed', String(e?.message ?? e));
   }
+}
+
+/** Open a new signaling socket and take the guest's place again (rendezvous restarted). */
+async function resume() {
+  if (finished || !call) return;
+  sig = new Signaling(null, { onMessage, onClose });
+  const mine = sig;
+  await mine.open();
+  mine.send({ type: 'resume', guest_id: guestId });
 }
 
 function unitStillAway() {
@@ -374,6 +397,9 @@ function stopEverything() {
   unitAway = null;
   reconnector?.stop();
   reconnector = null;
+  resignal?.stop();
+  resignal = null;
+  guestId = null;
   call?.close();
   call = null;
   for (const track of localStream?.getTracks() ?? []) track.stop();

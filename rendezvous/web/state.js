@@ -6,7 +6,9 @@
 //
 // Actions ({do: ...}):
 //   wait                        the waiting screen
-//   media {iceServers}          start the camera, then the call
+//   media {iceServers, guestId} start the camera, then the call (guestId: to resume with)
+//   resignal                    the socket closed during the call: open another, resume
+//   resumed                     the new socket took the guest's place again
 //   signal {payload}            SDP/ICE for the call
 //   finish {screen, title, text, again}   a final message screen (denied, ended)
 //   fail {key, detail}          the error screen, `key` its text
@@ -60,7 +62,13 @@ export function serverAction(msg, screen) {
     case 'waiting':
       return { do: 'wait' };
     case 'admitted':
-      return { do: 'media', iceServers: Array.isArray(msg.ice_servers) ? msg.ice_servers : [] };
+      return {
+        do: 'media',
+        iceServers: Array.isArray(msg.ice_servers) ? msg.ice_servers : [],
+        guestId: typeof msg.guest_id === 'string' ? msg.guest_id : null,
+      };
+    case 'resumed':
+      return inCall(screen) ? { do: 'resumed' } : log('resumed outside a call');
     case 'signal':
       return { do: 'signal', payload: msg.payload };
     case 'denied':
@@ -111,8 +119,9 @@ export function errorAction(code, screen, message = '') {
 /** What the signaling socket closing means (`wasOpen`: it had opened; `finished`: the page is done). */
 export function closeAction(screen, { wasOpen, finished }) {
   if (finished) return { do: 'none' };
-  // The call's media does not go through the server; it carries on (or fails on its own).
-  if (inCall(screen)) return log('lost the connection to the server');
+  // The call's media does not go through the server; it carries on (or fails on its own),
+  // and the page opens a new socket to resume its place (reconnect.js, SignalingRetry).
+  if (inCall(screen)) return { do: 'resignal' };
   if (!wasOpen) return { do: 'unreachable' };
   if (screen === 'join') return { do: 'join-idle' };
   return fail('error.lost');

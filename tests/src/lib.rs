@@ -37,6 +37,7 @@ pub mod http;
 pub mod lab;
 pub mod qemu;
 pub mod rendezvous;
+pub mod restartable;
 pub mod timeouts;
 pub mod wait;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::{ChatRefused, Reaction, UnitMessage, chat_text};
 use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, Event, GuestState, Preview};
-use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, SignalPayload};
+use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, RestoredGuest, SignalPayload};
 
 /// The speaking indicator stays on this long after the guest's voice was last heard, so it
 /// does not flicker between words.
@@ -287,6 +287,20 @@ impl Session {
                     // offline, a session from before a restart) must not stay open.
                     self.actions
                         .push_back(Action::Send(DeviceToServer::EndSession));
+                } else {
+                    // Rendezvous may have restarted and forgotten the call: name its guests
+                    // so their pages can resume their signaling (nothing new is admitted).
+                    let guests = self
+                        .guests
+                        .iter()
+                        .filter(|(_, g)| g.state != GuestState::Waiting)
+                        .map(|(guest_id, g)| RestoredGuest {
+                            guest_id: guest_id.clone(),
+                            name: g.name.clone(),
+                        })
+                        .collect();
+                    self.actions
+                        .push_back(Action::Send(DeviceToServer::Restore { guests }));
                 }
             }
             Input::RendezvousDown => {
