@@ -555,6 +555,39 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_after_a_unit_blip_leaves_connected_guests_alone() {
+        let mut hub = Hub::new();
+        let (dl, _drx) = link();
+        hub.attach_device("unit", dl);
+        let (gl, mut grx) = link();
+        hub.join("g1", "unit", S, "Camille", gl, vec![], IP)
+            .unwrap();
+        hub.admit("unit", "g1", &[]).unwrap();
+        drain(&mut grx);
+        let named = |id: &str| RestoredGuest {
+            guest_id: id.into(),
+            name: "x".into(),
+        };
+        // g1 is still connected (only the unit's socket blipped); g2 is not (forgotten).
+        assert_eq!(hub.restore("unit", S, vec![named("g1"), named("g2")]), 1);
+        let (again, _rx) = link();
+        assert_eq!(
+            hub.resume("g1", again, IP),
+            Err(ResumeError::AlreadyConnected),
+            "nobody takes a connected guest's place"
+        );
+        assert!(drain(&mut grx).is_empty(), "g1 is left as it was");
+        let (g2, mut g2rx) = link();
+        assert_eq!(hub.resume("g2", g2, IP), Ok("unit".to_owned()));
+        assert_eq!(
+            drain(&mut g2rx),
+            vec![Outbound::keep(ServerToGuest::Resumed)]
+        );
+        hub.signal_to_device("g2", offer()).unwrap();
+        assert_eq!(hub.guest_count("unit"), 2);
+    }
+
+    #[test]
     fn knock_admit_signal_leave() {
         let mut hub = Hub::new();
         let (dl, mut drx) = link();

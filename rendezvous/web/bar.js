@@ -95,6 +95,7 @@ export class CallBar {
   chat(open) {
     if (open) this.picker(false);
     $('chat-panel').hidden = !open;
+    document.body.classList.toggle('chatting', open);
     $('chat-open').setAttribute('aria-expanded', String(open));
     if (open) {
       this.unread = 0;
@@ -144,6 +145,7 @@ export class CallBar {
     this.badge();
     this.picker(false);
     $('chat-panel').hidden = true;
+    document.body.classList.remove('chatting');
     $('chat-open').setAttribute('aria-expanded', 'false');
     $('leave-sheet').hidden = true;
     $('local').classList.remove('paused');

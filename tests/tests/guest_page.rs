@@ -34,6 +34,15 @@ fn status(unit: &Appliance) -> Result<Status> {
 /// At each phone size: everything in reach, and the screenshot when asked for.
 async fn check_sizes(guest: &Guest, lang: &str, step: &str) -> Result<()> {
     let write = std::env::var_os("VISAVIS_GUEST_SCREENS").is_some_and(|v| v == "1");
+    check(guest, lang, step, write).await
+}
+
+/// At each phone size: everything in reach (no screenshot).
+async fn check_reach(guest: &Guest, lang: &str, step: &str) -> Result<()> {
+    check(guest, lang, step, false).await
+}
+
+async fn check(guest: &Guest, lang: &str, step: &str, write: bool) -> Result<()> {
     for (w, h) in SIZES {
         guest.resize(w, h).await?;
         let outside = guest.outside_viewport().await?;
@@ -245,6 +254,20 @@ async fn the_guest_page_fits_a_phone_in_english_and_french_and_guests_hear_each_
     for (guest, lang, _) in guests {
         check_sizes(guest, lang, "call-vote").await?;
     }
+    // The reactions picker and the chat panel open over the call, in reach too.
+    for (guest, lang, _) in guests {
+        guest.click("#react").await?;
+        assert!(guest.shown("button[data-reaction=\"clap\"]").await?);
+        check_reach(guest, lang, "reactions picker").await?;
+        guest.click("#chat-open").await?;
+        assert!(!guest.shown("#reactions").await?, "one panel at a time");
+        check_reach(guest, lang, "chat panel").await?;
+        guest.click("#chat-open").await?;
+    }
+    assert!(
+        !camille.shown("#chat-unread").await?,
+        "the line counts as read once the panel was open"
+    );
 
     // The vote minimised to one line, then closed: the winner is named.
     camille.click("#compare-toggle").await?;
