@@ -106,6 +106,8 @@ function act(action) {
     case 'media':
       iceServers = action.iceServers;
       guestId = action.guestId;
+      resignal?.stop();
+      resignal = new SignalingRetry({ open: resume });
       startMedia();
       break;
     case 'resignal':
@@ -284,7 +286,6 @@ async function startCall(stream) {
     onData,
   });
   const thisCall = call;
-  resignal = new SignalingRetry({ open: resume });
   reconnector = new Reconnector({
     restart: () => thisCall.restartIce(),
     abandon: () => thisCall.abandonOffer(),
@@ -299,7 +300,7 @@ async function startCall(stream) {
 
 /** Open a new signaling socket and take the guest's place again (rendezvous restarted). */
 async function resume() {
-  if (finished || !call) return;
+  if (finished) return;
   sig = new Signaling(null, { onMessage, onClose });
   const mine = sig;
   await mine.open();
