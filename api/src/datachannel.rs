@@ -85,6 +85,14 @@ pub enum UnitMessage {
     /// The unit's camera went off (paused from the screen, or the privacy switch) or came
     /// back: the guest page covers the frozen picture while it is off.
     Camera { on: bool },
+    /// Another guest in the call wrote a line of chat (already cleaned by [`chat_text`]).
+    /// Only guests in the call get it, never one still waiting to be let in.
+    Chat { name: String, text: String },
+    /// Another guest in the call sent a reaction.
+    Reaction { name: String, reaction: Reaction },
+    /// How many guests are in the call (who can see the room), sent to each of them when
+    /// it changes: "3 watching".
+    Watching { count: u32 },
 }
 
 /// How many votes a look has.
@@ -148,6 +156,33 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&tally).unwrap(),
             r#"{"type":"tally","round":2,"votes":[{"look":5,"votes":1}]}"#
+        );
+    }
+
+    #[test]
+    fn what_other_guests_said_and_did_on_the_wire() {
+        let chat = UnitMessage::Chat {
+            name: "Léa".into(),
+            text: "the blue one".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&chat).unwrap(),
+            r#"{"type":"chat","name":"Léa","text":"the blue one"}"#
+        );
+        let reaction = UnitMessage::Reaction {
+            name: "Léa".into(),
+            reaction: Reaction::Fire,
+        };
+        assert_eq!(
+            serde_json::to_string(&reaction).unwrap(),
+            r#"{"type":"reaction","name":"Léa","reaction":"fire"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&UnitMessage::Watching { count: 3 }).unwrap(),
+            r#"{"type":"watching","count":3}"#
+        );
+        assert!(
+            serde_json::from_str::<UnitMessage>(r#"{"type":"watching","count":3,"x":1}"#).is_err()
         );
     }
 

@@ -12,6 +12,10 @@
 //! messages; the unit answers on the same peer connection. While the unit's socket is away,
 //! such signals get `error{device_offline}` and the guest's socket stays open: the page
 //! retries, and never joins again. A guest the unit no longer has gets [`ServerToGuest::Denied`].
+//!
+//! After rendezvous itself restarted (it forgets every socket), the unit names the guests of
+//! its call ([`DeviceToServer::Restore`]) and each guest page resumes on a new socket with
+//! the id it was given at admission ([`GuestToServer::Resume`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +62,19 @@ impl std::fmt::Debug for IceServer {
     }
 }
 
+/// Where an invite leads, shown on the guest page before the guest joins ("Paris 9e ·
+/// Cabine 3"). Rendezvous writes it into the invite page from the unit's enrollment record
+/// (the fleet manifest's `store`, `location` and `mode`); a field it does not know is
+/// empty (`mode` absent). No person is named: the unit knows nobody's name in the room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteInfo {
+    pub store: String,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<crate::install::Mode>,
+}
+
 /// Unit → rendezvous.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -98,6 +115,18 @@ pub enum DeviceToServer {
     },
     /// The session is over: every invite of it stops working and every guest is told.
     EndSession,
+    /// Sent after `welcome` during a session: the guests in the call, so that after
+    /// rendezvous restarted (and forgot them) each can [`GuestToServer::Resume`] on a new
+    /// socket. Guests rendezvous still has are left as they are.
+    Restore { guests: Vec<RestoredGuest> },
+}
+
+/// A guest in the unit's call, as [`DeviceToServer::Restore`] names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoredGuest {
+    pub guest_id: GuestId,
+    pub name: String,
 }
 
 /// Rendezvous → unit.
@@ -142,6 +171,10 @@ pub enum ServerToDevice {
 pub enum GuestToServer {
     /// The guest typed a name and tapped "Join".
     Join { name: String },
+    /// An admitted guest whose socket closed (rendezvous restarted, or the phone's network
+    /// dropped it) takes its place again on a new socket (`/ws/resume`), with the id it was
+    /// given in [`ServerToGuest::Admitted`]: no new knock, no new admission.
+    Resume { guest_id: GuestId },
     /// SDP/ICE for the unit.
     Signal { payload: SignalPayload },
     /// The guest tapped "Leave".
@@ -155,8 +188,14 @@ pub enum ServerToGuest {
     /// The unit knows the guest is there; the person in the room has not answered yet.
     Waiting,
     /// The guest was let in: create the peer connection and send an offer. TURN servers
-    /// carry credentials minted for this guest alone, valid at most an hour.
-    Admitted { ice_servers: Vec<IceServer> },
+    /// carry credentials minted for this guest alone, valid at most an hour. `guest_id` is
+    /// the guest's own id, kept secret by the page, to [`GuestToServer::Resume`] with.
+    Admitted {
+        ice_servers: Vec<IceServer>,
+        guest_id: GuestId,
+    },
+    /// The guest took its place again after [`GuestToServer::Resume`]: signaling works again.
+    Resumed,
     /// The person in the room said "not now".
     Denied,
     /// SDP/ICE from the unit.
@@ -321,6 +360,22 @@ mod tests {
         ] {
             assert_eq!(normalise_name(fine), Ok(fine.to_owned()), "{fine:?}");
         }
+    }
+
+    #[test]
+    fn invite_info_on_the_page() {
+        let info = InviteInfo {
+            store: "Paris 9e".into(),
+            location: "Cabine 3".into(),
+            mode: Some(crate::install::Mode::FittingRoom),
+        };
+        assert_eq!(
+            serde_json::to_string(&info).unwrap(),
+            r#"{"store":"Paris 9e","location":"Cabine 3","mode":"fitting-room"}"#
+        );
+        assert!(
+            serde_json::from_str::<InviteInfo>(r#"{"store":"","location":"","who":"x"}"#).is_err()
+        );
     }
 
     #[test]

@@ -94,7 +94,12 @@ pub fn all() -> Vec<Target> {
                     payloads()
                         .into_iter()
                         .map(|payload| GuestToServer::Signal { payload })
-                        .chain([GuestToServer::Leave])
+                        .chain([
+                            GuestToServer::Leave,
+                            GuestToServer::Resume {
+                                guest_id: "g-1".into(),
+                            },
+                        ])
                         .collect(),
                 ]
                 .concat(),
@@ -121,6 +126,12 @@ pub fn all() -> Vec<Target> {
                     payload: payloads().remove(1),
                 },
                 DeviceToServer::EndSession,
+                DeviceToServer::Restore {
+                    guests: vec![visavis_api::signaling::RestoredGuest {
+                        guest_id: "g-1".into(),
+                        name: "Camille".into(),
+                    }],
+                },
             ]),
             check: round_trip::<DeviceToServer>,
         },
@@ -148,7 +159,9 @@ pub fn all() -> Vec<Target> {
                 ServerToGuest::Waiting,
                 ServerToGuest::Admitted {
                     ice_servers: vec![],
+                    guest_id: "g-1".into(),
                 },
+                ServerToGuest::Resumed,
                 ServerToGuest::UnitAway,
                 ServerToGuest::Signal {
                     payload: payloads().remove(0),
@@ -181,6 +194,11 @@ pub fn all() -> Vec<Target> {
                     votes: vec![LookVotes { look: 1, votes: 2 }],
                 },
                 UnitMessage::Camera { on: false },
+                UnitMessage::Chat {
+                    name: "Léa".into(),
+                    text: "the blue one".into(),
+                },
+                UnitMessage::Watching { count: 3 },
             ]),
             check: round_trip::<UnitMessage>,
         },

@@ -25,7 +25,7 @@ pub struct Asset {
 /// Every file of `web/` a browser loads, named one by one: the lint setup, `node_modules/`,
 /// `package*.json` and `test/` stay out of the binary (`tests/web_page.rs` checks that every
 /// module the page imports is here).
-const FILES: [(&str, &str, &str); 13] = [
+const FILES: [(&str, &str, &str); 15] = [
     ("main.js", JS, include_str!("../web/main.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
     ("signaling.js", JS, include_str!("../web/signaling.js")),
@@ -39,6 +39,8 @@ const FILES: [(&str, &str, &str); 13] = [
     ("limits.js", JS, include_str!("../web/limits.js")),
     ("state.js", JS, include_str!("../web/state.js")),
     ("reconnect.js", JS, include_str!("../web/reconnect.js")),
+    ("where.js", JS, include_str!("../web/where.js")),
+    ("bar.js", JS, include_str!("../web/bar.js")),
 ];
 
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {

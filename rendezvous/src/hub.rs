@@ -15,7 +15,11 @@
 //!   when it is back (`end_session`) and every guest is told `session_ended`;
 //! - a guest is bound to the unit and session of its invite; only admitted guests signal;
 //! - `GuestLeft` goes to the unit only when the guest went away by itself (closed, left),
-//!   not after the unit's own `Deny` or `EndSession`.
+//!   not after the unit's own `Deny` or `EndSession`;
+//! - after rendezvous restarted, the unit names the guests of its call (`restore`); each
+//!   takes its place again when its page resumes on a new socket with its guest id, which
+//!   only it and the unit know (`resume`). A guest the unit did not name gets
+//!   `device_offline` and tries again later: the unit may not have reconnected yet.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 use visavis_api::signaling::{
-    ErrorCode, GuestId, IceServer, ServerToDevice, ServerToGuest, SignalPayload,
+    ErrorCode, GuestId, IceServer, RestoredGuest, ServerToDevice, ServerToGuest, SignalPayload,
 };
 
 use crate::invites::SessionId;
@@ -122,6 +126,36 @@ impl JoinError {
     }
 }
 
+/// A guest the unit says is in its call, whose page has not resumed yet.
+#[derive(Debug)]
+struct Resumable {
+    device_id: String,
+    session: SessionId,
+    name: String,
+}
+
+/// Why a guest could not resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeError {
+    #[error(
+        "the room has not named you (it may not have reconnected yet, or you are no longer \
+         in its call): try again in a moment"
+    )]
+    NotNamed,
+    #[error("this guest is already connected")]
+    AlreadyConnected,
+}
+
+impl ResumeError {
+    /// The error code sent to the guest.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            ResumeError::NotNamed => ErrorCode::DeviceOffline,
+            ResumeError::AlreadyConnected => ErrorCode::NotAllowed,
+        }
+    }
+}
+
 /// Why a routing request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
@@ -158,6 +192,7 @@ impl RouteError {
 pub struct Hub {
     devices: HashMap<String, DeviceEntry>,
     guests: HashMap<GuestId, GuestEntry>,
+    resumable: HashMap<GuestId, Resumable>,
     next_conn: u64,
 }
 
@@ -312,8 +347,80 @@ impl Hub {
         guest.admitted = true;
         guest.link.send(Outbound::keep(ServerToGuest::Admitted {
             ice_servers: ice_servers.to_vec(),
+            guest_id: guest_id.to_owned(),
         }));
         Ok(())
+    }
+
+    /// The unit names the guests of its call (after it reconnected): those this hub does
+    /// not have (it restarted) may resume. Returns how many were not connected.
+    pub fn restore(
+        &mut self,
+        device_id: &str,
+        session: SessionId,
+        guests: Vec<RestoredGuest>,
+    ) -> usize {
+        let mut missing = 0;
+        for g in guests {
+            if self.guests.contains_key(&g.guest_id) {
+                continue;
+            }
+            missing += 1;
+            self.resumable.insert(
+                g.guest_id,
+                Resumable {
+                    device_id: device_id.to_owned(),
+                    session,
+                    name: g.name,
+                },
+            );
+        }
+        missing
+    }
+
+    /// An admitted guest's page takes its place again on a new socket; told `resumed`.
+    /// Returns its unit.
+    pub fn resume(
+        &mut self,
+        guest_id: &str,
+        link: Link<ServerToGuest>,
+        client: IpAddr,
+    ) -> Result<String, ResumeError> {
+        if self.guests.contains_key(guest_id) {
+            return Err(ResumeError::AlreadyConnected);
+        }
+        let r = self
+            .resumable
+            .remove(guest_id)
+            .ok_or(ResumeError::NotNamed)?;
+        link.send(Outbound::keep(ServerToGuest::Resumed));
+        self.guests.insert(
+            guest_id.to_owned(),
+            GuestEntry {
+                device_id: r.device_id.clone(),
+                session: r.session,
+                name: r.name,
+                admitted: true,
+                link,
+                unit_ice_servers: Vec::new(),
+                client: crate::rate_limit::key(client),
+            },
+        );
+        Ok(r.device_id)
+    }
+
+    /// The unit removed a guest whose page has not resumed: it may not any more. Returns
+    /// whether there was one.
+    pub fn forget_resumable(&mut self, device_id: &str, guest_id: &str) -> bool {
+        if self
+            .resumable
+            .get(guest_id)
+            .is_some_and(|r| r.device_id == device_id)
+        {
+            self.resumable.remove(guest_id);
+            return true;
+        }
+        false
     }
 
     /// The person in the room said no, or the unit removes a guest: told, closed, forgotten.
@@ -386,8 +493,10 @@ impl Hub {
         true
     }
 
-    /// The unit ended its session: every guest of it is told and closed. Returns how many.
+    /// The unit ended its session: every guest of it is told and closed (and none may
+    /// resume). Returns how many were connected.
     pub fn end_session(&mut self, device_id: &str) -> usize {
+        self.resumable.retain(|_, r| r.device_id != device_id);
         let ids: Vec<GuestId> = self
             .guests
             .iter()
@@ -446,6 +555,39 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_after_a_unit_blip_leaves_connected_guests_alone() {
+        let mut hub = Hub::new();
+        let (dl, _drx) = link();
+        hub.attach_device("unit", dl);
+        let (gl, mut grx) = link();
+        hub.join("g1", "unit", S, "Camille", gl, vec![], IP)
+            .unwrap();
+        hub.admit("unit", "g1", &[]).unwrap();
+        drain(&mut grx);
+        let named = |id: &str| RestoredGuest {
+            guest_id: id.into(),
+            name: "x".into(),
+        };
+        // g1 is still connected (only the unit's socket blipped); g2 is not (forgotten).
+        assert_eq!(hub.restore("unit", S, vec![named("g1"), named("g2")]), 1);
+        let (again, _rx) = link();
+        assert_eq!(
+            hub.resume("g1", again, IP),
+            Err(ResumeError::AlreadyConnected),
+            "nobody takes a connected guest's place"
+        );
+        assert!(drain(&mut grx).is_empty(), "g1 is left as it was");
+        let (g2, mut g2rx) = link();
+        assert_eq!(hub.resume("g2", g2, IP), Ok("unit".to_owned()));
+        assert_eq!(
+            drain(&mut g2rx),
+            vec![Outbound::keep(ServerToGuest::Resumed)]
+        );
+        hub.signal_to_device("g2", offer()).unwrap();
+        assert_eq!(hub.guest_count("unit"), 2);
+    }
+
+    #[test]
     fn knock_admit_signal_leave() {
         let mut hub = Hub::new();
         let (dl, mut drx) = link();
@@ -483,7 +625,8 @@ mod tests {
         assert_eq!(
             drain(&mut grx),
             vec![Outbound::keep(ServerToGuest::Admitted {
-                ice_servers: vec![]
+                ice_servers: vec![],
+                guest_id: "g1".into()
             })]
         );
         hub.signal_to_device("g1", offer()).unwrap();

@@ -103,15 +103,7 @@ impl Registry {
         if ttl_secs == 0 {
             return Err(CreateError::ZeroTtl);
         }
-        let session = match self.current.get(device_id) {
-            Some(s) => *s,
-            None => {
-                self.next_session += 1;
-                let s = SessionId(self.next_session);
-                self.current.insert(device_id.to_owned(), s);
-                s
-            }
-        };
+        let session = self.session_for(device_id);
         let held = self
             .invites
             .values()
@@ -157,6 +149,18 @@ impl Registry {
             session: invite.session,
             expires_at: invite.expires_at,
         })
+    }
+
+    /// The unit's current session, started now if it has none (a unit restoring its call
+    /// after rendezvous restarted).
+    pub fn session_for(&mut self, device_id: &str) -> SessionId {
+        if let Some(s) = self.current.get(device_id) {
+            return *s;
+        }
+        self.next_session += 1;
+        let s = SessionId(self.next_session);
+        self.current.insert(device_id.to_owned(), s);
+        s
     }
 
     /// The unit's current session, if it has one.

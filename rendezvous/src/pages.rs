@@ -1,4 +1,4 @@
-//! HTML pages: the guest app at `/i/{token}`, the bilingual "this link does not work" page,
+//! HTML pages: the guest app at `/i/{token}` (with where the invite leads in it), the bilingual "this link does not work" page,
 //! and `/healthz`.
 
 use crate::client_ip::ClientIp;
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use crate::invites::InviteError;
 use crate::state::{AppState, LookupError};
 use crate::token;
+use visavis_api::signaling::InviteInfo;
 
 /// The guest app's page.
 pub const APP_HTML: &str = include_str!("../web/index.html");
@@ -23,12 +24,64 @@ pub async fn invite(
     Path(token): Path<String>,
 ) -> Response {
     match app.look_up(client, &token) {
-        Ok(_) => html(StatusCode::OK, APP_HTML.to_owned()),
+        Ok(target) => {
+            let info = invite_info(&app, target.device_id).await;
+            html(StatusCode::OK, app_page(info.as_ref()))
+        }
         Err(e) => {
             tracing::debug!(token = %token::log_prefix(&token), ?e, "invite page refused");
             invalid_invite(&app, e)
         }
     }
+}
+
+/// Where the page puts [`InviteInfo`] (a comment in `web/index.html`).
+const INVITE_INFO_SLOT: &str = "<!--invite-info-->";
+
+/// Where `device_id`'s invites lead, from its enrollment record; `None` when the registry
+/// does not know the unit or cannot answer (the page then says nothing of where).
+async fn invite_info(app: &Arc<AppState>, device_id: String) -> Option<InviteInfo> {
+    let devices = app.devices.clone();
+    let record = tokio::task::spawn_blocking(move || devices.get(&device_id)).await;
+    match record {
+        Ok(Ok(Some(r))) => Some(InviteInfo {
+            store: r.store.unwrap_or_default(),
+            location: r.location.unwrap_or_default(),
+            mode: r.mode,
+        }),
+        Ok(Ok(None)) => None,
+        Ok(Err(e)) => {
+            tracing::warn!("the invite page says nothing of where: the registry failed: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!("the invite page says nothing of where: {e}");
+            None
+        }
+    }
+}
+
+/// The guest app's page with `info` in it, as JSON in a `<script type="application/json"
+/// id="invite-info">` (not run; `<`, `>` and `&` escaped so a store's name cannot close it).
+pub fn app_page(info: Option<&InviteInfo>) -> String {
+    let Some(info) = info else {
+        return APP_HTML.to_owned();
+    };
+    let json = match serde_json::to_string(info) {
+        Ok(json) => json
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026"),
+        Err(e) => {
+            tracing::warn!("invite info not written into the page: {e}");
+            return APP_HTML.to_owned();
+        }
+    };
+    APP_HTML.replacen(
+        INVITE_INFO_SLOT,
+        &format!(r#"<script type="application/json" id="invite-info">{json}</script>"#),
+        1,
+    )
 }
 
 /// `GET /healthz`.
@@ -142,6 +195,22 @@ pub fn invalid_invite(app: &AppState, e: LookupError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_says_where_the_invite_leads_and_a_name_cannot_break_out() {
+        assert!(APP_HTML.contains(INVITE_INFO_SLOT));
+        let info = InviteInfo {
+            store: "Chez <Zoé> & fils".into(),
+            location: "</script><script>alert(1)</script>".into(),
+            mode: Some(visavis_api::Mode::Table),
+        };
+        let page = app_page(Some(&info));
+        let start = page.find(r#"id="invite-info">"#).unwrap() + r#"id="invite-info">"#.len();
+        let json = &page[start..start + page[start..].find("</script>").unwrap()];
+        assert!(!json.contains('<') && !json.contains('&'), "{json}");
+        assert_eq!(serde_json::from_str::<InviteInfo>(json).unwrap(), info);
+        assert_eq!(app_page(None), APP_HTML);
+    }
 
     #[test]
     fn every_reason_fills_the_template() {

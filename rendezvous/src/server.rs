@@ -167,6 +167,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/app/{file}", get(assets::serve))
         .route("/ws/device", get(ws_device::upgrade))
         .route("/ws/guest/{token}", get(ws_guest::upgrade))
+        .route("/ws/resume", get(ws_guest::resume_upgrade))
         .route("/healthz", get(pages::healthz))
         .route("/api/fleet/devices", get(fleet_api::list))
         .route(

@@ -91,6 +91,9 @@ impl Shared {
         guest_id: &str,
         now: Duration,
     ) -> Result<(), crate::hub::RouteError> {
+        if self.hub.forget_resumable(device_id, guest_id) {
+            return Ok(());
+        }
         let client = self.hub.deny(device_id, guest_id)?;
         self.not_now
             .insert((device_id.to_owned(), client), now + NOT_NOW_COOL_DOWN);

@@ -417,6 +417,28 @@ fn handle(app: &AppState, device_id: &str, msg: DeviceToServer) -> Option<Server
             tracing::info!(device = %device_id, ?session, guests, "session ended");
             None
         }
+        DeviceToServer::Restore { guests } => {
+            if guests.len() > crate::hub::MAX_GUESTS_PER_SESSION {
+                return Some(error(
+                    ErrorCode::InvalidField,
+                    format!(
+                        "restore names {} guests; a call holds at most {}",
+                        guests.len(),
+                        crate::hub::MAX_GUESTS_PER_SESSION
+                    ),
+                ));
+            }
+            let named = guests.len();
+            let missing = {
+                let mut shared = app.lock();
+                let session = shared.registry.session_for(device_id);
+                shared.hub.restore(device_id, session, guests)
+            };
+            if missing > 0 {
+                tracing::info!(device = %device_id, named, missing, "the unit restored its call: its guests may resume");
+            }
+            None
+        }
     }
 }
 

@@ -1,4 +1,8 @@
-//! `GET /ws/guest/{token}`: a guest browser's WebSocket.
+//! `GET /ws/guest/{token}`: a guest browser's WebSocket; `GET /ws/resume`: an admitted
+//! guest's new socket after its first one closed (rendezvous restarted).
+//!
+//! On `/ws/resume` the first message is `resume{guest_id}`: the guest takes the place the
+//! unit restored for it (see [`crate::hub`]) and signals as before; `join` is refused there.
 //!
 //! The token is rate-limited and checked before the upgrade (404/410/429 like the invite
 //! page). Then the guest sends `join{name}`; the unit hears a knock and the guest waits.
@@ -86,9 +90,37 @@ pub async fn upgrade(
         .on_upgrade(move |socket| {
             let tracker = app.sockets.clone();
             tracker.track_future(async move {
-                session(app, socket, token, target, client).await;
+                session(app, socket, Some((token, target)), client).await;
                 drop(counted);
             })
+        })
+}
+
+/// `GET /ws/resume`: rate-limited like an invite look-up, no token (the guest id sent
+/// first is the credential; the invite may have expired during the call).
+pub async fn resume_upgrade(
+    State(app): State<Arc<AppState>>,
+    ClientIp(client): ClientIp,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let allowed = {
+        let now = app.clock.now();
+        app.lock().limiter.check(client, now)
+    };
+    if !allowed {
+        return pages::invalid_invite(&app, LookupError::RateLimited);
+    }
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .on_upgrade(move |socket| {
+            let tracker = app.sockets.clone();
+            tracker.track_future(session(app, socket, None, client))
         })
 }
 
@@ -99,11 +131,12 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerToGuest {
     }
 }
 
+/// One guest socket: opened through the invite `invite` (its token and target), or to
+/// resume (`None`).
 async fn session(
     app: Arc<AppState>,
     socket: WebSocket,
-    token: String,
-    target: InviteTarget,
+    invite: Option<(String, InviteTarget)>,
     client: IpAddr,
 ) {
     let (tx, queue) = mpsc::channel(QUEUE);
@@ -113,7 +146,15 @@ async fn session(
         kick: kick.clone(),
     };
     let has_joined = Arc::new(AtomicBool::new(false));
-    let session_end = app.lock().session_end(&target.device_id, &app.shutdown);
+    // A resuming socket belongs to no invite: only its deadline closes it before it resumed.
+    let session_end = match &invite {
+        Some((_, target)) => app.lock().session_end(&target.device_id, &app.shutdown),
+        None => app.shutdown.child_token(),
+    };
+    let device = invite
+        .as_ref()
+        .map(|(_, target)| target.device_id.clone())
+        .unwrap_or_default();
     tokio::spawn(close_unless_joined(
         link.clone(),
         has_joined.clone(),
@@ -154,15 +195,41 @@ async fn session(
                         ErrorCode::NotAllowed,
                         "you have already joined",
                     )));
-                } else if let Some(guest_id) = join(&app, &link, &token, &target, &name, client) {
-                    has_joined.store(true, Ordering::Relaxed);
-                    joined = Some(guest_id);
+                } else if let Some((token, target)) = &invite {
+                    if let Some(guest_id) = join(&app, &link, token, target, &name, client) {
+                        has_joined.store(true, Ordering::Relaxed);
+                        joined = Some(guest_id);
+                    }
+                } else {
+                    link.send(Outbound::keep(error(
+                        ErrorCode::NotAllowed,
+                        "this socket resumes a call: join through the invite link",
+                    )));
+                }
+                Flow::Continue
+            }
+            GuestToServer::Resume { guest_id } => {
+                if joined.is_some() {
+                    link.send(Outbound::keep(error(
+                        ErrorCode::NotAllowed,
+                        "you have already joined",
+                    )));
+                    return Flow::Continue;
+                }
+                let r = app.lock().hub.resume(&guest_id, link.clone(), client);
+                match r {
+                    Ok(unit) => {
+                        tracing::info!(device = %unit, guest = %guest_id, "guest resumed");
+                        has_joined.store(true, Ordering::Relaxed);
+                        joined = Some(guest_id);
+                    }
+                    Err(e) => link.send(Outbound::then_close(error(e.code(), e.to_string()))),
                 }
                 Flow::Continue
             }
             GuestToServer::Signal { payload } => {
                 if !signals.take(app.clock.now()) {
-                    tracing::warn!(device = %target.device_id, guest = ?joined, "a guest sent signals too fast: closing its socket");
+                    tracing::warn!(device = %device, guest = ?joined, "a guest sent signals too fast: closing its socket");
                     link.send(Outbound::then_close(error(
                         ErrorCode::RateLimited,
                         "too many signaling messages: reload the page to join again",
@@ -180,7 +247,7 @@ async fn session(
                             let reply = error(e.code(), e.to_string());
                             match e {
                                 RouteError::DeviceBusy => {
-                                    tracing::warn!(device = %target.device_id, guest = %guest_id, "the unit's queue is full: closing the guest that filled it");
+                                    tracing::warn!(device = %device, guest = %guest_id, "the unit's queue is full: closing the guest that filled it");
                                     Outbound::then_close(reply)
                                 }
                                 _ => Outbound::keep(reply),
@@ -201,7 +268,7 @@ async fn session(
     if let Some(guest_id) = joined {
         let was_there = app.lock().hub.guest_left(&guest_id);
         if was_there {
-            tracing::info!(device = %target.device_id, guest = %guest_id, "guest left");
+            tracing::info!(device = %device, guest = %guest_id, "guest left");
         }
     }
 }

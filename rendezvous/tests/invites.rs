@@ -33,6 +33,20 @@ async fn a_live_invite_serves_the_guest_app() {
     assert!(body.contains(r#"id="join""#) && body.contains(r#"id="name""#));
     assert!(body.contains(r#"data-reaction="thumbs_up""#));
     assert!(body.contains("/app/main.js"));
+    // Where the invite leads, from the unit's enrollment (its store, location and mode).
+    let start = body
+        .find(r#"<script type="application/json" id="invite-info">"#)
+        .expect("invite info");
+    let json = &body[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    assert_eq!(
+        serde_json::from_str::<visavis_api::signaling::InviteInfo>(json).unwrap(),
+        visavis_api::signaling::InviteInfo {
+            store: "Paris 9e".into(),
+            location: "Cabine 3".into(),
+            mode: Some(visavis_api::Mode::FittingRoom),
+        }
+    );
 }
 
 #[tokio::test]

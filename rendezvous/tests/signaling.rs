@@ -222,7 +222,8 @@ async fn knock_admit_and_relay_between_unit_and_guest() {
     assert_eq!(
         recv::<ServerToGuest>(&mut guest).await,
         ServerToGuest::Admitted {
-            ice_servers: vec![]
+            ice_servers: vec![],
+            guest_id: guest_id.clone()
         }
     );
 
@@ -602,7 +603,8 @@ async fn turn_credentials_are_minted_per_party_when_they_are_needed() {
 
     let admit = |guest_id: String| DeviceToServer::Admit { guest_id };
     send(&mut device, &admit(guest_id.clone())).await;
-    let ServerToGuest::Admitted { ice_servers } = recv::<ServerToGuest>(&mut guest).await else {
+    let ServerToGuest::Admitted { ice_servers, .. } = recv::<ServerToGuest>(&mut guest).await
+    else {
         panic!("expected admitted");
     };
     assert_eq!(
@@ -615,7 +617,7 @@ async fn turn_credentials_are_minted_per_party_when_they_are_needed() {
     server.clock.advance(std::time::Duration::from_secs(1200));
     let (mut late, late_id) = server.knock(&mut device, &token, "Bo").await;
     send(&mut device, &admit(late_id.clone())).await;
-    let ServerToGuest::Admitted { ice_servers } = recv::<ServerToGuest>(&mut late).await else {
+    let ServerToGuest::Admitted { ice_servers, .. } = recv::<ServerToGuest>(&mut late).await else {
         panic!("expected admitted");
     };
     let later = common::START + 1200 + 600;

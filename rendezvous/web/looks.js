@@ -1,7 +1,9 @@
 // "Which one?": the unit sends each saved look's still ({type:'look', id, jpeg}), then a
 // comparison of two ({type:'compare', round, looks: [idA, idB]}). The guest votes for one ({type:'vote'})
 // and may change their mind; tallies ({type:'tally'}) update the counts of their round;
-// {type:'compare_ended'} closes the vote (the panel stays, its buttons disabled).
+// {type:'compare_ended'} closes the vote (the panel stays, its buttons disabled, the winner
+// named and outlined). The panel can be minimised to one line (#compare-toggle) so the
+// video shows whole; that line still says what is going on.
 // DOM contract (docs/contracts.md): #compare[hidden][data-round], [data-look=id] > img,
 // button[data-vote=id][aria-pressed], [data-votes-for=id].
 
@@ -54,6 +56,16 @@ export function keepStill(stills, id, url) {
   while (stills.size > MAX_LOOKS) stills.delete(stills.keys().next().value);
 }
 
+/** The result of `votes` ({look, votes} entries): {key, n} of its words, `winner` (a look id or null). */
+export function result(votes) {
+  const counted = validVotes(votes);
+  const most = Math.max(0, ...counted.map((e) => e.votes));
+  if (most === 0) return { key: 'looks.no_votes', winner: null };
+  const leaders = counted.filter((e) => e.votes === most);
+  if (leaders.length > 1) return { key: 'looks.tie', winner: null };
+  return { key: 'looks.winner', n: lookNumber(leaders[0].look), winner: leaders[0].look };
+}
+
 const fill = (key, n) => t(key, n);
 
 export class Looks {
@@ -65,7 +77,38 @@ export class Looks {
     this.round = null;
     this.ids = [];
     this.open = false;
+    this.votes = [];
+    this.minimised = false;
     this.root.hidden = true;
+    this.root.querySelector('#compare-toggle')?.addEventListener('click', () => this.minimise(!this.minimised));
+  }
+
+  /** Show the panel as one line (true) or whole. */
+  minimise(yes) {
+    this.minimised = yes;
+    this.root.classList.toggle('minimised', yes);
+    const toggle = this.root.querySelector('#compare-toggle');
+    if (toggle) {
+      toggle.setAttribute('aria-expanded', String(!yes));
+      const label = t(yes ? 'looks.expand' : 'looks.minimise');
+      toggle.setAttribute('aria-label', label);
+      toggle.title = label;
+    }
+    this.summary();
+  }
+
+  /** The one line: the vote is open, or its result once closed. */
+  summary() {
+    const el = this.root.querySelector('.compare-summary');
+    if (!el) return;
+    if (this.open) {
+      el.textContent = t('looks.open_summary');
+      el.hidden = !this.minimised;
+    } else {
+      const r = result(this.votes);
+      el.textContent = fill(r.key, r.n);
+      el.hidden = false;
+    }
   }
 
   /** Handle a unit message; false when it is not about looks. */
@@ -104,6 +147,8 @@ export class Looks {
     this.round = round;
     this.ids = ids;
     this.open = true;
+    this.votes = [];
+    this.root.classList.remove('closed');
     this.root.dataset.round = String(round);
     const list = this.root.querySelector('.looks');
     list.replaceChildren();
@@ -130,6 +175,7 @@ export class Looks {
     });
     this.root.querySelector('.compare-closed').hidden = true;
     this.root.hidden = false;
+    this.minimise(false);
   }
 
   vote(id) {
@@ -141,6 +187,7 @@ export class Looks {
   }
 
   tally(votes) {
+    this.votes = votes;
     for (const entry of votes) {
       const el = this.root.querySelector(`[data-votes-for="${entry.look}"]`);
       if (el) el.textContent = fill('looks.votes', entry.votes);
@@ -151,6 +198,12 @@ export class Looks {
     this.open = false;
     for (const b of this.root.querySelectorAll('button[data-vote]')) b.disabled = true;
     this.root.querySelector('.compare-closed').hidden = false;
+    this.root.classList.add('closed');
+    const { winner } = result(this.votes);
+    for (const look of this.root.querySelectorAll('[data-look]')) {
+      look.classList.toggle('winner', look.dataset.look === String(winner));
+    }
+    this.summary();
   }
 
   /** Forget everything (the call ended). */
@@ -159,6 +212,9 @@ export class Looks {
     this.round = null;
     this.ids = [];
     this.open = false;
+    this.votes = [];
+    this.minimise(false);
+    this.root.classList.remove('closed');
     this.root.querySelector('.looks').replaceChildren();
     delete this.root.dataset.round;
     this.root.hidden = true;

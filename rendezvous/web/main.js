@@ -1,21 +1,27 @@
 // The Visavis guest app: join with a name, wait to be let in, then a live call with the unit.
 // States (body[data-state]): join → waiting → connecting → in-call, or permission-denied,
 // denied, ended, error, invalid-invite. A network blip during the call keeps `in-call` with a
-// "reconnecting…" line while reconnect.js restarts ICE (no new join). In the call: reactions, chat (chat.js: #chat-text,
-// #chat-send, #chat-log) and votes on the looks the room compares (looks.js: #compare), all
-// on the "visavis" data channel through call.send(). See docs/contracts.md, "The guest page".
+// "reconnecting…" line while reconnect.js restarts ICE (no new join). Before joining the page
+// says where the invite leads and offers "Send to friends" (where.js); while waiting, an
+// optional camera check (seen only by the guest). In the call, the bar (bar.js): mic and
+// camera toggles, reactions, chat (chat.js: #chat-text, #chat-send, #chat-log), Leave with
+// a confirm; votes on the looks the room compares (looks.js: #compare); what other guests
+// say and do, and how many watch. All on the "visavis" data channel through call.send().
+// See docs/contracts.md, "The guest page".
 // What each event leads to is decided in state.js (pure, tested with node); this file
 // carries those actions out.
 
 import { t, translatePage } from './i18n.js';
 import { Signaling, inviteProblem } from './signaling.js';
 import { Call, emptyStats } from './call.js';
-import { Reconnector } from './reconnect.js';
+import { Reconnector, SignalingRetry } from './reconnect.js';
 import { REACTIONS, float, reactionMessage } from './reactions.js';
+import { CallBar } from './bar.js';
+import { shareData, shareLink, showWhere } from './where.js';
 import { Looks } from './looks.js';
 import { Chat } from './chat.js';
 import { MAX_NAME_CHARS } from './limits.js';
-import { checkName, closeAction, connectionAction, dataAction, permissionKind, serverAction } from './state.js';
+import { checkName, closeAction, connectionAction, dataAction, inCall, permissionKind, serverAction } from './state.js';
 import * as ui from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -24,6 +30,8 @@ const token = location.pathname.split('/').filter(Boolean).pop() ?? '';
 let sig = null; // Signaling
 let call = null; // Call
 let reconnector = null; // Reconnector: restarts ICE after a blip
+let resignal = null; // SignalingRetry: a new socket when the first closes during the call
+let guestId = null; // the guest's own id (from `admitted`), to resume with
 let localStream = null;
 let iceServers = [];
 let wakeLock = null;
@@ -31,6 +39,8 @@ let finished = false; // denied / ended / error: the page is done
 const toUnit = (msg) => Boolean(call?.send(msg));
 let looks = null; // Looks: "which one?" votes
 let chat = null; // Chat
+let bar = null; // CallBar
+let info = null; // where the invite leads (where.js), or null
 // The unit left rendezvous (`unit_away`): the page says the room is offline, and ends the
 // call if the unit is not back while the media is down after UNIT_AWAY_GIVE_UP_MS.
 const UNIT_AWAY_GIVE_UP_MS = 20000;
@@ -41,6 +51,7 @@ window.visavisGuest = {
   stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
   state: () => ui.state(),
   reconnect: () => ({ reconnecting: Boolean(reconnector?.reconnecting), restarts: reconnector?.restarts ?? 0 }),
+  signaling: () => ({ open: Boolean(sig?.isOpen), attempts: resignal?.attempts ?? 0, resumes: resignal?.resumes ?? 0 }),
 };
 
 // ---- join ----------------------------------------------------------------------------------
@@ -94,7 +105,19 @@ function act(action) {
       break;
     case 'media':
       iceServers = action.iceServers;
+      guestId = action.guestId;
+      resignal?.stop();
+      resignal = new SignalingRetry({ open: resume });
       startMedia();
+      break;
+    case 'resignal':
+      if (guestId && resignal) resignal.lost();
+      else console.warn('visavis: lost the connection to the server');
+      break;
+    case 'resumed':
+      resignal?.resumed();
+      // A restart's offer that found no socket goes out now.
+      reconnector?.unitBack();
       break;
     case 'signal':
       call?.handleSignal(action.payload).catch((e) => console.warn('visavis: signal failed', e));
@@ -175,16 +198,66 @@ async function getMedia() {
   }
 }
 
+/** Whether `stream` still has a live track (a camera check's may be reused). */
+const live = (stream) => Boolean(stream?.getTracks().some((track) => track.readyState === 'live'));
+
 async function startMedia() {
   ui.setState('connecting');
   ui.callStatus(t('call.connecting'));
+  hidePreview();
+  if (!live(localStream)) {
+    try {
+      localStream = await getMedia();
+    } catch (e) {
+      showPermissionProblem(e);
+      return;
+    }
+  }
+  startCall(localStream);
+}
+
+// ---- the camera check while waiting: the guest's own picture, sent nowhere -----------------
+
+async function cameraCheck() {
+  const preview = $('preview');
+  if (!preview.hidden) {
+    for (const track of localStream?.getTracks() ?? []) track.stop();
+    localStream = null;
+    hidePreview();
+    return;
+  }
   try {
     localStream = await getMedia();
   } catch (e) {
-    showPermissionProblem(e);
+    console.warn('visavis: the camera check could not start', e);
+    $('check-note').textContent = t(`perm.${permissionKind(e?.name)}.title`);
     return;
   }
-  startCall(localStream);
+  if (ui.state() !== 'waiting') return; // admitted meanwhile: the call takes the stream
+  preview.srcObject = localStream;
+  preview.hidden = false;
+  document.body.classList.add('checking');
+  $('camera-check').querySelector('span').textContent = t('waiting.check_off');
+}
+
+function hidePreview() {
+  const preview = $('preview');
+  preview.srcObject = null;
+  preview.hidden = true;
+  document.body.classList.remove('checking');
+  $('camera-check').querySelector('span').textContent = t('waiting.check');
+  $('check-note').textContent = t('waiting.check_note');
+}
+
+// ---- sharing the invite --------------------------------------------------------------------
+
+async function share() {
+  const url = location.href.split('#')[0];
+  const outcome = await shareLink(navigator, shareData(info, url));
+  const note = $('share-note');
+  note.hidden = outcome === 'shared' || outcome === 'cancelled';
+  if (outcome === 'copied') note.textContent = t('share.copied');
+  if (outcome === 'manual') note.textContent = `${t('share.manual')} ${url}`;
 }
 
 function showPermissionProblem(error) {
@@ -203,6 +276,7 @@ async function startCall(stream) {
   local.hidden = !stream?.getVideoTracks().length;
   local.srcObject = stream;
   $('receive-only-note').hidden = Boolean(stream);
+  bar.setStream(stream);
   call = new Call({
     iceServers,
     localStream: stream,
@@ -222,6 +296,15 @@ async function startCall(stream) {
   } catch (e) {
     fail('error.connection_failed', String(e?.message ?? e));
   }
+}
+
+/** Open a new signaling socket and take the guest's place again (rendezvous restarted). */
+async function resume() {
+  if (finished) return;
+  sig = new Signaling(null, { onMessage, onClose });
+  const mine = sig;
+  await mine.open();
+  mine.send({ type: 'resume', guest_id: guestId });
 }
 
 function unitStillAway() {
@@ -247,6 +330,16 @@ function onData(msg) {
       break;
     case 'camera':
       $('camera-off').hidden = action.on;
+      break;
+    case 'chat':
+      chat?.others(action.name, action.text);
+      bar?.chatArrived();
+      break;
+    case 'reaction':
+      float($('floaters'), action.reaction, action.name);
+      break;
+    case 'watching':
+      bar?.watching(action.count);
       break;
     case 'looks':
       looks?.handle(msg); // anything else is ignored
@@ -305,6 +398,9 @@ function stopEverything() {
   unitAway = null;
   reconnector?.stop();
   reconnector = null;
+  resignal?.stop();
+  resignal = null;
+  guestId = null;
   call?.close();
   call = null;
   for (const track of localStream?.getTracks() ?? []) track.stop();
@@ -315,6 +411,8 @@ function stopEverything() {
   $('camera-off').hidden = true;
   looks?.clear();
   chat?.clear();
+  bar?.reset();
+  hidePreview();
   wakeLock?.release().catch(() => {});
   wakeLock = null;
 }
@@ -353,15 +451,15 @@ function leave() {
 // ---- wiring --------------------------------------------------------------------------------
 
 function buildReactions() {
-  const bar = $('reactions');
+  const picker = $('reactions');
   for (const { name, emoji } of REACTIONS) {
-    let button = bar.querySelector(`[data-reaction="${name}"]`);
+    let button = picker.querySelector(`[data-reaction="${name}"]`);
     if (!button) {
       button = document.createElement('button');
       button.type = 'button';
       button.dataset.reaction = name;
       button.textContent = emoji;
-      bar.append(button);
+      picker.append(button);
     }
     button.dataset.i18nLabel = `reaction.${name}`;
     button.addEventListener('click', () => sendReaction(name));
@@ -371,11 +469,20 @@ function buildReactions() {
 function init() {
   $('name').maxLength = MAX_NAME_CHARS;
   buildReactions();
+  info = showWhere();
   looks = new Looks($('compare'), toUnit);
-  chat = new Chat($('chat'), $('chat-text'), $('chat-log'), toUnit);
+  chat = new Chat($('chat'), $('chat-text'), $('chat-log'), toUnit, $('bubbles'));
+  bar = new CallBar({
+    onLeave: leave,
+    inCall: () => inCall(ui.state()) && ui.state() !== 'permission-denied',
+    onChatPanel: (open) => chat.panel(open),
+  });
   translatePage();
+  bar.reset();
+  hidePreview();
   $('join-form').addEventListener('submit', onJoin);
-  $('leave').addEventListener('click', leave);
+  $('share').addEventListener('click', share);
+  $('camera-check').addEventListener('click', cameraCheck);
   $('unmute').addEventListener('click', unmute);
   $('retry-media').addEventListener('click', startMedia);
   $('receive-only').addEventListener('click', () => startCall(null));

@@ -9,6 +9,10 @@
 // session ends (the server says so) or after `giveUpMs` of trying, and then says so. When
 // the old path comes back by itself while a restart's offer is still unanswered (it was
 // lost with the unit's socket), the offer is abandoned (rolled back) after `answerWaitMs`.
+// SignalingRetry does the same for the page's signaling socket: when it closes during the
+// call (rendezvous restarted, or the phone's network dropped it) the page opens a new one
+// and resumes its place with its guest id, after 1 s, then 2, 4… up to 30 s between tries
+// (jittered), for as long as the call goes on; a resume resets the back-off.
 // Pure logic on an injected clock: test/reconnect.test.js runs it on simulated time.
 
 /** How the page waits and retries (milliseconds). */
@@ -194,5 +198,75 @@ export class Reconnector {
       this.timers.next = null;
       this.#attempt();
     }, wait);
+  }
+}
+
+/** How the page reopens its signaling socket (milliseconds). */
+export const RESIGNAL = Object.freeze({ firstRetryMs: 1000, maxRetryMs: 30000 });
+
+export class SignalingRetry {
+  /**
+   * @param {object} opts
+   * @param {() => Promise<void>} opts.open open a new socket and send `resume`; rejects if it could not be opened
+   * @param {{setTimeout: Function, clearTimeout: Function}} [opts.clock]
+   * @param {() => number} [opts.random] in [0, 1), for the jitter
+   * @param {typeof RESIGNAL} [opts.limits]
+   */
+  constructor({ open, clock = realClock, random = Math.random, limits = RESIGNAL }) {
+    this.open = open;
+    this.clock = clock;
+    this.random = random;
+    this.limits = limits;
+    this.retries = 0; // tries since the last resume
+    this.attempts = 0; // sockets opened to resume, over the call's life
+    this.resumes = 0; // resumes the server confirmed
+    this.timer = null;
+    this.opening = false;
+    this.stopped = false;
+  }
+
+  /** Whether the page is without its socket (between losing it and resuming). */
+  get lostSocket() {
+    return this.timer !== null || this.opening || this.retries > 0;
+  }
+
+  /** The socket closed (or a new one could not be opened, or closed before resuming). */
+  lost() {
+    if (this.stopped || this.timer !== null || this.opening) return;
+    const ceiling = Math.min(this.limits.maxRetryMs, this.limits.firstRetryMs * 2 ** this.retries);
+    this.retries += 1;
+    const wait = ceiling * (0.5 + 0.5 * this.random());
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.#attempt();
+    }, wait);
+  }
+
+  /** The server took the guest's place again on the new socket. */
+  resumed() {
+    this.retries = 0;
+    this.resumes += 1;
+  }
+
+  /** The call is over. */
+  stop() {
+    this.stopped = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  async #attempt() {
+    if (this.stopped) return;
+    this.opening = true;
+    this.attempts += 1;
+    let opened = true;
+    try {
+      await this.open();
+    } catch (e) {
+      console.warn('visavis: the signaling socket could not be opened again', e);
+      opened = false;
+    }
+    this.opening = false;
+    if (!opened) this.lost();
   }
 }

@@ -1,9 +1,10 @@
-// The guest's WebSocket to rendezvous (/ws/guest/<token>): JSON messages of
-// visavis_api::signaling (GuestToServer out, ServerToGuest in).
+// The guest's WebSocket to rendezvous (/ws/guest/<token>, or /ws/resume for an admitted
+// guest whose first socket closed): JSON messages of visavis_api::signaling (GuestToServer
+// out, ServerToGuest in).
 
 export class Signaling {
   /**
-   * @param {string} token the invite token from the page URL
+   * @param {string|null} token the invite token from the page URL; null: a socket to resume
    * @param {{onMessage: (msg: object) => void, onClose: (info: {wasOpen: boolean, code: number}) => void}} handlers
    */
   constructor(token, handlers) {
@@ -17,7 +18,8 @@ export class Signaling {
   /** Open the socket; resolves once it is open, rejects if it could not be opened. */
   open() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${scheme}//${location.host}/ws/guest/${encodeURIComponent(this.token)}`;
+    const path = this.token === null ? '/ws/resume' : `/ws/guest/${encodeURIComponent(this.token)}`;
+    const url = `${scheme}//${location.host}${path}`;
     return new Promise((resolve, reject) => {
       let ws;
       try {

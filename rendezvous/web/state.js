@@ -6,7 +6,9 @@
 //
 // Actions ({do: ...}):
 //   wait                        the waiting screen
-//   media {iceServers}          start the camera, then the call
+//   media {iceServers, guestId} start the camera, then the call (guestId: to resume with)
+//   resignal                    the socket closed during the call: open another, resume
+//   resumed                     the new socket took the guest's place again
 //   signal {payload}            SDP/ICE for the call
 //   finish {screen, title, text, again}   a final message screen (denied, ended)
 //   fail {key, detail}          the error screen, `key` its text
@@ -15,9 +17,11 @@
 //   unit-offline {note}         the unit is away: reconnect.js retries its offer (or a note)
 //   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
+// Data-channel actions (dataAction): location {text}, camera {on}, chat {name, text} and
+// reaction {name, reaction} (another guest's), watching {count}, looks (looks.js decides).
 //   none                        nothing at all
 
-import { MAX_NAME_CHARS } from './limits.js';
+import { MAX_CHAT_CHARS, MAX_NAME_CHARS, REACTIONS } from './limits.js';
 
 /** Screens where the call is under way: its media does not go through the server. */
 export const CALL_SCREENS = ['connecting', 'in-call', 'permission-denied'];
@@ -58,7 +62,13 @@ export function serverAction(msg, screen) {
     case 'waiting':
       return { do: 'wait' };
     case 'admitted':
-      return { do: 'media', iceServers: Array.isArray(msg.ice_servers) ? msg.ice_servers : [] };
+      return {
+        do: 'media',
+        iceServers: Array.isArray(msg.ice_servers) ? msg.ice_servers : [],
+        guestId: typeof msg.guest_id === 'string' ? msg.guest_id : null,
+      };
+    case 'resumed':
+      return inCall(screen) ? { do: 'resumed' } : log('resumed outside a call');
     case 'signal':
       return { do: 'signal', payload: msg.payload };
     case 'denied':
@@ -109,8 +119,9 @@ export function errorAction(code, screen, message = '') {
 /** What the signaling socket closing means (`wasOpen`: it had opened; `finished`: the page is done). */
 export function closeAction(screen, { wasOpen, finished }) {
   if (finished) return { do: 'none' };
-  // The call's media does not go through the server; it carries on (or fails on its own).
-  if (inCall(screen)) return log('lost the connection to the server');
+  // The call's media does not go through the server; it carries on (or fails on its own),
+  // and the page opens a new socket to resume its place (reconnect.js, SignalingRetry).
+  if (inCall(screen)) return { do: 'resignal' };
   if (!wasOpen) return { do: 'unreachable' };
   if (screen === 'join') return { do: 'join-idle' };
   return fail('error.lost');
@@ -146,5 +157,22 @@ export function dataAction(msg) {
     return typeof msg.location === 'string' && msg.location ? { do: 'location', text: msg.location } : { do: 'none' };
   }
   if (msg.type === 'camera') return typeof msg.on === 'boolean' ? { do: 'camera', on: msg.on } : { do: 'none' };
+  // What another guest in the call said or did, and how many are watching.
+  if (msg.type === 'chat') {
+    const ok = nameOk(msg.name) && typeof msg.text === 'string' && msg.text.trim() && [...msg.text].length <= MAX_CHAT_CHARS;
+    return ok ? { do: 'chat', name: msg.name, text: msg.text } : { do: 'none' };
+  }
+  if (msg.type === 'reaction') {
+    const ok = nameOk(msg.name) && REACTIONS.some((r) => r.name === msg.reaction);
+    return ok ? { do: 'reaction', name: msg.name, reaction: msg.reaction } : { do: 'none' };
+  }
+  if (msg.type === 'watching') {
+    return Number.isInteger(msg.count) && msg.count >= 0 ? { do: 'watching', count: msg.count } : { do: 'none' };
+  }
   return { do: 'looks' }; // looks.js takes the rest and ignores what is not about looks
+}
+
+/** A sender's name as the unit sends it: a non-empty string of at most MAX_NAME_CHARS. */
+function nameOk(name) {
+  return typeof name === 'string' && name.trim() !== '' && [...name].length <= MAX_NAME_CHARS;
 }

@@ -37,6 +37,9 @@ pub struct ApplianceConfig {
     /// `None` uses the rendezvous' URL.
     pub rendezvous_url: Option<String>,
     pub mode: visavis_api::Mode,
+    /// The store its enrollment token names (rendezvous shows it on the invite page).
+    pub store: String,
+    /// Its location, in its config and in its enrollment token.
     pub location: String,
     pub video_source: String,
     pub video_device: Option<String>,
@@ -71,6 +74,7 @@ impl Default for ApplianceConfig {
             state_dir: None,
             rendezvous_url: None,
             mode: visavis_api::Mode::FittingRoom,
+            store: "Test store".into(),
             location: "Cabine 3".into(),
             video_source: "test".into(),
             video_device: None,
@@ -161,7 +165,13 @@ impl Appliance {
             write_private(
                 &state_dir,
                 "enrollment-token",
-                &fleet.enrollment_token(&config.device_id),
+                &fleet.token(&visavis_launch::fleet::Enrollment {
+                    device_id: &config.device_id,
+                    store: &config.store,
+                    location: &config.location,
+                    mode: config.mode,
+                    valid_for: std::time::Duration::from_secs(3600),
+                }),
             )?;
         }
         let socket = dir.path().join("applianced.sock");

@@ -184,25 +184,58 @@ impl Guest {
             .context("clicking #join")
     }
 
-    /// Press `#leave`.
+    /// Press `#leave`, and during the call confirm with `#leave-confirm` when it asks.
     pub async fn leave(&self) -> Result<()> {
         self.find("#leave")
             .await?
             .click()
             .await
-            .context("clicking #leave")
+            .context("clicking #leave")?;
+        if self.shown("#leave-confirm").await? {
+            self.find("#leave-confirm")
+                .await?
+                .click()
+                .await
+                .context("clicking #leave-confirm")?;
+        }
+        Ok(())
     }
 
-    /// Press the reaction button `button[data-reaction="<reaction>"]`.
+    /// Press the reaction button `button[data-reaction="<reaction>"]`, opening the picker
+    /// with `#react` first when it is shut (and shutting it after).
     pub async fn react(&self, reaction: Reaction) -> Result<()> {
         let name = serde_json::to_value(reaction).context("reaction name")?;
         let name = name.as_str().unwrap_or_default();
         let selector = format!("button[data-reaction=\"{name}\"]");
-        self.find(&selector)
+        let opened = !self.shown(&selector).await? && self.shown("#react").await?;
+        if opened {
+            self.click("#react").await?;
+        }
+        self.click(&selector).await?;
+        if opened {
+            self.click("#react").await?; // shut again, so the picker covers nothing
+        }
+        Ok(())
+    }
+
+    /// Click `selector`.
+    pub async fn click(&self, selector: &str) -> Result<()> {
+        self.find(selector)
             .await?
             .click()
             .await
             .context(format!("clicking {selector}"))
+    }
+
+    /// Whether the page has `selector` and shows it.
+    pub async fn shown(&self, selector: &str) -> Result<bool> {
+        match self.webdriver().find(Locator::Css(selector)).await {
+            Ok(e) => e
+                .is_displayed()
+                .await
+                .context(format!("is `{selector}` shown?")),
+            Err(_) => Ok(false),
+        }
     }
 
     /// Wait until the guest has decoded at least `frames` video frames in all (`what` names

@@ -60,8 +60,13 @@ impl Guest {
             .context(format!("clicking {selector}"))
     }
 
-    /// Type `text` into `#chat-text` and press `#chat-send`.
+    /// Type `text` into `#chat-text` and press `#chat-send`, opening the chat panel with
+    /// `#chat-open` first when it is shut (and shutting it after).
     pub async fn chat(&self, text: &str) -> Result<()> {
+        let opened = !self.shown("#chat-text").await? && self.shown("#chat-open").await?;
+        if opened {
+            self.toggle_chat().await?;
+        }
         let input = self
             .webdriver()
             .find(Locator::Css("#chat-text"))
@@ -77,6 +82,21 @@ impl Guest {
             .context("the guest page has no `#chat-send`")?
             .click()
             .await
-            .context("clicking #chat-send")
+            .context("clicking #chat-send")?;
+        if opened {
+            // Shut again, as a person does, so the panel covers nothing.
+            self.toggle_chat().await?;
+        }
+        Ok(())
+    }
+
+    async fn toggle_chat(&self) -> Result<()> {
+        self.webdriver()
+            .find(Locator::Css("#chat-open"))
+            .await
+            .context("the guest page has no `#chat-open`")?
+            .click()
+            .await
+            .context("clicking #chat-open")
     }
 }

@@ -32,10 +32,12 @@ pub mod error;
 pub mod guest;
 pub mod guest_ice;
 mod guest_looks;
+pub mod guest_screen;
 pub mod http;
 pub mod lab;
 pub mod qemu;
 pub mod rendezvous;
+pub mod restartable;
 pub mod timeouts;
 pub mod wait;
 

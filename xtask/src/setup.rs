@@ -46,6 +46,9 @@ pub const PACKAGES: &[&str] = &[
     // kiosk-ui/src/theme.rs and checked by its tests.
     "fonts-inter",
     "fonts-material-design-icons-iconfont",
+    // Colour emoji for the guest page's reactions in the headless Chromium of the tests
+    // (its screenshots in docs/screens/guest-*.png); phones have their own.
+    "fonts-noto-color-emoji",
     // The kiosk under a virtual display, and screenshots of it.
     "xvfb",
     // The Wayland kiosk compositor the kiosk runs under on the unit (its unit is verified).

@@ -186,7 +186,17 @@ fn losing_rendezvous_for_a_while_keeps_the_call_and_its_signaling() {
     let up = drain(&mut s);
     assert_eq!(
         up,
-        vec![Action::Emit(Event::Rendezvous { connected: true })]
+        vec![
+            Action::Emit(Event::Rendezvous { connected: true }),
+            // In case rendezvous restarted and forgot them: the guests of the call, named
+            // so their pages can resume their signaling.
+            Action::Send(DeviceToServer::Restore {
+                guests: vec![visavis_api::signaling::RestoredGuest {
+                    guest_id: "g1".into(),
+                    name: "name-g1".into()
+                }]
+            })
+        ]
     );
 
     // The guest's restart offer, relayed on the new connection, reaches its peer.
@@ -310,4 +320,40 @@ fn a_guest_removed_while_rendezvous_was_away_is_turned_away_when_they_signal() {
         "not re-admitted: their place is gone"
     );
     assert_eq!(status(&s).guests.len(), 1);
+}
+
+#[test]
+fn back_on_rendezvous_the_unit_names_the_guests_let_in_never_one_waiting() {
+    let t0 = Instant::now();
+    let mut s = started(false, t0);
+    for id in ["g1", "g2"] {
+        knock(&mut s, id, t0);
+    }
+    s.handle_input(
+        Input::Admit {
+            guest_id: "g1".into(),
+        },
+        t0,
+    );
+    drain(&mut s);
+    // A restarted rendezvous: the socket dropped (g2, waiting on it, is gone) and came back.
+    s.handle_input(Input::RendezvousDown, t0);
+    knock(&mut s, "g3", t0 + Duration::from_secs(1));
+    drain(&mut s);
+    s.handle_input(Input::RendezvousUp, t0 + Duration::from_secs(2));
+    let restore: Vec<_> = drain(&mut s)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Send(DeviceToServer::Restore { guests }) => Some(guests),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        restore,
+        vec![vec![visavis_api::signaling::RestoredGuest {
+            guest_id: "g1".into(),
+            name: "name-g1".into()
+        }]],
+        "only g1, admitted (still connecting counts); g2 and g3 were never let in"
+    );
 }

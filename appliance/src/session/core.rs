@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use visavis_api::datachannel::{ChatRefused, Reaction, UnitMessage, chat_text};
 use visavis_api::local::{ApiError, ApiErrorCode, ChatLine, Event, GuestState, Preview};
-use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, SignalPayload};
+use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, RestoredGuest, SignalPayload};
 
 /// The speaking indicator stays on this long after the guest's voice was last heard, so it
 /// does not flicker between words.
@@ -164,6 +164,8 @@ pub struct Session {
     keepsakes: Keepsakes,
     /// Guests can see the camera (not paused, privacy switch off).
     camera_on: bool,
+    /// The "watching" count guests in the call were last told.
+    watching_told: u32,
     actions: VecDeque<Action>,
 }
 
@@ -179,6 +181,7 @@ impl Session {
             empty_since: None,
             keepsakes: Keepsakes::default(),
             camera_on: true,
+            watching_told: 0,
             actions: VecDeque::new(),
         }
     }
@@ -284,6 +287,20 @@ impl Session {
                     // offline, a session from before a restart) must not stay open.
                     self.actions
                         .push_back(Action::Send(DeviceToServer::EndSession));
+                } else {
+                    // Rendezvous may have restarted and forgotten the call: name its guests
+                    // so their pages can resume their signaling (nothing new is admitted).
+                    let guests = self
+                        .guests
+                        .iter()
+                        .filter(|(_, g)| g.state != GuestState::Waiting)
+                        .map(|(guest_id, g)| RestoredGuest {
+                            guest_id: guest_id.clone(),
+                            name: g.name.clone(),
+                        })
+                        .collect();
+                    self.actions
+                        .push_back(Action::Send(DeviceToServer::Restore { guests }));
                 }
             }
             Input::RendezvousDown => {
@@ -398,6 +415,7 @@ impl Session {
                     }
                     self.actions
                         .push_back(Action::Emit(Event::GuestJoined { guest_id, name }));
+                    self.tell_watching();
                 }
             }
             Input::PeerFailed { guest_id } => {
@@ -419,14 +437,12 @@ impl Session {
                 }
             }
             Input::Reaction { guest_id, reaction } => {
-                if self
-                    .guests
-                    .get(&guest_id)
-                    .is_some_and(|g| g.state == GuestState::InCall)
-                {
-                    self.actions
-                        .push_back(Action::Emit(Event::Reaction { guest_id, reaction }));
-                }
+                let Some(name) = self.in_call_name(&guest_id) else {
+                    return;
+                };
+                self.tell_others(&guest_id, UnitMessage::Reaction { name, reaction });
+                self.actions
+                    .push_back(Action::Emit(Event::Reaction { guest_id, reaction }));
             }
             Input::Chat { guest_id, text } => self.chat(guest_id, &text),
             Input::Vote {
@@ -546,6 +562,14 @@ impl Session {
         }
     }
 
+    /// The name of `guest_id` if they are in the call.
+    fn in_call_name(&self, guest_id: &str) -> Option<String> {
+        self.guests
+            .get(guest_id)
+            .filter(|g| g.state == GuestState::InCall)
+            .map(|g| g.name.clone())
+    }
+
     fn in_call(&self, guest_id: &str) -> bool {
         self.guests
             .get(guest_id)
@@ -566,17 +590,48 @@ impl Session {
         }
     }
 
-    fn chat(&mut self, guest_id: GuestId, raw: &str) {
-        let Some(name) = self
+    /// Send `message` to every guest in the call but `sender` (who shows their own). A
+    /// guest still waiting or connecting never gets it: they have not been let in.
+    fn tell_others(&mut self, sender: &str, message: UnitMessage) {
+        for (guest_id, _) in self
             .guests
-            .get(&guest_id)
+            .iter()
+            .filter(|(id, g)| g.state == GuestState::InCall && id.as_str() != sender)
+        {
+            self.actions.push_back(Action::ToGuest {
+                guest_id: guest_id.clone(),
+                message: message.clone(),
+            });
+        }
+    }
+
+    /// Tell the guests in the call how many they are, when that changed.
+    fn tell_watching(&mut self) {
+        let count = self
+            .guests
+            .values()
             .filter(|g| g.state == GuestState::InCall)
-            .map(|g| g.name.clone())
-        else {
+            .count();
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        if count != self.watching_told {
+            self.watching_told = count;
+            self.tell_guests(Some(UnitMessage::Watching { count }));
+        }
+    }
+
+    fn chat(&mut self, guest_id: GuestId, raw: &str) {
+        let Some(name) = self.in_call_name(&guest_id) else {
             return;
         };
         match chat_text(raw) {
             Ok(text) => {
+                self.tell_others(
+                    &guest_id,
+                    UnitMessage::Chat {
+                        name: name.clone(),
+                        text: text.clone(),
+                    },
+                );
                 let line = ChatLine {
                     guest_id,
                     name,
@@ -707,6 +762,9 @@ impl Session {
                 guest_id: guest_id.clone(),
             });
         }
+        if g.state == GuestState::InCall {
+            self.tell_watching();
+        }
         if tell_rendezvous && self.rendezvous_up {
             self.actions.push_back(Action::Send(DeviceToServer::Deny {
                 guest_id: guest_id.clone(),
@@ -731,6 +789,7 @@ impl Session {
             self.actions
                 .push_back(Action::Send(DeviceToServer::EndSession));
         }
+        self.watching_told = 0;
         let was_active = std::mem::replace(&mut self.active, false);
         self.invite = None;
         self.empty_since = None;

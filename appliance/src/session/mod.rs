@@ -11,7 +11,9 @@
 //!
 //! The privacy rule lives here: a guest's media path ([`Action::StartPeer`]) is only ever
 //! created after [`Input::Admit`] (or in demo auto-admit mode), and signaling from a guest
-//! who was not admitted is dropped.
+//! who was not admitted is dropped. What guests in the call say and do (chat lines and
+//! reactions, with the sender's name) and how many are watching go to the other guests in
+//! the call only, never to one still waiting or connecting.
 //!
 //! A network blip does not end the call: losing rendezvous keeps the guests in the call, a
 //! guest whose peer connection failed keeps their place for [`PEER_RESTART_GRACE`] while
@@ -22,6 +24,8 @@
 #[cfg(test)]
 mod blip_tests;
 mod core;
+#[cfg(test)]
+mod crowd_tests;
 mod looks;
 #[cfg(test)]
 mod looks_tests;

@@ -281,10 +281,16 @@ fn peer_connected_joins_and_reactions_flow_only_in_call() {
     );
     assert_eq!(
         drain(&mut s),
-        vec![Action::Emit(Event::GuestJoined {
-            guest_id: "g1".into(),
-            name: "name-g1".into()
-        })]
+        vec![
+            Action::Emit(Event::GuestJoined {
+                guest_id: "g1".into(),
+                name: "name-g1".into()
+            }),
+            Action::ToGuest {
+                guest_id: "g1".into(),
+                message: visavis_api::datachannel::UnitMessage::Watching { count: 1 }
+            }
+        ]
     );
     s.handle_input(r, t0);
     assert_eq!(

@@ -9,6 +9,7 @@ import {
   keepStill,
   lookIds,
   lookNumber,
+  result,
   stillUrl,
   validVotes,
   voteMessage,
@@ -72,4 +73,12 @@ test('chat lines are trimmed and bounded', () => {
 test('only known reactions are sent', () => {
   for (const { name } of REACTIONS) assert.deepEqual(reactionMessage(name), { type: 'reaction', reaction: name });
   assert.equal(reactionMessage('poop'), null);
+});
+
+test('the closed vote names its winner by the number the mirror shows, or says it is a tie', () => {
+  assert.deepEqual(result([{ look: 3, votes: 2 }, { look: 5, votes: 1 }]), { key: 'looks.winner', n: 3, winner: 3 });
+  assert.deepEqual(result([{ look: 3, votes: 1 }, { look: 5, votes: 1 }]), { key: 'looks.tie', winner: null });
+  assert.deepEqual(result([{ look: 3, votes: 0 }, { look: 5, votes: 0 }]), { key: 'looks.no_votes', winner: null });
+  assert.deepEqual(result([]), { key: 'looks.no_votes', winner: null });
+  assert.deepEqual(result([{ look: 5, votes: 4 }, { look: -1, votes: 9 }]).winner, 5, 'a malformed entry does not win');
 });

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECONNECT, Reconnector } from '../reconnect.js';
+import { RECONNECT, RESIGNAL, Reconnector, SignalingRetry } from '../reconnect.js';
 
 /** A clock whose time only moves when told; timers fire in order. */
 class FakeClock {
@@ -228,4 +228,68 @@ test('the unit coming back makes a reconnecting call offer at once, and nothing 
   assert.equal(offers.length, 3);
   r.connection('connected');
   assert.equal(r.unitBack(), false);
+});
+
+test('a socket lost during the call is opened again with back-off until the guest resumes', async () => {
+  const clock = new FakeClock();
+  const opened = [];
+  let reachable = false;
+  const retry = new SignalingRetry({
+    clock,
+    random: () => 1, // the longest wait of each step: 1, 2, 4 s…
+    open: async () => {
+      opened.push(clock.now);
+      if (!reachable) throw new Error('refused');
+    },
+  });
+  retry.lost(); // rendezvous went away
+  await clock.advance(999);
+  assert.deepEqual(opened, [], 'not at once');
+  await clock.advance(1);
+  assert.deepEqual(opened, [1000]);
+  await clock.advance(2000 + 4000);
+  assert.deepEqual(opened, [1000, 3000, 7000], 'doubling while it cannot connect');
+  reachable = true; // rendezvous is back
+  await clock.advance(8000);
+  assert.deepEqual(opened, [1000, 3000, 7000, 15000]);
+  assert.equal(retry.lostSocket, true, 'opened, not resumed yet');
+  // The server said device_offline (the unit has not named the guest yet) and closed it.
+  retry.lost();
+  await clock.advance(16000);
+  assert.deepEqual(opened.slice(4), [31000]);
+  retry.resumed();
+  assert.equal(retry.lostSocket, false);
+  assert.equal(retry.resumes, 1);
+  // A later loss starts from the first wait again.
+  retry.lost();
+  await clock.advance(1000);
+  assert.equal(opened.at(-1), 32000);
+});
+
+test('the wait between tries never passes its ceiling, and stopping ends the tries', async () => {
+  const clock = new FakeClock();
+  const opened = [];
+  const retry = new SignalingRetry({
+    clock,
+    random: () => 1,
+    open: async () => {
+      opened.push(clock.now);
+      throw new Error('refused');
+    },
+  });
+  retry.lost();
+  await clock.advance(200000);
+  const gaps = opened.slice(1).map((at, i) => at - opened[i]);
+  assert.ok(gaps.every((g) => g <= RESIGNAL.maxRetryMs), `${gaps}`);
+  assert.equal(Math.max(...gaps), RESIGNAL.maxRetryMs);
+  retry.stop();
+  const tries = opened.length;
+  await clock.advance(200000);
+  assert.equal(opened.length, tries);
+  // Two losses at once make one try, not two.
+  const again = new SignalingRetry({ clock, random: () => 0, open: async () => opened.push(clock.now) });
+  again.lost();
+  again.lost();
+  await clock.advance(1000);
+  assert.equal(opened.length, tries + 1);
 });

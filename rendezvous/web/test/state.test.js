@@ -66,8 +66,12 @@ test('during a call, an offline unit or a refusal keeps the call', () => {
 test('server messages lead to their screens', () => {
   assert.deepEqual(serverAction({ type: 'waiting' }, 'join'), { do: 'wait' });
   const ice = [{ urls: ['stun:example.org'] }];
-  assert.deepEqual(serverAction({ type: 'admitted', ice_servers: ice }, 'waiting'), { do: 'media', iceServers: ice });
-  assert.deepEqual(serverAction({ type: 'admitted' }, 'waiting'), { do: 'media', iceServers: [] });
+  assert.deepEqual(serverAction({ type: 'admitted', ice_servers: ice, guest_id: 'g-1' }, 'waiting'), {
+    do: 'media',
+    iceServers: ice,
+    guestId: 'g-1',
+  });
+  assert.deepEqual(serverAction({ type: 'admitted' }, 'waiting'), { do: 'media', iceServers: [], guestId: null });
   const denied = serverAction({ type: 'denied' }, 'waiting');
   assert.equal(denied.screen, 'denied');
   assert.equal(denied.again, true);
@@ -90,7 +94,11 @@ test('server messages lead to their screens', () => {
 
 test('the socket closing: the call carries on, the join form frees up, otherwise an error', () => {
   assert.equal(closeAction('in-call', { wasOpen: true, finished: true }).do, 'none');
-  for (const screen of CALL_SCREENS) assert.equal(closeAction(screen, { wasOpen: true, finished: false }).do, 'log');
+  // During the call the socket is opened again to resume (rendezvous restarted, say).
+  for (const screen of CALL_SCREENS) assert.equal(closeAction(screen, { wasOpen: true, finished: false }).do, 'resignal');
+  assert.equal(closeAction('in-call', { wasOpen: false, finished: false }).do, 'resignal');
+  assert.equal(serverAction({ type: 'resumed' }, 'in-call').do, 'resumed');
+  assert.equal(serverAction({ type: 'resumed' }, 'join').do, 'log');
   assert.equal(closeAction('join', { wasOpen: false, finished: false }).do, 'unreachable');
   assert.equal(closeAction('join', { wasOpen: true, finished: false }).do, 'join-idle');
   assert.deepEqual(closeAction('waiting', { wasOpen: true, finished: false }), {
@@ -132,4 +140,30 @@ test('permission problems and data-channel messages', () => {
   assert.equal(dataAction({ type: 'camera', on: 'no' }).do, 'none');
   assert.equal(dataAction({ type: 'tally', round: 1, votes: [] }).do, 'looks');
   assert.equal(dataAction('text').do, 'none');
+});
+
+test('what other guests say and do is shown with their name; anything malformed is not', () => {
+  assert.deepEqual(dataAction({ type: 'chat', name: 'Léa', text: 'the blue one' }), {
+    do: 'chat',
+    name: 'Léa',
+    text: 'the blue one',
+  });
+  assert.deepEqual(dataAction({ type: 'reaction', name: 'Léa', reaction: 'fire' }), {
+    do: 'reaction',
+    name: 'Léa',
+    reaction: 'fire',
+  });
+  assert.deepEqual(dataAction({ type: 'watching', count: 3 }), { do: 'watching', count: 3 });
+  for (const bad of [
+    { type: 'chat', text: 'no name' },
+    { type: 'chat', name: 'Léa', text: '   ' },
+    { type: 'chat', name: 'Léa', text: 'x'.repeat(281) },
+    { type: 'chat', name: 'x'.repeat(41), text: 'hi' },
+    { type: 'reaction', name: 'Léa', reaction: 'poop' },
+    { type: 'reaction', reaction: 'fire' },
+    { type: 'watching', count: -1 },
+    { type: 'watching', count: '3' },
+  ]) {
+    assert.deepEqual(dataAction(bad), { do: 'none' }, JSON.stringify(bad));
+  }
 });

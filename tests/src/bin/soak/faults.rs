@@ -4,13 +4,13 @@
 
 use crate::clip::Clip;
 use crate::guest::SoakGuest;
-use crate::server::Restartable;
 use crate::unit;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use visavis_api::signaling::ServerToGuest;
+use visavis_e2e::restartable::Restartable;
 use visavis_e2e::{RateLimit, Rendezvous, RendezvousConfig};
 
 const STEP: Duration = Duration::from_secs(20);

@@ -20,7 +20,6 @@ mod faults;
 mod floods;
 mod guest;
 mod mem;
-mod server;
 mod unit;
 
 use clap::{Parser, ValueEnum};

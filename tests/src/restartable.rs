@@ -1,16 +1,18 @@
 //! A rendezvous that can be killed and started again on the same port and registry, as
-//! systemd restarts it: the unit and the guests reconnect to the address they know.
+//! systemd restarts it: the unit and the guests reconnect to the address they know (used by
+//! `tests/restart.rs` and the soak bench).
 
+use crate::bins::workspace_binary;
+use crate::process::ChildProcess;
+use crate::{Fleet, RendezvousConfig, timeouts};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 use tempfile::TempDir;
-use visavis_e2e::bins::workspace_binary;
-use visavis_e2e::process::ChildProcess;
-use visavis_e2e::{Fleet, RendezvousConfig, timeouts};
 use visavis_launch::files::write_private;
 
+/// A rendezvous process that can be killed and started again; killed on drop.
 pub struct Restartable {
     config_path: PathBuf,
     url: String,
@@ -52,10 +54,12 @@ impl Restartable {
         })
     }
 
+    /// Its base URL, the same across restarts.
     pub fn url(&self) -> &str {
         &self.url
     }
 
+    /// The fleet whose units it enrolls.
     pub fn fleet(&self) -> &Fleet {
         &self.fleet
     }

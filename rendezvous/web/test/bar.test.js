@@ -1,0 +1,18 @@
+// The call bar's words (bar.js), without a browser.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { liveText, toggleCaption } from '../bar.js';
+
+test('the live pill counts who is watching, and says nothing before it knows', () => {
+  assert.equal(liveText(1), 'LIVE · 1 watching');
+  assert.equal(liveText(3), 'LIVE · 3 watching');
+  for (const nobody of [0, -1, 1.5, undefined, '3']) assert.equal(liveText(nobody), '', String(nobody));
+});
+
+test('a muted mic and a paused camera say so in words', () => {
+  assert.equal(toggleCaption('mic', true), 'Mic off');
+  assert.equal(toggleCaption('mic', false), 'Mic');
+  assert.equal(toggleCaption('camera', true), 'Camera off');
+});
