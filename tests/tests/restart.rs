@@ -3,6 +3,7 @@
 //! the guest page opens a new signaling socket and resumes its place, with no new knock
 //! or admission. Proof that signaling is back: the room ends the session and the page,
 //! told over its new socket, says so (without it the page would only see its media stop).
+//! The invite on the screen, which rendezvous forgot, is replaced by a fresh one that works.
 
 use std::time::Duration;
 use visavis_api::local::{Request, Response};
@@ -70,6 +71,31 @@ async fn after_rendezvous_restarts_the_guest_page_resumes_its_signaling() -> Res
         Some("in-call"),
         "no new knock, no new admission"
     );
+
+    // The code on the screen is renewed: rendezvous forgot the old invite with the rest.
+    let fresh = wait::until(
+        "the unit to show a fresh invite",
+        timeouts::step(),
+        || async {
+            let status = match unit.client()?.call(Request::Status) {
+                Ok(Response::Status(s)) => s,
+                other => return Err(Error::new(format!("status: {other:?}"))),
+            };
+            Ok(match status.invite_url {
+                Some(fresh) if fresh != url => Check::Ready(fresh),
+                other => Check::NotYet(format!("invite {other:?}")),
+            })
+        },
+    )
+    .await?;
+    let lea = driver.new_guest().await?;
+    lea.open(&url).await?;
+    lea.wait_for_state(PageState::InvalidInvite, timeouts::step())
+        .await?;
+    lea.open(&fresh).await?;
+    lea.join("Léa").await?;
+    lea.wait_for_state(PageState::InCall, timeouts::step())
+        .await?;
 
     match unit.client()?.call(Request::EndSession) {
         Ok(Response::Done) => {}

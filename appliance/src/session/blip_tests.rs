@@ -195,6 +195,11 @@ fn losing_rendezvous_for_a_while_keeps_the_call_and_its_signaling() {
                     guest_id: "g1".into(),
                     name: "name-g1".into()
                 }]
+            }),
+            // And the invite on the screen, which it would not know either.
+            Action::Send(DeviceToServer::CreateInvite {
+                request_id: RENEW_INVITE,
+                ttl_secs: None,
             })
         ]
     );
@@ -355,5 +360,65 @@ fn back_on_rendezvous_the_unit_names_the_guests_let_in_never_one_waiting() {
             name: "name-g1".into()
         }]],
         "only g1, admitted (still connecting counts); g2 and g3 were never let in"
+    );
+}
+
+#[test]
+fn a_restarted_rendezvous_gets_a_fresh_invite_for_the_screen() {
+    let t0 = Instant::now();
+    let mut s = started(false, t0);
+    s.handle_input(Input::RendezvousDown, t0);
+    drain(&mut s);
+    s.handle_input(Input::RendezvousUp, t0 + Duration::from_secs(2));
+    let sent = drain(&mut s);
+    assert!(
+        sent.contains(&Action::Send(DeviceToServer::CreateInvite {
+            request_id: RENEW_INVITE,
+            ttl_secs: None,
+        })),
+        "{sent:?}"
+    );
+    // Down again before the answer: nobody is told of a request nobody made.
+    s.handle_input(Input::RendezvousDown, t0 + Duration::from_secs(3));
+    assert!(
+        !drain(&mut s)
+            .iter()
+            .any(|a| matches!(a, Action::InviteReady { .. })),
+        "no reply for the unit's own request"
+    );
+    s.handle_input(Input::RendezvousUp, t0 + Duration::from_secs(4));
+    drain(&mut s);
+    s.handle_input(
+        Input::InviteCreated {
+            request_id: RENEW_INVITE,
+            url: "http://rv/i/fresh".into(),
+            expires_at: 1_800,
+        },
+        t0 + Duration::from_secs(5),
+    );
+    let out = drain(&mut s);
+    assert_eq!(
+        out,
+        vec![Action::Emit(Event::Invite {
+            url: "http://rv/i/fresh".into(),
+            expires_at: 1_800,
+        })],
+        "the screen gets the fresh code, no caller gets a reply"
+    );
+    assert_eq!(status(&s).invite_url.as_deref(), Some("http://rv/i/fresh"));
+}
+
+#[test]
+fn without_an_invite_out_none_is_made_when_rendezvous_comes_back() {
+    let t0 = Instant::now();
+    let mut s = Session::new(super::tests::settings(false));
+    s.handle_input(Input::RendezvousUp, t0);
+    s.handle_input(Input::RendezvousDown, t0);
+    s.handle_input(Input::RendezvousUp, t0 + Duration::from_secs(1));
+    assert!(
+        !drain(&mut s)
+            .iter()
+            .any(|a| matches!(a, Action::Send(DeviceToServer::CreateInvite { .. }))),
+        "an idle unit asks for nothing"
     );
 }

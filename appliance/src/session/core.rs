@@ -28,6 +28,11 @@ pub struct SessionSettings {
     pub max_guests: usize,
 }
 
+/// The request id of an invite the unit asks for itself (rendezvous came back and may have
+/// forgotten the one on the screen): its answer goes to the screen, not to a caller. Local
+/// API request ids count up from 1 and never reach it.
+pub const RENEW_INVITE: u64 = u64::MAX;
+
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -301,6 +306,16 @@ impl Session {
                         .collect();
                     self.actions
                         .push_back(Action::Send(DeviceToServer::Restore { guests }));
+                    // Its invites too: the code on the screen would lead nowhere. A fresh
+                    // one replaces it (the kiosk shows it from the `invite` event).
+                    if self.invite.is_some() && !self.pending_invites.contains(&RENEW_INVITE) {
+                        self.pending_invites.push(RENEW_INVITE);
+                        self.actions
+                            .push_back(Action::Send(DeviceToServer::CreateInvite {
+                                request_id: RENEW_INVITE,
+                                ttl_secs: None,
+                            }));
+                    }
                 }
             }
             Input::RendezvousDown => {
@@ -316,6 +331,9 @@ impl Session {
                     self.remove_guest(&guest_id, false, now);
                 }
                 for request_id in std::mem::take(&mut self.pending_invites) {
+                    if request_id == RENEW_INVITE {
+                        continue;
+                    }
                     self.actions.push_back(Action::InviteReady {
                         request_id,
                         result: Err(rendezvous_unavailable()),
@@ -356,6 +374,10 @@ impl Session {
                     url: url.clone(),
                     expires_at,
                 }));
+                if request_id == RENEW_INVITE {
+                    tracing::info!("rendezvous came back: a fresh invite replaces the one shown");
+                    return;
+                }
                 self.actions.push_back(Action::InviteReady {
                     request_id,
                     result: Ok((url, expires_at)),

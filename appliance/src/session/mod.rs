@@ -33,6 +33,6 @@ mod looks_tests;
 mod tests;
 
 pub use self::core::{
-    Action, Guest, Input, PEER_RESTART_GRACE, SPEAKING_HOLD, Session, SessionSettings,
+    Action, Guest, Input, PEER_RESTART_GRACE, RENEW_INVITE, SPEAKING_HOLD, Session, SessionSettings,
 };
 pub use self::looks::Keepsakes;
