@@ -6,12 +6,14 @@
 //!
 //! - [`attract`]: what the unit is for, while nobody is there.
 //! - [`live`]: the picture filling the screen and what floats over it (home, the call,
-//!   the end), with the call's [`bar`], the [`invite`] card and the [`moments`] that dim
-//!   the picture to ask (a knock, "End and erase everything?"); drawn with [`widgets`].
+//!   the end), with the call's [`bar`], the [`feed`] of chat and reactions, the [`invite`]
+//!   card and the [`moments`] that dim the picture to ask (a knock, "End and erase
+//!   everything?"); drawn with [`widgets`].
 //! - [`staff`]: the staff PIN keypad and the unit's report.
 
 pub mod attract;
 pub mod bar;
+pub mod feed;
 pub mod invite;
 pub mod live;
 pub mod moments;
