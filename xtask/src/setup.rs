@@ -43,9 +43,11 @@ pub const PACKAGES: &[&str] = &[
     "iproute2",
     "openssl",
     // The kiosk's fonts (Inter for words, Material Icons for icons), loaded by
-    // kiosk-ui/src/theme.rs and checked by its tests.
+    // kiosk-ui/src/theme.rs and checked by its tests; Noto Color Emoji for reactions in
+    // colour (kiosk-ui/src/emoji.rs).
     "fonts-inter",
     "fonts-material-design-icons-iconfont",
+    "fonts-noto-color-emoji",
     // The kiosk under a virtual display, and screenshots of it.
     "xvfb",
     // The Wayland kiosk compositor the kiosk runs under on the unit (its unit is verified).

@@ -1,8 +1,8 @@
 //! The call's feed: guests' chat bubbles and reactions, in one area the live screen sets
 //! aside for them where they hide no face (beside the bar, along an edge, beside the
 //! looks: see [`super::live`]). Chat lines show as bubbles for [`link::CHAT_SHOWN`], at
-//! most [`BUBBLES`] at once, the newest at the bottom; reactions as chips (the icon in the
-//! reaction's colour, the sender's name and the word), each in a slot of its own so two
+//! most [`BUBBLES`] at once, the newest at the bottom; reactions as chips (the colour
+//! emoji, [`crate::emoji`], the sender's name and the word), each in a slot of its own so two
 //! never overlap, drifting up and fading over [`link::REACTION_SHOWN`].
 //!
 //! A wide area puts the bubbles on the left and the reactions on the right; a narrow one
@@ -21,6 +21,8 @@ use visavis_api::datachannel::Reaction;
 pub const BUBBLES: usize = 2;
 /// The lines one bubble may take; a longer line ends in "…".
 const BUBBLE_ROWS: usize = 3;
+/// A reaction's emoji, in points.
+const EMOJI: f32 = 40.0;
 /// A reaction chip's height.
 const CHIP_H: f32 = 52.0;
 /// How far a chip drifts up over its life (less than the gap between slots).
@@ -34,7 +36,7 @@ const REACTIONS_W: f32 = 260.0;
 pub const COMFORTABLE_H: f32 = 4.0 * CHIP_H + 3.0 * space::SMALL_GAP;
 
 /// Draw the fresh bubbles and the floating reactions in `area`.
-pub fn show(ui: &mut egui::Ui, cx: &Cx<'_>, area: Rect) {
+pub fn show(ui: &mut egui::Ui, cx: &mut Cx<'_>, area: Rect) {
     if area.width() <= 0.0 || area.height() <= 0.0 {
         return;
     }
@@ -111,7 +113,7 @@ fn bubbles(ui: &mut egui::Ui, cx: &Cx<'_>, area: Rect) {
 
 /// Floating reactions as chips in `area`, one slot each from the bottom up: the newest as
 /// many as there are slots.
-fn chips(ui: &mut egui::Ui, cx: &Cx<'_>, area: Rect) {
+fn chips(ui: &mut egui::Ui, cx: &mut Cx<'_>, area: Rect) {
     let slots = ((area.height() + space::SMALL_GAP) / (CHIP_H + space::SMALL_GAP)).floor() as usize;
     let floating: Vec<(usize, f32, Reaction, &str)> = cx
         .state
@@ -158,11 +160,19 @@ fn chips(ui: &mut egui::Ui, cx: &Cx<'_>, area: Rect) {
             .painter()
             .rect_filled(place, CHIP_H / 2.0, colour::SCRIM);
         child.add_space(space::GAP);
-        child.label(
-            RichText::new(glyph)
-                .font(theme::icon_font(size::ICON + 6.0))
-                .color(tint),
-        );
+        // The emoji in colour; the tinted icon if the emoji font is missing.
+        match cx.media.emoji(ui.ctx(), reaction) {
+            Some(tex) => {
+                child.add(egui::Image::new(&tex).fit_to_exact_size(egui::vec2(EMOJI, EMOJI)));
+            }
+            None => {
+                child.label(
+                    RichText::new(glyph)
+                        .font(theme::icon_font(EMOJI))
+                        .color(tint),
+                );
+            }
+        }
         child.add_space(space::SMALL_GAP);
         let line = fill(
             cx.t(Key::ReactionFrom),
