@@ -284,6 +284,11 @@ fn saving_is_off_when_the_camera_is_off_or_the_looks_are_full() {
         s.sent().is_empty(),
         "no still while the privacy switch is on"
     );
+    let mut status = in_call(&[]);
+    status.camera_paused = true;
+    let mut s = screen(Mode::FittingRoom, status, Lang::En);
+    s.tap("Save look");
+    assert!(s.sent().is_empty(), "no still while the camera is paused");
 
     let mut s = screen_with(with_thumbs(in_call(&[1, 2, 3, 4, 5, 6])), Lang::En);
     s.tap("Save look");

@@ -100,7 +100,9 @@ impl Live {
         ];
         match state.mode {
             Mode::FittingRoom => {
+                // A paused camera has no picture to keep (applianced blanks it).
                 let can_save = !status.privacy
+                    && !status.camera_paused
                     && status.looks.len() < MAX_LOOKS
                     && state.connected
                     && self.saving.is_none();
