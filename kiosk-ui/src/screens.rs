@@ -205,7 +205,8 @@ fn shots() -> Vec<Shot> {
             waiter: true,
             ..shot("table-call", TABLE, table_call.clone())
         },
-        shot("table-call-1080p", TABLE_HD, table_call),
+        shot("table-call-1080p", TABLE_HD, table_call.clone()),
+        shot("table-call-portrait", PORTRAIT, table_call),
     ]
 }
 

@@ -35,6 +35,16 @@ const REACTIONS_W: f32 = 260.0;
 /// The height a stacked feed needs to show two one-line bubbles and two reactions.
 pub const COMFORTABLE_H: f32 = 4.0 * CHIP_H + 3.0 * space::SMALL_GAP;
 
+/// The height a band `width` wide needs for two bubbles and two reactions: less when
+/// they sit side by side.
+pub fn band_height(width: f32) -> f32 {
+    if width >= SIDE_BY_SIDE {
+        2.0 * CHIP_H + 3.0 * space::SMALL_GAP + space::GAP
+    } else {
+        COMFORTABLE_H
+    }
+}
+
 /// Draw the fresh bubbles and the floating reactions in `area`.
 pub fn show(ui: &mut egui::Ui, cx: &mut Cx<'_>, area: Rect) {
     if area.width() <= 0.0 || area.height() <= 0.0 {

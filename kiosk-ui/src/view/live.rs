@@ -203,7 +203,7 @@ impl Live {
                 ),
             )
         } else if portrait {
-            let feed_top = grid_bottom - super::feed::COMFORTABLE_H;
+            let feed_top = grid_bottom - super::feed::band_height(right - left);
             (
                 Rect::from_min_max(
                     egui::pos2(left, top),
