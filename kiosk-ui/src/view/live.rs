@@ -116,13 +116,23 @@ impl Screen for Live {
                     feed = feed_area;
                 } else {
                     feed = self.room_feed(ui, cx, screen, bar_top, bar_shown, portrait);
-                    // The camera's card keeps clear of the feed while guests can write.
-                    let card_bottom = if calling {
-                        feed.top().min(bar_top)
+                    // The camera's card keeps clear of the feed and of friends' tiles while
+                    // they are there.
+                    let room = if calling {
+                        Rect::from_min_max(
+                            egui::pos2(screen.left(), screen.top() + TOP),
+                            egui::pos2(
+                                screen.right() - side_tiles_width(screen, portrait) - space::EDGE,
+                                feed.top().min(bar_top),
+                            ),
+                        )
                     } else {
-                        bar_top
+                        Rect::from_min_max(
+                            egui::pos2(screen.left(), screen.top() + TOP),
+                            egui::pos2(screen.right(), bar_top),
+                        )
                     };
-                    picture(ui, cx, screen, card_bottom, state.mode == Mode::FittingRoom);
+                    picture(ui, cx, screen, room, state.mode == Mode::FittingRoom);
                     if calling {
                         side_tiles(ui, cx, screen, bar_top, portrait);
                     }
@@ -429,8 +439,8 @@ pub fn cover_uv(texture: [usize; 2], area: egui::Vec2, flip: bool) -> Rect {
 }
 
 /// The camera's picture over the whole screen; a calm card instead while the camera is
-/// off or paused (never a frozen frame).
-fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32, flip: bool) {
+/// off or paused (never a frozen frame), in the middle of `free`.
+fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, free: Rect, flip: bool) {
     let status = &cx.state.status;
     if status.privacy || status.camera_paused {
         let (title, line, glyph) = if status.privacy {
@@ -438,12 +448,8 @@ fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32, flip:
         } else {
             (Key::CameraPausedCard, Key::CameraPaused, icon::VIDEOCAM_OFF)
         };
-        let width = (screen.width() - 4.0 * space::EDGE).min(560.0);
-        // In the middle of what the bar and the looks leave free.
-        let free = Rect::from_min_max(
-            egui::pos2(screen.left(), screen.top() + TOP),
-            egui::pos2(screen.right(), bar_top),
-        );
+        // In the middle of what the bar, the looks, the feed and friends' tiles leave free.
+        let width = (free.width() - 2.0 * space::EDGE).min(560.0);
         // Where the looks leave little room (a landscape fitting room), the card is
         // compact: no icon, a smaller title, tighter margins.
         let roomy = free.height() >= 240.0;
