@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use visavis_api::PROTOCOL_VERSION;
 use visavis_api::datachannel::UnitMessage;
 use visavis_api::fleet::turn::TurnMinter;
-use visavis_api::local::{Outcome, Preview, Response};
+use visavis_api::local::{Event, Outcome, Preview, Response};
 use visavis_api::signaling::{DeviceToServer, GuestId, IceServer, SignalPayload};
 
 #[derive(Debug, thiserror::Error)]
@@ -373,6 +373,10 @@ impl World {
                     }
                 }
                 Output::Emit { seq, event } => {
+                    // A knock is heard in the room, not only seen: a short chime.
+                    if matches!(event, Event::GuestKnock { .. }) {
+                        media.guest_media().chime();
+                    }
                     let _ = self.events.send((seq, event));
                 }
                 Output::MediaOutputs { video, audio } => media.set_outputs(video, audio),

@@ -7,6 +7,7 @@
 //! - [`view`]: the screens, one file each, drawn from the link's state; taps become
 //!   commands.
 //! - [`theme`]: the palette, the type sizes and the spacing every screen uses.
+//! - [`emoji`]: reactions' colour emoji, from a shipped emoji font, as textures.
 //! - [`i18n`]: every word, English and French.
 //! - [`looks`], [`qr`]: saved-look thumbnails and the invite QR code.
 //! - [`latency`]: frame-to-paint measurement for the benchmark.
@@ -15,6 +16,7 @@
 //! with `egui_kittest`, against a fake link or a real applianced.
 
 pub mod app;
+pub mod emoji;
 pub mod i18n;
 pub mod latency;
 pub mod link;

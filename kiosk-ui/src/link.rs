@@ -15,12 +15,14 @@ use std::time::{Duration, Instant};
 use visavis_api::Mode;
 use visavis_api::datachannel::Reaction;
 use visavis_api::local::{
-    ApiError, Applied, ClientRequest, Event, Outcome, Preview, Request, Response, ServerMessage,
-    StaffReport, Status,
+    ApiError, Applied, ChatLine, ClientRequest, Event, Outcome, Preview, Request, Response,
+    ServerMessage, StaffReport, Status,
 };
 
 /// How long a reaction floats over the mirror.
 pub const REACTION_SHOWN: Duration = Duration::from_millis(2500);
+/// How long a chat line shows as a bubble after it arrives.
+pub const CHAT_SHOWN: Duration = Duration::from_secs(6);
 /// How long the kiosk waits for applianced to answer a request before reconnecting.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// Between two tries to reach applianced.
@@ -48,6 +50,10 @@ pub struct LinkState {
     /// Reactions from guests, newest last, while they float: when, which, and the
     /// sender's name.
     pub reactions: Vec<(Instant, Reaction, String)>,
+    /// Chat lines that came during this connection, newest last, while they show as
+    /// bubbles ([`CHAT_SHOWN`]): when each arrived, and the line. (The status's own
+    /// `chat` keeps the session's lines; only new ones pop up.)
+    pub bubbles: Vec<(Instant, ChatLine)>,
     /// When the last session ended (and was erased), to say so on the screen.
     pub ended_at: Option<Instant>,
     /// The answer to the last staff request (cleared when the staff screen closes).
@@ -258,9 +264,15 @@ impl<R: Fn()> Link<R> {
                     .unwrap_or_default();
                 s.reactions.push((Instant::now(), reaction, name));
             }
+            Event::Chat(line) => {
+                let mut s = lock(&self.state);
+                s.bubbles.retain(|(at, _)| at.elapsed() < CHAT_SHOWN);
+                s.bubbles.push((Instant::now(), line));
+            }
             Event::SessionEnded => {
                 let mut s = lock(&self.state);
                 s.ended_at = Some(Instant::now());
+                s.bubbles.clear();
                 s.looks.clear();
             }
             Event::LookSaved { look } => self.fetch_look(look)?,

@@ -97,11 +97,24 @@ fn in_call(mode: Mode) -> LinkState {
         guest("g-1", "Camille", GuestState::InCall),
         guest("g-2", "Léa", GuestState::InCall),
     ];
-    s.status.chat = vec![ChatLine {
-        guest_id: "g-1".into(),
-        name: "Camille".into(),
-        text: "The green one suits you so well!".into(),
-    }];
+    s.status.chat = vec![
+        ChatLine {
+            guest_id: "g-2".into(),
+            name: "Léa".into(),
+            text: "Coming in a minute".into(),
+        },
+        ChatLine {
+            guest_id: "g-1".into(),
+            name: "Camille".into(),
+            text: "The green one suits you so well!".into(),
+        },
+    ];
+    s.bubbles = s
+        .status
+        .chat
+        .iter()
+        .map(|line| (Instant::now(), line.clone()))
+        .collect();
     s.reactions = vec![
         (Instant::now(), Reaction::Heart, "Camille".into()),
         (Instant::now(), Reaction::Clap, "Léa".into()),
@@ -192,7 +205,8 @@ fn shots() -> Vec<Shot> {
             waiter: true,
             ..shot("table-call", TABLE, table_call.clone())
         },
-        shot("table-call-1080p", TABLE_HD, table_call),
+        shot("table-call-1080p", TABLE_HD, table_call.clone()),
+        shot("table-call-portrait", PORTRAIT, table_call),
     ]
 }
 
@@ -201,6 +215,9 @@ fn staged(mut shot: Shot, lang: Lang) -> KioskApp {
     // Reactions float for a moment from now, whenever the shot is drawn.
     for reaction in &mut shot.state.reactions {
         reaction.0 = Instant::now();
+    }
+    for bubble in &mut shot.state.bubbles {
+        bubble.0 = Instant::now();
     }
     let guests = shot.state.status.guests.clone();
     let shared = Arc::new(Mutex::new(shot.state));
@@ -337,8 +354,40 @@ fn every_state(mode: Mode) -> Vec<Shot> {
     ]
 }
 
+/// Words drawn smaller than the theme's body size in `shapes`, with their size, except
+/// the icon font's glyphs and the theme's documented exceptions.
+fn small_words(shapes: &[egui::epaint::ClippedShape]) -> Vec<(String, f32)> {
+    fn walk(shape: &egui::Shape, out: &mut Vec<(String, f32)>) {
+        match shape {
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| walk(s, out)),
+            egui::Shape::Text(text) => {
+                let job = &text.galley.job;
+                for section in &job.sections {
+                    let font = &section.format.font_id;
+                    let (from, to) = (section.byte_range.start.0, section.byte_range.end.0);
+                    let word = job.text.get(from..to).unwrap_or_default().trim();
+                    let allowed = crate::theme::TEXT_EXCEPTIONS
+                        .iter()
+                        .any(|(w, _)| *w == word);
+                    if font.family != crate::theme::icons()
+                        && font.size < crate::theme::size::BODY
+                        && !word.is_empty()
+                        && !allowed
+                    {
+                        out.push((word.to_owned(), font.size));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    shapes.iter().for_each(|s| walk(&s.shape, &mut out));
+    out
+}
+
 /// Every screen, both installations, both languages, the three sizes, at the scale the
-/// kiosk runs at: every control the screen offers lies wholly inside the window (nothing
+/// kiosk runs at: no word is smaller than the theme's body size; every control the screen offers lies wholly inside the window (nothing
 /// below a fold, nothing to scroll to), no word runs off it, and no two controls overlap.
 #[test]
 fn every_control_is_in_reach_at_every_size_and_scale() {
@@ -357,6 +406,13 @@ fn every_control_is_in_reach_at_every_size_and_scale() {
                         .with_pixels_per_point(SCALE)
                         .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
                     harness.run_steps(3);
+                    for (word, pt) in small_words(&harness.output().shapes) {
+                        failures.push(format!(
+                            "{mode:?} {name} {lang:?} {size:?}: {word:?} is drawn at {pt} pt, \
+                             under the {} pt body size",
+                            crate::theme::size::BODY
+                        ));
+                    }
                     let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, window).expand(0.5);
                     let mut controls: Vec<(String, egui::Rect)> = Vec::new();
                     let mut words = 0;

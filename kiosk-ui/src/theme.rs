@@ -54,13 +54,12 @@ pub mod colour {
     pub const DIM: Color32 = Color32::from_rgba_premultiplied(0, 0, 0, 0xb0);
 }
 
-/// Type sizes, in points (the kiosk runs at 1.5 pixels per point).
+/// Type sizes, in points (the kiosk runs at 1.5 pixels per point). No word on any screen,
+/// the staff's included, is smaller than [`size::BODY`]: `screens.rs` checks every text
+/// drawn on every screen, in [`TEXT_EXCEPTIONS`] excepted (none today).
 pub mod size {
-    /// Staff's log lines (monospace, for support on the phone).
-    pub const LOG: f32 = 16.0;
-    /// The link under the QR code.
-    pub const LINK: f32 = 18.0;
-    /// Every other word: labels, captions, notices.
+    /// Every word: labels, captions, notices, the link under the QR code, staff's report
+    /// and log lines. The smallest text there is.
     pub const BODY: f32 = 22.0;
     /// Card titles, a guest's name on a knock.
     pub const TITLE: f32 = 32.0;
@@ -68,7 +67,13 @@ pub mod size {
     pub const DISPLAY: f32 = 48.0;
     /// Icons in the round buttons.
     pub const ICON: f32 = 34.0;
+    /// The smallest icon (the volume's steps).
+    pub const ICON_SMALL: f32 = ICON * 0.8;
 }
+
+/// Words allowed below [`size::BODY`], each with the reason: none. (Icons are glyphs in
+/// the icon font, not words, and are not counted; the smallest is [`size::ICON_SMALL`].)
+pub const TEXT_EXCEPTIONS: &[(&str, &str)] = &[];
 
 /// Spacing, in points.
 pub mod space {
@@ -140,6 +145,12 @@ pub struct FontError {
 /// egui's own widgets. Without the fonts the screen still works, in egui's fonts.
 pub fn install(ctx: &egui::Context) -> Result<(), FontError> {
     ctx.set_visuals(visuals());
+    // egui's own text styles (a widget given no size) at the body size at least.
+    ctx.all_styles_mut(|style| {
+        for font in style.text_styles.values_mut() {
+            font.size = font.size.max(size::BODY);
+        }
+    });
     let read =
         |path: &'static str| std::fs::read(path).map_err(|source| FontError { path, source });
     let (inter, bold, icons_font) = (read(INTER)?, read(INTER_BOLD)?, read(ICONS)?);

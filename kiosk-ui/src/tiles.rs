@@ -1,6 +1,6 @@
 //! Guests' tiles: each guest's video, decoded by applianced and read here over shared
 //! memory ([`crate::preview`]); a reader starts when applianced announces the tile and stops
-//! when it goes. [`grid`] lays tiles out for a table; [`draw`] paints one: the picture (or
+//! when it goes. [`grid`] lays a table's cells out over its whole area; [`draw`] paints one: the picture (or
 //! the name's initial while there is none), the name, and the speaking indicator.
 
 use crate::preview::Feed;
@@ -58,30 +58,33 @@ impl Tiles {
     }
 }
 
-/// `n` tiles of `aspect` in `area`, as large as they can be with `gap` between them, row
-/// by row, centred. The column count is the one that gives the largest tiles.
+/// `n` cells in `area`, row by row, filling it: every full row spans the whole width and
+/// the rows the whole height, `gap` between them. The column count is the one that gives
+/// the largest picture of `aspect` inside a cell (the picture is then cropped to fill its
+/// cell); a shorter last row is centred.
 pub fn grid(n: usize, area: Rect, aspect: f32, gap: f32) -> Vec<Rect> {
     if n == 0 || area.width() <= 0.0 || area.height() <= 0.0 {
         return Vec::new();
     }
-    let size_for = |cols: usize| {
+    let cell_for = |cols: usize| {
         let rows = n.div_ceil(cols);
         let w = (area.width() - gap * (cols - 1) as f32) / cols as f32;
         let h = (area.height() - gap * (rows - 1) as f32) / rows as f32;
-        let w = w.min(h * aspect).max(0.0);
-        egui::vec2(w, w / aspect)
+        egui::vec2(w.max(0.0), h.max(0.0))
+    };
+    let fitted = |cols: usize| {
+        let c = cell_for(cols);
+        c.x.min(c.y * aspect)
     };
     let cols = (1..=n)
-        .max_by(|a, b| size_for(*a).x.total_cmp(&size_for(*b).x))
+        .max_by(|a, b| fitted(*a).total_cmp(&fitted(*b)))
         .unwrap_or(1);
-    let size = size_for(cols);
+    let size = cell_for(cols);
     let rows = n.div_ceil(cols);
-    let used_h = rows as f32 * size.y + (rows - 1) as f32 * gap;
-    let top = area.top() + (area.height() - used_h) / 2.0;
     (0..n)
         .map(|i| {
             let (row, col) = (i / cols, i % cols);
-            // The last row may be shorter: centre it too.
+            // The last row may be shorter: centre it.
             let in_row = if row == rows - 1 {
                 n - row * cols
             } else {
@@ -91,7 +94,7 @@ pub fn grid(n: usize, area: Rect, aspect: f32, gap: f32) -> Vec<Rect> {
             let left = area.left() + (area.width() - used_w) / 2.0;
             let min = egui::pos2(
                 left + col as f32 * (size.x + gap),
-                top + row as f32 * (size.y + gap),
+                area.top() + row as f32 * (size.y + gap),
             );
             Rect::from_min_size(min, size)
         })
@@ -150,9 +153,10 @@ pub fn draw(
             egui::Stroke::new(if small { 3.0 } else { 5.0 }, colour::OK),
             egui::StrokeKind::Inside,
         );
+        // On one line, as wide as the word needs (within the tile).
         let pill = Rect::from_min_size(
             rect.min + egui::vec2(10.0, 10.0),
-            egui::vec2(rect.width() * 0.6, text_size * 1.6),
+            egui::vec2(rect.width() - 20.0, text_size * 1.6),
         );
         let mut child = ui.new_child(egui::UiBuilder::new().max_rect(pill));
         egui::Frame::new()
@@ -160,10 +164,9 @@ pub fn draw(
             .corner_radius(10.0)
             .inner_margin(egui::Margin::symmetric(8, 2))
             .show(&mut child, |ui| {
-                ui.label(
-                    RichText::new(word)
-                        .size(text_size * 0.8)
-                        .color(colour::ON_OK),
+                ui.add(
+                    egui::Label::new(RichText::new(word).size(text_size).color(colour::ON_OK))
+                        .truncate(),
                 );
             });
     }
@@ -178,21 +181,39 @@ mod tests {
     }
 
     #[test]
-    fn every_count_up_to_eight_fits_without_overlap_at_every_screen_size() {
-        for (w, h) in [(768.0, 800.0), (1152.0, 1080.0), (1080.0, 960.0)] {
+    fn every_count_up_to_nine_fills_the_area_without_overlap_at_every_screen_size() {
+        for (w, h) in [
+            (821.0, 290.0),
+            (1248.0, 480.0),
+            (688.0, 870.0),
+            (570.0, 300.0),
+        ] {
             let a = area(w, h);
-            for n in 1..=8 {
+            for n in 1..=9 {
                 let tiles = grid(n, a, ASPECT, 8.0);
                 assert_eq!(tiles.len(), n);
                 for (i, t) in tiles.iter().enumerate() {
                     assert!(a.expand(0.01).contains_rect(*t), "{n} in {w}x{h}: {t:?}");
-                    assert!((t.width() / t.height() - ASPECT).abs() < 0.01);
-                    // A face still reads at arm's length: a tile is never a thumbnail.
-                    assert!(t.width() >= 160.0, "{n} in {w}x{h}: {t:?}");
+                    // A face still reads at arm's length: a cell is never a thumbnail.
+                    assert!(
+                        t.width() >= 120.0 && t.height() >= 80.0,
+                        "{n} in {w}x{h}: {t:?}"
+                    );
                     for u in &tiles[i + 1..] {
                         assert!(!t.shrink(0.01).intersects(*u), "{n}: {t:?} and {u:?}");
                     }
                 }
+                // The first row spans the whole width, the rows the whole height.
+                let first = tiles.iter().filter(|t| (t.top() - a.top()).abs() < 0.5);
+                let (l, r) = first.fold((f32::MAX, f32::MIN), |(l, r), t| {
+                    (l.min(t.left()), r.max(t.right()))
+                });
+                assert!(
+                    (l - a.left()).abs() < 0.5 && (r - a.right()).abs() < 0.5,
+                    "{n} in {w}x{h}"
+                );
+                let bottom = tiles.iter().map(|t| t.bottom()).fold(f32::MIN, f32::max);
+                assert!((bottom - a.bottom()).abs() < 0.5, "{n} in {w}x{h}");
             }
         }
     }
@@ -201,11 +222,15 @@ mod tests {
     fn one_guest_takes_the_whole_width_and_more_guests_share_it() {
         let a = area(1200.0, 900.0);
         let one = grid(1, a, ASPECT, 8.0);
-        assert!((one[0].width() - 1200.0).abs() < 0.5);
+        assert_eq!(one[0], a);
         let four = grid(4, a, ASPECT, 8.0);
         // Two by two, not four in a row.
         assert!((four[0].top() - four[1].top()).abs() < 0.5);
         assert!(four[2].top() > four[0].bottom());
+        // Six at a wide table: three by two, each as wide as a third of the table.
+        let six = grid(6, area(1248.0, 480.0), ASPECT, 8.0);
+        assert!((six[0].width() - (1248.0 - 16.0) / 3.0).abs() < 0.5);
+        assert!(six[3].top() > six[0].bottom());
         assert!(grid(0, a, ASPECT, 8.0).is_empty());
     }
 }

@@ -97,9 +97,11 @@ pub fn specs() -> Vec<Spec> {
                 "libwayland-egl1",
                 "libwayland-cursor0",
                 "libxkbcommon0",
-                // The kiosk's fonts (kiosk-ui/src/theme.rs).
+                // The kiosk's fonts (kiosk-ui/src/theme.rs) and reactions' colour emoji
+                // (kiosk-ui/src/emoji.rs).
                 "fonts-inter",
                 "fonts-material-design-icons-iconfont",
+                "fonts-noto-color-emoji",
             ],
             files: vec![
                 bin("applianced"),

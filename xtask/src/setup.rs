@@ -43,10 +43,11 @@ pub const PACKAGES: &[&str] = &[
     "iproute2",
     "openssl",
     // The kiosk's fonts (Inter for words, Material Icons for icons), loaded by
-    // kiosk-ui/src/theme.rs and checked by its tests.
+    // kiosk-ui/src/theme.rs and checked by its tests; Noto Color Emoji for reactions in
+    // colour (kiosk-ui/src/emoji.rs).
     "fonts-inter",
     "fonts-material-design-icons-iconfont",
-    // Colour emoji for the guest page's reactions in the headless Chromium of the tests
+    // Also the colour emoji of the guest page's reactions in the tests' headless Chromium
     // (its screenshots in docs/screens/guest-*.png); phones have their own.
     "fonts-noto-color-emoji",
     // The kiosk under a virtual display, and screenshots of it.

@@ -249,8 +249,8 @@ mod tests {
             !between.contains("volume") && !between.contains("mix"),
             "{between}"
         );
-        // One rate for both.
-        assert_eq!(d.matches(room::CAPS).count(), 3, "{d}");
+        // One rate for all: the silence, the mix, the chime's input and the microphone.
+        assert_eq!(d.matches(room::CAPS).count(), 4, "{d}");
     }
 
     #[test]

@@ -23,6 +23,8 @@
 pub mod alsa;
 pub mod audio;
 pub mod bus;
+#[cfg(test)]
+mod cut_tests;
 mod frame;
 mod gate;
 pub mod keyframes;
@@ -73,6 +75,59 @@ pub enum MediaError {
     Mic(#[from] alsa::MicError),
     #[error("{0}")]
     Camera(#[from] visavis_hardware::camera::CameraError),
+}
+
+/// Drop (or pass) everything at a pipeline's `privacy` valve.
+fn set_valve(running: &pipeline::Running, drop: bool) {
+    use gstreamer::prelude::*;
+    if let Some(v) = running.pipeline.by_name("privacy") {
+        v.set_property("drop", drop);
+    }
+}
+
+/// What the camera's cut acts on: the video pipeline's valve, each layer's gate, the
+/// camera's streaming and the screen's preview.
+struct VideoParts<'a> {
+    running: &'a pipeline::Running,
+    gates: &'a [Arc<Gate>],
+    camera: Option<&'a visavis_hardware::camera::Capture>,
+    preview: Option<&'a preview::Preview>,
+}
+
+impl VideoParts<'_> {
+    /// Cut the camera for everyone: encoded frames withheld at once, the valve dropping new
+    /// ones, the camera not streaming, the preview black.
+    fn cut(&self) {
+        for gate in self.gates {
+            gate.close();
+        }
+        set_valve(self.running, true);
+        if let Some(c) = self.camera {
+            c.pause(true);
+        }
+        // The screen's preview too: no frozen last frame, no still of before.
+        if let Some(p) = self.preview {
+            p.cut(true);
+        }
+    }
+
+    /// Let the camera through again, if it was cut (then the caller asks for keyframes).
+    fn restore(&self) -> bool {
+        if !self.gates.first().is_some_and(|g| g.is_closed()) {
+            return false;
+        }
+        if let Some(p) = self.preview {
+            p.cut(false);
+        }
+        if let Some(c) = self.camera {
+            c.pause(false);
+        }
+        set_valve(self.running, false);
+        for gate in self.gates {
+            gate.open();
+        }
+        true
+    }
 }
 
 /// The running media path.
@@ -167,41 +222,29 @@ impl MediaHub {
     }
 
     /// Turn what guests get on or off. Video off: every encoded video frame is withheld at
-    /// once, the source's valve drops new frames and the camera stops streaming. Audio off:
+    /// once, the source's valve drops new frames, the camera stops streaming and the
+    /// screen's preview goes black (no frozen last frame, no still of before). Audio off:
     /// the same for the microphone. Video back on: the source runs again and guests get
     /// video from a fresh keyframe. The privacy switch and the screen's pause and mute
     /// buttons all come here (see `unit::Room`).
     pub fn set_outputs(&self, video: bool, audio: bool) {
-        use gstreamer::prelude::*;
-        let valve = |running: &pipeline::Running, drop: bool| {
-            if let Some(v) = running.pipeline.by_name("privacy") {
-                v.set_property("drop", drop);
-            }
+        let parts = VideoParts {
+            running: &self.video,
+            gates: &self.video_gates,
+            camera: self.camera.as_ref(),
+            preview: self.preview.as_ref(),
         };
         if !video {
-            for gate in &self.video_gates {
-                gate.close();
-            }
-            valve(&self.video, true);
-            if let Some(c) = &self.camera {
-                c.pause(true);
-            }
+            parts.cut();
         }
         if !audio {
             self.audio_gate.close();
-            valve(&self.audio, true);
+            set_valve(&self.audio, true);
         } else {
-            valve(&self.audio, false);
+            set_valve(&self.audio, false);
             self.audio_gate.open();
         }
-        if video && self.video_gates[0].is_closed() {
-            if let Some(c) = &self.camera {
-                c.pause(false);
-            }
-            valve(&self.video, false);
-            for gate in &self.video_gates {
-                gate.open();
-            }
+        if video && parts.restore() {
             self.layers.main.keyframes.request();
             // An idle small layer starts from a keyframe anyway when a guest needs it.
             if self

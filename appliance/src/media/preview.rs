@@ -5,6 +5,12 @@
 //! goes away (a kiosk crash or restart): here that only rebuilds the preview pipeline, and
 //! the encoder and every guest carry on. The newest frame is also kept for stills
 //! ([`Snapshots`]).
+//!
+//! When the camera is cut (the privacy switch, the screen's pause), the kiosk must not
+//! keep showing its last frame: [`Preview::cut`] drops every frame still on its way
+//! through the branch, forgets the still, and publishes one black frame in its place, so
+//! the last picture in the shared memory is no picture (again whenever the shared-memory
+//! side is rebuilt while cut).
 
 use super::PreviewBranch;
 use super::snapshot::Snapshots;
@@ -12,6 +18,8 @@ use crate::metrics::lock;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +36,38 @@ pub struct Preview {
     task: tokio::task::JoinHandle<()>,
     /// The newest frame, for stills.
     pub snapshots: Snapshots,
+    /// The camera is cut: no frame goes through.
+    cut: Arc<AtomicBool>,
+    current: Arc<Mutex<Option<gst_app::AppSrc>>>,
+    branch: PreviewBranch,
+}
+
+impl Preview {
+    /// Cut the camera from the preview (`true`) or let it through again. Cutting drops
+    /// every camera frame from now on, forgets the still, and replaces the picture in the
+    /// shared memory with a black frame.
+    pub fn cut(&self, on: bool) {
+        self.cut.store(on, Ordering::SeqCst);
+        if on {
+            self.snapshots.forget();
+            if let Some(src) = lock(&self.current).as_ref() {
+                let _ = src.push_sample(&black(&self.branch));
+            }
+        }
+    }
+}
+
+/// One black frame of the preview's size.
+fn black(branch: &PreviewBranch) -> gst::Sample {
+    let mut rgba = vec![0u8; branch.width as usize * branch.height as usize * 4];
+    for px in rgba.chunks_exact_mut(4) {
+        px[3] = 255;
+    }
+    let caps = gst::Caps::from_str(&caps(branch)).unwrap_or_else(|_| gst::Caps::new_any());
+    gst::Sample::builder()
+        .buffer(&gst::Buffer::from_mut_slice(rgba))
+        .caps(&caps)
+        .build()
 }
 
 impl Drop for Preview {
@@ -42,10 +82,16 @@ pub fn start(frames: &gst_app::AppSink, branch: PreviewBranch) -> Preview {
     let target = current.clone();
     let snapshots = Snapshots::default();
     let latest = snapshots.clone();
+    let cut = Arc::new(AtomicBool::new(false));
+    let cut_frames = cut.clone();
     frames.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                // Cut: a frame that was already on its way is dropped too.
+                if cut_frames.load(Ordering::SeqCst) {
+                    return Ok(gst::FlowSuccess::Ok);
+                }
                 latest.offer(&sample);
                 if let Some(src) = lock(&target).as_ref() {
                     // A full or broken preview never holds up the call: drop the frame.
@@ -55,16 +101,23 @@ pub fn start(frames: &gst_app::AppSink, branch: PreviewBranch) -> Preview {
             })
             .build(),
     );
+    let (shm_branch, shm_current, shm_cut) = (branch.clone(), current.clone(), cut.clone());
     let task = tokio::spawn(async move {
         loop {
-            if let Err(e) = run_once(&branch, &current).await {
-                tracing::warn!(socket = %branch.socket.display(), "local preview: {e}; restarting it");
+            if let Err(e) = run_once(&shm_branch, &shm_current, &shm_cut).await {
+                tracing::warn!(socket = %shm_branch.socket.display(), "local preview: {e}; restarting it");
             }
-            *lock(&current) = None;
+            *lock(&shm_current) = None;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    Preview { task, snapshots }
+    Preview {
+        task,
+        snapshots,
+        cut,
+        current,
+        branch,
+    }
 }
 
 /// Why the shared-memory pipeline stopped (it is then built again).
@@ -87,6 +140,7 @@ enum PreviewError {
 async fn run_once(
     branch: &PreviewBranch,
     current: &Mutex<Option<gst_app::AppSrc>>,
+    cut: &AtomicBool,
 ) -> Result<(), PreviewError> {
     let _ = std::fs::remove_file(&branch.socket);
     let frame = u64::from(branch.width) * u64::from(branch.height) * 4;
@@ -111,6 +165,9 @@ async fn run_once(
         .ok_or_else(|| build("no appsrc"))?;
     let bus = pipeline.bus().ok_or_else(|| build("no bus"))?;
     pipeline.set_state(gst::State::Playing)?;
+    if cut.load(Ordering::SeqCst) {
+        let _ = src.push_sample(&black(branch));
+    }
     *lock(current) = Some(src);
     // The end of the stream is not expected from a branch fed by the camera: keep watching.
     let result = match super::bus::watch("preview", String::new(), bus, || true, |_| false).await {

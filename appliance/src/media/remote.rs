@@ -139,6 +139,11 @@ impl GuestMedia {
         }
     }
 
+    /// Play the knock's chime in the room (through the one speaker mix).
+    pub fn chime(&self) {
+        self.inner.room.chime();
+    }
+
     /// Change the loudness of every guest's voice (the mix), 0 to 100: the unit's state
     /// checks the value.
     pub fn set_volume(&self, percent: u8) {

@@ -12,6 +12,11 @@
 //!
 //! Where the sound goes is a [`Speaker`]: an ALSA device, nowhere, or (for tests) an
 //! `appsink` the test reads, behind the same seam.
+//!
+//! The knock's chime ([`RoomAudio::chime`]) is one more input of the same mix: a short,
+//! soft two-note "ding-dong" (about 0.6 s, peaking 14 dB under full scale, each note
+//! fading out), so it plays on whatever device plays the guests, at the room's volume,
+//! and the echo canceller hears it as it hears them.
 
 use super::MediaError;
 use gstreamer as gst;
@@ -30,6 +35,13 @@ const MIX_LATENCY_NS: u64 = 40_000_000;
 /// How much of one guest's voice waits for the mixer: a second (S16 mono at [`RATE`]).
 const VOICE_QUEUE_BYTES: u64 = RATE as u64 * 2;
 const VOICE_QUEUE_NS: u64 = 1_000_000_000;
+/// Name of the chime's input of the mix.
+const CHIME_SRC: &str = "room-chime";
+/// The chime's notes (E5 then C5, a doorbell's fall), each this long.
+const CHIME_NOTES: [f32; 2] = [659.25, 523.25];
+const CHIME_NOTE_S: f32 = 0.3;
+/// The chime's peak, as a fraction of full scale (-14 dBFS).
+const CHIME_PEAK: f32 = 0.2;
 /// Name of the test speaker's `appsink`.
 pub const SPEAKER_TAP: &str = "speaker-out";
 
@@ -88,15 +100,37 @@ fn playback_present() -> bool {
 /// The speaker half of the room's pipeline: silence and voices → mixer → volume → echo
 /// probe → `speaker`.
 pub fn speaker_description(speaker: &Speaker, volume: u8) -> String {
+    // The chime's input idles until a knock: timed on arrival like a voice, its latency
+    // said outright (see [`RoomAudio::voice`]).
     format!(
         "audiotestsrc name=room-silence is-live=true wave=silence samplesperbuffer={} \
          ! {CAPS} ! audiomixer name=mix latency={MIX_LATENCY_NS} \
          ! {CAPS} ! volume name=room-volume volume={} \
-         ! webrtcechoprobe name=echo-probe ! {}",
+         ! webrtcechoprobe name=echo-probe ! {} \
+         appsrc name={CHIME_SRC} is-live=true format=time do-timestamp=true min-latency=0 \
+         max-latency={VOICE_QUEUE_NS} max-bytes={VOICE_QUEUE_BYTES} leaky-type=downstream \
+         caps=\"{CAPS}\" ! mix.",
         RATE / 100,
         f64::from(volume) / 100.0,
         speaker.sink()
     )
+}
+
+/// The chime's samples ([`CAPS`]): each note starts softly (5 ms) and fades away.
+pub fn chime_samples() -> Vec<u8> {
+    let per_note = (CHIME_NOTE_S * RATE as f32) as usize;
+    let attack = RATE as f32 * 0.005;
+    let mut out = Vec::with_capacity(per_note * CHIME_NOTES.len() * 2);
+    for freq in CHIME_NOTES {
+        for i in 0..per_note {
+            let t = i as f32 / RATE as f32;
+            let rise = (i as f32 / attack).min(1.0);
+            let fade = (-t * 7.0).exp();
+            let v = (2.0 * std::f32::consts::PI * freq * t).sin() * CHIME_PEAK * rise * fade;
+            out.extend_from_slice(&((v * f32::from(i16::MAX)) as i16).to_le_bytes());
+        }
+    }
+    out
 }
 
 struct Inner {
@@ -160,9 +194,27 @@ impl RoomAudio {
             .set_property("volume", f64::from(percent) / 100.0);
     }
 
-    /// How many inputs the mixer has: the silence source and one per voice.
+    /// How many inputs the mixer has besides the chime's: the silence source and one per
+    /// voice.
     pub fn mixer_inputs(&self) -> usize {
-        self.inner.mixer.sink_pads().len()
+        self.inner.mixer.sink_pads().len().saturating_sub(1)
+    }
+
+    /// Play the knock's chime once in the room, through the mix. (A pipeline built without
+    /// [`speaker_description`]'s chime input plays nothing.)
+    pub fn chime(&self) {
+        let Some(src) = self
+            .inner
+            .pipeline
+            .by_name(CHIME_SRC)
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        else {
+            return;
+        };
+        // One buffer: its samples are timed as one, never overlapping each other.
+        if let Err(e) = src.push_buffer(gst::Buffer::from_slice(chime_samples())) {
+            tracing::warn!("the knock's chime could not play: {e}");
+        }
     }
 
     /// The test speaker's `appsink` ([`Speaker::Tap`]).
@@ -317,6 +369,82 @@ mod tests {
         std::iter::repeat_n(value, 480)
             .flat_map(i16::to_le_bytes)
             .collect()
+    }
+
+    /// The peak sample of the speaker's next buffer, if one comes.
+    fn next_peak(tap: &gst_app::AppSink) -> Option<i16> {
+        let sample = tap.try_pull_sample(gst::ClockTime::from_mseconds(200))?;
+        let map = sample.buffer()?.map_readable().ok()?;
+        map.chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]).saturating_abs())
+            .max()
+    }
+
+    #[test]
+    fn the_chime_is_short_soft_and_fades() {
+        let samples: Vec<i16> = chime_samples()
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        let seconds = samples.len() as f32 / RATE as f32;
+        assert!((0.3..=1.0).contains(&seconds), "{seconds} s");
+        let peak = samples
+            .iter()
+            .map(|s| s.saturating_abs())
+            .max()
+            .unwrap_or(0);
+        // Heard, never loud: between -20 and -12 dBFS.
+        assert!((3_000..=8_300).contains(&peak), "peak {peak}");
+        // Each note fades: its end is far softer than its start, and it starts with no click.
+        let note = samples.len() / 2;
+        for n in samples.chunks(note) {
+            let head = n[..note / 10]
+                .iter()
+                .map(|s| s.saturating_abs())
+                .max()
+                .unwrap_or(0);
+            let tail = n[note - note / 10..]
+                .iter()
+                .map(|s| s.saturating_abs())
+                .max()
+                .unwrap_or(0);
+            assert!(tail * 4 < head, "head {head}, tail {tail}");
+            assert!(n[0].saturating_abs() < 100, "a click: {}", n[0]);
+        }
+    }
+
+    /// A knock's chime reaches the speaker through the mix: silence, then sound, then
+    /// silence again, the mix running on.
+    #[test]
+    fn the_chime_plays_through_the_one_speaker_and_ends() {
+        gst::init().unwrap();
+        let room = RoomAudio::build(&speaker_description(&Speaker::Tap, 60), 60).unwrap();
+        room.pipeline().set_state(gst::State::Playing).unwrap();
+        let tap = room.speaker_tap().unwrap();
+        // The mix is running, in silence, before the knock.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let first = loop {
+            if let Some(peak) = next_peak(&tap) {
+                break peak;
+            }
+            assert!(Instant::now() < deadline, "the mix never started");
+        };
+        assert_eq!(first, 0, "silence before the knock");
+        room.chime();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut loudest = 0;
+        while loudest < 1_000 {
+            assert!(Instant::now() < deadline, "no chime reached the speaker");
+            loudest = loudest.max(next_peak(&tap).unwrap_or(0));
+        }
+        // At the room's volume: the chime's peak times 0.6, give or take.
+        assert!(loudest <= 5_000, "too loud: {loudest}");
+        // Then it ends: silence again, with the mix still running.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while next_peak(&tap) != Some(0) {
+            assert!(Instant::now() < deadline, "the chime never ended");
+        }
+        room.pipeline().set_state(gst::State::Null).unwrap();
     }
 
     /// Four voices come out of one sink summed at the room's volume; those leaving free

@@ -39,6 +39,11 @@ impl Snapshots {
         *lock(&self.latest) = Some((Instant::now(), sample.clone()));
     }
 
+    /// Forget the newest frame (the camera was cut: no still of before).
+    pub fn forget(&self) {
+        *lock(&self.latest) = None;
+    }
+
     /// The current picture as a JPEG. Blocking (encodes): call from a blocking thread.
     pub fn jpeg(&self) -> Result<Vec<u8>, SnapshotError> {
         let sample = match lock(&self.latest).as_ref() {

@@ -284,6 +284,11 @@ fn saving_is_off_when_the_camera_is_off_or_the_looks_are_full() {
         s.sent().is_empty(),
         "no still while the privacy switch is on"
     );
+    let mut status = in_call(&[]);
+    status.camera_paused = true;
+    let mut s = screen(Mode::FittingRoom, status, Lang::En);
+    s.tap("Save look");
+    assert!(s.sent().is_empty(), "no still while the camera is paused");
 
     let mut s = screen_with(with_thumbs(in_call(&[1, 2, 3, 4, 5, 6])), Lang::En);
     s.tap("Save look");
@@ -309,14 +314,75 @@ fn the_tally_and_the_chat_show_over_the_mirror() {
         name: "Camille".into(),
         text: "the blue one!".into(),
     }];
-    let mut s = screen_with(with_thumbs(status.clone()), Lang::En);
+    let fresh = |status: &Status| link::LinkState {
+        bubbles: status
+            .chat
+            .iter()
+            .map(|l| (std::time::Instant::now(), l.clone()))
+            .collect(),
+        ..with_thumbs(status.clone())
+    };
+    let mut s = screen_with(fresh(&status), Lang::En);
     assert!(s.shows("Look 1: 2 votes") && s.shows("Look 3: 1 vote"));
     assert!(s.shows("Camille: the blue one!"));
     s.tap("Close the vote");
     assert_eq!(s.sent(), [Request::EndCompare]);
 
-    let s = screen_with(with_thumbs(status), Lang::Fr);
+    let s = screen_with(fresh(&status), Lang::Fr);
     assert!(s.shows("Tenue 1 : 2 votes") && s.shows("Camille : the blue one!"));
+}
+
+#[test]
+fn chat_bubbles_go_after_a_few_seconds_and_at_most_two_show() {
+    let line = |name: &str, text: &str| ChatLine {
+        guest_id: "g-1".into(),
+        name: name.into(),
+        text: text.into(),
+    };
+    let now = std::time::Instant::now();
+    let ago = |d: Duration| now.checked_sub(d).expect("a clock older than a minute");
+    let mut status = in_call(&[]);
+    status.chat = vec![
+        line("Camille", "first"),
+        line("Léa", "second"),
+        line("Hugo", "third"),
+        line("Mamie", "fourth"),
+    ];
+    let mut state = with_thumbs(status.clone());
+    state.bubbles = vec![
+        // Came long ago: gone from the screen.
+        (
+            ago(link::CHAT_SHOWN + Duration::from_secs(1)),
+            status.chat[0].clone(),
+        ),
+        (now, status.chat[1].clone()),
+        (now, status.chat[2].clone()),
+        (now, status.chat[3].clone()),
+    ];
+    for (mode, size) in [
+        (Mode::FittingRoom, [1080.0 / 1.5, 1920.0 / 1.5]),
+        (Mode::Table, [1280.0 / 1.5, 800.0 / 1.5]),
+        (Mode::Table, [1920.0 / 1.5, 1080.0 / 1.5]),
+    ] {
+        let mut state = state.clone();
+        state.mode = mode;
+        let s = screen_sized(state, Lang::En, size);
+        assert!(
+            !s.shows("Camille: first"),
+            "{mode:?} {size:?}: an old line shows"
+        );
+        assert!(
+            !s.shows("Léa: second"),
+            "{mode:?} {size:?}: a third bubble shows"
+        );
+        assert!(
+            s.shows("Mamie: fourth"),
+            "{mode:?} {size:?}: the newest is missing"
+        );
+    }
+    // Lines the status already had when the kiosk connected do not pop up.
+    let s = screen_with(with_thumbs(status), Lang::En);
+    assert!(!s.shows("Mamie: fourth"));
 }
 
 #[test]
@@ -543,6 +609,20 @@ fn in_a_call_the_microphone_mutes_and_the_camera_pauses() {
             Request::SetCamera { paused: false }
         ]
     );
+}
+
+#[test]
+fn at_a_table_a_cut_camera_is_said_in_the_tables_own_cell() {
+    let mut status = in_call(&[]);
+    let s = screen(Mode::Table, status.clone(), Lang::En);
+    assert!(s.shows("You") && !s.shows("You · Paused"));
+    status.camera_paused = true;
+    let s = screen(Mode::Table, status.clone(), Lang::En);
+    assert!(s.shows("You · Paused"));
+    status.camera_paused = false;
+    status.privacy = true;
+    let s = screen(Mode::Table, status, Lang::Fr);
+    assert!(s.shows("Vous · Caméra coupée"));
 }
 
 #[test]

@@ -38,12 +38,12 @@ fn item_width(ui: &egui::Ui, caption: &str) -> f32 {
 }
 
 /// The bar's height (captions may take two lines).
-fn bar_height(ui: &egui::Ui) -> f32 {
+pub fn bar_height(ui: &egui::Ui) -> f32 {
     widgets::round_height(ui, "Ag\nAg", space::ROUND_ITEM) + 2.0 * space::GAP
 }
 
 /// The looks' height, when they show.
-fn looks_height(cx: &Cx<'_>) -> f32 {
+pub fn looks_height(cx: &Cx<'_>) -> f32 {
     let s = &cx.state.status;
     if cx.state.mode == Mode::FittingRoom && !s.looks.is_empty() {
         LOOK.y + 28.0 + space::PILL + 2.0 * space::GAP
@@ -51,6 +51,17 @@ fn looks_height(cx: &Cx<'_>) -> f32 {
         0.0
     }
 }
+
+/// The right end of the looks' row (the stills, or the vote's button above them, which
+/// is at most [`LOOKS_BUTTON_W`] wide).
+pub fn looks_right(cx: &Cx<'_>, screen: Rect) -> f32 {
+    let n = cx.state.status.looks.len() as f32;
+    let stills = n * (LOOK.x + space::SMALL_GAP);
+    screen.left() + space::EDGE + stills.max(LOOKS_BUTTON_W)
+}
+
+/// The widest the vote's button over the looks gets ("Close the vote", "Ask which one").
+pub const LOOKS_BUTTON_W: f32 = 280.0;
 
 /// Where the bar (and the looks over it) begin.
 pub fn top(ui: &egui::Ui, cx: &Cx<'_>, screen: Rect) -> f32 {
@@ -61,23 +72,10 @@ pub fn top(ui: &egui::Ui, cx: &Cx<'_>, screen: Rect) -> f32 {
 }
 
 impl Live {
-    pub(super) fn bar(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, top: f32) {
+    /// The bar's round items left of End, in order: (icon, caption, tone, enabled).
+    fn items(&self, cx: &Cx<'_>) -> Vec<(&'static str, &'static str, Tone, bool)> {
         let state = cx.state;
         let status = &state.status;
-        let height = bar_height(ui);
-        let bar = Rect::from_min_max(
-            egui::pos2(screen.left(), screen.bottom() - height),
-            screen.max,
-        );
-        ui.painter().rect_filled(bar, 0.0, colour::SCRIM);
-        if looks_height(cx) > 0.0 {
-            let area = Rect::from_min_max(
-                egui::pos2(screen.left(), top),
-                egui::pos2(screen.right(), bar.top()),
-            );
-            self.looks(ui, cx, area);
-        }
-        // The items, End last and apart.
         let mut items = vec![
             if status.mic_muted {
                 (icon::MIC_OFF, cx.t(Key::BarMicOff), Tone::Destructive, true)
@@ -102,7 +100,9 @@ impl Live {
         ];
         match state.mode {
             Mode::FittingRoom => {
+                // A paused camera has no picture to keep (applianced blanks it).
                 let can_save = !status.privacy
+                    && !status.camera_paused
                     && status.looks.len() < MAX_LOOKS
                     && state.connected
                     && self.saving.is_none();
@@ -126,21 +126,66 @@ impl Live {
             Tone::Secondary,
             state.connected,
         ));
-        // Each item as wide as its caption needs (its longest word, or half the caption
-        // on two lines), at least the circle; volume is two smaller buttons under one
-        // caption; End stands apart at the right.
-        let volume_line = fill(cx.t(Key::Volume), &[("n", &status.volume.to_string())]);
-        let need = |caption: &str| item_width(ui, caption);
-        let widths: Vec<f32> = items.iter().map(|(_, c, _, _)| need(c)).collect();
+        items
+    }
+
+    /// The widths of the items, the volume and End, as [`Live::bar`] lays them out.
+    fn widths(&self, ui: &egui::Ui, cx: &Cx<'_>) -> (Vec<f32>, f32, f32) {
+        let volume_line = fill(
+            cx.t(Key::Volume),
+            &[("n", &cx.state.status.volume.to_string())],
+        );
+        let widths = self
+            .items(cx)
+            .iter()
+            .map(|(_, c, _, _)| item_width(ui, c))
+            .collect();
         // The level on one line ("Volume 70 %" never leaves its "%" behind).
         let volume_w = ui
             .painter()
-            .layout_no_wrap(volume_line.clone(), theme::bold(size::BODY), colour::TEXT)
+            .layout_no_wrap(volume_line, theme::bold(size::BODY), colour::TEXT)
             .size()
             .x
             .max(2.0 * VOLUME_D + space::SMALL_GAP)
             + 8.0;
-        let end_w = need(cx.t(Key::End));
+        (widths, volume_w, item_width(ui, cx.t(Key::End)))
+    }
+
+    /// What the bar leaves free between its items (the volume last) and End, from left to
+    /// right: the call's feed may sit there.
+    pub fn bar_free_span(&self, ui: &egui::Ui, cx: &Cx<'_>, screen: Rect) -> (f32, f32) {
+        let (widths, volume_w, end_w) = self.widths(ui, cx);
+        let left = screen.left()
+            + space::EDGE
+            + widths.iter().map(|w| w + space::SMALL_GAP).sum::<f32>()
+            + volume_w
+            + space::GAP;
+        let right = screen.right() - space::EDGE - end_w - space::GAP;
+        (left, right.max(left))
+    }
+
+    pub(super) fn bar(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, top: f32) {
+        let state = cx.state;
+        let status = &state.status;
+        let height = bar_height(ui);
+        let bar = Rect::from_min_max(
+            egui::pos2(screen.left(), screen.bottom() - height),
+            screen.max,
+        );
+        ui.painter().rect_filled(bar, 0.0, colour::SCRIM);
+        if looks_height(cx) > 0.0 {
+            let area = Rect::from_min_max(
+                egui::pos2(screen.left(), top),
+                egui::pos2(screen.right(), bar.top()),
+            );
+            self.looks(ui, cx, area);
+        }
+        let items = self.items(cx);
+        // Each item as wide as its caption needs (its longest word, or half the caption
+        // on two lines), at least the circle; volume is two smaller buttons under one
+        // caption; End stands apart at the right.
+        let volume_line = fill(cx.t(Key::Volume), &[("n", &status.volume.to_string())]);
+        let (widths, volume_w, end_w) = self.widths(ui, cx);
         let mut x = screen.left() + space::EDGE;
         let y = bar.top() + space::GAP;
         let h = height - 2.0 * space::GAP;
@@ -239,7 +284,7 @@ impl Live {
                 r.center(),
                 egui::Align2::CENTER_CENTER,
                 glyph,
-                theme::icon_font(size::ICON * 0.8),
+                theme::icon_font(size::ICON_SMALL),
                 colour::TEXT.gamma_multiply(fade),
             );
             if response.clicked() {

@@ -35,15 +35,7 @@ pub fn card(
     let nothing = cx.t(Key::NothingRecorded);
     let qr = cx.media.qr(ui.ctx(), url);
     let words = |ui: &mut egui::Ui| {
-        ui.add(
-            egui::Label::new(
-                RichText::new(url)
-                    .size(size::LINK)
-                    .monospace()
-                    .color(colour::MUTED),
-            )
-            .wrap(),
-        );
+        ui.add(egui::Label::new(RichText::new(url).size(size::BODY).color(colour::MUTED)).wrap());
         ui.label(widgets::words(valid.clone(), colour::TEXT));
         ui.add(egui::Label::new(widgets::words(nothing, colour::MUTED)).wrap());
     };
@@ -83,7 +75,7 @@ pub fn card(
     } else {
         // Landscape: the code on the left, the words beside it, the card at the right.
         let side = (room - 2.0 * margin).clamp(120.0, 280.0);
-        let text_w = 260.0;
+        let text_w = 340.0;
         let width =
             (side + text_w + 2.0 * margin + space::GAP).min(screen.width() - 2.0 * space::EDGE);
         let x = screen.right() - space::EDGE - width;

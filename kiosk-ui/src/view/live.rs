@@ -1,19 +1,19 @@
 //! The live screen: the picture is the screen. The camera's picture (the mirror, in a
 //! fitting room) or, at a table in a call, the grid of everyone fills it, cropped to fill;
 //! over it float the logo (a long press opens the staff screen), the "● LIVE" pill while
-//! anyone can see the camera, the language switch, notices, friends' tiles, reactions and
-//! chat, the invite card and the [`super::bar`] of controls. Moments that need an answer
+//! anyone can see the camera, the language switch, notices, friends' tiles, the vote's
+//! tally, the [`super::feed`] of chat and reactions (set where it hides no face), the
+//! invite card and the [`super::bar`] of controls. Moments that need an answer
 //! (a knock, "End and erase everything?") dim the picture: [`super::moments`].
 
 use super::widgets::{self, Tone};
 use super::{Cx, Next, Screen};
 use crate::i18n::{Key, fill};
-use crate::link::{self, LinkState};
+use crate::link::LinkState;
 use crate::theme::{self, colour, icon, size, space};
 use egui::{Color32, Rect, RichText};
 use std::time::{Duration, Instant};
 use visavis_api::Mode;
-use visavis_api::datachannel::Reaction;
 use visavis_api::local::{GuestState, GuestStatus, Request};
 
 /// How long a notice ("everything was erased", "a waiter has been called") stays.
@@ -22,8 +22,10 @@ pub const NOTICE_SHOWN: Duration = Duration::from_secs(10);
 pub const BAR_SHOWN: Duration = Duration::from_secs(6);
 /// Holding the logo this long opens the staff screen.
 pub const LONG_PRESS: f64 = 1.5;
-/// Chat bubbles over the picture at once (the newest).
-const BUBBLES: usize = 2;
+/// From this width on, the bar's band between the volume and End holds the feed.
+const FEED_IN_BAND: f32 = 440.0;
+/// The feed's lane along the right edge of a small landscape table.
+const FEED_LANE: f32 = 240.0;
 /// Cells a table's grid shows at once (the table's own picture is one of them).
 const MAX_CELLS: usize = 9;
 /// "Save look" counts down this many seconds, so the still does not catch the arm
@@ -106,26 +108,54 @@ impl Screen for Live {
                     screen.bottom()
                 };
                 let table_grid = state.mode == Mode::Table && calling;
+                // Where chat and reactions go: never over a face.
+                let feed;
                 if table_grid {
+                    let (grid_area, feed_area) = self.table_layout(ui, cx, screen, portrait);
+                    grid(ui, cx, grid_area);
+                    feed = feed_area;
+                } else {
+                    feed = self.room_feed(ui, cx, screen, bar_top, bar_shown, portrait);
+                    // The camera's card keeps clear of the feed and of friends' tiles while
+                    // they are there.
+                    let room = if calling {
+                        Rect::from_min_max(
+                            egui::pos2(screen.left(), screen.top() + TOP),
+                            egui::pos2(
+                                screen.right() - side_tiles_width(screen, portrait) - space::EDGE,
+                                feed.top().min(bar_top),
+                            ),
+                        )
+                    } else {
+                        Rect::from_min_max(
+                            egui::pos2(screen.left(), screen.top() + TOP),
+                            egui::pos2(screen.right(), bar_top),
+                        )
+                    };
+                    picture(ui, cx, screen, room, state.mode == Mode::FittingRoom);
+                    if calling {
+                        side_tiles(ui, cx, screen, bar_top, portrait);
+                    }
+                }
+                tally(ui, cx, screen, bar_top);
+                if let Some(n) = self.top_strip(ui, cx, screen) {
+                    next = n;
+                }
+                let feed = if table_grid {
+                    // At a table the notices open the feed, so nothing covers the grid.
+                    let below = notices(ui, cx, self, feed);
+                    Rect::from_min_max(egui::pos2(feed.left(), below), feed.max)
+                } else {
                     let area = Rect::from_min_max(
                         egui::pos2(
                             screen.left() + space::EDGE,
                             screen.top() + TOP + space::SMALL_GAP,
                         ),
-                        egui::pos2(screen.right() - space::EDGE, bar_top - space::SMALL_GAP),
+                        egui::pos2(screen.right() - space::EDGE, screen.bottom()),
                     );
-                    grid(ui, cx, area);
-                } else {
-                    picture(ui, cx, screen, bar_top, state.mode == Mode::FittingRoom);
-                    if calling {
-                        side_tiles(ui, cx, screen, bar_top, portrait);
-                    }
-                }
-                over_picture(ui, cx, screen, bar_top);
-                if let Some(n) = self.top_strip(ui, cx, screen) {
-                    next = n;
-                }
-                notices(ui, cx, self, screen);
+                    notices(ui, cx, self, area);
+                    feed
+                };
                 let invite_shown = status.invite_url.is_some() && (!calling || self.invite_open);
                 if invite_shown && !moment {
                     super::invite::card(ui, cx, screen, bar_top, portrait, calling);
@@ -134,6 +164,10 @@ impl Screen for Live {
                     home(ui, cx, screen);
                 } else if bar_shown {
                     self.bar(ui, cx, screen, bar_top);
+                }
+                // Over the bar's band and the looks' backdrop, never under them.
+                if status.session_active && !moment {
+                    super::feed::show(ui, cx, feed);
                 }
                 self.countdown(ui, cx, screen);
                 if let Some(guest) = knock {
@@ -150,6 +184,93 @@ impl Screen for Live {
 }
 
 impl Live {
+    /// A table in a call: the grid and the feed. The bar's band stays set aside while the
+    /// bar fades, so the grid never jumps. Each screen has its own layout:
+    /// - wide (1920x1080): the grid over the whole width, the feed in the bar's band
+    ///   between the volume and End;
+    /// - portrait (1080x1920): the grid over the whole width, the feed in a band of its own
+    ///   above the bar;
+    /// - a small landscape panel (1280x800), where the band leaves too little room: the
+    ///   feed in a lane along the right edge, the grid filling the rest.
+    fn table_layout(
+        &self,
+        ui: &egui::Ui,
+        cx: &Cx<'_>,
+        screen: Rect,
+        portrait: bool,
+    ) -> (Rect, Rect) {
+        let band_top = screen.bottom() - super::bar::bar_height(ui);
+        let (span_l, span_r) = self.bar_free_span(ui, cx, screen);
+        let top = screen.top() + TOP + space::SMALL_GAP;
+        let (left, right) = (screen.left() + space::EDGE, screen.right() - space::EDGE);
+        let grid_bottom = band_top - space::SMALL_GAP;
+        if span_r - span_l >= FEED_IN_BAND {
+            (
+                Rect::from_min_max(egui::pos2(left, top), egui::pos2(right, grid_bottom)),
+                Rect::from_min_max(
+                    egui::pos2(span_l, band_top + space::SMALL_GAP),
+                    egui::pos2(span_r, screen.bottom() - space::SMALL_GAP),
+                ),
+            )
+        } else if portrait {
+            let feed_top = grid_bottom - super::feed::band_height(right - left);
+            (
+                Rect::from_min_max(
+                    egui::pos2(left, top),
+                    egui::pos2(right, feed_top - space::GAP),
+                ),
+                Rect::from_min_max(egui::pos2(left, feed_top), egui::pos2(right, grid_bottom)),
+            )
+        } else {
+            let lane = right - FEED_LANE;
+            (
+                Rect::from_min_max(
+                    egui::pos2(left, top),
+                    egui::pos2(lane - space::GAP, grid_bottom),
+                ),
+                Rect::from_min_max(egui::pos2(lane, top), egui::pos2(right, grid_bottom)),
+            )
+        }
+    }
+
+    /// The feed over the mirror: beside the looks in landscape (the room above them is
+    /// the vote's), else above the bar and left of friends' tiles.
+    fn room_feed(
+        &self,
+        ui: &egui::Ui,
+        cx: &Cx<'_>,
+        screen: Rect,
+        bar_top: f32,
+        bar_shown: bool,
+        portrait: bool,
+    ) -> Rect {
+        let looks_h = if bar_shown {
+            super::bar::looks_height(cx)
+        } else {
+            0.0
+        };
+        if looks_h > 0.0 && !portrait {
+            let left = super::bar::looks_right(cx, screen) + space::GAP;
+            return Rect::from_min_max(
+                egui::pos2(left, bar_top + space::GAP),
+                egui::pos2(screen.right() - space::EDGE, bar_top + looks_h - space::GAP),
+            );
+        }
+        let _ = ui;
+        let tiles = if cx.state.status.guests.iter().any(in_call) {
+            side_tiles_width(screen, portrait) + space::EDGE
+        } else {
+            0.0
+        };
+        Rect::from_min_max(
+            egui::pos2(
+                screen.left() + space::EDGE,
+                bar_top - space::GAP - super::feed::COMFORTABLE_H,
+            ),
+            egui::pos2(screen.right() - space::EDGE - tiles, bar_top - space::GAP),
+        )
+    }
+
     /// "Save look": 3, 2, 1 in the middle of the mirror, then the still and a flash.
     fn countdown(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, screen: Rect) {
         let now = ui.input(|i| i.time);
@@ -318,8 +439,8 @@ pub fn cover_uv(texture: [usize; 2], area: egui::Vec2, flip: bool) -> Rect {
 }
 
 /// The camera's picture over the whole screen; a calm card instead while the camera is
-/// off or paused (never a frozen frame).
-fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32, flip: bool) {
+/// off or paused (never a frozen frame), in the middle of `free`.
+fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, free: Rect, flip: bool) {
     let status = &cx.state.status;
     if status.privacy || status.camera_paused {
         let (title, line, glyph) = if status.privacy {
@@ -327,12 +448,8 @@ fn picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32, flip:
         } else {
             (Key::CameraPausedCard, Key::CameraPaused, icon::VIDEOCAM_OFF)
         };
-        let width = (screen.width() - 4.0 * space::EDGE).min(560.0);
-        // In the middle of what the bar and the looks leave free.
-        let free = Rect::from_min_max(
-            egui::pos2(screen.left(), screen.top() + TOP),
-            egui::pos2(screen.right(), bar_top),
-        );
+        // In the middle of what the bar, the looks, the feed and friends' tiles leave free.
+        let width = (free.width() - 2.0 * space::EDGE).min(560.0);
         // Where the looks leave little room (a landscape fitting room), the card is
         // compact: no icon, a smaller title, tighter margins.
         let roomy = free.height() >= 240.0;
@@ -401,19 +518,27 @@ fn grid(ui: &mut egui::Ui, cx: &mut Cx<'_>, area: Rect) {
         tile(ui, cx, guest, place);
     }
     if let Some(place) = places.next() {
-        let you = cx.media.preview(ui.ctx());
-        crate::tiles::draw(ui, place, cx.t(Key::You), you.as_ref(), None);
+        let status = &cx.state.status;
+        if status.privacy || status.camera_paused {
+            // The camera is cut: the cell says so, never a frozen frame.
+            let why = cx.t(if status.privacy {
+                Key::PrivacyTitle
+            } else {
+                Key::BarCameraOff
+            });
+            let name = format!("{} · {why}", cx.t(Key::You));
+            crate::tiles::draw(ui, place, &name, None, None);
+        } else {
+            let you = cx.media.preview(ui.ctx());
+            crate::tiles::draw(ui, place, cx.t(Key::You), you.as_ref(), None);
+        }
     }
 }
 
 /// The fitting room in a call: friends' tiles down the right edge, large enough to know a
 /// face from arm's length.
 fn side_tiles(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bottom: f32, portrait: bool) {
-    let width = if portrait {
-        (screen.width() * 0.3).clamp(160.0, 320.0)
-    } else {
-        (screen.width() * 0.24).clamp(160.0, 320.0)
-    };
+    let width = side_tiles_width(screen, portrait);
     let size = egui::vec2(width, width / crate::tiles::ASPECT);
     let guests: Vec<&GuestStatus> = cx
         .state
@@ -434,6 +559,15 @@ fn side_tiles(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bottom: f32, por
     }
 }
 
+/// The width of friends' tiles down the right edge.
+fn side_tiles_width(screen: Rect, portrait: bool) -> f32 {
+    if portrait {
+        (screen.width() * 0.3).clamp(160.0, 320.0)
+    } else {
+        (screen.width() * 0.24).clamp(160.0, 320.0)
+    }
+}
+
 fn tile(ui: &mut egui::Ui, cx: &mut Cx<'_>, guest: &GuestStatus, place: Rect) {
     let picture = cx.media.tiles.texture(ui.ctx(), guest);
     let speaking = guest.speaking.then(|| cx.t(Key::Speaking));
@@ -445,17 +579,10 @@ fn tile(ui: &mut egui::Ui, cx: &mut Cx<'_>, guest: &GuestStatus, place: Rect) {
     crate::tiles::draw(ui, place, &name, picture.as_ref(), speaking);
 }
 
-/// Notices under the top strip: the link is down, the session was erased, a waiter was
-/// called, a request was refused, the unit needs staff.
-fn notices(ui: &mut egui::Ui, cx: &Cx<'_>, live: &Live, screen: Rect) {
+/// Notices at the top of `area`: the link is down, the session was erased, a waiter was
+/// called, a request was refused, the unit needs staff. Returns where they end.
+fn notices(ui: &mut egui::Ui, cx: &Cx<'_>, live: &Live, area: Rect) -> f32 {
     let state: &LinkState = cx.state;
-    let area = Rect::from_min_max(
-        egui::pos2(
-            screen.left() + space::EDGE,
-            screen.top() + TOP + space::SMALL_GAP,
-        ),
-        egui::pos2(screen.right() - space::EDGE, screen.bottom()),
-    );
     let mut ui = ui.new_child(
         egui::UiBuilder::new()
             .max_rect(area)
@@ -486,21 +613,36 @@ fn notices(ui: &mut egui::Ui, cx: &Cx<'_>, live: &Live, screen: Rect) {
     if !state.status.problems.is_empty() {
         widgets::chip(ui, colour::SURFACE, colour::WARNING, cx.t(Key::NeedsStaff));
     }
+    if ui.min_rect().height() > 0.0 {
+        ui.min_rect().bottom() + space::SMALL_GAP
+    } else {
+        area.top()
+    }
 }
 
-/// Over the picture: the vote's tally at the top left, chat bubbles above the bar,
-/// reactions rising on the right.
-fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) {
+/// The vote's tally at the top left: the two stills side by side with their counts, the
+/// leader outlined.
+fn tally(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) {
     let state: &LinkState = cx.state;
     let status = &state.status;
     let down = egui::Layout::top_down(egui::Align::Min);
     if let Some(compare) = &status.compare {
+        // Where the looks leave little room above them (a landscape fitting room), each
+        // count stands beside its still, and the stills take the whole height.
+        let room = bar_top - space::GAP - (screen.top() + TOP + space::GAP);
+        let short = room < 180.0;
+        let right = if short {
+            screen.right() - space::EDGE
+        } else {
+            screen.center().x
+        };
         let area = Rect::from_min_max(
             egui::pos2(screen.left() + space::EDGE, screen.top() + TOP + space::GAP),
-            egui::pos2(screen.center().x, bar_top - space::GAP),
+            egui::pos2(right, bar_top - space::GAP),
         );
-        // The stills as tall as the room above the looks allows (a caption under them).
-        let still_h = (area.height() - 2.0 * space::GAP - 64.0).clamp(48.0, 128.0);
+        // The stills as tall as the room allows (with a caption under them, or beside).
+        let caption = if short { 0.0 } else { 64.0 };
+        let still_h = (area.height() - 2.0 * space::GAP - caption - 4.0).clamp(48.0, 128.0);
         let still = egui::vec2(still_h * 0.75, still_h);
         let mut top = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(down));
         let leader = compare.votes.iter().map(|v| v.votes).max().unwrap_or(0);
@@ -518,7 +660,12 @@ fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) 
                             let votes = v.votes.to_string();
                             fill(cx.t(Key::VotesMany), &[("n", &n), ("votes", &votes)])
                         };
-                        ui.vertical(|ui| {
+                        let layout = if short {
+                            egui::Layout::left_to_right(egui::Align::Center)
+                        } else {
+                            egui::Layout::top_down(egui::Align::Min)
+                        };
+                        ui.with_layout(layout, |ui| {
                             if let Some(tex) = cx.media.look(ui.ctx(), v.look, state) {
                                 let r =
                                     ui.add(egui::Image::new(&tex).fit_to_exact_size(still)).rect;
@@ -533,91 +680,9 @@ fn over_picture(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bar_top: f32) 
                             }
                             ui.label(widgets::words(line, colour::TEXT));
                         });
+                        ui.add_space(space::GAP);
                     }
                 });
             });
-    }
-    let chat: Vec<_> = status.chat.iter().rev().take(BUBBLES).rev().collect();
-    if !chat.is_empty() {
-        let height = 56.0 * chat.len() as f32;
-        let width = (screen.width() * 0.6).min(560.0);
-        let area = Rect::from_min_max(
-            egui::pos2(screen.left() + space::EDGE, bar_top - height - space::GAP),
-            egui::pos2(screen.left() + space::EDGE + width, bar_top),
-        );
-        let mut bubbles = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(down));
-        for line in chat {
-            egui::Frame::new()
-                .fill(colour::TEXT)
-                .corner_radius(space::ROUNDING)
-                .inner_margin(egui::Margin::symmetric(14, 8))
-                .show(&mut bubbles, |ui| {
-                    let text = fill(
-                        cx.t(Key::ChatLine),
-                        &[("name", &line.name), ("text", &line.text)],
-                    );
-                    ui.add(egui::Label::new(widgets::words(text, colour::BG)).wrap());
-                });
-        }
-    }
-    // Reactions: large, in colour, with the sender's name, rising in three lanes across
-    // the middle that do not overlap and fading over their last stretch.
-    for (i, (at, reaction, name)) in state.reactions.iter().enumerate() {
-        let t = at.elapsed().as_secs_f32() / link::REACTION_SHOWN.as_secs_f32();
-        if t >= 1.0 {
-            continue;
-        }
-        let (glyph, tint, key) = match reaction {
-            Reaction::Heart => (icon::HEART, colour::HEART, Key::ReactHeart),
-            Reaction::ThumbsUp => (icon::THUMBS_UP, colour::THUMBS_UP, Key::ReactThumbsUp),
-            Reaction::Fire => (icon::FIRE, colour::FIRE, Key::ReactFire),
-            Reaction::Laugh => (icon::LAUGH, colour::LAUGH, Key::ReactLaugh),
-            Reaction::Wow => (icon::WOW, colour::WOW, Key::ReactWow),
-            Reaction::Clap => (icon::CLAP, colour::CLAP, Key::ReactClap),
-        };
-        let fade = if t < 0.6 { 1.0 } else { 1.0 - (t - 0.6) / 0.4 };
-        let lane = (i % 3) as f32;
-        let size = egui::vec2(200.0, 140.0);
-        let lanes_w = 3.0 * size.x + 2.0 * space::SMALL_GAP;
-        let x = screen.center().x - lanes_w / 2.0 + lane * (size.x + space::SMALL_GAP);
-        let rise = ((bar_top - screen.top() - TOP - size.y) * 0.6).max(0.0);
-        let y = (bar_top - size.y - space::GAP - t * rise).max(screen.top() + TOP);
-        let place = Rect::from_min_size(egui::pos2(x.max(screen.left()), y), size);
-        let mut child = ui.new_child(
-            egui::UiBuilder::new()
-                .max_rect(place)
-                .layout(egui::Layout::top_down(egui::Align::Center)),
-        );
-        child.set_opacity(fade);
-        egui::Frame::new()
-            .fill(colour::SCRIM)
-            .corner_radius(space::ROUNDING)
-            .inner_margin(space::SMALL_GAP)
-            .show(&mut child, |ui| {
-                ui.set_width(size.x - 2.0 * space::SMALL_GAP);
-                ui.vertical_centered(|ui| {
-                    ui.label(
-                        RichText::new(glyph)
-                            .font(theme::icon_font(64.0))
-                            .color(tint),
-                    );
-                    let line = fill(
-                        cx.t(Key::ReactionFrom),
-                        &[("name", name), ("word", cx.t(key))],
-                    );
-                    ui.add(
-                        egui::Label::new(
-                            RichText::new(line)
-                                .font(theme::bold(size::BODY))
-                                .color(colour::TEXT),
-                        )
-                        .truncate(),
-                    );
-                });
-            });
-    }
-    let floating = |(at, _, _): &(Instant, Reaction, String)| at.elapsed() < link::REACTION_SHOWN;
-    if state.reactions.iter().any(floating) {
-        ui.ctx().request_repaint();
     }
 }

@@ -6,12 +6,14 @@
 //!
 //! - [`attract`]: what the unit is for, while nobody is there.
 //! - [`live`]: the picture filling the screen and what floats over it (home, the call,
-//!   the end), with the call's [`bar`], the [`invite`] card and the [`moments`] that dim
-//!   the picture to ask (a knock, "End and erase everything?"); drawn with [`widgets`].
+//!   the end), with the call's [`bar`], the [`feed`] of chat and reactions, the [`invite`]
+//!   card and the [`moments`] that dim the picture to ask (a knock, "End and erase
+//!   everything?"); drawn with [`widgets`].
 //! - [`staff`]: the staff PIN keypad and the unit's report.
 
 pub mod attract;
 pub mod bar;
+pub mod feed;
 pub mod invite;
 pub mod live;
 pub mod moments;
@@ -24,6 +26,7 @@ use crate::preview::Feed;
 use egui::{TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
+use visavis_api::datachannel::Reaction;
 use visavis_api::local::Request;
 
 /// What a screen gets for one frame.
@@ -76,6 +79,9 @@ pub struct Media {
     texture: Option<(TextureHandle, u64)>,
     qr: Option<(String, TextureHandle)>,
     looks: BTreeMap<u32, TextureHandle>,
+    /// Reactions' colour emoji, loaded when the first reaction shows (`None` until then;
+    /// empty when the emoji font could not be read).
+    emoji: Option<Vec<(Reaction, TextureHandle)>>,
     pub latency: Option<crate::latency::LatencyLog>,
 }
 
@@ -88,6 +94,7 @@ impl Media {
             texture: None,
             qr: None,
             looks: BTreeMap::new(),
+            emoji: None,
             latency: None,
         }
     }
@@ -132,6 +139,28 @@ impl Media {
         let tex = ctx.load_texture(format!("look-{id}"), image, TextureOptions::LINEAR);
         self.looks.insert(id, tex.clone());
         Some(tex)
+    }
+
+    /// `reaction`'s colour emoji, if the emoji font is there.
+    pub fn emoji(&mut self, ctx: &egui::Context, reaction: Reaction) -> Option<TextureHandle> {
+        let set = self
+            .emoji
+            .get_or_insert_with(|| match crate::emoji::load(crate::emoji::FONT) {
+                Ok(images) => images
+                    .into_iter()
+                    .map(|(r, image)| {
+                        let name = format!("emoji-{r:?}");
+                        (r, ctx.load_texture(name, image, TextureOptions::LINEAR))
+                    })
+                    .collect(),
+                Err(e) => {
+                    eprintln!("kiosk: {e}; reactions show as icons");
+                    Vec::new()
+                }
+            });
+        set.iter()
+            .find(|(r, _)| *r == reaction)
+            .map(|(_, t)| t.clone())
     }
 
     /// Forget the thumbnails of looks the session no longer has.

@@ -201,7 +201,7 @@ impl StaffScreen {
         let line = |ui: &mut egui::Ui, key: Key, value: &str| {
             ui.label(
                 RichText::new(fill(t(key), &[("v", value)]))
-                    .size(size::LINK)
+                    .size(size::BODY)
                     .color(colour::TEXT),
             );
         };
@@ -227,78 +227,93 @@ impl StaffScreen {
         } else if ui.add(button(t(Key::StaffRestart), 280.0)).clicked() {
             self.confirm_restart = true;
         }
-        line(ui, Key::StaffUnit, &r.device_id);
-        line(ui, Key::StaffStore, &r.store);
-        line(ui, Key::StaffLocation, &r.location);
-        line(ui, Key::StaffMode, r.mode.as_str());
-        line(ui, Key::StaffVersion, &r.version);
-        let online = t(if r.rendezvous_connected {
-            Key::StaffOnline
-        } else {
-            Key::StaffOffline
-        });
-        line(
-            ui,
-            Key::StaffServer,
-            &format!("{} ({online})", r.rendezvous_url),
-        );
-        let network: Vec<String> = r
-            .network
-            .iter()
-            .map(|l| format!("{} {}", l.name, l.state))
-            .collect();
-        line(ui, Key::StaffNetwork, &network.join(", "));
-        line(ui, Key::StaffCamera, &r.camera);
-        line(ui, Key::StaffMicrophone, &r.microphone);
-        line(ui, Key::StaffEncoder, &r.encoder);
-        let counters = fill(
-            t(Key::StaffCounters),
-            &[
-                ("captured", &r.video_frames_captured.to_string()),
-                ("encoded", &r.video_frames_encoded.to_string()),
-                ("audio", &r.audio_frames_encoded.to_string()),
-            ],
-        );
-        ui.label(
-            RichText::new(counters)
-                .size(size::LINK)
-                .color(colour::MUTED),
-        );
-        if r.problems.is_empty() {
-            ui.label(
-                RichText::new(t(Key::StaffNoProblems))
-                    .size(size::LINK)
-                    .color(colour::OK),
+        // Who and where the unit is, then how it is doing: side by side on a landscape
+        // panel, one under the other on a portrait one.
+        let identity = |ui: &mut egui::Ui| {
+            line(ui, Key::StaffUnit, &r.device_id);
+            line(ui, Key::StaffStore, &r.store);
+            line(ui, Key::StaffLocation, &r.location);
+            line(ui, Key::StaffMode, r.mode.as_str());
+            line(ui, Key::StaffVersion, &r.version);
+            let online = t(if r.rendezvous_connected {
+                Key::StaffOnline
+            } else {
+                Key::StaffOffline
+            });
+            line(
+                ui,
+                Key::StaffServer,
+                &format!("{} ({online})", r.rendezvous_url),
             );
-        } else {
-            ui.label(
-                RichText::new(t(Key::StaffProblems))
-                    .size(size::LINK)
-                    .color(colour::WARNING),
+            let network: Vec<String> = r
+                .network
+                .iter()
+                .map(|l| format!("{} {}", l.name, l.state))
+                .collect();
+            line(ui, Key::StaffNetwork, &network.join(", "));
+            line(ui, Key::StaffCamera, &r.camera);
+            line(ui, Key::StaffMicrophone, &r.microphone);
+            line(ui, Key::StaffEncoder, &r.encoder);
+        };
+        let health = |ui: &mut egui::Ui| {
+            let counters = fill(
+                t(Key::StaffCounters),
+                &[
+                    ("captured", &r.video_frames_captured.to_string()),
+                    ("encoded", &r.video_frames_encoded.to_string()),
+                    ("audio", &r.audio_frames_encoded.to_string()),
+                ],
             );
-            for p in &r.problems {
-                ui.label(RichText::new(p).size(size::LINK).color(colour::TEXT));
-            }
-        }
-        if !r.recent_errors.is_empty() {
             ui.label(
-                RichText::new(t(Key::StaffRecentErrors))
-                    .size(size::LINK)
-                    .color(colour::WARNING),
+                RichText::new(counters)
+                    .size(size::BODY)
+                    .color(colour::MUTED),
             );
-            // The newest first, five of them: enough to tell staff (or support on the
-            // phone) what went wrong last.
-            for line in r.recent_errors.iter().rev().take(5) {
-                ui.add(
-                    egui::Label::new(
-                        RichText::new(line)
-                            .size(size::LOG)
-                            .monospace()
-                            .color(colour::TEXT),
-                    )
-                    .wrap(),
+            if r.problems.is_empty() {
+                ui.label(
+                    RichText::new(t(Key::StaffNoProblems))
+                        .size(size::BODY)
+                        .color(colour::OK),
                 );
+            } else {
+                ui.label(
+                    RichText::new(t(Key::StaffProblems))
+                        .size(size::BODY)
+                        .color(colour::WARNING),
+                );
+                for p in &r.problems {
+                    ui.label(RichText::new(p).size(size::BODY).color(colour::TEXT));
+                }
             }
+            if !r.recent_errors.is_empty() {
+                ui.label(
+                    RichText::new(t(Key::StaffRecentErrors))
+                        .size(size::BODY)
+                        .color(colour::WARNING),
+                );
+                // The newest first, five of them: enough to tell staff (or support on the
+                // phone) what went wrong last.
+                for line in r.recent_errors.iter().rev().take(5) {
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(line)
+                                .size(size::BODY)
+                                .monospace()
+                                .color(colour::TEXT),
+                        )
+                        .wrap(),
+                    );
+                }
+            }
+        };
+        if ui.available_width() > ui.available_height() {
+            ui.columns(2, |columns| {
+                identity(&mut columns[0]);
+                health(&mut columns[1]);
+            });
+        } else {
+            identity(ui);
+            health(ui);
         }
         true
     }

@@ -190,6 +190,13 @@ pub fn words(text: impl Into<String>, colour: Color32) -> egui::RichText {
     egui::RichText::new(text).size(size::BODY).color(colour)
 }
 
+/// Semi-bold words of the theme's body size in `colour`.
+pub fn bold_words(text: impl Into<String>, colour: Color32) -> egui::RichText {
+    egui::RichText::new(text)
+        .font(theme::bold(size::BODY))
+        .color(colour)
+}
+
 /// `size` centred in `area`.
 pub fn centred(area: Rect, size: Vec2) -> Rect {
     Rect::from_center_size(area.center(), size)
