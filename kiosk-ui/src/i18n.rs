@@ -120,6 +120,7 @@ catalogue! {
     StaffCamera => "Camera: {v}", "Caméra : {v}";
     StaffMicrophone => "Microphone: {v}", "Micro : {v}";
     StaffEncoder => "Encoder: {v}", "Encodeur : {v}";
+    StaffUplink => "Sending: {v}", "Envoi : {v}";
     StaffCounters => "Camera frames {captured}, encoded {encoded}; microphone frames {audio}",
         "Images caméra {captured}, encodées {encoded} ; trames micro {audio}";
     StaffNoProblems => "No problems", "Aucun problème";

@@ -269,6 +269,11 @@ impl StaffScreen {
                     .size(size::BODY)
                     .color(colour::MUTED),
             );
+            line(
+                ui,
+                Key::StaffUplink,
+                &uplink(lang, r.send_kbps, r.uplink_kbps),
+            );
             if r.problems.is_empty() {
                 ui.label(
                     RichText::new(t(Key::StaffNoProblems))
@@ -342,4 +347,35 @@ impl Default for StaffScreen {
 fn button(label: &str, width: f32) -> egui::Button<'static> {
     egui::Button::new(RichText::new(label.to_owned()).size(size::TITLE))
         .min_size(egui::vec2(width, 58.0))
+}
+
+/// What the unit sends to its guests against its cap (`[uplink] max_kbps`): "3.5 / 10
+/// Mbit/s", with a decimal comma in French.
+fn uplink(lang: Lang, send_kbps: u64, cap_kbps: u32) -> String {
+    let mbit = |kbps: u64| {
+        let m = kbps as f64 / 1000.0;
+        if m >= 10.0 || m.fract() < 0.05 {
+            format!("{m:.0}")
+        } else {
+            format!("{m:.1}")
+        }
+    };
+    let text = format!("{} / {} Mbit/s", mbit(send_kbps), mbit(u64::from(cap_kbps)));
+    match lang {
+        Lang::En => text,
+        Lang::Fr => text.replace('.', ","),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_uplink_reads_in_megabits_in_both_languages() {
+        assert_eq!(uplink(Lang::En, 3_450, 10_000), "3.5 / 10 Mbit/s");
+        assert_eq!(uplink(Lang::Fr, 3_450, 10_000), "3,5 / 10 Mbit/s");
+        assert_eq!(uplink(Lang::En, 0, 20_000), "0 / 20 Mbit/s");
+        assert_eq!(uplink(Lang::En, 12_345, 20_000), "12 / 20 Mbit/s");
+    }
 }
