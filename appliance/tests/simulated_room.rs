@@ -6,9 +6,10 @@
 //! the table talking over it for a while. The echo canceller must take far more of the
 //! echo away than no processing does, and keep the person at the table.
 //!
-//! The pipeline keeps real time (about 15 s, the two set-ups side by side) but the
-//! figures do not depend on how busy the machine is (`simroom::run` goes in lockstep
-//! with it). Needs Debian's `espeak-ng` and `sox`.
+//! The pipeline keeps real time (about 15 s, the two set-ups side by side); `simroom::run`
+//! goes in lockstep with it, so the canceller gets far end and microphone in the same
+//! order whatever the load (a loaded machine can still fail it: see `simroom`'s docs).
+//! Needs Debian's `espeak-ng` and `sox`.
 
 use std::time::Duration;
 use visavis_appliance::config::AudioConfig;
