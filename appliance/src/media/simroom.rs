@@ -9,9 +9,11 @@
 //! makes of it is read right after `webrtcdsp` (the element named [`PROCESSED`]).
 //! Everything is timed by the pipeline's timestamps, and the simulation and the pipeline
 //! step each other on (see [`run`]), so the canceller gets the far end and the microphone
-//! in the same order whatever the load. Not yet bit for bit the same: the far end as it
-//! leaves the mix differs by 1-2 LSB from run to run (cause not found), and at this lead
-//! the canceller turns that into 20 to 47 dB steady on a loaded machine.
+//! in the same order whatever the load, and the speech is made without dither: the speaker,
+//! the microphone and most runs' processed output are the same bit for bit on a loaded
+//! machine. Not all: in about one loaded run in five the processing's output differs from
+//! the first frame after the microphone's first stretch on, with the same input (a race
+//! left at the start, not found), and the canceller turns that into 22 to 47 dB steady.
 //!
 //! [`Recording`] computes ERLE (echo return loss enhancement: how much weaker the echo is
 //! after processing than in the microphone) and the near end's loss in double talk.
@@ -727,7 +729,10 @@ pub fn speak(voice: &str, text: &str) -> std::io::Result<Vec<i16>> {
             "espeak-ng -v {voice} failed"
         )));
     }
+    // No dither (`-D`): sox's default adds fresh random noise to each conversion, and the
+    // same words must give the same samples in every run.
     let out = Command::new("sox")
+        .arg("-D")
         .arg(&wav)
         .args([
             "-t",
