@@ -2,7 +2,8 @@
 //! (`visavis_appliance::media::simroom`), with figures: ERLE 2 s after the far end starts
 //! and steady, after the echo path changes, the near end's loss in double talk (and PESQ /
 //! STOI when Python's `pesq` and `pystoi` are installed), and the CPU the processing costs
-//! per 10 ms frame. Each run plays in real time. Reports, never fails on the figures.
+//! per 10 ms frame, and the delay the audio path adds to mouth-to-ear (a click each way,
+//! on the pipeline's clock). Each run plays in real time. Reports, never fails on the figures.
 
 use std::time::Duration;
 use visavis_appliance::config::AudioConfig;
@@ -187,7 +188,125 @@ fn main() {
             extra / 100.0
         );
     }
+    match delays(&config(true, true, true)) {
+        Some((speaker, mic)) => {
+            let show = |x: &[f64]| {
+                x.iter()
+                    .map(|v| format!("{v:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!("mouth-to-ear delay the unit's audio path adds (ms, six clicks each):");
+            println!(
+                "  a guest's voice into the mix until the speaker plays it   {} (with a device, plus the buffer it reports)",
+                show(&speaker)
+            );
+            println!(
+                "  the microphone until the Opus packet reaches the guests    {}",
+                show(&mic)
+            );
+        }
+        None => println!("mouth-to-ear delay: the pipeline would not run"),
+    }
     if pesq_stoi(&on.near, &on.processed, t.near_start, t.near_end).is_none() {
         println!("(PESQ/STOI: Python's pesq, pystoi, numpy and scipy are not installed)");
     }
+}
+
+/// What the audio path adds to the mouth-to-ear delay, on the pipeline's clock (ms): a
+/// click a guest says (pushed into the mix as a decoded voice is, timed on arrival) until
+/// the speaker plays it (the sink plays a buffer the pipeline's latency after its
+/// timestamp; a real device adds nothing beyond what it reports), and a click the
+/// microphone hears (timed on arrival, as a capture device's) until the Opus packet that
+/// carries it reaches the guests' sink. Six clicks each; `None` if the pipeline would
+/// not run.
+fn delays(config: &AudioConfig) -> Option<(Vec<f64>, Vec<f64>)> {
+    use gstreamer as gst;
+    use gstreamer::prelude::*;
+    use std::sync::{Arc, Mutex};
+    use visavis_appliance::media::audio::{self, MIC_FEED, Mic};
+    use visavis_appliance::media::room::Speaker;
+    gst::init().ok()?;
+    let room = audio::build(config, &Mic::Feed, &Speaker::Tap).ok()?;
+    let pipeline = room.pipeline().clone();
+    let feed = pipeline
+        .by_name(MIC_FEED)?
+        .downcast::<gstreamer_app::AppSrc>()
+        .ok()?;
+    let sink = pipeline
+        .by_name("sink")?
+        .downcast::<gstreamer_app::AppSink>()
+        .ok()?;
+    let tap = room.speaker_tap()?;
+    let frame = RATE / 100;
+    let silence = vec![0u8; frame * 2];
+    let click: Vec<u8> = (0..frame)
+        .flat_map(|i| (if i % 24 < 12 { 20000i16 } else { -20000 }).to_le_bytes())
+        .collect();
+    let loud = |b: &gst::BufferRef| -> Option<usize> {
+        let m = b.map_readable().ok()?;
+        m.chunks_exact(2)
+            .position(|s| i16::from_le_bytes([s[0], s[1]]).unsigned_abs() > 8000)
+    };
+    // Opus packets as they reach the guests' sink: (arrival, pts + duration).
+    let packets = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
+    let p = packets.clone();
+    let clock_of = pipeline.clone();
+    sink.static_pad("sink")?
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let (Some(b), Some(now)) = (info.buffer(), clock_of.current_running_time()) {
+                let end =
+                    b.pts().map_or(0, |t| t.nseconds()) + b.duration().map_or(0, |d| d.nseconds());
+                p.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((now.nseconds(), end));
+            }
+            gst::PadProbeReturn::Ok
+        });
+    let _ = feed.push_buffer(gst::Buffer::from_slice(vec![0u8; frame * 2 * 10]));
+    pipeline.set_state(gst::State::Playing).ok()?;
+    let voice = room.voice("clicks").ok()?;
+    let mut query = gst::query::Latency::new();
+    let (mut speaker, mut mic) = (Vec::new(), Vec::new());
+    let mut said: Option<u64> = None;
+    let mut heard: Vec<u64> = Vec::new();
+    for i in 0..400usize {
+        let sample = tap.try_pull_sample(gst::ClockTime::from_mseconds(500))?;
+        while sink.try_pull_sample(gst::ClockTime::ZERO).is_some() {}
+        let buffer = sample.buffer()?;
+        if let (Some(t0), Some(at)) = (said, loud(buffer)) {
+            let latency = if pipeline.query(&mut query) {
+                query.result().1
+            } else {
+                gst::ClockTime::ZERO
+            };
+            let out = buffer.pts()?.nseconds() + (at * 1_000_000_000 / RATE) as u64;
+            speaker.push((out + latency.nseconds()).saturating_sub(t0) as f64 / 1e6);
+            said = None;
+        }
+        let now = pipeline.current_running_time()?.nseconds();
+        // A click every 600 ms, the guest's and the microphone's 300 ms apart.
+        if i % 60 == 20 && i > 40 {
+            voice.push(&click);
+            said = Some(now);
+        } else {
+            voice.push(&silence);
+        }
+        if i % 60 == 50 && i > 40 {
+            let _ = feed.push_buffer(gst::Buffer::from_slice(click.clone()));
+            heard.push(now);
+        } else {
+            let _ = feed.push_buffer(gst::Buffer::from_slice(silence.clone()));
+        }
+    }
+    drop(voice);
+    let _ = pipeline.set_state(gst::State::Null);
+    let packets = packets.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for t0 in heard {
+        // The first packet whose stretch ends past the click's capture time carries it.
+        if let Some((arrived, _)) = packets.iter().find(|(_, end)| *end > t0) {
+            mic.push(arrived.saturating_sub(t0) as f64 / 1e6);
+        }
+    }
+    Some((speaker, mic))
 }

@@ -254,6 +254,11 @@ pub enum AudioSource {
     Auto,
     Alsa,
     Test,
+    /// No devices: the speaker's sound comes back into the microphone through a simulated
+    /// room's echo path (`media::simroom::echo_live`), as a speaker and a microphone on one
+    /// table would. For the end-to-end echo test: a guest hears what the unit sends back
+    /// of their own voice.
+    SimulatedRoom,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,12 +1,15 @@
 //! The unit's real audio pipeline in a simulated room: a guest's speech (English and French,
 //! from espeak-ng) comes out of the speaker's mix, back into the microphone through an
-//! echo path (80 ms, 70 of them reported by the speaker device as its latency, then a
-//! room's reflections; 50 ppm of clock drift; background noise), with
-//! the person at the table talking over it for a while. The echo canceller must take far
-//! more of the echo away than no processing does, and keep the person at the table.
+//! echo path (the speaker device reports 70 ms of buffer, so the sound leaves it the
+//! pipeline's whole latency after its timestamp; 10 ms later it reaches the microphone,
+//! then a room's reflections; 50 ppm of clock drift; background noise), with the person at
+//! the table talking over it for a while. The echo canceller must take far more of the
+//! echo away than no processing does, and keep the person at the table.
 //!
-//! Runs in real time (about 15 s, the two set-ups side by side); needs Debian's
-//! `espeak-ng` and `sox`.
+//! The pipeline keeps real time (about 15 s, the two set-ups side by side); `simroom::run`
+//! goes in lockstep with it, so the canceller gets far end and microphone in the same
+//! order whatever the load (a loaded machine can still fail it: see `simroom`'s docs).
+//! Needs Debian's `espeak-ng` and `sox`.
 
 use std::time::Duration;
 use visavis_appliance::config::AudioConfig;

@@ -68,6 +68,7 @@ impl Mic {
             AudioSource::Alsa => true,
             AudioSource::Test => false,
             AudioSource::Auto => alsa_present(),
+            AudioSource::SimulatedRoom => return Ok(Mic::Feed),
         };
         if !alsa {
             return Ok(Mic::Tone);

@@ -177,7 +177,12 @@ impl MediaHub {
                 small: (broadcast::channel(64).0, video_gates[1].clone()),
             },
         )?;
-        let speaker = room::Speaker::from_config(&config.audio.speaker);
+        let simulated = config.audio.source == crate::config::AudioSource::SimulatedRoom;
+        let speaker = if simulated {
+            room::Speaker::Tap
+        } else {
+            room::Speaker::from_config(&config.audio.speaker)
+        };
         // A channel setting beyond the card's channels is a config error; a card or device
         // that is not there is a problem the room lives with until it comes back.
         let asound = std::path::Path::new("/proc/asound");
@@ -199,6 +204,9 @@ impl MediaHub {
             audio_gate.clone(),
             mic_problems,
         )?;
+        if simulated {
+            simroom::echo_live(&room_audio, simroom::EchoPath::room(10.0, 0.3, 24, 3))?;
+        }
         let tiles = config
             .api
             .socket

@@ -298,6 +298,26 @@ impl VoiceInput {
             .src
             .push_buffer(gst::Buffer::from_slice(samples.to_vec()));
     }
+
+    /// Audio timed by the caller: `pts` is the running time of its first sample (the
+    /// simulated room plays its script on the pipeline's time, not on arrival).
+    pub fn push_at(&self, samples: &[u8], pts: gst::ClockTime) {
+        let mut buffer = gst::Buffer::from_slice(samples.to_vec());
+        if let Some(b) = buffer.get_mut() {
+            b.set_pts(pts);
+            b.set_duration(gst::ClockTime::from_nseconds(
+                (samples.len() / 2) as u64 * 1_000_000_000 / u64::from(RATE),
+            ));
+        }
+        let _ = self.src.push_buffer(buffer);
+    }
+
+    /// A gauge other threads can read of how many pushed samples have not yet gone on to
+    /// the mixer (it holds the source weakly: 0 once the voice has left).
+    pub fn waiting_gauge(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let src = self.src.downgrade();
+        move || src.upgrade().map_or(0, |s| s.current_level_bytes() / 2)
+    }
 }
 
 impl Drop for VoiceInput {

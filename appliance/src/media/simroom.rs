@@ -2,14 +2,20 @@
 //!
 //! The room's pipeline ([`super::audio::description`]) runs with the test speaker
 //! ([`Speaker::Tap`]) and the test microphone ([`Mic::Feed`]), the same seam as ALSA. A
-//! guest's voice (the far end) goes into the mix like any decoded voice; every 10 ms the
-//! speaker gives, its sound goes through an echo path (a delay, a sparse room impulse
-//! response, a clock drift between speaker and microphone, background noise), is summed
-//! with the person at the table (the near end) and fed to the microphone. What the
-//! processing makes of it is read right after `webrtcdsp` (the element named
-//! [`PROCESSED`]). The speaker's clock paces everything: no timers.
+//! guest's voice (the far end) goes into the mix like any decoded voice; the speaker's
+//! sound goes through an echo path (a delay, a sparse room impulse response, a clock drift
+//! between speaker and microphone, background noise), is summed with the person at the
+//! table (the near end) and fed to the microphone, 10 ms at a time. What the processing
+//! makes of it is read right after `webrtcdsp` (the element named [`PROCESSED`]).
+//! Everything is timed by the pipeline's timestamps, and the simulation and the pipeline
+//! step each other on (see [`run`]), so the canceller gets the far end and the microphone
+//! in the same order whatever the load, and the speech is made without dither: the speaker,
+//! the microphone and most runs' processed output are the same bit for bit on a loaded
+//! machine. Not all: in about one loaded run in five the processing's output differs from
+//! the first frame after the microphone's first stretch on, with the same input (a race
+//! left at the start, not found), and the canceller turns that into 22 to 47 dB steady.
 //!
-//! [`Measures`] computes ERLE (echo return loss enhancement: how much weaker the echo is
+//! [`Recording`] computes ERLE (echo return loss enhancement: how much weaker the echo is
 //! after processing than in the microphone) and the near end's loss in double talk.
 
 use super::MediaError;
@@ -20,7 +26,7 @@ use crate::metrics::lock;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How sound goes from the speaker to the microphone.
@@ -185,9 +191,78 @@ fn element<T: IsA<gst::Element>>(room: &RoomAudio, name: &str) -> Result<T, Medi
         })
 }
 
-/// Play `script` through the unit's audio pipeline (as `config` sets it up) in `room`, in
-/// real time, and record what the processing made of it. Fails if the speaker stops giving
-/// sound for `stall` (a pipeline that does not run).
+/// 10 ms at [`RATE`]: the canceller's frame, the mix's buffer.
+const FRAME: usize = (RATE / 100) as usize;
+/// How long before its echo reaches the microphone a stretch of the far end reaches the
+/// canceller (ms). In the delay-agnostic mode `webrtcdsp` hands the canceller all the far
+/// end the probe holds each time it takes 10 ms of microphone, so this lead is set by when
+/// the pipeline's threads run. On a quiet machine the room showed about 20 ms; the
+/// canceller (webrtc-audio-processing 0.3) keeps 45 dB with it and falls to 8-16 dB
+/// steady at 40-80 ms, which is how a loaded machine used to fail the test.
+const FAR_LEAD_MS: f64 = 20.0;
+/// The microphone's first stretch, given at once as a device does (frames): the Opus sink
+/// gets its first packet and the pipeline works out its latency.
+const LEAD: usize = 10;
+/// How far ahead of the mix the far end's voice is queued (frames).
+const VOICE_AHEAD: usize = 20;
+/// The mix takes the far end's frame `n` once the voice has handed on this many frames past
+/// it (so frame `n + 1` is in the mixer's input before it mixes).
+const VOICE_READY: usize = 3;
+
+/// What the pipeline's threads tell the simulation, under one lock.
+#[derive(Default)]
+struct Progress {
+    /// The speaker's sound by its running time (sample index), as it left the mix.
+    speaker: Vec<f64>,
+    /// Frames of the far end that reached the echo probe (within the canceller's reach).
+    far_frames: usize,
+    /// Samples of the far end's voice pushed into the mix so far.
+    voice_pushed: usize,
+    /// What came out of the processing.
+    processed: Vec<f64>,
+    /// The pipeline's latency, once configured.
+    latency: Option<gst::ClockTime>,
+    /// Once the latency is known: the canceller takes the microphone's frame `k` when the
+    /// far end is in the probe up to frame `k - far_behind` and not beyond
+    /// ([`FAR_LEAD_MS`]).
+    far_behind: Option<usize>,
+    /// The run is over: nobody waits any more.
+    done: bool,
+}
+
+/// The simulation's clock: the pipeline's threads and the simulation step each other on
+/// (see [`run`]).
+#[derive(Default)]
+struct Lockstep {
+    progress: Mutex<Progress>,
+    changed: Condvar,
+}
+
+impl Lockstep {
+    fn update(&self, f: impl FnOnce(&mut Progress)) {
+        f(&mut lock(&self.progress));
+        self.changed.notify_all();
+    }
+}
+
+fn pts_index(buffer: &gst::BufferRef) -> Option<usize> {
+    buffer
+        .pts()
+        .map(|t| (t.nseconds() as u128 * u128::from(RATE) / 1_000_000_000) as usize)
+}
+
+/// Play `script` through the unit's audio pipeline (as `config` sets it up) in `room`, and
+/// record what the processing made of it. Fails if the pipeline makes no progress for
+/// `stall`.
+///
+/// The pipeline runs on its clock (the speaker's sink keeps real time), but what the
+/// canceller sees does not depend on how busy the machine is: the simulation and the
+/// pipeline go in lockstep. The mix's output waits at the echo probe until the canceller
+/// has taken the microphone's frames it belongs with ([`FAR_LEAD_MS`]), and the microphone's
+/// next frame waits until the far end is in the probe; the far end's voice and the
+/// microphone are timed by their place in the script, not by when they are pushed; the
+/// echo is worked out from the speaker's timestamps and the pipeline's latency (a buffer
+/// with timestamp `t` leaves the speaker at `t + latency`).
 pub fn run(
     config: &AudioConfig,
     script: &Script,
@@ -202,70 +277,30 @@ pub fn run(
         description: String::new(),
         message: "no speaker tap".into(),
     })?;
-    let processed = Arc::new(Mutex::new(Vec::<f64>::new()));
     // The test speaker plays like a device with this much buffer (reported as latency).
     tap.set_property(
         "render-delay",
         gst::ClockTime::from_nseconds((room.speaker_latency_ms * 1e6) as u64),
     );
-    let meter: gst::Element = element(&audio, PROCESSED)?;
-    if let Some(pad) = meter.static_pad("src") {
-        let processed = processed.clone();
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(buffer) = info.buffer() {
-                lock(&processed).extend(samples(buffer));
-            }
-            gst::PadProbeReturn::Ok
-        });
-    }
-    let voice = audio.voice("far-end")?;
-    // A device gives its first stretch of sound at once: the Opus sink gets its first
-    // packet, the pipeline plays and works out its latency (which the echo probe uses).
-    let lead = (RATE / 10) as usize;
-    let mut rec = Recording {
-        mic: vec![0.0; lead],
-        echo: vec![0.0; lead],
-        near: vec![0.0; lead],
-        processed: Vec::new(),
-    };
-    let mut first = gst::Buffer::from_slice(bytes(vec![0.0; lead]));
-    if let Some(b) = first.get_mut() {
-        b.set_pts(gst::ClockTime::ZERO);
-        b.set_duration(gst::ClockTime::from_mseconds(100));
-    }
-    feed.push_buffer(first).map_err(|e| MediaError::Element {
-        what: "simulated room",
-        element: MIC_FEED.into(),
-        message: e.to_string(),
-    })?;
-    audio
-        .pipeline()
-        .set_state(gst::State::Playing)
-        .map_err(|e| MediaError::Element {
-            what: "simulated room",
-            element: "pipeline".into(),
-            message: e.to_string(),
-        })?;
     let sink: gst_app::AppSink = element(&audio, "sink")?;
+    let voice = audio.voice("far-end")?;
+    let step = Arc::new(Lockstep::default());
+    let probes = watch(&audio, &step, voice.waiting_gauge())?;
     let result = play(
-        script,
-        room,
-        audio.pipeline(),
-        Taps {
-            tap: &tap,
-            feed: &feed,
-            voice: &voice,
-            sink: &sink,
-        },
-        &mut rec,
-        stall,
+        script, room, &audio, &feed, &voice, &tap, &sink, &step, stall,
     );
+    step.update(|p| p.done = true);
+    for (pad, id) in probes {
+        if let Some(id) = id {
+            pad.remove_probe(id);
+        }
+    }
     drop(voice);
     let _ = audio.pipeline().set_state(gst::State::Null);
-    result?;
-    rec.processed = std::mem::take(&mut *lock(&processed));
+    let mut rec = result?;
+    rec.processed = std::mem::take(&mut lock(&step.progress).processed);
     // The processing buffers up to 10 ms: line its output up with the microphone.
-    let shift = best_shift(&rec.mic, &rec.processed, (RATE / 50) as usize);
+    let shift = best_shift(&rec.mic, &rec.processed, FRAME * 2);
     rec.processed.drain(..shift.min(rec.processed.len()));
     let n = rec.mic.len().min(rec.processed.len());
     rec.mic.truncate(n);
@@ -273,6 +308,120 @@ pub fn run(
     rec.near.truncate(n);
     rec.processed.truncate(n);
     Ok(rec)
+}
+
+/// The pad probes that report to `step`, and the gate at the echo probe.
+fn watch(
+    audio: &RoomAudio,
+    step: &Arc<Lockstep>,
+    voice_waiting: impl Fn() -> u64 + Send + Sync + 'static,
+) -> Result<Vec<(gst::Pad, Option<gst::PadProbeId>)>, MediaError> {
+    let pad = |element: &str, pad: &str| -> Result<gst::Pad, MediaError> {
+        element_pad(audio, element, pad)
+    };
+    let mut probes = Vec::new();
+    // What the processing gives, frame by frame.
+    let processed = pad(PROCESSED, "src")?;
+    let s = step.clone();
+    probes.push((
+        processed.clone(),
+        processed.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer() {
+                let x = samples(buffer);
+                s.update(|p| p.processed.extend(x));
+            }
+            gst::PadProbeReturn::Ok
+        }),
+    ));
+    // The gate: far-end frame `n` goes into the probe once the canceller has taken the
+    // microphone's frame `n + far_behind` (after the first stretch, and once the pipeline
+    // has its latency), and the voice is queued in the mixer past it.
+    let gate = pad("echo-probe", "sink")?;
+    let s = step.clone();
+    probes.push((
+        gate.clone(),
+        gate.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            let Some(n) = info.buffer().and_then(|b| pts_index(b)).map(|i| i / FRAME) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let mut p = lock(&s.progress);
+            loop {
+                let near = p.processed.len() / FRAME;
+                let handed = p.voice_pushed.saturating_sub(voice_waiting() as usize) / FRAME;
+                let open = match (n, p.far_behind) {
+                    (0, _) => near >= LEAD,
+                    (_, Some(behind)) => near >= LEAD.max(n + behind),
+                    (_, None) => false,
+                } && handed >= n + VOICE_READY;
+                if open || p.done {
+                    break;
+                }
+                // The voice's queue drains on its own thread: look again shortly.
+                p = s
+                    .changed
+                    .wait_timeout(p, Duration::from_millis(2))
+                    .map_or_else(|e| e.into_inner().0, |(g, _)| g);
+            }
+            gst::PadProbeReturn::Ok
+        }),
+    ));
+    // Past the probe (in the canceller's reach): what the speaker plays, by timestamp.
+    let played = pad("echo-probe", "src")?;
+    let s = step.clone();
+    probes.push((
+        played.clone(),
+        played.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer()
+                && let Some(at) = pts_index(buffer)
+            {
+                let x = samples(buffer);
+                s.update(|p| {
+                    let end = at + x.len();
+                    if p.speaker.len() < end {
+                        p.speaker.resize(end, 0.0);
+                    }
+                    p.speaker[at..end].copy_from_slice(&x);
+                    p.far_frames = p.far_frames.max(end / FRAME);
+                });
+            }
+            gst::PadProbeReturn::Ok
+        }),
+    ));
+    // The latency the sinks are given, once the pipeline has worked it out (upstream of
+    // the echo probe, so the probe has it first).
+    let volume = pad("room-volume", "src")?;
+    let s = step.clone();
+    probes.push((
+        volume.clone(),
+        volume.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
+            if let Some(gst::PadProbeData::Event(e)) = &info.data
+                && let gst::EventView::Latency(l) = e.view()
+            {
+                let latency = l.latency();
+                // The first one holds for the whole run: the echo and the lockstep are
+                // worked out from it (a later one would move the echo against the gate).
+                s.update(|p| match p.latency {
+                    None => p.latency = Some(latency),
+                    Some(first) if first != latency => {
+                        tracing::warn!(%first, %latency, "simulated room: the pipeline's latency changed; keeping the first");
+                    }
+                    Some(_) => {}
+                });
+            }
+            gst::PadProbeReturn::Ok
+        }),
+    ));
+    Ok(probes)
+}
+
+fn element_pad(audio: &RoomAudio, name: &str, pad: &str) -> Result<gst::Pad, MediaError> {
+    element::<gst::Element>(audio, name)?
+        .static_pad(pad)
+        .ok_or_else(|| MediaError::Build {
+            what: "simulated room",
+            description: String::new(),
+            message: format!("`{name}` has no pad `{pad}`"),
+        })
 }
 
 /// The lag (0 to `max`) at which `y` best matches `x` (with the processing off they are
@@ -287,101 +436,154 @@ fn best_shift(x: &[f64], y: &[f64], max: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// The pipeline's ends the simulation plays with.
-struct Taps<'a> {
-    /// The speaker's sound, paced by the clock.
-    tap: &'a gst_app::AppSink,
-    /// The microphone.
-    feed: &'a gst_app::AppSrc,
-    /// The far end's voice, into the mix.
-    voice: &'a super::room::VoiceInput,
-    /// The Opus packets (drained).
-    sink: &'a gst_app::AppSink,
-}
-
-/// How long after its timestamp `buffer` reached the speaker (it was just handed over).
-fn played_late(pipeline: &gst::Pipeline, buffer: &gst::BufferRef) -> f64 {
-    match (pipeline.current_running_time(), buffer.pts()) {
-        (Some(now), Some(pts)) => now.nseconds().saturating_sub(pts.nseconds()) as f64 / 1e9,
-        _ => 0.0,
+fn timed(x: impl IntoIterator<Item = f64>, first: usize) -> gst::Buffer {
+    let data = bytes(x);
+    let count = data.len() / 2;
+    let mut buffer = gst::Buffer::from_slice(data);
+    if let Some(b) = buffer.get_mut() {
+        let ns =
+            |i: usize| gst::ClockTime::from_nseconds(i as u64 * 1_000_000_000 / u64::from(RATE));
+        b.set_pts(ns(first));
+        b.set_duration(ns(count));
     }
+    buffer
 }
 
+#[allow(clippy::too_many_arguments)]
 fn play(
     script: &Script,
     room: &Room,
-    pipeline: &gst::Pipeline,
-    taps: Taps<'_>,
-    rec: &mut Recording,
+    audio: &RoomAudio,
+    feed: &gst_app::AppSrc,
+    voice: &super::room::VoiceInput,
+    tap: &gst_app::AppSink,
+    sink: &gst_app::AppSink,
+    step: &Lockstep,
     stall: Duration,
-) -> Result<(), MediaError> {
-    let stalled = |what: &str| MediaError::Element {
+) -> Result<Recording, MediaError> {
+    let pushed = |e: gst::FlowError| MediaError::Element {
         what: "simulated room",
-        element: what.into(),
-        message: format!("no sound for {stall:?}"),
+        element: MIC_FEED.into(),
+        message: e.to_string(),
     };
+    let frames = script
+        .far
+        .len()
+        .max(script.near.len())
+        .div_ceil(FRAME)
+        .max(LEAD + 1);
+    let far = |i: usize| f64::from(script.far.get(i).copied().unwrap_or(0));
+    let push_voice = |upto: usize| {
+        let mut p = lock(&step.progress);
+        while p.voice_pushed < upto * FRAME {
+            let at = p.voice_pushed;
+            let x: Vec<u8> = bytes((at..at + FRAME).map(far));
+            voice.push_at(&x, timed([], at).pts().unwrap_or_default());
+            p.voice_pushed += FRAME;
+        }
+    };
+    let mut rec = Recording {
+        mic: vec![0.0; LEAD * FRAME],
+        echo: vec![0.0; LEAD * FRAME],
+        near: vec![0.0; LEAD * FRAME],
+        processed: Vec::new(),
+    };
+    push_voice(VOICE_AHEAD);
+    feed.push_buffer(timed(vec![0.0; LEAD * FRAME], 0))
+        .map_err(pushed)?;
+    audio
+        .pipeline()
+        .set_state(gst::State::Playing)
+        .map_err(|e| MediaError::Element {
+            what: "simulated room",
+            element: "pipeline".into(),
+            message: e.to_string(),
+        })?;
+    let first_delay_ms = room.paths.first().map_or(0.0, |(_, p)| p.delay_ms);
     let mut rng = Lcg(7);
     let noise_rms = 32768.0 * 10f64.powf(room.noise_dbfs / 20.0);
     let ratio = 1.0 + room.drift_ppm * 1e-6;
     let rate = f64::from(RATE);
-    let mut speaker: Vec<f64> = Vec::new();
-    let mut far_at = 0;
-    let total = script.far.len().max(script.near.len());
-    let chunk = (RATE / 100) as usize;
-    let push_far = |far_at: &mut usize| {
-        let end = (*far_at + chunk).min(script.far.len());
-        if *far_at < end {
-            taps.voice.push(&bytes(
-                script.far[*far_at..end].iter().map(|&s| f64::from(s)),
-            ));
-        } else {
-            taps.voice.push(&bytes(vec![0.0; chunk]));
-        }
-        *far_at += chunk;
-    };
-    // The far end starts 20 ms ahead of the speaker.
-    push_far(&mut far_at);
-    push_far(&mut far_at);
-    // A buffer with timestamp t is played at t + latency (the tap hands it over then); the
-    // microphone's sample at t hears what was played the echo path's delay earlier.
-    let mut played_after = None;
-    while rec.mic.len() < total {
-        let deadline = Instant::now() + stall;
-        let sample = loop {
-            if let Some(s) = taps.tap.try_pull_sample(gst::ClockTime::from_mseconds(50)) {
-                break s;
+    for k in LEAD..frames {
+        // Wait for the canceller to have taken frame k - 1 and for the far end to be in
+        // the probe up to frame k - far_behind; meanwhile keep the voice ahead and drain
+        // the speaker and the Opus packets (nobody else reads them).
+        let mut last = (0, 0, Instant::now());
+        let latency = loop {
+            let (far_frames, near, latency, behind) = {
+                let p = lock(&step.progress);
+                let mut p = step
+                    .changed
+                    .wait_timeout(p, Duration::from_millis(5))
+                    .map_or_else(|e| e.into_inner().0, |(g, _)| g);
+                if let (Some(latency), None) = (p.latency, p.far_behind) {
+                    let echo_ms = latency.nseconds() as f64 / 1e6 + first_delay_ms;
+                    p.far_behind = Some(((echo_ms - FAR_LEAD_MS) / 10.0).floor().max(1.0) as usize);
+                    step.changed.notify_all();
+                }
+                (
+                    p.far_frames,
+                    p.processed.len() / FRAME,
+                    p.latency,
+                    p.far_behind,
+                )
+            };
+            while tap.try_pull_sample(gst::ClockTime::ZERO).is_some() {}
+            while sink.try_pull_sample(gst::ClockTime::ZERO).is_some() {}
+            push_voice(far_frames + VOICE_AHEAD);
+            if let (Some(latency), Some(behind)) = (latency, behind)
+                && near >= k
+                // Exactly what the gate lets through by now: frame 0, then up to k - behind.
+                && far_frames > k.saturating_sub(behind)
+            {
+                break latency;
             }
-            if Instant::now() > deadline {
-                return Err(stalled(super::room::SPEAKER_TAP));
+            if (far_frames, near) != (last.0, last.1) {
+                last = (far_frames, near, Instant::now());
+            } else if last.2.elapsed() > stall {
+                return Err(MediaError::Element {
+                    what: "simulated room",
+                    element: "pipeline".into(),
+                    message: format!(
+                        "no progress for {stall:?} at frame {k} (far end in the probe: {far_frames} frames, processed: {near}, latency {latency:?})"
+                    ),
+                });
             }
         };
-        // Opus packets nobody reads would fill the encoder's sink and stall the mic path.
-        while taps.sink.try_pull_sample(gst::ClockTime::ZERO).is_some() {}
-        let Some(buffer) = sample.buffer() else {
-            continue;
+        let delay = |path: &EchoPath| {
+            latency.nseconds() as f64 / 1e9 * rate + path.delay_ms * rate / 1000.0
         };
-        let latency = *played_after.get_or_insert_with(|| played_late(pipeline, buffer));
-        speaker.extend(samples(buffer));
-        push_far(&mut far_at);
-        // The microphone has captured up to now: the speaker's newest buffer is being
-        // played (`latency` after its timestamp).
-        let first = rec.mic.len();
-        let made = (speaker.len() + (latency * rate) as usize).saturating_sub(first);
-        let n = first;
+        let first = k * FRAME;
+        // The far end does not move while the gate is shut: read it under the lock.
+        let progress = lock(&step.progress);
+        let speaker = &progress.speaker;
         let path = room
             .paths
             .iter()
             .rev()
-            .find(|(from, _)| *from <= n)
+            .find(|(from, _)| *from <= first)
             .or(room.paths.first())
-            .map(|(_, p)| p.taps())
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(made);
-        for m in first..first + made {
-            let t = (m as f64) * ratio - latency * rate;
-            let echo: f64 = path
+            .map(|(_, p)| p);
+        if let Some(path) = path
+            && (first + FRAME) as f64 * ratio - delay(path) > speaker.len() as f64
+        {
+            return Err(MediaError::Element {
+                what: "simulated room",
+                element: MIC_FEED.into(),
+                message: "the echo path is shorter than the far end's lead over the microphone"
+                    .into(),
+            });
+        }
+        let taps = path.map(|p| p.taps()).unwrap_or_default();
+        let lag = latency.nseconds() as f64 / 1e9 * rate;
+        let mut out = Vec::with_capacity(FRAME);
+        for m in first..first + FRAME {
+            // The microphone's sample m hears the speaker's sound that left it (latency
+            // after its timestamp) the echo path's delays earlier, on the speaker's clock.
+            let t = (m as f64) * ratio - lag;
+            let echo: f64 = taps
                 .iter()
-                .map(|(d, g)| g * at(&speaker, t - d))
+                .map(|(d, g)| g * at(speaker, t - d))
                 .sum::<f64>()
                 + noise_rms * rng.normal();
             let near = f64::from(script.near.get(m).copied().unwrap_or(0));
@@ -390,23 +592,86 @@ fn play(
             rec.mic.push(echo + near);
             out.push(echo + near);
         }
-        let mut buffer = gst::Buffer::from_slice(bytes(out));
-        if let Some(b) = buffer.get_mut() {
-            b.set_pts(gst::ClockTime::from_nseconds(
-                (first as u64) * 1_000_000_000 / u64::from(RATE),
-            ));
-            b.set_duration(gst::ClockTime::from_nseconds(
-                (made as u64) * 1_000_000_000 / u64::from(RATE),
-            ));
-        }
-        taps.feed
-            .push_buffer(buffer)
-            .map_err(|e| MediaError::Element {
-                what: "simulated room",
-                element: MIC_FEED.into(),
-                message: e.to_string(),
-            })?;
+        drop(progress);
+        feed.push_buffer(timed(out, first)).map_err(pushed)?;
     }
+    // The last frame through the processing.
+    let deadline = Instant::now() + stall;
+    while lock(&step.progress).processed.len() < frames * FRAME && Instant::now() < deadline {
+        let p = lock(&step.progress);
+        drop(step.changed.wait_timeout(p, Duration::from_millis(5)));
+        while sink.try_pull_sample(gst::ClockTime::ZERO).is_some() {}
+    }
+    Ok(rec)
+}
+
+/// For `[audio] source = "simulated-room"`: a thread that sends the speaker's sound back
+/// into the microphone through `path`, as the speaker plays it (each stretch the test
+/// speaker hands over, the microphone gets at once, its echo `path` later, with noise at
+/// -70 dBFS). Nobody speaks at the table: what guests hear from the unit is their own
+/// voices' echo, and what the processing leaves of it. The microphone's first 100 ms are
+/// given at once, as a device does (the Opus sink needs them to start). The thread ends
+/// when the pipeline stops.
+pub fn echo_live(audio: &RoomAudio, path: EchoPath) -> Result<(), MediaError> {
+    let tap = audio.speaker_tap().ok_or_else(|| MediaError::Build {
+        what: "simulated room",
+        description: String::new(),
+        message: "no speaker tap (the simulated room needs the test speaker)".into(),
+    })?;
+    let pipeline = audio.pipeline().clone();
+    let taps = path.taps();
+    let longest = taps
+        .iter()
+        .map(|(d, _)| d.ceil() as usize)
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let noise_rms = 32768.0 * 10f64.powf(-70.0 / 20.0);
+    let feed = move || {
+        pipeline
+            .by_name(MIC_FEED)
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+    };
+    if let Some(f) = feed() {
+        let _ = f.push_buffer(gst::Buffer::from_slice(bytes(vec![0.0; FRAME * LEAD])));
+    }
+    std::thread::Builder::new()
+        .name("simulated-room".into())
+        .spawn(move || {
+            let mut rng = Lcg(7);
+            // The speaker's last `longest` samples, then what it hands over now.
+            let mut history: Vec<f64> = vec![0.0; longest];
+            loop {
+                let Some(sample) = tap.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
+                    if tap.is_eos() || tap.current_state() == gst::State::Null {
+                        return;
+                    }
+                    continue;
+                };
+                let Some(buffer) = sample.buffer() else {
+                    continue;
+                };
+                let start = history.len();
+                history.extend(samples(buffer));
+                let out: Vec<f64> = (start..history.len())
+                    .map(|i| {
+                        taps.iter()
+                            .map(|(d, g)| g * at(&history, i as f64 - d))
+                            .sum::<f64>()
+                            + noise_rms * rng.normal()
+                    })
+                    .collect();
+                history.drain(..history.len() - longest);
+                if let Some(f) = feed() {
+                    let _ = f.push_buffer(gst::Buffer::from_slice(bytes(out)));
+                }
+            }
+        })
+        .map_err(|e| MediaError::Build {
+            what: "simulated room",
+            description: String::new(),
+            message: format!("cannot start its thread: {e}"),
+        })?;
     Ok(())
 }
 
@@ -464,7 +729,10 @@ pub fn speak(voice: &str, text: &str) -> std::io::Result<Vec<i16>> {
             "espeak-ng -v {voice} failed"
         )));
     }
+    // No dither (`-D`): sox's default adds fresh random noise to each conversion, and the
+    // same words must give the same samples in every run.
     let out = Command::new("sox")
+        .arg("-D")
         .arg(&wav)
         .args([
             "-t",
