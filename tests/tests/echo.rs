@@ -9,6 +9,12 @@
 //!
 //! Noise suppression is on and gain control off in both runs, so the difference is the
 //! canceller's. Needs Debian's `espeak-ng` and Chromium.
+//!
+//! Not run by default yet: here the live echo is paced by the wall clock, so how far the
+//! canceller's reference runs ahead of the echo changes from run to run, and the canceller
+//! is sensitive to it (see `appliance/tests/simulated_room.rs`, which runs in lockstep).
+//! Seen on a quiet machine, received with the canceller on, off at -31.6 dBFS: -50.9,
+//! -53.7, -53.4 (settled after 300 packets); -58.5, -51.8, -52.8 (after 750).
 
 use std::path::Path;
 use std::process::Command;
@@ -23,7 +29,7 @@ use visavis_e2e::{
 const LISTEN_SECS: u32 = 8;
 /// Audio packets the unit must have had from the guest before listening (20 ms each): the
 /// canceller has heard several seconds of the guest's voice by then.
-const SETTLED_PACKETS: u64 = 300;
+const SETTLED_PACKETS: u64 = 750;
 
 /// Mean power of the received and the sent audio over `LISTEN_SECS` (dBFS), from WebAudio
 /// on the page's own remote and local streams.
@@ -152,6 +158,8 @@ async fn levels(wav: &Path, echo_cancel: bool) -> Result<(f64, f64)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "not yet steady: on a quiet 2-core machine 1 run in 4 reaches only 19-20 dB \
+            (others 21-27 dB); run it with `--ignored`"]
 async fn a_guest_hears_their_own_voice_back_far_weaker_with_the_canceller() -> Result<()> {
     let dir = tempfile::tempdir().context("could not create a temporary folder")?;
     let wav = speech(dir.path())?;
