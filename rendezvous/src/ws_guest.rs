@@ -83,17 +83,13 @@ pub async fn upgrade(
         );
         return pages::invalid_invite(&app, LookupError::RateLimited);
     };
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .on_upgrade(move |socket| {
-            let tracker = app.sockets.clone();
-            tracker.track_future(async move {
-                session(app, socket, Some((token, target)), client).await;
-                drop(counted);
-            })
+    limited(ws).on_upgrade(move |socket| {
+        let tracker = app.sockets.clone();
+        tracker.track_future(async move {
+            session(app, socket, Some((token, target)), client).await;
+            drop(counted);
         })
+    })
 }
 
 /// `GET /ws/resume`: rate-limited like an invite look-up, no token (the guest id sent
@@ -114,14 +110,18 @@ pub async fn resume_upgrade(
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
     };
+    limited(ws).on_upgrade(move |socket| {
+        let tracker = app.sockets.clone();
+        tracker.track_future(session(app, socket, None, client))
+    })
+}
+
+/// A guest socket's limits: its messages' size and its buffers.
+fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .on_upgrade(move |socket| {
-            let tracker = app.sockets.clone();
-            tracker.track_future(session(app, socket, None, client))
-        })
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerToGuest {

@@ -28,7 +28,11 @@ struct Sim {
 
 impl Sim {
     fn new(guests: &[&str]) -> Self {
-        let mut c = Controller::new(LIMITS);
+        Sim::with_limits(LIMITS, guests)
+    }
+
+    fn with_limits(limits: Limits, guests: &[&str]) -> Self {
+        let mut c = Controller::new(limits);
         for g in guests {
             c.join(id(g));
         }
@@ -329,13 +333,8 @@ const STORE_LINE: Limits = Limits {
 #[test]
 fn eight_guests_on_fast_paths_share_the_stores_uplink() {
     let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
-    let mut s = Sim {
-        c: Controller::new(STORE_LINE),
-        now: Instant::now(),
-        decisions: Vec::new(),
-    };
+    let mut s = Sim::with_limits(STORE_LINE, &names);
     for n in names {
-        s.c.join(id(n));
         s.estimate(n, Some(8_000_000));
     }
     s.run(Duration::from_millis(250));
@@ -363,14 +362,7 @@ fn eight_guests_on_fast_paths_share_the_stores_uplink() {
 #[test]
 fn the_unit_never_plans_to_send_more_than_its_uplink() {
     let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
-    let mut s = Sim {
-        c: Controller::new(STORE_LINE),
-        now: Instant::now(),
-        decisions: Vec::new(),
-    };
-    for n in names {
-        s.c.join(id(n));
-    }
+    let mut s = Sim::with_limits(STORE_LINE, &names);
     // Paths that change every second, one guest now and then far below the others (the
     // small layer), guests without an estimate yet, one leaving and coming back.
     let mut worst = 0;

@@ -1,26 +1,10 @@
 //! What guests in the call hear of each other: every chat line and reaction with the
 //! sender's name, and how many are watching; a guest still waiting hears none of it.
 
-use super::tests::{drain, knock, started};
+use super::tests::{admit, drain, knock, started, started_with};
 use super::*;
 use std::time::Instant;
 use visavis_api::datachannel::{Reaction, UnitMessage};
-
-/// Let a waiting guest in, and their peer connection comes up.
-fn admit(s: &mut Session, id: &str, t0: Instant) {
-    s.handle_input(
-        Input::Admit {
-            guest_id: id.into(),
-        },
-        t0,
-    );
-    s.handle_input(
-        Input::PeerConnected {
-            guest_id: id.into(),
-        },
-        t0,
-    );
-}
 
 fn sent(actions: &[Action]) -> Vec<(String, UnitMessage)> {
     actions
@@ -42,17 +26,7 @@ fn settings3() -> SessionSettings {
 /// A session with `a` and `b` in the call, `w` knocking, and `c` admitted but still
 /// connecting.
 fn crowd(t0: Instant) -> Session {
-    let mut s = Session::new(settings3());
-    s.handle_input(Input::RendezvousUp, t0);
-    s.handle_input(Input::InviteRequested { request_id: 1 }, t0);
-    s.handle_input(
-        Input::InviteCreated {
-            request_id: 1,
-            url: "http://rv/i/tok".into(),
-            expires_at: 900,
-        },
-        t0,
-    );
+    let mut s = started_with(settings3(), t0);
     for id in ["a", "b"] {
         knock(&mut s, id, t0);
         admit(&mut s, id, t0);

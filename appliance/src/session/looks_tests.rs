@@ -1,6 +1,6 @@
 //! Looks, votes and chat in a session, on simulated time.
 
-use super::tests::{drain, knock, settings, started, status};
+use super::tests::{admit, drain, knock, settings, started, status};
 use super::*;
 use std::time::Instant;
 use visavis_api::datachannel::{LookVotes, UnitMessage};
@@ -15,22 +15,6 @@ fn in_call(t0: Instant) -> Session {
     }
     drain(&mut s);
     s
-}
-
-/// Let a waiting guest in, and their peer connection comes up.
-fn admit(s: &mut Session, id: &str, t0: Instant) {
-    s.handle_input(
-        Input::Admit {
-            guest_id: id.into(),
-        },
-        t0,
-    );
-    s.handle_input(
-        Input::PeerConnected {
-            guest_id: id.into(),
-        },
-        t0,
-    );
 }
 
 /// What guests were sent, but the "watching" counts (`crowd_tests.rs` checks those).

@@ -26,7 +26,12 @@ pub(super) fn drain(s: &mut Session) -> Vec<Action> {
 
 /// A session with rendezvous up and an invite out.
 pub(super) fn started(auto_admit: bool, t0: Instant) -> Session {
-    let mut s = Session::new(settings(auto_admit));
+    started_with(settings(auto_admit), t0)
+}
+
+/// [`started`], with these settings.
+pub(super) fn started_with(settings: SessionSettings, t0: Instant) -> Session {
+    let mut s = Session::new(settings);
     s.handle_input(Input::RendezvousUp, t0);
     s.handle_input(Input::InviteRequested { request_id: 1 }, t0);
     s.handle_input(
@@ -39,6 +44,22 @@ pub(super) fn started(auto_admit: bool, t0: Instant) -> Session {
     );
     drain(&mut s);
     s
+}
+
+/// Let a waiting guest in, and their peer connection comes up.
+pub(super) fn admit(s: &mut Session, id: &str, t0: Instant) {
+    s.handle_input(
+        Input::Admit {
+            guest_id: id.into(),
+        },
+        t0,
+    );
+    s.handle_input(
+        Input::PeerConnected {
+            guest_id: id.into(),
+        },
+        t0,
+    );
 }
 
 /// The ICE servers rendezvous minted for the unit's side of `id`'s call.
