@@ -174,9 +174,12 @@ impl Live {
         );
         ui.painter().rect_filled(bar, 0.0, colour::SCRIM);
         if looks_height(cx) > 0.0 {
+            // Only as wide as the looks: the rest of the row stays the mirror (the feed's
+            // bubbles beside it carry their own backgrounds).
+            let right = (looks_right(cx, screen) + space::EDGE).min(screen.right());
             let area = Rect::from_min_max(
                 egui::pos2(screen.left(), top),
-                egui::pos2(screen.right(), bar.top()),
+                egui::pos2(right, bar.top()),
             );
             self.looks(ui, cx, area);
         }
