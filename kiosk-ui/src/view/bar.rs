@@ -177,10 +177,8 @@ impl Live {
             // Only as wide as the looks: the rest of the row stays the mirror (the feed's
             // bubbles beside it carry their own backgrounds).
             let right = (looks_right(cx, screen) + space::EDGE).min(screen.right());
-            let area = Rect::from_min_max(
-                egui::pos2(screen.left(), top),
-                egui::pos2(right, bar.top()),
-            );
+            let area =
+                Rect::from_min_max(egui::pos2(screen.left(), top), egui::pos2(right, bar.top()));
             self.looks(ui, cx, area);
         }
         let items = self.items(cx);
