@@ -5,6 +5,9 @@
 //! per 10 ms frame, and the delay the audio path adds to mouth-to-ear (a click each way,
 //! on the pipeline's clock). Each run plays in real time. Reports, never fails on the figures.
 
+#[path = "shared/cpu.rs"]
+mod cpu;
+
 use std::time::Duration;
 use visavis_appliance::config::AudioConfig;
 use visavis_appliance::media::simroom::{self, EchoPath, Recording, Room, Script, Voices};
@@ -70,28 +73,13 @@ fn config(echo: bool, noise: bool, gain: bool) -> AudioConfig {
     }
 }
 
-/// CPU seconds this process has used (user + system).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 (11 and 12 after the command name); 100 Hz.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn run(name: &str, config: &AudioConfig, script: &Script, room: &Room) -> (Recording, f64) {
-    let before = cpu_seconds();
+    let before = cpu::cpu_seconds();
     let rec = simroom::run(config, script, room, Duration::from_secs(10)).unwrap_or_else(|e| {
         eprintln!("bench audio: {name}: {e}");
         std::process::exit(1)
     });
-    (rec, cpu_seconds() - before)
+    (rec, cpu::cpu_seconds() - before)
 }
 
 /// PESQ (wide band) and STOI of `processed` against `reference` over `from..to`, through

@@ -293,9 +293,23 @@ pub struct AudioConfig {
     pub noise_suppression: bool,
     /// Bring the room's voices to a steady level (adaptive digital gain).
     pub gain_control: bool,
+    /// Guests hear each other, not only the room: each gets a mix of their own (the room
+    /// and every other guest, never themself). Off: every guest hears the room alone.
+    pub guests_hear_each_other: bool,
 }
 
 impl AudioConfig {
+    /// The defaults with no processing at all (no echo canceller, noise suppressor or gain
+    /// control): the microphone's sound goes out as it came in, for measurements.
+    pub fn unprocessed() -> AudioConfig {
+        AudioConfig {
+            echo_cancel: false,
+            noise_suppression: false,
+            gain_control: false,
+            ..AudioConfig::default()
+        }
+    }
+
     /// What one guest's share of the room's voice takes on the wire: the Opus bitrate and
     /// its packets' headers (50 packets a second of about 60 bytes of RTP, SRTP, UDP and IP).
     pub fn on_wire_bps(&self) -> u64 {
@@ -316,6 +330,7 @@ impl Default for AudioConfig {
             echo_cancel: true,
             noise_suppression: true,
             gain_control: true,
+            guests_hear_each_other: true,
         }
     }
 }

@@ -89,6 +89,11 @@ pub struct Metrics {
     pub frames_captured: AtomicU64,
     pub frames_encoded: AtomicU64,
     pub audio_frames_encoded: AtomicU64,
+    /// Opus packets of the guests' own mixes (`media::group`), all together.
+    pub own_mix_frames_encoded: AtomicU64,
+    /// Guests with a mix of their own now, and guests' voices being mixed for them.
+    pub own_mixes: AtomicU64,
+    pub group_voices: AtomicU64,
     pub video_encoders_started: AtomicU64,
     pub audio_encoders_started: AtomicU64,
     pub keyframes_requested: AtomicU64,
@@ -161,6 +166,9 @@ impl Metrics {
             video_encoders_started: self.video_encoders_started.load(Relaxed),
             audio_encoders_started: self.audio_encoders_started.load(Relaxed),
             audio_frames_encoded: self.audio_frames_encoded.load(Relaxed),
+            own_mix_frames_encoded: self.own_mix_frames_encoded.load(Relaxed),
+            own_mixes: self.own_mixes.load(Relaxed),
+            group_voices: self.group_voices.load(Relaxed),
             target_bitrate_bps: self.main_layer.target_bitrate_bps.load(Relaxed),
             layers: VideoLayer::ALL
                 .into_iter()

@@ -35,6 +35,7 @@ mod guest_looks;
 pub mod guest_screen;
 pub mod http;
 pub mod lab;
+pub mod listen;
 pub mod qemu;
 pub mod rendezvous;
 pub mod restartable;

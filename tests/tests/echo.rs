@@ -19,6 +19,7 @@
 use std::path::Path;
 use std::process::Command;
 use visavis_api::local::{Request, Response};
+use visavis_e2e::listen;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, PageState, Rendezvous, RendezvousConfig,
@@ -30,46 +31,6 @@ const LISTEN_SECS: u32 = 8;
 /// Audio packets the unit must have had from the guest before listening (20 ms each): the
 /// canceller has heard several seconds of the guest's voice by then.
 const SETTLED_PACKETS: u64 = 750;
-
-/// Mean power of the received and the sent audio over `LISTEN_SECS` (dBFS), from WebAudio
-/// on the page's own remote and local streams.
-const LISTEN_SCRIPT: &str = r#"
-const [secs] = arguments;
-const done = arguments[arguments.length - 1];
-const ctx = new AudioContext();
-const meter = (video) => {
-  const stream = video && video.srcObject;
-  const tracks = stream ? stream.getAudioTracks() : [];
-  if (tracks.length === 0) return null;
-  const source = ctx.createMediaStreamSource(new MediaStream(tracks));
-  const proc = ctx.createScriptProcessor(4096, 1, 1);
-  const acc = { sum: 0, n: 0 };
-  proc.onaudioprocess = (e) => {
-    const x = e.inputBuffer.getChannelData(0);
-    for (let i = 0; i < x.length; i++) acc.sum += x[i] * x[i];
-    acc.n += x.length;
-  };
-  const mute = ctx.createGain();
-  mute.gain.value = 0;
-  source.connect(proc);
-  proc.connect(mute);
-  mute.connect(ctx.destination);
-  return acc;
-};
-const db = (acc) => (acc && acc.n > 0 ? 10 * Math.log10(acc.sum / acc.n + 1e-20) : null);
-ctx.resume().then(() => {
-  const received = meter(document.getElementById('remote'));
-  const sent = meter(document.getElementById('local'));
-  if (!received || !sent) {
-    done({ error: 'no audio track on #remote or #local' });
-    return;
-  }
-  setTimeout(() => {
-    done({ received: db(received), sent: db(sent), samples: received.n });
-    ctx.close();
-  }, secs * 1000);
-}, (e) => done({ error: String(e) }));
-"#;
 
 /// Speech for the guest's fake microphone: a WAV file from espeak-ng.
 fn speech(dir: &Path) -> Result<std::path::PathBuf> {
@@ -133,25 +94,11 @@ async fn levels(wav: &Path, echo_cancel: bool) -> Result<(f64, f64)> {
         },
     )
     .await?;
-    let reply = guest
-        .webdriver()
-        .execute_async(LISTEN_SCRIPT, vec![LISTEN_SECS.into()])
-        .await
-        .context("listening in the guest's page")?;
-    if let Some(e) = reply.get("error") {
-        return Err(Error::new(format!("listening in the guest's page: {e}")));
-    }
-    let number = |key: &str| {
-        reply
-            .get(key)
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| Error::new(format!("the page measured no `{key}`: {reply}")))
-    };
-    let (received, sent) = (number("received")?, number("sent")?);
+    let heard = listen::levels(&guest, &["remote", "local"], LISTEN_SECS, None).await?;
+    let (received, sent) = (heard[0], heard[1]);
     eprintln!(
-        "canceller {}: the guest sent {sent:.1} dBFS and received {received:.1} dBFS ({} samples)",
+        "canceller {}: the guest sent {sent:.1} dBFS and received {received:.1} dBFS",
         if echo_cancel { "on" } else { "off" },
-        reply.get("samples").cloned().unwrap_or_default()
     );
     guest.close().await?;
     Ok((received, sent))

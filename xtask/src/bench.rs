@@ -2,7 +2,8 @@
 //! the release binaries, run the benchmarks named (all by default) and print their reports:
 //! the call path, the kiosk and calls across the network lab (`tests/src/bin/bench`), then
 //! `provision` on fleets of 300 and 10 000 units (`provisioning/examples/bench.rs`), the
-//! room's audio processing in a simulated room (`appliance/examples/bench-audio.rs`),
+//! room's audio processing in a simulated room (`appliance/examples/bench-audio.rs`) and
+//! what guests hearing each other costs (`appliance/examples/bench-group-audio.rs`),
 //! ten million fuzzed inputs into every parser (`fuzz/`), and the soak and faults
 //! (`tests/src/bin/soak`: `--cycles`, `--call-secs`, `--connections` size it; the defaults,
 //! 1,000 cycles, a 30-minute call and 10,000 connections, take about an hour). It reports
@@ -60,19 +61,21 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<ExitCode> {
         }
     }
     if wanted("audio") {
-        println!("xtask: audio benchmark (real time, about a minute and a half)");
-        let status = workspace::cargo([
-            "run",
-            "--release",
-            "-p",
-            "visavis-appliance",
-            "--example",
-            "bench-audio",
-        ])
-        .status()
-        .context("could not run the audio benchmark")?;
-        if !status.success() {
-            return Ok(workspace::exit_code_of(status));
+        println!("xtask: audio benchmarks (real time, about two and a half minutes)");
+        for example in ["bench-audio", "bench-group-audio"] {
+            let status = workspace::cargo([
+                "run",
+                "--release",
+                "-p",
+                "visavis-appliance",
+                "--example",
+                example,
+            ])
+            .status()
+            .with_context(|| format!("could not run the audio benchmark {example}"))?;
+            if !status.success() {
+                return Ok(workspace::exit_code_of(status));
+            }
         }
     }
     if wanted("fuzz") {

@@ -90,9 +90,20 @@ pub struct MetricsSnapshot {
     /// Video encoders started: the main one at start, the small layer's the first time a
     /// guest needs it. Never one per guest.
     pub video_encoders_started: u64,
-    /// Opus encoders built since start.
+    /// The room's Opus encoders built since start: one, whatever the number of guests
+    /// (each guest's own mix has one more, see `own_mixes`).
     pub audio_encoders_started: u64,
     pub audio_frames_encoded: u64,
+    /// Opus packets of the guests' own mixes (the room and the other guests, without their
+    /// own voice), all together.
+    #[serde(default)]
+    pub own_mix_frames_encoded: u64,
+    /// Guests who have a mix of their own now (`[audio] guests_hear_each_other`).
+    #[serde(default)]
+    pub own_mixes: u64,
+    /// Guests' voices being mixed for the others (each guest's decoded voice, once).
+    #[serde(default)]
+    pub group_voices: u64,
     /// Bitrate the main video encoder is set to, bits per second (see `layers` for each).
     pub target_bitrate_bps: u64,
     /// Keyframes asked of the encoder (new guests, PLI/FIR).
@@ -152,6 +163,27 @@ impl MetricsSnapshot {
             "counter",
             "Opus packets encoded.",
             self.audio_frames_encoded,
+        );
+        gauge(
+            &mut out,
+            "own_mix_frames_encoded_total",
+            "counter",
+            "Opus packets of the guests' own mixes.",
+            self.own_mix_frames_encoded,
+        );
+        gauge(
+            &mut out,
+            "own_mixes",
+            "gauge",
+            "Guests with a mix of their own (the room and the other guests).",
+            self.own_mixes,
+        );
+        gauge(
+            &mut out,
+            "group_voices",
+            "gauge",
+            "Guests' voices being mixed for the other guests.",
+            self.group_voices,
         );
         gauge(
             &mut out,

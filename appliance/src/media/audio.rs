@@ -1,6 +1,7 @@
 //! The room's audio, both ways, in one pipeline: the speaker's mix ([`super::room`]) and the
 //! microphone → echo canceller, noise suppressor and gain control (`webrtcdsp`) → privacy
-//! valve → Opus, 20 ms packets, published to every guest.
+//! valve → Opus, 20 ms packets, published to every guest. The processed microphone is also
+//! handed, before the valve, to each guest's mix of their own ([`super::group`]).
 //!
 //! The canceller's far-end reference is the `webrtcechoprobe` the mix passes through just
 //! before the speaker's sink: the canceller hears exactly what the speaker is given. Probe
@@ -12,9 +13,9 @@
 //! for real devices and simulated ones.
 
 use super::alsa::{self, MicError};
-use super::mic;
 use super::room::{self, RoomAudio, Speaker};
 use super::{EncodedFrame, MediaError, pipeline};
+use super::{group, mic};
 use crate::config::{AudioConfig, AudioSource};
 use crate::metrics::Metrics;
 use gstreamer::prelude::*;
@@ -163,6 +164,7 @@ fn processing(config: &AudioConfig) -> Option<String> {
 pub fn description(config: &AudioConfig, speaker: &Speaker) -> String {
     format!(
         "{} audioresample name={} ! {} ! {}identity name={PROCESSED} \
+         ! tee name={} \
          ! valve name=privacy drop=false drop-mode=forward-sticky-events \
          ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 \
          ! queue max-size-time=100000000 leaky=downstream \
@@ -172,6 +174,7 @@ pub fn description(config: &AudioConfig, speaker: &Speaker) -> String {
         mic::ENTRY,
         room::CAPS,
         processing(config).unwrap_or_default(),
+        group::MIC_TEE,
         config.bitrate_kbps * 1000
     )
 }

@@ -391,12 +391,7 @@ mod tests {
         use crate::media::room::Speaker;
         gst::init().unwrap();
         // No processing: the microphone's sound comes out as it went in.
-        let config = AudioConfig {
-            echo_cancel: false,
-            noise_suppression: false,
-            gain_control: false,
-            ..AudioConfig::default()
-        };
+        let config = AudioConfig::unprocessed();
         let (problems_tx, mut problems) = mpsc::unbounded_channel();
         let (tx, _) = tokio::sync::broadcast::channel(64);
         let (mut running, room, mic) = audio::start(

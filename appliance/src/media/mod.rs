@@ -14,7 +14,8 @@
 //! ([`VideoControl`], driven by `crate::congestion`). Keyframe requests are coalesced per
 //! layer, at most one forced keyframe a second ([`keyframes`]).
 //! Guests' own media comes back the other way: decoded once ([`remote`]) for the screen's
-//! tiles and the room's speaker, where every voice is in one mix ([`room`]).
+//! tiles and the room's speaker, where every voice is in one mix ([`room`]); each guest
+//! also hears the room and the other guests in a mix of their own ([`group`]).
 //! The microphone is a source of its own in the room's pipeline ([`mic`]): one that is
 //! missing or fails mid-call is stood in for by silence and tried again until it is back.
 //! Every pipeline's bus is watched the same way ([`bus`]): errors are typed and name the
@@ -26,7 +27,8 @@ pub mod bus;
 #[cfg(test)]
 mod cut_tests;
 mod frame;
-mod gate;
+pub mod gate;
+pub mod group;
 pub mod keyframes;
 pub mod layers;
 pub mod mic;
@@ -212,7 +214,18 @@ impl MediaHub {
             .socket
             .parent()
             .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
-        let guests = remote::GuestMedia::new(tiles, room_audio, guest_events);
+        // Guests hear each other through a mix of their own each, or the room alone.
+        let group = if config.audio.guests_hear_each_other {
+            Some(group::GroupAudio::new(
+                room_audio.pipeline(),
+                config.audio.bitrate_kbps,
+                audio_gate.clone(),
+                metrics.clone(),
+            )?)
+        } else {
+            None
+        };
+        let guests = remote::GuestMedia::new(tiles, room_audio, group, guest_events);
         Ok(MediaHub {
             video: video.running,
             audio,

@@ -14,6 +14,7 @@
 //! A decoder that fails only costs that guest's tile or voice: the call goes on.
 
 use super::MediaError;
+use super::group::{GroupAudio, GroupVoice, OwnMix};
 use super::room::{RoomAudio, VoiceInput};
 use crate::metrics::lock;
 use gstreamer as gst;
@@ -111,6 +112,8 @@ struct Inner {
     dir: PathBuf,
     /// The room's mix, where every voice goes.
     room: RoomAudio,
+    /// The guests' own mixes, where every voice goes too (none: guests hear the room only).
+    group: Option<GroupAudio>,
     next_tile: AtomicU64,
     events: mpsc::UnboundedSender<GuestMediaEvent>,
 }
@@ -122,17 +125,19 @@ pub struct GuestMedia {
 }
 
 impl GuestMedia {
-    /// Tiles' sockets go in `dir`; voices join `room`'s mix; what the decoders see goes to
-    /// `events`.
+    /// Tiles' sockets go in `dir`; voices join `room`'s mix, and the other guests' own
+    /// mixes in `group`; what the decoders see goes to `events`.
     pub fn new(
         dir: PathBuf,
         room: RoomAudio,
+        group: Option<GroupAudio>,
         events: mpsc::UnboundedSender<GuestMediaEvent>,
     ) -> GuestMedia {
         GuestMedia {
             inner: Arc::new(Inner {
                 dir,
                 room,
+                group,
                 next_tile: AtomicU64::new(1),
                 events,
             }),
@@ -148,6 +153,12 @@ impl GuestMedia {
     /// checks the value.
     pub fn set_volume(&self, percent: u8) {
         self.inner.room.set_volume(percent);
+    }
+
+    /// A mix of `guest`'s own (the room and every other guest), when guests hear each
+    /// other; `None`: they hear the room's stream, shared by all.
+    pub fn own_mix(&self, guest: &GuestId) -> Option<Result<OwnMix, MediaError>> {
+        self.inner.group.as_ref().map(|g| g.listen(guest))
     }
 
     fn report(&self, event: GuestMediaEvent) {
@@ -210,7 +221,8 @@ impl GuestMedia {
         } else {
             self.meter(&pipeline, guest_id);
             let input = self.inner.room.voice(guest_id.as_str())?;
-            voice = Some(into_mix(&pipeline, input));
+            let others = self.inner.group.as_ref().map(|g| g.voice(guest_id));
+            voice = Some(into_mix(&pipeline, input, others));
         }
         // The watch holds the bus only: the pipeline goes with the decoder, even before an
         // aborted watch task is dropped.
@@ -267,10 +279,14 @@ impl GuestMedia {
     }
 }
 
-/// Every decoded stretch of the voice goes on to its input of the room's mix. Returns what
-/// keeps that input alive.
-fn into_mix(pipeline: &gst::Pipeline, input: VoiceInput) -> Arc<VoiceInput> {
-    let input = Arc::new(input);
+/// Every decoded stretch of the voice goes on to its input of the room's mix, and to the
+/// other guests' own mixes (`others`). Returns what keeps those inputs alive.
+fn into_mix(
+    pipeline: &gst::Pipeline,
+    input: VoiceInput,
+    others: Option<GroupVoice>,
+) -> Arc<(VoiceInput, Option<GroupVoice>)> {
+    let input = Arc::new((input, others));
     if let Some(sink) = pipeline
         .by_name("voice")
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
@@ -283,7 +299,11 @@ fn into_mix(pipeline: &gst::Pipeline, input: VoiceInput) -> Arc<VoiceInput> {
                     if let (Some(input), Some(buffer)) = (weak.upgrade(), sample.buffer())
                         && let Ok(map) = buffer.map_readable()
                     {
-                        input.push(map.as_slice());
+                        let (room, others) = &*input;
+                        room.push(map.as_slice());
+                        if let Some(others) = others {
+                            others.push(map.as_slice());
+                        }
                     }
                     Ok(gst::FlowSuccess::Ok)
                 })
@@ -349,8 +369,9 @@ pub struct Decoder {
     media: GuestMedia,
     tile: Option<Preview>,
     watch: tokio::task::JoinHandle<()>,
-    /// A voice's input of the room's mix, released after the pipeline stops.
-    _voice: Option<Arc<VoiceInput>>,
+    /// A voice's input of the room's mix (and of the other guests' own mixes), released
+    /// after the pipeline stops.
+    _voice: Option<Arc<(VoiceInput, Option<GroupVoice>)>>,
 }
 
 impl Decoder {
@@ -461,7 +482,7 @@ mod tests {
             80,
         )
         .unwrap();
-        (GuestMedia::new(dir.to_owned(), room, tx), rx)
+        (GuestMedia::new(dir.to_owned(), room, None, tx), rx)
     }
 
     #[tokio::test]
@@ -577,7 +598,7 @@ mod call_voice {
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
             .unwrap();
         let (tx, _events) = mpsc::unbounded_channel();
-        let media = GuestMedia::new(dir.path().to_owned(), room.clone(), tx);
+        let media = GuestMedia::new(dir.path().to_owned(), room.clone(), None, tx);
         let codec = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
         let decoder = media.decoder(&"g-1".into(), &codec).unwrap();
         let (guest, rtp) = guest_voice();

@@ -383,7 +383,7 @@ impl Peer {
                     ssrc: audio_ssrc,
                     payload_type: audio_pt,
                 },
-                ctx.audio.subscribe(),
+                self.audio_source(),
                 self.connected.clone(),
                 self.counters.clone(),
             )),
@@ -399,6 +399,25 @@ impl Peer {
         ];
         crate::metrics::lock(&self.tasks).extend(tasks);
         Ok(())
+    }
+
+    /// What the guest hears: a mix of their own (the room and the other guests) when guests
+    /// hear each other, else the room's stream shared by all. A mix that cannot be made
+    /// leaves the guest the room's stream, not silence.
+    fn audio_source(&self) -> send::AudioSource {
+        match self
+            .ctx
+            .guest_media
+            .as_ref()
+            .and_then(|m| m.own_mix(&self.guest_id))
+        {
+            Some(Ok(mix)) => send::AudioSource::Own(mix),
+            Some(Err(e)) => {
+                tracing::warn!(guest = %self.guest_id, "{e}; the guest hears the room only");
+                send::AudioSource::Room(self.ctx.audio.subscribe())
+            }
+            None => send::AudioSource::Room(self.ctx.audio.subscribe()),
+        }
     }
 
     /// Create and set the answer to the offer just applied; its SDP (with the local

@@ -6,6 +6,7 @@
 //! chose for the guest; a change of layer takes effect at the new layer's first keyframe.
 
 use super::rtcp::is_keyframe_request;
+use crate::media::group::OwnMix;
 use crate::media::{EncodedFrame, VideoLayers};
 use crate::metrics::{Counter3, GuestCounters, layer_code};
 use rtc::media::Sample;
@@ -28,18 +29,31 @@ pub struct Outgoing {
     pub payload_type: u8,
 }
 
+/// Where a guest's audio comes from.
+pub enum AudioSource {
+    /// The room's stream, the same for every guest.
+    Room(broadcast::Receiver<Arc<EncodedFrame>>),
+    /// A mix of the guest's own (the room and the other guests); it lasts as long as the
+    /// sender.
+    Own(OwnMix),
+}
+
 /// Forward encoded audio to the guest until the track fails or the broadcast closes.
 pub async fn forward_audio(
     guest_id: GuestId,
     out: Outgoing,
-    mut frames: broadcast::Receiver<Arc<EncodedFrame>>,
+    source: AudioSource,
     mut connected: watch::Receiver<bool>,
     counters: Arc<GuestCounters>,
 ) {
     if connected.wait_for(|up| *up).await.is_err() {
         return;
     }
-    frames = frames.resubscribe();
+    // From now on: nothing queued while the connection came up.
+    let (mut frames, _own_mix) = match source {
+        AudioSource::Room(frames) => (frames.resubscribe(), None),
+        AudioSource::Own(mix) => (mix.frames(), Some(mix)),
+    };
     loop {
         let frame = match frames.recv().await {
             Ok(f) => f,

@@ -1,0 +1,134 @@
+//! A guest's decoded voice waiting for the mix's next tick.
+//!
+//! Voices come a packet (20 ms) at a time, when the guest's decoder hands them on; the mix
+//! ticks with the room's microphone, 10 ms at a time, on the unit's clock. So each voice
+//! waits in a short buffer: it starts to play once 20 ms are waiting beyond the tick's
+//! share (a cushion for the packets' jitter), starts again the same way after it ran dry,
+//! and never holds more than 100 ms (a guest's clock a little fast, or a burst after a
+//! stall: the oldest samples go, so the delay stays short).
+
+use std::collections::VecDeque;
+
+/// The cushion a voice keeps beyond what a tick takes: one packet.
+const CUSHION: usize = 960;
+/// The most a voice holds (100 ms at 48 kHz); past it, the oldest go down to the cushion.
+const MOST: usize = 4800;
+
+#[derive(Debug, Default)]
+pub struct VoiceBuffer {
+    samples: VecDeque<i16>,
+    playing: bool,
+}
+
+impl VoiceBuffer {
+    /// Decoded samples (mono S16, little-endian bytes) as they come.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.samples.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]])),
+        );
+        if self.samples.len() > MOST {
+            let extra = self.samples.len() - CUSHION;
+            self.samples.drain(..extra);
+        }
+    }
+
+    /// Add the next `out.len()` samples into `out`; false (nothing added) while the voice
+    /// is gathering its cushion. Running dry adds what there is and gathers again.
+    pub fn take_into(&mut self, out: &mut [i32]) -> bool {
+        if !self.playing {
+            if self.samples.len() < out.len() + CUSHION {
+                return false;
+            }
+            self.playing = true;
+        }
+        if self.samples.len() < out.len() {
+            self.playing = false;
+        }
+        let n = out.len().min(self.samples.len());
+        for (o, s) in out.iter_mut().zip(self.samples.drain(..n)) {
+            *o += i32::from(s);
+        }
+        n > 0
+    }
+
+    /// Let `n` samples go unheard (nobody listens).
+    pub fn skip(&mut self, n: usize) {
+        let n = n.min(self.samples.len());
+        self.samples.drain(..n);
+    }
+
+    /// Samples waiting.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(value: i16, samples: usize) -> Vec<u8> {
+        std::iter::repeat_n(value, samples)
+            .flat_map(i16::to_le_bytes)
+            .collect()
+    }
+
+    #[test]
+    fn a_voice_plays_once_it_has_a_cushion_and_gathers_again_after_running_dry() {
+        let mut v = VoiceBuffer::default();
+        let mut tick = vec![0i32; 480];
+        v.push(&packet(7, 960));
+        assert!(!v.take_into(&mut tick), "one packet: still gathering");
+        assert!(tick.iter().all(|&s| s == 0));
+        v.push(&packet(7, 960));
+        assert!(v.take_into(&mut tick), "two packets: playing");
+        assert!(tick.iter().all(|&s| s == 7));
+        // Three more ticks empty it (1440 left, 480 each).
+        for _ in 0..3 {
+            assert!(v.take_into(&mut vec![0i32; 480]));
+        }
+        assert!(v.is_empty());
+        // Dry: nothing added, and it waits for a cushion again.
+        let mut tick = vec![0i32; 480];
+        assert!(!v.take_into(&mut tick));
+        v.push(&packet(3, 960));
+        assert!(!v.take_into(&mut tick), "gathering again");
+        v.push(&packet(3, 960));
+        assert!(v.take_into(&mut tick));
+        assert!(tick.iter().all(|&s| s == 3));
+    }
+
+    #[test]
+    fn a_voice_running_short_adds_what_it_has() {
+        let mut v = VoiceBuffer::default();
+        v.push(&packet(5, 1500));
+        for _ in 0..3 {
+            assert!(v.take_into(&mut vec![0i32; 480]));
+        }
+        let mut tick = vec![1i32; 480];
+        assert!(v.take_into(&mut tick), "60 samples left");
+        assert_eq!(tick.iter().filter(|&&s| s == 6).count(), 60);
+        assert_eq!(tick.iter().filter(|&&s| s == 1).count(), 420);
+    }
+
+    #[test]
+    fn a_voice_never_holds_more_than_a_tenth_of_a_second() {
+        let mut v = VoiceBuffer::default();
+        for i in 0..20 {
+            v.push(&packet(i, 960));
+            assert!(v.len() <= MOST, "{}", v.len());
+        }
+        // The last overflow (at packet 15) let the older ones go.
+        let mut tick = vec![0i32; 480];
+        assert!(v.take_into(&mut tick));
+        assert!(tick.iter().all(|&s| s == 15), "{:?}", &tick[..4]);
+        v.skip(100_000);
+        assert!(v.is_empty());
+    }
+}

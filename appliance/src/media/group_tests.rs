@@ -1,0 +1,229 @@
+//! The guests' own mixes in the real room pipeline: each guest hears the room and the
+//! others, never themself; a voice or a guest leaving is gone from every mix; the room's
+//! mute silences the microphone in them and not the guests.
+//!
+//! Each voice is a tone of its own (the microphone 2500 Hz, guest A 700 Hz, guest B
+//! 1300 Hz); what a mix carries is read as it goes into its Opus encoder, and each tone's
+//! amplitude found with the Goertzel algorithm.
+
+use super::*;
+use crate::config::AudioConfig;
+use crate::media::audio::{self, MIC_FEED, Mic};
+use crate::media::room::{RATE, Speaker};
+use std::time::{Duration, Instant};
+
+const MIC_HZ: f64 = 2500.0;
+const A_HZ: f64 = 700.0;
+const B_HZ: f64 = 1300.0;
+/// Each tone's amplitude (about -21 dBFS).
+const LOUD: f64 = 3000.0;
+/// 10 ms at the room's rate: what the test speaker hands out at a time.
+const SAMPLES: usize = (RATE / 100) as usize;
+
+/// A tone's next 10 ms from sample `n` on.
+fn tone(hz: f64, n: u64) -> Vec<u8> {
+    (0..SAMPLES as u64)
+        .map(|i| {
+            let t = (n + i) as f64 / f64::from(RATE);
+            ((2.0 * std::f64::consts::PI * hz * t).sin() * LOUD) as i16
+        })
+        .flat_map(i16::to_le_bytes)
+        .collect()
+}
+
+/// The amplitude of `hz` in `x` (Goertzel).
+fn amplitude(x: &[i16], hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / f64::from(RATE);
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &v in x {
+        let s = f64::from(v) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    2.0 * power.sqrt() / x.len() as f64
+}
+
+/// What `mix` is given to encode, collected from now on.
+fn tap(mix: &OwnMix) -> Arc<Mutex<Vec<i16>>> {
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let encoder = {
+        let state = lock(&mix.group.inner.state);
+        state.mixes[&mix.guest].encoder.clone()
+    };
+    assert_eq!(encoder.name(), encoder_name(&mix.guest));
+    let pad = encoder
+        .by_name("src")
+        .and_then(|m| m.static_pad("src"))
+        .unwrap();
+    let into = heard.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(map) = info.buffer().and_then(|b| b.map_readable().ok()) {
+            lock(&into).extend(
+                map.chunks_exact(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]])),
+            );
+        }
+        gst::PadProbeReturn::Ok
+    });
+    heard
+}
+
+/// The room running in step with the test: 10 ms of microphone and of each voice for every
+/// 10 ms the speaker plays.
+struct Room {
+    feed: gst_app::AppSrc,
+    speaker: gst_app::AppSink,
+    n: u64,
+}
+
+impl Room {
+    fn run(&mut self, voices: &[(&GroupVoice, f64)], steps: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut done = 0;
+        while done < steps {
+            assert!(Instant::now() < deadline, "the room's pipeline stalled");
+            if self
+                .speaker
+                .try_pull_sample(gst::ClockTime::from_mseconds(100))
+                .is_none()
+            {
+                continue;
+            }
+            let _ = self
+                .feed
+                .push_buffer(gst::Buffer::from_slice(tone(MIC_HZ, self.n)));
+            for (voice, hz) in voices {
+                voice.push(&tone(*hz, self.n));
+            }
+            self.n += SAMPLES as u64;
+            done += 1;
+        }
+    }
+}
+
+/// The tones in what was heard since the last look (the first 100 ms left out: the
+/// voices' cushions filling), then forgotten.
+fn tones(heard: &Mutex<Vec<i16>>) -> [f64; 3] {
+    let x = std::mem::take(&mut *lock(heard));
+    assert!(
+        x.len() > RATE as usize / 2,
+        "half a second heard: {}",
+        x.len()
+    );
+    let x = &x[RATE as usize / 10..];
+    [amplitude(x, MIC_HZ), amplitude(x, A_HZ), amplitude(x, B_HZ)]
+}
+
+fn heard(tones: [f64; 3], room: bool, a: bool, b: bool) -> bool {
+    let is = |amp: f64, want: bool| {
+        if want {
+            amp > LOUD / 2.0
+        } else {
+            amp < LOUD / 30.0
+        }
+    };
+    is(tones[0], room) && is(tones[1], a) && is(tones[2], b)
+}
+
+#[test]
+fn each_guest_hears_the_room_and_the_others_never_themself() {
+    gst::init().unwrap();
+    let config = AudioConfig::unprocessed();
+    let room_audio = audio::build(&config, &Mic::Feed, &Speaker::Tap).unwrap();
+    let pipeline = room_audio.pipeline().clone();
+    let gate = Arc::new(Gate::default());
+    let metrics = Arc::new(Metrics::default());
+    let group = GroupAudio::new(&pipeline, 64, gate.clone(), metrics.clone()).unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let feed = pipeline
+        .by_name(MIC_FEED)
+        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        .unwrap();
+    // A live pipeline plays once the Opus encoder has its first 20 ms.
+    let _ = feed.push_buffer(gst::Buffer::from_slice(vec![0u8; 4 * SAMPLES]));
+    let mut room = Room {
+        feed,
+        speaker: room_audio.speaker_tap().unwrap(),
+        n: 0,
+    };
+
+    let (a, b, c) = (
+        "guest-a".to_owned(),
+        "guest-b".to_owned(),
+        "guest-c".to_owned(),
+    );
+    let a_voice = group.voice(&a);
+    let mix_a = group.listen(&a).unwrap();
+    let mix_b = group.listen(&b).unwrap();
+    let b_voice = group.voice(&b);
+    let mix_c = group.listen(&c).unwrap();
+    assert_eq!(group.counts(), (3, 2), "three listen, two speak");
+    let mut packets = mix_c.frames();
+    let (heard_a, heard_b, heard_c) = (tap(&mix_a), tap(&mix_b), tap(&mix_c));
+    room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
+    let (ta, tb, tc) = (tones(&heard_a), tones(&heard_b), tones(&heard_c));
+    assert!(
+        heard(ta, true, false, true),
+        "A hears the room and B: {ta:?}"
+    );
+    assert!(
+        heard(tb, true, true, false),
+        "B hears the room and A: {tb:?}"
+    );
+    assert!(heard(tc, true, true, true), "C hears everybody: {tc:?}");
+    let mut opus = 0;
+    while packets.try_recv().is_ok() {
+        opus += 1;
+    }
+    assert!(opus >= 20, "C's mix goes out as Opus: {opus} packets");
+
+    // The room is muted: its microphone is silent in every mix, the guests are not.
+    gate.close();
+    room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
+    let tc = tones(&heard_c);
+    assert!(
+        heard(tc, false, true, true),
+        "muted, C hears A and B only: {tc:?}"
+    );
+    let _ = tones(&heard_a);
+    let _ = tones(&heard_b);
+    gate.open();
+
+    // B's voice stops (their decoder is gone): out of every mix.
+    drop(b_voice);
+    assert_eq!(group.counts(), (3, 1));
+    room.run(&[(&a_voice, A_HZ)], 80);
+    let (ta, tc) = (tones(&heard_a), tones(&heard_c));
+    assert!(heard(ta, true, false, false), "A hears the room: {ta:?}");
+    assert!(
+        heard(tc, true, true, false),
+        "C hears the room and A: {tc:?}"
+    );
+    let _ = tones(&heard_b);
+
+    // C leaves: their mix goes from the pipeline, the others play on.
+    let encoder_c = lock(&group.inner.state).mixes[&c].encoder.clone();
+    drop(mix_c);
+    assert_eq!(group.counts(), (2, 1));
+    assert_eq!(
+        encoder_c.current_state(),
+        gst::State::Null,
+        "C's encoder stopped"
+    );
+    room.run(&[(&a_voice, A_HZ)], 80);
+    let tb = tones(&heard_b);
+    assert!(
+        heard(tb, true, true, false),
+        "B still hears the room and A: {tb:?}"
+    );
+    assert_eq!(
+        metrics.own_mixes.load(Relaxed),
+        2,
+        "the metrics count the mixes"
+    );
+    drop((mix_a, mix_b, a_voice));
+    assert_eq!(group.counts(), (0, 0));
+    pipeline.set_state(gst::State::Null).unwrap();
+}

@@ -1,0 +1,198 @@
+//! Guests hear each other through the unit: three real Chromium guests at a table. Camille
+//! speaks (Chromium's fake microphone plays espeak-ng speech from a file), Jo and Ana are
+//! silent (a file of silence). Each page measures, with WebAudio on what it receives, the
+//! sound above 1.5 kHz: the unit's own test microphone is a 440 Hz tone, filtered out, so
+//! what is left is the guests' voices. Jo and Ana hear Camille; Camille does not hear
+//! herself. Then Camille leaves: her voice and her mix are gone from the unit, and the
+//! others still hear the room.
+//!
+//! Needs Debian's `espeak-ng` and Chromium.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use visavis_api::local::{MetricsSnapshot, Request, Response};
+use visavis_e2e::listen;
+use visavis_e2e::wait::{self, Check};
+use visavis_e2e::{
+    Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
+    RendezvousConfig, Result, ResultExt, timeouts,
+};
+
+/// How long each page listens, in seconds.
+const LISTEN_SECS: u32 = 6;
+
+/// Speech for Camille's fake microphone: a WAV file from espeak-ng.
+fn speech(dir: &Path) -> Result<PathBuf> {
+    let wav = dir.join("camille.wav");
+    let status = Command::new("espeak-ng")
+        .args(["-v", "fr", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(
+            "Coucou tout le monde! Vous m'entendez? Jo, tu as vu la robe verte? \
+             Ana, on se voit dimanche chez mamie.",
+        )
+        .status()
+        .context("could not run espeak-ng (Debian package espeak-ng)")?;
+    if !status.success() {
+        return Err(Error::new("espeak-ng could not make Camille's speech"));
+    }
+    Ok(wav)
+}
+
+/// A second of silence, 48 kHz mono 16-bit, for the silent guests' microphones.
+fn silence(dir: &Path) -> Result<PathBuf> {
+    let wav = dir.join("silence.wav");
+    let data_len: u32 = 48_000 * 2;
+    let mut bytes = Vec::with_capacity(44 + data_len as usize);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&48_000u32.to_le_bytes());
+    bytes.extend_from_slice(&(48_000u32 * 2).to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    bytes.resize(44 + data_len as usize, 0);
+    std::fs::write(&wav, bytes).context("could not write the silent guests' microphone file")?;
+    Ok(wav)
+}
+
+fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
+    match unit.client()?.call(Request::Metrics) {
+        Ok(Response::Metrics(m)) => Ok(m),
+        other => Err(Error::new(format!("metrics: {other:?}"))),
+    }
+}
+
+/// Wait until the unit makes `mixes` guests' own mixes out of `voices` guests' voices.
+async fn mixes(unit: &Appliance, mixes: u64, voices: u64) -> Result<MetricsSnapshot> {
+    wait::until(
+        &format!("{mixes} guests' own mixes of {voices} voices"),
+        timeouts::media(),
+        || async {
+            let m = metrics(unit)?;
+            Ok(if m.own_mixes == mixes && m.group_voices == voices {
+                Check::Ready(m)
+            } else {
+                Check::NotYet(format!("{} mixes, {} voices", m.own_mixes, m.group_voices))
+            })
+        },
+    )
+    .await
+}
+
+/// What `guest` hears above 1.5 kHz (the unit's 440 Hz tone 60 dB down), in dBFS.
+async fn voices_heard(guest: &Guest, name: &str) -> Result<f64> {
+    let level = listen::levels(guest, &["remote"], LISTEN_SECS, Some(1500.0))
+        .await
+        .context(format!("listening in {name}'s page"))?[0];
+    eprintln!("{name} hears the guests' voices at {level:.1} dBFS");
+    Ok(level)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
+    let dir = tempfile::tempdir().context("could not create a temporary folder")?;
+    let (talk, quiet) = (speech(dir.path())?, silence(dir.path())?);
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let mut unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            mode: visavis_api::Mode::Table,
+            auto_admit: true,
+            // Gain control would lift the test tone until it clips, and its harmonics reach
+            // above 1.5 kHz.
+            audio_extra: "gain_control = false\n".into(),
+            ..Default::default()
+        },
+    )?;
+    let url = unit.create_invite(timeouts::media())?;
+    let driver = Chromedriver::start()?;
+    let fake_mic = |wav: &Path| {
+        vec![format!(
+            "--use-file-for-fake-audio-capture={}",
+            wav.display()
+        )]
+    };
+    let mut guests = Vec::new();
+    for (name, wav) in [("Camille", &talk), ("Jo", &quiet), ("Ana", &quiet)] {
+        let guest = driver.new_guest_with_args(&fake_mic(wav)).await?;
+        guest.open(&url).await?;
+        guest.join(name).await?;
+        guest
+            .wait_for_state(PageState::InCall, timeouts::step())
+            .await?;
+        guests.push(guest);
+    }
+    // Every guest hears the others in a mix of their own.
+    mixes(&unit, 3, 3).await?;
+    wait::until(
+        "the unit to hear Camille for a few seconds",
+        timeouts::media(),
+        || async {
+            let m = metrics(&unit)?;
+            let packets = m
+                .guests
+                .iter()
+                .find(|g| g.name == "Camille")
+                .map_or(0, |g| g.audio_in.packets);
+            Ok(if packets >= 150 {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{packets} audio packets from Camille"))
+            })
+        },
+    )
+    .await?;
+    let (camille, jo, ana) = tokio::join!(
+        voices_heard(&guests[0], "Camille"),
+        voices_heard(&guests[1], "Jo"),
+        voices_heard(&guests[2], "Ana"),
+    );
+    let (camille, jo, ana) = (camille?, jo?, ana?);
+    for (name, level) in [("Jo", jo), ("Ana", ana)] {
+        // Seen: the others at -27 to -32 dBFS, Camille at -50 to -55 (what is left of the
+        // room's tone). Without the mixes, or with her own voice in hers, all three would
+        // hear alike.
+        assert!(
+            level > -45.0,
+            "{name} hears Camille's voice ({level:.1} dBFS above 1.5 kHz)"
+        );
+        assert!(
+            level - camille >= 10.0,
+            "Camille does not hear herself: {camille:.1} dBFS, {name} {level:.1} dBFS"
+        );
+    }
+
+    // Camille leaves: her voice leaves Jo's and Ana's mixes, and her own mix goes.
+    let mut guests = guests.into_iter();
+    let camille = guests.next().ok_or_else(|| Error::new("no Camille"))?;
+    camille.leave().await?;
+    let m = mixes(&unit, 2, 2).await?;
+    assert!(
+        m.guests.iter().all(|g| g.name != "Camille"),
+        "Camille is gone from the call: {:?}",
+        m.guests
+    );
+    // The others still get the room's sound, from their own mixes.
+    let before = m.own_mix_frames_encoded;
+    let later = wait::until("the others' mixes to go on", timeouts::media(), || async {
+        let m = metrics(&unit)?;
+        Ok(if m.own_mix_frames_encoded >= before + 100 {
+            Check::Ready(m)
+        } else {
+            Check::NotYet(format!("{} packets", m.own_mix_frames_encoded))
+        })
+    })
+    .await?;
+    assert!(later.guests.iter().all(|g| g.audio_out.frames > 0));
+    for guest in guests {
+        guest.close().await?;
+    }
+    camille.close().await?;
+    Ok(())
+}
