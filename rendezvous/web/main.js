@@ -91,7 +91,9 @@ function onMessage(msg) {
   act(serverAction(msg, ui.state()));
 }
 
-function onClose({ wasOpen }) {
+function onClose({ wasOpen, from }) {
+  // An older socket closing late (rendezvous closed it when a newer one took the place).
+  if (sig !== null && from !== sig) return;
   sig = null;
   act(closeAction(ui.state(), { wasOpen, finished }));
 }
@@ -298,7 +300,10 @@ async function startCall(stream) {
   }
 }
 
-/** Open a new signaling socket and take the guest's place again (rendezvous restarted). */
+/**
+ * Open a new signaling socket and take the guest's place again: the guest's connection
+ * dropped (rendezvous holds the place for a while) or rendezvous restarted.
+ */
 async function resume() {
   if (finished) return;
   sig = new Signaling(null, { onMessage, onClose });
