@@ -271,6 +271,11 @@ async fn session(
     .await;
 
     let Some(guest_id) = joined else { return };
+    if app.shutdown.is_cancelled() {
+        // Rendezvous is stopping (a restart): the unit keeps its guests and names them to
+        // the next one, where their pages resume. It must not hear that they left.
+        return;
+    }
     let hold = ending == Ending::Lost && !app.guest_hold.is_zero();
     let closed = app.lock().hub.socket_closed(&guest_id, &link, hold);
     match closed {

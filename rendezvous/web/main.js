@@ -494,6 +494,11 @@ function init() {
   $('again').addEventListener('click', () => location.reload());
   $('name').addEventListener('input', () => ui.joinError(''));
   window.addEventListener('pagehide', () => sig?.send({ type: 'leave' }));
+  // Back from a dropped connection or a locked screen: resume at once, while the place is held.
+  window.addEventListener('online', () => resignal?.now());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') resignal?.now();
+  });
   ui.setState('join');
   document.body.classList.add('ready');
 }
