@@ -1,13 +1,15 @@
 //! A TCP relay in front of rendezvous whose open connections a test can cut, as a phone's
 //! network drops them (a 4G handover, a tunnel): the guest's browser reaches rendezvous
 //! through it, the unit directly, so a cut drops only the guest's socket. Connections
-//! made after a cut go through as before. A cut closes both sides' TCP connections with
-//! no WebSocket close frame, as rendezvous and the browser see a dropped connection.
+//! made after a cut go through as before, unless the relay is [`Relay::block`]ed (a
+//! network that stays down: new connections are closed as soon as they are accepted). A
+//! cut closes both sides' TCP connections with no WebSocket close frame, as rendezvous and
+//! the browser see a dropped connection.
 
 use crate::error::{Result, ResultExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::watch;
 
 /// The relay; it stops when dropped.
@@ -15,6 +17,7 @@ pub struct Relay {
     addr: SocketAddr,
     cuts: watch::Sender<u64>,
     open: Arc<AtomicUsize>,
+    blocked: Arc<AtomicBool>,
     accepting: tokio::task::JoinHandle<()>,
 }
 
@@ -28,9 +31,13 @@ impl Relay {
         let addr = listener.local_addr().context("the relay's address")?;
         let (cuts, _) = watch::channel(0u64);
         let open = Arc::new(AtomicUsize::new(0));
-        let (cuts_seen, counted) = (cuts.clone(), open.clone());
+        let blocked = Arc::new(AtomicBool::new(false));
+        let (cuts_seen, counted, down) = (cuts.clone(), open.clone(), blocked.clone());
         let accepting = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                if down.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
                 let mut cut = cuts_seen.subscribe();
                 let counted = counted.clone();
                 tokio::spawn(async move {
@@ -51,6 +58,7 @@ impl Relay {
             addr,
             cuts,
             open,
+            blocked,
             accepting,
         })
     }
@@ -63,6 +71,12 @@ impl Relay {
     /// `url` (on rendezvous' own address, e.g. an invite link) through the relay instead.
     pub fn url_through(&self, url: &str, rendezvous: SocketAddr) -> String {
         url.replacen(&rendezvous.to_string(), &self.addr.to_string(), 1)
+    }
+
+    /// `true`: close new connections at once (the network stays down); `false`: carry them
+    /// again.
+    pub fn block(&self, blocked: bool) {
+        self.blocked.store(blocked, Ordering::SeqCst);
     }
 
     /// Drop every connection open through the relay now; returns how many there were.

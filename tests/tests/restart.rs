@@ -10,6 +10,8 @@
 //! [`Relay`] whose connections the test cuts; rendezvous holds the guest's place, the unit
 //! is not told, the media goes on, the page resumes on a new socket and is still in the
 //! call with the same guest id. Leaving on purpose afterwards reaches the unit at once.
+//! A connection that stays down longer than the hold ends the place: the unit is told the
+//! guest left, and the page, back online, says its place in the call has ended.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -239,5 +241,61 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
         },
     )
     .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_away_longer_than_the_hold_is_told_its_place_has_ended() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig {
+        extra_toml: "guest_hold_secs = 2".into(),
+        ..Default::default()
+    })?;
+    let mut unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            auto_admit: true,
+            ..Default::default()
+        },
+    )?;
+    let url = unit.create_invite(timeouts::step())?;
+    let direct: SocketAddr = rendezvous
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|e| Error::new(format!("rendezvous' address {}: {e}", rendezvous.url())))?;
+    let relay = Relay::start(direct).await?;
+    let driver = Chromedriver::start()?;
+    let camille = driver.new_guest().await?;
+    camille.open(&relay.url_through(&url, direct)).await?;
+    camille.join("Camille").await?;
+    camille
+        .wait_for_state(PageState::InCall, timeouts::step())
+        .await?;
+
+    // Her connection to rendezvous drops and stays down past the hold.
+    relay.block(true);
+    relay.cut();
+    wait::until(
+        "the unit to be told the guest left once the hold ran out",
+        timeouts::step(),
+        || async {
+            let s = status(&unit)?;
+            Ok(if s.guests.is_empty() {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("guests {:?}", s.guests))
+            })
+        },
+    )
+    .await?;
+    relay.block(false);
+    camille
+        .wait_for_state(PageState::Ended, timeouts::step())
+        .await?;
+    let title = camille.text_of("#message-title").await?;
+    assert_eq!(
+        title, "Your place in the call has ended",
+        "the page says why"
+    );
     Ok(())
 }
