@@ -258,6 +258,10 @@ pub enum ErrorCode {
     TooManyInvites,
     /// Another connection of the same unit replaced this one (the socket closes).
     Replaced,
+    /// An admitted guest's connection dropped and their page did not resume within the
+    /// time rendezvous holds a place (or the room removed them meanwhile): their place in
+    /// the call has ended; joining again takes a new invite.
+    PlaceEnded,
     /// Anything else: a bug on the server.
     Internal,
 }

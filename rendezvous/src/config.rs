@@ -17,6 +17,12 @@ pub const DEFAULT_INVITE_TTL_SECS: u64 = 900;
 /// Longest `invite_ttl_secs` accepted: one week.
 pub const MAX_INVITE_TTL_SECS: u64 = 7 * 24 * 3600;
 
+/// Default of `guest_hold_secs`: how long an admitted guest whose socket dropped keeps their
+/// place (a 4G handover, a tunnel, a locked screen take a few seconds).
+pub const DEFAULT_GUEST_HOLD_SECS: u64 = 20;
+/// Longest `guest_hold_secs` accepted: the unit keeps a gone guest's call this long.
+pub const MAX_GUEST_HOLD_SECS: u64 = 300;
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -26,6 +32,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Lifetime of an invite when the unit does not ask for less.
     pub invite_ttl_secs: u64,
+    /// How long an admitted guest whose socket was lost (no `leave`, no normal close) keeps
+    /// their place before the unit is told they left (see [`crate::hub`]). Zero: at once.
+    pub guest_hold: std::time::Duration,
     /// Certificate and key files (PEM) when rendezvous terminates TLS itself.
     pub tls: Option<TlsFiles>,
     /// Token look-ups per client address.
@@ -181,6 +190,8 @@ struct RawConfig {
     #[serde(default)]
     invite_ttl_secs: Option<u64>,
     #[serde(default)]
+    guest_hold_secs: Option<u64>,
+    #[serde(default)]
     tls_cert: Option<PathBuf>,
     #[serde(default)]
     tls_key: Option<PathBuf>,
@@ -249,6 +260,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             invite_ttl_secs: DEFAULT_INVITE_TTL_SECS,
+            guest_hold: std::time::Duration::from_secs(DEFAULT_GUEST_HOLD_SECS),
             tls: None,
             rate_limit: RateLimit::default(),
             enrollment_key: EnrollmentKey(enrollment_key),
@@ -315,6 +327,17 @@ impl RawConfig {
                 "invite_ttl_secs",
                 format!(
                     "expected a number of seconds from 1 to {MAX_INVITE_TTL_SECS} (default {DEFAULT_INVITE_TTL_SECS}), got {invite_ttl_secs}"
+                ),
+            ));
+        }
+
+        let guest_hold_secs = self.guest_hold_secs.unwrap_or(DEFAULT_GUEST_HOLD_SECS);
+        if guest_hold_secs > MAX_GUEST_HOLD_SECS {
+            return Err(invalid(
+                "guest_hold_secs",
+                format!(
+                    "expected a number of seconds from 0 (a guest whose connection drops leaves \
+                     at once) to {MAX_GUEST_HOLD_SECS} (default {DEFAULT_GUEST_HOLD_SECS}), got {guest_hold_secs}"
                 ),
             ));
         }
@@ -415,6 +438,7 @@ impl RawConfig {
             listen,
             public_url,
             invite_ttl_secs,
+            guest_hold: std::time::Duration::from_secs(guest_hold_secs),
             tls,
             rate_limit: self.rate_limit,
             enrollment_key,
@@ -556,6 +580,7 @@ mod tests {
     fn contract_example_parses_with_defaults() {
         let c = parse(&base()).unwrap();
         assert_eq!(c.invite_ttl_secs, 900);
+        assert_eq!(c.guest_hold, std::time::Duration::from_secs(20));
         assert_eq!(
             c.rate_limit,
             RateLimit {
@@ -658,6 +683,11 @@ mod tests {
         assert!(e.starts_with("public_url:"), "{e}");
         let e = error_of(&format!("invite_ttl_secs = 0\n{}", base()));
         assert!(e.starts_with("invite_ttl_secs:"), "{e}");
+        let e = error_of(&format!("guest_hold_secs = 301\n{}", base()));
+        assert!(e.starts_with("guest_hold_secs:"), "{e}");
+        assert!(e.contains("from 0") && e.contains("got 301"), "{e}");
+        let c = parse(&format!("guest_hold_secs = 0\n{}", base())).unwrap();
+        assert_eq!(c.guest_hold, std::time::Duration::ZERO);
         let e = error_of(&format!("tls_cert = \"c.pem\"\n{}", base()));
         assert!(e.starts_with("tls_key:"), "{e}");
     }

@@ -19,9 +19,21 @@
 //! - after rendezvous restarted, the unit names the guests of its call (`restore`); each
 //!   takes its place again when its page resumes on a new socket with its guest id, which
 //!   only it and the unit know (`resume`). A guest the unit did not name gets
-//!   `device_offline` and tries again later: the unit may not have reconnected yet.
+//!   `device_offline` and tries again later: the unit may not have reconnected yet;
+//! - an admitted guest whose own socket is lost (no `leave`, no normal close: a 4G
+//!   handover, a tunnel, a locked screen) keeps their place for the hold (`guest_hold_secs`,
+//!   see [`Hub::socket_closed`]): the unit is not told, the media goes on, and the page
+//!   resumes on a new socket as after a restart. When the hold ends ([`Hub::hold_expired`])
+//!   the unit hears `GuestLeft`, and a late resume is refused with `place_ended` (or
+//!   `session_ended` once the session ended); the last [`ENDED_KEPT`] such places are
+//!   remembered.
+//!   A guest who leaves on purpose, or was never admitted, leaves at once;
+//! - a resume with the id of a guest whose old socket still looks open takes the place
+//!   over, and the old socket is closed: rendezvous may not have noticed yet that the
+//!   phone's old connection is dead (its network changed), and the id is the guest's
+//!   credential.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use tokio::sync::mpsc;
@@ -32,6 +44,10 @@ use visavis_api::signaling::{
 };
 
 use crate::invites::SessionId;
+
+/// Places let go (hold ran out, session ended) remembered so a late resume is told why;
+/// older ones are forgotten (then `device_offline`, as for any unknown id).
+pub const ENDED_KEPT: usize = 1024;
 
 /// Most guests (waiting or admitted) in one session.
 pub const MAX_GUESTS_PER_SESSION: usize = 16;
@@ -99,6 +115,34 @@ struct GuestEntry {
     unit_ice_servers: Vec<IceServer>,
     /// Where the guest's socket comes from (rate-limit key: IPv6 by /64).
     client: IpAddr,
+    /// The socket was lost and the place is held: which hold (a later one may follow a
+    /// resume).
+    held: Option<HoldId>,
+}
+
+/// One hold of one guest's place, so the timer of an earlier hold cannot end a later one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldId(u64);
+
+/// What became of a guest when its socket closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Gone for good: the unit heard `GuestLeft`.
+    Left,
+    /// The place is held: end the hold with [`Hub::hold_expired`] after the grace period.
+    Held(HoldId),
+    /// Nothing to do: the guest was already gone (denied, ended), or another socket took
+    /// its place.
+    Elsewhere,
+}
+
+/// Why a held place was let go (what a late resume is told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlaceGone {
+    /// The hold ran out, or the unit removed the guest during it.
+    Ended,
+    /// The session ended (the guest was admitted).
+    SessionEnded,
 }
 
 /// Why a guest could not join.
@@ -142,8 +186,13 @@ pub enum ResumeError {
          in its call): try again in a moment"
     )]
     NotNamed,
-    #[error("this guest is already connected")]
-    AlreadyConnected,
+    #[error(
+        "your place in the call has ended: you were away longer than it is kept, or the room \
+         removed you. Ask for a new invitation to join again"
+    )]
+    PlaceEnded,
+    #[error("this session has ended")]
+    SessionEnded,
 }
 
 impl ResumeError {
@@ -151,7 +200,8 @@ impl ResumeError {
     pub fn code(self) -> ErrorCode {
         match self {
             ResumeError::NotNamed => ErrorCode::DeviceOffline,
-            ResumeError::AlreadyConnected => ErrorCode::NotAllowed,
+            ResumeError::PlaceEnded => ErrorCode::PlaceEnded,
+            ResumeError::SessionEnded => ErrorCode::SessionEnded,
         }
     }
 }
@@ -193,7 +243,12 @@ pub struct Hub {
     devices: HashMap<String, DeviceEntry>,
     guests: HashMap<GuestId, GuestEntry>,
     resumable: HashMap<GuestId, Resumable>,
+    /// Places let go, by guest id: their unit, and why; at most [`ENDED_KEPT`].
+    ended: HashMap<GuestId, (String, PlaceGone)>,
+    /// The keys of `ended`, oldest first.
+    ended_order: VecDeque<GuestId>,
     next_conn: u64,
+    next_hold: u64,
 }
 
 impl Hub {
@@ -321,6 +376,7 @@ impl Hub {
                 link,
                 unit_ice_servers,
                 client,
+                held: None,
             },
         );
         Ok(())
@@ -378,16 +434,34 @@ impl Hub {
         missing
     }
 
-    /// An admitted guest's page takes its place again on a new socket; told `resumed`.
-    /// Returns its unit.
+    /// An admitted guest's page takes its place again on a new socket; told `resumed`:
+    /// a place held since its socket was lost, a place whose old socket still looks open
+    /// (that socket is closed), or one the unit named after rendezvous restarted. Returns
+    /// its unit.
     pub fn resume(
         &mut self,
         guest_id: &str,
         link: Link<ServerToGuest>,
         client: IpAddr,
     ) -> Result<String, ResumeError> {
-        if self.guests.contains_key(guest_id) {
-            return Err(ResumeError::AlreadyConnected);
+        if let Some(guest) = self.guests.get_mut(guest_id) {
+            if guest.held.take().is_none() {
+                // Its old socket's task sees the kick and finds its place taken.
+                guest.link.kick.cancel();
+            }
+            link.send(Outbound::keep(ServerToGuest::Resumed));
+            if !self.devices.contains_key(&guest.device_id) {
+                link.send(Outbound::keep(ServerToGuest::UnitAway));
+            }
+            guest.link = link;
+            guest.client = crate::rate_limit::key(client);
+            return Ok(guest.device_id.clone());
+        }
+        if let Some((_, why)) = self.ended.get(guest_id) {
+            return Err(match why {
+                PlaceGone::Ended => ResumeError::PlaceEnded,
+                PlaceGone::SessionEnded => ResumeError::SessionEnded,
+            });
         }
         let r = self
             .resumable
@@ -404,6 +478,7 @@ impl Hub {
                 link,
                 unit_ice_servers: Vec::new(),
                 client: crate::rate_limit::key(client),
+                held: None,
             },
         );
         Ok(r.device_id)
@@ -432,6 +507,9 @@ impl Hub {
             .guests
             .remove(guest_id)
             .ok_or_else(|| RouteError::UnknownGuest(guest_id.to_owned()))?;
+        if guest.held.is_some() {
+            self.place_gone(guest_id, guest.device_id, PlaceGone::Ended);
+        }
         guest.link.send(Outbound::then_close(ServerToGuest::Denied));
         Ok(guest.client)
     }
@@ -479,6 +557,65 @@ impl Hub {
         }
     }
 
+    /// The socket behind `link` of `guest_id` closed. `hold`: it was lost, not closed on
+    /// purpose, and the place may be held. An admitted guest's place is then held (the
+    /// unit is not told); otherwise the guest leaves at once (see [`Hub::guest_left`]).
+    /// Nothing happens if another socket took the place meanwhile.
+    pub fn socket_closed(
+        &mut self,
+        guest_id: &str,
+        link: &Link<ServerToGuest>,
+        hold: bool,
+    ) -> Closed {
+        let Some(guest) = self.guests.get_mut(guest_id) else {
+            return Closed::Elsewhere;
+        };
+        if !guest.link.tx.same_channel(&link.tx) {
+            return Closed::Elsewhere;
+        }
+        if hold && guest.admitted {
+            self.next_hold += 1;
+            let id = HoldId(self.next_hold);
+            guest.held = Some(id);
+            return Closed::Held(id);
+        }
+        self.guest_left(guest_id);
+        Closed::Left
+    }
+
+    /// The hold `hold` of `guest_id`'s place ran out: if the guest has not resumed since,
+    /// the unit hears `GuestLeft` and a late resume is refused. Returns whether it had not.
+    pub fn hold_expired(&mut self, guest_id: &str, hold: HoldId) -> bool {
+        if !self
+            .guests
+            .get(guest_id)
+            .is_some_and(|g| g.held == Some(hold))
+        {
+            return false;
+        }
+        if let Some(guest) = self.guests.get(guest_id) {
+            let device_id = guest.device_id.clone();
+            self.place_gone(guest_id, device_id, PlaceGone::Ended);
+        }
+        self.guest_left(guest_id)
+    }
+
+    /// Remember why `guest_id`'s place is gone, forgetting the oldest beyond [`ENDED_KEPT`].
+    fn place_gone(&mut self, guest_id: &str, device_id: String, why: PlaceGone) {
+        if self
+            .ended
+            .insert(guest_id.to_owned(), (device_id, why))
+            .is_none()
+        {
+            self.ended_order.push_back(guest_id.to_owned());
+        }
+        while self.ended_order.len() > ENDED_KEPT {
+            if let Some(old) = self.ended_order.pop_front() {
+                self.ended.remove(&old);
+            }
+        }
+    }
+
     /// The guest's socket closed or it left. The unit hears `GuestLeft` if the guest was
     /// still known (not already denied or ended); returns whether it was.
     pub fn guest_left(&mut self, guest_id: &str) -> bool {
@@ -494,7 +631,8 @@ impl Hub {
     }
 
     /// The unit ended its session: every guest of it is told and closed (and none may
-    /// resume). Returns how many were connected.
+    /// resume: an admitted guest's resume is told `session_ended`). Returns how many were
+    /// connected.
     pub fn end_session(&mut self, device_id: &str) -> usize {
         self.resumable.retain(|_, r| r.device_id != device_id);
         let ids: Vec<GuestId> = self
@@ -508,6 +646,11 @@ impl Hub {
                 guest
                     .link
                     .send(Outbound::then_close(ServerToGuest::SessionEnded));
+                // A page whose socket is away (held, or dropping just now) learns it when
+                // it resumes.
+                if guest.admitted {
+                    self.place_gone(id, guest.device_id, PlaceGone::SessionEnded);
+                }
             }
         }
         ids.len()
@@ -523,364 +666,4 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    type Rx<M> = mpsc::Receiver<Outbound<M>>;
-
-    fn link<M>() -> (Link<M>, Rx<M>) {
-        let (tx, rx) = mpsc::channel(8);
-        (
-            Link {
-                tx,
-                kick: CancellationToken::new(),
-            },
-            rx,
-        )
-    }
-
-    fn drain<M>(rx: &mut Rx<M>) -> Vec<Outbound<M>> {
-        let mut out = Vec::new();
-        while let Ok(m) = rx.try_recv() {
-            out.push(m);
-        }
-        out
-    }
-
-    const S: SessionId = SessionId(1);
-    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
-
-    fn offer() -> SignalPayload {
-        SignalPayload::Offer { sdp: "v=0".into() }
-    }
-
-    #[test]
-    fn a_restore_after_a_unit_blip_leaves_connected_guests_alone() {
-        let mut hub = Hub::new();
-        let (dl, _drx) = link();
-        hub.attach_device("unit", dl);
-        let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl, vec![], IP)
-            .unwrap();
-        hub.admit("unit", "g1", &[]).unwrap();
-        drain(&mut grx);
-        let named = |id: &str| RestoredGuest {
-            guest_id: id.into(),
-            name: "x".into(),
-        };
-        // g1 is still connected (only the unit's socket blipped); g2 is not (forgotten).
-        assert_eq!(hub.restore("unit", S, vec![named("g1"), named("g2")]), 1);
-        let (again, _rx) = link();
-        assert_eq!(
-            hub.resume("g1", again, IP),
-            Err(ResumeError::AlreadyConnected),
-            "nobody takes a connected guest's place"
-        );
-        assert!(drain(&mut grx).is_empty(), "g1 is left as it was");
-        let (g2, mut g2rx) = link();
-        assert_eq!(hub.resume("g2", g2, IP), Ok("unit".to_owned()));
-        assert_eq!(
-            drain(&mut g2rx),
-            vec![Outbound::keep(ServerToGuest::Resumed)]
-        );
-        hub.signal_to_device("g2", offer()).unwrap();
-        assert_eq!(hub.guest_count("unit"), 2);
-    }
-
-    #[test]
-    fn knock_admit_signal_leave() {
-        let mut hub = Hub::new();
-        let (dl, mut drx) = link();
-        hub.attach_device("unit", dl);
-        let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl, vec![], IP)
-            .unwrap();
-        assert_eq!(
-            drain(&mut drx),
-            vec![Outbound::keep(ServerToDevice::GuestKnock {
-                guest_id: "g1".into(),
-                name: "Camille".into(),
-                ice_servers: vec![]
-            })]
-        );
-        assert_eq!(
-            drain(&mut grx),
-            vec![Outbound::keep(ServerToGuest::Waiting)]
-        );
-
-        assert_eq!(
-            hub.signal_to_device("g1", offer()),
-            Err(RouteError::GuestNotAdmitted)
-        );
-        assert!(
-            drain(&mut drx).is_empty(),
-            "nothing forwarded before admission"
-        );
-        assert_eq!(
-            hub.signal_to_guest("unit", "g1", offer()),
-            Err(RouteError::NotAdmitted("g1".into()))
-        );
-
-        hub.admit("unit", "g1", &[]).unwrap();
-        assert_eq!(
-            drain(&mut grx),
-            vec![Outbound::keep(ServerToGuest::Admitted {
-                ice_servers: vec![],
-                guest_id: "g1".into()
-            })]
-        );
-        hub.signal_to_device("g1", offer()).unwrap();
-        assert_eq!(
-            drain(&mut drx),
-            vec![Outbound::keep(ServerToDevice::Signal {
-                guest_id: "g1".into(),
-                payload: offer()
-            })]
-        );
-
-        hub.guest_left("g1");
-        assert_eq!(
-            drain(&mut drx),
-            vec![Outbound::keep(ServerToDevice::GuestLeft {
-                guest_id: "g1".into()
-            })]
-        );
-        assert_eq!(hub.guest_count("unit"), 0);
-    }
-
-    #[test]
-    fn offline_unit_and_full_session_refuse_guests() {
-        let mut hub = Hub::new();
-        let (gl, _grx) = link();
-        assert_eq!(
-            hub.join("g0", "unit", S, "A", gl, vec![], IP),
-            Err(JoinError::DeviceOffline)
-        );
-        let (dl, _drx) = link::<ServerToDevice>();
-        hub.attach_device("unit", dl);
-        let mut keep = Vec::new();
-        for i in 0..MAX_GUESTS_PER_SESSION {
-            let (gl, grx) = link();
-            let ip = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, i as u8));
-            hub.join(&format!("g{i}"), "unit", S, "A", gl, vec![], ip)
-                .unwrap();
-            keep.push(grx);
-        }
-        let (gl, _grx) = link();
-        assert_eq!(
-            hub.join(
-                "gx",
-                "unit",
-                S,
-                "A",
-                gl,
-                vec![],
-                IpAddr::from([198, 51, 100, 1])
-            ),
-            Err(JoinError::Full)
-        );
-    }
-
-    #[test]
-    fn units_only_reach_their_own_guests() {
-        let mut hub = Hub::new();
-        let (dl, _drx) = link::<ServerToDevice>();
-        hub.attach_device("unit", dl);
-        let (ol, _orx) = link::<ServerToDevice>();
-        hub.attach_device("other", ol);
-        let (gl, _grx) = link();
-        hub.join("g1", "unit", S, "A", gl, vec![], IP).unwrap();
-        assert_eq!(
-            hub.admit("other", "g1", &[]),
-            Err(RouteError::UnknownGuest("g1".into()))
-        );
-        assert_eq!(
-            hub.deny("other", "g1"),
-            Err(RouteError::UnknownGuest("g1".into()))
-        );
-    }
-
-    #[test]
-    fn deny_and_end_close_guests_without_guest_left() {
-        let mut hub = Hub::new();
-        let (dl, mut drx) = link();
-        hub.attach_device("unit", dl);
-        let (g1, mut g1rx) = link();
-        let (g2, mut g2rx) = link();
-        hub.join("g1", "unit", S, "A", g1, vec![], IP).unwrap();
-        hub.join("g2", "unit", S, "B", g2, vec![], IP).unwrap();
-        drain(&mut drx);
-        drain(&mut g1rx);
-        drain(&mut g2rx);
-
-        hub.deny("unit", "g1").unwrap();
-        assert_eq!(
-            drain(&mut g1rx),
-            vec![Outbound::then_close(ServerToGuest::Denied)]
-        );
-        hub.guest_left("g1");
-
-        assert_eq!(hub.end_session("unit"), 1);
-        assert_eq!(
-            drain(&mut g2rx),
-            vec![Outbound::then_close(ServerToGuest::SessionEnded)]
-        );
-        hub.guest_left("g2");
-        assert!(drain(&mut drx).is_empty());
-    }
-
-    #[test]
-    fn a_new_unit_connection_replaces_the_old_and_hears_waiting_guests() {
-        let mut hub = Hub::new();
-        let (old, mut old_rx) = link();
-        let old_conn = hub.attach_device("unit", old);
-        let (gl, _grx) = link();
-        let unit_ice = vec![IceServer {
-            urls: vec!["turn:198.18.0.3:3478".into()],
-            username: Some("4600:unit:unit".into()),
-            credential: Some("c".into()),
-        }];
-        hub.join("g1", "unit", S, "Camille", gl, unit_ice.clone(), IP)
-            .unwrap();
-        drain(&mut old_rx);
-
-        let (new, mut new_rx) = link();
-        let new_conn = hub.attach_device("unit", new);
-        let told = drain(&mut old_rx);
-        assert_eq!(told.len(), 1);
-        assert!(told[0].close);
-        assert_eq!(
-            drain(&mut new_rx),
-            vec![Outbound::keep(ServerToDevice::GuestKnock {
-                guest_id: "g1".into(),
-                name: "Camille".into(),
-                ice_servers: unit_ice
-            })]
-        );
-
-        hub.detach_device("unit", old_conn);
-        assert!(
-            hub.device_online("unit"),
-            "the stale connection cannot detach the new one"
-        );
-        hub.detach_device("unit", new_conn);
-        assert!(!hub.device_online("unit"));
-        assert_eq!(
-            hub.guest_count("unit"),
-            1,
-            "guests wait for the unit to come back"
-        );
-    }
-
-    #[test]
-    fn an_admitted_guest_keeps_its_place_while_the_unit_reconnects() {
-        let mut hub = Hub::new();
-        let (old, mut old_rx) = link();
-        let old_conn = hub.attach_device("unit", old);
-        let (gl, mut grx) = link();
-        hub.join("g1", "unit", S, "Camille", gl, vec![], IP)
-            .unwrap();
-        hub.admit("unit", "g1", &[]).unwrap();
-        drain(&mut old_rx);
-        drain(&mut grx);
-
-        // The unit's Wi-Fi drops: its socket closes.
-        hub.detach_device("unit", old_conn);
-        assert_eq!(
-            hub.signal_to_device("g1", offer()),
-            Err(RouteError::DeviceOffline)
-        );
-        assert_eq!(
-            RouteError::DeviceOffline.code(),
-            ErrorCode::DeviceOffline,
-            "the page retries on this code"
-        );
-        assert_eq!(hub.guest_count("unit"), 1, "the guest keeps its place");
-        assert_eq!(
-            drain(&mut grx),
-            vec![Outbound::keep(ServerToGuest::UnitAway)],
-            "the guest is told, not closed"
-        );
-
-        // Back on a new socket: no knock for the admitted guest, who is told the unit is
-        // back, and its signals arrive.
-        let (new, mut new_rx) = link();
-        hub.attach_device("unit", new);
-        assert!(drain(&mut new_rx).is_empty(), "nothing to admit again");
-        assert_eq!(
-            drain(&mut grx),
-            vec![Outbound::keep(ServerToGuest::UnitBack)]
-        );
-        hub.signal_to_device("g1", offer()).unwrap();
-        assert_eq!(
-            drain(&mut new_rx),
-            vec![Outbound::keep(ServerToDevice::Signal {
-                guest_id: "g1".into(),
-                payload: offer()
-            })]
-        );
-        hub.signal_to_guest("unit", "g1", offer()).unwrap();
-        assert_eq!(
-            drain(&mut grx),
-            vec![Outbound::keep(ServerToGuest::Signal { payload: offer() })]
-        );
-    }
-
-    #[test]
-    fn a_session_the_unit_ended_while_away_ends_for_its_guests_when_it_returns() {
-        let mut hub = Hub::new();
-        let (old, _old_rx) = link();
-        let old_conn = hub.attach_device("unit", old);
-        let (g1, mut g1rx) = link();
-        let (g2, mut g2rx) = link();
-        hub.join("g1", "unit", S, "A", g1, vec![], IP).unwrap();
-        hub.join("g2", "unit", S, "B", g2, vec![], IP).unwrap();
-        hub.admit("unit", "g1", &[]).unwrap();
-        hub.detach_device("unit", old_conn);
-        drain(&mut g1rx);
-        drain(&mut g2rx);
-
-        let (new, mut new_rx) = link();
-        hub.attach_device("unit", new);
-        // Only the guest still waiting knocks again; the unit, whose session is over, ends it.
-        assert_eq!(
-            drain(&mut new_rx),
-            vec![Outbound::keep(ServerToDevice::GuestKnock {
-                guest_id: "g2".into(),
-                name: "B".into(),
-                ice_servers: vec![]
-            })]
-        );
-        assert_eq!(
-            drain(&mut g1rx),
-            vec![Outbound::keep(ServerToGuest::UnitBack)]
-        );
-        assert!(drain(&mut g2rx).is_empty());
-        assert_eq!(hub.end_session("unit"), 2);
-        for rx in [&mut g1rx, &mut g2rx] {
-            assert_eq!(
-                drain(rx),
-                vec![Outbound::then_close(ServerToGuest::SessionEnded)]
-            );
-        }
-        assert_eq!(
-            hub.signal_to_device("g1", offer()),
-            Err(RouteError::GuestNotAdmitted),
-            "nothing of the old session reaches the unit"
-        );
-        assert_eq!(hub.guest_count("unit"), 0);
-    }
-
-    #[test]
-    fn a_peer_that_does_not_read_is_kicked() {
-        let (tx, _rx) = mpsc::channel(1);
-        let l = Link {
-            tx,
-            kick: CancellationToken::new(),
-        };
-        l.send(Outbound::keep(ServerToGuest::Waiting));
-        assert!(!l.kick.is_cancelled());
-        l.send(Outbound::keep(ServerToGuest::Waiting));
-        assert!(l.kick.is_cancelled());
-    }
-}
+mod tests;

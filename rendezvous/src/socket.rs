@@ -2,7 +2,8 @@
 //! handler, and closes on request, on a kick, at shutdown, or when the peer has been
 //! silent too long: it pings every `timing.ping_every` (browsers and units answer by
 //! themselves), and a peer not heard from (any frame, pongs included) for
-//! `timing.silent_for` is gone, as a phone that lost its network is.
+//! `timing.silent_for` is gone, as a phone that lost its network is. It returns how the
+//! socket ended ([`Ending`]): a guest's place is held only when its socket was lost.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use serde::Serialize;
@@ -36,6 +37,20 @@ pub enum Flow {
     Close,
 }
 
+/// How a socket's task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The peer said goodbye: a normal close frame (1000), or the handler asked to close
+    /// ([`Flow::Close`], e.g. the guest's `leave`).
+    Goodbye,
+    /// Rendezvous closed it: a kick, a message sent with `close`, shutdown, an unreadable
+    /// frame.
+    ByServer,
+    /// Lost without a goodbye: the connection dropped, the peer was silent too long, or it
+    /// closed with another code (1001 going away, 1006...).
+    Lost,
+}
+
 /// Serialise and send one message.
 pub async fn send_json<M: Serialize>(socket: &mut WebSocket, msg: &M) -> Result<(), axum::Error> {
     let text = serde_json::to_string(msg).map_err(axum::Error::new)?;
@@ -51,8 +66,8 @@ pub async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-/// Drive a socket until it closes. `on_error` builds the message sent when the peer's
-/// frame could not be read (e.g. too large), just before closing.
+/// Drive a socket until it closes; says how it ended. `unreadable` is the message sent when
+/// the peer's frame could not be read (e.g. too large), just before closing.
 pub async fn drive<M, H>(
     mut socket: WebSocket,
     mut queue: mpsc::Receiver<Outbound<M>>,
@@ -60,7 +75,8 @@ pub async fn drive<M, H>(
     unreadable: M,
     timing: SocketTiming,
     mut handle: H,
-) where
+) -> Ending
+where
     M: Serialize,
     H: FnMut(Incoming<'_>) -> Flow,
 {
@@ -72,29 +88,29 @@ pub async fn drive<M, H>(
             biased;
             () = kick.cancelled() => {
                 close(&mut socket, CLOSE_GOING_AWAY, "closing").await;
-                return;
+                return Ending::ByServer;
             }
             _ = pings.tick() => {
                 if heard.elapsed() >= timing.silent_for {
                     tracing::debug!("a peer was silent for {:?}: closing its socket", timing.silent_for);
                     close(&mut socket, CLOSE_GOING_AWAY, "silent too long").await;
-                    return;
+                    return Ending::Lost;
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
+                    return Ending::Lost;
                 }
             }
             out = queue.recv() => {
                 let Some(out) = out else {
                     close(&mut socket, CLOSE_NORMAL, "").await;
-                    return;
+                    return Ending::ByServer;
                 };
                 if send_json(&mut socket, &out.msg).await.is_err() {
-                    return;
+                    return Ending::Lost;
                 }
                 if out.close {
                     close(&mut socket, CLOSE_NORMAL, "").await;
-                    return;
+                    return Ending::ByServer;
                 }
             }
             incoming = socket.recv() => {
@@ -103,26 +119,46 @@ pub async fn drive<M, H>(
                     Some(Ok(Message::Text(text))) => handle(Incoming::Text(text.as_str())),
                     Some(Ok(Message::Binary(_))) => handle(Incoming::Binary),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
-                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Ok(Message::Close(Some(frame)))) if frame.code == CLOSE_NORMAL => {
+                        return Ending::Goodbye;
+                    }
+                    Some(Ok(Message::Close(_))) | None => return Ending::Lost,
+                    Some(Err(e)) if dropped(&e) => return Ending::Lost,
                     Some(Err(e)) => {
                         tracing::debug!("unreadable frame: {e}");
                         let _ = send_json(&mut socket, &unreadable).await;
                         close(&mut socket, CLOSE_TOO_BIG, "unreadable message").await;
-                        return;
+                        return Ending::ByServer;
                     }
                 };
                 if flow == Flow::Close {
                     while let Ok(out) = queue.try_recv() {
                         if send_json(&mut socket, &out.msg).await.is_err() {
-                            return;
+                            return Ending::Goodbye;
                         }
                     }
                     close(&mut socket, CLOSE_NORMAL, "").await;
-                    return;
+                    return Ending::Goodbye;
                 }
             }
         }
     }
+}
+
+/// Whether a read error is the connection going away (reset, closed without a closing
+/// handshake), not a frame that could not be read.
+fn dropped(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    use tungstenite::error::{Error as WsError, ProtocolError};
+    matches!(
+        e.source().and_then(|s| s.downcast_ref::<WsError>()),
+        Some(
+            WsError::Io(_)
+                | WsError::ConnectionClosed
+                | WsError::AlreadyClosed
+                | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+        )
+    )
 }
 
 /// "What was wrong" for a message that did not parse, in words a developer can act on.

@@ -137,6 +137,8 @@ pub struct AppState {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Join deadline, pings and silence for sockets.
     pub socket_timing: crate::config::SocketTiming,
+    /// How long an admitted guest whose socket was lost keeps their place.
+    pub guest_hold: std::time::Duration,
     /// Enrolled units (SQLite); called through `spawn_blocking`.
     pub devices: Arc<DeviceRegistry>,
     /// Checks enrollment tokens and fleet admin credentials.
@@ -166,6 +168,7 @@ impl AppState {
             turn: config.turn.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             socket_timing: config.socket_timing,
+            guest_hold: config.guest_hold,
             devices,
             enrollment_key: config.enrollment_key.clone(),
             clock,

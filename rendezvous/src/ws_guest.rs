@@ -1,13 +1,18 @@
 //! `GET /ws/guest/{token}`: a guest browser's WebSocket; `GET /ws/resume`: an admitted
-//! guest's new socket after its first one closed (rendezvous restarted).
+//! guest's new socket after its first one closed (its connection dropped, or rendezvous
+//! restarted).
 //!
-//! On `/ws/resume` the first message is `resume{guest_id}`: the guest takes the place the
-//! unit restored for it (see [`crate::hub`]) and signals as before; `join` is refused there.
+//! On `/ws/resume` the first message is `resume{guest_id}`: the guest takes back its held
+//! place, or the place the unit restored for it (see [`crate::hub`]), and signals as
+//! before; `join` is refused there.
 //!
 //! The token is rate-limited and checked before the upgrade (404/410/429 like the invite
 //! page). Then the guest sends `join{name}`; the unit hears a knock and the guest waits.
-//! Signaling is relayed only once the unit admitted the guest. `leave`, or the socket
-//! closing, tells the unit `guest_left`.
+//! Signaling is relayed only once the unit admitted the guest. `leave` or a normal close
+//! (1000) tells the unit `guest_left` at once, as does any close of a guest not admitted
+//! yet. An admitted guest's socket lost otherwise (dropped, silent, closed with another
+//! code) holds its place for `guest_hold_secs`; the unit hears `guest_left` only if the
+//! page has not resumed by then, and a late page is told `place_ended`.
 //!
 //! Limits: an invite has at most [`MAX_SOCKETS_PER_INVITE`] sockets open (more are refused
 //! with 429 before the upgrade); the socket must `join` within
@@ -33,11 +38,11 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use visavis_api::signaling::{ErrorCode, GuestToServer, ServerToGuest, normalise_name};
 
-use crate::hub::{Link, Outbound, RouteError};
+use crate::hub::{Closed, HoldId, Link, Outbound, RouteError};
 use crate::invites::{InviteError, InviteTarget};
 use crate::pages;
 use crate::rate_limit::TokenBucket;
-use crate::socket::{self, Flow, Incoming, MAX_MESSAGE_BYTES};
+use crate::socket::{self, Ending, Flow, Incoming, MAX_MESSAGE_BYTES};
 use crate::state::{AppState, LookupError, MAX_SOCKETS_PER_INVITE};
 use crate::token;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -168,7 +173,7 @@ async fn session(
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
 
-    socket::drive(socket, queue, kick, unreadable, app.socket_timing, |incoming| {
+    let ending = socket::drive(socket, queue, kick, unreadable, app.socket_timing, |incoming| {
         let msg = match incoming {
             Incoming::Text(text) => match serde_json::from_str::<GuestToServer>(text) {
                 Ok(msg) => msg,
@@ -265,11 +270,34 @@ async fn session(
     })
     .await;
 
-    if let Some(guest_id) = joined {
-        let was_there = app.lock().hub.guest_left(&guest_id);
-        if was_there {
-            tracing::info!(device = %device, guest = %guest_id, "guest left");
+    let Some(guest_id) = joined else { return };
+    if app.shutdown.is_cancelled() {
+        // Rendezvous is stopping (a restart): the unit keeps its guests and names them to
+        // the next one, where their pages resume. It must not hear that they left.
+        return;
+    }
+    let hold = ending == Ending::Lost && !app.guest_hold.is_zero();
+    let closed = app.lock().hub.socket_closed(&guest_id, &link, hold);
+    match closed {
+        Closed::Left => tracing::info!(device = %device, guest = %guest_id, ?ending, "guest left"),
+        Closed::Held(id) => {
+            tracing::info!(device = %device, guest = %guest_id, "guest's socket was lost: place held for {:?}", app.guest_hold);
+            tokio::spawn(end_hold(app.clone(), guest_id, id));
         }
+        Closed::Elsewhere => {}
+    }
+}
+
+/// Let `guest_id`'s held place go when hold `id` runs out, unless the page resumed.
+/// Stops at shutdown.
+async fn end_hold(app: Arc<AppState>, guest_id: String, id: HoldId) {
+    tokio::select! {
+        () = tokio::time::sleep(app.guest_hold) => {}
+        () = app.shutdown.cancelled() => return,
+    }
+    let expired = app.lock().hub.hold_expired(&guest_id, id);
+    if expired {
+        tracing::info!(guest = %guest_id, "guest not back within {:?}: told the unit they left", app.guest_hold);
     }
 }
 

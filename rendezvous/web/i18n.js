@@ -97,6 +97,9 @@ export const catalogue = {
     'ended.text': 'Everything from it was erased. Thank you for joining!',
     'removed.title': 'The call has ended for you',
     'removed.text': 'The connection was lost for too long. To join again, ask for a new invitation.',
+    'place_ended.title': 'Your place in the call has ended',
+    'place_ended.text':
+      'Your connection was away for too long, so the room let your place go. To join again, ask for a new invitation.',
     'error.title': 'Something went wrong',
     'error.reason': 'Reason:',
     'error.device_offline':
@@ -221,6 +224,9 @@ export const catalogue = {
     'ended.text': 'Tout ce qui en faisait partie a été effacé. Merci d’avoir participé !',
     'removed.title': 'L’appel est terminé pour vous',
     'removed.text': 'La connexion a été coupée trop longtemps. Pour revenir, demandez une nouvelle invitation.',
+    'place_ended.title': 'Votre place dans l’appel a pris fin',
+    'place_ended.text':
+      'Votre connexion a été absente trop longtemps : la salle a libéré votre place. Pour revenir, demandez une nouvelle invitation.',
     'error.title': 'Un problème est survenu',
     'error.reason': 'Raison :',
     'error.device_offline':

@@ -42,5 +42,6 @@ export const ERROR_CODES = [
   'session_full',
   'too_many_invites',
   'replaced',
+  'place_ended',
   'internal',
 ];

@@ -91,7 +91,9 @@ function onMessage(msg) {
   act(serverAction(msg, ui.state()));
 }
 
-function onClose({ wasOpen }) {
+function onClose({ wasOpen, from }) {
+  // An older socket closing late (rendezvous closed it when a newer one took the place).
+  if (sig !== null && from !== sig) return;
   sig = null;
   act(closeAction(ui.state(), { wasOpen, finished }));
 }
@@ -298,7 +300,10 @@ async function startCall(stream) {
   }
 }
 
-/** Open a new signaling socket and take the guest's place again (rendezvous restarted). */
+/**
+ * Open a new signaling socket and take the guest's place again: the guest's connection
+ * dropped (rendezvous holds the place for a while) or rendezvous restarted.
+ */
 async function resume() {
   if (finished) return;
   sig = new Signaling(null, { onMessage, onClose });
@@ -489,6 +494,11 @@ function init() {
   $('again').addEventListener('click', () => location.reload());
   $('name').addEventListener('input', () => ui.joinError(''));
   window.addEventListener('pagehide', () => sig?.send({ type: 'leave' }));
+  // Back from a dropped connection or a locked screen: resume at once, while the place is held.
+  window.addEventListener('online', () => resignal?.now());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') resignal?.now();
+  });
   ui.setState('join');
   document.body.classList.add('ready');
 }

@@ -12,7 +12,9 @@
 // SignalingRetry does the same for the page's signaling socket: when it closes during the
 // call (rendezvous restarted, or the phone's network dropped it) the page opens a new one
 // and resumes its place with its guest id, after 1 s, then 2, 4… up to 30 s between tries
-// (jittered), for as long as the call goes on; a resume resets the back-off.
+// (jittered), for as long as the call goes on; a resume resets the back-off. When the
+// phone's network comes back or the page is shown again (screen unlocked) it tries at once
+// (`now`): rendezvous holds the place only for a while (`guest_hold_secs`, 20 s by default).
 // Pure logic on an injected clock: test/reconnect.test.js runs it on simulated time.
 
 /** How the page waits and retries (milliseconds). */
@@ -240,6 +242,17 @@ export class SignalingRetry {
       this.timer = null;
       this.#attempt();
     }, wait);
+  }
+
+  /**
+   * The network is back, or the page is visible again: a try that was waiting goes now
+   * (the back-off goes on if it fails). Nothing while a socket is open or being opened.
+   */
+  now() {
+    if (this.stopped || this.timer === null) return;
+    this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.#attempt();
   }
 
   /** The server took the guest's place again on the new socket. */

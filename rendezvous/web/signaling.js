@@ -5,7 +5,7 @@
 export class Signaling {
   /**
    * @param {string|null} token the invite token from the page URL; null: a socket to resume
-   * @param {{onMessage: (msg: object) => void, onClose: (info: {wasOpen: boolean, code: number}) => void}} handlers
+   * @param {{onMessage: (msg: object) => void, onClose: (info: {wasOpen: boolean, code: number, from: Signaling}) => void}} handlers
    */
   constructor(token, handlers) {
     this.token = token;
@@ -45,7 +45,7 @@ export class Signaling {
       });
       ws.addEventListener('close', (event) => {
         if (!this.wasOpen) reject(new Error(`WebSocket closed before opening (${event.code})`));
-        if (!this.closedByUs) this.handlers.onClose({ wasOpen: this.wasOpen, code: event.code });
+        if (!this.closedByUs) this.handlers.onClose({ wasOpen: this.wasOpen, code: event.code, from: this });
       });
     });
   }
@@ -60,6 +60,7 @@ export class Signaling {
     return true;
   }
 
+  /** Close on purpose (1000): rendezvous takes it as a goodbye, holds no place. */
   close() {
     this.closedByUs = true;
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);

@@ -46,6 +46,8 @@ const DENIED = { do: 'finish', screen: 'denied', title: 'denied.title', text: 'd
 const ENDED = { do: 'finish', screen: 'ended', title: 'ended.title', text: 'ended.text', again: false };
 /** Turned away during the call: the unit no longer has this guest (they were gone too long). */
 const REMOVED = { do: 'finish', screen: 'ended', title: 'removed.title', text: 'removed.text', again: false };
+/** The page came back after rendezvous let its place go (its socket was away too long). */
+const PLACE_ENDED = { do: 'finish', screen: 'ended', title: 'place_ended.title', text: 'place_ended.text', again: false };
 
 /** The guest's name as sent (trimmed), or the i18n key of what is wrong with it. */
 export function checkName(raw) {
@@ -107,6 +109,8 @@ export function errorAction(code, screen, message = '') {
       return invalid('rate-limited');
     case 'session_full':
       return fail('error.full');
+    case 'place_ended':
+      return PLACE_ENDED;
     case 'not_allowed':
       return inCall(screen) ? log(`refused: ${message}`) : fail('error.not_allowed', message);
     case 'internal':

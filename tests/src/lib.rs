@@ -37,6 +37,7 @@ pub mod http;
 pub mod lab;
 pub mod listen;
 pub mod qemu;
+pub mod relay;
 pub mod rendezvous;
 pub mod restartable;
 pub mod timeouts;

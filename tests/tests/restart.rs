@@ -4,14 +4,25 @@
 //! or admission. Proof that signaling is back: the room ends the session and the page,
 //! told over its new socket, says so (without it the page would only see its media stop).
 //! The invite on the screen, which rendezvous forgot, is replaced by a fresh one that works.
+//!
+//! And the commoner blip: only the guest's own connection to rendezvous drops (a 4G
+//! handover, a tunnel), rendezvous staying up. The guest reaches rendezvous through a
+//! [`Relay`] whose connections the test cuts; rendezvous holds the guest's place, the unit
+//! is not told, the media goes on, the page resumes on a new socket and is still in the
+//! call with the same guest id. Leaving on purpose afterwards reaches the unit at once.
+//! A connection that stays down longer than the hold ends the place: the unit is told the
+//! guest left, and the page, back online, says its place in the call has ended.
 
-use std::time::Duration;
-use visavis_api::local::{Request, Response};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use visavis_api::local::{Event, GuestState, Request, Response, Status};
+use visavis_e2e::relay::Relay;
 use visavis_e2e::restartable::Restartable;
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
-    Appliance, ApplianceConfig, Chromedriver, Error, PageState, RendezvousConfig, Result,
+    Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
+    RendezvousConfig, Result,
 };
 
 /// How long rendezvous stays down: about systemd's restart delay.
@@ -44,23 +55,7 @@ async fn after_rendezvous_restarts_the_guest_page_resumes_its_signaling() -> Res
     tokio::time::sleep(OUTAGE).await;
     tokio::task::block_in_place(|| rendezvous.start_again()).map_err(Error::new)?;
 
-    let resumed = wait::until(
-        "the guest page to resume its signaling on the new rendezvous",
-        timeouts::media(),
-        || async {
-            let s = camille
-                .eval("return window.visavisGuest.signaling();")
-                .await?;
-            let resumes = s.get("resumes").and_then(|v| v.as_u64()).unwrap_or(0);
-            let open = s.get("open").and_then(|v| v.as_bool()).unwrap_or(false);
-            Ok(if resumes >= 1 && open {
-                Check::Ready(s)
-            } else {
-                Check::NotYet(format!("{s}"))
-            })
-        },
-    )
-    .await?;
+    let resumed = resumed_signaling(&camille, "the new rendezvous").await?;
     eprintln!("signaling after the restart: {resumed}");
     let start = camille.stats().await?.frames_decoded;
     camille
@@ -104,5 +99,203 @@ async fn after_rendezvous_restarts_the_guest_page_resumes_its_signaling() -> Res
     camille
         .wait_for_state(PageState::Ended, timeouts::step())
         .await?;
+    Ok(())
+}
+
+/// Wait until the guest page has resumed its signaling once and its socket is open.
+async fn resumed_signaling(guest: &Guest, on: &str) -> Result<serde_json::Value> {
+    wait::until(
+        &format!("the guest page to resume its signaling on {on}"),
+        timeouts::media(),
+        || async {
+            let s = guest
+                .eval("return window.visavisGuest.signaling();")
+                .await?;
+            let resumes = s.get("resumes").and_then(|v| v.as_u64()).unwrap_or(0);
+            let open = s.get("open").and_then(|v| v.as_bool()).unwrap_or(false);
+            Ok(if resumes >= 1 && open {
+                Check::Ready(s)
+            } else {
+                Check::NotYet(format!("{s}"))
+            })
+        },
+    )
+    .await
+}
+
+fn status(unit: &Appliance) -> Result<Status> {
+    match unit.client()?.call(Request::Status) {
+        Ok(Response::Status(s)) => Ok(s),
+        other => Err(Error::new(format!("status: {other:?}"))),
+    }
+}
+
+/// How long rendezvous holds a dropped guest's place here: longer than any wait of this
+/// test, so the unit hearing of a departure within one is not a hold running out.
+const HOLD_SECS: u64 = 300;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig {
+        extra_toml: format!("guest_hold_secs = {HOLD_SECS}"),
+        ..Default::default()
+    })?;
+    let mut unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            auto_admit: true,
+            ..Default::default()
+        },
+    )?;
+    let url = unit.create_invite(timeouts::step())?;
+    let direct: SocketAddr = rendezvous
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|e| Error::new(format!("rendezvous' address {}: {e}", rendezvous.url())))?;
+    let relay = Relay::start(direct).await?;
+    let driver = Chromedriver::start()?;
+    let camille = driver.new_guest().await?;
+    camille.open(&relay.url_through(&url, direct)).await?;
+    camille.join("Camille").await?;
+    camille
+        .wait_for_state(PageState::InCall, timeouts::step())
+        .await?;
+    camille
+        .wait_decoded(11, "Camille decodes video", timeouts::media())
+        .await?;
+    let before = status(&unit)?;
+    let [in_call] = before.guests.as_slice() else {
+        return Err(Error::new(format!(
+            "one guest expected: {:?}",
+            before.guests
+        )));
+    };
+    // From here on, everything the unit tells its clients is kept by this connection.
+    let mut watch = unit.client()?;
+
+    let cut = relay.cut();
+    let cut_at = Instant::now();
+    if cut == 0 {
+        return Err(Error::new(
+            "the guest had no connection through the relay to cut",
+        ));
+    }
+    let resumed = resumed_signaling(&camille, "the same rendezvous").await?;
+    eprintln!(
+        "cut {cut} connection(s); the page resumed its place {:.2} s after the cut: {resumed}",
+        cut_at.elapsed().as_secs_f64()
+    );
+    let start = camille.stats().await?.frames_decoded;
+    camille
+        .wait_decoded(start + 30, "the video to go on", timeouts::media())
+        .await?;
+    assert_eq!(
+        camille.state().await?.as_deref(),
+        Some("in-call"),
+        "the page stayed in the call"
+    );
+    let after = status(&unit)?;
+    let mut events = watch.take_events();
+    if let Ok(Response::Status(_)) = watch.call(Request::Status) {
+        events.extend(watch.take_events());
+    }
+    let departures: Vec<&Event> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::GuestKnock { .. }
+                    | Event::GuestAdmitted { .. }
+                    | Event::GuestJoined { .. }
+                    | Event::GuestLeft { .. }
+            )
+        })
+        .collect();
+    assert!(
+        departures.is_empty(),
+        "the unit heard the guest leave or join again: {departures:?}"
+    );
+    assert!(
+        after.guests.len() == 1
+            && after.guests[0].guest_id == in_call.guest_id
+            && after.guests[0].state == GuestState::InCall,
+        "the unit has the same guest in the call: before {:?}, after {:?}",
+        before.guests,
+        after.guests
+    );
+
+    // Signaling works on the resumed socket, and a goodbye is heard at once (well within
+    // the hold): the Leave button.
+    camille.leave().await?;
+    wait::until(
+        "the unit to hear that the guest left",
+        timeouts::step(),
+        || async {
+            let s = status(&unit)?;
+            Ok(if s.guests.is_empty() {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("guests {:?}", s.guests))
+            })
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_away_longer_than_the_hold_is_told_its_place_has_ended() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig {
+        extra_toml: "guest_hold_secs = 2".into(),
+        ..Default::default()
+    })?;
+    let mut unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            auto_admit: true,
+            ..Default::default()
+        },
+    )?;
+    let url = unit.create_invite(timeouts::step())?;
+    let direct: SocketAddr = rendezvous
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|e| Error::new(format!("rendezvous' address {}: {e}", rendezvous.url())))?;
+    let relay = Relay::start(direct).await?;
+    let driver = Chromedriver::start()?;
+    let camille = driver.new_guest().await?;
+    camille.open(&relay.url_through(&url, direct)).await?;
+    camille.join("Camille").await?;
+    camille
+        .wait_for_state(PageState::InCall, timeouts::step())
+        .await?;
+
+    // Her connection to rendezvous drops and stays down past the hold.
+    relay.block(true);
+    relay.cut();
+    wait::until(
+        "the unit to be told the guest left once the hold ran out",
+        timeouts::step(),
+        || async {
+            let s = status(&unit)?;
+            Ok(if s.guests.is_empty() {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("guests {:?}", s.guests))
+            })
+        },
+    )
+    .await?;
+    relay.block(false);
+    camille
+        .wait_for_state(PageState::Ended, timeouts::step())
+        .await?;
+    let title = camille.text_of("#message-title").await?;
+    assert_eq!(
+        title, "Your place in the call has ended",
+        "the page says why"
+    );
     Ok(())
 }

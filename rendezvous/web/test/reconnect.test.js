@@ -266,6 +266,35 @@ test('a socket lost during the call is opened again with back-off until the gues
   assert.equal(opened.at(-1), 32000);
 });
 
+test('the network coming back or the page shown again tries at once', async () => {
+  const clock = new FakeClock();
+  const opened = [];
+  let reachable = false;
+  const retry = new SignalingRetry({
+    clock,
+    random: () => 1,
+    open: async () => {
+      opened.push(clock.now);
+      if (!reachable) throw new Error('offline');
+    },
+  });
+  retry.now();
+  assert.deepEqual(opened, [], 'nothing to retry before the socket was lost');
+  retry.lost(); // the phone's connection dropped
+  await clock.advance(1000);
+  await clock.advance(500);
+  assert.deepEqual(opened, [1000], 'the first try failed; the next waits 2 s');
+  reachable = true;
+  retry.now(); // the screen is unlocked, or the network is back
+  await clock.advance(0);
+  assert.deepEqual(opened, [1000, 1500], 'at once, not at 3000');
+  await clock.advance(10000);
+  assert.deepEqual(opened, [1000, 1500], 'no other try was left waiting');
+  retry.now();
+  await clock.advance(0);
+  assert.equal(opened.length, 2, 'nothing while the socket is open');
+});
+
 test('the wait between tries never passes its ceiling, and stopping ends the tries', async () => {
   const clock = new FakeClock();
   const opened = [];

@@ -80,6 +80,12 @@ test('server messages lead to their screens', () => {
   assert.equal(removed.screen, 'ended');
   assert.equal(removed.title, 'removed.title');
   assert.equal(removed.again, false);
+  // Back after rendezvous let the held place go: the call is over, said so.
+  const late = serverAction(error('place_ended', 'your place in the call has ended'), 'in-call');
+  assert.equal(late.screen, 'ended');
+  assert.equal(late.title, 'place_ended.title');
+  assert.equal(late.text, 'place_ended.text');
+  assert.equal(late.again, false);
   assert.deepEqual(serverAction({ type: 'unit_back' }, 'in-call'), { do: 'unit-back' });
   assert.deepEqual(serverAction({ type: 'unit_away' }, 'in-call'), { do: 'unit-away' });
   assert.equal(serverAction({ type: 'unit_away' }, 'waiting').do, 'log');
