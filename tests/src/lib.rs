@@ -36,6 +36,7 @@ pub mod guest_screen;
 pub mod http;
 pub mod lab;
 pub mod listen;
+pub mod procstat;
 pub mod qemu;
 pub mod relay;
 pub mod rendezvous;

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [call] [kiosk] [net] [provision] [audio] [fuzz] [soak]`: set up, build
+//! `cargo xtask bench [call] [kiosk] [net] [provision] [audio] [fuzz] [soak] [group]`: set up, build
 //! the release binaries, run the benchmarks named (all by default) and print their reports:
 //! the call path, the kiosk and calls across the network lab (`tests/src/bin/bench`), then
 //! `provision` on fleets of 300 and 10 000 units (`provisioning/examples/bench.rs`), the
@@ -6,7 +6,8 @@
 //! what guests hearing each other costs (`appliance/examples/bench-group-audio.rs`),
 //! ten million fuzzed inputs into every parser (`fuzz/`), and the soak and faults
 //! (`tests/src/bin/soak`: `--cycles`, `--call-secs`, `--connections` size it; the defaults,
-//! 1,000 cycles, a 30-minute call and 10,000 connections, take about an hour). It reports
+//! 1,000 cycles, a 30-minute call and 10,000 connections, take about an hour), and `group`:
+//! calls of 1, 2, 4 and 8 light guests at once (the soak's `group` part). It reports
 //! figures; it never fails on them, only on a parser that panicked.
 
 use crate::cli::{BenchOptions, Profile};
@@ -15,7 +16,16 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 /// The parts `cargo xtask bench` can run, in order.
-const PARTS: [&str; 7] = ["call", "kiosk", "net", "provision", "audio", "fuzz", "soak"];
+const PARTS: [&str; 8] = [
+    "call",
+    "kiosk",
+    "net",
+    "provision",
+    "audio",
+    "fuzz",
+    "soak",
+    "group",
+];
 
 pub fn run(options: &BenchOptions) -> anyhow::Result<ExitCode> {
     let args = &options.parts;
@@ -98,6 +108,18 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<ExitCode> {
             .arg(format!("--cycles={}", sizes.cycles))
             .arg(format!("--call-secs={}", sizes.call_secs))
             .arg(format!("--connections={}", sizes.connections))
+            .current_dir(workspace::root())
+            .status()
+            .with_context(|| format!("could not start {}", soak.display()))?;
+        if !status.success() {
+            return Ok(workspace::exit_code_of(status));
+        }
+    }
+    if wanted("group") {
+        let soak = workspace::binary(Profile::Release, "soak")?;
+        println!("xtask: group calls: {} group", soak.display());
+        let status = std::process::Command::new(&soak)
+            .arg("group")
             .current_dir(workspace::root())
             .status()
             .with_context(|| format!("could not start {}", soak.display()))?;

@@ -1,10 +1,10 @@
 //! The baseline: Chromium sends the clip as its camera to another Chromium, peer to peer.
 
-use super::procstat;
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
+use visavis_e2e::procstat;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{Chromedriver, Error, Guest, Result};
 

@@ -8,7 +8,7 @@
 //! (`capture_timestamp`); the kiosk reads it back from the preview frame it hands to the
 //! painter and logs both times (`kiosk --latency-log`), on the same clock.
 
-use super::{percentile, procstat};
+use super::percentile;
 use std::fmt;
 use std::path::Path;
 use std::process::Command;
@@ -16,6 +16,7 @@ use std::time::Duration;
 use visavis_api::local::{GuestState, Request, Response};
 use visavis_e2e::bins::workspace_binary;
 use visavis_e2e::process::ChildProcess;
+use visavis_e2e::procstat;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, Rendezvous, RendezvousConfig, Result,

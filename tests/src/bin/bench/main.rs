@@ -15,7 +15,6 @@
 mod baseline;
 mod kiosk;
 mod net;
-mod procstat;
 mod visavis;
 
 use clap::{Parser, ValueEnum};

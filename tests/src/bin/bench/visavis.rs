@@ -1,9 +1,10 @@
 //! Visavis under measurement: rendezvous + applianced on the clip + N Chromium guests.
 
-use super::{percentile, procstat};
+use super::percentile;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
+use visavis_e2e::procstat;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, Guest, Rendezvous, RendezvousConfig, Result,

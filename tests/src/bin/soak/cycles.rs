@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use visavis_e2e::{Appliance, RateLimit, Rendezvous, RendezvousConfig};
 
 /// Packets from the unit (video and audio) that count as "media flowing" for a moment.
-const MEDIA_PACKETS: u64 = 100;
-const STEP: Duration = Duration::from_secs(20);
+pub const MEDIA_PACKETS: u64 = 100;
+pub const STEP: Duration = Duration::from_secs(20);
 /// Memory is read this long after the last guest left (applianced trims its heap 2 s
 /// after a guest leaves).
-const SETTLE: Duration = Duration::from_secs(3);
+pub const SETTLE: Duration = Duration::from_secs(3);
 
 /// Invite look-ups are rate-limited per address, and every guest here is 127.0.0.1.
-fn config() -> RendezvousConfig {
+pub fn config() -> RendezvousConfig {
     RendezvousConfig {
         rate_limit: Some(RateLimit {
             burst: 100_000,

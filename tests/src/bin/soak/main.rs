@@ -13,11 +13,14 @@
 //! 5. `floods`: thousands of half-open HTTP connections, then thousands of idle guest
 //!    WebSockets (from many loopback addresses): does `/healthz` answer, what is
 //!    rendezvous' memory, how many are held, and when are they closed.
+//! 6. `group` (only when named: `cargo xtask bench group`): calls of 1, 2, 4 and 8 guests
+//!    at once, with the unit's CPU, memory and send rate, and what each guest receives.
 
 mod clip;
 mod cycles;
 mod faults;
 mod floods;
+mod group;
 mod guest;
 mod mem;
 mod unit;
@@ -61,6 +64,9 @@ enum Part {
     Kill,
     /// Half-open connections and idle guest sockets.
     Floods,
+    /// Calls of 1, 2, 4 and 8 guests at once (`cargo xtask bench group`; not in the
+    /// soak's default parts).
+    Group,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +75,8 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    let wanted = |part: Part| cli.parts.is_empty() || cli.parts.contains(&part);
+    let wanted =
+        |part: Part| cli.parts.contains(&part) || (cli.parts.is_empty() && part != Part::Group);
     let fd_limit = mem::raise_fd_limit();
     let dir = match tempfile::TempDir::with_prefix("visavis-soak-") {
         Ok(d) => d,
@@ -108,6 +115,9 @@ async fn main() -> ExitCode {
     }
     if wanted(Part::Floods) {
         report("floods", floods::run(cli.connections).await);
+    }
+    if wanted(Part::Group) {
+        report("group", group::run(clip.clone()).await);
     }
     ExitCode::SUCCESS
 }

@@ -3,7 +3,7 @@
 //! of it over its local API.
 
 use std::time::{Duration, Instant};
-use visavis_api::local::{Request, Response, Status};
+use visavis_api::local::{MetricsSnapshot, Request, Response, Status};
 use visavis_e2e::{Appliance, ApplianceConfig, Fleet, timeouts};
 
 /// Variables of the bench's environment named `SOAK_UNIT_<NAME>` are given to applianced
@@ -44,6 +44,18 @@ pub fn status(unit: &Appliance) -> Result<Status, String> {
             Ok(Response::Status(s)) => Ok(s),
             Ok(other) => Err(format!("Status answered {other:?}")),
             Err(e) => Err(format!("Status failed: {e}")),
+        }
+    })
+}
+
+/// The unit's metrics now.
+pub fn metrics(unit: &Appliance) -> Result<MetricsSnapshot, String> {
+    tokio::task::block_in_place(|| {
+        let mut client = unit.client().map_err(|e| e.to_string())?;
+        match client.call(Request::Metrics) {
+            Ok(Response::Metrics(m)) => Ok(m),
+            Ok(other) => Err(format!("Metrics answered {other:?}")),
+            Err(e) => Err(format!("Metrics failed: {e}")),
         }
     })
 }
