@@ -3,14 +3,16 @@
 //! silent (a file of silence). Each page measures, with WebAudio on what it receives, the
 //! sound above 1.5 kHz: the unit's own test microphone is a 440 Hz tone, filtered out, so
 //! what is left is the guests' voices. Jo and Ana hear Camille; Camille does not hear
-//! herself. Then Camille leaves: her voice and her mix are gone from the unit, and the
-//! others still hear the room.
+//! herself. Léo knocks and is left waiting, speaking too: nothing of him reaches anyone
+//! (Camille would hear him), he has no mix and no voice in the unit, and nothing reaches
+//! him. Then Camille leaves: her voice and her mix are gone from the unit, and the others
+//! still hear the room.
 //!
 //! Needs Debian's `espeak-ng` and Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use visavis_api::local::{MetricsSnapshot, Request, Response};
+use visavis_api::local::{GuestState, MetricsSnapshot, Request, Response};
 use visavis_e2e::listen;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
@@ -61,6 +63,25 @@ fn silence(dir: &Path) -> Result<PathBuf> {
     Ok(wav)
 }
 
+/// Let in the waiting guest called `name`, as the person at the table does.
+fn admit(unit: &Appliance, name: &str) -> Result<()> {
+    let status = match unit.client()?.call(Request::Status) {
+        Ok(Response::Status(s)) => s,
+        other => return Err(Error::new(format!("status: {other:?}"))),
+    };
+    let guest = status
+        .guests
+        .iter()
+        .find(|g| g.name == name && g.state == GuestState::Waiting)
+        .ok_or_else(|| Error::new(format!("{name} is not waiting: {:?}", status.guests)))?;
+    match unit.client()?.call(Request::Admit {
+        guest_id: guest.guest_id.clone(),
+    }) {
+        Ok(Response::Done) => Ok(()),
+        other => Err(Error::new(format!("admit {name}: {other:?}"))),
+    }
+}
+
 fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
     match unit.client()?.call(Request::Metrics) {
         Ok(Response::Metrics(m)) => Ok(m),
@@ -103,7 +124,6 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
         &rendezvous,
         ApplianceConfig {
             mode: visavis_api::Mode::Table,
-            auto_admit: true,
             // Gain control would lift the test tone until it clips, and its harmonics reach
             // above 1.5 kHz.
             audio_extra: "gain_control = false\n".into(),
@@ -124,11 +144,22 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
         guest.open(&url).await?;
         guest.join(name).await?;
         guest
+            .wait_for_state(PageState::Waiting, timeouts::step())
+            .await?;
+        admit(&unit, name)?;
+        guest
             .wait_for_state(PageState::InCall, timeouts::step())
             .await?;
         guests.push(guest);
     }
-    // Every guest hears the others in a mix of their own.
+    // Léo knocks, speaking, and nobody lets him in.
+    let leo = driver.new_guest_with_args(&fake_mic(&talk)).await?;
+    leo.open(&url).await?;
+    leo.join("Léo").await?;
+    leo.wait_for_state(PageState::Waiting, timeouts::step())
+        .await?;
+    // Every guest of the call hears the others in a mix of their own; Léo has none, and his
+    // voice is in nobody's.
     mixes(&unit, 3, 3).await?;
     wait::until(
         "the unit to hear Camille for a few seconds",
@@ -167,6 +198,20 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
             "Camille does not hear herself: {camille:.1} dBFS, {name} {level:.1} dBFS"
         );
     }
+
+    assert_eq!(
+        leo.state().await?.as_deref(),
+        Some(PageState::Waiting.as_str()),
+        "Léo is still waiting"
+    );
+    let nothing = listen::levels(&leo, &["remote"], 1, None).await;
+    assert!(
+        nothing.is_err(),
+        "nothing reaches a waiting guest: {nothing:?}"
+    );
+    let m = metrics(&unit)?;
+    assert_eq!((m.own_mixes, m.group_voices), (3, 3), "{m:?}");
+    leo.close().await?;
 
     // Camille leaves: her voice leaves Jo's and Ana's mixes, and her own mix goes.
     let mut guests = guests.into_iter();
