@@ -179,6 +179,11 @@ pub enum GuestToServer {
     Signal { payload: SignalPayload },
     /// The guest tapped "Leave".
     Leave,
+    /// The page checks that its socket still carries messages (a phone's connection can
+    /// die without either end being told): rendezvous answers [`ServerToGuest::Pong`] at
+    /// once. A page that hears nothing for a while takes the socket for dead and resumes
+    /// on a new one.
+    Ping,
 }
 
 /// Rendezvous → guest browser.
@@ -196,6 +201,8 @@ pub enum ServerToGuest {
     },
     /// The guest took its place again after [`GuestToServer::Resume`]: signaling works again.
     Resumed,
+    /// The answer to [`GuestToServer::Ping`].
+    Pong,
     /// The person in the room said "not now".
     Denied,
     /// SDP/ICE from the unit.

@@ -25,7 +25,7 @@ pub struct Asset {
 /// Every file of `web/` a browser loads, named one by one: the lint setup, `node_modules/`,
 /// `package*.json` and `test/` stay out of the binary (`tests/web_page.rs` checks that every
 /// module the page imports is here).
-const FILES: [(&str, &str, &str); 15] = [
+const FILES: [(&str, &str, &str); 16] = [
     ("main.js", JS, include_str!("../web/main.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
     ("signaling.js", JS, include_str!("../web/signaling.js")),
@@ -39,6 +39,7 @@ const FILES: [(&str, &str, &str); 15] = [
     ("limits.js", JS, include_str!("../web/limits.js")),
     ("state.js", JS, include_str!("../web/state.js")),
     ("reconnect.js", JS, include_str!("../web/reconnect.js")),
+    ("heartbeat.js", JS, include_str!("../web/heartbeat.js")),
     ("where.js", JS, include_str!("../web/where.js")),
     ("bar.js", JS, include_str!("../web/bar.js")),
 ];

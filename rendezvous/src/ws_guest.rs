@@ -20,7 +20,9 @@
 //! joined when the unit's session ends is closed then (joined guests hear
 //! `session_ended`); a silent peer is closed (see [`crate::socket`]). Signals go through a
 //! bucket of [`SIGNAL_BURST`] refilled at [`SIGNAL_PER_SEC`]: a guest beyond it, or one
-//! whose unit's queue is full, is closed with `rate_limited`; the unit stays.
+//! whose unit's queue is full, is closed with `rate_limited`; the unit stays. A `ping`
+//! (the page checking its socket still carries) is answered `pong` at once, from a bucket
+//! of its own ([`PING_BURST`], [`PING_PER_SEC`]: the page pings every few seconds).
 //!
 //! Errors that the guest can recover from (`bad_message`, `invalid_name`, `not_allowed`
 //! for a premature message, `device_offline` for a signal while the unit reconnects) keep
@@ -55,8 +57,11 @@ const QUEUE: usize = 256;
 pub const SIGNAL_BURST: u32 = 60;
 /// Signals a guest may send per second beyond the burst.
 pub const SIGNAL_PER_SEC: f64 = 5.0;
+/// Pings a guest may send at once, and per second beyond that.
+pub const PING_BURST: f64 = 5.0;
+pub const PING_PER_SEC: f64 = 1.0;
 
-const EXPECTED: &str = "one of join, signal, leave";
+const EXPECTED: &str = "one of join, resume, signal, leave, ping";
 /// Read and write buffers of a guest socket. The library's default, 128 KiB each, made an
 /// idle socket cost about 137 kB of rendezvous' memory (6,400 idle sockets: 892 MB); a
 /// guest's messages are a few kB of JSON, and a longer one still arrives (the buffer is
@@ -167,6 +172,7 @@ async fn session(
         app.socket_timing.join_deadline,
     ));
     let mut signals = TokenBucket::new(f64::from(SIGNAL_BURST), SIGNAL_PER_SEC, app.clock.now());
+    let mut pings = TokenBucket::new(PING_BURST, PING_PER_SEC, app.clock.now());
     let mut joined: Option<String> = None;
     let unreadable = error(
         ErrorCode::BadMessage,
@@ -266,6 +272,18 @@ async fn session(
                 Flow::Continue
             }
             GuestToServer::Leave => Flow::Close,
+            GuestToServer::Ping => {
+                if pings.take(app.clock.now()) {
+                    link.send(Outbound::keep(ServerToGuest::Pong));
+                } else {
+                    tracing::warn!(device = %device, guest = ?joined, "a guest pinged too fast: closing its socket");
+                    link.send(Outbound::then_close(error(
+                        ErrorCode::RateLimited,
+                        "too many pings: reload the page to join again",
+                    )));
+                }
+                Flow::Continue
+            }
         }
     })
     .await;

@@ -626,3 +626,45 @@ async fn turn_credentials_are_minted_per_party_when_they_are_needed() {
         Some(format!("{later}:{late_id}").as_str())
     );
 }
+
+/// A page checks its socket with `ping` and hears `pong` at once, before and after being
+/// let in; a page pinging far faster than the page does is closed, the unit unharmed.
+#[tokio::test]
+async fn a_ping_is_answered_and_a_ping_flood_closes_the_sender() {
+    use visavis_rendezvous::ws_guest::PING_BURST;
+    let server = Server::start().await;
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    let (mut waiting, _) = server.knock(&mut device, &token, "Camille").await;
+    send(&mut waiting, &GuestToServer::Ping).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut waiting).await,
+        ServerToGuest::Pong
+    );
+    let (mut guest, jo) = server.admitted(&mut device, &token, "Jo").await;
+    send(&mut guest, &GuestToServer::Ping).await;
+    assert_eq!(recv::<ServerToGuest>(&mut guest).await, ServerToGuest::Pong);
+
+    // The bucket holds a few (the test's clock does not move): then the sender is closed.
+    for _ in 1..PING_BURST as usize {
+        send(&mut guest, &GuestToServer::Ping).await;
+        assert_eq!(recv::<ServerToGuest>(&mut guest).await, ServerToGuest::Pong);
+    }
+    send(&mut guest, &GuestToServer::Ping).await;
+    let (code, message) = code_of_guest(recv(&mut guest).await);
+    assert_eq!(code, ErrorCode::RateLimited, "{message}");
+    expect_closed(&mut guest).await;
+    // A second later there is one more.
+    server.clock.advance(Duration::from_secs(1));
+    send(&mut waiting, &GuestToServer::Ping).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut waiting).await,
+        ServerToGuest::Pong
+    );
+    // The unit is told Jo left (closed by rendezvous: no place held), and is still there.
+    assert_eq!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::GuestLeft { guest_id: jo }
+    );
+    server.invite(&mut device, None).await;
+}

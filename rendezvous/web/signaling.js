@@ -1,6 +1,13 @@
 // The guest's WebSocket to rendezvous (/ws/guest/<token>, or /ws/resume for an admitted
 // guest whose first socket closed): JSON messages of visavis_api::signaling (GuestToServer
-// out, ServerToGuest in).
+// out, ServerToGuest in). While open it pings (heartbeat.js): a socket that carries nothing
+// any more is given up as if it had closed (code 4000), so the page resumes on a new one
+// rather than wait minutes for the browser to notice.
+
+import { Heartbeat } from './heartbeat.js';
+
+/** The close code the page gives a socket it took for dead (no answer to its pings). */
+export const NO_ANSWER = 4000;
 
 export class Signaling {
   /**
@@ -13,6 +20,26 @@ export class Signaling {
     this.ws = null;
     this.wasOpen = false;
     this.closedByUs = false;
+    this.reported = false; // onClose was called (once per socket)
+    this.heartbeat = new Heartbeat({
+      ping: () => this.send({ type: 'ping' }),
+      onDead: () => this.#giveUp(),
+    });
+  }
+
+  /** Tell the page the socket closed, once, and stop pinging. */
+  #closed(code) {
+    this.heartbeat.stop();
+    if (this.reported || this.closedByUs) return;
+    this.reported = true;
+    this.handlers.onClose({ wasOpen: this.wasOpen, code, from: this });
+  }
+
+  /** Nothing heard for too long: close it (rendezvous may never hear) and say so now. */
+  #giveUp() {
+    console.warn('visavis: no answer on the signaling socket; opening a new one');
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(NO_ANSWER);
+    this.#closed(NO_ANSWER);
   }
 
   /** Open the socket; resolves once it is open, rejects if it could not be opened. */
@@ -31,9 +58,12 @@ export class Signaling {
       this.ws = ws;
       ws.addEventListener('open', () => {
         this.wasOpen = true;
+        this.heartbeat.start();
         resolve();
       });
       ws.addEventListener('message', (event) => {
+        if (this.reported) return; // given up: a newer socket speaks for the page now
+        this.heartbeat.heard();
         let msg;
         try {
           msg = JSON.parse(event.data);
@@ -41,11 +71,12 @@ export class Signaling {
           console.warn('visavis: unreadable message from the server', event.data);
           return;
         }
+        if (msg && msg.type === 'pong') return;
         this.handlers.onMessage(msg);
       });
       ws.addEventListener('close', (event) => {
         if (!this.wasOpen) reject(new Error(`WebSocket closed before opening (${event.code})`));
-        if (!this.closedByUs) this.handlers.onClose({ wasOpen: this.wasOpen, code: event.code, from: this });
+        this.#closed(event.code);
       });
     });
   }
@@ -63,6 +94,7 @@ export class Signaling {
   /** Close on purpose (1000): rendezvous takes it as a goodbye, holds no place. */
   close() {
     this.closedByUs = true;
+    this.heartbeat.stop();
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
   }
 }

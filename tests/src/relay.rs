@@ -4,7 +4,8 @@
 //! made after a cut go through as before, unless the relay is [`Relay::block`]ed (a
 //! network that stays down: new connections are closed as soon as they are accepted). A
 //! cut closes both sides' TCP connections with no WebSocket close frame, as rendezvous and
-//! the browser see a dropped connection.
+//! the browser see a dropped connection. A [`Relay::freeze`] is the other way a phone's
+//! connection dies: the open connections stop carrying anything, and neither end is told.
 
 use crate::error::{Result, ResultExt};
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 pub struct Relay {
     addr: SocketAddr,
     cuts: watch::Sender<u64>,
+    freezes: watch::Sender<u64>,
     open: Arc<AtomicUsize>,
     blocked: Arc<AtomicBool>,
     accepting: tokio::task::JoinHandle<()>,
@@ -30,15 +32,18 @@ impl Relay {
             .context("the relay could not listen on loopback")?;
         let addr = listener.local_addr().context("the relay's address")?;
         let (cuts, _) = watch::channel(0u64);
+        let (freezes, _) = watch::channel(0u64);
         let open = Arc::new(AtomicUsize::new(0));
         let blocked = Arc::new(AtomicBool::new(false));
         let (cuts_seen, counted, down) = (cuts.clone(), open.clone(), blocked.clone());
+        let freezes_seen = freezes.clone();
         let accepting = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if down.load(Ordering::SeqCst) {
                     continue; // dropped: closed at once
                 }
                 let mut cut = cuts_seen.subscribe();
+                let mut frozen = freezes_seen.subscribe();
                 let counted = counted.clone();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await else {
@@ -48,6 +53,11 @@ impl Relay {
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cut.changed() => {}
+                        _ = frozen.changed() => {
+                            // Silent: both connections stay open, nothing goes through,
+                            // until a cut or the relay's end.
+                            let _ = cut.changed().await;
+                        }
                     }
                     counted.fetch_sub(1, Ordering::SeqCst);
                     // Both streams are dropped here: each side sees its connection close.
@@ -57,6 +67,7 @@ impl Relay {
         Ok(Relay {
             addr,
             cuts,
+            freezes,
             open,
             blocked,
             accepting,
@@ -77,6 +88,14 @@ impl Relay {
     /// again.
     pub fn block(&self, blocked: bool) {
         self.blocked.store(blocked, Ordering::SeqCst);
+    }
+
+    /// Let every connection open through the relay now go silent, both ways, with neither
+    /// end told (new connections go through); returns how many there were.
+    pub fn freeze(&self) -> usize {
+        let open = self.open.load(Ordering::SeqCst);
+        self.freezes.send_modify(|n| *n += 1);
+        open
     }
 
     /// Drop every connection open through the relay now; returns how many there were.

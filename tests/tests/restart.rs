@@ -104,16 +104,22 @@ async fn after_rendezvous_restarts_the_guest_page_resumes_its_signaling() -> Res
 
 /// Wait until the guest page has resumed its signaling once and its socket is open.
 async fn resumed_signaling(guest: &Guest, on: &str) -> Result<serde_json::Value> {
+    resumed_times(guest, on, 1).await
+}
+
+/// Wait until the guest page has resumed its signaling `times` times and its socket is
+/// open.
+async fn resumed_times(guest: &Guest, on: &str, times: u64) -> Result<serde_json::Value> {
     wait::until(
         &format!("the guest page to resume its signaling on {on}"),
-        timeouts::media(),
+        timeouts::step(),
         || async {
             let s = guest
                 .eval("return window.visavisGuest.signaling();")
                 .await?;
             let resumes = s.get("resumes").and_then(|v| v.as_u64()).unwrap_or(0);
             let open = s.get("open").and_then(|v| v.as_bool()).unwrap_or(false);
-            Ok(if resumes >= 1 && open {
+            Ok(if resumes >= times && open {
                 Check::Ready(s)
             } else {
                 Check::NotYet(format!("{s}"))
@@ -223,6 +229,32 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
         "the unit has the same guest in the call: before {:?}, after {:?}",
         before.guests,
         after.guests
+    );
+
+    // Then the connection goes silent instead, with neither end told: the page hears no
+    // answer to its pings, gives the socket up and resumes on a new one. (Without its
+    // pings it would wait for the browser to notice, minutes.)
+    let frozen = relay.freeze();
+    let frozen_at = Instant::now();
+    if frozen == 0 {
+        return Err(Error::new(
+            "the guest had no connection through the relay to freeze",
+        ));
+    }
+    let resumed = resumed_times(&camille, "the same rendezvous, after a silent link", 2).await?;
+    eprintln!(
+        "froze {frozen} connection(s); the page resumed its place {:.2} s later: {resumed}",
+        frozen_at.elapsed().as_secs_f64()
+    );
+    let start = camille.stats().await?.frames_decoded;
+    camille
+        .wait_decoded(start + 30, "the video to go on", timeouts::media())
+        .await?;
+    let again = status(&unit)?;
+    assert!(
+        again.guests.len() == 1 && again.guests[0].guest_id == in_call.guest_id,
+        "the unit still has the same guest: {:?}",
+        again.guests
     );
 
     // Signaling works on the resumed socket, and a goodbye is heard at once (well within
