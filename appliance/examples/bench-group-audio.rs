@@ -126,10 +126,11 @@ fn run(guests: usize, own_mixes: bool) -> Figures {
     let (at, cpu) = measuring.expect("measured");
     let secs = at.elapsed().as_secs_f64();
     let cpu = cpu::cpu_seconds() - cpu;
+    // The room stops first, then its voices and the mixes go.
+    let _ = pipeline.set_state(gst::State::Null);
     drop(voices);
     drop(mixes);
     drop(speaker);
-    let _ = pipeline.set_state(gst::State::Null);
     Figures {
         cpu_percent: cpu / secs * 100.0,
         packets_per_s: sent.0 as f64 / secs,
