@@ -6,7 +6,9 @@
 //! guest's packets would still cost the unit: the speaker's mix) and with a mix of their
 //! own each (the room and the others, one Opus encode per guest). Reports the process's
 //! CPU and the audio the unit sends; forwarding's figures are worked out from the same
-//! packet sizes. Real time, 8 s a run. Reports, never fails on the figures.
+//! packet sizes. Then the delay the unit adds from one guest's voice to another's stream
+//! (a click, found by decoding the other guest's packets). Real time, 8 s a run. Reports,
+//! never fails on the figures.
 
 #[path = "shared/cpu.rs"]
 mod cpu;
@@ -138,6 +140,84 @@ fn run(guests: usize, own_mixes: bool) -> Figures {
     }
 }
 
+/// What the unit adds between guests, in ms: a click one guest says (pushed as their
+/// decoded voice is, every 10 ms, on the wall clock) until the Opus packet that carries it
+/// leaves another guest's encoder, decoded there to find it. Six clicks; `None` if the
+/// pipeline would not run.
+fn guest_to_guest() -> Option<Vec<f64>> {
+    let room = audio::build(&AudioConfig::default(), &Mic::Silent, &Speaker::None).ok()?;
+    let pipeline = room.pipeline().clone();
+    let group = GroupAudio::new(
+        &pipeline,
+        64,
+        Arc::new(Gate::default()),
+        Arc::new(Metrics::default()),
+    )
+    .ok()?;
+    pipeline.set_state(gst::State::Playing).ok()?;
+    let (a, b) = ("guest-a".to_owned(), "guest-b".to_owned());
+    let voice = group.voice(&a);
+    let mix = group.listen(&b).ok()?;
+    let mut packets = mix.frames();
+    let decoder = gst::parse::launch(
+        "appsrc name=in format=time caps=\"audio/x-opus,channel-mapping-family=0,channels=2,rate=48000\" \
+         ! opusdec ! audioconvert ! audio/x-raw,format=S16LE,channels=1 \
+         ! appsink name=out sync=false",
+    )
+    .ok()?
+    .downcast::<gst::Pipeline>()
+    .ok()?;
+    let input = decoder
+        .by_name("in")
+        .and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok())?;
+    let output = decoder
+        .by_name("out")
+        .and_then(|e| e.downcast::<gstreamer_app::AppSink>().ok())?;
+    decoder.set_state(gst::State::Playing).ok()?;
+    let silence = vec![0u8; (RATE / 100 * 2) as usize];
+    let click: Vec<u8> = (0..RATE / 100)
+        .flat_map(|i| (if i % 2 == 0 { 16_000i16 } else { -16_000 }).to_le_bytes())
+        .collect();
+    let mut delays = Vec::new();
+    let mut next = Instant::now();
+    let mut step = 0u32;
+    let mut clicked: Option<Instant> = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while delays.len() < 6 && Instant::now() < deadline {
+        step += 1;
+        // A click every half second, from the second second on (the voice's cushion full).
+        if clicked.is_none() && step >= 100 && step % 50 == 0 {
+            voice.push(&click);
+            clicked = Some(Instant::now());
+        } else {
+            voice.push(&silence);
+        }
+        while let Ok(frame) = packets.try_recv() {
+            let _ = input.push_buffer(gst::Buffer::from_slice(frame.data.clone()));
+            while let Some(sample) = output.try_pull_sample(gst::ClockTime::from_mseconds(5)) {
+                let loud = sample
+                    .buffer()
+                    .and_then(|b| b.map_readable().ok())
+                    .is_some_and(|m| {
+                        m.chunks_exact(2)
+                            .any(|x| i16::from_le_bytes([x[0], x[1]]).saturating_abs() > 4_000)
+                    });
+                if loud && let Some(at) = clicked.take() {
+                    delays.push(frame.encoded_at.duration_since(at).as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        next += Duration::from_millis(10);
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let _ = decoder.set_state(gst::State::Null);
+    let _ = pipeline.set_state(gst::State::Null);
+    drop((voice, mix));
+    (delays.len() == 6).then_some(delays)
+}
+
 fn kbps(packets_per_s: f64, bytes_per_s: f64) -> f64 {
     (bytes_per_s + packets_per_s * HEADERS as f64) * 8.0 / 1000.0
 }
@@ -169,5 +249,15 @@ fn main() {
             forward,
             forward / guests as f64,
         );
+    }
+    match guest_to_guest() {
+        Some(ms) => println!(
+            "a click one guest says until the packet carrying it leaves for another guest (ms, six clicks): {}",
+            ms.iter()
+                .map(|v| format!("{v:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => println!("guest to guest: the pipeline would not run"),
     }
 }
