@@ -186,7 +186,7 @@ fn guest_to_guest() -> Option<Vec<f64>> {
     while delays.len() < 6 && Instant::now() < deadline {
         step += 1;
         // A click every half second, from the second second on (the voice's cushion full).
-        if clicked.is_none() && step >= 100 && step % 50 == 0 {
+        if clicked.is_none() && step >= 100 && step.is_multiple_of(50) {
             voice.push(&click);
             clicked = Some(Instant::now());
         } else {
