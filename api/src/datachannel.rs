@@ -93,6 +93,9 @@ pub enum UnitMessage {
     /// How many guests are in the call (who can see the room), sent to each of them when
     /// it changes: "3 watching".
     Watching { count: u32 },
+    /// Another guest in the call started (`true`) or stopped speaking, as the unit hears
+    /// their voice: the page shows who is talking.
+    Speaking { name: String, speaking: bool },
 }
 
 /// How many votes a look has.
@@ -180,6 +183,14 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&UnitMessage::Watching { count: 3 }).unwrap(),
             r#"{"type":"watching","count":3}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&UnitMessage::Speaking {
+                name: "Jo".into(),
+                speaking: true
+            })
+            .unwrap(),
+            r#"{"type":"speaking","name":"Jo","speaking":true}"#
         );
         assert!(
             serde_json::from_str::<UnitMessage>(r#"{"type":"watching","count":3,"x":1}"#).is_err()

@@ -1,7 +1,7 @@
 // The call bar at the bottom of the call: mic and camera toggles (a muted one says so in
 // words and red, with a slashed icon), one reactions button that opens the picker, chat
 // (opens the panel with the log and the field), and Leave, which asks first once the call
-// is up. Also the "● LIVE · 3 watching" pill over the video. DOM: #mic, #camera, #react,
+// is up. Also the "● LIVE · 3 watching" pill over the video, and under it who is talking. DOM: #mic, #camera, #react,
 // #reactions, #chat-open, #chat-panel, #chat-unread, #leave, #leave-sheet,
 // #leave-confirm, #leave-cancel, #live. The words are pure functions for test/bar.test.js.
 
@@ -13,6 +13,12 @@ const $ = (id) => document.getElementById(id);
 export function liveText(count) {
   if (!Number.isInteger(count) || count < 1) return '';
   return count === 1 ? t('live.one') : t('live.many', count);
+}
+
+/** Who is talking, for the pill under "LIVE": the first to start, and how many more. */
+export function talkingText(names) {
+  if (names.length === 0) return '';
+  return names.length === 1 ? names[0] : `${names[0]} +${names.length - 1}`;
 }
 
 /** The caption of the mic or camera toggle (`kind`: 'mic' | 'camera'). */
@@ -138,8 +144,19 @@ export class CallBar {
     $('live').hidden = !text;
   }
 
+  /** Another guest started or stopped speaking (the unit heard their voice). */
+  speaking(name, on) {
+    this.talking = (this.talking ?? []).filter((n) => n !== name);
+    if (on) this.talking.push(name);
+    const text = talkingText(this.talking);
+    $('talking-text').textContent = text;
+    $('talking').hidden = !text;
+  }
+
   /** Back to how a new call starts. */
   reset() {
+    this.talking = [];
+    $('talking').hidden = true;
     this.stream = null;
     this.unread = 0;
     this.badge();

@@ -343,6 +343,9 @@ function onData(msg) {
     case 'reaction':
       float($('floaters'), action.reaction, action.name);
       break;
+    case 'speaking':
+      bar?.speaking(action.name, action.speaking);
+      break;
     case 'watching':
       bar?.watching(action.count);
       break;

@@ -18,7 +18,8 @@
 //   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
 // Data-channel actions (dataAction): location {text}, camera {on}, chat {name, text} and
-// reaction {name, reaction} (another guest's), watching {count}, looks (looks.js decides).
+// reaction {name, reaction} (another guest's), speaking {name, speaking}, watching {count},
+// looks (looks.js decides).
 //   none                        nothing at all
 
 import { MAX_CHAT_CHARS, MAX_NAME_CHARS, REACTIONS } from './limits.js';
@@ -169,6 +170,10 @@ export function dataAction(msg) {
   if (msg.type === 'reaction') {
     const ok = nameOk(msg.name) && REACTIONS.some((r) => r.name === msg.reaction);
     return ok ? { do: 'reaction', name: msg.name, reaction: msg.reaction } : { do: 'none' };
+  }
+  if (msg.type === 'speaking') {
+    const ok = nameOk(msg.name) && typeof msg.speaking === 'boolean';
+    return ok ? { do: 'speaking', name: msg.name, speaking: msg.speaking } : { do: 'none' };
   }
   if (msg.type === 'watching') {
     return Number.isInteger(msg.count) && msg.count >= 0 ? { do: 'watching', count: msg.count } : { do: 'none' };

@@ -3,10 +3,10 @@
 //! silent (a file of silence). Each page measures, with WebAudio on what it receives, the
 //! sound above 1.5 kHz: the unit's own test microphone is a 440 Hz tone, filtered out, so
 //! what is left is the guests' voices. Jo and Ana hear Camille; Camille does not hear
-//! herself. Léo knocks and is left waiting, speaking too: nothing of him reaches anyone
-//! (Camille would hear him), he has no mix and no voice in the unit, and nothing reaches
-//! him. Then Camille leaves: her voice and her mix are gone from the unit, and the others
-//! still hear the room.
+//! herself; Jo's page shows Camille talking. Léo knocks and is left waiting, speaking too:
+//! nothing of him reaches anyone (Camille would hear him), he has no mix and no voice in
+//! the unit, and nothing reaches him. Then Camille leaves: her voice and her mix are gone
+//! from the unit, and the others still hear the room.
 //!
 //! Needs Debian's `espeak-ng` and Chromium.
 
@@ -161,6 +161,25 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     // Every guest of the call hears the others in a mix of their own; Léo has none, and his
     // voice is in nobody's.
     mixes(&unit, 3, 3).await?;
+    // Jo's page shows who is talking: Camille.
+    wait::until(
+        "Jo's page to show Camille talking",
+        timeouts::media(),
+        || async {
+            let talking = guests[1]
+                .eval(
+                    "const p = document.getElementById('talking'); \
+                 return p.hidden ? null : document.getElementById('talking-text').textContent;",
+                )
+                .await?;
+            Ok(if talking.as_str() == Some("Camille") {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("talking pill {talking}"))
+            })
+        },
+    )
+    .await?;
     wait::until(
         "the unit to hear Camille for a few seconds",
         timeouts::media(),

@@ -264,14 +264,21 @@ impl Session {
             tracing::info!(guest = %guest_id, "peer connection not restored in time: guest removed");
             self.remove_guest(&guest_id, true, now);
         }
-        for (guest_id, g) in &mut self.guests {
-            if g.speaking_until.is_some_and(|until| now >= until) {
+        let quiet: Vec<GuestId> = self
+            .guests
+            .iter_mut()
+            .filter(|(_, g)| g.speaking_until.is_some_and(|until| now >= until))
+            .map(|(guest_id, g)| {
                 g.speaking_until = None;
-                self.actions.push_back(Action::Emit(Event::Speaking {
-                    guest_id: guest_id.clone(),
-                    speaking: false,
-                }));
-            }
+                guest_id.clone()
+            })
+            .collect();
+        for guest_id in quiet {
+            self.actions.push_back(Action::Emit(Event::Speaking {
+                guest_id: guest_id.clone(),
+                speaking: false,
+            }));
+            self.tell_speaking(&guest_id, false);
         }
         if self
             .empty_since
@@ -504,6 +511,7 @@ impl Session {
                 let was_speaking = g.speaking();
                 g.speaking_until = Some(now + SPEAKING_HOLD);
                 if !was_speaking {
+                    self.tell_speaking(&guest_id, true);
                     self.actions.push_back(Action::Emit(Event::Speaking {
                         guest_id,
                         speaking: true,
@@ -624,6 +632,14 @@ impl Session {
                 guest_id: guest_id.clone(),
                 message: message.clone(),
             });
+        }
+    }
+
+    /// Tell the other guests in the call that `guest_id` started or stopped speaking (a
+    /// guest not in the call is never named).
+    fn tell_speaking(&mut self, guest_id: &str, speaking: bool) {
+        if let Some(name) = self.in_call_name(guest_id) {
+            self.tell_others(guest_id, UnitMessage::Speaking { name, speaking });
         }
     }
 

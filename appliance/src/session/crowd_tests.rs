@@ -1,5 +1,6 @@
 //! What guests in the call hear of each other: every chat line and reaction with the
-//! sender's name, and how many are watching; a guest still waiting hears none of it.
+//! sender's name, how many are watching and who is speaking; a guest still waiting hears
+//! none of it.
 
 use super::tests::{admit, drain, knock, started, started_with};
 use super::*;
@@ -210,4 +211,47 @@ fn after_the_end_the_next_session_counts_from_nobody() {
         sent(&drain(&mut s)),
         vec![("z".to_owned(), UnitMessage::Watching { count: 1 })]
     );
+}
+
+#[test]
+fn guests_in_the_call_are_told_who_is_speaking_and_when_they_stop() {
+    let t0 = Instant::now();
+    let mut s = crowd(t0);
+    s.handle_input(
+        Input::VoiceHeard {
+            guest_id: "a".into(),
+        },
+        t0,
+    );
+    let talking = |on| UnitMessage::Speaking {
+        name: "name-a".into(),
+        speaking: on,
+    };
+    assert_eq!(
+        sent(&drain(&mut s)),
+        vec![("b".to_owned(), talking(true))],
+        "b is told; a is the speaker; c is still connecting and w still waiting"
+    );
+    // Still speaking: nothing new while the voice goes on.
+    s.handle_input(
+        Input::VoiceHeard {
+            guest_id: "a".into(),
+        },
+        t0 + SPEAKING_HOLD / 2,
+    );
+    assert!(sent(&drain(&mut s)).is_empty());
+    s.handle_timeout(t0 + SPEAKING_HOLD * 2);
+    assert_eq!(
+        sent(&drain(&mut s)),
+        vec![("b".to_owned(), talking(false))],
+        "and when a stops"
+    );
+    // A waiting guest's voice is never heard (no peer), and never named if it were.
+    s.handle_input(
+        Input::VoiceHeard {
+            guest_id: "w".into(),
+        },
+        t0 + SPEAKING_HOLD * 3,
+    );
+    assert!(sent(&drain(&mut s)).is_empty());
 }

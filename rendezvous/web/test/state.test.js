@@ -160,7 +160,15 @@ test('what other guests say and do is shown with their name; anything malformed 
     reaction: 'fire',
   });
   assert.deepEqual(dataAction({ type: 'watching', count: 3 }), { do: 'watching', count: 3 });
+  assert.deepEqual(dataAction({ type: 'speaking', name: 'Jo', speaking: true }), {
+    do: 'speaking',
+    name: 'Jo',
+    speaking: true,
+  });
   for (const bad of [
+    { type: 'speaking', name: 'Jo' },
+    { type: 'speaking', name: 'Jo', speaking: 'yes' },
+    { type: 'speaking', name: '', speaking: true },
     { type: 'chat', text: 'no name' },
     { type: 'chat', name: 'Léa', text: '   ' },
     { type: 'chat', name: 'Léa', text: 'x'.repeat(281) },
