@@ -256,7 +256,7 @@ const STALLED: &str = "no progress";
 
 /// Whether `run` failed because the lockstep made no progress: the simulation's own
 /// start-up race (the mixer's thread waiting at the gate for a voice its queue has not
-/// handed on yet), not anything the canceller did. Seen about once in seven CI runs on a
+/// handed on yet), not anything the canceller did. Seen in one of four CI runs on a
 /// loaded 2-core machine; a test may run the room again.
 pub fn stalled(e: &MediaError) -> bool {
     matches!(e, MediaError::Element { what: "simulated room", message, .. } if message.starts_with(STALLED))
