@@ -140,10 +140,14 @@ fn status(unit: &Appliance) -> Result<Status> {
 /// test, so the unit hearing of a departure within one is not a hold running out.
 const HOLD_SECS: u64 = 300;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
+/// Camille in the call (the unit admits by itself), her page reaching rendezvous through a
+/// [`Relay`] the test can cut, the unit directly; rendezvous holds a dropped guest's place
+/// for `hold_secs`. Keep all five until the end: each stops what it runs when dropped.
+async fn camille_through_relay(
+    hold_secs: u64,
+) -> Result<(Rendezvous, Appliance, Relay, Chromedriver, Guest)> {
     let rendezvous = Rendezvous::start(RendezvousConfig {
-        extra_toml: format!("guest_hold_secs = {HOLD_SECS}"),
+        extra_toml: format!("guest_hold_secs = {hold_secs}"),
         ..Default::default()
     })?;
     let mut unit = Appliance::start(
@@ -167,6 +171,12 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
     camille
         .wait_for_state(PageState::InCall, timeouts::step())
         .await?;
+    Ok((rendezvous, unit, relay, driver, camille))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
+    let (_rendezvous, unit, relay, _driver, camille) = camille_through_relay(HOLD_SECS).await?;
     camille
         .wait_decoded(11, "Camille decodes video", timeouts::media())
         .await?;
@@ -278,31 +288,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_away_longer_than_the_hold_is_told_its_place_has_ended() -> Result<()> {
-    let rendezvous = Rendezvous::start(RendezvousConfig {
-        extra_toml: "guest_hold_secs = 2".into(),
-        ..Default::default()
-    })?;
-    let mut unit = Appliance::start(
-        &rendezvous,
-        ApplianceConfig {
-            auto_admit: true,
-            ..Default::default()
-        },
-    )?;
-    let url = unit.create_invite(timeouts::step())?;
-    let direct: SocketAddr = rendezvous
-        .url()
-        .trim_start_matches("http://")
-        .parse()
-        .map_err(|e| Error::new(format!("rendezvous' address {}: {e}", rendezvous.url())))?;
-    let relay = Relay::start(direct).await?;
-    let driver = Chromedriver::start()?;
-    let camille = driver.new_guest().await?;
-    camille.open(&relay.url_through(&url, direct)).await?;
-    camille.join("Camille").await?;
-    camille
-        .wait_for_state(PageState::InCall, timeouts::step())
-        .await?;
+    let (_rendezvous, unit, relay, _driver, camille) = camille_through_relay(2).await?;
 
     // Her connection to rendezvous drops and stays down past the hold.
     relay.block(true);
