@@ -43,6 +43,17 @@ impl Reaction {
     }
 }
 
+/// How many other guests' pictures a guest's page can show: it offers this many
+/// receive-only video transceivers ("slots") after its own video and audio, and the unit
+/// forwards one other guest's small layer into each slot it fills (see
+/// [`UnitMessage::Others`]). Eight people in a call: seven others.
+pub const FORWARD_SLOTS: usize = 7;
+
+/// The simulcast layer (`rid`) of a guest's camera that the unit forwards to the others.
+pub const SMALL_RID: &str = "l";
+/// The simulcast layer (`rid`) of a guest's camera that the unit decodes for its screen.
+pub const FULL_RID: &str = "h";
+
 /// Largest message the unit sends on a data channel, in bytes (a look's still included).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -96,6 +107,19 @@ pub enum UnitMessage {
     /// Another guest in the call started (`true`) or stopped speaking, as the unit hears
     /// their voice: the page shows who is talking.
     Speaking { name: String, speaking: bool },
+    /// Which other guests' pictures the guest's slots carry now (see [`FORWARD_SLOTS`]),
+    /// sent whenever that changes: the whole list, slots without a picture left out.
+    Others { others: Vec<Other> },
+}
+
+/// One other guest whose picture a slot carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Other {
+    /// The slot: 0 is the first receive-only video transceiver the page offered.
+    pub slot: u8,
+    /// Their name, as the room sees it.
+    pub name: String,
 }
 
 /// How many votes a look has.

@@ -205,6 +205,10 @@ pub struct VideoConfig {
     pub encoder: EncoderChoice,
     /// Draw a machine-readable capture timestamp into each frame (benchmarks only).
     pub capture_timestamp: bool,
+    /// Guests see each other, not only the room: the unit forwards each guest's small
+    /// camera layer to the others (`crate::forward`). Unset: on at a table, off in a
+    /// fitting room (where the room's picture stays the point).
+    pub guests_see_each_other: Option<bool>,
 }
 
 impl VideoConfig {
@@ -243,6 +247,7 @@ impl Default for VideoConfig {
             small_bitrate_kbps: 600,
             encoder: EncoderChoice::Auto,
             capture_timestamp: false,
+            guests_see_each_other: None,
         }
     }
 }
@@ -661,6 +666,14 @@ impl Config {
         })
     }
 
+    /// Whether guests see each other: `video.guests_see_each_other`, or the mode's default
+    /// (a table: yes; a fitting room: no).
+    pub fn guests_see_each_other(&self) -> bool {
+        self.video
+            .guests_see_each_other
+            .unwrap_or(self.mode == Mode::Table)
+    }
+
     /// How the screen is mounted: as configured, or the mode's default.
     pub fn orientation(&self) -> Orientation {
         self.orientation
@@ -803,6 +816,32 @@ url = "http://127.0.0.1:8443"
             .unwrap_err()
             .to_string();
         assert!(err.contains("kitchen") && err.contains("table"), "{err}");
+    }
+
+    /// At a table guests see each other unless told not to; in a fitting room the room's
+    /// picture stays the point unless IT turns it on.
+    #[test]
+    fn guests_see_each_other_by_mode_unless_set() {
+        let table = |extra: &str| {
+            parse(&format!("mode = \"table\"\n{MINIMAL}\n[video]\n{extra}"))
+                .unwrap()
+                .guests_see_each_other()
+        };
+        let room = |extra: &str| {
+            parse(&format!("{MINIMAL}\n[video]\n{extra}"))
+                .unwrap()
+                .guests_see_each_other()
+        };
+        assert!(table(""));
+        assert!(!room(""));
+        assert!(!table("guests_see_each_other = false"));
+        assert!(room("guests_see_each_other = true"));
+        let err = parse(&format!(
+            "{MINIMAL}\n[video]\nguests_see_each_other = \"yes\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("guests_see_each_other"), "{err}");
     }
 
     #[test]

@@ -112,6 +112,9 @@ pub async fn run(
         },
         guest_media: Some(media.guest_media()),
         relay_tls: Some(relay_tls),
+        forward: config
+            .guests_see_each_other()
+            .then(|| crate::forward::Forwarder::new(metrics.clone())),
     };
 
     let mut unit = Unit::new(unit_settings(&config, &board, &media, first_boot_problem));
@@ -377,6 +380,13 @@ impl World {
                     if matches!(event, Event::GuestKnock { .. }) {
                         media.guest_media().chime();
                     }
+                    // Whoever speaks comes first in the slots of a guest who cannot see
+                    // everybody.
+                    if let (Event::Speaking { guest_id, speaking }, Some(forward)) =
+                        (&event, &self.ctx.forward)
+                    {
+                        forward.speaking(guest_id, *speaking);
+                    }
                     let _ = self.events.send((seq, event));
                 }
                 Output::MediaOutputs { video, audio } => media.set_outputs(video, audio),
@@ -428,7 +438,15 @@ impl World {
             ),
             _ => ice_servers,
         };
-        match Peer::new(guest_id.clone(), counters, self.ctx.clone(), &ice_servers).await {
+        match Peer::new(
+            guest_id.clone(),
+            name,
+            counters,
+            self.ctx.clone(),
+            &ice_servers,
+        )
+        .await
+        {
             Ok(peer) => {
                 let peer = Arc::new(peer);
                 let (tx, mut rx) = mpsc::unbounded_channel::<SignalPayload>();

@@ -17,6 +17,7 @@ pub mod config;
 pub mod congestion;
 pub mod daemon;
 pub mod first_boot;
+pub mod forward;
 pub mod identity;
 pub mod log_repeats;
 pub mod media;

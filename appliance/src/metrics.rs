@@ -94,6 +94,10 @@ pub struct Metrics {
     /// Guests with a mix of their own now, and guests' voices being mixed for them.
     pub own_mixes: AtomicU64,
     pub group_voices: AtomicU64,
+    /// Guests' pictures forwarded to other guests (`crate::forward`).
+    pub forwarded_packets: AtomicU64,
+    pub forwarded_streams: AtomicU64,
+    pub forward_keyframe_requests: AtomicU64,
     pub video_encoders_started: AtomicU64,
     pub audio_encoders_started: AtomicU64,
     pub keyframes_requested: AtomicU64,
@@ -169,6 +173,9 @@ impl Metrics {
             own_mix_frames_encoded: self.own_mix_frames_encoded.load(Relaxed),
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),
+            forwarded_packets: self.forwarded_packets.load(Relaxed),
+            forwarded_streams: self.forwarded_streams.load(Relaxed),
+            forward_keyframe_requests: self.forward_keyframe_requests.load(Relaxed),
             target_bitrate_bps: self.main_layer.target_bitrate_bps.load(Relaxed),
             layers: VideoLayer::ALL
                 .into_iter()

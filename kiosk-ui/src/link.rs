@@ -82,7 +82,7 @@ enum LinkError {
 enum Inbox {
     Request(Request),
     /// A line from connection number `.0`.
-    Line(u64, ServerMessage),
+    Line(u64, Box<ServerMessage>),
     /// Connection number `.0` ended.
     Closed(u64),
 }
@@ -170,8 +170,10 @@ impl<R: Fn()> Link<R> {
             };
             match next {
                 Inbox::Request(request) => self.request(request)?,
-                Inbox::Line(n, ServerMessage::Event { seq, event }) if n == self.connection => {
-                    self.event(seq, event)?;
+                Inbox::Line(n, line) if n == self.connection => {
+                    if let ServerMessage::Event { seq, event } = *line {
+                        self.event(seq, event)?;
+                    }
                 }
                 Inbox::Closed(n) if n == self.connection => return Err(LinkError::Closed),
                 // An answer nobody waits for, or a line of an older connection.
@@ -211,13 +213,16 @@ impl<R: Fn()> Link<R> {
                 Err(_) => return Err(LinkError::NoAnswer(ANSWER_WITHIN)),
             };
             match next {
-                Inbox::Line(n, ServerMessage::Response { id: got, result })
-                    if n == self.connection && got == id =>
+                Inbox::Line(n, line)
+                    if n == self.connection
+                        && matches!(&*line, ServerMessage::Response { id: got, .. } if *got == id) =>
                 {
-                    return Ok(match result {
-                        Outcome::Ok(r) => Ok(r),
-                        Outcome::Error(e) => Err(e),
-                    });
+                    if let ServerMessage::Response { result, .. } = *line {
+                        return Ok(match result {
+                            Outcome::Ok(r) => Ok(r),
+                            Outcome::Error(e) => Err(e),
+                        });
+                    }
                 }
                 Inbox::Closed(n) if n == self.connection => return Err(LinkError::Closed),
                 other => self.later.push_back(other),
@@ -337,7 +342,10 @@ fn read_lines(mut reader: BufReader<UnixStream>, connection: u64, inbox: &mpsc::
         }
         match serde_json::from_str::<ServerMessage>(&line) {
             Ok(message) => {
-                if inbox.send(Inbox::Line(connection, message)).is_err() {
+                if inbox
+                    .send(Inbox::Line(connection, Box::new(message)))
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -25,7 +25,7 @@ pub struct Asset {
 /// Every file of `web/` a browser loads, named one by one: the lint setup, `node_modules/`,
 /// `package*.json` and `test/` stay out of the binary (`tests/web_page.rs` checks that every
 /// module the page imports is here).
-const FILES: [(&str, &str, &str); 16] = [
+const FILES: [(&str, &str, &str); 17] = [
     ("main.js", JS, include_str!("../web/main.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
     ("signaling.js", JS, include_str!("../web/signaling.js")),
@@ -42,6 +42,7 @@ const FILES: [(&str, &str, &str); 16] = [
     ("heartbeat.js", JS, include_str!("../web/heartbeat.js")),
     ("where.js", JS, include_str!("../web/where.js")),
     ("bar.js", JS, include_str!("../web/bar.js")),
+    ("others.js", JS, include_str!("../web/others.js")),
 ];
 
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {

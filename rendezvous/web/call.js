@@ -3,8 +3,19 @@
 // ICE (restartIce, driven by reconnect.js); the unit answers that too. Video and audio
 // transceivers are sendrecv (recvonly without a camera) so the unit's media comes back; one
 // data channel, label "visavis", carries reactions, chat and votes.
+//
+// The camera goes as simulcast: a small layer the unit forwards to the other guests and the
+// full one for the unit's screen. After its own transceivers the page offers FORWARD_SLOTS
+// receive-only video transceivers, the slots: the unit fills them with other guests'
+// pictures (the `others` data-channel message says whose), with no renegotiation.
 
-import { DATA_CHANNEL_LABEL } from './limits.js';
+import { DATA_CHANNEL_LABEL, FORWARD_SLOTS, FULL_RID, SMALL_RID } from './limits.js';
+
+/** The camera's layers: the small one at a quarter of the size, for the others' strips. */
+export const SEND_ENCODINGS = [
+  { rid: SMALL_RID, scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: FULL_RID },
+];
 
 /** The shape of window.visavisGuest.stats(), all zero. */
 export function emptyStats() {
@@ -27,6 +38,7 @@ export class Call {
    * @param {MediaStream|null} opts.localStream null: receive only
    * @param {(payload: object) => void} opts.sendSignal SignalPayload to the unit
    * @param {(stream: MediaStream) => void} opts.onRemoteStream
+   * @param {(slot: number, track: MediaStreamTrack) => void} [opts.onSlotTrack] a slot's track
    * @param {(state: string) => void} opts.onConnectionState
    * @param {(msg: object) => void} opts.onData
    */
@@ -37,6 +49,9 @@ export class Call {
     this.remoteStream = new MediaStream();
     this.pendingCandidates = [];
     this.remoteShown = false;
+    /** The room's video transceiver, then the slots' transceivers, in order. */
+    this.camera = null;
+    this.slots = [];
   }
 
   async start() {
@@ -47,10 +62,18 @@ export class Call {
     const streams = localStream ? [localStream] : [];
     const video = localStream?.getVideoTracks()[0];
     const audio = localStream?.getAudioTracks()[0];
-    pc.addTransceiver(video ?? 'video', { direction: video ? 'sendrecv' : 'recvonly', streams });
+    this.camera = video
+      ? pc.addTransceiver(video, { direction: 'sendrecv', streams, sendEncodings: SEND_ENCODINGS })
+      : pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver(audio ?? 'audio', { direction: audio ? 'sendrecv' : 'recvonly', streams });
+    for (let i = 0; i < FORWARD_SLOTS; i += 1) this.slots.push(pc.addTransceiver('video', { direction: 'recvonly' }));
 
     pc.addEventListener('track', (event) => {
+      const slot = this.slots.indexOf(event.transceiver);
+      if (slot >= 0) {
+        this.opts.onSlotTrack?.(slot, event.track);
+        return;
+      }
       this.remoteStream.addTrack(event.track);
       if (!this.remoteShown) {
         this.remoteShown = true;
@@ -158,14 +181,17 @@ export class Call {
     return true;
   }
 
-  /** Counters from getStats(), in the shape of the DOM contract. */
+  /** Counters from getStats(), in the shape of the DOM contract: the room's picture and
+   * sound, and the full layer of the guest's camera (the others' pictures: slotStats). */
   async stats() {
     const out = emptyStats();
     if (!this.pc) return out;
     const report = await this.pc.getStats();
+    const roomMid = this.camera?.mid;
     report.forEach((s) => {
       const kind = s.kind ?? s.mediaType;
       if (s.type === 'inbound-rtp' && kind === 'video') {
+        if (roomMid != null && s.mid != null && s.mid !== roomMid) return;
         out.framesDecoded += s.framesDecoded ?? 0;
         out.frameWidth = s.frameWidth ?? out.frameWidth;
         out.frameHeight = s.frameHeight ?? out.frameHeight;
@@ -174,11 +200,34 @@ export class Call {
       } else if (s.type === 'inbound-rtp' && kind === 'audio') {
         out.audioPacketsReceived += s.packetsReceived ?? 0;
       } else if (s.type === 'outbound-rtp' && kind === 'video') {
+        if (s.rid && s.rid !== FULL_RID) return;
         out.framesSent += s.framesSent ?? 0;
       } else if (s.type === 'outbound-rtp' && kind === 'audio') {
         out.audioPacketsSent += s.packetsSent ?? 0;
       }
     });
+    return out;
+  }
+
+  /** Each slot's received picture: [{slot, framesDecoded, frameWidth, frameHeight,
+   * framesPerSecond, bytesReceived}], slots that never received anything left out. */
+  async slotStats() {
+    const out = [];
+    for (const [slot, t] of this.slots.entries()) {
+      if (t.currentDirection !== 'recvonly') continue;
+      const report = await t.receiver.getStats();
+      report.forEach((s) => {
+        if (s.type !== 'inbound-rtp' || !s.bytesReceived) return;
+        out.push({
+          slot,
+          framesDecoded: s.framesDecoded ?? 0,
+          frameWidth: s.frameWidth ?? 0,
+          frameHeight: s.frameHeight ?? 0,
+          framesPerSecond: s.framesPerSecond ?? 0,
+          bytesReceived: s.bytesReceived ?? 0,
+        });
+      });
+    }
     return out;
   }
 

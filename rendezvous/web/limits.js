@@ -14,6 +14,17 @@ export const MAX_LOOKS = 6;
 /** Label of the data channel (visavis_api::datachannel::LABEL). */
 export const DATA_CHANNEL_LABEL = 'visavis';
 
+/**
+ * Other guests' pictures the page can show: it offers this many receive-only video
+ * transceivers after its own (visavis_api::datachannel::FORWARD_SLOTS).
+ */
+export const FORWARD_SLOTS = 7;
+
+/** The camera's simulcast layers: small for the other guests, full for the unit's screen
+ * (visavis_api::datachannel::SMALL_RID and FULL_RID). */
+export const SMALL_RID = 'l';
+export const FULL_RID = 'h';
+
 /** Reactions, in the order the page shows them (visavis_api::datachannel::Reaction::ALL). */
 export const REACTIONS = [
   { name: 'heart', emoji: '❤️' },

@@ -20,6 +20,7 @@ import { CallBar } from './bar.js';
 import { shareData, shareLink, showWhere } from './where.js';
 import { Looks } from './looks.js';
 import { Chat } from './chat.js';
+import { OtherGuests } from './others.js';
 import { MAX_NAME_CHARS } from './limits.js';
 import { checkName, closeAction, connectionAction, dataAction, inCall, permissionKind, serverAction } from './state.js';
 import * as ui from './ui.js';
@@ -40,6 +41,7 @@ const toUnit = (msg) => Boolean(call?.send(msg));
 let looks = null; // Looks: "which one?" votes
 let chat = null; // Chat
 let bar = null; // CallBar
+let others = null; // OtherGuests: the other guests' pictures
 let info = null; // where the invite leads (where.js), or null
 // The unit left rendezvous (`unit_away`): the page says the room is offline, and ends the
 // call if the unit is not back while the media is down after UNIT_AWAY_GIVE_UP_MS.
@@ -49,6 +51,11 @@ let mediaUp = false; // the peer connection is `connected`
 
 window.visavisGuest = {
   stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
+  // The other guests' pictures: [{slot, name, framesDecoded, frameWidth, frameHeight, ...}].
+  others: async () => {
+    const stats = call ? await call.slotStats() : [];
+    return (others?.shown ?? []).map((o) => ({ ...o, ...stats.find((s) => s.slot === o.slot) }));
+  },
   state: () => ui.state(),
   reconnect: () => ({ reconnecting: Boolean(reconnector?.reconnecting), restarts: reconnector?.restarts ?? 0 }),
   signaling: () => ({ open: Boolean(sig?.isOpen), attempts: resignal?.attempts ?? 0, resumes: resignal?.resumes ?? 0 }),
@@ -284,6 +291,7 @@ async function startCall(stream) {
     localStream: stream,
     sendSignal: (payload) => sig?.send({ type: 'signal', payload }),
     onRemoteStream: showRemote,
+    onSlotTrack: (slot, track) => others?.setTrack(slot, track),
     onConnectionState,
     onData,
   });
@@ -345,6 +353,10 @@ function onData(msg) {
       break;
     case 'speaking':
       bar?.speaking(action.name, action.speaking);
+      others?.speaking(action.name, action.speaking);
+      break;
+    case 'others':
+      others?.show(action.others);
       break;
     case 'watching':
       bar?.watching(action.count);
@@ -420,6 +432,7 @@ function stopEverything() {
   looks?.clear();
   chat?.clear();
   bar?.reset();
+  others?.reset();
   hidePreview();
   wakeLock?.release().catch(() => {});
   wakeLock = null;
@@ -480,6 +493,7 @@ function init() {
   info = showWhere();
   looks = new Looks($('compare'), toUnit);
   chat = new Chat($('chat'), $('chat-text'), $('chat-log'), toUnit, $('bubbles'));
+  others = new OtherGuests($('others'));
   bar = new CallBar({
     onLeave: leave,
     inCall: () => inCall(ui.state()) && ui.state() !== 'permission-denied',

@@ -19,10 +19,12 @@
 //   log {note}                  nothing to show: a console note only
 // Data-channel actions (dataAction): location {text}, camera {on}, chat {name, text} and
 // reaction {name, reaction} (another guest's), speaking {name, speaking}, watching {count},
+// others {others: [{slot, name}]} (whose pictures the slots carry),
 // looks (looks.js decides).
 //   none                        nothing at all
 
-import { MAX_CHAT_CHARS, MAX_NAME_CHARS, REACTIONS } from './limits.js';
+import { FORWARD_SLOTS, MAX_CHAT_CHARS, MAX_NAME_CHARS, REACTIONS } from './limits.js';
+import { othersOk } from './others.js';
 
 /** Screens where the call is under way: its media does not go through the server. */
 export const CALL_SCREENS = ['connecting', 'in-call', 'permission-denied'];
@@ -174,6 +176,9 @@ export function dataAction(msg) {
   if (msg.type === 'speaking') {
     const ok = nameOk(msg.name) && typeof msg.speaking === 'boolean';
     return ok ? { do: 'speaking', name: msg.name, speaking: msg.speaking } : { do: 'none' };
+  }
+  if (msg.type === 'others') {
+    return othersOk(msg.others, FORWARD_SLOTS, nameOk) ? { do: 'others', others: msg.others } : { do: 'none' };
   }
   if (msg.type === 'watching') {
     return Number.isInteger(msg.count) && msg.count >= 0 ? { do: 'watching', count: msg.count } : { do: 'none' };

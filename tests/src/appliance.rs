@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
 use visavis_api::local::client::{Client, ClientError};
-use visavis_api::local::{ApiErrorCode, Request, Response};
+use visavis_api::local::{ApiErrorCode, GuestState, MetricsSnapshot, Request, Response};
 use visavis_launch::files::{toml_str, write_private};
 use visavis_launch::fleet::Fleet;
 use visavis_launch::process::ChildProcess;
@@ -238,6 +238,33 @@ impl Appliance {
             "could not connect to applianced's API at {}",
             self.api_socket.display()
         ))
+    }
+
+    /// Let in the waiting guest called `name`, as the person in the room does.
+    pub fn admit(&self, name: &str) -> Result<()> {
+        let status = match self.client()?.call(Request::Status) {
+            Ok(Response::Status(s)) => s,
+            other => return Err(Error::new(format!("status: {other:?}"))),
+        };
+        let guest = status
+            .guests
+            .iter()
+            .find(|g| g.name == name && g.state == GuestState::Waiting)
+            .ok_or_else(|| Error::new(format!("{name} is not waiting: {:?}", status.guests)))?;
+        match self.client()?.call(Request::Admit {
+            guest_id: guest.guest_id.clone(),
+        }) {
+            Ok(Response::Done) => Ok(()),
+            other => Err(Error::new(format!("admit {name}: {other:?}"))),
+        }
+    }
+
+    /// The unit's counters now.
+    pub fn metrics(&self) -> Result<MetricsSnapshot> {
+        match self.client()?.call(Request::Metrics) {
+            Ok(Response::Metrics(m)) => Ok(m),
+            other => Err(Error::new(format!("metrics: {other:?}"))),
+        }
     }
 
     /// Ask for an invite, retrying while applianced is still connecting to rendezvous;

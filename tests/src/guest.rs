@@ -69,25 +69,27 @@ pub struct GuestStats {
     pub audio_packets_sent: u64,
 }
 
-fn number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+pub(crate) fn number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0))
 }
 
-fn count<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+pub(crate) fn count<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
     // JavaScript numbers are doubles; counters are whole and non-negative.
     Ok(number(d)?.max(0.0) as u64)
 }
 
-/// Polled by [`Guest::stats`]: resolves with `{ok: stats}` or `{error: message}`.
-const STATS_SCRIPT: &str = r#"
+/// Calls `window.visavisGuest[arguments[0]]()`: resolves with `{ok: value}` or
+/// `{error: message}` (see [`Guest::page_api`]).
+const API_SCRIPT: &str = r#"
 const done = arguments[arguments.length - 1];
+const name = arguments[0];
 const api = window.visavisGuest;
-if (!api || typeof api.stats !== "function") {
-  done({ error: "window.visavisGuest.stats is not defined on this page" });
+if (!api || typeof api[name] !== "function") {
+  done({ error: `window.visavisGuest.${name} is not defined on this page` });
 } else {
   Promise.resolve()
-    .then(() => api.stats())
-    .then((stats) => done({ ok: stats }), (e) => done({ error: String(e) }));
+    .then(() => api[name]())
+    .then((value) => done({ ok: value }), (e) => done({ error: String(e) }));
 }
 "#;
 
@@ -259,20 +261,42 @@ impl Guest {
 
     /// `window.visavisGuest.stats()`.
     pub async fn stats(&self) -> Result<GuestStats> {
+        self.page_api("stats").await
+    }
+
+    /// The page's `window.visavisGuest[name]()`, read as `T`.
+    pub async fn page_api<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T> {
         let reply = self
             .webdriver()
-            .execute_async(STATS_SCRIPT, vec![])
+            .execute_async(API_SCRIPT, vec![serde_json::Value::from(name)])
             .await
-            .context("calling window.visavisGuest.stats()")?;
+            .context(format!("calling window.visavisGuest.{name}()"))?;
         if let Some(error) = reply.get("error") {
             return Err(Error::new(format!(
-                "window.visavisGuest.stats() failed: {error}"
+                "window.visavisGuest.{name}() failed: {error}"
             )));
         }
-        let stats = reply.get("ok").cloned().unwrap_or_default();
-        serde_json::from_value(stats.clone()).context(format!(
-            "window.visavisGuest.stats() returned an unexpected shape: {stats}"
+        let value = reply.get("ok").cloned().unwrap_or_default();
+        serde_json::from_value(value.clone()).context(format!(
+            "window.visavisGuest.{name}() returned an unexpected shape: {value}"
         ))
+    }
+
+    /// Open the invite `url`, join as `name`, and wait to be let in by `unit` (it admits
+    /// them as the person in the room would).
+    pub async fn join_admitted(
+        &self,
+        url: &str,
+        name: &str,
+        unit: &crate::appliance::Appliance,
+    ) -> Result<()> {
+        self.open(url).await?;
+        self.join(name).await?;
+        self.wait_for_state(PageState::Waiting, crate::timeouts::step())
+            .await?;
+        unit.admit(name)?;
+        self.wait_for_state(PageState::InCall, crate::timeouts::step())
+            .await
     }
 
     /// What the guest sees now, as PNG (the phone-sized window).

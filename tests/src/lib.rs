@@ -32,6 +32,7 @@ pub mod error;
 pub mod guest;
 pub mod guest_ice;
 mod guest_looks;
+pub mod guest_others;
 pub mod guest_screen;
 pub mod http;
 pub mod lab;

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use visavis_api::local::{GuestState, MetricsSnapshot, Request, Response};
+use visavis_api::local::MetricsSnapshot;
 use visavis_e2e::listen;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
@@ -63,39 +63,13 @@ fn silence(dir: &Path) -> Result<PathBuf> {
     Ok(wav)
 }
 
-/// Let in the waiting guest called `name`, as the person at the table does.
-fn admit(unit: &Appliance, name: &str) -> Result<()> {
-    let status = match unit.client()?.call(Request::Status) {
-        Ok(Response::Status(s)) => s,
-        other => return Err(Error::new(format!("status: {other:?}"))),
-    };
-    let guest = status
-        .guests
-        .iter()
-        .find(|g| g.name == name && g.state == GuestState::Waiting)
-        .ok_or_else(|| Error::new(format!("{name} is not waiting: {:?}", status.guests)))?;
-    match unit.client()?.call(Request::Admit {
-        guest_id: guest.guest_id.clone(),
-    }) {
-        Ok(Response::Done) => Ok(()),
-        other => Err(Error::new(format!("admit {name}: {other:?}"))),
-    }
-}
-
-fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
-    match unit.client()?.call(Request::Metrics) {
-        Ok(Response::Metrics(m)) => Ok(m),
-        other => Err(Error::new(format!("metrics: {other:?}"))),
-    }
-}
-
 /// Wait until the unit makes `mixes` guests' own mixes out of `voices` guests' voices.
 async fn mixes(unit: &Appliance, mixes: u64, voices: u64) -> Result<MetricsSnapshot> {
     wait::until(
         &format!("{mixes} guests' own mixes of {voices} voices"),
         timeouts::media(),
         || async {
-            let m = metrics(unit)?;
+            let m = unit.metrics()?;
             Ok(if m.own_mixes == mixes && m.group_voices == voices {
                 Check::Ready(m)
             } else {
@@ -141,15 +115,7 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     let mut guests = Vec::new();
     for (name, wav) in [("Camille", &talk), ("Jo", &quiet), ("Ana", &quiet)] {
         let guest = driver.new_guest_with_args(&fake_mic(wav)).await?;
-        guest.open(&url).await?;
-        guest.join(name).await?;
-        guest
-            .wait_for_state(PageState::Waiting, timeouts::step())
-            .await?;
-        admit(&unit, name)?;
-        guest
-            .wait_for_state(PageState::InCall, timeouts::step())
-            .await?;
+        guest.join_admitted(&url, name, &unit).await?;
         guests.push(guest);
     }
     // Léo knocks, speaking, and nobody lets him in.
@@ -184,7 +150,7 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
         "the unit to hear Camille for a few seconds",
         timeouts::media(),
         || async {
-            let m = metrics(&unit)?;
+            let m = unit.metrics()?;
             let packets = m
                 .guests
                 .iter()
@@ -228,7 +194,7 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
         nothing.is_err(),
         "nothing reaches a waiting guest: {nothing:?}"
     );
-    let m = metrics(&unit)?;
+    let m = unit.metrics()?;
     assert_eq!((m.own_mixes, m.group_voices), (3, 3), "{m:?}");
     leo.close().await?;
 
@@ -245,7 +211,7 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     // The others still get the room's sound, from their own mixes.
     let before = m.own_mix_frames_encoded;
     let later = wait::until("the others' mixes to go on", timeouts::media(), || async {
-        let m = metrics(&unit)?;
+        let m = unit.metrics()?;
         Ok(if m.own_mix_frames_encoded >= before + 100 {
             Check::Ready(m)
         } else {

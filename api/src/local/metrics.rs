@@ -104,6 +104,17 @@ pub struct MetricsSnapshot {
     /// Guests' voices being mixed for the others (each guest's decoded voice, once).
     #[serde(default)]
     pub group_voices: u64,
+    /// RTP packets of guests' pictures forwarded to other guests (`[video]
+    /// guests_see_each_other`), all together; never re-encoded.
+    #[serde(default)]
+    pub forwarded_packets: u64,
+    /// Other guests' pictures being forwarded now, summed over the guests who see them.
+    #[serde(default)]
+    pub forwarded_streams: u64,
+    /// Keyframes asked of guests for their forwarded picture (at most one per guest per
+    /// second, however many others need one).
+    #[serde(default)]
+    pub forward_keyframe_requests: u64,
     /// Bitrate the main video encoder is set to, bits per second (see `layers` for each).
     pub target_bitrate_bps: u64,
     /// Keyframes asked of the encoder (new guests, PLI/FIR).
@@ -184,6 +195,27 @@ impl MetricsSnapshot {
             "gauge",
             "Guests' voices being mixed for the other guests.",
             self.group_voices,
+        );
+        gauge(
+            &mut out,
+            "forwarded_packets_total",
+            "counter",
+            "RTP packets of guests' pictures forwarded to other guests.",
+            self.forwarded_packets,
+        );
+        gauge(
+            &mut out,
+            "forwarded_streams",
+            "gauge",
+            "Guests' pictures forwarded now, summed over the guests who see them.",
+            self.forwarded_streams,
+        );
+        gauge(
+            &mut out,
+            "forward_keyframe_requests_total",
+            "counter",
+            "Keyframes asked of guests for their forwarded picture.",
+            self.forward_keyframe_requests,
         );
         gauge(
             &mut out,

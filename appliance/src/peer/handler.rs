@@ -26,6 +26,8 @@ pub struct Handler {
     pub connected: tokio::sync::watch::Sender<bool>,
     /// Decodes the guest's tracks for the screen and the speaker.
     pub guest_media: Option<crate::media::remote::GuestMedia>,
+    /// Hands the guest's small camera layer to the others.
+    pub forward: Option<crate::forward::Forwarder>,
 }
 
 #[async_trait::async_trait]
@@ -72,6 +74,7 @@ impl PeerConnectionEventHandler for Handler {
             track,
             self.counters.clone(),
             self.guest_media.clone(),
+            self.forward.clone(),
         ));
     }
 

@@ -13,6 +13,7 @@ mod handler;
 mod receive;
 mod rtcp;
 mod send;
+mod slots;
 
 use crate::congestion::{Congestion, Membership};
 use crate::media::{EncodedFrame, VideoLayers};
@@ -95,6 +96,8 @@ pub struct PeerContext {
     /// TLS for relays over `turns:`; with it, TCP and TLS relays are bridged for webrtc-rs
     /// ([`crate::relay_bridge`]). None: UDP relays only.
     pub relay_tls: Option<Arc<rustls::ClientConfig>>,
+    /// Guests see each other through it ([`crate::forward`]); None: they see the room only.
+    pub forward: Option<crate::forward::Forwarder>,
 }
 
 /// One guest's connection. Closed by [`Peer::close`] (or when dropped, less gracefully).
@@ -194,14 +197,30 @@ impl Peer {
     /// Build the peer connection for an admitted guest; nothing is sent until their offer.
     /// `ice_servers`: the STUN/TURN servers for this guest's call (TURN credentials minted
     /// for the unit by rendezvous, or by the unit from its seed's secret).
+    /// `name`: how the other guests see them named.
     pub async fn new(
         guest_id: GuestId,
+        name: &str,
         counters: Arc<GuestCounters>,
         ctx: PeerContext,
         ice_servers: &[IceServer],
     ) -> Result<Peer, PeerError> {
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
+        // The guest's camera comes as simulcast: its layers are told apart by these.
+        for uri in [
+            "urn:ietf:params:rtp-hdrext:sdes:mid",
+            "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+            "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+        ] {
+            media_engine.register_header_extension(
+                rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability {
+                    uri: uri.to_owned(),
+                },
+                RtpCodecKind::Video,
+                None,
+            )?;
+        }
         let registry = crate::congestion::estimator::registry(
             Registry::new(),
             &mut media_engine,
@@ -240,6 +259,7 @@ impl Peer {
             welcome: ctx.welcome.clone(),
             connected: connected_tx,
             guest_media: ctx.guest_media.clone(),
+            forward: ctx.forward.clone(),
         };
         // On an ICE restart, drop the old candidates and rebind: after a Wi-Fi blip the unit
         // may have a new address.
@@ -255,6 +275,9 @@ impl Peer {
             .with_udp_addrs(vec!["0.0.0.0:0".to_owned()])
             .build()
             .await?;
+        if let Some(forward) = &ctx.forward {
+            forward.join(&guest_id, name);
+        }
         Ok(Peer {
             congestion: ctx.congestion.join(guest_id.clone(), counters.clone()),
             guest_id,
@@ -301,13 +324,13 @@ impl Peer {
         }
     }
 
-    async fn answer(&self, sdp: String) -> Result<(), PeerError> {
+    async fn answer(&self, offer: String) -> Result<(), PeerError> {
         // Local candidates wait while an answer is made: the guest must hold the answer (and
         // its ICE credentials) before candidates of the same ICE generation reach it.
         let answering = self.answering.clone();
         let _held = answering.lock().await;
         self.pc
-            .set_remote_description(RTCSessionDescription::offer(sdp)?)
+            .set_remote_description(RTCSessionDescription::offer(offer.clone())?)
             .await?;
         // Only an offer the connection took counts as the first: after a refused one, the
         // next good offer still starts the media.
@@ -334,6 +357,10 @@ impl Peer {
             .pc
             .add_track(audio.clone() as Arc<dyn TrackLocal>)
             .await?;
+        let slot_tracks = match &self.ctx.forward {
+            Some(_) => slots::add(&self.pc, slots::offered(&offer)).await?,
+            None => Vec::new(),
+        };
         let sdp = self.make_answer().await?;
         let video_pt = payload_type(&video_sender, &video_codec()).await?;
         let audio_pt = payload_type(&audio_sender, &audio_codec()).await?;
@@ -398,6 +425,19 @@ impl Peer {
             )),
         ];
         crate::metrics::lock(&self.tasks).extend(tasks);
+        if let Some(forward) = &self.ctx.forward
+            && !slot_tracks.is_empty()
+        {
+            let tasks = slots::serve(
+                forward.clone(),
+                guest_id,
+                slot_tracks,
+                self.outbox.clone(),
+                self.connected.clone(),
+            )
+            .await?;
+            crate::metrics::lock(&self.tasks).extend(tasks);
+        }
         Ok(())
     }
 
@@ -441,6 +481,7 @@ impl Peer {
 
     /// Stop sending and close the connection.
     pub async fn close(&self) {
+        self.leave_group();
         for task in crate::metrics::lock(&self.tasks).drain(..) {
             task.abort();
         }
@@ -450,8 +491,18 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// The guest's picture goes from the others' slots, and they see nobody's.
+    fn leave_group(&self) {
+        if let Some(forward) = &self.ctx.forward {
+            forward.leave(&self.guest_id);
+        }
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
+        self.leave_group();
         for task in crate::metrics::lock(&self.tasks).drain(..) {
             task.abort();
         }

@@ -37,8 +37,9 @@ async fn new_peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
         },
         guest_media: None,
         relay_tls: None,
+        forward: None,
     };
-    let peer = Peer::new("g1".into(), Arc::default(), ctx, &[])
+    let peer = Peer::new("g1".into(), "Jo", Arc::default(), ctx, &[])
         .await
         .unwrap();
     (peer, rx)

@@ -1,0 +1,188 @@
+use super::*;
+use std::sync::atomic::AtomicUsize;
+
+const H264: &str = "video/H264";
+
+fn packet(seq: u16, payload: &'static [u8]) -> rtp::Packet {
+    rtp::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            payload_type: 102,
+            sequence_number: seq,
+            timestamp: u32::from(seq) * 3000,
+            ssrc: 0x5eed,
+            ..Default::default()
+        },
+        payload: bytes::Bytes::from_static(payload),
+    }
+}
+
+const IDR: &[u8] = &[0x65, 0x88];
+const DELTA: &[u8] = &[0x41, 0x9a];
+
+struct Viewing {
+    packets: mpsc::Receiver<Outbound>,
+    told: mpsc::UnboundedReceiver<UnitMessage>,
+}
+
+fn view(f: &Forwarder, guest: &str, slots: usize) -> Viewing {
+    let (tx, packets) = mpsc::channel(64);
+    let (tell, told) = mpsc::unbounded_channel();
+    let slots = (0..slots)
+        .map(|i| SlotOut {
+            ssrc: 1000 + i as u32,
+            payload_types: HashMap::from([("video/h264".to_owned(), 96)]),
+        })
+        .collect();
+    f.view(&guest.to_owned(), slots, tx, tell);
+    Viewing { packets, told }
+}
+
+fn asker(count: &Arc<AtomicUsize>) -> AskKeyframe {
+    let count = count.clone();
+    Box::new(move || {
+        count.fetch_add(1, Relaxed);
+    })
+}
+
+fn last_others(v: &mut Viewing) -> Vec<(u8, String)> {
+    let mut last = None;
+    while let Ok(m) = v.told.try_recv() {
+        if let UnitMessage::Others { others } = m {
+            last = Some(others.into_iter().map(|o| (o.slot, o.name)).collect());
+        }
+    }
+    last.expect("an Others message")
+}
+
+#[tokio::test]
+async fn a_guest_sees_the_others_from_a_keyframe_on_and_never_themself() {
+    let f = Forwarder::new(Arc::default());
+    for (g, n) in [("jo", "Jo"), ("ana", "Ana"), ("cam", "Camille")] {
+        f.join(&g.to_owned(), n);
+    }
+    let mut jo = view(&f, "jo", 3);
+    assert_eq!(last_others(&mut jo), vec![], "nobody publishes yet");
+    let asks = Arc::new(AtomicUsize::new(0));
+    let ana = f.publish(&"ana".to_owned(), H264, asker(&asks));
+    let own = f.publish(&"jo".to_owned(), H264, asker(&asks));
+    assert_eq!(last_others(&mut jo), vec![(0, "Ana".to_owned())]);
+    assert_eq!(
+        asks.load(Relaxed),
+        1,
+        "Ana was asked for a keyframe for Jo's slot"
+    );
+
+    ana.packet(&packet(10, DELTA));
+    own.packet(&packet(10, IDR));
+    assert!(
+        jo.packets.try_recv().is_err(),
+        "a delta first, and Jo's own picture"
+    );
+    ana.packet(&packet(11, IDR));
+    ana.packet(&packet(12, DELTA));
+    let first = jo.packets.try_recv().unwrap();
+    let second = jo.packets.try_recv().unwrap();
+    assert_eq!((first.slot, first.packet.header.ssrc), (0, 1000));
+    assert_eq!(
+        first.packet.header.payload_type, 96,
+        "Jo's payload type for H.264"
+    );
+    assert_eq!(
+        second.packet.header.sequence_number,
+        first.packet.header.sequence_number.wrapping_add(1)
+    );
+    assert_eq!(f.metrics.forwarded_packets.load(Relaxed), 2);
+    assert_eq!(f.metrics.forwarded_streams.load(Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_leaver_goes_from_every_slot_and_is_told() {
+    let f = Forwarder::new(Arc::default());
+    for (g, n) in [("jo", "Jo"), ("ana", "Ana"), ("cam", "Camille")] {
+        f.join(&g.to_owned(), n);
+    }
+    let mut jo = view(&f, "jo", 2);
+    let mut cam = view(&f, "cam", 2);
+    let none = Arc::new(AtomicUsize::new(0));
+    let ana = f.publish(&"ana".to_owned(), H264, asker(&none));
+    let _cam_pub = f.publish(&"cam".to_owned(), H264, asker(&none));
+    assert_eq!(
+        last_others(&mut jo),
+        vec![(0, "Ana".to_owned()), (1, "Camille".to_owned())]
+    );
+    assert_eq!(last_others(&mut cam), vec![(0, "Ana".to_owned())]);
+    ana.packet(&packet(1, IDR));
+    assert!(jo.packets.try_recv().is_ok() && cam.packets.try_recv().is_ok());
+    f.leave(&"ana".to_owned());
+    assert_eq!(last_others(&mut jo), vec![(1, "Camille".to_owned())]);
+    assert_eq!(last_others(&mut cam), vec![]);
+    ana.packet(&packet(2, IDR));
+    assert!(jo.packets.try_recv().is_err() && cam.packets.try_recv().is_err());
+    assert_eq!(
+        f.shown(&"jo".to_owned()),
+        vec![None, Some("cam".to_owned())]
+    );
+    drop(ana); // a publication dropped after its guest left changes nothing
+    assert_eq!(
+        f.shown(&"jo".to_owned()),
+        vec![None, Some("cam".to_owned())]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn keyframe_requests_are_coalesced_per_publisher() {
+    let f = Forwarder::new(Arc::default());
+    let asks = Arc::new(AtomicUsize::new(0));
+    let ana = f.publish(&"ana".to_owned(), H264, asker(&asks));
+    let _jo = view(&f, "jo", 1);
+    assert_eq!(asks.load(Relaxed), 1);
+    for _ in 0..5 {
+        f.keyframe_wanted(&"jo".to_owned(), 0);
+    }
+    let _cam = view(&f, "cam", 1);
+    assert_eq!(asks.load(Relaxed), 1, "inside the gap: held");
+    tokio::time::sleep(KEYFRAME_GAP + Duration::from_millis(1)).await;
+    assert_eq!(
+        asks.load(Relaxed),
+        2,
+        "one more at the end of the gap, for all of them"
+    );
+    tokio::time::sleep(KEYFRAME_GAP * 3).await;
+    assert_eq!(asks.load(Relaxed), 2);
+    f.keyframe_wanted(&"jo".to_owned(), 0);
+    assert_eq!(asks.load(Relaxed), 3, "after the gap: at once");
+    f.keyframe_wanted(&"jo".to_owned(), 7);
+    assert_eq!(asks.load(Relaxed), 3, "a slot that does not exist");
+    drop(ana);
+}
+
+#[tokio::test]
+async fn a_viewer_behind_starts_again_at_a_keyframe() {
+    let f = Forwarder::new(Arc::default());
+    let asks = Arc::new(AtomicUsize::new(0));
+    let (tx, mut packets) = mpsc::channel(2);
+    let (tell, _told) = mpsc::unbounded_channel();
+    let slot = SlotOut {
+        ssrc: 7,
+        payload_types: HashMap::from([("video/h264".to_owned(), 96)]),
+    };
+    f.view(&"jo".to_owned(), vec![slot], tx, tell);
+    let ana = f.publish(&"ana".to_owned(), H264, asker(&asks));
+    for seq in 1..=4 {
+        ana.packet(&packet(seq, if seq == 1 { IDR } else { DELTA }));
+    }
+    // Two fit; the third is lost, so the fourth waits for a keyframe.
+    let got: Vec<u16> = std::iter::from_fn(|| packets.try_recv().ok())
+        .map(|o| o.packet.header.sequence_number)
+        .collect();
+    assert_eq!(got, vec![1, 2]);
+    ana.packet(&packet(5, DELTA));
+    assert!(packets.try_recv().is_err());
+    ana.packet(&packet(6, IDR));
+    let next = packets.try_recv().unwrap().packet.header.sequence_number;
+    assert_eq!(
+        next, 3,
+        "numbering goes on where the viewer's stream stopped"
+    );
+}

@@ -1,0 +1,396 @@
+//! Everybody sees everybody: each guest's small camera layer, forwarded to the others as
+//! RTP, never decoded or re-encoded on the unit.
+//!
+//! A guest's page sends its camera as simulcast: a full layer ([`FULL_RID`]) the unit
+//! decodes for its own screen, and a small one ([`SMALL_RID`], about 320x180) for the
+//! others. The page also offers [`FORWARD_SLOTS`] receive-only video transceivers
+//! ("slots") after its own; the unit answers each with a track of its own SSRC, so nothing
+//! is renegotiated when someone joins or leaves: a slot just starts or stops carrying
+//! someone, and the page hears who in an [`UnitMessage::Others`] message.
+//!
+//! The parts:
+//! - [`Board`] decides who each guest sees (plain values): everyone, or on a link that
+//!   cannot carry them all, the latest speakers first.
+//! - [`SlotStream`] renumbers one slot's packets (SSRC, sequence numbers, timestamps) so
+//!   the viewer's browser sees one unbroken stream, and switches guests at keyframes.
+//! - [`Forwarder`] (here) ties them to the peers: a guest's receiving side publishes
+//!   packets through a [`Publication`]; a guest's sending side registers their slots with
+//!   [`Forwarder::view`] and writes what comes out on its slot tracks. Keyframe requests
+//!   (a slot switched, a viewer lost the picture) are coalesced: at most one per publisher
+//!   per [`KEYFRAME_GAP`], however many viewers ask.
+//!
+//! Only guests in the call have a peer connection, so only they publish and view: nothing
+//! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam
+//! where a later issue could put an existing SFU for audiences a unit cannot carry.
+
+mod board;
+mod rewrite;
+
+pub use board::Board;
+pub use rewrite::{SlotStream, Source, starts_keyframe};
+pub use visavis_api::datachannel::{FORWARD_SLOTS, FULL_RID, SMALL_RID};
+
+use crate::metrics::{Metrics, lock};
+use rtc::rtp;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use visavis_api::datachannel::{Other, UnitMessage};
+use visavis_api::signaling::GuestId;
+
+/// At most one keyframe request per publisher in this time.
+pub const KEYFRAME_GAP: Duration = Duration::from_secs(1);
+
+/// Asks a publisher's browser for a keyframe of their forwarded layer.
+pub type AskKeyframe = Box<dyn Fn() + Send + Sync>;
+
+/// One of a viewer's slots: its track's SSRC and the payload type the viewer agreed for
+/// each codec (lower-case MIME type, e.g. `video/h264`).
+pub struct SlotOut {
+    pub ssrc: u32,
+    pub payload_types: HashMap<String, u8>,
+}
+
+/// A packet for one of a viewer's slots.
+pub struct Outbound {
+    pub slot: usize,
+    pub packet: rtp::Packet,
+}
+
+struct Publisher {
+    source: Source,
+    mime: String,
+    ask: AskKeyframe,
+    asked: Option<tokio::time::Instant>,
+    ask_pending: bool,
+}
+
+struct Slot {
+    stream: SlotStream,
+    payload_types: HashMap<String, u8>,
+}
+
+struct Viewer {
+    slots: Vec<Slot>,
+    packets: mpsc::Sender<Outbound>,
+    tell: mpsc::UnboundedSender<UnitMessage>,
+    told: Option<Vec<Other>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    board: Board,
+    names: HashMap<GuestId, String>,
+    publishers: HashMap<GuestId, Publisher>,
+    viewers: HashMap<GuestId, Viewer>,
+    generations: u64,
+}
+
+/// See the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct Forwarder {
+    inner: Arc<Mutex<Inner>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Forwarder {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Forwarder {
+            inner: Arc::default(),
+            metrics,
+        }
+    }
+
+    /// `guest` is in the call as `name` (their tile's label for the others).
+    pub fn join(&self, guest: &GuestId, name: &str) {
+        lock(&self.inner)
+            .names
+            .insert(guest.clone(), name.to_owned());
+    }
+
+    /// `guest` left: their picture goes from every slot, and they see nothing more.
+    pub fn leave(&self, guest: &GuestId) {
+        let mut inner = lock(&self.inner);
+        inner.names.remove(guest);
+        inner.publishers.remove(guest);
+        inner.viewers.remove(guest);
+        inner.board.unview(guest);
+        let changed = inner.board.unpublish(guest);
+        self.rewire(&mut inner, changed);
+    }
+
+    /// `guest` sends a picture in `mime` (their small layer, or their only one); packets
+    /// go through the returned [`Publication`], which unpublishes when dropped.
+    pub fn publish(&self, guest: &GuestId, mime: &str, ask: AskKeyframe) -> Publication {
+        let mut inner = lock(&self.inner);
+        inner.generations += 1;
+        let source = Source {
+            guest: guest.clone(),
+            generation: inner.generations,
+        };
+        inner.publishers.insert(
+            guest.clone(),
+            Publisher {
+                source: source.clone(),
+                mime: mime.to_ascii_lowercase(),
+                ask,
+                asked: None,
+                ask_pending: false,
+            },
+        );
+        let name = inner.names.get(guest).cloned().unwrap_or_default();
+        let changed = inner.board.publish(guest, &name);
+        self.rewire(&mut inner, changed);
+        Publication {
+            forwarder: self.clone(),
+            source,
+        }
+    }
+
+    /// `guest` can show others' pictures in `slots`; their packets come out of `packets`
+    /// (for the peer to write on the slot tracks), and the list of who is shown goes to
+    /// `tell` (their data channel) whenever it changes.
+    pub fn view(
+        &self,
+        guest: &GuestId,
+        slots: Vec<SlotOut>,
+        packets: mpsc::Sender<Outbound>,
+        tell: mpsc::UnboundedSender<UnitMessage>,
+    ) {
+        let mut inner = lock(&self.inner);
+        let count = slots.len();
+        inner.viewers.insert(
+            guest.clone(),
+            Viewer {
+                slots: slots
+                    .into_iter()
+                    .map(|s| Slot {
+                        stream: SlotStream::new(s.ssrc, 90_000),
+                        payload_types: s.payload_types,
+                    })
+                    .collect(),
+                packets,
+                tell,
+                told: None,
+            },
+        );
+        let mut changed = inner.board.view(guest, count);
+        if !changed.contains(guest) {
+            changed.push(guest.clone());
+        }
+        self.rewire(&mut inner, changed);
+    }
+
+    /// `guest` started or stopped speaking (the room's speaking indicator).
+    pub fn speaking(&self, guest: &GuestId, on: bool) {
+        let mut inner = lock(&self.inner);
+        let changed = inner.board.speaking(guest, on);
+        self.rewire(&mut inner, changed);
+    }
+
+    /// How many others' pictures `guest`'s link can carry now.
+    pub fn set_capacity(&self, guest: &GuestId, capacity: usize) {
+        let mut inner = lock(&self.inner);
+        let changed = inner.board.set_capacity(guest, capacity);
+        self.rewire(&mut inner, changed);
+    }
+
+    /// `viewer`'s browser lost the picture in `slot` (PLI/FIR): ask its publisher again.
+    pub fn keyframe_wanted(&self, viewer: &GuestId, slot: usize) {
+        let mut inner = lock(&self.inner);
+        let publisher = inner
+            .viewers
+            .get(viewer)
+            .and_then(|v| v.slots.get(slot))
+            .and_then(|s| s.stream.source())
+            .map(|s| s.guest.clone());
+        if let Some(p) = publisher {
+            self.ask(&mut inner, &p);
+        }
+    }
+
+    /// Who each of `viewer`'s slots shows (tests and the staff report).
+    pub fn shown(&self, viewer: &GuestId) -> Vec<Option<GuestId>> {
+        lock(&self.inner).board.slots(viewer).to_vec()
+    }
+
+    /// Point the slots of the `changed` viewers at their publishers, ask the new ones for
+    /// a keyframe, and tell the viewers who they see.
+    fn rewire(&self, inner: &mut Inner, changed: Vec<GuestId>) {
+        let mut ask = Vec::new();
+        for viewer in changed {
+            let assigned = inner.board.slots(&viewer).to_vec();
+            let sources: Vec<Option<Source>> = assigned
+                .iter()
+                .map(|p| {
+                    p.as_ref()
+                        .and_then(|p| inner.publishers.get(p))
+                        .map(|p| p.source.clone())
+                })
+                .collect();
+            let others: Vec<Other> = assigned
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, p)| {
+                    let name = inner.board.name(p.as_ref()?)?;
+                    Some(Other {
+                        slot: slot as u8,
+                        name: name.to_owned(),
+                    })
+                })
+                .collect();
+            let Some(v) = inner.viewers.get_mut(&viewer) else {
+                continue;
+            };
+            for (slot, source) in v.slots.iter_mut().zip(sources) {
+                if slot.stream.source() != source.as_ref() {
+                    if let Some(s) = &source {
+                        ask.push(s.guest.clone());
+                    }
+                    slot.stream.show(source);
+                }
+            }
+            if v.told.as_ref() != Some(&others) {
+                let _ = v.tell.send(UnitMessage::Others {
+                    others: others.clone(),
+                });
+                v.told = Some(others);
+            }
+        }
+        for p in ask {
+            self.ask(inner, &p);
+        }
+        let streams: usize = inner
+            .viewers
+            .values()
+            .map(|v| {
+                v.slots
+                    .iter()
+                    .filter(|s| s.stream.source().is_some())
+                    .count()
+            })
+            .sum();
+        self.metrics
+            .forwarded_streams
+            .store(streams as u64, Relaxed);
+    }
+
+    /// Ask `publisher` for a keyframe, at most once per [`KEYFRAME_GAP`]: a request inside
+    /// the gap is sent when it ends (once, however many came).
+    fn ask(&self, inner: &mut Inner, publisher: &GuestId) {
+        let Some(p) = inner.publishers.get_mut(publisher) else {
+            return;
+        };
+        let now = tokio::time::Instant::now();
+        match p.asked {
+            Some(at) if now < at + KEYFRAME_GAP => {
+                if !p.ask_pending {
+                    p.ask_pending = true;
+                    let forwarder = self.clone();
+                    let source = p.source.clone();
+                    let wait = at + KEYFRAME_GAP - now;
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        let mut inner = lock(&forwarder.inner);
+                        if let Some(p) = inner.publishers.get_mut(&source.guest)
+                            && p.source == source
+                        {
+                            p.ask_pending = false;
+                            p.asked = Some(tokio::time::Instant::now());
+                            (p.ask)();
+                            forwarder
+                                .metrics
+                                .forward_keyframe_requests
+                                .fetch_add(1, Relaxed);
+                        }
+                    });
+                }
+            }
+            _ => {
+                p.asked = Some(now);
+                (p.ask)();
+                self.metrics.forward_keyframe_requests.fetch_add(1, Relaxed);
+            }
+        }
+    }
+}
+
+/// A guest's picture being offered to the others; dropped: it goes from their slots.
+pub struct Publication {
+    forwarder: Forwarder,
+    source: Source,
+}
+
+impl Publication {
+    /// One RTP packet of the published layer: renumbered into every slot that shows it.
+    pub fn packet(&self, packet: &rtp::Packet) {
+        let forwarder = &self.forwarder;
+        let mut inner = lock(&forwarder.inner);
+        let Some(p) = inner.publishers.get(&self.source.guest) else {
+            return;
+        };
+        if p.source != self.source {
+            return;
+        }
+        let keyframe = starts_keyframe(&p.mime, &packet.payload);
+        let mime = p.mime.clone();
+        let now = Instant::now();
+        let mut sent = 0;
+        let mut lost = false;
+        for v in inner.viewers.values_mut() {
+            for (index, slot) in v.slots.iter_mut().enumerate() {
+                let Some(&pt) = slot.payload_types.get(&mime) else {
+                    continue;
+                };
+                let mut out = packet.clone();
+                if !slot
+                    .stream
+                    .rewrite(&self.source, &mut out.header, keyframe, now)
+                {
+                    continue;
+                }
+                out.header.payload_type = pt;
+                out.header.padding = false;
+                match v.packets.try_send(Outbound {
+                    slot: index,
+                    packet: out,
+                }) {
+                    Ok(()) => sent += 1,
+                    Err(_) => {
+                        // The viewer's sender fell behind: start them again at the next
+                        // keyframe rather than feed a broken picture.
+                        slot.stream.lost();
+                        lost = true;
+                    }
+                }
+            }
+        }
+        forwarder.metrics.forwarded_packets.fetch_add(sent, Relaxed);
+        if lost {
+            let guest = self.source.guest.clone();
+            forwarder.ask(&mut inner, &guest);
+        }
+    }
+}
+
+impl Drop for Publication {
+    fn drop(&mut self) {
+        let forwarder = self.forwarder.clone();
+        let mut inner = lock(&forwarder.inner);
+        let ours = inner
+            .publishers
+            .get(&self.source.guest)
+            .is_some_and(|p| p.source == self.source);
+        if ours {
+            inner.publishers.remove(&self.source.guest);
+            let changed = inner.board.unpublish(&self.source.guest);
+            forwarder.rewire(&mut inner, changed);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "forward_tests.rs"]
+mod tests;

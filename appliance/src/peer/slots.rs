@@ -1,0 +1,175 @@
+//! The guest's slots for the other guests' pictures ([`crate::forward`]): the page offers
+//! receive-only video sections after its own; the unit answers each with a track of its
+//! own SSRC, registers them with the forwarder once the connection is up, and writes what
+//! the forwarder hands it. A keyframe request from the guest's browser on a slot goes to
+//! the forwarder, which asks the guest shown there.
+
+use super::rtcp::is_keyframe_request;
+use super::{PeerError, payload_type, video_codec};
+use crate::forward::{FORWARD_SLOTS, Forwarder, Outbound, SlotOut};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use visavis_api::datachannel::UnitMessage;
+use visavis_api::signaling::GuestId;
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::peer_connection::PeerConnection;
+use webrtc::rtp_transceiver::RtpSender;
+
+/// Packets waiting for a guest's slot tracks; beyond it a slot starts again at the next
+/// keyframe (`forward::Publication::packet`).
+const QUEUE: usize = 512;
+
+/// The codecs a slot can carry: what browsers send their cameras in (VP8 first in
+/// Chromium's offers; H.264 constrained baseline as Safari may).
+fn forwarded_codecs() -> Vec<RTCRtpCodec> {
+    vec![
+        RTCRtpCodec {
+            mime_type: "video/VP8".into(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+        video_codec(),
+    ]
+}
+
+/// One slot's track.
+pub struct SlotTrack {
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    sender: Arc<dyn RtpSender>,
+}
+
+/// How many slots `offer` has: its video sections after the first (the guest's own
+/// camera), at most [`FORWARD_SLOTS`].
+pub fn offered(offer: &str) -> usize {
+    let video = offer.lines().filter(|l| l.starts_with("m=video ")).count();
+    video.saturating_sub(1).min(FORWARD_SLOTS)
+}
+
+/// A track for each of the first `count` slots; added after the room's own tracks, so
+/// they take the offer's later video sections, in order.
+pub async fn add(pc: &Arc<dyn PeerConnection>, count: usize) -> Result<Vec<SlotTrack>, PeerError> {
+    let mut slots = Vec::with_capacity(count);
+    for index in 0..count {
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            format!("visavis-other-{index}"),
+            format!("visavis-other-{index}"),
+            format!("visavis-other-{index}"),
+            RtpCodecKind::Video,
+            forwarded_codecs()
+                .into_iter()
+                .map(|codec| RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec,
+                    ..Default::default()
+                })
+                .collect(),
+        )));
+        let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+        slots.push(SlotTrack {
+            track,
+            ssrc,
+            sender,
+        });
+    }
+    Ok(slots)
+}
+
+/// Once the connection is up, show the others in the guest's slots: the tasks that write
+/// the forwarder's packets and pass on the guest's keyframe requests.
+pub async fn serve(
+    forward: Forwarder,
+    guest: GuestId,
+    slots: Vec<SlotTrack>,
+    tell: mpsc::UnboundedSender<UnitMessage>,
+    mut connected: watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, PeerError> {
+    let mut outs = Vec::with_capacity(slots.len());
+    for slot in &slots {
+        let mut payload_types = HashMap::new();
+        for codec in forwarded_codecs() {
+            // A codec the guest's browser did not agree for this slot is not forwarded to it.
+            if let Ok(pt) = payload_type(&slot.sender, &codec).await {
+                payload_types.insert(codec.mime_type.to_ascii_lowercase(), pt);
+            }
+        }
+        if payload_types.is_empty() {
+            return Err(PeerError::Unexpected(
+                "slots for other guests' pictures without VP8 or H.264",
+            ));
+        }
+        outs.push(SlotOut {
+            ssrc: slot.ssrc,
+            payload_types,
+        });
+    }
+    let mut tasks = Vec::with_capacity(slots.len() + 1);
+    for (index, slot) in slots.iter().enumerate() {
+        let (forward, guest, track) = (forward.clone(), guest.clone(), slot.track.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = track.poll().await {
+                if let TrackLocalEvent::OnRtcpPacket(packets) = event
+                    && packets.iter().any(|p| is_keyframe_request(p.as_ref()))
+                {
+                    forward.keyframe_wanted(&guest, index);
+                }
+            }
+        }));
+    }
+    let tracks: Vec<_> = slots.into_iter().map(|s| s.track).collect();
+    tasks.push(tokio::spawn(async move {
+        if connected.wait_for(|up| *up).await.is_err() {
+            return;
+        }
+        let (tx, mut rx) = mpsc::channel::<Outbound>(QUEUE);
+        forward.view(&guest, outs, tx, tell);
+        let mut failed = false;
+        while let Some(out) = rx.recv().await {
+            let Some(track) = tracks.get(out.slot) else {
+                continue;
+            };
+            if let Err(e) = track.write_rtp(out.packet).await
+                && !failed
+            {
+                failed = true;
+                tracing::info!(guest = %guest, "cannot send another guest's picture: {e}");
+            }
+        }
+    }));
+    Ok(tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slots_are_the_video_sections_after_the_camera() {
+        let offer = |videos: usize| {
+            let mut sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n".to_owned();
+            for _ in 0..videos {
+                sdp.push_str("m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n");
+            }
+            sdp
+        };
+        assert_eq!(
+            super::offered(&offer(1)),
+            0,
+            "an older page: its camera only"
+        );
+        assert_eq!(super::offered(&offer(3)), 2);
+        assert_eq!(super::offered(&offer(20)), super::FORWARD_SLOTS);
+        assert_eq!(super::offered(""), 0);
+    }
+}

@@ -1,0 +1,156 @@
+//! Guests see each other through the unit: three real Chromium guests at a table, each
+//! sending its camera (Chromium's fake camera) as simulcast. Each page shows the two
+//! others, never itself, with their names, and decodes their pictures: the small layer,
+//! forwarded by the unit as RTP, not the full one. Léo knocks and is left waiting: nobody
+//! sees him and he sees nobody. Then Camille leaves: her tile goes from the others' pages
+//! and the unit forwards her picture no more.
+//!
+//! Needs Chromium.
+
+use std::collections::BTreeSet;
+use visavis_api::local::MetricsSnapshot;
+use visavis_e2e::guest_others::OtherStats;
+use visavis_e2e::wait::{self, Check};
+use visavis_e2e::{
+    Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
+    RendezvousConfig, Result, ResultExt, timeouts,
+};
+
+/// Frames a page must decode of each other guest.
+const FRAMES: u64 = 30;
+
+/// Wait until `guest`'s page shows exactly `names`, each with [`FRAMES`] frames decoded.
+async fn sees(guest: &Guest, who: &str, names: &[&str]) -> Result<Vec<OtherStats>> {
+    let wanted: BTreeSet<&str> = names.iter().copied().collect();
+    wait::until(
+        &format!("{who}'s page to show {names:?}, moving"),
+        timeouts::media(),
+        || async {
+            let others = guest.others().await?;
+            let shown: BTreeSet<&str> = others.iter().map(|o| o.name.as_str()).collect();
+            let moving = others.iter().all(|o| o.frames_decoded >= FRAMES);
+            Ok(if shown == wanted && moving {
+                Check::Ready(others.clone())
+            } else {
+                Check::NotYet(format!("{others:?}"))
+            })
+        },
+    )
+    .await
+}
+
+/// Wait until the unit forwards `streams` pictures in all.
+async fn forwarding(unit: &Appliance, streams: u64) -> Result<MetricsSnapshot> {
+    wait::until(
+        &format!("the unit to forward {streams} pictures"),
+        timeouts::media(),
+        || async {
+            let m = unit.metrics()?;
+            Ok(if m.forwarded_streams == streams {
+                Check::Ready(m)
+            } else {
+                Check::NotYet(format!("{} pictures", m.forwarded_streams))
+            })
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guests_see_each_other_and_never_themselves() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let mut unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            mode: visavis_api::Mode::Table,
+            ..Default::default()
+        },
+    )?;
+    let url = unit.create_invite(timeouts::media())?;
+    let driver = Chromedriver::start()?;
+    let names = ["Camille", "Jo", "Ana"];
+    let mut guests = Vec::new();
+    for name in names {
+        let guest = driver.new_guest().await?;
+        guest.join_admitted(&url, name, &unit).await?;
+        guests.push(guest);
+    }
+    // Léo knocks, camera on, and nobody lets him in.
+    let leo = driver.new_guest().await?;
+    leo.open(&url).await?;
+    leo.join("Léo").await?;
+    leo.wait_for_state(PageState::Waiting, timeouts::step())
+        .await?;
+
+    for (guest, name) in guests.iter().zip(names) {
+        let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
+        let shown = sees(guest, name, &others).await?;
+        for o in &shown {
+            eprintln!(
+                "{name} sees {}: {} frames, {}x{}, {:.0} fps",
+                o.name, o.frames_decoded, o.frame_width, o.frame_height, o.frames_per_second
+            );
+            // The small layer is a quarter of the camera's size: 320 wide from 720p, and
+            // less when Chromium lowers the camera's resolution on a busy machine.
+            assert!(
+                o.frame_width > 0 && o.frame_width <= 320,
+                "{name} gets {}'s small layer: {o:?}",
+                o.name
+            );
+        }
+        // Their own picture of the room still comes, at its own size.
+        let room = guest.stats().await?;
+        assert!(
+            room.frames_decoded > 0,
+            "{name} still sees the room: {room:?}"
+        );
+    }
+    let m = forwarding(&unit, 6).await?;
+    assert!(m.forwarded_packets > 0, "{m:?}");
+    eprintln!(
+        "forwarded: {} packets, {} keyframes asked",
+        m.forwarded_packets, m.forward_keyframe_requests
+    );
+
+    // Léo waits: nothing of his reached anyone (checked above: nobody shows him) and
+    // nothing reaches him.
+    assert_eq!(
+        leo.state().await?.as_deref(),
+        Some(PageState::Waiting.as_str()),
+        "Léo is still waiting"
+    );
+    assert!(leo.others().await?.is_empty(), "Léo sees nobody");
+    leo.close().await?;
+
+    // Camille leaves: her tile goes from Jo's and Ana's pages.
+    let mut guests = guests.into_iter();
+    let camille = guests.next().ok_or_else(|| Error::new("no Camille"))?;
+    camille.leave().await?;
+    let (jo, ana) = (
+        guests.next().ok_or_else(|| Error::new("no Jo"))?,
+        guests.next().ok_or_else(|| Error::new("no Ana"))?,
+    );
+    forwarding(&unit, 2).await?;
+    let jo_sees = sees(&jo, "Jo", &["Ana"]).await?;
+    let ana_sees = sees(&ana, "Ana", &["Jo"]).await?;
+    // The tiles left grow on: the pictures still flow after Camille went.
+    let before = jo_sees[0].frames_decoded;
+    wait::until("Jo to keep seeing Ana", timeouts::media(), || async {
+        let now = jo.others().await?;
+        let frames = now.first().map_or(0, |o| o.frames_decoded);
+        Ok(if frames >= before + FRAMES {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!("{now:?}"))
+        })
+    })
+    .await
+    .context(format!(
+        "Ana's picture at Jo's after Camille left ({ana_sees:?})"
+    ))?;
+    for guest in [jo, ana] {
+        guest.close().await?;
+    }
+    camille.close().await?;
+    Ok(())
+}
