@@ -3,7 +3,9 @@
 //! silent too long: it pings every `timing.ping_every` (browsers and units answer by
 //! themselves), and a peer not heard from (any frame, pongs included) for
 //! `timing.silent_for` is gone, as a phone that lost its network is. It returns how the
-//! socket ended ([`Ending`]): a guest's place is held only when its socket was lost.
+//! socket ended ([`Ending`]): a guest's place is held only when its socket was lost. The socket itself
+//! is the caller's, closed when the caller drops it (a guest's only once its place is
+//! held).
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use serde::Serialize;
@@ -69,7 +71,7 @@ pub async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 /// Drive a socket until it closes; says how it ended. `unreadable` is the message sent when
 /// the peer's frame could not be read (e.g. too large), just before closing.
 pub async fn drive<M, H>(
-    mut socket: WebSocket,
+    socket: &mut WebSocket,
     mut queue: mpsc::Receiver<Outbound<M>>,
     kick: CancellationToken,
     unreadable: M,
@@ -87,13 +89,13 @@ where
         tokio::select! {
             biased;
             () = kick.cancelled() => {
-                close(&mut socket, CLOSE_GOING_AWAY, "closing").await;
+                close(socket, CLOSE_GOING_AWAY, "closing").await;
                 return Ending::ByServer;
             }
             _ = pings.tick() => {
                 if heard.elapsed() >= timing.silent_for {
                     tracing::debug!("a peer was silent for {:?}: closing its socket", timing.silent_for);
-                    close(&mut socket, CLOSE_GOING_AWAY, "silent too long").await;
+                    close(socket, CLOSE_GOING_AWAY, "silent too long").await;
                     return Ending::Lost;
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
@@ -102,14 +104,14 @@ where
             }
             out = queue.recv() => {
                 let Some(out) = out else {
-                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    close(socket, CLOSE_NORMAL, "").await;
                     return Ending::ByServer;
                 };
-                if send_json(&mut socket, &out.msg).await.is_err() {
+                if send_json(socket, &out.msg).await.is_err() {
                     return Ending::Lost;
                 }
                 if out.close {
-                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    close(socket, CLOSE_NORMAL, "").await;
                     return Ending::ByServer;
                 }
             }
@@ -126,18 +128,18 @@ where
                     Some(Err(e)) if dropped(&e) => return Ending::Lost,
                     Some(Err(e)) => {
                         tracing::debug!("unreadable frame: {e}");
-                        let _ = send_json(&mut socket, &unreadable).await;
-                        close(&mut socket, CLOSE_TOO_BIG, "unreadable message").await;
+                        let _ = send_json(socket, &unreadable).await;
+                        close(socket, CLOSE_TOO_BIG, "unreadable message").await;
                         return Ending::ByServer;
                     }
                 };
                 if flow == Flow::Close {
                     while let Ok(out) = queue.try_recv() {
-                        if send_json(&mut socket, &out.msg).await.is_err() {
+                        if send_json(socket, &out.msg).await.is_err() {
                             return Ending::Goodbye;
                         }
                     }
-                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    close(socket, CLOSE_NORMAL, "").await;
                     return Ending::Goodbye;
                 }
             }

@@ -336,7 +336,7 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket, client: IpAddr) {
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
     socket::drive(
-        socket,
+        &mut socket,
         queue,
         kick,
         unreadable,
