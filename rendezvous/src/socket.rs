@@ -2,8 +2,10 @@
 //! handler, and closes on request, on a kick, at shutdown, or when the peer has been
 //! silent too long: it pings every `timing.ping_every` (browsers and units answer by
 //! themselves), and a peer not heard from (any frame, pongs included) for
-//! `timing.silent_for` is gone, as a phone that lost its network is. It returns how the
-//! socket ended ([`Ending`]): a guest's place is held only when its socket was lost. The socket itself
+//! `timing.silent_for` is gone, as a phone that lost its network is. Units and guests
+//! have their own [`Liveness`] (see [`crate::config::SocketTiming`]): a guest's page pings
+//! every few seconds and is given up on sooner. It returns how the socket ended
+//! ([`Ending`]): a guest's place is held only when its socket was lost. The socket itself
 //! is the caller's, closed when the caller drops it (a guest's only once its place is
 //! held).
 
@@ -12,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::SocketTiming;
+use crate::config::Liveness;
 use crate::hub::Outbound;
 
 /// Largest message accepted from a peer (SDP of a big offer fits comfortably).
@@ -75,7 +77,7 @@ pub async fn drive<M, H>(
     mut queue: mpsc::Receiver<Outbound<M>>,
     kick: CancellationToken,
     unreadable: M,
-    timing: SocketTiming,
+    timing: Liveness,
     mut handle: H,
 ) -> Ending
 where

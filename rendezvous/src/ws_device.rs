@@ -340,7 +340,7 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket, client: IpAddr) {
         queue,
         kick,
         unreadable,
-        app.socket_timing,
+        app.socket_timing.device,
         |incoming| {
             let reply = match incoming {
                 Incoming::Text(text) => match serde_json::from_str::<DeviceToServer>(text) {

@@ -10,8 +10,8 @@
 //! page). Then the guest sends `join{name}`; the unit hears a knock and the guest waits.
 //! Signaling is relayed only once the unit admitted the guest. `leave` or a normal close
 //! (1000) tells the unit `guest_left` at once, as does any close of a guest not admitted
-//! yet. An admitted guest's socket lost otherwise (dropped, silent, closed with another
-//! code) holds its place for `guest_hold_secs`;
+//! yet. An admitted guest's socket lost otherwise (dropped, silent for the guests' limit
+//! `socket_timing.guest`, closed with another code) holds its place for `guest_hold_secs`;
 //! what the unit sends meanwhile is kept for the page (see [`crate::hub`]). The socket's
 //! connection is let go only once the place is held, so a page resuming as soon as it
 //! sees it close finds its place held. The unit hears `guest_left` only if the page has
@@ -21,7 +21,8 @@
 //! with 429 before the upgrade); the socket must `join` within
 //! `socket_timing.join_deadline`; one that has not
 //! joined when the unit's session ends is closed then (joined guests hear
-//! `session_ended`); a silent peer is closed (see [`crate::socket`]). Signals go through a
+//! `session_ended`); a silent peer is closed sooner than a unit (15 s by default, see
+//! [`crate::config::SocketTiming`] and [`crate::socket`]). Signals go through a
 //! bucket of [`SIGNAL_BURST`] refilled at [`SIGNAL_PER_SEC`]: a guest beyond it, or one
 //! whose unit's queue is full, is closed with `rate_limited`; the unit stays. A `ping`
 //! (the page checking its socket still carries) is answered `pong` at once, from a bucket
@@ -182,7 +183,7 @@ async fn session(
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
 
-    let timing = app.socket_timing;
+    let timing = app.socket_timing.guest;
     let ending = socket::drive(&mut socket, queue, kick, unreadable, timing, |incoming| {
         let msg = match incoming {
             Incoming::Text(text) => match serde_json::from_str::<GuestToServer>(text) {
