@@ -62,7 +62,20 @@ pub struct Config {
 pub struct SocketTiming {
     /// A guest's socket must `join` within this (the page sends `join` as soon as it opens).
     pub join_deadline: std::time::Duration,
-    /// A ping goes to a peer this often; browsers and units answer on their own.
+    /// Units' sockets.
+    pub device: Liveness,
+    /// Guests' sockets: the page pings every 4 s, so a phone gone silent is found out
+    /// sooner than a unit, its place is held (or freed) and its unit hears of it.
+    pub guest: Liveness,
+}
+
+/// How a socket is watched for a peer that has gone without a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Liveness {
+    /// A ping goes to the peer this often; browsers and units answer on their own (a
+    /// browser does so even when the page's timers are slowed in the background). The
+    /// silence is checked at each ping, so a silent peer is closed between `silent_for`
+    /// and `silent_for + ping_every` after it was last heard.
     pub ping_every: std::time::Duration,
     /// A peer heard from (any frame, pongs included) less recently than this is gone.
     pub silent_for: std::time::Duration,
@@ -72,8 +85,15 @@ impl Default for SocketTiming {
     fn default() -> Self {
         SocketTiming {
             join_deadline: std::time::Duration::from_secs(30),
-            ping_every: std::time::Duration::from_secs(20),
-            silent_for: std::time::Duration::from_secs(60),
+            device: Liveness {
+                ping_every: std::time::Duration::from_secs(20),
+                silent_for: std::time::Duration::from_secs(60),
+            },
+            // Three pings unanswered: gone after 15 to 20 s.
+            guest: Liveness {
+                ping_every: std::time::Duration::from_secs(5),
+                silent_for: std::time::Duration::from_secs(15),
+            },
         }
     }
 }

@@ -23,10 +23,14 @@
 //! - an admitted guest whose own socket is lost (no `leave`, no normal close: a 4G
 //!   handover, a tunnel, a locked screen) keeps their place for the hold (`guest_hold_secs`,
 //!   see [`Hub::socket_closed`]): the unit is not told, the media goes on, and the page
-//!   resumes on a new socket as after a restart. When the hold ends ([`Hub::hold_expired`])
+//!   resumes on a new socket as after a restart. What the unit sends the guest meanwhile
+//!   (ICE candidates, the answer to an ICE restart's offer, `unit_away`/`unit_back`) is
+//!   kept (at most [`MAX_HELD_MESSAGES`] messages and [`MAX_HELD_BYTES`] bytes, the
+//!   oldest dropped beyond) and goes to the page right after `resumed`, in order, before
+//!   anything newer. When the hold ends ([`Hub::hold_expired`])
 //!   the unit hears `GuestLeft`, and a late resume is refused with `place_ended` (or
 //!   `session_ended` once the session ended); the last [`ENDED_KEPT`] such places are
-//!   remembered.
+//!   remembered. The messages kept for a place that ends go with it.
 //!   A guest who leaves on purpose, or was never admitted, leaves at once;
 //! - a resume with the id of a guest whose old socket still looks open takes the place
 //!   over, and the old socket is closed: rendezvous may not have noticed yet that the
@@ -44,6 +48,11 @@ use visavis_api::signaling::{
 };
 
 use crate::invites::SessionId;
+
+mod held;
+
+use held::Hold;
+pub use held::{MAX_HELD_BYTES, MAX_HELD_MESSAGES};
 
 /// Places let go (hold ran out, session ended) remembered so a late resume is told why;
 /// older ones are forgotten (then `device_offline`, as for any unknown id).
@@ -116,8 +125,19 @@ struct GuestEntry {
     /// Where the guest's socket comes from (rate-limit key: IPv6 by /64).
     client: IpAddr,
     /// The socket was lost and the place is held: which hold (a later one may follow a
-    /// resume).
-    held: Option<HoldId>,
+    /// resume), and what the unit sent the guest meanwhile.
+    held: Option<Hold>,
+}
+
+impl GuestEntry {
+    /// Send `out` to the guest's socket; while its place is held, keep it for the page's
+    /// resume instead (its socket is gone).
+    fn deliver(&mut self, guest_id: &str, out: Outbound<ServerToGuest>) {
+        match &mut self.held {
+            Some(hold) => hold.keep(guest_id, out),
+            None => self.link.send(out),
+        }
+    }
 }
 
 /// One hold of one guest's place, so the timer of an earlier hold cannot end a later one.
@@ -268,12 +288,12 @@ impl Hub {
                 message: "another connection for this unit replaced this one".into(),
             }));
         }
-        for (guest_id, guest) in &self.guests {
+        for (guest_id, guest) in &mut self.guests {
             if guest.device_id != device_id {
                 continue;
             }
             if guest.admitted {
-                guest.link.send(Outbound::keep(ServerToGuest::UnitBack));
+                guest.deliver(guest_id, Outbound::keep(ServerToGuest::UnitBack));
             } else {
                 link.send(Outbound::keep(ServerToDevice::GuestKnock {
                     guest_id: guest_id.clone(),
@@ -294,12 +314,12 @@ impl Hub {
     pub fn detach_device(&mut self, device_id: &str, conn: ConnId) {
         if self.devices.get(device_id).is_some_and(|d| d.conn == conn) {
             self.devices.remove(device_id);
-            for guest in self
+            for (guest_id, guest) in self
                 .guests
-                .values()
-                .filter(|g| g.device_id == device_id && g.admitted)
+                .iter_mut()
+                .filter(|(_, g)| g.device_id == device_id && g.admitted)
             {
-                guest.link.send(Outbound::keep(ServerToGuest::UnitAway));
+                guest.deliver(guest_id, Outbound::keep(ServerToGuest::UnitAway));
             }
         }
     }
@@ -435,9 +455,9 @@ impl Hub {
     }
 
     /// An admitted guest's page takes its place again on a new socket; told `resumed`:
-    /// a place held since its socket was lost, a place whose old socket still looks open
-    /// (that socket is closed), or one the unit named after rendezvous restarted. Returns
-    /// its unit.
+    /// a place held since its socket was lost (then what the unit sent meanwhile follows,
+    /// in order), a place whose old socket still looks open (that socket is closed), or one
+    /// the unit named after rendezvous restarted. Returns its unit.
     pub fn resume(
         &mut self,
         guest_id: &str,
@@ -445,11 +465,17 @@ impl Hub {
         client: IpAddr,
     ) -> Result<String, ResumeError> {
         if let Some(guest) = self.guests.get_mut(guest_id) {
-            if guest.held.take().is_none() {
+            let held = guest.held.take();
+            if held.is_none() {
                 // Its old socket's task sees the kick and finds its place taken.
                 guest.link.kick.cancel();
             }
             link.send(Outbound::keep(ServerToGuest::Resumed));
+            // What the unit sent while the place was held, oldest first, before anything
+            // newer (the queue is moved out, not copied).
+            for out in held.into_iter().flat_map(Hold::take) {
+                link.send(out);
+            }
             if !self.devices.contains_key(&guest.device_id) {
                 link.send(Outbound::keep(ServerToGuest::UnitAway));
             }
@@ -514,7 +540,8 @@ impl Hub {
         Ok(guest.client)
     }
 
-    /// SDP/ICE from the unit to an admitted guest.
+    /// SDP/ICE from the unit to an admitted guest (kept for the page while its place is
+    /// held).
     pub fn signal_to_guest(
         &mut self,
         device_id: &str,
@@ -525,9 +552,7 @@ impl Hub {
         if !guest.admitted {
             return Err(RouteError::NotAdmitted(guest_id.to_owned()));
         }
-        guest
-            .link
-            .send(Outbound::keep(ServerToGuest::Signal { payload }));
+        guest.deliver(guest_id, Outbound::keep(ServerToGuest::Signal { payload }));
         Ok(())
     }
 
@@ -559,8 +584,8 @@ impl Hub {
 
     /// The socket behind `link` of `guest_id` closed. `hold`: it was lost, not closed on
     /// purpose, and the place may be held. An admitted guest's place is then held (the
-    /// unit is not told); otherwise the guest leaves at once (see [`Hub::guest_left`]).
-    /// Nothing happens if another socket took the place meanwhile.
+    /// unit is not told, and what it sends the guest is kept for the page's resume);
+    /// otherwise the guest leaves at once (see [`Hub::guest_left`]). Nothing happens if another socket took the place meanwhile.
     pub fn socket_closed(
         &mut self,
         guest_id: &str,
@@ -576,7 +601,7 @@ impl Hub {
         if hold && guest.admitted {
             self.next_hold += 1;
             let id = HoldId(self.next_hold);
-            guest.held = Some(id);
+            guest.held = Some(Hold::new(id));
             return Closed::Held(id);
         }
         self.guest_left(guest_id);
@@ -589,7 +614,7 @@ impl Hub {
         if !self
             .guests
             .get(guest_id)
-            .is_some_and(|g| g.held == Some(hold))
+            .is_some_and(|g| g.held.as_ref().is_some_and(|h| h.id == hold))
         {
             return false;
         }

@@ -2,15 +2,19 @@
 //! handler, and closes on request, on a kick, at shutdown, or when the peer has been
 //! silent too long: it pings every `timing.ping_every` (browsers and units answer by
 //! themselves), and a peer not heard from (any frame, pongs included) for
-//! `timing.silent_for` is gone, as a phone that lost its network is. It returns how the
-//! socket ended ([`Ending`]): a guest's place is held only when its socket was lost.
+//! `timing.silent_for` is gone, as a phone that lost its network is. Units and guests
+//! have their own [`Liveness`] (see [`crate::config::SocketTiming`]): a guest's page pings
+//! every few seconds and is given up on sooner. It returns how the socket ended
+//! ([`Ending`]): a guest's place is held only when its socket was lost. The socket itself
+//! is the caller's, closed when the caller drops it (a guest's only once its place is
+//! held).
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::SocketTiming;
+use crate::config::Liveness;
 use crate::hub::Outbound;
 
 /// Largest message accepted from a peer (SDP of a big offer fits comfortably).
@@ -69,11 +73,11 @@ pub async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 /// Drive a socket until it closes; says how it ended. `unreadable` is the message sent when
 /// the peer's frame could not be read (e.g. too large), just before closing.
 pub async fn drive<M, H>(
-    mut socket: WebSocket,
+    socket: &mut WebSocket,
     mut queue: mpsc::Receiver<Outbound<M>>,
     kick: CancellationToken,
     unreadable: M,
-    timing: SocketTiming,
+    timing: Liveness,
     mut handle: H,
 ) -> Ending
 where
@@ -87,13 +91,13 @@ where
         tokio::select! {
             biased;
             () = kick.cancelled() => {
-                close(&mut socket, CLOSE_GOING_AWAY, "closing").await;
+                close(socket, CLOSE_GOING_AWAY, "closing").await;
                 return Ending::ByServer;
             }
             _ = pings.tick() => {
                 if heard.elapsed() >= timing.silent_for {
                     tracing::debug!("a peer was silent for {:?}: closing its socket", timing.silent_for);
-                    close(&mut socket, CLOSE_GOING_AWAY, "silent too long").await;
+                    close(socket, CLOSE_GOING_AWAY, "silent too long").await;
                     return Ending::Lost;
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
@@ -102,14 +106,14 @@ where
             }
             out = queue.recv() => {
                 let Some(out) = out else {
-                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    close(socket, CLOSE_NORMAL, "").await;
                     return Ending::ByServer;
                 };
-                if send_json(&mut socket, &out.msg).await.is_err() {
+                if send_json(socket, &out.msg).await.is_err() {
                     return Ending::Lost;
                 }
                 if out.close {
-                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    close(socket, CLOSE_NORMAL, "").await;
                     return Ending::ByServer;
                 }
             }
@@ -126,18 +130,18 @@ where
                     Some(Err(e)) if dropped(&e) => return Ending::Lost,
                     Some(Err(e)) => {
                         tracing::debug!("unreadable frame: {e}");
-                        let _ = send_json(&mut socket, &unreadable).await;
-                        close(&mut socket, CLOSE_TOO_BIG, "unreadable message").await;
+                        let _ = send_json(socket, &unreadable).await;
+                        close(socket, CLOSE_TOO_BIG, "unreadable message").await;
                         return Ending::ByServer;
                     }
                 };
                 if flow == Flow::Close {
                     while let Ok(out) = queue.try_recv() {
-                        if send_json(&mut socket, &out.msg).await.is_err() {
+                        if send_json(socket, &out.msg).await.is_err() {
                             return Ending::Goodbye;
                         }
                     }
-                    close(&mut socket, CLOSE_NORMAL, "").await;
+                    close(socket, CLOSE_NORMAL, "").await;
                     return Ending::Goodbye;
                 }
             }

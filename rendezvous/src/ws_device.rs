@@ -336,11 +336,11 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket, client: IpAddr) {
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
     socket::drive(
-        socket,
+        &mut socket,
         queue,
         kick,
         unreadable,
-        app.socket_timing,
+        app.socket_timing.device,
         |incoming| {
             let reply = match incoming {
                 Incoming::Text(text) => match serde_json::from_str::<DeviceToServer>(text) {

@@ -10,15 +10,19 @@
 //! page). Then the guest sends `join{name}`; the unit hears a knock and the guest waits.
 //! Signaling is relayed only once the unit admitted the guest. `leave` or a normal close
 //! (1000) tells the unit `guest_left` at once, as does any close of a guest not admitted
-//! yet. An admitted guest's socket lost otherwise (dropped, silent, closed with another
-//! code) holds its place for `guest_hold_secs`; the unit hears `guest_left` only if the
-//! page has not resumed by then, and a late page is told `place_ended`.
+//! yet. An admitted guest's socket lost otherwise (dropped, silent for the guests' limit
+//! `socket_timing.guest`, closed with another code) holds its place for `guest_hold_secs`;
+//! what the unit sends meanwhile is kept for the page (see [`crate::hub`]). The socket's
+//! connection is let go only once the place is held, so a page resuming as soon as it
+//! sees it close finds its place held. The unit hears `guest_left` only if the page has
+//! not resumed by then, and a late page is told `place_ended`.
 //!
 //! Limits: an invite has at most [`MAX_SOCKETS_PER_INVITE`] sockets open (more are refused
 //! with 429 before the upgrade); the socket must `join` within
 //! `socket_timing.join_deadline`; one that has not
 //! joined when the unit's session ends is closed then (joined guests hear
-//! `session_ended`); a silent peer is closed (see [`crate::socket`]). Signals go through a
+//! `session_ended`); a silent peer is closed sooner than a unit (15 s by default, see
+//! [`crate::config::SocketTiming`] and [`crate::socket`]). Signals go through a
 //! bucket of [`SIGNAL_BURST`] refilled at [`SIGNAL_PER_SEC`]: a guest beyond it, or one
 //! whose unit's queue is full, is closed with `rate_limited`; the unit stays. A `ping`
 //! (the page checking its socket still carries) is answered `pong` at once, from a bucket
@@ -145,7 +149,7 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerToGuest {
 /// resume (`None`).
 async fn session(
     app: Arc<AppState>,
-    socket: WebSocket,
+    mut socket: WebSocket,
     invite: Option<(String, InviteTarget)>,
     client: IpAddr,
 ) {
@@ -179,7 +183,8 @@ async fn session(
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
 
-    let ending = socket::drive(socket, queue, kick, unreadable, app.socket_timing, |incoming| {
+    let timing = app.socket_timing.guest;
+    let ending = socket::drive(&mut socket, queue, kick, unreadable, timing, |incoming| {
         let msg = match incoming {
             Incoming::Text(text) => match serde_json::from_str::<GuestToServer>(text) {
                 Ok(msg) => msg,
@@ -296,6 +301,9 @@ async fn session(
     }
     let hold = ending == Ending::Lost && !app.guest_hold.is_zero();
     let closed = app.lock().hub.socket_closed(&guest_id, &link, hold);
+    // The connection closes only now that the place is held: a page that sees it close
+    // and resumes at once finds its place held, with what the unit sent it meanwhile.
+    drop(socket);
     match closed {
         Closed::Left => tracing::info!(device = %device, guest = %guest_id, ?ending, "guest left"),
         Closed::Held(id) => {

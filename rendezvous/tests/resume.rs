@@ -4,9 +4,10 @@
 //! admission. A restart is two servers here: the second knows nothing of the first.
 //!
 //! When only the guest's own socket drops (rendezvous up), its place is held for
-//! `guest_hold_secs`: the unit is not told, and the page resumes the same way. A hold that
-//! runs out tells the unit and refuses the late page (`place_ended`); a guest who leaves
-//! on purpose leaves at once. A dropped socket here is a client dropped without a close
+//! `guest_hold_secs`: the unit is not told, and the page resumes the same way, then gets
+//! what the unit sent it meanwhile (the answer it was waiting for), in order, before
+//! anything newer. A hold that runs out tells the unit and refuses the late page
+//! (`place_ended`); a guest who leaves on purpose leaves at once. A dropped socket here is a client dropped without a close
 //! frame, as a phone losing its network is seen.
 
 mod common;
@@ -272,6 +273,78 @@ async fn a_guest_whose_socket_drops_resumes_and_the_unit_is_never_told() {
         ServerToGuest::Signal { payload: answer }
     );
     offer_reaches_the_unit(&mut camille, &mut device, &guest_id).await;
+}
+
+#[tokio::test]
+async fn what_the_unit_sends_while_her_place_is_held_reaches_her_after_she_resumes() {
+    // The default hold, much longer than this test's waits.
+    let server = Server::start().await;
+    let (mut device, mut camille, guest_id) = unit_and_camille(&server).await;
+    // Her ICE restart's offer reaches the unit, then her browser gives the socket up
+    // ("going away").
+    offer_reaches_the_unit(&mut camille, &mut device, &guest_id).await;
+    camille
+        .send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Away,
+            reason: "".into(),
+        })))
+        .await
+        .unwrap();
+    // Rendezvous lets go of the connection once her place is held.
+    expect_closed(&mut camille).await;
+
+    // Meanwhile the unit answers, and sends a candidate.
+    let answer = SignalPayload::Answer { sdp: "v=0".into() };
+    let candidate = |n: u16| SignalPayload::Candidate {
+        candidate: format!("candidate:{n} 1 udp 1 198.18.0.1 {n} typ host"),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+    };
+    for payload in [answer.clone(), candidate(1)] {
+        send(
+            &mut device,
+            &DeviceToServer::Signal {
+                guest_id: guest_id.clone(),
+                payload,
+            },
+        )
+        .await;
+    }
+    // The unit's messages are handled in order: once this invite is back, both were routed
+    // (and none was refused: the unit hears no error).
+    server.invite(&mut device, None).await;
+
+    let mut camille = resume(&server, &guest_id).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut camille).await,
+        ServerToGuest::Resumed
+    );
+    assert_eq!(
+        recv::<ServerToGuest>(&mut camille).await,
+        ServerToGuest::Signal { payload: answer },
+        "the answer sent while she was away"
+    );
+    assert_eq!(
+        recv::<ServerToGuest>(&mut camille).await,
+        ServerToGuest::Signal {
+            payload: candidate(1)
+        }
+    );
+    // What the unit sends now comes after them.
+    send(
+        &mut device,
+        &DeviceToServer::Signal {
+            guest_id: guest_id.clone(),
+            payload: candidate(2),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut camille).await,
+        ServerToGuest::Signal {
+            payload: candidate(2)
+        }
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! - a socket that does not join within the deadline is told why and closed;
 //! - a socket that has not joined when the unit ends its session is closed then;
 //! - a peer that stops answering pings is closed, one that answers stays;
+//! - a guest is given up on after the guests' silence limit, while a unit keeps its own,
+//!   longer one;
 //! - a guest sending signals faster than its allowance is closed with `rate_limited`, and
 //!   its unit stays connected and keeps working;
 //! - one invite holds a bounded number of sockets.
@@ -17,15 +19,20 @@ use futures_util::StreamExt;
 use visavis_api::signaling::{
     DeviceToServer, ErrorCode, GuestToServer, ServerToDevice, ServerToGuest, SignalPayload,
 };
-use visavis_rendezvous::config::SocketTiming;
+use visavis_rendezvous::config::{Liveness, SocketTiming};
 use visavis_rendezvous::state::MAX_SOCKETS_PER_INVITE;
 use visavis_rendezvous::ws_guest::SIGNAL_BURST;
 
-fn timing(join_deadline_ms: u64, silent_ms: u64) -> SocketTiming {
+/// Guests must join within `join_deadline_ms` and are gone after `guest_silent_ms`; units
+/// keep their defaults.
+fn timing(join_deadline_ms: u64, guest_silent_ms: u64) -> SocketTiming {
     SocketTiming {
         join_deadline: Duration::from_millis(join_deadline_ms),
-        ping_every: Duration::from_millis(silent_ms / 3),
-        silent_for: Duration::from_millis(silent_ms),
+        guest: Liveness {
+            ping_every: Duration::from_millis(guest_silent_ms / 3),
+            silent_for: Duration::from_millis(guest_silent_ms),
+        },
+        ..SocketTiming::default()
     }
 }
 
@@ -114,6 +121,60 @@ async fn a_peer_that_stops_answering_pings_is_closed_and_one_that_answers_stays(
         }
     }
     assert!(closed, "a socket that answered no ping was left open");
+}
+
+/// Units are pinged as often as guests here, and have a minute: a unit silent longer
+/// than a guest may be stays connected.
+#[tokio::test]
+async fn a_silent_guest_is_closed_after_the_guest_limit_and_a_silent_unit_is_not() {
+    let mut config = common::config();
+    config.socket_timing = SocketTiming {
+        join_deadline: Duration::from_secs(60),
+        device: Liveness {
+            ping_every: Duration::from_millis(200),
+            silent_for: Duration::from_secs(60),
+        },
+        guest: Liveness {
+            ping_every: Duration::from_millis(200),
+            silent_for: Duration::from_millis(600),
+        },
+    };
+    // No hold: the unit hears at once that the guest's socket was closed.
+    config.guest_hold = Duration::ZERO;
+    let server = Server::start_with(config).await;
+    // A second unit, silent from here on: it reads nothing, so it answers no ping.
+    let (mut quiet_unit, welcome) = server
+        .enroll(
+            &common::token(&common::FLEET_KEY, "quiet-unit"),
+            &visavis_api::fleet::keys::DeviceKey::from_bytes(&[8; 32]),
+        )
+        .await;
+    assert!(matches!(welcome, ServerToDevice::Welcome { .. }));
+
+    let mut device = server.device().await;
+    let (token, _) = server.invite(&mut device, None).await;
+    // Let in, then silent: its socket is never read or written again.
+    let (mut mute, mute_id) = server.admitted(&mut device, &token, "Bo").await;
+    assert_eq!(
+        recv::<ServerToDevice>(&mut device).await,
+        ServerToDevice::GuestLeft { guest_id: mute_id },
+        "a silent guest's socket is closed within the guests' limit"
+    );
+    let mut closed = false;
+    while let Ok(Some(next)) = tokio::time::timeout(common::PATIENCE, mute.next()).await {
+        match next {
+            Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
+    assert!(closed, "the silent guest's socket was left open");
+
+    // The quiet unit was silent all along, longer than the guest: it is still served.
+    let (again, _) = server.invite(&mut quiet_unit, None).await;
+    assert!(!again.is_empty());
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! The guest page and the Rust side agree: the values the page shares with `visavis_api`
 //! (`web/limits.js`), the name and chat fields' `maxlength` in `web/index.html`, and the
-//! invalid-invite sentences of `web/i18n.js` and [`pages::INVALID_INVITE`]. The page's
-//! modules are loaded with node, so what is checked is what a browser runs. Change a value
-//! on one side only and this fails.
+//! invalid-invite sentences of `web/i18n.js` and [`pages::INVALID_INVITE`], and the
+//! page's pings (`web/heartbeat.js`) against how long rendezvous lets a guest's socket be
+//! silent. The page's modules are loaded with node, so what is checked is what a browser
+//! runs. Change a value on one side only and this fails.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failure is a failed test
 
@@ -13,6 +14,7 @@ use serde_json::Value;
 use visavis_api::datachannel::{self, Reaction};
 use visavis_api::local;
 use visavis_api::signaling::{self, ErrorCode};
+use visavis_rendezvous::config::SocketTiming;
 use visavis_rendezvous::pages;
 
 /// The serde names of every variant of enum `T`, in declaration order, as serde itself
@@ -168,4 +170,31 @@ fn invalid_invite_sentences_match_the_server_page() {
             assert_eq!(catalogue[lang][key("text")], text, "{lang} {}", key("text"));
         }
     }
+}
+
+#[test]
+fn a_page_that_pings_is_never_taken_for_silent() {
+    let heartbeat = &web::exports("heartbeat.js")["HEARTBEAT"];
+    let every_ms = heartbeat["everyMs"]
+        .as_u64()
+        .expect("heartbeat.js exports HEARTBEAT.everyMs");
+    let guest = SocketTiming::default().guest;
+    let silent_ms = u64::try_from(guest.silent_for.as_millis()).unwrap();
+    // Two pings of the page may be late or lost before rendezvous gives its socket up.
+    assert!(
+        silent_ms >= 3 * every_ms,
+        "guests are given up on after {silent_ms} ms of silence, the page pings every {every_ms} ms"
+    );
+    // A page whose timers the browser slows (a background tab) still answers rendezvous'
+    // own pings (the browser does): at least three of them within the limit.
+    assert!(
+        guest.silent_for >= 3 * guest.ping_every,
+        "{:?} of silence, a ping every {:?}",
+        guest.silent_for,
+        guest.ping_every
+    );
+    assert!(
+        guest.silent_for < SocketTiming::default().device.silent_for,
+        "a vanished phone is found out sooner than a unit"
+    );
 }

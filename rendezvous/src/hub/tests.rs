@@ -112,6 +112,104 @@ fn a_lost_socket_holds_the_place_until_the_page_resumes() {
     assert_eq!(hub.guest_count("unit"), 1);
 }
 
+fn candidate(i: usize) -> SignalPayload {
+    SignalPayload::Candidate {
+        candidate: format!("candidate:{i} 1 udp 1 198.18.0.1 {i} typ host"),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+    }
+}
+
+fn signal(payload: SignalPayload) -> Outbound<ServerToGuest> {
+    Outbound::keep(ServerToGuest::Signal { payload })
+}
+
+#[test]
+fn what_the_unit_sends_a_held_guest_reaches_the_page_after_it_resumes() {
+    let (mut hub, _drx, gl, mut grx) = camille_admitted();
+    let Closed::Held(_) = hub.socket_closed("g1", &gl, true) else {
+        panic!("held");
+    };
+    // The answer to the ICE restart she offered just before, a candidate, and the unit's
+    // own connection blipping.
+    let answer = SignalPayload::Answer { sdp: "v=0".into() };
+    hub.signal_to_guest("unit", "g1", answer.clone()).unwrap();
+    hub.signal_to_guest("unit", "g1", candidate(1)).unwrap();
+    let conn = hub.devices.get("unit").map(|d| d.conn).unwrap();
+    hub.detach_device("unit", conn);
+    let (dl, _drx) = link();
+    hub.attach_device("unit", dl);
+    assert!(
+        drain(&mut grx).is_empty(),
+        "nothing went to the lost socket"
+    );
+
+    let (again, mut again_rx) = link();
+    assert_eq!(hub.resume("g1", again, IP), Ok("unit".to_owned()));
+    hub.signal_to_guest("unit", "g1", candidate(2)).unwrap();
+    assert_eq!(
+        drain(&mut again_rx),
+        vec![
+            Outbound::keep(ServerToGuest::Resumed),
+            signal(answer),
+            signal(candidate(1)),
+            Outbound::keep(ServerToGuest::UnitAway),
+            Outbound::keep(ServerToGuest::UnitBack),
+            signal(candidate(2)),
+        ]
+    );
+    assert!(
+        hub.guests.get("g1").is_some_and(|g| g.held.is_none()),
+        "nothing is kept once she is back"
+    );
+}
+
+#[test]
+fn a_held_guest_gets_the_latest_messages_within_the_bound() {
+    let (mut hub, _drx, gl, _grx) = camille_admitted();
+    hub.socket_closed("g1", &gl, true);
+    let sent = MAX_HELD_MESSAGES + 6;
+    for i in 0..sent {
+        hub.signal_to_guest("unit", "g1", candidate(i)).unwrap();
+    }
+    let (tx, mut again_rx) = mpsc::channel(MAX_HELD_MESSAGES * 2);
+    let again = Link {
+        tx,
+        kick: CancellationToken::new(),
+    };
+    hub.resume("g1", again, IP).unwrap();
+    let got = drain(&mut again_rx);
+    let mut expected = vec![Outbound::keep(ServerToGuest::Resumed)];
+    expected.extend((sent - MAX_HELD_MESSAGES..sent).map(|i| signal(candidate(i))));
+    assert_eq!(
+        got, expected,
+        "the oldest were dropped, the rest kept in order"
+    );
+}
+
+#[test]
+fn what_was_kept_goes_when_the_hold_runs_out_or_the_session_ends() {
+    let (mut hub, _drx, gl, _grx) = camille_admitted();
+    let Closed::Held(hold) = hub.socket_closed("g1", &gl, true) else {
+        panic!("held");
+    };
+    hub.signal_to_guest("unit", "g1", candidate(1)).unwrap();
+    assert!(hub.hold_expired("g1", hold));
+    assert!(hub.guests.is_empty(), "the place and its messages are gone");
+    let (late, mut late_rx) = link();
+    assert_eq!(hub.resume("g1", late, IP), Err(ResumeError::PlaceEnded));
+    assert!(drain(&mut late_rx).is_empty());
+
+    let (mut hub, _drx, gl, _grx) = camille_admitted();
+    hub.socket_closed("g1", &gl, true);
+    hub.signal_to_guest("unit", "g1", candidate(1)).unwrap();
+    hub.end_session("unit");
+    assert!(hub.guests.is_empty(), "the place and its messages are gone");
+    let (late, mut late_rx) = link();
+    assert_eq!(hub.resume("g1", late, IP), Err(ResumeError::SessionEnded));
+    assert!(drain(&mut late_rx).is_empty());
+}
+
 #[test]
 fn a_hold_that_runs_out_tells_the_unit_and_refuses_a_late_resume() {
     let (mut hub, mut drx, gl, _grx) = camille_admitted();
