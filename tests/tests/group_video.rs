@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use visavis_api::local::MetricsSnapshot;
 use visavis_e2e::guest_others::OtherStats;
+use visavis_e2e::guest_screen::screens_dir;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
@@ -105,6 +106,24 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
             "{name} still sees the room: {room:?}"
         );
     }
+    // On a small phone the others' column is in reach, nothing cut; the screenshot goes to
+    // docs/screens for the guest page's docs.
+    let jo = &guests[1];
+    jo.resize(360, 740).await?;
+    let outside = jo.outside_viewport().await?;
+    assert!(outside.is_empty(), "Jo's page at 360x740: {outside:?}");
+    let tiles = jo
+        .eval("return [...document.querySelectorAll('#others figcaption')].map((c) => c.textContent);")
+        .await?;
+    assert_eq!(
+        tiles,
+        serde_json::json!(["Camille", "Ana"]),
+        "Jo's tiles, in slot order"
+    );
+    let png = jo.screenshot().await?;
+    std::fs::write(screens_dir().join("guest-group.en.360x740.png"), png)
+        .context("could not save the group call's screenshot")?;
+
     let m = forwarding(&unit, 6).await?;
     assert!(m.forwarded_packets > 0, "{m:?}");
     eprintln!(
