@@ -112,9 +112,12 @@ pub async fn run(
         },
         guest_media: Some(media.guest_media()),
         relay_tls: Some(relay_tls),
-        forward: config
-            .guests_see_each_other()
-            .then(|| crate::forward::Forwarder::new(metrics.clone())),
+        forward: config.guests_see_each_other().then(|| {
+            crate::forward::Forwarder::new(
+                metrics.clone(),
+                u64::from(config.uplink.max_kbps) * 1000,
+            )
+        }),
     };
 
     let mut unit = Unit::new(unit_settings(&config, &board, &media, first_boot_problem));

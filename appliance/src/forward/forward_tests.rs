@@ -57,7 +57,7 @@ fn last_others(v: &mut Viewing) -> Vec<(u8, String)> {
 
 #[tokio::test]
 async fn a_guest_sees_the_others_from_a_keyframe_on_and_never_themself() {
-    let f = Forwarder::new(Arc::default());
+    let f = Forwarder::new(Arc::default(), 10_000_000);
     for (g, n) in [("jo", "Jo"), ("ana", "Ana"), ("cam", "Camille")] {
         f.join(&g.to_owned(), n);
     }
@@ -98,7 +98,7 @@ async fn a_guest_sees_the_others_from_a_keyframe_on_and_never_themself() {
 
 #[tokio::test]
 async fn a_leaver_goes_from_every_slot_and_is_told() {
-    let f = Forwarder::new(Arc::default());
+    let f = Forwarder::new(Arc::default(), 10_000_000);
     for (g, n) in [("jo", "Jo"), ("ana", "Ana"), ("cam", "Camille")] {
         f.join(&g.to_owned(), n);
     }
@@ -132,7 +132,7 @@ async fn a_leaver_goes_from_every_slot_and_is_told() {
 
 #[tokio::test(start_paused = true)]
 async fn keyframe_requests_are_coalesced_per_publisher() {
-    let f = Forwarder::new(Arc::default());
+    let f = Forwarder::new(Arc::default(), 10_000_000);
     let asks = Arc::new(AtomicUsize::new(0));
     let ana = f.publish(&"ana".to_owned(), H264, asker(&asks));
     let _jo = view(&f, "jo", 1);
@@ -159,7 +159,7 @@ async fn keyframe_requests_are_coalesced_per_publisher() {
 
 #[tokio::test]
 async fn a_viewer_behind_starts_again_at_a_keyframe() {
-    let f = Forwarder::new(Arc::default());
+    let f = Forwarder::new(Arc::default(), 10_000_000);
     let asks = Arc::new(AtomicUsize::new(0));
     let (tx, mut packets) = mpsc::channel(2);
     let (tell, _told) = mpsc::unbounded_channel();
@@ -184,5 +184,51 @@ async fn a_viewer_behind_starts_again_at_a_keyframe() {
     assert_eq!(
         next, 3,
         "numbering goes on where the viewer's stream stopped"
+    );
+}
+
+#[tokio::test]
+async fn the_uplink_share_caps_what_is_forwarded_speakers_first() {
+    // Room for 2 pictures in all (2 × STREAM_BPS / UPLINK_SHARE of uplink).
+    let uplink = (2.0 * STREAM_BPS as f64 / UPLINK_SHARE) as u64;
+    let f = Forwarder::new(Arc::default(), uplink);
+    let none = Arc::new(AtomicUsize::new(0));
+    let guests = ["ana", "cam", "jo", "leo"];
+    let _pubs: Vec<_> = guests
+        .iter()
+        .map(|g| {
+            f.join(&g.to_string(), g);
+            f.publish(&g.to_string(), H264, asker(&none))
+        })
+        .collect();
+    let _jo = view(&f, "jo", 3);
+    assert_eq!(
+        f.shown(&"jo".to_owned()),
+        vec![Some("ana".into()), Some("cam".into()), None]
+    );
+    let _ana = view(&f, "ana", 3);
+    // Two viewers: one picture each.
+    assert_eq!(f.shown(&"jo".to_owned()).iter().flatten().count(), 1);
+    assert_eq!(f.shown(&"ana".to_owned()).iter().flatten().count(), 1);
+    f.speaking(&"leo".to_owned(), true);
+    assert_eq!(
+        f.shown(&"jo".to_owned())
+            .iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+        vec!["leo"]
+    );
+    assert_eq!(
+        f.shown(&"ana".to_owned())
+            .iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+        vec!["leo"]
+    );
+    f.leave(&"ana".to_owned());
+    assert_eq!(
+        f.shown(&"jo".to_owned()).iter().flatten().count(),
+        2,
+        "Jo's share grows back"
     );
 }

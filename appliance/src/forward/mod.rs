@@ -40,6 +40,14 @@ use tokio::sync::mpsc;
 use visavis_api::datachannel::{Other, UnitMessage};
 use visavis_api::signaling::GuestId;
 
+/// What one forwarded small layer costs, bits per second (the page caps it at 150 kbit/s;
+/// headers on top).
+pub const STREAM_BPS: u64 = 170_000;
+
+/// The part of the unit's uplink (`[uplink] max_kbps`) forwarded pictures may take; the
+/// rest is the room's own streams and voices.
+pub const UPLINK_SHARE: f64 = 0.5;
+
 /// At most one keyframe request per publisher in this time.
 pub const KEYFRAME_GAP: Duration = Duration::from_secs(1);
 
@@ -81,6 +89,8 @@ struct Viewer {
 
 #[derive(Default)]
 struct Inner {
+    /// How many pictures may be forwarded in all (the uplink's share).
+    max_streams: usize,
     board: Board,
     names: HashMap<GuestId, String>,
     publishers: HashMap<GuestId, Publisher>,
@@ -96,9 +106,16 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    /// A forwarder that sends at most `uplink_bps` × [`UPLINK_SHARE`] of pictures in all:
+    /// shared evenly among the guests who see others, the latest speakers first where a
+    /// guest's share is smaller than the others in the call.
+    pub fn new(metrics: Arc<Metrics>, uplink_bps: u64) -> Self {
+        let max_streams = (uplink_bps as f64 * UPLINK_SHARE / STREAM_BPS as f64) as usize;
         Forwarder {
-            inner: Arc::default(),
+            inner: Arc::new(Mutex::new(Inner {
+                max_streams,
+                ..Default::default()
+            })),
             metrics,
         }
     }
@@ -117,7 +134,8 @@ impl Forwarder {
         inner.publishers.remove(guest);
         inner.viewers.remove(guest);
         inner.board.unview(guest);
-        let changed = inner.board.unpublish(guest);
+        let mut changed = inner.board.unpublish(guest);
+        changed.extend(share(&mut inner));
         self.rewire(&mut inner, changed);
     }
 
@@ -177,9 +195,10 @@ impl Forwarder {
             },
         );
         let mut changed = inner.board.view(guest, count);
-        if !changed.contains(guest) {
-            changed.push(guest.clone());
-        }
+        changed.extend(share(&mut inner));
+        changed.push(guest.clone());
+        changed.sort();
+        changed.dedup();
         self.rewire(&mut inner, changed);
     }
 
@@ -315,6 +334,17 @@ impl Forwarder {
             }
         }
     }
+}
+
+/// Share the uplink's pictures evenly among the viewers; the viewers whose slots changed.
+fn share(inner: &mut Inner) -> Vec<GuestId> {
+    let viewers: Vec<GuestId> = inner.viewers.keys().cloned().collect();
+    let each = inner.max_streams / viewers.len().max(1);
+    let mut changed = Vec::new();
+    for v in viewers {
+        changed.extend(inner.board.set_capacity(&v, each));
+    }
+    changed
 }
 
 /// A guest's picture being offered to the others; dropped: it goes from their slots.
