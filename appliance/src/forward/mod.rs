@@ -19,6 +19,10 @@
 //!   (a slot switched, a viewer lost the picture) are coalesced: at most one per publisher
 //!   per [`KEYFRAME_GAP`], however many viewers ask.
 //!
+//! The store's uplink is a budget: forwarded pictures take at most [`UPLINK_SHARE`] of
+//! `[uplink] max_kbps`, shared evenly among the guests who see others (with eight guests
+//! on 10 Mbit/s, four pictures each, the latest speakers).
+//!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam
 //! where a later issue could put an existing SFU for audiences a unit cannot carry.

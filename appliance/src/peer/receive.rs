@@ -3,13 +3,10 @@
 //!
 //! A camera sent as simulcast comes as one track with a layer per `rid`: the full layer
 //! ([`FULL_RID`]) is decoded for the screen, the small one ([`SMALL_RID`]) goes to the
-//! other guests ([`crate::forward`]). While the full layer does not flow (a browser starts
-//! it only once its uplink allows, and drops it when the uplink shrinks) the screen
-//! decodes the small one: the decoder sees one stream, the layers renumbered into it and
-//! switched at keyframes ([`SlotStream`]). A camera sent as one layer is both decoded and
+//! other guests ([`crate::forward`]). A camera sent as one layer is both decoded and
 //! forwarded.
 
-use crate::forward::{FULL_RID, Forwarder, Publication, SMALL_RID, SlotStream, Source};
+use crate::forward::{FULL_RID, Forwarder, Publication, SMALL_RID};
 use crate::media::remote::{Decoder, GuestMedia, RemoteCodec};
 use crate::metrics::GuestCounters;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -17,7 +14,6 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::shared::marshal::Marshal;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use visavis_api::signaling::GuestId;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -34,73 +30,6 @@ enum Role {
     Other,
 }
 
-/// The full layer counts as flowing if a packet of it came this recently.
-const FULL_LAYER_QUIET: Duration = Duration::from_secs(1);
-
-/// Which layer of the camera the screen decodes, renumbered into one stream.
-struct Decoded {
-    stream: SlotStream,
-    /// The SSRC being decoded (or about to be, from its next keyframe).
-    ssrc: Option<u32>,
-    full_heard: Option<Instant>,
-}
-
-impl Decoded {
-    fn new() -> Self {
-        Decoded {
-            stream: SlotStream::new(rand::random(), 90_000),
-            ssrc: None,
-            full_heard: None,
-        }
-    }
-
-    /// Whether `packet` (of a stream in `role`) goes to the decoder, renumbered in place;
-    /// `Some(ssrc)` in `switch` when the decoder should now start on that stream (a
-    /// keyframe is to be asked of it).
-    fn take(
-        &mut self,
-        guest: &GuestId,
-        role: Role,
-        mime: &str,
-        packet: &mut rtc::rtp::packet::Packet,
-        switch: &mut Option<u32>,
-    ) -> bool {
-        let now = Instant::now();
-        let ssrc = packet.header.ssrc;
-        if role == Role::Full {
-            self.full_heard = Some(now);
-        }
-        let full_flowing = self
-            .full_heard
-            .is_some_and(|t| now.duration_since(t) < FULL_LAYER_QUIET);
-        let wanted = match role {
-            // A camera without layers has one stream: the first one seen.
-            Role::Only => self.ssrc.is_none(),
-            Role::Full => true,
-            Role::Small => !full_flowing,
-            Role::Other => false,
-        };
-        if wanted && self.ssrc != Some(ssrc) {
-            self.ssrc = Some(ssrc);
-            self.stream.show(Some(Source {
-                guest: guest.clone(),
-                generation: u64::from(ssrc),
-            }));
-            *switch = Some(ssrc);
-        }
-        if self.ssrc != Some(ssrc) {
-            return false;
-        }
-        let source = Source {
-            guest: guest.clone(),
-            generation: u64::from(ssrc),
-        };
-        let keyframe = crate::forward::starts_keyframe(mime, &packet.payload);
-        self.stream
-            .rewrite(&source, &mut packet.header, keyframe, now)
-    }
-}
-
 impl Role {
     fn of(rid: Option<&str>) -> Role {
         match rid {
@@ -109,6 +38,10 @@ impl Role {
             Some(SMALL_RID) => Role::Small,
             Some(_) => Role::Other,
         }
+    }
+
+    fn decoded(self) -> bool {
+        matches!(self, Role::Only | Role::Full)
     }
 
     fn forwarded(self) -> bool {
@@ -138,15 +71,13 @@ pub async fn receive_remote_track(
     let mut decoder: Option<Option<Decoder>> = None;
     let mut publication: Option<Option<Publication>> = None;
     let mut roles: HashMap<u32, Role> = HashMap::new();
-    let mut decoded = Decoded::new();
-    let mut mime: Option<String> = None;
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnOpen(init) => {
                 tracing::debug!(guest = %guest_id, %kind, ssrc = init.ssrc, rid = ?init.rid, "guest stream opened");
                 roles.insert(init.ssrc, Role::of(init.rid.as_deref()));
             }
-            TrackRemoteEvent::OnRtpPacket(mut packet) => {
+            TrackRemoteEvent::OnRtpPacket(packet) => {
                 let ssrc = packet.header.ssrc;
                 let role = match roles.get(&ssrc) {
                     Some(r) => *r,
@@ -156,82 +87,48 @@ pub async fn receive_remote_track(
                         r
                     }
                 };
-                if !video {
-                    counter.add(1, packet.payload.len() as u64, 1);
-                    if let Some(media) = &media {
-                        decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
-                    }
-                    continue;
+                if !video || role.decoded() {
+                    let frames = if video {
+                        u64::from(packet.header.marker)
+                    } else {
+                        1
+                    };
+                    counter.add(1, packet.payload.len() as u64, frames);
+                } else {
+                    counter.add(1, packet.payload.len() as u64, 0);
                 }
-                if role.forwarded()
+                if video
+                    && role.forwarded()
                     && let Some(forward) = &forward
                 {
-                    if publication.is_none() {
-                        publication =
-                            Some(publish(&guest_id, &track, forward, &packet.header).await);
-                    }
-                    if let Some(Some(p)) = &publication {
+                    let publication = match &publication {
+                        Some(p) => p,
+                        None => {
+                            publication =
+                                Some(publish(&guest_id, &track, forward, &packet.header).await);
+                            publication.as_ref().expect("just set")
+                        }
+                    };
+                    if let Some(p) = publication {
                         p.packet(&packet);
                     }
                 }
-                if mime.is_none() {
-                    mime = track.codec(ssrc).await.map(|c| c.mime_type);
+                if video && !role.decoded() {
+                    continue;
                 }
-                let mut switch = None;
-                let take = decoded.take(
-                    &guest_id,
-                    role,
-                    mime.as_deref().unwrap_or_default(),
-                    &mut packet,
-                    &mut switch,
-                );
-                if let Some(ssrc) = switch {
-                    tracing::debug!(guest = %guest_id, ?role, "the screen decodes this layer of the guest's camera");
-                    ask_keyframe(&guest_id, &track, ssrc).await;
+                let Some(media) = &media else { continue };
+                if decoder.is_none() {
+                    decoder = Some(start(&guest_id, &track, media, &packet.header).await);
                 }
-                counter.add(
-                    1,
-                    packet.payload.len() as u64,
-                    u64::from(take && packet.header.marker),
-                );
-                if take && let Some(media) = &media {
-                    decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
+                if let Some(Some(d)) = &decoder
+                    && let Ok(bytes) = packet.marshal()
+                {
+                    d.push(bytes.to_vec());
                 }
             }
             TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
             _ => {}
         }
-    }
-}
-
-/// Hand `packet` to the track's decoder, built at the first packet (`None` inside once
-/// that failed) for the codec of the stream it came in (`ssrc`, before any renumbering).
-async fn decode(
-    guest_id: &GuestId,
-    track: &Arc<dyn TrackRemote>,
-    media: &GuestMedia,
-    decoder: &mut Option<Option<Decoder>>,
-    packet: &rtc::rtp::packet::Packet,
-    ssrc: u32,
-) {
-    if decoder.is_none() {
-        *decoder = Some(start(guest_id, track, media, ssrc, packet.header.payload_type).await);
-    }
-    if let Some(Some(d)) = decoder
-        && let Ok(bytes) = packet.marshal()
-    {
-        d.push(bytes.to_vec());
-    }
-}
-
-/// Ask the guest's browser for a keyframe of stream `ssrc` (PLI).
-async fn ask_keyframe(guest_id: &GuestId, track: &Arc<dyn TrackRemote>, ssrc: u32) {
-    let pli = PictureLossIndication {
-        sender_ssrc: 0,
-        media_ssrc: ssrc,
-    };
-    if let Err(e) = track.write_rtcp(vec![Box::new(pli)]).await {
-        tracing::debug!(guest = %guest_id, "keyframe request: {e}");
     }
 }
 
@@ -264,20 +161,20 @@ async fn publish(
     Some(forward.publish(guest_id, &codec.mime_type, ask))
 }
 
-/// The decoder for stream `ssrc` of the track (video starts at a keyframe: asked for when
-/// the layer was chosen).
+/// The decoder for the track `header` belongs to; for video, a keyframe is asked for so
+/// the tile starts with a whole picture.
 async fn start(
     guest_id: &GuestId,
     track: &Arc<dyn TrackRemote>,
     media: &GuestMedia,
-    ssrc: u32,
-    payload_type: u8,
+    header: &rtc::rtp::header::Header,
 ) -> Option<Decoder> {
-    let Some(codec) = track.codec(ssrc).await else {
-        tracing::warn!(guest = %guest_id, ssrc, "a guest track without a codec; not decoded");
+    let Some(codec) = track.codec(header.ssrc).await else {
+        tracing::warn!(guest = %guest_id, ssrc = header.ssrc, "a guest track without a codec; not decoded");
         return None;
     };
-    let Some(remote) = RemoteCodec::from_mime(&codec.mime_type, codec.clock_rate, payload_type)
+    let Some(remote) =
+        RemoteCodec::from_mime(&codec.mime_type, codec.clock_rate, header.payload_type)
     else {
         tracing::warn!(guest = %guest_id, mime = %codec.mime_type, "a guest codec the unit cannot decode");
         return None;
@@ -289,5 +186,14 @@ async fn start(
             return None;
         }
     };
+    if remote.video {
+        let pli = PictureLossIndication {
+            sender_ssrc: 0,
+            media_ssrc: header.ssrc,
+        };
+        if let Err(e) = track.write_rtcp(vec![Box::new(pli)]).await {
+            tracing::debug!(guest = %guest_id, "keyframe request: {e}");
+        }
+    }
     Some(decoder)
 }
