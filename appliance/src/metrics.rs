@@ -56,6 +56,8 @@ pub struct GuestCounters {
     pub queue_us: AtomicU64,
     /// The video layer they receive ([`layer_code`]).
     pub layer: AtomicU8,
+    /// The layer of their camera the screen decodes ([`layer_code`]).
+    pub camera_layer: AtomicU8,
 }
 
 /// A video layer as stored in an atomic.
@@ -209,6 +211,7 @@ impl Metrics {
                     reactions_in: g.reactions_in.load(Relaxed),
                     estimate_bps: g.estimate_bps.load(Relaxed),
                     layer: layer_from_code(g.layer.load(Relaxed)),
+                    camera_layer: layer_from_code(g.camera_layer.load(Relaxed)),
                 })
                 .collect(),
         }

@@ -51,6 +51,8 @@ let mediaUp = false; // the peer connection is `connected`
 
 window.visavisGuest = {
   stats: () => (call ? call.stats() : Promise.resolve(emptyStats())),
+  // The RTCRtpSender of the camera (its simulcast layers), for tests.
+  cameraSender: () => call?.camera?.sender ?? null,
   // The other guests' pictures: [{slot, name, framesDecoded, frameWidth, frameHeight, ...}].
   others: async () => {
     const stats = call ? await call.slotStats() : [];

@@ -3,16 +3,115 @@
 //! video and voice; the tile's frames arrive over shared memory through the kiosk's own
 //! reader; the voice lights the speaking indicator; the volume changes, and a volume out of
 //! range is refused with a message; when the guest leaves, the tile and its socket go.
+//! The guest's camera comes as simulcast: when the page stops sending its full layer (as a
+//! browser does on a thin uplink) the tile goes on, from the small layer.
 
 use std::path::Path;
 use visavis_api::local::client::ClientError;
-use visavis_api::local::{ApiErrorCode, GuestState, Preview, Request, Response, Status};
+use visavis_api::local::{
+    ApiErrorCode, GuestState, Preview, Request, Response, Status, VideoLayer,
+};
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     Appliance, ApplianceConfig, Chromedriver, Error, PageState, Rendezvous, RendezvousConfig,
     Result,
 };
+
+/// Camille's tile now, and a reader of it: the kiosk reads a new tile when the unit
+/// announces one (a new layer of the guest's camera gets a decoder of its own).
+struct TileReader {
+    tile: Preview,
+    feed: visavis_kiosk::preview::Feed,
+}
+
+impl TileReader {
+    fn new(tile: Preview) -> Self {
+        let feed = visavis_kiosk::preview::spawn(tile.clone(), || {});
+        TileReader { tile, feed }
+    }
+
+    fn serial(&self) -> u64 {
+        self.feed
+            .frames
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .serial
+    }
+}
+
+/// Wait until `frames` more tile frames of `guest_id` arrived, following the tile the unit
+/// announces; the reader of the last tile.
+async fn more_frames(
+    unit: &Appliance,
+    guest_id: &str,
+    reader: TileReader,
+    frames: u64,
+) -> Result<TileReader> {
+    // The reader, the serial counting started from on it, and frames counted on the
+    // readers before it.
+    let base = reader.serial();
+    let state = std::sync::Mutex::new((reader, base, 0u64));
+    wait::until(
+        &format!("{frames} more tile frames"),
+        timeouts::step(),
+        || async {
+            let now = status(unit)?
+                .guests
+                .iter()
+                .find(|g| g.guest_id == guest_id)
+                .and_then(|g| g.tile.clone());
+            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+            let (reader, base, done) = &mut *state;
+            if let Some(tile) = now
+                && tile.socket != reader.tile.socket
+            {
+                *done += reader.serial().saturating_sub(*base);
+                *reader = TileReader::new(tile);
+                *base = 0;
+            }
+            let got = *done + reader.serial().saturating_sub(*base);
+            Ok(if got >= frames {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{got} frames from {}", reader.tile.socket))
+            })
+        },
+    )
+    .await?;
+    Ok(state.into_inner().unwrap_or_else(|p| p.into_inner()).0)
+}
+
+/// The tile of `guest_id` now.
+fn tile_of(unit: &Appliance, guest_id: &str) -> Result<Option<Preview>> {
+    Ok(status(unit)?
+        .guests
+        .iter()
+        .find(|g| g.guest_id == guest_id)
+        .and_then(|g| g.tile.clone()))
+}
+
+/// Wait until the unit decodes `layer` of `guest_id`'s camera.
+async fn camera_layer(unit: &Appliance, guest_id: &str, layer: VideoLayer) -> Result<()> {
+    wait::until(
+        &format!("the unit to decode the {layer:?} layer of the guest's camera"),
+        timeouts::step(),
+        || async {
+            let m = unit.metrics()?;
+            let now = m
+                .guests
+                .iter()
+                .find(|g| g.guest_id == guest_id)
+                .map(|g| g.camera_layer);
+            Ok(if now == Some(layer) {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{now:?}"))
+            })
+        },
+    )
+    .await
+}
 
 fn status(unit: &Appliance) -> Result<Status> {
     match unit.client()?.call(Request::Status) {
@@ -89,35 +188,48 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
     assert_eq!((tile.width, tile.height), (480, 360));
 
     // Its frames, read as the kiosk reads them: moving pictures of the guest's camera.
-    let feed = visavis_kiosk::preview::spawn(tile.clone(), || {});
-    let first = wait::until(
-        "tile frames over shared memory",
-        timeouts::step(),
-        || async {
-            let latest = feed.frames.lock().unwrap_or_else(|p| p.into_inner());
-            Ok(if latest.serial > 0 {
-                Check::Ready((latest.serial, latest.rgba.clone()))
-            } else {
-                Check::NotYet("no frame yet".into())
-            })
-        },
-    )
-    .await?;
-    assert_eq!(first.1.len(), 480 * 360 * 4);
+    let reader = more_frames(&unit, &guest_id, TileReader::new(tile), 1).await?;
+    let first = reader
+        .feed
+        .frames
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .rgba
+        .clone();
+    assert_eq!(first.len(), 480 * 360 * 4);
     assert!(
-        contrast(&first.1) > 60,
+        contrast(&first) > 60,
         "a picture, not a flat frame: contrast {}",
-        contrast(&first.1)
+        contrast(&first)
     );
-    wait::until("more tile frames", timeouts::step(), || async {
-        let serial = feed.frames.lock().unwrap_or_else(|p| p.into_inner()).serial;
-        Ok(if serial >= first.0 + 10 {
+    let reader = more_frames(&unit, &guest_id, reader, 10).await?;
+
+    // The page stops sending its camera's full layer, as a browser does when its uplink
+    // shrinks: the unit decodes the small one, and the tile goes on.
+    camera_layer(&unit, &guest_id, VideoLayer::Main).await?;
+    let full_socket = tile_of(&unit, &guest_id)?.map(|t| t.socket);
+    let stopped = camille
+        .eval(
+            "const s = window.visavisGuest.cameraSender(); if (!s) return 'no camera sender'; \
+             const p = s.getParameters(); \
+             p.encodings.forEach((e) => { if (e.rid === 'h') e.active = false; }); \
+             return s.setParameters(p).then(() => p.encodings.map((e) => e.rid + ':' + e.active).join(','));",
+        )
+        .await?;
+    assert_eq!(stopped.as_str(), Some("l:true,h:false"), "{stopped}");
+    camera_layer(&unit, &guest_id, VideoLayer::Small).await?;
+    // The small layer has a decoder, and a tile, of its own (from its first keyframe).
+    wait::until("a tile of the small layer", timeouts::step(), || async {
+        let now = tile_of(&unit, &guest_id)?.map(|t| t.socket);
+        Ok(if now.is_some() && now != full_socket {
             Check::Ready(())
         } else {
-            Check::NotYet(format!("frame {serial}"))
+            Check::NotYet(format!("{now:?}"))
         })
     })
     .await?;
+    let small = more_frames(&unit, &guest_id, reader, 10).await?;
+    let TileReader { tile, feed } = small;
 
     // Chromium's fake microphone beeps: the tile's speaking indicator lights up.
     wait::until("Camille to be heard speaking", timeouts::step(), || async {

@@ -33,6 +33,11 @@ pub struct GuestMetrics {
     /// The video layer this guest is receiving.
     #[serde(default)]
     pub layer: VideoLayer,
+    /// The layer of this guest's camera the unit decodes for its screen: `main`, their full
+    /// layer (or their only one); `small`, while their browser sends only its small layer
+    /// (a thin uplink).
+    #[serde(default)]
+    pub camera_layer: VideoLayer,
 }
 
 /// One of the unit's video encodings. Every guest gets one of them; an encoding serves every

@@ -3,17 +3,23 @@
 //!
 //! A camera sent as simulcast comes as one track with a layer per `rid`: the full layer
 //! ([`FULL_RID`]) is decoded for the screen, the small one ([`SMALL_RID`]) goes to the
-//! other guests ([`crate::forward`]). A camera sent as one layer is both decoded and
-//! forwarded.
+//! other guests ([`crate::forward`]). While the full layer does not flow (a browser starts
+//! it only once its uplink allows, and drops it when the uplink shrinks) the screen
+//! decodes the small one. A switch starts at the new layer's keyframe with a decoder of its
+//! own (one decoder whose stream changes size mid-call can stall); the layers are
+//! renumbered into one stream ([`SlotStream`]). A camera sent as one layer is both decoded
+//! and forwarded.
 
-use crate::forward::{FULL_RID, Forwarder, Publication, SMALL_RID};
+use crate::forward::{FULL_RID, Forwarder, Publication, SMALL_RID, SlotStream, Source};
 use crate::media::remote::{Decoder, GuestMedia, RemoteCodec};
-use crate::metrics::GuestCounters;
+use crate::metrics::{GuestCounters, layer_code};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::shared::marshal::Marshal;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use visavis_api::local::VideoLayer;
 use visavis_api::signaling::GuestId;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -30,6 +36,81 @@ enum Role {
     Other,
 }
 
+/// The full layer counts as flowing if a packet of it came this recently.
+const FULL_LAYER_QUIET: Duration = Duration::from_secs(2);
+
+/// The small layer is decoded only this long after the camera's first packet: browsers
+/// start the full layer a moment after the small one, and each switch costs a decoder.
+const START_GRACE: Duration = Duration::from_secs(3);
+
+/// Which layer of the camera the screen decodes, renumbered into one stream.
+struct Decoded {
+    stream: SlotStream,
+    /// The SSRC being decoded (or about to be, from its next keyframe).
+    ssrc: Option<u32>,
+    full_heard: Option<Instant>,
+    /// When the camera's first packet came.
+    first: Option<Instant>,
+}
+
+impl Decoded {
+    fn new() -> Self {
+        Decoded {
+            stream: SlotStream::new(rand::random(), 90_000),
+            ssrc: None,
+            full_heard: None,
+            first: None,
+        }
+    }
+
+    /// Whether `packet` (of a stream in `role`) goes to the decoder, renumbered in place;
+    /// `Some(ssrc)` in `switch` when the decoder should now start on that stream (a
+    /// keyframe is to be asked of it).
+    fn take(
+        &mut self,
+        guest: &GuestId,
+        role: Role,
+        mime: &str,
+        packet: &mut rtc::rtp::packet::Packet,
+        switch: &mut Option<u32>,
+        now: Instant,
+    ) -> bool {
+        let ssrc = packet.header.ssrc;
+        let first = *self.first.get_or_insert(now);
+        if role == Role::Full {
+            self.full_heard = Some(now);
+        }
+        let full_flowing = self
+            .full_heard
+            .is_some_and(|t| now.duration_since(t) < FULL_LAYER_QUIET);
+        let wanted = match role {
+            // A camera without layers has one stream: the first one seen.
+            Role::Only => self.ssrc.is_none(),
+            Role::Full => true,
+            Role::Small => !full_flowing && now.duration_since(first) >= START_GRACE,
+            Role::Other => false,
+        };
+        if wanted && self.ssrc != Some(ssrc) {
+            self.ssrc = Some(ssrc);
+            self.stream.show(Some(Source {
+                guest: guest.clone(),
+                generation: u64::from(ssrc),
+            }));
+            *switch = Some(ssrc);
+        }
+        if self.ssrc != Some(ssrc) {
+            return false;
+        }
+        let source = Source {
+            guest: guest.clone(),
+            generation: u64::from(ssrc),
+        };
+        let keyframe = crate::forward::starts_keyframe(mime, &packet.payload);
+        self.stream
+            .rewrite(&source, &mut packet.header, keyframe, now)
+    }
+}
+
 impl Role {
     fn of(rid: Option<&str>) -> Role {
         match rid {
@@ -38,10 +119,6 @@ impl Role {
             Some(SMALL_RID) => Role::Small,
             Some(_) => Role::Other,
         }
-    }
-
-    fn decoded(self) -> bool {
-        matches!(self, Role::Only | Role::Full)
     }
 
     fn forwarded(self) -> bool {
@@ -71,13 +148,17 @@ pub async fn receive_remote_track(
     let mut decoder: Option<Option<Decoder>> = None;
     let mut publication: Option<Option<Publication>> = None;
     let mut roles: HashMap<u32, Role> = HashMap::new();
+    let mut decoded = Decoded::new();
+    let mut mime: Option<String> = None;
+    // The decoder of the layer decoded before a switch, until the new one is built.
+    let mut retiring: Option<Decoder> = None;
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnOpen(init) => {
                 tracing::debug!(guest = %guest_id, %kind, ssrc = init.ssrc, rid = ?init.rid, "guest stream opened");
                 roles.insert(init.ssrc, Role::of(init.rid.as_deref()));
             }
-            TrackRemoteEvent::OnRtpPacket(packet) => {
+            TrackRemoteEvent::OnRtpPacket(mut packet) => {
                 let ssrc = packet.header.ssrc;
                 let role = match roles.get(&ssrc) {
                     Some(r) => *r,
@@ -87,48 +168,98 @@ pub async fn receive_remote_track(
                         r
                     }
                 };
-                if !video || role.decoded() {
-                    let frames = if video {
-                        u64::from(packet.header.marker)
-                    } else {
-                        1
-                    };
-                    counter.add(1, packet.payload.len() as u64, frames);
-                } else {
-                    counter.add(1, packet.payload.len() as u64, 0);
+                if !video {
+                    counter.add(1, packet.payload.len() as u64, 1);
+                    if let Some(media) = &media {
+                        decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
+                    }
+                    continue;
                 }
-                if video
-                    && role.forwarded()
+                if role.forwarded()
                     && let Some(forward) = &forward
                 {
-                    let publication = match &publication {
-                        Some(p) => p,
-                        None => {
-                            publication =
-                                Some(publish(&guest_id, &track, forward, &packet.header).await);
-                            publication.as_ref().expect("just set")
-                        }
-                    };
-                    if let Some(p) = publication {
+                    if publication.is_none() {
+                        publication =
+                            Some(publish(&guest_id, &track, forward, &packet.header).await);
+                    }
+                    if let Some(Some(p)) = &publication {
                         p.packet(&packet);
                     }
                 }
-                if video && !role.decoded() {
-                    continue;
+                if mime.is_none() {
+                    mime = track.codec(ssrc).await.map(|c| c.mime_type);
                 }
-                let Some(media) = &media else { continue };
-                if decoder.is_none() {
-                    decoder = Some(start(&guest_id, &track, media, &packet.header).await);
+                let mut switch = None;
+                let take = decoded.take(
+                    &guest_id,
+                    role,
+                    mime.as_deref().unwrap_or_default(),
+                    &mut packet,
+                    &mut switch,
+                    Instant::now(),
+                );
+                if let Some(ssrc) = switch {
+                    tracing::debug!(guest = %guest_id, ?role, "the screen decodes this layer of the guest's camera");
+                    let layer = if role == Role::Small {
+                        VideoLayer::Small
+                    } else {
+                        VideoLayer::Main
+                    };
+                    counters
+                        .camera_layer
+                        .store(layer_code(layer), std::sync::atomic::Ordering::Relaxed);
+                    ask_keyframe(&guest_id, &track, ssrc).await;
+                    // A decoder whose stream changes size mid-call can stall (GStreamer's
+                    // `decodebin` renegotiating): the new layer gets a decoder of its own,
+                    // and the old one goes once the new one is built (no gap on the screen).
+                    if let Some(Some(old)) = decoder.take() {
+                        retiring = Some(old);
+                    }
                 }
-                if let Some(Some(d)) = &decoder
-                    && let Ok(bytes) = packet.marshal()
-                {
-                    d.push(bytes.to_vec());
+                counter.add(
+                    1,
+                    packet.payload.len() as u64,
+                    u64::from(take && packet.header.marker),
+                );
+                if take && let Some(media) = &media {
+                    decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
+                    drop(retiring.take());
                 }
             }
             TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
             _ => {}
         }
+    }
+}
+
+/// Hand `packet` to the track's decoder, built at the first packet (`None` inside once
+/// that failed) for the codec of the stream it came in (`ssrc`, before any renumbering).
+async fn decode(
+    guest_id: &GuestId,
+    track: &Arc<dyn TrackRemote>,
+    media: &GuestMedia,
+    decoder: &mut Option<Option<Decoder>>,
+    packet: &rtc::rtp::packet::Packet,
+    ssrc: u32,
+) {
+    if decoder.is_none() {
+        *decoder = Some(start(guest_id, track, media, ssrc, packet.header.payload_type).await);
+    }
+    if let Some(Some(d)) = decoder
+        && let Ok(bytes) = packet.marshal()
+    {
+        d.push(bytes.to_vec());
+    }
+}
+
+/// Ask the guest's browser for a keyframe of stream `ssrc` (PLI).
+async fn ask_keyframe(guest_id: &GuestId, track: &Arc<dyn TrackRemote>, ssrc: u32) {
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc: ssrc,
+    };
+    if let Err(e) = track.write_rtcp(vec![Box::new(pli)]).await {
+        tracing::debug!(guest = %guest_id, "keyframe request: {e}");
     }
 }
 
@@ -161,20 +292,20 @@ async fn publish(
     Some(forward.publish(guest_id, &codec.mime_type, ask))
 }
 
-/// The decoder for the track `header` belongs to; for video, a keyframe is asked for so
-/// the tile starts with a whole picture.
+/// The decoder for stream `ssrc` of the track (video starts at a keyframe: asked for when
+/// the layer was chosen).
 async fn start(
     guest_id: &GuestId,
     track: &Arc<dyn TrackRemote>,
     media: &GuestMedia,
-    header: &rtc::rtp::header::Header,
+    ssrc: u32,
+    payload_type: u8,
 ) -> Option<Decoder> {
-    let Some(codec) = track.codec(header.ssrc).await else {
-        tracing::warn!(guest = %guest_id, ssrc = header.ssrc, "a guest track without a codec; not decoded");
+    let Some(codec) = track.codec(ssrc).await else {
+        tracing::warn!(guest = %guest_id, ssrc, "a guest track without a codec; not decoded");
         return None;
     };
-    let Some(remote) =
-        RemoteCodec::from_mime(&codec.mime_type, codec.clock_rate, header.payload_type)
+    let Some(remote) = RemoteCodec::from_mime(&codec.mime_type, codec.clock_rate, payload_type)
     else {
         tracing::warn!(guest = %guest_id, mime = %codec.mime_type, "a guest codec the unit cannot decode");
         return None;
@@ -186,14 +317,132 @@ async fn start(
             return None;
         }
     };
-    if remote.video {
-        let pli = PictureLossIndication {
-            sender_ssrc: 0,
-            media_ssrc: header.ssrc,
-        };
-        if let Err(e) = track.write_rtcp(vec![Box::new(pli)]).await {
-            tracing::debug!(guest = %guest_id, "keyframe request: {e}");
+    Some(decoder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::rtp::packet::Packet;
+
+    const VP8: &str = "video/VP8";
+
+    fn packet(ssrc: u32, seq: u16, key: bool) -> Packet {
+        Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                ssrc,
+                sequence_number: seq,
+                timestamp: u32::from(seq) * 3000,
+                ..Default::default()
+            },
+            payload: bytes::Bytes::from(if key {
+                vec![0x10, 0x00]
+            } else {
+                vec![0x10, 0x01]
+            }),
         }
     }
-    Some(decoder)
+
+    /// Feed one packet at `at` seconds; (taken, switched to).
+    fn feed(
+        d: &mut Decoded,
+        t0: Instant,
+        at: f64,
+        role: Role,
+        ssrc: u32,
+        seq: u16,
+        key: bool,
+    ) -> (bool, Option<u32>) {
+        let mut p = packet(ssrc, seq, key);
+        let mut switch = None;
+        let taken = d.take(
+            &"jo".to_owned(),
+            role,
+            VP8,
+            &mut p,
+            &mut switch,
+            t0 + Duration::from_secs_f64(at),
+        );
+        (taken, switch)
+    }
+
+    #[test]
+    fn the_full_layer_is_decoded_and_the_small_one_only_while_it_does_not_flow() {
+        const SMALL: u32 = 1;
+        const FULL: u32 = 2;
+        let t0 = Instant::now();
+        let mut d = Decoded::new();
+        // The small layer comes first: not decoded while the full one may still start.
+        assert_eq!(
+            feed(&mut d, t0, 0.0, Role::Small, SMALL, 1, true),
+            (false, None)
+        );
+        // The full layer starts: decoded from its keyframe.
+        assert_eq!(
+            feed(&mut d, t0, 0.2, Role::Full, FULL, 100, true),
+            (true, Some(FULL))
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.3, Role::Small, SMALL, 2, true),
+            (false, None)
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.3, Role::Full, FULL, 101, false),
+            (true, None)
+        );
+        // The full layer stops (a thin uplink): past the quiet time the small one takes
+        // over at its keyframe, numbered on from the full one.
+        assert_eq!(
+            feed(&mut d, t0, 2.0, Role::Small, SMALL, 3, false),
+            (false, None)
+        );
+        assert_eq!(
+            feed(&mut d, t0, 3.5, Role::Small, SMALL, 4, false),
+            (false, Some(SMALL))
+        );
+        let mut p = packet(SMALL, 5, true);
+        let mut switch = None;
+        assert!(d.take(
+            &"jo".to_owned(),
+            Role::Small,
+            VP8,
+            &mut p,
+            &mut switch,
+            t0 + Duration::from_secs(4)
+        ));
+        assert_eq!(p.header.sequence_number, 102, "one stream for the decoder");
+        // The full layer comes back: decoded again from its next keyframe.
+        assert_eq!(
+            feed(&mut d, t0, 5.0, Role::Full, FULL, 150, false),
+            (false, Some(FULL))
+        );
+        assert_eq!(
+            feed(&mut d, t0, 5.1, Role::Small, SMALL, 6, true),
+            (false, None)
+        );
+        assert_eq!(
+            feed(&mut d, t0, 5.2, Role::Full, FULL, 151, true),
+            (true, None)
+        );
+    }
+
+    #[test]
+    fn a_camera_without_layers_is_decoded_from_its_first_stream() {
+        let t0 = Instant::now();
+        let mut d = Decoded::new();
+        assert_eq!(
+            feed(&mut d, t0, 0.0, Role::Only, 7, 1, true),
+            (true, Some(7))
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.1, Role::Only, 8, 1, true),
+            (false, None),
+            "a second stream never takes over"
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.2, Role::Other, 9, 1, true),
+            (false, None)
+        );
+    }
 }
