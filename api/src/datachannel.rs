@@ -83,7 +83,15 @@ pub enum GuestMessage {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum UnitMessage {
     /// Sent once the channel opens: who the guest is talking to.
-    Welcome { mode: Mode, location: String },
+    Welcome {
+        mode: Mode,
+        location: String,
+        /// Whether the unit forwards guests' pictures to each other (`[video]
+        /// guests_see_each_other`): without it the page does not send its camera's small
+        /// layer (nobody would get it).
+        #[serde(default)]
+        others_video: bool,
+    },
     /// A saved look's still, sent before the comparison that shows it. One look per
     /// message: data-channel messages stay under 64 KiB, the smallest limit peers use.
     Look { id: u32, jpeg: String },

@@ -109,6 +109,7 @@ pub async fn run(
         welcome: UnitMessage::Welcome {
             mode: config.mode,
             location: config.location.clone(),
+            others_video: config.guests_see_each_other(),
         },
         guest_media: Some(media.guest_media()),
         relay_tls: Some(relay_tls),

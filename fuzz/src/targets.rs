@@ -188,6 +188,7 @@ pub fn all() -> Vec<Target> {
                 UnitMessage::Welcome {
                     mode: Mode::Table,
                     location: "Table 4".into(),
+                    others_video: true,
                 },
                 UnitMessage::Tally {
                     round: 1,

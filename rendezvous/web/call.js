@@ -209,6 +209,18 @@ export class Call {
     return out;
   }
 
+  /** Send the camera's small layer (for the other guests) or not: a unit that does not
+   * forward guests' pictures to each other would only throw it away. */
+  async smallLayer(on) {
+    const sender = this.camera?.sender;
+    if (!sender?.track) return;
+    const params = sender.getParameters();
+    const small = params.encodings?.find((e) => e.rid === SMALL_RID);
+    if (!small || small.active === on) return;
+    small.active = on;
+    await sender.setParameters(params);
+  }
+
   /** Each slot's received picture: [{slot, framesDecoded, frameWidth, frameHeight,
    * framesPerSecond, bytesReceived}], slots that never received anything left out. */
   async slotStats() {

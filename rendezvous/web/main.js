@@ -339,9 +339,10 @@ function onConnectionState(connection) {
 function onData(msg) {
   const action = dataAction(msg);
   switch (action.do) {
-    case 'location':
+    case 'welcome':
       $('location').textContent = action.text;
-      $('location').hidden = false;
+      $('location').hidden = !action.text;
+      call?.smallLayer(action.othersVideo).catch((e) => console.warn('visavis: small layer', e));
       break;
     case 'camera':
       $('camera-off').hidden = action.on;

@@ -17,7 +17,8 @@
 //   unit-offline {note}         the unit is away: reconnect.js retries its offer (or a note)
 //   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
-// Data-channel actions (dataAction): location {text}, camera {on}, chat {name, text} and
+// Data-channel actions (dataAction): welcome {text, othersVideo} (where the call is; whether
+// the camera's small layer goes to other guests), camera {on}, chat {name, text} and
 // reaction {name, reaction} (another guest's), speaking {name, speaking}, watching {count},
 // others {others: [{slot, name}]} (whose pictures the slots carry),
 // looks (looks.js decides).
@@ -161,7 +162,8 @@ export function permissionKind(errorName) {
 export function dataAction(msg) {
   if (!msg || typeof msg !== 'object') return { do: 'none' };
   if (msg.type === 'welcome') {
-    return typeof msg.location === 'string' && msg.location ? { do: 'location', text: msg.location } : { do: 'none' };
+    const text = typeof msg.location === 'string' ? msg.location : '';
+    return { do: 'welcome', text, othersVideo: msg.others_video === true };
   }
   if (msg.type === 'camera') return typeof msg.on === 'boolean' ? { do: 'camera', on: msg.on } : { do: 'none' };
   // What another guest in the call said or did, and how many are watching.

@@ -34,6 +34,7 @@ async fn new_peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
         welcome: UnitMessage::Welcome {
             mode: Default::default(),
             location: String::new(),
+            others_video: false,
         },
         guest_media: None,
         relay_tls: None,

@@ -137,11 +137,13 @@ test('permission problems and data-channel messages', () => {
   assert.equal(permissionKind('NotAllowedError'), 'denied');
   assert.equal(permissionKind('SecurityError'), 'denied');
   assert.equal(permissionKind('NotFoundError'), 'no_device');
-  assert.deepEqual(dataAction({ type: 'welcome', mode: 'table', location: 'Table 4' }), {
-    do: 'location',
+  assert.deepEqual(dataAction({ type: 'welcome', mode: 'table', location: 'Table 4', others_video: true }), {
+    do: 'welcome',
     text: 'Table 4',
+    othersVideo: true,
   });
-  assert.equal(dataAction({ type: 'welcome', location: '' }).do, 'none');
+  assert.deepEqual(dataAction({ type: 'welcome', location: '' }), { do: 'welcome', text: '', othersVideo: false });
+  assert.equal(dataAction({ type: 'welcome', location: 4, others_video: 'yes' }).othersVideo, false);
   assert.deepEqual(dataAction({ type: 'camera', on: false }), { do: 'camera', on: false });
   assert.equal(dataAction({ type: 'camera', on: 'no' }).do, 'none');
   assert.equal(dataAction({ type: 'tally', round: 1, votes: [] }).do, 'looks');
