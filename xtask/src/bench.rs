@@ -7,7 +7,9 @@
 //! ten million fuzzed inputs into every parser (`fuzz/`), and the soak and faults
 //! (`tests/src/bin/soak`: `--cycles`, `--call-secs`, `--connections` size it; the defaults,
 //! 1,000 cycles, a 30-minute call and 10,000 connections, take about an hour), and `group`:
-//! calls of 1, 2, 4 and 8 light guests at once (the soak's `group` part). It reports
+//! calls of 1, 2, 4 and 8 light guests at once who see each other (the soak's `group`
+//! part: the unit's CPU, PSS, send rate and forwarded pictures; each guest's receive rate
+//! and frames a second per other guest's picture). It reports
 //! figures; it never fails on them, only on a parser that panicked.
 
 use crate::cli::{BenchOptions, Profile};

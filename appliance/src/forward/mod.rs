@@ -21,7 +21,7 @@
 //!
 //! The store's uplink is a budget: forwarded pictures take at most [`UPLINK_SHARE`] of
 //! `[uplink] max_kbps`, shared evenly among the guests who see others (with eight guests
-//! on 10 Mbit/s, four pictures each, the latest speakers).
+//! on 10 Mbit/s, 29 pictures in all: three each, the latest speakers).
 //!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam

@@ -358,7 +358,7 @@ impl Peer {
             .add_track(audio.clone() as Arc<dyn TrackLocal>)
             .await?;
         let slot_tracks = match &self.ctx.forward {
-            Some(_) => slots::add(&self.pc, slots::offered(&offer)).await?,
+            Some(_) => slots::add(&self.pc, slots::offered(&offer), slots::carried(&offer)).await?,
             None => Vec::new(),
         };
         let sdp = self.make_answer().await?;

@@ -237,23 +237,52 @@ pub async fn keyframes_on_request(
     }
 }
 
-/// Copy webrtc-rs's count of sent packets and bytes into the guest's counters, every second.
+/// Copy webrtc-rs's count of sent packets and bytes into the guest's counters, every second:
+/// all of a kind's outbound streams together (the room's video and the other guests'
+/// pictures in the guest's slots are all video the unit sends them).
 pub async fn poll_sent_stats(pc: Arc<dyn PeerConnection>, counters: Arc<GuestCounters>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         let report = pc.get_stats(Instant::now(), StatsSelector::None).await;
-        for s in report.outbound_rtp_streams() {
+        let sent = sent_totals(report.outbound_rtp_streams().map(|s| {
             let sent = &s.sent_rtp_stream_stats;
-            let c = match sent.rtp_stream_stats.kind {
-                RtpCodecKind::Video => &counters.video_out,
-                RtpCodecKind::Audio => &counters.audio_out,
-                _ => continue,
-            };
-            c.packets.store(sent.packets_sent, Relaxed);
-            c.bytes.store(sent.bytes_sent, Relaxed);
+            (
+                sent.rtp_stream_stats.kind,
+                sent.packets_sent,
+                sent.bytes_sent,
+            )
+        }));
+        for (c, (packets, bytes)) in [
+            (&counters.video_out, sent.video),
+            (&counters.audio_out, sent.audio),
+        ] {
+            c.packets.store(packets, Relaxed);
+            c.bytes.store(bytes, Relaxed);
         }
     }
+}
+
+/// Packets and bytes sent of each kind, over all of a guest's outbound streams.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SentTotals {
+    pub video: (u64, u64),
+    pub audio: (u64, u64),
+}
+
+/// Sum `(kind, packets, bytes)` of every outbound stream by kind.
+pub fn sent_totals(streams: impl IntoIterator<Item = (RtpCodecKind, u64, u64)>) -> SentTotals {
+    let mut totals = SentTotals::default();
+    for (kind, packets, bytes) in streams {
+        let t = match kind {
+            RtpCodecKind::Video => &mut totals.video,
+            RtpCodecKind::Audio => &mut totals.audio,
+            _ => continue,
+        };
+        t.0 += packets;
+        t.1 += bytes;
+    }
+    totals
 }
 
 #[cfg(test)]

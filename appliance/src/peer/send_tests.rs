@@ -157,3 +157,22 @@ async fn layer_changes_happen_at_a_keyframe_of_the_new_layer() {
         "one request per change"
     );
 }
+
+#[test]
+fn what_a_guest_is_sent_sums_every_stream_of_a_kind() {
+    // The room's video, two slots carrying other guests' pictures (one still idle), the
+    // room's voice: the slots count with the room's video, whatever the stats' order.
+    let totals = sent_totals([
+        (RtpCodecKind::Video, 900, 1_000_000),
+        (RtpCodecKind::Audio, 500, 40_000),
+        (RtpCodecKind::Video, 300, 200_000),
+        (RtpCodecKind::Video, 0, 0),
+    ]);
+    assert_eq!(
+        totals,
+        SentTotals {
+            video: (1_200, 1_200_000),
+            audio: (500, 40_000),
+        }
+    );
+}

@@ -1,7 +1,8 @@
 //! The guest's slots for the other guests' pictures ([`crate::forward`]): the page offers
 //! receive-only video sections after its own; the unit answers each with a track of its
-//! own SSRC, registers them with the forwarder once the connection is up, and writes what
-//! the forwarder hands it. A keyframe request from the guest's browser on a slot goes to
+//! own SSRC, in the codecs the guest's camera section names (VP8 and H.264 from a
+//! browser; neither: no slots, the call goes on), registers them with the forwarder once
+//! the connection is up, and writes what the forwarder hands it. A keyframe request from the guest's browser on a slot goes to
 //! the forwarder, which asks the guest shown there.
 
 use super::rtcp::is_keyframe_request;
@@ -55,9 +56,43 @@ pub fn offered(offer: &str) -> usize {
     video.saturating_sub(1).min(FORWARD_SLOTS)
 }
 
-/// A track for each of the first `count` slots; added after the room's own tracks, so
-/// they take the offer's later video sections, in order.
-pub async fn add(pc: &Arc<dyn PeerConnection>, count: usize) -> Result<Vec<SlotTrack>, PeerError> {
+/// The codecs a slot can carry that `offer`'s camera section (its first video section)
+/// names: webrtc-rs agrees a call's video codecs from that section alone, so a slot track
+/// with a codec missing there is refused, and with it the whole answer. Empty: no slots.
+pub fn carried(offer: &str) -> Vec<RTCRtpCodec> {
+    let camera: Vec<&str> = offer
+        .lines()
+        .skip_while(|l| !l.starts_with("m=video "))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !l.starts_with("m="))
+        .map(|(_, l)| l)
+        .collect();
+    let named = |mime: &str| {
+        let name = mime.strip_prefix("video/").unwrap_or(mime);
+        camera.iter().any(|l| {
+            l.strip_prefix("a=rtpmap:")
+                .and_then(|m| m.split_once(' '))
+                .and_then(|(_, codec)| codec.split('/').next())
+                .is_some_and(|c| c.eq_ignore_ascii_case(name))
+        })
+    };
+    forwarded_codecs()
+        .into_iter()
+        .filter(|c| named(&c.mime_type))
+        .collect()
+}
+
+/// A track for each of the first `count` slots, carrying `codecs` (see [`carried`]; none:
+/// no slots); added after the room's own tracks, so they take the offer's later video
+/// sections, in order.
+pub async fn add(
+    pc: &Arc<dyn PeerConnection>,
+    count: usize,
+    codecs: Vec<RTCRtpCodec>,
+) -> Result<Vec<SlotTrack>, PeerError> {
+    if codecs.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut slots = Vec::with_capacity(count);
     for index in 0..count {
         let ssrc = rand::random::<u32>();
@@ -66,8 +101,9 @@ pub async fn add(pc: &Arc<dyn PeerConnection>, count: usize) -> Result<Vec<SlotT
             format!("visavis-other-{index}"),
             format!("visavis-other-{index}"),
             RtpCodecKind::Video,
-            forwarded_codecs()
-                .into_iter()
+            codecs
+                .iter()
+                .cloned()
                 .map(|codec| RTCRtpEncodingParameters {
                     rtp_coding_parameters: RTCRtpCodingParameters {
                         ssrc: Some(ssrc),
@@ -171,5 +207,35 @@ mod tests {
         assert_eq!(super::offered(&offer(3)), 2);
         assert_eq!(super::offered(&offer(20)), super::FORWARD_SLOTS);
         assert_eq!(super::offered(""), 0);
+    }
+
+    #[test]
+    fn slots_carry_only_the_codecs_the_camera_section_names() {
+        let mimes = |offer: &str| -> Vec<String> {
+            super::carried(offer)
+                .into_iter()
+                .map(|c| c.mime_type)
+                .collect()
+        };
+        let offer = |camera: &str| {
+            format!(
+                "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 102\r\n{camera}\
+                 m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n\
+                 m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\na=rtpmap:96 VP8/90000\r\n\
+                 a=rtpmap:102 H264/90000\r\na=recvonly\r\n"
+            )
+        };
+        // A browser's camera: VP8 and H.264 (and more).
+        assert_eq!(
+            mimes(&offer(
+                "a=rtpmap:96 VP8/90000\r\na=rtpmap:98 VP9/90000\r\na=rtpmap:102 H264/90000\r\n"
+            )),
+            ["video/VP8", "video/H264"]
+        );
+        // A camera offered as H.264 only: the slots' VP8 would refuse the whole answer.
+        assert_eq!(mimes(&offer("a=rtpmap:102 H264/90000\r\n")), ["video/H264"]);
+        // Neither (say VP9 only): no slots, the call goes on.
+        assert!(mimes(&offer("a=rtpmap:98 VP9/90000\r\n")).is_empty());
+        assert!(mimes("").is_empty());
     }
 }

@@ -1,11 +1,21 @@
 //! `group`: a table's call with 1, 2, 4 and 8 guests at once, each a light webrtc-rs guest
-//! sending a looped clip and tone ([`SoakGuest`]), against a fresh rendezvous and
-//! applianced each time. Once every guest's media flows: applianced's CPU (% of one core)
-//! and PSS over 10 s, what it sends to all its guests together (its `send_bps`, and what
-//! congestion control plans, under its `[uplink]` cap), the guests' own audio mixes (each
-//! hears the room and the others), and the RTP packets a second each guest receives
-//! (fewest and most). Guests' video is not forwarded to each other yet; guest-to-guest
-//! latency is not measured here.
+//! sending a looped clip and tone ([`SoakGuest`]) and offering the slots for the others'
+//! pictures, against a fresh rendezvous and applianced (in table mode, where guests see
+//! each other by default) each time. Once every guest's media
+//! flows and every slot the unit filled carries pictures, over 10 s:
+//! - the unit: applianced's CPU (% of one core) and PSS, what it sends to all its guests
+//!   together (its `send_bps`, and what congestion control plans, under its `[uplink]`
+//!   cap), the pictures it forwards (`forwarded_streams`, forwarded packets a second, and
+//!   keyframes it asked of the guests), and the guests' own audio mixes (each hears the
+//!   room and the others);
+//! - the guests: what each receives in kbit/s (everything, and the forwarded part: fewest
+//!   and most), how many others' pictures each receives (slots with packets, and how many
+//!   the unit's `others` message names) against the n−1 others in the call, and frames a
+//!   second per forwarded picture (the lowest and the median over all guests' filled slots).
+//!
+//! The unit caps forwarded pictures at half its uplink shared evenly among the guests
+//! (`appliance/src/forward`), so with many guests each may see fewer than n−1: the table
+//! says so rather than fail. Guest-to-guest latency is not measured here.
 
 use crate::clip::Clip;
 use crate::cycles::{MEDIA_PACKETS, SETTLE, STEP, config};
@@ -15,32 +25,119 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
+use visavis_api::Mode;
 use visavis_e2e::{Rendezvous, procstat};
 
 /// How long each size of call is measured.
 const MEASURE: Duration = Duration::from_secs(10);
 
+/// The sizes of call measured.
+const SIZES: [usize; 4] = [1, 2, 4, 8];
+
+/// What one size of call showed.
+struct Figures {
+    guests: usize,
+    cpu: f64,
+    pss_kb: u64,
+    sent_kbps: f64,
+    planned_kbps: f64,
+    forwarded_streams: u64,
+    forwarded_pps: f64,
+    keyframe_asks: u64,
+    own_mixes: u64,
+    voices: u64,
+    /// Each guest's receive rate, everything and the forwarded part, kbit/s.
+    receive_kbps: Vec<f64>,
+    forwarded_kbps: Vec<f64>,
+    /// Per guest: slots that carried packets, and slots the unit's `others` names.
+    pictures: Vec<usize>,
+    told: Vec<usize>,
+    /// Frames a second of every guest's filled slots.
+    fps: Vec<f64>,
+    /// Something seen while waiting for the pictures, to say under the table.
+    note: Option<String>,
+}
+
 pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
+    let mut results = Vec::new();
+    for n in SIZES {
+        results.push((n, call(n, clip.clone()).await));
+    }
     let mut out = format!(
-        "group: 1, 2, 4 and 8 guests in one call, measured over {} s once all their media flows\n\
-         \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap | own mixes, voices \
-         | each guest receives, packets/s\n",
+        "group: 1, 2, 4 and 8 guests in one call, measured over {} s once all their media \
+         flows\n the unit:\n\
+         \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
+         | forwarded streams, packets/s, keyframe asks | own mixes, voices\n",
         MEASURE.as_secs()
     );
-    for n in [1usize, 2, 4, 8] {
-        match call(n, clip.clone()).await {
-            Ok(line) => out.push_str(&line),
+    for (n, r) in &results {
+        match r {
+            Ok(f) => {
+                let _ = writeln!(
+                    out,
+                    "  {n:6} | {:5.1} %, {} | {:6.0} ({:6.0}), 10000 | {:3}, {:6.0}, {:3} | {}, {}",
+                    f.cpu,
+                    mem::mb(f.pss_kb),
+                    f.sent_kbps,
+                    f.planned_kbps,
+                    f.forwarded_streams,
+                    f.forwarded_pps,
+                    f.keyframe_asks,
+                    f.own_mixes,
+                    f.voices,
+                );
+            }
             Err(e) => {
                 let _ = writeln!(out, "  {n:6} | FAILED: {e}");
             }
         }
     }
+    out.push_str(
+        " each guest (fewest–most over the guests):\n\
+         \x20 guests | receives kbit/s (forwarded) | others' pictures (named), of n−1 \
+         | frames/s per picture, lowest, median\n",
+    );
+    for (n, r) in &results {
+        let Ok(f) = r else {
+            let _ = writeln!(out, "  {n:6} | FAILED (above)");
+            continue;
+        };
+        let (rlo, rhi) = range(&f.receive_kbps);
+        let (flo, fhi) = range(&f.forwarded_kbps);
+        let (plo, phi) = range(&f.pictures);
+        let (tlo, thi) = range(&f.told);
+        let fps = match (lowest(&f.fps), median(&f.fps)) {
+            (Some(lo), Some(med)) => format!("{lo:4.1}, {med:4.1}"),
+            _ => "–".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "  {n:6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps}",
+            f.guests - 1,
+        );
+    }
+    for (n, r) in &results {
+        let Ok(f) = r else { continue };
+        let want = f.guests - 1;
+        let (plo, phi) = range(&f.pictures);
+        if plo != want || phi != want {
+            let _ = writeln!(
+                out,
+                "  {n} guests: each receives {plo}–{phi} others' pictures, not the {want} others \
+                 in the call ({} forwarded streams in all)",
+                f.forwarded_streams
+            );
+        }
+        if let Some(note) = &f.note {
+            let _ = writeln!(out, "  {n} guests: {note}");
+        }
+    }
     Ok(out)
 }
 
-async fn call(n: usize, clip: Arc<Clip>) -> Result<String, String> {
+async fn call(n: usize, clip: Arc<Clip>) -> Result<Figures, String> {
     let rendezvous = Rendezvous::start(config()).map_err(|e| e.to_string())?;
-    let mut unit = unit::start(rendezvous.url(), rendezvous.fleet())?;
+    let mut unit = unit::start_as(rendezvous.url(), rendezvous.fleet(), Mode::Table)?;
     let invite = unit::invite(&mut unit)?;
     let mut guests = Vec::new();
     for i in 1..=n {
@@ -48,15 +145,13 @@ async fn call(n: usize, clip: Arc<Clip>) -> Result<String, String> {
         g.media_flows(MEDIA_PACKETS, STEP).await?;
         guests.push(g);
     }
+    let note = pictures_flow(&guests, n, STEP).await.err();
     // Let every guest's estimate and the encoders settle a moment.
     tokio::time::sleep(SETTLE).await;
     let pid = unit.process().id();
-    let received = |gs: &[SoakGuest]| gs.iter().map(|g| g.received.load(Relaxed)).collect();
-    let (cpu0, t0, before): (f64, Instant, Vec<u64>) = (
-        procstat::cpu_seconds(pid),
-        Instant::now(),
-        received(&guests),
-    );
+    let before = Snapshot::of(&guests);
+    let m0 = unit::metrics(&unit)?;
+    let (cpu0, t0) = (procstat::cpu_seconds(pid), Instant::now());
     let (mut sent, mut planned) = (Vec::new(), Vec::new());
     while t0.elapsed() < MEASURE {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -66,27 +161,178 @@ async fn call(n: usize, clip: Arc<Clip>) -> Result<String, String> {
     }
     let secs = t0.elapsed().as_secs_f64();
     let cpu = (procstat::cpu_seconds(pid) - cpu0) / secs * 100.0;
-    let after: Vec<u64> = received(&guests);
-    let rates: Vec<f64> = after
-        .iter()
-        .zip(&before)
-        .map(|(a, b)| (a - b) as f64 / secs)
-        .collect();
+    let after = Snapshot::of(&guests);
     let m = unit::metrics(&unit)?;
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let (lo, hi) = rates
-        .iter()
-        .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-    let line = format!(
-        "  {n:6} | {cpu:5.1} %, {} | {:6.0} ({:6.0}), 10000 | {}, {} | {lo:.0}–{hi:.0}\n",
-        mem::mb(procstat::pss_kb(pid)),
-        mean(&sent),
-        mean(&planned),
-        m.own_mixes,
-        m.group_voices,
-    );
+    let pss_kb = procstat::pss_kb(pid);
+    let kbps = |bytes: u64| bytes as f64 * 8.0 / secs / 1000.0;
+    let mut figures = Figures {
+        guests: n,
+        cpu,
+        pss_kb,
+        sent_kbps: mean(&sent),
+        planned_kbps: mean(&planned),
+        forwarded_streams: m.forwarded_streams,
+        forwarded_pps: m.forwarded_packets.saturating_sub(m0.forwarded_packets) as f64 / secs,
+        keyframe_asks: m
+            .forward_keyframe_requests
+            .saturating_sub(m0.forward_keyframe_requests),
+        own_mixes: m.own_mixes,
+        voices: m.group_voices,
+        receive_kbps: Vec::new(),
+        forwarded_kbps: Vec::new(),
+        pictures: Vec::new(),
+        told: Vec::new(),
+        fps: Vec::new(),
+        note,
+    };
+    for ((g, b), a) in guests.iter().zip(&before.guests).zip(&after.guests) {
+        figures
+            .receive_kbps
+            .push(kbps(a.bytes.saturating_sub(b.bytes)));
+        let named: Vec<usize> = g.others().iter().map(|o| usize::from(o.slot)).collect();
+        let mut forwarded = 0;
+        let mut pictures = 0;
+        for (slot, (sa, sb)) in a.slots.iter().zip(&b.slots).enumerate() {
+            let packets = sa.packets.saturating_sub(sb.packets);
+            forwarded += sa.bytes.saturating_sub(sb.bytes);
+            if packets > 0 {
+                pictures += 1;
+            }
+            if packets > 0 || named.contains(&slot) {
+                figures
+                    .fps
+                    .push(sa.frames.saturating_sub(sb.frames) as f64 / secs);
+            }
+        }
+        figures.forwarded_kbps.push(kbps(forwarded));
+        figures.pictures.push(pictures);
+        figures.told.push(named.len());
+    }
     for g in guests {
         g.leave().await;
     }
-    Ok(line)
+    Ok(figures)
+}
+
+/// Wait until the unit named others to every guest (when there are others) and every slot
+/// it named carries pictures; what was missing at `timeout` otherwise.
+async fn pictures_flow(guests: &[SoakGuest], n: usize, timeout: Duration) -> Result<(), String> {
+    let t0 = Instant::now();
+    loop {
+        let missing: Vec<String> = guests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| {
+                let others = g.others();
+                let dark: Vec<u8> = others
+                    .iter()
+                    .filter(|o| {
+                        g.slots
+                            .get(usize::from(o.slot))
+                            .is_none_or(|c| c.frames.load(Relaxed) == 0)
+                    })
+                    .map(|o| o.slot)
+                    .collect();
+                if n > 1 && others.is_empty() {
+                    Some(format!("guest {} was named no one", i + 1))
+                } else if !dark.is_empty() {
+                    Some(format!("guest {}'s slots {dark:?} had no picture", i + 1))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if t0.elapsed() > timeout {
+            return Err(format!(
+                "after {} s: {}",
+                timeout.as_secs(),
+                missing.join("; ")
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The guests' counters at one moment.
+struct Snapshot {
+    guests: Vec<GuestSnapshot>,
+}
+
+struct GuestSnapshot {
+    bytes: u64,
+    slots: Vec<SlotSnapshot>,
+}
+
+struct SlotSnapshot {
+    packets: u64,
+    bytes: u64,
+    frames: u64,
+}
+
+impl Snapshot {
+    fn of(guests: &[SoakGuest]) -> Snapshot {
+        Snapshot {
+            guests: guests
+                .iter()
+                .map(|g| GuestSnapshot {
+                    bytes: g.received_bytes.load(Relaxed),
+                    slots: g
+                        .slots
+                        .iter()
+                        .map(|c| SlotSnapshot {
+                            packets: c.packets.load(Relaxed),
+                            bytes: c.bytes.load(Relaxed),
+                            frames: c.frames.load(Relaxed),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// The fewest and most of `v` (zeros when empty).
+fn range<T: Copy + PartialOrd + Default>(v: &[T]) -> (T, T) {
+    let mut it = v.iter().copied();
+    let Some(first) = it.next() else {
+        return (T::default(), T::default());
+    };
+    it.fold((first, first), |(lo, hi), x| {
+        (if x < lo { x } else { lo }, if x > hi { x } else { hi })
+    })
+}
+
+fn lowest(v: &[f64]) -> Option<f64> {
+    v.iter().copied().reduce(f64::min)
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let mid = s.len() / 2;
+    match s.len() {
+        0 => None,
+        len if len % 2 == 1 => Some(s[mid]),
+        _ => Some((s[mid - 1] + s[mid]) / 2.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn median_and_range_of_a_few_figures() {
+        assert_eq!(super::median(&[]), None);
+        assert_eq!(super::median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(super::median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(super::lowest(&[4.0, 1.5, 2.0]), Some(1.5));
+        assert_eq!(super::range(&[3usize, 1, 7]), (1, 7));
+        assert_eq!(super::range::<usize>(&[]), (0, 0));
+    }
 }

@@ -2,11 +2,15 @@
 //! `/ws/guest/{token}` WebSocket) and a real webrtc-rs peer connection in place of Chromium,
 //! so a thousand joins take minutes, not hours.
 //!
-//! Like the page it joins with a name, waits to be admitted, offers (H.264 and Opus
-//! sendrecv, the `visavis` data channel), trickles its candidates, applies the unit's answer
-//! and candidates, sends [`Clip`] in a loop once connected and counts the RTP packets the
-//! unit sends. When the signaling socket closes the call goes on (media is peer to peer),
-//! as on the page.
+//! Like the page it joins with a name, waits to be admitted, offers (its camera, with every
+//! video codec as a browser's camera section has, and Opus, both sendrecv; then
+//! [`FORWARD_SLOTS`] receive-only video sections, the "slots" for the other guests'
+//! pictures; the `visavis` data channel), trickles its candidates, applies the unit's
+//! answer and candidates, sends [`Clip`] in a loop once connected (H.264, one layer: the
+//! unit forwards a camera sent without simulcast as it comes) and counts the RTP packets
+//! and bytes the unit sends, and per slot its packets, bytes and pictures (marker bits).
+//! It keeps the unit's last `others` message: who is in which slot. When the
+//! signaling socket closes the call goes on (media is peer to peer), as on the page.
 
 use crate::clip::Clip;
 use futures_util::{SinkExt, StreamExt};
@@ -14,14 +18,20 @@ use rtc::media::Sample;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use std::sync::Arc;
+use rtc::rtp_transceiver::{
+    RTCRtpTransceiverDirection, RTCRtpTransceiverId, RTCRtpTransceiverInit,
+};
+use rtc::shared::marshal::MarshalSize;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use visavis_api::datachannel::{FORWARD_SLOTS, Other, UnitMessage};
 use visavis_api::signaling::{GuestToServer, ServerToGuest, SignalPayload};
-use webrtc::data_channel::DataChannel;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -39,10 +49,24 @@ pub struct SoakGuest {
     /// `None` once the socket closed.
     pub server: mpsc::UnboundedReceiver<Option<ServerToGuest>>,
     pc: Arc<dyn PeerConnection>,
-    /// RTP packets received from the unit (video and audio).
+    /// RTP packets received from the unit (video and audio, the room's and forwarded).
     pub received: Arc<AtomicU64>,
+    /// Bytes of those packets (RTP headers and payloads).
+    pub received_bytes: Arc<AtomicU64>,
+    /// What came in each slot, in the order of the offer's receive-only video sections.
+    pub slots: Arc<[Counts; FORWARD_SLOTS]>,
+    others: watch::Receiver<Vec<Other>>,
     state: watch::Receiver<RTCPeerConnectionState>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// What one slot received.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub packets: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Pictures: packets with the RTP marker bit (the last packet of a frame).
+    pub frames: AtomicU64,
 }
 
 /// `ws://host:port/ws/guest/<token>` for an invite URL `http://host:port/i/<token>`.
@@ -60,6 +84,10 @@ struct Handler {
     candidates: mpsc::UnboundedSender<SignalPayload>,
     state: watch::Sender<RTCPeerConnectionState>,
     received: Arc<AtomicU64>,
+    received_bytes: Arc<AtomicU64>,
+    slots: Arc<[Counts; FORWARD_SLOTS]>,
+    /// The slots' transceivers, and which slot each is; set before the offer.
+    slot_of: Arc<OnceLock<HashMap<RTCRtpTransceiverId, usize>>>,
 }
 
 #[async_trait::async_trait]
@@ -79,12 +107,26 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let received = self.received.clone();
+        let (received, bytes) = (self.received.clone(), self.received_bytes.clone());
+        let (slots, slot_of) = (self.slots.clone(), self.slot_of.clone());
         tokio::spawn(async move {
+            // Which slot the track is (its receiver is a slot's transceiver), known when it opens.
+            let mut slot: Option<usize> = None;
             while let Some(event) = track.poll().await {
                 match event {
-                    TrackRemoteEvent::OnRtpPacket(_) => {
+                    TrackRemoteEvent::OnOpen(init) => {
+                        let transceiver = RTCRtpTransceiverId::from(init.receiver_id);
+                        slot = slot_of.get().and_then(|m| m.get(&transceiver).copied());
+                    }
+                    TrackRemoteEvent::OnRtpPacket(packet) => {
+                        let size = (packet.header.marshal_size() + packet.payload.len()) as u64;
                         received.fetch_add(1, Relaxed);
+                        bytes.fetch_add(size, Relaxed);
+                        if let Some(c) = slot.and_then(|i| slots.get(i)) {
+                            c.packets.fetch_add(1, Relaxed);
+                            c.bytes.fetch_add(size, Relaxed);
+                            c.frames.fetch_add(u64::from(packet.header.marker), Relaxed);
+                        }
                     }
                     TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
                     _ => {}
@@ -200,6 +242,9 @@ impl SoakGuest {
         }
 
         let received = Arc::new(AtomicU64::new(0));
+        let received_bytes = Arc::new(AtomicU64::new(0));
+        let slots: Arc<[Counts; FORWARD_SLOTS]> = Arc::new(Default::default());
+        let slot_of = Arc::new(OnceLock::new());
         let (cand_tx, mut candidates) = mpsc::unbounded_channel();
         let (state_tx, mut state) = watch::channel(RTCPeerConnectionState::New);
         let mut media_engine = MediaEngine::default();
@@ -216,6 +261,9 @@ impl SoakGuest {
                 candidates: cand_tx,
                 state: state_tx,
                 received: received.clone(),
+                received_bytes: received_bytes.clone(),
+                slots: slots.clone(),
+                slot_of: slot_of.clone(),
             }))
             .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
             .build()
@@ -224,16 +272,47 @@ impl SoakGuest {
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
         let (video, video_ssrc) = track(RtpCodecKind::Video)?;
         let (audio, audio_ssrc) = track(RtpCodecKind::Audio)?;
-        for t in [&video, &audio] {
-            pc.add_track(t.clone() as Arc<dyn TrackLocal>)
-                .await
-                .map_err(|e| format!("add_track: {e}"))?;
+        let camera = pc
+            .add_track(video.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(|e| format!("add_track: {e}"))?;
+        pc.add_track(audio.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(|e| format!("add_track: {e}"))?;
+        // The camera's section offers every video codec, as a browser's does (VP8 first); the
+        // guest still sends H.264, which the unit agrees to as well.
+        for transceiver in pc.get_transceivers().await {
+            if let Ok(Some(sender)) = transceiver.sender().await
+                && sender.id() == camera.id()
+            {
+                transceiver
+                    .set_codec_preferences(Vec::new())
+                    .await
+                    .map_err(|e| format!("set_codec_preferences: {e}"))?;
+            }
         }
+        // The slots, after the guest's own camera and microphone, as the page offers them.
+        let mut ids = HashMap::new();
+        for slot in 0..FORWARD_SLOTS {
+            let transceiver = pc
+                .add_transceiver_from_kind(
+                    RtpCodecKind::Video,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Recvonly,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(|e| format!("add_transceiver_from_kind (slot {slot}): {e}"))?;
+            ids.insert(transceiver.id(), slot);
+        }
+        let _ = slot_of.set(ids);
         let channel = pc
             .create_data_channel(visavis_api::datachannel::LABEL, None)
             .await
             .map_err(|e| format!("create_data_channel: {e}"))?;
-        tasks.push(tokio::spawn(drain_channel(channel)));
+        let (others_tx, others) = watch::channel(Vec::new());
+        tasks.push(tokio::spawn(read_channel(channel, others_tx)));
         let offer = pc
             .create_offer(None)
             .await
@@ -314,9 +393,17 @@ impl SoakGuest {
             server,
             pc,
             received,
+            received_bytes,
+            slots,
+            others,
             state,
             tasks,
         })
+    }
+
+    /// Who the unit last said is in the guest's slots (its `others` message).
+    pub fn others(&self) -> Vec<Other> {
+        self.others.borrow().clone()
     }
 
     /// Wait until `more` packets beyond those counted now came from the unit.
@@ -406,7 +493,17 @@ async fn send_loop(
     }
 }
 
-/// Read the data channel (the unit's welcome and later messages) so nothing piles up.
-async fn drain_channel(channel: Arc<dyn DataChannel>) {
-    while channel.poll().await.is_some() {}
+/// Read the data channel (the unit's welcome and later messages) so nothing piles up,
+/// keeping the last list of who is in the slots.
+async fn read_channel(channel: Arc<dyn DataChannel>, others: watch::Sender<Vec<Other>>) {
+    while let Some(event) = channel.poll().await {
+        let DataChannelEvent::OnMessage(message) = event else {
+            continue;
+        };
+        if let Ok(UnitMessage::Others { others: list }) =
+            serde_json::from_slice::<UnitMessage>(&message.data)
+        {
+            let _ = others.send(list);
+        }
+    }
 }

@@ -14,7 +14,8 @@
 //!    WebSockets (from many loopback addresses): does `/healthz` answer, what is
 //!    rendezvous' memory, how many are held, and when are they closed.
 //! 6. `group` (only when named: `cargo xtask bench group`): calls of 1, 2, 4 and 8 guests
-//!    at once, with the unit's CPU, memory and send rate, and what each guest receives.
+//!    at once, who see each other: the unit's CPU, memory, send rate and forwarded
+//!    pictures, and what each guest receives (kbit/s, others' pictures, frames a second).
 
 mod clip;
 mod cycles;

@@ -3,6 +3,7 @@
 //! of it over its local API.
 
 use std::time::{Duration, Instant};
+use visavis_api::Mode;
 use visavis_api::local::{MetricsSnapshot, Request, Response, Status};
 use visavis_e2e::{Appliance, ApplianceConfig, Fleet, timeouts};
 
@@ -11,8 +12,13 @@ use visavis_e2e::{Appliance, ApplianceConfig, Fleet, timeouts};
 /// `SOAK_UNIT_LD_PRELOAD`).
 pub const ENV_PREFIX: &str = "SOAK_UNIT_";
 
-/// Start a unit of the rendezvous at `url` (of `fleet`).
+/// Start a unit of the rendezvous at `url` (of `fleet`), in a fitting room.
 pub fn start(url: &str, fleet: &Fleet) -> Result<Appliance, String> {
+    start_as(url, fleet, Mode::FittingRoom)
+}
+
+/// Start a unit in `mode` (at a table, guests see each other).
+pub fn start_as(url: &str, fleet: &Fleet, mode: Mode) -> Result<Appliance, String> {
     let env = std::env::vars()
         .filter_map(|(k, v)| Some((k.strip_prefix(ENV_PREFIX)?.to_owned(), v)))
         .collect();
@@ -21,6 +27,7 @@ pub fn start(url: &str, fleet: &Fleet) -> Result<Appliance, String> {
         Some(fleet),
         &ApplianceConfig {
             auto_admit: true,
+            mode,
             width: 640,
             height: 480,
             env,
