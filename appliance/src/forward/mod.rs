@@ -369,13 +369,19 @@ impl Publication {
             return;
         }
         let keyframe = starts_keyframe(&p.mime, &packet.payload);
-        let mime = p.mime.clone();
         let now = Instant::now();
         let mut sent = 0;
         let mut lost = false;
-        for v in inner.viewers.values_mut() {
+        // The publisher's MIME type is read in place for every slot: no copy per packet.
+        let Inner {
+            publishers,
+            viewers,
+            ..
+        } = &mut *inner;
+        let mime = &publishers[&self.source.guest].mime;
+        for v in viewers.values_mut() {
             for (index, slot) in v.slots.iter_mut().enumerate() {
-                let Some(&pt) = slot.payload_types.get(&mime) else {
+                let Some(&pt) = slot.payload_types.get(mime) else {
                     continue;
                 };
                 let mut out = packet.clone();

@@ -48,6 +48,8 @@ struct Decoded {
     stream: SlotStream,
     /// The SSRC being decoded (or about to be, from its next keyframe).
     ssrc: Option<u32>,
+    /// What `stream` shows: `ssrc`'s stream, built once at the switch (not per packet).
+    source: Option<Source>,
     full_heard: Option<Instant>,
     /// When the camera's first packet came.
     first: Option<Instant>,
@@ -58,6 +60,7 @@ impl Decoded {
         Decoded {
             stream: SlotStream::new(rand::random(), 90_000),
             ssrc: None,
+            source: None,
             full_heard: None,
             first: None,
         }
@@ -92,22 +95,20 @@ impl Decoded {
         };
         if wanted && self.ssrc != Some(ssrc) {
             self.ssrc = Some(ssrc);
-            self.stream.show(Some(Source {
+            let source = Source {
                 guest: guest.clone(),
                 generation: u64::from(ssrc),
-            }));
+            };
+            self.stream.show(Some(source.clone()));
+            self.source = Some(source);
             *switch = Some(ssrc);
         }
-        if self.ssrc != Some(ssrc) {
+        let Some(source) = self.source.as_ref().filter(|_| self.ssrc == Some(ssrc)) else {
             return false;
-        }
-        let source = Source {
-            guest: guest.clone(),
-            generation: u64::from(ssrc),
         };
         let keyframe = crate::forward::starts_keyframe(mime, &packet.payload);
         self.stream
-            .rewrite(&source, &mut packet.header, keyframe, now)
+            .rewrite(source, &mut packet.header, keyframe, now)
     }
 }
 
