@@ -368,8 +368,14 @@ mod tests {
             }
         }
 
-        /// Tick until the microphone's path carries the test microphone's sound.
+        /// Tick until the microphone's path carries the test microphone's sound, for about
+        /// 3 s of the speaker's time.
         fn hears_the_feed(&self) -> bool {
+            // What the speaker played while nobody ticked (the supervisor's back-off) is
+            // dropped first: pulled at once, it would spend the ticks in no time, before
+            // the microphone's source has pushed anything.
+            let tap = self.room.speaker_tap().unwrap();
+            while tap.try_pull_sample(gst::ClockTime::ZERO).is_some() {}
             self.heard.store(false, Ordering::SeqCst);
             for _ in 0..300 {
                 self.tick();
