@@ -628,6 +628,36 @@ impl Config {
         self.session.max_guests as u64 * (video + self.audio.on_wire_bps())
     }
 
+    /// Where guests see each other but a full call (`session.max_guests`) leaves no room
+    /// for everyone to see everyone: what each would see and what to change, for the log.
+    /// (The room's picture keeps its floor first; see [`crate::congestion`].)
+    pub fn forwarding_advice(&self) -> Option<String> {
+        use crate::congestion::{FORWARD_SHARE, Limits, forward_allowance};
+        use crate::forward::{FORWARD_SLOTS, STREAM_BPS};
+        if !self.guests_see_each_other() || self.session.max_guests < 2 {
+            return None;
+        }
+        let guests = self.session.max_guests as u64;
+        let limits = Limits::from_config(self);
+        let each = forward_allowance(&limits, guests) / STREAM_BPS / guests;
+        let wanted = (guests - 1).min(FORWARD_SLOTS as u64);
+        if each >= wanted {
+            return None;
+        }
+        let pictures = guests * wanted * STREAM_BPS;
+        let needed = (self.uplink_floor_bps() + pictures)
+            .max((pictures as f64 / FORWARD_SHARE) as u64)
+            .div_ceil(1000);
+        Some(format!(
+            "in a full call ({guests} guests, `session.max_guests`) each guest sees {each} of \
+             the {wanted} others: the room's picture at its floor (`video.min_bitrate_kbps` = \
+             {}) takes the uplink (`uplink.max_kbps` = {}); raise `uplink.max_kbps` to \
+             {needed} for everyone to see everyone, or lower the floor",
+            self.video.min_kbps(),
+            self.uplink.max_kbps
+        ))
+    }
+
     /// The unit's own relays with their secret read, or `None` when `[turn]` names none.
     /// A secret that is missing, unreadable, readable by others or too short is an error
     /// naming `turn.secret_file`, at start-up rather than at the first call.
@@ -887,6 +917,44 @@ url = "http://127.0.0.1:8443"
             .unwrap_err()
             .to_string();
         assert!(err.contains("webcam") && err.contains("v4l2"), "{err}");
+    }
+
+    #[test]
+    fn a_table_whose_uplink_cannot_show_everyone_to_everyone_says_what_to_raise() {
+        let table = |extra: &str| parse(&format!("mode = \"table\"{MINIMAL}{extra}")).unwrap();
+        // The defaults: eight guests at 1 Mbit/s each fill 10 Mbit/s.
+        let c = table("");
+        assert!(c.guests_see_each_other());
+        let advice = c
+            .forwarding_advice()
+            .expect("eight guests cannot see each other");
+        assert!(
+            advice.contains("each guest sees 0 of the 7 others")
+                && advice.contains("`uplink.max_kbps` = 10000"),
+            "{advice}"
+        );
+        // What it says to raise the uplink to is enough.
+        let needed: u32 = advice
+            .split("raise `uplink.max_kbps` to ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a figure");
+        assert_eq!(
+            table(&format!("\n[uplink]\nmax_kbps = {needed}\n")).forwarding_advice(),
+            None
+        );
+        assert!(
+            table(&format!("\n[uplink]\nmax_kbps = {}\n", needed - 100))
+                .forwarding_advice()
+                .is_some()
+        );
+        // Four guests fit on the default uplink; a fitting room forwards nothing.
+        assert_eq!(
+            table("\n[session]\nmax_guests = 4\n").forwarding_advice(),
+            None
+        );
+        assert_eq!(parse(MINIMAL).unwrap().forwarding_advice(), None);
     }
 
     #[test]

@@ -101,10 +101,22 @@ pub async fn run(
     let (link_tx, links) = mpsc::unbounded_channel();
     let to_rendezvous = signaling::spawn(ws_url, identity, link_tx);
     let (peer_tx, peer_events) = mpsc::unbounded_channel();
+    if let Some(advice) = config.forwarding_advice() {
+        tracing::warn!("guests seeing each other: {advice}");
+    }
+    // Its budget comes from congestion control, at its first tick.
+    let forward = config
+        .guests_see_each_other()
+        .then(|| crate::forward::Forwarder::new(metrics.clone(), 0));
     let ctx = PeerContext {
         video: media.video_layers(),
         audio: media.audio_sender(),
-        congestion: Congestion::start(&config, media.video_control(), metrics.clone()),
+        congestion: Congestion::start(
+            &config,
+            media.video_control(),
+            forward.clone(),
+            metrics.clone(),
+        ),
         events: peer_tx,
         welcome: UnitMessage::Welcome {
             mode: config.mode,
@@ -113,12 +125,7 @@ pub async fn run(
         },
         guest_media: Some(media.guest_media()),
         relay_tls: Some(relay_tls),
-        forward: config.guests_see_each_other().then(|| {
-            crate::forward::Forwarder::new(
-                metrics.clone(),
-                u64::from(config.uplink.max_kbps) * 1000,
-            )
-        }),
+        forward,
     };
 
     let mut unit = Unit::new(unit_settings(&config, &board, &media, first_boot_problem));

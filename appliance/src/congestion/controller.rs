@@ -25,6 +25,11 @@
 //!   among the main layer's guests caps the main layer ([`Controller::budget`]); the small
 //!   layer gets what the main layer leaves. The configuration makes sure a full call fits
 //!   at the main floor, so the cap holds whatever the guests' paths.
+//! - Guests' pictures forwarded to each other (a table, [`crate::forward`]) come out of the
+//!   same budget: they may take what the room's streams leave at their floor, at most
+//!   [`FORWARD_SHARE`] of the uplink ([`Controller::forward_allowance`]), and what they
+//!   take ([`Controller::set_forwarded`]) is not given to the layers. The room's own
+//!   picture comes first: it never goes under its floor for the others' pictures.
 //! - A guest without an estimate yet (just joined, no feedback so far) stays where they
 //!   are and counts for no layer's target.
 //! - The small layer runs while a guest is on it, and stops [`LINGER`] after the last left
@@ -58,6 +63,8 @@ pub const RAISE_EVERY: Duration = Duration::from_secs(1);
 pub const DEAD_BAND: f64 = 0.03;
 /// The small layer keeps running this long after its last guest left.
 pub const LINGER: Duration = Duration::from_secs(3);
+/// The most of the uplink forwarded pictures may take.
+pub const FORWARD_SHARE: f64 = 0.5;
 
 /// The bounds the controller works in, bits per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,6 +121,8 @@ pub struct Controller {
     small: Layer,
     small_active: bool,
     small_empty_since: Option<Instant>,
+    /// What forwarding guests' pictures to each other sends now, bits per second.
+    forwarded: u64,
     out: VecDeque<Decision>,
 }
 
@@ -133,6 +142,7 @@ impl Controller {
             },
             small_active: false,
             small_empty_since: None,
+            forwarded: 0,
             out: VecDeque::new(),
         }
     }
@@ -226,23 +236,41 @@ impl Controller {
         }
     }
 
-    /// What the uplink leaves for video payload, all guests together: `[uplink] max_kbps`
-    /// less every guest's voice, less headers and retransmissions ([`VIDEO_SHARE`]).
+    /// What the uplink leaves for the layers' video payload, all guests together:
+    /// `[uplink] max_kbps` less every guest's voice, less the forwarded pictures, less
+    /// headers and retransmissions ([`VIDEO_SHARE`]).
     pub fn budget(&self) -> u64 {
         let guests = self.guests.len() as u64;
         let left = self
             .limits
             .uplink
-            .saturating_sub(guests * self.limits.audio);
+            .saturating_sub(guests * self.limits.audio)
+            .saturating_sub(self.forwarded);
         (left as f64 * VIDEO_SHARE) as u64
     }
 
-    /// What the unit sends now by its own targets, headers included: each guest's voice and
-    /// their layer's video. Stays under [`Limits::uplink`].
+    /// The most forwarded pictures may send now, bits per second, headers included: what
+    /// the call's guests leave of the uplink at the main floor with their voice, at most
+    /// [`FORWARD_SHARE`] of it.
+    pub fn forward_allowance(&self) -> u64 {
+        forward_allowance(&self.limits, self.guests.len() as u64)
+    }
+
+    /// What forwarding sends now, bits per second, headers included (at most
+    /// [`forward_allowance`](Self::forward_allowance)): the next [`tick`](Self::tick) plans
+    /// the layers in what is left.
+    pub fn set_forwarded(&mut self, bps: u64) {
+        self.forwarded = bps;
+    }
+
+    /// What the unit sends now by its own targets, headers included: each guest's voice,
+    /// their layer's video and the forwarded pictures. Stays under [`Limits::uplink`].
     pub fn planned_send(&self) -> u64 {
         let (on_main, on_small) = self.counts();
         let video = on_main * self.main.target + on_small * self.small.target;
-        (on_main + on_small) * self.limits.audio + (video as f64 / VIDEO_SHARE) as u64
+        (on_main + on_small) * self.limits.audio
+            + (video as f64 / VIDEO_SHARE) as u64
+            + self.forwarded
     }
 
     /// Guests the main layer goes to, and the small layer's (while it runs).
@@ -367,13 +395,26 @@ impl Controller {
     }
 }
 
-/// Move `layer` towards `wanted` (clamped to `min..=max`): down at once, up by steps.
+/// What forwarded pictures may send with `guests` in the call (see
+/// [`Controller::forward_allowance`]).
+pub fn forward_allowance(limits: &Limits, guests: u64) -> u64 {
+    let floor = guests * (limits.audio + (limits.main_min as f64 / VIDEO_SHARE) as u64);
+    limits
+        .uplink
+        .saturating_sub(floor)
+        .min((limits.uplink as f64 * FORWARD_SHARE) as u64)
+}
+
+/// Move `layer` towards `wanted` (clamped to `min..=max`): down at once, up by steps;
+/// changes within [`DEAD_BAND`] are not made, unless the target is over `max`.
 /// The new target if it changed.
 fn steer(layer: &mut Layer, wanted: u64, min: u64, max: u64, now: Instant) -> Option<u64> {
     let wanted = wanted.clamp(min, max);
     let current = layer.target;
     let band = (current as f64 * DEAD_BAND) as u64;
-    let next = if wanted + band < current || (wanted < current && wanted == min) {
+    // The ceiling is the uplink's budget: above it, down at once, however small the step.
+    let next = if wanted + band < current || (wanted < current && (wanted == min || current > max))
+    {
         // A fall also restarts the wait before the next rise.
         layer.last_raise = Some(now);
         wanted

@@ -398,3 +398,48 @@ fn the_unit_never_plans_to_send_more_than_its_uplink() {
     );
     assert!(small_used, "the small layer had guests too");
 }
+
+#[test]
+fn forwarded_pictures_and_the_layers_share_one_uplink_the_room_first() {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let mut s = Sim::with_limits(STORE_LINE, &[]);
+    // A forwarder that would show every guest everyone else (170 kbit/s a picture), and
+    // gets what the controller allows, guests joining one by one on fast paths.
+    let picture = 170_000;
+    let mut allowances = Vec::new();
+    for (n, name) in names.iter().enumerate() {
+        s.c.join(id(name));
+        for g in &names[..=n] {
+            s.estimate(g, Some(8_000_000));
+        }
+        let guests = n as u64 + 1;
+        let wanted = guests * (guests - 1) * picture;
+        let allowed = s.c.forward_allowance();
+        allowances.push(allowed);
+        s.c.set_forwarded(wanted.min(allowed) / picture * picture);
+        s.run(Duration::from_secs(30));
+        let planned = s.c.planned_send();
+        assert!(
+            planned <= STORE_LINE.uplink,
+            "{guests} guests: {planned} planned"
+        );
+        assert!(
+            s.c.target(VideoLayer::Main) >= STORE_LINE.main_min,
+            "the room's picture keeps its floor"
+        );
+    }
+    // At most half the uplink; less as the guests' floors take more of it.
+    assert_eq!(allowances[0], STORE_LINE.uplink / 2);
+    assert!(
+        allowances.windows(2).all(|w| w[1] <= w[0]),
+        "{allowances:?}"
+    );
+    let floor = 8 * (STORE_LINE.audio + (STORE_LINE.main_min as f64 / VIDEO_SHARE) as u64);
+    assert_eq!(allowances[7], STORE_LINE.uplink - floor);
+    // Eight guests: the layers get what forwarding leaves, and the unit plans to send
+    // its whole uplink, not more.
+    let forwarded = allowances[7] / picture * picture;
+    let share = ((10_000_000 - 8 * 64_000 - forwarded) as f64 * VIDEO_SHARE) as u64 / 8;
+    assert_eq!(s.c.target(VideoLayer::Main), share);
+    assert!(s.c.planned_send() > STORE_LINE.uplink * 95 / 100);
+}

@@ -12,6 +12,9 @@
 //! itself: while its guests can take more it climbs past its ceiling towards the rate that
 //! would bring them back ([`Controller`]). Probing with padding (not available in webrtc-rs
 //! 0.21) would spare the small layer's guests that climb.
+//!
+//! Where guests see each other, the same task gives the [`Forwarder`] its budget every
+//! tick and plans the layers in what its pictures leave: the uplink is one budget.
 
 pub mod bwe;
 mod controller;
@@ -19,9 +22,10 @@ pub mod estimator;
 pub mod meter;
 pub mod retransmit;
 
-pub use controller::{Controller, Decision, Limits, VIDEO_SHARE};
+pub use controller::{Controller, Decision, FORWARD_SHARE, Limits, VIDEO_SHARE, forward_allowance};
 
 use crate::config::Config;
+use crate::forward::Forwarder;
 use crate::media::VideoControl;
 use crate::metrics::{GuestCounters, Metrics, lock};
 use std::collections::BTreeMap;
@@ -78,9 +82,14 @@ impl Drop for Membership {
 }
 
 impl Congestion {
-    /// Start the task that steers `control` (stops when every handle is gone); what the
-    /// unit sends in all goes into `metrics`.
-    pub fn start(config: &Config, control: VideoControl, metrics: Arc<Metrics>) -> Self {
+    /// Start the task that steers `control` and budgets `forward` (stops when every handle
+    /// is gone); what the unit sends in all goes into `metrics`.
+    pub fn start(
+        config: &Config,
+        control: VideoControl,
+        forward: Option<Forwarder>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let congestion = Congestion {
             limits: Limits::from_config(config),
             members: Arc::default(),
@@ -89,6 +98,7 @@ impl Congestion {
             Controller::new(congestion.limits),
             Arc::downgrade(&congestion.members),
             control,
+            forward,
             metrics,
         ));
         congestion
@@ -129,6 +139,7 @@ async fn run(
     mut controller: Controller,
     members: std::sync::Weak<Mutex<BTreeMap<GuestId, Member>>>,
     control: VideoControl,
+    forward: Option<Forwarder>,
     metrics: Arc<Metrics>,
 ) {
     let mut meter = meter::SendMeter::default();
@@ -161,6 +172,12 @@ async fn run(
             }),
             now,
         );
+        // The forwarded pictures take their part first (the layers keep their floor),
+        // the layers are planned in the rest.
+        if let Some(forward) = &forward {
+            forward.set_budget(controller.forward_allowance());
+            controller.set_forwarded(forward.planned_bps());
+        }
         controller.tick(now);
         metrics.send_bps.store(meter.rate(), Relaxed);
         metrics

@@ -188,10 +188,9 @@ async fn a_viewer_behind_starts_again_at_a_keyframe() {
 }
 
 #[tokio::test]
-async fn the_uplink_share_caps_what_is_forwarded_speakers_first() {
-    // Room for 2 pictures in all (2 × STREAM_BPS / UPLINK_SHARE of uplink).
-    let uplink = (2.0 * STREAM_BPS as f64 / UPLINK_SHARE) as u64;
-    let f = Forwarder::new(Arc::default(), uplink);
+async fn the_budget_caps_what_is_forwarded_speakers_first() {
+    // Room for 2 pictures in all.
+    let f = Forwarder::new(Arc::default(), 2 * STREAM_BPS + STREAM_BPS / 2);
     let none = Arc::new(AtomicUsize::new(0));
     let guests = ["ana", "cam", "jo", "leo"];
     let _pubs: Vec<_> = guests
@@ -225,10 +224,25 @@ async fn the_uplink_share_caps_what_is_forwarded_speakers_first() {
             .collect::<Vec<_>>(),
         vec!["leo"]
     );
+    assert_eq!(f.planned_bps(), 2 * STREAM_BPS);
     f.leave(&"ana".to_owned());
     assert_eq!(
         f.shown(&"jo".to_owned()).iter().flatten().count(),
         2,
         "Jo's share grows back"
     );
+    // The budget shrinks (more guests in the call need their floor): Jo sees the
+    // latest speaker only, and what is forwarded is planned at that.
+    f.set_budget(STREAM_BPS);
+    assert_eq!(
+        f.shown(&"jo".to_owned())
+            .iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+        vec!["leo"]
+    );
+    assert_eq!(f.planned_bps(), STREAM_BPS);
+    f.set_budget(0);
+    assert_eq!(f.shown(&"jo".to_owned()).iter().flatten().count(), 0);
+    assert_eq!(f.planned_bps(), 0);
 }

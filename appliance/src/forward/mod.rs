@@ -19,9 +19,14 @@
 //!   (a slot switched, a viewer lost the picture) are coalesced: at most one per publisher
 //!   per [`KEYFRAME_GAP`], however many viewers ask.
 //!
-//! The store's uplink is a budget: forwarded pictures take at most [`UPLINK_SHARE`] of
-//! `[uplink] max_kbps`, shared evenly among the guests who see others (with eight guests
-//! on 10 Mbit/s, 29 pictures in all: three each, the latest speakers).
+//! The store's uplink is one budget ([`crate::congestion::Controller`]): forwarded
+//! pictures get what the room's own streams leave at their floor, at most half the uplink
+//! ([`Forwarder::set_budget`], every tick), shared evenly among the guests who see
+//! others, the latest speakers first; what they send ([`Forwarder::planned_bps`]) is not
+//! given to the room's streams. With four guests on the default 10 Mbit/s, each sees the
+//! three others; with eight, the room's streams at their floor (1 Mbit/s each) leave room
+//! for two pictures in all, so nobody sees the others until `[uplink] max_kbps` is raised
+//! or `[video] min_bitrate_kbps` lowered (the daemon says so at start-up).
 //!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam
@@ -47,10 +52,6 @@ use visavis_api::signaling::GuestId;
 /// What one forwarded small layer costs, bits per second (the page caps it at 150 kbit/s;
 /// headers on top).
 pub const STREAM_BPS: u64 = 170_000;
-
-/// The part of the unit's uplink (`[uplink] max_kbps`) forwarded pictures may take; the
-/// rest is the room's own streams and voices.
-pub const UPLINK_SHARE: f64 = 0.5;
 
 /// At most one keyframe request per publisher in this time.
 pub const KEYFRAME_GAP: Duration = Duration::from_secs(1);
@@ -93,8 +94,10 @@ struct Viewer {
 
 #[derive(Default)]
 struct Inner {
-    /// How many pictures may be forwarded in all (the uplink's share).
+    /// How many pictures may be forwarded in all (the budget).
     max_streams: usize,
+    /// How many are forwarded now.
+    streams: usize,
     board: Board,
     names: HashMap<GuestId, String>,
     publishers: HashMap<GuestId, Publisher>,
@@ -110,18 +113,34 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// A forwarder that sends at most `uplink_bps` × [`UPLINK_SHARE`] of pictures in all:
-    /// shared evenly among the guests who see others, the latest speakers first where a
-    /// guest's share is smaller than the others in the call.
-    pub fn new(metrics: Arc<Metrics>, uplink_bps: u64) -> Self {
-        let max_streams = (uplink_bps as f64 * UPLINK_SHARE / STREAM_BPS as f64) as usize;
+    /// A forwarder that sends at most `budget_bps` of pictures in all (see
+    /// [`Forwarder::set_budget`]).
+    pub fn new(metrics: Arc<Metrics>, budget_bps: u64) -> Self {
         Forwarder {
             inner: Arc::new(Mutex::new(Inner {
-                max_streams,
+                max_streams: streams_in(budget_bps),
                 ..Default::default()
             })),
             metrics,
         }
+    }
+
+    /// Send at most `bps` of pictures in all ([`STREAM_BPS`] each), shared evenly among
+    /// the guests who see others, the latest speakers first where a guest's share is
+    /// smaller than the others in the call.
+    pub fn set_budget(&self, bps: u64) {
+        let mut inner = lock(&self.inner);
+        let max_streams = streams_in(bps);
+        if inner.max_streams != max_streams {
+            inner.max_streams = max_streams;
+            let changed = share(&mut inner);
+            self.rewire(&mut inner, changed);
+        }
+    }
+
+    /// What the pictures forwarded now send, bits per second, headers included.
+    pub fn planned_bps(&self) -> u64 {
+        lock(&self.inner).streams as u64 * STREAM_BPS
     }
 
     /// `guest` is in the call as `name` (their tile's label for the others).
@@ -295,6 +314,7 @@ impl Forwarder {
                     .count()
             })
             .sum();
+        inner.streams = streams;
         self.metrics
             .forwarded_streams
             .store(streams as u64, Relaxed);
@@ -340,7 +360,12 @@ impl Forwarder {
     }
 }
 
-/// Share the uplink's pictures evenly among the viewers; the viewers whose slots changed.
+/// How many pictures `bps` carries.
+fn streams_in(bps: u64) -> usize {
+    (bps / STREAM_BPS) as usize
+}
+
+/// Share the budget's pictures evenly among the viewers; the viewers whose slots changed.
 fn share(inner: &mut Inner) -> Vec<GuestId> {
     let viewers: Vec<GuestId> = inner.viewers.keys().cloned().collect();
     let each = inner.max_streams / viewers.len().max(1);

@@ -13,9 +13,13 @@
 //!   the unit's `others` message names) against the n−1 others in the call, and frames a
 //!   second per forwarded picture (the lowest and the median over all guests' filled slots).
 //!
-//! The unit caps forwarded pictures at half its uplink shared evenly among the guests
-//! (`appliance/src/forward`), so with many guests each may see fewer than n−1: the table
-//! says so rather than fail. Guest-to-guest latency is not measured here.
+//! The uplink is one budget (`appliance/src/congestion`): the room's picture at its floor
+//! first, then forwarded pictures, at most half the uplink, shared evenly among the
+//! guests. On the default 10 Mbit/s eight guests at the default 1 Mbit/s floor leave room
+//! for two pictures in all, so the unit here has the [`UPLINK_KBPS`] a table of eight
+//! needs for everyone to see everyone (what applianced's start-up advice names); with
+//! less, each sees fewer than n−1 and the table says so rather than fail. Guest-to-guest
+//! latency is not measured here.
 
 use crate::clip::Clip;
 use crate::cycles::{MEDIA_PACKETS, SETTLE, STEP, config};
@@ -27,6 +31,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use visavis_api::Mode;
 use visavis_e2e::{Rendezvous, procstat};
+
+/// The unit's `[uplink] max_kbps`: eight guests at the floor and 56 pictures (see the
+/// module docs).
+const UPLINK_KBPS: u32 = 20_000;
 
 /// How long each size of call is measured.
 const MEASURE: Duration = Duration::from_secs(10);
@@ -75,7 +83,7 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
             Ok(f) => {
                 let _ = writeln!(
                     out,
-                    "  {n:6} | {:5.1} %, {} | {:6.0} ({:6.0}), 10000 | {:3}, {:6.0}, {:3} | {}, {}",
+                    "  {n:6} | {:5.1} %, {} | {:6.0} ({:6.0}), {UPLINK_KBPS} | {:3}, {:6.0}, {:3} | {}, {}",
                     f.cpu,
                     mem::mb(f.pss_kb),
                     f.sent_kbps,
@@ -137,7 +145,12 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
 
 async fn call(n: usize, clip: Arc<Clip>) -> Result<Figures, String> {
     let rendezvous = Rendezvous::start(config()).map_err(|e| e.to_string())?;
-    let mut unit = unit::start_as(rendezvous.url(), rendezvous.fleet(), Mode::Table)?;
+    let mut unit = unit::start_as(
+        rendezvous.url(),
+        rendezvous.fleet(),
+        Mode::Table,
+        &format!("[uplink]\nmax_kbps = {UPLINK_KBPS}\n"),
+    )?;
     let invite = unit::invite(&mut unit)?;
     let mut guests = Vec::new();
     for i in 1..=n {

@@ -14,11 +14,12 @@ pub const ENV_PREFIX: &str = "SOAK_UNIT_";
 
 /// Start a unit of the rendezvous at `url` (of `fleet`), in a fitting room.
 pub fn start(url: &str, fleet: &Fleet) -> Result<Appliance, String> {
-    start_as(url, fleet, Mode::FittingRoom)
+    start_as(url, fleet, Mode::FittingRoom, "")
 }
 
-/// Start a unit in `mode` (at a table, guests see each other).
-pub fn start_as(url: &str, fleet: &Fleet, mode: Mode) -> Result<Appliance, String> {
+/// Start a unit in `mode` (at a table, guests see each other), with `extra` TOML tables
+/// at the end of its configuration.
+pub fn start_as(url: &str, fleet: &Fleet, mode: Mode, extra: &str) -> Result<Appliance, String> {
     let env = std::env::vars()
         .filter_map(|(k, v)| Some((k.strip_prefix(ENV_PREFIX)?.to_owned(), v)))
         .collect();
@@ -31,6 +32,7 @@ pub fn start_as(url: &str, fleet: &Fleet, mode: Mode) -> Result<Appliance, Strin
             width: 640,
             height: 480,
             env,
+            extra_toml: extra.to_owned(),
             ..ApplianceConfig::default()
         },
     )
