@@ -11,19 +11,25 @@
 //! - the guests: what each receives in kbit/s (everything, and the forwarded part: fewest
 //!   and most), how many others' pictures each receives (slots with packets, and how many
 //!   the unit's `others` message names) against the n−1 others in the call, and frames a
-//!   second per forwarded picture (the lowest and the median over all guests' filled slots).
+//!   second per forwarded picture (the lowest and the median over all guests' filled slots);
+//! - guest→guest: how long a forwarded picture takes from one guest writing a frame to
+//!   another receiving its last packet (median and 95th percentile over every forwarded
+//!   frame, [`crate::latency`]). On loopback this is what the two guests' stacks and the
+//!   unit's forwarding add; a network adds its own trips.
 //!
 //! The uplink is one budget (`appliance/src/congestion`): the room's picture at its floor
 //! first, then forwarded pictures, at most half the uplink, shared evenly among the
 //! guests. On the default 10 Mbit/s eight guests at the default 1 Mbit/s floor leave room
 //! for two pictures in all, so the unit here has the [`UPLINK_KBPS`] a table of eight
 //! needs for everyone to see everyone (what applianced's start-up advice names); with
-//! less, each sees fewer than n−1 and the table says so rather than fail. Guest-to-guest
-//! latency is not measured here.
+//! less, each sees fewer than n−1 and the table says so rather than fail. Guest-to-unit
+//! latency is not measured here (the unit's own reception is not timed), nor mouth-to-ear
+//! audio.
 
 use crate::clip::Clip;
 use crate::cycles::{MEDIA_PACKETS, SETTLE, STEP, config};
 use crate::guest::SoakGuest;
+use crate::latency::{Latency, quantile_ms};
 use crate::{mem, unit};
 use std::fmt::Write;
 use std::sync::Arc;
@@ -62,6 +68,8 @@ struct Figures {
     told: Vec<usize>,
     /// Frames a second of every guest's filled slots.
     fps: Vec<f64>,
+    /// Guest→guest trips of forwarded frames, sorted.
+    trips: Vec<Duration>,
     /// Something seen while waiting for the pictures, to say under the table.
     note: Option<String>,
 }
@@ -103,7 +111,7 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
     out.push_str(
         " each guest (fewest–most over the guests):\n\
          \x20 guests | receives kbit/s (forwarded) | others' pictures (named), of n−1 \
-         | frames/s per picture, lowest, median\n",
+         | frames/s per picture, lowest, median | guest→guest ms, median, p95 (frames)\n",
     );
     for (n, r) in &results {
         let Ok(f) = r else {
@@ -118,9 +126,13 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
             (Some(lo), Some(med)) => format!("{lo:4.1}, {med:4.1}"),
             _ => "–".to_owned(),
         };
+        let trips = match (quantile_ms(&f.trips, 0.5), quantile_ms(&f.trips, 0.95)) {
+            (Some(p50), Some(p95)) => format!("{p50:5.1}, {p95:5.1} ({})", f.trips.len()),
+            _ => "–".to_owned(),
+        };
         let _ = writeln!(
             out,
-            "  {n:6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps}",
+            "  {n:6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps} | {trips}",
             f.guests - 1,
         );
     }
@@ -152,9 +164,12 @@ async fn call(n: usize, clip: Arc<Clip>) -> Result<Figures, String> {
         &format!("[uplink]\nmax_kbps = {UPLINK_KBPS}\n"),
     )?;
     let invite = unit::invite(&mut unit)?;
+    let latency = Arc::new(Latency::new(clip.video.iter().map(|s| &s.data[..])));
     let mut guests = Vec::new();
     for i in 1..=n {
-        let g = SoakGuest::join(&invite, &format!("Guest {i}"), clip.clone(), STEP).await?;
+        let name = format!("Guest {i}");
+        let g = SoakGuest::join_timed(&invite, &name, clip.clone(), STEP, Some(latency.clone()))
+            .await?;
         g.media_flows(MEDIA_PACKETS, STEP).await?;
         guests.push(g);
     }
@@ -163,6 +178,7 @@ async fn call(n: usize, clip: Arc<Clip>) -> Result<Figures, String> {
     tokio::time::sleep(SETTLE).await;
     let pid = unit.process().id();
     let before = Snapshot::of(&guests);
+    latency.take();
     let m0 = unit::metrics(&unit)?;
     let (cpu0, t0) = (procstat::cpu_seconds(pid), Instant::now());
     let (mut sent, mut planned) = (Vec::new(), Vec::new());
@@ -196,6 +212,7 @@ async fn call(n: usize, clip: Arc<Clip>) -> Result<Figures, String> {
         pictures: Vec::new(),
         told: Vec::new(),
         fps: Vec::new(),
+        trips: latency.take(),
         note,
     };
     for ((g, b), a) in guests.iter().zip(&before.guests).zip(&after.guests) {

@@ -13,6 +13,7 @@
 //! signaling socket closes the call goes on (media is peer to peer), as on the page.
 
 use crate::clip::Clip;
+use crate::latency::Latency;
 use futures_util::{SinkExt, StreamExt};
 use rtc::media::Sample;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -88,6 +89,8 @@ struct Handler {
     slots: Arc<[Counts; FORWARD_SLOTS]>,
     /// The slots' transceivers, and which slot each is; set before the offer.
     slot_of: Arc<OnceLock<HashMap<RTCRtpTransceiverId, usize>>>,
+    /// Where forwarded pictures' trips are timed, and who is in which slot.
+    latency: Option<(Arc<Latency>, watch::Receiver<Vec<Other>>)>,
 }
 
 #[async_trait::async_trait]
@@ -109,6 +112,7 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let (received, bytes) = (self.received.clone(), self.received_bytes.clone());
         let (slots, slot_of) = (self.slots.clone(), self.slot_of.clone());
+        let latency = self.latency.clone();
         tokio::spawn(async move {
             // Which slot the track is (its receiver is a slot's transceiver), known when it opens.
             let mut slot: Option<usize> = None;
@@ -126,6 +130,18 @@ impl PeerConnectionEventHandler for Handler {
                             c.packets.fetch_add(1, Relaxed);
                             c.bytes.fetch_add(size, Relaxed);
                             c.frames.fetch_add(u64::from(packet.header.marker), Relaxed);
+                        }
+                        if let (Some(i), Some((latency, others)), true) =
+                            (slot, &latency, packet.header.marker)
+                        {
+                            let from = others
+                                .borrow()
+                                .iter()
+                                .find(|o| usize::from(o.slot) == i)
+                                .map(|o| o.name.clone());
+                            if let Some(from) = from {
+                                latency.received(&from, &packet.payload);
+                            }
                         }
                     }
                     TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
@@ -190,6 +206,18 @@ impl SoakGuest {
         clip: Arc<Clip>,
         timeout: Duration,
     ) -> Result<SoakGuest, String> {
+        Self::join_timed(invite_url, name, clip, timeout, None).await
+    }
+
+    /// [`SoakGuest::join`], the frames it writes and the forwarded ones it receives timed
+    /// in `latency`.
+    pub async fn join_timed(
+        invite_url: &str,
+        name: &str,
+        clip: Arc<Clip>,
+        timeout: Duration,
+        latency: Option<Arc<Latency>>,
+    ) -> Result<SoakGuest, String> {
         let deadline = tokio::time::Instant::now() + timeout;
         let (ws, _) = tokio_tungstenite::connect_async(socket_url(invite_url)?)
             .await
@@ -245,6 +273,7 @@ impl SoakGuest {
         let received_bytes = Arc::new(AtomicU64::new(0));
         let slots: Arc<[Counts; FORWARD_SLOTS]> = Arc::new(Default::default());
         let slot_of = Arc::new(OnceLock::new());
+        let (others_tx, others) = watch::channel(Vec::new());
         let (cand_tx, mut candidates) = mpsc::unbounded_channel();
         let (state_tx, mut state) = watch::channel(RTCPeerConnectionState::New);
         let mut media_engine = MediaEngine::default();
@@ -264,6 +293,7 @@ impl SoakGuest {
                 received_bytes: received_bytes.clone(),
                 slots: slots.clone(),
                 slot_of: slot_of.clone(),
+                latency: latency.clone().map(|l| (l, others.clone())),
             }))
             .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
             .build()
@@ -311,7 +341,6 @@ impl SoakGuest {
             .create_data_channel(visavis_api::datachannel::LABEL, None)
             .await
             .map_err(|e| format!("create_data_channel: {e}"))?;
-        let (others_tx, others) = watch::channel(Vec::new());
         tasks.push(tokio::spawn(read_channel(channel, others_tx)));
         let offer = pc
             .create_offer(None)
@@ -386,7 +415,11 @@ impl SoakGuest {
             (RtpCodecKind::Audio, audio, audio_ssrc, clip.audio.clone()),
         ] {
             let pt = payload_type(&pc, kind).await?;
-            tasks.push(tokio::spawn(send_loop(t, ssrc, pt, samples)));
+            let timed = latency
+                .clone()
+                .filter(|_| kind == RtpCodecKind::Video)
+                .map(|l| (l, name.to_owned()));
+            tasks.push(tokio::spawn(send_loop(t, ssrc, pt, samples, timed)));
         }
         Ok(SoakGuest {
             out,
@@ -465,12 +498,14 @@ async fn payload_type(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Resul
     ))
 }
 
-/// Send `samples` in a loop at their own pace until the task is stopped.
+/// Send `samples` in a loop at their own pace until the task is stopped, each noted in
+/// `timed` under the guest's name as it is written.
 async fn send_loop(
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     payload_type: u8,
     samples: Vec<crate::clip::Sample>,
+    timed: Option<(Arc<Latency>, String)>,
 ) {
     let start = tokio::time::Instant::now();
     let mut due = Duration::ZERO;
@@ -480,6 +515,9 @@ async fn send_loop(
             duration: s.duration,
             ..Sample::new(Instant::now())
         };
+        if let Some((latency, name)) = &timed {
+            latency.sent(name, &s.data);
+        }
         if track
             .sample_writer(ssrc, payload_type)
             .write_sample(&sample)

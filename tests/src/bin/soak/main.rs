@@ -23,6 +23,7 @@ mod faults;
 mod floods;
 mod group;
 mod guest;
+mod latency;
 mod mem;
 mod unit;
 
