@@ -82,7 +82,8 @@ fn figures(name: &str, rec: &Recording, t: &Timeline) -> (f64, f64, f64) {
     let steady = rec.erle(t.far_start + 4 * RATE, t.near_start);
     let near_loss = rec.near_loss(t.near_start, t.near_end);
     eprintln!(
-        "{name}: ERLE at 2 s {at2:.1} dB, steady {steady:.1} dB; near end in double talk {near_loss:.1} dB weaker"
+        "{name}: ERLE at 2 s {at2:.1} dB, steady {steady:.1} dB; near end in double talk {near_loss:.1} dB weaker\n  {}",
+        rec.trace
     );
     (at2, steady, near_loss)
 }

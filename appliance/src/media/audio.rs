@@ -144,12 +144,13 @@ fn pick_matrix(channels: u32, channel: u32) -> String {
     format!("< < {} > >", row.join(", "))
 }
 
-/// What `webrtcdsp` does, from `[audio]`; `None` when it does nothing (no element at all).
-fn processing(config: &AudioConfig) -> Option<String> {
+/// What `webrtcdsp` does, from `[audio]`, cancelling the echo of what `probe` hears; `None`
+/// when it does nothing (no element at all).
+fn processing(config: &AudioConfig, probe: &str) -> Option<String> {
     let on = |b: bool| if b { "true" } else { "false" };
     (config.echo_cancel || config.noise_suppression || config.gain_control).then(|| {
         format!(
-            "webrtcdsp name=dsp probe=echo-probe echo-cancel={} noise-suppression={} \
+            "webrtcdsp name=dsp probe={probe} echo-cancel={} noise-suppression={} \
              gain-control={} delay-agnostic=true extended-filter=true ! ",
             on(config.echo_cancel),
             on(config.noise_suppression),
@@ -162,6 +163,7 @@ fn processing(config: &AudioConfig) -> Option<String> {
 /// way through the processing to Opus, from [`mic::ENTRY`] (the source is put there by
 /// [`mic`]: it may fail and come back on its own).
 pub fn description(config: &AudioConfig, speaker: &Speaker) -> String {
+    let probe = room::echo_probe_name();
     format!(
         "{} audioresample name={} ! {} ! {}identity name={PROCESSED} \
          ! tee name={} \
@@ -170,10 +172,10 @@ pub fn description(config: &AudioConfig, speaker: &Speaker) -> String {
          ! queue max-size-time=100000000 leaky=downstream \
          ! opusenc name=encoder bitrate={} frame-size=20 \
          ! appsink name=sink sync=false max-buffers=16 drop=false",
-        room::speaker_description(speaker, config.volume),
+        room::speaker_description_with(speaker, config.volume, &probe),
         mic::ENTRY,
         room::CAPS,
-        processing(config).unwrap_or_default(),
+        processing(config, &probe).unwrap_or_default(),
         group::MIC_TEE,
         config.bitrate_kbps * 1000
     )
@@ -243,10 +245,21 @@ mod tests {
     #[test]
     fn the_canceller_hears_what_the_speaker_is_given() {
         let d = description(&config(), &Speaker::Alsa("hw:1,0".into()));
-        assert!(d.contains("webrtcdsp name=dsp probe=echo-probe"), "{d}");
+        // The canceller's probe is this pipeline's own, named as no other room's.
+        let name = d
+            .split("webrtcechoprobe name=")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .expect("a probe");
+        assert!(name.starts_with("echo-probe-"), "{d}");
+        assert!(
+            d.contains(&format!("webrtcdsp name=dsp probe={name} ")),
+            "{d}"
+        );
+        assert!(!description(&config(), &Speaker::None).contains(&format!("={name} ")));
         assert!(d.contains("echo-cancel=true noise-suppression=true gain-control=true"));
         // The probe is the last thing before the speaker's sink.
-        let probe = d.find("webrtcechoprobe name=echo-probe").unwrap();
+        let probe = d.find("webrtcechoprobe name=").unwrap();
         let sink = d.find("alsasink").unwrap();
         let between = &d[probe..sink];
         assert!(

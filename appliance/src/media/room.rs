@@ -23,7 +23,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 /// Every voice, the mix and the speaker: 48 kHz, mono, 16-bit.
 pub const RATE: u32 = 48_000;
@@ -44,6 +44,15 @@ const CHIME_NOTE_S: f32 = 0.3;
 const CHIME_PEAK: f32 = 0.2;
 /// Name of the test speaker's `appsink`.
 pub const SPEAKER_TAP: &str = "speaker-out";
+
+/// A name for a room's echo probe that no other pipeline of this process has: `webrtcdsp`
+/// finds its probe by name among every probe in the process, so two rooms alive at once
+/// (the simulated room's runs side by side, a pipeline being replaced) must not share one,
+/// or a canceller may take the other room's speaker as its far end.
+pub fn echo_probe_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("echo-probe-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
 
 /// Where the room's sound goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,15 +107,21 @@ fn playback_present() -> bool {
 }
 
 /// The speaker half of the room's pipeline: silence and voices → mixer → volume → echo
-/// probe → `speaker`.
+/// probe (named afresh, [`echo_probe_name`]) → `speaker`.
 pub fn speaker_description(speaker: &Speaker, volume: u8) -> String {
+    speaker_description_with(speaker, volume, &echo_probe_name())
+}
+
+/// [`speaker_description`] with the echo probe named `probe` (the name the canceller is
+/// given).
+pub fn speaker_description_with(speaker: &Speaker, volume: u8, probe: &str) -> String {
     // The chime's input idles until a knock: timed on arrival like a voice, its latency
     // said outright (see [`RoomAudio::voice`]).
     format!(
         "audiotestsrc name=room-silence is-live=true wave=silence samplesperbuffer={} \
          ! {CAPS} ! audiomixer name=mix latency={MIX_LATENCY_NS} \
          ! {CAPS} ! volume name=room-volume volume={} \
-         ! webrtcechoprobe name=echo-probe ! {} \
+         ! webrtcechoprobe name={probe} ! {} \
          appsrc name={CHIME_SRC} is-live=true format=time do-timestamp=true min-latency=0 \
          max-latency={VOICE_QUEUE_NS} max-bytes={VOICE_QUEUE_BYTES} leaky-type=downstream \
          caps=\"{CAPS}\" ! mix.",
@@ -215,6 +230,16 @@ impl RoomAudio {
         if let Err(e) = src.push_buffer(gst::Buffer::from_slice(chime_samples())) {
             tracing::warn!("the knock's chime could not play: {e}");
         }
+    }
+
+    /// The echo probe before the speaker (the canceller's far end).
+    pub fn echo_probe(&self) -> Option<gst::Element> {
+        self.inner
+            .pipeline
+            .iterate_recurse()
+            .into_iter()
+            .flatten()
+            .find(|e| e.factory().is_some_and(|f| f.name() == "webrtcechoprobe"))
     }
 
     /// The test speaker's `appsink` ([`Speaker::Tap`]).

@@ -10,10 +10,12 @@
 //! Everything is timed by the pipeline's timestamps, and the simulation and the pipeline
 //! step each other on (see [`run`]), so the canceller gets the far end and the microphone
 //! in the same order whatever the load, and the speech is made without dither: the speaker,
-//! the microphone and most runs' processed output are the same bit for bit on a loaded
-//! machine. Not all: in about one loaded run in five the processing's output differs from
-//! the first frame after the microphone's first stretch on, with the same input (a race
-//! left at the start, not found), and the canceller turns that into 22 to 47 dB steady.
+//! the microphone and the processed output are the same bit for bit from run to run on a
+//! loaded machine ([`Recording::trace`] prints their fingerprints). Each room's echo probe
+//! has a name of its own ([`super::room::echo_probe_name`]): `webrtcdsp` looks its probe up
+//! by name among all the process's, and with two runs side by side under one name a
+//! canceller took the other run's speaker as its far end in about one loaded run in five
+//! (19 to 34 dB steady instead of 47).
 //!
 //! [`Recording`] computes ERLE (echo return loss enhancement: how much weaker the echo is
 //! after processing than in the microphone) and the near end's loss in double talk.
@@ -108,6 +110,9 @@ pub struct Recording {
     pub near: Vec<f64>,
     /// After the processing.
     pub processed: Vec<f64>,
+    /// How the run went, for a test to print: the pipeline's latency, the far end's lead,
+    /// how the output was lined up, and fingerprints of what was played and heard.
+    pub trace: String,
 }
 
 /// Energy of `x[range]` in dB (relative), -inf when silent.
@@ -222,6 +227,11 @@ struct Progress {
     processed: Vec<f64>,
     /// The pipeline's latency, once configured.
     latency: Option<gst::ClockTime>,
+    /// Later latencies that differed from the first.
+    latency_changes: Vec<gst::ClockTime>,
+    /// Where the mix's buffers started (sample index) and how long they were, the first
+    /// few.
+    mix_buffers: Vec<(usize, usize)>,
     /// Once the latency is known: the canceller takes the microphone's frame `k` when the
     /// far end is in the probe up to frame `k - far_behind` and not beyond
     /// ([`FAR_LEAD_MS`]).
@@ -309,9 +319,26 @@ pub fn run(
     drop(voice);
     let _ = audio.pipeline().set_state(gst::State::Null);
     let mut rec = result?;
-    rec.processed = std::mem::take(&mut lock(&step.progress).processed);
+    let (latency, behind, changes, speaker, mix) = {
+        let mut p = lock(&step.progress);
+        rec.processed = std::mem::take(&mut p.processed);
+        (
+            p.latency,
+            p.far_behind,
+            p.latency_changes.clone(),
+            fingerprint(&p.speaker),
+            p.mix_buffers.clone(),
+        )
+    };
     // The processing buffers up to 10 ms: line its output up with the microphone.
     let shift = best_shift(&rec.mic, &rec.processed, FRAME * 2);
+    rec.trace = format!(
+        "latency {latency:?} (then {changes:?}), far end {behind:?} frames behind, mix \
+         buffers {mix:?}, output shifted {shift} samples; speaker {speaker:016x}, microphone \
+         {:016x}, processed {:016x}",
+        fingerprint(&rec.mic),
+        fingerprint(&rec.processed),
+    );
     rec.processed.drain(..shift.min(rec.processed.len()));
     let n = rec.mic.len().min(rec.processed.len());
     rec.mic.truncate(n);
@@ -347,7 +374,19 @@ fn watch(
     // The gate: far-end frame `n` goes into the probe once the canceller has taken the
     // microphone's frame `n + far_behind` (after the first stretch, and once the pipeline
     // has its latency), and the voice is queued in the mixer past it.
-    let gate = pad("echo-probe", "sink")?;
+    let probe = audio.echo_probe().ok_or_else(|| MediaError::Build {
+        what: "simulated room",
+        description: String::new(),
+        message: "no echo probe".into(),
+    })?;
+    let probe_pad = |name: &str| {
+        probe.static_pad(name).ok_or_else(|| MediaError::Build {
+            what: "simulated room",
+            description: String::new(),
+            message: format!("the echo probe has no pad `{name}`"),
+        })
+    };
+    let gate = probe_pad("sink")?;
     let s = step.clone();
     probes.push((
         gate.clone(),
@@ -377,7 +416,7 @@ fn watch(
         }),
     ));
     // Past the probe (in the canceller's reach): what the speaker plays, by timestamp.
-    let played = pad("echo-probe", "src")?;
+    let played = probe_pad("src")?;
     let s = step.clone();
     probes.push((
         played.clone(),
@@ -388,6 +427,9 @@ fn watch(
                 let x = samples(buffer);
                 s.update(|p| {
                     let end = at + x.len();
+                    if p.mix_buffers.len() < 4 {
+                        p.mix_buffers.push((at, x.len()));
+                    }
                     if p.speaker.len() < end {
                         p.speaker.resize(end, 0.0);
                     }
@@ -414,6 +456,7 @@ fn watch(
                 s.update(|p| match p.latency {
                     None => p.latency = Some(latency),
                     Some(first) if first != latency => {
+                        p.latency_changes.push(latency);
                         tracing::warn!(%first, %latency, "simulated room: the pipeline's latency changed; keeping the first");
                     }
                     Some(_) => {}
@@ -433,6 +476,13 @@ fn element_pad(audio: &RoomAudio, name: &str, pad: &str) -> Result<gst::Pad, Med
             description: String::new(),
             message: format!("`{name}` has no pad `{pad}`"),
         })
+}
+
+/// A fingerprint of `x` (FNV-1a over the samples), to tell runs apart.
+fn fingerprint(x: &[f64]) -> u64 {
+    x.iter().fold(0xcbf2_9ce4_8422_2325, |h, v| {
+        (h ^ (*v as i64 as u64)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The lag (0 to `max`) at which `y` best matches `x` (with the processing off they are
@@ -498,6 +548,7 @@ fn play(
         echo: vec![0.0; LEAD * FRAME],
         near: vec![0.0; LEAD * FRAME],
         processed: Vec::new(),
+        trace: String::new(),
     };
     push_voice(VOICE_AHEAD);
     feed.push_buffer(timed(vec![0.0; LEAD * FRAME], 0))
@@ -797,6 +848,7 @@ mod tests {
             echo: mic.clone(),
             near: vec![0.0; 100],
             mic,
+            trace: String::new(),
         };
         assert!((rec.erle(0, 100) - 40.0).abs() < 1e-9);
         assert_eq!(at(&[0.0, 10.0], 0.5), 5.0);
