@@ -102,7 +102,7 @@ struct Inner {
     names: HashMap<GuestId, String>,
     publishers: HashMap<GuestId, Publisher>,
     viewers: HashMap<GuestId, Viewer>,
-    generations: u64,
+    publications: u64,
 }
 
 /// See the module docs. Cheap to clone.
@@ -166,10 +166,10 @@ impl Forwarder {
     /// go through the returned [`Publication`], which unpublishes when dropped.
     pub fn publish(&self, guest: &GuestId, mime: &str, ask: AskKeyframe) -> Publication {
         let mut inner = lock(&self.inner);
-        inner.generations += 1;
+        inner.publications += 1;
         let source = Source {
             guest: guest.clone(),
-            generation: inner.generations,
+            stream: inner.publications,
         };
         inner.publishers.insert(
             guest.clone(),

@@ -10,12 +10,13 @@
 use rtc::rtp::header::Header;
 use std::time::Instant;
 
-/// Which guest's packets feed a slot: their guest id and a number that changes whenever
-/// they publish anew (a new track restarts their numbering).
+/// Which stream feeds a slot: the guest's id and a number telling this stream of theirs
+/// from any other they send (each publication to the forwarder gets a new one; the
+/// screen's decoder uses the layer's SSRC). Another stream restarts the numbering.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Source {
     pub guest: String,
-    pub generation: u64,
+    pub stream: u64,
 }
 
 #[derive(Debug, Clone, Copy)]

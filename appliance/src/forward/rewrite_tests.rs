@@ -1,10 +1,10 @@
 use super::*;
 use std::time::Duration;
 
-fn src(guest: &str, generation: u64) -> Source {
+fn src(guest: &str, stream: u64) -> Source {
     Source {
         guest: guest.to_owned(),
-        generation,
+        stream,
     }
 }
 

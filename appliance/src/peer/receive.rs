@@ -46,9 +46,8 @@ const START_GRACE: Duration = Duration::from_secs(3);
 /// Which layer of the camera the screen decodes, renumbered into one stream.
 struct Decoded {
     stream: SlotStream,
-    /// The SSRC being decoded (or about to be, from its next keyframe).
-    ssrc: Option<u32>,
-    /// What `stream` shows: `ssrc`'s stream, built once at the switch (not per packet).
+    /// The layer being decoded (or about to be, from its next keyframe): its SSRC as the
+    /// source's stream, built once at a switch (not per packet).
     source: Option<Source>,
     full_heard: Option<Instant>,
     /// When the camera's first packet came.
@@ -59,7 +58,6 @@ impl Decoded {
     fn new() -> Self {
         Decoded {
             stream: SlotStream::new(rand::random(), 90_000),
-            ssrc: None,
             source: None,
             full_heard: None,
             first: None,
@@ -88,22 +86,22 @@ impl Decoded {
             .is_some_and(|t| now.duration_since(t) < FULL_LAYER_QUIET);
         let wanted = match role {
             // A camera without layers has one stream: the first one seen.
-            Role::Only => self.ssrc.is_none(),
+            Role::Only => self.source.is_none(),
             Role::Full => true,
             Role::Small => !full_flowing && now.duration_since(first) >= START_GRACE,
             Role::Other => false,
         };
-        if wanted && self.ssrc != Some(ssrc) {
-            self.ssrc = Some(ssrc);
+        let decoding = |s: &Source| s.stream == u64::from(ssrc);
+        if wanted && !self.source.as_ref().is_some_and(decoding) {
             let source = Source {
                 guest: guest.clone(),
-                generation: u64::from(ssrc),
+                stream: u64::from(ssrc),
             };
             self.stream.show(Some(source.clone()));
             self.source = Some(source);
             *switch = Some(ssrc);
         }
-        let Some(source) = self.source.as_ref().filter(|_| self.ssrc == Some(ssrc)) else {
+        let Some(source) = self.source.as_ref().filter(|s| decoding(s)) else {
             return false;
         };
         let keyframe = crate::forward::starts_keyframe(mime, &packet.payload);
