@@ -424,7 +424,7 @@ impl World {
                 }
                 Output::ReplyMetrics { id } => {
                     let snapshot = self.metrics.snapshot();
-                    self.reply(id, Outcome::Ok(Response::Metrics(snapshot)));
+                    self.reply(id, Outcome::Ok(Response::Metrics(Box::new(snapshot))));
                 }
                 Output::ReplyStaffReport { id, facts } => {
                     let report =

@@ -91,6 +91,10 @@ pub struct Metrics {
     pub frames_captured: AtomicU64,
     pub frames_encoded: AtomicU64,
     pub audio_frames_encoded: AtomicU64,
+    /// Buffers of the room's microphone out of the processing, and of the mix on its way
+    /// to the speaker.
+    pub room_mic_buffers: AtomicU64,
+    pub room_speaker_buffers: AtomicU64,
     /// Opus packets of the guests' own mixes (`media::group`), all together.
     pub own_mix_frames_encoded: AtomicU64,
     /// Guests with a mix of their own now, and guests' voices being mixed for them.
@@ -172,6 +176,8 @@ impl Metrics {
             video_encoders_started: self.video_encoders_started.load(Relaxed),
             audio_encoders_started: self.audio_encoders_started.load(Relaxed),
             audio_frames_encoded: self.audio_frames_encoded.load(Relaxed),
+            room_mic_buffers: self.room_mic_buffers.load(Relaxed),
+            room_speaker_buffers: self.room_speaker_buffers.load(Relaxed),
             own_mix_frames_encoded: self.own_mix_frames_encoded.load(Relaxed),
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),

@@ -262,7 +262,7 @@ impl Appliance {
     /// The unit's counters now.
     pub fn metrics(&self) -> Result<MetricsSnapshot> {
         match self.client()?.call(Request::Metrics) {
-            Ok(Response::Metrics(m)) => Ok(m),
+            Ok(Response::Metrics(m)) => Ok(*m),
             other => Err(Error::new(format!("metrics: {other:?}"))),
         }
     }

@@ -22,7 +22,7 @@ const FLOWING: u64 = 100;
 
 fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
     match unit.client()?.call(Request::Metrics) {
-        Ok(Response::Metrics(m)) => Ok(m),
+        Ok(Response::Metrics(m)) => Ok(*m),
         other => Err(Error::new(format!("metrics: {other:?}"))),
     }
 }
@@ -157,6 +157,11 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         "{m:?}"
     );
     assert!(m.guests.iter().all(|g| g.video_out.packets > 0), "{m:?}");
+    // The room's microphone came out of the processing and its mix went to the speaker.
+    assert!(
+        m.room_mic_buffers > 0 && m.room_speaker_buffers > 0,
+        "{m:?}"
+    );
     // What the unit sends in all is measured, and planned under its uplink (the default
     // 10 Mbit/s: two guests at most 2.5 Mbit/s of video each fit).
     let m = wait::until(

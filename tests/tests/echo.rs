@@ -82,7 +82,7 @@ async fn levels(wav: &Path, echo_cancel: bool) -> Result<(f64, f64)> {
         timeouts::media(),
         || async {
             let m = match unit.client()?.call(Request::Metrics) {
-                Ok(Response::Metrics(m)) => m,
+                Ok(Response::Metrics(m)) => *m,
                 other => return Err(Error::new(format!("metrics: {other:?}"))),
             };
             let packets = m.guests.first().map_or(0, |g| g.audio_in.packets);

@@ -19,7 +19,7 @@ const PRIVACY_STOP_US: u64 = 100_000;
 
 fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
     match unit.client()?.call(Request::Metrics) {
-        Ok(Response::Metrics(m)) => Ok(m),
+        Ok(Response::Metrics(m)) => Ok(*m),
         other => Err(Error::new(format!("metrics: {other:?}"))),
     }
 }

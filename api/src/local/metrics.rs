@@ -99,6 +99,13 @@ pub struct MetricsSnapshot {
     /// (each guest's own mix has one more, see `own_mixes`).
     pub audio_encoders_started: u64,
     pub audio_frames_encoded: u64,
+    /// 10 ms stretches of the room's microphone out of the processing (echo canceller),
+    /// and of the room's mix on its way to the speaker: where the room's sound stopped, if
+    /// it did.
+    #[serde(default)]
+    pub room_mic_buffers: u64,
+    #[serde(default)]
+    pub room_speaker_buffers: u64,
     /// Opus packets of the guests' own mixes (the room and the other guests, without their
     /// own voice), all together.
     #[serde(default)]
@@ -179,6 +186,20 @@ impl MetricsSnapshot {
             "counter",
             "Opus packets encoded.",
             self.audio_frames_encoded,
+        );
+        gauge(
+            &mut out,
+            "room_mic_buffers_total",
+            "counter",
+            "Buffers of the room's microphone out of the processing.",
+            self.room_mic_buffers,
+        );
+        gauge(
+            &mut out,
+            "room_speaker_buffers_total",
+            "counter",
+            "Buffers of the room's mix on their way to the speaker.",
+            self.room_speaker_buffers,
         );
         gauge(
             &mut out,

@@ -109,7 +109,7 @@ pub enum Response {
         preview: Option<Preview>,
     },
     Status(Status),
-    Metrics(MetricsSnapshot),
+    Metrics(Box<MetricsSnapshot>),
     Invite {
         url: String,
         /// Unix time, seconds.

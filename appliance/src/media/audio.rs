@@ -18,6 +18,7 @@ use super::{EncodedFrame, MediaError, pipeline};
 use super::{group, mic};
 use crate::config::{AudioConfig, AudioSource};
 use crate::metrics::Metrics;
+use gstreamer as gst;
 use gstreamer::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -219,6 +220,10 @@ pub fn start(
     metrics
         .audio_encoders_started
         .fetch_add(1, Ordering::Relaxed);
+    count_buffers(room.pipeline().by_name(PROCESSED), &metrics, |m| {
+        &m.room_mic_buffers
+    });
+    count_buffers(room.echo_probe(), &metrics, |m| &m.room_speaker_buffers);
     pipeline::publish(
         &sink,
         CLOCK_RATE,
@@ -232,6 +237,24 @@ pub fn start(
         divert.divert(m)
     })?;
     Ok((running, room, supervisor))
+}
+
+/// Count the buffers leaving `element` into `counter` of `metrics`.
+fn count_buffers(
+    element: Option<gst::Element>,
+    metrics: &Arc<Metrics>,
+    counter: fn(&Metrics) -> &std::sync::atomic::AtomicU64,
+) {
+    let Some(pad) = element.and_then(|e| e.static_pad("src")) else {
+        return;
+    };
+    let metrics = Arc::downgrade(metrics);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        if let Some(m) = metrics.upgrade() {
+            counter(&m).fetch_add(1, Ordering::Relaxed);
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ impl fmt::Display for Report {
 
 pub(crate) fn metrics(unit: &Appliance) -> Result<visavis_api::local::MetricsSnapshot> {
     match unit.client()?.call(visavis_api::local::Request::Metrics) {
-        Ok(visavis_api::local::Response::Metrics(m)) => Ok(m),
+        Ok(visavis_api::local::Response::Metrics(m)) => Ok(*m),
         other => Err(Error::new(format!("metrics: {other:?}"))),
     }
 }

@@ -62,7 +62,7 @@ pub fn metrics(unit: &Appliance) -> Result<MetricsSnapshot, String> {
     tokio::task::block_in_place(|| {
         let mut client = unit.client().map_err(|e| e.to_string())?;
         match client.call(Request::Metrics) {
-            Ok(Response::Metrics(m)) => Ok(m),
+            Ok(Response::Metrics(m)) => Ok(*m),
             Ok(other) => Err(format!("Metrics answered {other:?}")),
             Err(e) => Err(format!("Metrics failed: {e}")),
         }
