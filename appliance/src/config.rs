@@ -623,9 +623,7 @@ impl Config {
     /// The least `[uplink] max_kbps` can be, bits per second: every guest of a full call
     /// on the main layer at its floor, with their voice (see [`crate::congestion`]).
     pub fn uplink_floor_bps(&self) -> u64 {
-        let video = (f64::from(self.video.min_kbps()) * 1000.0 / crate::congestion::VIDEO_SHARE)
-            .ceil() as u64;
-        self.session.max_guests as u64 * (video + self.audio.on_wire_bps())
+        self.session.max_guests as u64 * crate::congestion::Limits::from_config(self).guest_floor()
     }
 
     /// Where guests see each other but a full call (`session.max_guests`) leaves no room

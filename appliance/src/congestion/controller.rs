@@ -83,6 +83,14 @@ pub struct Limits {
     pub uplink: u64,
 }
 
+impl Limits {
+    /// What one guest of the call takes at least, headers included: their voice and the
+    /// main layer at its floor.
+    pub fn guest_floor(&self) -> u64 {
+        self.audio + (self.main_min as f64 / VIDEO_SHARE).ceil() as u64
+    }
+}
+
 /// What the media side must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -398,7 +406,7 @@ impl Controller {
 /// What forwarded pictures may send with `guests` in the call (see
 /// [`Controller::forward_allowance`]).
 pub fn forward_allowance(limits: &Limits, guests: u64) -> u64 {
-    let floor = guests * (limits.audio + (limits.main_min as f64 / VIDEO_SHARE) as u64);
+    let floor = guests * limits.guest_floor();
     limits
         .uplink
         .saturating_sub(floor)

@@ -434,7 +434,7 @@ fn forwarded_pictures_and_the_layers_share_one_uplink_the_room_first() {
         allowances.windows(2).all(|w| w[1] <= w[0]),
         "{allowances:?}"
     );
-    let floor = 8 * (STORE_LINE.audio + (STORE_LINE.main_min as f64 / VIDEO_SHARE) as u64);
+    let floor = 8 * (STORE_LINE.audio + (STORE_LINE.main_min as f64 / VIDEO_SHARE).ceil() as u64);
     assert_eq!(allowances[7], STORE_LINE.uplink - floor);
     // Eight guests: the layers get what forwarding leaves, and the unit plans to send
     // its whole uplink, not more.
