@@ -38,6 +38,11 @@ fn view(f: &Forwarder, guest: &str, slots: usize) -> Viewing {
     Viewing { packets, told }
 }
 
+/// Whom `viewer` sees now, in slot order (empty slots left out).
+fn seen(f: &Forwarder, viewer: &str) -> Vec<GuestId> {
+    f.shown(&viewer.to_owned()).into_iter().flatten().collect()
+}
+
 fn asker(count: &Arc<AtomicUsize>) -> AskKeyframe {
     let count = count.clone();
     Box::new(move || {
@@ -207,42 +212,20 @@ async fn the_budget_caps_what_is_forwarded_speakers_first() {
     );
     let _ana = view(&f, "ana", 3);
     // Two viewers: one picture each.
-    assert_eq!(f.shown(&"jo".to_owned()).iter().flatten().count(), 1);
-    assert_eq!(f.shown(&"ana".to_owned()).iter().flatten().count(), 1);
+    assert_eq!(seen(&f, "jo").len(), 1);
+    assert_eq!(seen(&f, "ana").len(), 1);
     f.speaking(&"leo".to_owned(), true);
-    assert_eq!(
-        f.shown(&"jo".to_owned())
-            .iter()
-            .flatten()
-            .collect::<Vec<_>>(),
-        vec!["leo"]
-    );
-    assert_eq!(
-        f.shown(&"ana".to_owned())
-            .iter()
-            .flatten()
-            .collect::<Vec<_>>(),
-        vec!["leo"]
-    );
+    assert_eq!(seen(&f, "jo"), vec!["leo"]);
+    assert_eq!(seen(&f, "ana"), vec!["leo"]);
     assert_eq!(f.planned_bps(), 2 * STREAM_BPS);
     f.leave(&"ana".to_owned());
-    assert_eq!(
-        f.shown(&"jo".to_owned()).iter().flatten().count(),
-        2,
-        "Jo's share grows back"
-    );
+    assert_eq!(seen(&f, "jo").len(), 2, "Jo's share grows back");
     // The budget shrinks (more guests in the call need their floor): Jo sees the
     // latest speaker only, and what is forwarded is planned at that.
     f.set_budget(STREAM_BPS);
-    assert_eq!(
-        f.shown(&"jo".to_owned())
-            .iter()
-            .flatten()
-            .collect::<Vec<_>>(),
-        vec!["leo"]
-    );
+    assert_eq!(seen(&f, "jo"), vec!["leo"]);
     assert_eq!(f.planned_bps(), STREAM_BPS);
     f.set_budget(0);
-    assert_eq!(f.shown(&"jo".to_owned()).iter().flatten().count(), 0);
+    assert_eq!(seen(&f, "jo").len(), 0);
     assert_eq!(f.planned_bps(), 0);
 }

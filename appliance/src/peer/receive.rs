@@ -343,6 +343,26 @@ mod tests {
         }
     }
 
+    /// Feed `p` at `at` seconds; (taken, switched to).
+    fn feed_packet(
+        d: &mut Decoded,
+        t0: Instant,
+        at: f64,
+        role: Role,
+        p: &mut Packet,
+    ) -> (bool, Option<u32>) {
+        let mut switch = None;
+        let taken = d.take(
+            &"jo".to_owned(),
+            role,
+            VP8,
+            p,
+            &mut switch,
+            t0 + Duration::from_secs_f64(at),
+        );
+        (taken, switch)
+    }
+
     /// Feed one packet at `at` seconds; (taken, switched to).
     fn feed(
         d: &mut Decoded,
@@ -353,17 +373,7 @@ mod tests {
         seq: u16,
         key: bool,
     ) -> (bool, Option<u32>) {
-        let mut p = packet(ssrc, seq, key);
-        let mut switch = None;
-        let taken = d.take(
-            &"jo".to_owned(),
-            role,
-            VP8,
-            &mut p,
-            &mut switch,
-            t0 + Duration::from_secs_f64(at),
-        );
-        (taken, switch)
+        feed_packet(d, t0, at, role, &mut packet(ssrc, seq, key))
     }
 
     #[test]
@@ -401,15 +411,10 @@ mod tests {
             (false, Some(SMALL))
         );
         let mut p = packet(SMALL, 5, true);
-        let mut switch = None;
-        assert!(d.take(
-            &"jo".to_owned(),
-            Role::Small,
-            VP8,
-            &mut p,
-            &mut switch,
-            t0 + Duration::from_secs(4)
-        ));
+        assert_eq!(
+            feed_packet(&mut d, t0, 4.0, Role::Small, &mut p),
+            (true, None)
+        );
         assert_eq!(p.header.sequence_number, 102, "one stream for the decoder");
         // The full layer comes back: decoded again from its next keyframe.
         assert_eq!(
