@@ -1,18 +1,21 @@
 //! `cargo xtask test`: setup, build every binary, then run every test.
 //!
 //! The end-to-end tests start the real `rendezvous` and `applianced` binaries from
-//! `target/debug`, so the whole workspace is built first; `cargo test` alone only builds
+//! `target/debug`, so the whole workspace is built first, test targets included (see
+//! [`workspace::build_for_tests`]); `cargo test` alone only builds
 //! what the test targets link. The vivid test's kernel is fetched here too ([`debs`]), and
 //! the guest page's lint tools are installed with `npm ci` ([`web`]).
 
-use crate::cli::{Profile, TestOptions};
+use crate::cli::TestOptions;
 use crate::{debs, setup, web, workspace};
 use anyhow::Context;
 use std::process::ExitCode;
 
 pub fn run(options: &TestOptions) -> anyhow::Result<ExitCode> {
     setup::run()?;
-    workspace::build(Profile::Debug)?;
+    let started = std::time::Instant::now();
+    workspace::build_for_tests()?;
+    println!("xtask: built in {} s", started.elapsed().as_secs());
     web::install_tools()?;
     let mut command = workspace::cargo(cargo_test_args(&options.cargo_test_args));
     if cfg!(target_arch = "x86_64") {

@@ -28,7 +28,20 @@ where
 
 /// `cargo build --workspace` for `profile`; an error when it fails.
 pub fn build(profile: Profile) -> anyhow::Result<()> {
+    run_build(profile, &[])
+}
+
+/// `cargo build --workspace --all-targets`: the binaries the end-to-end tests start and every
+/// test target, in one build. Built alone, the binaries would resolve features without the
+/// dev-dependencies (`tokio/test-util`, `rcgen/default`...), so the `cargo test` after them
+/// would compile tokio and everything on it (the whole WebRTC stack) a second time.
+pub fn build_for_tests() -> anyhow::Result<()> {
+    run_build(Profile::Debug, &["--all-targets"])
+}
+
+fn run_build(profile: Profile, extra: &[&str]) -> anyhow::Result<()> {
     let mut args = vec!["build", "--workspace"];
+    args.extend_from_slice(extra);
     if profile == Profile::Release {
         args.push("--release");
     }
