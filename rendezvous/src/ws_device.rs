@@ -335,7 +335,7 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket, client: IpAddr) {
         ErrorCode::BadMessage,
         format!("the message could not be read (larger than {MAX_MESSAGE_BYTES} bytes?)"),
     );
-    socket::drive(
+    let ending = socket::drive(
         &mut socket,
         queue,
         kick,
@@ -364,7 +364,7 @@ async fn session(app: Arc<AppState>, mut socket: WebSocket, client: IpAddr) {
     .await;
 
     app.lock().hub.detach_device(&device_id, conn);
-    tracing::info!(device = %device_id, "unit disconnected");
+    tracing::info!(device = %device_id, how = ?ending, "unit disconnected");
 }
 
 /// Apply one message from an authenticated unit; returns a reply for the unit, if any.

@@ -37,8 +37,17 @@ pub fn select_encoder(choice: EncoderChoice) -> Result<&'static str, MediaError>
     })
 }
 
+/// How much of a second of the target bitrate one frame may take, in milliseconds: x264's
+/// VBV buffer. Its default (600 ms) let a keyframe take 0.4 s of the bitrate (29 KB at
+/// 600 kbit/s on a busy picture), which a thin link's queue (a router's 200 ms) cannot hold:
+/// the keyframe lost packets, the guest asked for another, and the call froze in a loop
+/// right when its link had dropped. At 250 ms a keyframe takes about 0.2 s of the bitrate
+/// and any second at most 1.25 times it. (libwebrtc bounds keyframes to about 0.3 s.)
+pub const FRAME_BUFFER_MS: u32 = 250;
+
 /// The encoder part of the pipeline description, tuned for low latency: element `name`,
-/// starting at `kbps`, a keyframe every ten seconds of `fps` at least.
+/// starting at `kbps`, a keyframe every ten seconds of `fps` at least, no frame larger than
+/// [`FRAME_BUFFER_MS`] of the bitrate (x264; the others' rate control is their own).
 pub(super) fn encoder_description(encoder: &str, name: &str, kbps: u32, fps: u32) -> String {
     // Keyframes come on request (new guest, PLI); this is only a safety net.
     let gop = fps * 10;
@@ -54,7 +63,7 @@ pub(super) fn encoder_description(encoder: &str, name: &str, kbps: u32, fps: u32
         ),
         _ => format!(
             "x264enc name={name} tune=zerolatency speed-preset=ultrafast bitrate={kbps} key-int-max={gop} bframes=0 \
-             ! video/x-h264,profile=constrained-baseline"
+             vbv-buf-capacity={FRAME_BUFFER_MS} ! video/x-h264,profile=constrained-baseline"
         ),
     }
 }
@@ -329,4 +338,69 @@ fn watch_keyframes(sink: &gst_app::AppSink, keyframes: KeyframeRequester) {
         }
         gst::PadProbeReturn::Ok
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of every frame x264 makes of `frames` frames of a noisy 640x360 picture at
+    /// `kbps`, as the daemon configures it, with a keyframe forced before frame `forced`.
+    fn frame_sizes(kbps: u32, frames: u32, forced: u32) -> Vec<(usize, bool)> {
+        let description = format!(
+            "videotestsrc pattern=snow num-buffers={frames} \
+             ! video/x-raw,format=I420,width=640,height=360,framerate=30/1 \
+             ! {} ! h264parse ! appsink name=sink sync=false max-buffers=1",
+            encoder_description("x264enc", "encoder", kbps, 30),
+        );
+        let (pipeline, sink) = pipeline::build("test", &description).unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut sizes = Vec::new();
+        for i in 0..frames {
+            if i == forced {
+                let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+                    .all_headers(true)
+                    .build();
+                assert!(sink.send_event(event), "the encoder took the request");
+            }
+            let sample = sink
+                .try_pull_sample(gst::ClockTime::from_seconds(20))
+                .expect("the test pipeline produces frames");
+            let buffer = sample.buffer().expect("a frame");
+            let key = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+            sizes.push((buffer.size(), key));
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        sizes
+    }
+
+    #[test]
+    fn no_x264_frame_takes_more_than_its_share_of_a_second() {
+        gst::init().unwrap();
+        if gst::ElementFactory::find("x264enc").is_none() {
+            eprintln!("x264enc is not installed; skipped");
+            return;
+        }
+        let kbps = 600;
+        let sizes = frame_sizes(kbps, 90, 45);
+        let keyframes: Vec<usize> = sizes
+            .iter()
+            .filter(|(_, key)| *key)
+            .map(|(size, _)| *size)
+            .collect();
+        eprintln!("x264 at {kbps} kbit/s, keyframes of {keyframes:?} bytes");
+        assert!(
+            keyframes.len() >= 2,
+            "the first frame and the forced one are keyframes: {sizes:?}"
+        );
+        // A tenth over the buffer for headers and x264's rounding; its default (600 ms)
+        // made keyframes of about 0.4 s of the bitrate here.
+        let most = (kbps as usize * 1000 / 8) * FRAME_BUFFER_MS as usize / 1000 * 11 / 10;
+        for size in keyframes {
+            assert!(
+                size <= most,
+                "a keyframe of {size} bytes: more than {FRAME_BUFFER_MS} ms of {kbps} kbit/s ({most} bytes)"
+            );
+        }
+    }
 }
