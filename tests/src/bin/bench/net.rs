@@ -7,8 +7,8 @@
 //!    glass-to-glass latency (the capture time applianced draws into each frame, read back
 //!    in the guest page, as `bench call` does; namespaces share the machine's clock).
 //! 3. The guest's cap dropped from 4 to 1 Mbit/s mid-call: the unit's video send rate to
-//!    that guest, second by second, and how long until it fits under the new cap; freezes
-//!    meanwhile.
+//!    that guest, second by second (between the unit's refreshes of its count, seen within
+//!    50 ms), and how long until it fits under the new cap; freezes meanwhile.
 //! 4. Two guests, one behind a 600 kbit/s cap, the other on the internet side with no cap:
 //!    what each gets (resolution, received bitrate, delivered fps, layer).
 
@@ -244,6 +244,27 @@ fn video_bytes_out(call: &LabCall) -> Result<u64> {
         .ok_or_else(|| Error::new("the unit lists no guest"))
 }
 
+/// How often the unit's count of video bytes sent is read.
+const SAMPLE: Duration = Duration::from_millis(50);
+
+/// When the unit's count of video bytes sent next differs from `bytes` (read every
+/// [`SAMPLE`]), and the new count; an error if it has not moved in 3 s.
+async fn next_refresh(call: &LabCall, bytes: u64) -> Result<(Instant, u64)> {
+    let t0 = Instant::now();
+    loop {
+        tokio::time::sleep(SAMPLE).await;
+        let now = video_bytes_out(call)?;
+        if now != bytes {
+            return Ok((Instant::now(), now));
+        }
+        if t0.elapsed() > Duration::from_secs(3) {
+            return Err(Error::new(
+                "the unit's count of video bytes sent did not move for 3 s",
+            ));
+        }
+    }
+}
+
 async fn cap_drop() -> Result<String> {
     let call = LabCall::start(
         LabConfig {
@@ -263,13 +284,17 @@ async fn cap_drop() -> Result<String> {
     pass(Duration::from_secs(5)).await?;
     let mut series = Vec::new();
     let mut estimates = Vec::new();
-    let mut last = (Instant::now(), video_bytes_out(&call)?);
+    // The unit refreshes its count of bytes sent once a second, on its own clock: a rate
+    // read every second of ours would now and then span two refreshes and show a second
+    // at twice the rate. So the count is read every `SAMPLE` and a rate taken between two
+    // refreshes, at the times they were seen (within `SAMPLE`).
+    // Start at a refresh.
+    let mut last = next_refresh(&call, video_bytes_out(&call)?).await?;
     let before = reception(&call).await?;
     call.lab.set_rate(Side::Guest, Some(1000))?;
     let dropped = Instant::now();
-    for _ in 0..20 {
-        pass(Duration::from_secs(1)).await?;
-        let now = (Instant::now(), video_bytes_out(&call)?);
+    while dropped.elapsed() < Duration::from_secs(20) {
+        let now = next_refresh(&call, last.1).await?;
         let kbit = (now.1 - last.1) as f64 * 8.0 / 1000.0 / (now.0 - last.0).as_secs_f64();
         estimates.push(estimate_kbit(&call)?);
         series.push(((now.0 - dropped).as_secs_f64(), kbit));
