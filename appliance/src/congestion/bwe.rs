@@ -22,11 +22,15 @@
 //!   while it lasts, a further back-off waits [`AGAIN_AFTER`], and for a queue only comes
 //!   if the queue is not draining ([`DRAINING`]); the episode's ceiling stays the highest
 //!   rate it saw (after the first back-off the guest receives what is sent, not what the
-//!   path carries). A queue alone (no heavy loss) never takes the rate below
+//!   path carries). A queue alone (under [`LOW_LOSS`] lost) never takes the rate below
 //!   [`QUEUE_FLOOR`] of the highest rate the path showed at a back-off within
 //!   [`CEILING_MEMORY`]:
 //!   delay without loss and without the throughput to explain it is radio contention or a
-//!   busy router, which sending less does not cure.
+//!   busy router, which sending less does not cure. A queue that also drops packets is a
+//!   bottleneck we fill (a cap that dropped): no floor then, and what the guest received
+//!   becomes the path's ceiling (the first back-off after a drop still saw packets that
+//!   crossed the old link, and set both too high: the estimate climbed fast back over the
+//!   new cap, or stayed above it).
 //! - **Feedback lost on its way back** is not loss: webrtc-rs reports every packet no
 //!   feedback mentioned as lost, so a run of "lost" packets sent over more than
 //!   [`LOST_RUN`] is left out (unless such runs are more than [`UNKNOWN_AT_MOST`] of the
@@ -398,8 +402,14 @@ impl Bwe {
                 .peak
                 .filter(|(at, _)| now < *at + CEILING_MEMORY)
                 .map(|(_, rate)| rate);
+            // A queue that also drops packets ([`LOW_LOSS`] or more) is a full bottleneck
+            // that we fill: the path carries less than is sent (a cap that dropped), and
+            // what the guest receives is the path's rate. No floor then, and that rate is
+            // the path's ceiling from now on.
+            let ours =
+                why == Congestion::Loss || self.loss(LOSS_WINDOW).is_some_and(|l| l >= LOW_LOSS);
             let floor = match (why, recent_peak) {
-                (Congestion::Queue, Some(peak)) => (QUEUE_FLOOR * peak).min(self.rule),
+                (Congestion::Queue, Some(peak)) if !ours => (QUEUE_FLOOR * peak).min(self.rule),
                 _ => self.min,
             };
             if recent_peak.is_none_or(|peak| received >= peak) {
@@ -413,7 +423,7 @@ impl Bwe {
             // Within one episode the first back-off saw the path's rate best (the sender
             // was above it); later ones see what was sent after it.
             self.ceiling = match (self.backed_off, self.ceiling) {
-                (Some(_), Some(c)) => Some(c.max(received)),
+                (Some(_), Some(c)) if !ours => Some(c.max(received)),
                 _ => Some(received),
             };
             self.queue_at_back_off = Some(queue);

@@ -403,3 +403,32 @@ fn delay_without_loss_or_throughput_does_not_take_the_rate_to_the_floor() {
     );
     assert_eq!(p.bwe.last_congestion(), Some(Congestion::Queue));
 }
+
+#[test]
+fn a_cap_dropped_to_a_quarter_is_fitted_and_not_overshot_again() {
+    // 4 Mbit/s, then 1 Mbit/s: the first back-off still sees packets that crossed the old
+    // link, so the path's ceiling and the queue's floor are set too high; the full queue's
+    // losses at the next back-off show the path's real rate.
+    let mut p = Path::new(3_000_000.0, 4_000_000.0);
+    p.lag = 4;
+    p.run(5.0);
+    p.capacity = 1_000_000.0;
+    p.run(15.0);
+    let after: Vec<f64> = p
+        .trace
+        .iter()
+        .filter(|(t, _)| *t >= 10.0)
+        .map(|(_, r)| *r)
+        .collect();
+    let highest = after.iter().copied().fold(0.0, f64::max);
+    assert!(
+        highest <= 1_100_000.0,
+        "from 5 s after the drop, at most 10 % over the new cap: {:?}",
+        p.trace
+    );
+    assert!(
+        p.lowest_since(10.0) >= 500_000.0,
+        "and not below half of it: {:?}",
+        p.trace
+    );
+}
