@@ -405,11 +405,12 @@ impl Bwe {
             // A queue that also drops packets ([`LOW_LOSS`] or more) is a full bottleneck
             // that we fill: the path carries less than is sent (a cap that dropped), and
             // what the guest receives is the path's rate. No floor then, and that rate is
-            // the path's ceiling from now on.
-            let ours =
-                why == Congestion::Loss || self.loss(LOSS_WINDOW).is_some_and(|l| l >= LOW_LOSS);
+            // the path's ceiling from now on. (Under heavy loss, what little arrives says
+            // little about the path's rate: the ceiling is left as it was.)
+            let full =
+                why == Congestion::Queue && self.loss(LOSS_WINDOW).is_some_and(|l| l >= LOW_LOSS);
             let floor = match (why, recent_peak) {
-                (Congestion::Queue, Some(peak)) if !ours => (QUEUE_FLOOR * peak).min(self.rule),
+                (Congestion::Queue, Some(peak)) if !full => (QUEUE_FLOOR * peak).min(self.rule),
                 _ => self.min,
             };
             if recent_peak.is_none_or(|peak| received >= peak) {
@@ -423,7 +424,7 @@ impl Bwe {
             // Within one episode the first back-off saw the path's rate best (the sender
             // was above it); later ones see what was sent after it.
             self.ceiling = match (self.backed_off, self.ceiling) {
-                (Some(_), Some(c)) if !ours => Some(c.max(received)),
+                (Some(_), Some(c)) if !full => Some(c.max(received)),
                 _ => Some(received),
             };
             self.queue_at_back_off = Some(queue);
