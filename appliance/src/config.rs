@@ -193,7 +193,9 @@ pub struct VideoConfig {
     /// The main encoding's floor (at most `bitrate_kbps`): a guest whose network carries
     /// less gets the small layer instead of dragging everyone's picture down to mush. The
     /// resolution steps down there first; the frame rate only if `small_fps` says so.
-    pub min_bitrate_kbps: u32,
+    /// Unset: [`FLOOR_KBPS`], or [`FLOOR_KBPS_FORWARDING`] where guests see each other
+    /// (see [`Config::min_video_kbps`]).
+    pub min_bitrate_kbps: Option<u32>,
     /// The small layer's height (its width keeps the camera's aspect ratio); never more than
     /// `height`.
     pub small_height: u32,
@@ -211,12 +213,14 @@ pub struct VideoConfig {
     pub guests_see_each_other: Option<bool>,
 }
 
-impl VideoConfig {
-    /// The main layer's floor: `min_bitrate_kbps`, at most `bitrate_kbps`.
-    pub fn min_kbps(&self) -> u32 {
-        self.min_bitrate_kbps.min(self.bitrate_kbps)
-    }
+/// The main layer's floor when `video.min_bitrate_kbps` is unset, kbit/s.
+pub const FLOOR_KBPS: u32 = 1000;
+/// The main layer's floor when it is unset and guests see each other, kbit/s: low enough
+/// that a full table (8 guests) on the default 10 Mbit/s uplink leaves each guest three
+/// others' pictures (at [`FLOOR_KBPS`] the room's streams would take it all).
+pub const FLOOR_KBPS_FORWARDING: u32 = 500;
 
+impl VideoConfig {
     /// The small layer's ceiling: `small_bitrate_kbps`, at most `bitrate_kbps`.
     pub fn small_kbps(&self) -> u32 {
         self.small_bitrate_kbps.min(self.bitrate_kbps)
@@ -241,7 +245,7 @@ impl Default for VideoConfig {
             height: 720,
             fps: 30,
             bitrate_kbps: 2500,
-            min_bitrate_kbps: 1000,
+            min_bitrate_kbps: None,
             small_height: 360,
             small_fps: 30,
             small_bitrate_kbps: 600,
@@ -512,7 +516,10 @@ impl Config {
             ));
         }
         for (key, kbps) in [
-            ("video.min_bitrate_kbps", v.min_bitrate_kbps),
+            (
+                "video.min_bitrate_kbps",
+                v.min_bitrate_kbps.unwrap_or(FLOOR_KBPS),
+            ),
             ("video.small_bitrate_kbps", v.small_bitrate_kbps),
         ] {
             if !(100..=20_000).contains(&kbps) {
@@ -601,7 +608,7 @@ impl Config {
                      with headers) each; raise it, or lower those",
                     self.uplink.max_kbps,
                     self.session.max_guests,
-                    self.video.min_kbps(),
+                    self.min_video_kbps(),
                     self.audio.on_wire_bps().div_ceil(1000),
                 ),
             ));
@@ -651,7 +658,7 @@ impl Config {
              the {wanted} others: the room's picture at its floor (`video.min_bitrate_kbps` = \
              {}) takes the uplink (`uplink.max_kbps` = {}); raise `uplink.max_kbps` to \
              {needed} for everyone to see everyone, or lower the floor",
-            self.video.min_kbps(),
+            self.min_video_kbps(),
             self.uplink.max_kbps
         ))
     }
@@ -692,6 +699,20 @@ impl Config {
                 message: e.to_string(),
             }
         })
+    }
+
+    /// The main layer's floor, kbit/s: `video.min_bitrate_kbps`, or [`FLOOR_KBPS_FORWARDING`]
+    /// where guests see each other and [`FLOOR_KBPS`] elsewhere; at most `bitrate_kbps`.
+    pub fn min_video_kbps(&self) -> u32 {
+        let default = if self.guests_see_each_other() {
+            FLOOR_KBPS_FORWARDING
+        } else {
+            FLOOR_KBPS
+        };
+        self.video
+            .min_bitrate_kbps
+            .unwrap_or(default)
+            .min(self.video.bitrate_kbps)
     }
 
     /// Whether guests see each other: `video.guests_see_each_other`, or the mode's default
@@ -873,6 +894,41 @@ url = "http://127.0.0.1:8443"
     }
 
     #[test]
+    fn the_video_floor_is_lower_where_guests_see_each_other_unless_set() {
+        let floor = |text: &str| parse(text).unwrap().min_video_kbps();
+        assert_eq!(floor(MINIMAL), FLOOR_KBPS);
+        assert_eq!(
+            floor(&format!("mode = \"table\"\n{MINIMAL}")),
+            FLOOR_KBPS_FORWARDING
+        );
+        assert_eq!(
+            floor(&format!(
+                "{MINIMAL}\n[video]\nguests_see_each_other = true\n"
+            )),
+            FLOOR_KBPS_FORWARDING
+        );
+        assert_eq!(
+            floor(&format!(
+                "mode = \"table\"\n{MINIMAL}\n[video]\nguests_see_each_other = false\n"
+            )),
+            FLOOR_KBPS
+        );
+        assert_eq!(
+            floor(&format!(
+                "mode = \"table\"\n{MINIMAL}\n[video]\nmin_bitrate_kbps = 800\n"
+            )),
+            800
+        );
+        // Never above the ceiling.
+        assert_eq!(
+            floor(&format!(
+                "mode = \"table\"\n{MINIMAL}\n[video]\nbitrate_kbps = 400\n"
+            )),
+            400
+        );
+    }
+
+    #[test]
     fn small_layer_keeps_the_aspect_ratio_and_never_grows() {
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.video.small_size(), (640, 360, 30));
@@ -887,7 +943,7 @@ url = "http://127.0.0.1:8443"
         .unwrap();
         assert_eq!(c.video.small_size(), (320, 180, 15));
         let c = parse(&format!("{MINIMAL}\n[video]\nbitrate_kbps = 300\n")).unwrap();
-        assert_eq!((c.video.min_kbps(), c.video.small_kbps()), (300, 300));
+        assert_eq!((c.min_video_kbps(), c.video.small_kbps()), (300, 300));
         let err = parse(&format!("{MINIMAL}\n[video]\nmin_bitrate_kbps = 50\n"))
             .unwrap_err()
             .to_string();
@@ -920,15 +976,25 @@ url = "http://127.0.0.1:8443"
     #[test]
     fn a_table_whose_uplink_cannot_show_everyone_to_everyone_says_what_to_raise() {
         let table = |extra: &str| parse(&format!("mode = \"table\"{MINIMAL}{extra}")).unwrap();
-        // The defaults: eight guests at 1 Mbit/s each fill 10 Mbit/s.
+        // The defaults: eight guests at the table's floor (500 kbit/s) leave room on
+        // 10 Mbit/s for three of the others' pictures each.
         let c = table("");
         assert!(c.guests_see_each_other());
+        assert_eq!(c.min_video_kbps(), FLOOR_KBPS_FORWARDING);
         let advice = c
             .forwarding_advice()
-            .expect("eight guests cannot see each other");
+            .expect("eight guests cannot all see each other");
         assert!(
-            advice.contains("each guest sees 0 of the 7 others")
+            advice.contains("each guest sees 3 of the 7 others")
                 && advice.contains("`uplink.max_kbps` = 10000"),
+            "{advice}"
+        );
+        // At the floor of a unit whose guests do not see each other, nobody would.
+        let advice = table("\n[video]\nmin_bitrate_kbps = 1000\n")
+            .forwarding_advice()
+            .expect("a 1 Mbit/s floor");
+        assert!(
+            advice.contains("each guest sees 0 of the 7 others"),
             "{advice}"
         );
         // What it says to raise the uplink to is enough.

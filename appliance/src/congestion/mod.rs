@@ -44,7 +44,7 @@ impl Limits {
         let kbps = |k: u32| u64::from(k) * 1000;
         Limits {
             main_max: kbps(config.video.bitrate_kbps),
-            main_min: kbps(config.video.min_kbps()),
+            main_min: kbps(config.min_video_kbps()),
             small_max: kbps(config.video.small_kbps()),
             small_min: 100_000,
             audio: config.audio.on_wire_bps(),

@@ -24,9 +24,10 @@
 //! ([`Forwarder::set_budget`], every tick), shared evenly among the guests who see
 //! others, the latest speakers first; what they send ([`Forwarder::planned_bps`]) is not
 //! given to the room's streams. With four guests on the default 10 Mbit/s, each sees the
-//! three others; with eight, the room's streams at their floor (1 Mbit/s each) leave room
-//! for two pictures in all, so nobody sees the others until `[uplink] max_kbps` is raised
-//! or `[video] min_bitrate_kbps` lowered (the daemon says so at start-up).
+//! three others; with eight, the room's streams at their floor (500 kbit/s each where
+//! guests see each other, [`crate::config::FLOOR_KBPS_FORWARDING`]) leave each guest three
+//! of the seven others until `[uplink] max_kbps` is raised (the daemon says so at
+//! start-up).
 //!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam

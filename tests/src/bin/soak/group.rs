@@ -19,9 +19,10 @@
 //!
 //! The uplink is one budget (`appliance/src/congestion`): the room's picture at its floor
 //! first, then forwarded pictures, at most half the uplink, shared evenly among the
-//! guests. On the default 10 Mbit/s eight guests at the default 1 Mbit/s floor leave room
-//! for two pictures in all, so the unit here has the [`UPLINK_KBPS`] a table of eight
-//! needs for everyone to see everyone (what applianced's start-up advice names); with
+//! guests. On the default 10 Mbit/s eight guests at a table's default floor (500 kbit/s)
+//! leave room for three of the seven others each, so the unit here has the [`UPLINK_KBPS`]
+//! a table of eight needs for everyone to see everyone (what applianced's start-up advice
+//! names); with
 //! less, each sees fewer than n−1 and the table says so rather than fail. Guest-to-unit
 //! latency is not measured here (the unit's own reception is not timed), nor mouth-to-ear
 //! audio.
