@@ -203,36 +203,70 @@ async fn serve(
     let mut restart_at: Option<Instant> = None;
     tokio::pin!(shutdown);
     let now = || Instant::now().into_std();
+    let _runtime_watch = AbortOnDrop(crate::stall::watch_runtime());
     loop {
         let deadline = unit.poll_timeout().map(Instant::from_std);
-        tokio::select! {
+        let what = tokio::select! {
             () = &mut shutdown => return Ok(()),
             e = media.failed() => return Err(DaemonError::Media(e)),
             () = sleep_until(restart_at) => return Err(DaemonError::RestartRequested),
-            Some(link) = inputs.links.recv() => unit.handle_input(Input::Rendezvous(link), now()),
+            Some(link) = inputs.links.recv() => {
+                unit.handle_input(Input::Rendezvous(link), now());
+                "rendezvous"
+            }
             Some((request, reply)) = inputs.calls.recv() => {
                 let id = world.park(reply);
                 let pin_file = &world.config.staff.pin_file;
                 let input = unit::input(id, request, || crate::staff::load_pin(pin_file));
                 unit.handle_input(input, now());
+                "local API"
             }
-            Some((id, jpeg)) = inputs.stills.recv() => unit.handle_input(Input::Still { id, jpeg }, now()),
-            Some((event, at)) = board.events.recv() => unit.handle_input(Input::Board { event, at }, now()),
-            Some(event) = inputs.peer_events.recv() => unit.handle_input(Input::Peer(event), now()),
-            Some(event) = inputs.guest_media.recv() => unit.handle_input(Input::GuestMedia(event), now()),
-            Some(problem) = inputs.mic_problems.recv() => unit.handle_input(Input::Mic(problem), now()),
-            () = sleep_until(deadline) => unit.handle_timeout(now()),
+            Some((id, jpeg)) = inputs.stills.recv() => {
+                unit.handle_input(Input::Still { id, jpeg }, now());
+                "still"
+            }
+            Some((event, at)) = board.events.recv() => {
+                unit.handle_input(Input::Board { event, at }, now());
+                "board"
+            }
+            Some(event) = inputs.peer_events.recv() => {
+                unit.handle_input(Input::Peer(event), now());
+                "peer"
+            }
+            Some(event) = inputs.guest_media.recv() => {
+                unit.handle_input(Input::GuestMedia(event), now());
+                "guest media"
+            }
+            Some(problem) = inputs.mic_problems.recv() => {
+                unit.handle_input(Input::Mic(problem), now());
+                "microphone"
+            }
+            () = sleep_until(deadline) => {
+                unit.handle_timeout(now());
+                "timer"
+            }
             // Fed from this loop, so systemd restarts a daemon whose loop hangs.
             _ = tick(&mut watchdog) => {
                 notifier.watchdog();
                 continue;
             }
-        }
+        };
+        let began = Instant::now();
         world.carry_out(unit, media, board).await;
+        crate::stall::note_turn(what, began);
         if world.restart && restart_at.is_none() {
             // Stop a moment later, so the "done" reaches the staff screen first.
             restart_at = Some(Instant::now() + RESTART_GRACE);
         }
+    }
+}
+
+/// Aborts the task when dropped (the loop's helpers end with it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -30,5 +30,6 @@ pub mod repeats;
 pub mod session;
 pub mod signaling;
 pub mod staff;
+pub mod stall;
 pub mod unit;
 pub mod waiter;
