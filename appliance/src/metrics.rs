@@ -54,6 +54,10 @@ pub struct GuestCounters {
     pub rtt_us: AtomicU64,
     /// The standing queue on the way to the guest, microseconds (see `congestion::bwe`).
     pub queue_us: AtomicU64,
+    /// Video packets the guest asked again for (NACK) that were retransmitted, and that
+    /// were not (see `congestion::retransmit`).
+    pub retransmitted: AtomicU64,
+    pub retransmits_refused: AtomicU64,
     /// The video layer they receive ([`layer_code`]).
     pub layer: AtomicU8,
     /// The layer of their camera the screen decodes ([`layer_code`]).
@@ -216,6 +220,8 @@ impl Metrics {
                     audio_in: g.audio_in.get(),
                     reactions_in: g.reactions_in.load(Relaxed),
                     estimate_bps: g.estimate_bps.load(Relaxed),
+                    retransmitted: g.retransmitted.load(Relaxed),
+                    retransmits_refused: g.retransmits_refused.load(Relaxed),
                     layer: layer_from_code(g.layer.load(Relaxed)),
                     camera_layer: layer_from_code(g.camera_layer.load(Relaxed)),
                 })

@@ -198,7 +198,82 @@ pub struct VideoReception {
     pub frame_height: u32,
 }
 
+/// Starts sampling the video `inbound-rtp` of the page's last peer connection every
+/// 100 ms into `window.__visavisVideoTrace` (at most 10 minutes of it).
+const TRACE_START_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+const made = window.__visavisPeerConnections;
+const pc = made && made[made.length - 1];
+if (!pc) {
+  done({ error: "no RTCPeerConnection was recorded: call record_peer_connections() before open()" });
+} else {
+  clearInterval(window.__visavisVideoTraceTimer);
+  const trace = [];
+  window.__visavisVideoTrace = trace;
+  window.__visavisVideoTraceTimer = setInterval(() => {
+    pc.getStats().then((report) => {
+      report.forEach((v) => {
+        if (v.type !== 'inbound-rtp' || v.kind !== 'video' || trace.length >= 6000) return;
+        trace.push({
+          t: performance.now() / 1000,
+          framesDecoded: v.framesDecoded || 0,
+          keyFramesDecoded: v.keyFramesDecoded || 0,
+          freezeCount: v.freezeCount || 0,
+          totalFreezesDuration: v.totalFreezesDuration || 0,
+          pliCount: v.pliCount || 0,
+          nackCount: v.nackCount || 0,
+          packetsLost: v.packetsLost || 0,
+          framesDropped: v.framesDropped || 0,
+          frameHeight: v.frameHeight || 0,
+        });
+      });
+    });
+  }, 100);
+  done({ ok: null });
+}
+"#;
+
+/// Stops the trace and resolves with `{ok: samples}`.
+const TRACE_TAKE_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+clearInterval(window.__visavisVideoTraceTimer);
+done({ ok: window.__visavisVideoTrace || [] });
+"#;
+
+/// One sample of a guest's video reception trace (see [`Guest::start_video_trace`]).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSample {
+    /// Seconds on the page's clock.
+    pub t: f64,
+    pub frames_decoded: u64,
+    pub key_frames_decoded: u64,
+    pub freeze_count: u64,
+    pub total_freezes_duration: f64,
+    /// Keyframe requests the browser sent.
+    pub pli_count: u64,
+    /// NACK messages the browser sent.
+    pub nack_count: u64,
+    pub packets_lost: i64,
+    pub frames_dropped: u64,
+    pub frame_height: u32,
+}
+
 impl Guest {
+    /// Sample the video reception every 100 ms from now on, until
+    /// [`take_video_trace`](Self::take_video_trace).
+    pub async fn start_video_trace(&self) -> Result<()> {
+        self.stats_script::<Option<()>>(TRACE_START_SCRIPT, "the start of a video trace")
+            .await
+            .map(|_| ())
+    }
+
+    /// Stop sampling; the samples since [`start_video_trace`](Self::start_video_trace).
+    pub async fn take_video_trace(&self) -> Result<Vec<TraceSample>> {
+        self.stats_script(TRACE_TAKE_SCRIPT, "the video trace")
+            .await
+    }
+
     /// The video reception counters of the page's last peer connection; `None` before any
     /// video arrived.
     pub async fn video_reception(&self) -> Result<Option<VideoReception>> {

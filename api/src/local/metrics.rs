@@ -30,6 +30,13 @@ pub struct GuestMetrics {
     /// control feedback), bits per second; 0 until their first feedback arrived.
     #[serde(default)]
     pub estimate_bps: u64,
+    /// Packets the guest asked again for (NACK) and the unit retransmitted, and those it
+    /// did not (asked again within a round trip, or beyond the retransmission budget while
+    /// a queue stands on the way to the guest).
+    #[serde(default)]
+    pub retransmitted: u64,
+    #[serde(default)]
+    pub retransmits_refused: u64,
     /// The video layer this guest is receiving.
     #[serde(default)]
     pub layer: VideoLayer,
@@ -425,6 +432,29 @@ fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
             g.estimate_bps
         );
     }
+    for (name, help, get) in [
+        (
+            "guest_retransmitted_total",
+            "Packets asked again for (NACK) and retransmitted, per guest.",
+            (|g| g.retransmitted) as fn(&GuestMetrics) -> u64,
+        ),
+        (
+            "guest_retransmits_refused_total",
+            "Packets asked again for (NACK) and not retransmitted, per guest.",
+            |g| g.retransmits_refused,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP visavis_{name} {help}");
+        let _ = writeln!(out, "# TYPE visavis_{name} counter");
+        for g in guests {
+            let _ = writeln!(
+                out,
+                "visavis_{name}{{guest=\"{}\"}} {}",
+                escape(&g.guest_id),
+                get(g)
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "# HELP visavis_guest_layer_info The video layer each guest receives."
@@ -464,6 +494,8 @@ mod tests {
                     frames: 3,
                 },
                 estimate_bps: 1_200_000,
+                retransmitted: 17,
+                retransmits_refused: 4,
                 layer: VideoLayer::Small,
                 ..Default::default()
             }],
@@ -479,6 +511,8 @@ mod tests {
         let text = m.to_prometheus();
         assert!(text.contains("visavis_guest_estimate_bps{guest=\"g\\\"1\"} 1200000\n"));
         assert!(text.contains("visavis_guest_layer_info{guest=\"g\\\"1\",layer=\"small\"} 1\n"));
+        assert!(text.contains("visavis_guest_retransmitted_total{guest=\"g\\\"1\"} 17\n"));
+        assert!(text.contains("visavis_guest_retransmits_refused_total{guest=\"g\\\"1\"} 4\n"));
         assert!(text.contains("visavis_layer_target_bitrate_bps{layer=\"small\"} 400000\n"));
         assert!(text.contains("visavis_layer_active{layer=\"small\"} 1\n"));
         assert!(text.contains("visavis_layer_keyframes_forced_total{layer=\"small\"} 2\n"));

@@ -128,20 +128,27 @@ impl<I: Interceptor> NackGate<I> {
             bps => bps as f64,
         };
         let rtt = Duration::from_micros(self.counters.rtt_us.load(Relaxed));
-        if Duration::from_micros(self.counters.queue_us.load(Relaxed)) < QUEUED {
-            // No queue stands: answer everything, as webrtc-rs would.
-            return Some(nack.clone());
-        }
         let mut asked: Vec<u16> = nack
             .nacks
             .iter()
             .flat_map(|pair| pair.packet_list())
             .collect();
         asked.dedup();
+        let count = asked.len() as u64;
+        if Duration::from_micros(self.counters.queue_us.load(Relaxed)) < QUEUED {
+            // No queue stands: answer everything, as webrtc-rs would.
+            self.counters.retransmitted.fetch_add(count, Relaxed);
+            return Some(nack.clone());
+        }
         let admitted: Vec<u16> = asked
             .into_iter()
             .filter(|seq| self.gate.admit(now, estimate, rtt, nack.media_ssrc, *seq))
             .collect();
+        let answered = admitted.len() as u64;
+        self.counters.retransmitted.fetch_add(answered, Relaxed);
+        self.counters
+            .retransmits_refused
+            .fetch_add(count - answered, Relaxed);
         (!admitted.is_empty()).then(|| TransportLayerNack {
             sender_ssrc: nack.sender_ssrc,
             media_ssrc: nack.media_ssrc,

@@ -3,9 +3,12 @@
 //! 1. The connect matrix: for each pair of NAT kinds, the candidate pair the guest's
 //!    Chromium selected and the time from opening the invite to the first decoded frame.
 //! 2. A thin link (1 Mbit/s, 2 % random loss, 60 ms one-way delay on the guest's side):
-//!    delivered fps, Chromium's freeze count and time frozen over the window, resolution,
-//!    glass-to-glass latency (the capture time applianced draws into each frame, read back
-//!    in the guest page, as `bench call` does; namespaces share the machine's clock).
+//!    delivered fps, Chromium's freeze count and time frozen over the window (each freeze
+//!    with what the browser saw in the second before it: losses, NACKs, keyframe requests,
+//!    from `getStats()` every 100 ms), the packets the unit retransmitted and refused to,
+//!    resolution, glass-to-glass latency (the capture time applianced draws into each
+//!    frame, read back in the guest page, as `bench call` does; namespaces share the
+//!    machine's clock).
 //! 3. The guest's cap dropped from 4 to 1 Mbit/s mid-call: the unit's video send rate to
 //!    that guest, second by second (between the unit's refreshes of its count, seen within
 //!    50 ms), and how long until it fits under the new cap; freezes meanwhile.
@@ -20,7 +23,8 @@ use visavis_e2e::lab::call::{LabCall, frames_flow};
 use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
-    ApplianceConfig, Chromedriver, Error, Guest, PageState, Result, VideoReception, timeouts,
+    ApplianceConfig, Chromedriver, Error, Guest, PageState, Result, TraceSample, VideoReception,
+    timeouts,
 };
 
 /// The unit as a store runs it.
@@ -185,9 +189,13 @@ async fn thin() -> Result<String> {
     let a = reception(&call).await?;
     let seen = bench_state(&call.guest).await?.1.len();
     let up_a = video_bytes_in(&call)?;
+    let resent_a = retransmits(&call)?;
+    call.guest.start_video_trace().await?;
     let t0 = Instant::now();
     pass(window).await?;
     let b = reception(&call).await?;
+    let trace = call.guest.take_video_trace().await?;
+    let resent_b = retransmits(&call)?;
     let secs = t0.elapsed().as_secs_f64();
     let up_kbit = (video_bytes_in(&call)? - up_a) as f64 * 8.0 / 1000.0 / secs;
     let mut latencies: Vec<f64> = bench_state(&call.guest)
@@ -202,19 +210,63 @@ async fn thin() -> Result<String> {
     Ok(format!(
         "net: thin link (guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way), {secs:.1} s window:\n  \
          delivered {:.1} fps at {}x{}, {kbit:.0} kbit/s received; freezes {} totalling {frozen:.2} s \
-         ({:.1} % of the time); packets lost {}\n  \
+         ({:.1} % of the time); packets lost {}, retransmitted {} (asked again and refused {})\n  \
          glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames read); \
-         the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n",
+         the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n{}",
         (b.frames_decoded - a.frames_decoded) as f64 / secs,
         b.frame_width,
         b.frame_height,
         b.freeze_count - a.freeze_count,
         100.0 * frozen / secs,
         b.packets_lost - a.packets_lost,
+        resent_b.0 - resent_a.0,
+        resent_b.1 - resent_a.1,
         percentile(&mut latencies, 50.0),
         percentile(&mut latencies, 95.0),
         latencies.len(),
+        freezes_told(&trace),
     ))
+}
+
+/// Packets the unit retransmitted to its one guest so far, and those it refused to.
+fn retransmits(call: &LabCall) -> Result<(u64, u64)> {
+    let m = metrics(&call.unit)?;
+    m.guests
+        .first()
+        .map(|g| (g.retransmitted, g.retransmits_refused))
+        .ok_or_else(|| Error::new("the unit lists no guest"))
+}
+
+/// Each freeze in a guest's video trace: when it ended (seconds into the trace), how long
+/// it lasted, and what the browser saw in the second before it began: packets lost, NACKs
+/// and keyframe requests it sent, keyframes decoded.
+fn freezes_told(trace: &[TraceSample]) -> String {
+    let Some(first) = trace.first() else {
+        return "  (no video trace)\n".into();
+    };
+    let mut out = String::new();
+    for pair in trace.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if b.freeze_count <= a.freeze_count {
+            continue;
+        }
+        let lasted = b.total_freezes_duration - a.total_freezes_duration;
+        let began = b.t - lasted;
+        let before = trace.iter().find(|s| s.t >= began - 1.0).unwrap_or(first);
+        let _ = writeln!(
+            out,
+            "  freeze ended at {:.1} s, {lasted:.2} s long; from 1 s before it began: {} packets \
+             lost, {} NACKs, {} keyframe requests, {} keyframes decoded, {} frames dropped, {}p",
+            b.t - first.t,
+            b.packets_lost - before.packets_lost,
+            b.nack_count - before.nack_count,
+            b.pli_count - before.pli_count,
+            b.key_frames_decoded - before.key_frames_decoded,
+            b.frames_dropped - before.frames_dropped,
+            b.frame_height,
+        );
+    }
+    out
 }
 
 /// The video bytes the unit received from its one guest so far.
