@@ -216,8 +216,8 @@ pub struct VideoConfig {
 /// The main layer's floor when `video.min_bitrate_kbps` is unset, kbit/s.
 pub const FLOOR_KBPS: u32 = 1000;
 /// The main layer's floor when it is unset and guests see each other, kbit/s: low enough
-/// that a full table (8 guests) on the default 10 Mbit/s uplink leaves each guest three
-/// others' pictures (at [`FLOOR_KBPS`] the room's streams would take it all).
+/// that a full table (8 guests) on the default 10 Mbit/s uplink leaves each guest three or
+/// four others' pictures (at [`FLOOR_KBPS`] the room's streams would take it all).
 pub const FLOOR_KBPS_FORWARDING: u32 = 500;
 
 impl VideoConfig {
@@ -644,17 +644,24 @@ impl Config {
         }
         let guests = self.session.max_guests as u64;
         let limits = Limits::from_config(self);
-        let each = forward_allowance(&limits, guests) / STREAM_BPS / guests;
+        let room_for = forward_allowance(&limits, guests) / STREAM_BPS;
         let wanted = (guests - 1).min(FORWARD_SLOTS as u64);
+        let each = room_for / guests;
         if each >= wanted {
             return None;
         }
+        // What an even share leaves over goes one more each to some (`crate::forward`).
+        let sees = if room_for.is_multiple_of(guests) {
+            each.to_string()
+        } else {
+            format!("{each} or {}", each + 1)
+        };
         let pictures = guests * wanted * STREAM_BPS;
         let needed = (self.uplink_floor_bps() + pictures)
             .max((pictures as f64 / FORWARD_SHARE) as u64)
             .div_ceil(1000);
         Some(format!(
-            "in a full call ({guests} guests, `session.max_guests`) each guest sees {each} of \
+            "in a full call ({guests} guests, `session.max_guests`) each guest sees {sees} of \
              the {wanted} others: the room's picture at its floor (`video.min_bitrate_kbps` = \
              {}) takes the uplink (`uplink.max_kbps` = {}); raise `uplink.max_kbps` to \
              {needed} for everyone to see everyone, or lower the floor",
@@ -977,7 +984,7 @@ url = "http://127.0.0.1:8443"
     fn a_table_whose_uplink_cannot_show_everyone_to_everyone_says_what_to_raise() {
         let table = |extra: &str| parse(&format!("mode = \"table\"{MINIMAL}{extra}")).unwrap();
         // The defaults: eight guests at the table's floor (500 kbit/s) leave room on
-        // 10 Mbit/s for three of the others' pictures each.
+        // 10 Mbit/s for three or four of the others' pictures each (28 in all).
         let c = table("");
         assert!(c.guests_see_each_other());
         assert_eq!(c.min_video_kbps(), FLOOR_KBPS_FORWARDING);
@@ -985,7 +992,7 @@ url = "http://127.0.0.1:8443"
             .forwarding_advice()
             .expect("eight guests cannot all see each other");
         assert!(
-            advice.contains("each guest sees 3 of the 7 others")
+            advice.contains("each guest sees 3 or 4 of the 7 others")
                 && advice.contains("`uplink.max_kbps` = 10000"),
             "{advice}"
         );
@@ -994,7 +1001,7 @@ url = "http://127.0.0.1:8443"
             .forwarding_advice()
             .expect("a 1 Mbit/s floor");
         assert!(
-            advice.contains("each guest sees 0 of the 7 others"),
+            advice.contains("each guest sees 0 or 1 of the 7 others"),
             "{advice}"
         );
         // What it says to raise the uplink to is enough.

@@ -229,3 +229,30 @@ async fn the_budget_caps_what_is_forwarded_speakers_first() {
     assert_eq!(seen(&f, "jo").len(), 0);
     assert_eq!(f.planned_bps(), 0);
 }
+
+#[tokio::test]
+async fn what_an_even_share_leaves_over_is_seen_by_someone() {
+    // Room for 3 pictures in all, two viewers: 2 and 1, not 1 and 1.
+    let f = Forwarder::new(Arc::default(), 3 * STREAM_BPS);
+    let none = Arc::new(AtomicUsize::new(0));
+    let guests = ["ana", "cam", "jo", "leo"];
+    let _pubs: Vec<_> = guests
+        .iter()
+        .map(|g| {
+            f.join(&g.to_string(), g);
+            f.publish(&g.to_string(), H264, asker(&none))
+        })
+        .collect();
+    let _jo = view(&f, "jo", 3);
+    let _ana = view(&f, "ana", 3);
+    let mut counts = [seen(&f, "ana").len(), seen(&f, "jo").len()];
+    counts.sort();
+    assert_eq!(counts, [1, 2]);
+    assert_eq!(f.planned_bps(), 3 * STREAM_BPS);
+    // A viewer with fewer slots than their share leaves the rest to the others.
+    let _cam = view(&f, "cam", 1);
+    f.set_budget(5 * STREAM_BPS);
+    assert_eq!(seen(&f, "cam").len(), 1);
+    assert_eq!(seen(&f, "ana").len() + seen(&f, "jo").len(), 4);
+    assert_eq!(f.planned_bps(), 5 * STREAM_BPS);
+}

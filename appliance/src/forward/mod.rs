@@ -22,12 +22,12 @@
 //! The store's uplink is one budget ([`crate::congestion::Controller`]): forwarded
 //! pictures get what the room's own streams leave at their floor, at most half the uplink
 //! ([`Forwarder::set_budget`], every tick), shared evenly among the guests who see
-//! others, the latest speakers first; what they send ([`Forwarder::planned_bps`]) is not
-//! given to the room's streams. With four guests on the default 10 Mbit/s, each sees the
-//! three others; with eight, the room's streams at their floor (500 kbit/s each where
-//! guests see each other, [`crate::config::FLOOR_KBPS_FORWARDING`]) leave each guest three
-//! of the seven others until `[uplink] max_kbps` is raised (the daemon says so at
-//! start-up).
+//! others (what an even share leaves over goes one each to some of them), the latest
+//! speakers first; what they send ([`Forwarder::planned_bps`]) is not given to the room's
+//! streams. With four guests on the default 10 Mbit/s, each sees the three others; with
+//! eight, the room's streams at their floor (500 kbit/s each where guests see each other,
+//! [`crate::config::FLOOR_KBPS_FORWARDING`]) leave each guest three or four of the seven
+//! others until `[uplink] max_kbps` is raised (the daemon says so at start-up).
 //!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam
@@ -127,8 +127,8 @@ impl Forwarder {
     }
 
     /// Send at most `bps` of pictures in all ([`STREAM_BPS`] each), shared evenly among
-    /// the guests who see others, the latest speakers first where a guest's share is
-    /// smaller than the others in the call.
+    /// the guests who see others (what is left over one more each to some), the latest
+    /// speakers first where a guest's share is smaller than the others in the call.
     pub fn set_budget(&self, bps: u64) {
         let mut inner = lock(&self.inner);
         let max_streams = streams_in(bps);
@@ -366,13 +366,34 @@ fn streams_in(bps: u64) -> usize {
     (bps / STREAM_BPS) as usize
 }
 
-/// Share the budget's pictures evenly among the viewers; the viewers whose slots changed.
+/// Share the budget's pictures among the viewers: one each in turn (in the order of their
+/// ids) to whoever has a slot left, so the share is even and what an even share leaves over
+/// goes to some rather than to nobody; the viewers whose slots changed.
 fn share(inner: &mut Inner) -> Vec<GuestId> {
-    let viewers: Vec<GuestId> = inner.viewers.keys().cloned().collect();
-    let each = inner.max_streams / viewers.len().max(1);
+    let mut viewers: Vec<(GuestId, usize)> = inner
+        .viewers
+        .keys()
+        .map(|v| (v.clone(), inner.board.slots(v).len()))
+        .collect();
+    viewers.sort();
+    let mut given = vec![0; viewers.len()];
+    let mut left = inner.max_streams;
+    while left > 0 {
+        let mut gave = false;
+        for (n, (_, slots)) in given.iter_mut().zip(&viewers) {
+            if left > 0 && *n < *slots {
+                *n += 1;
+                left -= 1;
+                gave = true;
+            }
+        }
+        if !gave {
+            break;
+        }
+    }
     let mut changed = Vec::new();
-    for v in viewers {
-        changed.extend(inner.board.set_capacity(&v, each));
+    for ((v, _), n) in viewers.into_iter().zip(given) {
+        changed.extend(inner.board.set_capacity(&v, n));
     }
     changed
 }

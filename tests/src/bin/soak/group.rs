@@ -20,7 +20,7 @@
 //! The uplink is one budget (`appliance/src/congestion`): the room's picture at its floor
 //! first, then forwarded pictures, at most half the uplink, shared evenly among the
 //! guests. On the default 10 Mbit/s eight guests at a table's default floor (500 kbit/s)
-//! leave room for three of the seven others each, so the unit here has the [`UPLINK_KBPS`]
+//! leave room for three or four of the seven others each, so the unit here has the [`UPLINK_KBPS`]
 //! a table of eight needs for everyone to see everyone (what applianced's start-up advice
 //! names); with
 //! less, each sees fewer than n−1 and the table says so rather than fail. Guest-to-unit
