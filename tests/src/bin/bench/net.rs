@@ -13,12 +13,14 @@
 //!    that guest, second by second (between the unit's refreshes of its count, seen within
 //!    50 ms), and how long until it fits under the new cap; freezes meanwhile.
 //! 4. Two guests, one behind a 600 kbit/s cap, the other on the internet side with no cap:
-//!    what each gets (resolution, received bitrate, delivered fps, layer).
+//!    what each gets (resolution, received bitrate, delivered fps, layer), and what the unit
+//!    captured and encoded on each layer meanwhile (frames a second).
 
 use crate::percentile;
 use crate::visavis::{LATENCY_JS, bench_state, eval, metrics};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+use visavis_api::local::MetricsSnapshot;
 use visavis_e2e::lab::call::{LabCall, frames_flow};
 use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
 use visavis_e2e::wait::{self, Check};
@@ -424,9 +426,11 @@ async fn two_guests() -> Result<String> {
     // Let the estimates and layers settle.
     pass(Duration::from_secs(8)).await?;
     let (fast_a, slow_a) = (guest_reception(&fast).await?, reception(&call).await?);
+    let frames_a = metrics(&call.unit)?;
     let t0 = Instant::now();
     pass(Duration::from_secs(15)).await?;
     let (fast_b, slow_b) = (guest_reception(&fast).await?, reception(&call).await?);
+    let frames_b = metrics(&call.unit)?;
     let secs = t0.elapsed().as_secs_f64();
     let layers: Vec<String> = metrics(&call.unit)?
         .guests
@@ -444,9 +448,34 @@ async fn two_guests() -> Result<String> {
     let _ = call.guest.close().await;
     Ok(format!(
         "net: two guests, one capped at 600 kbit/s, {secs:.1} s window:\n  \
-         fast guest (no cap): {}\n  slow guest (600 kbit/s): {}\n  unit: {}\n",
+         fast guest (no cap): {}\n  slow guest (600 kbit/s): {}\n  unit: {}\n  unit: {}\n",
         got(&fast_a, &fast_b, secs),
         got(&slow_a, &slow_b, secs),
         layers.join("; "),
+        encoded(&frames_a, &frames_b, secs),
     ))
+}
+
+/// What the unit captured and each layer encoded between two metrics reads, frames a
+/// second: when guests get fewer frames than the camera gives, whether the unit made them.
+fn encoded(a: &MetricsSnapshot, b: &MetricsSnapshot, secs: f64) -> String {
+    let mut out = format!(
+        "captured {:.1} fps",
+        b.frames_captured.saturating_sub(a.frames_captured) as f64 / secs
+    );
+    for after in &b.layers {
+        let before = a
+            .layers
+            .iter()
+            .find(|l| l.layer == after.layer)
+            .map_or(0, |l| l.frames_encoded);
+        let _ = write!(
+            out,
+            ", {} layer encoded {:.1} fps (set to {} kbit/s)",
+            after.layer.as_str(),
+            after.frames_encoded.saturating_sub(before) as f64 / secs,
+            after.target_bitrate_bps / 1000
+        );
+    }
+    out
 }
