@@ -26,14 +26,27 @@ const RECORD_SCRIPT: &str = r#"(() => {
   window.RTCPeerConnection = Recorded;
 })();"#;
 
-/// Resolves with `{ok: pair-or-null}` or `{error}`.
-const PAIR_SCRIPT: &str = r#"
+/// A `getStats()` script on the page's last recorded peer connection: `$body` runs with it
+/// as `pc` and resolves through `done`; without one, the script resolves with `{error}`.
+macro_rules! with_pc {
+    ($body:literal) => {
+        concat!(
+            r#"
 const done = arguments[arguments.length - 1];
 const made = window.__visavisPeerConnections;
 const pc = made && made[made.length - 1];
 if (!pc) {
   done({ error: "no RTCPeerConnection was recorded: call record_peer_connections() before open()" });
-} else {
+} else {"#,
+            $body,
+            "}\n"
+        )
+    };
+}
+
+/// Resolves with `{ok: pair-or-null}` or `{error}`.
+const PAIR_SCRIPT: &str = with_pc!(
+    r#"
   pc.getStats().then((report) => {
     let pair = null;
     report.forEach((s) => {
@@ -58,8 +71,8 @@ if (!pc) {
       remoteAddress: `${r.address}:${r.port}`,
     } });
   }, (e) => done({ error: String(e) }));
-}
-"#;
+"#
+);
 
 /// An ICE candidate's type (RTCIceCandidateType).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -159,13 +172,8 @@ impl Guest {
 }
 
 /// Resolves with `{ok: video-inbound-or-null}` or `{error}`.
-const RECEPTION_SCRIPT: &str = r#"
-const done = arguments[arguments.length - 1];
-const made = window.__visavisPeerConnections;
-const pc = made && made[made.length - 1];
-if (!pc) {
-  done({ error: "no RTCPeerConnection was recorded: call record_peer_connections() before open()" });
-} else {
+const RECEPTION_SCRIPT: &str = with_pc!(
+    r#"
   pc.getStats().then((report) => {
     let v = null;
     report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') v = s; });
@@ -179,8 +187,8 @@ if (!pc) {
       frameHeight: v.frameHeight || 0,
     } });
   }, (e) => done({ error: String(e) }));
-}
-"#;
+"#
+);
 
 /// What a guest's browser says of the video it receives (`inbound-rtp`), as counters since
 /// the call started.
@@ -200,13 +208,8 @@ pub struct VideoReception {
 
 /// Starts sampling the video `inbound-rtp` of the page's last peer connection every
 /// 100 ms into `window.__visavisVideoTrace` (at most 10 minutes of it).
-const TRACE_START_SCRIPT: &str = r#"
-const done = arguments[arguments.length - 1];
-const made = window.__visavisPeerConnections;
-const pc = made && made[made.length - 1];
-if (!pc) {
-  done({ error: "no RTCPeerConnection was recorded: call record_peer_connections() before open()" });
-} else {
+const TRACE_START_SCRIPT: &str = with_pc!(
+    r#"
   clearInterval(window.__visavisVideoTraceTimer);
   const trace = [];
   window.__visavisVideoTrace = trace;
@@ -230,8 +233,8 @@ if (!pc) {
     });
   }, 100);
   done({ ok: null });
-}
-"#;
+"#
+);
 
 /// Stops the trace and resolves with `{ok: samples}`.
 const TRACE_TAKE_SCRIPT: &str = r#"

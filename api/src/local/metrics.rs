@@ -419,33 +419,35 @@ fn layer_lines(out: &mut String, layers: &[LayerMetrics]) {
 
 /// Each guest's bandwidth estimate and the layer they receive.
 fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
-    let _ = writeln!(
-        out,
-        "# HELP visavis_guest_estimate_bps Send-side bandwidth estimate per guest (0: none yet)."
+    type Field = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&GuestMetrics) -> u64,
     );
-    let _ = writeln!(out, "# TYPE visavis_guest_estimate_bps gauge");
-    for g in guests {
-        let _ = writeln!(
-            out,
-            "visavis_guest_estimate_bps{{guest=\"{}\"}} {}",
-            escape(&g.guest_id),
-            g.estimate_bps
-        );
-    }
-    for (name, help, get) in [
+    let fields: [Field; 3] = [
+        (
+            "guest_estimate_bps",
+            "gauge",
+            "Send-side bandwidth estimate per guest (0: none yet).",
+            |g| g.estimate_bps,
+        ),
         (
             "guest_retransmitted_total",
+            "counter",
             "Packets asked again for (NACK) and retransmitted, per guest.",
-            (|g| g.retransmitted) as fn(&GuestMetrics) -> u64,
+            |g| g.retransmitted,
         ),
         (
             "guest_retransmits_refused_total",
+            "counter",
             "Packets asked again for (NACK) and not retransmitted, per guest.",
             |g| g.retransmits_refused,
         ),
-    ] {
+    ];
+    for (name, kind, help, get) in fields {
         let _ = writeln!(out, "# HELP visavis_{name} {help}");
-        let _ = writeln!(out, "# TYPE visavis_{name} counter");
+        let _ = writeln!(out, "# TYPE visavis_{name} {kind}");
         for g in guests {
             let _ = writeln!(
                 out,

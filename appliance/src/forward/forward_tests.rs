@@ -43,6 +43,18 @@ fn seen(f: &Forwarder, viewer: &str) -> Vec<GuestId> {
     f.shown(&viewer.to_owned()).into_iter().flatten().collect()
 }
 
+/// Each of `guests` joins and publishes (H.264, keyframe requests not counted).
+fn all_publish(f: &Forwarder, guests: &[&str]) -> Vec<Publication> {
+    let none = Arc::new(AtomicUsize::new(0));
+    guests
+        .iter()
+        .map(|g| {
+            f.join(&g.to_string(), g);
+            f.publish(&g.to_string(), H264, asker(&none))
+        })
+        .collect()
+}
+
 fn asker(count: &Arc<AtomicUsize>) -> AskKeyframe {
     let count = count.clone();
     Box::new(move || {
@@ -196,15 +208,7 @@ async fn a_viewer_behind_starts_again_at_a_keyframe() {
 async fn the_budget_caps_what_is_forwarded_speakers_first() {
     // Room for 2 pictures in all.
     let f = Forwarder::new(Arc::default(), 2 * STREAM_BPS + STREAM_BPS / 2);
-    let none = Arc::new(AtomicUsize::new(0));
-    let guests = ["ana", "cam", "jo", "leo"];
-    let _pubs: Vec<_> = guests
-        .iter()
-        .map(|g| {
-            f.join(&g.to_string(), g);
-            f.publish(&g.to_string(), H264, asker(&none))
-        })
-        .collect();
+    let _pubs = all_publish(&f, &["ana", "cam", "jo", "leo"]);
     let _jo = view(&f, "jo", 3);
     assert_eq!(
         f.shown(&"jo".to_owned()),
@@ -234,15 +238,7 @@ async fn the_budget_caps_what_is_forwarded_speakers_first() {
 async fn what_an_even_share_leaves_over_is_seen_by_someone() {
     // Room for 3 pictures in all, two viewers: 2 and 1, not 1 and 1.
     let f = Forwarder::new(Arc::default(), 3 * STREAM_BPS);
-    let none = Arc::new(AtomicUsize::new(0));
-    let guests = ["ana", "cam", "jo", "leo"];
-    let _pubs: Vec<_> = guests
-        .iter()
-        .map(|g| {
-            f.join(&g.to_string(), g);
-            f.publish(&g.to_string(), H264, asker(&none))
-        })
-        .collect();
+    let _pubs = all_publish(&f, &["ana", "cam", "jo", "leo"]);
     let _jo = view(&f, "jo", 3);
     let _ana = view(&f, "ana", 3);
     let mut counts = [seen(&f, "ana").len(), seen(&f, "jo").len()];
