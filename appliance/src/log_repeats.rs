@@ -106,12 +106,18 @@ impl RepeatFilter {
     }
 }
 
-/// A line's shape: its text with each run of digits as `#`, so the same complaint about
-/// another address or port (`Failed to write packet to 10.11.0.2:59245 …`) counts as a repeat.
+/// How much of a line's text its shape keeps.
+pub const SHAPE_CHARS: usize = 120;
+
+/// A line's shape: the head of its text ([`SHAPE_CHARS`]) with each run of digits as `#`,
+/// so the same complaint about another address or port (`Failed to write packet to
+/// 10.11.0.2:59245 …`) counts as a repeat, and so does one that goes on with the packet it
+/// is about (webrtc-rs says "Failed to send RtpPacket to track remote …: Full(…)" with the
+/// whole packet, bytes and all, for each packet a busy reader could not take).
 pub fn shape(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
+    let mut out = String::with_capacity(SHAPE_CHARS);
     let mut in_digits = false;
-    for c in message.chars() {
+    for c in message.chars().take(SHAPE_CHARS) {
         if c.is_ascii_digit() {
             if !in_digits {
                 out.push('#');
@@ -180,6 +186,15 @@ mod tests {
             for i in 0..3 {
                 tracing::warn!("guest media: no decoder for guest {}", i % 2);
             }
+            for letter in 'a'..='z' {
+                tracing::error!(
+                    target: "webrtc::peer_connection::driver",
+                    "Failed to send RtpPacket to track remote bf876ee0-dc81-4922-b5a2-7329040e1040: \
+                     Full(OnRtpPacket(Packet {{ header: Header {{ version: 2, padding: false }}, \
+                     payload: b\"{}\" }}))",
+                    letter.to_string().repeat(40)
+                );
+            }
         });
         let lines = recent.list();
         let turn: Vec<_> = lines.iter().filter(|l| l.contains("403")).collect();
@@ -193,7 +208,12 @@ mod tests {
         // A minute on, the 179 held back are counted, once.
         let later = Instant::now() + REPEAT_WINDOW + Duration::from_secs(1);
         let counts = filter.counts(later);
-        assert_eq!(counts.len(), 2, "{counts:?}");
+        assert_eq!(counts.len(), 3, "{counts:?}");
+        // Packets it could not take: one line whatever their bytes.
+        assert!(
+            counts.iter().any(|c| matches!(c, Report::Repeated { times: 25, message, .. } if message.contains("RtpPacket"))),
+            "{counts:?}"
+        );
         assert!(
             counts.iter().any(|c| matches!(c, Report::Repeated { times: 179, message, .. } if message.contains("403"))),
             "{counts:?}"

@@ -55,3 +55,32 @@ pub fn tree(pid: u32) -> Vec<u32> {
     }
     out
 }
+
+/// The threads of `pids` that run above the ordinary priority: a negative nice value or a
+/// real-time scheduling policy, as `"<name> (nice N, policy P)"`.
+pub fn raised_threads(pids: &[u32]) -> Vec<String> {
+    let mut raised = Vec::new();
+    for pid in pids {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(text) = fs::read_to_string(task.path().join("stat")) else {
+                continue;
+            };
+            let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else {
+                continue;
+            };
+            let name = &text[open + 1..close];
+            let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
+            // The fields after the name start at field 3 (state): nice is field 19, the
+            // scheduling policy field 41 (0 normal, 3 batch, 5 idle; 1 and 2 real-time).
+            let nice: i64 = fields.get(16).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let policy: u32 = fields.get(38).and_then(|v| v.parse().ok()).unwrap_or(0);
+            if nice < 0 || matches!(policy, 1 | 2 | 6) {
+                raised.push(format!("{name} (nice {nice}, policy {policy})"));
+            }
+        }
+    }
+    raised
+}
