@@ -11,20 +11,58 @@ use crate::guest::Guest;
 use serde::Deserialize;
 
 /// Runs first in every document: `new RTCPeerConnection(...)` also lands in
-/// `window.__visavisPeerConnections`.
+/// `window.__visavisPeerConnections`, and `window.__visavisTimes` notes (page time, ms)
+/// when the guest pressed Join, when the first peer connection was made and when it first
+/// connected.
 const RECORD_SCRIPT: &str = r#"(() => {
   const Native = window.RTCPeerConnection;
   if (!Native || window.__visavisPeerConnections) return;
   const made = [];
+  const times = {};
   Object.defineProperty(window, '__visavisPeerConnections', { value: made });
+  Object.defineProperty(window, '__visavisTimes', { value: times });
+  document.addEventListener('click', (e) => {
+    if (times.join === undefined && e.target && e.target.id === 'join') times.join = performance.now();
+  }, true);
   class Recorded extends Native {
     constructor(...args) {
       super(...args);
       made.push(this);
+      if (times.peer === undefined) times.peer = performance.now();
+      this.addEventListener('connectionstatechange', () => {
+        if (this.connectionState === 'connected' && times.connected === undefined) {
+          times.connected = performance.now();
+        }
+      });
     }
   }
   window.RTCPeerConnection = Recorded;
 })();"#;
+
+/// Resolves with the page's times (ms since it began loading) and the time now.
+const TIMES_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+const t = window.__visavisTimes || {};
+const nav = performance.getEntriesByType('navigation')[0];
+done({ ok: { loaded: nav ? nav.loadEventEnd : null, join: t.join ?? null,
+  peer: t.peer ?? null, connected: t.connected ?? null, now: performance.now() } });
+"#;
+
+/// Where a guest's wait for the call went, in ms of the page's own clock (from the moment
+/// it began loading); each `None` until it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct PageTimes {
+    /// The page loaded (its `load` event done).
+    pub loaded: Option<f64>,
+    /// The guest pressed Join.
+    pub join: Option<f64>,
+    /// The page made its peer connection (the guest was let in and the unit's offer came).
+    pub peer: Option<f64>,
+    /// That connection first reached `connected` (ICE and DTLS done).
+    pub connected: Option<f64>,
+    /// When these were read.
+    pub now: f64,
+}
 
 /// A `getStats()` script on the page's last recorded peer connection: `$body` runs with it
 /// as `pc` and resolves through `done`; without one, the script resolves with `{error}`.
@@ -118,6 +156,11 @@ impl Guest {
         )
         .await
         .map(|_| ())
+    }
+
+    /// The page's [`PageTimes`] (needs [`Guest::record_peer_connections`] before it opened).
+    pub async fn page_times(&self) -> Result<PageTimes> {
+        self.stats_script(TIMES_SCRIPT, "the page's times").await
     }
 
     /// The selected candidate pair of the page's last peer connection; `None` while there

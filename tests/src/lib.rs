@@ -50,7 +50,7 @@ pub use browser::Chromedriver;
 pub use coturn::Coturn;
 pub use error::{Error, Result, ResultExt};
 pub use guest::{Guest, GuestStats, PageState};
-pub use guest_ice::{CandidatePair, CandidateType, TraceSample, VideoReception};
+pub use guest_ice::{CandidatePair, CandidateType, PageTimes, TraceSample, VideoReception};
 pub use guest_looks::ShownLook;
 pub use lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
 pub use rendezvous::{RateLimit, Rendezvous, RendezvousConfig, Turn};

@@ -42,7 +42,9 @@
 //!   Under [`LOW_LOSS`] (over [`CALM_WINDOW`]) and with no queue to speak of, the rate climbs:
 //!   fast ([`FAST_GROWTH`] per [`STEP`]) while well under the ceiling, slowly
 //!   ([`SLOW_GROWTH`] of the ceiling per step) near and above it, so a known limit is
-//!   approached, not hammered.
+//!   approached, not hammered. A calm path carrying more than [`CEILING_PASSED`] times its
+//!   ceiling shows the ceiling too low (learned while retransmissions, invisible here,
+//!   filled the link): what it carries becomes the ceiling.
 //! - **Growth is earned**: a climb never takes the rate above [`EARNED`] times what the guest
 //!   received (GCC's rule on the acknowledged rate). A path that carries little because
 //!   little is sent (a guest on the small layer, a still picture) does not look faster than
@@ -106,6 +108,8 @@ pub const SLOW_GROWTH: f64 = 0.004;
 pub const NEAR_CEILING: f64 = 0.9;
 /// A climb stops at this many times what the guest received.
 pub const EARNED: f64 = 1.5;
+/// A calm path that carries this many times its ceiling shows the ceiling was too low.
+pub const CEILING_PASSED: f64 = 1.15;
 
 /// What became of a packet, as far as feedback tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,6 +467,23 @@ impl Bwe {
             && r >= NEAR_CEILING * peak
         {
             self.peak = Some((now, peak.max(r)));
+        }
+        // A calm path carrying well over its ceiling shows the ceiling too low: learned
+        // while traffic this estimate never sees (retransmissions) filled the link, or from
+        // sparse feedback. What it carries is the ceiling now, as GCC moves its link
+        // capacity when the incoming rate leaves its band. Kept, a low ceiling would hold
+        // the climb to a crawl of a share of it for good (seen: 53 kbit/s, the rate at 380
+        // and climbing 1 kbit/s a second); forgotten, the climb would be fast again and
+        // overshoot a path that just dropped (seen: 1.5 Mbit/s over a 1 Mbit/s cap).
+        if let (Some(r), Some(c)) = (self.received(), self.ceiling)
+            && r > CEILING_PASSED * c
+        {
+            tracing::debug!(
+                ceiling = c as u64,
+                received = r as u64,
+                "bandwidth estimate: the path carries more than its ceiling; raised"
+            );
+            self.ceiling = Some(r);
         }
         let grown = match self.ceiling {
             Some(c) if self.rule >= NEAR_CEILING * c => self.rule + SLOW_GROWTH * c,

@@ -4,6 +4,7 @@
 
 use super::{Lab, LabConfig, Node};
 use crate::error::Result;
+use crate::guest_ice::PageTimes;
 use crate::timeouts;
 use crate::{
     Appliance, ApplianceConfig, Chromedriver, Coturn, Guest, GuestStats, PageState, Rendezvous,
@@ -24,6 +25,8 @@ pub struct LabCall {
     pub coturn: Coturn,
     /// From the guest opening the invite to its first decoded frame.
     pub invite_to_first_frame: Duration,
+    /// Where that time went, on the page's clock; `now` is when the first frame was seen.
+    pub phases: PageTimes,
     pub lab: Lab,
 }
 
@@ -67,6 +70,7 @@ impl LabCall {
             .wait_decoded(1, "the first decoded frame", timeouts::media())
             .await?;
         let invite_to_first_frame = opened.elapsed();
+        let phases = guest.page_times().await?;
         frames_flow(&guest, &format!("{config:?}")).await?;
         Ok(LabCall {
             guest,
@@ -75,6 +79,7 @@ impl LabCall {
             rendezvous,
             coturn,
             invite_to_first_frame,
+            phases,
             lab,
         })
     }
