@@ -15,7 +15,8 @@
 //! - **A standing queue** (one-way delay above its minimum over [`BASE_WINDOW`], the lowest
 //!   of a feedback batch, above [`QUEUE_LIMIT`]) or **heavy loss** (over [`HIGH_LOSS`] of the
 //!   packets sent in the last [`LOSS_WINDOW`]): back off to [`BACKOFF`] times what the guest
-//!   *received* over the last [`RATE_WINDOW`], which is the path's rate while it congests
+//!   *received* over the last [`RATE_WINDOW`] (with the retransmissions sent meanwhile:
+//!   they fill the same link unseen), which is the path's rate while it congests
 //!   (for loss, also to at most the target less half the loss, as GCC's loss half does),
 //!   and remember that rate as the path's ceiling. Packets sent before the encoders could
 //!   follow ([`REACTION`]) are not judged again, so one congestion event costs one back-off;
@@ -35,9 +36,11 @@
 //!   feedback mentioned as lost, so a run of "lost" packets sent over more than
 //!   [`LOST_RUN`] is left out (unless such runs are more than [`UNKNOWN_AT_MOST`] of the
 //!   packets), and what the guest received is measured over the stretches feedback
-//!   covered. (Retransmissions carry no transport-wide sequence number and are invisible
-//!   here; [`super::retransmit`] keeps them within a budget while the standing queue this
-//!   estimate publishes is long.)
+//!   covered. (Retransmissions carry no transport-wide sequence number and feedback never
+//!   mentions them: a back-off counts them from what the unit sent ([`Bwe::retransmitted`]:
+//!   after a burst of losses they filled a 600 kbit/s link while the guest was seen to
+//!   receive 53 kbit/s, and the rate fell to its floor). [`super::retransmit`] keeps them
+//!   within a budget while the standing queue this estimate publishes is long.)
 //! - **Random loss** under [`HIGH_LOSS`] is what NACK/RTX repairs: it never lowers the rate.
 //!   Under [`LOW_LOSS`] (over [`CALM_WINDOW`]) and with no queue to speak of, the rate climbs:
 //!   fast ([`FAST_GROWTH`] per [`STEP`]) while well under the ceiling, slowly
@@ -108,6 +111,8 @@ pub const SLOW_GROWTH: f64 = 0.004;
 pub const NEAR_CEILING: f64 = 0.9;
 /// A climb stops at this many times what the guest received.
 pub const EARNED: f64 = 1.5;
+/// The size a retransmission is counted at (a full video packet), bits.
+const RETRANSMIT_BITS: f64 = 1200.0 * 8.0;
 /// A calm path that carries this many times its ceiling shows the ceiling was too low.
 pub const CEILING_PASSED: f64 = 1.15;
 
@@ -160,8 +165,11 @@ pub struct Bwe {
     last_congestion: Option<Congestion>,
     /// Smoothed time from a packet's departure to the feedback reporting it.
     rtt: Option<Duration>,
-    /// Where the standing queue is published for the retransmission budget.
+    /// Where the standing queue is published for the retransmission budget (and where the
+    /// retransmissions sent are counted).
     counters: Option<Arc<GuestCounters>>,
+    /// Retransmissions sent so far, sampled at each feedback: when, how many.
+    retransmits: VecDeque<(Instant, u64)>,
 }
 
 impl Bwe {
@@ -187,6 +195,7 @@ impl Bwe {
             last_congestion: None,
             rtt: None,
             counters: None,
+            retransmits: VecDeque::new(),
         }
     }
 
@@ -244,6 +253,28 @@ impl Bwe {
         (over >= RATE_WINDOW / 4).then(|| bytes as f64 * 8.0 / over.as_secs_f64())
     }
 
+    /// Retransmissions sent over the [`RATE_WINDOW`] of departures the newest feedback
+    /// ends at, bits per second (each counted as a full video packet). They cross the same
+    /// link as the packets feedback reports, without a transport-wide sequence number:
+    /// while they fill it, what the guest is seen to receive is only part of what the path
+    /// carries.
+    pub fn retransmitted(&self) -> f64 {
+        let Some(end) = self.fates.back().map(|f| f.0) else {
+            return 0.0;
+        };
+        let start = end.checked_sub(RATE_WINDOW).unwrap_or(end);
+        // The count as it was at `t`: the last sample at or before it.
+        let at = |t: Instant| {
+            self.retransmits
+                .iter()
+                .take_while(|(when, _)| *when <= t)
+                .last()
+                .map_or(0, |(_, n)| *n)
+        };
+        let sent = at(end).saturating_sub(at(start));
+        sent as f64 * RETRANSMIT_BITS / RATE_WINDOW.as_secs_f64()
+    }
+
     /// Share of the judged packets sent in the last `window` that were lost (`None`: too few).
     /// Packets of unknown fate are left out, unless they are so many that feedback loss no
     /// longer explains them ([`UNKNOWN_AT_MOST`]): then they count as lost.
@@ -278,6 +309,22 @@ impl Bwe {
             .filter(|(_, fate)| *fate == Fate::Unknown)
             .count();
         unknown as f64 > UNKNOWN_AT_MOST * self.fates.len() as f64
+    }
+
+    /// Note the retransmissions sent so far, at `now`.
+    fn sample_retransmits(&mut self, now: Instant) {
+        let Some(counters) = &self.counters else {
+            return;
+        };
+        self.retransmits
+            .push_back((now, counters.retransmitted.load(Relaxed)));
+        while self
+            .retransmits
+            .front()
+            .is_some_and(|(at, _)| *at + CALM_WINDOW < now)
+        {
+            self.retransmits.pop_front();
+        }
     }
 
     fn record(&mut self, reports: &[PacketReport]) {
@@ -369,7 +416,8 @@ impl Bwe {
             None
         };
         if let Some(why) = congestion {
-            let Some(received) = self.received() else {
+            // What the path carried: what the guest received, and the retransmissions.
+            let Some(received) = self.received().map(|r| r + self.retransmitted()) else {
                 return;
             };
             // Within one episode (no calm feedback since the last back-off), back off again
@@ -439,6 +487,7 @@ impl Bwe {
             tracing::debug!(
                 ?why,
                 received = received as u64,
+                retransmitted = self.retransmitted() as u64,
                 arrivals = self.arrivals.len(),
                 span_ms = self
                     .arrivals
@@ -520,6 +569,7 @@ impl BandwidthEstimator for Bwe {
                 None => sample,
             });
         }
+        self.sample_retransmits(now);
         self.record(reports);
         self.decide(now);
     }

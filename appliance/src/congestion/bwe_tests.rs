@@ -22,8 +22,11 @@ struct Path {
     feedback_loss: f64,
     /// Reports whose feedback was lost: webrtc-rs gives them as lost with the next.
     orphans: Vec<PacketReport>,
-    /// Traffic on the link the estimate never hears of (bits per second).
+    /// Traffic on the link the estimate never hears of (bits per second)...
     cross: f64,
+    /// ...counted as retransmissions here, when given (packets of [`SIZE`]).
+    retransmits: Option<Arc<GuestCounters>>,
+    retransmit_credit: f64,
     /// The rate the sender follows (the estimate, read every 250 ms)...
     send_rate: f64,
     /// ...as it was this many reads ago (an encoder's rate control takes time to follow).
@@ -54,6 +57,8 @@ impl Path {
             jitter: 0.005,
             app_limit: f64::INFINITY,
             cross: 0.0,
+            retransmits: None,
+            retransmit_credit: 0.0,
             feedback_loss: 0.0,
             orphans: Vec::new(),
             send_rate: start,
@@ -106,6 +111,12 @@ impl Path {
     fn send(&mut self) {
         if self.link_free_at - self.t <= self.queue_limit {
             self.link_free_at = self.link_free_at.max(self.t) + self.cross * 0.005 / self.capacity;
+            if let Some(counters) = &self.retransmits {
+                self.retransmit_credit += self.cross * 0.005 / (SIZE * 8) as f64;
+                let whole = self.retransmit_credit.floor();
+                self.retransmit_credit -= whole;
+                counters.retransmitted.fetch_add(whole as u64, Relaxed);
+            }
         }
         self.credit += self.send_rate * 0.005 / 8.0;
         while self.credit >= SIZE as f64 {
@@ -457,6 +468,35 @@ fn a_ceiling_far_under_what_a_calm_path_carries_is_raised() {
         "10 s later the estimate is near the path's 600 kbit/s, not creeping up at {} bit/s \
          a second: {:?}",
         SLOW_GROWTH / STEP.as_secs_f64() * 53_000.0,
+        p.trace
+    );
+}
+
+#[test]
+fn retransmissions_filling_the_link_count_as_what_it_carried() {
+    // After a burst of losses the guest asks for many packets again: their retransmissions
+    // fill most of a 600 kbit/s link for a while, and feedback, which never mentions them,
+    // shows the guest receiving a fraction of it. Counted from what the unit sent, they do
+    // not make a back-off take the rate, or the path's ceiling, down to that fraction.
+    let counters = Arc::new(GuestCounters::default());
+    let mut p = Path::new(400_000.0, 600_000.0);
+    p.bwe = Bwe::new(400_000.0, 100_000.0, 10_000_000.0).publishing_queue(counters.clone());
+    p.retransmits = Some(counters);
+    p.run(3.0);
+    p.cross = 450_000.0;
+    p.run(1.5);
+    p.cross = 0.0;
+    p.run(0.5);
+    let ceiling = p.bwe.ceiling().expect("the queue set a ceiling");
+    assert!(
+        ceiling >= 450_000.0,
+        "the path's ceiling is near its 600 kbit/s: {ceiling}: {:?}",
+        p.trace
+    );
+    p.run(5.0);
+    assert!(
+        p.target() >= 450_000.0,
+        "and so is the rate soon after: {:?}",
         p.trace
     );
 }
