@@ -1,4 +1,5 @@
-//! `group`: a table's call with 1, 2, 4 and 8 guests at once, each a light webrtc-rs guest
+//! `group`: a table's call with 1, 2, 4 and 8 guests at once (and 8 again on the default
+//! uplink, see [`CALLS`]), each a light webrtc-rs guest
 //! sending a looped clip and tone ([`SoakGuest`]) and offering the slots for the others'
 //! pictures, against a fresh rendezvous and applianced (in table mode, where guests see
 //! each other by default) each time. Once every guest's media
@@ -46,12 +47,29 @@ const UPLINK_KBPS: u32 = 20_000;
 /// How long each size of call is measured.
 const MEASURE: Duration = Duration::from_secs(10);
 
-/// The sizes of call measured.
-const SIZES: [usize; 4] = [1, 2, 4, 8];
+/// The calls measured: how many guests, on which `[uplink] max_kbps` (`None`: the unit's
+/// default, 10 Mbit/s, where eight guests each see three or four of the others).
+const CALLS: [(usize, Option<u32>); 5] = [
+    (1, Some(UPLINK_KBPS)),
+    (2, Some(UPLINK_KBPS)),
+    (4, Some(UPLINK_KBPS)),
+    (8, Some(UPLINK_KBPS)),
+    (8, None),
+];
+
+/// A call's label in the tables: "8" on [`UPLINK_KBPS`], "8 dflt" on the default uplink.
+fn label(n: usize, uplink: Option<u32>) -> String {
+    match uplink {
+        Some(_) => n.to_string(),
+        None => format!("{n} dflt"),
+    }
+}
 
 /// What one size of call showed.
 struct Figures {
     guests: usize,
+    /// The unit's `[uplink] max_kbps`, as configured.
+    cap: String,
     cpu: f64,
     pss_kb: u64,
     sent_kbps: f64,
@@ -77,12 +95,12 @@ struct Figures {
 
 pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
     let mut results = Vec::new();
-    for n in SIZES {
-        results.push((n, call(n, clip.clone()).await));
+    for (n, uplink) in CALLS {
+        results.push((label(n, uplink), call(n, uplink, clip.clone()).await));
     }
     let mut out = format!(
-        "group: 1, 2, 4 and 8 guests in one call, measured over {} s once all their media \
-         flows\n the unit:\n\
+        "group: 1, 2, 4 and 8 guests in one call on a {UPLINK_KBPS} kbit/s uplink, and 8 on \
+         the default (dflt), measured over {} s once all their media flows\n the unit:\n\
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
          | forwarded streams, packets/s, keyframe asks | own mixes, voices\n",
         MEASURE.as_secs()
@@ -92,11 +110,12 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
             Ok(f) => {
                 let _ = writeln!(
                     out,
-                    "  {n:6} | {:5.1} %, {} | {:6.0} ({:6.0}), {UPLINK_KBPS} | {:3}, {:6.0}, {:3} | {}, {}",
+                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {}, {}",
                     f.cpu,
                     mem::mb(f.pss_kb),
                     f.sent_kbps,
                     f.planned_kbps,
+                    f.cap,
                     f.forwarded_streams,
                     f.forwarded_pps,
                     f.keyframe_asks,
@@ -105,7 +124,7 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
                 );
             }
             Err(e) => {
-                let _ = writeln!(out, "  {n:6} | FAILED: {e}");
+                let _ = writeln!(out, "  {n:>6} | FAILED: {e}");
             }
         }
     }
@@ -116,7 +135,7 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
     );
     for (n, r) in &results {
         let Ok(f) = r else {
-            let _ = writeln!(out, "  {n:6} | FAILED (above)");
+            let _ = writeln!(out, "  {n:>6} | FAILED (above)");
             continue;
         };
         let (rlo, rhi) = range(&f.receive_kbps);
@@ -133,7 +152,7 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
         };
         let _ = writeln!(
             out,
-            "  {n:6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps} | {trips}",
+            "  {n:>6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps} | {trips}",
             f.guests - 1,
         );
     }
@@ -156,13 +175,13 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
     Ok(out)
 }
 
-async fn call(n: usize, clip: Arc<Clip>) -> Result<Figures, String> {
+async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures, String> {
     let rendezvous = Rendezvous::start(config()).map_err(|e| e.to_string())?;
     let mut unit = unit::start_as(
         rendezvous.url(),
         rendezvous.fleet(),
         Mode::Table,
-        &format!("[uplink]\nmax_kbps = {UPLINK_KBPS}\n"),
+        &uplink.map_or(String::new(), |k| format!("[uplink]\nmax_kbps = {k}\n")),
     )?;
     let invite = unit::invite(&mut unit)?;
     let latency = Arc::new(Latency::new(clip.video.iter().map(|s| &s.data[..])));
@@ -197,6 +216,7 @@ async fn call(n: usize, clip: Arc<Clip>) -> Result<Figures, String> {
     let kbps = |bytes: u64| bytes as f64 * 8.0 / secs / 1000.0;
     let mut figures = Figures {
         guests: n,
+        cap: uplink.map_or("default".to_owned(), |k| k.to_string()),
         cpu,
         pss_kb,
         sent_kbps: mean(&sent),
