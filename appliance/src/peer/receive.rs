@@ -222,13 +222,24 @@ pub async fn receive_remote_track(
                 );
                 if take && let Some(media) = &media {
                     decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
-                    drop(retiring.take());
+                    if let Some(old) = retiring.take() {
+                        retire(old);
+                    }
                 }
             }
             TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
             _ => {}
         }
     }
+    for old in [decoder.flatten(), retiring].into_iter().flatten() {
+        retire(old);
+    }
+}
+
+/// Stop a decoder off the runtime's threads: its pipeline's state change to `NULL` waits
+/// for GStreamer's streaming threads, which a loaded machine may not run at once.
+fn retire(decoder: Decoder) {
+    tokio::task::spawn_blocking(move || drop(decoder));
 }
 
 /// Hand `packet` to the track's decoder, built at the first packet (`None` inside once
@@ -309,14 +320,20 @@ async fn start(
         tracing::warn!(guest = %guest_id, mime = %codec.mime_type, "a guest codec the unit cannot decode");
         return None;
     };
-    let decoder = match media.decoder(guest_id, &remote) {
-        Ok(d) => d,
-        Err(e) => {
+    // Built off the runtime's threads: parsing the pipeline and its state change to
+    // `PLAYING` block, for as long as a loaded machine takes.
+    let (media, guest, codec) = (media.clone(), guest_id.clone(), remote.clone());
+    match tokio::task::spawn_blocking(move || media.decoder(&guest, &codec)).await {
+        Ok(Ok(d)) => Some(d),
+        Ok(Err(e)) => {
             tracing::warn!(guest = %guest_id, "cannot decode the guest's {}: {e}", remote.encoding);
-            return None;
+            None
         }
-    };
-    Some(decoder)
+        Err(e) => {
+            tracing::warn!(guest = %guest_id, "building the guest's {} decoder failed: {e}", remote.encoding);
+            None
+        }
+    }
 }
 
 #[cfg(test)]
