@@ -352,32 +352,41 @@ impl MetricsSnapshot {
         }
         layer_lines(&mut out, &self.layers);
         guest_congestion_lines(&mut out, &self.guests);
-        let _ = writeln!(
-            out,
-            "# HELP visavis_guest_reactions_total Reactions received per guest."
-        );
-        let _ = writeln!(out, "# TYPE visavis_guest_reactions_total counter");
-        for g in &self.guests {
-            let _ = writeln!(
-                out,
-                "visavis_guest_reactions_total{{guest=\"{}\"}} {}",
-                escape(&g.guest_id),
-                g.reactions_in
-            );
-        }
+        let reactions: [Family<GuestMetrics>; 1] = [(
+            "guest_reactions_total",
+            "counter",
+            "Reactions received per guest.",
+            |g| g.reactions_in,
+        )];
+        families(&mut out, &reactions, &self.guests, guest_label);
         out
+    }
+}
+
+/// One metric family: its name (after `visavis_`), `gauge` or `counter`, its help text,
+/// and how to read it from an item.
+type Family<T> = (&'static str, &'static str, &'static str, fn(&T) -> u64);
+
+/// Each family's HELP and TYPE lines, then one line per item, labelled by `label` (e.g.
+/// `layer="main"`).
+fn families<T>(
+    out: &mut String,
+    families: &[Family<T>],
+    items: &[T],
+    label: impl Fn(&T) -> String,
+) {
+    for (name, kind, help, get) in families {
+        let _ = writeln!(out, "# HELP visavis_{name} {help}");
+        let _ = writeln!(out, "# TYPE visavis_{name} {kind}");
+        for item in items {
+            let _ = writeln!(out, "visavis_{name}{{{}}} {}", label(item), get(item));
+        }
     }
 }
 
 /// One gauge or counter per video layer.
 fn layer_lines(out: &mut String, layers: &[LayerMetrics]) {
-    type Field = (
-        &'static str,
-        &'static str,
-        &'static str,
-        fn(&LayerMetrics) -> u64,
-    );
-    let fields: [Field; 4] = [
+    let fields: [Family<LayerMetrics>; 4] = [
         (
             "layer_active",
             "gauge",
@@ -403,29 +412,14 @@ fn layer_lines(out: &mut String, layers: &[LayerMetrics]) {
             |l| l.keyframes_forced,
         ),
     ];
-    for (name, kind, help, get) in fields {
-        let _ = writeln!(out, "# HELP visavis_{name} {help}");
-        let _ = writeln!(out, "# TYPE visavis_{name} {kind}");
-        for l in layers {
-            let _ = writeln!(
-                out,
-                "visavis_{name}{{layer=\"{}\"}} {}",
-                l.layer.as_str(),
-                get(l)
-            );
-        }
-    }
+    families(out, &fields, layers, |l| {
+        format!("layer=\"{}\"", l.layer.as_str())
+    });
 }
 
 /// Each guest's bandwidth estimate and the layer they receive.
 fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
-    type Field = (
-        &'static str,
-        &'static str,
-        &'static str,
-        fn(&GuestMetrics) -> u64,
-    );
-    let fields: [Field; 3] = [
+    let fields: [Family<GuestMetrics>; 3] = [
         (
             "guest_estimate_bps",
             "gauge",
@@ -445,18 +439,7 @@ fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
             |g| g.retransmits_refused,
         ),
     ];
-    for (name, kind, help, get) in fields {
-        let _ = writeln!(out, "# HELP visavis_{name} {help}");
-        let _ = writeln!(out, "# TYPE visavis_{name} {kind}");
-        for g in guests {
-            let _ = writeln!(
-                out,
-                "visavis_{name}{{guest=\"{}\"}} {}",
-                escape(&g.guest_id),
-                get(g)
-            );
-        }
-    }
+    families(out, &fields, guests, guest_label);
     let _ = writeln!(
         out,
         "# HELP visavis_guest_layer_info The video layer each guest receives."
@@ -470,6 +453,11 @@ fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
             g.layer.as_str()
         );
     }
+}
+
+/// A guest's label: `guest="<id>"`.
+fn guest_label(g: &GuestMetrics) -> String {
+    format!("guest=\"{}\"", escape(&g.guest_id))
 }
 
 /// Escape a Prometheus label value.
