@@ -417,7 +417,8 @@ impl Bwe {
         };
         if let Some(why) = congestion {
             // What the path carried: what the guest received, and the retransmissions.
-            let Some(received) = self.received().map(|r| r + self.retransmitted()) else {
+            let retransmitted = self.retransmitted();
+            let Some(received) = self.received().map(|r| r + retransmitted) else {
                 return;
             };
             // Within one episode (no calm feedback since the last back-off), back off again
@@ -487,7 +488,7 @@ impl Bwe {
             tracing::debug!(
                 ?why,
                 received = received as u64,
-                retransmitted = self.retransmitted() as u64,
+                retransmitted = retransmitted as u64,
                 arrivals = self.arrivals.len(),
                 span_ms = self
                     .arrivals
@@ -511,8 +512,9 @@ impl Bwe {
         if !calm {
             return;
         }
+        let received = self.received();
         // A calm path carrying near its peak shows the peak still holds.
-        if let (Some(r), Some((_, peak))) = (self.received(), self.peak)
+        if let (Some(r), Some((_, peak))) = (received, self.peak)
             && r >= NEAR_CEILING * peak
         {
             self.peak = Some((now, peak.max(r)));
@@ -524,7 +526,7 @@ impl Bwe {
         // the climb to a crawl of a share of it for good (seen: 53 kbit/s, the rate at 380
         // and climbing 1 kbit/s a second); forgotten, the climb would be fast again and
         // overshoot a path that just dropped (seen: 1.5 Mbit/s over a 1 Mbit/s cap).
-        if let (Some(r), Some(c)) = (self.received(), self.ceiling)
+        if let (Some(r), Some(c)) = (received, self.ceiling)
             && r > CEILING_PASSED * c
         {
             tracing::debug!(
@@ -538,9 +540,7 @@ impl Bwe {
             Some(c) if self.rule >= NEAR_CEILING * c => self.rule + SLOW_GROWTH * c,
             _ => self.rule * FAST_GROWTH,
         };
-        let earned = self
-            .received()
-            .map_or(self.rule, |r| (EARNED * r).max(self.rule));
+        let earned = received.map_or(self.rule, |r| (EARNED * r).max(self.rule));
         let next = grown.min(earned).clamp(self.min, self.max);
         if next > self.rule {
             self.rule = next;
