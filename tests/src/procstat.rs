@@ -5,13 +5,19 @@ use std::fs;
 /// Clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on Linux).
 const USER_HZ: f64 = 100.0;
 
+/// A `/proc/…/stat` line's command name and the fields after it (from field 3, the state).
+/// The name is in parentheses and may contain spaces: split after the last ')'.
+fn split_stat(text: &str) -> Option<(&str, Vec<&str>)> {
+    let (open, close) = (text.find('(')?, text.rfind(')')?);
+    let fields = text.get(close + 1..)?.split_whitespace().collect();
+    Some((text.get(open + 1..close)?, fields))
+}
+
 /// (ppid, utime+stime in seconds) of `pid`, or `None` if it is gone.
 fn stat(pid: u32) -> Option<(u32, f64)> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain spaces: split after the last ')'.
-    let rest = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state): ppid is field 4, utime 14, stime 15.
+    let (_, fields) = split_stat(&text)?;
+    // Field 3 (state) first: ppid is field 4, utime 14, stime 15.
     let ppid = fields.get(1)?.parse().ok()?;
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
@@ -68,13 +74,11 @@ pub fn raised_threads(pids: &[u32]) -> Vec<String> {
             let Ok(text) = fs::read_to_string(task.path().join("stat")) else {
                 continue;
             };
-            let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else {
+            let Some((name, fields)) = split_stat(&text) else {
                 continue;
             };
-            let name = &text[open + 1..close];
-            let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
-            // The fields after the name start at field 3 (state): nice is field 19, the
-            // scheduling policy field 41 (0 normal, 3 batch, 5 idle; 1 and 2 real-time).
+            // Field 3 (state) first: nice is field 19, the scheduling policy field 41
+            // (0 normal, 3 batch, 5 idle; 1, 2 and 6 real-time or deadline).
             let nice: i64 = fields.get(16).and_then(|v| v.parse().ok()).unwrap_or(0);
             let policy: u32 = fields.get(38).and_then(|v| v.parse().ok()).unwrap_or(0);
             if nice < 0 || matches!(policy, 1 | 2 | 6) {

@@ -451,7 +451,7 @@ async fn two_guests() -> Result<String> {
     let (fast_b, slow_b) = (guest_reception(&fast).await?, reception(&call).await?);
     let frames_b = metrics(&call.unit)?;
     let secs = t0.elapsed().as_secs_f64();
-    let layers: Vec<String> = metrics(&call.unit)?
+    let layers: Vec<String> = frames_b
         .guests
         .iter()
         .map(|g| {
