@@ -435,8 +435,22 @@ impl Session {
                             message: UnitMessage::Camera { on: false },
                         });
                     }
+                    // Who is talking as they arrive: the others hear of a voice only when
+                    // it starts, and someone speaking on and on would stay unnamed.
+                    let talking: Vec<UnitMessage> = self
+                        .guests
+                        .iter()
+                        .filter(|(id, o)| {
+                            **id != guest_id && o.state == GuestState::InCall && o.speaking()
+                        })
+                        .map(|(_, o)| UnitMessage::Speaking {
+                            name: o.name.clone(),
+                            speaking: true,
+                        })
+                        .collect();
                     let messages = self.keepsakes.compare_messages().into_iter();
-                    for message in messages.chain(self.keepsakes.tally_message()) {
+                    let messages = messages.chain(self.keepsakes.tally_message());
+                    for message in messages.chain(talking) {
                         self.actions.push_back(Action::ToGuest {
                             guest_id: guest_id.clone(),
                             message,
@@ -801,6 +815,17 @@ impl Session {
             });
         }
         if g.state == GuestState::InCall {
+            if g.speaking() {
+                // Their voice stops with them: the others' "talking" pill must not keep
+                // naming someone who left mid-sentence.
+                self.tell_others(
+                    guest_id,
+                    UnitMessage::Speaking {
+                        name: g.name.clone(),
+                        speaking: false,
+                    },
+                );
+            }
             self.tell_watching();
         }
         if tell_rendezvous && self.rendezvous_up {

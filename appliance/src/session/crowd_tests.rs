@@ -255,3 +255,54 @@ fn guests_in_the_call_are_told_who_is_speaking_and_when_they_stop() {
     );
     assert!(sent(&drain(&mut s)).is_empty());
 }
+
+#[test]
+fn a_guest_arriving_mid_sentence_is_told_who_is_talking_and_a_speaker_leaving_stops_it() {
+    let t0 = Instant::now();
+    let mut s = crowd(t0);
+    s.handle_input(
+        Input::VoiceHeard {
+            guest_id: "a".into(),
+        },
+        t0,
+    );
+    drain(&mut s);
+    let talking = |on| UnitMessage::Speaking {
+        name: "name-a".into(),
+        speaking: on,
+    };
+    // a speaks on and on; c's connection comes up: c learns it at once, not at a's next
+    // pause.
+    s.handle_input(
+        Input::PeerConnected {
+            guest_id: "c".into(),
+        },
+        t0,
+    );
+    let to_c: Vec<UnitMessage> = sent(&drain(&mut s))
+        .into_iter()
+        .filter(|(to, _)| to == "c")
+        .map(|(_, m)| m)
+        .collect();
+    assert!(to_c.contains(&talking(true)), "c was told {to_c:?}");
+    // a leaves still talking: b and c are told a stopped, and a is not named again.
+    s.handle_input(
+        Input::GuestLeft {
+            guest_id: "a".into(),
+        },
+        t0 + SPEAKING_HOLD / 2,
+    );
+    let told: Vec<(String, UnitMessage)> = sent(&drain(&mut s))
+        .into_iter()
+        .filter(|(_, m)| matches!(m, UnitMessage::Speaking { .. }))
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            ("b".to_owned(), talking(false)),
+            ("c".to_owned(), talking(false))
+        ]
+    );
+    s.handle_timeout(t0 + SPEAKING_HOLD * 2);
+    assert!(sent(&drain(&mut s)).is_empty(), "a's hold ended with a");
+}
