@@ -235,9 +235,9 @@ impl GroupAudio {
     pub fn listen(&self, guest: &GuestId) -> Result<OwnMix, MediaError> {
         let description = format!(
             "appsrc name=src format=time is-live=false block=false max-bytes=96000 \
-             caps=\"{CAPS}\" ! audioconvert ! audio/x-raw,rate=48000,channels=2 \
-             ! opusenc bitrate={} frame-size=20 \
+             caps=\"{CAPS}\" ! audioconvert ! {} bitrate={} \
              ! appsink name=sink sync=false max-buffers=16 drop=false",
+            audio::OPUS_ENCODE,
             self.inner.bitrate_bps
         );
         let (encoder, sink) = pipeline::build("guest's own mix", &description)?;
