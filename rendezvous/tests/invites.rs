@@ -28,7 +28,9 @@ async fn a_live_invite_serves_the_guest_app() {
         "{csp}"
     );
     let body = page.text().await.unwrap();
-    assert!(body.contains(r#"<body data-state="join">"#));
+    // The page sets its state once its script has run: a test waiting for `join` then finds
+    // the form ready to type into.
+    assert!(body.contains("<body>"));
     assert!(body.contains(r#"<video id="remote""#));
     assert!(body.contains(r#"id="join""#) && body.contains(r#"id="name""#));
     assert!(body.contains(r#"data-reaction="thumbs_up""#));
