@@ -157,6 +157,21 @@ impl Guest {
         Ok(value.as_str().map(str::to_string))
     }
 
+    /// `document.readyState`, and which of the page's scripts failed to load if any did.
+    async fn ready_state(&self) -> Result<String> {
+        let value = self
+            .webdriver()
+            .execute(
+                "const failed = performance.getEntriesByType('resource') \
+                   .filter(e => e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus); \
+                 return document.readyState + (failed.length ? ', failed: ' + failed.join(', ') : '');",
+                vec![],
+            )
+            .await
+            .context("reading document.readyState")?;
+        Ok(value.as_str().unwrap_or("unknown").to_string())
+    }
+
     /// Poll until the page's state is `state`; fails on timeout with the state seen last.
     pub async fn wait_for_state(&self, state: PageState, timeout: Duration) -> Result<()> {
         until(
@@ -167,7 +182,11 @@ impl Guest {
                 Ok(if now.as_deref() == Some(state.as_str()) {
                     Check::Ready(())
                 } else {
-                    Check::NotYet(format!("state {now:?}"))
+                    Check::NotYet(match now {
+                        Some(now) => format!("state {now:?}"),
+                        // Not set yet: how far the page got (its script sets the first).
+                        None => format!("no state yet, document {}", self.ready_state().await?),
+                    })
                 })
             },
         )

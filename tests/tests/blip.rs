@@ -116,7 +116,7 @@ async fn in_the_store(unit_netns: &str, store_end: &str) -> Result<()> {
     guest.open(&url).await?;
     // The page's modules run after the load: wait for its join form before typing.
     guest
-        .wait_for_state(PageState::Join, timeouts::answer())
+        .wait_for_state(PageState::Join, timeouts::step())
         .await?;
     guest.join("Camille").await?;
     guest
