@@ -157,7 +157,8 @@ impl Guest {
         Ok(value.as_str().map(str::to_string))
     }
 
-    /// `document.readyState`, and which of the page's scripts failed to load if any did.
+    /// `document.readyState`, and which of the page's resources (scripts, styles, images)
+    /// failed to load, if any did.
     async fn ready_state(&self) -> Result<String> {
         let value = self
             .webdriver()
