@@ -241,9 +241,8 @@ pub fn start(
         gate,
     );
     let divert = supervisor.clone();
-    let running = pipeline::start_diverting("audio", room.pipeline().clone(), false, move |m| {
-        divert.divert(m)
-    })?;
+    let running =
+        pipeline::start_diverting("audio", room.pipeline().clone(), move |m| divert.divert(m))?;
     Ok((running, room, supervisor))
 }
 

@@ -24,6 +24,7 @@
 pub mod alsa;
 pub mod audio;
 pub mod bus;
+mod clip;
 #[cfg(test)]
 mod cut_tests;
 mod frame;

@@ -104,15 +104,10 @@ pub fn publish(
 
 /// Set `pipeline` playing and watch its bus ([`super::bus::watch`]): errors become
 /// [`MediaError::Element`] naming the element that posted them, warnings are logged (each
-/// at most once a minute, with a count of its repeats). With `loop_on_eos` (a clip), the
-/// end of the stream is a flushing seek back to the start rather than an error: the flush
-/// resets running time, so the clip keeps being paced to the clock.
-pub fn start(
-    what: &'static str,
-    pipeline: gst::Pipeline,
-    loop_on_eos: bool,
-) -> Result<Running, MediaError> {
-    start_diverting(what, pipeline, loop_on_eos, |_| false)
+/// at most once a minute, with a count of its repeats). The end of the stream is an error
+/// too: a clip loops before its end reaches the pipeline ([`super::clip`]).
+pub fn start(what: &'static str, pipeline: gst::Pipeline) -> Result<Running, MediaError> {
+    start_diverting(what, pipeline, |_| false)
 }
 
 /// [`start`], with errors `divert` takes care of (it returns `true`: a microphone that
@@ -120,30 +115,14 @@ pub fn start(
 pub fn start_diverting(
     what: &'static str,
     pipeline: gst::Pipeline,
-    loop_on_eos: bool,
     divert: impl FnMut(&gst::Message) -> bool + Send + 'static,
 ) -> Result<Running, MediaError> {
     let bus = pipeline
         .bus()
         .ok_or_else(|| MediaError::Init("pipeline without a bus".into()))?;
     let (tx, rx) = oneshot::channel();
-    let weak = pipeline.downgrade();
-    let on_eos = move || {
-        if !loop_on_eos {
-            return false;
-        }
-        if let Some(p) = weak.upgrade()
-            && let Err(e) = p.seek_simple(
-                gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-                gst::ClockTime::ZERO,
-            )
-        {
-            tracing::error!(pipeline = what, "cannot loop the clip: {e}");
-        }
-        true
-    };
     tokio::spawn(async move {
-        let e = match super::bus::watch(what, String::new(), bus, on_eos, divert).await {
+        let e = match super::bus::watch(what, String::new(), bus, || false, divert).await {
             Ended::Error(e) => {
                 tracing::error!("{e}");
                 e

@@ -164,7 +164,9 @@ async fn run_once(
         .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
         .ok_or_else(|| build("no appsrc"))?;
     let bus = pipeline.bus().ok_or_else(|| build("no bus"))?;
-    pipeline.set_state(gst::State::Playing)?;
+    // Stopped however this ends, the task aborted (the daemon stopping) included.
+    let pipeline = StopOnDrop(pipeline);
+    pipeline.0.set_state(gst::State::Playing)?;
     if cut.load(Ordering::SeqCst) {
         let _ = src.push_sample(&black(branch));
     }
@@ -181,6 +183,14 @@ async fn run_once(
         super::bus::Ended::Eos { .. } | super::bus::Ended::Closed => Err(PreviewError::BusClosed),
     };
     *lock(current) = None;
-    let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+/// A pipeline set to NULL when dropped.
+struct StopOnDrop(gst::Pipeline);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
 }

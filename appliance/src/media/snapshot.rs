@@ -34,9 +34,17 @@ pub struct Snapshots {
 }
 
 impl Snapshots {
-    /// Called for every preview frame (keeps a reference, no copy).
+    /// Called for every preview frame (keeps a reference to its buffer and caps, no copy).
+    /// Not to the sample itself: GStreamer 1.22's appsink reuses the sample it hands out,
+    /// and one held here made it log a critical warning at every change of caps (each
+    /// loop of a clip camera).
     pub fn offer(&self, sample: &gst::Sample) {
-        *lock(&self.latest) = Some((Instant::now(), sample.clone()));
+        let (buffer, caps) = (sample.buffer_owned(), sample.caps_owned());
+        let own = gst::Sample::builder()
+            .buffer_if_some(buffer.as_ref())
+            .caps_if_some(caps.as_ref())
+            .build();
+        *lock(&self.latest) = Some((Instant::now(), own));
     }
 
     /// Forget the newest frame (the camera was cut: no still of before).

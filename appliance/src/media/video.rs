@@ -303,7 +303,11 @@ pub fn start(
         (Some(branch), Some(sink)) => Some(super::preview::start(&sink, branch.clone())),
         _ => None,
     };
-    let looping = matches!(source, Source::File(_));
+    if matches!(source, Source::File(_))
+        && let Some(pad) = pipe.by_name("privacy").and_then(|e| e.static_pad("sink"))
+    {
+        super::clip::keep_looping(&pad);
+    }
     let camera = match source {
         Source::Camera(camera) => {
             let src = pipe
@@ -315,7 +319,7 @@ pub fn start(
         }
         _ => None,
     };
-    let running = pipeline::start("video", pipe, looping)?;
+    let running = pipeline::start("video", pipe)?;
     Ok(Video {
         running,
         camera,
@@ -402,5 +406,105 @@ mod tests {
                 "a keyframe of {size} bytes: more than {FRAME_BUFFER_MS} ms of {kbps} kbit/s ({most} bytes)"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::*;
+
+    /// A `frames`-frame 320x240 Y4M clip at 30 fps, made with GStreamer.
+    fn clip(dir: &std::path::Path, frames: u32) -> std::path::PathBuf {
+        let path = dir.join("clip.y4m");
+        let description = format!(
+            "videotestsrc pattern=ball num-buffers={frames} \
+             ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 \
+             ! y4menc ! filesink location=\"{}\"",
+            path.display()
+        );
+        let pipeline = gst::parse::launch(&description)
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let msg = bus
+            .timed_pop_filtered(
+                gst::ClockTime::from_seconds(30),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+            .expect("the clip is written");
+        assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{msg:?}");
+        pipeline.set_state(gst::State::Null).unwrap();
+        path
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clip_camera_keeps_looping() {
+        gst::init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let frames = 15;
+        let config = VideoConfig {
+            source: VideoSource::File,
+            file: Some(clip(dir.path(), frames)),
+            width: 320,
+            height: 240,
+            small_height: 120,
+            bitrate_kbps: 300,
+            small_bitrate_kbps: 100,
+            ..VideoConfig::default()
+        };
+        let preview = PreviewBranch {
+            socket: dir.path().join("preview"),
+            width: 160,
+            height: 120,
+        };
+        let metrics = Arc::new(Metrics::default());
+        let (main, small) = (broadcast::channel(64).0, broadcast::channel(64).0);
+        let layers = [main.subscribe(), small.subscribe()];
+        let video = start(
+            &config,
+            Some(&preview),
+            metrics.clone(),
+            LayerChannels {
+                main: (main, Arc::new(Gate::default())),
+                small: (small, Arc::new(Gate::default())),
+            },
+        )
+        .unwrap();
+        // Both layers: the small one is behind a valve that keeps flush events from it.
+        video.control.set_small_active(true);
+        // Five loops of the clip: frames keep being captured and encoded after each end,
+        // paced to the clock (not pushed as fast as the encoder goes).
+        let wanted = u64::from(frames) * 5;
+        let count = |layer: &'static str, mut encoded: broadcast::Receiver<Arc<EncodedFrame>>| {
+            let metrics = metrics.clone();
+            async move {
+                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+                let mut seen = 0u64;
+                let mut first = None;
+                while seen < wanted {
+                    match tokio::time::timeout_at(deadline, encoded.recv()).await {
+                        Ok(Ok(_)) => seen += 1,
+                        Ok(Err(broadcast::error::RecvError::Lagged(n))) => seen += n,
+                        Ok(Err(e)) => panic!("the {layer} layer's channel closed: {e}"),
+                        Err(_) => panic!(
+                            "{seen} frames of the {layer} layer, {} captured, of {wanted} (five loops of a {frames}-frame clip)",
+                            metrics.frames_captured.load(Ordering::Relaxed)
+                        ),
+                    }
+                    first.get_or_insert_with(std::time::Instant::now);
+                }
+                let took = first.map_or(std::time::Duration::ZERO, |t| t.elapsed());
+                let least = std::time::Duration::from_secs_f64((wanted - 1) as f64 / 30.0 * 0.8);
+                assert!(
+                    took >= least,
+                    "{wanted} frames of the {layer} layer of a 30 fps clip in {took:?}: not paced to the clock"
+                );
+            }
+        };
+        let [main, small] = layers;
+        tokio::join!(count("main", main), count("small", small));
+        drop(video);
     }
 }
