@@ -173,8 +173,15 @@ pub enum GuestToServer {
     Join { name: String },
     /// An admitted guest whose socket closed (rendezvous restarted, or the phone's network
     /// dropped it) takes its place again on a new socket (`/ws/resume`), with the id it was
-    /// given in [`ServerToGuest::Admitted`]: no new knock, no new admission.
-    Resume { guest_id: GuestId },
+    /// given in [`ServerToGuest::Admitted`]: no new knock, no new admission. `seen` is the
+    /// `seq` of the last [`ServerToGuest::Signal`] the page handled: the unit's signals
+    /// after it that went into the old socket (which may have been dead before either end
+    /// knew) are sent again. Without it, nothing is.
+    Resume {
+        guest_id: GuestId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seen: Option<u64>,
+    },
     /// SDP/ICE for the unit.
     Signal { payload: SignalPayload },
     /// The guest tapped "Leave".
@@ -205,8 +212,14 @@ pub enum ServerToGuest {
     Pong,
     /// The person in the room said "not now".
     Denied,
-    /// SDP/ICE from the unit.
-    Signal { payload: SignalPayload },
+    /// SDP/ICE from the unit. `seq` numbers the unit's signals to this guest (1, 2, …),
+    /// for [`GuestToServer::Resume`]'s `seen`; it starts again at 1 for a place restored
+    /// after rendezvous restarted.
+    Signal {
+        payload: SignalPayload,
+        #[serde(default)]
+        seq: u64,
+    },
     /// The session ended; everything from it has been erased on the unit.
     SessionEnded,
     /// The unit is connected again after being away (a network blip): an admitted guest
@@ -339,10 +352,19 @@ mod tests {
         );
         let s = ServerToGuest::Signal {
             payload: SignalPayload::Answer { sdp: "v=0".into() },
+            seq: 2,
         };
         assert_eq!(
             serde_json::to_string(&s).unwrap(),
-            r#"{"type":"signal","payload":{"kind":"answer","sdp":"v=0"}}"#
+            r#"{"type":"signal","payload":{"kind":"answer","sdp":"v=0"},"seq":2}"#
+        );
+        // A page that resumes without a number (an older page) is still understood.
+        assert_eq!(
+            serde_json::from_str::<GuestToServer>(r#"{"type":"resume","guest_id":"g-1"}"#).unwrap(),
+            GuestToServer::Resume {
+                guest_id: "g-1".into(),
+                seen: None
+            }
         );
     }
 

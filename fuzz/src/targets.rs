@@ -98,6 +98,11 @@ pub fn all() -> Vec<Target> {
                             GuestToServer::Leave,
                             GuestToServer::Resume {
                                 guest_id: "g-1".into(),
+                                seen: None,
+                            },
+                            GuestToServer::Resume {
+                                guest_id: "g-1".into(),
+                                seen: Some(7),
                             },
                         ])
                         .collect(),
@@ -165,6 +170,7 @@ pub fn all() -> Vec<Target> {
                 ServerToGuest::UnitAway,
                 ServerToGuest::Signal {
                     payload: payloads().remove(0),
+                    seq: 1,
                 },
             ]),
             check: round_trip::<ServerToGuest>,

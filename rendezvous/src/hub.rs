@@ -35,7 +35,9 @@
 //! - a resume with the id of a guest whose old socket still looks open takes the place
 //!   over, and the old socket is closed: rendezvous may not have noticed yet that the
 //!   phone's old connection is dead (its network changed), and the id is the guest's
-//!   credential.
+//!   credential. The unit's signals are numbered per guest, and what the old socket may
+//!   have swallowed (the signals after the last one the page handled, `seen`) is sent
+//!   again first (at most the latest [`MAX_SENT_MESSAGES`] and [`MAX_SENT_BYTES`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -50,9 +52,12 @@ use visavis_api::signaling::{
 use crate::invites::SessionId;
 
 mod held;
+mod sent;
 
 use held::Hold;
 pub use held::{MAX_HELD_BYTES, MAX_HELD_MESSAGES};
+use sent::Sent;
+pub use sent::{MAX_SENT_BYTES, MAX_SENT_MESSAGES};
 
 /// Places let go (hold ran out, session ended) remembered so a late resume is told why;
 /// older ones are forgotten (then `device_offline`, as for any unknown id).
@@ -127,6 +132,10 @@ struct GuestEntry {
     /// The socket was lost and the place is held: which hold (a later one may follow a
     /// resume), and what the unit sent the guest meanwhile.
     held: Option<Hold>,
+    /// The number of the unit's last signal to this guest (`seq`).
+    signals: u64,
+    /// The latest signals written to its live socket, for a resume to send again.
+    sent: Sent,
 }
 
 impl GuestEntry {
@@ -397,6 +406,8 @@ impl Hub {
                 unit_ice_servers,
                 client,
                 held: None,
+                signals: 0,
+                sent: Sent::default(),
             },
         );
         Ok(())
@@ -457,10 +468,12 @@ impl Hub {
     /// An admitted guest's page takes its place again on a new socket; told `resumed`:
     /// a place held since its socket was lost (then what the unit sent meanwhile follows,
     /// in order), a place whose old socket still looks open (that socket is closed), or one
-    /// the unit named after rendezvous restarted. Returns its unit.
+    /// the unit named after rendezvous restarted. The unit's signals after `seen` that went
+    /// into the old socket are sent again first. Returns its unit.
     pub fn resume(
         &mut self,
         guest_id: &str,
+        seen: Option<u64>,
         link: Link<ServerToGuest>,
         client: IpAddr,
     ) -> Result<String, ResumeError> {
@@ -471,9 +484,19 @@ impl Hub {
                 guest.link.kick.cancel();
             }
             link.send(Outbound::keep(ServerToGuest::Resumed));
-            // What the unit sent while the place was held, oldest first, before anything
-            // newer (the queue is moved out, not copied).
-            for out in held.into_iter().flat_map(Hold::take) {
+            // What the old socket may have swallowed, then what the unit sent while the
+            // place was held, oldest first, before anything newer. All of it is kept again
+            // as sent on the new socket, which may die in turn.
+            let again = guest.sent.after(seen.unwrap_or(u64::MAX));
+            let held = held.into_iter().flat_map(Hold::take);
+            for out in again
+                .into_iter()
+                .map(|(_, m)| Outbound::keep(m))
+                .chain(held)
+            {
+                if let ServerToGuest::Signal { seq, .. } = &out.msg {
+                    guest.sent.keep(*seq, out.msg.clone());
+                }
                 link.send(out);
             }
             if !self.devices.contains_key(&guest.device_id) {
@@ -505,6 +528,8 @@ impl Hub {
                 unit_ice_servers: Vec::new(),
                 client: crate::rate_limit::key(client),
                 held: None,
+                signals: 0,
+                sent: Sent::default(),
             },
         );
         Ok(r.device_id)
@@ -552,7 +577,13 @@ impl Hub {
         if !guest.admitted {
             return Err(RouteError::NotAdmitted(guest_id.to_owned()));
         }
-        guest.deliver(guest_id, Outbound::keep(ServerToGuest::Signal { payload }));
+        guest.signals += 1;
+        let seq = guest.signals;
+        let msg = ServerToGuest::Signal { payload, seq };
+        if guest.held.is_none() {
+            guest.sent.keep(seq, msg.clone());
+        }
+        guest.deliver(guest_id, Outbound::keep(msg));
         Ok(())
     }
 

@@ -224,7 +224,7 @@ async fn session(
                 }
                 Flow::Continue
             }
-            GuestToServer::Resume { guest_id } => {
+            GuestToServer::Resume { guest_id, seen } => {
                 if joined.is_some() {
                     link.send(Outbound::keep(error(
                         ErrorCode::NotAllowed,
@@ -232,7 +232,7 @@ async fn session(
                     )));
                     return Flow::Continue;
                 }
-                let r = app.lock().hub.resume(&guest_id, link.clone(), client);
+                let r = app.lock().hub.resume(&guest_id, seen, link.clone(), client);
                 match r {
                     Ok(unit) => {
                         tracing::info!(device = %unit, guest = %guest_id, "guest resumed");

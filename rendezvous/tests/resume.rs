@@ -44,11 +44,17 @@ async fn camille_in_a_call(before: &Server) -> String {
 }
 
 async fn resume(server: &Server, guest_id: &str) -> Ws {
+    resume_after(server, guest_id, None).await
+}
+
+/// Resume, having handled the unit's signals up to number `seen`.
+async fn resume_after(server: &Server, guest_id: &str, seen: Option<u64>) -> Ws {
     let mut ws = server.ws("/ws/resume").await;
     send(
         &mut ws,
         &GuestToServer::Resume {
             guest_id: guest_id.into(),
+            seen,
         },
     )
     .await;
@@ -114,7 +120,10 @@ async fn a_guest_named_by_its_unit_resumes_and_signals_both_ways() {
     .await;
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Signal { payload: answer }
+        ServerToGuest::Signal {
+            payload: answer,
+            seq: 1
+        }
     );
     // A resume with her id while that socket still looks open (her phone's network changed
     // before rendezvous noticed) takes the place over: the older socket is closed.
@@ -270,7 +279,10 @@ async fn a_guest_whose_socket_drops_resumes_and_the_unit_is_never_told() {
     .await;
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Signal { payload: answer }
+        ServerToGuest::Signal {
+            payload: answer,
+            seq: 1
+        }
     );
     offer_reaches_the_unit(&mut camille, &mut device, &guest_id).await;
 }
@@ -321,13 +333,17 @@ async fn what_the_unit_sends_while_her_place_is_held_reaches_her_after_she_resum
     );
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Signal { payload: answer },
+        ServerToGuest::Signal {
+            payload: answer,
+            seq: 1
+        },
         "the answer sent while she was away"
     );
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
         ServerToGuest::Signal {
-            payload: candidate(1)
+            payload: candidate(1),
+            seq: 2
         }
     );
     // What the unit sends now comes after them.
@@ -342,9 +358,77 @@ async fn what_the_unit_sends_while_her_place_is_held_reaches_her_after_she_resum
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
         ServerToGuest::Signal {
-            payload: candidate(2)
+            payload: candidate(2),
+            seq: 3
         }
     );
+}
+
+/// The unit's signal `payload` to `guest_id`.
+fn to_guest(guest_id: &str, payload: SignalPayload) -> DeviceToServer {
+    DeviceToServer::Signal {
+        guest_id: guest_id.into(),
+        payload,
+    }
+}
+
+/// The next message on `ws` is the unit's signal number `seq`, carrying `payload`.
+async fn expect_signal(ws: &mut Ws, payload: SignalPayload, seq: u64, why: &str) {
+    assert_eq!(
+        recv::<ServerToGuest>(ws).await,
+        ServerToGuest::Signal { payload, seq },
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn signals_written_into_a_socket_that_was_already_dead_reach_her_after_she_resumes() {
+    let server = Server::start().await;
+    let (mut device, mut camille, guest_id) = unit_and_camille(&server).await;
+    let candidate = |n: u16| SignalPayload::Candidate {
+        candidate: format!("candidate:{n} 1 udp 1 198.18.0.1 {n} typ host"),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+    };
+    send(&mut device, &to_guest(&guest_id, candidate(1))).await;
+    expect_signal(&mut camille, candidate(1), 1, "her page handles the first").await;
+    // Then her phone's connection dies without either end being told: the next two are
+    // written into her socket, and never reach the page.
+    for n in [2, 3] {
+        send(&mut device, &to_guest(&guest_id, candidate(n))).await;
+    }
+    // The unit's messages are handled in order: once this invite is back, both were routed.
+    server.invite(&mut device, None).await;
+
+    // Her page's heartbeat takes the socket for dead; she resumes, having seen number 1.
+    let mut again = resume_after(&server, &guest_id, Some(1)).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut again).await,
+        ServerToGuest::Resumed
+    );
+    for n in [2, 3] {
+        let why = "what the dead socket swallowed comes again, in order";
+        expect_signal(&mut again, candidate(n), u64::from(n), why).await;
+    }
+    // The dead socket is gone for good (rendezvous closed its side when she resumed).
+    drop(camille);
+    send(&mut device, &to_guest(&guest_id, candidate(4))).await;
+    expect_signal(&mut again, candidate(4), 4, "then what is new").await;
+
+    // A page that saw everything gets nothing twice.
+    let mut third = resume_after(&server, &guest_id, Some(4)).await;
+    assert_eq!(
+        recv::<ServerToGuest>(&mut third).await,
+        ServerToGuest::Resumed
+    );
+    send(&mut device, &to_guest(&guest_id, candidate(5))).await;
+    expect_signal(
+        &mut third,
+        candidate(5),
+        5,
+        "nothing already seen comes again",
+    )
+    .await;
 }
 
 #[tokio::test]

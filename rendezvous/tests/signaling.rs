@@ -246,7 +246,10 @@ async fn knock_admit_and_relay_between_unit_and_guest() {
     .await;
     assert_eq!(
         recv::<ServerToGuest>(&mut guest).await,
-        ServerToGuest::Signal { payload: answer() }
+        ServerToGuest::Signal {
+            payload: answer(),
+            seq: 1
+        }
     );
     let candidate = SignalPayload::Candidate {
         candidate: "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host".into(),

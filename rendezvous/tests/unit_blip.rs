@@ -87,7 +87,10 @@ async fn a_guest_keeps_its_place_while_the_unit_reconnects() {
     .await;
     assert_eq!(
         recv::<ServerToGuest>(&mut guest).await,
-        ServerToGuest::Signal { payload: answer }
+        ServerToGuest::Signal {
+            payload: answer,
+            seq: 1
+        }
     );
 }
 

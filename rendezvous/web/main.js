@@ -33,6 +33,7 @@ let call = null; // Call
 let reconnector = null; // Reconnector: restarts ICE after a blip
 let resignal = null; // SignalingRetry: a new socket when the first closes during the call
 let guestId = null; // the guest's own id (from `admitted`), to resume with
+let signalsSeen = 0; // the number of the unit's last signal handled, to resume with
 let localStream = null;
 let iceServers = [];
 let wakeLock = null;
@@ -117,6 +118,7 @@ function act(action) {
     case 'media':
       iceServers = action.iceServers;
       guestId = action.guestId;
+      signalsSeen = 0;
       resignal?.stop();
       resignal = new SignalingRetry({ open: resume });
       startMedia();
@@ -131,6 +133,7 @@ function act(action) {
       reconnector?.unitBack();
       break;
     case 'signal':
+      if (action.seq !== null) signalsSeen = action.seq;
       call?.handleSignal(action.payload).catch((e) => console.warn('visavis: signal failed', e));
       break;
     case 'finish':
@@ -319,7 +322,9 @@ async function resume() {
   sig = new Signaling(null, { onMessage, onClose });
   const mine = sig;
   await mine.open();
-  mine.send({ type: 'resume', guest_id: guestId });
+  // What rendezvous wrote into the old socket after `seen` comes again (the socket may have
+  // been dead before either end knew).
+  mine.send({ type: 'resume', guest_id: guestId, seen: signalsSeen });
 }
 
 function unitStillAway() {

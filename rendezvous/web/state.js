@@ -76,7 +76,8 @@ export function serverAction(msg, screen) {
     case 'resumed':
       return inCall(screen) ? { do: 'resumed' } : log('resumed outside a call');
     case 'signal':
-      return { do: 'signal', payload: msg.payload };
+      // seq: the signal's number, to resume with (null from a server that numbers none).
+      return { do: 'signal', payload: msg.payload, seq: Number.isSafeInteger(msg.seq) && msg.seq > 0 ? msg.seq : null };
     case 'denied':
       return inCall(screen) ? REMOVED : DENIED;
     case 'session_ended':

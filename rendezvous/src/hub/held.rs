@@ -77,7 +77,7 @@ impl Hold {
 }
 
 /// Length of `msg` as JSON, as the socket will send it.
-fn json_len(msg: &ServerToGuest) -> usize {
+pub(super) fn json_len(msg: &ServerToGuest) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -104,6 +104,7 @@ mod tests {
             payload: SignalPayload::Offer {
                 sdp: format!("{i:05}{}", "x".repeat(pad)),
             },
+            seq: i as u64 + 1,
         })
     }
 
@@ -111,6 +112,7 @@ mod tests {
         match &out.msg {
             ServerToGuest::Signal {
                 payload: SignalPayload::Offer { sdp },
+                ..
             } => sdp,
             other => panic!("unexpected {other:?}"),
         }

@@ -48,7 +48,7 @@ fn a_restore_after_a_unit_blip_leaves_connected_guests_alone() {
     assert_eq!(hub.restore("unit", S, vec![named("g1"), named("g2")]), 1);
     assert!(drain(&mut grx).is_empty(), "g1 is left as it was");
     let (g2, mut g2rx) = link();
-    assert_eq!(hub.resume("g2", g2, IP), Ok("unit".to_owned()));
+    assert_eq!(hub.resume("g2", None, g2, IP), Ok("unit".to_owned()));
     assert_eq!(
         drain(&mut g2rx),
         vec![Outbound::keep(ServerToGuest::Resumed)]
@@ -97,7 +97,7 @@ fn a_lost_socket_holds_the_place_until_the_page_resumes() {
         0
     );
     let (again, mut again_rx) = link();
-    assert_eq!(hub.resume("g1", again, IP), Ok("unit".to_owned()));
+    assert_eq!(hub.resume("g1", None, again, IP), Ok("unit".to_owned()));
     assert_eq!(
         drain(&mut again_rx),
         vec![Outbound::keep(ServerToGuest::Resumed)]
@@ -120,8 +120,8 @@ fn candidate(i: usize) -> SignalPayload {
     }
 }
 
-fn signal(payload: SignalPayload) -> Outbound<ServerToGuest> {
-    Outbound::keep(ServerToGuest::Signal { payload })
+fn signal(payload: SignalPayload, seq: u64) -> Outbound<ServerToGuest> {
+    Outbound::keep(ServerToGuest::Signal { payload, seq })
 }
 
 #[test]
@@ -145,17 +145,17 @@ fn what_the_unit_sends_a_held_guest_reaches_the_page_after_it_resumes() {
     );
 
     let (again, mut again_rx) = link();
-    assert_eq!(hub.resume("g1", again, IP), Ok("unit".to_owned()));
+    assert_eq!(hub.resume("g1", None, again, IP), Ok("unit".to_owned()));
     hub.signal_to_guest("unit", "g1", candidate(2)).unwrap();
     assert_eq!(
         drain(&mut again_rx),
         vec![
             Outbound::keep(ServerToGuest::Resumed),
-            signal(answer),
-            signal(candidate(1)),
+            signal(answer, 1),
+            signal(candidate(1), 2),
             Outbound::keep(ServerToGuest::UnitAway),
             Outbound::keep(ServerToGuest::UnitBack),
-            signal(candidate(2)),
+            signal(candidate(2), 3),
         ]
     );
     assert!(
@@ -177,10 +177,10 @@ fn a_held_guest_gets_the_latest_messages_within_the_bound() {
         tx,
         kick: CancellationToken::new(),
     };
-    hub.resume("g1", again, IP).unwrap();
+    hub.resume("g1", None, again, IP).unwrap();
     let got = drain(&mut again_rx);
     let mut expected = vec![Outbound::keep(ServerToGuest::Resumed)];
-    expected.extend((sent - MAX_HELD_MESSAGES..sent).map(|i| signal(candidate(i))));
+    expected.extend((sent - MAX_HELD_MESSAGES..sent).map(|i| signal(candidate(i), i as u64 + 1)));
     assert_eq!(
         got, expected,
         "the oldest were dropped, the rest kept in order"
@@ -197,7 +197,10 @@ fn what_was_kept_goes_when_the_hold_runs_out_or_the_session_ends() {
     assert!(hub.hold_expired("g1", hold));
     assert!(hub.guests.is_empty(), "the place and its messages are gone");
     let (late, mut late_rx) = link();
-    assert_eq!(hub.resume("g1", late, IP), Err(ResumeError::PlaceEnded));
+    assert_eq!(
+        hub.resume("g1", None, late, IP),
+        Err(ResumeError::PlaceEnded)
+    );
     assert!(drain(&mut late_rx).is_empty());
 
     let (mut hub, _drx, gl, _grx) = camille_admitted();
@@ -206,7 +209,10 @@ fn what_was_kept_goes_when_the_hold_runs_out_or_the_session_ends() {
     hub.end_session("unit");
     assert!(hub.guests.is_empty(), "the place and its messages are gone");
     let (late, mut late_rx) = link();
-    assert_eq!(hub.resume("g1", late, IP), Err(ResumeError::SessionEnded));
+    assert_eq!(
+        hub.resume("g1", None, late, IP),
+        Err(ResumeError::SessionEnded)
+    );
     assert!(drain(&mut late_rx).is_empty());
 }
 
@@ -224,7 +230,10 @@ fn a_hold_that_runs_out_tells_the_unit_and_refuses_a_late_resume() {
         })]
     );
     let (late, _rx) = link();
-    assert_eq!(hub.resume("g1", late, IP), Err(ResumeError::PlaceEnded));
+    assert_eq!(
+        hub.resume("g1", None, late, IP),
+        Err(ResumeError::PlaceEnded)
+    );
     assert_eq!(ResumeError::PlaceEnded.code(), ErrorCode::PlaceEnded);
 }
 
@@ -256,13 +265,19 @@ fn a_held_place_ends_with_the_session_or_when_the_unit_removes_the_guest() {
     hub.socket_closed("g1", &gl, true);
     assert_eq!(hub.end_session("unit"), 1);
     let (late, _rx) = link();
-    assert_eq!(hub.resume("g1", late, IP), Err(ResumeError::SessionEnded));
+    assert_eq!(
+        hub.resume("g1", None, late, IP),
+        Err(ResumeError::SessionEnded)
+    );
 
     let (mut hub, _drx, gl, _grx) = camille_admitted();
     hub.socket_closed("g1", &gl, true);
     hub.deny("unit", "g1").unwrap();
     let (late, _rx) = link();
-    assert_eq!(hub.resume("g1", late, IP), Err(ResumeError::PlaceEnded));
+    assert_eq!(
+        hub.resume("g1", None, late, IP),
+        Err(ResumeError::PlaceEnded)
+    );
     assert!(
         drain(&mut drx).is_empty(),
         "the unit's own acts are not echoed"
@@ -273,7 +288,7 @@ fn a_held_place_ends_with_the_session_or_when_the_unit_removes_the_guest() {
 fn a_resume_takes_over_a_socket_that_still_looks_open() {
     let (mut hub, mut drx, gl, _grx) = camille_admitted();
     let (again, mut again_rx) = link();
-    assert_eq!(hub.resume("g1", again, IP), Ok("unit".to_owned()));
+    assert_eq!(hub.resume("g1", None, again, IP), Ok("unit".to_owned()));
     assert!(gl.kick.is_cancelled(), "the old socket is closed");
     assert_eq!(
         drain(&mut again_rx),
@@ -527,10 +542,7 @@ fn an_admitted_guest_keeps_its_place_while_the_unit_reconnects() {
         })]
     );
     hub.signal_to_guest("unit", "g1", offer()).unwrap();
-    assert_eq!(
-        drain(&mut grx),
-        vec![Outbound::keep(ServerToGuest::Signal { payload: offer() })]
-    );
+    assert_eq!(drain(&mut grx), vec![signal(offer(), 1)]);
 }
 
 #[test]

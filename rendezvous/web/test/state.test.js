@@ -93,7 +93,10 @@ test('server messages lead to their screens', () => {
   assert.equal(ended.screen, 'ended');
   assert.equal(ended.again, false);
   const payload = { kind: 'answer', sdp: 'v=0' };
-  assert.deepEqual(serverAction({ type: 'signal', payload }, 'connecting'), { do: 'signal', payload });
+  assert.deepEqual(serverAction({ type: 'signal', payload, seq: 3 }, 'connecting'), { do: 'signal', payload, seq: 3 });
+  for (const seq of [undefined, 0, -1, 1.5, '3', 2 ** 60]) {
+    assert.equal(serverAction({ type: 'signal', payload, seq }, 'in-call').seq, null, `seq ${seq}`);
+  }
   assert.equal(serverAction({ type: 'dance' }, 'join').do, 'log');
   assert.equal(serverAction(null, 'join').do, 'log');
 });

@@ -246,7 +246,7 @@ impl SoakGuest {
                 while let Some(Ok(msg)) = stream.next().await {
                     let Message::Text(text) = msg else { continue };
                     match serde_json::from_str::<ServerToGuest>(&text) {
-                        Ok(ServerToGuest::Signal { payload }) => {
+                        Ok(ServerToGuest::Signal { payload, .. }) => {
                             let _ = signal_tx.send(payload);
                         }
                         Ok(other) => {
