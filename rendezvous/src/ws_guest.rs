@@ -235,7 +235,7 @@ async fn session(
                 let r = app.lock().hub.resume(&guest_id, seen, link.clone(), client);
                 match r {
                     Ok(unit) => {
-                        tracing::info!(device = %unit, guest = %guest_id, "guest resumed");
+                        tracing::info!(device = %unit, guest = %guest_id, seen = ?seen, "guest resumed");
                         has_joined.store(true, Ordering::Relaxed);
                         joined = Some(guest_id);
                     }

@@ -61,7 +61,12 @@ window.visavisGuest = {
   },
   state: () => ui.state(),
   reconnect: () => ({ reconnecting: Boolean(reconnector?.reconnecting), restarts: reconnector?.restarts ?? 0 }),
-  signaling: () => ({ open: Boolean(sig?.isOpen), attempts: resignal?.attempts ?? 0, resumes: resignal?.resumes ?? 0 }),
+  signaling: () => ({
+    open: Boolean(sig?.isOpen),
+    attempts: resignal?.attempts ?? 0,
+    resumes: resignal?.resumes ?? 0,
+    seen: signalsSeen,
+  }),
 };
 
 // ---- join ----------------------------------------------------------------------------------

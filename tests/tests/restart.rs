@@ -202,6 +202,12 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
         "cut {cut} connection(s); the page resumed its place {:.2} s after the cut: {resumed}",
         cut_at.elapsed().as_secs_f64()
     );
+    // The page counts the unit's signals it handled (the answer to its offer at least),
+    // which it resumes with so that none written into a dead socket is lost.
+    assert!(
+        resumed["seen"].as_u64().is_some_and(|seen| seen >= 1),
+        "the page resumed with the number of the unit's last signal it handled: {resumed}"
+    );
     let start = camille.stats().await?.frames_decoded;
     camille
         .wait_decoded(start + 30, "the video to go on", timeouts::media())
