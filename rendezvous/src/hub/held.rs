@@ -19,12 +19,69 @@ pub const MAX_HELD_MESSAGES: usize = 64;
 /// Most bytes (the messages as JSON) kept for one held guest.
 pub const MAX_HELD_BYTES: usize = 256 * 1024;
 
+/// Messages for one guest, oldest first, at most `max_messages` of them and `max_bytes` of
+/// their sizes (as JSON): beyond either, the oldest are dropped. What a hold keeps, and what
+/// [`super::sent`] keeps.
+#[derive(Debug)]
+pub(super) struct Bounded<T> {
+    queue: VecDeque<(T, usize)>,
+    bytes: usize,
+    max_messages: usize,
+    max_bytes: usize,
+}
+
+impl<T> Bounded<T> {
+    pub(super) fn new(max_messages: usize, max_bytes: usize) -> Self {
+        Bounded {
+            queue: VecDeque::new(),
+            bytes: 0,
+            max_messages,
+            max_bytes,
+        }
+    }
+
+    /// Keep `item`, `size` bytes as JSON; returns whether older ones were dropped for it.
+    pub(super) fn push(&mut self, item: T, size: usize) -> bool {
+        self.queue.push_back((item, size));
+        self.bytes += size;
+        let mut dropped = false;
+        while self.queue.len() > self.max_messages || self.bytes > self.max_bytes {
+            let Some((_, size)) = self.queue.pop_front() else {
+                break;
+            };
+            self.bytes -= size;
+            dropped = true;
+        }
+        dropped
+    }
+
+    /// The kept items, oldest first (the queue is emptied).
+    pub(super) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.bytes = 0;
+        self.queue.drain(..).map(|(item, _)| item)
+    }
+
+    /// The kept items, oldest first.
+    pub(super) fn into_items(self) -> impl Iterator<Item = T> {
+        self.queue.into_iter().map(|(item, _)| item)
+    }
+
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.queue.len()
+    }
+}
+
 /// One hold of a guest's place, and what the unit sent the guest during it.
 #[derive(Debug)]
 pub(super) struct Hold {
     pub(super) id: HoldId,
-    queue: VecDeque<(Outbound<ServerToGuest>, usize)>,
-    bytes: usize,
+    queue: Bounded<Outbound<ServerToGuest>>,
     /// Some message was dropped during this hold (logged once).
     dropped: bool,
 }
@@ -33,8 +90,7 @@ impl Hold {
     pub(super) fn new(id: HoldId) -> Self {
         Hold {
             id,
-            queue: VecDeque::new(),
-            bytes: 0,
+            queue: Bounded::new(MAX_HELD_MESSAGES, MAX_HELD_BYTES),
             dropped: false,
         }
     }
@@ -42,32 +98,24 @@ impl Hold {
     /// Keep `out` for `guest_id`, dropping the oldest beyond the bounds.
     pub(super) fn keep(&mut self, guest_id: &str, out: Outbound<ServerToGuest>) {
         let size = json_len(&out.msg);
-        self.queue.push_back((out, size));
-        self.bytes += size;
-        while self.queue.len() > MAX_HELD_MESSAGES || self.bytes > MAX_HELD_BYTES {
-            let Some((_, size)) = self.queue.pop_front() else {
-                break;
-            };
-            self.bytes -= size;
-            if !self.dropped {
-                self.dropped = true;
-                tracing::warn!(
-                    guest = %guest_id,
-                    "more than {MAX_HELD_MESSAGES} messages or {MAX_HELD_BYTES} bytes for a guest \
-                     whose place is held: dropping the oldest"
-                );
-            }
+        if self.queue.push(out, size) && !self.dropped {
+            self.dropped = true;
+            tracing::warn!(
+                guest = %guest_id,
+                "more than {MAX_HELD_MESSAGES} messages or {MAX_HELD_BYTES} bytes for a guest \
+                 whose place is held: dropping the oldest"
+            );
         }
     }
 
     /// The kept messages, oldest first (the queue is emptied).
     pub(super) fn take(self) -> impl Iterator<Item = Outbound<ServerToGuest>> {
-        self.queue.into_iter().map(|(out, _)| out)
+        self.queue.into_items()
     }
 
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
-        self.bytes
+        self.queue.bytes()
     }
 
     #[cfg(test)]

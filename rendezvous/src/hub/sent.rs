@@ -13,11 +13,9 @@
 //! (as JSON) per guest, the oldest forgotten first. Forgotten ones are not sent again (the
 //! page's ICE restart makes up for them).
 
-use std::collections::VecDeque;
-
 use visavis_api::signaling::ServerToGuest;
 
-use super::held::json_len;
+use super::held::{Bounded, json_len};
 
 /// Most signals kept per guest.
 pub const MAX_SENT_MESSAGES: usize = 32;
@@ -25,35 +23,26 @@ pub const MAX_SENT_MESSAGES: usize = 32;
 pub const MAX_SENT_BYTES: usize = 128 * 1024;
 
 /// The latest signals written to a guest's socket, with their numbers.
-#[derive(Debug, Default)]
-pub(super) struct Sent {
-    queue: VecDeque<(u64, ServerToGuest, usize)>,
-    bytes: usize,
+#[derive(Debug)]
+pub(super) struct Sent(Bounded<(u64, ServerToGuest)>);
+
+impl Default for Sent {
+    fn default() -> Self {
+        Sent(Bounded::new(MAX_SENT_MESSAGES, MAX_SENT_BYTES))
+    }
 }
 
 impl Sent {
     /// Keep signal number `seq`, forgetting the oldest beyond the bounds.
     pub(super) fn keep(&mut self, seq: u64, msg: ServerToGuest) {
         let size = json_len(&msg);
-        self.queue.push_back((seq, msg, size));
-        self.bytes += size;
-        while self.queue.len() > MAX_SENT_MESSAGES || self.bytes > MAX_SENT_BYTES {
-            let Some((_, _, size)) = self.queue.pop_front() else {
-                break;
-            };
-            self.bytes -= size;
-        }
+        self.0.push((seq, msg), size);
     }
 
     /// The kept signals numbered after `seen`, oldest first; all are forgotten (they go to
     /// the new socket, where they are kept again as they are sent).
     pub(super) fn after(&mut self, seen: u64) -> Vec<(u64, ServerToGuest)> {
-        self.bytes = 0;
-        self.queue
-            .drain(..)
-            .filter(|(seq, _, _)| *seq > seen)
-            .map(|(seq, msg, _)| (seq, msg))
-            .collect()
+        self.0.drain().filter(|(seq, _)| *seq > seen).collect()
     }
 }
 
@@ -97,7 +86,7 @@ mod tests {
         for seq in 1..=8 {
             sent.keep(seq, signal(seq, big));
         }
-        assert!(sent.bytes <= MAX_SENT_BYTES);
+        assert!(sent.0.bytes() <= MAX_SENT_BYTES);
         let again: Vec<u64> = sent.after(0).into_iter().map(|(seq, _)| seq).collect();
         assert_eq!(again, [6, 7, 8], "three of a quarter of the bound fit");
     }
