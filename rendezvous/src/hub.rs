@@ -144,8 +144,17 @@ impl GuestEntry {
     fn deliver(&mut self, guest_id: &str, out: Outbound<ServerToGuest>) {
         match &mut self.held {
             Some(hold) => hold.keep(guest_id, out),
-            None => self.link.send(out),
+            None => self.send_live(out),
         }
+    }
+
+    /// Send `out` to the guest's live socket, keeping a signal for a resume to send again
+    /// should the socket turn out to have been dead.
+    fn send_live(&mut self, out: Outbound<ServerToGuest>) {
+        if let ServerToGuest::Signal { seq, .. } = &out.msg {
+            self.sent.keep(*seq, out.msg.clone());
+        }
+        self.link.send(out);
     }
 }
 
@@ -483,7 +492,8 @@ impl Hub {
                 // Its old socket's task sees the kick and finds its place taken.
                 guest.link.kick.cancel();
             }
-            link.send(Outbound::keep(ServerToGuest::Resumed));
+            guest.link = link;
+            guest.send_live(Outbound::keep(ServerToGuest::Resumed));
             // What the old socket may have swallowed, then what the unit sent while the
             // place was held, oldest first, before anything newer. All of it is kept again
             // as sent on the new socket, which may die in turn.
@@ -494,15 +504,11 @@ impl Hub {
                 .map(|(_, m)| Outbound::keep(m))
                 .chain(held)
             {
-                if let ServerToGuest::Signal { seq, .. } = &out.msg {
-                    guest.sent.keep(*seq, out.msg.clone());
-                }
-                link.send(out);
+                guest.send_live(out);
             }
             if !self.devices.contains_key(&guest.device_id) {
-                link.send(Outbound::keep(ServerToGuest::UnitAway));
+                guest.send_live(Outbound::keep(ServerToGuest::UnitAway));
             }
-            guest.link = link;
             guest.client = crate::rate_limit::key(client);
             return Ok(guest.device_id.clone());
         }
@@ -579,11 +585,10 @@ impl Hub {
         }
         guest.signals += 1;
         let seq = guest.signals;
-        let msg = ServerToGuest::Signal { payload, seq };
-        if guest.held.is_none() {
-            guest.sent.keep(seq, msg.clone());
-        }
-        guest.deliver(guest_id, Outbound::keep(msg));
+        guest.deliver(
+            guest_id,
+            Outbound::keep(ServerToGuest::Signal { payload, seq }),
+        );
         Ok(())
     }
 
