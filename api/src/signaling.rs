@@ -207,7 +207,10 @@ pub enum ServerToGuest {
         guest_id: GuestId,
     },
     /// The guest took its place again after [`GuestToServer::Resume`]: signaling works again.
-    Resumed,
+    /// `unit_here` says whether the unit is connected to rendezvous now: a `unit_back` (or
+    /// `unit_away`) written into the guest's old socket may have been lost with it, so the
+    /// page takes this as the unit's presence. What was held for the place follows it.
+    Resumed { unit_here: bool },
     /// The answer to [`GuestToServer::Ping`].
     Pong,
     /// The person in the room said "not now".

@@ -166,7 +166,7 @@ pub fn all() -> Vec<Target> {
                     ice_servers: vec![],
                     guest_id: "g-1".into(),
                 },
-                ServerToGuest::Resumed,
+                ServerToGuest::Resumed { unit_here: true },
                 ServerToGuest::UnitAway,
                 ServerToGuest::Signal {
                     payload: payloads().remove(0),

@@ -38,6 +38,8 @@
 //!   credential. The unit's signals are numbered per guest, and what the old socket may
 //!   have swallowed (the signals after the last one the page handled, `seen`) is sent
 //!   again first (at most the latest [`MAX_SENT_MESSAGES`] and [`MAX_SENT_BYTES`]).
+//!   A swallowed `unit_away`/`unit_back` is not: `resumed` says whether the unit is
+//!   connected now (`unit_here`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -474,7 +476,8 @@ impl Hub {
         missing
     }
 
-    /// An admitted guest's page takes its place again on a new socket; told `resumed`:
+    /// An admitted guest's page takes its place again on a new socket; told `resumed` (with
+    /// whether the unit is here, then `unit_away` if it is not):
     /// a place held since its socket was lost (then what the unit sent meanwhile follows,
     /// in order), a place whose old socket still looks open (that socket is closed), or one
     /// the unit named after rendezvous restarted. The unit's signals after `seen` that went
@@ -493,7 +496,8 @@ impl Hub {
                 guest.link.kick.cancel();
             }
             guest.link = link;
-            guest.send_live(Outbound::keep(ServerToGuest::Resumed));
+            let unit_here = self.devices.contains_key(&guest.device_id);
+            guest.send_live(Outbound::keep(ServerToGuest::Resumed { unit_here }));
             // What the old socket may have swallowed, then what the unit sent while the
             // place was held, oldest first, before anything newer. All of it is kept again
             // as sent on the new socket, which may die in turn.
@@ -506,7 +510,7 @@ impl Hub {
             {
                 guest.send_live(out);
             }
-            if !self.devices.contains_key(&guest.device_id) {
+            if !unit_here {
                 guest.send_live(Outbound::keep(ServerToGuest::UnitAway));
             }
             guest.client = crate::rate_limit::key(client);
@@ -522,7 +526,12 @@ impl Hub {
             .resumable
             .remove(guest_id)
             .ok_or(ResumeError::NotNamed)?;
-        link.send(Outbound::keep(ServerToGuest::Resumed));
+        // The unit named this place when it came back; it may have gone again since.
+        let unit_here = self.devices.contains_key(&r.device_id);
+        link.send(Outbound::keep(ServerToGuest::Resumed { unit_here }));
+        if !unit_here {
+            link.send(Outbound::keep(ServerToGuest::UnitAway));
+        }
         self.guests.insert(
             guest_id.to_owned(),
             GuestEntry {

@@ -91,7 +91,7 @@ async fn a_guest_named_by_its_unit_resumes_and_signals_both_ways() {
     let mut camille = resume(&after, &guest_id).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     // An ICE restart's offer reaches the unit, its answer comes back.
     let offer = SignalPayload::Offer { sdp: "v=0".into() };
@@ -130,7 +130,7 @@ async fn a_guest_named_by_its_unit_resumes_and_signals_both_ways() {
     let mut twice = resume(&after, &guest_id).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut twice).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     expect_closed(&mut camille).await;
     // The end of the session reaches her on the newest socket.
@@ -250,7 +250,7 @@ async fn a_guest_whose_socket_drops_resumes_and_the_unit_is_never_told() {
     let mut camille = resume(&server, &guest_id).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     offer_reaches_the_unit(&mut camille, &mut device, &guest_id).await;
     // Again, closed with "going away" (a browser's own close, not the page's goodbye).
@@ -265,7 +265,7 @@ async fn a_guest_whose_socket_drops_resumes_and_the_unit_is_never_told() {
     let mut camille = resume(&server, &guest_id).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     // The unit signals her on the new socket, and her own signals reach it.
     let answer = SignalPayload::Answer { sdp: "v=0".into() };
@@ -329,7 +329,7 @@ async fn what_the_unit_sends_while_her_place_is_held_reaches_her_after_she_resum
     let mut camille = resume(&server, &guest_id).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
@@ -404,7 +404,7 @@ async fn signals_written_into_a_socket_that_was_already_dead_reach_her_after_she
     let mut again = resume_after(&server, &guest_id, Some(1)).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut again).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     for n in [2, 3] {
         let why = "what the dead socket swallowed comes again, in order";
@@ -419,7 +419,7 @@ async fn signals_written_into_a_socket_that_was_already_dead_reach_her_after_she
     let mut third = resume_after(&server, &guest_id, Some(4)).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut third).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     send(&mut device, &to_guest(&guest_id, candidate(5))).await;
     expect_signal(
@@ -511,7 +511,7 @@ async fn a_held_place_ends_with_the_session_and_survives_the_unit_reconnecting()
     let mut camille = resume(&server, &guest_id).await;
     assert_eq!(
         recv::<ServerToGuest>(&mut camille).await,
-        ServerToGuest::Resumed
+        ServerToGuest::Resumed { unit_here: true }
     );
     offer_reaches_the_unit(&mut camille, &mut device, &guest_id).await;
     // Dropped again, and the session ends during the hold: the late page is told so.

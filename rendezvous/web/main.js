@@ -134,8 +134,9 @@ function act(action) {
       break;
     case 'resumed':
       resignal?.resumed();
-      // A restart's offer that found no socket goes out now.
-      reconnector?.unitBack();
+      // The unit is here (a `unit_back` lost with the old socket would have said so), or
+      // a restart's offer that found no socket goes out now. Away: `unit_away` follows.
+      if (action.unitHere !== false) unitBack();
       break;
     case 'signal':
       if (action.seq !== null) signalsSeen = action.seq;
@@ -172,10 +173,7 @@ function act(action) {
       ui.callStatus(t(unitAway ? 'call.unit_away' : action.key));
       break;
     case 'unit-back':
-      clearTimeout(unitAway);
-      unitAway = null;
-      if (mediaUp) ui.callStatus('');
-      reconnector?.unitBack();
+      unitBack();
       break;
     case 'unit-away':
       ui.callStatus(t('call.unit_away'));
@@ -330,6 +328,14 @@ async function resume() {
   // What rendezvous wrote into the old socket after `seen` comes again (the socket may have
   // been dead before either end knew).
   mine.send({ type: 'resume', guest_id: guestId, seen: signalsSeen });
+}
+
+/** The unit is connected to the server again: no more "offline", and a reconnecting call offers now. */
+function unitBack() {
+  clearTimeout(unitAway);
+  unitAway = null;
+  if (mediaUp) ui.callStatus('');
+  reconnector?.unitBack();
 }
 
 function unitStillAway() {

@@ -8,7 +8,8 @@
 //   wait                        the waiting screen
 //   media {iceServers, guestId} start the camera, then the call (guestId: to resume with)
 //   resignal                    the socket closed during the call: open another, resume
-//   resumed                     the new socket took the guest's place again
+//   resumed {unitHere}          the new socket took the guest's place again; unitHere: the
+//                               unit is connected (true), away (false) or not said (null)
 //   signal {payload}            SDP/ICE for the call
 //   finish {screen, title, text, again}   a final message screen (denied, ended)
 //   fail {key, detail}          the error screen, `key` its text
@@ -74,7 +75,10 @@ export function serverAction(msg, screen) {
         guestId: typeof msg.guest_id === 'string' ? msg.guest_id : null,
       };
     case 'resumed':
-      return inCall(screen) ? { do: 'resumed' } : log('resumed outside a call');
+      // A `unit_back` written into the old socket may have died with it: this says it again.
+      return inCall(screen)
+        ? { do: 'resumed', unitHere: typeof msg.unit_here === 'boolean' ? msg.unit_here : null }
+        : log('resumed outside a call');
     case 'signal':
       // seq: the signal's number, to resume with (null from a server that numbers none).
       return { do: 'signal', payload: msg.payload, seq: Number.isSafeInteger(msg.seq) && msg.seq > 0 ? msg.seq : null };

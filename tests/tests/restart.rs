@@ -12,6 +12,8 @@
 //! call with the same guest id. Leaving on purpose afterwards reaches the unit at once.
 //! A connection that stays down longer than the hold ends the place: the unit is told the
 //! guest left, and the page, back online, says its place in the call has ended.
+//! And the unit's `unit_back`, written into a guest socket that had died unnoticed, is said
+//! again by the `resumed` of her new socket: the page stops saying the room is offline.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -141,28 +143,41 @@ fn status(unit: &Appliance) -> Result<Status> {
 const HOLD_SECS: u64 = 300;
 
 /// Camille in the call (the unit admits by itself), her page reaching rendezvous through a
-/// [`Relay`] the test can cut, the unit directly; rendezvous holds a dropped guest's place
-/// for `hold_secs`. Keep all five until the end: each stops what it runs when dropped.
-async fn camille_through_relay(
-    hold_secs: u64,
-) -> Result<(Rendezvous, Appliance, Relay, Chromedriver, Guest)> {
+/// [`Relay`] the test can cut; the unit through its own relay when `unit_relayed`, directly
+/// otherwise. Rendezvous holds a dropped guest's place for `hold_secs`. Keep it until the
+/// end: each part stops what it runs when dropped.
+struct Through {
+    _rendezvous: Rendezvous,
+    unit: Appliance,
+    relay: Relay,
+    unit_relay: Option<Relay>,
+    _driver: Chromedriver,
+    camille: Guest,
+}
+
+async fn camille_through_relay(hold_secs: u64, unit_relayed: bool) -> Result<Through> {
     let rendezvous = Rendezvous::start(RendezvousConfig {
         extra_toml: format!("guest_hold_secs = {hold_secs}"),
         ..Default::default()
     })?;
-    let mut unit = Appliance::start(
-        &rendezvous,
-        ApplianceConfig {
-            auto_admit: true,
-            ..Default::default()
-        },
-    )?;
-    let url = unit.create_invite(timeouts::step())?;
     let direct: SocketAddr = rendezvous
         .url()
         .trim_start_matches("http://")
         .parse()
         .map_err(|e| Error::new(format!("rendezvous' address {}: {e}", rendezvous.url())))?;
+    let unit_relay = match unit_relayed {
+        true => Some(Relay::start(direct).await?),
+        false => None,
+    };
+    let mut unit = Appliance::start(
+        &rendezvous,
+        ApplianceConfig {
+            auto_admit: true,
+            rendezvous_url: unit_relay.as_ref().map(|r| format!("http://{}", r.addr())),
+            ..Default::default()
+        },
+    )?;
+    let url = unit.create_invite(timeouts::step())?;
     let relay = Relay::start(direct).await?;
     let driver = Chromedriver::start()?;
     let camille = driver.new_guest().await?;
@@ -171,16 +186,24 @@ async fn camille_through_relay(
     camille
         .wait_for_state(PageState::InCall, timeouts::step())
         .await?;
-    Ok((rendezvous, unit, relay, driver, camille))
+    Ok(Through {
+        _rendezvous: rendezvous,
+        unit,
+        relay,
+        unit_relay,
+        _driver: driver,
+        camille,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
-    let (_rendezvous, unit, relay, _driver, camille) = camille_through_relay(HOLD_SECS).await?;
+    let call = camille_through_relay(HOLD_SECS, false).await?;
+    let (unit, relay, camille) = (&call.unit, &call.relay, &call.camille);
     camille
         .wait_decoded(11, "Camille decodes video", timeouts::media())
         .await?;
-    let before = status(&unit)?;
+    let before = status(unit)?;
     let [in_call] = before.guests.as_slice() else {
         return Err(Error::new(format!(
             "one guest expected: {:?}",
@@ -197,7 +220,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
             "the guest had no connection through the relay to cut",
         ));
     }
-    let resumed = resumed_signaling(&camille, "the same rendezvous").await?;
+    let resumed = resumed_signaling(camille, "the same rendezvous").await?;
     eprintln!(
         "cut {cut} connection(s); the page resumed its place {:.2} s after the cut: {resumed}",
         cut_at.elapsed().as_secs_f64()
@@ -217,7 +240,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
         Some("in-call"),
         "the page stayed in the call"
     );
-    let after = status(&unit)?;
+    let after = status(unit)?;
     let mut events = watch.take_events();
     if let Ok(Response::Status(_)) = watch.call(Request::Status) {
         events.extend(watch.take_events());
@@ -257,7 +280,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
             "the guest had no connection through the relay to freeze",
         ));
     }
-    let resumed = resumed_times(&camille, "the same rendezvous, after a silent link", 2).await?;
+    let resumed = resumed_times(camille, "the same rendezvous, after a silent link", 2).await?;
     eprintln!(
         "froze {frozen} connection(s); the page resumed its place {:.2} s later: {resumed}",
         frozen_at.elapsed().as_secs_f64()
@@ -266,7 +289,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
     camille
         .wait_decoded(start + 30, "the video to go on", timeouts::media())
         .await?;
-    let again = status(&unit)?;
+    let again = status(unit)?;
     assert!(
         again.guests.len() == 1 && again.guests[0].guest_id == in_call.guest_id,
         "the unit still has the same guest: {:?}",
@@ -280,7 +303,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
         "the unit to hear that the guest left",
         timeouts::step(),
         || async {
-            let s = status(&unit)?;
+            let s = status(unit)?;
             Ok(if s.guests.is_empty() {
                 Check::Ready(())
             } else {
@@ -294,7 +317,8 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_away_longer_than_the_hold_is_told_its_place_has_ended() -> Result<()> {
-    let (_rendezvous, unit, relay, _driver, camille) = camille_through_relay(2).await?;
+    let call = camille_through_relay(2, false).await?;
+    let (unit, relay, camille) = (&call.unit, &call.relay, &call.camille);
 
     // Her connection to rendezvous drops and stays down past the hold.
     relay.block(true);
@@ -303,7 +327,7 @@ async fn a_guest_away_longer_than_the_hold_is_told_its_place_has_ended() -> Resu
         "the unit to be told the guest left once the hold ran out",
         timeouts::step(),
         || async {
-            let s = status(&unit)?;
+            let s = status(unit)?;
             Ok(if s.guests.is_empty() {
                 Check::Ready(())
             } else {
@@ -320,6 +344,93 @@ async fn a_guest_away_longer_than_the_hold_is_told_its_place_has_ended() -> Resu
     assert_eq!(
         title, "Your place in the call has ended",
         "the page says why"
+    );
+    Ok(())
+}
+
+/// The unit's own connection to rendezvous drops (the page says the room went offline),
+/// and while it is gone Camille's connection goes silent with neither end told. The unit's
+/// `unit_back` is written into her dead socket; her page resumes on a new one later, and
+/// must learn there that the room is back rather than keep saying it is offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_back_lost_in_a_dead_socket_is_said_again_when_the_page_resumes() -> Result<()> {
+    let call = camille_through_relay(HOLD_SECS, true).await?;
+    let (unit, relay, camille) = (&call.unit, &call.relay, &call.camille);
+    let unit_relay = call
+        .unit_relay
+        .as_ref()
+        .ok_or_else(|| Error::new("the unit has no relay"))?;
+    camille
+        .wait_decoded(11, "Camille decodes video", timeouts::media())
+        .await?;
+
+    // The unit's connection drops and stays down until her page has said so.
+    unit_relay.block(true);
+    if unit_relay.cut() == 0 {
+        return Err(Error::new("the unit had no connection through its relay"));
+    }
+    let away = wait::until(
+        "the page to say the room went offline",
+        timeouts::step(),
+        || async {
+            let text = camille.text_of("#call-status").await?;
+            Ok(if text.contains("offline") {
+                Check::Ready(text)
+            } else {
+                Check::NotYet(format!("status {text:?}"))
+            })
+        },
+    )
+    .await?;
+    eprintln!("the page said {away:?}");
+
+    // Her connection goes silent; then the unit comes back while her page still trusts
+    // the dead socket.
+    if relay.freeze() == 0 {
+        return Err(Error::new("the guest had no connection through the relay"));
+    }
+    unit_relay.block(false);
+    wait::until(
+        "the unit to reconnect to rendezvous",
+        timeouts::step(),
+        || async {
+            let s = status(unit)?;
+            Ok(if s.rendezvous_connected {
+                Check::Ready(())
+            } else {
+                Check::NotYet("not connected".into())
+            })
+        },
+    )
+    .await?;
+    let before = camille
+        .eval("return window.visavisGuest.signaling();")
+        .await?;
+    if before["resumes"].as_u64() != Some(0) {
+        return Err(Error::new(format!(
+            "the page resumed before the unit was back, so `unit_back` reached it anyway \
+             (this test needs the page's heartbeat slower than the unit's reconnect): {before}"
+        )));
+    }
+    let resumed = resumed_signaling(camille, "the same rendezvous, after a silent link").await?;
+    eprintln!("the page resumed with {resumed}");
+    wait::until(
+        "the page to stop saying the room is offline",
+        timeouts::step(),
+        || async {
+            let text = camille.text_of("#call-status").await?;
+            Ok(if text.is_empty() {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("status {text:?}"))
+            })
+        },
+    )
+    .await?;
+    assert_eq!(
+        camille.state().await?.as_deref(),
+        Some("in-call"),
+        "the page stayed in the call"
     );
     Ok(())
 }

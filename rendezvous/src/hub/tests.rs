@@ -51,7 +51,7 @@ fn a_restore_after_a_unit_blip_leaves_connected_guests_alone() {
     assert_eq!(hub.resume("g2", None, g2, IP), Ok("unit".to_owned()));
     assert_eq!(
         drain(&mut g2rx),
-        vec![Outbound::keep(ServerToGuest::Resumed)]
+        vec![Outbound::keep(ServerToGuest::Resumed { unit_here: true })]
     );
     hub.signal_to_device("g2", offer()).unwrap();
     assert_eq!(hub.guest_count("unit"), 2);
@@ -100,7 +100,7 @@ fn a_lost_socket_holds_the_place_until_the_page_resumes() {
     assert_eq!(hub.resume("g1", None, again, IP), Ok("unit".to_owned()));
     assert_eq!(
         drain(&mut again_rx),
-        vec![Outbound::keep(ServerToGuest::Resumed)]
+        vec![Outbound::keep(ServerToGuest::Resumed { unit_here: true })]
     );
     // The first hold's timer finds her back: nothing happens.
     assert!(!hub.hold_expired("g1", hold));
@@ -150,7 +150,7 @@ fn what_the_unit_sends_a_held_guest_reaches_the_page_after_it_resumes() {
     assert_eq!(
         drain(&mut again_rx),
         vec![
-            Outbound::keep(ServerToGuest::Resumed),
+            Outbound::keep(ServerToGuest::Resumed { unit_here: true }),
             signal(answer, 1),
             signal(candidate(1), 2),
             Outbound::keep(ServerToGuest::UnitAway),
@@ -179,7 +179,7 @@ fn a_held_guest_gets_the_latest_messages_within_the_bound() {
     };
     hub.resume("g1", None, again, IP).unwrap();
     let got = drain(&mut again_rx);
-    let mut expected = vec![Outbound::keep(ServerToGuest::Resumed)];
+    let mut expected = vec![Outbound::keep(ServerToGuest::Resumed { unit_here: true })];
     expected.extend((sent - MAX_HELD_MESSAGES..sent).map(|i| signal(candidate(i), i as u64 + 1)));
     assert_eq!(
         got, expected,
@@ -292,10 +292,70 @@ fn a_resume_takes_over_a_socket_that_still_looks_open() {
     assert!(gl.kick.is_cancelled(), "the old socket is closed");
     assert_eq!(
         drain(&mut again_rx),
-        vec![Outbound::keep(ServerToGuest::Resumed)]
+        vec![Outbound::keep(ServerToGuest::Resumed { unit_here: true })]
     );
     assert_eq!(hub.socket_closed("g1", &gl, false), Closed::Elsewhere);
     assert!(drain(&mut drx).is_empty(), "the unit is not told");
+}
+
+#[test]
+fn a_resume_says_whether_the_unit_is_here_whatever_the_dead_socket_swallowed() {
+    let (mut hub, _drx, _gl, mut grx) = camille_admitted();
+    // The unit blips while her socket is dead without anyone knowing: `unit_away` and
+    // `unit_back` go into it and are lost.
+    let conn = hub.devices.get("unit").map(|d| d.conn).unwrap();
+    hub.detach_device("unit", conn);
+    let (dl, _drx2) = link();
+    let conn = hub.attach_device("unit", dl);
+    assert_eq!(
+        drain(&mut grx),
+        vec![
+            Outbound::keep(ServerToGuest::UnitAway),
+            Outbound::keep(ServerToGuest::UnitBack)
+        ],
+        "written into the old socket"
+    );
+    let (again, mut again_rx) = link();
+    hub.resume("g1", Some(0), again, IP).unwrap();
+    assert_eq!(
+        drain(&mut again_rx),
+        vec![Outbound::keep(ServerToGuest::Resumed { unit_here: true })],
+        "the page learns the unit is here without the lost `unit_back`"
+    );
+    // Gone again: a resume now says so, and `unit_away` follows.
+    hub.detach_device("unit", conn);
+    drain(&mut again_rx);
+    let (third, mut third_rx) = link();
+    hub.resume("g1", Some(0), third, IP).unwrap();
+    assert_eq!(
+        drain(&mut third_rx),
+        vec![
+            Outbound::keep(ServerToGuest::Resumed { unit_here: false }),
+            Outbound::keep(ServerToGuest::UnitAway)
+        ]
+    );
+}
+
+#[test]
+fn a_place_named_by_a_unit_that_left_again_resumes_with_the_unit_away() {
+    let mut hub = Hub::new();
+    let (dl, _drx) = link();
+    let conn = hub.attach_device("unit", dl);
+    let named = RestoredGuest {
+        guest_id: "g1".into(),
+        name: "Camille".into(),
+    };
+    assert_eq!(hub.restore("unit", S, vec![named]), 1);
+    hub.detach_device("unit", conn);
+    let (gl, mut grx) = link();
+    assert_eq!(hub.resume("g1", None, gl, IP), Ok("unit".to_owned()));
+    assert_eq!(
+        drain(&mut grx),
+        vec![
+            Outbound::keep(ServerToGuest::Resumed { unit_here: false }),
+            Outbound::keep(ServerToGuest::UnitAway)
+        ]
+    );
 }
 
 #[test]

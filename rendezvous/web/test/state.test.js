@@ -107,6 +107,11 @@ test('the socket closing: the call carries on, the join form frees up, otherwise
   for (const screen of CALL_SCREENS) assert.equal(closeAction(screen, { wasOpen: true, finished: false }).do, 'resignal');
   assert.equal(closeAction('in-call', { wasOpen: false, finished: false }).do, 'resignal');
   assert.equal(serverAction({ type: 'resumed' }, 'in-call').do, 'resumed');
+  // Whether the unit is here: a lost `unit_back` must not leave the page counting down.
+  assert.equal(serverAction({ type: 'resumed', unit_here: true }, 'in-call').unitHere, true);
+  assert.equal(serverAction({ type: 'resumed', unit_here: false }, 'in-call').unitHere, false);
+  assert.equal(serverAction({ type: 'resumed' }, 'in-call').unitHere, null);
+  assert.equal(serverAction({ type: 'resumed', unit_here: 'yes' }, 'in-call').unitHere, null);
   assert.equal(serverAction({ type: 'resumed' }, 'join').do, 'log');
   assert.equal(closeAction('join', { wasOpen: false, finished: false }).do, 'unreachable');
   assert.equal(closeAction('join', { wasOpen: true, finished: false }).do, 'join-idle');
