@@ -228,6 +228,10 @@ const RECEPTION_SCRIPT: &str = with_pc!(
       packetsLost: v.packetsLost || 0,
       frameWidth: v.frameWidth || 0,
       frameHeight: v.frameHeight || 0,
+      jitterBufferDelay: v.jitterBufferDelay || 0,
+      jitterBufferTargetDelay: v.jitterBufferTargetDelay || 0,
+      jitterBufferMinimumDelay: v.jitterBufferMinimumDelay || 0,
+      jitterBufferEmittedCount: v.jitterBufferEmittedCount || 0,
     } });
   }, (e) => done({ error: String(e) }));
 "#
@@ -247,6 +251,37 @@ pub struct VideoReception {
     pub packets_lost: i64,
     pub frame_width: u32,
     pub frame_height: u32,
+    /// Seconds frames spent in the jitter buffer, summed over the frames it emitted.
+    pub jitter_buffer_delay: f64,
+    /// The delay the jitter buffer aimed at, summed the same way.
+    pub jitter_buffer_target_delay: f64,
+    /// The least delay it was asked for (by the sender's playout delay, for one), summed
+    /// the same way.
+    pub jitter_buffer_minimum_delay: f64,
+    pub jitter_buffer_emitted_count: u64,
+}
+
+impl VideoReception {
+    /// The mean jitter buffer delay, target and minimum (ms) of the frames emitted between
+    /// `before` and `self`.
+    pub fn jitter_buffer_since(&self, before: &VideoReception) -> (f64, f64, f64) {
+        let n = self
+            .jitter_buffer_emitted_count
+            .saturating_sub(before.jitter_buffer_emitted_count)
+            .max(1) as f64;
+        let ms = |a: f64, b: f64| (a - b) * 1000.0 / n;
+        (
+            ms(self.jitter_buffer_delay, before.jitter_buffer_delay),
+            ms(
+                self.jitter_buffer_target_delay,
+                before.jitter_buffer_target_delay,
+            ),
+            ms(
+                self.jitter_buffer_minimum_delay,
+                before.jitter_buffer_minimum_delay,
+            ),
+        )
+    }
 }
 
 /// Starts sampling the video `inbound-rtp` of the page's last peer connection every

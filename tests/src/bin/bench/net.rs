@@ -8,7 +8,8 @@
 //!    from `getStats()` every 100 ms), the packets the unit retransmitted and refused to,
 //!    resolution, glass-to-glass latency (the capture time applianced draws into each
 //!    frame, read back in the guest page, as `bench call` does; namespaces share the
-//!    machine's clock).
+//!    machine's clock), how long the guest's jitter buffer held frames (and the least delay
+//!    asked of it), and the unit's video send rate and estimate second by second.
 //! 3. The guest's cap dropped from 4 to 1 Mbit/s mid-call: the unit's video send rate to
 //!    that guest, second by second (between the unit's refreshes of its count, seen within
 //!    50 ms), and how long until it fits under the new cap; freezes meanwhile.
@@ -213,7 +214,7 @@ async fn thin() -> Result<String> {
     let resent_a = retransmits(&call)?;
     call.guest.start_video_trace().await?;
     let t0 = Instant::now();
-    pass(window).await?;
+    let series = send_series(&call, t0, window).await?;
     let b = reception(&call).await?;
     let trace = call.guest.take_video_trace().await?;
     let resent_b = retransmits(&call)?;
@@ -227,13 +228,19 @@ async fn thin() -> Result<String> {
         .collect();
     let frozen = b.total_freezes_duration - a.total_freezes_duration;
     let kbit = (b.bytes_received - a.bytes_received) as f64 * 8.0 / 1000.0 / secs;
+    let (held, target, minimum) = b.jitter_buffer_since(&a);
+    let (sent, estimates) = send_lines(&series);
     let _ = call.guest.close().await;
     Ok(format!(
         "net: thin link (guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way), {secs:.1} s window:\n  \
          delivered {:.1} fps at {}x{}, {kbit:.0} kbit/s received; freezes {} totalling {frozen:.2} s \
          ({:.1} % of the time); packets lost {}, retransmitted {} (asked again and refused {})\n  \
          glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames read); \
-         the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n{}",
+         the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n  \
+         the guest's jitter buffer held frames {held:.0} ms on average (its target {target:.0} ms, \
+         the least asked of it {minimum:.0} ms)\n  \
+         the unit's video send rate to the guest, per second (kbit/s): {}\n  \
+         its estimate for the guest, per second (kbit/s): {}\n{}",
         (b.frames_decoded - a.frames_decoded) as f64 / secs,
         b.frame_width,
         b.frame_height,
@@ -245,8 +252,40 @@ async fn thin() -> Result<String> {
         percentile(&mut latencies, 50.0),
         percentile(&mut latencies, 95.0),
         latencies.len(),
+        sent,
+        estimates,
         freezes_told(&trace),
     ))
+}
+
+/// One reading of the unit's sending to its one guest: seconds since the series began
+/// (at the refresh that ended it), video send rate since the refresh before, kbit/s, and
+/// the unit's estimate for the guest then, kbit/s.
+type SendSample = (f64, f64, u64);
+
+/// The unit's sending to its one guest for `window` from `since`, at each refresh of its
+/// counts (about a second apart; see [`next_refresh`]). The unit refreshes its count of
+/// bytes sent once a second, on its own clock: a rate read every second of ours would now
+/// and then span two refreshes and show a second at twice the rate. So the count is read
+/// every [`SAMPLE`] and a rate taken between two refreshes, at the times they were seen
+/// (within [`SAMPLE`]).
+async fn send_series(call: &LabCall, since: Instant, window: Duration) -> Result<Vec<SendSample>> {
+    let mut series = Vec::new();
+    let mut last = next_refresh(call, video_bytes_out(call)?).await?;
+    while since.elapsed() < window {
+        let now = next_refresh(call, last.1).await?;
+        let kbit = (now.1 - last.1) as f64 * 8.0 / 1000.0 / (now.0 - last.0).as_secs_f64();
+        series.push(((now.0 - since).as_secs_f64(), kbit, estimate_kbit(call)?));
+        last = now;
+    }
+    Ok(series)
+}
+
+/// The rates and the estimates of `series`, each as a line of numbers.
+fn send_lines(series: &[SendSample]) -> (String, String) {
+    let rates: Vec<String> = series.iter().map(|(_, k, _)| format!("{k:.0}")).collect();
+    let estimates: Vec<String> = series.iter().map(|(_, _, e)| e.to_string()).collect();
+    (rates.join(" "), estimates.join(" "))
 }
 
 /// Packets the unit retransmitted to its one guest so far, and those it refused to.
@@ -355,39 +394,22 @@ async fn cap_drop() -> Result<String> {
     .await?;
     // Settle at 4 Mbit/s first.
     pass(Duration::from_secs(5)).await?;
-    let mut series = Vec::new();
-    let mut estimates = Vec::new();
-    // The unit refreshes its count of bytes sent once a second, on its own clock: a rate
-    // read every second of ours would now and then span two refreshes and show a second
-    // at twice the rate. So the count is read every `SAMPLE` and a rate taken between two
-    // refreshes, at the times they were seen (within `SAMPLE`).
-    // Start at a refresh.
-    let mut last = next_refresh(&call, video_bytes_out(&call)?).await?;
     let before = reception(&call).await?;
     call.lab.set_rate(Side::Guest, Some(1000))?;
     let dropped = Instant::now();
-    while dropped.elapsed() < Duration::from_secs(20) {
-        let now = next_refresh(&call, last.1).await?;
-        let kbit = (now.1 - last.1) as f64 * 8.0 / 1000.0 / (now.0 - last.0).as_secs_f64();
-        estimates.push(estimate_kbit(&call)?);
-        series.push(((now.0 - dropped).as_secs_f64(), kbit));
-        last = now;
-    }
+    let series = send_series(&call, dropped, Duration::from_secs(20)).await?;
     let after = reception(&call).await?;
     // Fits: from this second on, every second's video stays under 90 % of the cap (audio
     // and packet overhead take the rest).
     let fits = (0..series.len())
-        .find(|&i| series[i..].iter().all(|(_, k)| *k <= 900.0))
+        .find(|&i| series[i..].iter().all(|(_, k, _)| *k <= 900.0))
         .map(|i| format!("{:.1} s", series[i].0))
         .unwrap_or_else(|| "not within 20 s".into());
-    let rates: Vec<String> = series.iter().map(|(_, k)| format!("{k:.0}")).collect();
-    let estimates: Vec<String> = estimates.iter().map(|k| k.to_string()).collect();
+    let (rates, estimates) = send_lines(&series);
     let _ = call.guest.close().await;
     Ok(format!(
         "net: guest cap 4 → 1 Mbit/s mid-call: video send rate fits under the cap after {fits}; \
-         per second (kbit/s): {}\n  the unit's estimate for the guest, per second (kbit/s): {}\n  meanwhile the guest froze {} times, {:.2} s in all, at {}x{} at the end\n",
-        rates.join(" "),
-        estimates.join(" "),
+         per second (kbit/s): {rates}\n  the unit's estimate for the guest, per second (kbit/s): {estimates}\n  meanwhile the guest froze {} times, {:.2} s in all, at {}x{} at the end\n",
         after.freeze_count - before.freeze_count,
         after.total_freezes_duration - before.total_freezes_duration,
         after.frame_width,
