@@ -31,22 +31,22 @@ for (const e of document.querySelectorAll(selector)) {
 return out;
 "#;
 
+/// The longest a window resize may take to reach the page's viewport.
+const RESIZE_SETTLES: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Guest {
     /// Make the viewport `width` x `height` CSS pixels (a phone held upright).
     pub async fn resize(&self, width: u32, height: u32) -> Result<()> {
         let (mut w, mut h) = (width, height);
-        for _ in 0..3 {
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let before = self.viewport().await?;
             self.webdriver()
                 .set_window_size(w, h)
                 .await
                 .context(format!("setting the window to {w}x{h}"))?;
-            let inner = self
-                .webdriver()
-                .execute("return [window.innerWidth, window.innerHeight];", vec![])
-                .await
-                .context("reading the viewport's size")?;
-            let got: (u32, u32) = serde_json::from_value(inner.clone())
-                .map_err(|e| Error::new(format!("viewport size {inner}: {e}")))?;
+            let got = self.viewport_after_resize(before, (width, height)).await?;
+            seen.push(format!("window {w}x{h} → viewport {}x{}", got.0, got.1));
             if got == (width, height) {
                 return Ok(());
             }
@@ -55,8 +55,43 @@ impl Guest {
             h = (h + height).saturating_sub(got.1);
         }
         Err(Error::new(format!(
-            "the viewport could not be made {width}x{height}"
+            "the viewport could not be made {width}x{height}: {}",
+            seen.join("; ")
         )))
+    }
+
+    /// The viewport's size, CSS pixels.
+    async fn viewport(&self) -> Result<(u32, u32)> {
+        let inner = self
+            .webdriver()
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .context("reading the viewport's size")?;
+        serde_json::from_value(inner.clone())
+            .map_err(|e| Error::new(format!("viewport size {inner}: {e}")))
+    }
+
+    /// The viewport once a window resize has reached the page: the page may still report
+    /// its old size (`before`) for a moment after WebDriver has set the window's. Returns as
+    /// soon as it is `wanted`; otherwise what it is once it has left `before` and holds
+    /// still for a read, or after [`RESIZE_SETTLES`] (a window already at the size asked
+    /// does not change at all).
+    async fn viewport_after_resize(
+        &self,
+        before: (u32, u32),
+        wanted: (u32, u32),
+    ) -> Result<(u32, u32)> {
+        let t0 = std::time::Instant::now();
+        let mut last = None;
+        loop {
+            let now = self.viewport().await?;
+            let settled = now != before && last == Some(now);
+            if now == wanted || settled || t0.elapsed() >= RESIZE_SETTLES {
+                return Ok(now);
+            }
+            last = Some(now);
+            tokio::time::sleep(crate::wait::POLL_INTERVAL).await;
+        }
     }
 
     /// Controls and words not wholly inside the viewport (see [`OUTSIDE_SCRIPT`]).
