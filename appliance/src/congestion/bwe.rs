@@ -21,10 +21,16 @@
 //!   and remember that rate as the path's ceiling. Packets sent before the encoders could
 //!   follow ([`REACTION`]) are not judged again, so one congestion event costs one back-off;
 //!   while it lasts, a further back-off waits [`AGAIN_AFTER`], and for a queue only comes
-//!   if the queue is not draining ([`DRAINING`]); the episode's ceiling stays the highest
+//!   if the queue is not draining ([`DRAINING`]; a queue still over the limit
+//!   [`DRAIN_TIME`] after a back-off, or dropping over [`HIGH_LOSS`], is not draining: seen
+//!   in the lab, a rate that kept a 200–600 ms queue for 12 s because it was lower than
+//!   the second-long one at the back-off). A back-off always lowers the rate, by
+//!   [`BACKOFF`] at least (what the guest is seen to receive, retransmissions counted in,
+//!   can exceed the rate). The episode's ceiling stays the highest
 //!   rate it saw (after the first back-off the guest receives what is sent, not what the
 //!   path carries). A queue alone (under [`LOW_LOSS`] lost) never takes the rate below
-//!   [`QUEUE_FLOOR`] of the highest rate the path showed at a back-off within
+//!   [`QUEUE_FLOOR`] of the highest rate the path showed at a back-off (what arrived,
+//!   retransmissions left out, and never more than was sent: [`Bwe::received`]) within
 //!   [`CEILING_MEMORY`]:
 //!   delay without loss and without the throughput to explain it is radio contention or a
 //!   busy router, which sending less does not cure. A queue that also drops packets is a
@@ -87,6 +93,9 @@ pub const LOST_RUN: Duration = Duration::from_millis(20);
 pub const UNKNOWN_AT_MOST: f64 = 0.5;
 /// What the guest received is measured over this long.
 pub const RATE_WINDOW: Duration = Duration::from_millis(300);
+/// What the unit sent is measured over this long (the departures feedback reported): what
+/// the guest is seen to receive is never more than that.
+pub const SENT_WINDOW: Duration = Duration::from_secs(1);
 /// A back-off lands at this share of what the guest received.
 pub const BACKOFF: f64 = 0.85;
 /// Packets sent within this after a back-off still went out at the old rate.
@@ -96,6 +105,9 @@ pub const AGAIN_AFTER: Duration = Duration::from_secs(1);
 /// ...and, for a queue, waits while the queue is below this share of what it was at the
 /// last back-off (it is draining).
 pub const DRAINING: f64 = 0.9;
+/// A queue is taken for draining after a back-off for at most this long: the 200 ms of a
+/// thin link's queue drain in well under it at [`BACKOFF`] of the link's rate.
+pub const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// A back-off for a queue alone goes no lower than this share of the highest rate the path
 /// showed at a back-off (and carried, calm, since)...
 pub const QUEUE_FLOOR: f64 = 0.5;
@@ -155,6 +167,8 @@ pub struct Bwe {
     fates: VecDeque<(Instant, Fate)>,
     /// Arrived packets in the last [`RATE_WINDOW`] of the receiver's clock: when, how big.
     arrivals: VecDeque<(Duration, usize)>,
+    /// Every packet feedback reported, sent in the last [`SENT_WINDOW`]: when, how big.
+    sent: VecDeque<(Instant, usize)>,
     /// Lowest one-way delay (receiver clock minus departure, seconds) per second, over
     /// [`BASE_WINDOW`].
     base: VecDeque<(Instant, f64)>,
@@ -189,6 +203,7 @@ impl Bwe {
             epoch: None,
             fates: VecDeque::new(),
             arrivals: VecDeque::new(),
+            sent: VecDeque::new(),
             base: VecDeque::new(),
             queue: None,
             queue_at_back_off: None,
@@ -220,8 +235,30 @@ impl Bwe {
         self.ceiling
     }
 
-    /// What the guest received over the last [`RATE_WINDOW`], bits per second.
+    /// What the guest received over the last [`RATE_WINDOW`], bits per second, at most
+    /// what was sent over the last [`SENT_WINDOW`]: arrivals bunched together (a hop that
+    /// stalled, then let a queue go at once) are not a path faster than its sender. Seen
+    /// in the lab: 3 to 4.4 Mbit/s "received" over 80–150 ms of a 1 Mbit/s link, which
+    /// held the rate up at a queue's floor of that "peak" while a queue stood.
     pub fn received(&self) -> Option<f64> {
+        let received = self.arrived_rate()?;
+        Some(self.sent_rate().map_or(received, |sent| received.min(sent)))
+    }
+
+    /// What the unit sent over the last [`SENT_WINDOW`] of departures, bits per second
+    /// (`None` over less than a quarter of it).
+    fn sent_rate(&self) -> Option<f64> {
+        let span = self
+            .sent
+            .back()?
+            .0
+            .saturating_duration_since(self.sent.front()?.0);
+        let bytes: usize = self.sent.iter().map(|(_, size)| size).sum();
+        (span >= SENT_WINDOW / 4).then(|| bytes as f64 * 8.0 / span.as_secs_f64())
+    }
+
+    /// What the guest's arrivals over the last [`RATE_WINDOW`] add up to, bits per second.
+    fn arrived_rate(&self) -> Option<f64> {
         // Only the stretches feedback covered: a gap longer than [`UNCOVERED`] between two
         // arrivals is feedback that never came back, not a link that carried nothing...
         let (mut bytes, mut covered) = (0usize, Duration::ZERO);
@@ -346,6 +383,7 @@ impl Bwe {
             run.clear();
         };
         for r in reports {
+            self.sent.push_back((r.departure, r.size));
             let Some(arrival) = r.arrival.filter(|_| r.arrived) else {
                 run.push(r.departure);
                 continue;
@@ -373,6 +411,13 @@ impl Bwe {
             .is_some_and(|(at, _)| *at + CALM_WINDOW < newest)
         {
             self.fates.pop_front();
+        }
+        while self
+            .sent
+            .front()
+            .is_some_and(|(at, _)| *at + SENT_WINDOW < newest)
+        {
+            self.sent.pop_front();
         }
         while self
             .base
@@ -418,9 +463,15 @@ impl Bwe {
         if let Some(why) = congestion {
             // What the path carried: what the guest received, and the retransmissions.
             let retransmitted = self.retransmitted();
-            let Some(received) = self.received().map(|r| r + retransmitted) else {
+            let Some(arrived) = self.received() else {
+                tracing::trace!(
+                    ?why,
+                    queue_ms = queue.as_millis() as u64,
+                    "congestion, but too few arrivals to size a back-off"
+                );
                 return;
             };
+            let received = arrived + retransmitted;
             // Within one episode (no calm feedback since the last back-off), back off again
             // only after [`AGAIN_AFTER`]: a queue drains slowly, and each back-off needs time
             // to show.
@@ -430,12 +481,22 @@ impl Bwe {
             // A queue that is draining needs no further back-off: after the first, the
             // guest receives what is sent, no longer what the path carries, and backing
             // off from that again and again takes the rate to its floor.
+            // Only for a while: a queue still over the limit [`DRAIN_TIME`] after a back-off
+            // stands, and one that drops packets heavily is not draining either.
             if why == Congestion::Queue
-                && self.backed_off.is_some()
+                && self.backed_off.is_some_and(|last| now < last + DRAIN_TIME)
+                && !self.loss(LOSS_WINDOW).is_some_and(|l| l > HIGH_LOSS)
                 && self
                     .queue_at_back_off
                     .is_some_and(|then| queue.as_secs_f64() < DRAINING * then.as_secs_f64())
             {
+                tracing::trace!(
+                    queue_ms = queue.as_millis() as u64,
+                    at_back_off_ms = self.queue_at_back_off.map(|q| q.as_millis() as u64),
+                    loss = self.loss(LOSS_WINDOW),
+                    rate = self.rule as u64,
+                    "congestion, but the queue is draining"
+                );
                 return;
             }
             let before = self.rule;
@@ -466,12 +527,18 @@ impl Bwe {
                 (Congestion::Queue, Some(peak)) if !full => (QUEUE_FLOOR * peak).min(self.rule),
                 _ => self.min,
             };
-            if recent_peak.is_none_or(|peak| received >= peak) {
-                self.peak = Some((now, received));
+            // The peak is what arrived, without the retransmissions: the answer to a burst
+            // of NACKs goes out at once and counts here at a rate no link carried (seen: 2
+            // Mbit/s on a 1 Mbit/s link, whose floor then held a standing queue).
+            if recent_peak.is_none_or(|peak| arrived >= peak) {
+                self.peak = Some((now, arrived));
             }
+            // A back-off always lowers the rate: what the guest is seen to receive can
+            // exceed it (retransmissions counted in, a burst the queue let through), and a
+            // "back-off" that kept the rate left a full queue standing for seconds.
             self.rule = (BACKOFF * received)
                 .min(by_loss)
-                .min(self.rule)
+                .min(BACKOFF * self.rule)
                 .max(floor)
                 .clamp(self.min, self.max);
             // Within one episode the first back-off saw the path's rate best (the sender
@@ -510,6 +577,14 @@ impl Bwe {
         }
         let calm = queue < QUEUE_LIMIT / 2 && self.loss(CALM_WINDOW).is_some_and(|l| l < LOW_LOSS);
         if !calm {
+            tracing::trace!(
+                queue_ms = queue.as_millis() as u64,
+                loss = self.loss(LOSS_WINDOW),
+                calm_loss = self.loss(CALM_WINDOW),
+                unknown = self.mostly_unknown(),
+                rate = self.rule as u64,
+                "neither congested nor calm: the rate holds"
+            );
             return;
         }
         let received = self.received();
