@@ -369,18 +369,9 @@ async fn a_unit_back_lost_in_a_dead_socket_is_said_again_when_the_page_resumes()
     if unit_relay.cut() == 0 {
         return Err(Error::new("the unit had no connection through its relay"));
     }
-    let away = wait::until(
-        "the page to say the room went offline",
-        timeouts::step(),
-        || async {
-            let text = camille.text_of("#call-status").await?;
-            Ok(if text.contains("offline") {
-                Check::Ready(text)
-            } else {
-                Check::NotYet(format!("status {text:?}"))
-            })
-        },
-    )
+    let away = status_line_until(camille, "to say the room went offline", |text| {
+        text.contains("offline")
+    })
     .await?;
     eprintln!("the page said {away:?}");
 
@@ -414,23 +405,28 @@ async fn a_unit_back_lost_in_a_dead_socket_is_said_again_when_the_page_resumes()
     }
     let resumed = resumed_signaling(camille, "the same rendezvous, after a silent link").await?;
     eprintln!("the page resumed with {resumed}");
-    wait::until(
-        "the page to stop saying the room is offline",
-        timeouts::step(),
-        || async {
-            let text = camille.text_of("#call-status").await?;
-            Ok(if text.is_empty() {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("status {text:?}"))
-            })
-        },
-    )
-    .await?;
+    status_line_until(camille, "to stop saying the room is offline", str::is_empty).await?;
     assert_eq!(
         camille.state().await?.as_deref(),
         Some("in-call"),
         "the page stayed in the call"
     );
     Ok(())
+}
+
+/// Wait until the page's call status line (empty when hidden) passes `check`; returns it.
+async fn status_line_until(
+    guest: &Guest,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> Result<String> {
+    wait::until(&format!("the page {what}"), timeouts::step(), || async {
+        let text = guest.text_of("#call-status").await?;
+        Ok(if check(&text) {
+            Check::Ready(text)
+        } else {
+            Check::NotYet(format!("status {text:?}"))
+        })
+    })
+    .await
 }

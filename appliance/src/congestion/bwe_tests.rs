@@ -84,6 +84,16 @@ impl Path {
         }
     }
 
+    /// As [`Path::new`], with the retransmissions sent counted where the estimate reads
+    /// them (as the unit's peer connection does).
+    fn counting_retransmits(start: f64, capacity: f64) -> Self {
+        let counters = Arc::new(GuestCounters::default());
+        let mut p = Path::new(start, capacity);
+        p.bwe = Bwe::new(start, 100_000.0, 10_000_000.0).publishing_queue(counters.clone());
+        p.retransmits = Some(counters);
+        p
+    }
+
     fn random(&mut self) -> f64 {
         // xorshift64: the same path every run.
         self.rng ^= self.rng << 13;
@@ -232,6 +242,17 @@ impl Path {
         self.bwe.target_bitrate()
     }
 
+    /// The mean estimate from `from` seconds on.
+    fn mean_since(&self, from: f64) -> f64 {
+        let late: Vec<f64> = self
+            .trace
+            .iter()
+            .filter(|(t, _)| *t >= from)
+            .map(|(_, e)| *e)
+            .collect();
+        late.iter().sum::<f64>() / late.len() as f64
+    }
+
     /// The lowest estimate from `from` seconds on.
     fn lowest_since(&self, from: f64) -> f64 {
         self.trace
@@ -297,13 +318,7 @@ fn an_overshoot_on_a_thin_lossy_link_backs_off_to_the_link_not_to_the_floor() {
         "stays near the link: {:?}",
         p.trace
     );
-    let late: Vec<f64> = p
-        .trace
-        .iter()
-        .filter(|(t, _)| *t >= 13.0)
-        .map(|x| x.1)
-        .collect();
-    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    let mean = p.mean_since(13.0);
     assert!(
         mean <= 1_100_000.0,
         "and does not sit above it: {:?}",
@@ -532,10 +547,7 @@ fn retransmissions_filling_the_link_count_as_what_it_carried() {
     // fill most of a 600 kbit/s link for a while, and feedback, which never mentions them,
     // shows the guest receiving a fraction of it. Counted from what the unit sent, they do
     // not make a back-off take the rate, or the path's ceiling, down to that fraction.
-    let counters = Arc::new(GuestCounters::default());
-    let mut p = Path::new(400_000.0, 600_000.0);
-    p.bwe = Bwe::new(400_000.0, 100_000.0, 10_000_000.0).publishing_queue(counters.clone());
-    p.retransmits = Some(counters);
+    let mut p = Path::counting_retransmits(400_000.0, 600_000.0);
     p.run(3.0);
     p.cross = 450_000.0;
     p.run(1.5);
@@ -561,37 +573,20 @@ fn a_thin_lossy_link_whose_losses_are_retransmitted_is_not_overfilled_for_long()
     // 60 ± 5 ms, every lost packet retransmitted on the same link; the estimate starts far
     // above it. A queue left standing full makes every packet over the link's rate a loss
     // and a retransmission, which fill it further.
-    let counters = Arc::new(GuestCounters::default());
-    let mut p = Path::new(3_600_000.0, 1_000_000.0);
-    p.bwe = Bwe::new(3_600_000.0, 100_000.0, 10_000_000.0).publishing_queue(counters.clone());
-    p.retransmits = Some(counters);
+    let mut p = Path::counting_retransmits(3_600_000.0, 1_000_000.0);
     p.repair = Some(VecDeque::new());
     p.loss = 0.02;
     p.run(10.0);
     let (dropped, offered) = (p.dropped, p.offered);
     p.run(50.0);
     let share = (p.dropped - dropped) as f64 / (p.offered - offered) as f64;
-    eprintln!(
-        "DBG share {share} trace {:?}",
-        p.trace
-            .iter()
-            .step_by(4)
-            .map(|x| (x.0 as u32, (x.1 / 1000.0) as u32))
-            .collect::<Vec<_>>()
-    );
     assert!(
         share <= 0.02,
         "{:.1} % of the packets offered to the link were dropped by its full queue: {:?}",
         100.0 * share,
         p.trace
     );
-    let late: Vec<f64> = p
-        .trace
-        .iter()
-        .filter(|(t, _)| *t >= 10.0)
-        .map(|x| x.1)
-        .collect();
-    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    let mean = p.mean_since(10.0);
     assert!(
         (600_000.0..=1_000_000.0).contains(&mean),
         "the estimate sits near the link, under it: {mean}: {:?}",
@@ -605,10 +600,7 @@ fn a_queue_that_stands_after_a_back_off_is_not_taken_for_one_draining() {
     // 300 kbit/s of it goes on (retransmissions, another app on the phone), so the rate
     // that fitted no longer does. The queue left after the burst is lower than at the
     // first back-off, but it stands: it must not be taken for one draining for good.
-    let counters = Arc::new(GuestCounters::default());
-    let mut p = Path::new(900_000.0, 1_000_000.0);
-    p.bwe = Bwe::new(900_000.0, 100_000.0, 10_000_000.0).publishing_queue(counters.clone());
-    p.retransmits = Some(counters);
+    let mut p = Path::counting_retransmits(900_000.0, 1_000_000.0);
     p.queue_limit = 1.0;
     p.loss = 0.02;
     p.run(10.0);
