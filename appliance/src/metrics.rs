@@ -54,8 +54,9 @@ pub struct GuestCounters {
     pub rtt_us: AtomicU64,
     /// The standing queue on the way to the guest, microseconds (see `congestion::bwe`).
     pub queue_us: AtomicU64,
-    /// Video packets the guest asked again for (NACK) that were retransmitted, and that
-    /// were not (see `congestion::retransmit`).
+    /// Retransmissions sent to the guest (video packets they asked again for, NACK; a
+    /// second copy counts), and the packets asked for that were not retransmitted (see
+    /// `congestion::retransmit`).
     pub retransmitted: AtomicU64,
     pub retransmits_refused: AtomicU64,
     /// The video layer they receive ([`layer_code`]).

@@ -30,9 +30,10 @@ pub struct GuestMetrics {
     /// control feedback), bits per second; 0 until their first feedback arrived.
     #[serde(default)]
     pub estimate_bps: u64,
-    /// Packets the guest asked again for (NACK) and the unit retransmitted, and those it
-    /// did not (asked again within a round trip, or beyond the retransmission budget while
-    /// a queue stands on the way to the guest).
+    /// Retransmissions the unit sent to the guest (packets they asked again for, NACK; a
+    /// packet sent twice on a lossy path counts twice), and the packets asked for that it
+    /// did not retransmit (asked again within a round trip, or beyond the retransmission
+    /// budget while a queue stands on the way to the guest).
     #[serde(default)]
     pub retransmitted: u64,
     #[serde(default)]
@@ -429,7 +430,7 @@ fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
         (
             "guest_retransmitted_total",
             "counter",
-            "Packets asked again for (NACK) and retransmitted, per guest.",
+            "Retransmissions sent (packets asked again for, NACK), per guest.",
             |g| g.retransmitted,
         ),
         (

@@ -25,10 +25,11 @@
 //!   [`DRAIN_TIME`] after a back-off, or dropping over [`HIGH_LOSS`], is not draining: seen
 //!   in the lab, a rate that kept a 200–600 ms queue for 12 s because it was lower than
 //!   the second-long one at the back-off). When what the path carried, retransmissions
-//!   counted in, is more than the rate, the back-off goes by what arrived alone. The
-//!   episode's ceiling stays the highest
-//!   rate it saw (after the first back-off the guest receives what is sent, not what the
-//!   path carries). A queue alone (under [`LOW_LOSS`] lost) never takes the rate below
+//!   counted in, is more than the rate, the rate itself backs off by [`BACKOFF`]. The
+//!   episode's ceiling stays the highest rate it saw (after the first back-off the guest
+//!   receives what is sent, not what the path carries), and a back-off whose measure is a
+//!   third or more retransmissions ([`RETRANSMIT_HEAVY`]) leaves a known ceiling as it
+//!   was. A queue alone (under [`LOW_LOSS`] lost) never takes the rate below
 //!   [`QUEUE_FLOOR`] of the highest rate the path showed at a back-off (what arrived,
 //!   retransmissions left out, and never more than was sent: [`Bwe::received`]) within
 //!   [`CEILING_MEMORY`]:
@@ -125,6 +126,9 @@ pub const NEAR_CEILING: f64 = 0.9;
 pub const EARNED: f64 = 1.5;
 /// The size a retransmission is counted at (a full video packet), bits.
 const RETRANSMIT_BITS: f64 = 1200.0 * 8.0;
+/// Retransmissions at least this share of what the path carried make a back-off's
+/// measure of the path too much of a guess to move a known ceiling.
+pub const RETRANSMIT_HEAVY: f64 = 1.0 / 3.0;
 /// A calm path that carries this many times its ceiling shows the ceiling was too low.
 pub const CEILING_PASSED: f64 = 1.15;
 
@@ -534,17 +538,25 @@ impl Bwe {
                 self.peak = Some((now, arrived));
             }
             // Retransmissions counted in can make what the path carried look more than the
-            // rate (the answer to a burst of NACKs goes out at once): then what arrived
-            // decides. A "back-off" that kept the rate left a full queue standing for
-            // seconds (seen: 1.88 Mbit/s "carried", 0.92 of it arrived, at 1.18 Mbit/s).
+            // rate (the answer to a burst of NACKs goes out at once): then the rate itself
+            // backs off. A "back-off" that kept the rate left a full queue standing for
+            // seconds (seen: 1.88 Mbit/s "carried", 0.92 of it arrived, at 1.18 Mbit/s);
+            // one to what arrived alone took it to a fifth of the link while a burst of
+            // retransmissions filled it for a second (seen: 0.25 of 2.9 Mbit/s "carried"
+            // arrived), and the encoders took 20 s to climb back.
             let target = match (BACKOFF * received).min(by_loss) {
-                t if t >= self.rule => BACKOFF * arrived,
+                t if t >= self.rule => BACKOFF * self.rule,
                 t => t,
             };
             self.rule = target.min(self.rule).max(floor).clamp(self.min, self.max);
             // Within one episode the first back-off saw the path's rate best (the sender
-            // was above it); later ones see what was sent after it.
+            // was above it); later ones see what was sent after it. A burst of
+            // retransmissions ([`RETRANSMIT_HEAVY`]) leaves a known ceiling as it was: how
+            // many of them crossed is a guess, and guessed high it set a ceiling half as
+            // high again as the link, under which the rate climbed fast past the link.
+            let heavy = retransmitted >= RETRANSMIT_HEAVY * received;
             self.ceiling = match (self.backed_off, self.ceiling) {
+                (_, Some(c)) if heavy => Some(c),
                 (Some(_), Some(c)) if !full => Some(c.max(received)),
                 _ => Some(received),
             };
@@ -568,6 +580,7 @@ impl Bwe {
                 loss = self.loss(LOSS_WINDOW),
                 from = before as u64,
                 to = self.rule as u64,
+                ceiling = self.ceiling.map(|c| c as u64),
                 "bandwidth estimate backs off"
             );
             return;
@@ -619,6 +632,13 @@ impl Bwe {
         let earned = received.map_or(self.rule, |r| (EARNED * r).max(self.rule));
         let next = grown.min(earned).clamp(self.min, self.max);
         if next > self.rule {
+            tracing::trace!(
+                from = self.rule as u64,
+                to = next as u64,
+                ceiling = self.ceiling.map(|c| c as u64),
+                received = received.map(|r| r as u64),
+                "bandwidth estimate climbs"
+            );
             self.rule = next;
             self.last_change = Some(now);
         }

@@ -662,3 +662,38 @@ fn arrivals_bunched_by_a_stalled_hop_are_not_a_faster_path() {
         "{received} bit/s received over a path sent 1 Mbit/s"
     );
 }
+
+#[test]
+fn a_burst_of_retransmissions_leaves_the_known_ceiling_as_it_was() {
+    // The thin link's ceiling known from an overshoot; the encoder then makes less than
+    // the link (no queue), and a burst of retransmissions (a loss burst asked for again)
+    // fills the link for 300 ms: the queue backs the rate off. How many of them crossed is
+    // a guess (in the lab it made a ceiling of 1.49 Mbit/s on a 1 Mbit/s link, and the
+    // rate climbed fast to 1.37 Mbit/s under it): the ceiling stays as it was.
+    let mut p = Path::counting_retransmits(3_600_000.0, 1_000_000.0);
+    p.run(8.0);
+    let known = p.bwe.ceiling().expect("the overshoot set a ceiling");
+    assert!(
+        (800_000.0..=1_250_000.0).contains(&known),
+        "the overshoot shows the link: {known}: {:?}",
+        p.trace
+    );
+    p.app_limit = 700_000.0;
+    p.run(3.0);
+    let before = p.target();
+    p.cross = 1_000_000.0;
+    p.run(0.3);
+    p.cross = 0.0;
+    p.run(1.0);
+    assert!(
+        p.target() < before,
+        "the burst backed the rate off: {:?}",
+        p.trace
+    );
+    let ceiling = p.bwe.ceiling().expect("a ceiling");
+    assert!(
+        (ceiling - known).abs() < 1.0,
+        "the ceiling stays {known}, not {ceiling}: {:?}",
+        p.trace
+    );
+}

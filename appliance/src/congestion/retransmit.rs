@@ -115,7 +115,7 @@ impl RetransmitGate {
 }
 
 /// The NACK responder `inner`, fed only the requests the gate admits, its retransmissions
-/// sent twice while no queue stands (see the module docs).
+/// sent twice while no queue stands, and counted as they leave (see the module docs).
 pub struct NackGate<I: Interceptor> {
     inner: I,
     gate: RetransmitGate,
@@ -152,19 +152,17 @@ impl<I: Interceptor> NackGate<I> {
             .collect();
         asked.dedup();
         let count = asked.len() as u64;
-        if Duration::from_micros(self.counters.queue_us.load(Relaxed)) < QUEUED {
-            // No queue stands: answer everything, twice.
-            self.twice = true;
-            self.counters.retransmitted.fetch_add(2 * count, Relaxed);
+        let queue = Duration::from_micros(self.counters.queue_us.load(Relaxed));
+        self.twice = queue < QUEUED;
+        if queue < QUEUED {
+            // No queue stands: answer everything.
             return Some(nack.clone());
         }
-        self.twice = false;
         let admitted: Vec<u16> = asked
             .into_iter()
             .filter(|seq| self.gate.admit(now, estimate, rtt, nack.media_ssrc, *seq))
             .collect();
         let answered = admitted.len() as u64;
-        self.counters.retransmitted.fetch_add(answered, Relaxed);
         self.counters
             .retransmits_refused
             .fetch_add(count - answered, Relaxed);
@@ -220,15 +218,21 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
 
     fn poll_write(&mut self) -> Option<Self::Wout> {
         if let Some(repeat) = self.repeats.pop_front() {
+            self.counters.retransmitted.fetch_add(1, Relaxed);
             return Some(repeat);
         }
         let packet = self.inner.poll_write()?;
-        if self.twice && packet.message.has(&Attribute::Retransmission) {
-            self.repeats.push_back(TaggedPacket {
-                now: packet.now,
-                transport: packet.transport,
-                message: packet.message.clone(),
-            });
+        if packet.message.has(&Attribute::Retransmission) {
+            // Counted as they leave: the responder has no copy of a packet too old, and
+            // the estimate counts what filled the link.
+            self.counters.retransmitted.fetch_add(1, Relaxed);
+            if self.twice {
+                self.repeats.push_back(TaggedPacket {
+                    now: packet.now,
+                    transport: packet.transport,
+                    message: packet.message.clone(),
+                });
+            }
         }
         Some(packet)
     }
@@ -423,5 +427,16 @@ mod tests {
         counters.queue_us.store(200_000, Relaxed);
         assert_eq!(answer(&mut gate, 12), vec![12]);
         assert_eq!(counters.retransmitted.load(Relaxed), 3);
+    }
+
+    #[test]
+    fn only_retransmissions_that_leave_are_counted() {
+        // The responder holds packets 10 to 12: one asked for beyond them is not sent,
+        // and fills no link.
+        let counters = Arc::new(GuestCounters::default());
+        let mut gate = responder(counters.clone());
+        assert_eq!(answer(&mut gate, 40), Vec::<u16>::new());
+        assert_eq!(counters.retransmitted.load(Relaxed), 0);
+        assert_eq!(counters.retransmits_refused.load(Relaxed), 0);
     }
 }
