@@ -336,6 +336,25 @@ impl Guest {
             .context(format!("reading the text of `{selector}`"))
     }
 
+    /// Wait up to `timeout` until the page's call status line (empty when hidden) passes
+    /// `check`, `what` the page is waited on for; returns the line.
+    pub async fn call_status_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        until(&format!("the page {what}"), timeout, || async {
+            let text = self.text_of("#call-status").await?;
+            Ok(if check(&text) {
+                Check::Ready(text)
+            } else {
+                Check::NotYet(format!("the call status reads {text:?}"))
+            })
+        })
+        .await
+    }
+
     /// End the session: Chromium closes, as when a guest kills the browser.
     pub async fn close(mut self) -> Result<()> {
         let client = self.client.take();

@@ -234,17 +234,10 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
     // "reconnecting"), and once her media is down too, the call ends for her.
     unit.process().kill();
     let told = Instant::now();
-    wait::until(
-        "Léa to be told the room went offline",
+    lea.call_status_until(
+        "to tell Léa the room went offline",
         timeouts::answer(),
-        || async {
-            let status = lea.text_of("#call-status").await?;
-            Ok(if status.contains("offline") {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("the call status reads {status:?}"))
-            })
-        },
+        |status| status.contains("offline"),
     )
     .await?;
     eprintln!(

@@ -369,10 +369,11 @@ async fn a_unit_back_lost_in_a_dead_socket_is_said_again_when_the_page_resumes()
     if unit_relay.cut() == 0 {
         return Err(Error::new("the unit had no connection through its relay"));
     }
-    let away = status_line_until(camille, "to say the room went offline", |text| {
-        text.contains("offline")
-    })
-    .await?;
+    let away = camille
+        .call_status_until("to say the room went offline", timeouts::step(), |text| {
+            text.contains("offline")
+        })
+        .await?;
     eprintln!("the page said {away:?}");
 
     // Her connection goes silent; then the unit comes back while her page still trusts
@@ -405,28 +406,17 @@ async fn a_unit_back_lost_in_a_dead_socket_is_said_again_when_the_page_resumes()
     }
     let resumed = resumed_signaling(camille, "the same rendezvous, after a silent link").await?;
     eprintln!("the page resumed with {resumed}");
-    status_line_until(camille, "to stop saying the room is offline", str::is_empty).await?;
+    camille
+        .call_status_until(
+            "to stop saying the room is offline",
+            timeouts::step(),
+            str::is_empty,
+        )
+        .await?;
     assert_eq!(
         camille.state().await?.as_deref(),
         Some("in-call"),
         "the page stayed in the call"
     );
     Ok(())
-}
-
-/// Wait until the page's call status line (empty when hidden) passes `check`; returns it.
-async fn status_line_until(
-    guest: &Guest,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> Result<String> {
-    wait::until(&format!("the page {what}"), timeouts::step(), || async {
-        let text = guest.text_of("#call-status").await?;
-        Ok(if check(&text) {
-            Check::Ready(text)
-        } else {
-            Check::NotYet(format!("status {text:?}"))
-        })
-    })
-    .await
 }
