@@ -154,7 +154,7 @@ impl<I: Interceptor> NackGate<I> {
         let count = asked.len() as u64;
         let queue = Duration::from_micros(self.counters.queue_us.load(Relaxed));
         self.twice = queue < QUEUED;
-        if queue < QUEUED {
+        if self.twice {
             // No queue stands: answer everything.
             return Some(nack.clone());
         }
@@ -217,22 +217,24 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
     }
 
     fn poll_write(&mut self) -> Option<Self::Wout> {
-        if let Some(repeat) = self.repeats.pop_front() {
-            self.counters.retransmitted.fetch_add(1, Relaxed);
-            return Some(repeat);
-        }
-        let packet = self.inner.poll_write()?;
-        if packet.message.has(&Attribute::Retransmission) {
-            // Counted as they leave: the responder has no copy of a packet too old, and
-            // the estimate counts what filled the link.
-            self.counters.retransmitted.fetch_add(1, Relaxed);
-            if self.twice {
-                self.repeats.push_back(TaggedPacket {
-                    now: packet.now,
-                    transport: packet.transport,
-                    message: packet.message.clone(),
-                });
+        let packet = match self.repeats.pop_front() {
+            Some(repeat) => repeat,
+            None => {
+                let packet = self.inner.poll_write()?;
+                if self.twice && packet.message.has(&Attribute::Retransmission) {
+                    self.repeats.push_back(TaggedPacket {
+                        now: packet.now,
+                        transport: packet.transport,
+                        message: packet.message.clone(),
+                    });
+                }
+                packet
             }
+        };
+        // Retransmissions (second copies too) are counted as they leave: the responder has
+        // no copy of a packet too old, and the estimate counts what filled the link.
+        if packet.message.has(&Attribute::Retransmission) {
+            self.counters.retransmitted.fetch_add(1, Relaxed);
         }
         Some(packet)
     }
