@@ -13,9 +13,9 @@
 //! for real devices and simulated ones.
 
 use super::alsa::{self, MicError};
+use super::mic;
 use super::room::{self, RoomAudio, Speaker};
 use super::{EncodedFrame, MediaError, pipeline};
-use super::{group, mic};
 use crate::config::{AudioConfig, AudioSource};
 use crate::metrics::Metrics;
 use gstreamer as gst;
@@ -39,7 +39,7 @@ pub const OPUS_ENCODE: &str =
 /// Name of the test microphone's `appsrc`.
 pub const MIC_FEED: &str = "mic-in";
 /// Name of the element right after the audio processing (the signal guests get, before
-/// privacy and Opus): tests measure there.
+/// privacy and Opus): tests measure there, and the guests' mixes tick with it.
 pub const PROCESSED: &str = "processed";
 
 /// Where the room's sound is heard.
@@ -176,7 +176,6 @@ pub fn description(config: &AudioConfig, speaker: &Speaker) -> String {
     let probe = room::echo_probe_name();
     format!(
         "{} audioresample name={} ! {} ! {}identity name={PROCESSED} \
-         ! tee name={} \
          ! valve name=privacy drop=false drop-mode=forward-sticky-events \
          ! audioconvert ! audioresample ! queue max-size-time=100000000 leaky=downstream \
          ! {OPUS_ENCODE} name=encoder bitrate={} \
@@ -185,7 +184,6 @@ pub fn description(config: &AudioConfig, speaker: &Speaker) -> String {
         mic::ENTRY,
         room::CAPS,
         processing(config, &probe).unwrap_or_default(),
-        group::MIC_TEE,
         config.bitrate_kbps * 1000
     )
 }

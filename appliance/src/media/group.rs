@@ -13,8 +13,12 @@
 //! uplink carries n voice streams rather than n×n; the cost is one Opus encode per guest
 //! on the unit (`cargo xtask bench audio` measures both ways).
 //!
-//! How: the processed microphone leaves the room's pipeline at the [`MIC_TEE`] tee (before
-//! the privacy valve) for an appsink whose every buffer is one tick of the mix. Each
+//! How: every buffer of the processed microphone ([`MIC_TAP`], before the privacy valve) is
+//! one tick of the mix, taken by a pad probe in the microphone's own thread. (It used to
+//! leave through a tee for a queue and an appsink: that sink, added as the room started,
+//! waited to preroll on its first buffer, the allocation query that followed stuck behind
+//! it, and the room's pipeline never reached PLAYING: no sound in or out, in about one
+//! start in three of the simulated room.) Each
 //! guest's decoded voice waits in a short buffer of its own ([`VoiceBuffer`]). At each
 //! tick the mixer takes as many samples from every voice as the microphone gave, sums them
 //! all once, and makes each guest's mix as the microphone plus that sum minus their own
@@ -45,10 +49,9 @@ use tokio::sync::broadcast;
 use visavis_api::signaling::GuestId;
 pub use voice_buffer::VoiceBuffer;
 
-/// Name of the tee that hands the processed microphone to the guests' mixes.
-pub const MIC_TEE: &str = "room-mic";
-/// Name of the appsink whose buffers are the mix's ticks.
-const MIC_TAP: &str = "group-mic";
+/// The element whose buffers (the processed microphone, before the privacy valve) are the
+/// mix's ticks.
+const MIC_TAP: &str = audio::PROCESSED;
 
 /// The name of `guest`'s encoder pipeline.
 pub fn encoder_name(guest: &GuestId) -> String {
@@ -148,8 +151,8 @@ pub struct GroupAudio {
 }
 
 impl GroupAudio {
-    /// The guests' mixes, ticking with the microphone of the room's `pipeline` (which has
-    /// the [`MIC_TEE`] tee, see [`audio::description`]), each encoded at `bitrate_kbps`;
+    /// The guests' mixes, ticking with the processed microphone of the room's `pipeline`
+    /// (see [`audio::description`]), each encoded at `bitrate_kbps`;
     /// the microphone is silence in them while `gate` is closed.
     pub fn new(
         pipeline: &gst::Pipeline,
@@ -157,24 +160,15 @@ impl GroupAudio {
         gate: Arc<Gate>,
         metrics: Arc<Metrics>,
     ) -> Result<GroupAudio, MediaError> {
-        let description = format!(
-            "queue max-size-time=100000000 max-size-buffers=0 max-size-bytes=0 leaky=downstream \
-             ! appsink name={MIC_TAP} sync=false max-buffers=10 drop=true"
-        );
         let err = |message: String| MediaError::Build {
             what: "room audio",
-            description: description.clone(),
+            description: String::new(),
             message,
         };
-        let tee = pipeline
-            .by_name(MIC_TEE)
-            .ok_or_else(|| err(format!("no tee named `{MIC_TEE}` for the guests' mixes")))?;
-        let bin =
-            gst::parse::bin_from_description(&description, true).map_err(|e| err(e.to_string()))?;
-        let sink = bin
+        let pad = pipeline
             .by_name(MIC_TAP)
-            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-            .ok_or_else(|| err("no appsink".into()))?;
+            .and_then(|e| e.static_pad("src"))
+            .ok_or_else(|| err(format!("no `{MIC_TAP}` to take the microphone from")))?;
         let group = GroupAudio {
             inner: Arc::new(Inner {
                 bitrate_bps: bitrate_kbps.saturating_mul(1000),
@@ -183,43 +177,28 @@ impl GroupAudio {
             }),
         };
         let weak = Arc::downgrade(&group.inner);
-        sink.set_callbacks(
-            gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |sink| {
-                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    let (Some(inner), Some(buffer)) = (weak.upgrade(), sample.buffer()) else {
-                        return Ok(gst::FlowSuccess::Ok);
-                    };
-                    let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-                    let muted = gate.is_closed();
-                    let mic: Vec<i16> = map
-                        .chunks_exact(2)
-                        .map(|b| {
-                            if muted {
-                                0
-                            } else {
-                                i16::from_le_bytes([b[0], b[1]])
-                            }
-                        })
-                        .collect();
-                    lock(&inner.state).tick(&mic, buffer.pts());
-                    Ok(gst::FlowSuccess::Ok)
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            let (Some(inner), Some(buffer)) = (weak.upgrade(), info.buffer()) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let Ok(map) = buffer.map_readable() else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let muted = gate.is_closed();
+            let mic: Vec<i16> = map
+                .chunks_exact(2)
+                .map(|b| {
+                    if muted {
+                        0
+                    } else {
+                        i16::from_le_bytes([b[0], b[1]])
+                    }
                 })
-                .build(),
-        );
-        pipeline
-            .add(&bin)
-            .map_err(|e| err(format!("cannot add it to the room's pipeline: {e}")))?;
-        let linked = tee
-            .request_pad_simple("src_%u")
-            .zip(bin.static_pad("sink"))
-            .is_some_and(|(from, to)| from.link(&to).is_ok());
-        if !linked {
-            let _ = pipeline.remove(&bin);
-            return Err(err(format!("cannot take the microphone from `{MIC_TEE}`")));
-        }
-        bin.sync_state_with_parent()
-            .map_err(|e| err(format!("cannot start it: {e}")))?;
+                .collect();
+            lock(&inner.state).tick(&mic, buffer.pts());
+            gst::PadProbeReturn::Ok
+        })
+        .ok_or_else(|| err(format!("cannot watch `{MIC_TAP}`")))?;
         Ok(group)
     }
 

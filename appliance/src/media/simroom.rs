@@ -31,6 +31,9 @@ use gstreamer_app as gst_app;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+mod live;
+pub use live::echo_live;
+
 /// How sound goes from the speaker to the microphone.
 #[derive(Debug, Clone)]
 pub struct EchoPath {
@@ -665,76 +668,6 @@ fn play(
         while sink.try_pull_sample(gst::ClockTime::ZERO).is_some() {}
     }
     Ok(rec)
-}
-
-/// For `[audio] source = "simulated-room"`: a thread that sends the speaker's sound back
-/// into the microphone through `path`, as the speaker plays it (each stretch the test
-/// speaker hands over, the microphone gets at once, its echo `path` later, with noise at
-/// -70 dBFS). Nobody speaks at the table: what guests hear from the unit is their own
-/// voices' echo, and what the processing leaves of it. The microphone's first 100 ms are
-/// given at once, as a device does (the Opus sink needs them to start). The thread ends
-/// when the pipeline stops.
-pub fn echo_live(audio: &RoomAudio, path: EchoPath) -> Result<(), MediaError> {
-    let tap = audio.speaker_tap().ok_or_else(|| MediaError::Build {
-        what: "simulated room",
-        description: String::new(),
-        message: "no speaker tap (the simulated room needs the test speaker)".into(),
-    })?;
-    let pipeline = audio.pipeline().clone();
-    let taps = path.taps();
-    let longest = taps
-        .iter()
-        .map(|(d, _)| d.ceil() as usize)
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let noise_rms = 32768.0 * 10f64.powf(-70.0 / 20.0);
-    let feed = move || {
-        pipeline
-            .by_name(MIC_FEED)
-            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-    };
-    if let Some(f) = feed() {
-        let _ = f.push_buffer(gst::Buffer::from_slice(bytes(vec![0.0; FRAME * LEAD])));
-    }
-    std::thread::Builder::new()
-        .name("simulated-room".into())
-        .spawn(move || {
-            let mut rng = Lcg(7);
-            // The speaker's last `longest` samples, then what it hands over now.
-            let mut history: Vec<f64> = vec![0.0; longest];
-            loop {
-                let Some(sample) = tap.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
-                    if tap.is_eos() || tap.current_state() == gst::State::Null {
-                        return;
-                    }
-                    continue;
-                };
-                let Some(buffer) = sample.buffer() else {
-                    continue;
-                };
-                let start = history.len();
-                history.extend(samples(buffer));
-                let out: Vec<f64> = (start..history.len())
-                    .map(|i| {
-                        taps.iter()
-                            .map(|(d, g)| g * at(&history, i as f64 - d))
-                            .sum::<f64>()
-                            + noise_rms * rng.normal()
-                    })
-                    .collect();
-                history.drain(..history.len() - longest);
-                if let Some(f) = feed() {
-                    let _ = f.push_buffer(gst::Buffer::from_slice(bytes(out)));
-                }
-            }
-        })
-        .map_err(|e| MediaError::Build {
-            what: "simulated room",
-            description: String::new(),
-            message: format!("cannot start its thread: {e}"),
-        })?;
-    Ok(())
 }
 
 /// The voices of the simulated dinner: a guest speaking English and French (the far end),
