@@ -14,9 +14,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{broadcast, oneshot};
 
+/// A pipeline set to NULL when dropped: its elements stop and let go of their devices and
+/// threads.
+pub struct StopOnDrop(pub gst::Pipeline);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
+}
+
+impl std::ops::Deref for StopOnDrop {
+    type Target = gst::Pipeline;
+
+    fn deref(&self) -> &gst::Pipeline {
+        &self.0
+    }
+}
+
 /// A playing pipeline. Stopped (set to NULL) on drop.
 pub struct Running {
-    pub pipeline: gst::Pipeline,
+    pub pipeline: StopOnDrop,
     failed: Option<oneshot::Receiver<MediaError>>,
 }
 
@@ -33,12 +51,6 @@ impl Running {
             },
             None => std::future::pending().await,
         }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.pipeline.set_state(gst::State::Null);
     }
 }
 
@@ -144,7 +156,7 @@ pub fn start_diverting(
             message: "could not start playing (see the error logged just before)".into(),
         })?;
     Ok(Running {
-        pipeline,
+        pipeline: StopOnDrop(pipeline),
         failed: Some(rx),
     })
 }

@@ -13,6 +13,7 @@
 //! side is rebuilt while cut).
 
 use super::PreviewBranch;
+use super::pipeline::StopOnDrop;
 use super::snapshot::Snapshots;
 use crate::metrics::lock;
 use gstreamer as gst;
@@ -184,13 +185,4 @@ async fn run_once(
     };
     *lock(current) = None;
     result
-}
-
-/// A pipeline set to NULL when dropped.
-struct StopOnDrop(gst::Pipeline);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.set_state(gst::State::Null);
-    }
 }
