@@ -457,9 +457,11 @@ impl Bwe {
             return;
         }
         let queue = self.queue.unwrap_or_default();
+        // The loss share over the last [`LOSS_WINDOW`], as it stood when the feedback came.
+        let loss = self.loss(LOSS_WINDOW);
         let congestion = if queue > QUEUE_LIMIT {
             Some(Congestion::Queue)
-        } else if self.loss(LOSS_WINDOW).is_some_and(|l| l > HIGH_LOSS) {
+        } else if loss.is_some_and(|l| l > HIGH_LOSS) {
             Some(Congestion::Loss)
         } else {
             None
@@ -489,7 +491,7 @@ impl Bwe {
             // stands, and one that drops packets heavily is not draining either.
             if why == Congestion::Queue
                 && self.backed_off.is_some_and(|last| now < last + DRAIN_TIME)
-                && !self.loss(LOSS_WINDOW).is_some_and(|l| l > HIGH_LOSS)
+                && !loss.is_some_and(|l| l > HIGH_LOSS)
                 && self
                     .queue_at_back_off
                     .is_some_and(|then| queue.as_secs_f64() < DRAINING * then.as_secs_f64())
@@ -497,7 +499,7 @@ impl Bwe {
                 tracing::trace!(
                     queue_ms = queue.as_millis() as u64,
                     at_back_off_ms = self.queue_at_back_off.map(|q| q.as_millis() as u64),
-                    loss = self.loss(LOSS_WINDOW),
+                    loss,
                     rate = self.rule as u64,
                     "congestion, but the queue is draining"
                 );
@@ -507,9 +509,7 @@ impl Bwe {
             // Heavy loss also backs off in proportion to it, as GCC's loss half does: when
             // most packets are lost, what little arrives says little about the path's rate.
             let by_loss = match why {
-                Congestion::Loss => self
-                    .loss(LOSS_WINDOW)
-                    .map_or(f64::INFINITY, |l| self.rule * (1.0 - 0.5 * l)),
+                Congestion::Loss => loss.map_or(f64::INFINITY, |l| self.rule * (1.0 - 0.5 * l)),
                 Congestion::Queue => f64::INFINITY,
             };
             // A queue alone takes the rate at most to [`QUEUE_FLOOR`] of the highest rate
@@ -525,8 +525,7 @@ impl Bwe {
             // what the guest receives is the path's rate. No floor then, and that rate is
             // the path's ceiling from now on. (Under heavy loss, what little arrives says
             // little about the path's rate: the ceiling is left as it was.)
-            let full =
-                why == Congestion::Queue && self.loss(LOSS_WINDOW).is_some_and(|l| l >= LOW_LOSS);
+            let full = why == Congestion::Queue && loss.is_some_and(|l| l >= LOW_LOSS);
             let floor = match (why, recent_peak) {
                 (Congestion::Queue, Some(peak)) if !full => (QUEUE_FLOOR * peak).min(self.rule),
                 _ => self.min,
@@ -577,7 +576,7 @@ impl Bwe {
                     .map(|(b, f)| b.0.saturating_sub(f.0).as_millis() as u64),
                 fates = self.fates.len(),
                 queue_ms = queue.as_millis() as u64,
-                loss = self.loss(LOSS_WINDOW),
+                loss,
                 from = before as u64,
                 to = self.rule as u64,
                 ceiling = self.ceiling.map(|c| c as u64),
@@ -585,16 +584,17 @@ impl Bwe {
             );
             return;
         }
-        if queue < QUEUE_LIMIT / 2 && self.loss(LOSS_WINDOW).is_some_and(|l| l <= HIGH_LOSS) {
+        if queue < QUEUE_LIMIT / 2 && loss.is_some_and(|l| l <= HIGH_LOSS) {
             // The episode is over.
             self.backed_off = None;
         }
-        let calm = queue < QUEUE_LIMIT / 2 && self.loss(CALM_WINDOW).is_some_and(|l| l < LOW_LOSS);
+        let calm_loss = self.loss(CALM_WINDOW);
+        let calm = queue < QUEUE_LIMIT / 2 && calm_loss.is_some_and(|l| l < LOW_LOSS);
         if !calm {
             tracing::trace!(
                 queue_ms = queue.as_millis() as u64,
-                loss = self.loss(LOSS_WINDOW),
-                calm_loss = self.loss(CALM_WINDOW),
+                loss,
+                calm_loss,
                 unknown = self.mostly_unknown(),
                 rate = self.rule as u64,
                 "neither congested nor calm: the rate holds"
