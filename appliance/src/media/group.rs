@@ -17,8 +17,8 @@
 //! one tick of the mix, taken by a pad probe in the microphone's own thread. (It used to
 //! leave through a tee for a queue and an appsink: that sink, added as the room started,
 //! waited to preroll on its first buffer, the allocation query that followed stuck behind
-//! it, and the room's pipeline never reached PLAYING: no sound in or out, in about one
-//! start in three of the simulated room.) Each
+//! it, and the room's pipeline never reached PLAYING: no sound in or out, in 6 of 32 starts
+//! of the simulated room.) Each
 //! guest's decoded voice waits in a short buffer of its own ([`VoiceBuffer`]). At each
 //! tick the mixer takes as many samples from every voice as the microphone gave, sums them
 //! all once, and makes each guest's mix as the microphone plus that sum minus their own

@@ -6,9 +6,9 @@
 //! device does. Each frame holds what the speaker played (a buffer with timestamp `t`
 //! leaves it the pipeline's latency after `t`) the echo path's delays earlier, and noise.
 //! The canceller thus gets the far end and the microphone at the steady pace real devices
-//! keep, and the room never waits on the speaker: a microphone that only spoke when the
-//! speaker had played left the pipeline waiting for its first Opus packet before it would
-//! play anything, in about one start in three here.
+//! keep, and the microphone never waits on the speaker. (It used to hand over a frame
+//! whenever the test speaker did, at the pace the threads happened to run; the end-to-end
+//! echo test then saw 19 to 27 dB. Clocked, 34 to 44 dB.)
 
 use super::{EchoPath, FRAME, Lcg, MediaError, at, bytes, samples};
 use crate::media::audio::MIC_FEED;
