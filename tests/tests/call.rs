@@ -9,7 +9,7 @@
 //! rate and latency on the machine it runs on.
 
 use std::time::Instant;
-use visavis_api::local::{Event, MetricsSnapshot, Request, Response};
+use visavis_api::local::Event;
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
@@ -19,13 +19,6 @@ use visavis_e2e::{
 
 /// How many more frames a guest must decode to show its video keeps flowing.
 const FLOWING: u64 = 100;
-
-fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
-    match unit.client()?.call(Request::Metrics) {
-        Ok(Response::Metrics(m)) => Ok(*m),
-        other => Err(Error::new(format!("metrics: {other:?}"))),
-    }
-}
 
 /// Wait until `guest` has decoded [`FLOWING`] more frames than now; the size it decodes.
 async fn frames_flow(name: &str, guest: &Guest) -> Result<(u64, u64)> {
@@ -105,7 +98,7 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         "the unit receives both guests' media",
         timeouts::media(),
         || async {
-            let m = metrics(&unit)?;
+            let m = unit.metrics()?;
             let all_in = m.guests.len() == 2
                 && m.guests
                     .iter()
@@ -124,7 +117,7 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         "both guests have a bandwidth estimate",
         timeouts::media(),
         || async {
-            let m = metrics(&unit)?;
+            let m = unit.metrics()?;
             Ok(if m.guests.iter().all(|g| g.estimate_bps > 0) {
                 Check::Ready(m)
             } else {
@@ -168,7 +161,7 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         "the unit's send rate is measured",
         timeouts::media(),
         || async {
-            let m = metrics(&unit)?;
+            let m = unit.metrics()?;
             Ok(if m.send_bps > 0 && m.planned_send_bps > 0 {
                 Check::Ready(m)
             } else {
@@ -214,7 +207,7 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
     // Killing one guest's browser leaves the other in the call.
     camille.close().await?;
     wait::until("the unit drops Camille", timeouts::guest_gone(), || async {
-        let m = metrics(&unit)?;
+        let m = unit.metrics()?;
         Ok(if m.guests.len() == 1 && m.guests[0].name == "Léa" {
             Check::Ready(())
         } else {
@@ -227,7 +220,7 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
     .await?;
     // Léa's video keeps flowing after Camille left.
     frames_flow("Léa", &lea).await?;
-    let m = metrics(&unit)?;
+    let m = unit.metrics()?;
     assert_eq!(m.video_encoders_started, 1, "still one encoder: {m:?}");
 
     // The unit's daemon dies mid-call: Léa is told the room went offline at once (not

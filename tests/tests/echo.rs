@@ -19,7 +19,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use visavis_api::local::{Request, Response};
 use visavis_e2e::listen;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
@@ -53,10 +52,11 @@ fn speech(dir: &Path) -> Result<std::path::PathBuf> {
 
 /// Audio packets the unit has sent its (only) guest.
 fn audio_out(unit: &Appliance) -> Result<u64> {
-    match unit.client()?.call(Request::Metrics) {
-        Ok(Response::Metrics(m)) => Ok(m.guests.first().map_or(0, |g| g.audio_out.packets)),
-        other => Err(Error::new(format!("metrics: {other:?}"))),
-    }
+    Ok(unit
+        .metrics()?
+        .guests
+        .first()
+        .map_or(0, |g| g.audio_out.packets))
 }
 
 /// The guest's received and sent audio (dBFS) with the unit's canceller on or off.
@@ -90,10 +90,7 @@ async fn levels(wav: &Path, echo_cancel: bool) -> Result<(f64, f64)> {
         "the unit to hear the guest for a while",
         timeouts::media(),
         || async {
-            let m = match unit.client()?.call(Request::Metrics) {
-                Ok(Response::Metrics(m)) => *m,
-                other => return Err(Error::new(format!("metrics: {other:?}"))),
-            };
+            let m = unit.metrics()?;
             let packets = m.guests.first().map_or(0, |g| g.audio_in.packets);
             Ok(if packets >= SETTLED_PACKETS {
                 Check::Ready(())

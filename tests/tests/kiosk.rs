@@ -134,10 +134,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
         .wait_for_state(PageState::Waiting, timeouts::step())
         .await?;
     kiosk.wait_for("Camille wants to join").await?;
-    let before = match unit.client()?.call(Request::Metrics) {
-        Ok(Response::Metrics(m)) => *m,
-        other => return Err(Error::new(format!("metrics: {other:?}"))),
-    };
+    let before = unit.metrics()?;
     assert!(
         before.guests.is_empty(),
         "a peer before admission: {before:?}"

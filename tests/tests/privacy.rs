@@ -17,13 +17,6 @@ use visavis_e2e::{
 /// The bound, from the board event to the last frame sent.
 const PRIVACY_STOP_US: u64 = 100_000;
 
-fn metrics(unit: &Appliance) -> Result<MetricsSnapshot> {
-    match unit.client()?.call(Request::Metrics) {
-        Ok(Response::Metrics(m)) => Ok(*m),
-        other => Err(Error::new(format!("metrics: {other:?}"))),
-    }
-}
-
 fn status(unit: &Appliance) -> Result<Status> {
     match unit.client()?.call(Request::Status) {
         Ok(Response::Status(s)) => Ok(s),
@@ -55,7 +48,7 @@ async fn decoded(guest: &Guest) -> Result<u64> {
 /// unit's own 20 ms packets rather than by a sleep.
 fn audio_moves_on(unit: &Appliance, from: u64, more: u64) -> Result<MetricsSnapshot> {
     wait::until_blocking("audio to keep flowing", timeouts::media(), || {
-        let m = metrics(unit)?;
+        let m = unit.metrics()?;
         Ok(if sent(&m).1 >= from + more {
             Check::Ready(m)
         } else {
@@ -108,7 +101,7 @@ async fn the_privacy_switch_stops_video_within_100_ms_and_resumes_from_a_keyfram
     assert!(on);
     assert!(status(&unit)?.privacy, "the status shows the switch");
     // A second of audio later, video must have stopped long ago.
-    let settled = audio_moves_on(&unit, sent(&metrics(&unit)?).1, 50)?;
+    let settled = audio_moves_on(&unit, sent(&unit.metrics()?).1, 50)?;
     let later = audio_moves_on(&unit, sent(&settled).1, 50)?;
     assert_eq!(
         sent(&later).0,
@@ -141,7 +134,7 @@ async fn the_privacy_switch_stops_video_within_100_ms_and_resumes_from_a_keyfram
         })
     })
     .await?;
-    let after = metrics(&unit)?;
+    let after = unit.metrics()?;
     assert!(!after.privacy);
     assert!(
         after.keyframes_requested > keyframes_before,
