@@ -42,7 +42,7 @@ impl Played {
             self.samples.resize(self.samples.len() + (from - end), 0.0);
         }
         // A buffer that overlaps what is there (it should not) replaces nothing.
-        let skip = (self.first + self.samples.len()).saturating_sub(from);
+        let skip = end.saturating_sub(from);
         self.samples.extend(x.into_iter().skip(skip));
         if self.samples.len() > 2 * KEEP {
             let drop = self.samples.len() - KEEP;
@@ -99,10 +99,10 @@ pub fn echo_live(audio: &RoomAudio, path: EchoPath) -> Result<(), MediaError> {
                     gst::State::Null => {}
                     _ => started = true,
                 }
+                // The latency the pipeline gave its sinks (the speaker plays a buffer that
+                // long after its running time).
+                let latency = sink.as_ref().map_or(gst::ClockTime::ZERO, |s| s.latency());
                 while let Some(sample) = tap.try_pull_sample(gst::ClockTime::ZERO) {
-                    // The latency the pipeline gave its sinks (the speaker plays a buffer
-                    // that long after its running time).
-                    let latency = sink.as_ref().map_or(gst::ClockTime::ZERO, |s| s.latency());
                     let (Some(buffer), Some(segment)) = (sample.buffer(), sample.segment()) else {
                         continue;
                     };
