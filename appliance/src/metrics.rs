@@ -7,10 +7,13 @@
 
 use axum::Router;
 use axum::routing::get;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use visavis_api::local::{GuestMetrics, LayerMetrics, MetricsSnapshot, StreamCounters, VideoLayer};
+
+/// How many of the simulated speaker's sound starts the metrics keep.
+pub const SPEAKER_STARTS_KEPT: usize = 32;
 
 /// One direction of one stream.
 #[derive(Debug, Default)]
@@ -100,6 +103,9 @@ pub struct Metrics {
     /// to the speaker.
     pub room_mic_buffers: AtomicU64,
     pub room_speaker_buffers: AtomicU64,
+    /// When the simulated room's speaker began to play sound (see
+    /// [`Metrics::note_speaker_sound_start`]).
+    speaker_sound_starts: Mutex<VecDeque<u64>>,
     /// Opus packets of the guests' own mixes (`media::group`), all together.
     pub own_mix_frames_encoded: AtomicU64,
     /// Guests with a mix of their own now, and guests' voices being mixed for them.
@@ -164,6 +170,16 @@ impl Metrics {
         (counters, listed)
     }
 
+    /// The simulated room's speaker began to play sound at `unix_us` (the last
+    /// [`SPEAKER_STARTS_KEPT`] are kept).
+    pub fn note_speaker_sound_start(&self, unix_us: u64) {
+        let mut starts = lock(&self.speaker_sound_starts);
+        if starts.len() >= SPEAKER_STARTS_KEPT {
+            starts.pop_front();
+        }
+        starts.push_back(unix_us);
+    }
+
     pub fn snapshot(&self) -> MetricsSnapshot {
         let guests = lock(&self.guests);
         MetricsSnapshot {
@@ -183,6 +199,10 @@ impl Metrics {
             audio_frames_encoded: self.audio_frames_encoded.load(Relaxed),
             room_mic_buffers: self.room_mic_buffers.load(Relaxed),
             room_speaker_buffers: self.room_speaker_buffers.load(Relaxed),
+            speaker_sound_starts_unix_us: lock(&self.speaker_sound_starts)
+                .iter()
+                .copied()
+                .collect(),
             own_mix_frames_encoded: self.own_mix_frames_encoded.load(Relaxed),
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),

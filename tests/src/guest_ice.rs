@@ -284,6 +284,18 @@ impl VideoReception {
     }
 }
 
+/// Resolves with `{ok: [jitterBufferDelay, jitterBufferEmittedCount]-or-null}` of the
+/// received audio, or `{error}`.
+const AUDIO_JITTER_SCRIPT: &str = with_pc!(
+    r#"
+  pc.getStats().then((report) => {
+    let a = null;
+    report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') a = s; });
+    done({ ok: a && [a.jitterBufferDelay || 0, a.jitterBufferEmittedCount || 0] });
+  }, (e) => done({ error: String(e) }));
+"#
+);
+
 /// Starts sampling the video `inbound-rtp` of the page's last peer connection every
 /// 100 ms into `window.__visavisVideoTrace` (at most 10 minutes of it).
 const TRACE_START_SCRIPT: &str = with_pc!(
@@ -359,6 +371,14 @@ impl Guest {
     /// video arrived.
     pub async fn video_reception(&self) -> Result<Option<VideoReception>> {
         self.stats_script(RECEPTION_SCRIPT, "the video reception")
+            .await
+    }
+
+    /// The received audio's jitter buffer so far: seconds its samples spent there, summed,
+    /// and how many samples it let out (their ratio is the mean delay); `None` before any
+    /// audio arrived.
+    pub async fn audio_jitter_buffer(&self) -> Result<Option<(f64, u64)>> {
+        self.stats_script(AUDIO_JITTER_SCRIPT, "the audio jitter buffer")
             .await
     }
 }

@@ -16,6 +16,8 @@
 //!   here, for tests against real kernel drivers (vivid, the V4L2 test driver).
 //! - [`blip`] cuts the unit's link for a few seconds during a call (two network namespaces
 //!   joined by a veth pair) and checks the call comes back without the guest joining again.
+//! - [`wav`] writes the guests' fake microphones' files (silence, clicks); [`listen`]
+//!   measures what a guest's page hears and when its sound starts.
 //! - [`http`] fetches status codes, headers and bodies (with `ureq`); [`wait`] polls a
 //!   condition until a deadline, which is how every wait in these tests is written, and
 //!   [`timeouts`] names every deadline, scaled by `VISAVIS_TEST_TIMEOUT_SCALE`.
@@ -44,6 +46,7 @@ pub mod rendezvous;
 pub mod restartable;
 pub mod timeouts;
 pub mod wait;
+pub mod wav;
 
 pub use appliance::{Appliance, ApplianceConfig};
 pub use browser::Chromedriver;

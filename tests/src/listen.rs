@@ -1,6 +1,7 @@
 //! Listening in a guest's page: WebAudio measures the mean power of what a `<video>`
 //! element's stream carries (the page's remote stream is what the guest hears, its local
-//! one what they send), optionally above a frequency only.
+//! one what they send), optionally above a frequency only; or notes when sound starts in
+//! it, on the page's clock ([`start_onsets`], [`onsets`]: the bench's mouth-to-ear figures).
 
 use crate::error::{Error, Result, ResultExt};
 use crate::guest::Guest;
@@ -80,4 +81,79 @@ pub async fn levels(
         Some(l) if l.len() == ids.len() => Ok(l),
         _ => Err(Error::new(format!("the page measured nothing: {reply}"))),
     }
+}
+
+/// Note when sound starts in an element's audio: the first sample at or above `loud`
+/// (linear, full scale 1) after `quietMs` without any. Kept in
+/// `window.__visavisOnsets[id]` as Unix times in ms: the sample's time in the audio
+/// context, on the page's clock through `getOutputTimestamp` (which pairs a context time
+/// with the `performance` time it is played at). A `ScriptProcessor` of 256 frames hands
+/// each input block over with the output block after it: its start is taken as one block
+/// before that output's time, so a start is placed to within a block (5.3 ms at 48 kHz).
+const ONSETS_SCRIPT: &str = r#"
+const [id, loud, quietMs] = arguments;
+const video = document.getElementById(id);
+const stream = video && video.srcObject;
+const tracks = stream ? stream.getAudioTracks() : [];
+if (tracks.length === 0) return 'no audio track on #' + id;
+const ctx = new AudioContext();
+const n = 256;
+const proc = ctx.createScriptProcessor(n, 1, 1);
+const rec = { onsets: [], last: -Infinity };
+window.__visavisOnsets = window.__visavisOnsets || {};
+window.__visavisOnsets[id] = rec;
+proc.onaudioprocess = (e) => {
+  const x = e.inputBuffer.getChannelData(0);
+  const out = ctx.getOutputTimestamp();
+  const t0 = e.playbackTime - n / ctx.sampleRate;
+  for (let i = 0; i < x.length; i++) {
+    if (Math.abs(x[i]) < loud) continue;
+    const t = t0 + i / ctx.sampleRate;
+    if (t > rec.last + quietMs / 1000) {
+      rec.onsets.push(performance.timeOrigin + out.performanceTime + (t - out.contextTime) * 1000);
+    }
+    rec.last = t;
+  }
+};
+const mute = ctx.createGain();
+mute.gain.value = 0;
+ctx.createMediaStreamSource(new MediaStream(tracks)).connect(proc);
+proc.connect(mute);
+mute.connect(ctx.destination);
+ctx.resume();
+return 'ok';
+"#;
+
+/// Start noting when sound starts in the audio of `guest`'s element `id` (`remote`: what
+/// the guest hears; `local`: what they say): at or above `loud_dbfs` after `quiet_ms` of
+/// less. Read with [`onsets`].
+pub async fn start_onsets(guest: &Guest, id: &str, loud_dbfs: f64, quiet_ms: f64) -> Result<()> {
+    let loud = 10f64.powf(loud_dbfs / 20.0);
+    let reply = guest
+        .webdriver()
+        .execute(ONSETS_SCRIPT, vec![id.into(), loud.into(), quiet_ms.into()])
+        .await
+        .context("listening for sound in the guest's page")?;
+    if reply != "ok" {
+        return Err(Error::new(format!(
+            "listening for sound in the guest's page: {reply}"
+        )));
+    }
+    Ok(())
+}
+
+/// When sound started in `guest`'s element `id` since [`start_onsets`], Unix time in ms.
+pub async fn onsets(guest: &Guest, id: &str) -> Result<Vec<f64>> {
+    let reply = guest
+        .webdriver()
+        .execute(
+            "const r = (window.__visavisOnsets || {})[arguments[0]]; return r ? r.onsets : null;",
+            vec![id.into()],
+        )
+        .await
+        .context("reading when sound started in the guest's page")?;
+    reply
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+        .ok_or_else(|| Error::new(format!("nobody listened on #{id} in the guest's page")))
 }

@@ -41,28 +41,6 @@ fn speech(dir: &Path) -> Result<PathBuf> {
     Ok(wav)
 }
 
-/// A second of silence, 48 kHz mono 16-bit, for the silent guests' microphones.
-fn silence(dir: &Path) -> Result<PathBuf> {
-    let wav = dir.join("silence.wav");
-    let data_len: u32 = 48_000 * 2;
-    let mut bytes = Vec::with_capacity(44 + data_len as usize);
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
-    bytes.extend_from_slice(&48_000u32.to_le_bytes());
-    bytes.extend_from_slice(&(48_000u32 * 2).to_le_bytes());
-    bytes.extend_from_slice(&2u16.to_le_bytes());
-    bytes.extend_from_slice(&16u16.to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&data_len.to_le_bytes());
-    bytes.resize(44 + data_len as usize, 0);
-    std::fs::write(&wav, bytes).context("could not write the silent guests' microphone file")?;
-    Ok(wav)
-}
-
 /// Wait until the unit makes `mixes` guests' own mixes out of `voices` guests' voices.
 async fn mixes(unit: &Appliance, mixes: u64, voices: u64) -> Result<MetricsSnapshot> {
     wait::until(
@@ -92,7 +70,9 @@ async fn voices_heard(guest: &Guest, name: &str) -> Result<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     let dir = tempfile::tempdir().context("could not create a temporary folder")?;
-    let (talk, quiet) = (speech(dir.path())?, silence(dir.path())?);
+    let quiet = dir.path().join("silence.wav");
+    visavis_e2e::wav::silence(&quiet)?;
+    let talk = speech(dir.path())?;
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
     let mut unit = Appliance::start(
         &rendezvous,

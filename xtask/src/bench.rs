@@ -9,7 +9,9 @@
 //! 1,000 cycles, a 30-minute call and 10,000 connections, take about an hour), and `group`:
 //! calls of 1, 2, 4 and 8 light guests at once who see each other (the soak's `group`
 //! part: the unit's CPU, PSS, send rate and forwarded pictures; each guest's receive rate
-//! and frames a second per other guest's picture). It reports
+//! and frames a second per other guest's picture), then mouth to ear at a table of two
+//! Chromium guests (`bench mouth`: a guest's click to the unit's speaker and to the other
+//! guest). It reports
 //! figures; it never fails on them, only on a parser that panicked.
 
 use crate::cli::{BenchOptions, Profile};
@@ -45,15 +47,9 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<ExitCode> {
         .filter(|p| wanted(p))
         .collect();
     if !media.is_empty() {
-        let bench = workspace::binary(Profile::Release, "bench")?;
-        println!("xtask: running {} {}", bench.display(), media.join(" "));
-        let status = std::process::Command::new(&bench)
-            .args(&media)
-            .current_dir(workspace::root())
-            .status()
-            .with_context(|| format!("could not start {}", bench.display()))?;
-        if !status.success() {
-            return Ok(workspace::exit_code_of(status));
+        let args: Vec<String> = media.iter().map(|p| p.to_string()).collect();
+        if let Some(failed) = release("bench", &args, "the call, kiosk and network parts")? {
+            return Ok(failed);
         }
     }
     if wanted("provision") {
@@ -91,41 +87,43 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<ExitCode> {
         }
     }
     if wanted("fuzz") {
-        let fuzz = workspace::binary(Profile::Release, "visavis-fuzz")?;
-        println!("xtask: fuzzing every parser: {}", fuzz.display());
-        let status = std::process::Command::new(&fuzz)
-            .args(["--inputs", "10000000"])
-            .current_dir(workspace::root())
-            .status()
-            .with_context(|| format!("could not start {}", fuzz.display()))?;
-        if !status.success() {
-            return Ok(workspace::exit_code_of(status));
+        let args = ["--inputs".to_string(), "10000000".to_string()];
+        if let Some(failed) = release("visavis-fuzz", &args, "fuzzing every parser")? {
+            return Ok(failed);
         }
     }
     if wanted("soak") {
-        let soak = workspace::binary(Profile::Release, "soak")?;
         let sizes = options.soak;
-        println!("xtask: soak and faults: {}", soak.display());
-        let status = std::process::Command::new(&soak)
-            .arg(format!("--cycles={}", sizes.cycles))
-            .arg(format!("--call-secs={}", sizes.call_secs))
-            .arg(format!("--connections={}", sizes.connections))
-            .current_dir(workspace::root())
-            .status()
-            .with_context(|| format!("could not start {}", soak.display()))?;
-        if !status.success() {
-            return Ok(workspace::exit_code_of(status));
+        let args = [
+            format!("--cycles={}", sizes.cycles),
+            format!("--call-secs={}", sizes.call_secs),
+            format!("--connections={}", sizes.connections),
+        ];
+        if let Some(failed) = release("soak", &args, "soak and faults")? {
+            return Ok(failed);
         }
     }
     if wanted("group") {
-        let soak = workspace::binary(Profile::Release, "soak")?;
-        println!("xtask: group calls: {} group", soak.display());
-        let status = std::process::Command::new(&soak)
-            .arg("group")
-            .current_dir(workspace::root())
-            .status()
-            .with_context(|| format!("could not start {}", soak.display()))?;
-        return Ok(workspace::exit_code_of(status));
+        if let Some(failed) = release("soak", &["group".into()], "group calls")? {
+            return Ok(failed);
+        }
+        let mouth = "mouth to ear at a table";
+        if let Some(failed) = release("bench", &["mouth".into()], mouth)? {
+            return Ok(failed);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Run the release binary `name` with `args` from the workspace's root, saying `what` it
+/// does; `Some(exit code)` when it failed.
+fn release(name: &str, args: &[String], what: &str) -> anyhow::Result<Option<ExitCode>> {
+    let binary = workspace::binary(Profile::Release, name)?;
+    println!("xtask: {what}: {} {}", binary.display(), args.join(" "));
+    let status = std::process::Command::new(&binary)
+        .args(args)
+        .current_dir(workspace::root())
+        .status()
+        .with_context(|| format!("could not start {}", binary.display()))?;
+    Ok((!status.success()).then(|| workspace::exit_code_of(status)))
 }

@@ -114,6 +114,12 @@ pub struct MetricsSnapshot {
     pub room_mic_buffers: u64,
     #[serde(default)]
     pub room_speaker_buffers: u64,
+    /// When the simulated room's speaker last began to play sound after a quiet stretch
+    /// (Unix time, microseconds, oldest first, the last 32): what the bench's
+    /// mouth-to-ear figures read. Empty with a real speaker (`[audio] source` other than
+    /// `simulated-room`).
+    #[serde(default)]
+    pub speaker_sound_starts_unix_us: Vec<u64>,
     /// Opus packets of the guests' own mixes (the room and the other guests, without their
     /// own voice), all together.
     #[serde(default)]

@@ -208,7 +208,11 @@ impl MediaHub {
             mic_problems,
         )?;
         if simulated {
-            simroom::echo_live(&room_audio, simroom::EchoPath::room(10.0, 0.3, 24, 3))?;
+            simroom::echo_live(
+                &room_audio,
+                simroom::EchoPath::room(10.0, 0.3, 24, 3),
+                metrics.clone(),
+            )?;
         }
         let tiles = config
             .api

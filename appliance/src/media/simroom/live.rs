@@ -9,20 +9,57 @@
 //! keep, and the microphone never waits on the speaker. (It used to hand over a frame
 //! whenever the test speaker did, at the pace the threads happened to run; the end-to-end
 //! echo test then saw 19 to 27 dB. Clocked, 34 to 44 dB.)
+//!
+//! The speaker also says when it began to play sound after a quiet stretch ([`Starts`]),
+//! in wall-clock time, through the unit's metrics: the bench times a guest's click to the
+//! room's ear with it (`cargo xtask bench group`, mouth to ear).
 
 use super::{EchoPath, FRAME, Lcg, MediaError, at, bytes, samples};
 use crate::media::audio::MIC_FEED;
 use crate::media::room::{RATE, RoomAudio};
+use crate::metrics::{Metrics, unix_us};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_app::prelude::*;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The noise in the room, dBFS.
 const NOISE_DBFS: f64 = -70.0;
 /// How much of what the speaker played is kept (samples): the longest echo and then some.
 const KEEP: usize = RATE as usize;
+
+/// A sample this loud (-30 dBFS) is sound...
+const LOUD: f64 = 1036.0;
+/// ...and it starts after this long without any (300 ms).
+const QUIET: usize = RATE as usize * 3 / 10;
+
+/// Where the speaker's sound starts: the first loud sample after [`QUIET`] samples of
+/// quiet (or none yet).
+#[derive(Default)]
+struct Starts {
+    /// Sample index of the last loud sample.
+    last_loud: Option<usize>,
+}
+
+impl Starts {
+    /// The speaker plays `x` from sample index `from`: the indices where sound starts.
+    fn feed(&mut self, from: usize, x: &[f64]) -> Vec<usize> {
+        let mut starts = Vec::new();
+        for (i, v) in x.iter().enumerate() {
+            if v.abs() < LOUD {
+                continue;
+            }
+            let at = from + i;
+            if self.last_loud.is_none_or(|last| at > last + QUIET) {
+                starts.push(at);
+            }
+            self.last_loud = Some(at);
+        }
+        starts
+    }
+}
 
 /// What the speaker played, by the running time it left at (sample index).
 struct Played {
@@ -65,9 +102,13 @@ fn index(t: gst::ClockTime) -> usize {
 /// Start the room's echo: a thread that reads the test speaker and feeds the test
 /// microphone one frame each 10 ms of running time, the speaker's sound through `path`
 /// with noise at -70 dBFS. Nobody speaks at the table: what guests hear from the unit is
-/// their own voices' echo, and what the processing leaves of it. The thread ends when the
-/// pipeline stops.
-pub fn echo_live(audio: &RoomAudio, path: EchoPath) -> Result<(), MediaError> {
+/// their own voices' echo, and what the processing leaves of it. When the speaker's sound
+/// starts goes to `metrics`. The thread ends when the pipeline stops.
+pub fn echo_live(
+    audio: &RoomAudio,
+    path: EchoPath,
+    metrics: Arc<Metrics>,
+) -> Result<(), MediaError> {
     let tap = audio.speaker_tap().ok_or_else(|| MediaError::Build {
         what: "simulated room",
         description: String::new(),
@@ -93,6 +134,7 @@ pub fn echo_live(audio: &RoomAudio, path: EchoPath) -> Result<(), MediaError> {
             // The microphone's next frame (frame k holds samples k * FRAME onwards).
             let mut next: Option<usize> = None;
             let mut started = false;
+            let mut starts = Starts::default();
             loop {
                 match pipeline.current_state() {
                     gst::State::Null if started => return,
@@ -102,6 +144,7 @@ pub fn echo_live(audio: &RoomAudio, path: EchoPath) -> Result<(), MediaError> {
                 // The latency the pipeline gave its sinks (the speaker plays a buffer that
                 // long after its running time).
                 let latency = sink.as_ref().map_or(gst::ClockTime::ZERO, |s| s.latency());
+                let mut sound = Vec::new();
                 while let Some(sample) = tap.try_pull_sample(gst::ClockTime::ZERO) {
                     let (Some(buffer), Some(segment)) = (sample.buffer(), sample.segment()) else {
                         continue;
@@ -110,13 +153,22 @@ pub fn echo_live(audio: &RoomAudio, path: EchoPath) -> Result<(), MediaError> {
                         .downcast_ref::<gst::ClockTime>()
                         .and_then(|s| s.to_running_time(buffer.pts()));
                     if let Some(t) = running {
-                        played.add(index(t + latency), samples(buffer));
+                        let (from, x) = (index(t + latency), samples(buffer));
+                        sound.extend(starts.feed(from, &x));
+                        played.add(from, x);
                     }
                 }
                 let Some(now) = pipeline.current_running_time() else {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 };
+                // Running time `now` is wall-clock `wall` (to the microsecond or so).
+                let wall = unix_us() as i64;
+                for at in sound {
+                    let running_us = (at as u128 * 1_000_000 / u128::from(RATE)) as i64;
+                    let since = running_us - (now.nseconds() / 1_000) as i64;
+                    metrics.note_speaker_sound_start((wall + since).max(0) as u64);
+                }
                 let done = index(now) / FRAME;
                 let k = next.get_or_insert(done);
                 while *k < done {
@@ -172,5 +224,19 @@ mod tests {
         assert_eq!(p.at(104.0), 5.0);
         assert_eq!(p.at(105.0), 0.0);
         assert_eq!(index(gst::ClockTime::from_mseconds(10)), FRAME);
+    }
+
+    #[test]
+    fn sound_starts_after_a_quiet_stretch_only() {
+        let mut s = Starts::default();
+        let quiet = vec![100.0; 480];
+        let loud = [0.0, -2000.0, 3000.0, 0.0];
+        assert!(s.feed(0, &quiet).is_empty());
+        // The first loud sample, whatever its sign.
+        assert_eq!(s.feed(1000, &loud), vec![1001]);
+        // Sound again soon after is the same sound...
+        assert!(s.feed(1001 + QUIET, &loud).is_empty());
+        // ...and after a quiet stretch a new one.
+        assert_eq!(s.feed(2 * QUIET + 1010, &loud), vec![2 * QUIET + 1011]);
     }
 }

@@ -11,9 +11,12 @@
 //!    second and PSS, and applianced frame → kiosk paint latency.
 //! 4. The network (`net`): calls across the lab of namespaces (NAT matrix, a thin link, a
 //!    cap dropped mid-call, a fast guest beside a slow one), see `net.rs`.
+//! 5. Mouth to ear (`mouth`): a guest's click to the unit's speaker and to another guest
+//!    at a table, see `mouth.rs`.
 
 mod baseline;
 mod kiosk;
+mod mouth;
 mod net;
 mod visavis;
 
@@ -28,10 +31,16 @@ pub const WINDOW: Duration = Duration::from_secs(10);
 /// Let [`WINDOW`] of wall time pass (what is measured is the work done meanwhile); returns
 /// the seconds that actually passed.
 pub async fn measure_window() -> visavis_e2e::Result<f64> {
+    pass(WINDOW).await
+}
+
+/// Let `d` of wall time pass (what is measured is what happened meanwhile); returns the
+/// seconds that actually passed.
+pub async fn pass(d: Duration) -> visavis_e2e::Result<f64> {
     use visavis_e2e::wait::{self, Check};
     let t0 = std::time::Instant::now();
-    wait::until("the measurement window", WINDOW * 2, || async {
-        Ok(if t0.elapsed() >= WINDOW {
+    wait::until("a measurement window", d * 2, || async {
+        Ok(if t0.elapsed() >= d {
             Check::Ready(())
         } else {
             Check::NotYet(String::new())
@@ -115,6 +124,8 @@ enum Part {
     /// Calls across the network lab: NAT matrix, a thin link, a cap dropped mid-call, a
     /// fast guest beside a slow one (needs root).
     Net,
+    /// Mouth to ear at a table: a guest's click to the unit's speaker and to another guest.
+    Mouth,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -153,6 +164,12 @@ async fn main() -> ExitCode {
     }
     if wanted(Part::Net) {
         println!("{}", net::run(&net_sections).await);
+    }
+    if wanted(Part::Mouth) {
+        match mouth::run(dir.path()).await {
+            Ok(report) => println!("{report}"),
+            Err(e) => println!("mouth to ear: FAILED: {e}"),
+        }
     }
     ExitCode::SUCCESS
 }

@@ -17,14 +17,13 @@
 //!    what each gets (resolution, received bitrate, delivered fps, layer), and what the unit
 //!    captured and encoded on each layer meanwhile (frames a second).
 
-use crate::percentile;
 use crate::visavis::{LATENCY_JS, bench_state, eval, metrics};
+use crate::{pass, percentile};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use visavis_api::local::MetricsSnapshot;
 use visavis_e2e::lab::call::{LabCall, frames_flow};
 use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
-use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
     ApplianceConfig, Chromedriver, Error, Guest, PageState, PageTimes, Result, TraceSample,
     VideoReception, timeouts,
@@ -173,19 +172,6 @@ async fn reception(call: &LabCall) -> Result<VideoReception> {
         .video_reception()
         .await?
         .ok_or_else(|| Error::new("the guest has no inbound video"))
-}
-
-/// Let `d` of wall time pass (what is measured is what happened meanwhile).
-async fn pass(d: Duration) -> Result<()> {
-    let t0 = Instant::now();
-    wait::until("a measurement window", d * 2, || async {
-        Ok(if t0.elapsed() >= d {
-            Check::Ready(())
-        } else {
-            Check::NotYet(String::new())
-        })
-    })
-    .await
 }
 
 async fn thin() -> Result<String> {
