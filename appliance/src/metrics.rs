@@ -12,8 +12,17 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use visavis_api::local::{GuestMetrics, LayerMetrics, MetricsSnapshot, StreamCounters, VideoLayer};
 
-/// How many of the simulated speaker's sound starts the metrics keep.
-pub const SPEAKER_STARTS_KEPT: usize = 32;
+/// How many sound starts the metrics keep of each kind ([`SoundAt`]).
+pub const SOUND_STARTS_KEPT: usize = 32;
+
+/// Where sound starts are noted (`media::sound_starts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoundAt {
+    /// The simulated room's speaker, as it plays.
+    Speaker,
+    /// Any guest's voice, as the unit decodes it.
+    Voice,
+}
 
 /// One direction of one stream.
 #[derive(Debug, Default)]
@@ -103,9 +112,10 @@ pub struct Metrics {
     /// to the speaker.
     pub room_mic_buffers: AtomicU64,
     pub room_speaker_buffers: AtomicU64,
-    /// When the simulated room's speaker began to play sound (see
-    /// [`Metrics::note_speaker_sound_start`]).
+    /// When the simulated room's speaker began to play sound, and when a guest's decoded
+    /// voice did (see [`Metrics::note_sound_start`]).
     speaker_sound_starts: Mutex<VecDeque<u64>>,
+    voice_sound_starts: Mutex<VecDeque<u64>>,
     /// Opus packets of the guests' own mixes (`media::group`), all together.
     pub own_mix_frames_encoded: AtomicU64,
     /// Guests with a mix of their own now, and guests' voices being mixed for them.
@@ -170,11 +180,14 @@ impl Metrics {
         (counters, listed)
     }
 
-    /// The simulated room's speaker began to play sound at `unix_us` (the last
-    /// [`SPEAKER_STARTS_KEPT`] are kept).
-    pub fn note_speaker_sound_start(&self, unix_us: u64) {
-        let mut starts = lock(&self.speaker_sound_starts);
-        if starts.len() >= SPEAKER_STARTS_KEPT {
+    /// Sound began at `unix_us` in what `at` names (the last [`SOUND_STARTS_KEPT`] of each
+    /// are kept).
+    pub fn note_sound_start(&self, at: SoundAt, unix_us: u64) {
+        let mut starts = lock(match at {
+            SoundAt::Speaker => &self.speaker_sound_starts,
+            SoundAt::Voice => &self.voice_sound_starts,
+        });
+        if starts.len() >= SOUND_STARTS_KEPT {
             starts.pop_front();
         }
         starts.push_back(unix_us);
@@ -203,6 +216,7 @@ impl Metrics {
                 .iter()
                 .copied()
                 .collect(),
+            voice_sound_starts_unix_us: lock(&self.voice_sound_starts).iter().copied().collect(),
             own_mix_frames_encoded: self.own_mix_frames_encoded.load(Relaxed),
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),

@@ -87,7 +87,8 @@ pub async fn levels(
 /// (linear, full scale 1) after `quietMs` without any. Kept in
 /// `window.__visavisOnsets[id]` as Unix times in ms: the sample's time in the audio
 /// context, on the page's clock through `getOutputTimestamp` (which pairs a context time
-/// with the `performance` time it is played at). A `ScriptProcessor` of 256 frames hands
+/// with the `performance` time it is played at: the output's latency is in it, and noted
+/// beside). A `ScriptProcessor` of 256 frames hands
 /// each input block over with the output block after it: its start is taken as one block
 /// before that output's time, so a start is placed to within a block (5.3 ms at 48 kHz).
 const ONSETS_SCRIPT: &str = r#"
@@ -99,12 +100,13 @@ if (tracks.length === 0) return 'no audio track on #' + id;
 const ctx = new AudioContext();
 const n = 256;
 const proc = ctx.createScriptProcessor(n, 1, 1);
-const rec = { onsets: [], last: -Infinity };
+const rec = { onsets: [], last: -Infinity, outputLatency: 0 };
 window.__visavisOnsets = window.__visavisOnsets || {};
 window.__visavisOnsets[id] = rec;
 proc.onaudioprocess = (e) => {
   const x = e.inputBuffer.getChannelData(0);
   const out = ctx.getOutputTimestamp();
+  rec.outputLatency = (ctx.outputLatency || 0) + (ctx.baseLatency || 0);
   const t0 = e.playbackTime - n / ctx.sampleRate;
   for (let i = 0; i < x.length; i++) {
     if (Math.abs(x[i]) < loud) continue;
@@ -142,18 +144,34 @@ pub async fn start_onsets(guest: &Guest, id: &str, loud_dbfs: f64, quiet_ms: f64
     Ok(())
 }
 
-/// When sound started in `guest`'s element `id` since [`start_onsets`], Unix time in ms.
-pub async fn onsets(guest: &Guest, id: &str) -> Result<Vec<f64>> {
+/// What [`onsets`] read in a page.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Onsets {
+    /// When sound started, Unix time in ms, as the page's audio output would play it.
+    pub onsets: Vec<f64>,
+    /// The page's audio output latency and its audio context's own (`outputLatency` +
+    /// `baseLatency`), in seconds: what of each start is the output's.
+    pub output_latency: f64,
+}
+
+/// When sound started in `guest`'s element `id` since [`start_onsets`].
+pub async fn onsets(guest: &Guest, id: &str) -> Result<Onsets> {
     let reply = guest
         .webdriver()
         .execute(
-            "const r = (window.__visavisOnsets || {})[arguments[0]]; return r ? r.onsets : null;",
+            "const r = (window.__visavisOnsets || {})[arguments[0]]; \
+             return r ? { onsets: r.onsets, outputLatency: r.outputLatency } : null;",
             vec![id.into()],
         )
         .await
         .context("reading when sound started in the guest's page")?;
-    reply
-        .as_array()
-        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
-        .ok_or_else(|| Error::new(format!("nobody listened on #{id} in the guest's page")))
+    if reply.is_null() {
+        return Err(Error::new(format!(
+            "nobody listened on #{id} in the guest's page"
+        )));
+    }
+    serde_json::from_value(reply.clone()).context(format!(
+        "when sound started in the guest's page: unexpected {reply}"
+    ))
 }

@@ -120,6 +120,10 @@ pub struct MetricsSnapshot {
     /// `simulated-room`).
     #[serde(default)]
     pub speaker_sound_starts_unix_us: Vec<u64>,
+    /// When a guest's voice (any guest's), as the unit decodes it, last began after a
+    /// quiet stretch (Unix time, microseconds, oldest first, the last 32).
+    #[serde(default)]
+    pub voice_sound_starts_unix_us: Vec<u64>,
     /// Opus packets of the guests' own mixes (the room and the other guests, without their
     /// own voice), all together.
     #[serde(default)]

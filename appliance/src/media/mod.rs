@@ -39,6 +39,7 @@ pub mod remote;
 pub mod room;
 pub mod simroom;
 mod snapshot;
+pub mod sound_starts;
 pub mod stamp;
 mod v4l2;
 mod video;
@@ -230,7 +231,8 @@ impl MediaHub {
         } else {
             None
         };
-        let guests = remote::GuestMedia::new(tiles, room_audio, group, guest_events);
+        let guests =
+            remote::GuestMedia::new(tiles, room_audio, group, metrics.clone(), guest_events);
         Ok(MediaHub {
             video: video.running,
             audio,

@@ -16,7 +16,8 @@
 use super::MediaError;
 use super::group::{GroupAudio, GroupVoice, OwnMix};
 use super::room::{RoomAudio, VoiceInput};
-use crate::metrics::lock;
+use super::sound_starts::{self, SoundStarts};
+use crate::metrics::{Metrics, SoundAt, lock, unix_us};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
@@ -115,6 +116,8 @@ struct Inner {
     /// The guests' own mixes, where every voice goes too (none: guests hear the room only).
     group: Option<GroupAudio>,
     next_tile: AtomicU64,
+    /// Where the voices' sound starts are noted.
+    metrics: Arc<Metrics>,
     events: mpsc::UnboundedSender<GuestMediaEvent>,
 }
 
@@ -126,11 +129,13 @@ pub struct GuestMedia {
 
 impl GuestMedia {
     /// Tiles' sockets go in `dir`; voices join `room`'s mix, and the other guests' own
-    /// mixes in `group`; what the decoders see goes to `events`.
+    /// mixes in `group`; when a voice's sound starts goes to `metrics`, what the decoders
+    /// see to `events`.
     pub fn new(
         dir: PathBuf,
         room: RoomAudio,
         group: Option<GroupAudio>,
+        metrics: Arc<Metrics>,
         events: mpsc::UnboundedSender<GuestMediaEvent>,
     ) -> GuestMedia {
         GuestMedia {
@@ -139,6 +144,7 @@ impl GuestMedia {
                 room,
                 group,
                 next_tile: AtomicU64::new(1),
+                metrics,
                 events,
             }),
         }
@@ -222,7 +228,12 @@ impl GuestMedia {
             self.meter(&pipeline, guest_id);
             let input = self.inner.room.voice(guest_id.as_str())?;
             let others = self.inner.group.as_ref().map(|g| g.voice(guest_id));
-            voice = Some(into_mix(&pipeline, input, others));
+            voice = Some(into_mix(
+                &pipeline,
+                input,
+                others,
+                self.inner.metrics.clone(),
+            ));
         }
         // The watch holds the bus only: the pipeline goes with the decoder, even before an
         // aborted watch task is dropped.
@@ -280,11 +291,14 @@ impl GuestMedia {
 }
 
 /// Every decoded stretch of the voice goes on to its input of the room's mix, and to the
-/// other guests' own mixes (`others`). Returns what keeps those inputs alive.
+/// other guests' own mixes (`others`); where its sound starts goes to `metrics` (a
+/// stretch's samples taken as spread from when it was decoded on). Returns what keeps
+/// those inputs alive.
 fn into_mix(
     pipeline: &gst::Pipeline,
     input: VoiceInput,
     others: Option<GroupVoice>,
+    metrics: Arc<Metrics>,
 ) -> Arc<(VoiceInput, Option<GroupVoice>)> {
     let input = Arc::new((input, others));
     if let Some(sink) = pipeline
@@ -292,6 +306,7 @@ fn into_mix(
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
     {
         let weak = Arc::downgrade(&input);
+        let mut starts = SoundStarts::default();
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
@@ -299,6 +314,13 @@ fn into_mix(
                     if let (Some(input), Some(buffer)) = (weak.upgrade(), sample.buffer())
                         && let Ok(map) = buffer.map_readable()
                     {
+                        let samples = map
+                            .chunks_exact(2)
+                            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])));
+                        for at in starts.feed(sound_starts::index_of_unix_us(unix_us()), samples) {
+                            let us = sound_starts::unix_us_of_index(at);
+                            metrics.note_sound_start(SoundAt::Voice, us);
+                        }
                         let (room, others) = &*input;
                         room.push(map.as_slice());
                         if let Some(others) = others {
@@ -482,7 +504,10 @@ mod tests {
             80,
         )
         .unwrap();
-        (GuestMedia::new(dir.to_owned(), room, None, tx), rx)
+        (
+            GuestMedia::new(dir.to_owned(), room, None, Arc::default(), tx),
+            rx,
+        )
     }
 
     #[tokio::test]
@@ -598,7 +623,15 @@ mod call_voice {
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
             .unwrap();
         let (tx, _events) = mpsc::unbounded_channel();
-        let media = GuestMedia::new(dir.path().to_owned(), room.clone(), None, tx);
+        let metrics = Arc::new(Metrics::default());
+        let media = GuestMedia::new(
+            dir.path().to_owned(),
+            room.clone(),
+            None,
+            metrics.clone(),
+            tx,
+        );
+        let before = crate::metrics::unix_us();
         let codec = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
         let decoder = media.decoder(&"g-1".into(), &codec).unwrap();
         let (guest, rtp) = guest_voice();
@@ -633,6 +666,13 @@ mod call_voice {
             "{} warning(s) on the room's bus, the first: {:?}",
             warnings.len(),
             warnings.first()
+        );
+        // The guest talked without a pause: their voice started once, as it was decoded.
+        let starts = metrics.snapshot().voice_sound_starts_unix_us;
+        assert_eq!(starts.len(), 1, "{starts:?}");
+        assert!(
+            (before..=crate::metrics::unix_us()).contains(&starts[0]),
+            "{starts:?}"
         );
     }
 }

@@ -10,14 +10,15 @@
 //! whenever the test speaker did, at the pace the threads happened to run; the end-to-end
 //! echo test then saw 19 to 27 dB. Clocked, 34 to 44 dB.)
 //!
-//! The speaker also says when it began to play sound after a quiet stretch ([`Starts`]),
-//! in wall-clock time, through the unit's metrics: the bench times a guest's click to the
-//! room's ear with it (`cargo xtask bench group`, mouth to ear).
+//! The speaker also says when it began to play sound after a quiet stretch
+//! ([`SoundStarts`]), in wall-clock time, through the unit's metrics: the bench times a
+//! guest's click to the room's ear with it (`bench mouth`).
 
 use super::{EchoPath, FRAME, Lcg, MediaError, at, bytes, samples};
 use crate::media::audio::MIC_FEED;
 use crate::media::room::{RATE, RoomAudio};
-use crate::metrics::{Metrics, unix_us};
+use crate::media::sound_starts::SoundStarts;
+use crate::metrics::{Metrics, SoundAt, unix_us};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
@@ -29,37 +30,6 @@ use std::time::Duration;
 const NOISE_DBFS: f64 = -70.0;
 /// How much of what the speaker played is kept (samples): the longest echo and then some.
 const KEEP: usize = RATE as usize;
-
-/// A sample this loud (-30 dBFS) is sound...
-const LOUD: f64 = 1036.0;
-/// ...and it starts after this long without any (300 ms).
-const QUIET: usize = RATE as usize * 3 / 10;
-
-/// Where the speaker's sound starts: the first loud sample after [`QUIET`] samples of
-/// quiet (or none yet).
-#[derive(Default)]
-struct Starts {
-    /// Sample index of the last loud sample.
-    last_loud: Option<usize>,
-}
-
-impl Starts {
-    /// The speaker plays `x` from sample index `from`: the indices where sound starts.
-    fn feed(&mut self, from: usize, x: &[f64]) -> Vec<usize> {
-        let mut starts = Vec::new();
-        for (i, v) in x.iter().enumerate() {
-            if v.abs() < LOUD {
-                continue;
-            }
-            let at = from + i;
-            if self.last_loud.is_none_or(|last| at > last + QUIET) {
-                starts.push(at);
-            }
-            self.last_loud = Some(at);
-        }
-        starts
-    }
-}
 
 /// What the speaker played, by the running time it left at (sample index).
 struct Played {
@@ -134,7 +104,7 @@ pub fn echo_live(
             // The microphone's next frame (frame k holds samples k * FRAME onwards).
             let mut next: Option<usize> = None;
             let mut started = false;
-            let mut starts = Starts::default();
+            let mut starts = SoundStarts::default();
             loop {
                 match pipeline.current_state() {
                     gst::State::Null if started => return,
@@ -154,7 +124,7 @@ pub fn echo_live(
                         .and_then(|s| s.to_running_time(buffer.pts()));
                     if let Some(t) = running {
                         let (from, x) = (index(t + latency), samples(buffer));
-                        sound.extend(starts.feed(from, &x));
+                        sound.extend(starts.feed(from, x.iter().copied()));
                         played.add(from, x);
                     }
                 }
@@ -167,7 +137,7 @@ pub fn echo_live(
                 for at in sound {
                     let running_us = (at as u128 * 1_000_000 / u128::from(RATE)) as i64;
                     let since = running_us - (now.nseconds() / 1_000) as i64;
-                    metrics.note_speaker_sound_start((wall + since).max(0) as u64);
+                    metrics.note_sound_start(SoundAt::Speaker, (wall + since).max(0) as u64);
                 }
                 let done = index(now) / FRAME;
                 let k = next.get_or_insert(done);
@@ -224,19 +194,5 @@ mod tests {
         assert_eq!(p.at(104.0), 5.0);
         assert_eq!(p.at(105.0), 0.0);
         assert_eq!(index(gst::ClockTime::from_mseconds(10)), FRAME);
-    }
-
-    #[test]
-    fn sound_starts_after_a_quiet_stretch_only() {
-        let mut s = Starts::default();
-        let quiet = vec![100.0; 480];
-        let loud = [0.0, -2000.0, 3000.0, 0.0];
-        assert!(s.feed(0, &quiet).is_empty());
-        // The first loud sample, whatever its sign.
-        assert_eq!(s.feed(1000, &loud), vec![1001]);
-        // Sound again soon after is the same sound...
-        assert!(s.feed(1001 + QUIET, &loud).is_empty());
-        // ...and after a quiet stretch a new one.
-        assert_eq!(s.feed(2 * QUIET + 1010, &loud), vec![2 * QUIET + 1011]);
     }
 }

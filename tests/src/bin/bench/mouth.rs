@@ -1,22 +1,25 @@
-//! `bench mouth`: mouth to ear, a guest's voice to the room and to another guest, reported,
-//! never judged.
+//! `bench mouth`: a guest's voice to the room and to another guest, reported, never judged.
 //!
 //! A table (guests hear each other) with the simulated room (`[audio] source =
 //! "simulated-room"`) and two real Chromium guests on loopback. Camille's fake microphone
 //! says a click every [`PERIOD_MS`] (a 1 kHz tone of [`CLICK_MS`], from a file); Jo's is
 //! silent. Each click is timed three times, all on the machine's one clock:
-//! - mouth: when Camille's page hears her own microphone (WebAudio on the track she sends,
-//!   `visavis_e2e::listen::start_onsets`);
-//! - the room's ear: when the unit's speaker plays it (the simulated speaker reports when
-//!   its sound starts, in the unit's metrics, `speaker_sound_starts_unix_us`);
-//! - Jo's ear: when Jo's page hears it in what the unit sends him (his own mix: the room
-//!   and Camille).
+//! - the unit decodes it (the unit's metrics, `voice_sound_starts_unix_us`): both paths
+//!   start here. What comes before (Camille's capture, her encoder, the network) is the
+//!   same for both and is not measured: Chromium's own view of its microphone
+//!   (WebAudio on the track it sends) came 32–51 ms *after* the unit had decoded the click,
+//!   so it cannot say when she spoke;
+//! - the unit's speaker plays it (the simulated speaker, `speaker_sound_starts_unix_us`: the
+//!   running time it plays at, the pipeline's latency included, a real device's own buffer
+//!   not);
+//! - Jo's page hears it in what the unit sends him (his own mix: the room and Camille), by
+//!   WebAudio, at the time his page's audio output plays it (`getOutputTimestamp`); the
+//!   output's latency is reported beside, and taken off for the comparison, so that
+//!   neither ear counts a device's buffer. WebAudio's tap of a received track may add a
+//!   little of its own.
 //!
-//! Guest → unit is the room's ear minus the mouth, guest → guest Jo's ear minus the mouth.
-//! Neither counts a device's own output buffer (the simulated speaker has none; Jo's page
-//! hears before its output), and both start where Camille's page hears her microphone,
-//! a little after her capture: the same start for both. What a network adds is not here
-//! (loopback): guest → unit crosses it once, guest → guest twice.
+//! On loopback: what a network adds is not here (to the unit it is before both paths
+//! start; to Jo it is one more leg).
 
 use crate::percentile;
 use std::fmt;
@@ -36,77 +39,86 @@ const CLICK_MS: u32 = 30;
 /// Sound is a sample at or above this (the click is at -6 dBFS; the room's processed
 /// microphone and the echo's residue stay far below)...
 const LOUD_DBFS: f64 = -30.0;
-/// ...after this long without (the unit's speaker uses the same rule).
+/// ...after this long without (the unit uses the same rule, `media::sound_starts`).
 const QUIET_MS: f64 = 300.0;
 /// How long the clicks are timed.
 const LISTEN: Duration = Duration::from_secs(24);
-/// A click heard later than this after it was said is not that click.
+/// Clicks the unit decodes before they are timed.
+const SETTLE_CLICKS: usize = 4;
+/// A click heard later than this after the unit decoded it is not that click.
 const LATEST_MS: f64 = 1000.0;
 
 /// What one run measured (ms).
 pub struct Report {
-    said: usize,
+    decoded: usize,
     period_ms: f64,
-    to_unit: Vec<f64>,
+    to_speaker: Vec<f64>,
     to_guest: Vec<f64>,
-    /// How long the other guest's browser held the audio in its jitter buffer, on average
-    /// over the clicks' time (ms).
+    /// Jo's page's output latency.
+    output_latency_ms: f64,
+    /// How long Jo's browser held the audio in its jitter buffer, on average over the
+    /// clicks' time.
     jitter_buffer_ms: f64,
+}
+
+impl Report {
+    fn line(&self, f: &mut fmt::Formatter<'_>, what: &str, v: &[f64]) -> fmt::Result {
+        let mut v = v.to_vec();
+        if v.is_empty() {
+            return writeln!(f, "  {what}: none of the {} clicks", self.decoded);
+        }
+        let (min, max) = (
+            v.iter().copied().fold(f64::INFINITY, f64::min),
+            v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        writeln!(
+            f,
+            "  {what}: median {:.0} ms, p95 {:.0} ms, {min:.0}–{max:.0} ms ({} of {} clicks)",
+            percentile(&mut v, 50.0),
+            percentile(&mut v, 95.0),
+            v.len(),
+            self.decoded
+        )
+    }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let line = |f: &mut fmt::Formatter<'_>, what: &str, v: &[f64]| {
-            let mut v = v.to_vec();
-            if v.is_empty() {
-                return writeln!(f, "  {what}: heard none of the {} clicks", self.said);
-            }
-            let (min, max) = (
-                v.iter().copied().fold(f64::INFINITY, f64::min),
-                v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            );
-            writeln!(
-                f,
-                "  {what}: median {:.0} ms, p95 {:.0} ms, {min:.0}–{max:.0} ms ({} of {} clicks)",
-                percentile(&mut v, 50.0),
-                percentile(&mut v, 95.0),
-                v.len(),
-                self.said
-            )
-        };
         writeln!(
             f,
-            "mouth to ear, a table of two guests on loopback, a click every {PERIOD_MS} ms \
-             (heard every {:.0} ms at the mouth):",
+            "mouth to ear at a table of two guests on loopback, from the unit decoding a guest's \
+             click (one every {PERIOD_MS} ms; decoded every {:.0} ms):",
             self.period_ms
         )?;
-        line(f, "guest -> the unit's speaker", &self.to_unit)?;
-        line(f, "guest -> the other guest", &self.to_guest)?;
+        self.line(f, "to the unit's speaker", &self.to_speaker)?;
+        self.line(f, "to the other guest's page output", &self.to_guest)?;
         writeln!(
             f,
-            "  of which the other guest's jitter buffer: {:.0} ms on average",
-            self.jitter_buffer_ms
+            "  of which that page's output latency {:.0} ms, its jitter buffer {:.0} ms on average",
+            self.output_latency_ms, self.jitter_buffer_ms
         )?;
-        let (mut u, mut g) = (self.to_unit.clone(), self.to_guest.clone());
-        if !u.is_empty() && !g.is_empty() {
-            let (u, g) = (percentile(&mut u, 50.0), percentile(&mut g, 50.0));
+        let (mut s, mut g) = (self.to_speaker.clone(), self.to_guest.clone());
+        if !s.is_empty() && !g.is_empty() {
+            let (s, g) = (percentile(&mut s, 50.0), percentile(&mut g, 50.0));
             writeln!(
                 f,
-                "  medians: guest -> guest {g:.0} ms against 1.2 x guest -> unit + 20 ms = {:.0} ms",
-                1.2 * u + 20.0
+                "  medians, output latency off: to the other guest {:.0} ms against 1.2 x to the \
+                 speaker + 20 ms = {:.0} ms (each ms before the unit's decoding, the same for \
+                 both, allows 0.2 ms more)",
+                g - self.output_latency_ms,
+                1.2 * s + 20.0
             )?;
         }
         Ok(())
     }
 }
 
-/// For each time in `said`, how long until the first of `heard` after it (within
+/// For each time in `from`, how long until the first of `to` after it (within
 /// [`LATEST_MS`]).
-fn delays(said: &[f64], heard: &[f64]) -> Vec<f64> {
-    said.iter()
+fn delays(from: &[f64], to: &[f64]) -> Vec<f64> {
+    from.iter()
         .filter_map(|s| {
-            heard
-                .iter()
+            to.iter()
                 .map(|h| h - s)
                 .find(|d| (0.0..LATEST_MS).contains(d))
         })
@@ -129,6 +141,13 @@ async fn join(driver: &Chromedriver, url: &str, name: &str, mic: &Path) -> Resul
     Ok(guest)
 }
 
+/// Unix time in ms.
+fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
 pub async fn run(dir: &Path) -> Result<Report> {
     let (clicks, quiet) = (dir.join("clicks.wav"), dir.join("silence.wav"));
     wav::clicks(&clicks, PERIOD_MS, CLICK_MS)?;
@@ -148,61 +167,59 @@ pub async fn run(dir: &Path) -> Result<Report> {
     let camille = join(&driver, &url, "Camille", &clicks).await?;
     let jo = join(&driver, &url, "Jo", &quiet).await?;
     settle(&unit).await?;
-    listen::start_onsets(&camille, "local", LOUD_DBFS, QUIET_MS).await?;
     listen::start_onsets(&jo, "remote", LOUD_DBFS, QUIET_MS).await?;
     let held0 = jo.audio_jitter_buffer().await?.unwrap_or_default();
+    let start = now_ms();
     crate::pass(LISTEN).await?;
-    // Only clicks said a full second before now count: the last may be on their way.
-    let end = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-        - LATEST_MS;
-    let said = listen::onsets(&camille, "local").await?;
+    // Only clicks decoded a full second before now count: the last may be on their way.
+    let end = now_ms() - LATEST_MS;
     let heard = listen::onsets(&jo, "remote").await?;
     let held1 = jo.audio_jitter_buffer().await?.unwrap_or_default();
-    let played: Vec<f64> = unit
-        .metrics()?
-        .speaker_sound_starts_unix_us
-        .iter()
-        .map(|us| *us as f64 / 1000.0)
-        .collect();
+    let m = unit.metrics()?;
     camille.close().await?;
     jo.close().await?;
-    let said: Vec<f64> = said.into_iter().filter(|s| *s <= end).collect();
-    if said.len() < 2 {
+    let ms = |us: &Vec<u64>| us.iter().map(|us| *us as f64 / 1000.0).collect::<Vec<_>>();
+    let decoded: Vec<f64> = ms(&m.voice_sound_starts_unix_us)
+        .into_iter()
+        .filter(|t| (start..=end).contains(t))
+        .collect();
+    if decoded.len() < 2 {
         return Err(Error::new(format!(
-            "Camille's page heard {} clicks from her microphone in {LISTEN:?}",
-            said.len()
+            "the unit decoded {} of Camille's clicks in {LISTEN:?}",
+            decoded.len()
         )));
     }
-    let mut gaps: Vec<f64> = said.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut gaps: Vec<f64> = decoded.windows(2).map(|w| w[1] - w[0]).collect();
+    let emitted = held1.1.saturating_sub(held0.1).max(1) as f64;
     Ok(Report {
-        said: said.len(),
+        decoded: decoded.len(),
         period_ms: percentile(&mut gaps, 50.0),
-        to_unit: delays(&said, &played),
-        to_guest: delays(&said, &heard),
-        jitter_buffer_ms: (held1.0 - held0.0) * 1000.0
-            / (held1.1.saturating_sub(held0.1).max(1)) as f64,
+        to_speaker: delays(&decoded, &ms(&m.speaker_sound_starts_unix_us)),
+        to_guest: delays(&decoded, &heard.onsets),
+        output_latency_ms: heard.output_latency * 1000.0,
+        jitter_buffer_ms: (held1.0 - held0.0) * 1000.0 / emitted,
     })
 }
 
-/// Until the unit mixes both guests' voices for each other and its speaker has played a
-/// click.
+/// Until the unit mixes both guests' voices for each other and has decoded
+/// [`SETTLE_CLICKS`] of Camille's.
 async fn settle(unit: &Appliance) -> Result<()> {
     wait::until(
-        "the unit to mix both guests and play a click",
+        "the unit to mix both guests and decode Camille's clicks",
         timeouts::media(),
         || async {
             let m = unit.metrics()?;
-            let starts = m.speaker_sound_starts_unix_us.len();
-            Ok(if m.own_mixes == 2 && m.group_voices == 2 && starts > 0 {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!(
-                    "{} mixes, {} voices, the speaker's sound started {starts} times",
-                    m.own_mixes, m.group_voices
-                ))
-            })
+            let clicks = m.voice_sound_starts_unix_us.len();
+            Ok(
+                if m.own_mixes == 2 && m.group_voices == 2 && clicks >= SETTLE_CLICKS {
+                    Check::Ready(())
+                } else {
+                    Check::NotYet(format!(
+                        "{} mixes, {} voices, {clicks} clicks decoded",
+                        m.own_mixes, m.group_voices
+                    ))
+                },
+            )
         },
     )
     .await
@@ -214,9 +231,9 @@ mod tests {
 
     #[test]
     fn each_click_is_paired_with_the_first_sound_after_it() {
-        let said = [1000.0, 2500.0, 4000.0];
+        let decoded = [1000.0, 2500.0, 4000.0];
         // The second click was never heard; something before the first is not it.
         let heard = [900.0, 1180.0, 1400.0, 4150.0];
-        assert_eq!(delays(&said, &heard), vec![180.0, 150.0]);
+        assert_eq!(delays(&decoded, &heard), vec![180.0, 150.0]);
     }
 }
