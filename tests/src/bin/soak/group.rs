@@ -25,8 +25,8 @@
 //! a table of eight needs for everyone to see everyone (what applianced's start-up advice
 //! names); with
 //! less, each sees fewer than n−1 and the table says so rather than fail. Guest-to-unit
-//! latency is not measured here (the unit's own reception is not timed), nor mouth-to-ear
-//! audio.
+//! latency is not measured here (the unit's own reception is not timed); mouth-to-ear audio
+//! is `bench mouth`'s (`cargo xtask bench group` runs both).
 
 use crate::clip::Clip;
 use crate::cycles::{MEDIA_PACKETS, SETTLE, STEP, config};
