@@ -112,6 +112,27 @@ const PAIR_SCRIPT: &str = with_pc!(
 "#
 );
 
+/// Resolves with `{ok: text}`: the connection's ICE states and every candidate pair (state,
+/// nominated, local and remote candidates, checks sent and answered), or `{error}`.
+const ICE_REPORT_SCRIPT: &str = with_pc!(
+    r#"
+  pc.getStats().then((report) => {
+    const lines = [`ice ${pc.iceConnectionState}, connection ${pc.connectionState}, gathering ${pc.iceGatheringState}`];
+    const candidate = (id) => {
+      const c = report.get(id) || {};
+      return `${c.candidateType || '?'} ${c.protocol || '?'}${c.relayProtocol ? '/' + c.relayProtocol : ''} ${c.address}:${c.port}`;
+    };
+    report.forEach((s) => {
+      if (s.type !== 'candidate-pair') return;
+      lines.push(`${s.state}${s.nominated ? ' nominated' : ''}: ${candidate(s.localCandidateId)} -> ` +
+        `${candidate(s.remoteCandidateId)}, checks ${s.requestsSent || 0} sent, ` +
+        `${s.responsesReceived || 0} answered, ${s.requestsReceived || 0} received`);
+    });
+    done({ ok: lines.join('\n') });
+  }, (e) => done({ error: String(e) }));
+"#
+);
+
 /// An ICE candidate's type (RTCIceCandidateType).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -371,6 +392,13 @@ impl Guest {
     /// video arrived.
     pub async fn video_reception(&self) -> Result<Option<VideoReception>> {
         self.stats_script(RECEPTION_SCRIPT, "the video reception")
+            .await
+    }
+
+    /// The page's ICE as its browser sees it, for a connection that does not come up: its
+    /// states and every candidate pair with the checks sent and answered.
+    pub async fn ice_report(&self) -> Result<String> {
+        self.stats_script(ICE_REPORT_SCRIPT, "the ICE candidate pairs")
             .await
     }
 

@@ -3,7 +3,7 @@
 //! NAT A, in a call whose video flows. Used by the NAT tests and `cargo xtask bench net`.
 
 use super::{Lab, LabConfig, Node};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::guest_ice::PageTimes;
 use crate::timeouts;
 use crate::{
@@ -63,9 +63,17 @@ impl LabCall {
         let opened = Instant::now();
         guest.open(&url).await?;
         guest.join("Camille").await?;
-        guest
+        if let Err(e) = guest
             .wait_for_state(PageState::InCall, timeouts::step())
-            .await?;
+            .await
+        {
+            // A call that does not come up across the lab: what the browser's ICE tried.
+            let ice = guest
+                .ice_report()
+                .await
+                .unwrap_or_else(|e| format!("(no ICE report: {e})"));
+            return Err(Error::new(format!("{e}; the guest's ICE:\n{ice}")));
+        }
         guest
             .wait_decoded(1, "the first decoded frame", timeouts::media())
             .await?;
