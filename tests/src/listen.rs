@@ -88,9 +88,9 @@ pub async fn levels(
 /// `window.__visavisOnsets[id]` as Unix times in ms: the sample's time in the audio
 /// context, on the page's clock through `getOutputTimestamp` (which pairs a context time
 /// with the `performance` time it is played at: the output's latency is in it, and noted
-/// beside). A `ScriptProcessor` of 256 frames hands
-/// each input block over with the output block after it: its start is taken as one block
-/// before that output's time, so a start is placed to within a block (5.3 ms at 48 kHz).
+/// beside). A `ScriptProcessor` of 256 frames hands each input block over with the output
+/// block after it: its start is taken as one block before that output's time, so a start
+/// is placed to within a block (5.3 ms at 48 kHz).
 const ONSETS_SCRIPT: &str = r#"
 const [id, loud, quietMs] = arguments;
 const video = document.getElementById(id);

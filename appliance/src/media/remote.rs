@@ -317,8 +317,8 @@ fn into_mix(
                         let samples = map
                             .chunks_exact(2)
                             .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])));
-                        for at in starts.feed(sound_starts::index_of_unix_us(unix_us()), samples) {
-                            let us = sound_starts::unix_us_of_index(at);
+                        for at in starts.feed(sound_starts::index_of_us(unix_us()), samples) {
+                            let us = sound_starts::us_of_index(at);
                             metrics.note_sound_start(SoundAt::Voice, us);
                         }
                         let (room, others) = &*input;

@@ -36,13 +36,14 @@ impl SoundStarts {
     }
 }
 
-/// Sample index of wall-clock time `unix_us` (a timeline for sound that has no other).
-pub fn index_of_unix_us(unix_us: u64) -> usize {
-    (u128::from(unix_us) * u128::from(RATE) / 1_000_000) as usize
+/// Sample index of time `us` (µs) on a timeline at [`RATE`]: wall-clock time for sound
+/// that has no timeline of its own.
+pub fn index_of_us(us: u64) -> usize {
+    (u128::from(us) * u128::from(RATE) / 1_000_000) as usize
 }
 
-/// Wall-clock time (µs) of sample index `i` of [`index_of_unix_us`]'s timeline.
-pub fn unix_us_of_index(i: usize) -> u64 {
+/// Time (µs) of sample index `i` on a timeline at [`RATE`].
+pub fn us_of_index(i: usize) -> u64 {
     (i as u128 * 1_000_000 / u128::from(RATE)) as u64
 }
 
@@ -64,10 +65,10 @@ mod tests {
     }
 
     #[test]
-    fn wall_clock_and_sample_indices_convert_both_ways() {
+    fn times_and_sample_indices_convert_both_ways() {
         let us = 1_764_900_000_123_456;
-        let i = index_of_unix_us(us);
-        assert!(us - unix_us_of_index(i) < 21, "within a sample");
-        assert_eq!(index_of_unix_us(1_000_000), RATE as usize);
+        let i = index_of_us(us);
+        assert!(us - us_of_index(i) < 21, "within a sample");
+        assert_eq!(index_of_us(1_000_000), RATE as usize);
     }
 }

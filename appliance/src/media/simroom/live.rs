@@ -17,7 +17,7 @@
 use super::{EchoPath, FRAME, Lcg, MediaError, at, bytes, samples};
 use crate::media::audio::MIC_FEED;
 use crate::media::room::{RATE, RoomAudio};
-use crate::media::sound_starts::SoundStarts;
+use crate::media::sound_starts::{self, SoundStarts};
 use crate::metrics::{Metrics, SoundAt, unix_us};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -135,8 +135,7 @@ pub fn echo_live(
                 // Running time `now` is wall-clock `wall` (to the microsecond or so).
                 let wall = unix_us() as i64;
                 for at in sound {
-                    let running_us = (at as u128 * 1_000_000 / u128::from(RATE)) as i64;
-                    let since = running_us - (now.nseconds() / 1_000) as i64;
+                    let since = sound_starts::us_of_index(at) as i64 - now.useconds() as i64;
                     metrics.note_sound_start(SoundAt::Speaker, (wall + since).max(0) as u64);
                 }
                 let done = index(now) / FRAME;
