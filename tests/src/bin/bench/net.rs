@@ -16,6 +16,9 @@
 //! 4. Two guests, one behind a 600 kbit/s cap, the other on the internet side with no cap:
 //!    what each gets (resolution, received bitrate, delivered fps, layer), and what the unit
 //!    captured and encoded on each layer meanwhile (frames a second).
+//! 5. Calls set up one after another across a lossy guest link (10 % loss each way, 60 ms
+//!    one way): how many come up, and invite → first frame for each. Loss there hits the
+//!    DTLS handshake's flights, which only retransmission recovers.
 
 use crate::visavis::{LATENCY_JS, bench_state, eval, metrics};
 use crate::{pass, percentile};
@@ -52,6 +55,8 @@ pub enum Section {
     CapDrop,
     /// A fast guest beside a capped one.
     TwoGuests,
+    /// Calls set up across a 10 % loss link.
+    Lossy,
 }
 
 /// The sections named (all when none is); each says FAILED with its reason instead of
@@ -78,6 +83,9 @@ pub async fn run(sections: &[Section]) -> String {
     }
     if wanted(Section::TwoGuests) {
         report(&mut out, "two guests", two_guests().await);
+    }
+    if wanted(Section::Lossy) {
+        out.push_str(&lossy().await);
     }
     out
 }
@@ -144,6 +152,55 @@ async fn matrix() -> String {
         };
         let _ = writeln!(out, "  {nat_a:?} / {nat_b:?}: {line}");
     }
+    out
+}
+
+/// Calls `bench net --net lossy` sets up, and the loss on the guest's link.
+const LOSSY_CALLS: usize = 12;
+const LOSSY_LOSS: f64 = 0.10;
+
+/// Calls set up one after another across a lossy guest link: how many came up, and how
+/// long each took.
+async fn lossy() -> String {
+    let mut out = format!(
+        "net: connecting across a lossy link (guest side {:.0} % loss each way, 60 ± 5 ms one way), \
+         {LOSSY_CALLS} calls\n",
+        LOSSY_LOSS * 100.0
+    );
+    let config = LabConfig {
+        nat_a: NatKind::Cone,
+        nat_b: NatKind::Cone,
+        guest_link: LinkShape {
+            rate_kbit: None,
+            loss: LOSSY_LOSS,
+            wire: Some(Wire::delay(60.0, 5.0)),
+        },
+        ..Default::default()
+    };
+    let mut times = Vec::new();
+    for n in 1..=LOSSY_CALLS {
+        let line = match LabCall::start(config, unit()).await {
+            Ok(call) => {
+                let first = call.invite_to_first_frame.as_secs_f64();
+                times.push(first);
+                let _ = call.guest.close().await;
+                format!("{first:.2} s ({})", phases(&call.phases))
+            }
+            // With the line of the ICE report (when there is one) that says how far it got.
+            Err(e) => format!(
+                "FAILED: {}",
+                e.to_string().lines().take(2).collect::<Vec<_>>().join(" ")
+            ),
+        };
+        let _ = writeln!(out, "  call {n}: {line}");
+    }
+    let came_up = times.len();
+    let _ = writeln!(
+        out,
+        "  came up {came_up} of {LOSSY_CALLS}; invite → first frame p50 {:.2} s, max {:.2} s",
+        percentile(&mut times, 50.0),
+        percentile(&mut times, 100.0)
+    );
     out
 }
 
