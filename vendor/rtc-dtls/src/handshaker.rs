@@ -123,6 +123,8 @@ impl DTLSConn {
 
         // Prepare flights
         self.current_retransmit_count = 0;
+        // Visavis patch: a repeat heard before this flight says nothing about it.
+        self.peer_repeated_flight = false;
         self.retransmit = self.current_flight.has_retransmit();
 
         let result =
@@ -217,9 +219,19 @@ impl DTLSConn {
                     }
                     // Visavis patch. Still WAITING: what arrived was part of the peer's next
                     // flight, or the peer repeating its previous flight because ours was lost.
-                    // RFC 6347 4.2.4 leaves WAITING only on the next flight or the timer, so the
-                    // timer stays armed at its deadline; dropping it meant a lost flight was
-                    // never sent again, and the handshake hung until the peer gave up.
+                    // RFC 6347 4.2.4: a repeat ("read retransmit") sends our flight again at
+                    // once, against the same budget as the timer's retransmissions, so forged
+                    // repeats cannot make us send without limit.
+                    if std::mem::take(&mut self.peer_repeated_flight)
+                        && self.retransmit
+                        && self.current_retransmit_count < self.maximum_retransmit_number
+                    {
+                        self.current_retransmit_count += 1;
+                        return Ok(HandshakeState::Sending);
+                    }
+                    // Otherwise WAITING ends only on the next flight or the timer, so the timer
+                    // stays armed at its deadline; dropping it meant a lost flight was never
+                    // sent again, and the handshake hung until the peer gave up.
                     self.current_retransmit_timer = retransmit_timer;
                 }
                 Ok(next_flight) => {

@@ -109,6 +109,9 @@ pub struct DTLSConn {
     /// Reset on every `read`, unlike the sticky `handshake_rx`, so a completed association can tell
     /// an RFC 6347 §4.2.4 last-flight repeat from ordinary post-handshake application data.
     pub(crate) received_handshake_in_last_datagram: bool,
+    /// Visavis patch: the peer repeated handshake messages it had already sent since our
+    /// current flight went out — it has not heard that flight (RFC 6347 4.2.4).
+    pub(crate) peer_repeated_flight: bool,
 }
 
 impl DTLSConn {
@@ -175,6 +178,7 @@ impl DTLSConn {
             retransmit: false,
             handshake_rx: None,
             received_handshake_in_last_datagram: false,
+            peer_repeated_flight: false,
         }
     }
 
@@ -723,6 +727,9 @@ impl DTLSConn {
         };
         if is_handshake {
             self.replay_detector[h.epoch as usize].accept();
+            if self.fragment_buffer.take_repeated() {
+                self.peer_repeated_flight = true;
+            }
             while let Ok((out, epoch)) = self.fragment_buffer.pop() {
                 //log::debug!("Extension Debug: out.len()={}", out.len());
                 let mut reader = out.as_slice();

@@ -23,6 +23,10 @@ pub(crate) struct FragmentBuffer {
     cache: HashMap<u16, Vec<Fragment>>,
 
     current_message_sequence_number: u16,
+
+    // Visavis patch: a handshake message arrived that was already popped, i.e. the peer
+    // repeated a flight (see `take_repeated`).
+    repeated: bool,
 }
 
 impl FragmentBuffer {
@@ -30,6 +34,7 @@ impl FragmentBuffer {
         FragmentBuffer {
             cache: HashMap::new(),
             current_message_sequence_number: 0,
+            repeated: false,
         }
     }
 
@@ -58,16 +63,25 @@ impl FragmentBuffer {
             let mut reader = Cursor::new(buf);
             let handshake_header = HandshakeHeader::unmarshal(&mut reader)?;
 
-            self.cache
-                .entry(handshake_header.message_sequence)
-                .or_default();
-
             // end index should be the length of handshake header but if the handshake
             // was fragmented, we should keep them all
             let mut end = HANDSHAKE_HEADER_LENGTH + handshake_header.length as usize;
             if end > buf.len() {
                 end = buf.len();
             }
+
+            // Visavis patch: a message already popped can never be popped again, so it is
+            // not kept (it only filled the buffer); it is noted, since a peer repeats a
+            // flight when it has not heard ours (RFC 6347 4.2.4).
+            if handshake_header.message_sequence < self.current_message_sequence_number {
+                self.repeated = true;
+                buf = &buf[end..];
+                continue;
+            }
+
+            self.cache
+                .entry(handshake_header.message_sequence)
+                .or_default();
 
             // Discard all headers, when rebuilding the packet we will re-build
             let data = buf[HANDSHAKE_HEADER_LENGTH..end].to_vec();
@@ -83,6 +97,11 @@ impl FragmentBuffer {
         }
 
         Ok(true)
+    }
+
+    /// Visavis patch: whether a message already popped arrived again since the last call.
+    pub(crate) fn take_repeated(&mut self) -> bool {
+        std::mem::take(&mut self.repeated)
     }
 
     pub fn pop(&mut self) -> Result<(Vec<u8>, u16)> {
