@@ -2,13 +2,19 @@
 
 use std::fmt;
 use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::Duration;
+use visavis_e2e::lab::{Netns, probe};
 use visavis_e2e::procstat;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{Chromedriver, Error, Guest, Result};
 
 const PAGE: &str = include_str!("baseline.html");
+const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 pub struct Report {
     cpu_per_sec: f64,
@@ -44,28 +50,81 @@ impl fmt::Display for Report {
     }
 }
 
-/// Serve the baseline page on loopback; returns its URL.
-fn serve_page() -> Result<String> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::new(e.to_string()))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::new(e.to_string()))?;
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{PAGE}",
-                PAGE.len()
-            );
-        }
-    });
-    Ok(format!("http://{addr}/"))
+/// The baseline page, served on a loopback until dropped.
+pub struct PageServer {
+    url: String,
+    addr: SocketAddr,
+    /// The lab namespace it listens in; `None`: the bench's own.
+    ns: Option<Netns>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
 }
 
-async fn call(
+impl PageServer {
+    /// Serve on the bench's own loopback.
+    pub fn start() -> Result<PageServer> {
+        let listener = TcpListener::bind(LOOPBACK).map_err(|e| Error::new(e.to_string()))?;
+        Self::serve(listener, None)
+    }
+
+    /// Serve on the loopback of a lab namespace (a browser there reaches it as a secure
+    /// origin).
+    pub fn start_in(ns: &Netns) -> Result<PageServer> {
+        Self::serve(probe::tcp_listener(ns, LOOPBACK)?, Some(ns.clone()))
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn serve(listener: TcpListener, ns: Option<Netns>) -> Result<PageServer> {
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::new(e.to_string()))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                for mut stream in listener.incoming().flatten() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{PAGE}",
+                        PAGE.len()
+                    );
+                }
+            })
+        };
+        Ok(PageServer {
+            url: format!("http://{addr}/"),
+            addr,
+            ns,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for PageServer {
+    /// Stop, and wake the listener with a connection of our own so its thread ends.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let woken = match &self.ns {
+            Some(ns) => probe::tcp_connect(ns, self.addr, Duration::from_secs(1)).is_ok(),
+            None => TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok(),
+        };
+        if let Some(thread) = self.thread.take().filter(|_| woken) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Run `script` (a promise) on the baseline page; its value, or the page's error.
+pub async fn call(
     guest: &Guest,
     script: &str,
     args: Vec<serde_json::Value>,
@@ -85,7 +144,8 @@ async fn call(
 }
 
 pub async fn run(clip: &Path) -> Result<Report> {
-    let url = serve_page()?;
+    let page = PageServer::start()?;
+    let url = page.url();
     let sender_driver = Chromedriver::start()?;
     let receiver_driver = Chromedriver::start()?;
     let sender = sender_driver
@@ -95,8 +155,8 @@ pub async fn run(clip: &Path) -> Result<Report> {
         )])
         .await?;
     let receiver = receiver_driver.new_guest().await?;
-    sender.open(&url).await?;
-    receiver.open(&url).await?;
+    sender.open(url).await?;
+    receiver.open(url).await?;
     let offer = call(&sender, "window.bench.send()", vec![]).await?;
     let answer = call(&receiver, "window.bench.receive(arguments[0])", vec![offer]).await?;
     call(&sender, "window.bench.accept(arguments[0])", vec![answer]).await?;

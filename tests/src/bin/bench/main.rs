@@ -18,6 +18,7 @@ mod baseline;
 mod kiosk;
 mod mouth;
 mod net;
+mod thin_baseline;
 mod visavis;
 
 use clap::{Parser, ValueEnum};
@@ -163,7 +164,7 @@ async fn main() -> ExitCode {
         }
     }
     if wanted(Part::Net) {
-        println!("{}", net::run(&net_sections).await);
+        println!("{}", net::run(&net_sections, &clip).await);
     }
     if wanted(Part::Mouth) {
         match mouth::run(dir.path()).await {

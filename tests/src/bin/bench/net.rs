@@ -19,17 +19,20 @@
 //! 5. Calls set up one after another across a lossy guest link (10 % loss each way, 60 ms
 //!    one way): how many come up, and invite → first frame for each. Loss there hits the
 //!    DTLS handshake's flights, which only retransmission recovers.
+//! 6. The thin link's reference: Chromium to Chromium across it ([`crate::thin_baseline`]).
 
+use crate::thin_baseline;
 use crate::visavis::{LATENCY_JS, bench_state, eval, metrics};
 use crate::{pass, percentile};
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use visavis_api::local::MetricsSnapshot;
 use visavis_e2e::lab::call::{LabCall, frames_flow};
 use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
 use visavis_e2e::{
-    ApplianceConfig, Chromedriver, Error, Guest, PageState, PageTimes, Result, TraceSample,
-    VideoReception, timeouts,
+    ApplianceConfig, CandidatePair, Chromedriver, Error, Guest, PageState, PageTimes, Result,
+    TraceSample, VideoReception, timeouts,
 };
 
 /// The unit as a store runs it.
@@ -57,11 +60,29 @@ pub enum Section {
     TwoGuests,
     /// Calls set up across a 10 % loss link.
     Lossy,
+    /// Chromium to Chromium across the thin link.
+    Baseline,
 }
+
+/// The one-way delay and jitter of the thin and lossy links, ms.
+const WAN_DELAY_MS: f64 = 60.0;
+const WAN_JITTER_MS: f64 = 5.0;
+
+/// The thin link, on the guest's side: 1 Mbit/s, 2 % random loss each way, 60 ± 5 ms one way.
+pub fn thin_link() -> LinkShape {
+    LinkShape {
+        rate_kbit: Some(1000),
+        loss: 0.02,
+        wire: Some(Wire::delay(WAN_DELAY_MS, WAN_JITTER_MS)),
+    }
+}
+
+/// How [`thin_link`] reads in a report.
+pub const THIN_LINK: &str = "guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way";
 
 /// The sections named (all when none is); each says FAILED with its reason instead of
 /// stopping the others.
-pub async fn run(sections: &[Section]) -> String {
+pub async fn run(sections: &[Section], clip: &Path) -> String {
     let wanted = |s: Section| sections.is_empty() || sections.contains(&s);
     let mut out = String::from(
         "net: calls across the lab (guest — NAT A — internet — NAT B — unit), 1280x720@30, ceiling 2500 kbit/s\n",
@@ -86,6 +107,13 @@ pub async fn run(sections: &[Section]) -> String {
     }
     if wanted(Section::Lossy) {
         out.push_str(&lossy().await);
+    }
+    if wanted(Section::Baseline) {
+        report(
+            &mut out,
+            "thin link, browser to browser",
+            thin_baseline::run(clip).await,
+        );
     }
     out
 }
@@ -127,17 +155,7 @@ async fn matrix() -> String {
         let line = match LabCall::start(config, unit()).await {
             Ok(call) => {
                 let pair = match call.guest.selected_candidate_pair().await {
-                    Ok(Some(p)) => format!(
-                        "{:?} {} ({}{}) ↔ {:?} {}",
-                        p.local_type,
-                        p.local_address,
-                        p.state,
-                        p.relay_protocol
-                            .map(|r| format!(", relay over {r}"))
-                            .unwrap_or_default(),
-                        p.remote_type,
-                        p.remote_address
-                    ),
+                    Ok(Some(p)) => pair_line(&p),
                     Ok(None) => "no selected pair".into(),
                     Err(e) => format!("pair unreadable: {e}"),
                 };
@@ -163,8 +181,8 @@ const LOSSY_LOSS: f64 = 0.10;
 /// long each took.
 async fn lossy() -> String {
     let mut out = format!(
-        "net: connecting across a lossy link (guest side {:.0} % loss each way, 60 ± 5 ms one way), \
-         {LOSSY_CALLS} calls\n",
+        "net: connecting across a lossy link (guest side {:.0} % loss each way, {WAN_DELAY_MS} ± \
+         {WAN_JITTER_MS} ms one way), {LOSSY_CALLS} calls\n",
         LOSSY_LOSS * 100.0
     );
     let config = LabConfig {
@@ -173,7 +191,7 @@ async fn lossy() -> String {
         guest_link: LinkShape {
             rate_kbit: None,
             loss: LOSSY_LOSS,
-            wire: Some(Wire::delay(60.0, 5.0)),
+            wire: Some(Wire::delay(WAN_DELAY_MS, WAN_JITTER_MS)),
         },
         ..Default::default()
     };
@@ -202,6 +220,22 @@ async fn lossy() -> String {
         percentile(&mut times, 100.0)
     );
     out
+}
+
+/// A selected candidate pair: "Srflx 198.18.0.2:40000 (succeeded) ↔ Srflx 198.18.0.3:50000".
+pub fn pair_line(p: &CandidatePair) -> String {
+    format!(
+        "{:?} {} ({}{}) ↔ {:?} {}",
+        p.local_type,
+        p.local_address,
+        p.state,
+        p.relay_protocol
+            .as_ref()
+            .map(|r| format!(", relay over {r}"))
+            .unwrap_or_default(),
+        p.remote_type,
+        p.remote_address
+    )
 }
 
 /// The page's wait, step by step: "page 0.31 s, join → let in 0.42 s, → connected 0.25 s,
@@ -236,11 +270,7 @@ async fn thin() -> Result<String> {
         LabConfig {
             nat_a: NatKind::Cone,
             nat_b: NatKind::Cone,
-            guest_link: LinkShape {
-                rate_kbit: Some(1000),
-                loss: 0.02,
-                wire: Some(Wire::delay(60.0, 5.0)),
-            },
+            guest_link: thin_link(),
             ..Default::default()
         },
         ApplianceConfig {
@@ -269,36 +299,55 @@ async fn thin() -> Result<String> {
         .into_iter()
         .skip(seen)
         .collect();
-    let frozen = b.total_freezes_duration - a.total_freezes_duration;
-    let kbit = (b.bytes_received - a.bytes_received) as f64 * 8.0 / 1000.0 / secs;
-    let (held, target, minimum) = b.jitter_buffer_since(&a);
     let (sent, estimates) = send_lines(&series);
     let _ = call.guest.close().await;
     Ok(format!(
-        "net: thin link (guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way), {secs:.1} s window:\n  \
-         delivered {:.1} fps at {}x{}, {kbit:.0} kbit/s received; freezes {} totalling {frozen:.2} s \
-         ({:.1} % of the time); packets lost {}, retransmitted {} (asked again and refused {})\n  \
+        "net: thin link ({THIN_LINK}), {secs:.1} s window:\n  \
+         {}, retransmitted {} (asked again and refused {})\n  \
          glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames read); \
          the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n  \
-         the guest's jitter buffer held frames {held:.0} ms on average (its target {target:.0} ms, \
-         the least asked of it {minimum:.0} ms)\n  \
+         the guest's {}\n  \
          the unit's video send rate to the guest, per second (kbit/s): {}\n  \
          its estimate for the guest, per second (kbit/s): {}\n{}",
-        (b.frames_decoded - a.frames_decoded) as f64 / secs,
-        b.frame_width,
-        b.frame_height,
-        b.freeze_count - a.freeze_count,
-        100.0 * frozen / secs,
-        b.packets_lost - a.packets_lost,
+        delivered(&a, &b, secs),
         resent_b.0 - resent_a.0,
         resent_b.1 - resent_a.1,
         percentile(&mut latencies, 50.0),
         percentile(&mut latencies, 95.0),
         latencies.len(),
+        jitter_buffer(&a, &b),
         sent,
         estimates,
         freezes_told(&trace),
     ))
+}
+
+/// What a browser received of the video between `a` and `b`, `secs` apart: "delivered 29.5
+/// fps at 640x360, 700 kbit/s received; freezes 1 totalling 0.25 s (1.2 % of the time);
+/// packets lost 40".
+pub fn delivered(a: &VideoReception, b: &VideoReception, secs: f64) -> String {
+    let frozen = b.total_freezes_duration - a.total_freezes_duration;
+    format!(
+        "delivered {:.1} fps at {}x{}, {:.0} kbit/s received; freezes {} totalling {frozen:.2} s \
+         ({:.1} % of the time); packets lost {}",
+        (b.frames_decoded - a.frames_decoded) as f64 / secs,
+        b.frame_width,
+        b.frame_height,
+        (b.bytes_received - a.bytes_received) as f64 * 8.0 / 1000.0 / secs,
+        b.freeze_count - a.freeze_count,
+        100.0 * frozen / secs,
+        b.packets_lost - a.packets_lost,
+    )
+}
+
+/// "jitter buffer held frames 180 ms on average (its target 215 ms, the least asked of it
+/// 215 ms)", between `a` and `b`.
+pub fn jitter_buffer(a: &VideoReception, b: &VideoReception) -> String {
+    let (held, target, minimum) = b.jitter_buffer_since(a);
+    format!(
+        "jitter buffer held frames {held:.0} ms on average (its target {target:.0} ms, \
+         the least asked of it {minimum:.0} ms)"
+    )
 }
 
 /// One reading of the unit's sending to its one guest: seconds since the series began
@@ -343,7 +392,7 @@ fn retransmits(call: &LabCall) -> Result<(u64, u64)> {
 /// Each freeze in a guest's video trace: when it ended (seconds into the trace), how long
 /// it lasted, and what the browser saw in the second before it began: packets lost, NACKs
 /// and keyframe requests it sent, keyframes decoded.
-fn freezes_told(trace: &[TraceSample]) -> String {
+pub fn freezes_told(trace: &[TraceSample]) -> String {
     let Some(first) = trace.first() else {
         return "  (no video trace)\n".into();
     };

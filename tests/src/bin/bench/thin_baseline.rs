@@ -1,0 +1,118 @@
+//! `bench net --net baseline`: the thin link's reference. Chromium sends the bench's clip
+//! as its camera, and its fake microphone's beeps, straight to another Chromium across the
+//! lab link of the thin-link section:
+//! the sender where the unit sits (behind NAT B), the receiver where the guest sits (behind
+//! NAT A, on the thin link), STUN from the lab's coturn. libwebrtc runs both ends and picks
+//! size and bitrate as a phone's call would. The receiver's figures are the thin-link
+//! section's, read the same way (no glass-to-glass: the clip carries no capture time), so
+//! the unit's freezes there can be read against what the browser's own stack gets on the
+//! same link.
+
+use crate::baseline::{PageServer, call};
+use crate::net::{THIN_LINK, delivered, freezes_told, jitter_buffer, pair_line, thin_link};
+use crate::pass;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use visavis_e2e::lab::call::FLOWING;
+use visavis_e2e::wait::{self, Check};
+use visavis_e2e::{
+    Chromedriver, Coturn, Error, Guest, Lab, LabConfig, NatKind, Node, Result, VideoReception,
+    timeouts,
+};
+
+/// As long as the thin-link section measures.
+const WINDOW: Duration = Duration::from_secs(20);
+
+async fn reception(guest: &Guest) -> Result<VideoReception> {
+    guest
+        .video_reception()
+        .await?
+        .ok_or_else(|| Error::new("the receiving browser has no inbound video"))
+}
+
+pub async fn run(clip: &Path) -> Result<String> {
+    // Declared first, dropped last: the browsers and servers go before their namespaces.
+    let lab = Lab::start(LabConfig {
+        nat_a: NatKind::Cone,
+        nat_b: NatKind::Cone,
+        guest_link: thin_link(),
+        ..Default::default()
+    })?;
+    let coturn = Coturn::start(&lab)?;
+    let options = serde_json::json!({
+        "iceServers": [{ "urls": coturn.stun_url() }],
+        "free": true,
+    });
+    let sender_page = PageServer::start_in(lab.ns(Node::Unit))?;
+    let receiver_page = PageServer::start_in(lab.ns(Node::Guest))?;
+    let sender_driver = Chromedriver::start_in(lab.ns(Node::Unit))?;
+    let receiver_driver = Chromedriver::start_in(lab.ns(Node::Guest))?;
+    let mut sender_args = Lab::guest_chromium_args();
+    sender_args.push(format!(
+        "--use-file-for-fake-video-capture={}",
+        clip.display()
+    ));
+    let sender = sender_driver.new_guest_with_args(&sender_args).await?;
+    let receiver = receiver_driver
+        .new_guest_with_args(&Lab::guest_chromium_args())
+        .await?;
+    receiver.record_peer_connections().await?;
+    sender.open(sender_page.url()).await?;
+    receiver.open(receiver_page.url()).await?;
+    let offer = call(
+        &sender,
+        "window.bench.send(arguments[0])",
+        vec![options.clone()],
+    )
+    .await?;
+    let answer = call(
+        &receiver,
+        "window.bench.receive(arguments[0], arguments[1])",
+        vec![offer, options],
+    )
+    .await?;
+    call(&sender, "window.bench.accept(arguments[0])", vec![answer]).await?;
+    // As the thin-link section does: measure once frames flow.
+    wait::until(
+        "the receiving browser to decode its first frames across the thin link",
+        timeouts::media(),
+        || async {
+            let decoded = receiver
+                .video_reception()
+                .await?
+                .map_or(0, |r| r.frames_decoded);
+            Ok(if decoded >= FLOWING {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{decoded} frames decoded"))
+            })
+        },
+    )
+    .await?;
+    let pair = receiver
+        .selected_candidate_pair()
+        .await?
+        .map_or_else(|| "none".to_string(), |p| pair_line(&p));
+    let a = reception(&receiver).await?;
+    receiver.start_video_trace().await?;
+    let t0 = Instant::now();
+    pass(WINDOW).await?;
+    let b = reception(&receiver).await?;
+    let trace = receiver.take_video_trace().await?;
+    let secs = t0.elapsed().as_secs_f64();
+    let nacks = match (trace.first(), trace.last()) {
+        (Some(first), Some(last)) => last.nack_count - first.nack_count,
+        _ => 0,
+    };
+    let _ = sender.close().await;
+    let _ = receiver.close().await;
+    Ok(format!(
+        "net: thin link, browser to browser ({THIN_LINK}; Chromium sends the clip and a \
+         microphone to Chromium, size and bitrate its own), {secs:.1} s window:\n  \
+         {}, NACKs sent {nacks}\n  \
+         the receiver's {}; the pair it selected: {pair}\n{}",
+        delivered(&a, &b, secs),
+        jitter_buffer(&a, &b),
+        freezes_told(&trace),
+    ))
+}
