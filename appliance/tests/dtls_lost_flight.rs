@@ -89,8 +89,11 @@ impl Handshake {
     /// Starts a handshake that loses every datagram of `lost`: the `n`th batch a side sends
     /// (1-based; a batch is what one step of the endpoint queued, i.e. one flight). Each side
     /// retransmits first after its own interval.
-    fn start(lost: Option<(Side, usize)>, client: Duration, server: Duration) -> Self {
-        let (client_interval, server_interval) = (client, server);
+    fn start(
+        lost: Option<(Side, usize)>,
+        client_interval: Duration,
+        server_interval: Duration,
+    ) -> Self {
         let now = Instant::now();
         let mut client = Endpoint::new(client_addr(), TransportProtocol::UDP, None);
         let server = Endpoint::new(

@@ -2,7 +2,8 @@
 //!
 //! 1. The connect matrix: for each pair of NAT kinds, the candidate pair the guest's
 //!    Chromium selected and the time from opening the invite to the first decoded frame.
-//! 2. A thin link (1 Mbit/s, 2 % random loss, 60 ms one-way delay on the guest's side):
+//! 2. A thin link (1 Mbit/s, 2 % random loss, 60 ms one-way delay on the guest's side;
+//!    `--net clean`: the same without the loss, to tell what the freezes owe to loss):
 //!    delivered fps, Chromium's freeze count and time frozen over the window (each freeze
 //!    with what the browser saw in the second before it: losses, NACKs, keyframe requests,
 //!    from `getStats()` every 100 ms), the packets the unit retransmitted and refused to,
@@ -54,6 +55,8 @@ pub enum Section {
     Matrix,
     /// 1 Mbit/s, 2 % loss, 60 ms.
     Thin,
+    /// The thin link without its loss.
+    Clean,
     /// The guest's cap dropped from 4 to 1 Mbit/s mid-call.
     CapDrop,
     /// A fast guest beside a capped one.
@@ -97,7 +100,18 @@ pub async fn run(sections: &[Section], clip: &Path) -> String {
         }
     };
     if wanted(Section::Thin) {
-        report(&mut out, "thin link", thin().await);
+        report(&mut out, "thin link", thin(thin_link(), "thin link").await);
+    }
+    if wanted(Section::Clean) {
+        let clean = LinkShape {
+            loss: 0.0,
+            ..thin_link()
+        };
+        report(
+            &mut out,
+            "thin link without loss",
+            thin(clean, "thin link without loss").await,
+        );
     }
     if wanted(Section::CapDrop) {
         report(&mut out, "cap drop", cap_drop().await);
@@ -265,12 +279,13 @@ async fn reception(call: &LabCall) -> Result<VideoReception> {
         .ok_or_else(|| Error::new("the guest has no inbound video"))
 }
 
-async fn thin() -> Result<String> {
+/// A call across `link` (the thin link, or it without loss), called `name` in the report.
+async fn thin(link: LinkShape, name: &str) -> Result<String> {
     let call = LabCall::start(
         LabConfig {
             nat_a: NatKind::Cone,
             nat_b: NatKind::Cone,
-            guest_link: thin_link(),
+            guest_link: link,
             ..Default::default()
         },
         ApplianceConfig {
@@ -302,13 +317,15 @@ async fn thin() -> Result<String> {
     let (sent, estimates) = send_lines(&series);
     let _ = call.guest.close().await;
     Ok(format!(
-        "net: thin link ({THIN_LINK}), {secs:.1} s window:\n  \
+        "net: {name} (guest side 1 Mbit/s, {:.0} % loss, {WAN_DELAY_MS} ± {WAN_JITTER_MS} ms one way), \
+         {secs:.1} s window:\n  \
          {}, retransmitted {} (asked again and refused {})\n  \
          glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames read); \
          the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n  \
          the guest's {}\n  \
          the unit's video send rate to the guest, per second (kbit/s): {}\n  \
          its estimate for the guest, per second (kbit/s): {}\n{}",
+        link.loss * 100.0,
         delivered(&a, &b, secs),
         resent_b.0 - resent_a.0,
         resent_b.1 - resent_a.1,
