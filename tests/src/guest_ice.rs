@@ -112,6 +112,25 @@ const PAIR_SCRIPT: &str = with_pc!(
 "#
 );
 
+/// Resolves with `{ok: {selected, received, total}}` (the selected pair's id, the bytes received
+/// on every candidate pair by id, and the RTP bytes received in all, headers included) or
+/// `{error}`.
+const PAIR_BYTES_SCRIPT: &str = with_pc!(
+    r#"
+  pc.getStats().then((report) => {
+    let selected = null;
+    let total = 0;
+    const received = {};
+    report.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) selected = s.selectedCandidatePairId;
+      if (s.type === 'inbound-rtp') total += (s.bytesReceived || 0) + (s.headerBytesReceived || 0);
+      if (s.type === 'candidate-pair') received[s.id] = s.bytesReceived || 0;
+    });
+    done({ ok: { selected, received, total } });
+  }, (e) => done({ error: String(e) }));
+"#
+);
+
 /// Resolves with `{ok: text}`: the connection's ICE states and every candidate pair (state,
 /// nominated, local and remote candidates, checks sent and answered), or `{error}`.
 const ICE_REPORT_SCRIPT: &str = with_pc!(
@@ -132,6 +151,36 @@ const ICE_REPORT_SCRIPT: &str = with_pc!(
   }, (e) => done({ error: String(e) }));
 "#
 );
+
+/// The bytes a guest's browser received so far, in all and on each of its candidate pairs,
+/// and which pair it selected: where the other side really sends. (What comes through the
+/// guest's relay as TURN data indications counts on no pair, nor for the transport: the
+/// total is the RTP streams'.)
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PairBytes {
+    /// The selected pair's stats id; `None` while there is none.
+    pub selected: Option<String>,
+    /// Bytes received, by candidate pair stats id.
+    pub received: std::collections::BTreeMap<String, u64>,
+    /// RTP bytes received in all, headers included (a pair also counts SRTP's tags and RTCP).
+    pub total: u64,
+}
+
+impl PairBytes {
+    /// Of the bytes received since `before`: how many came on the pair selected now, and how
+    /// many in all.
+    pub fn since(&self, before: &PairBytes) -> (u64, u64) {
+        let on_selected = self.selected.as_ref().map_or(0, |id| {
+            let was = before.received.get(id).copied().unwrap_or(0);
+            self.received
+                .get(id)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(was)
+        });
+        (on_selected, self.total.saturating_sub(before.total))
+    }
+}
 
 /// An ICE candidate's type (RTCIceCandidateType).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -188,6 +237,12 @@ impl Guest {
     /// is none.
     pub async fn selected_candidate_pair(&self) -> Result<Option<CandidatePair>> {
         self.stats_script(PAIR_SCRIPT, "the selected candidate pair")
+            .await
+    }
+
+    /// The bytes received on each candidate pair of the page's last peer connection so far.
+    pub async fn pair_bytes(&self) -> Result<PairBytes> {
+        self.stats_script(PAIR_BYTES_SCRIPT, "the bytes received per candidate pair")
             .await
     }
 

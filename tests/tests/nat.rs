@@ -1,7 +1,8 @@
 //! Calls across NATs, in the network lab (tests/src/lab): a guest's Chromium behind NAT A, the
 //! unit behind NAT B, rendezvous and coturn in the lab's internet. Each case is a [`Case`]:
 //! the two NAT kinds and the path the guest's browser must end up on, judged from the
-//! candidate pair it selected (`getStats()`), after its video flows.
+//! candidate pair it selected (`getStats()`), after its video flows; and the unit's media
+//! must come on that pair.
 //!
 //! Adding a case (symmetric NATs and TURN, once rendezvous hands out TURN credentials) is one
 //! more `#[tokio::test]` calling [`call_across`] with its [`Case`]; a test that shapes the
@@ -90,17 +91,61 @@ async fn selected_pair(guest: &Guest) -> Result<CandidatePair> {
 
 /// One call across the lab for `case`; returns the selected pair after it was judged.
 async fn call_across(case: Case) -> Result<CandidatePair> {
+    call_across_link(case, LinkShape::default()).await
+}
+
+/// [`call_across`] with the guest's access link shaped as `guest_link`.
+async fn call_across_link(case: Case, guest_link: LinkShape) -> Result<CandidatePair> {
     let call = call_in(LabConfig {
         nat_a: case.nat_a,
         nat_b: case.nat_b,
+        guest_link,
         ..Default::default()
     })
     .await?;
     let pair = selected_pair(&call.guest).await?;
     println!("nat: {case:?}: the guest's selected pair: {pair:?}");
     judge(case, &pair);
+    media_on_the_selected_pair(&call.guest).await?;
     call.guest.close().await?;
     Ok(pair)
+}
+
+/// The unit's media reaches the guest on the pair the guest selected, not on another that also
+/// works (a unit that kept the browser's first nomination, its relay's, sent everything
+/// through the relay while the browser sent directly): waits for a stretch of at least
+/// [`STRETCH_BYTES`] of which all but 5 % came on the selected pair.
+async fn media_on_the_selected_pair(guest: &Guest) -> Result<()> {
+    const STRETCH_BYTES: u64 = 100_000;
+    let since = std::sync::Mutex::new(guest.pair_bytes().await?);
+    wait::until(
+        "the unit's media on the guest's selected pair",
+        timeouts::media(),
+        || async {
+            let now = guest.pair_bytes().await?;
+            let (on_selected, total) = now.since(&since.lock().expect("not poisoned"));
+            if total < STRETCH_BYTES {
+                return Ok(Check::NotYet(format!(
+                    "{on_selected} of {total} bytes so far on the selected pair {:?} (by pair: {:?})",
+                    now.selected, now.received
+                )));
+            }
+            *since.lock().expect("not poisoned") = now.clone();
+            Ok(if on_selected * 20 >= total * 19 {
+                println!(
+                    "nat: {on_selected} of {total} bytes on the selected pair {:?} (by pair: {:?})",
+                    now.selected, now.received
+                );
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!(
+                    "{on_selected} of {total} bytes on the selected pair {:?} (by pair: {:?})",
+                    now.selected, now.received
+                ))
+            })
+        },
+    )
+    .await
 }
 
 /// Behind two NATs that filter by address and port, both sides learn their reflexive address
@@ -112,6 +157,27 @@ async fn cone_to_cone_goes_through_reflexive_addresses() -> Result<()> {
         nat_b: NatKind::Cone,
         path: Path::Reflexive,
     })
+    .await
+    .map(|_| ())
+}
+
+/// The same across a guest link with a 60 ms delay: the browser's relay pair works first and
+/// is nominated first, the direct pair a moment later. The unit must follow the browser to
+/// the direct pair, not keep sending through the relay (as webrtc-rs's published ICE did).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cone_to_cone_across_a_slow_link_goes_direct_both_ways() -> Result<()> {
+    call_across_link(
+        Case {
+            nat_a: NatKind::Cone,
+            nat_b: NatKind::Cone,
+            path: Path::Reflexive,
+        },
+        LinkShape {
+            rate_kbit: Some(1000),
+            loss: 0.02,
+            wire: Some(Wire::delay(60.0, 5.0)),
+        },
+    )
     .await
     .map(|_| ())
 }

@@ -26,8 +26,25 @@ fn is_black(rgba: &[u8]) -> bool {
 }
 
 /// Read the preview's shared memory as the kiosk does; each frame's "black" goes to the
-/// channel.
+/// channel. The socket's file exists from `bind`, a moment before the writer listens: a
+/// reader refused then starts again, as the kiosk's does.
 fn read_preview(socket: &std::path::Path) -> (gst::Pipeline, mpsc::Receiver<bool>) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match try_read_preview(socket) {
+            Ok(reader) => return reader,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("the preview's reader did not start ({e}); again");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("the preview's reader never started: {e}"),
+        }
+    }
+}
+
+fn try_read_preview(
+    socket: &std::path::Path,
+) -> Result<(gst::Pipeline, mpsc::Receiver<bool>), gst::StateChangeError> {
     let description = format!(
         "shmsrc socket-path=\"{}\" is-live=true do-timestamp=true \
          ! video/x-raw,format=RGBA,width={},height={},framerate=30/1 \
@@ -58,10 +75,11 @@ fn read_preview(socket: &std::path::Path) -> (gst::Pipeline, mpsc::Receiver<bool
             })
             .build(),
     );
-    pipeline
-        .set_state(gst::State::Playing)
-        .expect("the reader starts");
-    (pipeline, rx)
+    if let Err(e) = pipeline.set_state(gst::State::Playing) {
+        let _ = pipeline.set_state(gst::State::Null);
+        return Err(e);
+    }
+    Ok((pipeline, rx))
 }
 
 /// Wait for the next frame at the preview that is (or is not) black.
