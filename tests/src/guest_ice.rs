@@ -112,19 +112,30 @@ const PAIR_SCRIPT: &str = with_pc!(
 "#
 );
 
-/// Resolves with `{ok: {selected, received, total}}` (the selected pair's id, the bytes received
-/// on every candidate pair by id, and the RTP bytes received in all, headers included) or
-/// `{error}`.
+/// Resolves with `{ok: {selected, received, total}}` (the selected pair's path, "local ->
+/// remote" addresses; the bytes received on every path; and the RTP bytes received in all,
+/// headers included) or `{error}`.
 const PAIR_BYTES_SCRIPT: &str = with_pc!(
     r#"
   pc.getStats().then((report) => {
+    // A pair is named by its addresses: the browser may keep two pairs on one path (a
+    // peer-reflexive remote candidate, then the same address signalled), and count a
+    // path's bytes on either.
+    const path = (pair) => {
+      const l = report.get(pair.localCandidateId) || {};
+      const r = report.get(pair.remoteCandidateId) || {};
+      return `${l.address}:${l.port} -> ${r.address}:${r.port}`;
+    };
     let selected = null;
     let total = 0;
     const received = {};
     report.forEach((s) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) selected = s.selectedCandidatePairId;
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = report.get(s.selectedCandidatePairId);
+        if (pair) selected = path(pair);
+      }
       if (s.type === 'inbound-rtp') total += (s.bytesReceived || 0) + (s.headerBytesReceived || 0);
-      if (s.type === 'candidate-pair') received[s.id] = s.bytesReceived || 0;
+      if (s.type === 'candidate-pair') received[path(s)] = (received[path(s)] || 0) + (s.bytesReceived || 0);
     });
     done({ ok: { selected, received, total } });
   }, (e) => done({ error: String(e) }));
@@ -158,9 +169,9 @@ const ICE_REPORT_SCRIPT: &str = with_pc!(
 /// total is the RTP streams'.)
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PairBytes {
-    /// The selected pair's stats id; `None` while there is none.
+    /// The selected pair's path ("local -> remote" addresses); `None` while there is none.
     pub selected: Option<String>,
-    /// Bytes received, by candidate pair stats id.
+    /// Bytes received, by path (the pairs on one path together).
     pub received: std::collections::BTreeMap<String, u64>,
     /// RTP bytes received in all, headers included (a pair also counts SRTP's tags and RTCP).
     pub total: u64,

@@ -1,8 +1,8 @@
 //! Calls across NATs, in the network lab (tests/src/lab): a guest's Chromium behind NAT A, the
 //! unit behind NAT B, rendezvous and coturn in the lab's internet. Each case is a [`Case`]:
 //! the two NAT kinds and the path the guest's browser must end up on, judged from the
-//! candidate pair it selected (`getStats()`), after its video flows; and the unit's media
-//! must come on that pair.
+//! candidate pair it selected (`getStats()`), after its video flows; and on a direct path,
+//! the unit's media must come on that pair.
 //!
 //! Adding a case (symmetric NATs and TURN, once rendezvous hands out TURN credentials) is one
 //! more `#[tokio::test]` calling [`call_across`] with its [`Case`]; a test that shapes the
@@ -106,15 +106,19 @@ async fn call_across_link(case: Case, guest_link: LinkShape) -> Result<Candidate
     let pair = selected_pair(&call.guest).await?;
     println!("nat: {case:?}: the guest's selected pair: {pair:?}");
     judge(case, &pair);
-    media_on_the_selected_pair(&call.guest).await?;
+    if case.path == Path::Reflexive {
+        media_on_the_selected_pair(&call.guest).await?;
+    }
     call.guest.close().await?;
     Ok(pair)
 }
 
-/// The unit's media reaches the guest on the pair the guest selected, not on another that also
-/// works (a unit that kept the browser's first nomination, its relay's, sent everything
-/// through the relay while the browser sent directly): waits for a stretch of at least
-/// [`STRETCH_BYTES`] of which all but 5 % came on the selected pair.
+/// Where a direct path exists, the unit's media reaches the guest on the pair the guest
+/// selected, not through a relay that also works (a unit that kept the browser's first
+/// nomination, its relay's, sent everything through the relay while the browser sent
+/// directly): waits for a stretch of at least [`STRETCH_BYTES`] of which all but 5 % came on
+/// the selected pair's path. (Between relays, the two sides may each send through their
+/// own: seen with a unit without UDP, whose TCP and TLS allocations both worked.)
 async fn media_on_the_selected_pair(guest: &Guest) -> Result<()> {
     const STRETCH_BYTES: u64 = 100_000;
     let since = std::sync::Mutex::new(guest.pair_bytes().await?);
@@ -126,20 +130,20 @@ async fn media_on_the_selected_pair(guest: &Guest) -> Result<()> {
             let (on_selected, total) = now.since(&since.lock().expect("not poisoned"));
             if total < STRETCH_BYTES {
                 return Ok(Check::NotYet(format!(
-                    "{on_selected} of {total} bytes so far on the selected pair {:?} (by pair: {:?})",
+                    "{on_selected} of {total} bytes so far on the selected pair {:?} (by path: {:?})",
                     now.selected, now.received
                 )));
             }
             *since.lock().expect("not poisoned") = now.clone();
             Ok(if on_selected * 20 >= total * 19 {
                 println!(
-                    "nat: {on_selected} of {total} bytes on the selected pair {:?} (by pair: {:?})",
+                    "nat: {on_selected} of {total} bytes on the selected pair {:?} (by path: {:?})",
                     now.selected, now.received
                 );
                 Check::Ready(())
             } else {
                 Check::NotYet(format!(
-                    "{on_selected} of {total} bytes on the selected pair {:?} (by pair: {:?})",
+                    "{on_selected} of {total} bytes on the selected pair {:?} (by path: {:?})",
                     now.selected, now.received
                 ))
             })

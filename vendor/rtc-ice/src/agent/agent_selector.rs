@@ -543,17 +543,21 @@ impl ControlledSelector for Agent {
                     // generated a valid pair (Section 7.2.5.3.2).  The agent sets the
                     // nominated flag value of the valid pair to true.
                     //
-                    // Visavis patch: a later nomination of a better pair is followed too.
-                    // RFC 8445 8.1.1: when the controlling agent nominates more than one
-                    // pair, the agents use the one with the highest priority. Chromium, as
+                    // Visavis patch: a selected pair through a relay is left for a direct
+                    // one nominated later with a higher priority (RFC 8445 8.1.1: of several
+                    // nominated pairs, the agents use the highest-priority one). Chromium, as
                     // the controlling agent, nominates the first pair that works (often its
-                    // relay's) and then a better one once that works as well; keeping the
+                    // relay's) and then the direct one once that works as well; keeping the
                     // first left the unit sending everything through the relay while the
-                    // browser sent directly.
+                    // browser sent directly. Between relayed pairs nothing changes: Chromium
+                    // also nominates pairs it ranks higher without moving to them, and
+                    // following those made the unit send through another of its relays.
                     let better = match self.get_selected_pair() {
                         None => true,
                         Some(selected) => {
                             selected != pair_index
+                                && self.is_relayed(selected)
+                                && !self.is_relayed(pair_index)
                                 && self.candidate_pairs[pair_index].priority()
                                     > self.candidate_pairs[selected].priority()
                         }

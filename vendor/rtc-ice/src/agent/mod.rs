@@ -1583,6 +1583,14 @@ impl Agent {
         self.selected_pair
     }
 
+    /// Visavis patch: whether a candidate pair goes through a TURN relay (either side's
+    /// candidate is a relayed one).
+    pub(crate) fn is_relayed(&self, pair_index: usize) -> bool {
+        let p = &self.candidate_pairs[pair_index];
+        self.local_candidates[p.local_index].candidate_type() == CandidateType::Relay
+            || self.remote_candidates[p.remote_index].candidate_type() == CandidateType::Relay
+    }
+
     pub(crate) fn get_best_available_pair(&self) -> Option<usize> {
         let mut best_pair_index: Option<usize> = None;
 
