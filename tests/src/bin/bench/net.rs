@@ -80,8 +80,20 @@ pub fn thin_link() -> LinkShape {
     }
 }
 
-/// How [`thin_link`] reads in a report.
-pub const THIN_LINK: &str = "guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way";
+/// How long the thin-link sections measure.
+pub const THIN_WINDOW: Duration = Duration::from_secs(20);
+
+/// How a guest link reads in a report: "guest side 1 Mbit/s, 2 % loss, 60 ± 5 ms one way".
+pub fn link_text(link: &LinkShape) -> String {
+    let rate = link.rate_kbit.map_or_else(
+        || "uncapped".to_string(),
+        |k| format!("{} Mbit/s", f64::from(k) / 1000.0),
+    );
+    let wire = link.wire.map_or_else(String::new, |w| {
+        format!(", {} ± {} ms one way", w.delay_ms, w.jitter_ms)
+    });
+    format!("guest side {rate}, {:.0} % loss{wire}", link.loss * 100.0)
+}
 
 /// The sections named (all when none is); each says FAILED with its reason instead of
 /// stopping the others.
@@ -272,11 +284,9 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
+/// The video a call's guest received so far.
 async fn reception(call: &LabCall) -> Result<VideoReception> {
-    call.guest
-        .video_reception()
-        .await?
-        .ok_or_else(|| Error::new("the guest has no inbound video"))
+    guest_reception(&call.guest).await
 }
 
 /// A call across `link` (the thin link, or it without loss), called `name` in the report.
@@ -295,7 +305,7 @@ async fn thin(link: LinkShape, name: &str) -> Result<String> {
     )
     .await?;
     probe_latency(&call.guest).await?;
-    let window = Duration::from_secs(20);
+    let window = THIN_WINDOW;
     let a = reception(&call).await?;
     let seen = bench_state(&call.guest).await?.1.len();
     let up_a = video_bytes_in(&call)?;
@@ -317,15 +327,14 @@ async fn thin(link: LinkShape, name: &str) -> Result<String> {
     let (sent, estimates) = send_lines(&series);
     let _ = call.guest.close().await;
     Ok(format!(
-        "net: {name} (guest side 1 Mbit/s, {:.0} % loss, {WAN_DELAY_MS} ± {WAN_JITTER_MS} ms one way), \
-         {secs:.1} s window:\n  \
+        "net: {name} ({}), {secs:.1} s window:\n  \
          {}, retransmitted {} (asked again and refused {})\n  \
          glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames read); \
          the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n  \
          the guest's {}\n  \
          the unit's video send rate to the guest, per second (kbit/s): {}\n  \
          its estimate for the guest, per second (kbit/s): {}\n{}",
-        link.loss * 100.0,
+        link_text(&link),
         delivered(&a, &b, secs),
         resent_b.0 - resent_a.0,
         resent_b.1 - resent_a.1,
@@ -538,7 +547,8 @@ fn got(a: &VideoReception, b: &VideoReception, secs: f64) -> String {
     )
 }
 
-async fn guest_reception(guest: &Guest) -> Result<VideoReception> {
+/// The video a browser received so far (from its page's last peer connection).
+pub async fn guest_reception(guest: &Guest) -> Result<VideoReception> {
     guest
         .video_reception()
         .await?

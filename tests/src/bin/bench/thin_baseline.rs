@@ -9,26 +9,16 @@
 //! same link.
 
 use crate::baseline::{PageServer, call};
-use crate::net::{THIN_LINK, delivered, freezes_told, jitter_buffer, pair_line, thin_link};
+use crate::net::{
+    THIN_WINDOW, delivered, freezes_told, guest_reception, jitter_buffer, link_text, pair_line,
+    thin_link,
+};
 use crate::pass;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use visavis_e2e::lab::call::FLOWING;
 use visavis_e2e::wait::{self, Check};
-use visavis_e2e::{
-    Chromedriver, Coturn, Error, Guest, Lab, LabConfig, NatKind, Node, Result, VideoReception,
-    timeouts,
-};
-
-/// As long as the thin-link section measures.
-const WINDOW: Duration = Duration::from_secs(20);
-
-async fn reception(guest: &Guest) -> Result<VideoReception> {
-    guest
-        .video_reception()
-        .await?
-        .ok_or_else(|| Error::new("the receiving browser has no inbound video"))
-}
+use visavis_e2e::{Chromedriver, Coturn, Lab, LabConfig, NatKind, Node, Result, timeouts};
 
 pub async fn run(clip: &Path) -> Result<String> {
     // Declared first, dropped last: the browsers and servers go before their namespaces.
@@ -93,11 +83,11 @@ pub async fn run(clip: &Path) -> Result<String> {
         .selected_candidate_pair()
         .await?
         .map_or_else(|| "none".to_string(), |p| pair_line(&p));
-    let a = reception(&receiver).await?;
+    let a = guest_reception(&receiver).await?;
     receiver.start_video_trace().await?;
     let t0 = Instant::now();
-    pass(WINDOW).await?;
-    let b = reception(&receiver).await?;
+    pass(THIN_WINDOW).await?;
+    let b = guest_reception(&receiver).await?;
     let trace = receiver.take_video_trace().await?;
     let secs = t0.elapsed().as_secs_f64();
     let nacks = match (trace.first(), trace.last()) {
@@ -107,10 +97,11 @@ pub async fn run(clip: &Path) -> Result<String> {
     let _ = sender.close().await;
     let _ = receiver.close().await;
     Ok(format!(
-        "net: thin link, browser to browser ({THIN_LINK}; Chromium sends the clip and a \
+        "net: thin link, browser to browser ({}; Chromium sends the clip and a \
          microphone to Chromium, size and bitrate its own), {secs:.1} s window:\n  \
          {}, NACKs sent {nacks}\n  \
          the receiver's {}; the pair it selected: {pair}\n{}",
+        link_text(&thin_link()),
         delivered(&a, &b, secs),
         jitter_buffer(&a, &b),
         freezes_told(&trace),
