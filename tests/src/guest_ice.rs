@@ -319,6 +319,10 @@ const RECEPTION_SCRIPT: &str = with_pc!(
       jitterBufferTargetDelay: v.jitterBufferTargetDelay || 0,
       jitterBufferMinimumDelay: v.jitterBufferMinimumDelay || 0,
       jitterBufferEmittedCount: v.jitterBufferEmittedCount || 0,
+      fecPacketsReceived: v.fecPacketsReceived || 0,
+      fecPacketsDiscarded: v.fecPacketsDiscarded || 0,
+      retransmittedPacketsReceived: v.retransmittedPacketsReceived || 0,
+      nackCount: v.nackCount || 0,
     } });
   }, (e) => done({ error: String(e) }));
 "#
@@ -346,6 +350,14 @@ pub struct VideoReception {
     /// the same way.
     pub jitter_buffer_minimum_delay: f64,
     pub jitter_buffer_emitted_count: u64,
+    /// Forward error correction packets received, and those of them not needed (their
+    /// media had arrived).
+    pub fec_packets_received: u64,
+    pub fec_packets_discarded: u64,
+    /// Packets received again after a NACK.
+    pub retransmitted_packets_received: u64,
+    /// NACKs sent.
+    pub nack_count: u64,
 }
 
 impl VideoReception {

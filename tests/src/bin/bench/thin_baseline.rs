@@ -1,6 +1,8 @@
 //! `bench net --net baseline`: the thin link's reference. Chromium sends the bench's clip
 //! as its camera, and its fake microphone's beeps, straight to another Chromium across the
-//! lab link of the thin-link section:
+//! lab link of the thin-link section, twice: the microphone in lip sync with the camera
+//! (one stream, as a phone's call sends them), then in a stream of its own (the receiver
+//! plays each as soon as it can):
 //! the sender where the unit sits (behind NAT B), the receiver where the guest sits (behind
 //! NAT A, on the thin link), STUN from the lab's coturn. libwebrtc runs both ends and picks
 //! size and bitrate as a phone's call would. The receiver's figures are the thin-link
@@ -14,6 +16,7 @@ use crate::net::{
     thin_link,
 };
 use crate::pass;
+use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
 use visavis_e2e::lab::call::FLOWING;
@@ -21,6 +24,20 @@ use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{Chromedriver, Coturn, Lab, LabConfig, NatKind, Node, Result, timeouts};
 
 pub async fn run(clip: &Path) -> Result<String> {
+    let mut out = String::new();
+    for sync in [true, false] {
+        match call_across(clip, sync).await {
+            Ok(report) => out.push_str(&report),
+            Err(e) => {
+                let _ = writeln!(out, "net: thin link, browser to browser: FAILED: {e}");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One call across the thin link; `sync`: the microphone in lip sync with the camera.
+async fn call_across(clip: &Path, sync: bool) -> Result<String> {
     // Declared first, dropped last: the browsers and servers go before their namespaces.
     let lab = Lab::start(LabConfig {
         nat_a: NatKind::Cone,
@@ -32,6 +49,7 @@ pub async fn run(clip: &Path) -> Result<String> {
     let options = serde_json::json!({
         "iceServers": [{ "urls": coturn.stun_url() }],
         "free": true,
+        "sync": sync,
     });
     let sender_page = PageServer::start_in(lab.ns(Node::Unit))?;
     let receiver_page = PageServer::start_in(lab.ns(Node::Guest))?;
@@ -98,10 +116,15 @@ pub async fn run(clip: &Path) -> Result<String> {
     let _ = receiver.close().await;
     Ok(format!(
         "net: thin link, browser to browser ({}; Chromium sends the clip and a \
-         microphone to Chromium, size and bitrate its own), {secs:.1} s window:\n  \
+         microphone {} to Chromium, size and bitrate its own), {secs:.1} s window:\n  \
          {}, NACKs sent {nacks}\n  \
          the receiver's {}; the pair it selected: {pair}\n{}",
         link_text(&thin_link()),
+        if sync {
+            "in lip sync with it"
+        } else {
+            "in a stream of its own"
+        },
         delivered(&a, &b, secs),
         jitter_buffer(&a, &b),
         freezes_told(&trace),
