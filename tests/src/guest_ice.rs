@@ -320,7 +320,6 @@ const RECEPTION_SCRIPT: &str = with_pc!(
       jitterBufferMinimumDelay: v.jitterBufferMinimumDelay || 0,
       jitterBufferEmittedCount: v.jitterBufferEmittedCount || 0,
       fecPacketsReceived: v.fecPacketsReceived || 0,
-      fecPacketsDiscarded: v.fecPacketsDiscarded || 0,
       retransmittedPacketsReceived: v.retransmittedPacketsReceived || 0,
       nackCount: v.nackCount || 0,
     } });
@@ -350,10 +349,8 @@ pub struct VideoReception {
     /// the same way.
     pub jitter_buffer_minimum_delay: f64,
     pub jitter_buffer_emitted_count: u64,
-    /// Forward error correction packets received, and those of them not needed (their
-    /// media had arrived).
+    /// Forward error correction packets received.
     pub fec_packets_received: u64,
-    pub fec_packets_discarded: u64,
     /// Packets received again after a NACK.
     pub retransmitted_packets_received: u64,
     /// NACKs sent.

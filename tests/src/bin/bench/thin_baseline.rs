@@ -108,10 +108,7 @@ async fn call_across(clip: &Path, sync: bool) -> Result<String> {
     let b = guest_reception(&receiver).await?;
     let trace = receiver.take_video_trace().await?;
     let secs = t0.elapsed().as_secs_f64();
-    let nacks = match (trace.first(), trace.last()) {
-        (Some(first), Some(last)) => last.nack_count - first.nack_count,
-        _ => 0,
-    };
+    let nacks = b.nack_count - a.nack_count;
     let _ = sender.close().await;
     let _ = receiver.close().await;
     Ok(format!(
