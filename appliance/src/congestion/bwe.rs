@@ -17,7 +17,8 @@
 //!   packets sent in the last [`LOSS_WINDOW`]): back off to [`BACKOFF`] times what the guest
 //!   *received* over the last [`RATE_WINDOW`] (with the retransmissions sent meanwhile:
 //!   they fill the same link unseen), which is the path's rate while it congests
-//!   (for loss, also to at most the target less half the loss, as GCC's loss half does),
+//!   (for a queue, less the share of it that drains the queue within [`DRAIN_IN`]; for
+//!   loss, also to at most the target less half the loss, as GCC's loss half does),
 //!   and remember that rate as the path's ceiling. Packets sent before the encoders could
 //!   follow ([`REACTION`]) are not judged again, so one congestion event costs one back-off;
 //!   while it lasts, a further back-off waits [`AGAIN_AFTER`], and for a queue only comes
@@ -29,10 +30,13 @@
 //!   episode's ceiling stays the highest rate it saw (after the first back-off the guest
 //!   receives what is sent, not what the path carries), and a back-off whose measure is a
 //!   third or more retransmissions ([`RETRANSMIT_HEAVY`]) leaves a known ceiling as it
-//!   was. A queue alone (under [`LOW_LOSS`] lost) never takes the rate below
-//!   [`QUEUE_FLOOR`] of the highest rate the path showed at a back-off (what arrived,
-//!   retransmissions left out, and never more than was sent: [`Bwe::received`]) within
-//!   [`CEILING_MEMORY`]:
+//!   was. A queue caught short ([`CEILING_QUEUE`], nothing dropped) is caught before the
+//!   path's rate shows in what arrived: it lowers a known ceiling by at most
+//!   [`EARLY_LOWERS`], and what it sets gives way to the next back-off of its episode on a
+//!   longer queue (or is forgotten, if that one's measure is mostly retransmissions).
+//!   A queue alone (under [`LOW_LOSS`] lost) never takes the rate below [`QUEUE_FLOOR`]
+//!   of the highest rate the path showed at a back-off (what arrived, retransmissions left
+//!   out, and never more than was sent: [`Bwe::received`]) within [`CEILING_MEMORY`]:
 //!   delay without loss and without the throughput to explain it is radio contention or a
 //!   busy router, which sending less does not cure. A queue that also drops packets is a
 //!   bottleneck we fill (a cap that dropped): no floor then, and what the guest received
@@ -67,8 +71,20 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-/// A queue standing longer than this is congestion.
-pub const QUEUE_LIMIT: Duration = Duration::from_millis(80);
+/// A queue standing longer than this is congestion. (At 80 ms, the thin link of `bench
+/// net` kept a queue over 50 ms 14–23 % of the time in the simulation of `bwe_tests.rs`,
+/// and the guest's glass-to-glass p95 was 34 ms higher in the lab: see the README.)
+pub const QUEUE_LIMIT: Duration = Duration::from_millis(40);
+/// A back-off for a queue shorter than this (and no loss to speak of) sets a ceiling that
+/// the next back-off of its episode replaces.
+pub const CEILING_QUEUE: Duration = Duration::from_millis(80);
+/// ...and lowers a known ceiling to no less than this share of it.
+pub const EARLY_LOWERS: f64 = 0.9;
+/// A queue's back-off lands this much lower than [`BACKOFF`] for every second of standing
+/// queue, so that the queue drains within about this long...
+pub const DRAIN_IN: Duration = Duration::from_secs(1);
+/// ...by at most this share of the path's rate.
+pub const MAX_DRAIN: f64 = 0.3;
 /// The one-way delay's floor is its minimum over this long.
 pub const BASE_WINDOW: Duration = Duration::from_secs(10);
 /// Above this share of lost packets, the loss is congestion, not noise NACK repairs.
@@ -180,6 +196,8 @@ pub struct Bwe {
     queue: Option<Duration>,
     /// The standing queue at the last back-off.
     queue_at_back_off: Option<Duration>,
+    /// The ceiling came from a queue caught short ([`CEILING_QUEUE`]) in this episode.
+    ceiling_early: bool,
     last_congestion: Option<Congestion>,
     /// Smoothed time from a packet's departure to the feedback reporting it.
     rtt: Option<Duration>,
@@ -211,6 +229,7 @@ impl Bwe {
             base: VecDeque::new(),
             queue: None,
             queue_at_back_off: None,
+            ceiling_early: false,
             last_congestion: None,
             rtt: None,
             counters: None,
@@ -543,7 +562,14 @@ impl Bwe {
             // one to what arrived alone took it to a fifth of the link while a burst of
             // retransmissions filled it for a second (seen: 0.25 of 2.9 Mbit/s "carried"
             // arrived), and the encoders took 20 s to climb back.
-            let target = match (BACKOFF * received).min(by_loss) {
+            // A queue's back-off also lands under the path's rate by what drains the queue
+            // within [`DRAIN_IN`]: at [`BACKOFF`] alone a 200 ms queue stood for seconds
+            // (the retransmissions and the audio fill most of what it leaves).
+            let drain = match why {
+                Congestion::Queue => (queue.as_secs_f64() / DRAIN_IN.as_secs_f64()).min(MAX_DRAIN),
+                Congestion::Loss => 0.0,
+            };
+            let target = match ((BACKOFF - drain) * received).min(by_loss) {
                 t if t >= self.rule => BACKOFF * self.rule,
                 t => t,
             };
@@ -553,11 +579,35 @@ impl Bwe {
             // retransmissions ([`RETRANSMIT_HEAVY`]) leaves a known ceiling as it was: how
             // many of them crossed is a guess, and guessed high it set a ceiling half as
             // high again as the link, under which the rate climbed fast past the link.
+            // A queue caught short ([`CEILING_QUEUE`]) and dropping nothing is caught before
+            // the path's rate shows: what arrived is mostly what was sent before the queue
+            // formed (in the simulation, a burst of retransmissions on a 600 kbit/s link read
+            // as a 386 kbit/s path, under which the rate took 15 s to climb back). The
+            // ceiling it sets gives way to the next back-off of its episode on a longer
+            // queue; if that one's measure is mostly retransmissions, neither shows the path
+            // (in the lab: 1.24 Mbit/s "carried" on a 1 Mbit/s link, 0.51 of it
+            // retransmissions), and the ceiling is forgotten.
             let heavy = retransmitted >= RETRANSMIT_HEAVY * received;
+            let early = why == Congestion::Queue && queue < CEILING_QUEUE && !full;
             self.ceiling = match (self.backed_off, self.ceiling) {
+                (Some(_), Some(_)) if heavy && self.ceiling_early && !early => {
+                    self.ceiling_early = false;
+                    None
+                }
                 (_, Some(c)) if heavy => Some(c),
+                (Some(_), Some(_)) if self.ceiling_early && !early => {
+                    self.ceiling_early = false;
+                    Some(received)
+                }
                 (Some(_), Some(c)) if !full => Some(c.max(received)),
-                _ => Some(received),
+                (None, Some(c)) if early => {
+                    self.ceiling_early = true;
+                    Some(received.max(EARLY_LOWERS * c))
+                }
+                _ => {
+                    self.ceiling_early = early;
+                    Some(received)
+                }
             };
             self.queue_at_back_off = Some(queue);
             self.backed_off = Some(now);
@@ -587,6 +637,7 @@ impl Bwe {
         if queue < QUEUE_LIMIT / 2 && loss.is_some_and(|l| l <= HIGH_LOSS) {
             // The episode is over.
             self.backed_off = None;
+            self.ceiling_early = false;
         }
         let calm_loss = self.loss(CALM_WINDOW);
         let calm = queue < QUEUE_LIMIT / 2 && calm_loss.is_some_and(|l| l < LOW_LOSS);

@@ -553,10 +553,12 @@ fn retransmissions_filling_the_link_count_as_what_it_carried() {
     p.run(1.5);
     p.cross = 0.0;
     p.run(0.5);
-    let ceiling = p.bwe.ceiling().expect("the queue set a ceiling");
+    // (A queue caught short, then a measure mostly of retransmissions: neither shows the
+    // path, and the ceiling is forgotten rather than guessed.)
+    let ceiling = p.bwe.ceiling();
     assert!(
-        ceiling >= 450_000.0,
-        "the path's ceiling is near its 600 kbit/s: {ceiling}: {:?}",
+        ceiling.is_none_or(|c| c >= 450_000.0),
+        "the path's ceiling is near its 600 kbit/s, or not known: {ceiling:?}: {:?}",
         p.trace
     );
     p.run(5.0);
@@ -664,12 +666,14 @@ fn arrivals_bunched_by_a_stalled_hop_are_not_a_faster_path() {
 }
 
 #[test]
-fn a_burst_of_retransmissions_leaves_the_known_ceiling_as_it_was() {
+fn a_burst_of_retransmissions_leaves_the_known_ceiling_about_as_it_was() {
     // The thin link's ceiling known from an overshoot; the encoder then makes less than
     // the link (no queue), and a burst of retransmissions (a loss burst asked for again)
     // fills the link for 300 ms: the queue backs the rate off. How many of them crossed is
     // a guess (in the lab it made a ceiling of 1.49 Mbit/s on a 1 Mbit/s link, and the
-    // rate climbed fast to 1.37 Mbit/s under it): the ceiling stays as it was.
+    // rate climbed fast to 1.37 Mbit/s under it): the ceiling is not raised, and the queue,
+    // caught before the burst's retransmissions show in the measure, lowers it by no more
+    // than [`EARLY_LOWERS`] allows.
     let mut p = Path::counting_retransmits(3_600_000.0, 1_000_000.0);
     p.run(8.0);
     let known = p.bwe.ceiling().expect("the overshoot set a ceiling");
@@ -692,8 +696,44 @@ fn a_burst_of_retransmissions_leaves_the_known_ceiling_as_it_was() {
     );
     let ceiling = p.bwe.ceiling().expect("a ceiling");
     assert!(
-        (ceiling - known).abs() < 1.0,
-        "the ceiling stays {known}, not {ceiling}: {:?}",
+        (EARLY_LOWERS * known - 1.0..=known + 1.0).contains(&ceiling),
+        "the ceiling stays near {known}, not {ceiling}: {:?}",
         p.trace
     );
+}
+
+#[test]
+fn a_thin_lossy_link_keeps_its_queue_short_without_giving_up_its_rate() {
+    // `bench net`'s thin link (1 Mbit/s, a 200 ms queue, 2 % loss, 60 ± 5 ms, losses
+    // retransmitted) under an encoder that follows half a second late. The guest's jitter
+    // buffer holds every frame as long as the queues frames cross: a queue that stands
+    // (sampled four times a second over a minute, after the start) is delay the guest
+    // sees. At the old 80 ms limit it stood over 50 ms 14–23 % of the time (one seed in six
+    // had no queue, at half the link).
+    for seed in 1..=7u64 {
+        let mut p = Path::counting_retransmits(3_600_000.0, 1_000_000.0);
+        p.rng ^= seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        p.repair = Some(VecDeque::new());
+        p.loss = 0.02;
+        p.lag = 2;
+        p.run(5.0);
+        let mut long = 0;
+        for _ in 0..240 {
+            p.run(0.25);
+            if p.link_free_at - p.t > 0.05 {
+                long += 1;
+            }
+        }
+        assert!(
+            long <= 30,
+            "seed {seed}: the queue stood over 50 ms in {long} of 240 samples: {:?}",
+            p.trace
+        );
+        let mean = p.mean_since(5.0);
+        assert!(
+            mean >= 700_000.0,
+            "seed {seed}: the estimate gave up the link for it: {mean}: {:?}",
+            p.trace
+        );
+    }
 }
