@@ -35,25 +35,7 @@ impl LabCall {
     /// rendezvous settings are the lab's) whose video flows.
     pub async fn start(config: LabConfig, unit: ApplianceConfig) -> Result<LabCall> {
         let lab = Lab::start(config)?;
-        let coturn = Coturn::start(&lab)?;
-        let rendezvous = Rendezvous::start_in_lab(
-            &lab,
-            RendezvousConfig {
-                extra_toml: format!("[[ice_servers]]\nurls = [\"{}\"]\n", coturn.stun_url()),
-                turn: Some(coturn.rendezvous_turn()),
-                ..Default::default()
-            },
-        )?;
-        // The unit checks the lab relay's certificate (`turns:`) against the lab's CA.
-        let unit = ApplianceConfig {
-            extra_toml: format!(
-                "{}\n[turn]\nca_file = \"{}\"\n",
-                unit.extra_toml,
-                coturn.ca_file().display()
-            ),
-            ..unit
-        };
-        let mut unit = Appliance::start_in_lab(&lab, &rendezvous, unit)?;
+        let (coturn, rendezvous, mut unit) = start_unit(&lab, unit)?;
         let url = unit.create_invite(timeouts::media())?;
         let driver = Chromedriver::start_in(lab.ns(Node::Guest))?;
         let guest = driver
@@ -91,6 +73,31 @@ impl LabCall {
             lab,
         })
     }
+}
+
+/// The lab's relay, its rendezvous (handing out the relay and minting TURN credentials)
+/// and a unit of `unit` behind NAT B, whose rendezvous settings are the lab's.
+pub fn start_unit(lab: &Lab, unit: ApplianceConfig) -> Result<(Coturn, Rendezvous, Appliance)> {
+    let coturn = Coturn::start(lab)?;
+    let rendezvous = Rendezvous::start_in_lab(
+        lab,
+        RendezvousConfig {
+            extra_toml: format!("[[ice_servers]]\nurls = [\"{}\"]\n", coturn.stun_url()),
+            turn: Some(coturn.rendezvous_turn()),
+            ..Default::default()
+        },
+    )?;
+    // The unit checks the lab relay's certificate (`turns:`) against the lab's CA.
+    let unit = ApplianceConfig {
+        extra_toml: format!(
+            "{}\n[turn]\nca_file = \"{}\"\n",
+            unit.extra_toml,
+            coturn.ca_file().display()
+        ),
+        ..unit
+    };
+    let unit = Appliance::start_in_lab(lab, &rendezvous, unit)?;
+    Ok((coturn, rendezvous, unit))
 }
 
 /// Wait until the guest decoded [`FLOWING`] more frames; its stats then.

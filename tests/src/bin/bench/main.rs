@@ -12,7 +12,8 @@
 //! 4. The network (`net`): calls across the lab of namespaces (NAT matrix, a thin link, a
 //!    cap dropped mid-call, a fast guest beside a slow one), see `net.rs`.
 //! 5. Mouth to ear (`mouth`): a guest's click to the unit's speaker and to another guest
-//!    at a table, see `mouth.rs`.
+//!    at a table, see `mouth.rs`; `mouth-lab`: the same with the listening guest across
+//!    the network lab.
 
 mod baseline;
 mod kiosk;
@@ -127,6 +128,8 @@ enum Part {
     Net,
     /// Mouth to ear at a table: a guest's click to the unit's speaker and to another guest.
     Mouth,
+    /// The same with the listening guest across the network lab (needs root).
+    MouthLab,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -166,10 +169,15 @@ async fn main() -> ExitCode {
     if wanted(Part::Net) {
         println!("{}", net::run(&net_sections, &clip).await);
     }
-    if wanted(Part::Mouth) {
-        match mouth::run(dir.path()).await {
-            Ok(report) => println!("{report}"),
-            Err(e) => println!("mouth to ear: FAILED: {e}"),
+    for (part, place) in [
+        (Part::Mouth, mouth::Place::Loopback),
+        (Part::MouthLab, mouth::Place::Lab),
+    ] {
+        if wanted(part) {
+            match mouth::run(dir.path(), place).await {
+                Ok(report) => println!("{report}"),
+                Err(e) => println!("mouth to ear ({place:?}): FAILED: {e}"),
+            }
         }
     }
     ExitCode::SUCCESS

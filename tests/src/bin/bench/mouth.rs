@@ -18,18 +18,22 @@
 //!   neither ear counts a device's buffer. WebAudio's tap of a received track may add a
 //!   little of its own.
 //!
-//! On loopback: what a network adds is not here (to the unit it is before both paths
-//! start; to Jo it is one more leg).
+//! On loopback ([`Place::Loopback`]) what a network adds is not here (to the unit it is
+//! before both paths start; to Jo it is one more leg). Across the network lab
+//! ([`Place::Lab`], needs root) Jo sits behind NAT A on a link of [`LAB_DELAY_MS`] one way
+//! and Camille on the lab's internet: his leg is in his figure, hers in neither, and the
+//! goal is checked as if hers were as long as his (two phones on like links).
 
 use crate::percentile;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
+use visavis_e2e::lab::call::start_unit;
 use visavis_e2e::listen;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
-    Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
-    RendezvousConfig, Result, timeouts, wav,
+    Appliance, ApplianceConfig, Chromedriver, Coturn, Error, Guest, Lab, LabConfig, LinkShape,
+    Node, PageState, Rendezvous, RendezvousConfig, Result, Wire, timeouts, wav,
 };
 
 /// A click this often...
@@ -47,9 +51,24 @@ const LISTEN: Duration = Duration::from_secs(24);
 const SETTLE_CLICKS: usize = 4;
 /// A click heard later than this after the unit decoded it is not that click.
 const LATEST_MS: f64 = 1000.0;
+/// Across the lab, Jo's link: this one way...
+pub const LAB_DELAY_MS: f64 = 30.0;
+/// ...give or take this.
+const LAB_JITTER_MS: f64 = 2.0;
+
+/// Where the guests are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Both on this machine's loopback, as the unit.
+    Loopback,
+    /// Jo behind NAT A on a [`LAB_DELAY_MS`] link, Camille on the lab's internet, the unit
+    /// behind NAT B (needs root).
+    Lab,
+}
 
 /// What one run measured (ms).
 pub struct Report {
+    place: Place,
     decoded: usize,
     period_ms: f64,
     to_speaker: Vec<f64>,
@@ -84,9 +103,19 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (place, leg) = match self.place {
+            Place::Loopback => ("on loopback".to_string(), 0.0),
+            Place::Lab => (
+                format!(
+                    "across the network lab (the listening guest behind NAT A, \
+                     {LAB_DELAY_MS:.0} ± {LAB_JITTER_MS:.0} ms one way)"
+                ),
+                LAB_DELAY_MS,
+            ),
+        };
         writeln!(
             f,
-            "mouth to ear at a table of two guests on loopback, from the unit decoding a guest's \
+            "mouth to ear at a table of two guests {place}, from the unit decoding a guest's \
              click (one every {PERIOD_MS} ms; decoded every {:.0} ms):",
             self.period_ms
         )?;
@@ -108,6 +137,15 @@ impl fmt::Display for Report {
                 g - self.output_latency_ms,
                 1.2 * s + 20.0
             )?;
+            if leg > 0.0 {
+                writeln!(
+                    f,
+                    "  with the speaking guest's own {leg:.0} ms leg counted in both: guest to \
+                     guest {:.0} ms against 1.2 x guest to unit + 20 ms = {:.0} ms",
+                    leg + g - self.output_latency_ms,
+                    1.2 * (leg + s) + 20.0
+                )?;
+            }
         }
         Ok(())
     }
@@ -125,13 +163,22 @@ fn delays(from: &[f64], to: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-async fn join(driver: &Chromedriver, url: &str, name: &str, mic: &Path) -> Result<Guest> {
-    let guest = driver
-        .new_guest_with_args(&[format!(
-            "--use-file-for-fake-audio-capture={}",
-            mic.display()
-        )])
-        .await?;
+async fn join(
+    driver: &Chromedriver,
+    url: &str,
+    name: &str,
+    mic: &Path,
+    place: Place,
+) -> Result<Guest> {
+    let mut args = match place {
+        Place::Loopback => Vec::new(),
+        Place::Lab => Lab::guest_chromium_args(),
+    };
+    args.push(format!(
+        "--use-file-for-fake-audio-capture={}",
+        mic.display()
+    ));
+    let guest = driver.new_guest_with_args(&args).await?;
     guest.record_peer_connections().await?;
     guest.open(url).await?;
     guest.join(name).await?;
@@ -148,25 +195,75 @@ fn now_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-pub async fn run(dir: &Path) -> Result<Report> {
-    let (clicks, quiet) = (dir.join("clicks.wav"), dir.join("silence.wav"));
-    wav::clicks(&clicks, PERIOD_MS, CLICK_MS)?;
-    wav::silence(&quiet)?;
-    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
-    let mut unit = Appliance::start(
-        &rendezvous,
-        ApplianceConfig {
+/// The unit, its rendezvous and the guests' browsers, at `place`; declared so that they
+/// drop in order (the browsers first, the lab last).
+struct Table {
+    camille_driver: Chromedriver,
+    jo_driver: Option<Chromedriver>,
+    unit: Appliance,
+    _rendezvous: Rendezvous,
+    _coturn: Option<Coturn>,
+    _lab: Option<Lab>,
+}
+
+impl Table {
+    fn start(place: Place) -> Result<Table> {
+        let config = ApplianceConfig {
             mode: visavis_api::Mode::Table,
             auto_admit: true,
             audio_source: "simulated-room".into(),
             ..Default::default()
-        },
-    )?;
-    let url = unit.create_invite(timeouts::media())?;
-    let driver = Chromedriver::start()?;
-    let camille = join(&driver, &url, "Camille", &clicks).await?;
-    let jo = join(&driver, &url, "Jo", &quiet).await?;
-    settle(&unit).await?;
+        };
+        Ok(match place {
+            Place::Loopback => {
+                let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+                let unit = Appliance::start(&rendezvous, config)?;
+                Table {
+                    camille_driver: Chromedriver::start()?,
+                    jo_driver: None,
+                    unit,
+                    _rendezvous: rendezvous,
+                    _coturn: None,
+                    _lab: None,
+                }
+            }
+            Place::Lab => {
+                let lab = Lab::start(LabConfig {
+                    guest_link: LinkShape {
+                        rate_kbit: None,
+                        loss: 0.0,
+                        wire: Some(Wire::delay(LAB_DELAY_MS, LAB_JITTER_MS)),
+                    },
+                    ..Default::default()
+                })?;
+                let (coturn, rendezvous, unit) = start_unit(&lab, config)?;
+                Table {
+                    camille_driver: Chromedriver::start_in(lab.ns(Node::Inet))?,
+                    jo_driver: Some(Chromedriver::start_in(lab.ns(Node::Guest))?),
+                    unit,
+                    _rendezvous: rendezvous,
+                    _coturn: Some(coturn),
+                    _lab: Some(lab),
+                }
+            }
+        })
+    }
+
+    fn jo_driver(&self) -> &Chromedriver {
+        self.jo_driver.as_ref().unwrap_or(&self.camille_driver)
+    }
+}
+
+pub async fn run(dir: &Path, place: Place) -> Result<Report> {
+    let (clicks, quiet) = (dir.join("clicks.wav"), dir.join("silence.wav"));
+    wav::clicks(&clicks, PERIOD_MS, CLICK_MS)?;
+    wav::silence(&quiet)?;
+    let mut table = Table::start(place)?;
+    let url = table.unit.create_invite(timeouts::media())?;
+    let camille = join(&table.camille_driver, &url, "Camille", &clicks, place).await?;
+    let jo = join(table.jo_driver(), &url, "Jo", &quiet, place).await?;
+    let unit = &table.unit;
+    settle(unit).await?;
     listen::start_onsets(&jo, "remote", LOUD_DBFS, QUIET_MS).await?;
     let held0 = jo.audio_jitter_buffer().await?.unwrap_or_default();
     let start = now_ms();
@@ -192,6 +289,7 @@ pub async fn run(dir: &Path) -> Result<Report> {
     let mut gaps: Vec<f64> = decoded.windows(2).map(|w| w[1] - w[0]).collect();
     let emitted = held1.1.saturating_sub(held0.1).max(1) as f64;
     Ok(Report {
+        place,
         decoded: decoded.len(),
         period_ms: percentile(&mut gaps, 50.0),
         to_speaker: delays(&decoded, &ms(&m.speaker_sound_starts_unix_us)),
