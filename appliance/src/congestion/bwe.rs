@@ -590,15 +590,11 @@ impl Bwe {
             let heavy = retransmitted >= RETRANSMIT_HEAVY * received;
             let early = why == Congestion::Queue && queue < CEILING_QUEUE && !full;
             self.ceiling = match (self.backed_off, self.ceiling) {
-                (Some(_), Some(_)) if heavy && self.ceiling_early && !early => {
-                    self.ceiling_early = false;
-                    None
-                }
-                (_, Some(c)) if heavy => Some(c),
                 (Some(_), Some(_)) if self.ceiling_early && !early => {
                     self.ceiling_early = false;
-                    Some(received)
+                    (!heavy).then_some(received)
                 }
+                (_, Some(c)) if heavy => Some(c),
                 (Some(_), Some(c)) if !full => Some(c.max(received)),
                 (None, Some(c)) if early => {
                     self.ceiling_early = true;

@@ -130,7 +130,7 @@ impl Path {
     }
 
     fn send(&mut self) {
-        if self.link_free_at - self.t <= self.queue_limit {
+        if self.queue() <= self.queue_limit {
             self.link_free_at = self.link_free_at.max(self.t) + self.cross * 0.005 / self.capacity;
             if let Some(counters) = &self.retransmits {
                 self.retransmit_credit += self.cross * 0.005 / (SIZE * 8) as f64;
@@ -143,7 +143,7 @@ impl Path {
         self.credit += self.send_rate * 0.005 / 8.0;
         while self.credit >= SIZE as f64 {
             self.credit -= SIZE as f64;
-            let queued = (self.link_free_at - self.t).max(0.0);
+            let queued = self.queue();
             let jitter = (self.random() * 2.0 - 1.0) * self.jitter;
             self.offered += 1;
             if queued > self.queue_limit {
@@ -192,7 +192,7 @@ impl Path {
             if let Some(counters) = &self.retransmits {
                 counters.retransmitted.fetch_add(1, Relaxed);
             }
-            if self.link_free_at - self.t > self.queue_limit {
+            if self.queue() > self.queue_limit {
                 self.dropped += 1;
                 continue;
             }
@@ -236,6 +236,11 @@ impl Path {
         all.extend(reports);
         let now = self.at(self.t);
         self.bwe.on_reports(now, &all);
+    }
+
+    /// The link's own queue now, seconds (not the estimate's view of it).
+    fn queue(&self) -> f64 {
+        (self.link_free_at - self.t).max(0.0)
     }
 
     fn target(&self) -> f64 {
@@ -616,7 +621,7 @@ fn a_queue_that_stands_after_a_back_off_is_not_taken_for_one_draining() {
     let (mut shortest, mut longest) = (f64::INFINITY, 0.0f64);
     for _ in 0..20 {
         p.run(0.25);
-        let queue = (p.link_free_at - p.t).max(0.0);
+        let queue = p.queue();
         shortest = shortest.min(queue);
         longest = longest.max(queue);
     }
@@ -720,7 +725,7 @@ fn a_thin_lossy_link_keeps_its_queue_short_without_giving_up_its_rate() {
         let mut long = 0;
         for _ in 0..240 {
             p.run(0.25);
-            if p.link_free_at - p.t > 0.05 {
+            if p.queue() > 0.05 {
                 long += 1;
             }
         }
