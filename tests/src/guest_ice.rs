@@ -13,7 +13,7 @@ use serde::Deserialize;
 /// Runs first in every document: `new RTCPeerConnection(...)` also lands in
 /// `window.__visavisPeerConnections`, and `window.__visavisTimes` notes (page time, ms)
 /// when the guest pressed Join, when the first peer connection was made and when it first
-/// connected.
+/// connected; and how many times the page restarted ICE (`restartIce()`).
 const RECORD_SCRIPT: &str = r#"(() => {
   const Native = window.RTCPeerConnection;
   if (!Native || window.__visavisPeerConnections) return;
@@ -25,6 +25,10 @@ const RECORD_SCRIPT: &str = r#"(() => {
     if (times.join === undefined && e.target && e.target.id === 'join') times.join = performance.now();
   }, true);
   class Recorded extends Native {
+    restartIce() {
+      times.restarts = (times.restarts || 0) + 1;
+      return super.restartIce();
+    }
     constructor(...args) {
       super(...args);
       made.push(this);
@@ -45,7 +49,8 @@ const done = arguments[arguments.length - 1];
 const t = window.__visavisTimes || {};
 const nav = performance.getEntriesByType('navigation')[0];
 done({ ok: { loaded: nav ? nav.loadEventEnd : null, join: t.join ?? null,
-  peer: t.peer ?? null, connected: t.connected ?? null, now: performance.now() } });
+  peer: t.peer ?? null, connected: t.connected ?? null, restarts: t.restarts ?? 0,
+  now: performance.now() } });
 "#;
 
 /// Where a guest's wait for the call went, in ms of the page's own clock (from the moment
@@ -60,6 +65,9 @@ pub struct PageTimes {
     pub peer: Option<f64>,
     /// That connection first reached `connected` (ICE and DTLS done).
     pub connected: Option<f64>,
+    /// How many times the page restarted ICE (after its connection went `disconnected` or
+    /// `failed`).
+    pub restarts: u32,
     /// When these were read.
     pub now: f64,
 }
@@ -226,6 +234,13 @@ pub struct CandidatePair {
     pub relay_protocol: Option<String>,
     pub remote_type: CandidateType,
     pub remote_address: String,
+}
+
+impl CandidatePair {
+    /// Through a TURN relay: either side's candidate is a relayed one.
+    pub fn is_relayed(&self) -> bool {
+        self.local_type == CandidateType::Relay || self.remote_type == CandidateType::Relay
+    }
 }
 
 impl Guest {

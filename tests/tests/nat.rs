@@ -8,7 +8,7 @@
 //! more `#[tokio::test]` calling [`call_across`] with its [`Case`]; a test that shapes the
 //! links starts from [`call_in`] and changes them through [`LabCall::lab`].
 
-use visavis_e2e::lab::call::{LabCall, frames_flow};
+use visavis_e2e::lab::call::{FLOWING, LabCall, frames_flow};
 use visavis_e2e::lab::{LabConfig, LinkShape, NatKind, Side, Wire};
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
@@ -32,8 +32,7 @@ struct Case {
 }
 
 fn judge(case: Case, pair: &CandidatePair) {
-    let relayed =
-        pair.local_type == CandidateType::Relay || pair.remote_type == CandidateType::Relay;
+    let relayed = pair.is_relayed();
     match case.path {
         Path::Reflexive => {
             assert!(
@@ -306,5 +305,56 @@ async fn a_call_keeps_flowing_when_the_guest_link_thins_mid_call() -> Result<()>
     let after = frames_flow(&call.guest, "a 1 Mbit/s link").await?;
     println!("nat: guest at 4 Mbit/s, 30 ms: {before:?}\nnat: guest at 1 Mbit/s, 80 ms: {after:?}");
     assert!(after.frames_decoded > before.frames_decoded);
+    call.guest.close().await
+}
+
+/// The direct path between the NATs dies mid-call while the TURN relay stays reachable (a
+/// firewall that starts dropping the flow, a carrier NAT that loses it): the guest's browser
+/// moves to a relayed pair by itself, and the unit must follow it there, so the room's video
+/// comes back without an ICE restart (the page restarts ICE only once its connection is
+/// lost; the unit would have kept sending into the dead path until its own ICE failed,
+/// some 30 s later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_follows_the_browser_to_the_relay_when_the_direct_path_dies() -> Result<()> {
+    let case = Case {
+        nat_a: NatKind::Cone,
+        nat_b: NatKind::Cone,
+        path: Path::Reflexive,
+    };
+    let call = call_in(LabConfig {
+        nat_a: case.nat_a,
+        nat_b: case.nat_b,
+        ..Default::default()
+    })
+    .await?;
+    let direct = selected_pair(&call.guest).await?;
+    judge(case, &direct);
+    frames_flow(&call.guest, "the direct path").await?;
+
+    call.lab.cut_direct_path()?;
+    let cut = std::time::Instant::now();
+    let relayed = wait::until(
+        "the guest's browser on a relayed pair",
+        timeouts::media(),
+        || async {
+            Ok(match call.guest.selected_candidate_pair().await? {
+                Some(pair) if pair.state == "succeeded" && pair.is_relayed() => Check::Ready(pair),
+                other => Check::NotYet(format!("{other:?}")),
+            })
+        },
+    )
+    .await?;
+    println!("nat: direct path {direct:?} cut; the guest moved to {relayed:?}");
+    let after = frames_flow(&call.guest, "the relay, the direct path cut").await?;
+    println!(
+        "nat: {} more frames decoded {:.1} s after the cut: {after:?}",
+        FLOWING,
+        cut.elapsed().as_secs_f64()
+    );
+    let restarts = call.guest.page_times().await?.restarts;
+    assert_eq!(
+        restarts, 0,
+        "the page restarted ICE {restarts} times: the call came back only by a restart"
+    );
     call.guest.close().await
 }

@@ -420,6 +420,18 @@ impl Lab {
         apply_loss(self.access(side), probability)
     }
 
+    /// Cut the internet's path between the two NATs, both ways, now: what goes from one
+    /// side to the other directly is dropped, and the lab's servers (rendezvous, the TURN
+    /// relay) stay reachable from both. A direct call path dies; a relayed one still works.
+    pub fn cut_direct_path(&self) -> Result<()> {
+        nft::create_table(&self.inet)?;
+        let between = |from: &str, to: &str| Rule::DropForwarded {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        };
+        nft::add(&self.inet, &[between("a0", "b0"), between("b0", "a0")])
+    }
+
     /// Change the delaying wire of an access link; returns once the wire says the new
     /// settings are in force. Fails for a link built without a wire.
     pub fn set_wire(&mut self, side: Side, wire: Wire) -> Result<()> {

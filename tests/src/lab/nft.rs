@@ -74,6 +74,8 @@ pub enum Rule {
     /// would otherwise leave a conntrack entry that makes the NAT pick another port for a
     /// mapping toward its sender (a hole being punched from both sides at once).
     DropInputFrom { interface: String },
+    /// Drop every packet forwarded from interface `from` to interface `to`.
+    DropForwarded { from: String, to: String },
     /// Drop forwarded packets on `interface` in `direction` with `probability`.
     RandomLoss {
         interface: String,
@@ -86,7 +88,9 @@ impl Rule {
     fn chain(&self) -> Chain {
         match self {
             Rule::Masquerade { .. } => Chain::Postrouting,
-            Rule::DropUdpFrom { .. } | Rule::OnlyTcpToFrom { .. } => Chain::Forward,
+            Rule::DropUdpFrom { .. } | Rule::OnlyTcpToFrom { .. } | Rule::DropForwarded { .. } => {
+                Chain::Forward
+            }
             Rule::DropInputFrom { .. } => Chain::Input,
             Rule::RandomLoss { .. } => Chain::Loss,
         }
@@ -241,6 +245,11 @@ fn add_rule(batch: &mut Batch, rule: &Rule) {
             }
             Rule::DropInputFrom { interface } => {
                 match_interface(list, NFT_META_IIFNAME, interface);
+                drop_verdict(list);
+            }
+            Rule::DropForwarded { from, to } => {
+                match_interface(list, NFT_META_IIFNAME, from);
+                match_interface(list, NFT_META_OIFNAME, to);
                 drop_verdict(list);
             }
             Rule::RandomLoss {

@@ -1,7 +1,7 @@
 use crate::agent::Agent;
 use log::{debug, error, trace, warn};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use stun::attributes::*;
 use stun::fingerprint::*;
 use stun::integrity::*;
@@ -10,6 +10,13 @@ use stun::textattrs::*;
 
 use crate::attributes::{control::*, priority::*, use_candidate::*};
 use crate::candidate::{candidate_pair::*, *};
+
+/// Visavis patch: a selected pair on which no check has come (a request, or the answer to one
+/// of ours) for this long is taken for dead when another pair is nominated. The agent checks
+/// its selected pair every 2 s (the default keepalive) and a browser its own every 2.5 s or
+/// faster, so a working pair is never this quiet but for several losses in a row; a browser
+/// nominates elsewhere after a dead path has been silent for about 5 s.
+pub(crate) const SELECTED_SILENT: Duration = Duration::from_secs(4);
 
 trait ControllingSelector {
     fn start(&mut self, now: Instant);
@@ -493,6 +500,8 @@ impl ControlledSelector for Agent {
             if let Some(pair_index) = self.find_pair(local_index, remote_index) {
                 let p = &mut self.candidate_pairs[pair_index];
                 p.state = CandidatePairState::Succeeded;
+                // Visavis patch: the pair's path works (see `SELECTED_SILENT`).
+                p.last_heard = Some(now);
 
                 // Calculate RTT and track response received
                 let rtt = now.duration_since(pending_request.timestamp);
@@ -531,6 +540,8 @@ impl ControlledSelector for Agent {
         if let Some(pair_index) = self.find_pair(local_index, remote_index) {
             // Track request received on the candidate pair
             self.candidate_pairs[pair_index].on_request_received();
+            // Visavis patch: the pair's path works (see `SELECTED_SILENT`).
+            self.candidate_pairs[pair_index].last_heard = Some(now);
 
             let p = &self.candidate_pairs[pair_index];
             let use_candidate = m.contains(ATTR_USE_CANDIDATE);
@@ -552,14 +563,25 @@ impl ControlledSelector for Agent {
                     // browser sent directly. Between relayed pairs nothing changes: Chromium
                     // also nominates pairs it ranks higher without moving to them, and
                     // following those made the unit send through another of its relays.
+                    // Nor does the unit stay on a selected pair that has gone silent (nothing
+                    // heard on it for `SELECTED_SILENT`) when another is nominated: the
+                    // browser has left a path that died (its direct path cut, its relay
+                    // still reachable), and the unit must follow it there, whatever the
+                    // priorities, or its media goes on into the dead path until ICE fails.
                     let better = match self.get_selected_pair() {
                         None => true,
+                        Some(selected) if selected == pair_index => false,
                         Some(selected) => {
-                            selected != pair_index
-                                && self.is_relayed(selected)
-                                && !self.is_relayed(pair_index)
-                                && self.candidate_pairs[pair_index].priority()
-                                    > self.candidate_pairs[selected].priority()
+                            let silent = self.candidate_pairs[selected]
+                                .last_heard
+                                .is_none_or(|heard| {
+                                    now.saturating_duration_since(heard) >= SELECTED_SILENT
+                                });
+                            silent
+                                || (self.is_relayed(selected)
+                                    && !self.is_relayed(pair_index)
+                                    && self.candidate_pairs[pair_index].priority()
+                                        > self.candidate_pairs[selected].priority())
                         }
                     };
                     if better {

@@ -3468,3 +3468,101 @@ fn test_controlled_agent_follows_a_later_better_nomination() -> Result<()> {
     a.close()?;
     Ok(())
 }
+
+// Visavis patch (`agent_selector.rs`, `SELECTED_SILENT`): a selected pair on which nothing has
+// been heard for a while is dead (the browser's direct path cut, its relay still reachable);
+// a nomination of another pair, even a worse one, moves the controlled agent there. While the
+// selected pair is still heard, a worse nomination does not.
+#[test]
+fn test_controlled_agent_leaves_a_silent_selected_pair_for_a_worse_nomination() -> Result<()> {
+    let start = Instant::now();
+    let mut a = Agent::new(start, Arc::new(AgentConfig::default()), test_crypto_provider())?;
+    a.is_controlling = false;
+    let local = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: "10.22.0.2".to_owned(),
+            port: 777,
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    a.add_local_candidate(local)?;
+    a.ufrag_pwd.remote_credentials = Some(Credentials {
+        ufrag: "".to_string(),
+        pwd: "".to_string(),
+    });
+    let relay_addr = SocketAddr::from_str("198.18.0.20:50000")?;
+    let srflx_addr = SocketAddr::from_str("198.18.1.2:40000")?;
+    a.add_remote_candidate(unmarshal_candidate(
+        "1 1 udp 16777215 198.18.0.20 50000 typ relay raddr 198.18.1.2 rport 40000",
+    )?)?;
+    a.add_remote_candidate(unmarshal_candidate(
+        "2 1 udp 1694498815 198.18.1.2 40000 typ srflx raddr 10.11.0.2 rport 40000",
+    )?)?;
+    let pair_to = |a: &Agent, addr: SocketAddr| {
+        let remote = a
+            .remote_candidates
+            .iter()
+            .position(|c| c.addr() == addr)
+            .expect("the remote candidate was added");
+        a.find_pair(0, remote).expect("a pair for each remote candidate")
+    };
+    let (relay_pair, srflx_pair) = (pair_to(&a, relay_addr), pair_to(&a, srflx_addr));
+    a.candidate_pairs[relay_pair].state = CandidatePairState::Succeeded;
+    a.candidate_pairs[srflx_pair].state = CandidatePairState::Succeeded;
+
+    let username = a.ufrag_pwd.local_credentials.ufrag.clone() + ":";
+    let local_pwd = a.ufrag_pwd.local_credentials.pwd.clone();
+    let provider = test_crypto_provider();
+    let check = |a: &mut Agent, from: SocketAddr, at: Instant, nominate: bool| -> Result<()> {
+        let mut msg = Message::new();
+        let mut attrs: Vec<Box<dyn Setter>> = vec![
+            Box::new(BINDING_REQUEST),
+            Box::new(TransactionId::new()),
+            Box::new(Username::new(ATTR_USERNAME, username.clone())),
+        ];
+        if nominate {
+            attrs.push(Box::new(UseCandidateAttr::new()));
+        }
+        attrs.extend([
+            Box::new(AttrControlling(1)) as Box<dyn Setter>,
+            Box::new(PriorityAttr(1)),
+            Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
+                local_pwd.clone(),
+                provider.crypto(),
+            )),
+            Box::new(FINGERPRINT),
+        ]);
+        msg.build(&attrs)?;
+        a.handle_inbound(at, &mut msg, 0, from)
+    };
+    let at = |ms: u64| start + Duration::from_millis(ms);
+
+    check(&mut a, srflx_addr, at(0), true)?;
+    assert_eq!(a.get_selected_pair(), Some(srflx_pair), "the first nomination");
+    check(&mut a, srflx_addr, at(2_000), false)?;
+    check(&mut a, relay_addr, at(5_000), true)?;
+    assert_eq!(
+        a.get_selected_pair(),
+        Some(srflx_pair),
+        "heard 3 s ago: not left for a worse pair"
+    );
+    check(&mut a, relay_addr, at(6_000 + crate::agent::agent_selector::SELECTED_SILENT.as_millis() as u64), true)?;
+    assert_eq!(
+        a.get_selected_pair(),
+        Some(relay_pair),
+        "silent since 2 s: left for the pair the browser nominates now"
+    );
+    check(&mut a, srflx_addr, at(12_000), true)?;
+    assert_eq!(
+        a.get_selected_pair(),
+        Some(srflx_pair),
+        "the direct path back, nominated again: the better pair once more"
+    );
+
+    a.close()?;
+    Ok(())
+}

@@ -9,7 +9,7 @@
 //! media.
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Represent the ICE candidate pair state.
 #[derive(Default, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +97,10 @@ pub struct CandidatePair {
     pub(crate) total_round_trip_time: Duration,
     /// Latest round trip time measured.
     pub(crate) current_round_trip_time: Duration,
+
+    /// Visavis patch: when a check (a request, or the answer to one of ours) last came on this
+    /// pair: whether the path still works.
+    pub(crate) last_heard: Option<Instant>,
 }
 
 impl fmt::Debug for CandidatePair {
@@ -163,6 +167,7 @@ impl CandidatePair {
             // RTT tracking
             total_round_trip_time: Duration::ZERO,
             current_round_trip_time: Duration::ZERO,
+            last_heard: None,
         }
     }
 
