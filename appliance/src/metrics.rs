@@ -71,6 +71,10 @@ pub struct GuestCounters {
     /// `congestion::retransmit`).
     pub retransmitted: AtomicU64,
     pub retransmits_refused: AtomicU64,
+    /// Packets the guest's congestion feedback (TWCC) reported lost, as (SSRC, sequence
+    /// number), until the retransmission gate takes them: the estimate puts them here, the
+    /// gate resends those no NACK asked for (see `congestion::retransmit`).
+    pub reported_lost: Mutex<Vec<(u32, u16)>>,
     /// The video layer they receive ([`layer_code`]).
     pub layer: AtomicU8,
     /// The layer of their camera the screen decodes ([`layer_code`]).

@@ -164,6 +164,9 @@ pub enum Congestion {
     Loss,
 }
 
+/// At most this many packets judged lost wait for the retransmission gate.
+pub const REPORTED_LOST_KEPT: usize = 512;
+
 /// See the module docs.
 pub struct Bwe {
     gcc: Gcc,
@@ -387,28 +390,46 @@ impl Bwe {
         }
     }
 
+    /// Leave `lost` for the retransmission gate ([`super::retransmit`]), which resends what
+    /// no NACK asked for (the guest's NACK may have been lost on the way).
+    fn report_lost(&self, lost: Vec<(u32, u16)>) {
+        let Some(counters) = self.counters.as_ref().filter(|_| !lost.is_empty()) else {
+            return;
+        };
+        if let Ok(mut reported) = counters.reported_lost.lock() {
+            reported.extend(lost);
+            // Nobody took them (no gate in the chain): keep the newest.
+            let over = reported.len().saturating_sub(REPORTED_LOST_KEPT);
+            reported.drain(..over);
+        }
+    }
+
     fn record(&mut self, reports: &[PacketReport]) {
         let epoch = *self.epoch.get_or_insert(reports[0].departure);
         let mut queue: Option<f64> = None;
         // A run of lost packets sent over more than [`LOST_RUN`] is feedback that was lost
         // (webrtc-rs reports what no feedback mentioned as lost): not judged. A full queue
         // drops packets in short runs between the ones it still takes.
-        let mut run: Vec<Instant> = Vec::new();
-        let end_run = |run: &mut Vec<Instant>, fates: &mut VecDeque<(Instant, Fate)>| {
+        // The packets judged lost (stream, sequence number) go to the retransmission gate.
+        let mut run: Vec<(Instant, u32, u16)> = Vec::new();
+        let mut lost: Vec<(u32, u16)> = Vec::new();
+        let mut end_run = |run: &mut Vec<(Instant, u32, u16)>,
+                           fates: &mut VecDeque<(Instant, Fate)>| {
             if let (Some(first), Some(last)) = (run.first(), run.last()) {
-                let fate = if last.saturating_duration_since(*first) <= LOST_RUN {
+                let fate = if last.0.saturating_duration_since(first.0) <= LOST_RUN {
+                    lost.extend(run.iter().map(|(_, ssrc, seq)| (*ssrc, *seq)));
                     Fate::Lost
                 } else {
                     Fate::Unknown
                 };
-                fates.extend(run.iter().map(|at| (*at, fate)));
+                fates.extend(run.iter().map(|(at, _, _)| (*at, fate)));
             }
             run.clear();
         };
         for r in reports {
             self.sent.push_back((r.departure, r.size));
             let Some(arrival) = r.arrival.filter(|_| r.arrived) else {
-                run.push(r.departure);
+                run.push((r.departure, r.ssrc, r.rtp_sequence_number));
                 continue;
             };
             end_run(&mut run, &mut self.fates);
@@ -427,6 +448,7 @@ impl Bwe {
             }
         }
         end_run(&mut run, &mut self.fates);
+        self.report_lost(lost);
         let newest = reports.iter().map(|r| r.departure).max().unwrap_or(epoch);
         while self
             .fates

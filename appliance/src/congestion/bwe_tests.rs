@@ -742,3 +742,41 @@ fn a_thin_lossy_link_keeps_its_queue_short_without_giving_up_its_rate() {
         );
     }
 }
+
+#[test]
+fn packets_judged_lost_are_left_for_the_retransmission_gate() {
+    // Packets every 5 ms: one lost alone (the path dropped it), then a run of ten over
+    // 45 ms (feedback that never came back: webrtc-rs reports what no feedback mentioned as
+    // lost). Only the first goes to the gate, which resends it if no NACK asked.
+    let counters = Arc::new(GuestCounters::default());
+    let mut bwe = Bwe::new(1_000_000.0, 100_000.0, 10_000_000.0).publishing_queue(counters.clone());
+    let t0 = Instant::now();
+    let report = |seq: u16, arrived: bool| PacketReport {
+        ssrc: 7,
+        id: u64::from(seq),
+        rtp_sequence_number: seq,
+        is_twcc: true,
+        twcc_sequence_number: seq,
+        size: 1200,
+        arrived,
+        departure: t0 + Duration::from_millis(5 * u64::from(seq)),
+        arrival: arrived.then(|| Duration::from_millis(60 + 5 * u64::from(seq))),
+        ecn: Default::default(),
+    };
+    let reports: Vec<PacketReport> = (0..40u16)
+        .map(|seq| report(seq, seq != 5 && !(20..30).contains(&seq)))
+        .collect();
+    bwe.on_reports(t0 + Duration::from_millis(300), &reports);
+    assert_eq!(*counters.reported_lost.lock().unwrap(), vec![(7, 5)]);
+    // Nobody takes them (no gate): the newest are kept, not all.
+    let many: Vec<PacketReport> = (100..100 + 4 * REPORTED_LOST_KEPT as u16)
+        .map(|seq| report(seq, seq % 2 == 0))
+        .collect();
+    bwe.on_reports(t0 + Duration::from_secs(20), &many);
+    let kept = counters.reported_lost.lock().unwrap();
+    assert_eq!(kept.len(), REPORTED_LOST_KEPT);
+    assert_eq!(
+        kept.last(),
+        Some(&(7, 100 + 4 * REPORTED_LOST_KEPT as u16 - 1))
+    );
+}

@@ -26,6 +26,15 @@
 //! one lost in 2,500 instead of 1 in 50, for a 2 % rise in what the unit sends. The
 //! receiver's SRTP replay check drops the second copy when the first arrived. A loss that
 //! takes both (a burst) costs the round trip it did before.
+//!
+//! A NACK lost on its way from the guest (a guest's link loses both ways) costs the same
+//! round trip: the guest asks again only after one. Its congestion feedback (TWCC, every
+//! 50–100 ms) tells of the loss in another packet: the estimate leaves the packets it shows
+//! lost in the guest's counters (alone or in a short run, not the long runs a lost feedback
+//! leaves unreported), and the gate resends those of its streams no NACK asked for, as if
+//! one had ([`Ask::Report`]). A NACK that comes right after for a packet a report resent is
+//! not answered again, nor a report for a packet a NACK just had resent
+//! ([`RetransmitGate::admit`]).
 
 use crate::metrics::GuestCounters;
 use rtc::interceptor::Attribute;
@@ -35,7 +44,7 @@ use rtc::rtcp::transport_feedbacks::transport_layer_nack::{
 };
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -54,15 +63,32 @@ pub const BURST: f64 = 30.0;
 /// that loses bursts without queueing, as the lab's relay does, needs every retransmission
 /// it asks for).
 pub const QUEUED: Duration = Duration::from_millis(40);
+/// A NACK that comes within this share of a round trip after a report resent its packet
+/// is the guest's first ask for it, already answered; a later one asks again (the
+/// retransmission was lost).
+pub const REPORT_AHEAD_RTTS: f64 = 0.5;
+/// The sender SSRC of the NACKs the gate makes from reports: they are answered and go no
+/// further up the chain.
+const REPORT_SENDER: u32 = 0x5649_5341;
 /// The size a retransmission is counted at (a full video packet).
 const PACKET_BITS: f64 = 1200.0 * 8.0;
 /// The estimate assumed before the first feedback.
 const UNKNOWN_ESTIMATE: f64 = 1_000_000.0;
 
+/// Who asked for a packet again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// The guest, by NACK.
+    Nack,
+    /// The guest's congestion feedback, which reported it lost (its NACK may have been lost
+    /// on the way).
+    Report,
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct RetransmitGate {
-    answered: HashMap<(u32, u16), Instant>,
+    answered: HashMap<(u32, u16), (Instant, Ask)>,
     tokens: f64,
     refilled: Option<Instant>,
 }
@@ -78,8 +104,15 @@ impl Default for RetransmitGate {
 }
 
 impl RetransmitGate {
-    /// Whether to retransmit packet `seq` of `ssrc`, asked for at `now`, with the guest's
-    /// estimate at `estimate_bps` and round trip `rtt`.
+    /// Whether to retransmit packet `seq` of `ssrc`, asked for at `now` by `ask`, with the
+    /// guest's estimate at `estimate_bps` and round trip `rtt`; `queued`: a queue stands on
+    /// the way to the guest (the budget applies).
+    ///
+    /// A report is answered unless the packet was resent within the round trip (its NACK
+    /// came, or an earlier report). A NACK behind a queue is answered once per round trip;
+    /// with no queue every NACK is, but the first one for a packet a report resent moments
+    /// before (within [`REPORT_AHEAD_RTTS`] of a round trip).
+    #[allow(clippy::too_many_arguments)]
     pub fn admit(
         &mut self,
         now: Instant,
@@ -87,6 +120,8 @@ impl RetransmitGate {
         rtt: Duration,
         ssrc: u32,
         seq: u16,
+        ask: Ask,
+        queued: bool,
     ) -> bool {
         let repeat_after = rtt.mul_f64(REPEAT_RTTS).max(REPEAT_AFTER);
         if let Some(last) = self.refilled {
@@ -95,21 +130,29 @@ impl RetransmitGate {
             self.tokens = (self.tokens + per_second * elapsed).min(BURST);
         }
         self.refilled = Some(now);
-        if self
-            .answered
-            .get(&(ssrc, seq))
-            .is_some_and(|at| now < *at + repeat_after)
-        {
+        let within = |at: Instant, span: Duration| now < at + span;
+        let repeat = match (ask, self.answered.get(&(ssrc, seq)).copied()) {
+            (_, None) => false,
+            (Ask::Report, Some((at, _))) => within(at, repeat_after),
+            (Ask::Nack, Some((at, _))) if queued => within(at, repeat_after),
+            (Ask::Nack, Some((at, Ask::Report))) => {
+                within(at, rtt.mul_f64(REPORT_AHEAD_RTTS).max(REPEAT_AFTER))
+            }
+            (Ask::Nack, Some((_, Ask::Nack))) => false,
+        };
+        if repeat {
             return false;
         }
-        if self.tokens < 1.0 {
-            return false;
+        if queued {
+            if self.tokens < 1.0 {
+                return false;
+            }
+            self.tokens -= 1.0;
         }
-        self.tokens -= 1.0;
         if self.answered.len() >= 4096 {
-            self.answered.retain(|_, at| now < *at + repeat_after);
+            self.answered.retain(|_, (at, _)| within(*at, repeat_after));
         }
-        self.answered.insert((ssrc, seq), now);
+        self.answered.insert((ssrc, seq), (now, ask));
         true
     }
 }
@@ -120,6 +163,8 @@ pub struct NackGate<I: Interceptor> {
     inner: I,
     gate: RetransmitGate,
     counters: Arc<GuestCounters>,
+    /// The local streams the responder keeps packets of (NACK negotiated).
+    resendable: HashSet<u32>,
     /// Whether the last requests were answered with no queue standing: their
     /// retransmissions go out twice.
     twice: bool,
@@ -133,13 +178,20 @@ impl<I: Interceptor> NackGate<I> {
             inner,
             gate: RetransmitGate::default(),
             counters,
+            resendable: HashSet::new(),
             twice: false,
             repeats: VecDeque::new(),
         }
     }
 
-    /// The NACK with only the admitted sequence numbers (`None`: none admitted).
-    fn filter(&mut self, now: Instant, nack: &TransportLayerNack) -> Option<TransportLayerNack> {
+    /// The NACK (from the guest, or made from reports: `ask`) with only the admitted
+    /// sequence numbers (`None`: none admitted).
+    fn filter(
+        &mut self,
+        now: Instant,
+        nack: &TransportLayerNack,
+        ask: Ask,
+    ) -> Option<TransportLayerNack> {
         let estimate = match self.counters.estimate_bps.load(Relaxed) {
             0 => UNKNOWN_ESTIMATE,
             bps => bps as f64,
@@ -153,19 +205,22 @@ impl<I: Interceptor> NackGate<I> {
         asked.dedup();
         let count = asked.len() as u64;
         let queue = Duration::from_micros(self.counters.queue_us.load(Relaxed));
+        // No queue stands: every ask is answered (but for a packet just resent), twice.
         self.twice = queue < QUEUED;
-        if self.twice {
-            // No queue stands: answer everything.
-            return Some(nack.clone());
-        }
+        let queued = !self.twice;
         let admitted: Vec<u16> = asked
             .into_iter()
-            .filter(|seq| self.gate.admit(now, estimate, rtt, nack.media_ssrc, *seq))
+            .filter(|seq| {
+                self.gate
+                    .admit(now, estimate, rtt, nack.media_ssrc, *seq, ask, queued)
+            })
             .collect();
-        let answered = admitted.len() as u64;
-        self.counters
-            .retransmits_refused
-            .fetch_add(count - answered, Relaxed);
+        if ask == Ask::Nack {
+            let answered = admitted.len() as u64;
+            self.counters
+                .retransmits_refused
+                .fetch_add(count - answered, Relaxed);
+        }
         (!admitted.is_empty()).then(|| TransportLayerNack {
             sender_ssrc: nack.sender_ssrc,
             media_ssrc: nack.media_ssrc,
@@ -182,6 +237,8 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
     type Time = Instant;
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        // The congestion controller, nearer the wire, has read this packet's feedback.
+        self.resend_reported(msg.now, msg.transport)?;
         if let Packet::Rtcp(packets) = &msg.message.packet
             && packets
                 .iter()
@@ -192,7 +249,7 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
             for p in packets {
                 match p.as_any().downcast_ref::<TransportLayerNack>() {
                     Some(nack) => {
-                        if let Some(admitted) = self.filter(now, nack) {
+                        if let Some(admitted) = self.filter(now, nack, Ask::Nack) {
                             kept.push(Box::new(admitted));
                         }
                     }
@@ -209,7 +266,8 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
     }
 
     fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.inner.poll_read()
+        // The NACKs made from reports end here.
+        std::iter::from_fn(|| self.inner.poll_read()).find(|msg| !made_from_reports(msg))
     }
 
     fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
@@ -240,6 +298,7 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
     }
 
     fn handle_timeout(&mut self, now: Instant) -> Result<(), Self::Error> {
+        self.resend_reported(now, Default::default())?;
         self.inner.handle_timeout(now)
     }
 
@@ -248,11 +307,81 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
     }
 }
 
+impl<I: Interceptor> NackGate<I> {
+    /// Hand the responder, as NACKs of our own, the packets of its streams that the guest's
+    /// feedback reported lost, but those already resent (see [`RetransmitGate::admit`]).
+    fn resend_reported(
+        &mut self,
+        now: Instant,
+        transport: rtc::shared::TransportContext,
+    ) -> Result<(), Error> {
+        let reported = match self.counters.reported_lost.lock() {
+            Ok(mut lost) if !lost.is_empty() => std::mem::take(&mut *lost),
+            _ => return Ok(()),
+        };
+        let mut by_stream: HashMap<u32, Vec<u16>> = HashMap::new();
+        for (ssrc, seq) in reported {
+            if self.resendable.contains(&ssrc) {
+                by_stream.entry(ssrc).or_default().push(seq);
+            }
+        }
+        for (ssrc, mut seqs) in by_stream {
+            let base = seqs_base(&seqs);
+            seqs.sort_unstable_by_key(|s| s.wrapping_sub(base));
+            seqs.dedup();
+            let nack = TransportLayerNack {
+                sender_ssrc: REPORT_SENDER,
+                media_ssrc: ssrc,
+                nacks: nack_pairs_from_sequence_numbers(&seqs),
+            };
+            if let Some(admitted) = self.filter(now, &nack, Ask::Report) {
+                self.inner.handle_read(TaggedPacket {
+                    now,
+                    transport,
+                    message: rtc::interceptor::AttributedPacket::new(Packet::Rtcp(vec![Box::new(
+                        admitted,
+                    )])),
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The lowest of `seqs` in sequence-number order (they span well under half the space).
+fn seqs_base(seqs: &[u16]) -> u16 {
+    let first = seqs[0];
+    seqs.iter()
+        .copied()
+        .min_by_key(|s| s.wrapping_sub(first).wrapping_add(0x8000))
+        .unwrap_or(first)
+}
+
+/// A NACK the gate made from reports, coming back up from the responder.
+fn made_from_reports(msg: &TaggedPacket) -> bool {
+    match &msg.message.packet {
+        Packet::Rtcp(packets) => packets.iter().all(|p| {
+            p.as_any()
+                .downcast_ref::<TransportLayerNack>()
+                .is_some_and(|n| n.sender_ssrc == REPORT_SENDER)
+        }),
+        _ => false,
+    }
+}
+
 impl<I: Interceptor> Interceptor for NackGate<I> {
     fn bind_local_stream(&mut self, info: &StreamInfo) {
+        if info
+            .rtcp_feedback
+            .iter()
+            .any(|f| f.typ == "nack" && f.parameter.is_empty())
+        {
+            self.resendable.insert(info.ssrc);
+        }
         self.inner.bind_local_stream(info);
     }
     fn unbind_local_stream(&mut self, info: &StreamInfo) {
+        self.resendable.remove(&info.ssrc);
         self.inner.unbind_local_stream(info);
     }
     fn bind_remote_stream(&mut self, info: &StreamInfo) {
@@ -273,20 +402,29 @@ mod tests {
         let t = Instant::now();
         let rtt = Duration::from_millis(300);
         let later = t + Duration::from_millis(300);
-        assert!(g.admit(t, 1e6, rtt, 1, 7));
-        assert!(!g.admit(later, 1e6, rtt, 1, 7), "still on its way");
-        assert!(g.admit(later, 1e6, rtt, 1, 8), "another one");
-        assert!(g.admit(later, 1e6, rtt, 2, 7), "another stream");
+        assert!(g.admit(t, 1e6, rtt, 1, 7, Ask::Nack, true));
+        assert!(
+            !g.admit(later, 1e6, rtt, 1, 7, Ask::Nack, true),
+            "still on its way"
+        );
+        assert!(
+            g.admit(later, 1e6, rtt, 1, 8, Ask::Nack, true),
+            "another one"
+        );
+        assert!(
+            g.admit(later, 1e6, rtt, 2, 7, Ask::Nack, true),
+            "another stream"
+        );
         let again = t + rtt.mul_f64(REPEAT_RTTS);
         assert!(
-            g.admit(again, 1e6, rtt, 1, 7),
+            g.admit(again, 1e6, rtt, 1, 7, Ask::Nack, true),
             "asked again a round trip later"
         );
         // A short round trip: asked again soon, answered again.
         let mut g = RetransmitGate::default();
         let short = Duration::from_millis(5);
-        assert!(g.admit(t, 1e6, short, 1, 7));
-        assert!(g.admit(t + REPEAT_AFTER, 1e6, short, 1, 7));
+        assert!(g.admit(t, 1e6, short, 1, 7, Ask::Nack, true));
+        assert!(g.admit(t + REPEAT_AFTER, 1e6, short, 1, 7, Ask::Nack, true));
     }
 
     #[test]
@@ -297,7 +435,7 @@ mod tests {
         let mut sent = 0u32;
         for i in 0..2000u32 {
             let now = t + Duration::from_millis(u64::from(i) * 5);
-            sent += u32::from(g.admit(now, 1e6, Duration::ZERO, 1, i as u16));
+            sent += u32::from(g.admit(now, 1e6, Duration::ZERO, 1, i as u16, Ask::Nack, true));
         }
         let allowed = BURST + 10.0 * 1e6 * SHARE / PACKET_BITS;
         assert!(f64::from(sent) <= allowed + 1.0, "{sent} > {allowed}");
@@ -310,7 +448,7 @@ mod tests {
         let mut sent2 = 0u32;
         for i in 0..2000u32 {
             let now = t + Duration::from_millis(u64::from(i) * 5);
-            sent2 += u32::from(g.admit(now, 2e6, Duration::ZERO, 1, i as u16));
+            sent2 += u32::from(g.admit(now, 2e6, Duration::ZERO, 1, i as u16, Ask::Nack, true));
         }
         assert!(
             f64::from(sent2) > 1.7 * (f64::from(sent) - BURST),
@@ -331,22 +469,28 @@ mod tests {
             media_ssrc: 1,
             nacks: nack_pairs_from_sequence_numbers(seqs),
         };
-        let first = gate.filter(t, &nack(&[10, 11, 12])).expect("all new");
+        let first = gate
+            .filter(t, &nack(&[10, 11, 12]), Ask::Nack)
+            .expect("all new");
         let seqs: Vec<u16> = first.nacks.iter().flat_map(NackPair::packet_list).collect();
         assert_eq!(seqs, vec![10, 11, 12]);
         let again = gate
-            .filter(t + Duration::from_millis(50), &nack(&[11, 12, 13]))
+            .filter(
+                t + Duration::from_millis(50),
+                &nack(&[11, 12, 13]),
+                Ask::Nack,
+            )
             .expect("13 is new");
         let seqs: Vec<u16> = again.nacks.iter().flat_map(NackPair::packet_list).collect();
         assert_eq!(seqs, vec![13]);
         assert!(
-            gate.filter(t + Duration::from_millis(60), &nack(&[10, 13]))
+            gate.filter(t + Duration::from_millis(60), &nack(&[10, 13]), Ask::Nack)
                 .is_none()
         );
         // No queue stands: everything is answered.
         gate.counters.queue_us.store(0, Relaxed);
         let all = gate
-            .filter(t + Duration::from_millis(70), &nack(&[10, 13]))
+            .filter(t + Duration::from_millis(70), &nack(&[10, 13]), Ask::Nack)
             .unwrap();
         let seqs: Vec<u16> = all.nacks.iter().flat_map(NackPair::packet_list).collect();
         assert_eq!(seqs, vec![10, 13]);
@@ -429,6 +573,73 @@ mod tests {
         counters.queue_us.store(200_000, Relaxed);
         assert_eq!(answer(&mut gate, 12), vec![12]);
         assert_eq!(counters.retransmitted.load(Relaxed), 3);
+    }
+
+    /// The RTX packets the gate sends once the guest's feedback reported `lost` (SSRC,
+    /// sequence number), as the estimate leaves them; nothing goes up the chain.
+    fn resend_reported(
+        gate: &mut NackGate<rtc::interceptor::NackResponderInterceptor>,
+        lost: &[(u32, u16)],
+    ) -> Vec<u16> {
+        gate.counters
+            .reported_lost
+            .lock()
+            .unwrap()
+            .extend_from_slice(lost);
+        gate.handle_timeout(Instant::now()).unwrap();
+        assert!(
+            gate.poll_read().is_none(),
+            "the gate's own NACKs go no further"
+        );
+        assert!(gate.counters.reported_lost.lock().unwrap().is_empty());
+        std::iter::from_fn(|| gate.poll_write())
+            .map(|p| match p.message.packet {
+                Packet::Rtp(rtp) => u16::from_be_bytes([rtp.payload[0], rtp.payload[1]]),
+                other => panic!("not a retransmission: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_packet_reported_lost_is_resent_once_whoever_asks_first() {
+        let counters = Arc::new(GuestCounters::default());
+        counters.rtt_us.store(200_000, Relaxed);
+        let mut gate = responder(counters.clone());
+        // The guest's NACK for 11 was lost; its feedback says 11 did not arrive (and so
+        // did an audio packet, of a stream the responder keeps nothing of).
+        assert_eq!(resend_reported(&mut gate, &[(1, 11), (5, 3)]), vec![11, 11]);
+        // Its NACK for 11 after all: answered moments ago.
+        assert_eq!(answer(&mut gate, 11), Vec::<u16>::new());
+        assert_eq!(counters.retransmits_refused.load(Relaxed), 1);
+        // The other way round: the NACK first, then the report of the same loss.
+        assert_eq!(answer(&mut gate, 12), vec![12, 12]);
+        assert_eq!(resend_reported(&mut gate, &[(1, 12)]), Vec::<u16>::new());
+        // Behind a queue, a report is answered as a NACK would be: once, within budget.
+        counters.queue_us.store(200_000, Relaxed);
+        assert_eq!(resend_reported(&mut gate, &[(1, 10)]), vec![10]);
+        assert_eq!(resend_reported(&mut gate, &[(1, 10)]), Vec::<u16>::new());
+    }
+
+    #[test]
+    fn a_nack_after_a_report_is_answered_if_it_asks_again() {
+        let mut g = RetransmitGate::default();
+        let t = Instant::now();
+        let rtt = Duration::from_millis(200);
+        assert!(g.admit(t, 1e6, rtt, 1, 7, Ask::Report, false));
+        let first_ask = t + rtt.mul_f64(REPORT_AHEAD_RTTS) - Duration::from_millis(1);
+        assert!(
+            !g.admit(first_ask, 1e6, rtt, 1, 7, Ask::Nack, false),
+            "the guest's first ask, already answered"
+        );
+        let again = t + rtt.mul_f64(REPORT_AHEAD_RTTS) + Duration::from_millis(1);
+        assert!(
+            g.admit(again, 1e6, rtt, 1, 7, Ask::Nack, false),
+            "asked again: that retransmission was lost"
+        );
+        assert!(
+            !g.admit(again, 1e6, rtt, 1, 7, Ask::Report, false),
+            "a report of a packet just resent"
+        );
     }
 
     #[test]
