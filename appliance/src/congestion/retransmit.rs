@@ -237,8 +237,11 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
     type Time = Instant;
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        // The congestion controller, nearer the wire, has read this packet's feedback.
-        self.resend_reported(msg.now, msg.transport)?;
+        // Feedback comes in RTCP, and the congestion controller, nearer the wire, has read
+        // this packet's already.
+        if matches!(msg.message.packet, Packet::Rtcp(_)) {
+            self.resend_reported(msg.now, msg.transport)?;
+        }
         if let Packet::Rtcp(packets) = &msg.message.packet
             && packets
                 .iter()
@@ -298,7 +301,6 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for NackGate<I> {
     }
 
     fn handle_timeout(&mut self, now: Instant) -> Result<(), Self::Error> {
-        self.resend_reported(now, Default::default())?;
         self.inner.handle_timeout(now)
     }
 
@@ -325,10 +327,8 @@ impl<I: Interceptor> NackGate<I> {
                 by_stream.entry(ssrc).or_default().push(seq);
             }
         }
-        for (ssrc, mut seqs) in by_stream {
-            let base = seqs_base(&seqs);
-            seqs.sort_unstable_by_key(|s| s.wrapping_sub(base));
-            seqs.dedup();
+        // In send order, as the feedback reported them.
+        for (ssrc, seqs) in by_stream {
             let nack = TransportLayerNack {
                 sender_ssrc: REPORT_SENDER,
                 media_ssrc: ssrc,
@@ -346,15 +346,6 @@ impl<I: Interceptor> NackGate<I> {
         }
         Ok(())
     }
-}
-
-/// The lowest of `seqs` in sequence-number order (they span well under half the space).
-fn seqs_base(seqs: &[u16]) -> u16 {
-    let first = seqs[0];
-    seqs.iter()
-        .copied()
-        .min_by_key(|s| s.wrapping_sub(first).wrapping_add(0x8000))
-        .unwrap_or(first)
 }
 
 /// A NACK the gate made from reports, coming back up from the responder.
@@ -576,7 +567,8 @@ mod tests {
     }
 
     /// The RTX packets the gate sends once the guest's feedback reported `lost` (SSRC,
-    /// sequence number), as the estimate leaves them; nothing goes up the chain.
+    /// sequence number), as the estimate leaves them, with the feedback that reported them;
+    /// nothing of the gate's own goes up the chain.
     fn resend_reported(
         gate: &mut NackGate<rtc::interceptor::NackResponderInterceptor>,
         lost: &[(u32, u16)],
@@ -586,11 +578,26 @@ mod tests {
             .lock()
             .unwrap()
             .extend_from_slice(lost);
-        gate.handle_timeout(Instant::now()).unwrap();
-        assert!(
-            gate.poll_read().is_none(),
-            "the gate's own NACKs go no further"
+        // The RTCP packet whose feedback reported them (the congestion controller read it).
+        let feedback = rtc::rtcp::receiver_report::ReceiverReport {
+            ssrc: 9,
+            ..Default::default()
+        };
+        gate.handle_read(TaggedPacket {
+            now: Instant::now(),
+            transport: Default::default(),
+            message: rtc::interceptor::AttributedPacket::new(Packet::Rtcp(vec![Box::new(
+                feedback,
+            )])),
+        })
+        .unwrap();
+        let up: Vec<TaggedPacket> = std::iter::from_fn(|| gate.poll_read()).collect();
+        assert_eq!(
+            up.len(),
+            1,
+            "the feedback goes on up; the gate's own NACKs go no further"
         );
+        assert!(!made_from_reports(&up[0]));
         assert!(gate.counters.reported_lost.lock().unwrap().is_empty());
         std::iter::from_fn(|| gate.poll_write())
             .map(|p| match p.message.packet {
