@@ -3387,18 +3387,14 @@ fn test_stats_snapshot_reports_the_callers_instant_throughout() -> Result<()> {
     Ok(())
 }
 
-// Visavis patch (`agent_selector.rs`, the controlled agent's `handle_binding_request`):
-// RFC 8445 8.1.1, when the controlling agent nominates more than one pair, the one with the
-// highest priority is used. Chromium nominates the first pair that works (often through its
-// relay) and then a better one; the controlled agent must move to the better one, and not
-// back to a worse one nominated later.
-#[test]
-fn test_controlled_agent_follows_a_later_better_nomination() -> Result<()> {
-    let mut a = Agent::new(
-        Instant::now(),
-        Arc::new(AgentConfig::default()),
-        test_crypto_provider(),
-    )?;
+/// Visavis patch tests: a controlled agent (the unit, as a browser's offer makes it) at
+/// `start`, with one host candidate and two remote ones, a relay's and a reflexive one, each
+/// pair's checks answered. Returns the agent, the relay's and the reflexive address, and their
+/// pairs.
+fn controlled_agent_with_two_working_pairs(
+    start: Instant,
+) -> Result<(Agent, SocketAddr, SocketAddr, usize, usize)> {
+    let mut a = Agent::new(start, Arc::new(AgentConfig::default()), test_crypto_provider())?;
     a.is_controlling = false;
     let local = CandidateHostConfig {
         base_config: CandidateConfig {
@@ -3436,33 +3432,53 @@ fn test_controlled_agent_follows_a_later_better_nomination() -> Result<()> {
     // Both pairs have worked (each side's checks answered).
     a.candidate_pairs[relay_pair].state = CandidatePairState::Succeeded;
     a.candidate_pairs[srflx_pair].state = CandidatePairState::Succeeded;
-    assert!(a.candidate_pairs[srflx_pair].priority() > a.candidate_pairs[relay_pair].priority());
+    Ok((a, relay_addr, srflx_addr, relay_pair, srflx_pair))
+}
 
+/// Visavis patch tests: the controlling browser's check from `from` reaches the agent at
+/// `at`, nominating (USE-CANDIDATE) or not.
+fn browser_check(a: &mut Agent, from: SocketAddr, at: Instant, nominate: bool) -> Result<()> {
     let username = a.ufrag_pwd.local_credentials.ufrag.clone() + ":";
     let local_pwd = a.ufrag_pwd.local_credentials.pwd.clone();
-    let nominate = |a: &mut Agent, from: SocketAddr| -> Result<()> {
-        let mut msg = Message::new();
-        msg.build(&[
-            Box::new(BINDING_REQUEST),
-            Box::new(TransactionId::new()),
-            Box::new(Username::new(ATTR_USERNAME, username.clone())),
-            Box::new(UseCandidateAttr::new()),
-            Box::new(AttrControlling(1)),
-            Box::new(PriorityAttr(1)),
-            Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
-                local_pwd.clone(),
-                test_crypto_provider().crypto(),
-            )),
-            Box::new(FINGERPRINT),
-        ])?;
-        a.handle_inbound(Instant::now(), &mut msg, 0, from)
-    };
+    let provider = test_crypto_provider();
+    let mut attrs: Vec<Box<dyn Setter>> = vec![
+        Box::new(BINDING_REQUEST),
+        Box::new(TransactionId::new()),
+        Box::new(Username::new(ATTR_USERNAME, username)),
+    ];
+    if nominate {
+        attrs.push(Box::new(UseCandidateAttr::new()));
+    }
+    attrs.extend([
+        Box::new(AttrControlling(1)) as Box<dyn Setter>,
+        Box::new(PriorityAttr(1)),
+        Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
+            local_pwd,
+            provider.crypto(),
+        )),
+        Box::new(FINGERPRINT),
+    ]);
+    let mut msg = Message::new();
+    msg.build(&attrs)?;
+    a.handle_inbound(at, &mut msg, 0, from)
+}
 
-    nominate(&mut a, relay_addr)?;
+// Visavis patch (`agent_selector.rs`, the controlled agent's `handle_binding_request`):
+// RFC 8445 8.1.1, when the controlling agent nominates more than one pair, the one with the
+// highest priority is used. Chromium nominates the first pair that works (often through its
+// relay) and then a better one; the controlled agent must move to the better one, and not
+// back to a worse one nominated later.
+#[test]
+fn test_controlled_agent_follows_a_later_better_nomination() -> Result<()> {
+    let (mut a, relay_addr, srflx_addr, relay_pair, srflx_pair) =
+        controlled_agent_with_two_working_pairs(Instant::now())?;
+    assert!(a.candidate_pairs[srflx_pair].priority() > a.candidate_pairs[relay_pair].priority());
+
+    browser_check(&mut a, relay_addr, Instant::now(), true)?;
     assert_eq!(a.get_selected_pair(), Some(relay_pair), "the first nomination");
-    nominate(&mut a, srflx_addr)?;
+    browser_check(&mut a, srflx_addr, Instant::now(), true)?;
     assert_eq!(a.get_selected_pair(), Some(srflx_pair), "a better pair, nominated later");
-    nominate(&mut a, relay_addr)?;
+    browser_check(&mut a, relay_addr, Instant::now(), true)?;
     assert_eq!(a.get_selected_pair(), Some(srflx_pair), "not back to a worse one");
 
     a.close()?;
@@ -3476,87 +3492,27 @@ fn test_controlled_agent_follows_a_later_better_nomination() -> Result<()> {
 #[test]
 fn test_controlled_agent_leaves_a_silent_selected_pair_for_a_worse_nomination() -> Result<()> {
     let start = Instant::now();
-    let mut a = Agent::new(start, Arc::new(AgentConfig::default()), test_crypto_provider())?;
-    a.is_controlling = false;
-    let local = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: "10.22.0.2".to_owned(),
-            port: 777,
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()?;
-    a.add_local_candidate(local)?;
-    a.ufrag_pwd.remote_credentials = Some(Credentials {
-        ufrag: "".to_string(),
-        pwd: "".to_string(),
-    });
-    let relay_addr = SocketAddr::from_str("198.18.0.20:50000")?;
-    let srflx_addr = SocketAddr::from_str("198.18.1.2:40000")?;
-    a.add_remote_candidate(unmarshal_candidate(
-        "1 1 udp 16777215 198.18.0.20 50000 typ relay raddr 198.18.1.2 rport 40000",
-    )?)?;
-    a.add_remote_candidate(unmarshal_candidate(
-        "2 1 udp 1694498815 198.18.1.2 40000 typ srflx raddr 10.11.0.2 rport 40000",
-    )?)?;
-    let pair_to = |a: &Agent, addr: SocketAddr| {
-        let remote = a
-            .remote_candidates
-            .iter()
-            .position(|c| c.addr() == addr)
-            .expect("the remote candidate was added");
-        a.find_pair(0, remote).expect("a pair for each remote candidate")
-    };
-    let (relay_pair, srflx_pair) = (pair_to(&a, relay_addr), pair_to(&a, srflx_addr));
-    a.candidate_pairs[relay_pair].state = CandidatePairState::Succeeded;
-    a.candidate_pairs[srflx_pair].state = CandidatePairState::Succeeded;
-
-    let username = a.ufrag_pwd.local_credentials.ufrag.clone() + ":";
-    let local_pwd = a.ufrag_pwd.local_credentials.pwd.clone();
-    let provider = test_crypto_provider();
-    let check = |a: &mut Agent, from: SocketAddr, at: Instant, nominate: bool| -> Result<()> {
-        let mut msg = Message::new();
-        let mut attrs: Vec<Box<dyn Setter>> = vec![
-            Box::new(BINDING_REQUEST),
-            Box::new(TransactionId::new()),
-            Box::new(Username::new(ATTR_USERNAME, username.clone())),
-        ];
-        if nominate {
-            attrs.push(Box::new(UseCandidateAttr::new()));
-        }
-        attrs.extend([
-            Box::new(AttrControlling(1)) as Box<dyn Setter>,
-            Box::new(PriorityAttr(1)),
-            Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
-                local_pwd.clone(),
-                provider.crypto(),
-            )),
-            Box::new(FINGERPRINT),
-        ]);
-        msg.build(&attrs)?;
-        a.handle_inbound(at, &mut msg, 0, from)
-    };
+    let (mut a, relay_addr, srflx_addr, relay_pair, srflx_pair) =
+        controlled_agent_with_two_working_pairs(start)?;
     let at = |ms: u64| start + Duration::from_millis(ms);
 
-    check(&mut a, srflx_addr, at(0), true)?;
+    browser_check(&mut a, srflx_addr, at(0), true)?;
     assert_eq!(a.get_selected_pair(), Some(srflx_pair), "the first nomination");
-    check(&mut a, srflx_addr, at(2_000), false)?;
-    check(&mut a, relay_addr, at(5_000), true)?;
+    browser_check(&mut a, srflx_addr, at(2_000), false)?;
+    browser_check(&mut a, relay_addr, at(5_000), true)?;
     assert_eq!(
         a.get_selected_pair(),
         Some(srflx_pair),
         "heard 3 s ago: not left for a worse pair"
     );
-    check(&mut a, relay_addr, at(6_000 + crate::agent::agent_selector::SELECTED_SILENT.as_millis() as u64), true)?;
+    let silent_for = crate::agent::agent_selector::SELECTED_SILENT.as_millis() as u64;
+    browser_check(&mut a, relay_addr, at(6_000 + silent_for), true)?;
     assert_eq!(
         a.get_selected_pair(),
         Some(relay_pair),
         "silent since 2 s: left for the pair the browser nominates now"
     );
-    check(&mut a, srflx_addr, at(12_000), true)?;
+    browser_check(&mut a, srflx_addr, at(12_000), true)?;
     assert_eq!(
         a.get_selected_pair(),
         Some(srflx_pair),
