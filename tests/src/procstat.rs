@@ -1,5 +1,6 @@
 //! CPU time and proportional memory (PSS) of a process or a whole process tree, from /proc.
 
+use std::collections::BTreeMap;
 use std::fs;
 
 /// Clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on Linux).
@@ -27,6 +28,46 @@ fn stat(pid: u32) -> Option<(u32, f64)> {
 /// CPU seconds (user + system) used so far by `pid`.
 pub fn cpu_seconds(pid: u32) -> f64 {
     stat(pid).map_or(0.0, |(_, s)| s)
+}
+
+/// CPU seconds (user + system) used so far by each group of `pid`'s threads alive now,
+/// grouped by name with digits taken out (`queue0:src` and `queue2:src` are `queue#:src`),
+/// with how many threads each group has.
+pub fn thread_seconds(pid: u32) -> BTreeMap<String, (usize, f64)> {
+    let mut groups = BTreeMap::new();
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return groups;
+    };
+    for task in tasks.flatten() {
+        let Ok(text) = fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let Some((name, fields)) = split_stat(&text) else {
+            continue;
+        };
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        let (Some(utime), Some(stime)) = (ticks(11), ticks(12)) else {
+            continue;
+        };
+        let group = thread_group(name);
+        let entry = groups.entry(group).or_insert((0, 0.0));
+        entry.0 += 1;
+        entry.1 += (utime + stime) / USER_HZ;
+    }
+    groups
+}
+
+/// A thread's name with every run of digits made `#`.
+fn thread_group(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('#') {
+            out.push('#');
+        }
+    }
+    out
 }
 
 /// PSS of `pid` in kB (0 if unreadable).
@@ -87,4 +128,43 @@ pub fn raised_threads(pids: &[u32]) -> Vec<String> {
         }
     }
     raised
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_grouped_by_name_without_digits() {
+        assert_eq!(thread_group("queue12:src"), "queue#:src");
+        assert_eq!(thread_group("tokio-rt-worker"), "tokio-rt-worker");
+        assert_eq!(thread_group("a1b22"), "a#b#");
+    }
+
+    #[test]
+    fn this_process_s_threads_are_counted() {
+        use std::sync::mpsc;
+        let (spun, wait) = mpsc::channel();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let spin = std::thread::Builder::new()
+            .name("spin7".into())
+            .spawn(move || {
+                // 200 ms of CPU (20 ticks), then wait to be counted.
+                let t = std::time::Instant::now();
+                let mut x = 0u64;
+                while t.elapsed() < std::time::Duration::from_millis(200) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+                spun.send(()).unwrap();
+                let _ = stopped.recv();
+            })
+            .unwrap();
+        wait.recv().unwrap();
+        let groups = thread_seconds(std::process::id());
+        stop.send(()).unwrap();
+        spin.join().unwrap();
+        let (threads, seconds) = groups["spin#"];
+        assert_eq!(threads, 1);
+        assert!(seconds > 0.0, "{groups:?}");
+    }
 }

@@ -53,6 +53,9 @@ pub use voice_buffer::VoiceBuffer;
 /// mix's ticks.
 const MIC_TAP: &str = audio::PROCESSED;
 
+/// The name of a mix's `appsrc`, and of the thread that encodes it (`ownmix:src`).
+pub(super) const MIX_IN: &str = "ownmix";
+
 /// The name of `guest`'s encoder pipeline.
 pub fn encoder_name(guest: &GuestId) -> String {
     format!("own-mix-{guest}")
@@ -213,7 +216,7 @@ impl GroupAudio {
     /// guest replaces the first.
     pub fn listen(&self, guest: &GuestId) -> Result<OwnMix, MediaError> {
         let description = format!(
-            "appsrc name=src format=time is-live=false block=false max-bytes=96000 \
+            "appsrc name={MIX_IN} format=time is-live=false block=false max-bytes=96000 \
              caps=\"{CAPS}\" ! audioconvert ! {} bitrate={} \
              ! appsink name=sink sync=false max-buffers=16 drop=false",
             audio::OPUS_ENCODE,
@@ -222,12 +225,12 @@ impl GroupAudio {
         let (encoder, sink) = pipeline::build("guest's own mix", &description)?;
         encoder.set_property("name", encoder_name(guest));
         let src = encoder
-            .by_name("src")
+            .by_name(MIX_IN)
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
             .ok_or_else(|| MediaError::Build {
                 what: "guest's own mix",
                 description: description.clone(),
-                message: "no appsrc named `src`".into(),
+                message: format!("no appsrc named `{MIX_IN}`"),
             })?;
         let (tx, frames) = broadcast::channel(64);
         // The room's privacy gate is not this stream's: the other guests' voices go on

@@ -54,7 +54,7 @@ fn tap(mix: &OwnMix) -> Arc<Mutex<Vec<i16>>> {
     };
     assert_eq!(encoder.name(), encoder_name(&mix.guest));
     let pad = encoder
-        .by_name("src")
+        .by_name(MIX_IN)
         .and_then(|m| m.static_pad("src"))
         .unwrap();
     let into = heard.clone();

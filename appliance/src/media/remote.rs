@@ -41,6 +41,12 @@ const SPEAKING_DBFS: f64 = -50.0;
 /// inside the unit's speaking hold, so the indicator stays lit between reports.
 pub const VOICE_REPORT_GAP: Duration = Duration::from_millis(200);
 
+/// The names of a guest's decoders' `appsrc` (the packets' way in) and jitter buffers
+/// (`tilejb`, `voicejb`), also the names of their threads (`tilein:src`, `tilejb:src`...):
+/// `soak group` reports the unit's CPU by thread name.
+const TILE_IN: &str = "tilein";
+const VOICE_IN: &str = "voicein";
+
 /// What the guests' decoders report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestMediaEvent {
@@ -178,8 +184,8 @@ impl GuestMedia {
             let socket = self.inner.dir.join(format!("tile-{n}"));
             let frame = u64::from(TILE_WIDTH) * u64::from(TILE_HEIGHT) * 4;
             let description = format!(
-                "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=4000000 caps=\"{}\" \
-                 ! rtpjitterbuffer latency=150 drop-on-latency=true \
+                "appsrc name={TILE_IN} is-live=true format=time do-timestamp=true max-bytes=4000000 caps=\"{}\" \
+                 ! rtpjitterbuffer name=tilejb latency=150 drop-on-latency=true \
                  ! decodebin ! identity name=pace \
                  ! videoconvert ! videoscale add-borders=true \
                  ! video/x-raw,format=RGBA,width={TILE_WIDTH},height={TILE_HEIGHT},pixel-aspect-ratio=1/1 \
@@ -197,8 +203,8 @@ impl GuestMedia {
             (description, Some(tile))
         } else {
             let description = format!(
-                "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=400000 caps=\"{}\" \
-                 ! rtpjitterbuffer latency=100 drop-on-latency=true \
+                "appsrc name={VOICE_IN} is-live=true format=time do-timestamp=true max-bytes=400000 caps=\"{}\" \
+                 ! rtpjitterbuffer name=voicejb latency=100 drop-on-latency=true \
                  ! decodebin ! audioconvert ! audioresample \
                  ! {} ! identity name=meter \
                  ! appsink name=voice sync=false max-buffers=50 drop=true",
@@ -217,7 +223,7 @@ impl GuestMedia {
             .downcast::<gst::Pipeline>()
             .map_err(|_| build_err("not a pipeline".into()))?;
         let src = pipeline
-            .by_name("src")
+            .by_name(if codec.video { TILE_IN } else { VOICE_IN })
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
             .ok_or_else(|| build_err("no appsrc".into()))?;
         let mut voice = None;

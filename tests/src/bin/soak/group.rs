@@ -8,7 +8,8 @@
 //!   together (its `send_bps`, and what congestion control plans, under its `[uplink]`
 //!   cap), the pictures it forwards (`forwarded_streams`, forwarded packets a second, and
 //!   keyframes it asked of the guests), and the guests' own audio mixes (each hears the
-//!   room and the others);
+//!   room and the others); and where its CPU went, by group of threads (the decoders' and
+//!   mixes' threads are named for what they do: `tilejb`, `voicejb`, `ownmix`);
 //! - the guests: what each receives in kbit/s (everything, and the forwarded part: fewest
 //!   and most), how many others' pictures each receives (slots with packets, and how many
 //!   the unit's `others` message names) against the n−1 others in the call, and frames a
@@ -43,6 +44,9 @@ use visavis_e2e::{Rendezvous, procstat};
 /// The unit's `[uplink] max_kbps`: eight guests at the floor and 56 pictures (see the
 /// module docs).
 const UPLINK_KBPS: u32 = 20_000;
+
+/// How many groups of applianced's threads the report names, busiest first.
+const THREAD_GROUPS: usize = 7;
 
 /// How long each size of call is measured.
 const MEASURE: Duration = Duration::from_secs(10);
@@ -91,18 +95,33 @@ struct Figures {
     trips: Vec<Duration>,
     /// Something seen while waiting for the pictures, to say under the table.
     note: Option<String>,
+    /// applianced's CPU by group of threads (name without digits, how many threads, % of
+    /// one core), most first.
+    threads: Vec<(String, usize, f64)>,
 }
 
-pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
+/// Runs the calls of [`CALLS`] whose size is in `sizes` (all of them when it is empty).
+pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
     let mut results = Vec::new();
     for (n, uplink) in CALLS {
+        if !sizes.is_empty() && !sizes.contains(&n) {
+            continue;
+        }
         results.push((label(n, uplink), call(n, uplink, clip.clone()).await));
     }
+    if results.is_empty() {
+        return Err(format!(
+            "no call of {sizes:?} guests: the calls measured have {:?}",
+            CALLS.map(|(n, _)| n)
+        ));
+    }
+    let sizes: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
     let mut out = format!(
-        "group: 1, 2, 4 and 8 guests in one call on a {UPLINK_KBPS} kbit/s uplink, and 8 on \
-         the default (dflt), measured over {} s once all their media flows\n the unit:\n\
+        "group: calls of {} guests on a {UPLINK_KBPS} kbit/s uplink (dflt: on the unit's \
+         default), measured over {} s once all their media flows\n the unit:\n\
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
          | forwarded streams, packets/s, keyframe asks | own mixes, voices\n",
+        sizes.join(", "),
         MEASURE.as_secs()
     );
     for (n, r) in &results {
@@ -127,6 +146,17 @@ pub async fn run(clip: Arc<Clip>) -> Result<String, String> {
                 let _ = writeln!(out, "  {n:>6} | FAILED: {e}");
             }
         }
+    }
+    out.push_str(" where applianced's CPU went, % of one core by group of threads (how many):\n");
+    for (n, r) in &results {
+        let Ok(f) = r else { continue };
+        let groups: Vec<String> = f
+            .threads
+            .iter()
+            .take(THREAD_GROUPS)
+            .map(|(name, count, percent)| format!("{name} ({count}) {percent:.1}"))
+            .collect();
+        let _ = writeln!(out, "  {n:>6} | {}", groups.join(", "));
     }
     out.push_str(
         " each guest (fewest–most over the guests):\n\
@@ -201,6 +231,7 @@ async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures,
     latency.take();
     let m0 = unit::metrics(&unit)?;
     let (cpu0, t0) = (procstat::cpu_seconds(pid), Instant::now());
+    let threads0 = procstat::thread_seconds(pid);
     let (mut sent, mut planned) = (Vec::new(), Vec::new());
     while t0.elapsed() < MEASURE {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -210,6 +241,15 @@ async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures,
     }
     let secs = t0.elapsed().as_secs_f64();
     let cpu = (procstat::cpu_seconds(pid) - cpu0) / secs * 100.0;
+    let mut threads: Vec<(String, usize, f64)> = procstat::thread_seconds(pid)
+        .into_iter()
+        .map(|(name, (count, s))| {
+            let before = threads0.get(&name).map_or(0.0, |(_, s0)| *s0);
+            (name, count, (s - before).max(0.0) / secs * 100.0)
+        })
+        .filter(|(_, _, percent)| *percent > 0.0)
+        .collect();
+    threads.sort_by(|a, b| b.2.total_cmp(&a.2));
     let after = Snapshot::of(&guests);
     let m = unit::metrics(&unit)?;
     let pss_kb = procstat::pss_kb(pid);
@@ -235,6 +275,7 @@ async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures,
         fps: Vec::new(),
         trips: latency.take(),
         note,
+        threads,
     };
     for ((g, b), a) in guests.iter().zip(&before.guests).zip(&after.guests) {
         figures

@@ -51,6 +51,9 @@ struct Cli {
     /// Half-open HTTP connections, then idle guest WebSockets, in `floods`.
     #[arg(long, default_value_t = 10_000)]
     connections: usize,
+    /// Only `group`'s calls of this many guests (repeatable); all of them by default.
+    #[arg(long = "guests")]
+    guests: Vec<usize>,
 }
 
 /// A part of the soak.
@@ -119,7 +122,7 @@ async fn main() -> ExitCode {
         report("floods", floods::run(cli.connections).await);
     }
     if wanted(Part::Group) {
-        report("group", group::run(clip.clone()).await);
+        report("group", group::run(clip.clone(), &cli.guests).await);
     }
     ExitCode::SUCCESS
 }
