@@ -14,15 +14,21 @@ fn split_stat(text: &str) -> Option<(&str, Vec<&str>)> {
     Some((text.get(open + 1..close)?, fields))
 }
 
+/// utime+stime in seconds, from a stat line's fields after the name (field 3, the state,
+/// first: utime is field 14, stime 15).
+fn cpu_of(fields: &[&str]) -> Option<f64> {
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / USER_HZ)
+}
+
 /// (ppid, utime+stime in seconds) of `pid`, or `None` if it is gone.
 fn stat(pid: u32) -> Option<(u32, f64)> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, fields) = split_stat(&text)?;
-    // Field 3 (state) first: ppid is field 4, utime 14, stime 15.
+    // ppid is field 4.
     let ppid = fields.get(1)?.parse().ok()?;
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((ppid, (utime + stime) / USER_HZ))
+    Some((ppid, cpu_of(&fields)?))
 }
 
 /// CPU seconds (user + system) used so far by `pid`.
@@ -45,14 +51,12 @@ pub fn thread_seconds(pid: u32) -> BTreeMap<String, (usize, f64)> {
         let Some((name, fields)) = split_stat(&text) else {
             continue;
         };
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        let (Some(utime), Some(stime)) = (ticks(11), ticks(12)) else {
+        let Some(seconds) = cpu_of(&fields) else {
             continue;
         };
-        let group = thread_group(name);
-        let entry = groups.entry(group).or_insert((0, 0.0));
+        let entry = groups.entry(thread_group(name)).or_insert((0, 0.0));
         entry.0 += 1;
-        entry.1 += (utime + stime) / USER_HZ;
+        entry.1 += seconds;
     }
     groups
 }

@@ -327,7 +327,7 @@ impl<I: Interceptor> NackGate<I> {
                 by_stream.entry(ssrc).or_default().push(seq);
             }
         }
-        // In send order, as the feedback reported them.
+        // Each stream's in send order, as the feedback reported them.
         for (ssrc, seqs) in by_stream {
             let nack = TransportLayerNack {
                 sender_ssrc: REPORT_SENDER,

@@ -10,8 +10,8 @@
 //! One small pipeline per remote track: `appsrc` (the RTP packets webrtc-rs received) →
 //! `rtpjitterbuffer` → `decodebin` (the depayloader and decoder of whatever codec was
 //! negotiated) → scaled down when larger than the tile (`fit`), converted to RGBA, then
-//! letterboxed (and scaled up when smaller) into the tile → `shmsink` (video), or → the speaking meter → `appsink`
-//! → the guest's input of the room's mixer (audio).
+//! letterboxed (and scaled up when smaller) into the tile → `shmsink` (video), or → the
+//! speaking meter → `appsink` → the guest's input of the room's mixer (audio).
 //! A decoder that fails only costs that guest's tile or voice: the call goes on.
 
 use super::MediaError;
@@ -349,9 +349,9 @@ fn due(last: Option<Instant>, now: Instant) -> bool {
 }
 
 /// A picture larger than the tile is scaled down first, as decoded (YUV), to the size it
-/// takes in the tile, and only then converted to RGBA: a phone's full layer (up to
-/// 1280x720) converted first cost 0.53 s of CPU per 30 s of tile against 0.22 s scaled
-/// first. A picture that fits is converted at its own size and only then scaled up, the
+/// takes in the tile, and only then converted to RGBA: for 30 s of a phone's full layer
+/// (1280x720) the tile's conversion took 0.80–0.89 s of CPU converted first, 0.24–0.39 s
+/// scaled first (see the README). A picture that fits is converted at its own size and only then scaled up, the
 /// cheaper order that way. The size is set on the `fit` caps filter from each picture
 /// size the decoder announces (a guest's browser changes it as its link allows).
 fn fit(pipeline: &gst::Pipeline) {

@@ -115,13 +115,13 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
             CALLS.map(|(n, _)| n)
         ));
     }
-    let sizes: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+    let labels: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
     let mut out = format!(
         "group: calls of {} guests on a {UPLINK_KBPS} kbit/s uplink (dflt: on the unit's \
          default), measured over {} s once all their media flows\n the unit:\n\
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
          | forwarded streams, packets/s, keyframe asks | own mixes, voices\n",
-        sizes.join(", "),
+        labels.join(", "),
         MEASURE.as_secs()
     );
     for (n, r) in &results {
