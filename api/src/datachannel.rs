@@ -54,6 +54,15 @@ pub const SMALL_RID: &str = "l";
 /// The simulcast layer (`rid`) of a guest's camera that the unit decodes for its screen.
 pub const FULL_RID: &str = "h";
 
+/// The picture a guest's page asks its camera for (an ideal, not a demand: the browser
+/// takes the nearest its camera gives), width then height. The unit shows a guest in a
+/// 480x360 tile at most and forwards the others a layer of half this size: more would
+/// cost the guest's uplink and the unit's decoder and show nothing more.
+pub const CAMERA_SIZE: (u32, u32) = (640, 480);
+/// How many times smaller than the full layer the small one is, each way (the others'
+/// pictures: 320x240 from [`CAMERA_SIZE`]).
+pub const SMALL_LAYER_SCALE: u32 = 2;
+
 /// Largest message the unit sends on a data channel, in bytes (a look's still included).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 

@@ -92,6 +92,20 @@ fn limits_match_the_api_crate() {
     assert_eq!(number(&limits, "FORWARD_SLOTS"), datachannel::FORWARD_SLOTS);
     assert_eq!(limits["SMALL_RID"], datachannel::SMALL_RID);
     assert_eq!(limits["FULL_RID"], datachannel::FULL_RID);
+    assert_eq!(
+        (
+            number(&limits, "CAMERA_WIDTH"),
+            number(&limits, "CAMERA_HEIGHT")
+        ),
+        (
+            datachannel::CAMERA_SIZE.0 as usize,
+            datachannel::CAMERA_SIZE.1 as usize
+        )
+    );
+    assert_eq!(
+        number(&limits, "SMALL_LAYER_SCALE"),
+        datachannel::SMALL_LAYER_SCALE as usize
+    );
 }
 
 #[test]

@@ -9,11 +9,11 @@
 // receive-only video transceivers, the slots: the unit fills them with other guests'
 // pictures (the `others` data-channel message says whose), with no renegotiation.
 
-import { DATA_CHANNEL_LABEL, FORWARD_SLOTS, FULL_RID, SMALL_RID } from './limits.js';
+import { DATA_CHANNEL_LABEL, FORWARD_SLOTS, FULL_RID, SMALL_LAYER_SCALE, SMALL_RID } from './limits.js';
 
-/** The camera's layers: the small one at a quarter of the size, for the others' strips. */
+/** The camera's layers: the small one at half the size each way, for the others' strips. */
 export const SEND_ENCODINGS = [
-  { rid: SMALL_RID, scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: SMALL_RID, scaleResolutionDownBy: SMALL_LAYER_SCALE, maxBitrate: 150_000 },
   { rid: FULL_RID },
 ];
 

@@ -25,6 +25,13 @@ export const FORWARD_SLOTS = 7;
 export const SMALL_RID = 'l';
 export const FULL_RID = 'h';
 
+/** What the page asks its camera for: no more than the unit shows (the ideal width and
+ * height, visavis_api::datachannel::CAMERA_SIZE), and how many times smaller the small layer
+ * is each way (visavis_api::datachannel::SMALL_LAYER_SCALE). */
+export const CAMERA_WIDTH = 640;
+export const CAMERA_HEIGHT = 480;
+export const SMALL_LAYER_SCALE = 2;
+
 /** Reactions, in the order the page shows them (visavis_api::datachannel::Reaction::ALL). */
 export const REACTIONS = [
   { name: 'heart', emoji: '❤️' },

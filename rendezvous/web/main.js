@@ -21,7 +21,7 @@ import { shareData, shareLink, showWhere } from './where.js';
 import { Looks } from './looks.js';
 import { Chat } from './chat.js';
 import { OtherGuests } from './others.js';
-import { MAX_NAME_CHARS } from './limits.js';
+import { CAMERA_HEIGHT, CAMERA_WIDTH, MAX_NAME_CHARS } from './limits.js';
 import { checkName, closeAction, connectionAction, dataAction, inCall, permissionKind, serverAction } from './state.js';
 import * as ui from './ui.js';
 
@@ -198,7 +198,9 @@ function act(action) {
 async function getMedia() {
   if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('insecure'), { name: 'InsecureContext' });
   const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-  const video = { facingMode: 'user', width: { ideal: 1280 }, height: { ideal: 720 } };
+  // No more than the unit shows: a larger picture costs the guest's uplink and the unit's
+  // decoder for nothing.
+  const video = { facingMode: 'user', width: { ideal: CAMERA_WIDTH }, height: { ideal: CAMERA_HEIGHT } };
   try {
     return await navigator.mediaDevices.getUserMedia({ video, audio });
   } catch (e) {

@@ -61,6 +61,36 @@ pub fn thread_seconds(pid: u32) -> BTreeMap<String, (usize, f64)> {
     groups
 }
 
+/// The CPU `pid`'s groups of threads used since `before` (a [`thread_seconds`] of it taken
+/// `secs` ago), as % of one core, busiest first: (group, how many threads now, %). Groups
+/// that used nothing are left out.
+pub fn thread_share(
+    pid: u32,
+    before: &BTreeMap<String, (usize, f64)>,
+    secs: f64,
+) -> Vec<(String, usize, f64)> {
+    let mut shares: Vec<(String, usize, f64)> = thread_seconds(pid)
+        .into_iter()
+        .map(|(name, (count, s))| {
+            let s0 = before.get(&name).map_or(0.0, |(_, s0)| *s0);
+            (name, count, (s - s0).max(0.0) / secs * 100.0)
+        })
+        .filter(|(_, _, percent)| *percent > 0.0)
+        .collect();
+    shares.sort_by(|a, b| b.2.total_cmp(&a.2));
+    shares
+}
+
+/// The busiest `n` of a [`thread_share`], as `name (threads) %, …`.
+pub fn busiest(shares: &[(String, usize, f64)], n: usize) -> String {
+    shares
+        .iter()
+        .take(n)
+        .map(|(name, count, percent)| format!("{name} ({count}) {percent:.1}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A thread's name with every run of digits made `#`.
 fn thread_group(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

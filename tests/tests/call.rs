@@ -70,6 +70,19 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
         assert!(w >= 640 && h >= 360, "{name} decoded {w}x{h}");
     }
 
+    // Each page asks its camera for no more than the unit shows (Chromium's fake camera
+    // gives what it is asked for).
+    for (name, guest) in [("Camille", &camille), ("Léa", &lea)] {
+        let size = guest
+            .eval(
+                "const s = window.visavisGuest.cameraSender(); \
+                 const v = s && s.track ? s.track.getSettings() : {}; return [v.width, v.height];",
+            )
+            .await?;
+        let (w, h) = visavis_api::datachannel::CAMERA_SIZE;
+        assert_eq!(size, serde_json::json!([w, h]), "{name}'s camera");
+    }
+
     // A fitting room does not forward guests' pictures to each other: once welcomed, the
     // pages stop sending their camera's small layer, nobody's to get.
     for (name, guest) in [("Camille", &camille), ("Léa", &lea)] {

@@ -91,7 +91,7 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
                 "{name} sees {}: {} frames, {}x{}, {:.0} fps",
                 o.name, o.frames_decoded, o.frame_width, o.frame_height, o.frames_per_second
             );
-            // The small layer is a quarter of the camera's size: 320 wide from 720p, and
+            // The small layer is half the camera's size each way: 320 wide from 640x480, and
             // less when Chromium lowers the camera's resolution on a busy machine.
             assert!(
                 o.frame_width > 0 && o.frame_width <= 320,

@@ -33,6 +33,11 @@ use visavis_api::signaling::GuestId;
 /// Tile frames: 4:3 RGBA, letterboxed (phones send portrait, laptops landscape).
 pub const TILE_WIDTH: u32 = 480;
 pub const TILE_HEIGHT: u32 = 360;
+// A guest's page asks its camera for no less than the tile shows.
+const _: () = assert!(
+    visavis_api::datachannel::CAMERA_SIZE.0 >= TILE_WIDTH
+        && visavis_api::datachannel::CAMERA_SIZE.1 >= TILE_HEIGHT
+);
 /// At most this many tile frames a second: enough for a face, easy on the Pi.
 pub const TILE_FPS: u32 = 15;
 /// A 10–20 ms stretch of a guest's voice louder than this (RMS, dB full scale) counts as

@@ -26,7 +26,17 @@ pub struct Report {
     /// Frames applianced encoded per second, and sent per second to each guest.
     encoded_fps: f64,
     sent_fps: Vec<f64>,
+    /// What each guest's camera sends the unit (all its layers), kbit/s.
+    camera_kbps: Vec<f64>,
+    /// Each guest's camera layers as its browser reports them (`rid WxH fps`, and why the
+    /// browser limits them if it does).
+    camera_layers: Vec<String>,
+    /// applianced's busiest groups of threads (see `procstat::busiest`).
+    threads: String,
 }
+
+/// How many groups of applianced's threads the report names.
+const THREAD_GROUPS: usize = 6;
 
 impl Report {
     /// applianced CPU milliseconds per frame displayed by a guest (summed over guests).
@@ -68,6 +78,17 @@ impl fmt::Display for Report {
             self.cpu_per_sec,
             self.pss_mb,
             self.cpu_ms_per_frame()
+        )?;
+        writeln!(
+            f,
+            "  each guest's camera to the unit: {} kbit/s; layers: {}",
+            join(&self.camera_kbps),
+            self.camera_layers.join("; ")
+        )?;
+        writeln!(
+            f,
+            "  applianced's busiest threads, % of one core (how many): {}",
+            self.threads
         )
     }
 }
@@ -168,8 +189,13 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
     };
     let metrics0 = metrics(&unit)?;
     let cpu0 = procstat::cpu_seconds(pid);
+    let threads0 = procstat::thread_seconds(pid);
     let elapsed = super::measure_window().await?;
     let cpu_per_sec = (procstat::cpu_seconds(pid) - cpu0) / elapsed;
+    let threads = procstat::busiest(
+        &procstat::thread_share(pid, &threads0, elapsed),
+        THREAD_GROUPS,
+    );
     let pss_mb = procstat::pss_kb(pid) as f64 / 1024.0;
     let metrics1 = metrics(&unit)?;
     let encoded_fps = (metrics1.frames_encoded - metrics0.frames_encoded) as f64 / elapsed;
@@ -181,12 +207,25 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
             (g.video_out.frames - before.map_or(0, |b| b.video_out.frames)) as f64 / elapsed
         })
         .collect();
+    let camera_kbps = metrics1
+        .guests
+        .iter()
+        .map(|g| {
+            let before = metrics0.guests.iter().find(|b| b.guest_id == g.guest_id);
+            let bytes = g.video_in.bytes - before.map_or(0, |b| b.video_in.bytes);
+            bytes as f64 * 8.0 / 1000.0 / elapsed
+        })
+        .collect();
     let mut latencies = Vec::new();
     let mut delivered_fps = Vec::new();
     for (g, b) in browsers.iter().zip(&before) {
         let after = bench_state(g).await?;
         delivered_fps.push((after.0 - b.0) as f64 / elapsed);
         latencies.extend(after.1.into_iter().skip(b.1.len()));
+    }
+    let mut camera_layers = Vec::new();
+    for g in &browsers {
+        camera_layers.push(camera_layers_of(g).await?);
     }
     for g in browsers {
         g.close().await?;
@@ -202,5 +241,35 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
         delivered_fps,
         encoded_fps,
         sent_fps,
+        camera_kbps,
+        camera_layers,
+        threads,
+    })
+}
+
+/// The guest's camera layers as its browser sends them: `rid WxH fps` each, and the
+/// browser's reason when it limits them (`cpu`, `bandwidth`).
+async fn camera_layers_of(guest: &Guest) -> Result<String> {
+    let layers = eval(
+        guest,
+        "const sender = window.visavisGuest.cameraSender(); if (!sender) return [];
+         const out = []; let estimate = 0;
+         (await sender.getStats()).forEach((s) => {
+           if (s.type === 'outbound-rtp') out.push(s);
+           if (s.type === 'candidate-pair' && s.nominated) estimate = s.availableOutgoingBitrate || 0;
+         });
+         return out.map((s) => `${s.rid || '-'} ${s.frameWidth || 0}x${s.frameHeight || 0} ${Math.round(s.framesPerSecond || 0)} fps, target ${Math.round((s.targetBitrate || 0) / 1000)} kbit/s`
+           + (s.qualityLimitationReason && s.qualityLimitationReason !== 'none' ? ` (${s.qualityLimitationReason})` : ''))
+           .concat([`estimate ${Math.round(estimate / 1000)} kbit/s`]);",
+    )
+    .await?;
+    let layers: Vec<&str> = layers
+        .as_array()
+        .map(|a| a.iter().filter_map(|l| l.as_str()).collect())
+        .unwrap_or_default();
+    Ok(if layers.is_empty() {
+        "no camera".to_owned()
+    } else {
+        layers.join(", ")
     })
 }

@@ -150,13 +150,11 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
     out.push_str(" where applianced's CPU went, % of one core by group of threads (how many):\n");
     for (n, r) in &results {
         let Ok(f) = r else { continue };
-        let groups: Vec<String> = f
-            .threads
-            .iter()
-            .take(THREAD_GROUPS)
-            .map(|(name, count, percent)| format!("{name} ({count}) {percent:.1}"))
-            .collect();
-        let _ = writeln!(out, "  {n:>6} | {}", groups.join(", "));
+        let _ = writeln!(
+            out,
+            "  {n:>6} | {}",
+            procstat::busiest(&f.threads, THREAD_GROUPS)
+        );
     }
     out.push_str(
         " each guest (fewest–most over the guests):\n\
@@ -241,15 +239,7 @@ async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures,
     }
     let secs = t0.elapsed().as_secs_f64();
     let cpu = (procstat::cpu_seconds(pid) - cpu0) / secs * 100.0;
-    let mut threads: Vec<(String, usize, f64)> = procstat::thread_seconds(pid)
-        .into_iter()
-        .map(|(name, (count, s))| {
-            let before = threads0.get(&name).map_or(0.0, |(_, s0)| *s0);
-            (name, count, (s - before).max(0.0) / secs * 100.0)
-        })
-        .filter(|(_, _, percent)| *percent > 0.0)
-        .collect();
-    threads.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let threads = procstat::thread_share(pid, &threads0, secs);
     let after = Snapshot::of(&guests);
     let m = unit::metrics(&unit)?;
     let pss_kb = procstat::pss_kb(pid);
