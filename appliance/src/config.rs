@@ -211,7 +211,18 @@ pub struct VideoConfig {
     /// camera layer to the others (`crate::forward`). Unset: on at a table, off in a
     /// fitting room (where the room's picture stays the point).
     pub guests_see_each_other: Option<bool>,
+    /// Where guests see each other: from this many guests in the call, the screen shows
+    /// each guest's small layer (the one forwarded to the others) instead of decoding their
+    /// full one, as their tiles are small by then; 0: always the full layer. See
+    /// [`SMALL_TILES_FROM`].
+    pub small_tiles_from: u32,
 }
+
+/// `video.small_tiles_from` when unset: six guests and the table's own picture make a grid
+/// of three by three, a tile a third of the screen wide (480x360 on a 1920x1080 screen, far
+/// less on a Pi's touchscreen), where a guest's 320x240 small layer shows about as much as
+/// their 640x480 full one, at under half the unit's CPU to decode.
+pub const SMALL_TILES_FROM: u32 = 6;
 
 /// The main layer's floor when `video.min_bitrate_kbps` is unset, kbit/s.
 pub const FLOOR_KBPS: u32 = 1000;
@@ -252,6 +263,7 @@ impl Default for VideoConfig {
             encoder: EncoderChoice::Auto,
             capture_timestamp: false,
             guests_see_each_other: None,
+            small_tiles_from: SMALL_TILES_FROM,
         }
     }
 }
@@ -539,6 +551,15 @@ impl Config {
             return Err(invalid(
                 "video.small_fps",
                 format!("{} is not a frame rate from 1 to 60", v.small_fps),
+            ));
+        }
+        if v.small_tiles_from > 16 {
+            return Err(invalid(
+                "video.small_tiles_from",
+                format!(
+                    "{} is more guests than a call holds: from 0 (never) to 16",
+                    v.small_tiles_from
+                ),
             ));
         }
         if v.source == VideoSource::File && v.file.is_none() {
@@ -978,6 +999,19 @@ url = "http://127.0.0.1:8443"
             .unwrap_err()
             .to_string();
         assert!(err.contains("webcam") && err.contains("v4l2"), "{err}");
+        let err = parse(&format!("{MINIMAL}\n[video]\nsmall_tiles_from = 17\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("video.small_tiles_from") && err.contains("0 (never) to 16"),
+            "{err}"
+        );
+        let c = parse(&format!("{MINIMAL}\n[video]\nsmall_tiles_from = 0\n")).unwrap();
+        assert_eq!(c.video.small_tiles_from, 0);
+        assert_eq!(
+            parse(MINIMAL).unwrap().video.small_tiles_from,
+            SMALL_TILES_FROM
+        );
     }
 
     #[test]

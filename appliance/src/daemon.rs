@@ -105,9 +105,10 @@ pub async fn run(
         tracing::warn!("guests seeing each other: {advice}");
     }
     // Its budget comes from congestion control, at its first tick.
-    let forward = config
-        .guests_see_each_other()
-        .then(|| crate::forward::Forwarder::new(metrics.clone(), 0));
+    let forward = config.guests_see_each_other().then(|| {
+        crate::forward::Forwarder::new(metrics.clone(), 0)
+            .with_small_tiles_from(config.video.small_tiles_from as usize)
+    });
     let ctx = PeerContext {
         video: media.video_layers(),
         audio: media.audio_sender(),

@@ -3,12 +3,14 @@
 //! others, never itself, with their names, and decodes their pictures: the small layer,
 //! forwarded by the unit as RTP, not the full one. Léo knocks and is left waiting: nobody
 //! sees him and he sees nobody. Then Camille leaves: her tile goes from the others' pages
-//! and the unit forwards her picture no more.
+//! and the unit forwards her picture no more. The unit is set to show small tiles from
+//! three guests on (`[video] small_tiles_from`): with three, it decodes each guest's small
+//! layer for their tile; once Camille left, the full layers again.
 //!
 //! Needs Chromium.
 
 use std::collections::BTreeSet;
-use visavis_api::local::MetricsSnapshot;
+use visavis_api::local::{MetricsSnapshot, VideoLayer};
 use visavis_e2e::guest_others::OtherStats;
 use visavis_e2e::guest_screen::screens_dir;
 use visavis_e2e::wait::{self, Check};
@@ -40,6 +42,46 @@ async fn sees(guest: &Guest, who: &str, names: &[&str]) -> Result<Vec<OtherStats
     .await
 }
 
+/// Wait until the unit decodes `layer` of each guest's camera for their tile, `count`
+/// guests in all, and their pictures move.
+async fn tiles_show(unit: &Appliance, layer: VideoLayer, count: usize) -> Result<()> {
+    let start = unit.metrics()?;
+    wait::until(
+        &format!(
+            "the unit to show the {} layer of {count} guests",
+            layer.as_str()
+        ),
+        timeouts::media(),
+        || async {
+            let m = unit.metrics()?;
+            let moving = |g: &visavis_api::local::GuestMetrics| {
+                let before = start
+                    .guests
+                    .iter()
+                    .find(|b| b.guest_id == g.guest_id)
+                    .map_or(0, |b| b.video_in.frames);
+                g.video_in.frames >= before + FRAMES
+            };
+            let on = m
+                .guests
+                .iter()
+                .filter(|g| g.camera_layer == layer && moving(g))
+                .count();
+            Ok(if on == count {
+                Check::Ready(())
+            } else {
+                let layers: Vec<_> = m
+                    .guests
+                    .iter()
+                    .map(|g| (g.name.clone(), g.camera_layer, g.video_in.frames))
+                    .collect();
+                Check::NotYet(format!("{layers:?}"))
+            })
+        },
+    )
+    .await
+}
+
 /// Wait until the unit forwards `streams` pictures in all.
 async fn forwarding(unit: &Appliance, streams: u64) -> Result<MetricsSnapshot> {
     wait::until(
@@ -64,6 +106,7 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
         &rendezvous,
         ApplianceConfig {
             mode: visavis_api::Mode::Table,
+            video_extra: "small_tiles_from = 3\n".into(),
             ..Default::default()
         },
     )?;
@@ -124,6 +167,9 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
     std::fs::write(screens_dir().join("guest-group.en.360x740.png"), png)
         .context("could not save the group call's screenshot")?;
 
+    // Three guests: their tiles show the small layers (forwarded to the others anyway).
+    tiles_show(&unit, VideoLayer::Small, 3).await?;
+
     let m = forwarding(&unit, 6).await?;
     assert!(m.forwarded_packets > 0, "{m:?}");
     eprintln!(
@@ -150,6 +196,8 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
         guests.next().ok_or_else(|| Error::new("no Ana"))?,
     );
     forwarding(&unit, 2).await?;
+    // Two guests: their tiles show their full layers again.
+    tiles_show(&unit, VideoLayer::Main, 2).await?;
     let jo_sees = sees(&jo, "Jo", &["Ana"]).await?;
     let ana_sees = sees(&ana, "Ana", &["Jo"]).await?;
     // The tiles left grow on: the pictures still flow after Camille went.

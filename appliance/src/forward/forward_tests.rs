@@ -252,3 +252,21 @@ async fn what_an_even_share_leaves_over_is_seen_by_someone() {
     assert_eq!(seen(&f, "ana").len() + seen(&f, "jo").len(), 4);
     assert_eq!(f.planned_bps(), 5 * STREAM_BPS);
 }
+
+#[test]
+fn tiles_are_small_from_the_set_number_of_guests_in_the_call() {
+    let f = Forwarder::new(Arc::default(), 10_000_000).with_small_tiles_from(3);
+    f.join(&"jo".to_owned(), "Jo");
+    f.join(&"ana".to_owned(), "Ana");
+    assert!(!f.small_tiles(), "two guests");
+    f.join(&"cam".to_owned(), "Camille");
+    assert!(f.small_tiles(), "three guests");
+    f.join(&"cam".to_owned(), "Camille");
+    f.leave(&"ana".to_owned());
+    assert!(!f.small_tiles(), "Ana left; Camille counts once");
+    let never = Forwarder::new(Arc::default(), 10_000_000);
+    for g in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        never.join(&g.to_owned(), g);
+    }
+    assert!(!never.small_tiles(), "0: the full layer, whatever the call");
+}

@@ -2,7 +2,7 @@
 //! RTP, never decoded or re-encoded on the unit.
 //!
 //! A guest's page sends its camera as simulcast: a full layer ([`FULL_RID`]) the unit
-//! decodes for its own screen, and a small one ([`SMALL_RID`], about 320x180) for the
+//! decodes for its own screen, and a small one ([`SMALL_RID`], about 320x240) for the
 //! others. The page also offers [`FORWARD_SLOTS`] receive-only video transceivers
 //! ("slots") after its own; the unit answers each with a track of its own SSRC, so nothing
 //! is renegotiated when someone joins or leaves: a slot just starts or stops carrying
@@ -29,6 +29,10 @@
 //! [`crate::config::FLOOR_KBPS_FORWARDING`]) leave each guest three or four of the seven
 //! others until `[uplink] max_kbps` is raised (the daemon says so at start-up).
 //!
+//! With many guests the screen's tiles are small: from `[video] small_tiles_from` guests in
+//! the call ([`Forwarder::small_tiles`]) the unit decodes each guest's small layer for
+//! their tile, not their full one (`crate::peer::receive`).
+//!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam
 //! where a later issue could put an existing SFU for audiences a unit cannot carry.
@@ -43,6 +47,7 @@ pub use visavis_api::datachannel::{FORWARD_SLOTS, FULL_RID, SMALL_RID};
 use crate::metrics::{Metrics, lock};
 use rtc::rtp;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -111,6 +116,10 @@ struct Inner {
 pub struct Forwarder {
     inner: Arc<Mutex<Inner>>,
     metrics: Arc<Metrics>,
+    /// How many guests are in the call (read on every packet, without the lock).
+    in_call: Arc<AtomicUsize>,
+    /// From this many guests in the call the screen shows small layers (0: never).
+    small_tiles_from: usize,
 }
 
 impl Forwarder {
@@ -123,7 +132,23 @@ impl Forwarder {
                 ..Default::default()
             })),
             metrics,
+            in_call: Arc::default(),
+            small_tiles_from: 0,
         }
+    }
+
+    /// From `guests` in the call on, [`Forwarder::small_tiles`] says the screen shows each
+    /// guest's small layer (`[video] small_tiles_from`; 0: never).
+    pub fn with_small_tiles_from(mut self, guests: usize) -> Self {
+        self.small_tiles_from = guests;
+        self
+    }
+
+    /// Whether the screen's tiles are small enough, with the guests in the call now, that
+    /// each guest's small layer (forwarded to the others anyway) is decoded for their tile
+    /// instead of their full one.
+    pub fn small_tiles(&self) -> bool {
+        self.small_tiles_from > 0 && self.in_call.load(Relaxed) >= self.small_tiles_from
     }
 
     /// Send at most `bps` of pictures in all ([`STREAM_BPS`] each), shared evenly among
@@ -146,15 +171,16 @@ impl Forwarder {
 
     /// `guest` is in the call as `name` (their tile's label for the others).
     pub fn join(&self, guest: &GuestId, name: &str) {
-        lock(&self.inner)
-            .names
-            .insert(guest.clone(), name.to_owned());
+        let mut inner = lock(&self.inner);
+        inner.names.insert(guest.clone(), name.to_owned());
+        self.in_call.store(inner.names.len(), Relaxed);
     }
 
     /// `guest` left: their picture goes from every slot, and they see nothing more.
     pub fn leave(&self, guest: &GuestId) {
         let mut inner = lock(&self.inner);
         inner.names.remove(guest);
+        self.in_call.store(inner.names.len(), Relaxed);
         inner.publishers.remove(guest);
         inner.viewers.remove(guest);
         inner.board.unview(guest);

@@ -5,7 +5,8 @@
 //! ([`FULL_RID`]) is decoded for the screen, the small one ([`SMALL_RID`]) goes to the
 //! other guests ([`crate::forward`]). While the full layer does not flow (a browser starts
 //! it only once its uplink allows, and drops it when the uplink shrinks) the screen
-//! decodes the small one. A switch starts at the new layer's keyframe with a decoder of its
+//! decodes the small one; and once the screen's tiles are small (many guests,
+//! [`Forwarder::small_tiles`]) it decodes the small one while that flows. A switch starts at the new layer's keyframe with a decoder of its
 //! own (one decoder whose stream changes size mid-call can stall); the layers are
 //! renumbered into one stream ([`SlotStream`]). A camera sent as one layer is both decoded
 //! and forwarded.
@@ -36,8 +37,8 @@ enum Role {
     Other,
 }
 
-/// The full layer counts as flowing if a packet of it came this recently.
-const FULL_LAYER_QUIET: Duration = Duration::from_secs(2);
+/// A layer counts as flowing if a packet of it came this recently.
+const LAYER_QUIET: Duration = Duration::from_secs(2);
 
 /// The small layer is decoded only this long after the camera's first packet: browsers
 /// start the full layer a moment after the small one, and each switch costs a decoder.
@@ -50,8 +51,11 @@ struct Decoded {
     /// source's stream, built once at a switch (not per packet).
     source: Option<Source>,
     full_heard: Option<Instant>,
+    small_heard: Option<Instant>,
     /// When the camera's first packet came.
     first: Option<Instant>,
+    /// The screen's tiles are small: the small layer is enough while it flows.
+    small_tiles: bool,
 }
 
 impl Decoded {
@@ -60,7 +64,9 @@ impl Decoded {
             stream: SlotStream::new(rand::random(), 90_000),
             source: None,
             full_heard: None,
+            small_heard: None,
             first: None,
+            small_tiles: false,
         }
     }
 
@@ -78,16 +84,19 @@ impl Decoded {
     ) -> bool {
         let ssrc = packet.header.ssrc;
         let first = *self.first.get_or_insert(now);
-        if role == Role::Full {
-            self.full_heard = Some(now);
+        match role {
+            Role::Full => self.full_heard = Some(now),
+            Role::Small => self.small_heard = Some(now),
+            Role::Only | Role::Other => {}
         }
-        let full_flowing = self
-            .full_heard
-            .is_some_and(|t| now.duration_since(t) < FULL_LAYER_QUIET);
+        let flowing =
+            |heard: Option<Instant>| heard.is_some_and(|t| now.duration_since(t) < LAYER_QUIET);
+        let (full_flowing, small_flowing) = (flowing(self.full_heard), flowing(self.small_heard));
         let wanted = match role {
             // A camera without layers has one stream: the first one seen.
             Role::Only => self.source.is_none(),
-            Role::Full => true,
+            Role::Full => !(self.small_tiles && small_flowing),
+            Role::Small if self.small_tiles => true,
             Role::Small => !full_flowing && now.duration_since(first) >= START_GRACE,
             Role::Other => false,
         };
@@ -188,6 +197,7 @@ pub async fn receive_remote_track(
                 if mime.is_none() {
                     mime = track.codec(ssrc).await.map(|c| c.mime_type);
                 }
+                decoded.small_tiles = forward.as_ref().is_some_and(Forwarder::small_tiles);
                 let mut switch = None;
                 let take = decoded.take(
                     &guest_id,
@@ -445,6 +455,61 @@ mod tests {
         assert_eq!(
             feed(&mut d, t0, 5.2, Role::Full, FULL, 151, true),
             (true, None)
+        );
+    }
+
+    #[test]
+    fn with_small_tiles_the_small_layer_is_decoded_while_it_flows() {
+        const SMALL: u32 = 1;
+        const FULL: u32 = 2;
+        let t0 = Instant::now();
+        let mut d = Decoded::new();
+        // Few guests: the full layer, as ever.
+        assert_eq!(
+            feed(&mut d, t0, 0.0, Role::Full, FULL, 100, true),
+            (true, Some(FULL))
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.1, Role::Small, SMALL, 1, true),
+            (false, None)
+        );
+        // The call grows: the small layer from its next keyframe, the full one no more.
+        d.small_tiles = true;
+        assert_eq!(
+            feed(&mut d, t0, 0.2, Role::Small, SMALL, 2, false),
+            (false, Some(SMALL))
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.3, Role::Full, FULL, 101, true),
+            (false, None)
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.4, Role::Small, SMALL, 3, true),
+            (true, None)
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.5, Role::Full, FULL, 102, true),
+            (false, None)
+        );
+        // The small layer stops: past the quiet time the full one takes over again.
+        assert_eq!(
+            feed(&mut d, t0, 3.0, Role::Full, FULL, 103, true),
+            (true, Some(FULL))
+        );
+        // The small layer is back; then the call shrinks: the full layer again.
+        assert_eq!(
+            feed(&mut d, t0, 3.1, Role::Small, SMALL, 4, true),
+            (true, Some(SMALL))
+        );
+        d.small_tiles = false;
+        assert_eq!(
+            feed(&mut d, t0, 3.2, Role::Small, SMALL, 5, true),
+            (true, None),
+            "shown until the full layer comes"
+        );
+        assert_eq!(
+            feed(&mut d, t0, 3.3, Role::Full, FULL, 104, true),
+            (true, Some(FULL))
         );
     }
 
