@@ -127,6 +127,12 @@ pub enum UnitMessage {
     /// Which other guests' pictures the guest's slots carry now (see [`FORWARD_SLOTS`]),
     /// sent whenever that changes: the whole list, slots without a picture left out.
     Others { others: Vec<Other> },
+    /// Whether the unit shows the guest's full camera layer: `false` while the call is
+    /// large enough that the screen shows each guest's small layer (`[video]
+    /// small_tiles_from`), when the page pauses its full layer (nobody would get it), and
+    /// `true` again when the call shrinks. Sent where guests see each other, when the guest
+    /// starts seeing others and whenever it changes.
+    FullLayer { on: bool },
 }
 
 /// One other guest whose picture a slot carries.

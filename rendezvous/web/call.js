@@ -211,13 +211,24 @@ export class Call {
 
   /** Send the camera's small layer (for the other guests) or not: a unit that does not
    * forward guests' pictures to each other would only throw it away. */
-  async smallLayer(on) {
+  smallLayer(on) {
+    return this.setLayer(SMALL_RID, on);
+  }
+
+  /** Send the camera's full layer (for the unit's screen) or not: a unit whose screen
+   * shows small tiles decodes the small layer and would throw the full one away. */
+  fullLayer(on) {
+    return this.setLayer(FULL_RID, on);
+  }
+
+  /** Send the camera's layer `rid` or not. */
+  async setLayer(rid, on) {
     const sender = this.camera?.sender;
     if (!sender?.track) return;
     const params = sender.getParameters();
-    const small = params.encodings?.find((e) => e.rid === SMALL_RID);
-    if (!small || small.active === on) return;
-    small.active = on;
+    const layer = params.encodings?.find((e) => e.rid === rid);
+    if (!layer || layer.active === on) return;
+    layer.active = on;
     await sender.setParameters(params);
   }
 

@@ -365,6 +365,9 @@ function onData(msg) {
     case 'camera':
       $('camera-off').hidden = action.on;
       break;
+    case 'full_layer':
+      call?.fullLayer(action.on).catch((e) => console.warn('visavis: full layer', e));
+      break;
     case 'chat':
       chat?.others(action.name, action.text);
       bar?.chatArrived();

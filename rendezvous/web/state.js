@@ -18,7 +18,8 @@
 //   unit-offline {note}         the unit is away: reconnect.js retries its offer (or a note)
 //   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
-// Data-channel actions (dataAction): welcome {text, othersVideo} (where the call is; whether
+// Data-channel actions (dataAction): full_layer {on} (send the camera's full layer or not),
+// welcome {text, othersVideo} (where the call is; whether
 // the camera's small layer goes to other guests), camera {on}, chat {name, text} and
 // reaction {name, reaction} (another guest's), speaking {name, speaking}, watching {count},
 // others {others: [{slot, name}]} (whose pictures the slots carry),
@@ -171,6 +172,8 @@ export function dataAction(msg) {
     return { do: 'welcome', text, othersVideo: msg.others_video === true };
   }
   if (msg.type === 'camera') return typeof msg.on === 'boolean' ? { do: 'camera', on: msg.on } : { do: 'none' };
+  // Whether the unit shows the camera's full layer (not while its screen shows small tiles).
+  if (msg.type === 'full_layer') return typeof msg.on === 'boolean' ? { do: 'full_layer', on: msg.on } : { do: 'none' };
   // What another guest in the call said or did, and how many are watching.
   if (msg.type === 'chat') {
     const ok = nameOk(msg.name) && typeof msg.text === 'string' && msg.text.trim() && [...msg.text].length <= MAX_CHAT_CHARS;

@@ -86,24 +86,7 @@ async fn two_guests_share_one_encoder_and_survive_each_other() -> Result<()> {
     // A fitting room does not forward guests' pictures to each other: once welcomed, the
     // pages stop sending their camera's small layer, nobody's to get.
     for (name, guest) in [("Camille", &camille), ("Léa", &lea)] {
-        wait::until(
-            &format!("{name}'s page to stop its small layer"),
-            timeouts::step(),
-            || async {
-                let layers = guest
-                    .eval(
-                        "const s = window.visavisGuest.cameraSender(); \
-                         return s ? s.getParameters().encodings.map((e) => `${e.rid}:${e.active}`).join(',') : null;",
-                    )
-                    .await?;
-                Ok(if layers.as_str() == Some("l:false,h:true") {
-                    Check::Ready(())
-                } else {
-                    Check::NotYet(format!("{layers}"))
-                })
-            },
-        )
-        .await?;
+        guest.wait_for_layers(name, "l:false,h:true").await?;
     }
 
     // The unit receives both guests' video and audio.

@@ -5,7 +5,8 @@
 //! sees him and he sees nobody. Then Camille leaves: her tile goes from the others' pages
 //! and the unit forwards her picture no more. The unit is set to show small tiles from
 //! three guests on (`[video] small_tiles_from`): with three, it decodes each guest's small
-//! layer for their tile; once Camille left, the full layers again.
+//! layer for their tile and the pages pause their full layers; once Camille left, the
+//! pages send their full layers again and the unit decodes them.
 //!
 //! Needs Chromium.
 
@@ -167,8 +168,12 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
     std::fs::write(screens_dir().join("guest-group.en.360x740.png"), png)
         .context("could not save the group call's screenshot")?;
 
-    // Three guests: their tiles show the small layers (forwarded to the others anyway).
+    // Three guests: their tiles show the small layers (forwarded to the others anyway),
+    // and the pages pause their full layers.
     tiles_show(&unit, VideoLayer::Small, 3).await?;
+    for (guest, name) in guests.iter().zip(names) {
+        guest.wait_for_layers(name, "l:true,h:false").await?;
+    }
 
     let m = forwarding(&unit, 6).await?;
     assert!(m.forwarded_packets > 0, "{m:?}");
@@ -196,7 +201,9 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
         guests.next().ok_or_else(|| Error::new("no Ana"))?,
     );
     forwarding(&unit, 2).await?;
-    // Two guests: their tiles show their full layers again.
+    // Two guests: the pages send their full layers again, and the tiles show them.
+    jo.wait_for_layers("Jo", "l:true,h:true").await?;
+    ana.wait_for_layers("Ana", "l:true,h:true").await?;
     tiles_show(&unit, VideoLayer::Main, 2).await?;
     let jo_sees = sees(&jo, "Jo", &["Ana"]).await?;
     let ana_sees = sees(&ana, "Ana", &["Jo"]).await?;

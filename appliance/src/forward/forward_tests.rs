@@ -253,17 +253,48 @@ async fn what_an_even_share_leaves_over_is_seen_by_someone() {
     assert_eq!(f.planned_bps(), 5 * STREAM_BPS);
 }
 
+/// What `v` was told of their full layer since last asked, in order.
+fn full_layer_told(v: &mut Viewing) -> Vec<bool> {
+    let mut out = Vec::new();
+    while let Ok(m) = v.told.try_recv() {
+        if let UnitMessage::FullLayer { on } = m {
+            out.push(on);
+        }
+    }
+    out
+}
+
 #[test]
-fn tiles_are_small_from_the_set_number_of_guests_in_the_call() {
+fn tiles_are_small_from_the_set_number_of_guests_in_the_call_and_the_pages_hear_it() {
     let f = Forwarder::new(Arc::default(), 10_000_000).with_small_tiles_from(3);
     f.join(&"jo".to_owned(), "Jo");
+    let mut jo = view(&f, "jo", 2);
+    assert_eq!(
+        full_layer_told(&mut jo),
+        [true],
+        "told as Jo starts seeing others"
+    );
     f.join(&"ana".to_owned(), "Ana");
+    let mut ana = view(&f, "ana", 2);
     assert!(!f.small_tiles(), "two guests");
+    assert_eq!(full_layer_told(&mut ana), [true]);
     f.join(&"cam".to_owned(), "Camille");
     assert!(f.small_tiles(), "three guests");
+    let mut cam = view(&f, "cam", 2);
+    for (who, v) in [("Jo", &mut jo), ("Ana", &mut ana), ("Camille", &mut cam)] {
+        assert_eq!(full_layer_told(v), [false], "{who}: pause the full layer");
+    }
     f.join(&"cam".to_owned(), "Camille");
+    assert_eq!(full_layer_told(&mut jo), [] as [bool; 0], "nothing changed");
     f.leave(&"ana".to_owned());
     assert!(!f.small_tiles(), "Ana left; Camille counts once");
+    for (who, v) in [("Jo", &mut jo), ("Camille", &mut cam)] {
+        assert_eq!(
+            full_layer_told(v),
+            [true],
+            "{who}: send the full layer again"
+        );
+    }
     let never = Forwarder::new(Arc::default(), 10_000_000);
     for g in ["a", "b", "c", "d", "e", "f", "g", "h"] {
         never.join(&g.to_owned(), g);

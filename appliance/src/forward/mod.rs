@@ -31,7 +31,8 @@
 //!
 //! With many guests the screen's tiles are small: from `[video] small_tiles_from` guests in
 //! the call ([`Forwarder::small_tiles`]) the unit decodes each guest's small layer for
-//! their tile, not their full one (`crate::peer::receive`).
+//! their tile, not their full one (`crate::peer::receive`), and tells the pages to pause
+//! their full layers ([`UnitMessage::FullLayer`]) until the call shrinks again.
 //!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam
@@ -96,6 +97,8 @@ struct Viewer {
     packets: mpsc::Sender<Outbound>,
     tell: mpsc::UnboundedSender<UnitMessage>,
     told: Option<Vec<Other>>,
+    /// What the viewer was last told of their full layer ([`UnitMessage::FullLayer`]).
+    told_full: Option<bool>,
 }
 
 #[derive(Default)]
@@ -174,6 +177,7 @@ impl Forwarder {
         let mut inner = lock(&self.inner);
         inner.names.insert(guest.clone(), name.to_owned());
         self.in_call.store(inner.names.len(), Relaxed);
+        self.tell_full_layer(&mut inner);
     }
 
     /// `guest` left: their picture goes from every slot, and they see nothing more.
@@ -181,6 +185,7 @@ impl Forwarder {
         let mut inner = lock(&self.inner);
         inner.names.remove(guest);
         self.in_call.store(inner.names.len(), Relaxed);
+        self.tell_full_layer(&mut inner);
         inner.publishers.remove(guest);
         inner.viewers.remove(guest);
         inner.board.unview(guest);
@@ -242,8 +247,10 @@ impl Forwarder {
                 packets,
                 tell,
                 told: None,
+                told_full: None,
             },
         );
+        self.tell_full_layer(&mut inner);
         let mut changed = inner.board.view(guest, count);
         changed.extend(share(&mut inner));
         changed.push(guest.clone());
@@ -283,6 +290,18 @@ impl Forwarder {
     /// Who each of `viewer`'s slots shows (tests and the staff report).
     pub fn shown(&self, viewer: &GuestId) -> Vec<Option<GuestId>> {
         lock(&self.inner).board.slots(viewer).to_vec()
+    }
+
+    /// Tell each viewer whether the screen shows their full layer, if that changed for
+    /// them ([`UnitMessage::FullLayer`]).
+    fn tell_full_layer(&self, inner: &mut Inner) {
+        let full = !self.small_tiles();
+        for v in inner.viewers.values_mut() {
+            if v.told_full != Some(full) {
+                let _ = v.tell.send(UnitMessage::FullLayer { on: full });
+                v.told_full = Some(full);
+            }
+        }
     }
 
     /// Point the slots of the `changed` viewers at their publishers, ask the new ones for

@@ -170,6 +170,7 @@ test('what other guests say and do is shown with their name; anything malformed 
     reaction: 'fire',
   });
   assert.deepEqual(dataAction({ type: 'watching', count: 3 }), { do: 'watching', count: 3 });
+  assert.deepEqual(dataAction({ type: 'full_layer', on: false }), { do: 'full_layer', on: false });
   assert.deepEqual(dataAction({ type: 'speaking', name: 'Jo', speaking: true }), {
     do: 'speaking',
     name: 'Jo',
@@ -187,6 +188,8 @@ test('what other guests say and do is shown with their name; anything malformed 
     { type: 'reaction', reaction: 'fire' },
     { type: 'watching', count: -1 },
     { type: 'watching', count: '3' },
+    { type: 'full_layer' },
+    { type: 'full_layer', on: 'no' },
   ]) {
     assert.deepEqual(dataAction(bad), { do: 'none' }, JSON.stringify(bad));
   }
