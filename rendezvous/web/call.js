@@ -221,8 +221,15 @@ export class Call {
     return this.setLayer(FULL_RID, on);
   }
 
-  /** Send the camera's layer `rid` or not. */
-  async setLayer(rid, on) {
+  /** Send the camera's layer `rid` or not, after the changes asked before (a sender takes
+   * one getParameters/setParameters round at a time). */
+  setLayer(rid, on) {
+    const next = (this.layerChange ?? Promise.resolve()).catch(() => {}).then(() => this.applyLayer(rid, on));
+    this.layerChange = next;
+    return next;
+  }
+
+  async applyLayer(rid, on) {
     const sender = this.camera?.sender;
     if (!sender?.track) return;
     const params = sender.getParameters();

@@ -625,6 +625,27 @@ mod tests {
         );
     }
 
+    /// Three seconds of a live 30 fps H.264 camera at `width`x`height`, as RTP (payload
+    /// type 102) out of the `AppSink`.
+    fn live_camera(width: u32, height: u32) -> (gst::Pipeline, gst_app::AppSink) {
+        let camera = gst::parse::launch(&format!(
+            "videotestsrc is-live=true num-buffers=90 \
+             ! video/x-raw,width={width},height={height},framerate=30/1 \
+             ! x264enc tune=zerolatency speed-preset=ultrafast \
+             ! video/x-h264,profile=constrained-baseline ! rtph264pay pt=102 mtu=1200 \
+             ! appsink name=rtp sync=false"
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let rtp = camera
+            .by_name("rtp")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
+        (camera, rtp)
+    }
+
     /// A phone's 720p picture is scaled down to the tile before it is converted, keeping
     /// its shape; the tile is still 480x360 RGBA (letterboxed).
     #[tokio::test]
@@ -643,21 +664,7 @@ mod tests {
             let s = caps.structure(0)?;
             Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?))
         };
-        let camera = gst::parse::launch(
-            "videotestsrc is-live=true num-buffers=90 \
-             ! video/x-raw,width=1280,height=720,framerate=30/1 \
-             ! x264enc tune=zerolatency speed-preset=ultrafast \
-             ! video/x-h264,profile=constrained-baseline ! rtph264pay pt=102 mtu=1200 \
-             ! appsink name=rtp sync=false",
-        )
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let rtp = camera
-            .by_name("rtp")
-            .unwrap()
-            .downcast::<gst_app::AppSink>()
-            .unwrap();
+        let (camera, rtp) = live_camera(1280, 720);
         camera.set_state(gst::State::Playing).unwrap();
         // A live camera's packets, as they come, until tile frames reach the tile's socket.
         let (mut fitted, mut tile) = (None, None);
@@ -673,6 +680,47 @@ mod tests {
         camera.set_state(gst::State::Null).unwrap();
         assert_eq!(fitted, Some((480, 270)), "scaled as decoded, 16:9 kept");
         assert_eq!(tile, Some((TILE_WIDTH as i32, TILE_HEIGHT as i32)));
+    }
+
+    /// A live 30 fps camera: every frame is decoded, half of them reach the tile.
+    #[tokio::test]
+    async fn a_tile_is_converted_at_most_fifteen_times_a_second() {
+        gst::init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (media, _events) = media(dir.path());
+        let h264 = RemoteCodec::from_mime("video/H264", 90_000, 102).unwrap();
+        let decoder = media.decoder(&"g-1".into(), &h264).unwrap();
+        let count = |element: &str, pad: &str| {
+            let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let counted = n.clone();
+            decoder
+                .pipeline
+                .by_name(element)
+                .and_then(|e| e.static_pad(pad))
+                .unwrap()
+                .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    gst::PadProbeReturn::Ok
+                });
+            n
+        };
+        let (decoded, shown) = (count("pace", "sink"), count("tileout", "sink"));
+        let (camera, rtp) = live_camera(320, 240);
+        camera.set_state(gst::State::Playing).unwrap();
+        while let Ok(sample) = rtp.pull_sample() {
+            let map = sample.buffer().unwrap().map_readable().unwrap();
+            decoder.push(map.to_vec());
+        }
+        camera.set_state(gst::State::Null).unwrap();
+        let (decoded, shown) = (
+            decoded.load(Ordering::Relaxed),
+            shown.load(Ordering::Relaxed),
+        );
+        assert!(decoded > 30, "{decoded} frames decoded");
+        assert!(
+            shown > 0 && shown <= decoded / 2 + 1,
+            "{shown} of {decoded} frames shown"
+        );
     }
 
     /// Every element a guest's decoders made, their pipelines and their voice's input of
