@@ -185,9 +185,9 @@ impl Forwarder {
         let mut inner = lock(&self.inner);
         inner.names.remove(guest);
         self.in_call.store(inner.names.len(), Relaxed);
-        self.tell_full_layer(&mut inner);
         inner.publishers.remove(guest);
         inner.viewers.remove(guest);
+        self.tell_full_layer(&mut inner);
         inner.board.unview(guest);
         let mut changed = inner.board.unpublish(guest);
         changed.extend(share(&mut inner));

@@ -5,11 +5,11 @@
 //! ([`FULL_RID`]) is decoded for the screen, the small one ([`SMALL_RID`]) goes to the
 //! other guests ([`crate::forward`]). While the full layer does not flow (a browser starts
 //! it only once its uplink allows, and drops it when the uplink shrinks) the screen
-//! decodes the small one; and once the screen's tiles are small (many guests,
-//! [`Forwarder::small_tiles`]) it decodes the small one while that flows. A switch starts at the new layer's keyframe with a decoder of its
-//! own (one decoder whose stream changes size mid-call can stall); the layers are
-//! renumbered into one stream ([`SlotStream`]). A camera sent as one layer is both decoded
-//! and forwarded.
+//! decodes the small one; so it does while that flows once the screen's tiles are small
+//! (many guests, [`Forwarder::small_tiles`]). A switch starts at the new layer's keyframe
+//! with a decoder of its own (one decoder whose stream changes size mid-call can stall);
+//! the layers are renumbered into one stream ([`SlotStream`]). A camera sent as one layer
+//! is both decoded and forwarded.
 
 use crate::forward::{FULL_RID, Forwarder, Publication, SMALL_RID, SlotStream, Source};
 use crate::media::remote::{Decoder, GuestMedia, RemoteCodec};
