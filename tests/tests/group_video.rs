@@ -43,8 +43,8 @@ async fn sees(guest: &Guest, who: &str, names: &[&str]) -> Result<Vec<OtherStats
     .await
 }
 
-/// Wait until the unit decodes `layer` of each guest's camera for their tile, `count`
-/// guests in all, and their pictures move.
+/// Wait until the unit decodes `layer` of `count` guests' cameras for their tiles, with
+/// [`FRAMES`] more frames of each.
 async fn tiles_show(unit: &Appliance, layer: VideoLayer, count: usize) -> Result<()> {
     let start = unit.metrics()?;
     wait::until(

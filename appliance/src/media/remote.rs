@@ -356,8 +356,8 @@ fn due(last: Option<Instant>, now: Instant) -> bool {
 /// A picture larger than the tile is scaled down first, as decoded (YUV), to the size it
 /// takes in the tile, and only then converted to RGBA: for 30 s of a phone's full layer
 /// (1280x720) the tile's conversion took 0.80–0.89 s of CPU converted first, 0.24–0.39 s
-/// scaled first (see the README). A picture that fits is converted at its own size and only then scaled up, the
-/// cheaper order that way. The size is set on the `fit` caps filter from each picture
+/// scaled first (see the README). A picture that fits is converted at its own size and
+/// only then scaled up, the cheaper order that way. The size is set on the `fit` caps filter from each picture
 /// size the decoder announces (a guest's browser changes it as its link allows).
 fn fit(pipeline: &gst::Pipeline) {
     let (Some(pad), Some(fit)) = (
@@ -625,6 +625,14 @@ mod tests {
         );
     }
 
+    /// A guest's H.264 decoder (payload type 102) and its tile, in `dir`.
+    fn h264_tile(dir: &std::path::Path) -> (Decoder, mpsc::UnboundedReceiver<GuestMediaEvent>) {
+        gst::init().unwrap();
+        let (media, events) = media(dir);
+        let h264 = RemoteCodec::from_mime("video/H264", 90_000, 102).unwrap();
+        (media.decoder(&"g-1".into(), &h264).unwrap(), events)
+    }
+
     /// Three seconds of a live 30 fps H.264 camera at `width`x`height`, as RTP (payload
     /// type 102) out of the `AppSink`.
     fn live_camera(width: u32, height: u32) -> (gst::Pipeline, gst_app::AppSink) {
@@ -650,11 +658,8 @@ mod tests {
     /// its shape; the tile is still 480x360 RGBA (letterboxed).
     #[tokio::test]
     async fn a_large_picture_is_scaled_down_before_it_is_converted() {
-        gst::init().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (media, _events) = media(dir.path());
-        let h264 = RemoteCodec::from_mime("video/H264", 90_000, 102).unwrap();
-        let decoder = media.decoder(&"g-1".into(), &h264).unwrap();
+        let (decoder, _events) = h264_tile(dir.path());
         let size = |element: &str, pad: &str| {
             let caps = decoder
                 .pipeline
@@ -685,11 +690,8 @@ mod tests {
     /// A live 30 fps camera: every frame is decoded, half of them reach the tile.
     #[tokio::test]
     async fn a_tile_is_converted_at_most_fifteen_times_a_second() {
-        gst::init().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (media, _events) = media(dir.path());
-        let h264 = RemoteCodec::from_mime("video/H264", 90_000, 102).unwrap();
-        let decoder = media.decoder(&"g-1".into(), &h264).unwrap();
+        let (decoder, _events) = h264_tile(dir.path());
         let count = |element: &str, pad: &str| {
             let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let counted = n.clone();

@@ -4,6 +4,7 @@ use super::percentile;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
+use visavis_api::local::{GuestMetrics, MetricsSnapshot};
 use visavis_e2e::procstat;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
@@ -199,22 +200,10 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
     let pss_mb = procstat::pss_kb(pid) as f64 / 1024.0;
     let metrics1 = metrics(&unit)?;
     let encoded_fps = (metrics1.frames_encoded - metrics0.frames_encoded) as f64 / elapsed;
-    let sent_fps = metrics1
-        .guests
-        .iter()
-        .map(|g| {
-            let before = metrics0.guests.iter().find(|b| b.guest_id == g.guest_id);
-            (g.video_out.frames - before.map_or(0, |b| b.video_out.frames)) as f64 / elapsed
-        })
-        .collect();
-    let camera_kbps = metrics1
-        .guests
-        .iter()
-        .map(|g| {
-            let before = metrics0.guests.iter().find(|b| b.guest_id == g.guest_id);
-            let bytes = g.video_in.bytes - before.map_or(0, |b| b.video_in.bytes);
-            bytes as f64 * 8.0 / 1000.0 / elapsed
-        })
+    let sent_fps = per_second(&metrics0, &metrics1, elapsed, |g| g.video_out.frames);
+    let camera_kbps = per_second(&metrics0, &metrics1, elapsed, |g| g.video_in.bytes)
+        .into_iter()
+        .map(|bytes| bytes * 8.0 / 1000.0)
         .collect();
     let mut latencies = Vec::new();
     let mut delivered_fps = Vec::new();
@@ -245,6 +234,24 @@ pub async fn run(clip: &Path, guests: usize) -> Result<Report> {
         camera_layers,
         threads,
     })
+}
+
+/// How fast `counter` of each guest in `after` grew since `before`, `elapsed` seconds
+/// earlier (a guest not in `before` counts from 0).
+fn per_second(
+    before: &MetricsSnapshot,
+    after: &MetricsSnapshot,
+    elapsed: f64,
+    counter: impl Fn(&GuestMetrics) -> u64,
+) -> Vec<f64> {
+    after
+        .guests
+        .iter()
+        .map(|g| {
+            let was = before.guests.iter().find(|b| b.guest_id == g.guest_id);
+            counter(g).saturating_sub(was.map_or(0, &counter)) as f64 / elapsed
+        })
+        .collect()
 }
 
 /// The guest's camera layers as its browser sends them: `rid WxH fps` each, and the
