@@ -174,6 +174,36 @@ async fn keyframe_requests_are_coalesced_per_publisher() {
     drop(ana);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_slot_still_waiting_for_its_keyframe_asks_again_each_gap() {
+    let f = Forwarder::new(Arc::default(), 10_000_000);
+    let asks = Arc::new(AtomicUsize::new(0));
+    let ana = f.publish(&"ana".to_owned(), H264, asker(&asks));
+    let mut jo = view(&f, "jo", 1);
+    assert_eq!(asks.load(Relaxed), 1, "asked when Jo's slot took Ana");
+    // The keyframe does not come (the request or the keyframe lost): deltas only.
+    ana.packet(&packet(1, DELTA));
+    assert_eq!(asks.load(Relaxed), 1, "inside the gap: not again");
+    tokio::time::sleep(KEYFRAME_GAP).await;
+    ana.packet(&packet(2, DELTA));
+    assert_eq!(asks.load(Relaxed), 2, "a gap later: again");
+    ana.packet(&packet(3, DELTA));
+    assert_eq!(asks.load(Relaxed), 2);
+    assert!(
+        jo.packets.try_recv().is_err(),
+        "nothing before the keyframe"
+    );
+    // The keyframe comes: the slot shows Ana, and nothing more is asked.
+    ana.packet(&packet(4, IDR));
+    tokio::time::sleep(KEYFRAME_GAP * 3).await;
+    ana.packet(&packet(5, DELTA));
+    let got: Vec<u16> = std::iter::from_fn(|| jo.packets.try_recv().ok())
+        .map(|o| o.packet.header.sequence_number)
+        .collect();
+    assert_eq!(got.len(), 2, "the keyframe and the delta after it: {got:?}");
+    assert_eq!(asks.load(Relaxed), 2);
+}
+
 #[tokio::test]
 async fn a_viewer_behind_starts_again_at_a_keyframe() {
     let f = Forwarder::new(Arc::default(), 10_000_000);

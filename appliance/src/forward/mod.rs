@@ -17,7 +17,8 @@
 //!   packets through a [`Publication`]; a guest's sending side registers their slots with
 //!   [`Forwarder::view`] and writes what comes out on its slot tracks. Keyframe requests
 //!   (a slot switched, a viewer lost the picture) are coalesced: at most one per publisher
-//!   per [`KEYFRAME_GAP`], however many viewers ask.
+//!   per [`KEYFRAME_GAP`], however many viewers ask; a slot still waiting for its keyframe
+//!   a gap later asks again.
 //!
 //! The store's uplink is one budget ([`crate::congestion::Controller`]): forwarded
 //! pictures get what the room's own streams leave at their floor, at most half the uplink
@@ -464,6 +465,7 @@ impl Publication {
         let now = Instant::now();
         let mut sent = 0;
         let mut lost = false;
+        let mut waiting = false;
         // The publisher's MIME type is read in place for every slot: no copy per packet.
         let Inner {
             publishers,
@@ -473,6 +475,10 @@ impl Publication {
         let mime = &publishers[&self.source.guest].mime;
         for v in viewers.values_mut() {
             for (index, slot) in v.slots.iter_mut().enumerate() {
+                // Only the slots showing this picture get a copy.
+                if slot.stream.source() != Some(&self.source) {
+                    continue;
+                }
                 let Some(&pt) = slot.payload_types.get(mime) else {
                     continue;
                 };
@@ -481,6 +487,8 @@ impl Publication {
                     .stream
                     .rewrite(&self.source, &mut out.header, keyframe, now)
                 {
+                    // The slot shows this picture from its next keyframe.
+                    waiting = true;
                     continue;
                 }
                 out.header.payload_type = pt;
@@ -500,8 +508,17 @@ impl Publication {
             }
         }
         forwarder.metrics.forwarded_packets.fetch_add(sent, Relaxed);
-        if lost {
-            let guest = self.source.guest.clone();
+        let guest = &self.source.guest;
+        // A slot that still waits a gap after the last request: that request or its
+        // keyframe was lost, or the browser let it pass (too soon after another).
+        let overdue = waiting
+            && inner.publishers.get(guest).is_some_and(|p| {
+                !p.ask_pending
+                    && p.asked
+                        .is_none_or(|at| tokio::time::Instant::now() >= at + KEYFRAME_GAP)
+            });
+        if lost || overdue {
+            let guest = guest.clone();
             forwarder.ask(&mut inner, &guest);
         }
     }

@@ -11,7 +11,9 @@
 //! the layers are renumbered into one stream ([`SlotStream`]). A camera sent as one layer
 //! is both decoded and forwarded.
 
-use crate::forward::{FULL_RID, Forwarder, Publication, SMALL_RID, SlotStream, Source};
+use crate::forward::{
+    FULL_RID, Forwarder, KEYFRAME_GAP, Publication, SMALL_RID, SlotStream, Source,
+};
 use crate::media::remote::{Decoder, GuestMedia, RemoteCodec};
 use crate::metrics::{GuestCounters, layer_code};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -44,6 +46,19 @@ const LAYER_QUIET: Duration = Duration::from_secs(2);
 /// start the full layer a moment after the small one, and each switch costs a decoder.
 const START_GRACE: Duration = Duration::from_secs(3);
 
+/// What to do with one packet of a guest's camera ([`Decoded::take`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Take {
+    /// The packet goes to the decoder (renumbered in place).
+    decode: bool,
+    /// The decoder now starts on this stream (the layer it decodes changed).
+    switch: Option<u32>,
+    /// Ask the browser for a keyframe of this stream: the decoder starts on it, or has
+    /// waited for its keyframe a [`KEYFRAME_GAP`] (a request or the keyframe itself can be
+    /// lost, and a browser lets pass a request that comes too soon after another).
+    ask_keyframe: Option<u32>,
+}
+
 /// Which layer of the camera the screen decodes, renumbered into one stream.
 struct Decoded {
     stream: SlotStream,
@@ -56,6 +71,8 @@ struct Decoded {
     first: Option<Instant>,
     /// The screen's tiles are small: the small layer is enough while it flows.
     small_tiles: bool,
+    /// When a keyframe of the decoded layer was last asked for.
+    asked: Option<Instant>,
 }
 
 impl Decoded {
@@ -67,21 +84,20 @@ impl Decoded {
             small_heard: None,
             first: None,
             small_tiles: false,
+            asked: None,
         }
     }
 
-    /// Whether `packet` (of a stream in `role`) goes to the decoder, renumbered in place;
-    /// `Some(ssrc)` in `switch` when the decoder should now start on that stream (a
-    /// keyframe is to be asked of it).
+    /// What to do with `packet` (of a stream in `role`), renumbered in place if it goes to
+    /// the decoder.
     fn take(
         &mut self,
         guest: &GuestId,
         role: Role,
         mime: &str,
         packet: &mut rtc::rtp::packet::Packet,
-        switch: &mut Option<u32>,
         now: Instant,
-    ) -> bool {
+    ) -> Take {
         let ssrc = packet.header.ssrc;
         let first = *self.first.get_or_insert(now);
         match role {
@@ -101,6 +117,7 @@ impl Decoded {
             Role::Other => false,
         };
         let decoding = |s: &Source| s.stream == u64::from(ssrc);
+        let mut take = Take::default();
         if wanted && !self.source.as_ref().is_some_and(decoding) {
             let source = Source {
                 guest: guest.clone(),
@@ -108,14 +125,26 @@ impl Decoded {
             };
             self.stream.show(Some(source.clone()));
             self.source = Some(source);
-            *switch = Some(ssrc);
+            self.asked = Some(now);
+            take.switch = Some(ssrc);
+            take.ask_keyframe = Some(ssrc);
         }
         let Some(source) = self.source.as_ref().filter(|s| decoding(s)) else {
-            return false;
+            return take;
         };
         let keyframe = crate::forward::starts_keyframe(mime, &packet.payload);
-        self.stream
-            .rewrite(source, &mut packet.header, keyframe, now)
+        take.decode = self
+            .stream
+            .rewrite(source, &mut packet.header, keyframe, now);
+        // Not taken, though of the decoded layer: the decoder still waits for its keyframe.
+        let due = self
+            .asked
+            .is_none_or(|t| now.duration_since(t) >= KEYFRAME_GAP);
+        if !take.decode && due {
+            self.asked = Some(now);
+            take.ask_keyframe = Some(ssrc);
+        }
+        take
     }
 }
 
@@ -198,16 +227,17 @@ pub async fn receive_remote_track(
                     mime = track.codec(ssrc).await.map(|c| c.mime_type);
                 }
                 decoded.small_tiles = forward.as_ref().is_some_and(Forwarder::small_tiles);
-                let mut switch = None;
                 let take = decoded.take(
                     &guest_id,
                     role,
                     mime.as_deref().unwrap_or_default(),
                     &mut packet,
-                    &mut switch,
                     Instant::now(),
                 );
-                if let Some(ssrc) = switch {
+                if let Some(ssrc) = take.ask_keyframe {
+                    ask_keyframe(&guest_id, &track, ssrc).await;
+                }
+                if take.switch.is_some() {
                     tracing::debug!(guest = %guest_id, ?role, "the screen decodes this layer of the guest's camera");
                     let layer = if role == Role::Small {
                         VideoLayer::Small
@@ -217,7 +247,6 @@ pub async fn receive_remote_track(
                     counters
                         .camera_layer
                         .store(layer_code(layer), std::sync::atomic::Ordering::Relaxed);
-                    ask_keyframe(&guest_id, &track, ssrc).await;
                     // A decoder whose stream changes size mid-call can stall (GStreamer's
                     // `decodebin` renegotiating): the new layer gets a decoder of its own,
                     // and the old one goes once the new one is built (no gap on the screen).
@@ -228,9 +257,11 @@ pub async fn receive_remote_track(
                 counter.add(
                     1,
                     packet.payload.len() as u64,
-                    u64::from(take && packet.header.marker),
+                    u64::from(take.decode && packet.header.marker),
                 );
-                if take && let Some(media) = &media {
+                if take.decode
+                    && let Some(media) = &media
+                {
                     decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
                     if let Some(old) = retiring.take() {
                         retire(old);
@@ -378,16 +409,14 @@ mod tests {
         role: Role,
         p: &mut Packet,
     ) -> (bool, Option<u32>) {
-        let mut switch = None;
-        let taken = d.take(
+        let take = d.take(
             &"jo".to_owned(),
             role,
             VP8,
             p,
-            &mut switch,
             t0 + Duration::from_secs_f64(at),
         );
-        (taken, switch)
+        (take.decode, take.switch)
     }
 
     /// Feed one packet at `at` seconds; (taken, switched to).
@@ -511,6 +540,49 @@ mod tests {
             feed(&mut d, t0, 3.3, Role::Full, FULL, 104, true),
             (true, Some(FULL))
         );
+    }
+
+    #[test]
+    fn a_keyframe_the_decoder_waits_for_is_asked_again_each_gap() {
+        const FULL: u32 = 2;
+        let t0 = Instant::now();
+        let mut d = Decoded::new();
+        let mut take = |at: f64, seq: u16, key: bool| {
+            d.take(
+                &"jo".to_owned(),
+                Role::Full,
+                VP8,
+                &mut packet(FULL, seq, key),
+                t0 + Duration::from_secs_f64(at),
+            )
+        };
+        // The layer starts with a delta (its keyframe lost, or the request let pass): the
+        // keyframe is asked at the switch, not again inside the gap, again after it.
+        assert_eq!(
+            take(0.0, 100, false),
+            Take {
+                decode: false,
+                switch: Some(FULL),
+                ask_keyframe: Some(FULL)
+            }
+        );
+        assert_eq!(take(0.5, 101, false), Take::default());
+        let gap = KEYFRAME_GAP.as_secs_f64();
+        assert_eq!(
+            take(gap, 102, false),
+            Take {
+                ask_keyframe: Some(FULL),
+                ..Take::default()
+            }
+        );
+        assert_eq!(take(gap + 0.5, 103, false), Take::default());
+        // The keyframe comes: decoded from there on, nothing more asked however long.
+        let decoded = Take {
+            decode: true,
+            ..Take::default()
+        };
+        assert_eq!(take(gap + 0.6, 104, true), decoded);
+        assert_eq!(take(gap * 5.0, 105, false), decoded);
     }
 
     #[test]
