@@ -62,6 +62,9 @@ pub const CAMERA_SIZE: (u32, u32) = (640, 480);
 /// How many times smaller than the full layer the small one is, each way (the others'
 /// pictures: 320x240 from [`CAMERA_SIZE`]).
 pub const SMALL_LAYER_SCALE: u32 = 2;
+/// A screen tile this many pixels wide or narrower shows a guest's small layer about as
+/// well as their full one: the small layer's width and a quarter more (400).
+pub const SMALL_TILE_WIDTH: u32 = CAMERA_SIZE.0 / SMALL_LAYER_SCALE * 5 / 4;
 
 /// Largest message the unit sends on a data channel, in bytes (a look's still included).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;

@@ -211,17 +211,19 @@ pub struct VideoConfig {
     /// camera layer to the others (`crate::forward`). Unset: on at a table, off in a
     /// fitting room (where the room's picture stays the point).
     pub guests_see_each_other: Option<bool>,
-    /// Where guests see each other: from this many guests in the call, the screen shows
-    /// each guest's small layer (the one forwarded to the others) instead of decoding their
-    /// full one, as their tiles are small by then; 0: always the full layer. See
+    /// Where guests see each other, the screen shows each guest's small layer (the one
+    /// forwarded to the others) instead of decoding their full one where its tiles are
+    /// small: the kiosk says how wide it draws them; until it does (or on a unit without
+    /// one), from this many guests in the call on. 0: always the full layer. See
     /// [`SMALL_TILES_FROM`].
     pub small_tiles_from: u32,
 }
 
-/// `video.small_tiles_from` when unset: six guests and the table's own picture make a grid
-/// of three by three, a tile a third of the screen wide (480x360 on a 1920x1080 screen, far
-/// less on a Pi's touchscreen), where a guest's 320x240 small layer shows about as much as
-/// their 640x480 full one, at under half the unit's CPU to decode.
+/// `video.small_tiles_from` when unset, for a screen that has not said how wide its tiles
+/// are: six guests and the table's own picture make a grid of three by three, a tile a
+/// third of the screen wide (far less than 480 on a Pi's touchscreen), where a guest's
+/// 320x240 small layer shows about as much as their 640x480 full one, at under half the
+/// unit's CPU to decode.
 pub const SMALL_TILES_FROM: u32 = 6;
 
 /// The main layer's floor when `video.min_bitrate_kbps` is unset, kbit/s.

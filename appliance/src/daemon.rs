@@ -440,6 +440,11 @@ impl World {
                     media.note_privacy(on, at.unwrap_or_else(metrics::unix_us));
                 }
                 Output::SetVolume(percent) => media.guest_media().set_volume(percent),
+                Output::ScreenTiles(width) => {
+                    if let Some(forward) = &self.ctx.forward {
+                        forward.set_screen_tiles(width);
+                    }
+                }
                 Output::Led(led) => {
                     let _ = board.commands.send(board::Command::Led(led));
                 }

@@ -2,7 +2,8 @@
 //! carries out the screen's requests and keeps the unit's status up to date from the events
 //! `applianced` pushes (one `status` at connect, then [`Status::apply`] for each event; a
 //! gap in the events' numbers asks for the status again). If applianced goes away the
-//! state says so ("reconnecting") and the thread keeps trying.
+//! state says so ("reconnecting") and the thread keeps trying; once back, it hears again how
+//! wide the screen draws the guests' pictures (`screen_tiles`).
 
 use crate::looks::{self, Thumb};
 use std::collections::{BTreeMap, VecDeque};
@@ -118,6 +119,7 @@ pub fn spawn(
                 writer: None,
                 next_id: 1,
                 later: VecDeque::new(),
+                screen_tiles: None,
             };
             loop {
                 if let Err(e) = link.session(&socket) {
@@ -151,6 +153,8 @@ struct Link<R> {
     /// What came while waiting for an answer (screen requests, events), taken in order
     /// once the answer is in.
     later: VecDeque<Inbox>,
+    /// How wide the screen last said its guests' tiles are: said again at each connect.
+    screen_tiles: Option<Request>,
 }
 
 impl<R: Fn()> Link<R> {
@@ -163,6 +167,10 @@ impl<R: Fn()> Link<R> {
             s.preview = preview;
         }
         self.refresh()?;
+        // An applianced started again knows nothing of the screen's tiles.
+        if let Some(tiles) = self.screen_tiles.clone() {
+            self.request(tiles)?;
+        }
         loop {
             let next = match self.later.pop_front() {
                 Some(next) => next,
@@ -289,6 +297,9 @@ impl<R: Fn()> Link<R> {
 
     /// A request from the screen: a refusal is kept in words for the screen to show.
     fn request(&mut self, request: Request) -> Result<(), LinkError> {
+        if matches!(request, Request::ScreenTiles { .. }) {
+            self.screen_tiles = Some(request.clone());
+        }
         let staff = matches!(request, Request::Staff { .. });
         let answer = self.call(request)?;
         let mut s = lock(&self.state);

@@ -58,6 +58,12 @@ impl Tiles {
     }
 }
 
+/// How wide a guest's whole picture is drawn in a cell of `size`: it covers the cell,
+/// cropped where the cell is not 4:3.
+pub fn picture_width(size: egui::Vec2) -> f32 {
+    size.x.max(size.y * ASPECT)
+}
+
 /// `n` cells in `area`, row by row, filling it: every full row spans the whole width and
 /// the rows the whole height, `gap` between them. The column count is the one that gives
 /// the largest picture of `aspect` inside a cell (the picture is then cropped to fill its

@@ -6,12 +6,14 @@
 //! and the unit forwards her picture no more. The unit is set to show small tiles from
 //! three guests on (`[video] small_tiles_from`): with three, it decodes each guest's small
 //! layer for their tile and the pages pause their full layers; once Camille left, the
-//! pages send their full layers again and the unit decodes them.
+//! pages send their full layers again and the unit decodes them. Then the kiosk's word
+//! decides (`screen_tiles`, as a kiosk says how wide it draws the guests' pictures): 264
+//! pixels, the small layers with two guests; 552, the full ones.
 //!
 //! Needs Chromium.
 
 use std::collections::BTreeSet;
-use visavis_api::local::{MetricsSnapshot, VideoLayer};
+use visavis_api::local::{MetricsSnapshot, Request, Response, VideoLayer};
 use visavis_e2e::guest_others::OtherStats;
 use visavis_e2e::guest_screen::screens_dir;
 use visavis_e2e::wait::{self, Check};
@@ -222,6 +224,22 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
     .context(format!(
         "Ana's picture at Jo's after Camille left ({ana_sees:?})"
     ))?;
+
+    // The kiosk says it draws the guests' pictures 264 pixels wide (as with three guests
+    // on a 1280x800 panel): small tiles with two guests; then 552 (one guest there): the
+    // full layers again.
+    for (width, layers, layer) in [
+        (264, "l:true,h:false", VideoLayer::Small),
+        (552, "l:true,h:true", VideoLayer::Main),
+    ] {
+        match unit.client()?.call(Request::ScreenTiles { width }) {
+            Ok(Response::Done) => {}
+            other => return Err(Error::new(format!("screen tiles {width}: {other:?}"))),
+        }
+        jo.wait_for_layers("Jo", layers).await?;
+        ana.wait_for_layers("Ana", layers).await?;
+        tiles_show(&unit, layer, 2).await?;
+    }
     for guest in [jo, ana] {
         guest.close().await?;
     }

@@ -331,3 +331,36 @@ fn tiles_are_small_from_the_set_number_of_guests_in_the_call_and_the_pages_hear_
     }
     assert!(!never.small_tiles(), "0: the full layer, whatever the call");
 }
+
+#[test]
+fn once_the_screen_says_how_wide_its_tiles_are_that_decides() {
+    let f = Forwarder::new(Arc::default(), 10_000_000).with_small_tiles_from(6);
+    f.join(&"jo".to_owned(), "Jo");
+    let mut jo = view(&f, "jo", 2);
+    assert_eq!(full_layer_told(&mut jo), [true]);
+    // A small screen: one guest's tile is already no wider than the small layer shows.
+    f.set_screen_tiles(SMALL_TILE_WIDTH);
+    assert!(f.small_tiles(), "a tile {SMALL_TILE_WIDTH} pixels wide");
+    assert_eq!(
+        full_layer_told(&mut jo),
+        [false],
+        "Jo pauses the full layer"
+    );
+    // No tiles for a moment: nothing changes.
+    f.set_screen_tiles(0);
+    assert!(f.small_tiles());
+    assert_eq!(full_layer_told(&mut jo), [] as [bool; 0]);
+    // The tiles grow (a guest left, the screen turned): the full layer again, whatever the
+    // number of guests.
+    f.set_screen_tiles(SMALL_TILE_WIDTH + 1);
+    assert!(!f.small_tiles());
+    assert_eq!(full_layer_told(&mut jo), [true]);
+    for g in ["a", "b", "c", "d", "e", "f", "g"] {
+        f.join(&g.to_owned(), g);
+    }
+    assert!(!f.small_tiles(), "eight guests in tiles still wide");
+    // `small_tiles_from` 0: the full layer always, whatever the screen says.
+    let never = Forwarder::new(Arc::default(), 10_000_000);
+    never.set_screen_tiles(100);
+    assert!(!never.small_tiles());
+}

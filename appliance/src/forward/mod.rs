@@ -30,10 +30,11 @@
 //! [`crate::config::FLOOR_KBPS_FORWARDING`]) leave each guest three or four of the seven
 //! others until `[uplink] max_kbps` is raised (the daemon says so at start-up).
 //!
-//! With many guests the screen's tiles are small: from `[video] small_tiles_from` guests in
-//! the call ([`Forwarder::small_tiles`]) the unit decodes each guest's small layer for
-//! their tile, not their full one (`crate::peer::receive`), and tells the pages to pause
-//! their full layers ([`UnitMessage::FullLayer`]) until the call shrinks again.
+//! Where the screen's tiles are small (the kiosk says how wide it draws them; a unit whose
+//! screen never said goes by `[video] small_tiles_from` guests in the call), the unit
+//! decodes each guest's small layer for their tile, not their full one
+//! ([`Forwarder::small_tiles`], `crate::peer::receive`), and tells the pages to pause their
+//! full layers ([`UnitMessage::FullLayer`]) until the tiles grow again.
 //!
 //! Only guests in the call have a peer connection, so only they publish and view: nothing
 //! of a waiting guest reaches anyone, and nothing reaches them. This module is the seam
@@ -49,12 +50,12 @@ pub use visavis_api::datachannel::{FORWARD_SLOTS, FULL_RID, SMALL_RID};
 use crate::metrics::{Metrics, lock};
 use rtc::rtp;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU32, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use visavis_api::datachannel::{Other, UnitMessage};
+use visavis_api::datachannel::{Other, SMALL_TILE_WIDTH, UnitMessage};
 use visavis_api::signaling::GuestId;
 
 /// What one forwarded small layer costs, bits per second (the page caps it at 150 kbit/s;
@@ -122,8 +123,11 @@ pub struct Forwarder {
     metrics: Arc<Metrics>,
     /// How many guests are in the call (read on every packet, without the lock).
     in_call: Arc<AtomicUsize>,
-    /// From this many guests in the call the screen shows small layers (0: never).
+    /// From this many guests in the call the screen shows small layers (0: never), unless
+    /// the screen said how wide its tiles are.
     small_tiles_from: usize,
+    /// How wide the screen's guest tiles are, pixels, as it last said (0: it never did).
+    screen_tiles: Arc<AtomicU32>,
 }
 
 impl Forwarder {
@@ -138,6 +142,7 @@ impl Forwarder {
             metrics,
             in_call: Arc::default(),
             small_tiles_from: 0,
+            screen_tiles: Arc::default(),
         }
     }
 
@@ -148,11 +153,30 @@ impl Forwarder {
         self
     }
 
-    /// Whether the screen's tiles are small enough, with the guests in the call now, that
-    /// each guest's small layer (forwarded to the others anyway) is decoded for their tile
-    /// instead of their full one.
+    /// Whether the screen's tiles are small enough that each guest's small layer
+    /// (forwarded to the others anyway) is decoded for their tile instead of their full
+    /// one: as wide as [`SMALL_TILE_WIDTH`] or narrower, as the screen last said
+    /// ([`Forwarder::set_screen_tiles`]); before it says, from the set number of guests in
+    /// the call on. Never with `small_tiles_from` 0.
     pub fn small_tiles(&self) -> bool {
-        self.small_tiles_from > 0 && self.in_call.load(Relaxed) >= self.small_tiles_from
+        if self.small_tiles_from == 0 {
+            return false;
+        }
+        match self.screen_tiles.load(Relaxed) {
+            0 => self.in_call.load(Relaxed) >= self.small_tiles_from,
+            width => width <= SMALL_TILE_WIDTH,
+        }
+    }
+
+    /// The screen shows the guests' tiles `width` pixels wide at most (0: none now, which
+    /// leaves the decision as it was): the pages hear whether to send their full layers.
+    pub fn set_screen_tiles(&self, width: u32) {
+        if width == 0 {
+            return;
+        }
+        let mut inner = lock(&self.inner);
+        self.screen_tiles.store(width, Relaxed);
+        self.tell_full_layer(&mut inner);
     }
 
     /// Send at most `bps` of pictures in all ([`STREAM_BPS`] each), shared evenly among

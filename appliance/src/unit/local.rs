@@ -5,7 +5,8 @@ use super::{Input, Output, ReplyId, SessionInput, StaffFacts, Unit};
 use crate::staff::PinFileError;
 use std::time::Instant;
 use visavis_api::local::{
-    ApiError, ApiErrorCode, Event, Outcome, Request, Response, StaffAction, StaffPin,
+    ApiError, ApiErrorCode, Event, MAX_TILE_WIDTH, Outcome, Request, Response, StaffAction,
+    StaffPin,
 };
 
 fn refused(code: ApiErrorCode, message: impl Into<String>) -> Outcome {
@@ -101,6 +102,17 @@ impl Unit {
                     format!("volume {percent} is not a percentage: give 0 to 100"),
                 ),
             },
+            Request::ScreenTiles { width } if width <= MAX_TILE_WIDTH => {
+                tracing::debug!(width, "the screen's guest tiles");
+                self.outputs.push_back(Output::ScreenTiles(width));
+                DONE
+            }
+            Request::ScreenTiles { width } => refused(
+                ApiErrorCode::BadRequest,
+                format!(
+                    "a tile {width} pixels wide is wider than a screen: give 0 (no tiles) to {MAX_TILE_WIDTH}"
+                ),
+            ),
             Request::CallWaiter => {
                 self.emit(Event::WaiterCalled);
                 self.outputs.push_back(Output::CallWaiter);

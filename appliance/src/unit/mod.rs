@@ -146,6 +146,8 @@ pub enum Output {
     },
     /// The speaker's loudness, 0 to 100.
     SetVolume(u8),
+    /// The screen's guest tiles are this many pixels wide at most (0: none shown).
+    ScreenTiles(u32),
     Led(Led),
     /// Take a still of the camera and feed it back as [`Input::Still`].
     TakeStill {

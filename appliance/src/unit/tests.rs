@@ -253,6 +253,19 @@ fn volume_is_a_percentage_the_speaker_follows() {
 }
 
 #[test]
+fn the_screen_says_how_wide_its_guest_tiles_are() {
+    let mut room = Room::new(settings());
+    let outputs = room.done(Request::ScreenTiles { width: 390 });
+    assert!(outputs.contains(&Output::ScreenTiles(390)), "{outputs:?}");
+    let outputs = room.done(Request::ScreenTiles { width: 0 });
+    assert!(outputs.contains(&Output::ScreenTiles(0)), "{outputs:?}");
+    assert_eq!(
+        room.refused(Request::ScreenTiles { width: 100_000 }),
+        ApiErrorCode::BadRequest
+    );
+}
+
+#[test]
 fn wrong_pins_wait_longer_and_the_right_one_opens_the_report() {
     let mut room = Room::new(settings());
     let staff = |room: &mut Room, pin: &str, action| {

@@ -31,6 +31,9 @@ fn screen_with(state: link::LinkState, lang: Lang) -> Screen {
     screen_sized(state, lang, [1280.0, 800.0])
 }
 
+/// The scale the kiosk runs at (`KioskApp::new`).
+const SCALE: f32 = 1.5;
+
 fn screen_sized(state: link::LinkState, lang: Lang, size: [f32; 2]) -> Screen {
     let shared: Shared = Arc::new(Mutex::new(state));
     let (tx, commands) = mpsc::channel();
@@ -61,8 +64,24 @@ impl Screen {
         self.harness.query_by_label(label).is_some()
     }
 
+    /// What the screen asked since last looked, taps only (not the tiles' width, which
+    /// it tells as it lays them out).
     fn sent(&self) -> Vec<Request> {
-        self.commands.try_iter().collect()
+        self.commands
+            .try_iter()
+            .filter(|r| !matches!(r, Request::ScreenTiles { .. }))
+            .collect()
+    }
+
+    /// The tiles' widths the screen told since last looked.
+    fn tiles_told(&self) -> Vec<u32> {
+        self.commands
+            .try_iter()
+            .filter_map(|r| match r {
+                Request::ScreenTiles { width } => Some(width),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -691,6 +710,70 @@ fn a_table_shows_a_tile_per_guest_and_who_is_speaking() {
         assert!(!s.shows("Paul") && !s.shows("Zoé"));
         assert_eq!(s.harness.state().media.tiles.reading(), 6);
     }
+}
+
+/// `names` in the call, on a screen of `px` pixels at the kiosk's scale.
+fn screen_at(mode: Mode, names: &[&str], px: [f32; 2]) -> Screen {
+    let guests: Vec<(&str, bool)> = names.iter().map(|n| (*n, false)).collect();
+    let state = link::LinkState {
+        connected: true,
+        mode,
+        status: dinner(&guests),
+        ..Default::default()
+    };
+    let shared: Shared = Arc::new(Mutex::new(state));
+    let (tx, commands) = mpsc::channel();
+    let app = KioskApp::new(&egui::Context::default(), shared, tx, Lang::En);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(px[0], px[1]) / SCALE)
+        .with_pixels_per_point(SCALE)
+        .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
+    harness.run_steps(3);
+    Screen { harness, commands }
+}
+
+#[test]
+fn the_unit_hears_how_wide_the_guests_pictures_are_drawn() {
+    use visavis_api::datachannel::SMALL_TILE_WIDTH;
+    const NAMES: [&str; 8] = ["Ana", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal"];
+    let told = |mode: Mode, guests: usize, px: [f32; 2]| {
+        let s = screen_at(mode, &NAMES[..guests], px);
+        let told = s.tiles_told();
+        assert_eq!(told.len(), 1, "told once, not at every frame: {told:?}");
+        told[0]
+    };
+    let hd: Vec<u32> = [1, 2, 3, 4, 6, 8]
+        .map(|n| told(Mode::Table, n, [1920.0, 1080.0]))
+        .into();
+    let panel: Vec<u32> = [1, 2, 3, 4, 6, 8]
+        .map(|n| told(Mode::Table, n, [1280.0, 800.0]))
+        .into();
+    let mirror = told(Mode::FittingRoom, 2, [1080.0, 1920.0]);
+    eprintln!(
+        "pictures' width, 1, 2, 3, 4, 6, 8 guests: 1920x1080 {hd:?}, 1280x800 {panel:?}; \
+         the mirror's side tiles {mirror}"
+    );
+    assert!(
+        hd[0] > SMALL_TILE_WIDTH,
+        "one guest at a table is large: {hd:?}"
+    );
+    assert!(
+        panel[5] <= SMALL_TILE_WIDTH,
+        "eight on a 1280x800 panel are small: {panel:?}"
+    );
+    assert!(hd.windows(2).all(|w| w[0] >= w[1]), "{hd:?}");
+    // The call changes: told again, once.
+    let mut s = screen_at(Mode::Table, &NAMES[..1], [1280.0, 800.0]);
+    assert_eq!(s.tiles_told(), [panel[0]]);
+    s.harness.run_steps(3);
+    assert_eq!(
+        s.tiles_told(),
+        [] as [u32; 0],
+        "nothing moved: nothing told"
+    );
+    link::lock(&s.harness.state().link).status = dinner(&NAMES.map(|n| (n, false)));
+    s.harness.run_steps(2);
+    assert_eq!(s.tiles_told(), [panel[5]]);
 }
 
 #[test]

@@ -512,6 +512,9 @@ fn grid(ui: &mut egui::Ui, cx: &mut Cx<'_>, area: Rect) {
         .take(MAX_CELLS - 1)
         .collect();
     let places = crate::tiles::grid(guests.len() + 1, area, crate::tiles::ASPECT, space::GAP);
+    if let Some(cell) = places.first().filter(|_| !guests.is_empty()) {
+        cx.tell_tile_width(ui.ctx(), crate::tiles::picture_width(cell.size()));
+    }
     let mut places = places.into_iter();
     for guest in guests {
         let Some(place) = places.next() else { break };
@@ -547,6 +550,9 @@ fn side_tiles(ui: &mut egui::Ui, cx: &mut Cx<'_>, screen: Rect, bottom: f32, por
         .iter()
         .filter(|g| in_call(g))
         .collect();
+    if !guests.is_empty() {
+        cx.tell_tile_width(ui.ctx(), crate::tiles::picture_width(size));
+    }
     let mut top = screen.top() + TOP + space::GAP;
     for guest in guests {
         if top + size.y > bottom - space::GAP {

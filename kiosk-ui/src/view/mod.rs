@@ -48,7 +48,23 @@ impl Cx<'_> {
     pub fn send(&self, request: Request) {
         let _ = self.commands.send(request);
     }
+
+    /// The guests' pictures are drawn `points` wide (whole, before cropping to their
+    /// tiles): applianced hears it in pixels when that changed by a step of
+    /// [`TILE_WIDTH_STEP`], so it decodes the camera layer that shows them.
+    pub fn tell_tile_width(&mut self, ctx: &egui::Context, points: f32) {
+        let pixels = (points * ctx.pixels_per_point()).max(0.0) as u32;
+        let width = pixels / TILE_WIDTH_STEP * TILE_WIDTH_STEP;
+        if self.media.tile_width_told != Some(width) {
+            self.media.tile_width_told = Some(width);
+            self.send(Request::ScreenTiles { width });
+        }
+    }
 }
+
+/// The tiles' width goes to applianced in steps of this many pixels, not at each pixel a
+/// layout in motion moves.
+pub const TILE_WIDTH_STEP: u32 = 8;
 
 /// What the app does after a screen's frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +99,8 @@ pub struct Media {
     /// empty when the emoji font could not be read).
     emoji: Option<Vec<(Reaction, TextureHandle)>>,
     pub latency: Option<crate::latency::LatencyLog>,
+    /// The guests' pictures' width last told applianced ([`Cx::tell_tile_width`]).
+    tile_width_told: Option<u32>,
 }
 
 impl Media {
@@ -96,6 +114,7 @@ impl Media {
             looks: BTreeMap::new(),
             emoji: None,
             latency: None,
+            tile_width_told: None,
         }
     }
 
