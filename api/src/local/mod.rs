@@ -23,7 +23,7 @@ use crate::datachannel::{LookVotes, Reaction};
 use crate::signaling::GuestId;
 use serde::{Deserialize, Serialize};
 
-/// The widest tile [`Request::ScreenTiles`] takes, pixels (an 8K screen's width).
+/// The widest picture [`Request::ScreenTiles`] takes, pixels (an 8K screen's width).
 pub const MAX_TILE_WIDTH: u32 = 7680;
 
 /// One request line.
@@ -68,10 +68,10 @@ pub enum Request {
     SetCamera { paused: bool },
     /// Loudness of the guests' voices on the unit's speaker, 0 to 100 (percent).
     SetVolume { percent: u8 },
-    /// The screen shows the guests' tiles this many pixels wide at most (0: no guest
-    /// tiles now); at most [`MAX_TILE_WIDTH`]. A tile no wider than
-    /// [`crate::datachannel::SMALL_TILE_WIDTH`] shows a guest's small camera layer, which the
-    /// unit then decodes instead of the full one.
+    /// The screen draws the guests' pictures this many pixels wide at most (whole, before
+    /// cropping to their tiles; 0: no guest tiles now); at most [`MAX_TILE_WIDTH`]. A
+    /// picture no wider than [`crate::datachannel::SMALL_TILE_WIDTH`] shows a guest's small
+    /// camera layer, which the unit then decodes instead of the full one.
     ScreenTiles { width: u32 },
     /// Table mode: ask for a waiter (an event for local clients, and the configured
     /// webhook).

@@ -110,7 +110,7 @@ impl Unit {
             Request::ScreenTiles { width } => refused(
                 ApiErrorCode::BadRequest,
                 format!(
-                    "a tile {width} pixels wide is wider than a screen: give 0 (no tiles) to {MAX_TILE_WIDTH}"
+                    "a picture {width} pixels wide is wider than a screen: give 0 (no tiles) to {MAX_TILE_WIDTH}"
                 ),
             ),
             Request::CallWaiter => {

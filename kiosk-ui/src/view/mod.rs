@@ -27,7 +27,7 @@ use egui::{TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use visavis_api::datachannel::Reaction;
-use visavis_api::local::Request;
+use visavis_api::local::{MAX_TILE_WIDTH, Request};
 
 /// What a screen gets for one frame.
 pub struct Cx<'a> {
@@ -53,7 +53,7 @@ impl Cx<'_> {
     /// tiles): applianced hears it in pixels when that changed by a step of
     /// [`TILE_WIDTH_STEP`], so it decodes the camera layer that shows them.
     pub fn tell_tile_width(&mut self, ctx: &egui::Context, points: f32) {
-        let pixels = (points * ctx.pixels_per_point()).max(0.0) as u32;
+        let pixels = ((points * ctx.pixels_per_point()).max(0.0) as u32).min(MAX_TILE_WIDTH);
         let width = pixels / TILE_WIDTH_STEP * TILE_WIDTH_STEP;
         if self.media.tile_width_told != Some(width) {
             self.media.tile_width_told = Some(width);
