@@ -153,8 +153,9 @@ struct Link<R> {
     /// What came while waiting for an answer (screen requests, events), taken in order
     /// once the answer is in.
     later: VecDeque<Inbox>,
-    /// How wide the screen last said its guests' tiles are: said again at each connect.
-    screen_tiles: Option<Request>,
+    /// How wide the screen last said it draws the guests' pictures, pixels: said again at
+    /// each connect.
+    screen_tiles: Option<u32>,
 }
 
 impl<R: Fn()> Link<R> {
@@ -168,8 +169,8 @@ impl<R: Fn()> Link<R> {
         }
         self.refresh()?;
         // An applianced started again knows nothing of the screen's tiles.
-        if let Some(tiles) = self.screen_tiles.clone() {
-            self.request(tiles)?;
+        if let Some(width) = self.screen_tiles {
+            self.request(Request::ScreenTiles { width })?;
         }
         loop {
             let next = match self.later.pop_front() {
@@ -297,8 +298,8 @@ impl<R: Fn()> Link<R> {
 
     /// A request from the screen: a refusal is kept in words for the screen to show.
     fn request(&mut self, request: Request) -> Result<(), LinkError> {
-        if matches!(request, Request::ScreenTiles { .. }) {
-            self.screen_tiles = Some(request.clone());
+        if let Request::ScreenTiles { width } = request {
+            self.screen_tiles = Some(width);
         }
         let staff = matches!(request, Request::Staff { .. });
         let answer = self.call(request)?;

@@ -89,6 +89,15 @@ struct Publisher {
     ask_pending: bool,
 }
 
+impl Publisher {
+    /// When the [`KEYFRAME_GAP`] after the last request ends, if it has not yet at `now`.
+    fn gap_ends(&self, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
+        self.asked
+            .map(|at| at + KEYFRAME_GAP)
+            .filter(|end| now < *end)
+    }
+}
+
 struct Slot {
     stream: SlotStream,
     payload_types: HashMap<String, u8>,
@@ -398,13 +407,13 @@ impl Forwarder {
             return;
         };
         let now = tokio::time::Instant::now();
-        match p.asked {
-            Some(at) if now < at + KEYFRAME_GAP => {
+        match p.gap_ends(now) {
+            Some(end) => {
                 if !p.ask_pending {
                     p.ask_pending = true;
                     let forwarder = self.clone();
                     let source = p.source.clone();
-                    let wait = at + KEYFRAME_GAP - now;
+                    let wait = end - now;
                     tokio::spawn(async move {
                         tokio::time::sleep(wait).await;
                         let mut inner = lock(&forwarder.inner);
@@ -422,7 +431,7 @@ impl Forwarder {
                     });
                 }
             }
-            _ => {
+            None => {
                 p.asked = Some(now);
                 (p.ask)();
                 self.metrics.forward_keyframe_requests.fetch_add(1, Relaxed);
@@ -537,9 +546,7 @@ impl Publication {
         // keyframe was lost, or the browser let it pass (too soon after another).
         let overdue = waiting
             && inner.publishers.get(guest).is_some_and(|p| {
-                !p.ask_pending
-                    && p.asked
-                        .is_none_or(|at| tokio::time::Instant::now() >= at + KEYFRAME_GAP)
+                !p.ask_pending && p.gap_ends(tokio::time::Instant::now()).is_none()
             });
         if lost || overdue {
             let guest = guest.clone();

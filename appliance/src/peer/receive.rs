@@ -137,10 +137,11 @@ impl Decoded {
             .stream
             .rewrite(source, &mut packet.header, keyframe, now);
         // Not taken, though of the decoded layer: the decoder still waits for its keyframe.
-        let due = self
-            .asked
-            .is_none_or(|t| now.duration_since(t) >= KEYFRAME_GAP);
-        if !take.decode && due {
+        if !take.decode
+            && self
+                .asked
+                .is_none_or(|t| now.duration_since(t) >= KEYFRAME_GAP)
+        {
             self.asked = Some(now);
             take.ask_keyframe = Some(ssrc);
         }

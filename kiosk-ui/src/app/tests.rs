@@ -35,11 +35,17 @@ fn screen_with(state: link::LinkState, lang: Lang) -> Screen {
 const SCALE: f32 = 1.5;
 
 fn screen_sized(state: link::LinkState, lang: Lang, size: [f32; 2]) -> Screen {
+    screen_scaled(state, lang, size, 1.0)
+}
+
+/// A screen of `px` pixels drawn at `scale` pixels per point.
+fn screen_scaled(state: link::LinkState, lang: Lang, px: [f32; 2], scale: f32) -> Screen {
     let shared: Shared = Arc::new(Mutex::new(state));
     let (tx, commands) = mpsc::channel();
     let app = KioskApp::new(&egui::Context::default(), shared, tx, lang);
     let mut harness = Harness::builder()
-        .with_size(egui::vec2(size[0], size[1]))
+        .with_size(egui::vec2(px[0], px[1]) / scale)
+        .with_pixels_per_point(scale)
         .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
     // The screen asks for a repaint every second (the countdown): run frames, not
     // "until idle".
@@ -721,15 +727,9 @@ fn screen_at(mode: Mode, names: &[&str], px: [f32; 2]) -> Screen {
         status: dinner(&guests),
         ..Default::default()
     };
-    let shared: Shared = Arc::new(Mutex::new(state));
-    let (tx, commands) = mpsc::channel();
-    let app = KioskApp::new(&egui::Context::default(), shared, tx, Lang::En);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(px[0], px[1]) / SCALE)
-        .with_pixels_per_point(SCALE)
-        .build_ui_state(|ui, app: &mut KioskApp| app.draw(ui), app);
-    harness.run_steps(3);
-    Screen { harness, commands }
+    let mut s = screen_scaled(state, Lang::En, px, SCALE);
+    s.harness.run_steps(1);
+    s
 }
 
 #[test]
