@@ -366,3 +366,6 @@ fn read_lines(mut reader: BufReader<UnixStream>, connection: u64, inbox: &mpsc::
     }
     let _ = inbox.send(Inbox::Closed(connection));
 }
+
+#[cfg(test)]
+mod tests;
