@@ -6,6 +6,12 @@
 //! share (a cushion for the packets' jitter), starts again the same way after it ran dry,
 //! and never holds more than 100 ms (a guest's clock a little fast, or a burst after a
 //! stall: the oldest samples go, so the delay stays short).
+//!
+//! What a burst leaves would otherwise stay for the rest of the call, every other guest
+//! hearing this one that much later: so the buffer watches the least it held at a tick
+//! over each half second, and what it held beyond the tick's share and the cushion goes,
+//! a tick's worth at most at a time, and only where the voice is quiet (a pause between
+//! words), never out of speech.
 
 use std::collections::VecDeque;
 
@@ -13,11 +19,34 @@ use std::collections::VecDeque;
 const CUSHION: usize = 960;
 /// The most a voice holds (100 ms at 48 kHz); past it, the oldest go down to the cushion.
 const MOST: usize = 4800;
+/// How many samples' worth of ticks the buffer watches for what it holds beyond its need
+/// (half a second).
+const WATCH: usize = 24_000;
+/// Samples no louder than this (about -40 dBFS) are a pause the buffer may shorten.
+const QUIET: u16 = 328;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VoiceBuffer {
     samples: VecDeque<i16>,
     playing: bool,
+    /// The least the buffer held at a tick since the watch began.
+    least: usize,
+    /// The samples the ticks took since the watch began.
+    watched: usize,
+    /// Samples held beyond the need, found by the last watch, still to let go.
+    spare: usize,
+}
+
+impl Default for VoiceBuffer {
+    fn default() -> Self {
+        VoiceBuffer {
+            samples: VecDeque::new(),
+            playing: false,
+            least: usize::MAX,
+            watched: 0,
+            spare: 0,
+        }
+    }
 }
 
 impl VoiceBuffer {
@@ -43,6 +72,7 @@ impl VoiceBuffer {
             }
             self.playing = true;
         }
+        self.watch(out.len());
         if self.samples.len() < out.len() {
             self.playing = false;
         }
@@ -51,6 +81,29 @@ impl VoiceBuffer {
             *o += i32::from(s);
         }
         n > 0
+    }
+
+    /// Keep the watch on what the buffer holds at a tick of `tick` samples, and let a
+    /// quiet stretch of what it holds beyond its need go.
+    fn watch(&mut self, tick: usize) {
+        self.least = self.least.min(self.samples.len());
+        self.watched += tick;
+        if self.watched >= WATCH {
+            self.spare = self.least.saturating_sub(tick + CUSHION);
+            self.least = usize::MAX;
+            self.watched = 0;
+        }
+        let n = self.spare.min(tick);
+        if n > 0
+            && self
+                .samples
+                .iter()
+                .take(n)
+                .all(|s| s.unsigned_abs() <= QUIET)
+        {
+            self.samples.drain(..n);
+            self.spare -= n;
+        }
     }
 
     /// Let `n` samples go unheard (nobody listens).
@@ -115,6 +168,57 @@ mod tests {
         assert!(v.take_into(&mut tick), "60 samples left");
         assert_eq!(tick.iter().filter(|&&s| s == 6).count(), 60);
         assert_eq!(tick.iter().filter(|&&s| s == 1).count(), 420);
+    }
+
+    /// Ticks of 10 ms with a packet of `value` pushed every other one, for `ms`; the least
+    /// the buffer held at a tick in the last half second, and the samples added.
+    fn rhythm(v: &mut VoiceBuffer, value: i16, ms: usize) -> (usize, i64) {
+        let mut least = usize::MAX;
+        let mut added = 0;
+        for t in 0..ms / 10 {
+            if t % 2 == 0 {
+                v.push(&packet(value, 960));
+            }
+            if t >= (ms / 10).saturating_sub(50) {
+                least = least.min(v.len());
+            }
+            let mut tick = vec![0i32; 480];
+            v.take_into(&mut tick);
+            added += tick.iter().map(|&s| i64::from(s)).sum::<i64>();
+        }
+        (least, added)
+    }
+
+    #[test]
+    fn a_pause_lets_go_of_what_a_burst_left() {
+        let mut v = VoiceBuffer::default();
+        let (before, _) = rhythm(&mut v, 0, 1000);
+        // A stall, then its packets all at once: 40 ms more than the rhythm needs (less
+        // than the most it holds).
+        v.push(&packet(0, 1920));
+        let (burst, _) = rhythm(&mut v, 0, 200);
+        assert!(burst >= before + 1920, "{burst} against {before}");
+        let (after, _) = rhythm(&mut v, 0, 2000);
+        assert!(after <= 480 + CUSHION, "still holds {after} at a tick");
+        assert!(after >= 480, "it must not run dry: {after}");
+    }
+
+    #[test]
+    fn speech_is_never_cut_to_shorten_the_wait() {
+        let mut v = VoiceBuffer::default();
+        rhythm(&mut v, 1000, 1000);
+        v.push(&packet(1000, 1920));
+        let held = v.len();
+        let (after, _) = rhythm(&mut v, 1000, 2000);
+        assert!(
+            after + 960 >= held,
+            "speech went: {after} held, {held} before"
+        );
+        // What was held all plays: nothing of it was dropped.
+        let left = v.len();
+        let mut tick = vec![0i32; left];
+        v.take_into(&mut tick);
+        assert!(tick.iter().all(|&s| s == 1000));
     }
 
     #[test]
