@@ -93,7 +93,11 @@ impl VoiceBuffer {
             self.least = usize::MAX;
             self.watched = 0;
         }
-        let n = self.spare.min(tick);
+        // Never below what this tick and the cushion need, whatever the level did since.
+        let n = self
+            .spare
+            .min(tick)
+            .min(self.samples.len().saturating_sub(tick + CUSHION));
         if n > 0
             && self
                 .samples
@@ -201,6 +205,20 @@ mod tests {
         let (after, _) = rhythm(&mut v, 0, 2000);
         assert!(after <= 480 + CUSHION, "still holds {after} at a tick");
         assert!(after >= 480, "it must not run dry: {after}");
+    }
+
+    #[test]
+    fn a_pause_is_never_shortened_below_the_cushion() {
+        let mut v = VoiceBuffer::default();
+        v.push(&packet(0, 1600));
+        assert!(v.take_into(&mut vec![0i32; 480]), "playing");
+        // A watch found plenty to spare, but the level fell since (the guest's packets
+        // late): only what stands over this tick and the cushion may go.
+        v.spare = 5000;
+        v.push(&packet(0, 480));
+        assert!(v.take_into(&mut vec![0i32; 480]));
+        assert_eq!(v.len(), CUSHION, "held after the tick");
+        assert_eq!(v.spare, 5000 - 160);
     }
 
     #[test]
