@@ -38,6 +38,45 @@ const _: () = assert!(
     visavis_api::datachannel::CAMERA_SIZE.0 >= TILE_WIDTH
         && visavis_api::datachannel::CAMERA_SIZE.1 >= TILE_HEIGHT
 );
+/// How large a guest's tile frames are, chosen as their decoder starts: no larger than the
+/// screen draws them, so the unit neither scales a picture up nor converts and shares
+/// pixels the screen throws away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileSize {
+    /// [`TILE_WIDTH`] x [`TILE_HEIGHT`]: the screen draws few guests, large.
+    Large,
+    /// The small camera layer's own size (320x240): the screen's tiles are
+    /// [`visavis_api::datachannel::SMALL_TILE_WIDTH`] wide or narrower (many guests), and
+    /// it decodes that layer. Its pictures are not scaled on the unit, and a frame is a
+    /// little under half the bytes of a large one to convert, share and draw
+    /// (`gst-launch-1.0 … avdec_h264 ! … ! fakesink`, 900 pictures of 320x240: 0.52 s
+    /// of CPU to 320x240 RGBA against 0.89 s to 480x360, 0.40 s decoding alone).
+    Small,
+}
+
+impl TileSize {
+    /// The tile size for a screen whose tiles are small or not.
+    pub fn for_screen(small_tiles: bool) -> TileSize {
+        if small_tiles {
+            TileSize::Small
+        } else {
+            TileSize::Large
+        }
+    }
+
+    /// Width and height, pixels.
+    pub fn pixels(self) -> (u32, u32) {
+        use visavis_api::datachannel::{CAMERA_SIZE, SMALL_LAYER_SCALE};
+        match self {
+            TileSize::Large => (TILE_WIDTH, TILE_HEIGHT),
+            TileSize::Small => (
+                CAMERA_SIZE.0 / SMALL_LAYER_SCALE,
+                CAMERA_SIZE.1 / SMALL_LAYER_SCALE,
+            ),
+        }
+    }
+}
+
 /// At most this many tile frames a second: enough for a face, easy on the Pi.
 pub const TILE_FPS: u32 = 15;
 /// A 10–20 ms stretch of a guest's voice louder than this (RMS, dB full scale) counts as
@@ -183,18 +222,25 @@ impl GuestMedia {
         let _ = self.inner.events.send(event);
     }
 
-    /// Start decoding one of `guest_id`'s tracks; feed it with [`Decoder::push`].
-    pub fn decoder(&self, guest_id: &GuestId, codec: &RemoteCodec) -> Result<Decoder, MediaError> {
+    /// Start decoding one of `guest_id`'s tracks; feed it with [`Decoder::push`]. A video
+    /// track's tile frames are `size` (a voice has none).
+    pub fn decoder(
+        &self,
+        guest_id: &GuestId,
+        codec: &RemoteCodec,
+        size: TileSize,
+    ) -> Result<Decoder, MediaError> {
+        let (tile_width, tile_height) = size.pixels();
         let (description, tile) = if codec.video {
             let n = self.inner.next_tile.fetch_add(1, Ordering::Relaxed);
             let socket = self.inner.dir.join(format!("tile-{n}"));
-            let frame = u64::from(TILE_WIDTH) * u64::from(TILE_HEIGHT) * 4;
+            let frame = u64::from(tile_width) * u64::from(tile_height) * 4;
             let description = format!(
                 "appsrc name={TILE_IN} is-live=true format=time do-timestamp=true max-bytes=4000000 caps=\"{}\" \
                  ! rtpjitterbuffer name=tilejb latency=150 drop-on-latency=true \
                  ! decodebin ! identity name=pace \
                  ! videoscale ! capsfilter name=fit ! videoconvert ! videoscale add-borders=true \
-                 ! video/x-raw,format=RGBA,width={TILE_WIDTH},height={TILE_HEIGHT},pixel-aspect-ratio=1/1 \
+                 ! video/x-raw,format=RGBA,width={tile_width},height={tile_height},pixel-aspect-ratio=1/1 \
                  ! shmsink name=tileout socket-path=\"{}\" wait-for-connection=false sync=false shm-size={}",
                 codec.caps(),
                 socket.display().to_string().replace('"', ""),
@@ -202,8 +248,8 @@ impl GuestMedia {
             );
             let tile = Preview {
                 socket: socket.display().to_string(),
-                width: TILE_WIDTH,
-                height: TILE_HEIGHT,
+                width: tile_width,
+                height: tile_height,
                 fps: TILE_FPS,
             };
             (description, Some(tile))
@@ -236,7 +282,7 @@ impl GuestMedia {
         if let Some(tile) = &tile {
             let _ = std::fs::remove_file(&tile.socket);
             pace(&pipeline);
-            fit(&pipeline);
+            fit(&pipeline, size);
         } else {
             self.meter(&pipeline, guest_id);
             let input = self.inner.room.voice(guest_id.as_str())?;
@@ -271,6 +317,7 @@ impl GuestMedia {
             guest_id: guest_id.clone(),
             media: self.clone(),
             tile,
+            size: codec.video.then_some(size),
             watch,
             _voice: voice,
         })
@@ -359,7 +406,7 @@ fn due(last: Option<Instant>, now: Instant) -> bool {
 /// scaled first (see the README). A picture that fits is converted at its own size and
 /// only then scaled up, the cheaper order that way. The size is set on the `fit` caps filter from each picture
 /// size the decoder announces (a guest's browser changes it as its link allows).
-fn fit(pipeline: &gst::Pipeline) {
+fn fit(pipeline: &gst::Pipeline, size: TileSize) {
     let (Some(pad), Some(fit)) = (
         pipeline.by_name("pace").and_then(|e| e.static_pad("src")),
         pipeline.by_name("fit"),
@@ -379,7 +426,7 @@ fn fit(pipeline: &gst::Pipeline) {
         let par = s
             .get::<gst::Fraction>("pixel-aspect-ratio")
             .unwrap_or_else(|_| gst::Fraction::new(1, 1));
-        let (w, h) = fit_size(width, height, par.numer(), par.denom());
+        let (w, h) = fit_size(width, height, par.numer(), par.denom(), size);
         let fitted = gst::Caps::builder("video/x-raw")
             .field("width", w)
             .field("height", h)
@@ -391,8 +438,9 @@ fn fit(pipeline: &gst::Pipeline) {
 }
 
 /// The size, in square pixels, a `width` x `height` picture (pixels `par_n`/`par_d` wide)
-/// takes in the tile: its own when it fits, else scaled down to fit, even sizes.
-fn fit_size(width: i32, height: i32, par_n: i32, par_d: i32) -> (i32, i32) {
+/// takes in a tile of `size`: its own when it fits, else scaled down to fit, even sizes.
+fn fit_size(width: i32, height: i32, par_n: i32, par_d: i32, size: TileSize) -> (i32, i32) {
+    let (tile_width, tile_height) = size.pixels();
     let (width, height) = (f64::from(width.max(2)), f64::from(height.max(2)));
     let par = if par_n > 0 && par_d > 0 {
         f64::from(par_n) / f64::from(par_d)
@@ -400,8 +448,8 @@ fn fit_size(width: i32, height: i32, par_n: i32, par_d: i32) -> (i32, i32) {
         1.0
     };
     let shown = width * par;
-    let scale = (f64::from(TILE_WIDTH) / shown)
-        .min(f64::from(TILE_HEIGHT) / height)
+    let scale = (f64::from(tile_width) / shown)
+        .min(f64::from(tile_height) / height)
         .min(1.0);
     let even = |v: f64| (((v / 2.0).round() as i32) * 2).max(2);
     (even(shown * scale), even(height * scale))
@@ -457,6 +505,8 @@ pub struct Decoder {
     guest_id: GuestId,
     media: GuestMedia,
     tile: Option<Preview>,
+    /// A video track's tile size.
+    size: Option<TileSize>,
     watch: tokio::task::JoinHandle<()>,
     /// A voice's input of the room's mix (and of the other guests' own mixes), released
     /// after the pipeline stops.
@@ -468,6 +518,11 @@ impl Decoder {
     /// jitter buffer and the decoder cope with a gap better than the call copes with a stall.
     pub fn push(&self, packet: Vec<u8>) {
         let _ = self.src.push_buffer(gst::Buffer::from_mut_slice(packet));
+    }
+
+    /// How large a video track's tile frames are (`None`: a voice).
+    pub fn tile_size(&self) -> Option<TileSize> {
+        self.size
     }
 }
 
@@ -517,19 +572,25 @@ mod tests {
     #[test]
     fn a_picture_is_scaled_down_to_the_tile_and_never_up() {
         // A phone's 720p full layer: 16:9 in the 4:3 tile, letterboxed later.
-        assert_eq!(fit_size(1280, 720, 1, 1), (480, 270));
+        assert_eq!(fit_size(1280, 720, 1, 1, TileSize::Large), (480, 270));
         // Portrait.
-        assert_eq!(fit_size(720, 1280, 1, 1), (202, 360));
+        assert_eq!(fit_size(720, 1280, 1, 1, TileSize::Large), (202, 360));
         // 4:3 larger than the tile: the tile's size.
-        assert_eq!(fit_size(640, 480, 1, 1), (480, 360));
+        assert_eq!(fit_size(640, 480, 1, 1, TileSize::Large), (480, 360));
         // Smaller than the tile: as it is (converted, then scaled up with borders).
-        assert_eq!(fit_size(320, 240, 1, 1), (320, 240));
-        assert_eq!(fit_size(320, 180, 1, 1), (320, 180));
+        assert_eq!(fit_size(320, 240, 1, 1, TileSize::Large), (320, 240));
+        assert_eq!(fit_size(320, 180, 1, 1, TileSize::Large), (320, 180));
         // Wide pixels count at their shown width.
-        assert_eq!(fit_size(960, 720, 4, 3), (480, 270));
+        assert_eq!(fit_size(960, 720, 4, 3, TileSize::Large), (480, 270));
         // Odd sizes come out even; nonsense stays at least 2x2.
-        assert_eq!(fit_size(321, 241, 1, 1), (322, 242));
-        assert_eq!(fit_size(0, 0, 0, 0), (2, 2));
+        assert_eq!(fit_size(321, 241, 1, 1, TileSize::Large), (322, 242));
+        assert_eq!(fit_size(0, 0, 0, 0, TileSize::Large), (2, 2));
+        // Small tiles: the small layer as it is, anything larger scaled down to 320x240.
+        assert_eq!(TileSize::Small.pixels(), (320, 240));
+        assert_eq!(fit_size(320, 240, 1, 1, TileSize::Small), (320, 240));
+        assert_eq!(fit_size(640, 480, 1, 1, TileSize::Small), (320, 240));
+        assert_eq!(fit_size(1280, 720, 1, 1, TileSize::Small), (320, 180));
+        assert_eq!(fit_size(240, 180, 1, 1, TileSize::Small), (240, 180));
     }
 
     #[test]
@@ -603,13 +664,13 @@ mod tests {
         let id: GuestId = "g-1".into();
         let vp8 = RemoteCodec::from_mime("video/VP8", 90_000, 96).unwrap();
         let opus = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
-        let video = media.decoder(&id, &vp8).unwrap();
+        let video = media.decoder(&id, &vp8, TileSize::Large).unwrap();
         let Some(GuestMediaEvent::TileReady { guest_id, tile }) = events.recv().await else {
             panic!("the video decoder reports its tile first");
         };
         assert_eq!(guest_id, id);
         assert!(tile.socket.starts_with(&*dir.path().to_string_lossy()));
-        let voice = media.decoder(&id, &opus).unwrap();
+        let voice = media.decoder(&id, &opus, TileSize::Large).unwrap();
         assert_eq!(
             media.inner.room.mixer_inputs(),
             2,
@@ -625,12 +686,15 @@ mod tests {
         );
     }
 
-    /// A guest's H.264 decoder (payload type 102) and its tile, in `dir`.
-    fn h264_tile(dir: &std::path::Path) -> (Decoder, mpsc::UnboundedReceiver<GuestMediaEvent>) {
+    /// A guest's H.264 decoder (payload type 102) and its tile of `size`, in `dir`.
+    fn h264_tile(
+        dir: &std::path::Path,
+        size: TileSize,
+    ) -> (Decoder, mpsc::UnboundedReceiver<GuestMediaEvent>) {
         gst::init().unwrap();
         let (media, events) = media(dir);
         let h264 = RemoteCodec::from_mime("video/H264", 90_000, 102).unwrap();
-        (media.decoder(&"g-1".into(), &h264).unwrap(), events)
+        (media.decoder(&"g-1".into(), &h264, size).unwrap(), events)
     }
 
     /// Three seconds of a live 30 fps H.264 camera at `width`x`height`, as RTP (payload
@@ -654,12 +718,16 @@ mod tests {
         (camera, rtp)
     }
 
-    /// A phone's 720p picture is scaled down to the tile before it is converted, keeping
-    /// its shape; the tile is still 480x360 RGBA (letterboxed).
-    #[tokio::test]
-    async fn a_large_picture_is_scaled_down_before_it_is_converted() {
+    /// What a tile of `size` makes of a live `width`x`height` camera: the picture's size
+    /// after fitting, the frames' size at the tile's socket, and the size its
+    /// [`GuestMediaEvent::TileReady`] told.
+    type Sizes = (Option<(i32, i32)>, Option<(i32, i32)>, (u32, u32));
+    async fn tile_sizes(size: TileSize, width: u32, height: u32) -> Sizes {
         let dir = tempfile::tempdir().unwrap();
-        let (decoder, _events) = h264_tile(dir.path());
+        let (decoder, mut events) = h264_tile(dir.path(), size);
+        let Some(GuestMediaEvent::TileReady { tile: told, .. }) = events.recv().await else {
+            panic!("a video decoder reports its tile");
+        };
         let size = |element: &str, pad: &str| {
             let caps = decoder
                 .pipeline
@@ -669,7 +737,7 @@ mod tests {
             let s = caps.structure(0)?;
             Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?))
         };
-        let (camera, rtp) = live_camera(1280, 720);
+        let (camera, rtp) = live_camera(width, height);
         camera.set_state(gst::State::Playing).unwrap();
         // A live camera's packets, as they come, until tile frames reach the tile's socket.
         let (mut fitted, mut tile) = (None, None);
@@ -683,15 +751,41 @@ mod tests {
             }
         }
         camera.set_state(gst::State::Null).unwrap();
+        (fitted, tile, (told.width, told.height))
+    }
+
+    /// A phone's 720p picture is scaled down to the tile before it is converted, keeping
+    /// its shape; the tile is still 480x360 RGBA (letterboxed).
+    #[tokio::test]
+    async fn a_large_picture_is_scaled_down_before_it_is_converted() {
+        let (fitted, tile, told) = tile_sizes(TileSize::Large, 1280, 720).await;
         assert_eq!(fitted, Some((480, 270)), "scaled as decoded, 16:9 kept");
         assert_eq!(tile, Some((TILE_WIDTH as i32, TILE_HEIGHT as i32)));
+        assert_eq!(told, (TILE_WIDTH, TILE_HEIGHT));
+    }
+
+    /// Where the screen's tiles are small, the small layer's 320x240 goes to the screen as
+    /// it is (not scaled up to 480x360), and the tile says so.
+    #[tokio::test]
+    async fn a_small_tile_takes_the_small_layer_as_it_is() {
+        let (fitted, tile, told) = tile_sizes(TileSize::Small, 320, 240).await;
+        assert_eq!(fitted, Some((320, 240)));
+        assert_eq!(tile, Some((320, 240)), "not scaled up");
+        assert_eq!(
+            told,
+            (320, 240),
+            "the screen reads frames of the size they are"
+        );
+        // A larger picture in a small tile is scaled down to it.
+        let (fitted, tile, _) = tile_sizes(TileSize::Small, 640, 480).await;
+        assert_eq!((fitted, tile), (Some((320, 240)), Some((320, 240))));
     }
 
     /// A live 30 fps camera: every frame is decoded, half of them reach the tile.
     #[tokio::test]
     async fn a_tile_is_converted_at_most_fifteen_times_a_second() {
         let dir = tempfile::tempdir().unwrap();
-        let (decoder, _events) = h264_tile(dir.path());
+        let (decoder, _events) = h264_tile(dir.path(), TileSize::Large);
         let count = |element: &str, pad: &str| {
             let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let counted = n.clone();
@@ -737,8 +831,8 @@ mod tests {
         let h264 = RemoteCodec::from_mime("video/H264", 90_000, 102).unwrap();
         let opus = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
         let decoders = [
-            media.decoder(&id, &h264).unwrap(),
-            media.decoder(&id, &opus).unwrap(),
+            media.decoder(&id, &h264, TileSize::Large).unwrap(),
+            media.decoder(&id, &opus, TileSize::Large).unwrap(),
         ];
         let mut alive: Vec<gst::glib::WeakRef<gst::Element>> = Vec::new();
         for d in &decoders {
@@ -818,7 +912,9 @@ mod call_voice {
         );
         let before = crate::metrics::unix_us();
         let codec = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
-        let decoder = media.decoder(&"g-1".into(), &codec).unwrap();
+        let decoder = media
+            .decoder(&"g-1".into(), &codec, TileSize::Large)
+            .unwrap();
         let (guest, rtp) = guest_voice();
         guest.set_state(gst::State::Playing).unwrap();
         // Three seconds of the guest talking (150 packets), the speaker drained as it plays.

@@ -10,11 +10,15 @@
 //! with a decoder of its own (one decoder whose stream changes size mid-call can stall);
 //! the layers are renumbered into one stream ([`SlotStream`]). A camera sent as one layer
 //! is both decoded and forwarded.
+//!
+//! A decoder's tile frames are as large as the screen's tiles were as it started
+//! ([`TileSize`]: the small layer's own 320x240 where they are small); when they change,
+//! the layer wanted is decoded again from its next keyframe with a decoder of the new size.
 
 use crate::forward::{
     FULL_RID, Forwarder, KEYFRAME_GAP, Publication, SMALL_RID, SlotStream, Source,
 };
-use crate::media::remote::{Decoder, GuestMedia, RemoteCodec};
+use crate::media::remote::{Decoder, GuestMedia, RemoteCodec, TileSize};
 use crate::metrics::{GuestCounters, layer_code};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -86,6 +90,13 @@ impl Decoded {
             small_tiles: false,
             asked: None,
         }
+    }
+
+    /// Decode the layer again from its next keyframe, with a decoder of its own (the
+    /// screen's tiles changed size): the next packet of the layer wanted switches to it.
+    fn restart(&mut self) {
+        self.source = None;
+        self.stream.show(None);
     }
 
     /// What to do with `packet` (of a stream in `role`), renumbered in place if it goes to
@@ -209,7 +220,8 @@ pub async fn receive_remote_track(
                 if !video {
                     counter.add(1, packet.payload.len() as u64, 1);
                     if let Some(media) = &media {
-                        decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
+                        let size = TileSize::Large;
+                        decode(&guest_id, &track, media, &mut decoder, &packet, ssrc, size).await;
                     }
                     continue;
                 }
@@ -228,6 +240,12 @@ pub async fn receive_remote_track(
                     mime = track.codec(ssrc).await.map(|c| c.mime_type);
                 }
                 decoded.small_tiles = forward.as_ref().is_some_and(Forwarder::small_tiles);
+                let size = TileSize::for_screen(decoded.small_tiles);
+                if let Some(Some(d)) = &decoder
+                    && d.tile_size().is_some_and(|s| s != size)
+                {
+                    decoded.restart();
+                }
                 let take = decoded.take(
                     &guest_id,
                     role,
@@ -263,7 +281,7 @@ pub async fn receive_remote_track(
                 if take.decode
                     && let Some(media) = &media
                 {
-                    decode(&guest_id, &track, media, &mut decoder, &packet, ssrc).await;
+                    decode(&guest_id, &track, media, &mut decoder, &packet, ssrc, size).await;
                     if let Some(old) = retiring.take() {
                         retire(old);
                     }
@@ -285,7 +303,8 @@ fn retire(decoder: Decoder) {
 }
 
 /// Hand `packet` to the track's decoder, built at the first packet (`None` inside once
-/// that failed) for the codec of the stream it came in (`ssrc`, before any renumbering).
+/// that failed) for the codec of the stream it came in (`ssrc`, before any renumbering),
+/// with tiles of `size` (a video's).
 async fn decode(
     guest_id: &GuestId,
     track: &Arc<dyn TrackRemote>,
@@ -293,9 +312,11 @@ async fn decode(
     decoder: &mut Option<Option<Decoder>>,
     packet: &rtc::rtp::packet::Packet,
     ssrc: u32,
+    size: TileSize,
 ) {
     if decoder.is_none() {
-        *decoder = Some(start(guest_id, track, media, ssrc, packet.header.payload_type).await);
+        let payload_type = packet.header.payload_type;
+        *decoder = Some(start(guest_id, track, media, ssrc, payload_type, size).await);
     }
     if let Some(Some(d)) = decoder
         && let Ok(bytes) = packet.marshal()
@@ -352,6 +373,7 @@ async fn start(
     media: &GuestMedia,
     ssrc: u32,
     payload_type: u8,
+    size: TileSize,
 ) -> Option<Decoder> {
     let Some(codec) = track.codec(ssrc).await else {
         tracing::warn!(guest = %guest_id, ssrc, "a guest track without a codec; not decoded");
@@ -365,7 +387,7 @@ async fn start(
     // Built off the runtime's threads: parsing the pipeline and its state change to
     // `PLAYING` block, for as long as a loaded machine takes.
     let (media, guest, codec) = (media.clone(), guest_id.clone(), remote.clone());
-    match tokio::task::spawn_blocking(move || media.decoder(&guest, &codec)).await {
+    match tokio::task::spawn_blocking(move || media.decoder(&guest, &codec, size)).await {
         Ok(Ok(d)) => Some(d),
         Ok(Err(e)) => {
             tracing::warn!(guest = %guest_id, "cannot decode the guest's {}: {e}", remote.encoding);
@@ -584,6 +606,45 @@ mod tests {
         };
         assert_eq!(take(gap + 0.6, 104, true), decoded);
         assert_eq!(take(gap * 5.0, 105, false), decoded);
+    }
+
+    #[test]
+    fn a_restart_decodes_the_same_layer_again_from_its_next_keyframe() {
+        let t0 = Instant::now();
+        let mut d = Decoded::new();
+        assert_eq!(
+            feed(&mut d, t0, 0.0, Role::Only, 7, 1, true),
+            (true, Some(7))
+        );
+        assert_eq!(feed(&mut d, t0, 0.1, Role::Only, 7, 2, false), (true, None));
+        d.restart();
+        assert_eq!(
+            feed(&mut d, t0, 0.2, Role::Only, 7, 3, false),
+            (false, Some(7)),
+            "switched again, waiting for a keyframe"
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.3, Role::Only, 7, 4, false),
+            (false, None)
+        );
+        assert_eq!(feed(&mut d, t0, 0.4, Role::Only, 7, 5, true), (true, None));
+        // Layers: the full one is wanted again, not the packet's small one.
+        const SMALL: u32 = 1;
+        const FULL: u32 = 2;
+        let mut d = Decoded::new();
+        assert_eq!(
+            feed(&mut d, t0, 0.0, Role::Full, FULL, 1, true),
+            (true, Some(FULL))
+        );
+        d.restart();
+        assert_eq!(
+            feed(&mut d, t0, 0.1, Role::Small, SMALL, 1, true),
+            (false, None)
+        );
+        assert_eq!(
+            feed(&mut d, t0, 0.2, Role::Full, FULL, 2, true),
+            (true, Some(FULL))
+        );
     }
 
     #[test]
