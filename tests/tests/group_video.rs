@@ -46,8 +46,42 @@ async fn sees(guest: &Guest, who: &str, names: &[&str]) -> Result<Vec<OtherStats
 }
 
 /// Wait until the unit decodes `layer` of `count` guests' cameras for their tiles, with
-/// [`FRAMES`] more frames of each.
+/// [`FRAMES`] more frames of each, and their tiles are the layer's size: the small layer's
+/// own 320x240 (not scaled up), the full layer's 480x360.
 async fn tiles_show(unit: &Appliance, layer: VideoLayer, count: usize) -> Result<()> {
+    decoded(unit, layer, count).await?;
+    let size = match layer {
+        VideoLayer::Small => (320, 240),
+        _ => (480, 360),
+    };
+    wait::until(
+        &format!("{count} guests' tiles of {size:?}"),
+        timeouts::media(),
+        || async {
+            let status = match unit.client()?.call(Request::Status) {
+                Ok(Response::Status(s)) => s,
+                other => return Err(Error::new(format!("status: {other:?}"))),
+            };
+            let tiles: Vec<_> = status
+                .guests
+                .iter()
+                .filter_map(|g| g.tile.as_ref().map(|t| (t.width, t.height)))
+                .collect();
+            Ok(
+                if tiles.len() == count && tiles.iter().all(|t| *t == size) {
+                    Check::Ready(())
+                } else {
+                    Check::NotYet(format!("{tiles:?}"))
+                },
+            )
+        },
+    )
+    .await
+}
+
+/// Wait until the unit decodes `layer` of `count` guests' cameras, with [`FRAMES`] more
+/// frames of each.
+async fn decoded(unit: &Appliance, layer: VideoLayer, count: usize) -> Result<()> {
     let start = unit.metrics()?;
     wait::until(
         &format!(
