@@ -171,6 +171,40 @@ async fn keyframe_requests_are_coalesced_per_publisher() {
     assert_eq!(asks.load(Relaxed), 3, "after the gap: at once");
     f.keyframe_wanted(&"jo".to_owned(), 7);
     assert_eq!(asks.load(Relaxed), 3, "a slot that does not exist");
+    // The unit's screen decodes the same layer: inside the gap the keyframe just asked
+    // serves it too (it asks again a gap later if none came).
+    ana.ask_keyframe();
+    tokio::time::sleep(KEYFRAME_GAP * 2).await;
+    assert_eq!(
+        asks.load(Relaxed),
+        3,
+        "the screen's, inside the gap: not asked"
+    );
+    ana.ask_keyframe();
+    assert_eq!(
+        asks.load(Relaxed),
+        4,
+        "the screen's, after the gap: at once"
+    );
+    ana.ask_keyframe();
+    f.keyframe_wanted(&"jo".to_owned(), 0);
+    tokio::time::sleep(KEYFRAME_GAP * 2).await;
+    assert_eq!(
+        asks.load(Relaxed),
+        5,
+        "a slot's inside the gap: held, then one"
+    );
+    // While a slot's request waits to go, the screen's is not asked besides.
+    f.keyframe_wanted(&"jo".to_owned(), 0);
+    assert_eq!(asks.load(Relaxed), 6);
+    f.keyframe_wanted(&"jo".to_owned(), 0);
+    ana.ask_keyframe();
+    tokio::time::sleep(KEYFRAME_GAP * 2).await;
+    assert_eq!(
+        asks.load(Relaxed),
+        7,
+        "the slot's, held; the screen's went with it"
+    );
     drop(ana);
 }
 

@@ -16,9 +16,10 @@
 //! - [`Forwarder`] (here) ties them to the peers: a guest's receiving side publishes
 //!   packets through a [`Publication`]; a guest's sending side registers their slots with
 //!   [`Forwarder::view`] and writes what comes out on its slot tracks. Keyframe requests
-//!   (a slot switched, a viewer lost the picture) are coalesced: at most one per publisher
-//!   per [`KEYFRAME_GAP`], however many viewers ask; a slot still waiting for its keyframe
-//!   a gap later asks again.
+//!   (a slot switched, a viewer lost the picture, the unit's screen decodes the same
+//!   layer and waits for one) are coalesced: at most one per publisher per
+//!   [`KEYFRAME_GAP`], however many ask; a slot still waiting for its keyframe a gap later
+//!   asks again.
 //!
 //! The store's uplink is one budget ([`crate::congestion::Controller`]): forwarded
 //! pictures get what the room's own streams leave at their floor, at most half the uplink
@@ -484,6 +485,23 @@ pub struct Publication {
 }
 
 impl Publication {
+    /// The unit's own screen wants a keyframe of the published layer (it decodes that
+    /// layer too): asked now unless a request for the others went less than a
+    /// [`KEYFRAME_GAP`] ago or waits to go (its keyframe serves the screen too; the screen
+    /// asks again a gap later if none came), so the guest's browser is not asked twice for
+    /// the same picture.
+    pub fn ask_keyframe(&self) {
+        let mut inner = lock(&self.forwarder.inner);
+        let now = tokio::time::Instant::now();
+        if inner
+            .publishers
+            .get(&self.source.guest)
+            .is_some_and(|p| p.source == self.source && !p.ask_pending && p.gap_ends(now).is_none())
+        {
+            self.forwarder.ask(&mut inner, &self.source.guest);
+        }
+    }
+
     /// One RTP packet of the published layer: renumbered into every slot that shows it.
     pub fn packet(&self, packet: &rtp::Packet) {
         let forwarder = &self.forwarder;

@@ -11,6 +11,9 @@
 //! the layers are renumbered into one stream ([`SlotStream`]). A camera sent as one layer
 //! is both decoded and forwarded.
 //!
+//! The screen's keyframe requests for the layer the others see go with theirs
+//! ([`Publication::ask_keyframe`]): the guest's browser is asked once per gap for both.
+//!
 //! A decoder's tile frames are as large as the screen's tiles were as it started
 //! ([`TileSize`]: the small layer's own 320x240 where they are small); when they change,
 //! the layer wanted is decoded again from its next keyframe with a decoder of the new size.
@@ -196,6 +199,8 @@ pub async fn receive_remote_track(
     // Built at the first packet, when the codec is known; `None` inside once it failed.
     let mut decoder: Option<Option<Decoder>> = None;
     let mut publication: Option<Option<Publication>> = None;
+    // The stream published (its SSRC): the others see that one.
+    let mut published: Option<u32> = None;
     let mut roles: HashMap<u32, Role> = HashMap::new();
     let mut decoded = Decoded::new();
     let mut mime: Option<String> = None;
@@ -231,6 +236,7 @@ pub async fn receive_remote_track(
                     if publication.is_none() {
                         publication =
                             Some(publish(&guest_id, &track, forward, &packet.header).await);
+                        published = Some(ssrc);
                     }
                     if let Some(Some(p)) = &publication {
                         p.packet(&packet);
@@ -254,7 +260,12 @@ pub async fn receive_remote_track(
                     Instant::now(),
                 );
                 if let Some(ssrc) = take.ask_keyframe {
-                    ask_keyframe(&guest_id, &track, ssrc).await;
+                    match &publication {
+                        // The layer the others see too: asked with their requests, one
+                        // per gap for all.
+                        Some(Some(p)) if published == Some(ssrc) => p.ask_keyframe(),
+                        _ => ask_keyframe(&guest_id, &track, ssrc).await,
+                    }
                 }
                 if take.switch.is_some() {
                     tracing::debug!(guest = %guest_id, ?role, "the screen decodes this layer of the guest's camera");
