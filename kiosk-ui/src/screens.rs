@@ -52,22 +52,29 @@ fn thumb(hue: u8) -> Thumb {
 
 /// A guest; in the call they have a tile (its picture is staged by [`screens`]).
 fn guest(id: &str, name: &str, state: GuestState) -> GuestStatus {
+    sized_guest(id, name, state, TILE)
+}
+
+/// A guest whose tile frames are `size`.
+fn sized_guest(id: &str, name: &str, state: GuestState, size: [usize; 2]) -> GuestStatus {
     GuestStatus {
         guest_id: id.into(),
         name: name.into(),
         state,
         tile: (state == GuestState::InCall).then(|| visavis_api::local::Preview {
             socket: format!("/nonexistent/tile-{id}"),
-            width: TILE[0] as u32,
-            height: TILE[1] as u32,
+            width: size[0] as u32,
+            height: size[1] as u32,
             fps: 15,
         }),
         speaking: false,
     }
 }
 
-/// Tiles as applianced sends them.
+/// Tiles as applianced sends them; [`SMALL_TILE`] where the screen's tiles are small
+/// (many guests: the small camera layer's own size).
 const TILE: [usize; 2] = [480, 360];
+const SMALL_TILE: [usize; 2] = [320, 240];
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -174,6 +181,21 @@ fn shots() -> Vec<Shot> {
     ]);
     table_call.status.guests[1].speaking = true;
     table_call.status.volume = 70;
+    // A table of eight: the screen draws small tiles, and applianced sends them small.
+    let mut table_eight = in_call(Mode::Table);
+    let names = [
+        "Camille", "Léa", "Mamie", "Hugo", "Papi", "Inès", "Tom", "Zoé",
+    ];
+    table_eight.status.guests = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let id = format!("g-{}", i + 1);
+            sized_guest(&id, name, GuestState::InCall, SMALL_TILE)
+        })
+        .collect();
+    table_eight.status.guests[2].speaking = true;
+    table_eight.status.volume = 70;
     vec![
         Shot {
             asleep: true,
@@ -206,6 +228,7 @@ fn shots() -> Vec<Shot> {
             ..shot("table-call", TABLE, table_call.clone())
         },
         shot("table-call-1080p", TABLE_HD, table_call.clone()),
+        shot("table-call-eight", TABLE, table_eight),
         shot("table-call-portrait", PORTRAIT, table_call),
     ]
 }
@@ -231,9 +254,10 @@ fn staged(mut shot: Shot, lang: Lang) -> KioskApp {
     app.stage([pw, ph], picture(pw, ph, 60), shot.staff);
     let tiles = guests.iter().filter_map(|g| g.tile.as_ref());
     for (i, tile) in tiles.enumerate() {
+        let size = [tile.width as usize, tile.height as usize];
         let latest = crate::preview::Latest {
-            size: TILE,
-            rgba: picture(TILE[0], TILE[1], 100 + 40 * i as u8),
+            size,
+            rgba: picture(size[0], size[1], 100u8.wrapping_add((40 * i) as u8)),
             serial: 1,
         };
         app.stage_tile(&tile.socket, latest);

@@ -143,8 +143,11 @@ pub fn draw(
         }
     }
     let text_size = size::BODY;
+    // A small tile (a table of eight) keeps the words their size but hugs them closer, so
+    // the name and the speaking word leave the face in view.
+    let line = if small { 1.3 } else { 1.8 };
     let strip = Rect::from_min_max(
-        egui::pos2(rect.left(), rect.bottom() - text_size * 1.8),
+        egui::pos2(rect.left(), rect.bottom() - text_size * line),
         rect.max,
     );
     ui.painter()
@@ -160,15 +163,20 @@ pub fn draw(
             egui::StrokeKind::Inside,
         );
         // On one line, as wide as the word needs (within the tile).
+        let inset = if small { 4.0 } else { 10.0 };
         let pill = Rect::from_min_size(
-            rect.min + egui::vec2(10.0, 10.0),
-            egui::vec2(rect.width() - 20.0, text_size * 1.6),
+            rect.min + egui::vec2(inset, inset),
+            egui::vec2(rect.width() - 2.0 * inset, text_size * (line - 0.2)),
         );
         let mut child = ui.new_child(egui::UiBuilder::new().max_rect(pill));
         egui::Frame::new()
             .fill(colour::OK)
             .corner_radius(10.0)
-            .inner_margin(egui::Margin::symmetric(8, 2))
+            .inner_margin(if small {
+                egui::Margin::symmetric(6, 0)
+            } else {
+                egui::Margin::symmetric(8, 2)
+            })
             .show(&mut child, |ui| {
                 ui.add(
                     egui::Label::new(RichText::new(word).size(text_size).color(colour::ON_OK))
