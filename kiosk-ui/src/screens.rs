@@ -71,9 +71,11 @@ fn sized_guest(id: &str, name: &str, state: GuestState, size: [usize; 2]) -> Gue
     }
 }
 
-/// Tiles as applianced sends them; [`SMALL_TILE`] where the screen's tiles are small
-/// (many guests: the small camera layer's own size).
+/// Tiles as applianced sends them.
 const TILE: [usize; 2] = [480, 360];
+/// Tiles as applianced sends them where the screen's tiles are small (many guests: the
+/// small camera layer's own size).
+#[cfg(feature = "screens")]
 const SMALL_TILE: [usize; 2] = [320, 240];
 
 fn now() -> u64 {
