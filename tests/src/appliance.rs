@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
 use visavis_api::local::client::{Client, ClientError};
-use visavis_api::local::{ApiErrorCode, GuestState, MetricsSnapshot, Request, Response};
+use visavis_api::local::{ApiErrorCode, GuestState, MetricsSnapshot, Request, Response, Status};
 use visavis_launch::files::{toml_str, write_private};
 use visavis_launch::fleet::Fleet;
 use visavis_launch::process::ChildProcess;
@@ -240,12 +240,17 @@ impl Appliance {
         ))
     }
 
+    /// The unit's status now.
+    pub fn status(&self) -> Result<Status> {
+        match self.client()?.call(Request::Status) {
+            Ok(Response::Status(s)) => Ok(s),
+            other => Err(Error::new(format!("status: {other:?}"))),
+        }
+    }
+
     /// Let in the waiting guest called `name`, as the person in the room does.
     pub fn admit(&self, name: &str) -> Result<()> {
-        let status = match self.client()?.call(Request::Status) {
-            Ok(Response::Status(s)) => s,
-            other => return Err(Error::new(format!("status: {other:?}"))),
-        };
+        let status = self.status()?;
         let guest = status
             .guests
             .iter()

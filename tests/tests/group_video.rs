@@ -58,11 +58,8 @@ async fn tiles_show(unit: &Appliance, layer: VideoLayer, count: usize) -> Result
         &format!("{count} guests' tiles of {size:?}"),
         timeouts::media(),
         || async {
-            let status = match unit.client()?.call(Request::Status) {
-                Ok(Response::Status(s)) => s,
-                other => return Err(Error::new(format!("status: {other:?}"))),
-            };
-            let tiles: Vec<_> = status
+            let tiles: Vec<_> = unit
+                .status()?
                 .guests
                 .iter()
                 .filter_map(|g| g.tile.as_ref().map(|t| (t.width, t.height)))

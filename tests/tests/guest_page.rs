@@ -6,7 +6,7 @@
 //! scrolls off. With `VISAVIS_GUEST_SCREENS=1` it writes what it sees to
 //! `docs/screens/guest-<step>.<lang>.<w>x<h>.png`, the screenshots the README shows.
 
-use visavis_api::local::{Request, Response, Status};
+use visavis_api::local::{Request, Response};
 use visavis_e2e::guest_screen::screens_dir;
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
@@ -22,13 +22,6 @@ fn call(unit: &Appliance, request: Request) -> Result<Response> {
     unit.client()?
         .call(request.clone())
         .map_err(|e| Error::new(format!("{request:?}: {e}")))
-}
-
-fn status(unit: &Appliance) -> Result<Status> {
-    match call(unit, Request::Status)? {
-        Response::Status(s) => Ok(s),
-        other => Err(Error::new(format!("status: {other:?}"))),
-    }
 }
 
 /// At each phone size: everything in reach, and the screenshot when asked for.
@@ -157,7 +150,7 @@ async fn the_guest_page_fits_a_phone_in_english_and_french_and_guests_hear_each_
         .await?;
         check_sizes(guest, lang, "waiting").await?;
     }
-    let waiting = status(&unit)?;
+    let waiting = unit.status()?;
     assert!(
         waiting.guests.iter().all(|g| g.tile.is_none()),
         "the camera check sends nothing: {waiting:?}"

@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::time::Instant;
 use visavis_api::local::client::ClientError;
-use visavis_api::local::{ApiErrorCode, Request, Response, Status};
+use visavis_api::local::{ApiErrorCode, Request};
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check, POLL_INTERVAL};
 use visavis_e2e::{
@@ -93,13 +93,6 @@ impl Kiosk {
     }
 }
 
-fn status(unit: &Appliance) -> Result<Status> {
-    match unit.client()?.call(Request::Status) {
-        Ok(Response::Status(s)) => Ok(s),
-        other => Err(Error::new(format!("status: {other:?}"))),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left() -> Result<()> {
     let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
@@ -109,7 +102,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     // The shopper asks friends; the screen shows the invite.
     wait::until("the unit is online", timeouts::step(), || async {
         let connected = link::lock(&kiosk.link).connected;
-        let s = status(&unit)?;
+        let s = unit.status()?;
         Ok(if connected && s.rendezvous_connected {
             Check::Ready(())
         } else {
@@ -120,7 +113,8 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     kiosk.wait_for("Ask my friends").await?;
     kiosk.tap("Ask my friends");
     kiosk.wait_for("Scan to join").await?;
-    let url = status(&unit)?
+    let url = unit
+        .status()?
         .invite_url
         .ok_or_else(|| Error::new("the invite is on the screen but not in the status"))?;
     assert!(kiosk.shows(&url) && kiosk.shows("Nothing is ever recorded."));
@@ -268,7 +262,7 @@ async fn a_shopper_lets_a_friend_in_asks_which_look_and_ends_with_nothing_left()
     kiosk
         .wait_for("Everything from this session has been erased.")
         .await?;
-    let after = status(&unit)?;
+    let after = unit.status()?;
     assert!(
         !after.session_active
             && after.looks.is_empty()

@@ -6,9 +6,9 @@
 
 use visavis_api::local::{Request, Response, StaffAction, StaffPin};
 use visavis_e2e::appliance::staff_pin_file;
+use visavis_e2e::timeouts;
 use visavis_e2e::wait::{Check, until_blocking};
 use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
-use visavis_e2e::{Error, timeouts};
 
 #[test]
 fn a_microphone_device_that_is_not_there_is_named_with_alsas_reason() -> Result<()> {
@@ -28,10 +28,7 @@ fn a_microphone_device_that_is_not_there_is_named_with_alsas_reason() -> Result<
         "the unit to report its microphone missing",
         timeouts::step(),
         || {
-            let problems = match unit.client()?.call(Request::Status) {
-                Ok(Response::Status(s)) => s.problems,
-                other => return Err(Error::new(format!("Status answered {other:?}"))),
-            };
+            let problems = unit.status()?.problems;
             Ok(if problems.iter().any(|p| p.contains("hw:CARD=Nope")) {
                 Check::Ready(problems)
             } else {

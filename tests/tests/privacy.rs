@@ -6,7 +6,7 @@
 //! goes on here because the config says so. Switching it off brings video back, from a
 //! keyframe the unit asks for.
 
-use visavis_api::local::{BoardInput, Event, MetricsSnapshot, Request, Response, Status};
+use visavis_api::local::{BoardInput, Event, MetricsSnapshot, Request, Response};
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
@@ -16,13 +16,6 @@ use visavis_e2e::{
 
 /// The bound, from the board event to the last frame sent.
 const PRIVACY_STOP_US: u64 = 100_000;
-
-fn status(unit: &Appliance) -> Result<Status> {
-    match unit.client()?.call(Request::Status) {
-        Ok(Response::Status(s)) => Ok(s),
-        other => Err(Error::new(format!("status: {other:?}"))),
-    }
-}
 
 fn flip(unit: &Appliance, on: bool) -> Result<()> {
     match unit.client()?.call(Request::SimulateBoard {
@@ -99,7 +92,7 @@ async fn the_privacy_switch_stops_video_within_100_ms_and_resumes_from_a_keyfram
         })
     })?;
     assert!(on);
-    assert!(status(&unit)?.privacy, "the status shows the switch");
+    assert!(unit.status()?.privacy, "the status shows the switch");
     // A second of audio later, video must have stopped long ago.
     let settled = audio_moves_on(&unit, sent(&unit.metrics()?).1, 50)?;
     let later = audio_moves_on(&unit, sent(&settled).1, 50)?;
@@ -140,6 +133,6 @@ async fn the_privacy_switch_stops_video_within_100_ms_and_resumes_from_a_keyfram
         after.keyframes_requested > keyframes_before,
         "a keyframe was asked for"
     );
-    assert!(!status(&unit)?.privacy);
+    assert!(!unit.status()?.privacy);
     guest.close().await
 }

@@ -70,10 +70,7 @@ fn image_config(dir: &Path) -> String {
 }
 
 fn status_problems(appliance: &Appliance) -> Result<Vec<String>> {
-    match appliance.client()?.call(Request::Status) {
-        Ok(Response::Status(s)) => Ok(s.problems),
-        other => Err(Error::new(format!("Status answered {other:?}"))),
-    }
+    Ok(appliance.status()?.problems)
 }
 
 #[test]

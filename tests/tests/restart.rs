@@ -17,7 +17,7 @@
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use visavis_api::local::{Event, GuestState, Request, Response, Status};
+use visavis_api::local::{Event, GuestState, Request, Response};
 use visavis_e2e::relay::Relay;
 use visavis_e2e::restartable::Restartable;
 use visavis_e2e::timeouts;
@@ -131,13 +131,6 @@ async fn resumed_times(guest: &Guest, on: &str, times: u64) -> Result<serde_json
     .await
 }
 
-fn status(unit: &Appliance) -> Result<Status> {
-    match unit.client()?.call(Request::Status) {
-        Ok(Response::Status(s)) => Ok(s),
-        other => Err(Error::new(format!("status: {other:?}"))),
-    }
-}
-
 /// How long rendezvous holds a dropped guest's place here: longer than any wait of this
 /// test, so the unit hearing of a departure within one is not a hold running out.
 const HOLD_SECS: u64 = 300;
@@ -203,7 +196,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
     camille
         .wait_decoded(11, "Camille decodes video", timeouts::media())
         .await?;
-    let before = status(unit)?;
+    let before = unit.status()?;
     let [in_call] = before.guests.as_slice() else {
         return Err(Error::new(format!(
             "one guest expected: {:?}",
@@ -240,7 +233,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
         Some("in-call"),
         "the page stayed in the call"
     );
-    let after = status(unit)?;
+    let after = unit.status()?;
     let mut events = watch.take_events();
     if let Ok(Response::Status(_)) = watch.call(Request::Status) {
         events.extend(watch.take_events());
@@ -289,7 +282,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
     camille
         .wait_decoded(start + 30, "the video to go on", timeouts::media())
         .await?;
-    let again = status(unit)?;
+    let again = unit.status()?;
     assert!(
         again.guests.len() == 1 && again.guests[0].guest_id == in_call.guest_id,
         "the unit still has the same guest: {:?}",
@@ -303,7 +296,7 @@ async fn a_guest_whose_own_connection_drops_keeps_its_place() -> Result<()> {
         "the unit to hear that the guest left",
         timeouts::step(),
         || async {
-            let s = status(unit)?;
+            let s = unit.status()?;
             Ok(if s.guests.is_empty() {
                 Check::Ready(())
             } else {
@@ -327,7 +320,7 @@ async fn a_guest_away_longer_than_the_hold_is_told_its_place_has_ended() -> Resu
         "the unit to be told the guest left once the hold ran out",
         timeouts::step(),
         || async {
-            let s = status(unit)?;
+            let s = unit.status()?;
             Ok(if s.guests.is_empty() {
                 Check::Ready(())
             } else {
@@ -386,7 +379,7 @@ async fn a_unit_back_lost_in_a_dead_socket_is_said_again_when_the_page_resumes()
         "the unit to reconnect to rendezvous",
         timeouts::step(),
         || async {
-            let s = status(unit)?;
+            let s = unit.status()?;
             Ok(if s.rendezvous_connected {
                 Check::Ready(())
             } else {

@@ -8,9 +8,7 @@
 
 use std::path::Path;
 use visavis_api::local::client::ClientError;
-use visavis_api::local::{
-    ApiErrorCode, GuestState, Preview, Request, Response, Status, VideoLayer,
-};
+use visavis_api::local::{ApiErrorCode, GuestState, Preview, Request, Response, VideoLayer};
 use visavis_e2e::timeouts;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
@@ -56,7 +54,8 @@ async fn more_frames(
         &format!("{frames} more tile frames"),
         timeouts::step(),
         || async {
-            let now = status(unit)?
+            let now = unit
+                .status()?
                 .guests
                 .iter()
                 .find(|g| g.guest_id == guest_id)
@@ -84,7 +83,8 @@ async fn more_frames(
 
 /// The tile of `guest_id` now.
 fn tile_of(unit: &Appliance, guest_id: &str) -> Result<Option<Preview>> {
-    Ok(status(unit)?
+    Ok(unit
+        .status()?
         .guests
         .iter()
         .find(|g| g.guest_id == guest_id)
@@ -111,13 +111,6 @@ async fn camera_layer(unit: &Appliance, guest_id: &str, layer: VideoLayer) -> Re
         },
     )
     .await
-}
-
-fn status(unit: &Appliance) -> Result<Status> {
-    match unit.client()?.call(Request::Status) {
-        Ok(Response::Status(s)) => Ok(s),
-        other => Err(Error::new(format!("status: {other:?}"))),
-    }
 }
 
 /// How far apart the darkest and the brightest pixels of an RGBA frame are (0 to 255): a
@@ -150,7 +143,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
     camille
         .wait_for_state(PageState::Waiting, timeouts::step())
         .await?;
-    let waiting = status(&unit)?;
+    let waiting = unit.status()?;
     let guest = waiting
         .guests
         .first()
@@ -172,7 +165,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
         "Camille's tile to be announced",
         timeouts::step(),
         || async {
-            let s = status(&unit)?;
+            let s = unit.status()?;
             let tile = s
                 .guests
                 .iter()
@@ -233,7 +226,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
 
     // Chromium's fake microphone beeps: the tile's speaking indicator lights up.
     wait::until("Camille to be heard speaking", timeouts::step(), || async {
-        let s = status(&unit)?;
+        let s = unit.status()?;
         Ok(if s.guests.iter().any(|g| g.speaking) {
             Check::Ready(())
         } else {
@@ -247,7 +240,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
         Ok(Response::Done) => {}
         other => return Err(Error::new(format!("set volume: {other:?}"))),
     }
-    assert_eq!(status(&unit)?.volume, 30);
+    assert_eq!(unit.status()?.volume, 30);
     match unit.client()?.call(Request::SetVolume { percent: 150 }) {
         Err(ClientError::Api(e)) => {
             assert_eq!(e.code, ApiErrorCode::BadRequest);
@@ -256,7 +249,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
         other => return Err(Error::new(format!("volume 150 was not refused: {other:?}"))),
     }
     assert_eq!(
-        status(&unit)?.volume,
+        unit.status()?.volume,
         30,
         "a refused volume changes nothing"
     );
@@ -264,7 +257,7 @@ async fn a_table_sees_its_guest_in_a_tile_hears_them_and_sets_the_volume() -> Re
     // The guest leaves: the tile goes from the status and its socket from the disk.
     camille.leave().await?;
     wait::until("Camille's tile to go", timeouts::step(), || async {
-        let s = status(&unit)?;
+        let s = unit.status()?;
         let socket_left = Path::new(&tile.socket).exists();
         Ok(if s.guests.is_empty() && !socket_left {
             Check::Ready(())

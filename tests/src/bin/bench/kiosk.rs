@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use visavis_api::local::{GuestState, Request, Response};
+use visavis_api::local::GuestState;
 use visavis_e2e::bins::workspace_binary;
 use visavis_e2e::process::ChildProcess;
 use visavis_e2e::procstat;
@@ -135,10 +135,7 @@ pub async fn run(clip: &Path) -> Result<Report> {
         "every guest's tile to be announced",
         Duration::from_secs(90),
         || async {
-            let status = match unit.client()?.call(Request::Status) {
-                Ok(Response::Status(s)) => s,
-                other => return Err(Error::new(format!("status: {other:?}"))),
-            };
+            let status = unit.status()?;
             let tiles = status
                 .guests
                 .iter()
