@@ -46,8 +46,9 @@ pub enum TileSize {
     /// [`TILE_WIDTH`] x [`TILE_HEIGHT`]: the screen draws few guests, large.
     Large,
     /// The small camera layer's own size (320x240): the screen's tiles are
-    /// [`visavis_api::datachannel::SMALL_TILE_WIDTH`] wide or narrower (many guests), and
-    /// it decodes that layer. Its pictures are not scaled on the unit, and a frame is a
+    /// [`visavis_api::datachannel::SMALL_TILE_WIDTH`] wide or narrower (many guests), where
+    /// the unit decodes that layer (or, while it does not flow, scales the full one down
+    /// to it). The small layer's pictures are not scaled on the unit, and a frame is a
     /// little under half the bytes of a large one to convert, share and draw
     /// (`gst-launch-1.0 … avdec_h264 ! … ! fakesink`, 900 pictures of 320x240: 0.52 s
     /// of CPU to 320x240 RGBA against 0.89 s to 480x360, 0.40 s decoding alone).
