@@ -125,6 +125,8 @@ pub struct Metrics {
     /// Guests with a mix of their own now, and guests' voices being mixed for them.
     pub own_mixes: AtomicU64,
     pub group_voices: AtomicU64,
+    /// Guests' voice packets that came after the mixes had run out of that voice.
+    pub group_voice_late_packets: AtomicU64,
     /// Guests' pictures forwarded to other guests (`crate::forward`).
     pub forwarded_packets: AtomicU64,
     pub forwarded_streams: AtomicU64,
@@ -224,6 +226,7 @@ impl Metrics {
             own_mix_frames_encoded: self.own_mix_frames_encoded.load(Relaxed),
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),
+            group_voice_late_packets: self.group_voice_late_packets.load(Relaxed),
             forwarded_packets: self.forwarded_packets.load(Relaxed),
             forwarded_streams: self.forwarded_streams.load(Relaxed),
             forward_keyframe_requests: self.forward_keyframe_requests.load(Relaxed),

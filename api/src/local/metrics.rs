@@ -134,6 +134,11 @@ pub struct MetricsSnapshot {
     /// Guests' voices being mixed for the others (each guest's decoded voice, once).
     #[serde(default)]
     pub group_voices: u64,
+    /// Guests' voice packets that came after the mixes had run out of that voice (the
+    /// packet late, the voice broke up for the others); each adds 10 ms to that voice's
+    /// cushion, up to 60 ms.
+    #[serde(default)]
+    pub group_voice_late_packets: u64,
     /// RTP packets of guests' pictures forwarded to other guests (`[video]
     /// guests_see_each_other`), all together; never re-encoded.
     #[serde(default)]
@@ -239,6 +244,13 @@ impl MetricsSnapshot {
             "gauge",
             "Guests' voices being mixed for the other guests.",
             self.group_voices,
+        );
+        gauge(
+            &mut out,
+            "group_voice_late_packets_total",
+            "counter",
+            "Guests' voice packets that came after the mixes had run out of that voice.",
+            self.group_voice_late_packets,
         );
         gauge(
             &mut out,

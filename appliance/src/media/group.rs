@@ -348,8 +348,13 @@ impl GroupVoice {
         let mut state = lock(&self.group.inner.state);
         if let Some(voice) = state.voices.get_mut(&self.guest)
             && voice.generation == self.generation
+            && voice.buffer.push(samples)
         {
-            voice.buffer.push(samples);
+            self.group
+                .inner
+                .metrics
+                .group_voice_late_packets
+                .fetch_add(1, Relaxed);
         }
     }
 }

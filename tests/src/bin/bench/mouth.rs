@@ -78,6 +78,8 @@ pub struct Report {
     /// How long Jo's browser held the audio in its jitter buffer, on average over the
     /// clicks' time.
     jitter_buffer_ms: f64,
+    /// Voice packets that reached the unit after its mixes had run out of that voice.
+    late_packets: u64,
 }
 
 impl Report {
@@ -125,6 +127,12 @@ impl fmt::Display for Report {
             f,
             "  of which that page's output latency {:.0} ms, its jitter buffer {:.0} ms on average",
             self.output_latency_ms, self.jitter_buffer_ms
+        )?;
+        writeln!(
+            f,
+            "  the unit's mixes ran out of a guest's voice {} times in the call (a late packet; \
+             each adds 10 ms to that voice's cushion)",
+            self.late_packets
         )?;
         let (mut s, mut g) = (self.to_speaker.clone(), self.to_guest.clone());
         if !s.is_empty() && !g.is_empty() {
@@ -296,6 +304,7 @@ pub async fn run(dir: &Path, place: Place) -> Result<Report> {
         to_guest: delays(&decoded, &heard.onsets),
         output_latency_ms: heard.output_latency * 1000.0,
         jitter_buffer_ms: (held1.0 - held0.0) * 1000.0 / emitted,
+        late_packets: m.group_voice_late_packets,
     })
 }
 
