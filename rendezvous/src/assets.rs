@@ -25,7 +25,8 @@ pub struct Asset {
 /// Every file of `web/` a browser loads, named one by one: the lint setup, `node_modules/`,
 /// `package*.json` and `test/` stay out of the binary (`tests/web_page.rs` checks that every
 /// module the page imports is here).
-const FILES: [(&str, &str, &str); 17] = [
+const FILES: [(&str, &str, &str); 18] = [
+    ("boot.js", JS, include_str!("../web/boot.js")),
     ("main.js", JS, include_str!("../web/main.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
     ("signaling.js", JS, include_str!("../web/signaling.js")),

@@ -1,12 +1,13 @@
 // The Visavis guest app: join with a name, wait to be let in, then a live call with the unit.
 // States (body[data-state]): join → waiting → connecting → in-call, or permission-denied,
-// denied, ended, error, invalid-invite. A network blip during the call keeps `in-call` with a
-// "reconnecting…" line while reconnect.js restarts ICE (no new join). Before joining the page
-// says where the invite leads and offers "Send to friends" (where.js); while waiting, an
-// optional camera check (seen only by the guest). In the call, the bar (bar.js): mic and
-// camera toggles, reactions, chat (chat.js: #chat-text, #chat-send, #chat-log), Leave with
-// a confirm; votes on the looks the room compares (looks.js: #compare); what other guests
-// say and do, and how many watch. All on the "visavis" data channel through call.send().
+// denied, ended, error, invalid-invite; load-failed (set by boot.js) when this module never
+// ran. A network blip during the call keeps `in-call` with a "reconnecting…" line while
+// reconnect.js restarts ICE (no new join). Before joining the page says where the invite
+// leads and offers "Send to friends" (where.js); while waiting, an optional camera check
+// (seen only by the guest). In the call, the bar (bar.js): mic and camera toggles,
+// reactions, chat (chat.js: #chat-text, #chat-send, #chat-log), Leave with a confirm;
+// votes on the looks the room compares (looks.js: #compare); what other guests say and do,
+// and how many watch. All on the "visavis" data channel through call.send().
 // See docs/contracts.md, "The guest page".
 // What each event leads to is decided in state.js (pure, tested with node); this file
 // carries those actions out.

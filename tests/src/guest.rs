@@ -22,6 +22,8 @@ pub enum PageState {
     Error,
     PermissionDenied,
     InvalidInvite,
+    /// The page's modules did not load, even after the page reloaded once by itself.
+    LoadFailed,
 }
 
 impl PageState {
@@ -36,6 +38,7 @@ impl PageState {
             PageState::Error => "error",
             PageState::PermissionDenied => "permission-denied",
             PageState::InvalidInvite => "invalid-invite",
+            PageState::LoadFailed => "load-failed",
         }
     }
 }

@@ -320,3 +320,50 @@ async fn the_guest_page_fits_a_phone_in_english_and_french_and_guests_hear_each_
     .await?;
     Ok(())
 }
+
+/// Whether the page's "did not finish loading" box is `shown` or `hidden`.
+async fn load_failed(guest: &Guest) -> Result<String> {
+    let script = "return document.querySelector('#load-failed').hidden ? 'hidden' : 'shown';";
+    text(guest, script).await
+}
+
+/// A phone whose link dropped one of the page's files: the page reloads once by itself,
+/// then says it did not finish loading, and "Try again" loads it once the file comes.
+/// Without this the page stayed blank (its modules show it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_files_did_not_load_says_so_and_loads_on_try_again() -> Result<()> {
+    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
+    let mut unit = Appliance::start(&rendezvous, ApplianceConfig::default())?;
+    let url = unit.create_invite(timeouts::step())?;
+    let driver = Chromedriver::start()?;
+    let guest = driver.new_guest().await?;
+    guest
+        .devtools("Network.enable", serde_json::json!({}))
+        .await?;
+    let block = |urls: &[&str]| serde_json::json!({ "urls": urls });
+    guest
+        .devtools("Network.setBlockedURLs", block(&["*/app/chat.js"]))
+        .await?;
+    guest.open(&url).await?;
+    guest
+        .wait_for_state(PageState::LoadFailed, timeouts::step())
+        .await?;
+    assert_eq!(
+        text(
+            &guest,
+            "return performance.getEntriesByType('navigation')[0].type;"
+        )
+        .await?,
+        "reload",
+        "the page reloads once by itself before it says so"
+    );
+    assert_eq!(load_failed(&guest).await?, "shown");
+    check_sizes(&guest, "en", "load-failed").await?;
+    guest.devtools("Network.setBlockedURLs", block(&[])).await?;
+    guest.click("#load-failed button").await?;
+    guest
+        .wait_for_state(PageState::Join, timeouts::step())
+        .await?;
+    assert_eq!(load_failed(&guest).await?, "hidden");
+    guest.close().await
+}
