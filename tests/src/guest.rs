@@ -160,15 +160,17 @@ impl Guest {
         Ok(value.as_str().map(str::to_string))
     }
 
-    /// `document.readyState`, and which of the page's resources (scripts, styles, images)
-    /// failed to load, if any did.
+    /// `document.readyState`, which of the page's resources (scripts, styles, images)
+    /// failed to load, if any did (status 0: no answer), and whether `main.js` ran.
     async fn ready_state(&self) -> Result<String> {
         let value = self
             .webdriver()
             .execute(
                 "const failed = performance.getEntriesByType('resource') \
-                   .filter(e => e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus); \
-                 return document.readyState + (failed.length ? ', failed: ' + failed.join(', ') : '');",
+                   .filter(e => e.responseStatus >= 400 || e.responseStatus === 0) \
+                   .map(e => e.name + ' ' + e.responseStatus); \
+                 const ran = window.visavisGuest ? '' : ', main.js did not run'; \
+                 return document.readyState + ran + (failed.length ? ', failed: ' + failed.join(', ') : '');",
                 vec![],
             )
             .await
