@@ -83,6 +83,8 @@ struct Figures {
     keyframe_asks: u64,
     own_mixes: u64,
     voices: u64,
+    /// Voice packets that came after the mixes had run out of that voice, in the window.
+    late_voice_packets: u64,
     /// Each guest's receive rate, everything and the forwarded part, kbit/s.
     receive_kbps: Vec<f64>,
     forwarded_kbps: Vec<f64>,
@@ -120,7 +122,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
         "group: calls of {} guests on a {UPLINK_KBPS} kbit/s uplink (dflt: on the unit's \
          default), measured over {} s once all their media flows\n the unit:\n\
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
-         | forwarded streams, packets/s, keyframe asks | own mixes, voices\n",
+         | forwarded streams, packets/s, keyframe asks | own mixes, voices, late voice packets\n",
         labels.join(", "),
         MEASURE.as_secs()
     );
@@ -129,7 +131,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
             Ok(f) => {
                 let _ = writeln!(
                     out,
-                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {}, {}",
+                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {}, {}, {}",
                     f.cpu,
                     mem::mb(f.pss_kb),
                     f.sent_kbps,
@@ -140,6 +142,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
                     f.keyframe_asks,
                     f.own_mixes,
                     f.voices,
+                    f.late_voice_packets,
                 );
             }
             Err(e) => {
@@ -258,6 +261,9 @@ async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures,
             .saturating_sub(m0.forward_keyframe_requests),
         own_mixes: m.own_mixes,
         voices: m.group_voices,
+        late_voice_packets: m
+            .group_voice_late_packets
+            .saturating_sub(m0.group_voice_late_packets),
         receive_kbps: Vec::new(),
         forwarded_kbps: Vec::new(),
         pictures: Vec::new(),
