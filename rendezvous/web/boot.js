@@ -14,11 +14,11 @@
     }
   };
   window.addEventListener('load', () => {
+    const store = storage();
     if (document.body.classList.contains('ready')) {
-      storage()?.removeItem(RELOADED);
+      store?.removeItem(RELOADED);
       return;
     }
-    const store = storage();
     if (store && store.getItem(RELOADED) !== '1') {
       store.setItem(RELOADED, '1');
       location.reload();

@@ -10,8 +10,9 @@
 //! The cushion is the voice's own and follows its link, as a browser's jitter buffer does:
 //! it starts at 20 ms; each packet that comes after the voice ran dry mid-flow (late, not
 //! after a pause) adds 10 ms, up to 60 ms; each 10 s played without one, and without
-//! coming within 10 ms of running dry, takes 10 ms off, down to 20 ms again. A guest on a jittery link (a phone on a mobile network) breaks up
-//! for the others a few times, not all through the call. 20 ms is the least: on this
+//! coming within 10 ms of running dry, takes 10 ms off, down to 20 ms again. A guest on a
+//! jittery link (a phone on a mobile network) breaks up for the others a few times, not
+//! all through the call. 20 ms is the least: on this
 //! machine's loopback, with two browsers and the unit on two cores, voices' packets came up
 //! to 21 ms off their 20 ms rhythm (99th percentile 31 ms between packets), and a 10 ms
 //! least cushion ran dry 2 to 8 times in a minute's call where 20 ms never did.
@@ -34,7 +35,8 @@ const CUSHION_STEP: usize = 480;
 /// A packet this soon (in samples' worth of ticks: 100 ms) after the voice ran dry came
 /// late; later, the voice had paused (a muted or gone guest, a stall).
 const LATE: usize = 4800;
-/// This long played (in samples: 10 s) without a late packet takes a step off the cushion.
+/// This long played (in samples: 10 s) without a late packet, and never within a step of
+/// running dry, takes a step off the cushion.
 const CALM: usize = 480_000;
 /// The most a voice holds (100 ms at 48 kHz); past it, the oldest go down to the cushion.
 const MOST: usize = 4800;
