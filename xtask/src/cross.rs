@@ -23,10 +23,11 @@ pub const DEVICE_CRATES: [&str; 4] = [
 pub const TARGET: &str = "aarch64-unknown-linux-gnu";
 
 /// What cross-building needs from Debian: the C toolchain (linker, and the C compilers of
-/// ring and SQLite), kernel headers for bindgen (v4l), GStreamer's arm64 libraries (all
-/// installable beside their amd64 twins; `liborc-0.4-dev` because `gstreamer-video-1.0.pc`
-/// names it).
-const PACKAGES: [&str; 6] = [
+/// ring, SQLite and libopus, the last driven by cmake), kernel headers for bindgen (v4l),
+/// GStreamer's arm64 libraries (all installable beside their amd64 twins;
+/// `liborc-0.4-dev` because `gstreamer-video-1.0.pc` names it).
+const PACKAGES: [&str; 7] = [
+    "cmake",
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "linux-libc-dev-arm64-cross",

@@ -18,6 +18,8 @@ pub const PACKAGES: &[&str] = &[
     "libclang-dev",
     "clang",
     "libssl-dev",
+    // libopus, built from its source into applianced (the `opus` crate's `opusic-sys`).
+    "cmake",
     // GStreamer: headers to link applianced, plugins it uses at run time.
     "libgstreamer1.0-dev",
     "libgstreamer-plugins-base1.0-dev",

@@ -36,6 +36,8 @@ pub const CLOCK_RATE: u32 = 48_000;
 /// fakesink` under `time`, 30 s of audio).
 pub const OPUS_ENCODE: &str =
     "audio/x-raw,rate=48000,channels=1 ! opusenc frame-size=20 complexity=5";
+/// The complexity in [`OPUS_ENCODE`], for the guests' own mixes' encoders (libopus's own).
+pub const OPUS_COMPLEXITY: i32 = 5;
 /// Name of the test microphone's `appsrc`.
 pub const MIC_FEED: &str = "mic-in";
 /// Name of the element right after the audio processing (the signal guests get, before

@@ -24,8 +24,11 @@
 //! all once, and makes each guest's mix as the microphone plus that sum minus their own
 //! voice: exact, and one addition per voice whatever the size of the call (a mixer element
 //! per guest, with an input per other guest, cost several times more CPU). Each mix goes to
-//! its guest's own Opus encoder (a small pipeline: `appsrc` → Opus → `appsink`) and on to
-//! the guest's broadcast of [`EncodedFrame`]s.
+//! its guest's own Opus encoder (libopus, mono, complexity 5 as the room's), called in the
+//! same thread each 20 ms, and on to the guest's broadcast of [`EncodedFrame`]s. (A small
+//! GStreamer pipeline per guest, `appsrc` → `opusenc` → `appsink`, took a thread and two
+//! hand-offs a packet: eight of them took about twice the CPU of these eight encoders, by
+//! `soak group`'s report.)
 //!
 //! While the room is muted (its privacy gate closed) the microphone is silence in every
 //! mix: the guests' voices still flow. An [`OwnMix`] lives as long as the guest's audio
@@ -35,16 +38,16 @@
 
 mod voice_buffer;
 
+use super::frame::rtp_duration;
 use super::gate::Gate;
-use super::room::CAPS;
-use super::{EncodedFrame, MediaError, audio, pipeline};
+use super::{EncodedFrame, MediaError, audio};
 use crate::metrics::{Metrics, lock};
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::sync::broadcast;
 use visavis_api::signaling::GuestId;
 pub use voice_buffer::VoiceBuffer;
@@ -53,24 +56,69 @@ pub use voice_buffer::VoiceBuffer;
 /// mix's ticks.
 const MIC_TAP: &str = audio::PROCESSED;
 
-/// The name of a mix's `appsrc`, and of the thread that encodes it (`ownmix:src`).
-pub(super) const MIX_IN: &str = "ownmix";
+/// A mix's Opus packets: 20 ms, as a browser's.
+const FRAME: usize = (audio::CLOCK_RATE / 50) as usize;
+/// Room for the largest Opus packet (a 20 ms one is a few hundred bytes).
+const MAX_PACKET: usize = 4000;
 
-/// The name of `guest`'s encoder pipeline.
-pub fn encoder_name(guest: &GuestId) -> String {
-    format!("own-mix-{guest}")
-}
-
-/// One guest's mix: where its samples go to be encoded.
+/// One guest's mix: its own Opus encoder, fed at each tick, and where its packets go.
 struct Mix {
     generation: u64,
-    encoder: gst::Pipeline,
-    src: gst_app::AppSrc,
+    encoder: opus::Encoder,
+    /// Mixed samples not yet a whole packet.
+    pending: Vec<i16>,
+    packet: Vec<u8>,
+    tx: broadcast::Sender<Arc<EncodedFrame>>,
 }
 
-impl Drop for Mix {
-    fn drop(&mut self) {
-        let _ = self.encoder.set_state(gst::State::Null);
+impl Mix {
+    /// A mono encoder as the room's (complexity 5; see [`audio::OPUS_ENCODE`]) at
+    /// `bitrate_bps`, constrained VBR (libopus's default, as GStreamer's `opusenc`).
+    fn new(
+        generation: u64,
+        bitrate_bps: u32,
+        tx: broadcast::Sender<Arc<EncodedFrame>>,
+    ) -> Result<Mix, opus::Error> {
+        let mut encoder = opus::Encoder::new(
+            audio::CLOCK_RATE,
+            opus::Channels::Mono,
+            opus::Application::Audio,
+        )?;
+        encoder.set_complexity(audio::OPUS_COMPLEXITY)?;
+        encoder.set_bitrate(opus::Bitrate::Bits(
+            i32::try_from(bitrate_bps).unwrap_or(i32::MAX),
+        ))?;
+        Ok(Mix {
+            generation,
+            encoder,
+            pending: Vec::with_capacity(2 * FRAME),
+            packet: vec![0; MAX_PACKET],
+            tx,
+        })
+    }
+
+    /// `samples` of the mix: encoded and sent on each whole packet.
+    fn push(&mut self, samples: impl Iterator<Item = i16>, metrics: &Metrics) {
+        self.pending.extend(samples);
+        let mut start = 0;
+        while self.pending.len() - start >= FRAME {
+            let frame = &self.pending[start..start + FRAME];
+            start += FRAME;
+            match self.encoder.encode(frame, &mut self.packet) {
+                Ok(n) => {
+                    metrics.own_mix_frames_encoded.fetch_add(1, Relaxed);
+                    // No subscriber is fine: the guest's sender is not writing yet.
+                    let _ = self.tx.send(Arc::new(EncodedFrame {
+                        data: bytes::Bytes::copy_from_slice(&self.packet[..n]),
+                        duration: rtp_duration(FRAME as u64, audio::CLOCK_RATE),
+                        keyframe: true,
+                        encoded_at: Instant::now(),
+                    }));
+                }
+                Err(e) => tracing::warn!("a guest's own mix could not be encoded: {e}"),
+            }
+        }
+        self.pending.drain(..start);
     }
 }
 
@@ -96,8 +144,8 @@ impl State {
     }
 
     /// One tick: `mic` (mono S16) and as many samples of every voice make every guest's
-    /// mix, pushed to their encoders timed at `pts`.
-    fn tick(&mut self, mic: &[i16], pts: Option<gst::ClockTime>) {
+    /// mix, pushed to their encoders (whose packets count in `metrics`).
+    fn tick(&mut self, mic: &[i16], metrics: &Metrics) {
         if self.mixes.is_empty() {
             // Nobody listens: the voices' buffers keep only their latest.
             for voice in self.voices.values_mut() {
@@ -117,22 +165,11 @@ impl State {
                 own.insert(guest, samples);
             }
         }
-        let duration = gst::ClockTime::from_nseconds(n as u64 * 1_000_000_000 / 48_000);
-        for (listener, mix) in &self.mixes {
-            let bytes: Vec<u8> = match own.get(listener) {
-                Some(mine) => all
-                    .iter()
-                    .zip(mine)
-                    .flat_map(|(a, m)| clamp(a - m).to_le_bytes())
-                    .collect(),
-                None => all.iter().flat_map(|a| clamp(*a).to_le_bytes()).collect(),
-            };
-            let mut buffer = gst::Buffer::from_mut_slice(bytes);
-            if let Some(b) = buffer.get_mut() {
-                b.set_pts(pts);
-                b.set_duration(duration);
+        for (listener, mix) in self.mixes.iter_mut() {
+            match own.get(listener) {
+                Some(mine) => mix.push(all.iter().zip(mine).map(|(a, m)| clamp(a - m)), metrics),
+                None => mix.push(all.iter().map(|a| clamp(*a)), metrics),
             }
-            let _ = mix.src.push_buffer(buffer);
         }
     }
 }
@@ -198,7 +235,7 @@ impl GroupAudio {
                     }
                 })
                 .collect();
-            lock(&inner.state).tick(&mic, buffer.pts());
+            lock(&inner.state).tick(&mic, &inner.metrics);
             gst::PadProbeReturn::Ok
         })
         .ok_or_else(|| err(format!("cannot watch `{MIC_TAP}`")))?;
@@ -215,49 +252,20 @@ impl GroupAudio {
     /// they come. It lasts as long as the returned [`OwnMix`]; a second one for the same
     /// guest replaces the first.
     pub fn listen(&self, guest: &GuestId) -> Result<OwnMix, MediaError> {
-        let description = format!(
-            "appsrc name={MIX_IN} format=time is-live=false block=false max-bytes=96000 \
-             caps=\"{CAPS}\" ! audioconvert ! {} bitrate={} \
-             ! appsink name=sink sync=false max-buffers=16 drop=false",
-            audio::OPUS_ENCODE,
-            self.inner.bitrate_bps
-        );
-        let (encoder, sink) = pipeline::build("guest's own mix", &description)?;
-        encoder.set_property("name", encoder_name(guest));
-        let src = encoder
-            .by_name(MIX_IN)
-            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-            .ok_or_else(|| MediaError::Build {
-                what: "guest's own mix",
-                description: description.clone(),
-                message: format!("no appsrc named `{MIX_IN}`"),
-            })?;
         let (tx, frames) = broadcast::channel(64);
-        // The room's privacy gate is not this stream's: the other guests' voices go on
-        // while the room is muted (its microphone is silence in the mix).
-        pipeline::publish(
-            &sink,
-            audio::CLOCK_RATE,
-            tx,
-            self.inner.metrics.clone(),
-            |m| &m.own_mix_frames_encoded,
-            Arc::new(Gate::default()),
-        );
-        encoder
-            .set_state(gst::State::Playing)
-            .map_err(|e| MediaError::Element {
-                what: "guest's own mix",
-                element: encoder.name().to_string(),
-                message: format!("could not start: {e}"),
-            })?;
         let (replaced, generation) = {
             let mut state = lock(&self.inner.state);
             let generation = state.generation();
-            let mix = Mix {
-                generation,
-                encoder,
-                src,
-            };
+            let mix = Mix::new(generation, self.inner.bitrate_bps, tx).map_err(|e| {
+                MediaError::Build {
+                    what: "guest's own mix",
+                    description: format!(
+                        "libopus encoder, mono, 48 kHz, {} bit/s",
+                        self.inner.bitrate_bps
+                    ),
+                    message: e.to_string(),
+                }
+            })?;
             (state.mixes.insert(guest.clone(), mix), generation)
         };
         drop(replaced);

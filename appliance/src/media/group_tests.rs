@@ -10,6 +10,7 @@ use super::*;
 use crate::config::AudioConfig;
 use crate::media::audio::{self, MIC_FEED, Mic};
 use crate::media::room::{RATE, Speaker};
+use gstreamer_app as gst_app;
 use std::time::{Duration, Instant};
 
 const MIC_HZ: f64 = 2500.0;
@@ -45,29 +46,30 @@ fn amplitude(x: &[i16], hz: f64) -> f64 {
     2.0 * power.sqrt() / x.len() as f64
 }
 
-/// What `mix` is given to encode, collected from now on.
-fn tap(mix: &OwnMix) -> Arc<Mutex<Vec<i16>>> {
-    let heard = Arc::new(Mutex::new(Vec::new()));
-    let encoder = {
-        let state = lock(&mix.group.inner.state);
-        state.mixes[&mix.guest].encoder.clone()
-    };
-    assert_eq!(encoder.name(), encoder_name(&mix.guest));
-    let pad = encoder
-        .by_name(MIX_IN)
-        .and_then(|m| m.static_pad("src"))
-        .unwrap();
-    let into = heard.clone();
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let Some(map) = info.buffer().and_then(|b| b.map_readable().ok()) {
-            lock(&into).extend(
-                map.chunks_exact(2)
-                    .map(|b| i16::from_le_bytes([b[0], b[1]])),
-            );
+/// What `mix` sends its guest, from now on: its Opus packets, decoded as a browser would.
+struct Tap {
+    packets: broadcast::Receiver<Arc<EncodedFrame>>,
+    decoder: opus::Decoder,
+}
+
+fn tap(mix: &OwnMix) -> Tap {
+    Tap {
+        packets: mix.frames(),
+        decoder: opus::Decoder::new(RATE, opus::Channels::Mono).unwrap(),
+    }
+}
+
+impl Tap {
+    /// The mix decoded from the packets sent since the last look.
+    fn take(&mut self) -> Vec<i16> {
+        let mut heard = Vec::new();
+        let mut pcm = vec![0i16; 5760];
+        while let Ok(packet) = self.packets.try_recv() {
+            let n = self.decoder.decode(&packet.data, &mut pcm, false).unwrap();
+            heard.extend_from_slice(&pcm[..n]);
         }
-        gst::PadProbeReturn::Ok
-    });
-    heard
+        heard
+    }
 }
 
 /// The room running in step with the test: 10 ms of microphone and of each voice for every
@@ -104,9 +106,9 @@ impl Room {
 }
 
 /// The tones in what was heard since the last look (the first 100 ms left out: the
-/// voices' cushions filling), then forgotten.
-fn tones(heard: &Mutex<Vec<i16>>) -> [f64; 3] {
-    let x = std::mem::take(&mut *lock(heard));
+/// voices' cushions filling, the codec starting).
+fn tones(tap: &mut Tap) -> [f64; 3] {
+    let x = tap.take();
     assert!(
         x.len() > RATE as usize / 2,
         "half a second heard: {}",
@@ -161,9 +163,13 @@ fn each_guest_hears_the_room_and_the_others_never_themself() {
     let mix_c = group.listen(&c).unwrap();
     assert_eq!(group.counts(), (3, 2), "three listen, two speak");
     let mut packets = mix_c.frames();
-    let (heard_a, heard_b, heard_c) = (tap(&mix_a), tap(&mix_b), tap(&mix_c));
+    let (mut heard_a, mut heard_b, mut heard_c) = (tap(&mix_a), tap(&mix_b), tap(&mix_c));
     room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
-    let (ta, tb, tc) = (tones(&heard_a), tones(&heard_b), tones(&heard_c));
+    let (ta, tb, tc) = (
+        tones(&mut heard_a),
+        tones(&mut heard_b),
+        tones(&mut heard_c),
+    );
     assert!(
         heard(ta, true, false, true),
         "A hears the room and B: {ta:?}"
@@ -182,38 +188,38 @@ fn each_guest_hears_the_room_and_the_others_never_themself() {
     // The room is muted: its microphone is silent in every mix, the guests are not.
     gate.close();
     room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
-    let tc = tones(&heard_c);
+    let tc = tones(&mut heard_c);
     assert!(
         heard(tc, false, true, true),
         "muted, C hears A and B only: {tc:?}"
     );
-    let _ = tones(&heard_a);
-    let _ = tones(&heard_b);
+    let _ = tones(&mut heard_a);
+    let _ = tones(&mut heard_b);
     gate.open();
 
     // B's voice stops (their decoder is gone): out of every mix.
     drop(b_voice);
     assert_eq!(group.counts(), (3, 1));
     room.run(&[(&a_voice, A_HZ)], 80);
-    let (ta, tc) = (tones(&heard_a), tones(&heard_c));
+    let (ta, tc) = (tones(&mut heard_a), tones(&mut heard_c));
     assert!(heard(ta, true, false, false), "A hears the room: {ta:?}");
     assert!(
         heard(tc, true, true, false),
         "C hears the room and A: {tc:?}"
     );
-    let _ = tones(&heard_b);
+    let _ = tones(&mut heard_b);
 
-    // C leaves: their mix goes from the pipeline, the others play on.
-    let encoder_c = lock(&group.inner.state).mixes[&c].encoder.clone();
+    // C leaves: their mix and its encoder go, the others play on.
     drop(mix_c);
     assert_eq!(group.counts(), (2, 1));
+    let _ = heard_c.take();
     assert_eq!(
-        encoder_c.current_state(),
-        gst::State::Null,
-        "C's encoder stopped"
+        heard_c.packets.try_recv().unwrap_err(),
+        broadcast::error::TryRecvError::Closed,
+        "C's encoder is gone"
     );
     room.run(&[(&a_voice, A_HZ)], 80);
-    let tb = tones(&heard_b);
+    let tb = tones(&mut heard_b);
     assert!(
         heard(tb, true, true, false),
         "B still hears the room and A: {tb:?}"

@@ -43,6 +43,7 @@ pub mod sound_starts;
 pub mod stamp;
 mod v4l2;
 mod video;
+pub mod voice;
 
 pub use frame::{EncodedFrame, rtp_duration};
 use gate::Gate;

@@ -7,21 +7,26 @@
 //! [`GuestMediaEvent`]s (a tile ready or gone, a voice heard) and the unit's state
 //! decides what the room shows.
 //!
-//! One small pipeline per remote track: `appsrc` (the RTP packets webrtc-rs received) →
+//! One small pipeline per picture: `appsrc` (the RTP packets webrtc-rs received) →
 //! `rtpjitterbuffer` → `decodebin` (the depayloader and decoder of whatever codec was
 //! negotiated) → scaled down when larger than the tile (`fit`), converted to RGBA, then
-//! letterboxed (and scaled up when smaller) into the tile → `shmsink` (video), or → the
-//! speaking meter → `appsink` → the guest's input of the room's mixer (audio).
+//! letterboxed (and scaled up when smaller) into the tile → `shmsink`. An Opus voice (what
+//! browsers send) is decoded with no pipeline, in the task that received its packets
+//! ([`super::voice`]); a voice in another codec has a pipeline as a picture has, ending in
+//! an `appsink`. Either way the decoded voice goes to the speaking meter, the guest's input
+//! of the room's mixer and the other guests' own mixes ([`Heard`]).
 //! A decoder that fails only costs that guest's tile or voice: the call goes on.
 
 use super::MediaError;
-use super::group::{GroupAudio, GroupVoice, OwnMix};
-use super::room::{RoomAudio, VoiceInput};
-use super::sound_starts::{self, SoundStarts};
-use crate::metrics::{Metrics, SoundAt, lock, unix_us};
+use super::group::{GroupAudio, OwnMix};
+use super::room::RoomAudio;
+use super::voice::{Heard, OpusVoice};
+
+use crate::metrics::{Metrics, lock};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
+use rtc::shared::marshal::Marshal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -82,14 +87,14 @@ impl TileSize {
 pub const TILE_FPS: u32 = 15;
 /// A 10–20 ms stretch of a guest's voice louder than this (RMS, dB full scale) counts as
 /// speaking. Room noise on a phone sits well below; speech is around -30 to -15.
-const SPEAKING_DBFS: f64 = -50.0;
+pub(super) const SPEAKING_DBFS: f64 = -50.0;
 /// While a guest speaks, [`GuestMediaEvent::VoiceHeard`] comes at most this often: well
 /// inside the unit's speaking hold, so the indicator stays lit between reports.
 pub const VOICE_REPORT_GAP: Duration = Duration::from_millis(200);
 
 /// The names of a guest's decoders' `appsrc` (the packets' way in) and jitter buffers
-/// (`tilejb`, `voicejb`), also the names of their threads (`tilein:src`, `tilejb:src`...):
-/// `soak group` reports the unit's CPU by thread name.
+/// (`tilejb`, and `voicejb` for a voice not in Opus), also the names of their threads
+/// (`tilein:src`, `tilejb:src`...): `soak group` reports the unit's CPU by thread name.
 const TILE_IN: &str = "tilein";
 const VOICE_IN: &str = "voicein";
 
@@ -231,6 +236,9 @@ impl GuestMedia {
         codec: &RemoteCodec,
         size: TileSize,
     ) -> Result<Decoder, MediaError> {
+        if !codec.video && codec.encoding == "OPUS" {
+            return self.opus_decoder(guest_id);
+        }
         let (tile_width, tile_height) = size.pixels();
         let (description, tile) = if codec.video {
             let n = self.inner.next_tile.fetch_add(1, Ordering::Relaxed);
@@ -259,8 +267,7 @@ impl GuestMedia {
                 "appsrc name={VOICE_IN} is-live=true format=time do-timestamp=true max-bytes=400000 caps=\"{}\" \
                  ! rtpjitterbuffer name=voicejb latency=100 drop-on-latency=true \
                  ! decodebin ! audioconvert ! audioresample \
-                 ! {} ! identity name=meter \
-                 ! appsink name=voice sync=false max-buffers=50 drop=true",
+                 ! {} ! appsink name=voice sync=false max-buffers=50 drop=true",
                 codec.caps(),
                 super::room::CAPS,
             );
@@ -285,15 +292,7 @@ impl GuestMedia {
             pace(&pipeline);
             fit(&pipeline, size);
         } else {
-            self.meter(&pipeline, guest_id);
-            let input = self.inner.room.voice(guest_id.as_str())?;
-            let others = self.inner.group.as_ref().map(|g| g.voice(guest_id));
-            voice = Some(into_mix(
-                &pipeline,
-                input,
-                others,
-                self.inner.metrics.clone(),
-            ));
+            voice = Some(into_mix(&pipeline, self.heard(guest_id)?));
         }
         // The watch holds the bus only: the pipeline goes with the decoder, even before an
         // aborted watch task is dropped.
@@ -313,91 +312,81 @@ impl GuestMedia {
         }
         tracing::info!(guest = %guest_id, codec = %codec.encoding, "decoding guest track");
         Ok(Decoder {
-            pipeline,
-            src,
+            path: Path::Pipeline {
+                pipeline,
+                src,
+                watch,
+                _voice: voice,
+            },
             guest_id: guest_id.clone(),
             media: self.clone(),
             tile,
             size: codec.video.then_some(size),
-            watch,
-            _voice: voice,
         })
     }
 
-    /// Measure the voice after decoding (the speaking indicator).
-    fn meter(&self, pipeline: &gst::Pipeline, guest_id: &GuestId) {
-        let Some(pad) = pipeline.by_name("meter").and_then(|m| m.static_pad("src")) else {
-            return;
-        };
-        let events = self.inner.events.clone();
-        let guest_id = guest_id.clone();
-        let last_report = Mutex::new(None::<Instant>);
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(buffer) = info.buffer()
-                && let Ok(map) = buffer.map_readable()
-                && rms_dbfs(map.as_slice()) > SPEAKING_DBFS
-            {
-                let now = Instant::now();
-                let mut last = lock(&last_report);
-                if due(*last, now) {
-                    *last = Some(now);
-                    let _ = events.send(GuestMediaEvent::VoiceHeard {
-                        guest_id: guest_id.clone(),
-                    });
-                }
-            }
-            gst::PadProbeReturn::Ok
-        });
+    /// A guest's Opus voice, decoded as its packets come ([`OpusVoice`]).
+    fn opus_decoder(&self, guest_id: &GuestId) -> Result<Decoder, MediaError> {
+        let mut heard = self.heard(guest_id)?;
+        let voice = OpusVoice::new(Box::new(move |bytes: &[u8]| heard.samples(bytes)) as _)
+            .map_err(|e| MediaError::Build {
+                what: "guest media",
+                description: "libopus decoder, mono, 48 kHz".into(),
+                message: e.to_string(),
+            })?;
+        tracing::info!(guest = %guest_id, codec = "OPUS", "decoding guest track");
+        Ok(Decoder {
+            path: Path::Opus(Box::new(voice)),
+            guest_id: guest_id.clone(),
+            media: self.clone(),
+            tile: None,
+            size: None,
+        })
+    }
+
+    /// Where `guest_id`'s decoded voice goes: their input of the room's mix, the other
+    /// guests' mixes, the speaking indicator.
+    fn heard(&self, guest_id: &GuestId) -> Result<Heard, MediaError> {
+        let room = self.inner.room.voice(guest_id.as_str())?;
+        let others = self.inner.group.as_ref().map(|g| g.voice(guest_id));
+        Ok(Heard::new(
+            guest_id.clone(),
+            self.inner.events.clone(),
+            self.inner.metrics.clone(),
+            room,
+            others,
+        ))
     }
 }
 
-/// Every decoded stretch of the voice goes on to its input of the room's mix, and to the
-/// other guests' own mixes (`others`); where its sound starts goes to `metrics` (a
-/// stretch's samples taken as spread from when it was decoded on). Returns what keeps
-/// those inputs alive.
-fn into_mix(
-    pipeline: &gst::Pipeline,
-    input: VoiceInput,
-    others: Option<GroupVoice>,
-    metrics: Arc<Metrics>,
-) -> Arc<(VoiceInput, Option<GroupVoice>)> {
-    let input = Arc::new((input, others));
+/// Every decoded stretch of the voice goes to `heard`, until the returned handle (which
+/// keeps it) is dropped.
+fn into_mix(pipeline: &gst::Pipeline, heard: Heard) -> Arc<Mutex<Heard>> {
+    let heard = Arc::new(Mutex::new(heard));
     if let Some(sink) = pipeline
         .by_name("voice")
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
     {
-        let weak = Arc::downgrade(&input);
-        let mut starts = SoundStarts::default();
+        let weak = Arc::downgrade(&heard);
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
                     let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    if let (Some(input), Some(buffer)) = (weak.upgrade(), sample.buffer())
+                    if let (Some(heard), Some(buffer)) = (weak.upgrade(), sample.buffer())
                         && let Ok(map) = buffer.map_readable()
                     {
-                        let samples = map
-                            .chunks_exact(2)
-                            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])));
-                        for at in starts.feed(sound_starts::index_of_us(unix_us()), samples) {
-                            let us = sound_starts::us_of_index(at);
-                            metrics.note_sound_start(SoundAt::Voice, us);
-                        }
-                        let (room, others) = &*input;
-                        room.push(map.as_slice());
-                        if let Some(others) = others {
-                            others.push(map.as_slice());
-                        }
+                        lock(&heard).samples(map.as_slice());
                     }
                     Ok(gst::FlowSuccess::Ok)
                 })
                 .build(),
         );
     }
-    input
+    heard
 }
 
 /// A voice heard at `now` is reported when none was in the last [`VOICE_REPORT_GAP`].
-fn due(last: Option<Instant>, now: Instant) -> bool {
+pub(super) fn due(last: Option<Instant>, now: Instant) -> bool {
     last.is_none_or(|last| now.saturating_duration_since(last) >= VOICE_REPORT_GAP)
 }
 
@@ -499,38 +488,79 @@ async fn watch_bus(bus: gst::Bus, guest_id: GuestId) {
     }
 }
 
-/// One remote track being decoded. Dropping it stops the pipeline and takes the tile away.
+/// One remote track being decoded. Dropping it stops the decoding and takes the tile away.
 pub struct Decoder {
-    pipeline: gst::Pipeline,
-    src: gst_app::AppSrc,
+    path: Path,
     guest_id: GuestId,
     media: GuestMedia,
     tile: Option<Preview>,
     /// A video track's tile size.
     size: Option<TileSize>,
-    watch: tokio::task::JoinHandle<()>,
-    /// A voice's input of the room's mix (and of the other guests' own mixes), released
-    /// after the pipeline stops.
-    _voice: Option<Arc<(VoiceInput, Option<GroupVoice>)>>,
+}
+
+/// How a track is decoded.
+enum Path {
+    /// Pictures, and voices in codecs other than Opus: a small pipeline of their own.
+    Pipeline {
+        pipeline: gst::Pipeline,
+        src: gst_app::AppSrc,
+        watch: tokio::task::JoinHandle<()>,
+        /// A voice's way into the room's mix (and the other guests' own mixes), released
+        /// after the pipeline stops.
+        _voice: Option<Arc<Mutex<Heard>>>,
+    },
+    /// An Opus voice, decoded as its packets come.
+    Opus(Box<OpusVoice>),
 }
 
 impl Decoder {
-    /// One RTP packet, as it came off the wire (decrypted). A full queue drops it: the
-    /// jitter buffer and the decoder cope with a gap better than the call copes with a stall.
-    pub fn push(&self, packet: Vec<u8>) {
-        let _ = self.src.push_buffer(gst::Buffer::from_mut_slice(packet));
+    /// One RTP packet, as it came off the wire (decrypted). A pipeline's full queue drops
+    /// it: the jitter buffer and the decoder cope with a gap better than the call copes
+    /// with a stall.
+    pub fn push(&mut self, packet: &rtc::rtp::packet::Packet) {
+        match &mut self.path {
+            Path::Pipeline { src, .. } => {
+                if let Ok(bytes) = packet.marshal() {
+                    let _ = src.push_buffer(gst::Buffer::from_mut_slice(bytes.to_vec()));
+                }
+            }
+            Path::Opus(voice) => {
+                let bad = voice.counts().bad;
+                voice.packet(packet.header.sequence_number, &packet.payload);
+                if bad == 0 && voice.counts().bad > 0 {
+                    tracing::warn!(
+                        guest = %self.guest_id,
+                        "a voice packet from the guest is not valid Opus; such packets are dropped, the voice goes on"
+                    );
+                }
+            }
+        }
     }
 
     /// How large a video track's tile frames are (`None`: a voice).
     pub fn tile_size(&self) -> Option<TileSize> {
         self.size
     }
+
+    /// The decoder's pipeline (`None`: an Opus voice, decoded without one).
+    #[cfg(test)]
+    fn pipeline(&self) -> Option<&gst::Pipeline> {
+        match &self.path {
+            Path::Pipeline { pipeline, .. } => Some(pipeline),
+            Path::Opus(_) => None,
+        }
+    }
 }
 
 impl Drop for Decoder {
     fn drop(&mut self) {
-        self.watch.abort();
-        let _ = self.pipeline.set_state(gst::State::Null);
+        if let Path::Pipeline {
+            pipeline, watch, ..
+        } = &self.path
+        {
+            watch.abort();
+            let _ = pipeline.set_state(gst::State::Null);
+        }
         if let Some(tile) = self.tile.take() {
             let _ = std::fs::remove_file(&tile.socket);
             self.media.report(GuestMediaEvent::TileGone {
@@ -539,6 +569,13 @@ impl Drop for Decoder {
             });
         }
     }
+}
+
+/// An RTP packet as webrtc-rs hands it over.
+#[cfg(test)]
+fn rtp_packet(bytes: &[u8]) -> rtc::rtp::packet::Packet {
+    use rtc::shared::marshal::Unmarshal;
+    rtc::rtp::packet::Packet::unmarshal(&mut &bytes[..]).unwrap()
 }
 
 #[cfg(test)]
@@ -727,16 +764,13 @@ mod tests {
     type Sizes = (Option<(i32, i32)>, Option<(i32, i32)>, (u32, u32));
     async fn tile_sizes(size: TileSize, width: u32, height: u32) -> Sizes {
         let dir = tempfile::tempdir().unwrap();
-        let (decoder, mut events) = h264_tile(dir.path(), size);
+        let (mut decoder, mut events) = h264_tile(dir.path(), size);
         let Some(GuestMediaEvent::TileReady { tile: told, .. }) = events.recv().await else {
             panic!("a video decoder reports its tile");
         };
+        let pipeline = decoder.pipeline().unwrap().clone();
         let size = |element: &str, pad: &str| {
-            let caps = decoder
-                .pipeline
-                .by_name(element)?
-                .static_pad(pad)?
-                .current_caps()?;
+            let caps = pipeline.by_name(element)?.static_pad(pad)?.current_caps()?;
             let s = caps.structure(0)?;
             Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?))
         };
@@ -746,7 +780,7 @@ mod tests {
         let (mut fitted, mut tile) = (None, None);
         while let Ok(sample) = rtp.pull_sample() {
             let map = sample.buffer().unwrap().map_readable().unwrap();
-            decoder.push(map.to_vec());
+            decoder.push(&rtp_packet(&map));
             fitted = size("fit", "src");
             tile = size("tileout", "sink");
             if tile.is_some() {
@@ -796,12 +830,13 @@ mod tests {
     #[tokio::test]
     async fn a_tile_is_converted_at_most_fifteen_times_a_second() {
         let dir = tempfile::tempdir().unwrap();
-        let (decoder, _events) = h264_tile(dir.path(), TileSize::Large);
+        let (mut decoder, _events) = h264_tile(dir.path(), TileSize::Large);
         let count = |element: &str, pad: &str| {
             let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let counted = n.clone();
             decoder
-                .pipeline
+                .pipeline()
+                .unwrap()
                 .by_name(element)
                 .and_then(|e| e.static_pad(pad))
                 .unwrap()
@@ -816,7 +851,7 @@ mod tests {
         camera.set_state(gst::State::Playing).unwrap();
         while let Ok(sample) = rtp.pull_sample() {
             let map = sample.buffer().unwrap().map_readable().unwrap();
-            decoder.push(map.to_vec());
+            decoder.push(&rtp_packet(&map));
         }
         camera.set_state(gst::State::Null).unwrap();
         let (decoded, shown) = (
@@ -846,9 +881,13 @@ mod tests {
             media.decoder(&id, &opus, TileSize::Large).unwrap(),
         ];
         let mut alive: Vec<gst::glib::WeakRef<gst::Element>> = Vec::new();
-        for d in &decoders {
-            alive.push(d.pipeline.upcast_ref::<gst::Element>().downgrade());
-            let mut elements = d.pipeline.iterate_recurse();
+        assert!(
+            decoders[1].pipeline().is_none(),
+            "an Opus voice has no pipeline"
+        );
+        for pipeline in decoders.iter().filter_map(Decoder::pipeline) {
+            alive.push(pipeline.upcast_ref::<gst::Element>().downgrade());
+            let mut elements = pipeline.iterate_recurse();
             while let Ok(Some(e)) = elements.next() {
                 alive.push(e.downgrade());
             }
@@ -923,7 +962,7 @@ mod call_voice {
         );
         let before = crate::metrics::unix_us();
         let codec = RemoteCodec::from_mime("audio/opus", 48_000, 111).unwrap();
-        let decoder = media
+        let mut decoder = media
             .decoder(&"g-1".into(), &codec, TileSize::Large)
             .unwrap();
         let (guest, rtp) = guest_voice();
@@ -934,7 +973,7 @@ mod call_voice {
         while packets < 150 {
             if let Some(sample) = rtp.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
                 let map = sample.buffer().unwrap().map_readable().unwrap();
-                decoder.push(map.as_slice().to_vec());
+                decoder.push(&rtp_packet(&map));
                 packets += 1;
             }
             while let Some(s) = tap.try_pull_sample(gst::ClockTime::ZERO) {

@@ -25,7 +25,6 @@ use crate::media::remote::{Decoder, GuestMedia, RemoteCodec, TileSize};
 use crate::metrics::{GuestCounters, layer_code};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use rtc::shared::marshal::Marshal;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -329,10 +328,8 @@ async fn decode(
         let payload_type = packet.header.payload_type;
         *decoder = Some(start(guest_id, track, media, ssrc, payload_type, size).await);
     }
-    if let Some(Some(d)) = decoder
-        && let Ok(bytes) = packet.marshal()
-    {
-        d.push(bytes.to_vec());
+    if let Some(Some(d)) = decoder {
+        d.push(packet);
     }
 }
 

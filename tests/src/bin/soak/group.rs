@@ -8,8 +8,10 @@
 //!   together (its `send_bps`, and what congestion control plans, under its `[uplink]`
 //!   cap), the pictures it forwards (`forwarded_streams`, forwarded packets a second, and
 //!   keyframes it asked of the guests), and the guests' own audio mixes (each hears the
-//!   room and the others); and where its CPU went, by group of threads (the decoders' and
-//!   mixes' threads are named for what they do: `tilejb`, `voicejb`, `ownmix`);
+//!   room and the others); and where its CPU went, by group of threads (the pictures'
+//!   decoders' threads are named for what they do, `tilein` and `tilejb`; Opus voices are
+//!   decoded in the tokio tasks that receive them, `tokio-rt-worker`, and the own mixes
+//!   encoded in the microphone's thread, `audiotestsrc` for the simulated one);
 //! - the guests: what each receives in kbit/s (everything, and the forwarded part: fewest
 //!   and most), how many others' pictures each receives (slots with packets, and how many
 //!   the unit's `others` message names) against the n−1 others in the call, and frames a
