@@ -21,7 +21,6 @@ use super::MediaError;
 use super::group::{GroupAudio, OwnMix};
 use super::room::RoomAudio;
 use super::voice::{Heard, OpusVoice};
-
 use crate::metrics::{Metrics, lock};
 use gstreamer as gst;
 use gstreamer::prelude::*;
