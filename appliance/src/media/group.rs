@@ -61,9 +61,15 @@ const FRAME: usize = (audio::CLOCK_RATE / 50) as usize;
 /// Room for the largest Opus packet (a 20 ms one is a few hundred bytes).
 const MAX_PACKET: usize = 4000;
 
-/// One guest's mix: its own Opus encoder, fed at each tick, and where its packets go.
+/// One guest's mix: its own Opus encoder, fed at each tick.
 struct Mix {
     generation: u64,
+    /// Used by the microphone's thread only, outside the state's lock (see [`State::tick`]).
+    encoder: Arc<Mutex<MixEncoder>>,
+}
+
+/// A mix's Opus encoder, and where its packets go.
+struct MixEncoder {
     encoder: opus::Encoder,
     /// Mixed samples not yet a whole packet.
     pending: Vec<i16>,
@@ -71,14 +77,13 @@ struct Mix {
     tx: broadcast::Sender<Arc<EncodedFrame>>,
 }
 
-impl Mix {
+impl MixEncoder {
     /// A mono encoder as the room's (complexity 5; see [`audio::OPUS_ENCODE`]) at
     /// `bitrate_bps`, constrained VBR (libopus's default, as GStreamer's `opusenc`).
     fn new(
-        generation: u64,
         bitrate_bps: u32,
         tx: broadcast::Sender<Arc<EncodedFrame>>,
-    ) -> Result<Mix, opus::Error> {
+    ) -> Result<MixEncoder, opus::Error> {
         let mut encoder = opus::Encoder::new(
             audio::CLOCK_RATE,
             opus::Channels::Mono,
@@ -88,8 +93,7 @@ impl Mix {
         encoder.set_bitrate(opus::Bitrate::Bits(
             i32::try_from(bitrate_bps).unwrap_or(i32::MAX),
         ))?;
-        Ok(Mix {
-            generation,
+        Ok(MixEncoder {
             encoder,
             pending: Vec::with_capacity(2 * FRAME),
             packet: vec![0; MAX_PACKET],
@@ -98,8 +102,8 @@ impl Mix {
     }
 
     /// `samples` of the mix: encoded and sent on each whole packet.
-    fn push(&mut self, samples: impl Iterator<Item = i16>, metrics: &Metrics) {
-        self.pending.extend(samples);
+    fn push(&mut self, samples: &[i16], metrics: &Metrics) {
+        self.pending.extend_from_slice(samples);
         let mut start = 0;
         while self.pending.len() - start >= FRAME {
             let frame = &self.pending[start..start + FRAME];
@@ -144,14 +148,16 @@ impl State {
     }
 
     /// One tick: `mic` (mono S16) and as many samples of every voice make every guest's
-    /// mix, pushed to their encoders (whose packets count in `metrics`).
-    fn tick(&mut self, mic: &[i16], metrics: &Metrics) {
+    /// mix, returned with the encoder it goes to. The encoding is left to the caller, out
+    /// of the state's lock: the voices' decoders (tokio's threads) take that lock for each
+    /// packet, and eight encoders take a millisecond or more a packet on a Pi.
+    fn tick(&mut self, mic: &[i16]) -> Vec<(Arc<Mutex<MixEncoder>>, Vec<i16>)> {
         if self.mixes.is_empty() {
             // Nobody listens: the voices' buffers keep only their latest.
             for voice in self.voices.values_mut() {
                 voice.buffer.skip(mic.len());
             }
-            return;
+            return Vec::new();
         }
         let n = mic.len();
         let mut all: Vec<i32> = mic.iter().map(|&s| i32::from(s)).collect();
@@ -165,12 +171,16 @@ impl State {
                 own.insert(guest, samples);
             }
         }
-        for (listener, mix) in self.mixes.iter_mut() {
-            match own.get(listener) {
-                Some(mine) => mix.push(all.iter().zip(mine).map(|(a, m)| clamp(a - m)), metrics),
-                None => mix.push(all.iter().map(|a| clamp(*a)), metrics),
-            }
-        }
+        self.mixes
+            .iter()
+            .map(|(listener, mix)| {
+                let samples = match own.get(listener) {
+                    Some(mine) => all.iter().zip(mine).map(|(a, m)| clamp(a - m)).collect(),
+                    None => all.iter().map(|a| clamp(*a)).collect(),
+                };
+                (mix.encoder.clone(), samples)
+            })
+            .collect()
     }
 }
 
@@ -235,7 +245,10 @@ impl GroupAudio {
                     }
                 })
                 .collect();
-            lock(&inner.state).tick(&mic, &inner.metrics);
+            let mixes = lock(&inner.state).tick(&mic);
+            for (encoder, samples) in mixes {
+                lock(&encoder).push(&samples, &inner.metrics);
+            }
             gst::PadProbeReturn::Ok
         })
         .ok_or_else(|| err(format!("cannot watch `{MIC_TAP}`")))?;
@@ -253,19 +266,22 @@ impl GroupAudio {
     /// guest replaces the first.
     pub fn listen(&self, guest: &GuestId) -> Result<OwnMix, MediaError> {
         let (tx, frames) = broadcast::channel(64);
+        let encoder =
+            MixEncoder::new(self.inner.bitrate_bps, tx).map_err(|e| MediaError::Build {
+                what: "guest's own mix",
+                description: format!(
+                    "libopus encoder, mono, 48 kHz, {} bit/s",
+                    self.inner.bitrate_bps
+                ),
+                message: e.to_string(),
+            })?;
         let (replaced, generation) = {
             let mut state = lock(&self.inner.state);
             let generation = state.generation();
-            let mix = Mix::new(generation, self.inner.bitrate_bps, tx).map_err(|e| {
-                MediaError::Build {
-                    what: "guest's own mix",
-                    description: format!(
-                        "libopus encoder, mono, 48 kHz, {} bit/s",
-                        self.inner.bitrate_bps
-                    ),
-                    message: e.to_string(),
-                }
-            })?;
+            let mix = Mix {
+                generation,
+                encoder: Arc::new(Mutex::new(encoder)),
+            };
             (state.mixes.insert(guest.clone(), mix), generation)
         };
         drop(replaced);

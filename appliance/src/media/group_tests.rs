@@ -209,16 +209,17 @@ fn each_guest_hears_the_room_and_the_others_never_themself() {
     );
     let _ = tones(&mut heard_b);
 
-    // C leaves: their mix and its encoder go, the others play on.
+    // C leaves: their mix and its encoder go (once a tick that took it before has
+    // passed), the others play on.
     drop(mix_c);
     assert_eq!(group.counts(), (2, 1));
+    room.run(&[(&a_voice, A_HZ)], 80);
     let _ = heard_c.take();
     assert_eq!(
         heard_c.packets.try_recv().unwrap_err(),
         broadcast::error::TryRecvError::Closed,
         "C's encoder is gone"
     );
-    room.run(&[(&a_voice, A_HZ)], 80);
     let tb = tones(&mut heard_b);
     assert!(
         heard(tb, true, true, false),
