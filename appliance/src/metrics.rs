@@ -97,6 +97,15 @@ fn layer_from_code(code: u8) -> VideoLayer {
     }
 }
 
+/// Guests' Opus voice packets, all voices together (see `media::voice::VoiceCounts`).
+#[derive(Debug, Default)]
+pub struct VoiceCounters {
+    pub decoded: AtomicU64,
+    pub concealed: AtomicU64,
+    pub late: AtomicU64,
+    pub bad: AtomicU64,
+}
+
 /// The state of one video encoding.
 #[derive(Debug, Default)]
 pub struct LayerCounters {
@@ -127,6 +136,9 @@ pub struct Metrics {
     pub group_voices: AtomicU64,
     /// Guests' voice packets that came after the mixes had run out of that voice.
     pub group_voice_late_packets: AtomicU64,
+    /// Guests' Opus voice packets as their decoders took them (`media::voice`), all
+    /// together: decoded, made up for (lost), dropped as late or repeated, refused.
+    pub voice_packets: VoiceCounters,
     /// Guests' pictures forwarded to other guests (`crate::forward`).
     pub forwarded_packets: AtomicU64,
     pub forwarded_streams: AtomicU64,
@@ -227,6 +239,10 @@ impl Metrics {
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),
             group_voice_late_packets: self.group_voice_late_packets.load(Relaxed),
+            voice_packets_decoded: self.voice_packets.decoded.load(Relaxed),
+            voice_packets_concealed: self.voice_packets.concealed.load(Relaxed),
+            voice_packets_late: self.voice_packets.late.load(Relaxed),
+            voice_packets_bad: self.voice_packets.bad.load(Relaxed),
             forwarded_packets: self.forwarded_packets.load(Relaxed),
             forwarded_streams: self.forwarded_streams.load(Relaxed),
             forward_keyframe_requests: self.forward_keyframe_requests.load(Relaxed),

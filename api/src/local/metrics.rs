@@ -139,6 +139,20 @@ pub struct MetricsSnapshot {
     /// cushion, up to 60 ms.
     #[serde(default)]
     pub group_voice_late_packets: u64,
+    /// Guests' Opus voice packets decoded, all voices together.
+    #[serde(default)]
+    pub voice_packets_decoded: u64,
+    /// Guests' voice packets lost on the way and made up for by the decoder (its loss
+    /// concealment, or the next packet's redundancy): the link's loss, as heard.
+    #[serde(default)]
+    pub voice_packets_concealed: u64,
+    /// Guests' voice packets dropped as late (their place already made up for) or
+    /// repeated.
+    #[serde(default)]
+    pub voice_packets_late: u64,
+    /// Guests' voice packets the decoder refused (corrupt, or not Opus).
+    #[serde(default)]
+    pub voice_packets_bad: u64,
     /// RTP packets of guests' pictures forwarded to other guests (`[video]
     /// guests_see_each_other`), all together; never re-encoded.
     #[serde(default)]
@@ -252,6 +266,30 @@ impl MetricsSnapshot {
             "Guests' voice packets that came after the mixes had run out of that voice.",
             self.group_voice_late_packets,
         );
+        for (name, help, value) in [
+            (
+                "voice_packets_decoded_total",
+                "Guests' Opus voice packets decoded.",
+                self.voice_packets_decoded,
+            ),
+            (
+                "voice_packets_concealed_total",
+                "Guests' voice packets lost and made up for by the decoder.",
+                self.voice_packets_concealed,
+            ),
+            (
+                "voice_packets_late_total",
+                "Guests' voice packets dropped as late or repeated.",
+                self.voice_packets_late,
+            ),
+            (
+                "voice_packets_bad_total",
+                "Guests' voice packets the decoder refused (corrupt, or not Opus).",
+                self.voice_packets_bad,
+            ),
+        ] {
+            gauge(&mut out, name, "counter", help, value);
+        }
         gauge(
             &mut out,
             "forwarded_packets_total",

@@ -524,9 +524,21 @@ impl Decoder {
                 }
             }
             Path::Opus(voice) => {
-                let bad = voice.counts().bad;
+                let before = voice.counts();
                 voice.packet(packet.header.sequence_number, &packet.payload);
-                if bad == 0 && voice.counts().bad > 0 {
+                let after = voice.counts();
+                let counters = &self.media.inner.metrics.voice_packets;
+                for (counter, was, is) in [
+                    (&counters.decoded, before.decoded, after.decoded),
+                    (&counters.concealed, before.concealed, after.concealed),
+                    (&counters.late, before.late, after.late),
+                    (&counters.bad, before.bad, after.bad),
+                ] {
+                    if is > was {
+                        counter.fetch_add(is - was, Ordering::Relaxed);
+                    }
+                }
+                if before.bad == 0 && after.bad > 0 {
                     tracing::warn!(
                         guest = %self.guest_id,
                         "a voice packet from the guest is not valid Opus; such packets are dropped, the voice goes on"
@@ -966,11 +978,17 @@ mod call_voice {
             .unwrap();
         let (guest, rtp) = guest_voice();
         guest.set_state(gst::State::Playing).unwrap();
-        // Three seconds of the guest talking (150 packets), the speaker drained as it plays.
+        // Three seconds of the guest talking (150 packets), the speaker drained as it plays;
+        // one packet in thirty lost on the way.
         let mut loud = 0;
-        let mut packets = 0;
+        let (mut packets, mut pulled, mut lost) = (0, 0, 0);
         while packets < 150 {
             if let Some(sample) = rtp.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
+                pulled += 1;
+                if pulled % 30 == 15 {
+                    lost += 1;
+                    continue;
+                }
                 let map = sample.buffer().unwrap().map_readable().unwrap();
                 decoder.push(&rtp_packet(&map));
                 packets += 1;
@@ -997,8 +1015,19 @@ mod call_voice {
             warnings.len(),
             warnings.first()
         );
+        // Every packet decoded, every lost one made up for, and counted where the staff see.
+        let counted = metrics.snapshot();
+        assert_eq!(
+            (
+                counted.voice_packets_decoded,
+                counted.voice_packets_concealed,
+                counted.voice_packets_late,
+                counted.voice_packets_bad
+            ),
+            (150, lost, 0, 0)
+        );
         // The guest talked without a pause: their voice started once, as it was decoded.
-        let starts = metrics.snapshot().voice_sound_starts_unix_us;
+        let starts = counted.voice_sound_starts_unix_us;
         assert_eq!(starts.len(), 1, "{starts:?}");
         assert!(
             (before..=crate::metrics::unix_us()).contains(&starts[0]),

@@ -17,7 +17,7 @@
 //! mixer absorb the packets' jitter, as the jitter buffer did.
 
 use super::group::GroupVoice;
-use super::room::VoiceInput;
+use super::room::{RATE, VoiceInput};
 use super::sound_starts::{self, SoundStarts};
 use crate::metrics::{Metrics, SoundAt, unix_us};
 use std::sync::Arc;
@@ -25,9 +25,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use visavis_api::signaling::GuestId;
 
-/// The sample rate of every decoded voice (the room's, [`super::room::CAPS`]).
-const RATE: u32 = 48_000;
-/// The longest Opus packet: 120 ms.
+/// The longest Opus packet: 120 ms, at the room's rate (every voice is decoded at it).
 const MAX_FRAME: usize = RATE as usize * 120 / 1000;
 /// A browser's Opus packet: 20 ms, the length taken for a lost packet before any came.
 const USUAL_FRAME: usize = RATE as usize / 50;

@@ -80,6 +80,9 @@ pub struct Report {
     jitter_buffer_ms: f64,
     /// Voice packets that reached the unit after its mixes had run out of that voice.
     late_packets: u64,
+    /// Both guests' voice packets the unit decoded over the call, and those it made up for
+    /// (lost on the way) or dropped as late.
+    voice_packets: (u64, u64, u64),
 }
 
 impl Report {
@@ -133,6 +136,12 @@ impl fmt::Display for Report {
             "  the unit's mixes ran out of a guest's voice {} times in the call (a late packet; \
              each adds 10 ms to that voice's cushion)",
             self.late_packets
+        )?;
+        let (decoded, concealed, late) = self.voice_packets;
+        writeln!(
+            f,
+            "  both voices' packets at the unit: {decoded} decoded, {concealed} lost and made up for, \
+             {late} dropped as late"
         )?;
         let (mut s, mut g) = (self.to_speaker.clone(), self.to_guest.clone());
         if !s.is_empty() && !g.is_empty() {
@@ -305,6 +314,11 @@ pub async fn run(dir: &Path, place: Place) -> Result<Report> {
         output_latency_ms: heard.output_latency * 1000.0,
         jitter_buffer_ms: (held1.0 - held0.0) * 1000.0 / emitted,
         late_packets: m.group_voice_late_packets,
+        voice_packets: (
+            m.voice_packets_decoded,
+            m.voice_packets_concealed,
+            m.voice_packets_late,
+        ),
     })
 }
 
