@@ -3,7 +3,7 @@
 //! sending a looped clip and tone ([`SoakGuest`]) and offering the slots for the others'
 //! pictures, against a fresh rendezvous and applianced (in table mode, where guests see
 //! each other by default) each time. Once every guest's media
-//! flows and every slot the unit filled carries pictures, over 10 s:
+//! flows and every slot the unit filled carries pictures, over 10 s (`--group-secs`):
 //! - the unit: applianced's CPU (% of one core) and PSS, what it sends to all its guests
 //!   together (its `send_bps`, and what congestion control plans, under its `[uplink]`
 //!   cap), the pictures it forwards (`forwarded_streams`, forwarded packets a second, and
@@ -49,9 +49,6 @@ const UPLINK_KBPS: u32 = 20_000;
 
 /// How many groups of applianced's threads the report names, busiest first.
 const THREAD_GROUPS: usize = 7;
-
-/// How long each size of call is measured.
-const MEASURE: Duration = Duration::from_secs(10);
 
 /// The calls measured: how many guests, on which `[uplink] max_kbps` (`None`: the unit's
 /// default, 10 Mbit/s, where eight guests each see three or four of the others).
@@ -104,14 +101,18 @@ struct Figures {
     threads: Vec<(String, usize, f64)>,
 }
 
-/// Runs the calls of [`CALLS`] whose size is in `sizes` (all of them when it is empty).
-pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
+/// Runs the calls of [`CALLS`] whose size is in `sizes` (all of them when it is empty),
+/// each measured over `measure` once all its media flows.
+pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<String, String> {
     let mut results = Vec::new();
     for (n, uplink) in CALLS {
         if !sizes.is_empty() && !sizes.contains(&n) {
             continue;
         }
-        results.push((label(n, uplink), call(n, uplink, clip.clone()).await));
+        results.push((
+            label(n, uplink),
+            call(n, uplink, clip.clone(), measure).await,
+        ));
     }
     if results.is_empty() {
         return Err(format!(
@@ -126,7 +127,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
          | forwarded streams, packets/s, keyframe asks | own mixes, voices, late voice packets\n",
         labels.join(", "),
-        MEASURE.as_secs()
+        measure.as_secs()
     );
     for (n, r) in &results {
         match r {
@@ -208,7 +209,12 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize]) -> Result<String, String> {
     Ok(out)
 }
 
-async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures, String> {
+async fn call(
+    n: usize,
+    uplink: Option<u32>,
+    clip: Arc<Clip>,
+    measure: Duration,
+) -> Result<Figures, String> {
     let rendezvous = Rendezvous::start(config()).map_err(|e| e.to_string())?;
     let mut unit = unit::start_as(
         rendezvous.url(),
@@ -236,7 +242,7 @@ async fn call(n: usize, uplink: Option<u32>, clip: Arc<Clip>) -> Result<Figures,
     let (cpu0, t0) = (procstat::cpu_seconds(pid), Instant::now());
     let threads0 = procstat::thread_seconds(pid);
     let (mut sent, mut planned) = (Vec::new(), Vec::new());
-    while t0.elapsed() < MEASURE {
+    while t0.elapsed() < measure {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let m = unit::metrics(&unit)?;
         sent.push(m.send_bps as f64 / 1000.0);

@@ -54,6 +54,10 @@ struct Cli {
     /// Only `group`'s calls of this many guests (repeatable); all of them by default.
     #[arg(long = "guests")]
     guests: Vec<usize>,
+    /// How long `group` measures each call once all its media flows, in seconds: longer
+    /// evens out a noisy machine's moments.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    group_secs: u64,
 }
 
 /// A part of the soak.
@@ -122,7 +126,15 @@ async fn main() -> ExitCode {
         report("floods", floods::run(cli.connections).await);
     }
     if wanted(Part::Group) {
-        report("group", group::run(clip.clone(), &cli.guests).await);
+        report(
+            "group",
+            group::run(
+                clip.clone(),
+                &cli.guests,
+                std::time::Duration::from_secs(cli.group_secs),
+            )
+            .await,
+        );
     }
     ExitCode::SUCCESS
 }
