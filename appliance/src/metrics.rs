@@ -5,6 +5,7 @@
 //! in the call is the unit's state's business. A guest's counters are listed while the
 //! daemon holds their [`Listed`] guard, that is while it holds their peer connection.
 
+use crate::media::voice::VoiceCounts;
 use axum::Router;
 use axum::routing::get;
 use std::collections::{BTreeMap, VecDeque};
@@ -79,6 +80,8 @@ pub struct GuestCounters {
     pub layer: AtomicU8,
     /// The layer of their camera the screen decodes ([`layer_code`]).
     pub camera_layer: AtomicU8,
+    /// Their voice's packets as the unit decoded them.
+    pub voice_packets: VoiceCounters,
 }
 
 /// A video layer as stored in an atomic.
@@ -97,13 +100,29 @@ fn layer_from_code(code: u8) -> VideoLayer {
     }
 }
 
-/// Guests' Opus voice packets, all voices together (see `media::voice::VoiceCounts`).
+/// Guests' Opus voice packets as their decoders took them ([`VoiceCounts`]), kept for one
+/// guest or for all together.
 #[derive(Debug, Default)]
 pub struct VoiceCounters {
     pub decoded: AtomicU64,
     pub concealed: AtomicU64,
     pub late: AtomicU64,
     pub bad: AtomicU64,
+}
+
+impl VoiceCounters {
+    pub fn add(&self, counts: VoiceCounts) {
+        for (counter, n) in [
+            (&self.decoded, counts.decoded),
+            (&self.concealed, counts.concealed),
+            (&self.late, counts.late),
+            (&self.bad, counts.bad),
+        ] {
+            if n > 0 {
+                counter.fetch_add(n, Relaxed);
+            }
+        }
+    }
 }
 
 /// The state of one video encoding.
@@ -282,6 +301,9 @@ impl Metrics {
                     retransmits_refused: g.retransmits_refused.load(Relaxed),
                     layer: layer_from_code(g.layer.load(Relaxed)),
                     camera_layer: layer_from_code(g.camera_layer.load(Relaxed)),
+                    voice_packets_concealed: g.voice_packets.concealed.load(Relaxed),
+                    voice_packets_late: g.voice_packets.late.load(Relaxed),
+                    voice_packets_bad: g.voice_packets.bad.load(Relaxed),
                 })
                 .collect(),
         }

@@ -46,6 +46,14 @@ pub struct GuestMetrics {
     /// (a thin uplink).
     #[serde(default)]
     pub camera_layer: VideoLayer,
+    /// The guest's voice packets lost on the way and made up for by the unit's decoder,
+    /// dropped as late or repeated, and refused (see the unit-wide `voice_packets_*`).
+    #[serde(default)]
+    pub voice_packets_concealed: u64,
+    #[serde(default)]
+    pub voice_packets_late: u64,
+    #[serde(default)]
+    pub voice_packets_bad: u64,
 }
 
 /// One of the unit's video encodings. Every guest gets one of them; an encoding serves every
@@ -478,9 +486,10 @@ fn layer_lines(out: &mut String, layers: &[LayerMetrics]) {
     });
 }
 
-/// Each guest's bandwidth estimate and the layer they receive.
+/// Each guest's bandwidth estimate, retransmissions, voice packets lost or refused, and the layer
+/// they receive.
 fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
-    let fields: [Family<GuestMetrics>; 3] = [
+    let fields: [Family<GuestMetrics>; 6] = [
         (
             "guest_estimate_bps",
             "gauge",
@@ -498,6 +507,24 @@ fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
             "counter",
             "Packets asked again for (NACK) and not retransmitted, per guest.",
             |g| g.retransmits_refused,
+        ),
+        (
+            "guest_voice_packets_concealed_total",
+            "counter",
+            "The guest's voice packets lost and made up for by the unit's decoder.",
+            |g| g.voice_packets_concealed,
+        ),
+        (
+            "guest_voice_packets_late_total",
+            "counter",
+            "The guest's voice packets dropped as late or repeated.",
+            |g| g.voice_packets_late,
+        ),
+        (
+            "guest_voice_packets_bad_total",
+            "counter",
+            "The guest's voice packets the unit's decoder refused.",
+            |g| g.voice_packets_bad,
         ),
     ];
     families(out, &fields, guests, guest_label);
@@ -548,6 +575,7 @@ mod tests {
                 retransmitted: 17,
                 retransmits_refused: 4,
                 layer: VideoLayer::Small,
+                voice_packets_concealed: 6,
                 ..Default::default()
             }],
             layers: vec![LayerMetrics {
@@ -564,6 +592,7 @@ mod tests {
         assert!(text.contains("visavis_guest_layer_info{guest=\"g\\\"1\",layer=\"small\"} 1\n"));
         assert!(text.contains("visavis_guest_retransmitted_total{guest=\"g\\\"1\"} 17\n"));
         assert!(text.contains("visavis_guest_retransmits_refused_total{guest=\"g\\\"1\"} 4\n"));
+        assert!(text.contains("visavis_guest_voice_packets_concealed_total{guest=\"g\\\"1\"} 6\n"));
         assert!(text.contains("visavis_layer_target_bitrate_bps{layer=\"small\"} 400000\n"));
         assert!(text.contains("visavis_layer_active{layer=\"small\"} 1\n"));
         assert!(text.contains("visavis_layer_keyframes_forced_total{layer=\"small\"} 2\n"));

@@ -20,7 +20,7 @@
 use super::MediaError;
 use super::group::{GroupAudio, OwnMix};
 use super::room::RoomAudio;
-use super::voice::{Heard, OpusVoice};
+use super::voice::{Heard, OpusVoice, VoiceCounts};
 use crate::metrics::{Metrics, lock};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -515,35 +515,28 @@ enum Path {
 impl Decoder {
     /// One RTP packet, as it came off the wire (decrypted). A pipeline's full queue drops
     /// it: the jitter buffer and the decoder cope with a gap better than the call copes
-    /// with a stall.
-    pub fn push(&mut self, packet: &rtc::rtp::packet::Packet) {
+    /// with a stall. An Opus voice's packets are counted into the unit's metrics, and what
+    /// this one counted is returned for the guest's own (nothing for a pipeline's).
+    pub fn push(&mut self, packet: &rtc::rtp::packet::Packet) -> VoiceCounts {
         match &mut self.path {
             Path::Pipeline { src, .. } => {
                 if let Ok(bytes) = packet.marshal() {
                     let _ = src.push_buffer(gst::Buffer::from_mut_slice(bytes.to_vec()));
                 }
+                VoiceCounts::default()
             }
             Path::Opus(voice) => {
                 let before = voice.counts();
                 voice.packet(packet.header.sequence_number, &packet.payload);
-                let after = voice.counts();
-                let counters = &self.media.inner.metrics.voice_packets;
-                for (counter, was, is) in [
-                    (&counters.decoded, before.decoded, after.decoded),
-                    (&counters.concealed, before.concealed, after.concealed),
-                    (&counters.late, before.late, after.late),
-                    (&counters.bad, before.bad, after.bad),
-                ] {
-                    if is > was {
-                        counter.fetch_add(is - was, Ordering::Relaxed);
-                    }
-                }
-                if before.bad == 0 && after.bad > 0 {
+                let counts = voice.counts().since(before);
+                self.media.inner.metrics.voice_packets.add(counts);
+                if before.bad == 0 && counts.bad > 0 {
                     tracing::warn!(
                         guest = %self.guest_id,
                         "a voice packet from the guest is not valid Opus; such packets are dropped, the voice goes on"
                     );
                 }
+                counts
             }
         }
     }
@@ -982,6 +975,8 @@ mod call_voice {
         // one packet in thirty lost on the way.
         let mut loud = 0;
         let (mut packets, mut pulled, mut lost) = (0, 0, 0);
+        // The guest's own counters, as `peer::receive` keeps them.
+        let guest_counted = crate::metrics::VoiceCounters::default();
         while packets < 150 {
             if let Some(sample) = rtp.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
                 pulled += 1;
@@ -990,7 +985,7 @@ mod call_voice {
                     continue;
                 }
                 let map = sample.buffer().unwrap().map_readable().unwrap();
-                decoder.push(&rtp_packet(&map));
+                guest_counted.add(decoder.push(&rtp_packet(&map)));
                 packets += 1;
             }
             while let Some(s) = tap.try_pull_sample(gst::ClockTime::ZERO) {
@@ -1023,6 +1018,16 @@ mod call_voice {
                 counted.voice_packets_concealed,
                 counted.voice_packets_late,
                 counted.voice_packets_bad
+            ),
+            (150, lost, 0, 0)
+        );
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        assert_eq!(
+            (
+                load(&guest_counted.decoded),
+                load(&guest_counted.concealed),
+                load(&guest_counted.late),
+                load(&guest_counted.bad)
             ),
             (150, lost, 0, 0)
         );

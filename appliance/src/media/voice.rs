@@ -137,6 +137,18 @@ pub struct VoiceCounts {
     pub bad: u64,
 }
 
+impl VoiceCounts {
+    /// What was counted since `before` (an earlier reading of the same voice).
+    pub fn since(self, before: VoiceCounts) -> VoiceCounts {
+        VoiceCounts {
+            decoded: self.decoded.saturating_sub(before.decoded),
+            concealed: self.concealed.saturating_sub(before.concealed),
+            late: self.late.saturating_sub(before.late),
+            bad: self.bad.saturating_sub(before.bad),
+        }
+    }
+}
+
 /// A guest's Opus voice, decoded packet by packet into its [`Heard`].
 pub struct OpusVoice<S: FnMut(&[u8]) = Box<dyn FnMut(&[u8]) + Send>> {
     decoder: opus::Decoder,

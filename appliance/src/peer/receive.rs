@@ -22,6 +22,7 @@ use crate::forward::{
     FULL_RID, Forwarder, KEYFRAME_GAP, Publication, SMALL_RID, SlotStream, Source,
 };
 use crate::media::remote::{Decoder, GuestMedia, RemoteCodec, TileSize};
+use crate::media::voice::VoiceCounts;
 use crate::metrics::{GuestCounters, layer_code};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -225,7 +226,10 @@ pub async fn receive_remote_track(
                     counter.add(1, packet.payload.len() as u64, 1);
                     if let Some(media) = &media {
                         let size = TileSize::Large;
-                        decode(&guest_id, &track, media, &mut decoder, &packet, ssrc, size).await;
+                        let heard =
+                            decode(&guest_id, &track, media, &mut decoder, &packet, ssrc, size)
+                                .await;
+                        counters.voice_packets.add(heard);
                     }
                     continue;
                 }
@@ -291,7 +295,9 @@ pub async fn receive_remote_track(
                 if take.decode
                     && let Some(media) = &media
                 {
-                    decode(&guest_id, &track, media, &mut decoder, &packet, ssrc, size).await;
+                    let heard =
+                        decode(&guest_id, &track, media, &mut decoder, &packet, ssrc, size).await;
+                    counters.voice_packets.add(heard);
                     if let Some(old) = retiring.take() {
                         retire(old);
                     }
@@ -314,7 +320,7 @@ fn retire(decoder: Decoder) {
 
 /// Hand `packet` to the track's decoder, built at the first packet (`None` inside once
 /// that failed) for the codec of the stream it came in (`ssrc`, before any renumbering),
-/// with tiles of `size` (a video's).
+/// with tiles of `size` (a video's); what became of it, where it was an Opus voice's.
 async fn decode(
     guest_id: &GuestId,
     track: &Arc<dyn TrackRemote>,
@@ -323,13 +329,14 @@ async fn decode(
     packet: &rtc::rtp::packet::Packet,
     ssrc: u32,
     size: TileSize,
-) {
+) -> VoiceCounts {
     if decoder.is_none() {
         let payload_type = packet.header.payload_type;
         *decoder = Some(start(guest_id, track, media, ssrc, payload_type, size).await);
     }
-    if let Some(Some(d)) = decoder {
-        d.push(packet);
+    match decoder {
+        Some(Some(d)) => d.push(packet),
+        _ => VoiceCounts::default(),
     }
 }
 
