@@ -11,7 +11,9 @@ use axum::routing::get;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use visavis_api::local::{GuestMetrics, LayerMetrics, MetricsSnapshot, StreamCounters, VideoLayer};
+use visavis_api::local::{
+    GuestMetrics, LayerMetrics, MetricsSnapshot, StreamCounters, VideoLayer, VoicePackets,
+};
 
 /// How many sound starts the metrics keep of each kind ([`SoundAt`]).
 pub const SOUND_STARTS_KEPT: usize = 32;
@@ -111,6 +113,15 @@ pub struct VoiceCounters {
 }
 
 impl VoiceCounters {
+    pub fn get(&self) -> VoicePackets {
+        VoicePackets {
+            decoded: self.decoded.load(Relaxed),
+            concealed: self.concealed.load(Relaxed),
+            late: self.late.load(Relaxed),
+            bad: self.bad.load(Relaxed),
+        }
+    }
+
     pub fn add(&self, counts: VoiceCounts) {
         for (counter, n) in [
             (&self.decoded, counts.decoded),
@@ -258,10 +269,7 @@ impl Metrics {
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),
             group_voice_late_packets: self.group_voice_late_packets.load(Relaxed),
-            voice_packets_decoded: self.voice_packets.decoded.load(Relaxed),
-            voice_packets_concealed: self.voice_packets.concealed.load(Relaxed),
-            voice_packets_late: self.voice_packets.late.load(Relaxed),
-            voice_packets_bad: self.voice_packets.bad.load(Relaxed),
+            voice_packets: self.voice_packets.get(),
             forwarded_packets: self.forwarded_packets.load(Relaxed),
             forwarded_streams: self.forwarded_streams.load(Relaxed),
             forward_keyframe_requests: self.forward_keyframe_requests.load(Relaxed),
@@ -301,9 +309,7 @@ impl Metrics {
                     retransmits_refused: g.retransmits_refused.load(Relaxed),
                     layer: layer_from_code(g.layer.load(Relaxed)),
                     camera_layer: layer_from_code(g.camera_layer.load(Relaxed)),
-                    voice_packets_concealed: g.voice_packets.concealed.load(Relaxed),
-                    voice_packets_late: g.voice_packets.late.load(Relaxed),
-                    voice_packets_bad: g.voice_packets.bad.load(Relaxed),
+                    voice_packets: g.voice_packets.get(),
                 })
                 .collect(),
         }

@@ -13,6 +13,20 @@ pub struct StreamCounters {
     pub frames: u64,
 }
 
+/// Guests' Opus voice packets as the unit's decoders took them: one guest's, or all
+/// guests' together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VoicePackets {
+    pub decoded: u64,
+    /// Lost on the way and made up for by the decoder (its loss concealment, or the next
+    /// packet's redundancy): the guest's link's loss, as heard.
+    pub concealed: u64,
+    /// Dropped as late (their place already made up for) or repeated.
+    pub late: u64,
+    /// Refused by the decoder (corrupt, or not Opus).
+    pub bad: u64,
+}
+
 /// Counters for one guest's peer connection.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,14 +60,9 @@ pub struct GuestMetrics {
     /// (a thin uplink).
     #[serde(default)]
     pub camera_layer: VideoLayer,
-    /// The guest's voice packets lost on the way and made up for by the unit's decoder,
-    /// dropped as late or repeated, and refused (see the unit-wide `voice_packets_*`).
+    /// The guest's voice as the unit decoded it.
     #[serde(default)]
-    pub voice_packets_concealed: u64,
-    #[serde(default)]
-    pub voice_packets_late: u64,
-    #[serde(default)]
-    pub voice_packets_bad: u64,
+    pub voice_packets: VoicePackets,
 }
 
 /// One of the unit's video encodings. Every guest gets one of them; an encoding serves every
@@ -147,20 +156,9 @@ pub struct MetricsSnapshot {
     /// cushion, up to 60 ms.
     #[serde(default)]
     pub group_voice_late_packets: u64,
-    /// Guests' Opus voice packets decoded, all voices together.
+    /// Every guest's voice as the unit decoded it, all together (guests who left too).
     #[serde(default)]
-    pub voice_packets_decoded: u64,
-    /// Guests' voice packets lost on the way and made up for by the decoder (its loss
-    /// concealment, or the next packet's redundancy): the link's loss, as heard.
-    #[serde(default)]
-    pub voice_packets_concealed: u64,
-    /// Guests' voice packets dropped as late (their place already made up for) or
-    /// repeated.
-    #[serde(default)]
-    pub voice_packets_late: u64,
-    /// Guests' voice packets the decoder refused (corrupt, or not Opus).
-    #[serde(default)]
-    pub voice_packets_bad: u64,
+    pub voice_packets: VoicePackets,
     /// RTP packets of guests' pictures forwarded to other guests (`[video]
     /// guests_see_each_other`), all together; never re-encoded.
     #[serde(default)]
@@ -278,22 +276,22 @@ impl MetricsSnapshot {
             (
                 "voice_packets_decoded_total",
                 "Guests' Opus voice packets decoded.",
-                self.voice_packets_decoded,
+                self.voice_packets.decoded,
             ),
             (
                 "voice_packets_concealed_total",
                 "Guests' voice packets lost and made up for by the decoder.",
-                self.voice_packets_concealed,
+                self.voice_packets.concealed,
             ),
             (
                 "voice_packets_late_total",
                 "Guests' voice packets dropped as late or repeated.",
-                self.voice_packets_late,
+                self.voice_packets.late,
             ),
             (
                 "voice_packets_bad_total",
                 "Guests' voice packets the decoder refused (corrupt, or not Opus).",
-                self.voice_packets_bad,
+                self.voice_packets.bad,
             ),
         ] {
             gauge(&mut out, name, "counter", help, value);
@@ -512,19 +510,19 @@ fn guest_congestion_lines(out: &mut String, guests: &[GuestMetrics]) {
             "guest_voice_packets_concealed_total",
             "counter",
             "The guest's voice packets lost and made up for by the unit's decoder.",
-            |g| g.voice_packets_concealed,
+            |g| g.voice_packets.concealed,
         ),
         (
             "guest_voice_packets_late_total",
             "counter",
             "The guest's voice packets dropped as late or repeated.",
-            |g| g.voice_packets_late,
+            |g| g.voice_packets.late,
         ),
         (
             "guest_voice_packets_bad_total",
             "counter",
             "The guest's voice packets the unit's decoder refused.",
-            |g| g.voice_packets_bad,
+            |g| g.voice_packets.bad,
         ),
     ];
     families(out, &fields, guests, guest_label);
@@ -575,7 +573,10 @@ mod tests {
                 retransmitted: 17,
                 retransmits_refused: 4,
                 layer: VideoLayer::Small,
-                voice_packets_concealed: 6,
+                voice_packets: VoicePackets {
+                    concealed: 6,
+                    ..Default::default()
+                },
                 ..Default::default()
             }],
             layers: vec![LayerMetrics {

@@ -15,7 +15,9 @@ mod metrics;
 mod mirror;
 mod staff;
 
-pub use metrics::{GuestMetrics, LayerMetrics, MetricsSnapshot, StreamCounters, VideoLayer};
+pub use metrics::{
+    GuestMetrics, LayerMetrics, MetricsSnapshot, StreamCounters, VideoLayer, VoicePackets,
+};
 pub use mirror::{Applied, CHAT_KEPT, MAX_LOOKS};
 pub use staff::{NetworkLink, StaffAction, StaffPin, StaffReport};
 

@@ -1012,25 +1012,14 @@ mod call_voice {
         );
         // Every packet decoded, every lost one made up for, and counted where the staff see.
         let counted = metrics.snapshot();
-        assert_eq!(
-            (
-                counted.voice_packets_decoded,
-                counted.voice_packets_concealed,
-                counted.voice_packets_late,
-                counted.voice_packets_bad
-            ),
-            (150, lost, 0, 0)
-        );
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        assert_eq!(
-            (
-                load(&guest_counted.decoded),
-                load(&guest_counted.concealed),
-                load(&guest_counted.late),
-                load(&guest_counted.bad)
-            ),
-            (150, lost, 0, 0)
-        );
+        let expected = visavis_api::local::VoicePackets {
+            decoded: 150,
+            concealed: lost,
+            late: 0,
+            bad: 0,
+        };
+        assert_eq!(counted.voice_packets, expected);
+        assert_eq!(guest_counted.get(), expected);
         // The guest talked without a pause: their voice started once, as it was decoded.
         let starts = counted.voice_sound_starts_unix_us;
         assert_eq!(starts.len(), 1, "{starts:?}");

@@ -315,9 +315,9 @@ pub async fn run(dir: &Path, place: Place) -> Result<Report> {
         jitter_buffer_ms: (held1.0 - held0.0) * 1000.0 / emitted,
         late_packets: m.group_voice_late_packets,
         voice_packets: (
-            m.voice_packets_decoded,
-            m.voice_packets_concealed,
-            m.voice_packets_late,
+            m.voice_packets.decoded,
+            m.voice_packets.concealed,
+            m.voice_packets.late,
         ),
     })
 }
