@@ -10,7 +10,8 @@
 //!    resolution, glass-to-glass latency (the capture time applianced draws into each
 //!    frame, read back in the guest page, as `bench call` does; namespaces share the
 //!    machine's clock), how long the guest's jitter buffer held frames (and the least delay
-//!    asked of it), and the unit's video send rate and estimate second by second.
+//!    asked of it), the guest's voice at the unit (packets decoded, lost and made up
+//!    for, dropped as late), and the unit's video send rate and estimate second by second.
 //! 3. The guest's cap dropped from 4 to 1 Mbit/s mid-call: the unit's video send rate to
 //!    that guest, second by second (between the unit's refreshes of its count, seen within
 //!    50 ms), and how long until it fits under the new cap; freezes meanwhile.
@@ -28,7 +29,7 @@ use crate::{pass, percentile};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use visavis_api::local::MetricsSnapshot;
+use visavis_api::local::{MetricsSnapshot, VoicePackets};
 use visavis_e2e::lab::call::{LabCall, frames_flow};
 use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
 use visavis_e2e::{
@@ -310,12 +311,14 @@ async fn thin(link: LinkShape, name: &str) -> Result<String> {
     let seen = bench_state(&call.guest).await?.1.len();
     let up_a = video_bytes_in(&call)?;
     let resent_a = retransmits(&call)?;
+    let voice_a = voice(&call)?;
     call.guest.start_video_trace().await?;
     let t0 = Instant::now();
     let series = send_series(&call, t0, window).await?;
     let b = reception(&call).await?;
     let trace = call.guest.take_video_trace().await?;
     let resent_b = retransmits(&call)?;
+    let voice_b = voice(&call)?;
     let secs = t0.elapsed().as_secs_f64();
     let up_kbit = (video_bytes_in(&call)? - up_a) as f64 * 8.0 / 1000.0 / secs;
     let mut latencies: Vec<f64> = bench_state(&call.guest)
@@ -332,6 +335,7 @@ async fn thin(link: LinkShape, name: &str) -> Result<String> {
          glass-to-glass latency: p50 {:.0} ms, p95 {:.0} ms ({} frames read); \
          the guest's own video to the unit over the same link: {up_kbit:.0} kbit/s\n  \
          the guest's {}\n  \
+         the guest's voice at the unit: {}\n  \
          the unit's video send rate to the guest, per second (kbit/s): {}\n  \
          its estimate for the guest, per second (kbit/s): {}\n{}",
         link_text(&link),
@@ -342,6 +346,7 @@ async fn thin(link: LinkShape, name: &str) -> Result<String> {
         percentile(&mut latencies, 95.0),
         latencies.len(),
         jitter_buffer(&a, &b),
+        voice_heard(&voice_a, &voice_b),
         sent,
         estimates,
         freezes_told(&trace),
@@ -416,6 +421,27 @@ fn retransmits(call: &LabCall) -> Result<(u64, u64)> {
         .first()
         .map(|g| (g.retransmitted, g.retransmits_refused))
         .ok_or_else(|| Error::new("the unit lists no guest"))
+}
+
+/// The unit's one guest's voice packets as the unit decoded them so far.
+fn voice(call: &LabCall) -> Result<VoicePackets> {
+    let m = metrics(&call.unit)?;
+    m.guests
+        .first()
+        .map(|g| g.voice_packets)
+        .ok_or_else(|| Error::new("the unit lists no guest"))
+}
+
+/// "1480 packets decoded, 31 lost and made up for (2.1 %), 0 dropped as late", between `a`
+/// and `b`.
+fn voice_heard(a: &VoicePackets, b: &VoicePackets) -> String {
+    let (decoded, concealed) = (b.decoded - a.decoded, b.concealed - a.concealed);
+    let share = 100.0 * concealed as f64 / (decoded + concealed).max(1) as f64;
+    format!(
+        "{decoded} packets decoded, {concealed} lost and made up for ({share:.1} %), {} \
+         dropped as late",
+        b.late - a.late
+    )
 }
 
 /// Each freeze in a guest's video trace: when it ended (seconds into the trace), how long
