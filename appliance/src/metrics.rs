@@ -113,6 +113,7 @@ pub struct VoiceCounters {
 }
 
 impl VoiceCounters {
+    /// The counts as the local API gives them.
     pub fn get(&self) -> VoicePackets {
         VoicePackets {
             decoded: self.decoded.load(Relaxed),
@@ -122,6 +123,7 @@ impl VoiceCounters {
         }
     }
 
+    /// Add what a voice's decoder counted since it was last added.
     pub fn add(&self, counts: VoiceCounts) {
         for (counter, n) in [
             (&self.decoded, counts.decoded),

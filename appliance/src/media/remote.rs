@@ -1010,7 +1010,7 @@ mod call_voice {
             warnings.len(),
             warnings.first()
         );
-        // Every packet decoded, every lost one made up for, and counted where the staff see.
+        // Every packet decoded, every lost one made up for, and so counted in the metrics.
         let counted = metrics.snapshot();
         let expected = visavis_api::local::VoicePackets {
             decoded: 150,
