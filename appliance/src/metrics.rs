@@ -5,7 +5,6 @@
 //! in the call is the unit's state's business. A guest's counters are listed while the
 //! daemon holds their [`Listed`] guard, that is while it holds their peer connection.
 
-use crate::media::voice::VoiceCounts;
 use axum::Router;
 use axum::routing::get;
 use std::collections::{BTreeMap, VecDeque};
@@ -102,7 +101,7 @@ fn layer_from_code(code: u8) -> VideoLayer {
     }
 }
 
-/// Guests' Opus voice packets as their decoders took them ([`VoiceCounts`]), kept for one
+/// Guests' Opus voice packets as their decoders took them ([`VoicePackets`]), kept for one
 /// guest or for all together.
 #[derive(Debug, Default)]
 pub struct VoiceCounters {
@@ -124,7 +123,7 @@ impl VoiceCounters {
     }
 
     /// Add what a voice's decoder counted since it was last added.
-    pub fn add(&self, counts: VoiceCounts) {
+    pub fn add(&self, counts: VoicePackets) {
         for (counter, n) in [
             (&self.decoded, counts.decoded),
             (&self.concealed, counts.concealed),

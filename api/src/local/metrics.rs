@@ -27,6 +27,18 @@ pub struct VoicePackets {
     pub bad: u64,
 }
 
+impl VoicePackets {
+    /// What was counted since `before` (an earlier reading of the same counts).
+    pub fn since(self, before: VoicePackets) -> VoicePackets {
+        VoicePackets {
+            decoded: self.decoded.saturating_sub(before.decoded),
+            concealed: self.concealed.saturating_sub(before.concealed),
+            late: self.late.saturating_sub(before.late),
+            bad: self.bad.saturating_sub(before.bad),
+        }
+    }
+}
+
 /// Counters for one guest's peer connection.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

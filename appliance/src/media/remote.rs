@@ -20,7 +20,7 @@
 use super::MediaError;
 use super::group::{GroupAudio, OwnMix};
 use super::room::RoomAudio;
-use super::voice::{Heard, OpusVoice, VoiceCounts};
+use super::voice::{Heard, OpusVoice};
 use crate::metrics::{Metrics, lock};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use visavis_api::local::Preview;
+use visavis_api::local::{Preview, VoicePackets};
 use visavis_api::signaling::GuestId;
 
 /// Tile frames: 4:3 RGBA, letterboxed (phones send portrait, laptops landscape).
@@ -517,13 +517,13 @@ impl Decoder {
     /// it: the jitter buffer and the decoder cope with a gap better than the call copes
     /// with a stall. An Opus voice's packets are counted into the unit's metrics, and what
     /// this one counted is returned for the guest's own (nothing for a pipeline's).
-    pub fn push(&mut self, packet: &rtc::rtp::packet::Packet) -> VoiceCounts {
+    pub fn push(&mut self, packet: &rtc::rtp::packet::Packet) -> VoicePackets {
         match &mut self.path {
             Path::Pipeline { src, .. } => {
                 if let Ok(bytes) = packet.marshal() {
                     let _ = src.push_buffer(gst::Buffer::from_mut_slice(bytes.to_vec()));
                 }
-                VoiceCounts::default()
+                VoicePackets::default()
             }
             Path::Opus(voice) => {
                 let before = voice.counts();
@@ -1012,7 +1012,7 @@ mod call_voice {
         );
         // Every packet decoded, every lost one made up for, and so counted in the metrics.
         let counted = metrics.snapshot();
-        let expected = visavis_api::local::VoicePackets {
+        let expected = VoicePackets {
             decoded: 150,
             concealed: lost,
             late: 0,

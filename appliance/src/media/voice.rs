@@ -23,6 +23,7 @@ use crate::metrics::{Metrics, SoundAt, unix_us};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
+use visavis_api::local::VoicePackets;
 use visavis_api::signaling::GuestId;
 
 /// The longest Opus packet: 120 ms, at the room's rate (every voice is decoded at it).
@@ -126,29 +127,6 @@ impl Arrival {
     }
 }
 
-/// What became of the packets given to an [`OpusVoice`], for its tests and the metrics.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct VoiceCounts {
-    pub decoded: u64,
-    /// Packets made up for (loss concealment, or the next packet's redundancy).
-    pub concealed: u64,
-    pub late: u64,
-    /// Packets libopus refused (corrupt or not Opus).
-    pub bad: u64,
-}
-
-impl VoiceCounts {
-    /// What was counted since `before` (an earlier reading of the same voice).
-    pub fn since(self, before: VoiceCounts) -> VoiceCounts {
-        VoiceCounts {
-            decoded: self.decoded.saturating_sub(before.decoded),
-            concealed: self.concealed.saturating_sub(before.concealed),
-            late: self.late.saturating_sub(before.late),
-            bad: self.bad.saturating_sub(before.bad),
-        }
-    }
-}
-
 /// A guest's Opus voice, decoded packet by packet into its [`Heard`].
 pub struct OpusVoice<S: FnMut(&[u8]) = Box<dyn FnMut(&[u8]) + Send>> {
     decoder: opus::Decoder,
@@ -157,7 +135,7 @@ pub struct OpusVoice<S: FnMut(&[u8]) = Box<dyn FnMut(&[u8]) + Send>> {
     frame: usize,
     pcm: Vec<i16>,
     bytes: Vec<u8>,
-    counts: VoiceCounts,
+    counts: VoicePackets,
     sink: S,
 }
 
@@ -171,12 +149,13 @@ impl<S: FnMut(&[u8])> OpusVoice<S> {
             frame: USUAL_FRAME,
             pcm: vec![0; MAX_FRAME],
             bytes: Vec::with_capacity(MAX_FRAME * 2),
-            counts: VoiceCounts::default(),
+            counts: VoicePackets::default(),
             sink,
         })
     }
 
-    pub fn counts(&self) -> VoiceCounts {
+    /// What became of the packets given to it so far, for its tests and the metrics.
+    pub fn counts(&self) -> VoicePackets {
         self.counts
     }
 

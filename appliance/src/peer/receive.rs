@@ -22,14 +22,13 @@ use crate::forward::{
     FULL_RID, Forwarder, KEYFRAME_GAP, Publication, SMALL_RID, SlotStream, Source,
 };
 use crate::media::remote::{Decoder, GuestMedia, RemoteCodec, TileSize};
-use crate::media::voice::VoiceCounts;
 use crate::metrics::{GuestCounters, layer_code};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use visavis_api::local::VideoLayer;
+use visavis_api::local::{VideoLayer, VoicePackets};
 use visavis_api::signaling::GuestId;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -329,14 +328,14 @@ async fn decode(
     packet: &rtc::rtp::packet::Packet,
     ssrc: u32,
     size: TileSize,
-) -> VoiceCounts {
+) -> VoicePackets {
     if decoder.is_none() {
         let payload_type = packet.header.payload_type;
         *decoder = Some(start(guest_id, track, media, ssrc, payload_type, size).await);
     }
     match decoder {
         Some(Some(d)) => d.push(packet),
-        _ => VoiceCounts::default(),
+        _ => VoicePackets::default(),
     }
 }
 

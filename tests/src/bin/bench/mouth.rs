@@ -28,6 +28,7 @@ use crate::percentile;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
+use visavis_api::local::VoicePackets;
 use visavis_e2e::lab::call::start_unit;
 use visavis_e2e::listen;
 use visavis_e2e::wait::{self, Check};
@@ -80,9 +81,8 @@ pub struct Report {
     jitter_buffer_ms: f64,
     /// Voice packets that reached the unit after its mixes had run out of that voice.
     late_packets: u64,
-    /// Both guests' voice packets the unit decoded over the call, and those it made up for
-    /// (lost on the way) or dropped as late.
-    voice_packets: (u64, u64, u64),
+    /// Both guests' voice packets as the unit decoded them over the call.
+    voice_packets: VoicePackets,
 }
 
 impl Report {
@@ -137,7 +137,12 @@ impl fmt::Display for Report {
              each adds 10 ms to that voice's cushion)",
             self.late_packets
         )?;
-        let (decoded, concealed, late) = self.voice_packets;
+        let VoicePackets {
+            decoded,
+            concealed,
+            late,
+            ..
+        } = self.voice_packets;
         writeln!(
             f,
             "  both voices' packets at the unit: {decoded} decoded, {concealed} lost and made up for, \
@@ -314,11 +319,7 @@ pub async fn run(dir: &Path, place: Place) -> Result<Report> {
         output_latency_ms: heard.output_latency * 1000.0,
         jitter_buffer_ms: (held1.0 - held0.0) * 1000.0 / emitted,
         late_packets: m.group_voice_late_packets,
-        voice_packets: (
-            m.voice_packets.decoded,
-            m.voice_packets.concealed,
-            m.voice_packets.late,
-        ),
+        voice_packets: m.voice_packets,
     })
 }
 

@@ -29,7 +29,7 @@ use crate::{pass, percentile};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use visavis_api::local::{MetricsSnapshot, VoicePackets};
+use visavis_api::local::{GuestMetrics, MetricsSnapshot, VoicePackets};
 use visavis_e2e::lab::call::{LabCall, frames_flow};
 use visavis_e2e::lab::{Lab, LabConfig, LinkShape, NatKind, Node, Side, Wire};
 use visavis_e2e::{
@@ -416,31 +416,31 @@ fn send_lines(series: &[SendSample]) -> (String, String) {
 
 /// Packets the unit retransmitted to its one guest so far, and those it refused to.
 fn retransmits(call: &LabCall) -> Result<(u64, u64)> {
+    one_guest(call).map(|g| (g.retransmitted, g.retransmits_refused))
+}
+
+/// The metrics of the unit's one guest.
+fn one_guest(call: &LabCall) -> Result<GuestMetrics> {
     let m = metrics(&call.unit)?;
     m.guests
-        .first()
-        .map(|g| (g.retransmitted, g.retransmits_refused))
+        .into_iter()
+        .next()
         .ok_or_else(|| Error::new("the unit lists no guest"))
 }
 
 /// The unit's one guest's voice packets as the unit decoded them so far.
 fn voice(call: &LabCall) -> Result<VoicePackets> {
-    let m = metrics(&call.unit)?;
-    m.guests
-        .first()
-        .map(|g| g.voice_packets)
-        .ok_or_else(|| Error::new("the unit lists no guest"))
+    one_guest(call).map(|g| g.voice_packets)
 }
 
 /// "1480 packets decoded, 31 lost and made up for (2.1 %), 0 dropped as late", between `a`
 /// and `b`.
 fn voice_heard(a: &VoicePackets, b: &VoicePackets) -> String {
-    let (decoded, concealed) = (b.decoded - a.decoded, b.concealed - a.concealed);
-    let share = 100.0 * concealed as f64 / (decoded + concealed).max(1) as f64;
+    let d = b.since(*a);
+    let share = 100.0 * d.concealed as f64 / (d.decoded + d.concealed).max(1) as f64;
     format!(
-        "{decoded} packets decoded, {concealed} lost and made up for ({share:.1} %), {} \
-         dropped as late",
-        b.late - a.late
+        "{} packets decoded, {} lost and made up for ({share:.1} %), {} dropped as late",
+        d.decoded, d.concealed, d.late
     )
 }
 
@@ -478,29 +478,17 @@ pub fn freezes_told(trace: &[TraceSample]) -> String {
 
 /// The video bytes the unit received from its one guest so far.
 fn video_bytes_in(call: &LabCall) -> Result<u64> {
-    let m = metrics(&call.unit)?;
-    m.guests
-        .first()
-        .map(|g| g.video_in.bytes)
-        .ok_or_else(|| Error::new("the unit lists no guest"))
+    one_guest(call).map(|g| g.video_in.bytes)
 }
 
 /// The unit's bandwidth estimate for its one guest, kbit/s.
 fn estimate_kbit(call: &LabCall) -> Result<u64> {
-    let m = metrics(&call.unit)?;
-    m.guests
-        .first()
-        .map(|g| g.estimate_bps / 1000)
-        .ok_or_else(|| Error::new("the unit lists no guest"))
+    one_guest(call).map(|g| g.estimate_bps / 1000)
 }
 
 /// The unit's video bytes sent to its one guest so far.
 fn video_bytes_out(call: &LabCall) -> Result<u64> {
-    let m = metrics(&call.unit)?;
-    m.guests
-        .first()
-        .map(|g| g.video_out.bytes)
-        .ok_or_else(|| Error::new("the unit lists no guest"))
+    one_guest(call).map(|g| g.video_out.bytes)
 }
 
 /// How often the unit's count of video bytes sent is read.
