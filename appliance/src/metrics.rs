@@ -167,6 +167,8 @@ pub struct Metrics {
     pub group_voices: AtomicU64,
     /// Guests' voice packets that came after the mixes had run out of that voice.
     pub group_voice_late_packets: AtomicU64,
+    /// Guests' voice packets that came after the speaker had run out of that voice.
+    pub speaker_voice_late_packets: AtomicU64,
     /// Guests' Opus voice packets as their decoders took them (`media::voice`), all
     /// together: decoded, made up for (lost), dropped as late or repeated, refused.
     pub voice_packets: VoiceCounters,
@@ -270,6 +272,7 @@ impl Metrics {
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),
             group_voice_late_packets: self.group_voice_late_packets.load(Relaxed),
+            speaker_voice_late_packets: self.speaker_voice_late_packets.load(Relaxed),
             voice_packets: self.voice_packets.get(),
             forwarded_packets: self.forwarded_packets.load(Relaxed),
             forwarded_streams: self.forwarded_streams.load(Relaxed),

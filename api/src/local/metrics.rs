@@ -168,6 +168,11 @@ pub struct MetricsSnapshot {
     /// cushion, up to 60 ms.
     #[serde(default)]
     pub group_voice_late_packets: u64,
+    /// Guests' voice packets that came after the speaker had run out of that voice (the
+    /// voice broke up in the room); each adds 10 ms to that voice's cushion on the speaker,
+    /// up to 60 ms.
+    #[serde(default)]
+    pub speaker_voice_late_packets: u64,
     /// Every guest's voice as the unit decoded it, all together (guests who left too).
     #[serde(default)]
     pub voice_packets: VoicePackets,
@@ -283,6 +288,13 @@ impl MetricsSnapshot {
             "counter",
             "Guests' voice packets that came after the mixes had run out of that voice.",
             self.group_voice_late_packets,
+        );
+        gauge(
+            &mut out,
+            "speaker_voice_late_packets_total",
+            "counter",
+            "Guests' voice packets that came after the speaker had run out of that voice.",
+            self.speaker_voice_late_packets,
         );
         for (name, help, value) in [
             (

@@ -13,8 +13,8 @@
 //! letterboxed (and scaled up when smaller) into the tile → `shmsink`. An Opus voice (what
 //! browsers send) is decoded with no pipeline, in the task that received its packets
 //! ([`super::voice`]); a voice in another codec has a pipeline as a picture has, ending in
-//! an `appsink`. Either way the decoded voice goes to the speaking meter, the guest's input
-//! of the room's mixer and the other guests' own mixes ([`Heard`]).
+//! an `appsink`. Either way the decoded voice goes to the speaking meter, the speaker (added
+//! to the room's mix, [`super::room::LiveVoice`]) and the other guests' own mixes ([`Heard`]).
 //! A decoder that fails only costs that guest's tile or voice: the call goes on.
 
 use super::MediaError;
@@ -343,10 +343,10 @@ impl GuestMedia {
         })
     }
 
-    /// Where `guest_id`'s decoded voice goes: their input of the room's mix, the other
+    /// Where `guest_id`'s decoded voice goes: the speaker (the room's mix), the other
     /// guests' mixes, the speaking indicator.
     fn heard(&self, guest_id: &GuestId) -> Result<Heard, MediaError> {
-        let room = self.inner.room.voice(guest_id.as_str())?;
+        let room = self.inner.room.live_voice();
         let others = self.inner.group.as_ref().map(|g| g.voice(guest_id));
         Ok(Heard::new(
             guest_id.clone(),
@@ -714,12 +714,12 @@ mod tests {
         assert!(tile.socket.starts_with(&*dir.path().to_string_lossy()));
         let voice = media.decoder(&id, &opus, TileSize::Large).unwrap();
         assert_eq!(
-            media.inner.room.mixer_inputs(),
-            2,
+            media.inner.room.live_voices(),
+            1,
             "the voice joined the mix"
         );
         drop(voice);
-        assert_eq!(media.inner.room.mixer_inputs(), 1, "and left it");
+        assert_eq!(media.inner.room.live_voices(), 0, "and left it");
         assert!(events.try_recv().is_err(), "a voice has no tile to report");
         drop(video);
         assert_eq!(
@@ -869,8 +869,9 @@ mod tests {
         );
     }
 
-    /// Every element a guest's decoders made, their pipelines and their voice's input of
-    /// the room's mix are freed when the decoders are dropped (a guest leaving).
+    /// Every element a guest's decoders made and their pipelines are freed, and their voice
+    /// leaves the speaker, when the decoders are dropped (a guest leaving); the room's
+    /// pipeline is as it was.
     #[tokio::test]
     async fn a_leaving_guest_s_decoders_leave_no_element_behind() {
         gst::init().unwrap();
@@ -897,7 +898,11 @@ mod tests {
             }
         }
         assert!(alive.len() > 10, "{} elements", alive.len());
-        assert!(media.inner.room.pipeline().children().len() > room_elements);
+        assert_eq!(
+            media.inner.room.live_voices(),
+            1,
+            "the voice is on the speaker"
+        );
         drop(decoders);
         let left: Vec<String> = alive
             .iter()
@@ -906,6 +911,7 @@ mod tests {
         assert!(left.is_empty(), "still alive: {left:?}");
         assert_eq!(media.inner.room.pipeline().children().len(), room_elements);
         assert_eq!(media.inner.room.mixer_inputs(), 1);
+        assert_eq!(media.inner.room.live_voices(), 0);
     }
 
     #[test]

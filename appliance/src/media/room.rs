@@ -1,14 +1,17 @@
 //! The room's speaker: every guest's voice in one mix, at the room's volume, on one sink.
 //!
 //! One pipeline for the whole room: a live silence source keeps the mixer (and the speaker)
-//! running while nobody speaks; each guest's decoded voice comes in through an `appsrc` of
-//! its own on a request pad of one `audiomixer`; the mix goes through one `volume` and a
-//! `webrtcechoprobe` (the echo canceller's far-end reference, taken exactly where the mix
-//! leaves for the speaker) to one sink. One sink means any ALSA device plays every guest,
-//! a bare `hw:` device included (it takes a single client).
+//! running while nobody speaks; the mix goes through one `volume` and a `webrtcechoprobe`
+//! (the echo canceller's far-end reference, taken exactly where the mix leaves for the
+//! speaker) to one sink. One sink means any ALSA device plays every guest, a bare `hw:`
+//! device included (it takes a single client).
 //!
-//! A guest's voice is added with [`RoomAudio::voice`] and leaves when its [`VoiceInput`] is
-//! dropped: its source stops, its mixer pad is released, the others play on.
+//! The guests' voices ([`RoomAudio::live_voice`], pushed as they are decoded) are added to
+//! each buffer as it leaves the mixer, each from a short buffer of its own, in the mixer's
+//! thread ([`live`]): no thread, queue or mixer input per guest. A voice leaves when its
+//! [`LiveVoice`] is dropped; the others play on. Audio timed by its caller (the simulated
+//! room's far end) comes in through an `appsrc` of its own on the mixer
+//! ([`RoomAudio::voice`]).
 //!
 //! Where the sound goes is a [`Speaker`]: an ALSA device, nowhere, or (for tests) an
 //! `appsink` the test reads, behind the same seam.
@@ -18,10 +21,15 @@
 //! fading out), so it plays on whatever device plays the guests, at the room's volume,
 //! and the echo canceller hears it as it hears them.
 
+mod live;
+
+pub use live::LiveVoice;
+
 use super::MediaError;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
+use live::LiveVoices;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
@@ -29,10 +37,12 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 pub const RATE: u32 = 48_000;
 /// The raw audio caps of the room (voices, mix, microphone after channel selection).
 pub const CAPS: &str = "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1";
-/// How long the mixer waits for a late voice before mixing without it (ns). Covers the
-/// bursts in which a guest's jitter buffer hands its packets on.
+/// How long the mixer waits for a late input before mixing without it (ns): the chime's
+/// and a timed voice's ([`RoomAudio::voice`]); the guests' voices wait in their own
+/// buffers and join after it ([`live`]).
 const MIX_LATENCY_NS: u64 = 40_000_000;
-/// How much of one guest's voice waits for the mixer: a second (S16 mono at [`RATE`]).
+/// How much of one timed voice (or the chime) waits for the mixer: a second (S16 mono at
+/// [`RATE`]).
 const VOICE_QUEUE_BYTES: u64 = RATE as u64 * 2;
 const VOICE_QUEUE_NS: u64 = 1_000_000_000;
 /// Name of the chime's input of the mix.
@@ -153,6 +163,7 @@ struct Inner {
     mixer: gst::Element,
     volume: gst::Element,
     percent: AtomicU8,
+    live: Arc<LiveVoices>,
 }
 
 /// The room's audio pipeline. Cheap to clone; the pipeline runs as long as the
@@ -182,12 +193,26 @@ impl RoomAudio {
         };
         let mixer = named("mix")?;
         let volume_element = named("room-volume")?;
+        let live = Arc::new(LiveVoices::default());
+        let into_mix = volume_element
+            .static_pad("sink")
+            .ok_or_else(|| build_err("`room-volume` has no sink pad".into()))?;
+        let voices = Arc::downgrade(&live);
+        into_mix.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let (Some(voices), Some(gst::PadProbeData::Buffer(buffer))) =
+                (voices.upgrade(), info.data.as_mut())
+            {
+                add_voices(&voices, buffer);
+            }
+            gst::PadProbeReturn::Ok
+        });
         Ok(RoomAudio {
             inner: Arc::new(Inner {
                 pipeline,
                 mixer,
                 volume: volume_element,
                 percent: AtomicU8::new(volume),
+                live,
             }),
         })
     }
@@ -209,8 +234,18 @@ impl RoomAudio {
             .set_property("volume", f64::from(percent) / 100.0);
     }
 
+    /// A guest's voice on the speaker, pushed as it is decoded ([`live`]).
+    pub fn live_voice(&self) -> LiveVoice {
+        self.inner.live.add()
+    }
+
+    /// How many guests' voices the speaker plays ([`RoomAudio::live_voice`]).
+    pub fn live_voices(&self) -> usize {
+        self.inner.live.len()
+    }
+
     /// How many inputs the mixer has besides the chime's: the silence source and one per
-    /// voice.
+    /// timed voice ([`RoomAudio::voice`]).
     pub fn mixer_inputs(&self) -> usize {
         self.inner.mixer.sink_pads().len().saturating_sub(1)
     }
@@ -250,7 +285,8 @@ impl RoomAudio {
             .and_then(|e| e.downcast().ok())
     }
 
-    /// A new input of the mix, for one guest's voice ([`CAPS`], pushed as it is decoded).
+    /// A new input of the mixer, for audio timed by the caller ([`VoiceInput::push_at`]:
+    /// the simulated room's far end) or on arrival ([`VoiceInput::push`]), at [`CAPS`].
     pub fn voice(&self, name: &str) -> Result<VoiceInput, MediaError> {
         let err = |message: String| MediaError::Build {
             what: "room audio",
@@ -309,7 +345,20 @@ impl RoomAudio {
     }
 }
 
-/// One voice in the mix. Dropping it releases its mixer input; the other voices play on.
+/// Every guest's voice added to a buffer of the mix, which then no longer counts as a gap
+/// (the volume leaves a gap alone).
+fn add_voices(voices: &LiveVoices, buffer: &mut gst::Buffer) {
+    let buffer = buffer.make_mut();
+    let played = match buffer.map_writable() {
+        Ok(mut map) => voices.mix_into(map.as_mut_slice()),
+        Err(_) => false,
+    };
+    if played {
+        buffer.unset_flags(gst::BufferFlags::GAP);
+    }
+}
+
+/// One timed voice in the mix. Dropping it releases its mixer input; the others play on.
 pub struct VoiceInput {
     src: gst_app::AppSrc,
     pad: Option<gst::Pad>,
@@ -392,7 +441,7 @@ mod tests {
     }
 
     /// Whether the speaker comes to play `want` while `voices` each push a steady value.
-    fn plays(tap: &gst_app::AppSink, voices: &[(&VoiceInput, i16)], want: f64) -> bool {
+    fn plays(tap: &gst_app::AppSink, voices: &[(&dyn Push, i16)], want: f64) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut seen = Vec::new();
         while Instant::now() < deadline {
@@ -408,6 +457,23 @@ mod tests {
         }
         eprintln!("wanted {want}, the speaker played {seen:?}");
         false
+    }
+
+    /// A voice the tests push samples into, live or timed.
+    trait Push {
+        fn push(&self, samples: &[u8]);
+    }
+
+    impl Push for VoiceInput {
+        fn push(&self, samples: &[u8]) {
+            VoiceInput::push(self, samples);
+        }
+    }
+
+    impl Push for LiveVoice {
+        fn push(&self, samples: &[u8]) {
+            let _ = LiveVoice::push(self, samples);
+        }
     }
 
     fn steady(value: i16) -> Vec<u8> {
@@ -507,20 +573,17 @@ mod tests {
         room.pipeline().set_state(gst::State::Null).unwrap();
     }
 
-    /// Four voices come out of one sink summed at the room's volume; those leaving free
-    /// their inputs and the last keeps playing.
+    /// Four guests' voices come out of one sink summed at the room's volume, with no input
+    /// of the mixer each; those leaving go and the last keeps playing.
     #[test]
     fn voices_are_mixed_into_one_sink_and_a_voice_leaves_cleanly() {
         gst::init().unwrap();
         let room = RoomAudio::build(&speaker_description(&Speaker::Tap, 50), 50).unwrap();
         room.pipeline().set_state(gst::State::Playing).unwrap();
         let tap = room.speaker_tap().unwrap();
+        let [a, b, c, d] = [(); 4].map(|()| room.live_voice());
+        assert_eq!(room.live_voices(), 4);
         assert_eq!(room.mixer_inputs(), 1, "the silence source only");
-        let a = room.voice("a").unwrap();
-        let b = room.voice("b").unwrap();
-        let c = room.voice("c").unwrap();
-        let d = room.voice("d").unwrap();
-        assert_eq!(room.mixer_inputs(), 5);
         // Four guests at once: 1000 + 2000 + 3000 + 4000 at half volume is 5000.
         assert!(
             plays(
@@ -533,11 +596,7 @@ mod tests {
         drop(d);
         drop(c);
         drop(b);
-        assert_eq!(
-            room.mixer_inputs(),
-            2,
-            "the leaving voices' inputs are released"
-        );
+        assert_eq!(room.live_voices(), 1, "the leaving voices are gone");
         assert!(
             plays(&tap, &[(&a, 1000)], 500.0),
             "the other voice plays on"
@@ -548,8 +607,29 @@ mod tests {
             "the volume applies to the mix"
         );
         drop(a);
-        assert_eq!(room.mixer_inputs(), 1);
+        assert_eq!(room.live_voices(), 0);
         assert!(plays(&tap, &[], 0.0), "silence, still running");
+        room.pipeline().set_state(gst::State::Null).unwrap();
+    }
+
+    /// Timed voices (the simulated room's far end) each have an input of the mixer,
+    /// released as they leave, and are heard with the guests' voices.
+    #[test]
+    fn timed_voices_have_inputs_of_their_own_and_release_them() {
+        gst::init().unwrap();
+        let room = RoomAudio::build(&speaker_description(&Speaker::Tap, 100), 100).unwrap();
+        room.pipeline().set_state(gst::State::Playing).unwrap();
+        let tap = room.speaker_tap().unwrap();
+        let far = room.voice("far").unwrap();
+        let guest = room.live_voice();
+        assert_eq!(room.mixer_inputs(), 2);
+        assert!(
+            plays(&tap, &[(&far, 1000), (&guest, 2000)], 3000.0),
+            "both, summed"
+        );
+        drop(far);
+        assert_eq!(room.mixer_inputs(), 1, "its input is released");
+        assert!(plays(&tap, &[(&guest, 2000)], 2000.0), "the guest plays on");
         room.pipeline().set_state(gst::State::Null).unwrap();
     }
 }

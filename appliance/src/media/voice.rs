@@ -17,7 +17,7 @@
 //! mixer absorb the packets' jitter, as the jitter buffer did.
 
 use super::group::GroupVoice;
-use super::room::{RATE, VoiceInput};
+use super::room::{LiveVoice, RATE};
 use super::sound_starts::{self, SoundStarts};
 use crate::metrics::{Metrics, SoundAt, unix_us};
 use std::sync::Arc;
@@ -45,7 +45,7 @@ pub struct Heard {
     last_report: Option<Instant>,
     starts: SoundStarts,
     metrics: Arc<Metrics>,
-    room: VoiceInput,
+    room: LiveVoice,
     others: Option<GroupVoice>,
 }
 
@@ -54,7 +54,7 @@ impl Heard {
         guest_id: GuestId,
         events: mpsc::UnboundedSender<super::remote::GuestMediaEvent>,
         metrics: Arc<Metrics>,
-        room: VoiceInput,
+        room: LiveVoice,
         others: Option<GroupVoice>,
     ) -> Heard {
         Heard {
@@ -91,7 +91,11 @@ impl Heard {
             let us = sound_starts::us_of_index(at);
             self.metrics.note_sound_start(SoundAt::Voice, us);
         }
-        self.room.push(bytes);
+        if self.room.push(bytes) {
+            self.metrics
+                .speaker_voice_late_packets
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if let Some(others) = &self.others {
             others.push(bytes);
         }

@@ -1,7 +1,8 @@
 //! A guest's decoded voice waiting for the mix's next tick.
 //!
-//! Voices come a packet (20 ms) at a time, when the guest's decoder hands them on; the mix
-//! ticks with the room's microphone, 10 ms at a time, on the unit's clock. So each voice
+//! Voices come a packet (20 ms) at a time, when the guest's decoder hands them on; the
+//! guests' own mixes tick with the room's microphone, and the speaker's mix with the
+//! speaker ([`crate::media::room::LiveVoice`]), 10 ms at a time on the unit's clocks. So each voice
 //! waits in a short buffer: it starts to play once a cushion is waiting beyond the tick's
 //! share (for the packets' jitter), starts again the same way after it ran dry, and never
 //! holds more than 100 ms (a guest's clock a little fast, or a burst after a stall: the

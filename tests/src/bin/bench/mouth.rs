@@ -81,6 +81,8 @@ pub struct Report {
     jitter_buffer_ms: f64,
     /// Voice packets that reached the unit after its mixes had run out of that voice.
     late_packets: u64,
+    /// The same, for the unit's speaker.
+    speaker_late_packets: u64,
     /// Both guests' voice packets as the unit decoded them over the call.
     voice_packets: VoicePackets,
 }
@@ -133,9 +135,9 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  the unit's mixes ran out of a guest's voice {} times in the call (a late packet; \
-             each adds 10 ms to that voice's cushion)",
-            self.late_packets
+            "  the unit's mixes ran out of a guest's voice {} times in the call, its speaker {} \
+             times (a late packet; each adds 10 ms to that voice's cushion there)",
+            self.late_packets, self.speaker_late_packets
         )?;
         let VoicePackets {
             decoded,
@@ -319,6 +321,7 @@ pub async fn run(dir: &Path, place: Place) -> Result<Report> {
         output_latency_ms: heard.output_latency * 1000.0,
         jitter_buffer_ms: (held1.0 - held0.0) * 1000.0 / emitted,
         late_packets: m.group_voice_late_packets,
+        speaker_late_packets: m.speaker_voice_late_packets,
         voice_packets: m.voice_packets,
     })
 }
