@@ -2,17 +2,21 @@
 //! receive-only video sections after its own; the unit answers each with a track of its
 //! own SSRC, in the codecs the guest's camera section names (VP8 and H.264 from a
 //! browser; neither: no slots, the call goes on), registers them with the forwarder once
-//! the connection is up, and writes what the forwarder hands it. A keyframe request from the guest's browser on a slot goes to
-//! the forwarder, which asks the guest shown there.
+//! the connection is up, and the forwarder writes on them ([`SlotTracks`]). A keyframe
+//! request from the guest's browser on a slot goes to the forwarder, which asks the guest
+//! shown there.
 
 use super::rtcp::is_keyframe_request;
 use super::{PeerError, payload_type, video_codec};
-use crate::forward::{FORWARD_SLOTS, Forwarder, Outbound, SlotOut};
+use crate::forward::{FORWARD_SLOTS, Forwarder, Full, SlotOut, SlotWriter};
+use futures::FutureExt;
+use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use visavis_api::datachannel::UnitMessage;
@@ -22,10 +26,6 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::PeerConnection;
 use webrtc::rtp_transceiver::RtpSender;
-
-/// Packets waiting for a guest's slot tracks; beyond it a slot starts again at the next
-/// keyframe (`forward::Publication::packet`).
-const QUEUE: usize = 512;
 
 /// The codecs a slot can carry: what browsers send their cameras in (VP8 first in
 /// Chromium's offers; H.264 constrained baseline as Safari may).
@@ -165,27 +165,45 @@ pub async fn serve(
             }
         }));
     }
-    let tracks: Vec<_> = slots.into_iter().map(|s| s.track).collect();
+    let tracks = SlotTracks {
+        tracks: slots.into_iter().map(|s| s.track).collect(),
+        guest: guest.clone(),
+        failed: AtomicBool::new(false),
+    };
     tasks.push(tokio::spawn(async move {
-        if connected.wait_for(|up| *up).await.is_err() {
-            return;
-        }
-        let (tx, mut rx) = mpsc::channel::<Outbound>(QUEUE);
-        forward.view(&guest, outs, tx, tell);
-        let mut failed = false;
-        while let Some(out) = rx.recv().await {
-            let Some(track) = tracks.get(out.slot) else {
-                continue;
-            };
-            if let Err(e) = track.write_rtp(out.packet).await
-                && !failed
-            {
-                failed = true;
-                tracing::info!(guest = %guest, "cannot send another guest's picture: {e}");
-            }
+        if connected.wait_for(|up| *up).await.is_ok() {
+            forward.view(&guest, outs, tracks, tell);
         }
     }));
     Ok(tasks)
+}
+
+/// A guest's slot tracks, written by the forwarder in the publishing guest's task.
+struct SlotTracks {
+    tracks: Vec<Arc<TrackLocalStaticRTP>>,
+    guest: GuestId,
+    /// Whether a failed write was logged (once a call).
+    failed: AtomicBool,
+}
+
+impl SlotWriter for SlotTracks {
+    fn write(&self, slot: usize, packet: rtp::Packet) -> Result<(), Full> {
+        let Some(track) = self.tracks.get(slot) else {
+            return Ok(());
+        };
+        // Taken at once, or not at all: the connection's queue (256 packets) full means its
+        // sending fell behind.
+        match track.write_rtp(packet).now_or_never() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => {
+                if !self.failed.swap(true, Ordering::Relaxed) {
+                    tracing::info!(guest = %self.guest, "cannot send another guest's picture: {e}");
+                }
+                Ok(())
+            }
+            None => Err(Full),
+        }
+    }
 }
 
 #[cfg(test)]
