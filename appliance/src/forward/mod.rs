@@ -16,8 +16,8 @@
 //! - [`Forwarder`] (here) ties them to the peers: a guest's receiving side publishes
 //!   packets through a [`Publication`]; a guest's sending side registers their slots with
 //!   [`Forwarder::view`] and a [`SlotWriter`], which hands each packet to the slot's track
-//!   at once, in the publisher's task (no task of the viewer's between: with eight guests
-//!   that was 1,792 more wake-ups a second). Keyframe requests
+//!   at once, in the publisher's task (no task and queue of the viewer's between, which
+//!   1,792 packets a second went through with eight guests). Keyframe requests
 //!   (a slot switched, a viewer lost the picture, the unit's screen decodes the same
 //!   layer and waits for one) are coalesced: at most one per publisher per
 //!   [`KEYFRAME_GAP`], however many ask; a slot still waiting for its keyframe a gap later

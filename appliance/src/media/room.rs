@@ -21,7 +21,7 @@
 //! fading out), so it plays on whatever device plays the guests, at the room's volume,
 //! and the echo canceller hears it as it hears them.
 
-mod live;
+pub mod live;
 
 pub use live::LiveVoice;
 
