@@ -348,6 +348,9 @@ impl RoomAudio {
 /// Every guest's voice added to a buffer of the mix, which then no longer counts as a gap
 /// (the volume leaves a gap alone).
 fn add_voices(voices: &LiveVoices, buffer: &mut gst::Buffer) {
+    if voices.is_empty() {
+        return;
+    }
     let buffer = buffer.make_mut();
     let played = match buffer.map_writable() {
         Ok(mut map) => voices.mix_into(map.as_mut_slice()),

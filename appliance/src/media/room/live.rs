@@ -48,6 +48,10 @@ impl LiveVoices {
         lock(&self.state).buffers.len()
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Add each voice's next share to `bytes` (mono S16LE, the mixer's buffer), saturating;
     /// false when no voice played in it (it is left as it was).
     pub(super) fn mix_into(&self, bytes: &mut [u8]) -> bool {

@@ -84,6 +84,8 @@ struct Figures {
     voices: u64,
     /// Voice packets that came after the mixes had run out of that voice, in the window.
     late_voice_packets: u64,
+    /// The same for the unit's speaker.
+    speaker_late_packets: u64,
     /// Each guest's receive rate, everything and the forwarded part, kbit/s.
     receive_kbps: Vec<f64>,
     forwarded_kbps: Vec<f64>,
@@ -125,7 +127,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
         "group: calls of {} guests on a {UPLINK_KBPS} kbit/s uplink (dflt: on the unit's \
          default), measured over {} s once all their media flows\n the unit:\n\
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
-         | forwarded streams, packets/s, keyframe asks | own mixes, voices, late voice packets\n",
+         | forwarded streams, packets/s, keyframe asks | own mixes, voices, late voice packets (mixes / speaker)\n",
         labels.join(", "),
         measure.as_secs()
     );
@@ -134,7 +136,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
             Ok(f) => {
                 let _ = writeln!(
                     out,
-                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {}, {}, {}",
+                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {}, {}, {} / {}",
                     f.cpu,
                     mem::mb(f.pss_kb),
                     f.sent_kbps,
@@ -146,6 +148,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
                     f.own_mixes,
                     f.voices,
                     f.late_voice_packets,
+                    f.speaker_late_packets,
                 );
             }
             Err(e) => {
@@ -272,6 +275,9 @@ async fn call(
         late_voice_packets: m
             .group_voice_late_packets
             .saturating_sub(m0.group_voice_late_packets),
+        speaker_late_packets: m
+            .speaker_voice_late_packets
+            .saturating_sub(m0.speaker_voice_late_packets),
         receive_kbps: Vec::new(),
         forwarded_kbps: Vec::new(),
         pictures: Vec::new(),
