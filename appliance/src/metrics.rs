@@ -162,6 +162,9 @@ pub struct Metrics {
     voice_sound_starts: Mutex<VecDeque<u64>>,
     /// Opus packets of the guests' own mixes (`media::group`), all together.
     pub own_mix_frames_encoded: AtomicU64,
+    /// Of those, the packets of the one encode that every guest whose own voice was quiet
+    /// shares.
+    pub own_mix_frames_shared: AtomicU64,
     /// Guests with a mix of their own now, and guests' voices being mixed for them.
     pub own_mixes: AtomicU64,
     pub group_voices: AtomicU64,
@@ -269,6 +272,7 @@ impl Metrics {
                 .collect(),
             voice_sound_starts_unix_us: lock(&self.voice_sound_starts).iter().copied().collect(),
             own_mix_frames_encoded: self.own_mix_frames_encoded.load(Relaxed),
+            own_mix_frames_shared: self.own_mix_frames_shared.load(Relaxed),
             own_mixes: self.own_mixes.load(Relaxed),
             group_voices: self.group_voices.load(Relaxed),
             group_voice_late_packets: self.group_voice_late_packets.load(Relaxed),

@@ -157,6 +157,11 @@ pub struct MetricsSnapshot {
     /// own voice), all together.
     #[serde(default)]
     pub own_mix_frames_encoded: u64,
+    /// Of those, the packets a guest got from the one encode shared by every guest whose
+    /// own voice was quiet (under -40 dBFS) in that packet and the second before: the
+    /// whole call's sound, encoded once for all of them.
+    #[serde(default)]
+    pub own_mix_frames_shared: u64,
     /// Guests who have a mix of their own now (`[audio] guests_hear_each_other`).
     #[serde(default)]
     pub own_mixes: u64,
@@ -267,6 +272,13 @@ impl MetricsSnapshot {
             "counter",
             "Opus packets of the guests' own mixes.",
             self.own_mix_frames_encoded,
+        );
+        gauge(
+            &mut out,
+            "own_mix_frames_shared_total",
+            "counter",
+            "Opus packets of the guests' own mixes from the encode shared by the quiet guests.",
+            self.own_mix_frames_shared,
         );
         gauge(
             &mut out,

@@ -108,7 +108,10 @@ impl Room {
 /// The tones in what was heard since the last look (the first 100 ms left out: the
 /// voices' cushions filling, the codec starting).
 fn tones(tap: &mut Tap) -> [f64; 3] {
-    let x = tap.take();
+    tones_in(&tap.take())
+}
+
+fn tones_in(x: &[i16]) -> [f64; 3] {
     assert!(
         x.len() > RATE as usize / 2,
         "half a second heard: {}",
@@ -129,8 +132,16 @@ fn heard(tones: [f64; 3], room: bool, a: bool, b: bool) -> bool {
     is(tones[0], room) && is(tones[1], a) && is(tones[2], b)
 }
 
-#[test]
-fn each_guest_hears_the_room_and_the_others_never_themself() {
+/// The room's pipeline playing, with the guests' mixes on its microphone.
+struct Setup {
+    room: Room,
+    group: GroupAudio,
+    gate: Arc<Gate>,
+    metrics: Arc<Metrics>,
+    pipeline: gst::Pipeline,
+}
+
+fn start() -> Setup {
     gst::init().unwrap();
     let config = AudioConfig::unprocessed();
     let room_audio = audio::build(&config, &Mic::Feed, &Speaker::Tap).unwrap();
@@ -145,17 +156,40 @@ fn each_guest_hears_the_room_and_the_others_never_themself() {
         .unwrap();
     // A live pipeline plays once the Opus encoder has its first 20 ms.
     let _ = feed.push_buffer(gst::Buffer::from_slice(vec![0u8; 4 * SAMPLES]));
-    let mut room = Room {
+    let room = Room {
         feed,
         speaker: room_audio.speaker_tap().unwrap(),
         n: 0,
     };
+    Setup {
+        room,
+        group,
+        gate,
+        metrics,
+        pipeline,
+    }
+}
 
-    let (a, b, c) = (
+/// Three guests of the call.
+fn guests() -> (GuestId, GuestId, GuestId) {
+    (
         "guest-a".to_owned(),
         "guest-b".to_owned(),
         "guest-c".to_owned(),
-    );
+    )
+}
+
+#[test]
+fn each_guest_hears_the_room_and_the_others_never_themself() {
+    let Setup {
+        mut room,
+        group,
+        gate,
+        metrics,
+        pipeline,
+    } = start();
+
+    let (a, b, c) = guests();
     let a_voice = group.voice(&a);
     let mix_a = group.listen(&a).unwrap();
     let mix_b = group.listen(&b).unwrap();
@@ -233,4 +267,178 @@ fn each_guest_hears_the_room_and_the_others_never_themself() {
     drop((mix_a, mix_b, a_voice));
     assert_eq!(group.counts(), (0, 0));
     pipeline.set_state(gst::State::Null).unwrap();
+}
+
+/// A voice that says nothing (a guest listening).
+const SILENT: f64 = 0.0;
+
+/// The packets waiting on `rx`.
+fn packets(rx: &mut broadcast::Receiver<Arc<EncodedFrame>>) -> Vec<Arc<EncodedFrame>> {
+    std::iter::from_fn(|| rx.try_recv().ok()).collect()
+}
+
+/// How many of `these` are the very packets (one encode) of `those`.
+fn same(these: &[Arc<EncodedFrame>], those: &[Arc<EncodedFrame>]) -> usize {
+    these
+        .iter()
+        .filter(|p| those.iter().any(|q| Arc::ptr_eq(p, q)))
+        .count()
+}
+
+#[test]
+fn quiet_guests_share_one_encode_and_a_guest_who_speaks_gets_their_own() {
+    let Setup {
+        mut room,
+        group,
+        metrics,
+        pipeline,
+        ..
+    } = start();
+    let (a, b, c) = guests();
+    let a_voice = group.voice(&a);
+    let b_voice = group.voice(&b);
+    let (mix_a, mix_b, mix_c) = (
+        group.listen(&a).unwrap(),
+        group.listen(&b).unwrap(),
+        group.listen(&c).unwrap(),
+    );
+    let (mut ra, mut rb, mut rc) = (mix_a.frames(), mix_b.frames(), mix_c.frames());
+    let mut heard_b = tap(&mix_b);
+
+    // A speaks, B listens (their voice silent), C has no voice: B and C get the very
+    // same packets, A a mix of their own.
+    room.run(&[(&a_voice, A_HZ), (&b_voice, SILENT)], 80);
+    let (pa, pb, pc) = (packets(&mut ra), packets(&mut rb), packets(&mut rc));
+    assert!(pc.len() >= 30, "C's mix flows: {} packets", pc.len());
+    assert!(
+        same(&pc, &pb) + 2 >= pc.len(),
+        "B and C share one encode: {} of {}",
+        same(&pc, &pb),
+        pc.len()
+    );
+    assert!(pa.len() >= 30, "A's mix flows: {} packets", pa.len());
+    assert_eq!(
+        same(&pa[pa.len() - 30..], &pc),
+        0,
+        "A's mix is their own (from their voice's first packets on)"
+    );
+    let shared = metrics.own_mix_frames_shared.load(Relaxed);
+    let all = metrics.own_mix_frames_encoded.load(Relaxed);
+    assert!(
+        shared >= 60 && shared * 3 >= all * 2 - 6,
+        "the metrics count two of three packets shared: {shared} of {all}"
+    );
+    let tb = tones(&mut heard_b);
+    assert!(
+        heard(tb, true, true, false),
+        "B hears the room and A: {tb:?}"
+    );
+
+    // B speaks: their own encoder at once, without their voice; C hears them.
+    let mut heard_c = tap(&mix_c);
+    room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
+    let (pb, pc) = (packets(&mut rb), packets(&mut rc));
+    assert!(
+        same(&pc, &pb) <= 4,
+        "B speaking has a mix of their own: {} of {} shared",
+        same(&pc, &pb),
+        pc.len()
+    );
+    let (tb, tc) = (tones(&mut heard_b), tones(&mut heard_c));
+    assert!(
+        heard(tb, true, true, false),
+        "B, switched to their own encoder, hears the room and A, not themself: {tb:?}"
+    );
+    assert!(heard(tc, true, true, true), "C hears everybody: {tc:?}");
+
+    // B falls quiet: a pause between words keeps their own encoder...
+    room.run(&[(&a_voice, A_HZ), (&b_voice, SILENT)], 40);
+    let mut across = heard_b.take();
+    let (pb, pc) = (packets(&mut rb), packets(&mut rc));
+    assert!(
+        same(&pc, &pb) == 0,
+        "400 ms after B spoke, still their own: {} of {} shared",
+        same(&pc, &pb),
+        pc.len()
+    );
+    // ...and a second after, they share again.
+    room.run(&[(&a_voice, A_HZ), (&b_voice, SILENT)], 100);
+    let (pb, pc) = (packets(&mut rb), packets(&mut rc));
+    let tail = &pc[pc.len().saturating_sub(10)..];
+    assert_eq!(same(tail, &pb), tail.len(), "B shares again");
+    across.extend(heard_b.take());
+    let tb = tones_in(&across);
+    assert!(
+        heard(tb, true, true, false),
+        "across both switches B hears the room and A: {tb:?}"
+    );
+    drop((mix_a, mix_b, mix_c, a_voice, b_voice));
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+/// Two tones as a mix might carry, 20 ms from sample `n` on.
+fn two_tones(n: usize, gain: f64) -> Vec<i16> {
+    (n..n + FRAME)
+        .map(|i| {
+            let t = i as f64 / f64::from(RATE);
+            let s = (2.0 * std::f64::consts::PI * A_HZ * t).sin()
+                + (2.0 * std::f64::consts::PI * MIC_HZ * t).sin();
+            (s * LOUD * gain) as i16
+        })
+        .collect()
+}
+
+#[test]
+fn an_encoder_taking_over_a_guests_mix_starts_from_the_last_packets_sound() {
+    let new =
+        || -> Encoder { Arc::new(Mutex::new((encoder(64_000).unwrap(), vec![0; MAX_PACKET]))) };
+    let (shared, own) = (new(), new());
+    let (tx, mut rx) = broadcast::channel(256);
+    let job = |encoder: &Encoder, prime: Option<Vec<i16>>, f: usize| Job {
+        encoder: encoder.clone(),
+        prime: prime.map(Arc::new),
+        samples: two_tones(f * FRAME, 1.0),
+        to: vec![tx.clone()],
+        shared: false,
+    };
+    // The guest's own encoder last ran a while ago, on other sound.
+    for f in 0..10 {
+        let mut guard = lock(&own);
+        let (encoder, packet) = &mut *guard;
+        encoder.encode(&two_tones(f * FRAME, 0.3), packet).unwrap();
+    }
+    // The shared encode made their first 40 packets; then their own takes over.
+    for f in 0..40 {
+        assert_eq!(job(&shared, None, f).run(), 1);
+    }
+    let last = two_tones(39 * FRAME, 1.0);
+    for f in 40..44 {
+        let prime = (f == 40).then(|| last.clone());
+        assert_eq!(job(&own, prime, f).run(), 1);
+    }
+    let mut decoder = opus::Decoder::new(RATE, opus::Channels::Mono).unwrap();
+    let mut heard = Vec::new();
+    let mut pcm = vec![0i16; FRAME];
+    while let Ok(packet) = rx.try_recv() {
+        let n = decoder.decode(&packet.data, &mut pcm, false).unwrap();
+        heard.extend_from_slice(&pcm[..n]);
+    }
+    // Opus delays the sound by 6.5 ms (312 samples at 48 kHz).
+    let error = |f: usize| {
+        let start = f * FRAME;
+        let said: Vec<i16> = two_tones(start - 312, 1.0);
+        let sum: f64 = heard[start..start + FRAME]
+            .iter()
+            .zip(&said)
+            .map(|(h, s)| (f64::from(*h) - f64::from(*s)).powi(2))
+            .sum();
+        (sum / FRAME as f64).sqrt()
+    };
+    let (steady, switched) = (error(39), error(40));
+    // Here: steady 56; switched 218 primed, 885 from a reset encoder and 2,284
+    // from a stale one, against a sound of about 3,000.
+    assert!(
+        switched < 600.0 && steady < 200.0,
+        "the switch is a small blip in the mix (error {switched:.0}, steady {steady:.0})"
+    );
 }

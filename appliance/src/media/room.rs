@@ -348,17 +348,19 @@ impl RoomAudio {
 /// Every guest's voice added to a buffer of the mix, which then no longer counts as a gap
 /// (the volume leaves a gap alone).
 fn add_voices(voices: &LiveVoices, buffer: &mut gst::Buffer) {
-    if voices.is_empty() {
-        return;
-    }
-    let buffer = buffer.make_mut();
-    let played = match buffer.map_writable() {
-        Ok(mut map) => voices.mix_into(map.as_mut_slice()),
-        Err(_) => false,
-    };
-    if played {
-        buffer.unset_flags(gst::BufferFlags::GAP);
-    }
+    voices.take(buffer.size() / 2, |sum| {
+        let buffer = buffer.make_mut();
+        let added = match buffer.map_writable() {
+            Ok(mut map) => {
+                live::add_saturating(map.as_mut_slice(), sum);
+                true
+            }
+            Err(_) => false,
+        };
+        if added {
+            buffer.unset_flags(gst::BufferFlags::GAP);
+        }
+    });
 }
 
 /// One timed voice in the mix. Dropping it releases its mixer input; the others play on.

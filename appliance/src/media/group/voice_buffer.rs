@@ -45,7 +45,7 @@ const MOST: usize = 4800;
 /// (half a second).
 const WATCH: usize = 24_000;
 /// Samples no louder than this (about -40 dBFS) are a pause the buffer may shorten.
-const QUIET: u16 = 328;
+pub(super) const QUIET: u16 = 328;
 
 #[derive(Debug)]
 pub struct VoiceBuffer {

@@ -11,7 +11,7 @@
 //! eight guests those threads woke about 1,200 times a second (`/proc/<pid>/task`'s
 //! context switches, `soak group`).
 
-use crate::media::group::VoiceBuffer;
+use crate::media::group::{VoiceBuffer, clamp};
 use crate::metrics::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,32 +48,32 @@ impl LiveVoices {
         lock(&self.state).buffers.len()
     }
 
-    pub(super) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Add each voice's next share to `bytes` (mono S16LE, the mixer's buffer), saturating;
-    /// false when no voice played in it (it is left as it was).
-    pub(super) fn mix_into(&self, bytes: &mut [u8]) -> bool {
+    /// Each voice's next `samples`, summed and handed to `add` when any voice played in
+    /// them (an idle unit's mixer buffers are never touched); false when none did.
+    pub(super) fn take(&self, samples: usize, add: impl FnOnce(&[i32])) -> bool {
         let mut state = lock(&self.state);
         let State { buffers, sum, .. } = &mut *state;
         if buffers.is_empty() {
             return false;
         }
         sum.clear();
-        sum.resize(bytes.len() / 2, 0);
+        sum.resize(samples, 0);
         let mut played = false;
         for buffer in buffers.values_mut() {
             played |= buffer.take_into(sum);
         }
         if played {
-            for (out, s) in bytes.chunks_exact_mut(2).zip(sum.iter()) {
-                let mixed = i32::from(i16::from_le_bytes([out[0], out[1]])) + s;
-                let mixed = mixed.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
-                out.copy_from_slice(&mixed.to_le_bytes());
-            }
+            add(sum);
         }
         played
+    }
+}
+
+/// Add `sum` to `bytes` (mono S16LE), saturating.
+pub(super) fn add_saturating(bytes: &mut [u8], sum: &[i32]) {
+    for (out, s) in bytes.chunks_exact_mut(2).zip(sum) {
+        let mixed = clamp(i32::from(i16::from_le_bytes([out[0], out[1]])) + s);
+        out.copy_from_slice(&mixed.to_le_bytes());
     }
 }
 
@@ -110,6 +110,11 @@ mod tests {
             .collect()
     }
 
+    /// What the speaker's probe does: the voices added onto the mixer's buffer.
+    fn mix_into(voices: &LiveVoices, bytes: &mut [u8]) -> bool {
+        voices.take(bytes.len() / 2, |sum| add_saturating(bytes, sum))
+    }
+
     fn values(bytes: &[u8]) -> Vec<i16> {
         bytes
             .chunks_exact(2)
@@ -121,7 +126,7 @@ mod tests {
     fn voices_are_added_to_the_mix_once_their_cushion_waits_and_leave_when_dropped() {
         let voices = Arc::new(LiveVoices::default());
         let mut buffer = steady(100, 480);
-        assert!(!voices.mix_into(&mut buffer), "no voice yet");
+        assert!(!mix_into(&voices, &mut buffer), "no voice yet");
         assert_eq!(values(&buffer), vec![100; 480], "left as it was");
         let a = voices.add();
         let b = voices.add();
@@ -129,28 +134,28 @@ mod tests {
         // One packet each: not yet beyond the 20 ms cushion, so the mix waits.
         assert!(!a.push(&steady(1_000, 960)), "not late: it never played");
         b.push(&steady(-300, 960));
-        assert!(!voices.mix_into(&mut buffer));
+        assert!(!mix_into(&voices, &mut buffer));
         assert_eq!(values(&buffer), vec![100; 480]);
         // A second packet: both play, summed onto what the mixer made.
         a.push(&steady(1_000, 960));
         b.push(&steady(-300, 960));
-        assert!(voices.mix_into(&mut buffer));
+        assert!(mix_into(&voices, &mut buffer));
         assert_eq!(values(&buffer), vec![800; 480]);
         // Loud voices saturate rather than wrap.
         let c = voices.add();
         c.push(&steady(i16::MAX, 960 * 3));
         let mut buffer = steady(0, 480);
-        assert!(voices.mix_into(&mut buffer));
+        assert!(mix_into(&voices, &mut buffer));
         assert_eq!(values(&buffer), vec![i16::MAX; 480]);
         drop(c);
         drop(b);
         assert_eq!(voices.len(), 1, "the leaving voices are gone");
         let mut buffer = steady(0, 480);
-        assert!(voices.mix_into(&mut buffer));
+        assert!(mix_into(&voices, &mut buffer));
         assert_eq!(values(&buffer), vec![1_000; 480], "the other plays on");
         // It runs dry mid-flow: the packet that comes next came late.
-        assert!(voices.mix_into(&mut steady(0, 480)), "its last 10 ms");
-        assert!(!voices.mix_into(&mut steady(0, 480)), "dry");
+        assert!(mix_into(&voices, &mut steady(0, 480)), "its last 10 ms");
+        assert!(!mix_into(&voices, &mut steady(0, 480)), "dry");
         assert!(a.push(&steady(1_000, 960)), "late");
         assert!(!a.push(&steady(1_000, 960)), "the next one is not");
     }

@@ -26,12 +26,15 @@ pub struct Sample {
 pub struct Clip {
     pub video: Vec<Sample>,
     pub audio: Vec<Sample>,
+    /// As long as `audio`, silent: a guest who listens.
+    pub silence: Vec<Sample>,
 }
 
 const FRAME: Duration = Duration::from_nanos(33_333_333);
 
 impl Clip {
-    /// Encode 5 s of 320x240@30 test pattern and a tone into `dir`, and read them back.
+    /// Encode 5 s of 320x240@30 test pattern, a tone and silence into `dir`, and read them
+    /// back.
     pub fn make(dir: &Path) -> Result<Clip, String> {
         let h264 = dir.join("guest.h264");
         let ogg = dir.join("guest.ogg");
@@ -54,26 +57,40 @@ impl Clip {
             "filesink",
             &format!("location={}", h264.display()),
         ])?;
-        gst(&[
-            "audiotestsrc",
-            "num-buffers=250",
-            "samplesperbuffer=960",
-            "freq=440",
-            "!",
-            "audio/x-raw,rate=48000,channels=1",
-            "!",
-            "opusenc",
-            "frame-size=20",
-            "!",
-            "oggmux",
-            "!",
-            "filesink",
-            &format!("location={}", ogg.display()),
-        ])?;
+        let quiet = dir.join("quiet.ogg");
+        for (wave, file) in [("sine", &ogg), ("silence", &quiet)] {
+            gst(&[
+                "audiotestsrc",
+                "num-buffers=250",
+                "samplesperbuffer=960",
+                "freq=440",
+                &format!("wave={wave}"),
+                "!",
+                "audio/x-raw,rate=48000,channels=1",
+                "!",
+                "opusenc",
+                "frame-size=20",
+                "!",
+                "oggmux",
+                "!",
+                "filesink",
+                &format!("location={}", file.display()),
+            ])?;
+        }
         Ok(Clip {
             video: read_h264(&h264)?,
             audio: read_opus(&ogg)?,
+            silence: read_opus(&quiet)?,
         })
+    }
+
+    /// The same camera, and a microphone that hears nothing: a guest who listens.
+    pub fn listening(&self) -> Clip {
+        Clip {
+            video: self.video.clone(),
+            audio: self.silence.clone(),
+            silence: self.silence.clone(),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `group`: a table's call with 1, 2, 4 and 8 guests at once (and 8 again on the default
 //! uplink, see [`CALLS`]), each a light webrtc-rs guest
-//! sending a looped clip and tone ([`SoakGuest`]) and offering the slots for the others'
+//! sending a looped clip and tone ([`SoakGuest`]; with `--talking N`, all but the first N
+//! send silence in place of the tone) and offering the slots for the others'
 //! pictures, against a fresh rendezvous and applianced (in table mode, where guests see
 //! each other by default) each time. Once every guest's media
 //! flows and every slot the unit filled carries pictures, over 10 s (`--group-secs`):
@@ -81,6 +82,9 @@ struct Figures {
     forwarded_pps: f64,
     keyframe_asks: u64,
     own_mixes: u64,
+    /// Of the own mixes' packets in the window, the share from the quiet guests' one
+    /// encode, in %.
+    shared_pct: f64,
     voices: u64,
     /// Voice packets that came after the mixes had run out of that voice, in the window.
     late_voice_packets: u64,
@@ -105,7 +109,13 @@ struct Figures {
 
 /// Runs the calls of [`CALLS`] whose size is in `sizes` (all of them when it is empty),
 /// each measured over `measure` once all its media flows.
-pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<String, String> {
+pub async fn run(
+    clip: Arc<Clip>,
+    sizes: &[usize],
+    measure: Duration,
+    talking: Option<usize>,
+) -> Result<String, String> {
+    let listening = Arc::new(clip.listening());
     let mut results = Vec::new();
     for (n, uplink) in CALLS {
         if !sizes.is_empty() && !sizes.contains(&n) {
@@ -113,7 +123,14 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
         }
         results.push((
             label(n, uplink),
-            call(n, uplink, clip.clone(), measure).await,
+            call(
+                n,
+                uplink,
+                (clip.clone(), listening.clone()),
+                talking,
+                measure,
+            )
+            .await,
         ));
     }
     if results.is_empty() {
@@ -125,10 +142,15 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
     let labels: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
     let mut out = format!(
         "group: calls of {} guests on a {UPLINK_KBPS} kbit/s uplink (dflt: on the unit's \
-         default), measured over {} s once all their media flows\n the unit:\n\
+         default), {}, measured over {} s once all their media flows\n the unit:\n\
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
-         | forwarded streams, packets/s, keyframe asks | own mixes, voices, late voice packets (mixes / speaker)\n",
+         | forwarded streams, packets/s, keyframe asks | own mixes (their packets from the \
+         quiet guests' shared encode), voices, late voice packets (mixes / speaker)\n",
         labels.join(", "),
+        match talking {
+            Some(t) => format!("the first {t} of each talking, the others silent"),
+            None => "every guest talking".to_owned(),
+        },
         measure.as_secs()
     );
     for (n, r) in &results {
@@ -136,7 +158,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
             Ok(f) => {
                 let _ = writeln!(
                     out,
-                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {}, {}, {} / {}",
+                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {} ({:3.0} %), {}, {} / {}",
                     f.cpu,
                     mem::mb(f.pss_kb),
                     f.sent_kbps,
@@ -146,6 +168,7 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
                     f.forwarded_pps,
                     f.keyframe_asks,
                     f.own_mixes,
+                    f.shared_pct,
                     f.voices,
                     f.late_voice_packets,
                     f.speaker_late_packets,
@@ -212,12 +235,16 @@ pub async fn run(clip: Arc<Clip>, sizes: &[usize], measure: Duration) -> Result<
     Ok(out)
 }
 
+/// A call of `n` guests, the first `talking` of them (all: `None`) sending `clips.0`'s tone
+/// and the others `clips.1`'s silence.
 async fn call(
     n: usize,
     uplink: Option<u32>,
-    clip: Arc<Clip>,
+    clips: (Arc<Clip>, Arc<Clip>),
+    talking: Option<usize>,
     measure: Duration,
 ) -> Result<Figures, String> {
+    let (clip, listening) = clips;
     let rendezvous = Rendezvous::start(config()).map_err(|e| e.to_string())?;
     let mut unit = unit::start_as(
         rendezvous.url(),
@@ -230,8 +257,12 @@ async fn call(
     let mut guests = Vec::new();
     for i in 1..=n {
         let name = format!("Guest {i}");
-        let g = SoakGuest::join_timed(&invite, &name, clip.clone(), STEP, Some(latency.clone()))
-            .await?;
+        let media = if talking.is_none_or(|t| i <= t) {
+            clip.clone()
+        } else {
+            listening.clone()
+        };
+        let g = SoakGuest::join_timed(&invite, &name, media, STEP, Some(latency.clone())).await?;
         g.media_flows(MEDIA_PACKETS, STEP).await?;
         guests.push(g);
     }
@@ -271,6 +302,15 @@ async fn call(
             .forward_keyframe_requests
             .saturating_sub(m0.forward_keyframe_requests),
         own_mixes: m.own_mixes,
+        shared_pct: {
+            let packets = m
+                .own_mix_frames_encoded
+                .saturating_sub(m0.own_mix_frames_encoded);
+            let shared = m
+                .own_mix_frames_shared
+                .saturating_sub(m0.own_mix_frames_shared);
+            shared as f64 * 100.0 / packets.max(1) as f64
+        },
         voices: m.group_voices,
         late_voice_packets: m
             .group_voice_late_packets

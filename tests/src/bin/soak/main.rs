@@ -58,6 +58,10 @@ struct Cli {
     /// evens out a noisy machine's moments.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     group_secs: u64,
+    /// How many of each `group` call's guests talk; the others send silence, as most of a
+    /// table listens at any moment (all of them talk by default).
+    #[arg(long)]
+    talking: Option<usize>,
 }
 
 /// A part of the soak.
@@ -132,6 +136,7 @@ async fn main() -> ExitCode {
                 clip.clone(),
                 &cli.guests,
                 std::time::Duration::from_secs(cli.group_secs),
+                cli.talking,
             )
             .await,
         );
