@@ -9,7 +9,8 @@
 //! 1,000 cycles, a 30-minute call and 10,000 connections, take about an hour), and `group`:
 //! calls of 1, 2, 4 and 8 light guests at once who see each other (the soak's `group`
 //! part: the unit's CPU, PSS, send rate and forwarded pictures; each guest's receive rate
-//! and frames a second per other guest's picture), then mouth to ear at a table of two
+//! and frames a second per other guest's picture; then eight again with one of them
+//! talking, as a table mostly listens), then mouth to ear at a table of two
 //! Chromium guests (`bench mouth`: a guest's click to the unit's speaker and to the other
 //! guest). It reports
 //! figures; it never fails on them, only on a parser that panicked.
@@ -105,6 +106,11 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<ExitCode> {
     }
     if wanted("group") {
         if let Some(failed) = release("soak", &["group".into()], "group calls")? {
+            return Ok(failed);
+        }
+        let one_talking = ["group", "--guests", "8", "--talking", "1"].map(String::from);
+        let quiet = "a table of eight, one talking (the quiet guests share one encode)";
+        if let Some(failed) = release("soak", &one_talking, quiet)? {
             return Ok(failed);
         }
         let mouth = "mouth to ear at a table";
