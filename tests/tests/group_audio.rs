@@ -6,7 +6,8 @@
 //! herself; Jo's page shows Camille talking. Léo knocks and is left waiting, speaking too:
 //! nothing of him reaches anyone (Camille would hear him), he has no mix and no voice in
 //! the unit, and nothing reaches him. Then Camille leaves: her voice and her mix are gone
-//! from the unit, and the others still hear the room.
+//! from the unit, and the others still hear the room. Jo and Ana, silent, get the same
+//! packets, encoded once for both.
 //!
 //! Needs Debian's `espeak-ng` and Chromium.
 
@@ -144,12 +145,23 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
         },
     )
     .await?;
+    let before = unit.metrics()?;
     let (camille, jo, ana) = tokio::join!(
         voices_heard(&guests[0], "Camille"),
         voices_heard(&guests[1], "Jo"),
         voices_heard(&guests[2], "Ana"),
     );
     let (camille, jo, ana) = (camille?, jo?, ana?);
+    // Jo and Ana are silent: they hear the same sound, encoded once for both (Camille too,
+    // in her pauses of a second or more).
+    let after = unit.metrics()?;
+    let sent = after.own_mix_frames_encoded - before.own_mix_frames_encoded;
+    let shared = after.own_mix_frames_shared - before.own_mix_frames_shared;
+    eprintln!("the own mixes' packets while the pages listened: {shared} of {sent} shared");
+    assert!(
+        sent >= 300 && shared * 3 + 30 >= sent * 2,
+        "the silent guests share one encode: {shared} of {sent} packets"
+    );
     // Where the room's sound was, asked only should a guest hear nothing (the answer is
     // a clue, not part of the test: a slow reply does not fail it).
     let room = || match unit.metrics() {
