@@ -209,6 +209,10 @@ pub struct Bwe {
     counters: Option<Arc<GuestCounters>>,
     /// Retransmissions sent so far, sampled at each feedback: when, how many.
     retransmits: VecDeque<(Instant, u64)>,
+    /// The loss share over the last [`CALM_WINDOW`] as of the latest feedback, which
+    /// [`BandwidthEstimator::stats`] reports: it is asked for at every publication of the
+    /// round trip, far more often than feedback comes.
+    calm_loss: Option<f64>,
 }
 
 impl Bwe {
@@ -237,6 +241,7 @@ impl Bwe {
             rtt: None,
             counters: None,
             retransmits: VecDeque::new(),
+            calm_loss: None,
         }
     }
 
@@ -737,6 +742,7 @@ impl BandwidthEstimator for Bwe {
         self.sample_retransmits(now);
         self.record(reports);
         self.decide(now);
+        self.calm_loss = self.loss(CALM_WINDOW);
     }
 
     fn target_bitrate(&self) -> f64 {
@@ -749,7 +755,7 @@ impl BandwidthEstimator for Bwe {
         let mut stats = EstimatorStats::default();
         stats.delay_based_bitrate = Some(self.gcc.delay_based_bitrate());
         stats.loss_based_bitrate = Some(self.rule);
-        stats.packet_loss = self.loss(CALM_WINDOW);
+        stats.packet_loss = self.calm_loss;
         stats.round_trip_time = self.rtt;
         stats
     }

@@ -240,21 +240,18 @@ impl State {
         let all: Arc<Vec<i16>> = Arc::new(self.all[..FRAME].iter().map(|&a| clamp(a)).collect());
         let mut quiet = Vec::new();
         for (listener, mix) in self.mixes.iter_mut() {
-            let mine = self
-                .voices
-                .get(listener)
-                .map(|v| &v.gathered[..FRAME])
-                .filter(|mine| {
-                    mine.iter()
-                        .any(|s| s.unsigned_abs() > u32::from(voice_buffer::QUIET))
-                });
-            match mine {
-                Some(_) => mix.speaking = HANGOVER,
-                None => mix.speaking = mix.speaking.saturating_sub(1),
-            }
-            let own = mix.speaking > 0 && self.voices.contains_key(listener);
-            if own {
-                let mine = &self.voices[listener].gathered[..FRAME];
+            let mine = self.voices.get(listener).map(|v| &v.gathered[..FRAME]);
+            let loud = mine.is_some_and(|mine| {
+                mine.iter()
+                    .any(|s| s.unsigned_abs() > u32::from(voice_buffer::QUIET))
+            });
+            mix.speaking = if loud {
+                HANGOVER
+            } else {
+                mix.speaking.saturating_sub(1)
+            };
+            let own = mine.filter(|_| mix.speaking > 0);
+            if let Some(mine) = own {
                 jobs.push(Job {
                     encoder: mix.encoder.clone(),
                     prime: if mix.own_last {
@@ -273,7 +270,7 @@ impl State {
             } else {
                 quiet.push(mix.tx.clone());
             }
-            mix.own_last = own;
+            mix.own_last = own.is_some();
         }
         let shared = !quiet.is_empty();
         if shared {
