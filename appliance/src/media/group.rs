@@ -25,22 +25,23 @@
 //! voice: exact, and one addition per voice whatever the size of the call (a mixer element
 //! per guest, with an input per other guest, cost several times more CPU). Each mix goes to
 //! an Opus encoder (libopus, mono, complexity 5 as the room's), called in the same
-//! thread each 20 ms, and on to the guest's broadcast of [`EncodedFrame`]s. (A small
+//! thread each 10 ms, and on to the guest's broadcast of [`EncodedFrame`]s. (A small
 //! GStreamer pipeline per guest, `appsrc` → `opusenc` → `appsink`, took a thread and two
 //! hand-offs a packet: eight of them took about twice the CPU of these eight encoders, by
 //! `soak group`'s report.)
 //!
 //! Most of a table listens at any moment, and a guest whose own voice is quiet needs no mix
 //! of their own: the whole call's sound is theirs too (their voice under -40 dBFS in it). So
-//! each 20 ms packet is encoded once for every such guest alike, and a guest gets their own
+//! each 10 ms packet is encoded once for every such guest alike, and a guest gets their own
 //! encode only while they speak: from the first packet their voice reaches -40 dBFS in
 //! (decided on that packet's own samples, so nobody hears the start of their own words),
 //! until a second after it last did (pauses between words keep it). An encoder that did
-//! not make that guest's previous packet first encodes the previous packet's sound (and
-//! drops it), so that what it sends follows what the guest's decoder heard: in the test
-//! of it here, the switched packet was off the sound by 218 (of about 3,000) this way, 885 from a
-//! reset encoder and 2,284 from one left as it last ran. With eight guests and one talking,
-//! the mixes take two encodes a packet rather than eight.
+//! not make that guest's previous packet first encodes the last 30 ms of what their mix
+//! sounded like (and drops it), so that what it sends follows what the guest's decoder
+//! heard: in the test of it here, the switched packet was off the sound by 98 (of about
+//! 3,000; 85 steady) this way, 1,459 from a reset encoder and 2,460 from one left as it
+//! last ran. With eight guests and one talking, the mixes take two encodes a packet
+//! rather than eight.
 //!
 //! While the room is muted (its privacy gate closed) the microphone is silence in every
 //! mix: the guests' voices still flow. An [`OwnMix`] lives as long as the guest's audio
@@ -68,14 +69,26 @@ pub use voice_buffer::VoiceBuffer;
 /// mix's ticks.
 const MIC_TAP: &str = audio::PROCESSED;
 
-/// A mix's Opus packets: 20 ms, as a browser's.
-const FRAME: usize = (audio::CLOCK_RATE / 50) as usize;
-/// Room for the largest Opus packet (a 20 ms one is a few hundred bytes).
+/// A mix's Opus packets: 10 ms, half a browser's. A packet's length is delay on the way
+/// from one guest to another (its first sample waits for its last): in `bench mouth` here
+/// that way took 36-56 ms more than the way to the unit's speaker with 10 ms packets,
+/// 51-63 ms with 20 ms ones; for twice the packets (about 20 kbit/s more of headers to
+/// each guest).
+const FRAME: usize = (audio::CLOCK_RATE / 100) as usize;
+/// Room for the largest Opus packet (a 10 ms one is a few hundred bytes at most).
 const MAX_PACKET: usize = 4000;
 /// A guest whose voice reached [`voice_buffer::QUIET`] (about -40 dBFS) in a packet keeps
 /// an encode of their own for this many packets after it (1 s), so that the pauses between
 /// words do not switch their encoder back and forth.
-const HANGOVER: u32 = 50;
+const HANGOVER: u32 = audio::CLOCK_RATE / FRAME as u32;
+/// An encoder taking over a guest's mix first encodes this many packets of what the mix
+/// last sounded like (and drops them), so that its state follows what the guest's decoder
+/// heard: in the test of it here, three packets (30 ms) left the switched packet off the
+/// sound by 98 (of about 3,000; 85 steady), two by 274, one by 616.
+const PRIME: usize = 3;
+/// A mix's packets waiting for its sender, at most (1.28 s): past it the sender skips to
+/// the newest.
+const QUEUED: usize = 128;
 
 /// A mono Opus encoder as the room's (complexity 5; see [`audio::OPUS_ENCODE`]) at
 /// `bitrate_bps`, constrained VBR (libopus's default, as GStreamer's `opusenc`).
@@ -119,8 +132,8 @@ struct Voice {
 /// One packet of the mixes to encode, out of the state's lock.
 struct Job {
     encoder: Encoder,
-    /// The previous packet's sound, to encode first (and drop) when the encoder did not
-    /// make this guest's previous packet: its state then follows what they heard.
+    /// The last packets' sound ([`PRIME`]), to encode first (and drop) when the encoder
+    /// did not make this guest's previous packet: its state then follows what they heard.
     prime: Option<Arc<Vec<i16>>>,
     samples: Vec<i16>,
     /// Whose packet it is: one guest for their own mix, every quiet guest for the shared one.
@@ -135,10 +148,12 @@ impl Job {
         let mut guard = lock(&self.encoder);
         let (encoder, packet) = &mut *guard;
         if let Some(prime) = &self.prime {
-            // Not what they heard before: start from the last packet's sound, not from
+            // Not what they heard before: start from the last packets' sound, not from
             // whenever this encoder last ran.
             let _ = encoder.reset_state();
-            let _ = encoder.encode(prime, packet);
+            for frame in prime.chunks_exact(FRAME) {
+                let _ = encoder.encode(frame, packet);
+            }
         }
         match encoder.encode(&self.samples, packet) {
             Ok(n) => {
@@ -170,7 +185,8 @@ struct State {
     next_generation: u64,
     /// The microphone and every voice, summed, for the packet being gathered.
     all: Vec<i32>,
-    /// The last packet's sound for the guests whose own voice was quiet in it.
+    /// The last [`PRIME`] packets' sound (or fewer, at the start) for the guests whose own
+    /// voice was quiet in them.
     last: Option<Arc<Vec<i16>>>,
     /// The encoder of the mix every quiet guest hears alike...
     shared: Encoder,
@@ -197,7 +213,7 @@ impl State {
     }
 
     /// One tick: `mic` (mono S16) and as many samples of every voice join the packet being
-    /// gathered; each whole packet (20 ms) gives the jobs that encode it. The encoding is
+    /// gathered; each whole packet (10 ms) gives the jobs that encode it. The encoding is
     /// left to the caller, out of the state's lock: the voices' decoders (tokio's threads)
     /// take that lock for each packet, and eight encoders take a millisecond or more a
     /// packet on a Pi.
@@ -237,7 +253,7 @@ impl State {
     /// of them (their own voice is quiet in it, under -40 dBFS). Most of a table listens
     /// at any moment, so most guests share that one encode.
     fn packet(&mut self, jobs: &mut Vec<Job>) {
-        let all: Arc<Vec<i16>> = Arc::new(self.all[..FRAME].iter().map(|&a| clamp(a)).collect());
+        let all: Vec<i16> = self.all[..FRAME].iter().map(|&a| clamp(a)).collect();
         let mut quiet = Vec::new();
         for (listener, mix) in self.mixes.iter_mut() {
             let mine = self.voices.get(listener).map(|v| &v.gathered[..FRAME]);
@@ -281,13 +297,18 @@ impl State {
                 } else {
                     self.last.clone()
                 },
-                samples: all.to_vec(),
+                samples: all.clone(),
                 to: quiet,
                 shared: true,
             });
         }
         self.shared_last = shared;
-        self.last = Some(all);
+        let mut last = Vec::with_capacity(PRIME * FRAME);
+        if let Some(before) = &self.last {
+            last.extend_from_slice(&before[before.len().saturating_sub((PRIME - 1) * FRAME)..]);
+        }
+        last.extend_from_slice(&all);
+        self.last = Some(Arc::new(last));
         self.all.drain(..FRAME);
         for voice in self.voices.values_mut() {
             voice.gathered.drain(..FRAME.min(voice.gathered.len()));
@@ -398,7 +419,7 @@ impl GroupAudio {
     /// they come. It lasts as long as the returned [`OwnMix`]; a second one for the same
     /// guest replaces the first.
     pub fn listen(&self, guest: &GuestId) -> Result<OwnMix, MediaError> {
-        let (tx, frames) = broadcast::channel(64);
+        let (tx, frames) = broadcast::channel(QUEUED);
         let bitrate_bps = self.inner.bitrate_bps;
         let encoder = encoder(bitrate_bps).map_err(|e| encoder_error(bitrate_bps, e))?;
         let (replaced, generation) = {
