@@ -186,8 +186,8 @@ struct State {
     /// The microphone and every voice, summed, for the packet being gathered.
     all: Vec<i32>,
     /// The last [`PRIME`] packets' sound (or fewer, at the start) for the guests whose own
-    /// voice was quiet in them.
-    last: Option<Arc<Vec<i16>>>,
+    /// voice was quiet in them: copied out only for an encoder that takes over a mix.
+    recent: Vec<i16>,
     /// The encoder of the mix every quiet guest hears alike...
     shared: Encoder,
     /// ...which made the last packet.
@@ -201,7 +201,7 @@ impl State {
             voices: HashMap::new(),
             next_generation: 0,
             all: Vec::with_capacity(2 * FRAME),
-            last: None,
+            recent: Vec::with_capacity(PRIME * FRAME),
             shared,
             shared_last: false,
         }
@@ -225,7 +225,7 @@ impl State {
                 voice.gathered.clear();
             }
             self.all.clear();
-            self.last = None;
+            self.recent.clear();
             self.shared_last = false;
             return Vec::new();
         }
@@ -273,7 +273,7 @@ impl State {
                     prime: if mix.own_last {
                         None
                     } else {
-                        self.last.clone()
+                        prime(&self.recent)
                     },
                     samples: self.all[..FRAME]
                         .iter()
@@ -289,31 +289,34 @@ impl State {
             mix.own_last = own.is_some();
         }
         let shared = !quiet.is_empty();
+        let shared_prime = if self.shared_last {
+            None
+        } else {
+            prime(&self.recent)
+        };
+        let older = self.recent.len().saturating_sub((PRIME - 1) * FRAME);
+        self.recent.drain(..older);
+        self.recent.extend_from_slice(&all);
         if shared {
             jobs.push(Job {
                 encoder: self.shared.clone(),
-                prime: if self.shared_last {
-                    None
-                } else {
-                    self.last.clone()
-                },
-                samples: all.clone(),
+                prime: shared_prime,
+                samples: all,
                 to: quiet,
                 shared: true,
             });
         }
         self.shared_last = shared;
-        let mut last = Vec::with_capacity(PRIME * FRAME);
-        if let Some(before) = &self.last {
-            last.extend_from_slice(&before[before.len().saturating_sub((PRIME - 1) * FRAME)..]);
-        }
-        last.extend_from_slice(&all);
-        self.last = Some(Arc::new(last));
         self.all.drain(..FRAME);
         for voice in self.voices.values_mut() {
             voice.gathered.drain(..FRAME.min(voice.gathered.len()));
         }
     }
+}
+
+/// What an encoder taking over a mix first encodes: `recent`, unless nothing was heard yet.
+fn prime(recent: &[i16]) -> Option<Arc<Vec<i16>>> {
+    (!recent.is_empty()).then(|| Arc::new(recent.to_vec()))
 }
 
 fn encoder_error(bitrate_bps: u32, e: opus::Error) -> MediaError {
