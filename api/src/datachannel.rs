@@ -49,6 +49,12 @@ impl Reaction {
 /// [`UnitMessage::Others`]). Eight people in a call: seven others.
 pub const FORWARD_SLOTS: usize = 7;
 
+/// How many other guests' voices a guest's page can play unmixed: it offers this many
+/// receive-only audio transceivers ("voice slots") after its picture slots, and the unit
+/// forwards each other guest's Opus packets into one of them while that guest talks. A
+/// call with more others than this hears them in the unit's mix instead.
+pub const VOICE_SLOTS: usize = FORWARD_SLOTS;
+
 /// The simulcast layer (`rid`) of a guest's camera that the unit forwards to the others.
 pub const SMALL_RID: &str = "l";
 /// The simulcast layer (`rid`) of a guest's camera that the unit decodes for its screen.

@@ -116,6 +116,7 @@ pub async fn run(
             &config,
             media.video_control(),
             forward.clone(),
+            media.guest_media().voices().cloned(),
             metrics.clone(),
         ),
         events: peer_tx,

@@ -177,6 +177,8 @@ pub struct Metrics {
     pub voice_packets: VoiceCounters,
     /// Guests' pictures forwarded to other guests (`crate::forward`).
     pub forwarded_packets: AtomicU64,
+    /// Guests' voices forwarded unmixed to other guests (`crate::forward::voices`).
+    pub forwarded_voice_packets: AtomicU64,
     pub forwarded_streams: AtomicU64,
     pub forward_keyframe_requests: AtomicU64,
     pub video_encoders_started: AtomicU64,
@@ -279,6 +281,7 @@ impl Metrics {
             speaker_voice_late_packets: self.speaker_voice_late_packets.load(Relaxed),
             voice_packets: self.voice_packets.get(),
             forwarded_packets: self.forwarded_packets.load(Relaxed),
+            forwarded_voice_packets: self.forwarded_voice_packets.load(Relaxed),
             forwarded_streams: self.forwarded_streams.load(Relaxed),
             forward_keyframe_requests: self.forward_keyframe_requests.load(Relaxed),
             target_bitrate_bps: self.main_layer.target_bitrate_bps.load(Relaxed),

@@ -90,6 +90,7 @@ fn limits_match_the_api_crate() {
     assert_eq!(number(&limits, "MAX_LOOKS"), local::MAX_LOOKS);
     assert_eq!(limits["DATA_CHANNEL_LABEL"], datachannel::LABEL);
     assert_eq!(number(&limits, "FORWARD_SLOTS"), datachannel::FORWARD_SLOTS);
+    assert_eq!(number(&limits, "VOICE_SLOTS"), datachannel::VOICE_SLOTS);
     assert_eq!(limits["SMALL_RID"], datachannel::SMALL_RID);
     assert_eq!(limits["FULL_RID"], datachannel::FULL_RID);
     assert_eq!(

@@ -7,9 +7,13 @@
 // The camera goes as simulcast: a small layer the unit forwards to the other guests and the
 // full one for the unit's screen. After its own transceivers the page offers FORWARD_SLOTS
 // receive-only video transceivers, the slots: the unit fills them with other guests'
-// pictures (the `others` data-channel message says whose), with no renegotiation.
+// pictures (the `others` data-channel message says whose), with no renegotiation. Then
+// VOICE_SLOTS receive-only audio transceivers, the voice slots: the unit fills them with
+// other guests' voices while they talk, unmixed (less delay than the mix on the audio
+// transceiver), also with no renegotiation. Their tracks stay out of the remote stream (a
+// <video> plays only its stream's first audio track): onVoiceTrack gets them.
 
-import { DATA_CHANNEL_LABEL, FORWARD_SLOTS, FULL_RID, SMALL_LAYER_SCALE, SMALL_RID } from './limits.js';
+import { DATA_CHANNEL_LABEL, FORWARD_SLOTS, FULL_RID, SMALL_LAYER_SCALE, SMALL_RID, VOICE_SLOTS } from './limits.js';
 
 /** The camera's layers: the small one at half the size each way, for the others' strips. */
 export const SEND_ENCODINGS = [
@@ -37,8 +41,10 @@ export class Call {
    * @param {RTCIceServer[]} opts.iceServers
    * @param {MediaStream|null} opts.localStream null: receive only
    * @param {(payload: object) => void} opts.sendSignal SignalPayload to the unit
-   * @param {(stream: MediaStream) => void} opts.onRemoteStream
+   * @param {(stream: MediaStream) => void} opts.onRemoteStream the room's picture and sound
    * @param {(slot: number, track: MediaStreamTrack) => void} [opts.onSlotTrack] a slot's track
+   * @param {(slot: number, track: MediaStreamTrack) => void} [opts.onVoiceTrack] a voice
+   *   slot's track, to play on its own
    * @param {(state: string) => void} opts.onConnectionState
    * @param {(msg: object) => void} opts.onData
    */
@@ -49,14 +55,19 @@ export class Call {
     this.remoteStream = new MediaStream();
     this.pendingCandidates = [];
     this.remoteShown = false;
-    /** The room's video transceiver, then the slots' transceivers, in order. */
+    /** The room's video and audio transceivers, then the slots' and the voice slots', in order. */
     this.camera = null;
+    this.sound = null;
     this.slots = [];
+    this.voices = [];
   }
 
   async start() {
     const { iceServers, localStream } = this.opts;
-    const pc = new RTCPeerConnection({ iceServers: iceServers ?? [] });
+    // One transport for every section (the unit bundles them all): candidates are gathered
+    // once, not for each of the seventeen sections, which would outrun rendezvous' limit on
+    // a guest's signals.
+    const pc = new RTCPeerConnection({ iceServers: iceServers ?? [], bundlePolicy: 'max-bundle' });
     this.pc = pc;
 
     const streams = localStream ? [localStream] : [];
@@ -65,13 +76,19 @@ export class Call {
     this.camera = video
       ? pc.addTransceiver(video, { direction: 'sendrecv', streams, sendEncodings: SEND_ENCODINGS })
       : pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver(audio ?? 'audio', { direction: audio ? 'sendrecv' : 'recvonly', streams });
+    this.sound = pc.addTransceiver(audio ?? 'audio', { direction: audio ? 'sendrecv' : 'recvonly', streams });
     for (let i = 0; i < FORWARD_SLOTS; i += 1) this.slots.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+    for (let i = 0; i < VOICE_SLOTS; i += 1) this.voices.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
 
     pc.addEventListener('track', (event) => {
       const slot = this.slots.indexOf(event.transceiver);
       if (slot >= 0) {
         this.opts.onSlotTrack?.(slot, event.track);
+        return;
+      }
+      const voice = this.voices.indexOf(event.transceiver);
+      if (voice >= 0) {
+        this.opts.onVoiceTrack?.(voice, event.track);
         return;
       }
       this.remoteStream.addTrack(event.track);
@@ -182,12 +199,14 @@ export class Call {
   }
 
   /** Counters from getStats(), in the shape of the DOM contract: the room's picture and
-   * sound, and the full layer of the guest's camera (the others' pictures: slotStats). */
+   * sound, and the full layer of the guest's camera (the others' pictures: slotStats; their
+   * voices are left out). */
   async stats() {
     const out = emptyStats();
     if (!this.pc) return out;
     const report = await this.pc.getStats();
     const roomMid = this.camera?.mid;
+    const soundMid = this.sound?.mid;
     report.forEach((s) => {
       const kind = s.kind ?? s.mediaType;
       if (s.type === 'inbound-rtp' && kind === 'video') {
@@ -198,6 +217,7 @@ export class Call {
         out.framesPerSecond = s.framesPerSecond ?? out.framesPerSecond;
         out.videoBytesReceived += s.bytesReceived ?? 0;
       } else if (s.type === 'inbound-rtp' && kind === 'audio') {
+        if (soundMid != null && s.mid != null && s.mid !== soundMid) return;
         out.audioPacketsReceived += s.packetsReceived ?? 0;
       } else if (s.type === 'outbound-rtp' && kind === 'video') {
         if (s.rid && s.rid !== FULL_RID) return;

@@ -20,6 +20,12 @@ export const DATA_CHANNEL_LABEL = 'visavis';
  */
 export const FORWARD_SLOTS = 7;
 
+/**
+ * Other guests' voices the page can play, unmixed: it offers this many receive-only audio
+ * transceivers after the slots for pictures (visavis_api::datachannel::VOICE_SLOTS).
+ */
+export const VOICE_SLOTS = 7;
+
 /** The camera's simulcast layers: small for the other guests, full for the unit's screen
  * (visavis_api::datachannel::SMALL_RID and FULL_RID). */
 export const SMALL_RID = 'l';

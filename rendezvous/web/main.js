@@ -303,6 +303,7 @@ async function startCall(stream) {
     sendSignal: (payload) => sig?.send({ type: 'signal', payload }),
     onRemoteStream: showRemote,
     onSlotTrack: (slot, track) => others?.setTrack(slot, track),
+    onVoiceTrack: playVoice,
     onConnectionState,
     onData,
   });
@@ -420,7 +421,47 @@ function unmute() {
   const remote = $('remote');
   remote.muted = false;
   remote.play().catch(() => {});
+  followRemote(); // now, within the tap: a browser may want one for each element
   $('unmute').hidden = true;
+}
+
+// ---- the other guests' voices: one hidden <audio> per voice slot, heard with #remote -------
+
+/** The voice elements there are. */
+const voices = () => document.querySelectorAll('audio[data-heard-with="remote"]');
+
+/** Play a voice slot's track (call.js) in its own element, made the first time. */
+function playVoice(slot, track) {
+  let voice = $(`voice-${slot}`);
+  if (!voice) {
+    voice = document.createElement('audio');
+    voice.id = `voice-${slot}`;
+    voice.dataset.heardWith = 'remote'; // tests listen to #remote and these together
+    voice.autoplay = true;
+    voice.setAttribute('playsinline', '');
+    voice.hidden = true;
+    $('remote').after(voice);
+  }
+  voice.srcObject = new MediaStream([track]);
+  followRemote();
+}
+
+/**
+ * Mute or unmute the voices as #remote is (on its `volumechange`): muted while the page
+ * waits for a tap for sound, heard once #remote is. A voice the browser will not play
+ * aloud when #remote does stays muted and asks for the tap too.
+ */
+function followRemote() {
+  const remote = $('remote');
+  for (const voice of voices()) {
+    voice.muted = remote.muted;
+    voice.play().catch((e) => {
+      if (e?.name !== 'NotAllowedError' || remote.muted) return;
+      voice.muted = true;
+      voice.play().catch(() => {});
+      $('unmute').hidden = false;
+    });
+  }
 }
 
 async function keepScreenOn() {
@@ -451,6 +492,10 @@ function stopEverything() {
   for (const track of localStream?.getTracks() ?? []) track.stop();
   localStream = null;
   for (const id of ['remote', 'local']) $(id).srcObject = null;
+  for (const voice of voices()) {
+    voice.srcObject = null;
+    voice.remove();
+  }
   $('unmute').hidden = true;
   $('location').hidden = true;
   $('camera-off').hidden = true;
@@ -531,6 +576,7 @@ function init() {
   $('share').addEventListener('click', share);
   $('camera-check').addEventListener('click', cameraCheck);
   $('unmute').addEventListener('click', unmute);
+  $('remote').addEventListener('volumechange', followRemote);
   $('retry-media').addEventListener('click', startMedia);
   $('receive-only').addEventListener('click', () => startCall(null));
   $('again').addEventListener('click', () => location.reload());

@@ -396,13 +396,18 @@ impl VideoReception {
 }
 
 /// Resolves with `{ok: [jitterBufferDelay, jitterBufferEmittedCount]-or-null}` of the
-/// received audio, or `{error}`.
+/// other guests' voices: the received audio streams after the first (the page's voice
+/// slots; the first is the unit's mix), summed; of the first where there is no other.
+/// Or `{error}`.
 const AUDIO_JITTER_SCRIPT: &str = with_pc!(
     r#"
   pc.getStats().then((report) => {
-    let a = null;
-    report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') a = s; });
-    done({ ok: a && [a.jitterBufferDelay || 0, a.jitterBufferEmittedCount || 0] });
+    const all = [];
+    report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') all.push(s); });
+    all.sort((x, y) => Number(x.mid) - Number(y.mid));
+    const voices = all.length > 1 ? all.slice(1) : all;
+    const sum = (k) => voices.reduce((t, s) => t + (s[k] || 0), 0);
+    done({ ok: voices.length ? [sum('jitterBufferDelay'), sum('jitterBufferEmittedCount')] : null });
   }, (e) => done({ error: String(e) }));
 "#
 );

@@ -1,23 +1,35 @@
 //! Listening in a guest's page: WebAudio measures the mean power of what a `<video>`
-//! element's stream carries (the page's remote stream is what the guest hears, its local
-//! one what they send), optionally above a frequency only; or notes when sound starts in
-//! it, on the page's clock ([`start_onsets`], [`onsets`]: the bench's mouth-to-ear figures).
+//! element's stream carries, together with the elements marked `data-heard-with` its id
+//! (`remote`: what the guest hears, the room and the other guests' voices, which the page
+//! plays unmixed in `<audio data-heard-with="remote">` elements; `local`: what they send),
+//! optionally above a frequency only; or notes when sound starts in it, on the page's clock
+//! ([`start_onsets`], [`onsets`]: the bench's mouth-to-ear figures). Every audio track is
+//! a source of its own, all summed: a `MediaStreamAudioSourceNode` takes only the first
+//! audio track of its stream.
 
 use crate::error::{Error, Result, ResultExt};
 use crate::guest::Guest;
 
-/// Mean power (dBFS) of each element's audio over `secs`; with `highpass`, three
-/// high-pass filters in a row at that frequency come first (60 dB down two octaves below).
+/// Mean power (dBFS) of each element's audio, with that of the elements heard with it
+/// (those present at the start), over `secs`; with `highpass`, three high-pass filters in
+/// a row at that frequency come first (60 dB down two octaves below).
 const LISTEN_SCRIPT: &str = r#"
 const [ids, secs, highpass] = arguments;
 const done = arguments[arguments.length - 1];
 const ctx = new AudioContext();
+const tracksOf = (el) => (el && el.srcObject ? el.srcObject.getAudioTracks() : []);
 const meter = (id) => {
-  const video = document.getElementById(id);
-  const stream = video && video.srcObject;
-  const tracks = stream ? stream.getAudioTracks() : [];
-  if (tracks.length === 0) return null;
-  let node = ctx.createMediaStreamSource(new MediaStream(tracks));
+  const own = tracksOf(document.getElementById(id));
+  if (own.length === 0) return null;
+  const heardWith = [...document.querySelectorAll('[data-heard-with="' + id + '"]')].flatMap(tracksOf);
+  const input = ctx.createGain();
+  const connected = new Set();
+  for (const track of [...own, ...heardWith]) {
+    if (connected.has(track.id)) continue;
+    connected.add(track.id);
+    ctx.createMediaStreamSource(new MediaStream([track])).connect(input);
+  }
+  let node = input;
   for (let i = 0; highpass && i < 3; i++) {
     const hp = ctx.createBiquadFilter();
     hp.type = 'highpass';
@@ -55,7 +67,10 @@ ctx.resume().then(() => {
 "#;
 
 /// The mean power (dBFS) of the audio of each element of `ids` in `guest`'s page over
-/// `secs` seconds, all measured at once; with `highpass` (Hz), only above it.
+/// `secs` seconds, all measured at once, each with the elements heard with it (`remote`:
+/// what the guest hears, the room and the other guests' voices); with `highpass` (Hz),
+/// only above it. An element of `ids` without an audio track is an error; no element heard
+/// with it is not.
 pub async fn levels(
     guest: &Guest,
     ids: &[&str],
@@ -83,8 +98,9 @@ pub async fn levels(
     }
 }
 
-/// Note when sound starts in an element's audio: the first sample at or above `loud`
-/// (linear, full scale 1) after `quietMs` without any. Kept in
+/// Note when sound starts in an element's audio, with that of the elements heard with it
+/// (looked for every 200 ms: a voice's element comes when its guest first talks): the
+/// first sample at or above `loud` (linear, full scale 1) after `quietMs` without any. Kept in
 /// `window.__visavisOnsets[id]` as Unix times in ms: the sample's time in the audio
 /// context, on the page's clock through `getOutputTimestamp` (which pairs a context time
 /// with the `performance` time it is played at: the output's latency is in it, and noted
@@ -93,15 +109,18 @@ pub async fn levels(
 /// is placed to within a block (5.3 ms at 48 kHz).
 const ONSETS_SCRIPT: &str = r#"
 const [id, loud, quietMs] = arguments;
-const video = document.getElementById(id);
-const stream = video && video.srcObject;
-const tracks = stream ? stream.getAudioTracks() : [];
-if (tracks.length === 0) return 'no audio track on #' + id;
+const tracksOf = (el) => (el && el.srcObject ? el.srcObject.getAudioTracks() : []);
+if (tracksOf(document.getElementById(id)).length === 0) return 'no audio track on #' + id;
 const ctx = new AudioContext();
 const n = 256;
 const proc = ctx.createScriptProcessor(n, 1, 1);
 const rec = { onsets: [], last: -Infinity, outputLatency: 0 };
 window.__visavisOnsets = window.__visavisOnsets || {};
+const old = window.__visavisOnsets[id];
+if (old) {
+  clearInterval(old.poll);
+  if (old.ctx) old.ctx.close();
+}
 window.__visavisOnsets[id] = rec;
 proc.onaudioprocess = (e) => {
   const x = e.inputBuffer.getChannelData(0);
@@ -119,16 +138,29 @@ proc.onaudioprocess = (e) => {
 };
 const mute = ctx.createGain();
 mute.gain.value = 0;
-ctx.createMediaStreamSource(new MediaStream(tracks)).connect(proc);
 proc.connect(mute);
 mute.connect(ctx.destination);
+const connected = new Set();
+const connect = () => {
+  const heardWith = document.querySelectorAll('[data-heard-with="' + id + '"]');
+  for (const track of [document.getElementById(id), ...heardWith].flatMap(tracksOf)) {
+    if (connected.has(track.id)) continue;
+    connected.add(track.id);
+    ctx.createMediaStreamSource(new MediaStream([track])).connect(proc);
+  }
+};
+connect();
+rec.ctx = ctx;
+rec.poll = setInterval(connect, 200);
 ctx.resume();
 return 'ok';
 "#;
 
-/// Start noting when sound starts in the audio of `guest`'s element `id` (`remote`: what
-/// the guest hears; `local`: what they say): at or above `loud_dbfs` after `quiet_ms` of
-/// less. Read with [`onsets`].
+/// Start noting when sound starts in the audio of `guest`'s element `id` and of the
+/// elements heard with it, those there now and those to come (`remote`: what the guest
+/// hears, the room and the other guests' voices; `local`: what they say): at or above
+/// `loud_dbfs` after `quiet_ms` of less. Read with [`onsets`]; starting again on the same
+/// `id` starts afresh.
 pub async fn start_onsets(guest: &Guest, id: &str, loud_dbfs: f64, quiet_ms: f64) -> Result<()> {
     let loud = 10f64.powf(loud_dbfs / 20.0);
     let reply = guest

@@ -6,8 +6,9 @@
 //! herself; Jo's page shows Camille talking. Léo knocks and is left waiting, speaking too:
 //! nothing of him reaches anyone (Camille would hear him), he has no mix and no voice in
 //! the unit, and nothing reaches him. Then Camille leaves: her voice and her mix are gone
-//! from the unit, and the others still hear the room. Jo and Ana, silent, get the same
-//! packets, encoded once for both.
+//! from the unit, and the others still hear the room. Camille's voice reaches Jo and Ana
+//! unmixed, in their pages' voice slots, and only while she talks (Jo's and Ana's silence
+//! goes to nobody); their mixes from the unit carry the room alone, encoded once for all.
 //!
 //! Needs Debian's `espeak-ng` and Chromium.
 
@@ -146,15 +147,24 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     )
     .await?;
     let before = unit.metrics()?;
+    let listening = std::time::Instant::now();
     let (camille, jo, ana) = tokio::join!(
         voices_heard(&guests[0], "Camille"),
         voices_heard(&guests[1], "Jo"),
         voices_heard(&guests[2], "Ana"),
     );
     let (camille, jo, ana) = (camille?, jo?, ana?);
-    // Jo and Ana are silent: they hear the same sound, encoded once for both (Camille too,
-    // in her pauses of a second or more).
+    // Their mixes carry the room alone: the same sound, encoded once for all three.
     let after = unit.metrics()?;
+    let secs = listening.elapsed().as_secs_f64();
+    // Their pages play the others' voices unmixed: Camille's reaches Jo and Ana while she
+    // talks, and the silent ones' nobody (all three forwarded: about 2 × 3 × 50 a second).
+    let forwarded = after.forwarded_voice_packets - before.forwarded_voice_packets;
+    eprintln!("voice packets forwarded while the pages listened: {forwarded} in {secs:.1} s");
+    assert!(
+        forwarded >= 100 && (forwarded as f64) <= 2.0 * 50.0 * (secs + 1.0),
+        "Camille's voice alone is forwarded, to two pages: {forwarded} packets in {secs:.1} s"
+    );
     let sent = after.own_mix_frames_encoded - before.own_mix_frames_encoded;
     let shared = after.own_mix_frames_shared - before.own_mix_frames_shared;
     eprintln!("the own mixes' packets while the pages listened: {shared} of {sent} shared");
@@ -176,8 +186,8 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     };
     for (name, level) in [("Jo", jo), ("Ana", ana)] {
         // Seen: the others at -27 to -32 dBFS, Camille at -50 to -55 (what is left of the
-        // room's tone). Without the mixes, or with her own voice in hers, all three would
-        // hear alike.
+        // room's tone). Without her voice forwarded, or with it in her own slot or mix, all
+        // three would hear alike.
         assert!(
             level > -45.0,
             "{name} hears Camille's voice ({level:.1} dBFS above 1.5 kHz; {})",

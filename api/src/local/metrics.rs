@@ -185,6 +185,9 @@ pub struct MetricsSnapshot {
     /// guests_see_each_other`), all together; never re-encoded.
     #[serde(default)]
     pub forwarded_packets: u64,
+    /// Opus packets of guests' voices forwarded unmixed to other guests, all together.
+    #[serde(default)]
+    pub forwarded_voice_packets: u64,
     /// Other guests' pictures being forwarded now, summed over the guests who see them.
     #[serde(default)]
     pub forwarded_streams: u64,
@@ -338,6 +341,13 @@ impl MetricsSnapshot {
             "counter",
             "RTP packets of guests' pictures forwarded to other guests.",
             self.forwarded_packets,
+        );
+        gauge(
+            &mut out,
+            "forwarded_voice_packets_total",
+            "counter",
+            "Opus packets of guests' voices forwarded unmixed to other guests.",
+            self.forwarded_voice_packets,
         );
         gauge(
             &mut out,

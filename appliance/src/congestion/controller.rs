@@ -29,7 +29,9 @@
 //!   same budget: they may take what the room's streams leave at their floor, at most
 //!   [`FORWARD_SHARE`] of the uplink ([`Controller::forward_allowance`]), and what they
 //!   take ([`Controller::set_forwarded`]) is not given to the layers. The room's own
-//!   picture comes first: it never goes under its floor for the others' pictures.
+//!   picture comes first: it never goes under its floor for the others' pictures. Guests'
+//!   voices forwarded to each other ([`crate::forward::voices`]) come before the pictures:
+//!   what they sent lately is taken off the pictures' allowance.
 //! - A guest without an estimate yet (just joined, no feedback so far) stays where they
 //!   are and counts for no layer's target.
 //! - The small layer runs while a guest is on it, and stops [`LINGER`] after the last left

@@ -25,7 +25,7 @@ pub mod retransmit;
 pub use controller::{Controller, Decision, FORWARD_SHARE, Limits, VIDEO_SHARE, forward_allowance};
 
 use crate::config::Config;
-use crate::forward::Forwarder;
+use crate::forward::{Forwarder, Voices};
 use crate::media::VideoControl;
 use crate::metrics::{GuestCounters, Metrics, lock};
 use std::collections::BTreeMap;
@@ -82,12 +82,13 @@ impl Drop for Membership {
 }
 
 impl Congestion {
-    /// Start the task that steers `control` and budgets `forward` (stops when every handle
-    /// is gone); what the unit sends in all goes into `metrics`.
+    /// Start the task that steers `control` and budgets `forward`, after what `voices`
+    /// send (stops when every handle is gone); what the unit sends in all goes into `metrics`.
     pub fn start(
         config: &Config,
         control: VideoControl,
         forward: Option<Forwarder>,
+        voices: Option<Voices>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let congestion = Congestion {
@@ -99,6 +100,7 @@ impl Congestion {
             Arc::downgrade(&congestion.members),
             control,
             forward,
+            voices,
             metrics,
         ));
         congestion
@@ -140,6 +142,7 @@ async fn run(
     members: std::sync::Weak<Mutex<BTreeMap<GuestId, Member>>>,
     control: VideoControl,
     forward: Option<Forwarder>,
+    voices: Option<Voices>,
     metrics: Arc<Metrics>,
 ) {
     let mut meter = meter::SendMeter::default();
@@ -172,12 +175,13 @@ async fn run(
             }),
             now,
         );
-        // The forwarded pictures take their part first (the layers keep their floor),
-        // the layers are planned in the rest.
+        // The forwarded voices take their part first, then the forwarded pictures (the
+        // layers keep their floor); the layers are planned in the rest.
+        let voices_bps = voices.as_ref().map_or(0, Voices::planned_bps);
         if let Some(forward) = &forward {
-            forward.set_budget(controller.forward_allowance());
-            controller.set_forwarded(forward.planned_bps());
+            forward.set_budget(controller.forward_allowance().saturating_sub(voices_bps));
         }
+        controller.set_forwarded(forward.as_ref().map_or(0, Forwarder::planned_bps) + voices_bps);
         controller.tick(now);
         metrics.send_bps.store(meter.rate(), Relaxed);
         metrics

@@ -45,10 +45,12 @@
 
 mod board;
 mod rewrite;
+pub mod voices;
 
 pub use board::Board;
 pub use rewrite::{SlotStream, Source, starts_keyframe};
 pub use visavis_api::datachannel::{FORWARD_SLOTS, FULL_RID, SMALL_RID};
+pub use voices::{VoicePublication, Voices};
 
 use crate::metrics::{Metrics, lock};
 use rtc::rtp;

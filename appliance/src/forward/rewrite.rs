@@ -74,6 +74,13 @@ impl SlotStream {
         self.last = self.before;
     }
 
+    /// The source stops sending for a while (a voice gone quiet): its next packet, a
+    /// keyframe, continues the stream one sequence number on and the time that passed on,
+    /// with no gap for the viewer's browser to ask about.
+    pub fn pause(&mut self) {
+        self.offsets = None;
+    }
+
     /// Who the slot shows (or is about to, from their next keyframe).
     pub fn source(&self) -> Option<&Source> {
         self.source.as_ref()

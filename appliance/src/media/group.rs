@@ -7,11 +7,12 @@
 //! canceller) and every *other* guest's voice, encoded to Opus for them alone. Nobody hears
 //! themself, and each guest receives one audio stream whatever the size of the call.
 //!
-//! Why a mix per guest rather than forwarding each guest's Opus packets to the others: a
-//! guest on a thin link receives one stream, not one per speaker; nothing is renegotiated
-//! when someone joins or leaves (the guest's one audio track carries it all); the store's
-//! uplink carries n voice streams rather than n×n; the cost is one Opus encode per guest
-//! on the unit (`cargo xtask bench audio` measures both ways).
+//! A guest whose page plays the others' voices itself gets them forwarded unmixed instead
+//! ([`crate::forward::voices`]: a mix adds a packet, an encoder's look-ahead and a wait for
+//! its voices to the way from one guest to another); this mix is for a guest whose page
+//! cannot hold them all, a call of more guests than a page's voice slots. A mix per guest
+//! rather than forwarding there: a guest on a thin link receives one stream, not one per
+//! speaker; the cost is one Opus encode per speaking guest on the unit.
 //!
 //! How: every buffer of the processed microphone ([`MIC_TAP`], before the privacy valve) is
 //! one tick of the mix, taken by a pad probe in the microphone's own thread. (It used to
@@ -43,6 +44,10 @@
 //! last ran. With eight guests and one talking, the mixes take two encodes a packet
 //! rather than eight.
 //!
+//! A guest whose page plays the other guests' voices unmixed ([`crate::forward::voices`],
+//! forwarded while they talk: for less delay than a mix's) hears the room's microphone
+//! alone in their mix, encoded once for all such guests.
+//!
 //! While the room is muted (its privacy gate closed) the microphone is silence in every
 //! mix: the guests' voices still flow. An [`OwnMix`] lives as long as the guest's audio
 //! sender, a [`GroupVoice`] as long as the guest's voice decoder. Only connected guests of
@@ -57,7 +62,7 @@ use super::{EncodedFrame, MediaError, audio};
 use crate::metrics::{Metrics, lock};
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -192,11 +197,24 @@ struct State {
     shared: Encoder,
     /// ...which made the last packet.
     shared_last: bool,
+    /// The listeners whose page plays every other guest's voice unmixed
+    /// ([`crate::forward::voices`]): their mix is the room's microphone alone...
+    forwarded: HashSet<GuestId>,
+    /// ...gathered for the packet being made...
+    mic: Vec<i16>,
+    /// ...encoded once for all of them...
+    room: Encoder,
+    /// ...which made the last packet.
+    room_last: bool,
 }
 
 impl State {
-    fn new(shared: Encoder) -> State {
+    fn new(shared: Encoder, room: Encoder) -> State {
         State {
+            forwarded: HashSet::new(),
+            mic: Vec::with_capacity(2 * FRAME),
+            room,
+            room_last: false,
             mixes: HashMap::new(),
             voices: HashMap::new(),
             next_generation: 0,
@@ -225,12 +243,15 @@ impl State {
                 voice.gathered.clear();
             }
             self.all.clear();
+            self.mic.clear();
             self.recent.clear();
             self.shared_last = false;
+            self.room_last = false;
             return Vec::new();
         }
         let start = self.all.len();
         self.all.extend(mic.iter().map(|&s| i32::from(s)));
+        self.mic.extend_from_slice(mic);
         for voice in self.voices.values_mut() {
             // A voice that joined mid-packet was silent before.
             voice.gathered.resize(self.all.len(), 0);
@@ -255,7 +276,15 @@ impl State {
     fn packet(&mut self, jobs: &mut Vec<Job>) {
         let all: Vec<i16> = self.all[..FRAME].iter().map(|&a| clamp(a)).collect();
         let mut quiet = Vec::new();
+        let mut room = Vec::new();
         for (listener, mix) in self.mixes.iter_mut() {
+            if self.forwarded.contains(listener) {
+                // Every other voice reaches them unmixed; theirs is not in the room's.
+                room.push(mix.tx.clone());
+                mix.speaking = 0;
+                mix.own_last = false;
+                continue;
+            }
             let mine = self.voices.get(listener).map(|v| &v.gathered[..FRAME]);
             let loud = mine.is_some_and(|mine| {
                 mine.iter()
@@ -294,6 +323,12 @@ impl State {
         } else {
             prime(&self.recent)
         };
+        // What the guests moving to the room's encode heard before: the whole call's sound.
+        let room_prime = if self.room_last || room.is_empty() {
+            None
+        } else {
+            prime(&self.recent)
+        };
         let older = self.recent.len().saturating_sub((PRIME - 1) * FRAME);
         self.recent.drain(..older);
         self.recent.extend_from_slice(&all);
@@ -307,6 +342,18 @@ impl State {
             });
         }
         self.shared_last = shared;
+        let mic: Vec<i16> = self.mic.drain(..FRAME).collect();
+        let room_on = !room.is_empty();
+        if room_on {
+            jobs.push(Job {
+                encoder: self.room.clone(),
+                prime: room_prime,
+                samples: mic,
+                to: room,
+                shared: true,
+            });
+        }
+        self.room_last = room_on;
         self.all.drain(..FRAME);
         for voice in self.voices.values_mut() {
             voice.gathered.drain(..FRAME.min(voice.gathered.len()));
@@ -365,14 +412,15 @@ impl GroupAudio {
             .ok_or_else(|| err(format!("no `{MIC_TAP}` to take the microphone from")))?;
         let bitrate_bps = bitrate_kbps.saturating_mul(1000);
         let shared = encoder(bitrate_bps).map_err(|e| encoder_error(bitrate_bps, e))?;
+        let room = encoder(bitrate_bps).map_err(|e| encoder_error(bitrate_bps, e))?;
         let group = GroupAudio {
             inner: Arc::new(Inner {
                 bitrate_bps,
                 metrics,
-                state: Mutex::new(State::new(Arc::new(Mutex::new((
-                    shared,
-                    vec![0; MAX_PACKET],
-                ))))),
+                state: Mutex::new(State::new(
+                    Arc::new(Mutex::new((shared, vec![0; MAX_PACKET]))),
+                    Arc::new(Mutex::new((room, vec![0; MAX_PACKET]))),
+                )),
             }),
         };
         let weak = Arc::downgrade(&group.inner);
@@ -446,6 +494,18 @@ impl GroupAudio {
             generation,
             frames,
         })
+    }
+
+    /// `guest`'s page plays every other guest's voice unmixed (`true`,
+    /// [`crate::forward::voices`]): their mix is the room's microphone alone; or it no
+    /// longer can (`false`): their mix carries every other voice again.
+    pub fn set_forwarded(&self, guest: &GuestId, forwarded: bool) {
+        let mut state = lock(&self.inner.state);
+        if forwarded {
+            state.forwarded.insert(guest.clone());
+        } else {
+            state.forwarded.remove(guest);
+        }
     }
 
     /// `guest`'s voice joins every other guest's mix, until the returned [`GroupVoice`] is

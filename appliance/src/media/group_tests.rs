@@ -452,3 +452,57 @@ fn an_encoder_taking_over_a_guests_mix_starts_from_the_last_packets_sound() {
         "the switch is a small blip in the mix (error {switched:.0}, steady {steady:.0})"
     );
 }
+
+#[test]
+fn a_guest_whose_page_plays_the_voices_hears_the_room_alone_in_the_mix() {
+    let Setup {
+        mut room,
+        group,
+        pipeline,
+        ..
+    } = start();
+    let (a, b, c) = guests();
+    let a_voice = group.voice(&a);
+    let b_voice = group.voice(&b);
+    let mix_a = group.listen(&a).unwrap();
+    let mix_b = group.listen(&b).unwrap();
+    let mix_c = group.listen(&c).unwrap();
+    let (mut heard_a, mut heard_b, mut heard_c) = (tap(&mix_a), tap(&mix_b), tap(&mix_c));
+    let mut to_b = mix_b.frames();
+    let mut to_c = mix_c.frames();
+    // B's and C's pages play the others' voices themselves; A's does not.
+    group.set_forwarded(&b, true);
+    group.set_forwarded(&c, true);
+    room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
+    let (ta, tb, tc) = (
+        tones(&mut heard_a),
+        tones(&mut heard_b),
+        tones(&mut heard_c),
+    );
+    assert!(
+        heard(ta, true, false, true),
+        "A hears the room and B mixed: {ta:?}"
+    );
+    assert!(
+        heard(tb, true, false, false),
+        "B's mix is the room alone: {tb:?}"
+    );
+    assert!(
+        heard(tc, true, false, false),
+        "C's mix is the room alone: {tc:?}"
+    );
+    let (pb, pc) = (packets(&mut to_b), packets(&mut to_c));
+    assert!(pb.len() >= 70);
+    assert_eq!(same(&pb, &pc), pb.len(), "one encode of the room for both");
+
+    // B's page can no longer play them all: their mix carries the voices again.
+    group.set_forwarded(&b, false);
+    room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
+    let tb = tones(&mut heard_b);
+    assert!(
+        heard(tb, true, true, false),
+        "B hears the room and A: {tb:?}"
+    );
+    drop((mix_a, mix_b, mix_c, a_voice, b_voice));
+    pipeline.set_state(gst::State::Null).unwrap();
+}

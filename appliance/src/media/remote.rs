@@ -21,6 +21,7 @@ use super::MediaError;
 use super::group::{GroupAudio, OwnMix};
 use super::room::RoomAudio;
 use super::voice::{Heard, OpusVoice};
+use crate::forward::Voices;
 use crate::metrics::{Metrics, lock};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -171,6 +172,8 @@ struct Inner {
     room: RoomAudio,
     /// The guests' own mixes, where every voice goes too (none: guests hear the room only).
     group: Option<GroupAudio>,
+    /// The guests' voices forwarded unmixed to the pages that play them (with `group`).
+    voices: Option<Voices>,
     next_tile: AtomicU64,
     /// Where the voices' sound starts are noted.
     metrics: Arc<Metrics>,
@@ -194,11 +197,18 @@ impl GuestMedia {
         metrics: Arc<Metrics>,
         events: mpsc::UnboundedSender<GuestMediaEvent>,
     ) -> GuestMedia {
+        let voices = group.clone().map(|g| {
+            Voices::new(
+                metrics.clone(),
+                Box::new(move |guest, forwarded| g.set_forwarded(guest, forwarded)),
+            )
+        });
         GuestMedia {
             inner: Arc::new(Inner {
                 dir,
                 room,
                 group,
+                voices,
                 next_tile: AtomicU64::new(1),
                 metrics,
                 events,
@@ -221,6 +231,12 @@ impl GuestMedia {
     /// other; `None`: they hear the room's stream, shared by all.
     pub fn own_mix(&self, guest: &GuestId) -> Option<Result<OwnMix, MediaError>> {
         self.inner.group.as_ref().map(|g| g.listen(guest))
+    }
+
+    /// Where the guests' voices are forwarded unmixed to the others, when guests hear each
+    /// other.
+    pub fn voices(&self) -> Option<&Voices> {
+        self.inner.voices.as_ref()
     }
 
     fn report(&self, event: GuestMediaEvent) {

@@ -14,6 +14,7 @@ mod receive;
 mod rtcp;
 mod send;
 mod slots;
+mod voice_slots;
 
 use crate::congestion::{Congestion, Membership};
 use crate::media::{EncodedFrame, VideoLayers};
@@ -221,6 +222,14 @@ impl Peer {
                 None,
             )?;
         }
+        // Each voice packet's level: the others get a guest's voice only while they talk.
+        media_engine.register_header_extension(
+            rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability {
+                uri: crate::forward::voices::AUDIO_LEVEL_URI.to_owned(),
+            },
+            RtpCodecKind::Audio,
+            None,
+        )?;
         let registry = crate::congestion::estimator::registry(
             Registry::new(),
             &mut media_engine,
@@ -361,6 +370,16 @@ impl Peer {
             Some(_) => slots::add(&self.pc, slots::offered(&offer), slots::carried(&offer)).await?,
             None => Vec::new(),
         };
+        let voices = self.ctx.guest_media.as_ref().and_then(|m| m.voices());
+        let voice_tracks = match voices {
+            Some(voices) => {
+                if let Some(id) = voice_slots::level_id(&offer) {
+                    voices.level_id(&self.guest_id, id);
+                }
+                voice_slots::add(&self.pc, voice_slots::offered(&offer)).await?
+            }
+            None => Vec::new(),
+        };
         let sdp = self.make_answer().await?;
         let video_pt = payload_type(&video_sender, &video_codec()).await?;
         let audio_pt = payload_type(&audio_sender, &audio_codec()).await?;
@@ -430,13 +449,25 @@ impl Peer {
         {
             let tasks = slots::serve(
                 forward.clone(),
-                guest_id,
+                guest_id.clone(),
                 slot_tracks,
                 self.outbox.clone(),
                 self.connected.clone(),
             )
             .await?;
             crate::metrics::lock(&self.tasks).extend(tasks);
+        }
+        if let Some(voices) = voices
+            && !voice_tracks.is_empty()
+        {
+            let task = voice_slots::serve(
+                voices.clone(),
+                guest_id.clone(),
+                voice_tracks,
+                self.connected.clone(),
+            )
+            .await?;
+            crate::metrics::lock(&self.tasks).push(task);
         }
         Ok(())
     }
@@ -492,10 +523,14 @@ impl Peer {
 }
 
 impl Peer {
-    /// The guest's picture goes from the others' slots, and they see nobody's.
+    /// The guest's picture and voice go from the others' slots, and they see and hear
+    /// nobody's there.
     fn leave_group(&self) {
         if let Some(forward) = &self.ctx.forward {
             forward.leave(&self.guest_id);
+        }
+        if let Some(voices) = self.ctx.guest_media.as_ref().and_then(|m| m.voices()) {
+            voices.leave(&self.guest_id);
         }
     }
 }

@@ -19,7 +19,7 @@
 //! the layer wanted is decoded again from its next keyframe with a decoder of the new size.
 
 use crate::forward::{
-    FULL_RID, Forwarder, KEYFRAME_GAP, Publication, SMALL_RID, SlotStream, Source,
+    FULL_RID, Forwarder, KEYFRAME_GAP, Publication, SMALL_RID, SlotStream, Source, VoicePublication,
 };
 use crate::media::remote::{Decoder, GuestMedia, RemoteCodec, TileSize};
 use crate::metrics::{GuestCounters, layer_code};
@@ -198,6 +198,8 @@ pub async fn receive_remote_track(
     // Built at the first packet, when the codec is known; `None` inside once it failed.
     let mut decoder: Option<Option<Decoder>> = None;
     let mut publication: Option<Option<Publication>> = None;
+    // A voice's, to the others' voice slots (built at the first packet).
+    let mut voice: Option<Option<VoicePublication>> = None;
     // The stream published (its SSRC): the others see that one.
     let mut published: Option<u32> = None;
     let mut roles: HashMap<u32, Role> = HashMap::new();
@@ -223,6 +225,15 @@ pub async fn receive_remote_track(
                 };
                 if !video {
                     counter.add(1, packet.payload.len() as u64, 1);
+                    let voice = voice.get_or_insert_with(|| {
+                        media
+                            .as_ref()
+                            .and_then(|m| m.voices())
+                            .map(|v| v.publish(&guest_id))
+                    });
+                    if let Some(voice) = voice {
+                        voice.packet(&packet);
+                    }
                     if let Some(media) = &media {
                         let size = TileSize::Large;
                         let heard =

@@ -165,11 +165,11 @@ pub async fn serve(
             }
         }));
     }
-    let tracks = SlotTracks {
-        tracks: slots.into_iter().map(|s| s.track).collect(),
-        guest: guest.clone(),
-        failed: AtomicBool::new(false),
-    };
+    let tracks = SlotTracks::new(
+        slots.into_iter().map(|s| s.track).collect(),
+        &guest,
+        "another guest's picture",
+    );
     tasks.push(tokio::spawn(async move {
         if connected.wait_for(|up| *up).await.is_ok() {
             forward.view(&guest, outs, tracks, tell);
@@ -178,12 +178,30 @@ pub async fn serve(
     Ok(tasks)
 }
 
-/// A guest's slot tracks, written by the forwarder in the publishing guest's task.
-struct SlotTracks {
+/// A guest's slot tracks (pictures' or voices'), written by the forwarder in the
+/// publishing guest's task.
+pub(super) struct SlotTracks {
     tracks: Vec<Arc<TrackLocalStaticRTP>>,
     guest: GuestId,
+    /// What the slots carry, for the log.
+    what: &'static str,
     /// Whether a failed write was logged (once a call).
     failed: AtomicBool,
+}
+
+impl SlotTracks {
+    pub(super) fn new(
+        tracks: Vec<Arc<TrackLocalStaticRTP>>,
+        guest: &GuestId,
+        what: &'static str,
+    ) -> SlotTracks {
+        SlotTracks {
+            tracks,
+            guest: guest.clone(),
+            what,
+            failed: AtomicBool::new(false),
+        }
+    }
 }
 
 impl SlotWriter for SlotTracks {
@@ -197,7 +215,7 @@ impl SlotWriter for SlotTracks {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => {
                 if !self.failed.swap(true, Ordering::Relaxed) {
-                    tracing::info!(guest = %self.guest, "cannot send another guest's picture: {e}");
+                    tracing::info!(guest = %self.guest, "cannot send {}: {e}", self.what);
                 }
                 Ok(())
             }

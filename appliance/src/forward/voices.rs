@@ -1,0 +1,354 @@
+//! Everybody hears everybody, sooner: each guest's Opus packets forwarded unmixed to the
+//! others while they talk.
+//!
+//! A mix on the unit ([`crate::media::group`]) waits for its voices' packets, adds a packet
+//! and an encoder's look-ahead, and then the listening page's jitter buffer: the way from
+//! one guest to another took 36–56 ms more than the way to the unit's speaker in `bench
+//! mouth`, where the aim allows about 26. Forwarded, a voice meets only the listening
+//! page's jitter buffer on the unit's side of the way.
+//!
+//! A guest's page offers [`VOICE_SLOTS`] receive-only audio transceivers after its picture
+//! slots; the unit answers each with an Opus track of its own SSRC. Where a listener's
+//! slots can hold every other guest's voice, each other guest keeps one slot for the call
+//! (a newcomer takes the lowest free one), and the listener's mix from the unit carries the
+//! room's microphone only (`on_forwarded`): nobody is heard twice. Where they cannot (more
+//! guests than slots, or a page without slots), the listener hears every voice in their mix
+//! as before.
+//!
+//! A voice is forwarded only while it is heard: the page's packets carry their level
+//! (RFC 6464, `ssrc-audio-level`, negotiated when the page offers it), and a voice at
+//! [`LOUD_DBOV`] or louder opens its gate for [`HANGOVER`] after (the pauses between words
+//! keep it). So a table of eight with one talker sends seven voice streams, not 56. A page
+//! that sends no levels is always forwarded. While a gate is closed its slots send nothing,
+//! and the next packet continues each slot's numbering with the time that passed, as a
+//! browser's own silence suppression would.
+//!
+//! Only guests in the call have a peer connection, so only they publish and listen:
+//! nothing of a waiting guest reaches anyone, and nothing reaches them.
+
+use super::rewrite::{SlotStream, Source};
+use super::{Full, SlotWriter};
+use crate::metrics::{Metrics, lock};
+use rtc::rtp;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use visavis_api::signaling::GuestId;
+
+pub use visavis_api::datachannel::VOICE_SLOTS;
+
+/// The RTP header extension that carries each packet's audio level (RFC 6464).
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// A voice this loud or louder (its level, -dBov) opens its gate: speech at a phone's
+/// microphone is -20 to -40 dBov after the browser's processing, its silence under -70.
+pub const LOUD_DBOV: u8 = 55;
+
+/// How long a voice's gate stays open after its last loud packet.
+pub const HANGOVER: Duration = Duration::from_secs(1);
+
+/// What one forwarded voice sends, bits per second, headers included (a browser's Opus,
+/// about 32 kbit/s in 50 packets a second).
+pub const VOICE_BPS: u64 = 60_000;
+
+/// The most the voices sent stays in the uplink's plan this long after
+/// ([`Voices::planned_bps`]): the pictures' share does not change with every word.
+pub const RESERVE_HOLD: Duration = Duration::from_secs(10);
+
+/// What the mixes hear of the forwarding: `listener`'s voices all come forwarded (`true`),
+/// so their mix carries the room only; or not (`false`), so it carries every voice.
+pub type OnForwarded = Box<dyn Fn(&GuestId, bool) + Send + Sync>;
+
+/// One of a listener's voice slots: its track's SSRC and the payload type their browser
+/// agreed for Opus.
+pub struct VoiceSlotOut {
+    pub ssrc: u32,
+    pub payload_type: u8,
+}
+
+struct Publisher {
+    source: Source,
+    /// The id of the audio level extension on their connection (none: no levels).
+    level_id: Option<u8>,
+    /// Until when their gate is open.
+    open_until: Option<Instant>,
+}
+
+struct Slot {
+    stream: SlotStream,
+    payload_type: u8,
+    guest: Option<GuestId>,
+}
+
+struct Listener {
+    slots: Vec<Slot>,
+    packets: Box<dyn SlotWriter>,
+    forwarded: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    publishers: BTreeMap<GuestId, Publisher>,
+    listeners: BTreeMap<GuestId, Listener>,
+    /// The audio level extension's id on each guest's connection, from their offer.
+    level_ids: BTreeMap<GuestId, u8>,
+    publications: u64,
+    /// The most the voices sent lately, and since when ([`RESERVE_HOLD`]).
+    reserve: Option<(u64, Instant)>,
+}
+
+/// See the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct Voices {
+    inner: Arc<Mutex<Inner>>,
+    metrics: Arc<Metrics>,
+    on_forwarded: Arc<OnForwarded>,
+}
+
+impl Voices {
+    /// Nobody forwarded yet; `on_forwarded` hears whose mix stops or starts carrying the
+    /// voices (called with the forwarder's lock held).
+    pub fn new(metrics: Arc<Metrics>, on_forwarded: OnForwarded) -> Self {
+        Voices {
+            inner: Arc::default(),
+            metrics,
+            on_forwarded: Arc::new(on_forwarded),
+        }
+    }
+
+    /// `guest`'s packets carry their level in header extension `id` (from their offer).
+    pub fn level_id(&self, guest: &GuestId, id: u8) {
+        lock(&self.inner).level_ids.insert(guest.clone(), id);
+    }
+
+    /// `guest` sends their voice; packets go through the returned [`VoicePublication`],
+    /// which unpublishes when dropped.
+    pub fn publish(&self, guest: &GuestId) -> VoicePublication {
+        let mut inner = lock(&self.inner);
+        inner.publications += 1;
+        let source = Source {
+            guest: guest.clone(),
+            stream: inner.publications,
+        };
+        let level_id = inner.level_ids.get(guest).copied();
+        inner.publishers.insert(
+            guest.clone(),
+            Publisher {
+                source: source.clone(),
+                level_id,
+                open_until: None,
+            },
+        );
+        self.assign(&mut inner);
+        VoicePublication {
+            voices: self.clone(),
+            source,
+        }
+    }
+
+    /// `guest` can play others' voices in `slots`, written to `packets`.
+    pub fn listen(
+        &self,
+        guest: &GuestId,
+        slots: Vec<VoiceSlotOut>,
+        packets: impl SlotWriter + 'static,
+    ) {
+        let mut inner = lock(&self.inner);
+        let slots = slots
+            .into_iter()
+            .map(|s| Slot {
+                stream: SlotStream::new(s.ssrc, 48_000),
+                payload_type: s.payload_type,
+                guest: None,
+            })
+            .collect();
+        inner.listeners.insert(
+            guest.clone(),
+            Listener {
+                slots,
+                packets: Box::new(packets),
+                forwarded: false,
+            },
+        );
+        self.assign(&mut inner);
+    }
+
+    /// `guest` left: their voice goes from every slot, and they hear nothing more here.
+    pub fn leave(&self, guest: &GuestId) {
+        let mut inner = lock(&self.inner);
+        inner.publishers.remove(guest);
+        inner.listeners.remove(guest);
+        inner.level_ids.remove(guest);
+        self.assign(&mut inner);
+    }
+
+    /// What the forwarded voices take of the store's uplink, bits per second, headers
+    /// included: [`VOICE_BPS`] for each slot carrying a voice whose gate is open, or the
+    /// most that was in the last [`RESERVE_HOLD`], whichever is more.
+    pub fn planned_bps(&self) -> u64 {
+        self.planned_bps_at(Instant::now())
+    }
+
+    fn planned_bps_at(&self, now: Instant) -> u64 {
+        let mut inner = lock(&self.inner);
+        let open: u64 = inner
+            .publishers
+            .values()
+            .filter(|p| p.open_until.is_some_and(|until| now < until))
+            .map(|p| {
+                inner
+                    .listeners
+                    .values()
+                    .flat_map(|l| &l.slots)
+                    .filter(|s| s.stream.source() == Some(&p.source))
+                    .count() as u64
+            })
+            .sum();
+        let bps = open * VOICE_BPS;
+        match inner.reserve {
+            Some((held, since)) if held > bps && now.duration_since(since) < RESERVE_HOLD => held,
+            _ => {
+                inner.reserve = Some((bps, now));
+                bps
+            }
+        }
+    }
+
+    /// Whose voice each of `listener`'s slots carries (tests and the staff report).
+    pub fn heard(&self, listener: &GuestId) -> Vec<Option<GuestId>> {
+        lock(&self.inner)
+            .listeners
+            .get(listener)
+            .map(|l| l.slots.iter().map(|s| s.guest.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Give each listener's slots to the other publishers, where they all fit: a publisher
+    /// keeps their slot, a newcomer takes the lowest free one.
+    fn assign(&self, inner: &mut Inner) {
+        let Inner {
+            publishers,
+            listeners,
+            ..
+        } = inner;
+        for (listener, l) in listeners.iter_mut() {
+            let others: Vec<&GuestId> = publishers.keys().filter(|p| *p != listener).collect();
+            let fits = others.len() <= l.slots.len();
+            for slot in &mut l.slots {
+                let keep = fits && slot.guest.as_ref().is_some_and(|g| others.contains(&g));
+                if !keep && slot.guest.take().is_some() {
+                    slot.stream.show(None);
+                }
+            }
+            if fits {
+                for other in others {
+                    if l.slots.iter().any(|s| s.guest.as_ref() == Some(other)) {
+                        continue;
+                    }
+                    if let Some(slot) = l.slots.iter_mut().find(|s| s.guest.is_none()) {
+                        slot.guest = Some(other.clone());
+                        slot.stream.show(Some(publishers[other].source.clone()));
+                    }
+                }
+            }
+            if l.forwarded != fits {
+                l.forwarded = fits;
+                (self.on_forwarded)(listener, fits);
+            }
+        }
+    }
+}
+
+/// Whether a packet of `level_id`'s stream is loud ([`LOUD_DBOV`] or louder); a packet
+/// without a level counts as loud (the page sends none, or this one lost it).
+fn loud(header: &rtp::header::Header, level_id: Option<u8>) -> bool {
+    let Some(id) = level_id else {
+        return true;
+    };
+    match header.get_extension(id).and_then(|l| l.first().copied()) {
+        Some(level) => level & 0x7f <= LOUD_DBOV,
+        None => true,
+    }
+}
+
+/// A guest's voice being forwarded to the others; dropped: it goes from their slots.
+pub struct VoicePublication {
+    voices: Voices,
+    source: Source,
+}
+
+impl VoicePublication {
+    /// One RTP packet of the voice: renumbered into every slot that carries it, while its
+    /// gate is open.
+    pub fn packet(&self, packet: &rtp::Packet) {
+        self.packet_at(packet, Instant::now());
+    }
+
+    /// [`VoicePublication::packet`], come at `now`.
+    fn packet_at(&self, packet: &rtp::Packet, now: Instant) {
+        let mut inner = lock(&self.voices.inner);
+        let Inner {
+            publishers,
+            listeners,
+            ..
+        } = &mut *inner;
+        let Some(p) = publishers.get_mut(&self.source.guest) else {
+            return;
+        };
+        if p.source != self.source {
+            return;
+        }
+        if loud(&packet.header, p.level_id) {
+            p.open_until = Some(now + HANGOVER);
+        }
+        let open = p.open_until.is_some_and(|until| now < until);
+        let mut sent = 0;
+        for l in listeners.values_mut() {
+            for (index, slot) in l.slots.iter_mut().enumerate() {
+                if slot.stream.source() != Some(&self.source) {
+                    continue;
+                }
+                if !open {
+                    slot.stream.pause();
+                    continue;
+                }
+                let mut out = packet.clone();
+                if !slot
+                    .stream
+                    .rewrite(&self.source, &mut out.header, true, now)
+                {
+                    continue;
+                }
+                out.header.payload_type = slot.payload_type;
+                out.header.padding = false;
+                match l.packets.write(index, out) {
+                    Ok(()) => sent += 1,
+                    Err(Full) => slot.stream.lost(),
+                }
+            }
+        }
+        self.voices
+            .metrics
+            .forwarded_voice_packets
+            .fetch_add(sent, Relaxed);
+    }
+}
+
+impl Drop for VoicePublication {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.voices.inner);
+        let ours = inner
+            .publishers
+            .get(&self.source.guest)
+            .is_some_and(|p| p.source == self.source);
+        if ours {
+            inner.publishers.remove(&self.source.guest);
+            self.voices.assign(&mut inner);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "voices_tests.rs"]
+mod tests;

@@ -1,0 +1,241 @@
+use super::*;
+use crate::forward::Outbound;
+use std::sync::atomic::AtomicBool;
+use tokio::sync::mpsc;
+
+/// The audio level extension's id in these tests' packets.
+const LEVEL: u8 = 1;
+
+/// A voice packet of `seq` (20 ms each) at `level` -dBov (none: no level).
+fn packet(seq: u16, level: Option<u8>) -> rtp::Packet {
+    let mut header = rtp::header::Header {
+        version: 2,
+        payload_type: 111,
+        sequence_number: seq,
+        timestamp: u32::from(seq) * 960,
+        ssrc: 0x5eed,
+        ..Default::default()
+    };
+    if let Some(level) = level {
+        header
+            .set_extension(LEVEL, bytes::Bytes::copy_from_slice(&[0x80 | level]))
+            .unwrap();
+    }
+    rtp::Packet {
+        header,
+        payload: bytes::Bytes::from_static(&[0xf8, 0xff, 0xfe]),
+    }
+}
+
+const SPEECH: Option<u8> = Some(30);
+const SILENCE: Option<u8> = Some(127);
+
+type Forwarded = Arc<Mutex<Vec<(GuestId, bool)>>>;
+
+fn voices() -> (Voices, Forwarded) {
+    let told: Forwarded = Arc::default();
+    let t = told.clone();
+    let v = Voices::new(
+        Arc::new(Metrics::default()),
+        Box::new(move |g, on| lock(&t).push((g.clone(), on))),
+    );
+    (v, told)
+}
+
+fn listen(v: &Voices, guest: &str, slots: usize) -> mpsc::Receiver<Outbound> {
+    let (tx, rx) = mpsc::channel(64);
+    let slots = (0..slots)
+        .map(|i| VoiceSlotOut {
+            ssrc: 2000 + i as u32,
+            payload_type: 109,
+        })
+        .collect();
+    v.listen(&guest.to_owned(), slots, tx);
+    rx
+}
+
+fn publish(v: &Voices, guest: &str) -> VoicePublication {
+    v.level_id(&guest.to_owned(), LEVEL);
+    v.publish(&guest.to_owned())
+}
+
+fn heard(v: &Voices, listener: &str) -> Vec<Option<String>> {
+    v.heard(&listener.to_owned())
+}
+
+fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<Outbound> {
+    std::iter::from_fn(|| rx.try_recv().ok()).collect()
+}
+
+#[test]
+fn each_other_voice_keeps_a_slot_and_the_mix_carries_the_room_alone() {
+    let (v, told) = voices();
+    let _a = publish(&v, "a");
+    let _rx = listen(&v, "a", 3);
+    let b = publish(&v, "b");
+    let _c = publish(&v, "c");
+    assert_eq!(heard(&v, "a"), [Some("b".into()), Some("c".into()), None]);
+    assert_eq!(*lock(&told), [("a".to_owned(), true)]);
+    // B goes: their slot is free, C keeps theirs (a voice does not jump between tracks).
+    drop(b);
+    assert_eq!(heard(&v, "a"), [None, Some("c".into()), None]);
+    let _d = publish(&v, "d");
+    assert_eq!(heard(&v, "a"), [Some("d".into()), Some("c".into()), None]);
+}
+
+#[test]
+fn more_voices_than_slots_are_all_mixed() {
+    let (v, told) = voices();
+    let _rx = listen(&v, "a", 1);
+    let _b = publish(&v, "b");
+    assert_eq!(heard(&v, "a"), [Some("b".into())]);
+    let _c = publish(&v, "c");
+    assert_eq!(
+        heard(&v, "a"),
+        [None],
+        "two others, one slot: both in the mix"
+    );
+    assert_eq!(
+        *lock(&told),
+        [("a".to_owned(), true), ("a".to_owned(), false)]
+    );
+}
+
+#[test]
+fn a_voice_reaches_the_others_renumbered_and_never_its_own_page() {
+    let (v, _) = voices();
+    let mut to_a = listen(&v, "a", 2);
+    let mut to_b = listen(&v, "b", 2);
+    let b = publish(&v, "b");
+    b.packet(&packet(500, SPEECH));
+    b.packet(&packet(501, SPEECH));
+    let got = drain(&mut to_a);
+    assert_eq!(got.len(), 2);
+    assert!(drain(&mut to_b).is_empty(), "B does not hear themself");
+    for (n, out) in got.iter().enumerate() {
+        assert_eq!(out.slot, 0);
+        assert_eq!(out.packet.header.ssrc, 2000);
+        assert_eq!(out.packet.header.payload_type, 109);
+        // The slot's first stream keeps its numbers (only its SSRC changes).
+        assert_eq!(out.packet.header.sequence_number, 500 + n as u16);
+        assert!(out.packet.header.extensions.is_empty());
+        assert_eq!(&out.packet.payload[..], [0xf8, 0xff, 0xfe]);
+    }
+    assert_eq!(v.metrics.forwarded_voice_packets.load(Relaxed), 2);
+}
+
+#[test]
+fn a_quiet_voice_is_not_sent_and_comes_back_without_a_gap() {
+    let (v, _) = voices();
+    let mut to_a = listen(&v, "a", 1);
+    let b = publish(&v, "b");
+    let t0 = Instant::now();
+    // The browser's packets: one each 20 ms, numbered on.
+    let send = |ms: u64, level| {
+        b.packet_at(
+            &packet(10 + (ms / 20) as u16, level),
+            t0 + Duration::from_millis(ms),
+        )
+    };
+    send(0, SILENCE);
+    assert!(drain(&mut to_a).is_empty(), "silence before any speech");
+    send(20, SPEECH);
+    send(40, SILENCE);
+    // A pause between words keeps the gate open.
+    send(980, SILENCE);
+    let sent: Vec<u16> = drain(&mut to_a)
+        .iter()
+        .map(|o| o.packet.header.sequence_number)
+        .collect();
+    assert_eq!(sent, [11, 12, 59]);
+    send(1_040, SILENCE);
+    send(1_060, SILENCE);
+    assert!(
+        drain(&mut to_a).is_empty(),
+        "closed a second after the last word"
+    );
+    send(4_000, SPEECH);
+    let back = drain(&mut to_a);
+    assert_eq!(back.len(), 1);
+    let h = &back[0].packet.header;
+    assert_eq!(h.sequence_number, 60, "the next number after the last sent");
+    // 3.02 s after the last one sent (at 980 ms), at 48 kHz, on from its timestamp.
+    assert_eq!(h.timestamp.wrapping_sub(59 * 960), 3_020 * 48);
+}
+
+#[test]
+fn a_page_without_levels_is_always_heard() {
+    let (v, _) = voices();
+    let mut to_a = listen(&v, "a", 1);
+    let b = v.publish(&"b".to_owned());
+    b.packet(&packet(1, None));
+    b.packet(&packet(2, SILENCE));
+    assert_eq!(drain(&mut to_a).len(), 2);
+}
+
+#[test]
+fn a_guest_who_leaves_is_heard_nowhere_and_hears_nothing() {
+    let (v, told) = voices();
+    let mut to_a = listen(&v, "a", 2);
+    let mut to_b = listen(&v, "b", 2);
+    let a = publish(&v, "a");
+    let b = publish(&v, "b");
+    v.leave(&"b".to_owned());
+    assert_eq!(heard(&v, "a"), [None, None]);
+    assert!(heard(&v, "b").is_empty());
+    b.packet(&packet(1, SPEECH));
+    a.packet(&packet(1, SPEECH));
+    assert!(drain(&mut to_a).is_empty());
+    assert!(drain(&mut to_b).is_empty());
+    assert!(lock(&told).contains(&("b".to_owned(), true)));
+}
+
+#[test]
+fn a_listener_that_cannot_keep_up_starts_again_on_the_next_packet() {
+    struct Flaky(AtomicBool);
+    impl SlotWriter for Arc<Flaky> {
+        fn write(&self, _: usize, _: rtp::Packet) -> Result<(), Full> {
+            if self.0.swap(false, Relaxed) {
+                Err(Full)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let (v, _) = voices();
+    let flaky = Arc::new(Flaky(AtomicBool::new(false)));
+    v.listen(
+        &"a".to_owned(),
+        vec![VoiceSlotOut {
+            ssrc: 1,
+            payload_type: 109,
+        }],
+        flaky.clone(),
+    );
+    let b = publish(&v, "b");
+    b.packet(&packet(1, SPEECH));
+    flaky.0.store(true, Relaxed);
+    b.packet(&packet(2, SPEECH));
+    b.packet(&packet(3, SPEECH));
+    assert_eq!(v.metrics.forwarded_voice_packets.load(Relaxed), 2);
+}
+
+#[test]
+fn the_uplink_plans_for_the_voices_heard_lately() {
+    let (v, _) = voices();
+    let _to_a = listen(&v, "a", 2);
+    let _to_b = listen(&v, "b", 2);
+    let _to_c = listen(&v, "c", 2);
+    let b = publish(&v, "b");
+    let c = publish(&v, "c");
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    assert_eq!(v.planned_bps_at(at(0)), 0, "nobody talks");
+    b.packet_at(&packet(1, SPEECH), at(0));
+    assert_eq!(v.planned_bps_at(at(10)), 2 * VOICE_BPS, "B to A and C");
+    c.packet_at(&packet(1, SPEECH), at(20));
+    assert_eq!(v.planned_bps_at(at(30)), 4 * VOICE_BPS);
+    // Both quiet again: the plan keeps the most for a while, then lets go.
+    assert_eq!(v.planned_bps_at(at(5_000)), 4 * VOICE_BPS);
+    assert_eq!(v.planned_bps_at(at(10_100)), 0);
+}
