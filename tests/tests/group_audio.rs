@@ -235,6 +235,11 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     })
     .await?;
     assert!(later.guests.iter().all(|g| g.audio_out.frames > 0));
+    // Her voice went from Jo's and Ana's slots with her (theirs, silent, never came).
+    assert_eq!(
+        later.forwarded_voice_packets, m.forwarded_voice_packets,
+        "no voice forwarded once Camille left"
+    );
     for guest in guests {
         guest.close().await?;
     }

@@ -178,8 +178,11 @@ impl Voices {
     pub fn leave(&self, guest: &GuestId) {
         let mut inner = lock(&self.inner);
         inner.publishers.remove(guest);
-        inner.listeners.remove(guest);
         inner.level_ids.remove(guest);
+        if inner.listeners.remove(guest).is_some_and(|l| l.forwarded) {
+            // Should they come back on another connection, their mix starts whole.
+            (self.on_forwarded)(guest, false);
+        }
         self.assign(&mut inner);
     }
 
@@ -239,6 +242,10 @@ impl Voices {
                 let keep = fits && slot.guest.as_ref().is_some_and(|g| others.contains(&g));
                 if !keep && slot.guest.take().is_some() {
                     slot.stream.show(None);
+                }
+                // Their voice as they send it now (a new stream of theirs continues the slot).
+                if let Some(g) = &slot.guest {
+                    slot.stream.show(Some(publishers[g].source.clone()));
                 }
             }
             if fits {

@@ -71,9 +71,9 @@ fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<Outbound> {
 fn each_other_voice_keeps_a_slot_and_the_mix_carries_the_room_alone() {
     let (v, told) = voices();
     let _a = publish(&v, "a");
-    let _rx = listen(&v, "a", 3);
+    let mut to_a = listen(&v, "a", 3);
     let b = publish(&v, "b");
-    let _c = publish(&v, "c");
+    let c = publish(&v, "c");
     assert_eq!(heard(&v, "a"), [Some("b".into()), Some("c".into()), None]);
     assert_eq!(*lock(&told), [("a".to_owned(), true)]);
     // B goes: their slot is free, C keeps theirs (a voice does not jump between tracks).
@@ -81,6 +81,13 @@ fn each_other_voice_keeps_a_slot_and_the_mix_carries_the_room_alone() {
     assert_eq!(heard(&v, "a"), [None, Some("c".into()), None]);
     let _d = publish(&v, "d");
     assert_eq!(heard(&v, "a"), [Some("d".into()), Some("c".into()), None]);
+    // C's voice comes on a new stream (their track replaced): same slot, new stream.
+    let c2 = publish(&v, "c");
+    assert_eq!(heard(&v, "a"), [Some("d".into()), Some("c".into()), None]);
+    c.packet(&packet(1, SPEECH));
+    assert!(drain(&mut to_a).is_empty(), "C's old stream is gone");
+    c2.packet(&packet(1, SPEECH));
+    assert_eq!(drain(&mut to_a).len(), 1);
 }
 
 #[test]
@@ -187,7 +194,11 @@ fn a_guest_who_leaves_is_heard_nowhere_and_hears_nothing() {
     a.packet(&packet(1, SPEECH));
     assert!(drain(&mut to_a).is_empty());
     assert!(drain(&mut to_b).is_empty());
-    assert!(lock(&told).contains(&("b".to_owned(), true)));
+    assert_eq!(
+        lock(&told).last(),
+        Some(&("b".to_owned(), false)),
+        "B's mix would start whole again"
+    );
 }
 
 #[test]

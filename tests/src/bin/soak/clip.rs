@@ -28,6 +28,8 @@ pub struct Clip {
     pub audio: Vec<Sample>,
     /// As long as `audio`, silent: a guest who listens.
     pub silence: Vec<Sample>,
+    /// `audio`'s level, -dBov, as a browser says it in each packet (RFC 6464).
+    pub audio_level: u8,
 }
 
 const FRAME: Duration = Duration::from_nanos(33_333_333);
@@ -81,6 +83,8 @@ impl Clip {
             video: read_h264(&h264)?,
             audio: read_opus(&ogg)?,
             silence: read_opus(&quiet)?,
+            // audiotestsrc's sine at its volume of 0.8: -4.9 dBov RMS.
+            audio_level: 5,
         })
     }
 
@@ -90,6 +94,7 @@ impl Clip {
             video: self.video.clone(),
             audio: self.silence.clone(),
             silence: self.silence.clone(),
+            audio_level: 127,
         }
     }
 }

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use visavis_api::Mode;
+use visavis_api::datachannel::VOICE_SLOTS;
 use visavis_e2e::{Rendezvous, procstat};
 
 /// The unit's `[uplink] max_kbps`: eight guests at the floor and 56 pictures (see the
@@ -80,6 +81,8 @@ struct Figures {
     planned_kbps: f64,
     forwarded_streams: u64,
     forwarded_pps: f64,
+    /// Voice packets forwarded unmixed, a second.
+    voice_pps: f64,
     keyframe_asks: u64,
     own_mixes: u64,
     /// Of the own mixes' packets in the window, the share from the quiet guests' one
@@ -95,6 +98,8 @@ struct Figures {
     forwarded_kbps: Vec<f64>,
     /// Per guest: slots that carried packets, and slots the unit's `others` names.
     pictures: Vec<usize>,
+    /// Per guest: voice slots that carried packets.
+    voices_heard: Vec<usize>,
     told: Vec<usize>,
     /// Frames a second of every guest's filled slots.
     fps: Vec<f64>,
@@ -114,7 +119,9 @@ pub async fn run(
     sizes: &[usize],
     measure: Duration,
     talking: Option<usize>,
+    mixed: bool,
 ) -> Result<String, String> {
+    let voice_slots = if mixed { 0 } else { VOICE_SLOTS };
     let listening = Arc::new(clip.listening());
     let mut results = Vec::new();
     for (n, uplink) in CALLS {
@@ -128,6 +135,7 @@ pub async fn run(
                 uplink,
                 (clip.clone(), listening.clone()),
                 talking,
+                voice_slots,
                 measure,
             )
             .await,
@@ -144,12 +152,17 @@ pub async fn run(
         "group: calls of {} guests on a {UPLINK_KBPS} kbit/s uplink (dflt: on the unit's \
          default), {}, measured over {} s once all their media flows\n the unit:\n\
          \x20 guests | applianced CPU, PSS | sends (planned) kbit/s, cap \
-         | forwarded streams, packets/s, keyframe asks | own mixes (their packets from the \
-         quiet guests' shared encode), voices, late voice packets (mixes / speaker)\n",
+         | forwarded streams, packets/s, keyframe asks | voice packets forwarded/s \
+         | own mixes (their packets from the shared encodes), voices, late voice packets \
+         (mixes / speaker)\n",
         labels.join(", "),
         match talking {
             Some(t) => format!("the first {t} of each talking, the others silent"),
             None => "every guest talking".to_owned(),
+        } + if mixed {
+            ", the guests' pages without voice slots (the unit mixes their voices)"
+        } else {
+            ""
         },
         measure.as_secs()
     );
@@ -158,7 +171,7 @@ pub async fn run(
             Ok(f) => {
                 let _ = writeln!(
                     out,
-                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {} ({:3.0} %), {}, {} / {}",
+                    "  {n:>6} | {:5.1} %, {} | {:6.0} ({:6.0}), {} | {:3}, {:6.0}, {:3} | {:5.0} | {} ({:3.0} %), {}, {} / {}",
                     f.cpu,
                     mem::mb(f.pss_kb),
                     f.sent_kbps,
@@ -167,6 +180,7 @@ pub async fn run(
                     f.forwarded_streams,
                     f.forwarded_pps,
                     f.keyframe_asks,
+                    f.voice_pps,
                     f.own_mixes,
                     f.shared_pct,
                     f.voices,
@@ -191,7 +205,8 @@ pub async fn run(
     out.push_str(
         " each guest (fewest–most over the guests):\n\
          \x20 guests | receives kbit/s (forwarded) | others' pictures (named), of n−1 \
-         | frames/s per picture, lowest, median | guest→guest ms, median, p95 (frames)\n",
+         | frames/s per picture, lowest, median | guest→guest ms, median, p95 (frames) \
+         | others' voices heard unmixed\n",
     );
     for (n, r) in &results {
         let Ok(f) = r else {
@@ -210,9 +225,10 @@ pub async fn run(
             (Some(p50), Some(p95)) => format!("{p50:5.1}, {p95:5.1} ({})", f.trips.len()),
             _ => "–".to_owned(),
         };
+        let (vlo, vhi) = range(&f.voices_heard);
         let _ = writeln!(
             out,
-            "  {n:>6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps} | {trips}",
+            "  {n:>6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps} | {trips} | {vlo}–{vhi}",
             f.guests - 1,
         );
     }
@@ -236,12 +252,13 @@ pub async fn run(
 }
 
 /// A call of `n` guests, the first `talking` of them (all: `None`) sending `clips.0`'s tone
-/// and the others `clips.1`'s silence.
+/// and the others `clips.1`'s silence, each offering `voice_slots` voice slots.
 async fn call(
     n: usize,
     uplink: Option<u32>,
     clips: (Arc<Clip>, Arc<Clip>),
     talking: Option<usize>,
+    voice_slots: usize,
     measure: Duration,
 ) -> Result<Figures, String> {
     let (clip, listening) = clips;
@@ -262,7 +279,15 @@ async fn call(
         } else {
             listening.clone()
         };
-        let g = SoakGuest::join_timed(&invite, &name, media, STEP, Some(latency.clone())).await?;
+        let g = SoakGuest::join_timed(
+            &invite,
+            &name,
+            media,
+            STEP,
+            Some(latency.clone()),
+            voice_slots,
+        )
+        .await?;
         g.media_flows(MEDIA_PACKETS, STEP).await?;
         guests.push(g);
     }
@@ -298,6 +323,10 @@ async fn call(
         planned_kbps: mean(&planned),
         forwarded_streams: m.forwarded_streams,
         forwarded_pps: m.forwarded_packets.saturating_sub(m0.forwarded_packets) as f64 / secs,
+        voice_pps: m
+            .forwarded_voice_packets
+            .saturating_sub(m0.forwarded_voice_packets) as f64
+            / secs,
         keyframe_asks: m
             .forward_keyframe_requests
             .saturating_sub(m0.forward_keyframe_requests),
@@ -321,6 +350,7 @@ async fn call(
         receive_kbps: Vec::new(),
         forwarded_kbps: Vec::new(),
         pictures: Vec::new(),
+        voices_heard: Vec::new(),
         told: Vec::new(),
         fps: Vec::new(),
         trips: latency.take(),
@@ -348,6 +378,13 @@ async fn call(
         }
         figures.forwarded_kbps.push(kbps(forwarded));
         figures.pictures.push(pictures);
+        figures.voices_heard.push(
+            a.voices
+                .iter()
+                .zip(&b.voices)
+                .filter(|(a, b)| a > b)
+                .count(),
+        );
         figures.told.push(named.len());
     }
     for g in guests {
@@ -406,6 +443,8 @@ struct Snapshot {
 struct GuestSnapshot {
     bytes: u64,
     slots: Vec<SlotSnapshot>,
+    /// Packets of each voice slot.
+    voices: Vec<u64>,
 }
 
 struct SlotSnapshot {
@@ -430,6 +469,7 @@ impl Snapshot {
                             frames: c.frames.load(Relaxed),
                         })
                         .collect(),
+                    voices: g.voices.iter().map(|c| c.packets.load(Relaxed)).collect(),
                 })
                 .collect(),
         }

@@ -5,10 +5,12 @@
 //! Like the page it joins with a name, waits to be admitted, offers (its camera, with every
 //! video codec as a browser's camera section has, and Opus, both sendrecv; then
 //! [`FORWARD_SLOTS`] receive-only video sections, the "slots" for the other guests'
-//! pictures; the `visavis` data channel), trickles its candidates, applies the unit's
-//! answer and candidates, sends [`Clip`] in a loop once connected (H.264, one layer: the
-//! unit forwards a camera sent without simulcast as it comes) and counts the RTP packets
-//! and bytes the unit sends, and per slot its packets, bytes and pictures (marker bits).
+//! pictures, and [`VOICE_SLOTS`] receive-only audio sections for their voices; the
+//! `visavis` data channel), trickles its candidates, applies the unit's answer and
+//! candidates, sends [`Clip`] in a loop once connected (H.264, one layer: the unit forwards
+//! a camera sent without simulcast as it comes; Opus with the clip's level in each packet,
+//! as a browser) and counts the RTP packets and bytes the unit sends, per slot its packets,
+//! bytes and pictures (marker bits), and per voice slot its packets.
 //! It keeps the unit's last `others` message: who is in which slot. When the
 //! signaling socket closes the call goes on (media is peer to peer), as on the page.
 
@@ -16,6 +18,7 @@ use crate::clip::Clip;
 use crate::latency::Latency;
 use futures_util::{SinkExt, StreamExt};
 use rtc::media::Sample;
+use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
@@ -30,7 +33,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
-use visavis_api::datachannel::{FORWARD_SLOTS, Other, UnitMessage};
+use visavis_api::datachannel::{FORWARD_SLOTS, Other, UnitMessage, VOICE_SLOTS};
 use visavis_api::signaling::{GuestToServer, ServerToGuest, SignalPayload};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::MediaStreamTrack;
@@ -56,6 +59,8 @@ pub struct SoakGuest {
     pub received_bytes: Arc<AtomicU64>,
     /// What came in each slot, in the order of the offer's receive-only video sections.
     pub slots: Arc<[Counts; FORWARD_SLOTS]>,
+    /// What came in each voice slot, in the order of the offer's receive-only audio sections.
+    pub voices: Arc<[Counts; VOICE_SLOTS]>,
     others: watch::Receiver<Vec<Other>>,
     state: watch::Receiver<RTCPeerConnectionState>,
     tasks: Vec<JoinHandle<()>>,
@@ -87,7 +92,9 @@ struct Handler {
     received: Arc<AtomicU64>,
     received_bytes: Arc<AtomicU64>,
     slots: Arc<[Counts; FORWARD_SLOTS]>,
-    /// The slots' transceivers, and which slot each is; set before the offer.
+    voices: Arc<[Counts; VOICE_SLOTS]>,
+    /// The slots' transceivers, and which slot each is (the voice slots' after the
+    /// pictures', from [`FORWARD_SLOTS`] on); set before the offer.
     slot_of: Arc<OnceLock<HashMap<RTCRtpTransceiverId, usize>>>,
     /// Where forwarded pictures' trips are timed, and who is in which slot.
     latency: Option<(Arc<Latency>, watch::Receiver<Vec<Other>>)>,
@@ -112,6 +119,7 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let (received, bytes) = (self.received.clone(), self.received_bytes.clone());
         let (slots, slot_of) = (self.slots.clone(), self.slot_of.clone());
+        let voices = self.voices.clone();
         let latency = self.latency.clone();
         tokio::spawn(async move {
             // Which slot the track is (its receiver is a slot's transceiver), known when it opens.
@@ -126,7 +134,11 @@ impl PeerConnectionEventHandler for Handler {
                         let size = (packet.header.marshal_size() + packet.payload.len()) as u64;
                         received.fetch_add(1, Relaxed);
                         bytes.fetch_add(size, Relaxed);
-                        if let Some(c) = slot.and_then(|i| slots.get(i)) {
+                        let voice = slot.and_then(|i| i.checked_sub(FORWARD_SLOTS));
+                        if let Some(c) = voice.and_then(|i| voices.get(i)) {
+                            c.packets.fetch_add(1, Relaxed);
+                            c.bytes.fetch_add(size, Relaxed);
+                        } else if let Some(c) = slot.and_then(|i| slots.get(i)) {
                             c.packets.fetch_add(1, Relaxed);
                             c.bytes.fetch_add(size, Relaxed);
                             c.frames.fetch_add(u64::from(packet.header.marker), Relaxed);
@@ -206,17 +218,19 @@ impl SoakGuest {
         clip: Arc<Clip>,
         timeout: Duration,
     ) -> Result<SoakGuest, String> {
-        Self::join_timed(invite_url, name, clip, timeout, None).await
+        Self::join_timed(invite_url, name, clip, timeout, None, VOICE_SLOTS).await
     }
 
     /// [`SoakGuest::join`], the frames it writes and the forwarded ones it receives timed
-    /// in `latency`.
+    /// in `latency`, offering `voice_slots` voice slots (0: the unit mixes the others'
+    /// voices for it, as for a page without them).
     pub async fn join_timed(
         invite_url: &str,
         name: &str,
         clip: Arc<Clip>,
         timeout: Duration,
         latency: Option<Arc<Latency>>,
+        voice_slots: usize,
     ) -> Result<SoakGuest, String> {
         let deadline = tokio::time::Instant::now() + timeout;
         let (ws, _) = tokio_tungstenite::connect_async(socket_url(invite_url)?)
@@ -272,6 +286,7 @@ impl SoakGuest {
         let received = Arc::new(AtomicU64::new(0));
         let received_bytes = Arc::new(AtomicU64::new(0));
         let slots: Arc<[Counts; FORWARD_SLOTS]> = Arc::new(Default::default());
+        let voices: Arc<[Counts; VOICE_SLOTS]> = Arc::new(Default::default());
         let slot_of = Arc::new(OnceLock::new());
         let (others_tx, others) = watch::channel(Vec::new());
         let (cand_tx, mut candidates) = mpsc::unbounded_channel();
@@ -279,6 +294,16 @@ impl SoakGuest {
         let mut media_engine = MediaEngine::default();
         media_engine
             .register_default_codecs()
+            .map_err(|e| e.to_string())?;
+        // Each voice packet's level, as a browser sends it: the unit forwards a voice by it.
+        media_engine
+            .register_header_extension(
+                rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability {
+                    uri: "urn:ietf:params:rtp-hdrext:ssrc-audio-level".to_owned(),
+                },
+                RtpCodecKind::Audio,
+                None,
+            )
             .map_err(|e| e.to_string())?;
         let registry = register_default_interceptors(Registry::new(), &mut media_engine)
             .map_err(|e| e.to_string())?;
@@ -292,6 +317,7 @@ impl SoakGuest {
                 received: received.clone(),
                 received_bytes: received_bytes.clone(),
                 slots: slots.clone(),
+                voices: voices.clone(),
                 slot_of: slot_of.clone(),
                 latency: latency.clone().map(|l| (l, others.clone())),
             }))
@@ -335,6 +361,20 @@ impl SoakGuest {
                 .await
                 .map_err(|e| format!("add_transceiver_from_kind (slot {slot}): {e}"))?;
             ids.insert(transceiver.id(), slot);
+        }
+        // Then the voice slots, as the page offers them.
+        for slot in 0..voice_slots.min(VOICE_SLOTS) {
+            let transceiver = pc
+                .add_transceiver_from_kind(
+                    RtpCodecKind::Audio,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Recvonly,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(|e| format!("add_transceiver_from_kind (voice slot {slot}): {e}"))?;
+            ids.insert(transceiver.id(), FORWARD_SLOTS + slot);
         }
         let _ = slot_of.set(ids);
         let channel = pc
@@ -419,7 +459,8 @@ impl SoakGuest {
                 .clone()
                 .filter(|_| kind == RtpCodecKind::Video)
                 .map(|l| (l, name.to_owned()));
-            tasks.push(tokio::spawn(send_loop(t, ssrc, pt, samples, timed)));
+            let level = (kind == RtpCodecKind::Audio).then_some(clip.audio_level);
+            tasks.push(tokio::spawn(send_loop(t, ssrc, pt, samples, level, timed)));
         }
         Ok(SoakGuest {
             out,
@@ -428,6 +469,7 @@ impl SoakGuest {
             received,
             received_bytes,
             slots,
+            voices,
             others,
             state,
             tasks,
@@ -498,13 +540,15 @@ async fn payload_type(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Resul
     ))
 }
 
-/// Send `samples` in a loop at their own pace until the task is stopped, each noted in
-/// `timed` under the guest's name as it is written.
+/// Send `samples` in a loop at their own pace until the task is stopped, each with its
+/// audio `level` (-dBov) where given, and noted in `timed` under the guest's name as it is
+/// written.
 async fn send_loop(
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     payload_type: u8,
     samples: Vec<crate::clip::Sample>,
+    mut level: Option<u8>,
     timed: Option<(Arc<Latency>, String)>,
 ) {
     let start = tokio::time::Instant::now();
@@ -518,12 +562,28 @@ async fn send_loop(
         if let Some((latency, name)) = &timed {
             latency.sent(name, &s.data);
         }
-        if track
-            .sample_writer(ssrc, payload_type)
-            .write_sample(&sample)
-            .await
-            .is_err()
-        {
+        let writer = track.sample_writer(ssrc, payload_type);
+        let written = match level {
+            Some(l) => {
+                let with_level = writer.with_audio_level(AudioLevelExtension {
+                    level: l,
+                    voice: l < 127,
+                });
+                match with_level.write_sample(&sample).await {
+                    Ok(()) => Ok(()),
+                    // A unit that did not agree to the levels: without them from now on.
+                    Err(_) => {
+                        level = None;
+                        track
+                            .sample_writer(ssrc, payload_type)
+                            .write_sample(&sample)
+                            .await
+                    }
+                }
+            }
+            None => writer.write_sample(&sample).await,
+        };
+        if written.is_err() {
             return;
         }
         due += s.duration;

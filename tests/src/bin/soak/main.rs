@@ -62,6 +62,10 @@ struct Cli {
     /// table listens at any moment (all of them talk by default).
     #[arg(long)]
     talking: Option<usize>,
+    /// `group`'s guests offer no voice slots: the unit mixes the others' voices for each
+    /// (as for a page without them), where it forwards them by default.
+    #[arg(long)]
+    mixed: bool,
 }
 
 /// A part of the soak.
@@ -137,6 +141,7 @@ async fn main() -> ExitCode {
                 &cli.guests,
                 std::time::Duration::from_secs(cli.group_secs),
                 cli.talking,
+                cli.mixed,
             )
             .await,
         );
