@@ -10,16 +10,18 @@
 //! A guest's page offers [`VOICE_SLOTS`] receive-only audio transceivers after its picture
 //! slots; the unit answers each with an Opus track of its own SSRC. Where a listener's
 //! slots can hold every other guest's voice, each other guest keeps one slot for the call
-//! (a newcomer takes the lowest free one), and the listener's mix from the unit carries the
-//! room's microphone only (`on_forwarded`): nobody is heard twice. Where they cannot (more
+//! (a newcomer takes the lowest free one), and the listener's mix from the unit leaves out
+//! the voices forwarded now ([`Mixes`]): nobody is heard twice. Where they cannot (more
 //! guests than slots, or a page without slots), the listener hears every voice in their mix
 //! as before.
 //!
 //! A voice is forwarded only while it is heard: the page's packets carry their level
 //! (RFC 6464, `ssrc-audio-level`, negotiated when the page offers it), and a voice at
 //! [`LOUD_DBOV`] or louder opens its gate for [`HANGOVER`] after (the pauses between words
-//! keep it). So a table of eight with one talker sends seven voice streams, not 56. A page
-//! that sends no levels is always forwarded. While a gate is closed its slots send nothing,
+//! keep it). So a table of eight with one talker sends seven voice streams, not 56. At most
+//! [`MAX_OPEN`] gates are open at once: a voice that starts beyond them stays in the mixes,
+//! which leave out only the voices forwarded now ([`Mixes`]). A page that sends no levels
+//! is always forwarded (within that limit). While a gate is closed its slots send nothing,
 //! and the next packet continues each slot's numbering with the time that passed, as a
 //! browser's own silence suppression would.
 //!
@@ -56,9 +58,22 @@ pub const VOICE_BPS: u64 = 60_000;
 /// ([`Voices::planned_bps`]): the pictures' share does not change with every word.
 pub const RESERVE_HOLD: Duration = Duration::from_secs(10);
 
-/// What the mixes hear of the forwarding: `listener`'s voices all come forwarded (`true`),
-/// so their mix carries the room only; or not (`false`), so it carries every voice.
-pub type OnForwarded = Box<dyn Fn(&GuestId, bool) + Send + Sync>;
+/// At most this many voices are forwarded at once, the first to talk: a voice that starts
+/// while as many others talk is heard in the mixes until one of them stops. A table
+/// follows two or three voices at a time; eight voices forwarded to seven guests each
+/// would be 56 streams of the store's uplink (a room of phones in noisy places keeps them
+/// all open).
+pub const MAX_OPEN: usize = 3;
+
+/// What the mixes ([`crate::media::group`]) hear of the forwarding; called with the
+/// forwarder's lock held.
+pub trait Mixes: Send + Sync {
+    /// `listener` has a slot for every other guest's voice (`true`): their mix leaves out
+    /// the voices forwarded now; or not (`false`): it carries every other voice.
+    fn forwarded(&self, listener: &GuestId, on: bool);
+    /// `voice` is forwarded now (`true`): out of those mixes; or no longer (`false`).
+    fn open(&self, voice: &GuestId, on: bool);
+}
 
 /// One of a listener's voice slots: its track's SSRC and the payload type their browser
 /// agreed for Opus.
@@ -73,6 +88,8 @@ struct Publisher {
     level_id: Option<u8>,
     /// Until when their gate is open.
     open_until: Option<Instant>,
+    /// Whether the mixes were last told their voice is forwarded.
+    told_open: bool,
 }
 
 struct Slot {
@@ -103,17 +120,16 @@ struct Inner {
 pub struct Voices {
     inner: Arc<Mutex<Inner>>,
     metrics: Arc<Metrics>,
-    on_forwarded: Arc<OnForwarded>,
+    mixes: Arc<dyn Mixes>,
 }
 
 impl Voices {
-    /// Nobody forwarded yet; `on_forwarded` hears whose mix stops or starts carrying the
-    /// voices (called with the forwarder's lock held).
-    pub fn new(metrics: Arc<Metrics>, on_forwarded: OnForwarded) -> Self {
+    /// Nobody forwarded yet; `mixes` hears what of the voices to leave out.
+    pub fn new(metrics: Arc<Metrics>, mixes: Arc<dyn Mixes>) -> Self {
         Voices {
             inner: Arc::default(),
             metrics,
-            on_forwarded: Arc::new(on_forwarded),
+            mixes,
         }
     }
 
@@ -132,14 +148,19 @@ impl Voices {
             stream: inner.publications,
         };
         let level_id = inner.level_ids.get(guest).copied();
+        let replaced_open = inner.publishers.get(guest).is_some_and(|p| p.told_open);
         inner.publishers.insert(
             guest.clone(),
             Publisher {
                 source: source.clone(),
                 level_id,
                 open_until: None,
+                told_open: false,
             },
         );
+        if replaced_open {
+            self.mixes.open(guest, false);
+        }
         self.assign(&mut inner);
         VoicePublication {
             voices: self.clone(),
@@ -177,11 +198,13 @@ impl Voices {
     /// `guest` left: their voice goes from every slot, and they hear nothing more here.
     pub fn leave(&self, guest: &GuestId) {
         let mut inner = lock(&self.inner);
-        inner.publishers.remove(guest);
+        if inner.publishers.remove(guest).is_some_and(|p| p.told_open) {
+            self.mixes.open(guest, false);
+        }
         inner.level_ids.remove(guest);
         if inner.listeners.remove(guest).is_some_and(|l| l.forwarded) {
             // Should they come back on another connection, their mix starts whole.
-            (self.on_forwarded)(guest, false);
+            self.mixes.forwarded(guest, false);
         }
         self.assign(&mut inner);
     }
@@ -261,7 +284,7 @@ impl Voices {
             }
             if l.forwarded != fits {
                 l.forwarded = fits;
-                (self.on_forwarded)(listener, fits);
+                self.mixes.forwarded(listener, fits);
             }
         }
     }
@@ -300,16 +323,25 @@ impl VoicePublication {
             listeners,
             ..
         } = &mut *inner;
+        let open_now = |p: &Publisher| p.open_until.is_some_and(|until| now < until);
+        let others_open = publishers
+            .values()
+            .filter(|p| p.source != self.source && open_now(p))
+            .count();
         let Some(p) = publishers.get_mut(&self.source.guest) else {
             return;
         };
         if p.source != self.source {
             return;
         }
-        if loud(&packet.header, p.level_id) {
+        if loud(&packet.header, p.level_id) && (open_now(p) || others_open < MAX_OPEN) {
             p.open_until = Some(now + HANGOVER);
         }
-        let open = p.open_until.is_some_and(|until| now < until);
+        let open = open_now(p);
+        if open != p.told_open {
+            p.told_open = open;
+            self.voices.mixes.open(&self.source.guest, open);
+        }
         let mut sent = 0;
         for l in listeners.values_mut() {
             for (index, slot) in l.slots.iter_mut().enumerate() {
@@ -350,7 +382,13 @@ impl Drop for VoicePublication {
             .get(&self.source.guest)
             .is_some_and(|p| p.source == self.source);
         if ours {
-            inner.publishers.remove(&self.source.guest);
+            if inner
+                .publishers
+                .remove(&self.source.guest)
+                .is_some_and(|p| p.told_open)
+            {
+                self.voices.mixes.open(&self.source.guest, false);
+            }
             self.voices.assign(&mut inner);
         }
     }

@@ -30,15 +30,27 @@ fn packet(seq: u16, level: Option<u8>) -> rtp::Packet {
 const SPEECH: Option<u8> = Some(30);
 const SILENCE: Option<u8> = Some(127);
 
-type Forwarded = Arc<Mutex<Vec<(GuestId, bool)>>>;
+/// What the mixes were told: whose mixes leave out the forwarded voices, and which voices
+/// are forwarded now.
+#[derive(Default)]
+struct Told {
+    forwarded: Mutex<Vec<(GuestId, bool)>>,
+    open: Mutex<Vec<(GuestId, bool)>>,
+}
 
-fn voices() -> (Voices, Forwarded) {
-    let told: Forwarded = Arc::default();
-    let t = told.clone();
-    let v = Voices::new(
-        Arc::new(Metrics::default()),
-        Box::new(move |g, on| lock(&t).push((g.clone(), on))),
-    );
+impl Mixes for Told {
+    fn forwarded(&self, listener: &GuestId, on: bool) {
+        lock(&self.forwarded).push((listener.clone(), on));
+    }
+
+    fn open(&self, voice: &GuestId, on: bool) {
+        lock(&self.open).push((voice.clone(), on));
+    }
+}
+
+fn voices() -> (Voices, Arc<Told>) {
+    let told = Arc::new(Told::default());
+    let v = Voices::new(Arc::new(Metrics::default()), told.clone());
     (v, told)
 }
 
@@ -75,7 +87,7 @@ fn each_other_voice_keeps_a_slot_and_the_mix_carries_the_room_alone() {
     let b = publish(&v, "b");
     let c = publish(&v, "c");
     assert_eq!(heard(&v, "a"), [Some("b".into()), Some("c".into()), None]);
-    assert_eq!(*lock(&told), [("a".to_owned(), true)]);
+    assert_eq!(*lock(&told.forwarded), [("a".to_owned(), true)]);
     // B goes: their slot is free, C keeps theirs (a voice does not jump between tracks).
     drop(b);
     assert_eq!(heard(&v, "a"), [None, Some("c".into()), None]);
@@ -103,7 +115,7 @@ fn more_voices_than_slots_are_all_mixed() {
         "two others, one slot: both in the mix"
     );
     assert_eq!(
-        *lock(&told),
+        *lock(&told.forwarded),
         [("a".to_owned(), true), ("a".to_owned(), false)]
     );
 }
@@ -195,7 +207,7 @@ fn a_guest_who_leaves_is_heard_nowhere_and_hears_nothing() {
     assert!(drain(&mut to_a).is_empty());
     assert!(drain(&mut to_b).is_empty());
     assert_eq!(
-        lock(&told).last(),
+        lock(&told.forwarded).last(),
         Some(&("b".to_owned(), false)),
         "B's mix would start whole again"
     );
@@ -249,4 +261,50 @@ fn the_uplink_plans_for_the_voices_heard_lately() {
     // Both quiet again: the plan keeps the most for a while, then lets go.
     assert_eq!(v.planned_bps_at(at(5_000)), 4 * VOICE_BPS);
     assert_eq!(v.planned_bps_at(at(10_100)), 0);
+}
+
+#[test]
+fn at_most_three_voices_are_forwarded_at_once_the_others_stay_mixed() {
+    let (v, told) = voices();
+    let mut to_a = listen(&v, "a", 7);
+    let talkers: Vec<VoicePublication> = ["b", "c", "d", "e"]
+        .iter()
+        .map(|g| publish(&v, g))
+        .collect();
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    for (i, t) in talkers.iter().enumerate() {
+        t.packet_at(&packet(1, SPEECH), at(i as u64));
+    }
+    let from: Vec<u32> = drain(&mut to_a)
+        .iter()
+        .map(|o| o.packet.header.ssrc)
+        .collect();
+    assert_eq!(from, [2000, 2001, 2002], "B, C and D; E waits in the mix");
+    assert_eq!(
+        *lock(&told.open),
+        [
+            ("b".to_owned(), true),
+            ("c".to_owned(), true),
+            ("d".to_owned(), true)
+        ]
+    );
+    // B stops talking (silence a second on): E's next word is forwarded.
+    talkers[1].packet_at(&packet(2, SPEECH), at(900));
+    talkers[2].packet_at(&packet(2, SPEECH), at(900));
+    talkers[0].packet_at(&packet(2, SILENCE), at(1_010));
+    talkers[3].packet_at(&packet(2, SPEECH), at(1_020));
+    let from: Vec<u32> = drain(&mut to_a)
+        .iter()
+        .map(|o| o.packet.header.ssrc)
+        .collect();
+    assert_eq!(from, [2001, 2002, 2003]);
+    assert_eq!(
+        lock(&told.open)[3..],
+        [("b".to_owned(), false), ("e".to_owned(), true)]
+    );
+    assert_eq!(v.planned_bps_at(at(1_030)), 3 * VOICE_BPS);
+    // E leaves while forwarded: the mixes hear so.
+    drop(talkers);
+    assert!(lock(&told.open).ends_with(&[("e".to_owned(), false)]));
 }

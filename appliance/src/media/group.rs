@@ -7,12 +7,13 @@
 //! canceller) and every *other* guest's voice, encoded to Opus for them alone. Nobody hears
 //! themself, and each guest receives one audio stream whatever the size of the call.
 //!
-//! A guest whose page plays the others' voices itself gets them forwarded unmixed instead
-//! ([`crate::forward::voices`]: a mix adds a packet, an encoder's look-ahead and a wait for
-//! its voices to the way from one guest to another); this mix is for a guest whose page
-//! cannot hold them all, a call of more guests than a page's voice slots. A mix per guest
-//! rather than forwarding there: a guest on a thin link receives one stream, not one per
-//! speaker; the cost is one Opus encode per speaking guest on the unit.
+//! A guest whose page plays the others' voices itself gets the voices that talk forwarded
+//! unmixed instead ([`crate::forward::voices`]: a mix adds a packet, an encoder's
+//! look-ahead and a wait for its voices to the way from one guest to another), at most
+//! three at once; their mix carries the rest. The whole mix is for a guest whose page
+//! cannot hold every voice, a call of more guests than a page's voice slots: there a guest
+//! on a thin link receives one stream, not one per speaker, for one Opus encode per
+//! speaking guest on the unit.
 //!
 //! How: every buffer of the processed microphone ([`MIC_TAP`], before the privacy valve) is
 //! one tick of the mix, taken by a pad probe in the microphone's own thread. (It used to
@@ -44,9 +45,10 @@
 //! last ran. With eight guests and one talking, the mixes take two encodes a packet
 //! rather than eight.
 //!
-//! A guest whose page plays the other guests' voices unmixed ([`crate::forward::voices`],
-//! forwarded while they talk: for less delay than a mix's) hears the room's microphone
-//! alone in their mix, encoded once for all such guests.
+//! A guest whose page plays the others' voices unmixed ([`crate::forward::voices`],
+//! forwarded while they talk: for less delay than a mix's) hears in their mix the call's
+//! sound less the voices forwarded now (the room's microphone alone while every voice that
+//! talks is forwarded), encoded once for all such guests.
 //!
 //! While the room is muted (its privacy gate closed) the microphone is silence in every
 //! mix: the guests' voices still flow. An [`OwnMix`] lives as long as the guest's audio
@@ -197,24 +199,25 @@ struct State {
     shared: Encoder,
     /// ...which made the last packet.
     shared_last: bool,
-    /// The listeners whose page plays every other guest's voice unmixed
-    /// ([`crate::forward::voices`]): their mix is the room's microphone alone...
+    /// The listeners whose page has a slot for every other guest's voice
+    /// ([`crate::forward::voices`]): their mix is the call's sound less the voices
+    /// forwarded now...
     forwarded: HashSet<GuestId>,
-    /// ...gathered for the packet being made...
-    mic: Vec<i16>,
+    /// ...which are these (the microphone alone, while every voice that talks is)...
+    open: HashSet<GuestId>,
     /// ...encoded once for all of them...
-    room: Encoder,
+    rest: Encoder,
     /// ...which made the last packet.
-    room_last: bool,
+    rest_last: bool,
 }
 
 impl State {
-    fn new(shared: Encoder, room: Encoder) -> State {
+    fn new(shared: Encoder, rest: Encoder) -> State {
         State {
             forwarded: HashSet::new(),
-            mic: Vec::with_capacity(2 * FRAME),
-            room,
-            room_last: false,
+            open: HashSet::new(),
+            rest,
+            rest_last: false,
             mixes: HashMap::new(),
             voices: HashMap::new(),
             next_generation: 0,
@@ -243,15 +246,13 @@ impl State {
                 voice.gathered.clear();
             }
             self.all.clear();
-            self.mic.clear();
             self.recent.clear();
             self.shared_last = false;
-            self.room_last = false;
+            self.rest_last = false;
             return Vec::new();
         }
         let start = self.all.len();
         self.all.extend(mic.iter().map(|&s| i32::from(s)));
-        self.mic.extend_from_slice(mic);
         for voice in self.voices.values_mut() {
             // A voice that joined mid-packet was silent before.
             voice.gathered.resize(self.all.len(), 0);
@@ -272,19 +273,35 @@ impl State {
     /// [`HANGOVER`]) gets the call's sound without their voice from an encoder of their
     /// own. Every other guest hears the same: the whole call's sound, encoded once for all
     /// of them (their own voice is quiet in it, under -40 dBFS). Most of a table listens
-    /// at any moment, so most guests share that one encode.
+    /// at any moment, so most guests share that one encode. A guest who gets the others'
+    /// voices forwarded hears the call's sound less the voices forwarded now (the rest),
+    /// encoded once for all such guests, or without their own voice too where it speaks
+    /// and is not forwarded (more voices talk than are forwarded at once).
     fn packet(&mut self, jobs: &mut Vec<Job>) {
         let all: Vec<i16> = self.all[..FRAME].iter().map(|&a| clamp(a)).collect();
+        let rest: Option<Vec<i32>> =
+            self.mixes
+                .keys()
+                .any(|l| self.forwarded.contains(l))
+                .then(|| {
+                    let mut rest = self.all[..FRAME].to_vec();
+                    for (guest, voice) in &self.voices {
+                        if self.open.contains(guest) {
+                            for (r, v) in rest.iter_mut().zip(&voice.gathered[..FRAME]) {
+                                *r -= v;
+                            }
+                        }
+                    }
+                    rest
+                });
         let mut quiet = Vec::new();
-        let mut room = Vec::new();
+        let mut rested = Vec::new();
         for (listener, mix) in self.mixes.iter_mut() {
-            if self.forwarded.contains(listener) {
-                // Every other voice reaches them unmixed; theirs is not in the room's.
-                room.push(mix.tx.clone());
-                mix.speaking = 0;
-                mix.own_last = false;
-                continue;
-            }
+            let forwarded = self.forwarded.contains(listener);
+            let base: &[i32] = match (&rest, forwarded) {
+                (Some(rest), true) => rest,
+                _ => &self.all[..FRAME],
+            };
             let mine = self.voices.get(listener).map(|v| &v.gathered[..FRAME]);
             let loud = mine.is_some_and(|mine| {
                 mine.iter()
@@ -295,7 +312,9 @@ impl State {
             } else {
                 mix.speaking.saturating_sub(1)
             };
-            let own = mine.filter(|_| mix.speaking > 0);
+            // A voice forwarded now is out of the rest already.
+            let in_base = !(forwarded && self.open.contains(listener));
+            let own = mine.filter(|_| mix.speaking > 0 && in_base);
             if let Some(mine) = own {
                 jobs.push(Job {
                     encoder: mix.encoder.clone(),
@@ -304,14 +323,12 @@ impl State {
                     } else {
                         prime(&self.recent)
                     },
-                    samples: self.all[..FRAME]
-                        .iter()
-                        .zip(mine)
-                        .map(|(a, m)| clamp(a - m))
-                        .collect(),
+                    samples: base.iter().zip(mine).map(|(a, m)| clamp(a - m)).collect(),
                     to: vec![mix.tx.clone()],
                     shared: false,
                 });
+            } else if forwarded {
+                rested.push(mix.tx.clone());
             } else {
                 quiet.push(mix.tx.clone());
             }
@@ -323,8 +340,8 @@ impl State {
         } else {
             prime(&self.recent)
         };
-        // What the guests moving to the room's encode heard before: the whole call's sound.
-        let room_prime = if self.room_last || room.is_empty() {
+        // What the guests moving to the rest's encode heard before: the whole call's sound.
+        let rest_prime = if self.rest_last || rested.is_empty() {
             None
         } else {
             prime(&self.recent)
@@ -342,18 +359,17 @@ impl State {
             });
         }
         self.shared_last = shared;
-        let mic: Vec<i16> = self.mic.drain(..FRAME).collect();
-        let room_on = !room.is_empty();
-        if room_on {
+        let rest_on = !rested.is_empty();
+        if let (true, Some(rest)) = (rest_on, rest) {
             jobs.push(Job {
-                encoder: self.room.clone(),
-                prime: room_prime,
-                samples: mic,
-                to: room,
+                encoder: self.rest.clone(),
+                prime: rest_prime,
+                samples: rest.into_iter().map(clamp).collect(),
+                to: rested,
                 shared: true,
             });
         }
-        self.room_last = room_on;
+        self.rest_last = rest_on;
         self.all.drain(..FRAME);
         for voice in self.voices.values_mut() {
             voice.gathered.drain(..FRAME.min(voice.gathered.len()));
@@ -412,14 +428,14 @@ impl GroupAudio {
             .ok_or_else(|| err(format!("no `{MIC_TAP}` to take the microphone from")))?;
         let bitrate_bps = bitrate_kbps.saturating_mul(1000);
         let shared = encoder(bitrate_bps).map_err(|e| encoder_error(bitrate_bps, e))?;
-        let room = encoder(bitrate_bps).map_err(|e| encoder_error(bitrate_bps, e))?;
+        let rest = encoder(bitrate_bps).map_err(|e| encoder_error(bitrate_bps, e))?;
         let group = GroupAudio {
             inner: Arc::new(Inner {
                 bitrate_bps,
                 metrics,
                 state: Mutex::new(State::new(
                     Arc::new(Mutex::new((shared, vec![0; MAX_PACKET]))),
-                    Arc::new(Mutex::new((room, vec![0; MAX_PACKET]))),
+                    Arc::new(Mutex::new((rest, vec![0; MAX_PACKET]))),
                 )),
             }),
         };
@@ -496,15 +512,26 @@ impl GroupAudio {
         })
     }
 
-    /// `guest`'s page plays every other guest's voice unmixed (`true`,
-    /// [`crate::forward::voices`]): their mix is the room's microphone alone; or it no
-    /// longer can (`false`): their mix carries every other voice again.
+    /// `guest`'s page has a slot for every other guest's voice (`true`,
+    /// [`crate::forward::voices`]): their mix carries the voices not forwarded now only;
+    /// or it no longer has (`false`): their mix carries every other voice again.
     pub fn set_forwarded(&self, guest: &GuestId, forwarded: bool) {
         let mut state = lock(&self.inner.state);
         if forwarded {
             state.forwarded.insert(guest.clone());
         } else {
             state.forwarded.remove(guest);
+        }
+    }
+
+    /// `guest`'s voice is forwarded to the others now (`true`: out of their mixes) or no
+    /// longer (`false`: in them again).
+    pub fn set_open(&self, guest: &GuestId, open: bool) {
+        let mut state = lock(&self.inner.state);
+        if open {
+            state.open.insert(guest.clone());
+        } else {
+            state.open.remove(guest);
         }
     }
 
@@ -539,6 +566,16 @@ impl GroupAudio {
             .metrics
             .group_voices
             .store(voices as u64, Relaxed);
+    }
+}
+
+impl crate::forward::voices::Mixes for GroupAudio {
+    fn forwarded(&self, listener: &GuestId, on: bool) {
+        self.set_forwarded(listener, on);
+    }
+
+    fn open(&self, voice: &GuestId, on: bool) {
+        self.set_open(voice, on);
     }
 }
 

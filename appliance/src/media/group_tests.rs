@@ -454,7 +454,7 @@ fn an_encoder_taking_over_a_guests_mix_starts_from_the_last_packets_sound() {
 }
 
 #[test]
-fn a_guest_whose_page_plays_the_voices_hears_the_room_alone_in_the_mix() {
+fn a_guest_whose_page_plays_the_voices_hears_only_those_not_forwarded_in_the_mix() {
     let Setup {
         mut room,
         group,
@@ -470,9 +470,12 @@ fn a_guest_whose_page_plays_the_voices_hears_the_room_alone_in_the_mix() {
     let (mut heard_a, mut heard_b, mut heard_c) = (tap(&mix_a), tap(&mix_b), tap(&mix_c));
     let mut to_b = mix_b.frames();
     let mut to_c = mix_c.frames();
-    // B's and C's pages play the others' voices themselves; A's does not.
+    // B's and C's pages play the others' voices themselves; A's does not. Both voices are
+    // forwarded now.
     group.set_forwarded(&b, true);
     group.set_forwarded(&c, true);
+    group.set_open(&a, true);
+    group.set_open(&b, true);
     room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
     let (ta, tb, tc) = (
         tones(&mut heard_a),
@@ -495,7 +498,21 @@ fn a_guest_whose_page_plays_the_voices_hears_the_room_alone_in_the_mix() {
     assert!(pb.len() >= 70);
     assert_eq!(same(&pb, &pc), pb.len(), "one encode of the room for both");
 
-    // B's page can no longer play them all: their mix carries the voices again.
+    // B's voice is no longer forwarded (more talk than are forwarded at once): it is back
+    // in C's mix, and B, speaking, gets a mix without it.
+    group.set_open(&b, false);
+    room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
+    let (tb, tc) = (tones(&mut heard_b), tones(&mut heard_c));
+    assert!(
+        heard(tb, true, false, false),
+        "B still hears the room alone: {tb:?}"
+    );
+    assert!(
+        heard(tc, true, false, true),
+        "C hears the room and B mixed: {tc:?}"
+    );
+
+    // B's page can no longer hold every voice: their mix carries A again.
     group.set_forwarded(&b, false);
     room.run(&[(&a_voice, A_HZ), (&b_voice, B_HZ)], 80);
     let tb = tones(&mut heard_b);

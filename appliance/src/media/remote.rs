@@ -197,12 +197,9 @@ impl GuestMedia {
         metrics: Arc<Metrics>,
         events: mpsc::UnboundedSender<GuestMediaEvent>,
     ) -> GuestMedia {
-        let voices = group.clone().map(|g| {
-            Voices::new(
-                metrics.clone(),
-                Box::new(move |guest, forwarded| g.set_forwarded(guest, forwarded)),
-            )
-        });
+        let voices = group
+            .clone()
+            .map(|g| Voices::new(metrics.clone(), Arc::new(g)));
         GuestMedia {
             inner: Arc::new(Inner {
                 dir,
