@@ -324,17 +324,19 @@ impl VoicePublication {
             ..
         } = &mut *inner;
         let open_now = |p: &Publisher| p.open_until.is_some_and(|until| now < until);
-        let others_open = publishers
-            .values()
-            .filter(|p| p.source != self.source && open_now(p))
-            .count();
-        let Some(p) = publishers.get_mut(&self.source.guest) else {
+        let Some(p) = publishers.get(&self.source.guest) else {
             return;
         };
         if p.source != self.source {
             return;
         }
-        if loud(&packet.header, p.level_id) && (open_now(p) || others_open < MAX_OPEN) {
+        // Others' gates are counted only for a loud packet of a closed one (not each packet).
+        let opens = loud(&packet.header, p.level_id)
+            && (open_now(p) || publishers.values().filter(|q| open_now(q)).count() < MAX_OPEN);
+        let Some(p) = publishers.get_mut(&self.source.guest) else {
+            return;
+        };
+        if opens {
             p.open_until = Some(now + HANGOVER);
         }
         let open = open_now(p);

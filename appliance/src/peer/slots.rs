@@ -52,21 +52,33 @@ pub struct SlotTrack {
 /// How many slots `offer` has: its video sections after the first (the guest's own
 /// camera), at most [`FORWARD_SLOTS`].
 pub fn offered(offer: &str) -> usize {
-    let video = offer.lines().filter(|l| l.starts_with("m=video ")).count();
-    video.saturating_sub(1).min(FORWARD_SLOTS)
+    sections_after_first(offer, "video").min(FORWARD_SLOTS)
+}
+
+/// How many `kind` (`video`, `audio`) sections `offer` has after its first.
+pub(super) fn sections_after_first(offer: &str, kind: &str) -> usize {
+    let start = format!("m={kind} ");
+    let count = offer.lines().filter(|l| l.starts_with(&start)).count();
+    count.saturating_sub(1)
+}
+
+/// The lines of `offer`'s first `kind` section, its `m=` line first.
+pub(super) fn first_section<'a>(offer: &'a str, kind: &str) -> Vec<&'a str> {
+    let start = format!("m={kind} ");
+    offer
+        .lines()
+        .skip_while(|l| !l.starts_with(&start))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !l.starts_with("m="))
+        .map(|(_, l)| l)
+        .collect()
 }
 
 /// The codecs a slot can carry that `offer`'s camera section (its first video section)
 /// names: webrtc-rs agrees a call's video codecs from that section alone, so a slot track
 /// with a codec missing there is refused, and with it the whole answer. Empty: no slots.
 pub fn carried(offer: &str) -> Vec<RTCRtpCodec> {
-    let camera: Vec<&str> = offer
-        .lines()
-        .skip_while(|l| !l.starts_with("m=video "))
-        .enumerate()
-        .take_while(|(i, l)| *i == 0 || !l.starts_with("m="))
-        .map(|(_, l)| l)
-        .collect();
+    let camera = first_section(offer, "video");
     let named = |mime: &str| {
         let name = mime.strip_prefix("video/").unwrap_or(mime);
         camera.iter().any(|l| {

@@ -4,7 +4,7 @@
 //! connection is up. The guest's own offer also says which header extension id carries
 //! their packets' audio levels, by which their voice is forwarded only while they talk.
 
-use super::slots::SlotTracks;
+use super::slots::{SlotTracks, first_section, sections_after_first};
 use super::{PeerError, audio_codec, payload_type};
 use crate::forward::Voices;
 use crate::forward::voices::{AUDIO_LEVEL_URI, VOICE_SLOTS, VoiceSlotOut};
@@ -31,26 +31,20 @@ pub struct VoiceSlotTrack {
 /// How many voice slots `offer` has: its audio sections after the first (the guest's own
 /// microphone), at most [`VOICE_SLOTS`].
 pub fn offered(offer: &str) -> usize {
-    let audio = offer.lines().filter(|l| l.starts_with("m=audio ")).count();
-    audio.saturating_sub(1).min(VOICE_SLOTS)
+    sections_after_first(offer, "audio").min(VOICE_SLOTS)
 }
 
 /// The id `offer`'s first audio section gives the audio level extension, if it offers it.
 pub fn level_id(offer: &str) -> Option<u8> {
-    offer
-        .lines()
-        .skip_while(|l| !l.starts_with("m=audio "))
-        .enumerate()
-        .take_while(|(i, l)| *i == 0 || !l.starts_with("m="))
-        .find_map(|(_, l)| {
-            let (id, uri) = l.strip_prefix("a=extmap:")?.split_once(' ')?;
-            let uri = uri.split_whitespace().next()?;
-            if uri != AUDIO_LEVEL_URI {
-                return None;
-            }
-            // `1/recvonly`: a direction may follow the id.
-            id.split('/').next()?.parse().ok()
-        })
+    first_section(offer, "audio").into_iter().find_map(|l| {
+        let (id, uri) = l.strip_prefix("a=extmap:")?.split_once(' ')?;
+        let uri = uri.split_whitespace().next()?;
+        if uri != AUDIO_LEVEL_URI {
+            return None;
+        }
+        // `1/recvonly`: a direction may follow the id.
+        id.split('/').next()?.parse().ok()
+    })
 }
 
 /// An Opus track for each of the first `count` voice slots, added after the room's own
