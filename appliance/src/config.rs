@@ -229,8 +229,9 @@ pub const SMALL_TILES_FROM: u32 = 6;
 /// The main layer's floor when `video.min_bitrate_kbps` is unset, kbit/s.
 pub const FLOOR_KBPS: u32 = 1000;
 /// The main layer's floor when it is unset and guests see each other, kbit/s: low enough
-/// that a full table (8 guests) on the default 10 Mbit/s uplink leaves each guest three or
-/// four others' pictures (at [`FLOOR_KBPS`] the room's streams would take it all).
+/// that a full table (8 guests) on the default 10 Mbit/s uplink leaves each guest two or
+/// three others' pictures beside the voices they hear of each other (at [`FLOOR_KBPS`]
+/// the room's streams would take it all).
 pub const FLOOR_KBPS_FORWARDING: u32 = 500;
 
 impl VideoConfig {
@@ -656,9 +657,23 @@ impl Config {
         self.session.max_guests as u64 * crate::congestion::Limits::from_config(self).guest_floor()
     }
 
+    /// What the guests' voices forwarded to each other take of the uplink at most, bits
+    /// per second: [`MAX_OPEN`](crate::forward::voices::MAX_OPEN) voices, each to every
+    /// other guest, when guests hear each other and a full call fits the pages' voice
+    /// slots (beyond, the unit mixes them; see [`crate::forward::voices`]).
+    pub fn forwarded_voices_bps(&self) -> u64 {
+        use crate::forward::voices::{MAX_OPEN, VOICE_BPS, VOICE_SLOTS};
+        let guests = self.session.max_guests as u64;
+        if !self.audio.guests_hear_each_other || guests < 2 || guests > VOICE_SLOTS as u64 + 1 {
+            return 0;
+        }
+        guests.min(MAX_OPEN as u64) * (guests - 1) * VOICE_BPS
+    }
+
     /// Where guests see each other but a full call (`session.max_guests`) leaves no room
     /// for everyone to see everyone: what each would see and what to change, for the log.
-    /// (The room's picture keeps its floor first; see [`crate::congestion`].)
+    /// (The room's picture keeps its floor first, and the voices forwarded to each other
+    /// come before the pictures; see [`crate::congestion`].)
     pub fn forwarding_advice(&self) -> Option<String> {
         use crate::congestion::{FORWARD_SHARE, Limits, forward_allowance};
         use crate::forward::{FORWARD_SLOTS, STREAM_BPS};
@@ -667,7 +682,8 @@ impl Config {
         }
         let guests = self.session.max_guests as u64;
         let limits = Limits::from_config(self);
-        let room_for = forward_allowance(&limits, guests) / STREAM_BPS;
+        let voices = self.forwarded_voices_bps();
+        let room_for = forward_allowance(&limits, guests).saturating_sub(voices) / STREAM_BPS;
         let wanted = (guests - 1).min(FORWARD_SLOTS as u64);
         let each = room_for / guests;
         if each >= wanted {
@@ -679,16 +695,24 @@ impl Config {
         } else {
             format!("{each} or {}", each + 1)
         };
-        let pictures = guests * wanted * STREAM_BPS;
-        let needed = (self.uplink_floor_bps() + pictures)
-            .max((pictures as f64 / FORWARD_SHARE) as u64)
+        let forwarded = guests * wanted * STREAM_BPS + voices;
+        let needed = (self.uplink_floor_bps() + forwarded)
+            .max((forwarded as f64 / FORWARD_SHARE).ceil() as u64)
             .div_ceil(1000);
         Some(format!(
             "in a full call ({guests} guests, `session.max_guests`) each guest sees {sees} of \
              the {wanted} others: the room's picture at its floor (`video.min_bitrate_kbps` = \
-             {}) takes the uplink (`uplink.max_kbps` = {}); raise `uplink.max_kbps` to \
+             {}){} takes the uplink (`uplink.max_kbps` = {}); raise `uplink.max_kbps` to \
              {needed} for everyone to see everyone, or lower the floor",
             self.min_video_kbps(),
+            if voices > 0 {
+                format!(
+                    " with the voices they hear of each other (up to {} kbit/s)",
+                    voices / 1000
+                )
+            } else {
+                String::new()
+            },
             self.uplink.max_kbps
         ))
     }
@@ -1019,17 +1043,38 @@ url = "http://127.0.0.1:8443"
     #[test]
     fn a_table_whose_uplink_cannot_show_everyone_to_everyone_says_what_to_raise() {
         let table = |extra: &str| parse(&format!("mode = \"table\"{MINIMAL}{extra}")).unwrap();
-        // The defaults: eight guests at the table's floor (500 kbit/s) leave room on
-        // 10 Mbit/s for three or four of the others' pictures each (28 in all).
+        // The defaults: eight guests at the table's floor (500 kbit/s), three of them
+        // heard by the seven others, leave room on 10 Mbit/s for two or three of the
+        // others' pictures each (22 in all).
         let c = table("");
         assert!(c.guests_see_each_other());
         assert_eq!(c.min_video_kbps(), FLOOR_KBPS_FORWARDING);
+        assert_eq!(c.forwarded_voices_bps(), 3 * 7 * 60_000);
         let advice = c
             .forwarding_advice()
             .expect("eight guests cannot all see each other");
         assert!(
-            advice.contains("each guest sees 3 or 4 of the 7 others")
+            advice.contains("each guest sees 2 or 3 of the 7 others")
+                && advice.contains("(up to 1260 kbit/s)")
                 && advice.contains("`uplink.max_kbps` = 10000"),
+            "{advice}"
+        );
+        // Everyone sees everyone from 21.56 Mbit/s: 56 pictures and 21 voices are at most
+        // half the uplink (the figure `soak group` gives its table of eight).
+        assert!(
+            advice.contains("raise `uplink.max_kbps` to 21560 "),
+            "{advice}"
+        );
+        assert_eq!(
+            table("\n[uplink]\nmax_kbps = 21560\n").forwarding_advice(),
+            None
+        );
+        // Guests who do not hear each other leave the pictures more.
+        let deaf = table("\n[audio]\nguests_hear_each_other = false\n");
+        assert_eq!(deaf.forwarded_voices_bps(), 0);
+        let advice = deaf.forwarding_advice().expect("still not everyone");
+        assert!(
+            advice.contains("each guest sees 3 or 4 of the 7 others") && !advice.contains("voices"),
             "{advice}"
         );
         // At the floor of a unit whose guests do not see each other, nobody would.
@@ -1037,7 +1082,7 @@ url = "http://127.0.0.1:8443"
             .forwarding_advice()
             .expect("a 1 Mbit/s floor");
         assert!(
-            advice.contains("each guest sees 0 or 1 of the 7 others"),
+            advice.contains("each guest sees 0 of the 7 others"),
             "{advice}"
         );
         // What it says to raise the uplink to is enough.

@@ -20,7 +20,9 @@
 //! [`LOUD_DBOV`] or louder opens its gate for [`HANGOVER`] after (the pauses between words
 //! keep it). So a table of eight with one talker sends seven voice streams, not 56. At most
 //! [`MAX_OPEN`] gates are open at once: a voice that starts beyond them stays in the mixes,
-//! which leave out only the voices forwarded now ([`Mixes`]). A page that sends no levels
+//! which leave out only the voices forwarded now ([`Mixes`]), until one of them closes and
+//! it starts a word after a [`PAUSE`] (moved mid-word, the part of the word the mixes had not
+//! played yet would be lost). A page that sends no levels
 //! is always forwarded (within that limit). While a gate is closed its slots send nothing,
 //! and the next packet continues each slot's numbering with the time that passed, as a
 //! browser's own silence suppression would.
@@ -65,6 +67,12 @@ pub const RESERVE_HOLD: Duration = Duration::from_secs(10);
 /// all open).
 pub const MAX_OPEN: usize = 3;
 
+/// A voice the cap kept in the mixes moves to its slots only on a word after a pause this
+/// long, never mid-word: the mixes hold up to 70 ms of a voice not yet mixed (its cushion
+/// and a tick, [`crate::media::group`]), which a move drops; after a pause that is
+/// silence. (A voice opening its gate from silence, as most do, meets no such wait.)
+pub const PAUSE: Duration = Duration::from_millis(100);
+
 /// What the mixes ([`crate::media::group`]) hear of the forwarding; called with the
 /// forwarder's lock held.
 pub trait Mixes: Send + Sync {
@@ -88,6 +96,8 @@ struct Publisher {
     level_id: Option<u8>,
     /// Until when their gate is open.
     open_until: Option<Instant>,
+    /// Their last loud packet's arrival (see [`PAUSE`]).
+    loud_at: Option<Instant>,
     /// Whether the mixes were last told their voice is forwarded.
     told_open: bool,
 }
@@ -155,6 +165,7 @@ impl Voices {
                 source: source.clone(),
                 level_id,
                 open_until: None,
+                loud_at: None,
                 told_open: false,
             },
         );
@@ -330,12 +341,20 @@ impl VoicePublication {
         if p.source != self.source {
             return;
         }
-        // Others' gates are counted only for a loud packet of a closed one (not each packet).
-        let opens = loud(&packet.header, p.level_id)
-            && (open_now(p) || publishers.values().filter(|q| open_now(q)).count() < MAX_OPEN);
+        let loud = loud(&packet.header, p.level_id);
+        // A closed gate opens on a word's start (a voice without levels has no pauses to
+        // wait for), if fewer than MAX_OPEN are open; others' gates are counted only then,
+        // not for each packet.
+        let opens = loud
+            && (open_now(p)
+                || ((p.level_id.is_none() || p.loud_at.is_none_or(|t| now >= t + PAUSE))
+                    && publishers.values().filter(|q| open_now(q)).count() < MAX_OPEN));
         let Some(p) = publishers.get_mut(&self.source.guest) else {
             return;
         };
+        if loud {
+            p.loud_at = Some(now);
+        }
         if opens {
             p.open_until = Some(now + HANGOVER);
         }

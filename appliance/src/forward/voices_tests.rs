@@ -263,14 +263,25 @@ fn the_uplink_plans_for_the_voices_heard_lately() {
     assert_eq!(v.planned_bps_at(at(10_100)), 0);
 }
 
-#[test]
-fn at_most_three_voices_are_forwarded_at_once_the_others_stay_mixed() {
+/// A listens with seven slots; B, C, D and E publish.
+fn four_talkers() -> (
+    Voices,
+    Arc<Told>,
+    mpsc::Receiver<Outbound>,
+    Vec<VoicePublication>,
+) {
     let (v, told) = voices();
-    let mut to_a = listen(&v, "a", 7);
-    let talkers: Vec<VoicePublication> = ["b", "c", "d", "e"]
+    let to_a = listen(&v, "a", 7);
+    let talkers = ["b", "c", "d", "e"]
         .iter()
         .map(|g| publish(&v, g))
         .collect();
+    (v, told, to_a, talkers)
+}
+
+#[test]
+fn at_most_three_voices_are_forwarded_at_once_the_others_stay_mixed() {
+    let (v, told, mut to_a, talkers) = four_talkers();
     let t0 = Instant::now();
     let at = |ms: u64| t0 + Duration::from_millis(ms);
     for (i, t) in talkers.iter().enumerate() {
@@ -307,4 +318,49 @@ fn at_most_three_voices_are_forwarded_at_once_the_others_stay_mixed() {
     // E leaves while forwarded: the mixes hear so.
     drop(talkers);
     assert!(lock(&told.open).ends_with(&[("e".to_owned(), false)]));
+}
+
+#[test]
+fn a_voice_kept_in_the_mixes_moves_to_its_slot_between_words_not_mid_word() {
+    let (_v, told, mut to_a, talkers) = four_talkers();
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    // B, C and D talk; E talks on without a break, a packet every 20 ms.
+    for t in &talkers {
+        t.packet_at(&packet(1, SPEECH), at(0));
+    }
+    let mut seq = 1;
+    let mut e_talks = |from: u64, to: u64, level: Option<u8>| {
+        for ms in (from..to).step_by(20) {
+            seq += 1;
+            talkers[3].packet_at(&packet(seq, level), at(ms));
+        }
+    };
+    e_talks(20, 1_500, SPEECH);
+    // B's gate closed at 1 s; E, mid-word, stays in the mixes.
+    talkers[0].packet_at(&packet(2, SILENCE), at(1_500));
+    e_talks(1_500, 1_600, SPEECH);
+    assert_eq!(
+        lock(&told.open)[..],
+        [
+            ("b".to_owned(), true),
+            ("c".to_owned(), true),
+            ("d".to_owned(), true),
+            ("b".to_owned(), false),
+        ]
+    );
+    drain(&mut to_a);
+    // A pause shorter than PAUSE (a stop between syllables) is not enough...
+    e_talks(1_600, 1_660, SILENCE);
+    e_talks(1_660, 1_700, SPEECH);
+    assert!(drain(&mut to_a).is_empty());
+    // ...one of PAUSE is: E's next word is forwarded from its first packet.
+    e_talks(1_700, 1_700 + PAUSE.as_millis() as u64 + 20, SILENCE);
+    e_talks(1_820, 1_860, SPEECH);
+    let from: Vec<u32> = drain(&mut to_a)
+        .iter()
+        .map(|o| o.packet.header.ssrc)
+        .collect();
+    assert_eq!(from, [2003, 2003]);
+    assert!(lock(&told.open).ends_with(&[("e".to_owned(), true)]));
 }
