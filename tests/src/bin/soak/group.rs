@@ -16,7 +16,8 @@
 //! - the guests: what each receives in kbit/s (everything, and the forwarded part: fewest
 //!   and most), how many others' pictures each receives (slots with packets, and how many
 //!   the unit's `others` message names) against the n−1 others in the call, and frames a
-//!   second per forwarded picture (the lowest and the median over all guests' filled slots);
+//!   second per forwarded picture (the lowest and the median over all guests' filled slots),
+//!   and of the room's picture (the lowest and the median over the guests);
 //! - guest→guest: how long a forwarded picture takes from one guest writing a frame to
 //!   another receiving its last packet (median and 95th percentile over every forwarded
 //!   frame, [`crate::latency`]). On loopback this is what the two guests' stacks and the
@@ -105,6 +106,8 @@ struct Figures {
     told: Vec<usize>,
     /// Frames a second of every guest's filled slots.
     fps: Vec<f64>,
+    /// Frames a second of the room's picture, per guest.
+    room_fps: Vec<f64>,
     /// Guest→guest trips of forwarded frames, sorted.
     trips: Vec<Duration>,
     /// Something seen while waiting for the pictures, to say under the table.
@@ -207,7 +210,8 @@ pub async fn run(
     out.push_str(
         " each guest (fewest–most over the guests):\n\
          \x20 guests | receives kbit/s (forwarded) | others' pictures (named), of n−1 \
-         | frames/s per picture, lowest, median | guest→guest ms, median, p95 (frames) \
+         | frames/s per picture, lowest, median | the room's frames/s, lowest, median \
+         | guest→guest ms, median, p95 (frames) \
          | others' voices heard unmixed\n",
     );
     for (n, r) in &results {
@@ -219,10 +223,11 @@ pub async fn run(
         let (flo, fhi) = range(&f.forwarded_kbps);
         let (plo, phi) = range(&f.pictures);
         let (tlo, thi) = range(&f.told);
-        let fps = match (lowest(&f.fps), median(&f.fps)) {
+        let fps = |fps: &[f64]| match (lowest(fps), median(fps)) {
             (Some(lo), Some(med)) => format!("{lo:4.1}, {med:4.1}"),
             _ => "–".to_owned(),
         };
+        let (room, fps) = (fps(&f.room_fps), fps(&f.fps));
         let trips = match (quantile_ms(&f.trips, 0.5), quantile_ms(&f.trips, 0.95)) {
             (Some(p50), Some(p95)) => format!("{p50:5.1}, {p95:5.1} ({})", f.trips.len()),
             _ => "–".to_owned(),
@@ -230,7 +235,7 @@ pub async fn run(
         let (vlo, vhi) = range(&f.voices_heard);
         let _ = writeln!(
             out,
-            "  {n:>6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps} | {trips} | {vlo}–{vhi}",
+            "  {n:>6} | {rlo:5.0}–{rhi:5.0} ({flo:5.0}–{fhi:5.0}) | {plo}–{phi} ({tlo}–{thi}), of {} | {fps} | {room} | {trips} | {vlo}–{vhi}",
             f.guests - 1,
         );
     }
@@ -355,6 +360,7 @@ async fn call(
         voices_heard: Vec::new(),
         told: Vec::new(),
         fps: Vec::new(),
+        room_fps: Vec::new(),
         trips: latency.take(),
         note,
         threads,
@@ -379,6 +385,9 @@ async fn call(
             }
         }
         figures.forwarded_kbps.push(kbps(forwarded));
+        figures
+            .room_fps
+            .push(a.room_frames.saturating_sub(b.room_frames) as f64 / secs);
         figures.pictures.push(pictures);
         figures.voices_heard.push(
             a.voices
@@ -447,6 +456,8 @@ struct GuestSnapshot {
     slots: Vec<SlotSnapshot>,
     /// Packets of each voice slot.
     voices: Vec<u64>,
+    /// Pictures of the room's.
+    room_frames: u64,
 }
 
 struct SlotSnapshot {
@@ -472,6 +483,7 @@ impl Snapshot {
                         })
                         .collect(),
                     voices: g.voices.iter().map(|c| c.packets.load(Relaxed)).collect(),
+                    room_frames: g.room.frames.load(Relaxed),
                 })
                 .collect(),
         }

@@ -10,7 +10,8 @@
 //! candidates, sends [`Clip`] in a loop once connected (H.264, one layer: the unit forwards
 //! a camera sent without simulcast as it comes; Opus with the clip's level in each packet,
 //! as a browser) and counts the RTP packets and bytes the unit sends, per slot its packets,
-//! bytes and pictures (marker bits), and per voice slot its packets.
+//! bytes and pictures (marker bits), the same for the room's picture (on the camera's
+//! section), and per voice slot its packets.
 //! It keeps the unit's last `others` message: who is in which slot. When the
 //! signaling socket closes the call goes on (media is peer to peer), as on the page.
 
@@ -61,6 +62,8 @@ pub struct SoakGuest {
     pub slots: Arc<[Counts; FORWARD_SLOTS]>,
     /// What came in each voice slot, in the order of the offer's receive-only audio sections.
     pub voices: Arc<[Counts; VOICE_SLOTS]>,
+    /// What came of the room's picture, the unit's video on the camera's section.
+    pub room: Arc<Counts>,
     others: watch::Receiver<Vec<Other>>,
     state: watch::Receiver<RTCPeerConnectionState>,
     tasks: Vec<JoinHandle<()>>,
@@ -74,6 +77,9 @@ pub struct Counts {
     /// Pictures: packets with the RTP marker bit (the last packet of a frame).
     pub frames: AtomicU64,
 }
+
+/// The camera's transceiver in `Handler::slot_of`: the room's picture comes on it.
+const ROOM: usize = usize::MAX;
 
 /// `ws://host:port/ws/guest/<token>` for an invite URL `http://host:port/i/<token>`.
 pub fn socket_url(invite_url: &str) -> Result<String, String> {
@@ -93,8 +99,9 @@ struct Handler {
     received_bytes: Arc<AtomicU64>,
     slots: Arc<[Counts; FORWARD_SLOTS]>,
     voices: Arc<[Counts; VOICE_SLOTS]>,
+    room: Arc<Counts>,
     /// The slots' transceivers, and which slot each is (the voice slots' after the
-    /// pictures', from [`FORWARD_SLOTS`] on); set before the offer.
+    /// pictures', from [`FORWARD_SLOTS`] on; the camera's is [`ROOM`]); set before the offer.
     slot_of: Arc<OnceLock<HashMap<RTCRtpTransceiverId, usize>>>,
     /// Where forwarded pictures' trips are timed, and who is in which slot.
     latency: Option<(Arc<Latency>, watch::Receiver<Vec<Other>>)>,
@@ -119,7 +126,7 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let (received, bytes) = (self.received.clone(), self.received_bytes.clone());
         let (slots, slot_of) = (self.slots.clone(), self.slot_of.clone());
-        let voices = self.voices.clone();
+        let (voices, room) = (self.voices.clone(), self.room.clone());
         let latency = self.latency.clone();
         tokio::spawn(async move {
             // Which slot the track is (its receiver is a slot's transceiver), known when it opens.
@@ -135,10 +142,14 @@ impl PeerConnectionEventHandler for Handler {
                         received.fetch_add(1, Relaxed);
                         bytes.fetch_add(size, Relaxed);
                         let voice = slot.and_then(|i| i.checked_sub(FORWARD_SLOTS));
+                        let picture = match slot {
+                            Some(ROOM) => Some(&*room),
+                            _ => slot.and_then(|i| slots.get(i)),
+                        };
                         if let Some(c) = voice.and_then(|i| voices.get(i)) {
                             c.packets.fetch_add(1, Relaxed);
                             c.bytes.fetch_add(size, Relaxed);
-                        } else if let Some(c) = slot.and_then(|i| slots.get(i)) {
+                        } else if let Some(c) = picture {
                             c.packets.fetch_add(1, Relaxed);
                             c.bytes.fetch_add(size, Relaxed);
                             c.frames.fetch_add(u64::from(packet.header.marker), Relaxed);
@@ -287,6 +298,7 @@ impl SoakGuest {
         let received_bytes = Arc::new(AtomicU64::new(0));
         let slots: Arc<[Counts; FORWARD_SLOTS]> = Arc::new(Default::default());
         let voices: Arc<[Counts; VOICE_SLOTS]> = Arc::new(Default::default());
+        let room = Arc::new(Counts::default());
         let slot_of = Arc::new(OnceLock::new());
         let (others_tx, others) = watch::channel(Vec::new());
         let (cand_tx, mut candidates) = mpsc::unbounded_channel();
@@ -318,6 +330,7 @@ impl SoakGuest {
                 received_bytes: received_bytes.clone(),
                 slots: slots.clone(),
                 voices: voices.clone(),
+                room: room.clone(),
                 slot_of: slot_of.clone(),
                 latency: latency.clone().map(|l| (l, others.clone())),
             }))
@@ -336,7 +349,9 @@ impl SoakGuest {
             .await
             .map_err(|e| format!("add_track: {e}"))?;
         // The camera's section offers every video codec, as a browser's does (VP8 first); the
-        // guest still sends H.264, which the unit agrees to as well.
+        // guest still sends H.264, which the unit agrees to as well. The room's picture
+        // comes back on it.
+        let mut ids = HashMap::new();
         for transceiver in pc.get_transceivers().await {
             if let Ok(Some(sender)) = transceiver.sender().await
                 && sender.id() == camera.id()
@@ -345,10 +360,10 @@ impl SoakGuest {
                     .set_codec_preferences(Vec::new())
                     .await
                     .map_err(|e| format!("set_codec_preferences: {e}"))?;
+                ids.insert(transceiver.id(), ROOM);
             }
         }
         // The slots, after the guest's own camera and microphone, as the page offers them.
-        let mut ids = HashMap::new();
         for slot in 0..FORWARD_SLOTS {
             let transceiver = pc
                 .add_transceiver_from_kind(
@@ -470,6 +485,7 @@ impl SoakGuest {
             received_bytes,
             slots,
             voices,
+            room,
             others,
             state,
             tasks,
