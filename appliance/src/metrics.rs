@@ -179,6 +179,8 @@ pub struct Metrics {
     pub forwarded_packets: AtomicU64,
     /// Guests' voices forwarded unmixed to other guests (`crate::forward::voices`).
     pub forwarded_voice_packets: AtomicU64,
+    /// Their RTP bytes (headers and payloads, as forwarded).
+    pub forwarded_voice_bytes: AtomicU64,
     pub forwarded_streams: AtomicU64,
     pub forward_keyframe_requests: AtomicU64,
     pub video_encoders_started: AtomicU64,
@@ -282,6 +284,7 @@ impl Metrics {
             voice_packets: self.voice_packets.get(),
             forwarded_packets: self.forwarded_packets.load(Relaxed),
             forwarded_voice_packets: self.forwarded_voice_packets.load(Relaxed),
+            forwarded_voice_bytes: self.forwarded_voice_bytes.load(Relaxed),
             forwarded_streams: self.forwarded_streams.load(Relaxed),
             forward_keyframe_requests: self.forward_keyframe_requests.load(Relaxed),
             target_bitrate_bps: self.main_layer.target_bitrate_bps.load(Relaxed),

@@ -165,6 +165,26 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
         forwarded >= 100 && (forwarded as f64) <= 2.0 * 50.0 * (secs + 1.0),
         "Camille's voice alone is forwarded, to two pages: {forwarded} packets in {secs:.1} s"
     );
+    // The uplink plans 60 kbit/s for each voice forwarded (`VOICE_BPS` in
+    // appliance/src/forward/voices.rs): a browser's voice must fit, with what goes round
+    // each packet on the wire (the sender's own header extensions, about 8 bytes; SRTP's
+    // tag 10, UDP 8, IPv4 20), at 50 packets a second.
+    let bytes = after.forwarded_voice_bytes - before.forwarded_voice_bytes;
+    let per_packet = bytes as f64 / forwarded as f64;
+    let on_wire_bps = (per_packet + 46.0) * 8.0 * 50.0;
+    eprintln!(
+        "forwarded voice: {per_packet:.0} bytes of RTP a packet, about {:.1} kbit/s a stream on the wire",
+        on_wire_bps / 1000.0
+    );
+    assert!(
+        per_packet > 12.0,
+        "each forwarded voice packet is counted with its header and payload: {bytes} bytes"
+    );
+    assert!(
+        on_wire_bps <= 60_000.0,
+        "a browser's voice takes more than the 60 kbit/s the uplink plans for it: \
+         {per_packet:.0} bytes a packet, {on_wire_bps:.0} bit/s"
+    );
     let sent = after.own_mix_frames_encoded - before.own_mix_frames_encoded;
     let shared = after.own_mix_frames_shared - before.own_mix_frames_shared;
     eprintln!("the own mixes' packets while the pages listened: {shared} of {sent} shared");

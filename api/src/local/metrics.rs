@@ -188,6 +188,9 @@ pub struct MetricsSnapshot {
     /// Opus packets of guests' voices forwarded unmixed to other guests, all together.
     #[serde(default)]
     pub forwarded_voice_packets: u64,
+    /// Their RTP bytes, headers and payloads, as forwarded (before SRTP, UDP and IP).
+    #[serde(default)]
+    pub forwarded_voice_bytes: u64,
     /// Other guests' pictures being forwarded now, summed over the guests who see them.
     #[serde(default)]
     pub forwarded_streams: u64,
@@ -348,6 +351,13 @@ impl MetricsSnapshot {
             "counter",
             "Opus packets of guests' voices forwarded unmixed to other guests.",
             self.forwarded_voice_packets,
+        );
+        gauge(
+            &mut out,
+            "forwarded_voice_bytes_total",
+            "counter",
+            "RTP bytes (headers and payloads) of guests' voices forwarded unmixed.",
+            self.forwarded_voice_bytes,
         );
         gauge(
             &mut out,

@@ -141,6 +141,8 @@ fn a_voice_reaches_the_others_renumbered_and_never_its_own_page() {
         assert_eq!(&out.packet.payload[..], [0xf8, 0xff, 0xfe]);
     }
     assert_eq!(v.metrics.forwarded_voice_packets.load(Relaxed), 2);
+    // Each a 12-byte header (its level gone) and the 3-byte payload.
+    assert_eq!(v.metrics.forwarded_voice_bytes.load(Relaxed), 2 * 15);
 }
 
 #[test]
