@@ -430,8 +430,16 @@ function unmute() {
 /** The voice elements there are. */
 const voices = () => document.querySelectorAll('audio[data-heard-with="remote"]');
 
-/** Play a voice slot's track (call.js) in its own element, made the first time. */
+/**
+ * Play a voice slot's track (call.js) in its own element, made the first time. A track
+ * that has had no packet yet (muted) waits for its first: a slot nobody talks in costs
+ * the phone no playout, and a guest alone in the call plays none of them.
+ */
 function playVoice(slot, track) {
+  if (track.muted) {
+    track.addEventListener('unmute', () => playVoice(slot, track), { once: true });
+    return;
+  }
   let voice = $(`voice-${slot}`);
   if (!voice) {
     voice = document.createElement('audio');
