@@ -9,7 +9,9 @@ use visavis_api::local::client::ClientError;
 use visavis_api::local::{ApiErrorCode, Request, Response, StaffAction, StaffPin};
 use visavis_e2e::appliance::staff_pin_file;
 use visavis_e2e::timeouts;
-use visavis_e2e::{Appliance, ApplianceConfig, Rendezvous, RendezvousConfig, Result, ResultExt};
+use visavis_e2e::{
+    Appliance, ApplianceConfig, Error, Rendezvous, RendezvousConfig, Result, ResultExt,
+};
 
 fn staff(
     unit: &Appliance,
@@ -185,8 +187,14 @@ fn calling_a_waiter_posts_to_the_webhook() -> Result<()> {
     assert_eq!(json["event"], "waiter_called");
     assert_eq!(json["location"], "Table 12");
     assert_eq!(json["device_id"], "test-unit");
-    // Local clients hear it too.
-    let event = events.next_event().context("no event on the local API")?;
-    assert_eq!(event, visavis_api::local::Event::WaiterCalled);
+    // Local clients hear it too, among whatever else the unit says meanwhile (its
+    // rendezvous link coming up, for one).
+    visavis_e2e::wait::until_blocking("the waiter event", timeouts::answer(), || {
+        Ok(match events.next_event() {
+            Ok(visavis_api::local::Event::WaiterCalled) => visavis_e2e::wait::Check::Ready(()),
+            Ok(other) => visavis_e2e::wait::Check::NotYet(format!("{other:?}")),
+            Err(e) => return Err(Error::new(format!("no event on the local API: {e}"))),
+        })
+    })?;
     Ok(())
 }
