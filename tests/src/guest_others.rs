@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::guest::{Guest, count, number};
 use crate::wait::{self, Check};
 use serde::Deserialize;
+use std::collections::BTreeSet;
 
 /// One other guest's tile. Missing numbers read as 0.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -30,6 +31,32 @@ impl Guest {
     /// `window.visavisGuest.others()`: the other guests the page shows, by slot.
     pub async fn others(&self) -> Result<Vec<OtherStats>> {
         self.page_api("others").await
+    }
+
+    /// Wait until the page (`who`'s) shows exactly `names`, each with `frames` frames
+    /// decoded; what it shows then.
+    pub async fn wait_to_see(
+        &self,
+        who: &str,
+        names: &[&str],
+        frames: u64,
+    ) -> Result<Vec<OtherStats>> {
+        let wanted: BTreeSet<&str> = names.iter().copied().collect();
+        wait::until(
+            &format!("{who}'s page to show {names:?}, moving"),
+            crate::timeouts::media(),
+            || async {
+                let others = self.others().await?;
+                let shown: BTreeSet<&str> = others.iter().map(|o| o.name.as_str()).collect();
+                let moving = others.iter().all(|o| o.frames_decoded >= frames);
+                Ok(if shown == wanted && moving {
+                    Check::Ready(others.clone())
+                } else {
+                    Check::NotYet(format!("{others:?}"))
+                })
+            },
+        )
+        .await
     }
 
     /// The camera's simulcast layers as `rid:active`, comma-separated (`l:true,h:false`);

@@ -12,38 +12,16 @@
 //!
 //! Needs Chromium.
 
-use std::collections::BTreeSet;
 use visavis_api::local::{MetricsSnapshot, Request, Response, VideoLayer};
-use visavis_e2e::guest_others::OtherStats;
 use visavis_e2e::guest_screen::screens_dir;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
-    Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
-    RendezvousConfig, Result, ResultExt, timeouts,
+    Appliance, ApplianceConfig, Chromedriver, Error, PageState, Rendezvous, RendezvousConfig,
+    Result, ResultExt, timeouts,
 };
 
 /// Frames a page must decode of each other guest.
 const FRAMES: u64 = 30;
-
-/// Wait until `guest`'s page shows exactly `names`, each with [`FRAMES`] frames decoded.
-async fn sees(guest: &Guest, who: &str, names: &[&str]) -> Result<Vec<OtherStats>> {
-    let wanted: BTreeSet<&str> = names.iter().copied().collect();
-    wait::until(
-        &format!("{who}'s page to show {names:?}, moving"),
-        timeouts::media(),
-        || async {
-            let others = guest.others().await?;
-            let shown: BTreeSet<&str> = others.iter().map(|o| o.name.as_str()).collect();
-            let moving = others.iter().all(|o| o.frames_decoded >= FRAMES);
-            Ok(if shown == wanted && moving {
-                Check::Ready(others.clone())
-            } else {
-                Check::NotYet(format!("{others:?}"))
-            })
-        },
-    )
-    .await
-}
 
 /// Wait until the unit decodes `layer` of `count` guests' cameras for their tiles, with
 /// [`FRAMES`] more frames of each, and their tiles are the layer's size: the small layer's
@@ -162,7 +140,7 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
 
     for (guest, name) in guests.iter().zip(names) {
         let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
-        let shown = sees(guest, name, &others).await?;
+        let shown = guest.wait_to_see(name, &others, FRAMES).await?;
         for o in &shown {
             eprintln!(
                 "{name} sees {}: {} frames, {}x{}, {:.0} fps",
@@ -238,8 +216,8 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
     jo.wait_for_layers("Jo", "l:true,h:true").await?;
     ana.wait_for_layers("Ana", "l:true,h:true").await?;
     tiles_show(&unit, VideoLayer::Main, 2).await?;
-    let jo_sees = sees(&jo, "Jo", &["Ana"]).await?;
-    let ana_sees = sees(&ana, "Ana", &["Jo"]).await?;
+    let jo_sees = jo.wait_to_see("Jo", &["Ana"], FRAMES).await?;
+    let ana_sees = ana.wait_to_see("Ana", &["Jo"], FRAMES).await?;
     // The tiles left grow on: the pictures still flow after Camille went.
     let before = jo_sees[0].frames_decoded;
     wait::until("Jo to keep seeing Ana", timeouts::media(), || async {

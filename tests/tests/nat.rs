@@ -358,3 +358,79 @@ async fn a_call_follows_the_browser_to_the_relay_when_the_direct_path_dies() -> 
     );
     call.guest.close().await
 }
+
+/// A table of three where Camille's phone is on a thin link (1.2 Mbit/s, 30 ms) and Jo and
+/// Ana are on good ones: her link cannot carry the room's picture, the voices and the two
+/// others' pictures, so she gets fewer of the others and keeps the room's picture moving,
+/// while Jo and Ana still see both others (the uplink has room for every picture: only
+/// her own link holds hers back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_on_a_thin_link_keeps_the_room_and_gets_fewer_of_the_others() -> Result<()> {
+    use visavis_e2e::{Chromedriver, Lab, Node, PageState};
+    let mut call = LabCall::start(
+        LabConfig {
+            nat_a: NatKind::None,
+            nat_b: NatKind::Cone,
+            guest_link: LinkShape {
+                rate_kbit: Some(1200),
+                loss: 0.0,
+                wire: Some(Wire::delay(30.0, 5.0)),
+            },
+            ..Default::default()
+        },
+        ApplianceConfig {
+            mode: visavis_api::Mode::Table,
+            width: 640,
+            height: 360,
+            auto_admit: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let url = call.unit.create_invite(timeouts::media())?;
+    let driver = Chromedriver::start_in(call.lab.ns(Node::Inet))?;
+    let mut wide = Vec::new();
+    for name in ["Jo", "Ana"] {
+        let guest = driver
+            .new_guest_with_args(&Lab::guest_chromium_args())
+            .await?;
+        guest.open(&url).await?;
+        guest.join(name).await?;
+        guest
+            .wait_for_state(PageState::InCall, timeouts::step())
+            .await?;
+        wide.push((name, guest));
+    }
+    for (name, guest) in &wide {
+        let others: Vec<&str> = ["Camille", "Jo", "Ana"]
+            .into_iter()
+            .filter(|n| n != name)
+            .collect();
+        guest.wait_to_see(name, &others, FLOWING).await?;
+    }
+    let fewer = wait::until(
+        "Camille, on the thin link, to be shown fewer than the two others",
+        timeouts::media(),
+        || async {
+            let others = call.guest.others().await?;
+            Ok(if others.len() < 2 {
+                Check::Ready(others.clone())
+            } else {
+                Check::NotYet(format!("{others:?}"))
+            })
+        },
+    )
+    .await?;
+    let room = frames_flow(&call.guest, "the thin link with fewer pictures").await?;
+    let shown = call.guest.others().await?;
+    println!(
+        "nat: on 1.2 Mbit/s Camille was shown {} of the 2 others, then {}; the room: {room:?}",
+        fewer.len(),
+        shown.len()
+    );
+    assert!(shown.len() < 2, "still fewer: {shown:?}");
+    for (_, guest) in wide {
+        guest.close().await?;
+    }
+    call.guest.close().await
+}

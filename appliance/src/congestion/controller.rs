@@ -181,6 +181,11 @@ impl Controller {
         }
     }
 
+    /// The guest's usable video rate (see the module docs); `None` before any estimate.
+    pub fn usable(&self, guest: &GuestId) -> Option<u64> {
+        self.guests.get(guest).and_then(|g| g.usable)
+    }
+
     /// The layer the controller wants the guest on.
     pub fn layer_of(&self, guest: &GuestId) -> Option<VideoLayer> {
         self.guests.get(guest).map(|g| g.layer)

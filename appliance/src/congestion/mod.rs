@@ -14,15 +14,19 @@
 //! 0.21) would spare the small layer's guests that climb.
 //!
 //! Where guests see each other, the same task gives the [`Forwarder`] its budget every
-//! tick and plans the layers in what its pictures leave: the uplink is one budget.
+//! tick and plans the layers in what its pictures leave: the uplink is one budget. It also
+//! caps how many pictures each guest is shown by what their own link carries beside the
+//! room's picture ([`Pictures`]).
 
 pub mod bwe;
 mod controller;
 pub mod estimator;
 pub mod meter;
+mod pictures;
 pub mod retransmit;
 
 pub use controller::{Controller, Decision, FORWARD_SHARE, Limits, VIDEO_SHARE, forward_allowance};
+pub use pictures::Pictures;
 
 use crate::config::Config;
 use crate::forward::{Forwarder, Voices};
@@ -146,6 +150,15 @@ async fn run(
     metrics: Arc<Metrics>,
 ) {
     let mut meter = meter::SendMeter::default();
+    let mut pictures = {
+        use crate::forward::voices::{MAX_OPEN, VOICE_BPS};
+        let voices = voices.as_ref().map_or(0, |_| MAX_OPEN as u64 * VOICE_BPS);
+        Pictures::new(
+            crate::forward::STREAM_BPS,
+            voices,
+            crate::forward::FORWARD_SLOTS,
+        )
+    };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut known: Vec<GuestId> = Vec::new();
@@ -157,6 +170,7 @@ async fn run(
         let members = lock(&members);
         for gone in known.iter().filter(|g| !members.contains_key(*g)) {
             controller.leave(gone);
+            pictures.leave(gone);
         }
         known = members.keys().cloned().collect();
         for (guest, m) in members.iter() {
@@ -183,6 +197,22 @@ async fn run(
         }
         controller.set_forwarded(forward.as_ref().map_or(0, Forwarder::planned_bps) + voices_bps);
         controller.tick(now);
+        // Each guest's own link: the room's picture first, then what it leaves for the
+        // others' pictures.
+        if let Some(forward) = &forward {
+            for guest in members.keys() {
+                let room = controller
+                    .layer_of(guest)
+                    .map_or(0, |layer| controller.target(layer));
+                let shown = forward.showing(guest);
+                if let Some(cap) =
+                    pictures.update(guest, controller.usable(guest), room, shown, now)
+                {
+                    tracing::info!(guest = %guest, pictures = ?cap, "the guest's link carries this many of the others' pictures");
+                    forward.set_link(guest, cap);
+                }
+            }
+        }
         metrics.send_bps.store(meter.rate(), Relaxed);
         metrics
             .planned_send_bps

@@ -317,6 +317,34 @@ async fn what_an_even_share_leaves_over_is_seen_by_someone() {
     assert_eq!(f.planned_bps(), 5 * STREAM_BPS);
 }
 
+#[tokio::test]
+async fn a_viewer_whose_link_carries_fewer_sees_the_latest_speakers_and_frees_the_rest() {
+    // Room for 4 pictures in all, two viewers with three slots.
+    let f = Forwarder::new(Arc::default(), 4 * STREAM_BPS);
+    let _pubs = all_publish(&f, &["ana", "cam", "jo", "leo"]);
+    let mut jo = view(&f, "jo", 3);
+    let _ana = view(&f, "ana", 3);
+    assert_eq!(seen(&f, "jo").len() + seen(&f, "ana").len(), 4);
+    last_others(&mut jo);
+    f.speaking(&"leo".to_owned(), true);
+    // Jo's own link carries one picture: the speaker's, and Jo's page hears so.
+    f.set_link(&"jo".to_owned(), Some(1));
+    assert_eq!(seen(&f, "jo"), vec!["leo"]);
+    assert_eq!(f.showing(&"jo".to_owned()), 1);
+    assert_eq!(last_others(&mut jo).len(), 1);
+    // What Jo cannot take goes to Ana, within the uplink's budget.
+    assert_eq!(seen(&f, "ana").len(), 3);
+    assert_eq!(f.planned_bps(), 4 * STREAM_BPS);
+    // None: the picture of nobody while the link carries only the room's.
+    f.set_link(&"jo".to_owned(), Some(0));
+    assert!(seen(&f, "jo").is_empty());
+    assert_eq!(f.planned_bps(), 3 * STREAM_BPS);
+    // Jo's link carries everything again.
+    f.set_link(&"jo".to_owned(), None);
+    assert_eq!(seen(&f, "jo").len() + seen(&f, "ana").len(), 4);
+    assert_eq!(seen(&f, "jo")[0], "leo", "the speaker first");
+}
+
 /// What `v` was told of their full layer since last asked, in order.
 fn full_layer_told(v: &mut Viewing) -> Vec<bool> {
     let mut out = Vec::new();

@@ -30,8 +30,11 @@
 //! speakers first; what they send ([`Forwarder::planned_bps`]) is not given to the room's
 //! streams. With four guests on the default 10 Mbit/s, each sees the three others; with
 //! eight, the room's streams at their floor (500 kbit/s each where guests see each other,
-//! [`crate::config::FLOOR_KBPS_FORWARDING`]) leave each guest three or four of the seven
-//! others until `[uplink] max_kbps` is raised (the daemon says so at start-up).
+//! [`crate::config::FLOOR_KBPS_FORWARDING`]) and the voices forwarded between them leave
+//! each guest two or three of the seven others until `[uplink] max_kbps` is raised (the
+//! daemon says so at start-up). Each viewer's own link caps their share too
+//! ([`Forwarder::set_link`], decided by [`crate::congestion::Pictures`]): a phone on a thin
+//! link keeps the room's picture and gets the latest speakers of the others that fit.
 //!
 //! Where the screen's tiles are small (the kiosk says how wide it draws them; a unit whose
 //! screen never said goes by `[video] small_tiles_from` guests in the call), the unit
@@ -142,6 +145,9 @@ struct Inner {
     max_streams: usize,
     /// How many are forwarded now.
     streams: usize,
+    /// How many pictures each viewer's own link carries, where it cannot carry all
+    /// ([`Forwarder::set_link`]).
+    links: HashMap<GuestId, usize>,
     board: Board,
     names: HashMap<GuestId, String>,
     publishers: HashMap<GuestId, Publisher>,
@@ -225,6 +231,33 @@ impl Forwarder {
         }
     }
 
+    /// `guest`'s own link carries `pictures` of the others' pictures (`None`: all they
+    /// have slots for): the latest speakers first, the rest of their slots empty
+    /// ([`crate::congestion::Pictures`] decides).
+    pub fn set_link(&self, guest: &GuestId, pictures: Option<usize>) {
+        let mut inner = lock(&self.inner);
+        let before = inner.links.get(guest).copied();
+        if before == pictures {
+            return;
+        }
+        match pictures {
+            Some(n) => inner.links.insert(guest.clone(), n),
+            None => inner.links.remove(guest),
+        };
+        let changed = share(&mut inner);
+        self.rewire(&mut inner, changed);
+    }
+
+    /// How many pictures `guest` is shown now.
+    pub fn showing(&self, guest: &GuestId) -> usize {
+        lock(&self.inner)
+            .board
+            .slots(guest)
+            .iter()
+            .filter(|p| p.is_some())
+            .count()
+    }
+
     /// What the pictures forwarded now send, bits per second, headers included.
     pub fn planned_bps(&self) -> u64 {
         lock(&self.inner).streams as u64 * STREAM_BPS
@@ -245,6 +278,7 @@ impl Forwarder {
         self.in_call.store(inner.names.len(), Relaxed);
         inner.publishers.remove(guest);
         inner.viewers.remove(guest);
+        inner.links.remove(guest);
         self.tell_full_layer(&mut inner);
         inner.board.unview(guest);
         let mut changed = inner.board.unpublish(guest);
@@ -470,13 +504,18 @@ fn streams_in(bps: u64) -> usize {
 }
 
 /// Share the budget's pictures among the viewers: one each in turn (in the order of their
-/// ids) to whoever has a slot left, so the share is even and what an even share leaves over
-/// goes to some rather than to nobody; the viewers whose slots changed.
+/// ids) to whoever has a slot left that their link carries, so the share is even and what
+/// an even share leaves over goes to some rather than to nobody; the viewers whose slots
+/// changed.
 fn share(inner: &mut Inner) -> Vec<GuestId> {
     let mut viewers: Vec<(GuestId, usize)> = inner
         .viewers
         .keys()
-        .map(|v| (v.clone(), inner.board.slots(v).len()))
+        .map(|v| {
+            let slots = inner.board.slots(v).len();
+            let link = inner.links.get(v).copied().unwrap_or(slots);
+            (v.clone(), slots.min(link))
+        })
         .collect();
     viewers.sort();
     let mut given = vec![0; viewers.len()];
