@@ -10,11 +10,13 @@
 //! many others' pictures they get ([`crate::forward::Forwarder::set_link`], the latest
 //! speakers first).
 //!
-//! - A guest is not capped while their estimate is only the starting guess: for
-//!   [`GRACE`] after their first estimate (it earns its way up within seconds on a path
-//!   that carries the call), and never while their link carries what they are shown.
 //! - A cap goes down at once, to what fits, when the estimate no longer covers what the
-//!   guest is shown.
+//!   guest is shown and the path has just pushed back: the estimate fell within the last
+//!   [`PUSHED_BACK`] (a standing queue or heavy loss, [`super::bwe`]'s back-offs). An
+//!   estimate still climbing towards what the guest is shown is not held against them
+//!   (it starts from a guess and earns its way up within seconds on a path that carries
+//!   the call: eight guests on loopback were capped to five pictures for 3 s when it was),
+//!   nor is anything in the first [`GRACE`] after their first estimate.
 //! - It goes up only once more has fitted for a while ([`FIRST_HOLD`]): the estimate
 //!   grows only with what is sent ([`super::bwe`]'s earned growth, 1.5 times what
 //!   arrived), so a capped guest's estimate shows room for about one more picture at a
@@ -30,6 +32,8 @@ use visavis_api::signaling::GuestId;
 
 /// A guest's first estimate is a guess; it is not held against them this long.
 pub const GRACE: Duration = Duration::from_secs(5);
+/// A fall of the estimate this recent is the path pushing back.
+pub const PUSHED_BACK: Duration = Duration::from_secs(2);
 /// How long more must fit before a cap goes up, at first.
 pub const FIRST_HOLD: Duration = Duration::from_secs(3);
 /// The longest a capped guest waits to be offered more.
@@ -41,6 +45,9 @@ pub const RELAPSE: Duration = Duration::from_secs(15);
 struct Link {
     /// When the first estimate came.
     heard: Option<Instant>,
+    /// The usable rate at the last update, and when it last fell.
+    last: Option<u64>,
+    fell_at: Option<Instant>,
     /// How many pictures the guest may be shown (`None`: as many as they have slots).
     cap: Option<usize>,
     /// Since when more has fitted than the cap.
@@ -53,6 +60,8 @@ impl Default for Link {
     fn default() -> Self {
         Link {
             heard: None,
+            last: None,
+            fell_at: None,
             cap: None,
             more_since: None,
             hold: FIRST_HOLD,
@@ -117,11 +126,16 @@ impl Pictures {
         let slots = self.slots;
         let link = self.links.entry(guest.clone()).or_default();
         let heard = *link.heard.get_or_insert(now);
+        if link.last.is_some_and(|last| usable < last) {
+            link.fell_at = Some(now);
+        }
+        link.last = Some(usable);
         if now < heard + GRACE {
             return None;
         }
         let showing = link.cap.map_or(shown, |c| c.min(shown));
-        if fits < showing {
+        let pushed_back = link.fell_at.is_some_and(|t| now < t + PUSHED_BACK);
+        if fits < showing && pushed_back {
             if link.raised_at.is_some_and(|t| now < t + RELAPSE) {
                 link.hold = (link.hold * 2).min(MAX_HOLD);
             }

@@ -60,11 +60,24 @@ fn what_fits_pays_the_room_and_the_voices_first() {
 }
 
 #[test]
-fn the_starting_guess_and_a_link_that_carries_everything_are_never_capped() {
+fn an_estimate_climbing_or_a_link_that_carries_everything_is_never_capped() {
     let mut s = Sim::new();
-    // The first estimate is a guess far under what is shown: no cap within the grace.
-    assert!(s.run(usable_for(1), 6, 4.5).is_empty());
+    // The first estimate is a guess far under what is shown, and it climbs: no cap, within
+    // the grace or after it.
+    for n in 1..=6 {
+        assert!(s.run(usable_for(n), 6, 2.0).is_empty(), "at {n}");
+    }
     assert_eq!(s.p.cap(&id("ana")), None);
+    // A fall within the grace is not held against the guest either.
+    let mut s = Sim::new();
+    s.run(usable_for(6), 6, 1.0);
+    assert!(
+        s.run(usable_for(1), 6, GRACE.as_secs_f64() - 1.5)
+            .is_empty()
+    );
+    // Past the grace, a path that goes on pushing back is.
+    assert!(s.run(usable_for(1), 6, 1.0).is_empty());
+    assert_eq!(s.run(usable_for(1) - 500, 6, 0.25), vec![Some(1)]);
     let mut s = Sim::new();
     assert!(
         s.run(usable_for(6), 6, 30.0).is_empty(),
