@@ -408,6 +408,19 @@ async fn a_guest_on_a_thin_link_keeps_the_room_and_gets_fewer_of_the_others() ->
             .collect();
         guest.wait_to_see(name, &others, FLOWING).await?;
     }
+    // What the unit makes of her link, for the message and the figures.
+    let link = |unit: &visavis_e2e::Appliance| -> String {
+        unit.metrics()
+            .ok()
+            .and_then(|m| m.guests.into_iter().find(|g| g.name == "Camille"))
+            .map_or("unknown".into(), |g| {
+                format!(
+                    "estimate {} kbit/s, {:?} layer",
+                    g.estimate_bps / 1000,
+                    g.layer
+                )
+            })
+    };
     let fewer = wait::until(
         "Camille, on the thin link, to be shown fewer than the two others",
         timeouts::media(),
@@ -416,7 +429,7 @@ async fn a_guest_on_a_thin_link_keeps_the_room_and_gets_fewer_of_the_others() ->
             Ok(if others.len() < 2 {
                 Check::Ready(others.clone())
             } else {
-                Check::NotYet(format!("{others:?}"))
+                Check::NotYet(format!("{others:?}; her link: {}", link(&call.unit)))
             })
         },
     )
@@ -424,9 +437,11 @@ async fn a_guest_on_a_thin_link_keeps_the_room_and_gets_fewer_of_the_others() ->
     let room = frames_flow(&call.guest, "the thin link with fewer pictures").await?;
     let shown = call.guest.others().await?;
     println!(
-        "nat: on 1.2 Mbit/s Camille was shown {} of the 2 others, then {}; the room: {room:?}",
+        "nat: on 1.2 Mbit/s Camille was shown {} of the 2 others, then {}; her link: {}; the \
+         room: {room:?}",
         fewer.len(),
-        shown.len()
+        shown.len(),
+        link(&call.unit)
     );
     assert!(shown.len() < 2, "still fewer: {shown:?}");
     for (_, guest) in wide {
