@@ -68,6 +68,9 @@ pub const CAMERA_SIZE: (u32, u32) = (640, 480);
 /// How many times smaller than the full layer the small one is, each way (the others'
 /// pictures: 320x240 from [`CAMERA_SIZE`]).
 pub const SMALL_LAYER_SCALE: u32 = 2;
+/// What the small layer sends at most until the unit says otherwise
+/// ([`UnitMessage::SmallLayerRate`]), kilobits a second.
+pub const SMALL_LAYER_KBPS: u32 = 150;
 /// A screen tile this many pixels wide or narrower shows a guest's small layer about as
 /// well as their full one: the small layer's width and a quarter more (400).
 pub const SMALL_TILE_WIDTH: u32 = CAMERA_SIZE.0 / SMALL_LAYER_SCALE * 5 / 4;
@@ -142,6 +145,13 @@ pub enum UnitMessage {
     /// `true` again when the call shrinks. Sent where guests see each other, when the guest
     /// starts seeing others and whenever it changes.
     FullLayer { on: bool },
+    /// What the page's small layer (the picture forwarded to the other guests) may send:
+    /// at most `max_kbps` kilobits a second (the video, headers not counted) and
+    /// `max_fps` frames a second. A table too full for every guest to see every other at
+    /// the small layer's usual rate ([`SMALL_LAYER_KBPS`] at the camera's rate) lowers it
+    /// so that they all fit in the store's uplink. Sent where guests see each other, when
+    /// the guest starts publishing and whenever it changes.
+    SmallLayerRate { max_kbps: u32, max_fps: u32 },
 }
 
 /// One other guest whose picture a slot carries.

@@ -662,48 +662,68 @@ impl Config {
     /// other guest, when guests hear each other and a full call fits the pages' voice
     /// slots (beyond, the unit mixes them; see [`crate::forward::voices`]).
     pub fn forwarded_voices_bps(&self) -> u64 {
-        use crate::forward::voices::{MAX_OPEN, VOICE_BPS, VOICE_SLOTS};
+        use crate::forward::voices::{VOICE_SLOTS, reserve_bps};
         let guests = self.session.max_guests as u64;
         if !self.audio.guests_hear_each_other || guests < 2 || guests > VOICE_SLOTS as u64 + 1 {
             return 0;
         }
-        guests.min(MAX_OPEN as u64) * (guests - 1) * VOICE_BPS
+        reserve_bps(guests)
     }
 
     /// Where guests see each other but a full call (`session.max_guests`) leaves no room
-    /// for everyone to see everyone: what each would see and what to change, for the log.
-    /// (The room's picture keeps its floor first, and the voices forwarded to each other
-    /// come before the pictures; see [`crate::congestion`].)
+    /// for everyone to see everyone at the small layer's usual rate: what each would see,
+    /// at what rate, and what to change, for the log. (The room's picture keeps its floor
+    /// first, the voices forwarded to each other come before the pictures, and the
+    /// pictures are lowered for everyone to fit; see [`crate::congestion`] and
+    /// [`crate::forward`].)
     pub fn forwarding_advice(&self) -> Option<String> {
         use crate::congestion::{FORWARD_SHARE, Limits, forward_allowance};
-        use crate::forward::{FORWARD_SLOTS, STREAM_BPS};
+        use crate::forward::{FORWARD_SLOTS, STREAM_BPS, picture_rate, small_layer_rate};
         if !self.guests_see_each_other() || self.session.max_guests < 2 {
             return None;
         }
         let guests = self.session.max_guests as u64;
         let limits = Limits::from_config(self);
         let voices = self.forwarded_voices_bps();
-        let room_for = forward_allowance(&limits, guests).saturating_sub(voices) / STREAM_BPS;
+        let room = forward_allowance(&limits, guests).saturating_sub(voices);
         let wanted = (guests - 1).min(FORWARD_SLOTS as u64);
-        let each = room_for / guests;
-        if each >= wanted {
+        let rate = picture_rate(room, guests * wanted);
+        if rate == STREAM_BPS {
             return None;
         }
+        let room_for = room / rate;
+        let each = room_for / guests;
+        let (kbps, fps) = small_layer_rate(rate);
+        let (usual_kbps, usual_fps) = small_layer_rate(STREAM_BPS);
         // What an even share leaves over goes one more each to some (`crate::forward`).
-        let sees = if room_for.is_multiple_of(guests) {
-            each.to_string()
+        let sees = if each >= wanted {
+            format!("the {wanted} others")
+        } else if room_for.is_multiple_of(guests) {
+            format!("{each} of the {wanted} others")
         } else {
-            format!("{each} or {}", each + 1)
+            format!("{each} or {} of the {wanted} others", each + 1)
         };
-        let forwarded = guests * wanted * STREAM_BPS + voices;
-        let needed = (self.uplink_floor_bps() + forwarded)
-            .max((forwarded as f64 / FORWARD_SHARE).ceil() as u64)
-            .div_ceil(1000);
+        let needed = |rate: u64| {
+            let forwarded = guests * wanted * rate + voices;
+            (self.uplink_floor_bps() + forwarded)
+                .max((forwarded as f64 / FORWARD_SHARE).ceil() as u64)
+                .div_ceil(1000)
+        };
+        let raise = if each >= wanted {
+            format!("raise it to {} for their usual rate", needed(STREAM_BPS))
+        } else {
+            format!(
+                "raise it to {} for everyone to see everyone ({} at their usual rate), or \
+                 lower the floor",
+                needed(rate),
+                needed(STREAM_BPS)
+            )
+        };
         Some(format!(
-            "in a full call ({guests} guests, `session.max_guests`) each guest sees {sees} of \
-             the {wanted} others: the room's picture at its floor (`video.min_bitrate_kbps` = \
-             {}){} takes the uplink (`uplink.max_kbps` = {}); raise `uplink.max_kbps` to \
-             {needed} for everyone to see everyone, or lower the floor",
+            "in a full call ({guests} guests, `session.max_guests`) each guest sees {sees}' \
+             pictures at {kbps} kbit/s and {fps} frames a second (usually {usual_kbps} at \
+             {usual_fps}): the room's picture at its floor (`video.min_bitrate_kbps` = {}){} \
+             takes the uplink (`uplink.max_kbps` = {}); {raise}",
             self.min_video_kbps(),
             if voices > 0 {
                 format!(
@@ -1043,28 +1063,35 @@ url = "http://127.0.0.1:8443"
     #[test]
     fn a_table_whose_uplink_cannot_show_everyone_to_everyone_says_what_to_raise() {
         let table = |extra: &str| parse(&format!("mode = \"table\"{MINIMAL}{extra}")).unwrap();
+        // The figure an advice says to raise the uplink to.
+        let raise_to = |advice: &str| -> u32 {
+            advice
+                .split("raise it to ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .expect("a figure")
+        };
         // The defaults: eight guests at the table's floor (500 kbit/s), three of them
-        // heard by the seven others, leave room on 10 Mbit/s for two or three of the
-        // others' pictures each (22 in all).
+        // heard by the seven others, leave about 3,590 kbit/s of 10 Mbit/s for the 56
+        // pictures: each at 50 kbit/s and 15 frames a second, not 150 at 30.
         let c = table("");
         assert!(c.guests_see_each_other());
         assert_eq!(c.min_video_kbps(), FLOOR_KBPS_FORWARDING);
         assert_eq!(c.forwarded_voices_bps(), 3 * 7 * 60_000);
         let advice = c
             .forwarding_advice()
-            .expect("eight guests cannot all see each other");
+            .expect("eight guests cannot all see each other at the usual rate");
         assert!(
-            advice.contains("each guest sees 2 or 3 of the 7 others")
+            advice.contains("each guest sees the 7 others' pictures at 50 kbit/s and 15 frames")
+                && advice.contains("(usually 150 at 30)")
                 && advice.contains("(up to 1260 kbit/s)")
                 && advice.contains("`uplink.max_kbps` = 10000"),
             "{advice}"
         );
-        // Everyone sees everyone from 21.56 Mbit/s: 56 pictures and 21 voices are at most
-        // half the uplink (the figure `soak group` gives its table of eight).
-        assert!(
-            advice.contains("raise `uplink.max_kbps` to 21560 "),
-            "{advice}"
-        );
+        // At the usual rate from 21.56 Mbit/s: 56 pictures and 21 voices are at most half
+        // the uplink (the figure `soak group` gives its table of eight).
+        assert_eq!(raise_to(&advice), 21_560, "{advice}");
         assert_eq!(
             table("\n[uplink]\nmax_kbps = 21560\n").forwarding_advice(),
             None
@@ -1072,9 +1099,10 @@ url = "http://127.0.0.1:8443"
         // Guests who do not hear each other leave the pictures more.
         let deaf = table("\n[audio]\nguests_hear_each_other = false\n");
         assert_eq!(deaf.forwarded_voices_bps(), 0);
-        let advice = deaf.forwarding_advice().expect("still not everyone");
+        let advice = deaf.forwarding_advice().expect("still lowered");
         assert!(
-            advice.contains("each guest sees 3 or 4 of the 7 others") && !advice.contains("voices"),
+            advice.contains("the 7 others' pictures at 75 kbit/s and 15 frames")
+                && !advice.contains("voices"),
             "{advice}"
         );
         // At the floor of a unit whose guests do not see each other, nobody would.
@@ -1082,25 +1110,24 @@ url = "http://127.0.0.1:8443"
             .forwarding_advice()
             .expect("a 1 Mbit/s floor");
         assert!(
-            advice.contains("each guest sees 0 of the 7 others"),
+            advice.contains("each guest sees 0 of the 7 others' pictures at 45 kbit/s"),
             "{advice}"
         );
-        // What it says to raise the uplink to is enough.
-        let needed: u32 = advice
-            .split("raise `uplink.max_kbps` to ")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .expect("a figure");
-        assert_eq!(
-            table(&format!("\n[uplink]\nmax_kbps = {needed}\n")).forwarding_advice(),
-            None
-        );
+        // What it says to raise the uplink to is enough for everyone to see everyone.
+        let needed = raise_to(&advice);
+        let with = |kbps: u32| {
+            table(&format!(
+                "\n[video]\nmin_bitrate_kbps = 1000\n[uplink]\nmax_kbps = {kbps}\n"
+            ))
+            .forwarding_advice()
+            .unwrap_or_default()
+        };
         assert!(
-            table(&format!("\n[uplink]\nmax_kbps = {}\n", needed - 100))
-                .forwarding_advice()
-                .is_some()
+            with(needed).contains("sees the 7 others'"),
+            "{}",
+            with(needed)
         );
+        assert!(with(needed - 100).contains("of the 7 others'"));
         // Four guests fit on the default uplink; a fitting room forwards nothing.
         assert_eq!(
             table("\n[session]\nmax_guests = 4\n").forwarding_advice(),

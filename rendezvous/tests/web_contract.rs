@@ -107,6 +107,10 @@ fn limits_match_the_api_crate() {
         number(&limits, "SMALL_LAYER_SCALE"),
         datachannel::SMALL_LAYER_SCALE as usize
     );
+    assert_eq!(
+        number(&limits, "SMALL_LAYER_KBPS"),
+        datachannel::SMALL_LAYER_KBPS as usize
+    );
 }
 
 #[test]

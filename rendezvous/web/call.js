@@ -13,11 +13,19 @@
 // transceiver), also with no renegotiation. Their tracks stay out of the remote stream (a
 // <video> plays only its stream's first audio track): onVoiceTrack gets them.
 
-import { DATA_CHANNEL_LABEL, FORWARD_SLOTS, FULL_RID, SMALL_LAYER_SCALE, SMALL_RID, VOICE_SLOTS } from './limits.js';
+import {
+  DATA_CHANNEL_LABEL,
+  FORWARD_SLOTS,
+  FULL_RID,
+  SMALL_LAYER_KBPS,
+  SMALL_LAYER_SCALE,
+  SMALL_RID,
+  VOICE_SLOTS,
+} from './limits.js';
 
 /** The camera's layers: the small one at half the size each way, for the others' strips. */
 export const SEND_ENCODINGS = [
-  { rid: SMALL_RID, scaleResolutionDownBy: SMALL_LAYER_SCALE, maxBitrate: 150_000 },
+  { rid: SMALL_RID, scaleResolutionDownBy: SMALL_LAYER_SCALE, maxBitrate: SMALL_LAYER_KBPS * 1000 },
   { rid: FULL_RID },
 ];
 
@@ -244,18 +252,39 @@ export class Call {
   /** Send the camera's layer `rid` or not, after the changes asked before (a sender takes
    * one getParameters/setParameters round at a time). */
   setLayer(rid, on) {
-    const next = (this.layerChange ?? Promise.resolve()).catch(() => {}).then(() => this.applyLayer(rid, on));
+    return this.changeLayer(rid, (layer) => {
+      if (layer.active === on) return false;
+      layer.active = on;
+      return true;
+    });
+  }
+
+  /** Send the small layer (the others' picture of this guest) at most `kbps` kbit/s and
+   * `fps` frames a second, as the unit asks when a full table must fit in its uplink. */
+  smallLayerRate(kbps, fps) {
+    return this.changeLayer(SMALL_RID, (layer) => {
+      const bps = kbps * 1000;
+      if (layer.maxBitrate === bps && layer.maxFramerate === fps) return false;
+      layer.maxBitrate = bps;
+      layer.maxFramerate = fps;
+      return true;
+    });
+  }
+
+  /** Apply `change` to the camera's encoding `rid` (it says whether it changed anything),
+   * after the changes asked before. */
+  changeLayer(rid, change) {
+    const next = (this.layerChange ?? Promise.resolve()).catch(() => {}).then(() => this.applyChange(rid, change));
     this.layerChange = next;
     return next;
   }
 
-  async applyLayer(rid, on) {
+  async applyChange(rid, change) {
     const sender = this.camera?.sender;
     if (!sender?.track) return;
     const params = sender.getParameters();
     const layer = params.encodings?.find((e) => e.rid === rid);
-    if (!layer || layer.active === on) return;
-    layer.active = on;
+    if (!layer || !change(layer)) return;
     await sender.setParameters(params);
   }
 

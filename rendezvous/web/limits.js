@@ -37,6 +37,9 @@ export const FULL_RID = 'h';
 export const CAMERA_WIDTH = 640;
 export const CAMERA_HEIGHT = 480;
 export const SMALL_LAYER_SCALE = 2;
+/** What the small layer sends at most until the unit says otherwise, kbit/s
+ * (visavis_api::datachannel::SMALL_LAYER_KBPS). */
+export const SMALL_LAYER_KBPS = 150;
 
 /** Reactions, in the order the page shows them (visavis_api::datachannel::Reaction::ALL). */
 export const REACTIONS = [

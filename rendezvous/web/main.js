@@ -370,6 +370,9 @@ function onData(msg) {
     case 'full_layer':
       call?.fullLayer(action.on).catch((e) => console.warn('visavis: full layer', e));
       break;
+    case 'small_layer_rate':
+      call?.smallLayerRate(action.kbps, action.fps).catch((e) => console.warn('visavis: small layer rate', e));
+      break;
     case 'chat':
       chat?.others(action.name, action.text);
       bar?.chatArrived();

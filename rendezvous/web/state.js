@@ -19,6 +19,7 @@
 //   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
 // Data-channel actions (dataAction): full_layer {on} (send the camera's full layer or not),
+// small_layer_rate {kbps, fps} (the most the small layer may send),
 // welcome {text, othersVideo} (where the call is; whether
 // the camera's small layer goes to other guests), camera {on}, chat {name, text} and
 // reaction {name, reaction} (another guest's), speaking {name, speaking}, watching {count},
@@ -174,6 +175,11 @@ export function dataAction(msg) {
   if (msg.type === 'camera') return typeof msg.on === 'boolean' ? { do: 'camera', on: msg.on } : { do: 'none' };
   // Whether the unit shows the camera's full layer (not while its screen shows small tiles).
   if (msg.type === 'full_layer') return typeof msg.on === 'boolean' ? { do: 'full_layer', on: msg.on } : { do: 'none' };
+  // What the small layer (the others' picture of this guest) may send.
+  if (msg.type === 'small_layer_rate') {
+    const ok = [msg.max_kbps, msg.max_fps].every((n) => Number.isInteger(n) && n >= 1 && n <= 100_000);
+    return ok ? { do: 'small_layer_rate', kbps: msg.max_kbps, fps: msg.max_fps } : { do: 'none' };
+  }
   // What another guest in the call said or did, and how many are watching.
   if (msg.type === 'chat') {
     const ok = nameOk(msg.name) && typeof msg.text === 'string' && msg.text.trim() && [...msg.text].length <= MAX_CHAT_CHARS;

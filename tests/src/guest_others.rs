@@ -71,6 +71,31 @@ impl Guest {
         Ok(layers.as_str().map(str::to_owned))
     }
 
+    /// The camera's small layer as the page sends it: its `maxBitrate` (bit/s) and
+    /// `maxFramerate` from the sender's parameters (0 where unset), and the frames a second
+    /// Chromium says it sends (`outbound-rtp`); `None` without a camera sender.
+    pub async fn small_layer(&self) -> Result<Option<(u64, f64, f64)>> {
+        let out = self
+            .eval(&format!(
+                "return (async () => {{ \
+                   const s = window.visavisGuest.cameraSender(); \
+                   if (!s) return null; \
+                   const e = s.getParameters().encodings.find((e) => e.rid === '{rid}') ?? {{}}; \
+                   let fps = 0; \
+                   (await s.getStats()).forEach((r) => {{ \
+                     if (r.type === 'outbound-rtp' && r.rid === '{rid}') fps = r.framesPerSecond ?? 0; \
+                   }}); \
+                   return [e.maxBitrate ?? 0, e.maxFramerate ?? 0, fps]; \
+                 }})();",
+                rid = visavis_api::datachannel::SMALL_RID
+            ))
+            .await?;
+        Ok(out.as_array().map(|a| {
+            let n = |i: usize| a.get(i).and_then(|v| v.as_f64()).unwrap_or(0.0);
+            (n(0) as u64, n(1), n(2))
+        }))
+    }
+
     /// Wait until the page sends its camera's layers as `wanted` (see
     /// [`Guest::camera_layers`]).
     pub async fn wait_for_layers(&self, who: &str, wanted: &str) -> Result<()> {

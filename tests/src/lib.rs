@@ -44,6 +44,7 @@ pub mod qemu;
 pub mod relay;
 pub mod rendezvous;
 pub mod restartable;
+pub mod table;
 pub mod timeouts;
 pub mod wait;
 pub mod wav;

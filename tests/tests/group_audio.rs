@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use visavis_api::local::MetricsSnapshot;
 use visavis_e2e::listen;
+use visavis_e2e::table::Table;
 use visavis_e2e::wait::{self, Check};
 use visavis_e2e::{
-    Appliance, ApplianceConfig, Chromedriver, Error, Guest, PageState, Rendezvous,
-    RendezvousConfig, Result, ResultExt, timeouts,
+    Appliance, ApplianceConfig, Error, Guest, PageState, Result, ResultExt, timeouts,
 };
 
 /// How long each page listens, in seconds.
@@ -75,40 +75,37 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     let quiet = dir.path().join("silence.wav");
     visavis_e2e::wav::silence(&quiet)?;
     let talk = speech(dir.path())?;
-    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
-    let mut unit = Appliance::start(
-        &rendezvous,
-        ApplianceConfig {
-            mode: visavis_api::Mode::Table,
-            // Gain control would lift the test tone until it clips, and its harmonics reach
-            // above 1.5 kHz.
-            audio_extra: "gain_control = false\n".into(),
-            ..Default::default()
-        },
-    )?;
-    let url = unit.create_invite(timeouts::media())?;
-    let driver = Chromedriver::start()?;
     let fake_mic = |wav: &Path| {
         vec![format!(
             "--use-file-for-fake-audio-capture={}",
             wav.display()
         )]
     };
-    let mut guests = Vec::new();
-    for (name, wav) in [("Camille", &talk), ("Jo", &quiet), ("Ana", &quiet)] {
-        let guest = driver.new_guest_with_args(&fake_mic(wav)).await?;
-        guest.join_admitted(&url, name, &unit).await?;
-        guests.push(guest);
-    }
+    let mut table = Table::start(
+        ApplianceConfig {
+            // Gain control would lift the test tone until it clips, and its harmonics reach
+            // above 1.5 kHz.
+            audio_extra: "gain_control = false\n".into(),
+            ..Default::default()
+        },
+        &[
+            ("Camille", fake_mic(&talk)),
+            ("Jo", fake_mic(&quiet)),
+            ("Ana", fake_mic(&quiet)),
+        ],
+    )
+    .await?;
+    let guests = std::mem::take(&mut table.guests);
+    let (unit, url, driver) = (&table.unit, &table.url, &table.driver);
     // Léo knocks, speaking, and nobody lets him in.
     let leo = driver.new_guest_with_args(&fake_mic(&talk)).await?;
-    leo.open(&url).await?;
+    leo.open(url).await?;
     leo.join("Léo").await?;
     leo.wait_for_state(PageState::Waiting, timeouts::step())
         .await?;
     // Every guest of the call hears the others in a mix of their own; Léo has none, and his
     // voice is in nobody's.
-    mixes(&unit, 3, 3).await?;
+    mixes(unit, 3, 3).await?;
     // Jo's page shows who is talking: Camille.
     wait::until(
         "Jo's page to show Camille talking",
@@ -237,7 +234,7 @@ async fn guests_hear_each_other_and_never_themselves() -> Result<()> {
     let mut guests = guests.into_iter();
     let camille = guests.next().ok_or_else(|| Error::new("no Camille"))?;
     camille.leave().await?;
-    let m = mixes(&unit, 2, 2).await?;
+    let m = mixes(unit, 2, 2).await?;
     assert!(
         m.guests.iter().all(|g| g.name != "Camille"),
         "Camille is gone from the call: {:?}",

@@ -14,11 +14,9 @@
 
 use visavis_api::local::{MetricsSnapshot, Request, Response, VideoLayer};
 use visavis_e2e::guest_screen::screens_dir;
+use visavis_e2e::table::Table;
 use visavis_e2e::wait::{self, Check};
-use visavis_e2e::{
-    Appliance, ApplianceConfig, Chromedriver, Error, PageState, Rendezvous, RendezvousConfig,
-    Result, ResultExt, timeouts,
-};
+use visavis_e2e::{Appliance, ApplianceConfig, Error, PageState, Result, ResultExt, timeouts};
 
 /// Frames a page must decode of each other guest.
 const FRAMES: u64 = 30;
@@ -113,27 +111,20 @@ async fn forwarding(unit: &Appliance, streams: u64) -> Result<MetricsSnapshot> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guests_see_each_other_and_never_themselves() -> Result<()> {
-    let rendezvous = Rendezvous::start(RendezvousConfig::default())?;
-    let mut unit = Appliance::start(
-        &rendezvous,
+    let names = ["Camille", "Jo", "Ana"];
+    let mut table = Table::start(
         ApplianceConfig {
-            mode: visavis_api::Mode::Table,
             video_extra: "small_tiles_from = 3\n".into(),
             ..Default::default()
         },
-    )?;
-    let url = unit.create_invite(timeouts::media())?;
-    let driver = Chromedriver::start()?;
-    let names = ["Camille", "Jo", "Ana"];
-    let mut guests = Vec::new();
-    for name in names {
-        let guest = driver.new_guest().await?;
-        guest.join_admitted(&url, name, &unit).await?;
-        guests.push(guest);
-    }
+        &names.map(|n| (n, Vec::new())),
+    )
+    .await?;
+    let guests = std::mem::take(&mut table.guests);
+    let (unit, url, driver) = (&table.unit, &table.url, &table.driver);
     // Léo knocks, camera on, and nobody lets him in.
     let leo = driver.new_guest().await?;
-    leo.open(&url).await?;
+    leo.open(url).await?;
     leo.join("Léo").await?;
     leo.wait_for_state(PageState::Waiting, timeouts::step())
         .await?;
@@ -181,12 +172,12 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
 
     // Three guests: their tiles show the small layers (forwarded to the others anyway),
     // and the pages pause their full layers.
-    tiles_show(&unit, VideoLayer::Small, 3).await?;
+    tiles_show(unit, VideoLayer::Small, 3).await?;
     for (guest, name) in guests.iter().zip(names) {
         guest.wait_for_layers(name, "l:true,h:false").await?;
     }
 
-    let m = forwarding(&unit, 6).await?;
+    let m = forwarding(unit, 6).await?;
     assert!(m.forwarded_packets > 0, "{m:?}");
     eprintln!(
         "forwarded: {} packets, {} keyframes asked",
@@ -211,11 +202,11 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
         guests.next().ok_or_else(|| Error::new("no Jo"))?,
         guests.next().ok_or_else(|| Error::new("no Ana"))?,
     );
-    forwarding(&unit, 2).await?;
+    forwarding(unit, 2).await?;
     // Two guests: the pages send their full layers again, and the tiles show them.
     jo.wait_for_layers("Jo", "l:true,h:true").await?;
     ana.wait_for_layers("Ana", "l:true,h:true").await?;
-    tiles_show(&unit, VideoLayer::Main, 2).await?;
+    tiles_show(unit, VideoLayer::Main, 2).await?;
     let jo_sees = jo.wait_to_see("Jo", &["Ana"], FRAMES).await?;
     let ana_sees = ana.wait_to_see("Ana", &["Jo"], FRAMES).await?;
     // The tiles left grow on: the pictures still flow after Camille went.
@@ -247,7 +238,7 @@ async fn guests_see_each_other_and_never_themselves() -> Result<()> {
         }
         jo.wait_for_layers("Jo", layers).await?;
         ana.wait_for_layers("Ana", layers).await?;
-        tiles_show(&unit, layer, 2).await?;
+        tiles_show(unit, layer, 2).await?;
     }
     for guest in [jo, ana] {
         guest.close().await?;

@@ -193,7 +193,15 @@ async fn run(
         // layers keep their floor); the layers are planned in the rest.
         let voices_bps = voices.as_ref().map_or(0, Voices::planned_bps);
         if let Some(forward) = &forward {
-            forward.set_budget(controller.forward_allowance().saturating_sub(voices_bps));
+            // The pictures' rate from every voice that could be forwarded (steady), their
+            // number from the voices forwarded now.
+            let all_voices = voices.as_ref().map_or(0, |_| {
+                crate::forward::voices::reserve_bps(members.len() as u64)
+            });
+            let allowance = controller.forward_allowance();
+            forward.set_room_for_pictures(allowance.saturating_sub(all_voices));
+            forward.set_budget(allowance.saturating_sub(voices_bps));
+            pictures.set_picture(forward.picture_bps());
         }
         controller.set_forwarded(forward.as_ref().map_or(0, Forwarder::planned_bps) + voices_bps);
         controller.tick(now);

@@ -6,7 +6,8 @@
 //! A phone on a thin link that is sent the room's picture, three voices and seven others'
 //! pictures freezes, all of it. So the room's picture comes first: what the guest's
 //! estimate leaves once their layer's target and the forwarded voices
-//! ([`Pictures::new`]'s `voices`) are paid, at [`crate::forward::STREAM_BPS`] each, is how
+//! ([`Pictures::new`]'s `voices`) are paid, at what a picture costs now
+//! ([`crate::forward::Forwarder::picture_bps`]) each, is how
 //! many others' pictures they get ([`crate::forward::Forwarder::set_link`], the latest
 //! speakers first).
 //!
@@ -90,6 +91,11 @@ impl Pictures {
             slots,
             links: BTreeMap::new(),
         }
+    }
+
+    /// A forwarded picture costs `bps` now (lowered for a full table to fit the uplink).
+    pub fn set_picture(&mut self, bps: u64) {
+        self.picture = bps.max(1);
     }
 
     /// The guest left.

@@ -345,6 +345,72 @@ async fn a_viewer_whose_link_carries_fewer_sees_the_latest_speakers_and_frees_th
     assert_eq!(seen(&f, "jo")[0], "leo", "the speaker first");
 }
 
+/// What `v` was told of their small layer's rate since last asked, in order.
+fn rate_told(v: &mut Viewing) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    while let Ok(m) = v.told.try_recv() {
+        if let UnitMessage::SmallLayerRate { max_kbps, max_fps } = m {
+            out.push((max_kbps, max_fps));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_table_too_full_for_the_uplink_lowers_every_picture_so_that_all_fit() {
+    let guests = ["ana", "cam", "jo", "leo"];
+    let f = Forwarder::new(Arc::default(), 12 * STREAM_BPS);
+    let _pubs = all_publish(&f, &guests);
+    let mut views: Vec<Viewing> = guests.iter().map(|g| view(&f, g, 3)).collect();
+    // Twelve pictures wanted (each sees the three others): room for them at the usual
+    // rate, and the pages are told nothing.
+    f.set_room_for_pictures(12 * STREAM_BPS);
+    assert_eq!(f.picture_bps(), STREAM_BPS);
+    for v in &mut views {
+        assert!(rate_told(v).is_empty());
+    }
+    // Room for twelve at 100 kbit/s: every picture is lowered to that (90 kbit/s of video
+    // at 15 frames a second), every page hears it, and the budget now carries all twelve.
+    f.set_room_for_pictures(12 * 100_000 + 4_000);
+    assert_eq!(f.picture_bps(), 100_000);
+    for v in &mut views {
+        assert_eq!(rate_told(v), [(90, LOW_FPS)]);
+    }
+    f.set_budget(12 * 100_000);
+    for g in guests {
+        assert_eq!(seen(&f, g).len(), 3, "{g}");
+    }
+    assert_eq!(f.planned_bps(), 12 * 100_000);
+    // The same again is not said again; never under the least rate.
+    f.set_room_for_pictures(12 * 100_000);
+    assert!(rate_told(&mut views[0]).is_empty());
+    f.set_room_for_pictures(1_000);
+    assert_eq!(f.picture_bps(), MIN_STREAM_BPS);
+    assert_eq!(rate_told(&mut views[0]), [(45, LOW_FPS)]);
+    // Two leave: the four pictures left fit at the usual rate, and the pages hear it.
+    f.leave(&"cam".to_owned());
+    f.leave(&"leo".to_owned());
+    f.set_room_for_pictures(12 * 100_000);
+    assert_eq!(f.picture_bps(), STREAM_BPS);
+    assert_eq!(rate_told(&mut views[0]), [(150, 30)]);
+    // A page that starts viewing while the rate is lowered hears it at once.
+    f.set_room_for_pictures(1_000);
+    let mut late = view(&f, "max", 3);
+    assert_eq!(rate_told(&mut late), [(45, LOW_FPS)]);
+}
+
+#[test]
+fn the_small_layer_keeps_30_frames_a_second_down_to_100_kbit_s() {
+    assert_eq!(small_layer_rate(STREAM_BPS), (150, 30));
+    assert_eq!(small_layer_rate(120_000), (100, 30));
+    assert_eq!(small_layer_rate(115_000), (105, LOW_FPS));
+    assert_eq!(small_layer_rate(MIN_STREAM_BPS), (45, LOW_FPS));
+    assert_eq!(picture_rate(56 * STREAM_BPS, 56), STREAM_BPS);
+    assert_eq!(picture_rate(56 * 64_000, 56), 60_000);
+    assert_eq!(picture_rate(0, 56), MIN_STREAM_BPS);
+    assert_eq!(picture_rate(0, 0), STREAM_BPS, "nobody to show");
+}
+
 /// What `v` was told of their full layer since last asked, in order.
 fn full_layer_told(v: &mut Viewing) -> Vec<bool> {
     let mut out = Vec::new();

@@ -28,11 +28,14 @@
 //! ([`Forwarder::set_budget`], every tick), shared evenly among the guests who see
 //! others (what an even share leaves over goes one each to some of them), the latest
 //! speakers first; what they send ([`Forwarder::planned_bps`]) is not given to the room's
-//! streams. With four guests on the default 10 Mbit/s, each sees the three others; with
-//! eight, the room's streams at their floor (500 kbit/s each where guests see each other,
-//! [`crate::config::FLOOR_KBPS_FORWARDING`]) and the voices forwarded between them leave
-//! each guest two or three of the seven others until `[uplink] max_kbps` is raised (the
-//! daemon says so at start-up). Each viewer's own link caps their share too
+//! streams. With four guests on the default 10 Mbit/s, each sees the three others at the
+//! small layer's usual rate. With eight, the room's streams at their floor (500 kbit/s each
+//! where guests see each other, [`crate::config::FLOOR_KBPS_FORWARDING`]) and the voices
+//! forwarded between them would leave each guest two or three of the seven others: rather,
+//! every picture is lowered until all fit ([`Forwarder::set_room_for_pictures`], down to
+//! [`MIN_STREAM_BPS`]) and the pages follow ([`UnitMessage::SmallLayerRate`]): 50 kbit/s at
+//! 15 frames a second each (the daemon says so at start-up, with the uplink that would
+//! carry the usual rate). Each viewer's own link caps their share too
 //! ([`Forwarder::set_link`], decided by [`crate::congestion::Pictures`]): a phone on a thin
 //! link keeps the room's picture and gets the latest speakers of the others that fit.
 //!
@@ -63,12 +66,25 @@ use std::sync::atomic::{AtomicU32, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use visavis_api::datachannel::{Other, SMALL_TILE_WIDTH, UnitMessage};
+use visavis_api::datachannel::{Other, SMALL_LAYER_KBPS, SMALL_TILE_WIDTH, UnitMessage};
 use visavis_api::signaling::GuestId;
 
-/// What one forwarded small layer costs, bits per second (the page caps it at 150 kbit/s;
-/// headers on top).
-pub const STREAM_BPS: u64 = 170_000;
+/// What one forwarded small layer costs, bits per second, at its usual rate (the page caps
+/// it at [`SMALL_LAYER_KBPS`]; headers on top, [`PICTURE_HEADERS_BPS`]).
+pub const STREAM_BPS: u64 = SMALL_LAYER_KBPS as u64 * 1000 + PICTURE_HEADERS_BPS;
+/// What a forwarded picture's headers take at 30 frames a second, bits per second (RTP
+/// with its extensions, SRTP, UDP and IP: about 70 bytes a packet, a packet or two a
+/// frame); half that at [`LOW_FPS`].
+pub const PICTURE_HEADERS_BPS: u64 = 20_000;
+/// The least a forwarded picture is lowered to for everyone to fit, headers included: 45
+/// kbit/s of video at [`LOW_FPS`].
+pub const MIN_STREAM_BPS: u64 = 55_000;
+/// The small layer's frame rate once its video is lowered under [`FULL_FPS_FROM_KBPS`].
+pub const LOW_FPS: u32 = 15;
+/// From this video rate on (kbit/s) the small layer keeps the camera's 30 frames a second.
+pub const FULL_FPS_FROM_KBPS: u32 = 100;
+/// Lowered rates go in steps of this much, so that a wobble is not told to every page.
+const RATE_STEP: u64 = 5_000;
 
 /// At most one keyframe request per publisher in this time.
 pub const KEYFRAME_GAP: Duration = Duration::from_secs(1);
@@ -137,12 +153,21 @@ struct Viewer {
     told: Option<Vec<Other>>,
     /// What the viewer was last told of their full layer ([`UnitMessage::FullLayer`]).
     told_full: Option<bool>,
+    /// What the viewer was last told of their small layer's rate (`None`: nothing, and
+    /// the page sends it at its usual rate).
+    told_rate: Option<(u32, u32)>,
 }
 
 #[derive(Default)]
 struct Inner {
-    /// How many pictures may be forwarded in all (the budget).
+    /// How many pictures may be forwarded in all (the budget at `picture_bps` each).
     max_streams: usize,
+    /// The budget, bits per second ([`Forwarder::set_budget`]).
+    budget_bps: u64,
+    /// What one forwarded picture costs now, headers included: [`STREAM_BPS`], or less
+    /// where a full table would not fit in the uplink otherwise
+    /// ([`Forwarder::set_room_for_pictures`]).
+    picture_bps: u64,
     /// How many are forwarded now.
     streams: usize,
     /// How many pictures each viewer's own link carries, where it cannot carry all
@@ -175,7 +200,9 @@ impl Forwarder {
     pub fn new(metrics: Arc<Metrics>, budget_bps: u64) -> Self {
         Forwarder {
             inner: Arc::new(Mutex::new(Inner {
-                max_streams: streams_in(budget_bps),
+                max_streams: streams_in(budget_bps, STREAM_BPS),
+                budget_bps,
+                picture_bps: STREAM_BPS,
                 ..Default::default()
             })),
             metrics,
@@ -218,16 +245,44 @@ impl Forwarder {
         self.tell_full_layer(&mut inner);
     }
 
-    /// Send at most `bps` of pictures in all ([`STREAM_BPS`] each), shared evenly among
-    /// the guests who see others (what is left over one more each to some), the latest
-    /// speakers first where a guest's share is smaller than the others in the call.
+    /// Send at most `bps` of pictures in all (at [`Forwarder::picture_bps`] each), shared
+    /// evenly among the guests who see others (what is left over one more each to some),
+    /// the latest speakers first where a guest's share is smaller than the others in the
+    /// call.
     pub fn set_budget(&self, bps: u64) {
         let mut inner = lock(&self.inner);
-        let max_streams = streams_in(bps);
+        inner.budget_bps = bps;
+        self.reshare(&mut inner);
+    }
+
+    /// Forwarded pictures may take `bps` in all with every voice they could be sent beside
+    /// (a steadier figure than [`Forwarder::set_budget`]'s, which follows who talks): where
+    /// that cannot carry every picture each viewer could be shown at [`STREAM_BPS`], each
+    /// picture is lowered (in steps of 5 kbit/s, to [`MIN_STREAM_BPS`] at the least, 15
+    /// frames a second under 100 kbit/s of video) and the publishers' pages are told
+    /// ([`UnitMessage::SmallLayerRate`]); raised again when the table empties.
+    pub fn set_room_for_pictures(&self, bps: u64) {
+        let mut inner = lock(&self.inner);
+        let rate = picture_rate(bps, wanted_pictures(&inner) as u64);
+        if rate != inner.picture_bps {
+            inner.picture_bps = rate;
+            self.tell_rate(&mut inner);
+            self.reshare(&mut inner);
+        }
+    }
+
+    /// What one forwarded picture costs now, bits per second, headers included.
+    pub fn picture_bps(&self) -> u64 {
+        lock(&self.inner).picture_bps
+    }
+
+    /// The budget's pictures at the current rate, shared again if that changed.
+    fn reshare(&self, inner: &mut Inner) {
+        let max_streams = streams_in(inner.budget_bps, inner.picture_bps);
         if inner.max_streams != max_streams {
             inner.max_streams = max_streams;
-            let changed = share(&mut inner);
-            self.rewire(&mut inner, changed);
+            let changed = share(inner);
+            self.rewire(inner, changed);
         }
     }
 
@@ -260,7 +315,8 @@ impl Forwarder {
 
     /// What the pictures forwarded now send, bits per second, headers included.
     pub fn planned_bps(&self) -> u64 {
-        lock(&self.inner).streams as u64 * STREAM_BPS
+        let inner = lock(&self.inner);
+        inner.streams as u64 * inner.picture_bps
     }
 
     /// `guest` is in the call as `name` (their tile's label for the others).
@@ -340,9 +396,11 @@ impl Forwarder {
                 tell,
                 told: None,
                 told_full: None,
+                told_rate: None,
             },
         );
         self.tell_full_layer(&mut inner);
+        self.tell_rate(&mut inner);
         let mut changed = inner.board.view(guest, count);
         changed.extend(share(&mut inner));
         changed.push(guest.clone());
@@ -392,6 +450,23 @@ impl Forwarder {
             if v.told_full != Some(full) {
                 let _ = v.tell.send(UnitMessage::FullLayer { on: full });
                 v.told_full = Some(full);
+            }
+        }
+    }
+
+    /// Tell each viewer (whose page publishes the small layer) the small layer's rate, if
+    /// it changed for them ([`UnitMessage::SmallLayerRate`]); a page never told sends it
+    /// at its usual rate, so nothing is said while that stands.
+    fn tell_rate(&self, inner: &mut Inner) {
+        let rate = small_layer_rate(inner.picture_bps);
+        let usual = small_layer_rate(STREAM_BPS);
+        for v in inner.viewers.values_mut() {
+            if v.told_rate.unwrap_or(usual) != rate {
+                let (max_kbps, max_fps) = rate;
+                let _ = v
+                    .tell
+                    .send(UnitMessage::SmallLayerRate { max_kbps, max_fps });
+                v.told_rate = Some(rate);
             }
         }
     }
@@ -498,9 +573,45 @@ impl Forwarder {
     }
 }
 
-/// How many pictures `bps` carries.
-fn streams_in(bps: u64) -> usize {
-    (bps / STREAM_BPS) as usize
+/// How many pictures `bps` carries at `picture_bps` each.
+fn streams_in(bps: u64, picture_bps: u64) -> usize {
+    bps.checked_div(picture_bps).unwrap_or(0) as usize
+}
+
+/// What each of `wanted` forwarded pictures may cost for them all to fit in `bps` (headers
+/// included): [`STREAM_BPS`] where they fit at that, else lowered in steps of 5 kbit/s to
+/// [`MIN_STREAM_BPS`] at the least.
+pub fn picture_rate(bps: u64, wanted: u64) -> u64 {
+    match bps.checked_div(wanted) {
+        Some(each) if each < STREAM_BPS => (each / RATE_STEP * RATE_STEP).max(MIN_STREAM_BPS),
+        _ => STREAM_BPS,
+    }
+}
+
+/// The small layer's video rate (kbit/s) and frame rate for a picture costing
+/// `picture_bps` forwarded.
+pub fn small_layer_rate(picture_bps: u64) -> (u32, u32) {
+    let at_full = picture_bps.saturating_sub(PICTURE_HEADERS_BPS) / 1000;
+    if at_full >= u64::from(FULL_FPS_FROM_KBPS) {
+        return (at_full as u32, 30);
+    }
+    let headers = PICTURE_HEADERS_BPS * u64::from(LOW_FPS) / 30;
+    ((picture_bps.saturating_sub(headers) / 1000) as u32, LOW_FPS)
+}
+
+/// How many pictures the viewers would be shown with no budget to keep: each as many as
+/// they have slots, their link carries and others publish.
+fn wanted_pictures(inner: &Inner) -> usize {
+    inner
+        .viewers
+        .keys()
+        .map(|v| {
+            let slots = inner.board.slots(v).len();
+            let link = inner.links.get(v).copied().unwrap_or(slots);
+            let others = inner.publishers.keys().filter(|p| *p != v).count();
+            slots.min(link).min(others)
+        })
+        .sum()
 }
 
 /// Share the budget's pictures among the viewers: one each in turn (in the order of their

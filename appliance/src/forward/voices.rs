@@ -69,6 +69,12 @@ pub const RESERVE_HOLD: Duration = Duration::from_secs(10);
 /// all open).
 pub const MAX_OPEN: usize = 3;
 
+/// What forwarded voices take of the uplink at most with `guests` in the call, bits per
+/// second: [`MAX_OPEN`] voices, each to every other guest.
+pub fn reserve_bps(guests: u64) -> u64 {
+    guests.min(MAX_OPEN as u64) * guests.saturating_sub(1) * VOICE_BPS
+}
+
 /// A voice the cap kept in the mixes moves to its slots only on a word after a pause this
 /// long, never mid-word: the mixes hold up to 70 ms of a voice not yet mixed (its cushion
 /// and a tick, [`crate::media::group`]), which a move drops; after a pause that is

@@ -171,6 +171,11 @@ test('what other guests say and do is shown with their name; anything malformed 
   });
   assert.deepEqual(dataAction({ type: 'watching', count: 3 }), { do: 'watching', count: 3 });
   assert.deepEqual(dataAction({ type: 'full_layer', on: false }), { do: 'full_layer', on: false });
+  assert.deepEqual(dataAction({ type: 'small_layer_rate', max_kbps: 50, max_fps: 15 }), {
+    do: 'small_layer_rate',
+    kbps: 50,
+    fps: 15,
+  });
   assert.deepEqual(dataAction({ type: 'speaking', name: 'Jo', speaking: true }), {
     do: 'speaking',
     name: 'Jo',
@@ -190,6 +195,10 @@ test('what other guests say and do is shown with their name; anything malformed 
     { type: 'watching', count: '3' },
     { type: 'full_layer' },
     { type: 'full_layer', on: 'no' },
+    { type: 'small_layer_rate', max_kbps: 50 },
+    { type: 'small_layer_rate', max_kbps: 0, max_fps: 15 },
+    { type: 'small_layer_rate', max_kbps: '50', max_fps: 15 },
+    { type: 'small_layer_rate', max_kbps: 50, max_fps: 1.5 },
   ]) {
     assert.deepEqual(dataAction(bad), { do: 'none' }, JSON.stringify(bad));
   }

@@ -8,6 +8,11 @@
 //! thread, each its own packet: twice the packets a phone sends for the same pictures,
 //! which the unit's forwarding would pay for in the bench and not in a store. The voice is
 //! mono, as a browser sends a phone's microphone.
+//!
+//! The picture also comes lowered (`video_low`: 15 frames a second, about 45 kbit/s), which
+//! a guest sends while the unit asks for less than the small layer's usual rate
+//! (`UnitMessage::SmallLayerRate`, a table too full for its uplink), as a page lowers its
+//! small layer.
 
 use bytes::Bytes;
 use std::path::Path;
@@ -25,6 +30,8 @@ pub struct Sample {
 #[derive(Debug)]
 pub struct Clip {
     pub video: Vec<Sample>,
+    /// The same picture at 15 frames a second and about 45 kbit/s.
+    pub video_low: Vec<Sample>,
     pub audio: Vec<Sample>,
     /// As long as `audio`, silent: a guest who listens.
     pub silence: Vec<Sample>,
@@ -33,32 +40,37 @@ pub struct Clip {
 }
 
 const FRAME: Duration = Duration::from_nanos(33_333_333);
+const LOW_FRAME: Duration = Duration::from_nanos(66_666_667);
 
 impl Clip {
     /// Encode 5 s of 320x240@30 test pattern, a tone and silence into `dir`, and read them
     /// back.
     pub fn make(dir: &Path) -> Result<Clip, String> {
         let h264 = dir.join("guest.h264");
+        let low = dir.join("guest-low.h264");
         let ogg = dir.join("guest.ogg");
-        gst(&[
-            "videotestsrc",
-            "num-buffers=150",
-            "pattern=ball",
-            "!",
-            "video/x-raw,width=320,height=240,framerate=30/1",
-            "!",
-            "x264enc",
-            "tune=zerolatency",
-            "speed-preset=ultrafast",
-            "key-int-max=30",
-            "bitrate=300",
-            "threads=1",
-            "!",
-            "video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au",
-            "!",
-            "filesink",
-            &format!("location={}", h264.display()),
-        ])?;
+        // A keyframe every second at either rate.
+        for (file, frames, fps, kbps) in [(&h264, 150, 30, 300), (&low, 75, 15, 45)] {
+            gst(&[
+                "videotestsrc",
+                &format!("num-buffers={frames}"),
+                "pattern=ball",
+                "!",
+                &format!("video/x-raw,width=320,height=240,framerate={fps}/1"),
+                "!",
+                "x264enc",
+                "tune=zerolatency",
+                "speed-preset=ultrafast",
+                &format!("key-int-max={fps}"),
+                &format!("bitrate={kbps}"),
+                "threads=1",
+                "!",
+                "video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au",
+                "!",
+                "filesink",
+                &format!("location={}", file.display()),
+            ])?;
+        }
         let quiet = dir.join("quiet.ogg");
         for (wave, file) in [("sine", &ogg), ("silence", &quiet)] {
             gst(&[
@@ -80,7 +92,8 @@ impl Clip {
             ])?;
         }
         Ok(Clip {
-            video: read_h264(&h264)?,
+            video: read_h264(&h264, FRAME)?,
+            video_low: read_h264(&low, LOW_FRAME)?,
             audio: read_opus(&ogg)?,
             silence: read_opus(&quiet)?,
             // audiotestsrc's sine at its volume of 0.8: -4.9 dBov RMS.
@@ -92,6 +105,7 @@ impl Clip {
     pub fn listening(&self) -> Clip {
         Clip {
             video: self.video.clone(),
+            video_low: self.video_low.clone(),
             audio: self.silence.clone(),
             silence: self.silence.clone(),
             audio_level: 127,
@@ -120,13 +134,13 @@ fn gst(args: &[&str]) -> Result<(), String> {
 /// Access units of an Annex B file: a picture starts at a slice (NAL types 1 and 5) whose
 /// `first_mb_in_slice` is 0 (its first bit set); parameter sets and SEI go with the picture
 /// that follows them.
-fn read_h264(path: &Path) -> Result<Vec<Sample>, String> {
+fn read_h264(path: &Path, frame: Duration) -> Result<Vec<Sample>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let (mut out, mut pending, mut has_slice) = (Vec::new(), Vec::new(), false);
     let mut flush = |pending: &mut Vec<u8>| {
         out.push(Sample {
             data: Bytes::from(std::mem::take(pending)),
-            duration: FRAME,
+            duration: frame,
         })
     };
     for nal in nal_units(&bytes) {

@@ -301,6 +301,7 @@ impl SoakGuest {
         let room = Arc::new(Counts::default());
         let slot_of = Arc::new(OnceLock::new());
         let (others_tx, others) = watch::channel(Vec::new());
+        let (lowered_tx, lowered) = watch::channel(false);
         let (cand_tx, mut candidates) = mpsc::unbounded_channel();
         let (state_tx, mut state) = watch::channel(RTCPeerConnectionState::New);
         let mut media_engine = MediaEngine::default();
@@ -396,7 +397,7 @@ impl SoakGuest {
             .create_data_channel(visavis_api::datachannel::LABEL, None)
             .await
             .map_err(|e| format!("create_data_channel: {e}"))?;
-        tasks.push(tokio::spawn(read_channel(channel, others_tx)));
+        tasks.push(tokio::spawn(read_channel(channel, others_tx, lowered_tx)));
         let offer = pc
             .create_offer(None)
             .await
@@ -465,9 +466,21 @@ impl SoakGuest {
                 return Err(format!("not connected in time (state {})", *state.borrow()));
             }
         }
-        for (kind, t, ssrc, samples) in [
-            (RtpCodecKind::Video, video, video_ssrc, clip.video.clone()),
-            (RtpCodecKind::Audio, audio, audio_ssrc, clip.audio.clone()),
+        for (kind, t, ssrc, clips, pick) in [
+            (
+                RtpCodecKind::Video,
+                video,
+                video_ssrc,
+                vec![clip.video.clone(), clip.video_low.clone()],
+                Some(lowered.clone()),
+            ),
+            (
+                RtpCodecKind::Audio,
+                audio,
+                audio_ssrc,
+                vec![clip.audio.clone()],
+                None,
+            ),
         ] {
             let pt = payload_type(&pc, kind).await?;
             let timed = latency
@@ -475,7 +488,9 @@ impl SoakGuest {
                 .filter(|_| kind == RtpCodecKind::Video)
                 .map(|l| (l, name.to_owned()));
             let level = (kind == RtpCodecKind::Audio).then_some(clip.audio_level);
-            tasks.push(tokio::spawn(send_loop(t, ssrc, pt, samples, level, timed)));
+            tasks.push(tokio::spawn(send_loop(
+                t, ssrc, pt, clips, pick, level, timed,
+            )));
         }
         Ok(SoakGuest {
             out,
@@ -556,20 +571,31 @@ async fn payload_type(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Resul
     ))
 }
 
-/// Send `samples` in a loop at their own pace until the task is stopped, each with its
-/// audio `level` (-dBov) where given, and noted in `timed` under the guest's name as it is
-/// written.
+/// Send `clips[0]` in a loop at its own pace until the task is stopped, each sample with
+/// its audio `level` (-dBov) where given, and noted in `timed` under the guest's name as it
+/// is written; while `pick` says so, `clips[1]` instead (from its start, a keyframe).
 async fn send_loop(
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     payload_type: u8,
-    samples: Vec<crate::clip::Sample>,
+    clips: Vec<Vec<crate::clip::Sample>>,
+    pick: Option<watch::Receiver<bool>>,
     mut level: Option<u8>,
     timed: Option<(Arc<Latency>, String)>,
 ) {
     let start = tokio::time::Instant::now();
     let mut due = Duration::ZERO;
-    for s in samples.iter().cycle() {
+    let (mut which, mut next) = (0, 0);
+    loop {
+        let wanted = pick.as_ref().map_or(0, |p| usize::from(*p.borrow()));
+        if wanted != which && wanted < clips.len() {
+            which = wanted;
+            next = 0;
+        }
+        let Some(s) = clips[which].get(next % clips[which].len().max(1)) else {
+            return;
+        };
+        next += 1;
         let sample = Sample {
             data: s.data.clone(),
             duration: s.duration,
@@ -608,16 +634,25 @@ async fn send_loop(
 }
 
 /// Read the data channel (the unit's welcome and later messages) so nothing piles up,
-/// keeping the last list of who is in the slots.
-async fn read_channel(channel: Arc<dyn DataChannel>, others: watch::Sender<Vec<Other>>) {
+/// keeping the last list of who is in the slots, and whether the unit asks for the small
+/// layer lowered (under its usual rate).
+async fn read_channel(
+    channel: Arc<dyn DataChannel>,
+    others: watch::Sender<Vec<Other>>,
+    lowered: watch::Sender<bool>,
+) {
     while let Some(event) = channel.poll().await {
         let DataChannelEvent::OnMessage(message) = event else {
             continue;
         };
-        if let Ok(UnitMessage::Others { others: list }) =
-            serde_json::from_slice::<UnitMessage>(&message.data)
-        {
-            let _ = others.send(list);
+        match serde_json::from_slice::<UnitMessage>(&message.data) {
+            Ok(UnitMessage::Others { others: list }) => {
+                let _ = others.send(list);
+            }
+            Ok(UnitMessage::SmallLayerRate { max_kbps, .. }) => {
+                let _ = lowered.send(max_kbps < visavis_api::datachannel::SMALL_LAYER_KBPS);
+            }
+            _ => {}
         }
     }
 }

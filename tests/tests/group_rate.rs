@@ -1,0 +1,73 @@
+//! A table too full for its uplink lowers the pictures guests forward each other rather
+//! than showing each guest fewer of the others: three real Chromium guests at a unit whose
+//! uplink (`[uplink] max_kbps` = 2800, `[session] max_guests` = 3) leaves the six
+//! forwarded pictures about 460 kbit/s once the room's pictures have their floor and the
+//! voices their share (`applianced` says so at start-up: 70 kbit/s and 15 frames a second
+//! each, where they usually get 150 at 30). The unit tells every page to lower its small
+//! layer ([`UnitMessage::SmallLayerRate`]), each page sets its camera's small encoding so
+//! (`maxBitrate`, `maxFramerate`, alike on every page), and every guest still sees both
+//! others.
+//!
+//! Needs Chromium.
+//!
+//! [`UnitMessage::SmallLayerRate`]: visavis_api::datachannel::UnitMessage::SmallLayerRate
+
+use visavis_e2e::table::Table;
+use visavis_e2e::wait::{self, Check};
+use visavis_e2e::{ApplianceConfig, Result, timeouts};
+
+/// Frames a page must decode of each other guest.
+const FRAMES: u64 = 30;
+/// The small layer's usual rate, bit/s (`visavis_api::datachannel::SMALL_LAYER_KBPS`).
+const USUAL_BPS: u64 = visavis_api::datachannel::SMALL_LAYER_KBPS as u64 * 1000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_too_full_for_its_uplink_lowers_every_picture_and_shows_everyone() -> Result<()> {
+    let names = ["Camille", "Jo", "Ana"];
+    let mut table = Table::start(
+        ApplianceConfig {
+            extra_toml: "max_guests = 3\n\n[uplink]\nmax_kbps = 2800\n".into(),
+            ..Default::default()
+        },
+        &names.map(|n| (n, Vec::new())),
+    )
+    .await?;
+    let guests = std::mem::take(&mut table.guests);
+    let mut asked = Vec::new();
+    for (guest, name) in guests.iter().zip(names) {
+        let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
+        guest.wait_to_see(name, &others, FRAMES).await?;
+        let (bps, fps, sent_fps) = wait::until(
+            &format!("{name}'s page to send its small layer lowered, at 15 frames a second"),
+            timeouts::step(),
+            || async {
+                let layer = guest.small_layer().await?;
+                Ok(match layer {
+                    Some((bps, fps, sent)) if bps > 0 && bps < USUAL_BPS && fps == 15.0 => {
+                        Check::Ready((bps, fps, sent))
+                    }
+                    other => Check::NotYet(format!("{other:?}")),
+                })
+            },
+        )
+        .await?;
+        eprintln!(
+            "{name}'s small layer: at most {bps} bit/s and {fps} frames a second, sending \
+             {sent_fps} frames a second"
+        );
+        asked.push(bps);
+    }
+    asked.dedup();
+    assert_eq!(asked.len(), 1, "every page is asked alike: {asked:?}");
+    let m = table.unit.metrics()?;
+    eprintln!(
+        "the unit forwards {} pictures; plans {} bit/s, sends {} bit/s",
+        m.forwarded_streams, m.planned_send_bps, m.send_bps
+    );
+    assert_eq!(m.forwarded_streams, 6, "everyone sees everyone: {m:?}");
+    assert!(m.planned_send_bps <= 2_800_000, "{m:?}");
+    for guest in guests {
+        guest.close().await?;
+    }
+    Ok(())
+}
