@@ -20,6 +20,9 @@ use visavis_e2e::{ApplianceConfig, Result, timeouts};
 const FRAMES: u64 = 30;
 /// The small layer's usual rate, bit/s (`visavis_api::datachannel::SMALL_LAYER_KBPS`).
 const USUAL_BPS: u64 = visavis_api::datachannel::SMALL_LAYER_KBPS as u64 * 1000;
+/// What a forwarded picture usually costs the uplink, headers included (the metrics'
+/// `forward_picture_bps` when nothing is lowered).
+const STREAM_BPS: u64 = 170_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_too_full_for_its_uplink_lowers_every_picture_and_shows_everyone() -> Result<()> {
@@ -65,6 +68,13 @@ async fn a_table_too_full_for_its_uplink_lowers_every_picture_and_shows_everyone
         m.forwarded_streams, m.planned_send_bps, m.send_bps
     );
     assert_eq!(m.forwarded_streams, 6, "everyone sees everyone: {m:?}");
+    // What the pages were asked for fits what the unit plans a picture at.
+    assert!(
+        m.forward_picture_bps < STREAM_BPS && asked[0] < m.forward_picture_bps,
+        "pages asked {} bit/s, a picture planned at {}",
+        asked[0],
+        m.forward_picture_bps
+    );
     assert!(m.planned_send_bps <= 2_800_000, "{m:?}");
     for guest in guests {
         guest.close().await?;

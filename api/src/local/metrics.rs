@@ -194,6 +194,11 @@ pub struct MetricsSnapshot {
     /// Other guests' pictures being forwarded now, summed over the guests who see them.
     #[serde(default)]
     pub forwarded_streams: u64,
+    /// What one forwarded picture may send now, bits per second, headers included: 170,000
+    /// usually, less where a table too full for the uplink has its pictures lowered for all
+    /// to fit (0 where guests do not see each other).
+    #[serde(default)]
+    pub forward_picture_bps: u64,
     /// Keyframes asked of guests for their forwarded picture (at most one per guest per
     /// second, however many others need one).
     #[serde(default)]
@@ -365,6 +370,13 @@ impl MetricsSnapshot {
             "gauge",
             "Guests' pictures forwarded now, summed over the guests who see them.",
             self.forwarded_streams,
+        );
+        gauge(
+            &mut out,
+            "forward_picture_bps",
+            "gauge",
+            "What one forwarded picture may send now, bits per second, headers included.",
+            self.forward_picture_bps,
         );
         gauge(
             &mut out,

@@ -198,6 +198,7 @@ impl Forwarder {
     /// A forwarder that sends at most `budget_bps` of pictures in all (see
     /// [`Forwarder::set_budget`]).
     pub fn new(metrics: Arc<Metrics>, budget_bps: u64) -> Self {
+        metrics.forward_picture_bps.store(STREAM_BPS, Relaxed);
         Forwarder {
             inner: Arc::new(Mutex::new(Inner {
                 max_streams: streams_in(budget_bps, STREAM_BPS),
@@ -266,6 +267,7 @@ impl Forwarder {
         let rate = picture_rate(bps, wanted_pictures(&inner) as u64);
         if rate != inner.picture_bps {
             inner.picture_bps = rate;
+            self.metrics.forward_picture_bps.store(rate, Relaxed);
             self.tell_rate(&mut inner);
             self.reshare(&mut inner);
         }
