@@ -11,8 +11,8 @@
 //!   [`FAR_BELOW`] times the best of the others, moves to the small layer: one slow phone
 //!   does not drag everyone's picture down. They come back once their rate has been
 //!   comfortably above both ([`UP_MARGIN`]) for a while; that while doubles (up to
-//!   [`MAX_HOLD`]) each time a guest comes back only to fall again soon after
-//!   ([`RELAPSE`]), so a path that only looks good while it is not used is not probed
+//!   [`MAX_HOLD`](super::hold::MAX_HOLD)) each time a guest comes back only to fall again soon after
+//!   ([`RELAPSE`](super::hold::RELAPSE)), so a path that only looks good while it is not used is not probed
 //!   every few seconds.
 //! - The small layer's ceiling is `small_max` only when it starts: while all its guests can
 //!   take more, it climbs (step by step, as any layer) up to [`UP_MARGIN`] times the main
@@ -38,6 +38,7 @@
 //!   (so a guest on their way back to the main layer is not left without frames while
 //!   waiting for its keyframe).
 
+use super::hold::Hold;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -51,12 +52,9 @@ pub const VIDEO_SHARE: f64 = 0.9;
 pub const FAR_BELOW: f64 = 0.5;
 /// How much better than the thresholds a guest's rate must be to come back.
 pub const UP_MARGIN: f64 = 1.3;
-/// How long a guest's rate must stay good before coming back, at first.
+/// How long a guest's rate must stay good before coming back, at first (then as
+/// [`super::hold`] says: doubled after a relapse, up to [`MAX_HOLD`](super::hold::MAX_HOLD)).
 pub const FIRST_HOLD: Duration = Duration::from_secs(5);
-/// The longest a guest waits before trying the main layer again.
-pub const MAX_HOLD: Duration = Duration::from_secs(60);
-/// Falling back this soon after coming back doubles the wait.
-pub const RELAPSE: Duration = Duration::from_secs(15);
 /// A layer's bitrate rises at most this factor per step...
 pub const RAISE_STEP: f64 = 1.10;
 /// ...and at most one step per this time.
@@ -109,11 +107,8 @@ struct Guest {
     layer: VideoLayer,
     /// Their usable video rate (see the module docs); `None` before any estimate.
     usable: Option<u64>,
-    /// Since when their rate would allow them back on the main layer.
-    good_since: Option<Instant>,
-    /// How long it must stay good.
-    hold: Duration,
-    promoted_at: Option<Instant>,
+    /// How long their rate must stay good before they come back to the main layer.
+    hold: Hold,
 }
 
 #[derive(Debug)]
@@ -162,9 +157,7 @@ impl Controller {
         self.guests.entry(guest).or_insert(Guest {
             layer: VideoLayer::Main,
             usable: None,
-            good_since: None,
-            hold: FIRST_HOLD,
-            promoted_at: None,
+            hold: Hold::new(FIRST_HOLD),
         });
     }
 
@@ -339,34 +332,25 @@ impl Controller {
             match g.layer {
                 VideoLayer::Main => {
                     if usable < limits.main_min as f64 || usable < FAR_BELOW * best_other {
-                        if g.promoted_at.is_some_and(|t| now < t + RELAPSE) {
-                            g.hold = (g.hold * 2).min(MAX_HOLD);
-                        }
+                        g.hold.fell(now);
                         g.layer = VideoLayer::Small;
-                        g.good_since = None;
-                        g.promoted_at = None;
                         self.out.push_back(Decision::Move {
                             guest: id.clone(),
                             layer: VideoLayer::Small,
                         });
-                    } else if g.promoted_at.is_some_and(|t| now >= t + MAX_HOLD) {
-                        // Stayed: the next fall starts from a short wait again.
-                        g.hold = FIRST_HOLD;
-                        g.promoted_at = None;
+                    } else {
+                        g.hold.kept(now);
                     }
                 }
                 VideoLayer::Small => {
                     let good = usable >= UP_MARGIN * limits.main_min as f64
                         && usable >= UP_MARGIN * FAR_BELOW * best_other;
                     if !good {
-                        g.good_since = None;
+                        g.hold.not_better();
                         continue;
                     }
-                    let since = *g.good_since.get_or_insert(now);
-                    if now >= since + g.hold {
+                    if g.hold.better(now) {
                         g.layer = VideoLayer::Main;
-                        g.good_since = None;
-                        g.promoted_at = Some(now);
                         self.out.push_back(Decision::Move {
                             guest: id.clone(),
                             layer: VideoLayer::Main,

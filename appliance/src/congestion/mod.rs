@@ -21,6 +21,7 @@
 pub mod bwe;
 mod controller;
 pub mod estimator;
+mod hold;
 pub mod meter;
 mod pictures;
 pub mod retransmit;

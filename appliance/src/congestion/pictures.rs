@@ -21,12 +21,14 @@
 //! - It goes up only once more has fitted for a while ([`FIRST_HOLD`]): the estimate
 //!   grows only with what is sent ([`super::bwe`]'s earned growth, 1.5 times what
 //!   arrived), so a capped guest's estimate shows room for about one more picture at a
-//!   time. That while doubles (up to [`MAX_HOLD`]) each time a raise is followed by a fall
-//!   within [`RELAPSE`], so a path that cannot carry one more picture is not offered it
-//!   every few seconds (each offer costs the publisher a keyframe for everyone).
+//!   time. That while doubles (up to [`MAX_HOLD`](super::hold::MAX_HOLD)) each time a raise is followed by a fall
+//!   within [`RELAPSE`](super::hold::RELAPSE) ([`super::hold`], as for the layers), so a path that cannot carry
+//!   one more picture is not offered it every few seconds (each offer costs the publisher
+//!   a keyframe for everyone).
 //! - Once every slot fits, the guest is no longer capped.
 
 use super::controller::VIDEO_SHARE;
+use super::hold::Hold;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use visavis_api::signaling::GuestId;
@@ -37,10 +39,6 @@ pub const GRACE: Duration = Duration::from_secs(5);
 pub const PUSHED_BACK: Duration = Duration::from_secs(2);
 /// How long more must fit before a cap goes up, at first.
 pub const FIRST_HOLD: Duration = Duration::from_secs(3);
-/// The longest a capped guest waits to be offered more.
-pub const MAX_HOLD: Duration = Duration::from_secs(60);
-/// A fall this soon after a raise doubles the wait.
-pub const RELAPSE: Duration = Duration::from_secs(15);
 
 #[derive(Debug)]
 struct Link {
@@ -51,10 +49,8 @@ struct Link {
     fell_at: Option<Instant>,
     /// How many pictures the guest may be shown (`None`: as many as they have slots).
     cap: Option<usize>,
-    /// Since when more has fitted than the cap.
-    more_since: Option<Instant>,
-    hold: Duration,
-    raised_at: Option<Instant>,
+    /// How long more must fit before the cap goes up.
+    hold: Hold,
 }
 
 impl Default for Link {
@@ -64,9 +60,7 @@ impl Default for Link {
             last: None,
             fell_at: None,
             cap: None,
-            more_since: None,
-            hold: FIRST_HOLD,
-            raised_at: None,
+            hold: Hold::new(FIRST_HOLD),
         }
     }
 }
@@ -142,30 +136,19 @@ impl Pictures {
         let showing = link.cap.map_or(shown, |c| c.min(shown));
         let pushed_back = link.fell_at.is_some_and(|t| now < t + PUSHED_BACK);
         if fits < showing && pushed_back {
-            if link.raised_at.is_some_and(|t| now < t + RELAPSE) {
-                link.hold = (link.hold * 2).min(MAX_HOLD);
-            }
-            link.raised_at = None;
-            link.more_since = None;
+            link.hold.fell(now);
             link.cap = Some(fits);
             return Some(link.cap);
         }
-        if link.raised_at.is_some_and(|t| now >= t + MAX_HOLD) {
-            // Stayed: the next fall starts from a short wait again.
-            link.hold = FIRST_HOLD;
-            link.raised_at = None;
-        }
+        link.hold.kept(now);
         let cap = link.cap?;
         if fits <= cap {
-            link.more_since = None;
+            link.hold.not_better();
             return None;
         }
-        let since = *link.more_since.get_or_insert(now);
-        if now < since + link.hold {
+        if !link.hold.better(now) {
             return None;
         }
-        link.more_since = None;
-        link.raised_at = Some(now);
         link.cap = (fits < slots).then_some(fits);
         Some(link.cap)
     }

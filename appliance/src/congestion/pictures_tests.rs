@@ -1,6 +1,7 @@
 //! The rule on plain numbers and simulated time.
 
 use super::*;
+use crate::congestion::hold::MAX_HOLD;
 
 /// A forwarded picture, the voices' reserve and the slots, as a table has them.
 const PICTURE: u64 = 170_000;
