@@ -622,7 +622,7 @@ impl Config {
                 format!("{} is not from 1 to 16", self.session.max_guests),
             ));
         }
-        let floor_kbps = self.uplink_floor_bps().div_ceil(1000);
+        let floor_kbps = crate::congestion::uplink_kbps_for(self.uplink_floor_bps());
         if u64::from(self.uplink.max_kbps) < floor_kbps || self.uplink.max_kbps > 1_000_000 {
             return Err(invalid(
                 "uplink.max_kbps",
@@ -651,8 +651,10 @@ impl Config {
         Ok(())
     }
 
-    /// The least `[uplink] max_kbps` can be, bits per second: every guest of a full call
-    /// on the main layer at its floor, with their voice (see [`crate::congestion`]).
+    /// What a full call takes of the uplink at least, bits per second: every guest on the
+    /// main layer at its floor, with their voice (see [`crate::congestion`]). The least
+    /// `[uplink] max_kbps` can be is what plans that
+    /// ([`uplink_kbps_for`](crate::congestion::uplink_kbps_for)).
     pub fn uplink_floor_bps(&self) -> u64 {
         self.session.max_guests as u64 * crate::congestion::Limits::from_config(self).guest_floor()
     }
@@ -705,9 +707,10 @@ impl Config {
         };
         let needed = |rate: u64| {
             let forwarded = guests * wanted * rate + voices;
-            (self.uplink_floor_bps() + forwarded)
-                .max((forwarded as f64 / FORWARD_SHARE).ceil() as u64)
-                .div_ceil(1000)
+            crate::congestion::uplink_kbps_for(
+                (self.uplink_floor_bps() + forwarded)
+                    .max((forwarded as f64 / FORWARD_SHARE).ceil() as u64),
+            )
         };
         let raise = if each >= wanted {
             format!("raise it to {} for their usual rate", needed(STREAM_BPS))
@@ -1073,8 +1076,9 @@ url = "http://127.0.0.1:8443"
                 .expect("a figure")
         };
         // The defaults: eight guests at the table's floor (500 kbit/s), three of them
-        // heard by the seven others, leave about 3,590 kbit/s of 10 Mbit/s for the 56
-        // pictures: each at 50 kbit/s and 15 frames a second, not 150 at 30.
+        // heard by the seven others, leave about 3,190 kbit/s of the 9,600 planned of 10
+        // Mbit/s for the 56 pictures: each at 45 kbit/s and 15 frames a second, not 150
+        // at 30.
         let c = table("");
         assert!(c.guests_see_each_other());
         assert_eq!(c.min_video_kbps(), FLOOR_KBPS_FORWARDING);
@@ -1083,17 +1087,17 @@ url = "http://127.0.0.1:8443"
             .forwarding_advice()
             .expect("eight guests cannot all see each other at the usual rate");
         assert!(
-            advice.contains("each guest sees the 7 others' pictures at 50 kbit/s and 15 frames")
+            advice.contains("each guest sees the 7 others' pictures at 45 kbit/s and 15 frames")
                 && advice.contains("(usually 150 at 30)")
                 && advice.contains("(up to 1260 kbit/s)")
                 && advice.contains("`uplink.max_kbps` = 10000"),
             "{advice}"
         );
-        // At the usual rate from 21.56 Mbit/s: 56 pictures and 21 voices are at most half
-        // the uplink (the figure `soak group` gives its table of eight).
-        assert_eq!(raise_to(&advice), 21_560, "{advice}");
+        // At the usual rate from 22.46 Mbit/s: 56 pictures and 21 voices are at most half
+        // the plan (the figure `soak group` gives its table of eight).
+        assert_eq!(raise_to(&advice), 22_459, "{advice}");
         assert_eq!(
-            table("\n[uplink]\nmax_kbps = 21560\n").forwarding_advice(),
+            table("\n[uplink]\nmax_kbps = 22459\n").forwarding_advice(),
             None
         );
         // Guests who do not hear each other leave the pictures more.
@@ -1101,7 +1105,7 @@ url = "http://127.0.0.1:8443"
         assert_eq!(deaf.forwarded_voices_bps(), 0);
         let advice = deaf.forwarding_advice().expect("still lowered");
         assert!(
-            advice.contains("the 7 others' pictures at 75 kbit/s and 15 frames")
+            advice.contains("the 7 others' pictures at 65 kbit/s and 15 frames")
                 && !advice.contains("voices"),
             "{advice}"
         );
@@ -1141,7 +1145,7 @@ url = "http://127.0.0.1:8443"
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.uplink.max_kbps, 10_000);
         // 8 guests at 1000 kbit/s (the default floor) and 64 kbit/s of voice each.
-        let floor = c.uplink_floor_bps().div_ceil(1000);
+        let floor = crate::congestion::uplink_kbps_for(c.uplink_floor_bps());
         assert!((5_000..10_000).contains(&floor), "{floor}");
         let err = parse(&format!("{MINIMAL}\n[uplink]\nmax_kbps = {}\n", floor - 1))
             .unwrap_err()

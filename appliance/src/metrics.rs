@@ -83,6 +83,9 @@ pub struct GuestCounters {
     pub camera_layer: AtomicU8,
     /// Their voice's packets as the unit decoded them.
     pub voice_packets: VoiceCounters,
+    /// Every datagram sent to them so far, as their transport counted it, and when it was
+    /// read (see `congestion::meter`).
+    pub wire_out: Mutex<Option<crate::congestion::meter::WireSample>>,
 }
 
 /// A video layer as stored in an atomic.

@@ -210,8 +210,8 @@ pub struct MetricsSnapshot {
     /// Encoded frames withheld from guests by the privacy switch.
     #[serde(default)]
     pub frames_withheld: u64,
-    /// What the unit sent to every guest together over the last second, bits per second
-    /// (media payload, as the senders counted it).
+    /// What the unit sent to every guest together over the last two seconds or so, bits per
+    /// second on the wire: every datagram, with its UDP and IP headers.
     #[serde(default)]
     pub send_bps: u64,
     /// What congestion control plans to send in all, headers included; it stays under the
@@ -431,7 +431,7 @@ impl MetricsSnapshot {
             &mut out,
             "send_bps",
             "gauge",
-            "Media sent to every guest together over the last second (payload).",
+            "What the unit sends every guest together, on the wire (UDP and IP headers in).",
             self.send_bps,
         );
         gauge(

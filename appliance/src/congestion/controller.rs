@@ -20,7 +20,8 @@
 //!   [`super::bwe`]), so this is how a guest on the small layer shows that their path
 //!   would carry the main layer again; on a path that cannot, the small layer settles at
 //!   what it carries, a sharper picture than `small_max`.
-//! - The unit's uplink is a budget (`[uplink] max_kbps`, [`Limits::uplink`]): every
+//! - The unit's uplink is a budget (`[uplink] max_kbps`; the plan takes [`PLANNED_SHARE`]
+//!   of it, [`Limits::uplink`]): every
 //!   guest's voice, then the small layer's guests at its floor, and what is left shared
 //!   among the main layer's guests caps the main layer ([`Controller::budget`]); the small
 //!   layer gets what the main layer leaves. The configuration makes sure a full call fits
@@ -65,6 +66,21 @@ pub const DEAD_BAND: f64 = 0.03;
 pub const LINGER: Duration = Duration::from_secs(3);
 /// The most of the uplink forwarded pictures may take.
 pub const FORWARD_SHARE: f64 = 0.5;
+/// The share of `[uplink] max_kbps` the plan fills. What is sent swings around what is
+/// planned: encoders overshoot their target for a moment (a keyframe, a busy scene), and
+/// RTCP, DTLS, STUN and the data channels are not planned. On the wire the unit then
+/// stays under the cap (`congestion::meter` measures it).
+pub const PLANNED_SHARE: f64 = 0.96;
+
+/// What the plan may send in all, bits per second, for `[uplink] max_kbps`.
+pub fn planned_uplink(max_kbps: u32) -> u64 {
+    (u64::from(max_kbps) as f64 * 1000.0 * PLANNED_SHARE) as u64
+}
+
+/// The `[uplink] max_kbps` whose plan has room for `planned_bps`.
+pub fn uplink_kbps_for(planned_bps: u64) -> u64 {
+    (planned_bps as f64 / PLANNED_SHARE / 1000.0).ceil() as u64
+}
 
 /// The bounds the controller works in, bits per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,7 +95,8 @@ pub struct Limits {
     pub small_min: u64,
     /// What the audio takes of every guest's estimate.
     pub audio: u64,
-    /// The most the unit sends in all, to every guest together (`[uplink] max_kbps`).
+    /// The most the unit plans to send in all, to every guest together ([`PLANNED_SHARE`]
+    /// of `[uplink] max_kbps`, [`planned_uplink`]).
     pub uplink: u64,
 }
 
@@ -245,7 +262,7 @@ impl Controller {
     }
 
     /// What the uplink leaves for the layers' video payload, all guests together:
-    /// `[uplink] max_kbps` less every guest's voice, less the forwarded pictures, less
+    /// the planned uplink ([`Limits::uplink`]) less every guest's voice, less the forwarded pictures, less
     /// headers and retransmissions ([`VIDEO_SHARE`]).
     pub fn budget(&self) -> u64 {
         let guests = self.guests.len() as u64;

@@ -1,48 +1,121 @@
-//! What the unit sends in all, measured: the bytes every guest's senders counted
-//! (`GuestCounters::video_out` and `audio_out`), as a rate over the last second or so.
-//! Sans-IO: totals and instants in. A guest leaving takes nothing back from the rate, a
-//! guest joining adds only what they were sent since.
+//! What the unit sends in all, measured on the wire: every datagram each guest's peer
+//! connection sent (its transport's count: SRTP, SRTCP, DTLS, STUN, data channel) plus
+//! [`UDP_IP_HEADER`] bytes a datagram, as a rate over the last [`WINDOW`] or so. This is
+//! what the store's line carries, so it is what `[uplink] max_kbps` caps.
+//!
+//! Each guest's totals come with the instant they were read ([`WireSample`]), each on its
+//! own clock (the senders read their statistics every second). Every guest is counted
+//! over the same window, the last [`WINDOW`] before the newest reading: their total at the
+//! window's start is read off the line between the two readings around it. A guest who
+//! joined within the window counts from their first reading, spread over the whole window:
+//! a join adds what the new guest is sent, not their rate on top of the others' rates of
+//! the seconds before (which would read as a burst the line never carried). Sans-IO:
+//! samples in, a rate out. A guest who left counts no more.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 use visavis_api::signaling::GuestId;
 
-/// The rate is worked out over at least this long.
-pub const WINDOW: Duration = Duration::from_secs(1);
+/// A guest's rate is worked out over at least this long, once their readings span it.
+pub const WINDOW: Duration = Duration::from_secs(2);
+/// The UDP and IPv4 headers of a datagram, which the transport's count leaves out. (IPv6
+/// takes 20 bytes more, a TURN relay 4 more: the meter then reads a little low.)
+pub const UDP_IP_HEADER: u64 = 28;
+
+/// A guest's sent totals as read at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireSample {
+    pub at: Instant,
+    /// Datagrams sent so far.
+    pub packets: u64,
+    /// Their bytes so far, as the transport counted them (headers of UDP and IP not in).
+    pub bytes: u64,
+}
+
+impl WireSample {
+    /// Bytes on the wire so far, headers of UDP and IP in.
+    fn wire_bytes(&self) -> u64 {
+        self.bytes + self.packets * UDP_IP_HEADER
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct SendMeter {
-    /// Each guest's byte total when last seen.
-    last: BTreeMap<GuestId, u64>,
-    /// Bytes sent since `since`.
-    bytes: u64,
-    since: Option<Instant>,
-    rate: u64,
+    /// Each guest's readings, oldest first: the newest and enough before it to span
+    /// [`WINDOW`].
+    readings: BTreeMap<GuestId, VecDeque<WireSample>>,
 }
 
 impl SendMeter {
-    /// The guests' byte totals now (a guest missing from `totals` has left).
-    pub fn note<'a>(&mut self, totals: impl IntoIterator<Item = (&'a GuestId, u64)>, now: Instant) {
-        let mut seen = BTreeMap::new();
-        for (guest, total) in totals {
-            let before = self.last.get(guest).copied().unwrap_or(total);
-            self.bytes += total.saturating_sub(before);
-            seen.insert(guest.clone(), total);
+    /// The guests' latest readings (a guest missing from `samples` has left; a guest
+    /// without a reading yet is `None`).
+    pub fn note<'a>(
+        &mut self,
+        samples: impl IntoIterator<Item = (&'a GuestId, Option<WireSample>)>,
+    ) {
+        let mut kept = BTreeMap::new();
+        for (guest, sample) in samples {
+            let mut readings = self.readings.remove(guest).unwrap_or_default();
+            if let Some(s) = sample
+                && readings.back().is_none_or(|last| s.at > last.at)
+            {
+                readings.push_back(s);
+                // Keep one reading at or before the window's start, none older.
+                while readings.len() > 1 && s.at.saturating_duration_since(readings[1].at) >= WINDOW
+                {
+                    readings.pop_front();
+                }
+            }
+            kept.insert(guest.clone(), readings);
         }
-        self.last = seen;
-        let since = *self.since.get_or_insert(now);
-        let over = now.saturating_duration_since(since);
-        if over >= WINDOW {
-            self.rate = (self.bytes as f64 * 8.0 / over.as_secs_f64()) as u64;
-            self.bytes = 0;
-            self.since = Some(now);
-        }
+        self.readings = kept;
     }
 
-    /// Bits per second over the last window (0 before the first).
+    /// Bits per second on the wire over the last [`WINDOW`], every guest together (0
+    /// before any guest's second reading).
     pub fn rate(&self) -> u64 {
-        self.rate
+        let newest = self
+            .readings
+            .values()
+            .filter_map(|r| r.back())
+            .map(|s| s.at)
+            .max();
+        let Some(from) = newest.and_then(|at| at.checked_sub(WINDOW)) else {
+            return 0;
+        };
+        let bits: f64 = self
+            .readings
+            .values()
+            .filter_map(|r| {
+                let last = r.back()?;
+                let span = last.at.checked_duration_since(from)?.as_secs_f64();
+                (span > 0.0).then(|| (last.wire_bytes() as f64 - bytes_at(r, from)) * 8.0 / span)
+            })
+            .sum();
+        bits.round() as u64
     }
+}
+
+/// A guest's bytes on the wire so far at `at`, read off the line between their readings
+/// around it (their first reading's, when `at` is before it).
+fn bytes_at(readings: &VecDeque<WireSample>, at: Instant) -> f64 {
+    let mut before = None;
+    for s in readings {
+        if s.at >= at {
+            return match before {
+                Some(b) => {
+                    let b: &WireSample = b;
+                    let whole = s.at.duration_since(b.at).as_secs_f64();
+                    let part = at.duration_since(b.at).as_secs_f64();
+                    b.wire_bytes() as f64
+                        + (s.wire_bytes() as f64 - b.wire_bytes() as f64) * part / whole
+                }
+                None => s.wire_bytes() as f64,
+            };
+        }
+        before = Some(s);
+    }
+    before.map_or(0.0, |b| b.wire_bytes() as f64)
 }
 
 #[cfg(test)]
@@ -53,35 +126,92 @@ mod tests {
         GuestId::from(s.to_owned())
     }
 
+    fn at(t0: Instant, ms: u64, packets: u64, bytes: u64) -> Option<WireSample> {
+        Some(WireSample {
+            at: t0 + Duration::from_millis(ms),
+            packets,
+            bytes,
+        })
+    }
+
     #[test]
-    fn the_rate_sums_every_guest_and_a_guest_leaving_takes_nothing_back() {
+    fn the_rate_counts_headers_and_sums_every_guest() {
         let (a, b) = (id("a"), id("b"));
         let t0 = Instant::now();
         let mut m = SendMeter::default();
-        // a had been sent 1 MB before the meter saw them: not counted.
-        m.note([(&a, 1_000_000)], t0);
-        let step = Duration::from_millis(250);
-        // Each quarter second: a 25 kB (800 kbit/s), b 12.5 kB (400 kbit/s).
-        let (mut ta, mut tb) = (1_000_000u64, 0u64);
-        for i in 1..=4u32 {
-            ta += 25_000;
-            tb += 12_500;
-            let totals = if i == 1 {
-                // b joins with what they were sent so far: only what follows counts.
-                vec![(&a, ta)]
-            } else {
-                vec![(&a, ta), (&b, tb)]
-            };
-            m.note(totals, t0 + step * i);
-        }
-        // b is first seen at the second quarter, with 25 kB already sent: only the two
-        // quarters after count.
+        m.note([(&a, at(t0, 0, 0, 0)), (&b, None)]);
+        assert_eq!(m.rate(), 0, "one reading is no rate yet");
+        // a: 100 datagrams of 972 bytes a second (100 kB on the wire, 800 kbit/s).
+        // b: first read a second in.
+        m.note([
+            (&a, at(t0, 1000, 100, 97_200)),
+            (&b, at(t0, 1000, 10, 5_000)),
+        ]);
+        // a's first second, spread over the window.
+        assert_eq!(m.rate(), 400_000);
+        // b: 50 datagrams of 472 bytes a second (25 kB, 200 kbit/s).
+        m.note([
+            (&a, at(t0, 2000, 200, 194_400)),
+            (&b, at(t0, 2000, 60, 28_600)),
+        ]);
+        // a has filled the window, b half of it.
+        assert_eq!(m.rate(), 800_000 + 100_000);
+        m.note([
+            (&a, at(t0, 3000, 300, 291_600)),
+            (&b, at(t0, 3000, 110, 52_200)),
+        ]);
         assert_eq!(m.rate(), 800_000 + 200_000);
         // b leaves; a goes on.
-        for i in 5..=8u32 {
-            ta += 25_000;
-            m.note([(&a, ta)], t0 + step * i);
-        }
+        m.note([(&a, at(t0, 4000, 400, 388_800))]);
         assert_eq!(m.rate(), 800_000);
+    }
+
+    #[test]
+    fn a_guest_joining_adds_what_they_are_sent_not_a_burst() {
+        // Two guests at 1 Mbit/s each; at 4.5 s a third joins at 0.8 Mbit/s and the first
+        // two drop to 0.6 at once to make room. The line never carries more than 2 Mbit/s.
+        // Each guest is read every second, on their own clock.
+        let (a, b, c) = (id("a"), id("b"), id("c"));
+        let t0 = Instant::now();
+        // Bytes a millisecond: (before the join, after).
+        let total = |ms: u64, (before, after): (u64, u64)| {
+            before * ms.min(4500) + after * ms.saturating_sub(4500)
+        };
+        let mut m = SendMeter::default();
+        for ms in (0..=8400u64).step_by(100) {
+            let read = |due: bool, rates| due.then(|| at(t0, ms, 0, total(ms, rates))).flatten();
+            let mut samples = vec![
+                (&a, read(ms % 1000 == 0, (125, 75))),
+                (&b, read(ms % 1000 == 400, (125, 75))),
+            ];
+            if ms > 4500 {
+                samples.push((&c, read(ms % 1000 == 400, (0, 100))));
+            }
+            m.note(samples);
+            if ms >= 2000 {
+                assert!(m.rate() <= 2_000_000, "at {ms} ms: {}", m.rate());
+            }
+        }
+        assert_eq!(m.rate(), 2 * 600_000 + 800_000);
+    }
+
+    #[test]
+    fn readings_at_uneven_times_give_the_steady_rate() {
+        // A steady 1 Mbit/s (125 bytes a millisecond, headers in), read late, early, and
+        // twice with nothing new between: once the window is full the rate stays 1 Mbit/s.
+        let a = id("a");
+        let t0 = Instant::now();
+        let mut m = SendMeter::default();
+        for ms in [0u64, 1000, 2150, 2150, 3020, 4400, 5000, 5990] {
+            m.note([(&a, at(t0, ms, 0, ms * 125))]);
+            if ms >= 2000 {
+                assert_eq!(m.rate(), 1_000_000, "at {ms} ms");
+            }
+        }
+        // Only the window is kept: a change of rate shows within it.
+        for ms in [7000u64, 8000, 9000] {
+            m.note([(&a, at(t0, ms, 0, 5990 * 125 + (ms - 5990) * 250))]);
+        }
+        assert_eq!(m.rate(), 2_000_000);
     }
 }

@@ -26,7 +26,10 @@ pub mod meter;
 mod pictures;
 pub mod retransmit;
 
-pub use controller::{Controller, Decision, FORWARD_SHARE, Limits, VIDEO_SHARE, forward_allowance};
+pub use controller::{
+    Controller, Decision, FORWARD_SHARE, Limits, PLANNED_SHARE, VIDEO_SHARE, forward_allowance,
+    planned_uplink, uplink_kbps_for,
+};
 pub use pictures::Pictures;
 
 use crate::config::Config;
@@ -53,7 +56,7 @@ impl Limits {
             small_max: kbps(config.video.small_kbps()),
             small_min: 100_000,
             audio: config.audio.on_wire_bps(),
-            uplink: u64::from(config.uplink.max_kbps) * 1000,
+            uplink: planned_uplink(config.uplink.max_kbps),
         }
     }
 }
@@ -181,14 +184,9 @@ async fn run(
         }
         let now = std::time::Instant::now();
         meter.note(
-            members.iter().map(|(guest, m)| {
-                let c = &m.counters;
-                (
-                    guest,
-                    c.video_out.bytes.load(Relaxed) + c.audio_out.bytes.load(Relaxed),
-                )
-            }),
-            now,
+            members
+                .iter()
+                .map(|(guest, m)| (guest, *lock(&m.counters.wire_out))),
         );
         // The forwarded voices take their part first, then the forwarded pictures (the
         // layers keep their floor); the layers are planned in the rest.

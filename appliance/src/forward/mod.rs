@@ -33,7 +33,7 @@
 //! where guests see each other, [`crate::config::FLOOR_KBPS_FORWARDING`]) and the voices
 //! forwarded between them would leave each guest two or three of the seven others: rather,
 //! every picture is lowered until all fit ([`Forwarder::set_room_for_pictures`], down to
-//! [`MIN_STREAM_BPS`]) and the pages follow ([`UnitMessage::SmallLayerRate`]): 50 kbit/s at
+//! [`MIN_STREAM_BPS`]) and the pages follow ([`UnitMessage::SmallLayerRate`]): 45 kbit/s at
 //! 15 frames a second each (the daemon says so at start-up, with the uplink that would
 //! carry the usual rate). Each viewer's own link caps their share too
 //! ([`Forwarder::set_link`], decided by [`crate::congestion::Pictures`]): a phone on a thin

@@ -6,6 +6,7 @@
 //! chose for the guest; a change of layer takes effect at the new layer's first keyframe.
 
 use super::rtcp::is_keyframe_request;
+use crate::congestion::meter::WireSample;
 use crate::media::group::OwnMix;
 use crate::media::{EncodedFrame, VideoLayers};
 use crate::metrics::{Counter3, GuestCounters, layer_code};
@@ -239,12 +240,21 @@ pub async fn keyframes_on_request(
 
 /// Copy webrtc-rs's count of sent packets and bytes into the guest's counters, every second:
 /// all of a kind's outbound streams together (the room's video and the other guests'
-/// pictures in the guest's slots are all video the unit sends them).
+/// pictures in the guest's slots are all video the unit sends them), and every datagram
+/// the transport sent, with when it was read (`wire_out`, for `congestion::meter`).
 pub async fn poll_sent_stats(pc: Arc<dyn PeerConnection>, counters: Arc<GuestCounters>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let report = pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let at = Instant::now();
+        let report = pc.get_stats(at, StatsSelector::None).await;
+        if let Some(t) = report.transport() {
+            *crate::metrics::lock(&counters.wire_out) = Some(WireSample {
+                at,
+                packets: t.packets_sent,
+                bytes: t.bytes_sent,
+            });
+        }
         let sent = sent_totals(report.outbound_rtp_streams().map(|s| {
             let sent = &s.sent_rtp_stream_stats;
             (
