@@ -188,6 +188,9 @@ pub struct Metrics {
     /// What one forwarded picture may send now, bits per second, headers included
     /// (`crate::forward::Forwarder::picture_bps`; 0 where nothing is forwarded).
     pub forward_picture_bps: AtomicU64,
+    /// Guests' pictures not forwarded now for coming faster than asked
+    /// (`crate::forward::pace`).
+    pub forward_pictures_held: AtomicU64,
     pub forward_keyframe_requests: AtomicU64,
     pub video_encoders_started: AtomicU64,
     pub audio_encoders_started: AtomicU64,
@@ -293,6 +296,7 @@ impl Metrics {
             forwarded_voice_bytes: self.forwarded_voice_bytes.load(Relaxed),
             forwarded_streams: self.forwarded_streams.load(Relaxed),
             forward_picture_bps: self.forward_picture_bps.load(Relaxed),
+            forward_pictures_held: self.forward_pictures_held.load(Relaxed),
             forward_keyframe_requests: self.forward_keyframe_requests.load(Relaxed),
             target_bitrate_bps: self.main_layer.target_bitrate_bps.load(Relaxed),
             layers: VideoLayer::ALL

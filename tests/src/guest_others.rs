@@ -96,6 +96,25 @@ impl Guest {
         }))
     }
 
+    /// Set the camera's small layer as a page that ignores the unit's asks might:
+    /// `maxBitrate` (bit/s), `maxFramerate` and `scaleResolutionDownBy`, straight through
+    /// the sender (the page's own code is not told).
+    pub async fn force_small_layer(&self, max_bps: u64, max_fps: u32, scale: f64) -> Result<()> {
+        self.eval(&format!(
+            "return (async () => {{ \
+               const s = window.visavisGuest.cameraSender(); \
+               const p = s.getParameters(); \
+               const e = p.encodings.find((e) => e.rid === '{rid}'); \
+               e.maxBitrate = {max_bps}; e.maxFramerate = {max_fps}; e.scaleResolutionDownBy = {scale}; \
+               await s.setParameters(p); \
+               return true; \
+             }})();",
+            rid = visavis_api::datachannel::SMALL_RID
+        ))
+        .await?;
+        Ok(())
+    }
+
     /// Wait until the page sends its camera's layers as `wanted` (see
     /// [`Guest::camera_layers`]).
     pub async fn wait_for_layers(&self, who: &str, wanted: &str) -> Result<()> {

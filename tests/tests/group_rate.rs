@@ -1,8 +1,8 @@
 //! A table too full for its uplink lowers the pictures guests forward each other rather
 //! than showing each guest fewer of the others: three real Chromium guests at a unit whose
 //! uplink (`[uplink] max_kbps` = 2800, `[session] max_guests` = 3) leaves the six
-//! forwarded pictures about 420 kbit/s once the room's pictures have their floor and the
-//! voices their share (`applianced` says so at start-up: 60 kbit/s and 15 frames a second
+//! forwarded pictures about 390 kbit/s once the room's pictures have their floor and the
+//! voices their share (`applianced` says so at start-up: 55 kbit/s and 15 frames a second
 //! each, where they usually get 150 at 30). The unit tells every page to lower its small
 //! layer ([`UnitMessage::SmallLayerRate`]), each page sets its camera's small encoding so
 //! (`maxBitrate`, `maxFramerate`, alike on every page), and every guest still sees both
@@ -14,7 +14,7 @@
 
 use visavis_e2e::table::Table;
 use visavis_e2e::wait::{self, Check};
-use visavis_e2e::{ApplianceConfig, Result, timeouts};
+use visavis_e2e::{Result, timeouts};
 
 /// Frames a page must decode of each other guest.
 const FRAMES: u64 = 30;
@@ -31,14 +31,7 @@ const READINGS: usize = 12;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_too_full_for_its_uplink_lowers_every_picture_and_shows_everyone() -> Result<()> {
     let names = ["Camille", "Jo", "Ana"];
-    let mut table = Table::start(
-        ApplianceConfig {
-            extra_toml: "max_guests = 3\n\n[uplink]\nmax_kbps = 2800\n".into(),
-            ..Default::default()
-        },
-        &names.map(|n| (n, Vec::new())),
-    )
-    .await?;
+    let mut table = Table::start_lowered(&names).await?;
     let guests = std::mem::take(&mut table.guests);
     let mut asked = Vec::new();
     for (guest, name) in guests.iter().zip(names) {
@@ -72,6 +65,10 @@ async fn a_table_too_full_for_its_uplink_lowers_every_picture_and_shows_everyone
         m.forwarded_streams, m.planned_send_bps, m.send_bps
     );
     assert_eq!(m.forwarded_streams, 6, "everyone sees everyone: {m:?}");
+    assert_eq!(
+        m.forward_pictures_held, 0,
+        "every page keeps to the rate: {m:?}"
+    );
     // What the pages were asked for fits what the unit plans a picture at.
     assert!(
         m.forward_picture_bps < STREAM_BPS && asked[0] < m.forward_picture_bps,

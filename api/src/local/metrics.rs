@@ -199,6 +199,11 @@ pub struct MetricsSnapshot {
     /// to fit (0 where guests do not see each other).
     #[serde(default)]
     pub forward_picture_bps: u64,
+    /// Guests' pictures not forwarded to the others now because they come faster than the
+    /// unit asked (a page that ignores the rate, a camera without a small layer); they are
+    /// forwarded again once they keep to it.
+    #[serde(default)]
+    pub forward_pictures_held: u64,
     /// Keyframes asked of guests for their forwarded picture (at most one per guest per
     /// second, however many others need one).
     #[serde(default)]
@@ -377,6 +382,13 @@ impl MetricsSnapshot {
             "gauge",
             "What one forwarded picture may send now, bits per second, headers included.",
             self.forward_picture_bps,
+        );
+        gauge(
+            &mut out,
+            "forward_pictures_held",
+            "gauge",
+            "Guests' pictures not forwarded now for coming faster than the unit asked.",
+            self.forward_pictures_held,
         );
         gauge(
             &mut out,

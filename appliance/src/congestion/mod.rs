@@ -201,6 +201,7 @@ async fn run(
             forward.set_room_for_pictures(allowance.saturating_sub(all_voices));
             forward.set_budget(allowance.saturating_sub(voices_bps));
             pictures.set_picture(forward.picture_bps());
+            forward.keep_pace(now);
         }
         controller.set_forwarded(forward.as_ref().map_or(0, Forwarder::planned_bps) + voices_bps);
         controller.tick(now);

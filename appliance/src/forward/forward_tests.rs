@@ -492,3 +492,52 @@ fn once_the_screen_says_how_wide_its_tiles_are_that_decides() {
     never.set_screen_tiles(100);
     assert!(!never.small_tiles());
 }
+
+/// A delta packet of 1,000 bytes of payload.
+static BIG: [u8; 1000] = [0x41; 1000];
+
+#[tokio::test]
+async fn a_picture_sent_faster_than_asked_leaves_the_others_slots_until_it_keeps_to_it() {
+    let f = Forwarder::new(Arc::default(), 10_000_000);
+    let pubs = all_publish(&f, &["ana", "jo"]);
+    let mut jo = view(&f, "jo", 3);
+    assert_eq!(seen(&f, "jo"), vec!["ana".to_owned()]);
+    let _ = last_others(&mut jo);
+    let ana = &pubs[0];
+    let t0 = Instant::now();
+    let mut seq = 0u16;
+    // Ana's page sends `per_quarter` packets of 1,000 bytes every quarter second for
+    // `secs` seconds (each packet a quarter is 32 kbit/s; the unit plans a picture at
+    // 170); the forwarder keeps pace every quarter.
+    let mut quarter = 0u32;
+    let mut send = |per_quarter: u16, secs: u32| {
+        for _ in 0..secs * 4 {
+            for _ in 0..per_quarter {
+                seq = seq.wrapping_add(1);
+                ana.packet(&packet(seq, if seq == 1 { IDR } else { &BIG }));
+            }
+            quarter += 1;
+            f.keep_pace(t0 + Duration::from_millis(250) * quarter);
+        }
+    };
+    // At the rate asked, as long as you like: still shown.
+    send(4, 20);
+    assert_eq!(seen(&f, "jo"), vec!["ana".to_owned()]);
+    assert_eq!(f.metrics.forward_pictures_held.load(Relaxed), 0);
+    // A flood (1.3 Mbit/s): off Jo's slots, Jo told, nothing more forwarded.
+    send(40, 5);
+    assert_eq!(seen(&f, "jo"), Vec::<GuestId>::new());
+    assert_eq!(last_others(&mut jo), vec![]);
+    assert_eq!(f.metrics.forward_pictures_held.load(Relaxed), 1);
+    while jo.packets.try_recv().is_ok() {}
+    send(40, 1);
+    assert!(
+        jo.packets.try_recv().is_err(),
+        "nothing of the flood forwarded"
+    );
+    // Back to the rate asked: shown again once it kept to it.
+    send(4, (pace::WINDOW + pace::BACK_AFTER).as_secs() as u32 + 1);
+    assert_eq!(seen(&f, "jo"), vec!["ana".to_owned()]);
+    assert_eq!(last_others(&mut jo), vec![(0, "ana".to_owned())]);
+    assert_eq!(f.metrics.forward_pictures_held.load(Relaxed), 0);
+}

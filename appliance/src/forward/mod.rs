@@ -37,7 +37,10 @@
 //! 15 frames a second each (the daemon says so at start-up, with the uplink that would
 //! carry the usual rate). Each viewer's own link caps their share too
 //! ([`Forwarder::set_link`], decided by [`crate::congestion::Pictures`]): a phone on a thin
-//! link keeps the room's picture and gets the latest speakers of the others that fit.
+//! link keeps the room's picture and gets the latest speakers of the others that fit. A
+//! picture that comes much faster than its pages were asked is taken off the others' slots
+//! until it keeps to it ([`pace`], [`Forwarder::keep_pace`]): the plan holds whatever a
+//! page sends.
 //!
 //! Where the screen's tiles are small (the kiosk says how wide it draws them; a unit whose
 //! screen never said goes by `[video] small_tiles_from` guests in the call), the unit
@@ -50,16 +53,19 @@
 //! where a later issue could put an existing SFU for audiences a unit cannot carry.
 
 mod board;
+pub mod pace;
 mod rewrite;
 pub mod voices;
 
 pub use board::Board;
+pub use pace::Pace;
 pub use rewrite::{SlotStream, Source, starts_keyframe};
 pub use visavis_api::datachannel::{FORWARD_SLOTS, FULL_RID, SMALL_RID};
 pub use voices::{VoicePublication, Voices};
 
 use crate::metrics::{Metrics, lock};
 use rtc::rtp;
+use rtc::shared::marshal::MarshalSize;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU32, AtomicUsize};
@@ -130,6 +136,10 @@ struct Publisher {
     ask: AskKeyframe,
     asked: Option<tokio::time::Instant>,
     ask_pending: bool,
+    /// Bytes of the picture received so far (RTP headers and payloads).
+    received: u64,
+    /// Whether it keeps to the rate asked ([`pace`]).
+    pace: Pace,
 }
 
 impl Publisher {
@@ -265,6 +275,12 @@ impl Forwarder {
     pub fn set_room_for_pictures(&self, bps: u64) {
         let mut inner = lock(&self.inner);
         let rate = picture_rate(bps, wanted_pictures(&inner) as u64);
+        if rate < inner.picture_bps {
+            let now = Instant::now();
+            for p in inner.publishers.values_mut() {
+                p.pace.asked_less(now);
+            }
+        }
         if rate != inner.picture_bps {
             inner.picture_bps = rate;
             self.metrics.forward_picture_bps.store(rate, Relaxed);
@@ -315,6 +331,52 @@ impl Forwarder {
             .count()
     }
 
+    /// Measure every publisher's picture against the rate asked ([`pace`]): one sent too
+    /// fast goes from the others' slots, and comes back once it keeps to it. Called every
+    /// tick of congestion control.
+    pub fn keep_pace(&self, now: Instant) {
+        let mut inner = lock(&self.inner);
+        let planned = inner.picture_bps;
+        let mut off = Vec::new();
+        let mut back = Vec::new();
+        for (guest, p) in inner.publishers.iter_mut() {
+            match p.pace.update(p.received, planned, now) {
+                Some(true) => {
+                    tracing::warn!(
+                        guest = %guest,
+                        sends_bps = p.pace.rate().unwrap_or_default(),
+                        asked_bps = planned,
+                        "the guest's picture comes faster than the unit asked: not forwarded to the others until it keeps to the rate"
+                    );
+                    off.push(guest.clone());
+                }
+                Some(false) => {
+                    tracing::info!(guest = %guest, "the guest's picture keeps to its rate again: forwarded");
+                    back.push(guest.clone());
+                }
+                None => {}
+            }
+        }
+        // Counted every time: a held guest who left is held no more.
+        let held = inner.publishers.values().filter(|p| p.pace.over()).count();
+        self.metrics
+            .forward_pictures_held
+            .store(held as u64, Relaxed);
+        if off.is_empty() && back.is_empty() {
+            return;
+        }
+        let mut changed = Vec::new();
+        for guest in &off {
+            changed.extend(inner.board.unpublish(guest));
+        }
+        for guest in &back {
+            let name = inner.names.get(guest).cloned().unwrap_or_default();
+            changed.extend(inner.board.publish(guest, &name));
+        }
+        changed.extend(share(&mut inner));
+        self.rewire(&mut inner, changed);
+    }
+
     /// What the pictures forwarded now send, bits per second, headers included.
     pub fn planned_bps(&self) -> u64 {
         let inner = lock(&self.inner);
@@ -361,6 +423,8 @@ impl Forwarder {
                 ask,
                 asked: None,
                 ask_pending: false,
+                received: 0,
+                pace: Pace::new(Instant::now()),
             },
         );
         let name = inner.names.get(guest).cloned().unwrap_or_default();
@@ -610,7 +674,11 @@ fn wanted_pictures(inner: &Inner) -> usize {
         .map(|v| {
             let slots = inner.board.slots(v).len();
             let link = inner.links.get(v).copied().unwrap_or(slots);
-            let others = inner.publishers.keys().filter(|p| *p != v).count();
+            let others = inner
+                .publishers
+                .iter()
+                .filter(|(p, publisher)| *p != v && !publisher.pace.over())
+                .count();
             slots.min(link).min(others)
         })
         .sum()
@@ -681,10 +749,14 @@ impl Publication {
     pub fn packet(&self, packet: &rtp::Packet) {
         let forwarder = &self.forwarder;
         let mut inner = lock(&forwarder.inner);
-        let Some(p) = inner.publishers.get(&self.source.guest) else {
+        let Some(p) = inner.publishers.get_mut(&self.source.guest) else {
             return;
         };
         if p.source != self.source {
+            return;
+        }
+        p.received += (packet.header.marshal_size() + packet.payload.len()) as u64;
+        if p.pace.over() {
             return;
         }
         let keyframe = starts_keyframe(&p.mime, &packet.payload);

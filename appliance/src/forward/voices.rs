@@ -35,7 +35,7 @@ use super::{Full, SlotWriter};
 use crate::metrics::{Metrics, lock};
 use rtc::rtp;
 use rtc::shared::marshal::MarshalSize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,6 +57,13 @@ pub const HANGOVER: Duration = Duration::from_secs(1);
 /// about 32 kbit/s in 50 packets a second; Chromium's voice came to about 51 kbit/s on
 /// the wire in `tests/tests/group_audio.rs`, which checks that it fits).
 pub const VOICE_BPS: u64 = 60_000;
+
+/// What a forwarded packet adds on the wire to its RTP header and payload: SRTP's
+/// authentication tag, and the UDP and IP headers.
+pub const PACKET_OVERHEAD: u64 = 10 + crate::congestion::meter::UDP_IP_HEADER;
+
+/// The forwarded voices' rate is measured over at least this long.
+pub const MEASURE_OVER: Duration = Duration::from_secs(1);
 
 /// The most the voices sent stays in the uplink's plan this long after
 /// ([`Voices::planned_bps`]): the pictures' share does not change with every word.
@@ -131,6 +138,28 @@ struct Inner {
     publications: u64,
     /// The most the voices sent lately, and since when ([`RESERVE_HOLD`]).
     reserve: Option<(u64, Instant)>,
+    /// What was forwarded so far (bytes on the wire), as read when planning, oldest first,
+    /// spanning [`MEASURE_OVER`].
+    sent: VecDeque<(Instant, u64)>,
+}
+
+impl Inner {
+    /// What the voices were sent lately, bits per second on the wire, from their total so
+    /// far at `now` (0 until the readings span [`MEASURE_OVER`]).
+    fn measured(&mut self, total: u64, now: Instant) -> u64 {
+        if self.sent.back().is_none_or(|(at, _)| now > *at) {
+            self.sent.push_back((now, total));
+        }
+        while self.sent.len() > 2 && now.saturating_duration_since(self.sent[1].0) >= MEASURE_OVER {
+            self.sent.pop_front();
+        }
+        match (self.sent.front(), self.sent.back()) {
+            (Some(&(first, a)), Some(&(last, b))) if last.duration_since(first) >= MEASURE_OVER => {
+                (b.saturating_sub(a) as f64 * 8.0 / last.duration_since(first).as_secs_f64()) as u64
+            }
+            _ => 0,
+        }
+    }
 }
 
 /// See the module docs. Cheap to clone.
@@ -229,8 +258,10 @@ impl Voices {
     }
 
     /// What the forwarded voices take of the store's uplink, bits per second, headers
-    /// included: [`VOICE_BPS`] for each slot carrying a voice whose gate is open, or the
-    /// most that was in the last [`RESERVE_HOLD`], whichever is more.
+    /// included: [`VOICE_BPS`] for each slot carrying a voice whose gate is open, or what
+    /// they were measured at over the last second where that is more (a browser, or a
+    /// client, sending its Opus at a higher rate than a phone's voice takes), or the most
+    /// that was in the last [`RESERVE_HOLD`], whichever is more.
     pub fn planned_bps(&self) -> u64 {
         self.planned_bps_at(Instant::now())
     }
@@ -250,7 +281,10 @@ impl Voices {
                     .count() as u64
             })
             .sum();
-        let bps = open * VOICE_BPS;
+        let m = &self.metrics;
+        let total = m.forwarded_voice_bytes.load(Relaxed)
+            + m.forwarded_voice_packets.load(Relaxed) * PACKET_OVERHEAD;
+        let bps = (open * VOICE_BPS).max(inner.measured(total, now));
         match inner.reserve {
             Some((held, since)) if held > bps && now.duration_since(since) < RESERVE_HOLD => held,
             _ => {

@@ -366,3 +366,34 @@ fn a_voice_kept_in_the_mixes_moves_to_its_slot_between_words_not_mid_word() {
     assert_eq!(from, [2003, 2003]);
     assert!(lock(&told.open).ends_with(&[("e".to_owned(), true)]));
 }
+
+#[test]
+fn a_voice_sent_above_a_phones_rate_is_planned_at_what_it_takes() {
+    let (v, _) = voices();
+    let (mut to_a, mut to_c) = (listen(&v, "a", 7), listen(&v, "c", 7));
+    let b = publish(&v, "b");
+    let t0 = Instant::now();
+    // B's client sends 400 bytes of Opus every 20 ms (160 kbit/s; a phone's voice is
+    // about 32), heard by A and C.
+    static LOUD: [u8; 400] = [0xfc; 400];
+    let mut wire = 0;
+    for seq in 1..=100u16 {
+        let now = t0 + Duration::from_millis(20) * u32::from(seq);
+        let mut p = packet(seq, SPEECH);
+        p.payload = bytes::Bytes::from_static(&LOUD);
+        wire = (p.header.marshal_size() + p.payload.len()) as u64 + PACKET_OVERHEAD;
+        b.packet_at(&p, now);
+        assert_eq!(drain(&mut to_a).len() + drain(&mut to_c).len(), 2);
+        if seq % 10 == 0 {
+            v.planned_bps_at(now);
+        }
+    }
+    // Two listeners, 50 packets a second each.
+    let takes = 2 * 50 * wire * 8;
+    let planned = v.planned_bps_at(t0 + Duration::from_millis(2_000));
+    assert!(takes > 2 * VOICE_BPS * 2, "{takes}");
+    assert!(
+        planned.abs_diff(takes) < takes / 20,
+        "planned {planned}, takes {takes}"
+    );
+}

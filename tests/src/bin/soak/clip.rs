@@ -7,7 +7,9 @@
 //! `outbound-rtp`). x264's `tune=zerolatency` alone cuts every picture into one slice per
 //! thread, each its own packet: twice the packets a phone sends for the same pictures,
 //! which the unit's forwarding would pay for in the bench and not in a store. The voice is
-//! mono, as a browser sends a phone's microphone.
+//! mono at 32 kbit/s, as a browser sends a phone's microphone (Opus's own default, 64, is
+//! twice what the unit's plan expects of a phone and would take the others' pictures'
+//! room in the bench but not in a store).
 //!
 //! The picture also comes lowered (`video_low`: 15 frames a second, about 45 kbit/s), which
 //! a guest sends while the unit asks for less than the small layer's usual rate
@@ -84,6 +86,7 @@ impl Clip {
                 "!",
                 "opusenc",
                 "frame-size=20",
+                "bitrate=32000",
                 "!",
                 "oggmux",
                 "!",
