@@ -41,10 +41,22 @@ impl Guest {
         names: &[&str],
         frames: u64,
     ) -> Result<Vec<OtherStats>> {
+        self.wait_to_see_within(who, names, frames, crate::timeouts::media())
+            .await
+    }
+
+    /// [`Guest::wait_to_see`], waiting up to `timeout`.
+    pub async fn wait_to_see_within(
+        &self,
+        who: &str,
+        names: &[&str],
+        frames: u64,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<OtherStats>> {
         let wanted: BTreeSet<&str> = names.iter().copied().collect();
         wait::until(
             &format!("{who}'s page to show {names:?}, moving"),
-            crate::timeouts::media(),
+            timeout,
             || async {
                 let others = self.others().await?;
                 let shown: BTreeSet<&str> = others.iter().map(|o| o.name.as_str()).collect();

@@ -359,6 +359,9 @@ async fn a_call_follows_the_browser_to_the_relay_when_the_direct_path_dies() -> 
     call.guest.close().await
 }
 
+/// How long a guest on a good link may take to see both others in the thin-link test.
+const WIDE_SEES_ALL: std::time::Duration = std::time::Duration::from_secs(90);
+
 /// A table of three where Camille's phone is on a thin link (1.2 Mbit/s, 30 ms) and Jo and
 /// Ana are on good ones: her link cannot carry the room's picture, the voices and the two
 /// others' pictures, so she gets fewer of the others and keeps the room's picture moving,
@@ -406,7 +409,14 @@ async fn a_guest_on_a_thin_link_keeps_the_room_and_gets_fewer_of_the_others() ->
             .into_iter()
             .filter(|n| n != name)
             .collect();
-        guest.wait_to_see(name, &others, FLOWING).await?;
+        // On a busy machine (two lab tests at once, six Chromiums) a good link's estimate
+        // can dip as the call starts: the unit then caps that guest's pictures too, and
+        // gives them back a few seconds after it recovers (3 s, doubled after a relapse;
+        // seen once in CI, where Ana got Jo back 16 s after the dip and Camille not within
+        // 20 s). What is checked is that they see both, not how soon.
+        guest
+            .wait_to_see_within(name, &others, FLOWING, timeouts::scaled(WIDE_SEES_ALL))
+            .await?;
     }
     // What the unit makes of her link, for the message and the figures.
     let link = |unit: &visavis_e2e::Appliance| -> String {
