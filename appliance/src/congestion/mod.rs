@@ -21,9 +21,10 @@
 pub mod bwe;
 mod controller;
 pub mod estimator;
-mod hold;
+pub(crate) mod hold;
 pub mod meter;
 mod pictures;
+pub mod rate;
 pub mod retransmit;
 
 pub use controller::{

@@ -8,13 +8,15 @@
 //! whatever it sends, over the store's cap. So each publisher's picture is measured as it
 //! arrives (RTP headers and payload, over [`WINDOW`]), and one sent at more than
 //! [`TOLERANCE`] times its planned rate is taken off the others' slots until it has kept
-//! to it for [`BACK_AFTER`]; the guest is still seen on the unit's screen and heard by
+//! to it for [`BACK_AFTER`] (twice as long for each flood soon after coming back, up to a
+//! minute: the wait of [`crate::congestion::hold`]); the guest is still seen on the unit's screen and heard by
 //! everyone. A page is given [`GRACE`] to follow when it starts and whenever the rate it
 //! was asked for falls (an encoder takes a second or two to settle).
 //!
 //! [`UnitMessage::SmallLayerRate`]: visavis_api::datachannel::UnitMessage::SmallLayerRate
 
-use std::collections::VecDeque;
+use crate::congestion::hold::Hold;
+use crate::congestion::rate::RollingRate;
 use std::time::{Duration, Instant};
 
 /// A picture's rate is measured over this long.
@@ -23,28 +25,29 @@ pub const WINDOW: Duration = Duration::from_secs(2);
 pub const TOLERANCE: f64 = 1.5;
 /// How long a page has to follow a new, lower rate, and a new picture to settle.
 pub const GRACE: Duration = Duration::from_secs(5);
-/// How long a picture taken off must keep to its rate to be forwarded again.
+/// How long a picture taken off must keep to its rate to be forwarded again, the first
+/// time.
 pub const BACK_AFTER: Duration = Duration::from_secs(5);
 
 /// One publisher's picture as it arrives.
 #[derive(Debug)]
 pub struct Pace {
-    /// Byte totals and when they were read, oldest first, spanning the window.
-    readings: VecDeque<(Instant, u64)>,
+    /// The picture's bytes so far, over [`WINDOW`].
+    rate: RollingRate,
     grace_until: Instant,
     over: bool,
-    /// While taken off: since when it has kept to its rate.
-    kept_since: Option<Instant>,
+    /// How long it must keep to its rate, while taken off, to come back.
+    hold: Hold,
 }
 
 impl Pace {
     /// A picture that starts now (with its grace).
     pub fn new(now: Instant) -> Self {
         Pace {
-            readings: VecDeque::new(),
+            rate: RollingRate::new(WINDOW),
             grace_until: now + GRACE,
             over: false,
-            kept_since: None,
+            hold: Hold::new(BACK_AFTER),
         }
     }
 
@@ -60,39 +63,29 @@ impl Pace {
 
     /// Bits per second over the window, once the readings span it.
     pub fn rate(&self) -> Option<u64> {
-        let (&(first, a), &(last, b)) = (self.readings.front()?, self.readings.back()?);
-        let span = last.saturating_duration_since(first);
-        (span >= WINDOW).then(|| (b.saturating_sub(a) as f64 * 8.0 / span.as_secs_f64()) as u64)
+        self.rate.bps()
     }
 
     /// The picture's byte total at `now`, against its planned rate (bits per second):
     /// `Some(taken off)` when that changes.
     pub fn update(&mut self, total: u64, planned_bps: u64, now: Instant) -> Option<bool> {
-        if self.readings.back().is_none_or(|(at, _)| now > *at) {
-            self.readings.push_back((now, total));
-        }
-        while self.readings.len() > 2 && now.saturating_duration_since(self.readings[1].0) >= WINDOW
-        {
-            self.readings.pop_front();
-        }
-        let rate = self.rate()?;
+        let rate = self.rate.record(total, now)?;
         let too_fast = rate as f64 > planned_bps as f64 * TOLERANCE;
         if !self.over {
             if too_fast && now >= self.grace_until {
                 self.over = true;
-                self.kept_since = None;
+                self.hold.fell(now);
                 return Some(true);
             }
+            self.hold.kept(now);
             return None;
         }
         if too_fast {
-            self.kept_since = None;
+            self.hold.not_better();
             return None;
         }
-        let since = *self.kept_since.get_or_insert(now);
-        if now.saturating_duration_since(since) >= BACK_AFTER {
+        if self.hold.better(now) {
             self.over = false;
-            self.kept_since = None;
             return Some(false);
         }
         None
@@ -102,6 +95,7 @@ impl Pace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::congestion::hold::MAX_HOLD;
 
     const PLANNED: u64 = 65_000;
 
@@ -169,5 +163,48 @@ mod tests {
         pace.asked_less(now);
         let changes = run(&mut pace, &mut total, &mut now, 150_000, 10);
         assert_eq!(changes, vec![(GRACE, true)]);
+    }
+
+    #[test]
+    fn a_picture_that_floods_again_soon_after_coming_back_waits_twice_as_long() {
+        let t0 = Instant::now();
+        let (mut pace, mut total, mut now) = (Pace::new(t0), 0, t0);
+        let mut back_after = Vec::new();
+        run(&mut pace, &mut total, &mut now, 1_000_000, 10);
+        for _ in 0..3 {
+            assert!(pace.over());
+            // It keeps to its rate until it is back, then floods again at once.
+            let mut kept = Duration::ZERO;
+            while pace.over() {
+                run(&mut pace, &mut total, &mut now, 60_000, 1);
+                kept += Duration::from_secs(1);
+                assert!(kept < MAX_HOLD * 2, "never back");
+            }
+            back_after.push(kept);
+            let changes = run(&mut pace, &mut total, &mut now, 1_000_000, 5);
+            assert_eq!(
+                changes.iter().filter(|(_, over)| *over).count(),
+                1,
+                "{changes:?}"
+            );
+        }
+        // The window drains the flood first (up to WINDOW), then the wait: 5, 10, 20 s.
+        let waits: Vec<_> = back_after
+            .iter()
+            .map(|at| at.saturating_sub(WINDOW))
+            .collect();
+        for (got, wait) in waits.iter().zip([5, 10, 20].map(Duration::from_secs)) {
+            assert!(*got <= wait && wait <= *got + WINDOW, "{back_after:?}");
+        }
+        // Keeping to it for a minute after coming back: the next flood waits 5 s again.
+        while pace.over() {
+            run(&mut pace, &mut total, &mut now, 60_000, 1);
+        }
+        run(&mut pace, &mut total, &mut now, 60_000, 61);
+        assert!(!pace.over());
+        run(&mut pace, &mut total, &mut now, 1_000_000, 5);
+        assert!(pace.over());
+        let changes = run(&mut pace, &mut total, &mut now, 60_000, 20);
+        assert!(changes[0].0 <= BACK_AFTER + WINDOW, "{changes:?}");
     }
 }

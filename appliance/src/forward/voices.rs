@@ -32,10 +32,11 @@
 
 use super::rewrite::{SlotStream, Source};
 use super::{Full, SlotWriter};
+use crate::congestion::rate::RollingRate;
 use crate::metrics::{Metrics, lock};
 use rtc::rtp;
 use rtc::shared::marshal::MarshalSize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -129,7 +130,6 @@ struct Listener {
     forwarded: bool,
 }
 
-#[derive(Default)]
 struct Inner {
     publishers: BTreeMap<GuestId, Publisher>,
     listeners: BTreeMap<GuestId, Listener>,
@@ -138,26 +138,20 @@ struct Inner {
     publications: u64,
     /// The most the voices sent lately, and since when ([`RESERVE_HOLD`]).
     reserve: Option<(u64, Instant)>,
-    /// What was forwarded so far (bytes on the wire), as read when planning, oldest first,
-    /// spanning [`MEASURE_OVER`].
-    sent: VecDeque<(Instant, u64)>,
+    /// What was forwarded so far (bytes on the wire), as read when planning, over
+    /// [`MEASURE_OVER`].
+    sent: RollingRate,
 }
 
-impl Inner {
-    /// What the voices were sent lately, bits per second on the wire, from their total so
-    /// far at `now` (0 until the readings span [`MEASURE_OVER`]).
-    fn measured(&mut self, total: u64, now: Instant) -> u64 {
-        if self.sent.back().is_none_or(|(at, _)| now > *at) {
-            self.sent.push_back((now, total));
-        }
-        while self.sent.len() > 2 && now.saturating_duration_since(self.sent[1].0) >= MEASURE_OVER {
-            self.sent.pop_front();
-        }
-        match (self.sent.front(), self.sent.back()) {
-            (Some(&(first, a)), Some(&(last, b))) if last.duration_since(first) >= MEASURE_OVER => {
-                (b.saturating_sub(a) as f64 * 8.0 / last.duration_since(first).as_secs_f64()) as u64
-            }
-            _ => 0,
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            publishers: BTreeMap::new(),
+            listeners: BTreeMap::new(),
+            level_ids: BTreeMap::new(),
+            publications: 0,
+            reserve: None,
+            sent: RollingRate::new(MEASURE_OVER),
         }
     }
 }
@@ -284,7 +278,7 @@ impl Voices {
         let m = &self.metrics;
         let total = m.forwarded_voice_bytes.load(Relaxed)
             + m.forwarded_voice_packets.load(Relaxed) * PACKET_OVERHEAD;
-        let bps = (open * VOICE_BPS).max(inner.measured(total, now));
+        let bps = (open * VOICE_BPS).max(inner.sent.record(total, now).unwrap_or(0));
         match inner.reserve {
             Some((held, since)) if held > bps && now.duration_since(since) < RESERVE_HOLD => held,
             _ => {
