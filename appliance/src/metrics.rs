@@ -64,6 +64,11 @@ pub struct GuestCounters {
     pub reactions_in: AtomicU64,
     /// The guest's bandwidth estimate, bits per second (0 until their first feedback).
     pub estimate_bps: AtomicU64,
+    /// The headers each datagram takes on the guest's selected path (0: none yet).
+    pub path_header_bytes: AtomicU64,
+    /// What those headers add to a direct IPv4 path's at the rate the guest is sent
+    /// datagrams, bits per second (for the plan, `congestion`).
+    pub path_extra_bps: AtomicU64,
     /// The round trip to the guest as their feedback shows it, microseconds (0: not yet).
     pub rtt_us: AtomicU64,
     /// The standing queue on the way to the guest, microseconds (see `congestion::bwe`).
@@ -330,6 +335,7 @@ impl Metrics {
                     audio_in: g.audio_in.get(),
                     reactions_in: g.reactions_in.load(Relaxed),
                     estimate_bps: g.estimate_bps.load(Relaxed),
+                    path_header_bytes: g.path_header_bytes.load(Relaxed),
                     retransmitted: g.retransmitted.load(Relaxed),
                     retransmits_refused: g.retransmits_refused.load(Relaxed),
                     layer: layer_from_code(g.layer.load(Relaxed)),

@@ -63,18 +63,19 @@ fn judge(case: Case, pair: &CandidatePair) {
     }
 }
 
-/// [`LabCall::start`] with the unit these tests use: 640x360, guests let in without a tap.
+/// [`LabCall::start`] with the unit these tests use ([`unit`]).
 async fn call_in(config: LabConfig) -> Result<LabCall> {
-    LabCall::start(
-        config,
-        ApplianceConfig {
-            width: 640,
-            height: 360,
-            auto_admit: true,
-            ..Default::default()
-        },
-    )
-    .await
+    LabCall::start(config, unit()).await
+}
+
+/// The unit these tests use: 640x360, guests let in without a tap.
+fn unit() -> ApplianceConfig {
+    ApplianceConfig {
+        width: 640,
+        height: 360,
+        auto_admit: true,
+        ..Default::default()
+    }
 }
 
 /// The pair the guest's browser selected, once it succeeded.
@@ -105,11 +106,50 @@ async fn call_across_link(case: Case, guest_link: LinkShape) -> Result<Candidate
     let pair = selected_pair(&call.guest).await?;
     println!("nat: {case:?}: the guest's selected pair: {pair:?}");
     judge(case, &pair);
+    unit_counts_its_side_of_the_path(case, &pair, &call).await?;
     if case.path == Path::Reflexive {
         media_on_the_selected_pair(&call.guest).await?;
     }
     call.guest.close().await?;
     Ok(pair)
+}
+
+/// The unit counts the headers of its side of the path in what it sends
+/// (`path_header_bytes`): its side is the remote candidate of the guest's pair (the guest
+/// nominates). Through its own relay, the unit reaches it over UDP, or over TCP or TLS
+/// through its bridge where UDP does not leave its network (both worked without UDP).
+async fn unit_counts_its_side_of_the_path(
+    case: Case,
+    pair: &CandidatePair,
+    call: &LabCall,
+) -> Result<()> {
+    let bytes = wait::until(
+        "the unit's path to the guest",
+        timeouts::media(),
+        || async {
+            let guests = call.unit.metrics()?.guests;
+            let counted: Vec<u64> = guests.iter().map(|g| g.path_header_bytes).collect();
+            Ok(match counted.iter().find(|b| **b > 0) {
+                Some(b) => Check::Ready(*b),
+                None => Check::NotYet(format!("per guest: {counted:?}")),
+            })
+        },
+    )
+    .await?;
+    // IPv4 and UDP 28; a relay's ChannelData 4; TCP with timestamps 32 and padding 2; TLS 29.
+    let expected: &[u64] = match (pair.remote_type, case.nat_b) {
+        (CandidateType::Relay, NatKind::UdpBlocked) => &[58, 87],
+        (CandidateType::Relay, NatKind::WebOnly) => &[87],
+        (CandidateType::Relay, _) => &[32],
+        _ => &[28],
+    };
+    assert!(
+        expected.contains(&bytes),
+        "{case:?}: the unit counts {bytes} bytes of headers a datagram, expected one of \
+         {expected:?} on its side of {pair:?}"
+    );
+    println!("nat: {case:?}: the unit counts {bytes} bytes of headers a datagram");
+    Ok(())
 }
 
 /// Where a direct path exists, the unit's media reaches the guest on the pair the guest
@@ -457,5 +497,103 @@ async fn a_guest_on_a_thin_link_keeps_the_room_and_gets_fewer_of_the_others() ->
     for (_, guest) in wide {
         guest.close().await?;
     }
+    call.guest.close().await
+}
+
+/// The unit's `[uplink] max_kbps` in the relayed-cap test, in bit/s.
+const RELAYED_CAP_BPS: u64 = 1_500_000;
+/// Readings of the unit's line in that test, each over [`LINE_WINDOW`].
+const LINE_READINGS: usize = 6;
+const LINE_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What left the unit's network interface so far: (IP bytes, packets), read from
+/// `/proc/net/dev` inside its namespace (the Ethernet header of each frame taken off).
+fn unit_line(call: &LabCall) -> Result<(u64, u64)> {
+    use visavis_e2e::Node;
+    let out = call
+        .lab
+        .ns(Node::Unit)
+        .command("cat")
+        .arg("/proc/net/dev")
+        .output()
+        .map_err(|e| {
+            visavis_e2e::Error::new(format!("cat /proc/net/dev in the unit's namespace: {e}"))
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("eth0:"))
+        .ok_or_else(|| {
+            visavis_e2e::Error::new(format!("no eth0 in the unit's namespace:\n{text}"))
+        })?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let (bytes, packets) = (fields[8], fields[9]);
+    Ok((bytes - packets * 14, packets))
+}
+
+/// A unit on a web-only store network reaches the guest through the relay over TLS,
+/// where each datagram takes 59 bytes more of the line than on a direct path. Its plan
+/// counts them: what leaves its network interface (the kernel's count, IP headers in)
+/// stays under its `[uplink] max_kbps`, every 2 s, with one guest on a 1.5 Mbit/s cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_relayed_over_tls_keeps_to_its_cap_on_the_line() -> Result<()> {
+    let call = LabCall::start(
+        LabConfig {
+            nat_a: NatKind::Cone,
+            nat_b: NatKind::WebOnly,
+            ..Default::default()
+        },
+        ApplianceConfig {
+            // The room's picture could take more than the cap leaves it.
+            bitrate_kbps: 2500,
+            extra_toml: format!(
+                "max_guests = 1\n\n[uplink]\nmax_kbps = {}\n",
+                RELAYED_CAP_BPS / 1000
+            ),
+            ..unit()
+        },
+    )
+    .await?;
+    // The call at the cap: the unit's own meter reads most of it.
+    wait::until("the unit sending at its cap", timeouts::media(), || async {
+        let m = call.unit.metrics()?;
+        let header = m.guests.first().map_or(0, |g| g.path_header_bytes);
+        Ok(if header == 87 && m.send_bps > RELAYED_CAP_BPS * 85 / 100 {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!(
+                "{} bit/s, {header} bytes of headers a datagram",
+                m.send_bps
+            ))
+        })
+    })
+    .await?;
+    let mut line = Vec::new();
+    let mut metered = Vec::new();
+    let mut planned = Vec::new();
+    let mut every = tokio::time::interval(LINE_WINDOW);
+    every.tick().await;
+    let mut last = (std::time::Instant::now(), unit_line(&call)?);
+    for _ in 0..LINE_READINGS {
+        every.tick().await;
+        let now = (std::time::Instant::now(), unit_line(&call)?);
+        let secs = now.0.duration_since(last.0).as_secs_f64();
+        line.push(((now.1.0 - last.1.0) as f64 * 8.0 / secs) as u64);
+        let m = call.unit.metrics()?;
+        metered.push(m.send_bps);
+        planned.push(m.planned_send_bps);
+        last = now;
+    }
+    println!(
+        "nat: through the relay over TLS, the unit's line every 2 s: {line:?} bit/s; its \
+         meter read {metered:?}, its plan {planned:?}; cap {RELAYED_CAP_BPS}"
+    );
+    assert!(
+        line.iter().all(|&bps| bps <= RELAYED_CAP_BPS),
+        "the unit sent over its {RELAYED_CAP_BPS} bit/s cap: {line:?}"
+    );
     call.guest.close().await
 }

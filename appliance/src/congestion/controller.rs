@@ -33,6 +33,10 @@
 //!   picture comes first: it never goes under its floor for the others' pictures. Guests'
 //!   voices forwarded to each other ([`crate::forward::voices`]) come before the pictures:
 //!   what they sent lately is taken off the pictures' allowance.
+//! - The plan's headers are those of a direct IPv4 path. A guest reached through a TURN
+//!   relay, over TCP or TLS, or on IPv6 takes more of the line a packet
+//!   ([`super::wire::Path`]): what that adds at the packet rate they are sent is measured
+//!   ([`Controller::set_path_extra`]) and not given to the layers.
 //! - A guest without an estimate yet (just joined, no feedback so far) stays where they
 //!   are and counts for no layer's target.
 //! - The small layer runs while a guest is on it, and stops [`LINGER`] after the last left
@@ -145,6 +149,8 @@ pub struct Controller {
     small_empty_since: Option<Instant>,
     /// What forwarding guests' pictures to each other sends now, bits per second.
     forwarded: u64,
+    /// What the guests' paths add in headers to a direct IPv4 path's, bits per second.
+    path_extra: u64,
     out: VecDeque<Decision>,
 }
 
@@ -165,6 +171,7 @@ impl Controller {
             small_active: false,
             small_empty_since: None,
             forwarded: 0,
+            path_extra: 0,
             out: VecDeque::new(),
         }
     }
@@ -262,23 +269,31 @@ impl Controller {
     }
 
     /// What the uplink leaves for the layers' video payload, all guests together:
-    /// the planned uplink ([`Limits::uplink`]) less every guest's voice, less the forwarded pictures, less
-    /// headers and retransmissions ([`VIDEO_SHARE`]).
+    /// the planned uplink ([`Limits::uplink`]) less every guest's voice, less the forwarded
+    /// pictures, less what the guests' paths add in headers, less headers and
+    /// retransmissions ([`VIDEO_SHARE`]).
     pub fn budget(&self) -> u64 {
         let guests = self.guests.len() as u64;
         let left = self
             .limits
             .uplink
             .saturating_sub(guests * self.limits.audio)
-            .saturating_sub(self.forwarded);
+            .saturating_sub(self.forwarded)
+            .saturating_sub(self.path_extra);
         (left as f64 * VIDEO_SHARE) as u64
     }
 
     /// The most forwarded pictures may send now, bits per second, headers included: what
-    /// the call's guests leave of the uplink at the main floor with their voice, at most
+    /// the call's guests leave of the uplink at the main floor with their voice and what
+    /// their paths add in headers ([`set_path_extra`](Self::set_path_extra)), at most
     /// [`FORWARD_SHARE`] of it.
     pub fn forward_allowance(&self) -> u64 {
-        forward_allowance(&self.limits, self.guests.len() as u64)
+        forward_allowance(&self.limits, self.guests.len() as u64).min(
+            self.limits
+                .uplink
+                .saturating_sub(self.guests.len() as u64 * self.limits.guest_floor())
+                .saturating_sub(self.path_extra),
+        )
     }
 
     /// What forwarding sends now, bits per second, headers included (at most
@@ -288,14 +303,23 @@ impl Controller {
         self.forwarded = bps;
     }
 
+    /// What the guests' paths add in headers to a direct IPv4 path's, bits per second, all
+    /// guests together (relays, TCP, TLS, IPv6: [`super::wire::Path`]): the next
+    /// [`tick`](Self::tick) plans the layers in what is left.
+    pub fn set_path_extra(&mut self, bps: u64) {
+        self.path_extra = bps;
+    }
+
     /// What the unit sends now by its own targets, headers included: each guest's voice,
-    /// their layer's video and the forwarded pictures. Stays under [`Limits::uplink`].
+    /// their layer's video, the forwarded pictures and what their paths add in headers.
+    /// Stays under [`Limits::uplink`].
     pub fn planned_send(&self) -> u64 {
         let (on_main, on_small) = self.counts();
         let video = on_main * self.main.target + on_small * self.small.target;
         (on_main + on_small) * self.limits.audio
             + (video as f64 / VIDEO_SHARE) as u64
             + self.forwarded
+            + self.path_extra
     }
 
     /// Guests the main layer goes to, and the small layer's (while it runs).

@@ -443,3 +443,53 @@ fn forwarded_pictures_and_the_layers_share_one_uplink_the_room_first() {
     assert_eq!(s.c.target(VideoLayer::Main), share);
     assert!(s.c.planned_send() > STORE_LINE.uplink * 95 / 100);
 }
+
+#[test]
+fn what_the_guests_paths_add_in_headers_comes_off_the_layers_and_the_pictures() {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let mut s = Sim::with_limits(STORE_LINE, &names);
+    for n in names {
+        s.estimate(n, Some(8_000_000));
+    }
+    let direct = s.c.forward_allowance();
+    s.c.set_forwarded(direct);
+    s.run(Duration::from_secs(30));
+    let main_direct = s.c.target(VideoLayer::Main);
+    // Half the guests through a TLS relay: 59 bytes more a datagram, 250 a second each.
+    let extra = 4 * 250 * 59 * 8;
+    s.c.set_path_extra(extra);
+    // The pictures get less (the room's floors leave less)...
+    let relayed = s.c.forward_allowance();
+    assert_eq!(relayed, direct - extra);
+    s.c.set_forwarded(relayed);
+    s.run(Duration::from_secs(30));
+    // ...the layers as much as before, and the plan still fits the uplink with the
+    // headers in it.
+    assert_eq!(s.c.target(VideoLayer::Main), main_direct);
+    let planned = s.c.planned_send();
+    assert!(planned <= STORE_LINE.uplink, "{planned}");
+    assert!(planned > STORE_LINE.uplink * 95 / 100, "{planned}");
+    // Two guests on a 3 Mbit/s line, nothing forwarded: the room's layer makes room.
+    let line = Limits {
+        uplink: 3_000_000,
+        ..LIMITS
+    };
+    let mut s = Sim::with_limits(line, &["a", "b"]);
+    for n in ["a", "b"] {
+        s.estimate(n, Some(8_000_000));
+    }
+    s.run(Duration::from_secs(60));
+    let direct = s.c.target(VideoLayer::Main);
+    assert_eq!(
+        direct,
+        ((3_000_000 - 2 * 64_000) as f64 * VIDEO_SHARE) as u64 / 2
+    );
+    s.c.set_path_extra(200_000);
+    s.run(Duration::from_secs(1));
+    let relayed = s.c.target(VideoLayer::Main);
+    assert_eq!(
+        relayed,
+        ((3_000_000 - 2 * 64_000 - 200_000) as f64 * VIDEO_SHARE) as u64 / 2
+    );
+    assert!(s.c.planned_send() <= line.uplink, "{}", s.c.planned_send());
+}

@@ -1,7 +1,7 @@
 //! What the unit sends in all, measured on the wire: every datagram each guest's peer
-//! connection sent (its transport's count: SRTP, SRTCP, DTLS, STUN, data channel) plus
-//! [`UDP_IP_HEADER`] bytes a datagram, as a rate over the last [`WINDOW`] or so. This is
-//! what the store's line carries, so it is what `[uplink] max_kbps` caps.
+//! connection sent (its transport's count: SRTP, SRTCP, DTLS, STUN, data channel) with the
+//! headers of the path it took ([`super::wire`]), as a rate over the last [`WINDOW`] or so.
+//! This is what the store's line carries, so it is what `[uplink] max_kbps` caps.
 //!
 //! Each guest's totals come with the instant they were read ([`WireSample`]), each on its
 //! own clock (the senders read their statistics every second). Every guest is counted
@@ -18,25 +18,13 @@ use visavis_api::signaling::GuestId;
 
 /// A guest's rate is worked out over at least this long, once their readings span it.
 pub const WINDOW: Duration = Duration::from_secs(2);
-/// The UDP and IPv4 headers of a datagram, which the transport's count leaves out. (IPv6
-/// takes 20 bytes more, a TURN relay 4 more: the meter then reads a little low.)
-pub const UDP_IP_HEADER: u64 = 28;
 
-/// A guest's sent totals as read at `at`.
+/// A guest's bytes sent so far, on the wire, as read at `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireSample {
     pub at: Instant,
-    /// Datagrams sent so far.
-    pub packets: u64,
-    /// Their bytes so far, as the transport counted them (headers of UDP and IP not in).
+    /// Every datagram so far with its headers ([`super::wire::WireCount`]).
     pub bytes: u64,
-}
-
-impl WireSample {
-    /// Bytes on the wire so far, headers of UDP and IP in.
-    fn wire_bytes(&self) -> u64 {
-        self.bytes + self.packets * UDP_IP_HEADER
-    }
 }
 
 #[derive(Debug, Default)]
@@ -89,7 +77,7 @@ impl SendMeter {
             .filter_map(|r| {
                 let last = r.back()?;
                 let span = last.at.checked_duration_since(from)?.as_secs_f64();
-                (span > 0.0).then(|| (last.wire_bytes() as f64 - bytes_at(r, from)) * 8.0 / span)
+                (span > 0.0).then(|| (last.bytes as f64 - bytes_at(r, from)) * 8.0 / span)
             })
             .sum();
         bits.round() as u64
@@ -107,15 +95,14 @@ fn bytes_at(readings: &VecDeque<WireSample>, at: Instant) -> f64 {
                     let b: &WireSample = b;
                     let whole = s.at.duration_since(b.at).as_secs_f64();
                     let part = at.duration_since(b.at).as_secs_f64();
-                    b.wire_bytes() as f64
-                        + (s.wire_bytes() as f64 - b.wire_bytes() as f64) * part / whole
+                    b.bytes as f64 + (s.bytes as f64 - b.bytes as f64) * part / whole
                 }
-                None => s.wire_bytes() as f64,
+                None => s.bytes as f64,
             };
         }
         before = Some(s);
     }
-    before.map_or(0.0, |b| b.wire_bytes() as f64)
+    before.map_or(0.0, |b| b.bytes as f64)
 }
 
 #[cfg(test)]
@@ -129,13 +116,12 @@ mod tests {
     fn at(t0: Instant, ms: u64, packets: u64, bytes: u64) -> Option<WireSample> {
         Some(WireSample {
             at: t0 + Duration::from_millis(ms),
-            packets,
-            bytes,
+            bytes: bytes + packets * crate::congestion::wire::UDP_IP_HEADER,
         })
     }
 
     #[test]
-    fn the_rate_counts_headers_and_sums_every_guest() {
+    fn the_rate_sums_every_guest_over_the_window() {
         let (a, b) = (id("a"), id("b"));
         let t0 = Instant::now();
         let mut m = SendMeter::default();

@@ -26,6 +26,7 @@ pub mod meter;
 mod pictures;
 pub mod rate;
 pub mod retransmit;
+pub mod wire;
 
 pub use controller::{
     Controller, Decision, FORWARD_SHARE, Limits, PLANNED_SHARE, VIDEO_SHARE, forward_allowance,
@@ -188,6 +189,13 @@ async fn run(
             members
                 .iter()
                 .map(|(guest, m)| (guest, *lock(&m.counters.wire_out))),
+        );
+        // What the guests' paths add in headers comes first.
+        controller.set_path_extra(
+            members
+                .values()
+                .map(|m| m.counters.path_extra_bps.load(Relaxed))
+                .sum(),
         );
         // The forwarded voices take their part first, then the forwarded pictures (the
         // layers keep their floor); the layers are planned in the rest.

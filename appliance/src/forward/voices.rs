@@ -61,7 +61,7 @@ pub const VOICE_BPS: u64 = 60_000;
 
 /// What a forwarded packet adds on the wire to its RTP header and payload: SRTP's
 /// authentication tag, and the UDP and IP headers.
-pub const PACKET_OVERHEAD: u64 = 10 + crate::congestion::meter::UDP_IP_HEADER;
+pub const PACKET_OVERHEAD: u64 = 10 + crate::congestion::wire::UDP_IP_HEADER;
 
 /// The forwarded voices' rate is measured over at least this long.
 pub const MEASURE_OVER: Duration = Duration::from_secs(1);

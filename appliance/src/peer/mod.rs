@@ -440,7 +440,9 @@ impl Peer {
             )),
             tokio::spawn(send::poll_sent_stats(
                 self.pc.clone(),
+                self.guest_id.clone(),
                 self.counters.clone(),
+                self._bridges.legs(),
             )),
         ];
         crate::metrics::lock(&self.tasks).extend(tasks);

@@ -7,11 +7,15 @@
 
 use super::rtcp::is_keyframe_request;
 use crate::congestion::meter::WireSample;
+use crate::congestion::wire::{Path, RelayLeg, WireCount};
 use crate::media::group::OwnMix;
 use crate::media::{EncodedFrame, VideoLayers};
 use crate::metrics::{Counter3, GuestCounters, layer_code};
 use rtc::media::Sample;
+use rtc::peer_connection::transport::RTCIceCandidateType;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::statistics::report::{RTCStatsReport, RTCStatsReportEntry};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -241,19 +245,45 @@ pub async fn keyframes_on_request(
 /// Copy webrtc-rs's count of sent packets and bytes into the guest's counters, every second:
 /// all of a kind's outbound streams together (the room's video and the other guests'
 /// pictures in the guest's slots are all video the unit sends them), and every datagram
-/// the transport sent, with when it was read (`wire_out`, for `congestion::meter`).
-pub async fn poll_sent_stats(pc: Arc<dyn PeerConnection>, counters: Arc<GuestCounters>) {
+/// the transport sent with the headers of the path it took, with when it was read
+/// (`wire_out`, for `congestion::meter`). `bridged`: the ports of the peer connection's
+/// bridges to TCP and TLS relays, and which leg each is.
+pub async fn poll_sent_stats(
+    pc: Arc<dyn PeerConnection>,
+    guest: GuestId,
+    counters: Arc<GuestCounters>,
+    bridged: BTreeMap<u16, RelayLeg>,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut wire = WireCount::default();
+    let mut path = None;
+    let mut last: Option<(Instant, u64)> = None;
     loop {
         tick.tick().await;
         let at = Instant::now();
         let report = pc.get_stats(at, StatsSelector::None).await;
         if let Some(t) = report.transport() {
-            *crate::metrics::lock(&counters.wire_out) = Some(WireSample {
-                at,
-                packets: t.packets_sent,
-                bytes: t.bytes_sent,
-            });
+            let now = selected_path(&report, &t.selected_candidate_pair_id, &bridged);
+            if now.is_some() && now != path {
+                let p = now.unwrap_or(Path::DIRECT_V4);
+                tracing::info!(
+                    %guest,
+                    path = %p,
+                    header_bytes = p.header_bytes(),
+                    "the guest's datagrams go out on a new path"
+                );
+                counters.path_header_bytes.store(p.header_bytes(), Relaxed);
+                path = now;
+            }
+            let on = path.unwrap_or(Path::DIRECT_V4);
+            let bytes = wire.add(t.packets_sent, t.bytes_sent, on);
+            if let Some((then, packets)) = last.replace((at, t.packets_sent)) {
+                let secs = at.saturating_duration_since(then).as_secs_f64();
+                let per_sec = t.packets_sent.saturating_sub(packets) as f64 / secs.max(0.001);
+                let extra = (per_sec * on.extra_bytes() as f64 * 8.0) as u64;
+                counters.path_extra_bps.store(extra, Relaxed);
+            }
+            *crate::metrics::lock(&counters.wire_out) = Some(WireSample { at, bytes });
         }
         let sent = sent_totals(report.outbound_rtp_streams().map(|s| {
             let sent = &s.sent_rtp_stream_stats;
@@ -271,6 +301,32 @@ pub async fn poll_sent_stats(pc: Arc<dyn PeerConnection>, counters: Arc<GuestCou
             c.bytes.store(bytes, Relaxed);
         }
     }
+}
+
+/// The path of the selected candidate pair, read off the unit's candidate in `report`.
+fn selected_path(
+    report: &RTCStatsReport,
+    pair_id: &str,
+    bridged: &BTreeMap<u16, RelayLeg>,
+) -> Option<Path> {
+    let Some(RTCStatsReportEntry::IceCandidatePair(pair)) = report.get(pair_id) else {
+        return None;
+    };
+    // webrtc-rs 0.21 names the pair's candidate without the prefix of its own entry's id.
+    let id = &pair.local_candidate_id;
+    let Some(RTCStatsReportEntry::LocalCandidate(local)) = report
+        .get(id)
+        .or_else(|| report.get(&format!("RTCLocalIceCandidate_{id}")))
+    else {
+        return None;
+    };
+    Some(Path::of_candidate(
+        local.candidate_type == RTCIceCandidateType::Relay,
+        local.address.as_deref(),
+        &local.related_address,
+        &local.url,
+        |port| bridged.get(&port).copied(),
+    ))
 }
 
 /// Packets and bytes sent of each kind, over all of a guest's outbound streams.

@@ -14,9 +14,10 @@
 
 pub mod framing;
 
+use crate::congestion::wire::RelayLeg;
 use framing::{Deframer, FramingError};
 use rustls::pki_types::ServerName;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
@@ -143,6 +144,16 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, B
 #[derive(Default)]
 pub struct Bridges {
     tasks: Vec<JoinHandle<()>>,
+    /// Each bridge's local port, and how it reaches its relay.
+    legs: BTreeMap<u16, RelayLeg>,
+}
+
+impl Bridges {
+    /// Each bridge's port on 127.0.0.1 and how it reaches its relay (the send meter counts
+    /// the headers of that leg, [`crate::congestion::wire`]).
+    pub fn legs(&self) -> BTreeMap<u16, RelayLeg> {
+        self.legs.clone()
+    }
 }
 
 impl Drop for Bridges {
@@ -173,6 +184,12 @@ pub async fn bridge(
                     Ok(local) => {
                         tracing::debug!(%relay, %local, "bridging a TURN relay over a stream");
                         *url = format!("turn:{local}?transport=udp");
+                        let leg = if relay.tls {
+                            RelayLeg::Tls
+                        } else {
+                            RelayLeg::Tcp
+                        };
+                        bridges.legs.insert(local.port(), leg);
                         let task = serve(Arc::new(socket), relay, tls.clone());
                         bridges.tasks.push(tokio::spawn(task));
                     }
