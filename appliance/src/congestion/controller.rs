@@ -322,6 +322,18 @@ impl Controller {
             + self.path_extra
     }
 
+    /// Whether the plan goes over [`Limits::uplink`]: the room's layers at their floor and
+    /// the guests' paths adding more headers than the uplink leaves (the configuration
+    /// makes sure a full call at the floor fits on direct paths only).
+    pub fn over_uplink(&self) -> bool {
+        self.planned_send() > self.limits.uplink
+    }
+
+    /// The most the plan may send, bits per second ([`Limits::uplink`]).
+    pub fn uplink(&self) -> u64 {
+        self.limits.uplink
+    }
+
     /// Guests the main layer goes to, and the small layer's (while it runs).
     fn counts(&self) -> (u64, u64) {
         let on_small = if self.small_active {

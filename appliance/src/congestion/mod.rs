@@ -48,6 +48,18 @@ use visavis_api::signaling::GuestId;
 
 /// How often the controller looks at the estimates.
 pub const TICK: Duration = Duration::from_millis(250);
+/// How long the plan must have fitted the uplink again before the log says so.
+const FITS_AGAIN_AFTER: Duration = Duration::from_secs(10);
+
+/// The plan against the uplink, for the log.
+#[derive(Debug, Clone, Copy)]
+enum CapState {
+    Fits,
+    /// Over it (said in the log).
+    Over,
+    /// Back under it since then, not said yet.
+    UnderSince(std::time::Instant),
+}
 
 impl Limits {
     pub fn from_config(config: &Config) -> Self {
@@ -168,6 +180,7 @@ async fn run(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut known: Vec<GuestId> = Vec::new();
+    let mut plan_vs_cap = CapState::Fits;
     loop {
         tick.tick().await;
         let Some(members) = members.upgrade() else {
@@ -229,6 +242,35 @@ async fn run(
                     forward.set_link(guest, cap);
                 }
             }
+        }
+        // Said once, and "fits again" only after it has for a while: at the floor, what the
+        // paths add hovers around what the cap leaves.
+        let over = controller.over_uplink();
+        let (planned, uplink) = (controller.planned_send() / 1000, controller.uplink() / 1000);
+        match (over, plan_vs_cap) {
+            (true, CapState::Fits) => {
+                tracing::warn!(
+                    planned_kbps = planned,
+                    allowed_kbps = uplink,
+                    "the call needs more than [uplink] max_kbps allows: the room's picture is at \
+                     its floor and the guests' paths (relays, TCP, TLS, IPv6) add more headers \
+                     than the cap leaves; raise max_kbps or lower video.min_bitrate_kbps"
+                );
+                plan_vs_cap = CapState::Over;
+            }
+            (true, _) => plan_vs_cap = CapState::Over,
+            (false, CapState::Over) => plan_vs_cap = CapState::UnderSince(now),
+            (false, CapState::UnderSince(since))
+                if now.duration_since(since) >= FITS_AGAIN_AFTER =>
+            {
+                tracing::info!(
+                    planned_kbps = planned,
+                    allowed_kbps = uplink,
+                    "the call fits [uplink] max_kbps again"
+                );
+                plan_vs_cap = CapState::Fits;
+            }
+            _ => {}
         }
         metrics.send_bps.store(meter.rate(), Relaxed);
         metrics
