@@ -73,7 +73,7 @@ use std::time::{Duration, Instant};
 
 /// A queue standing longer than this is congestion. (At 80 ms, the thin link of `bench
 /// net` kept a queue over 50 ms 14–23 % of the time in the simulation of `bwe_tests.rs`,
-/// and the guest's glass-to-glass p95 was 34 ms higher in the lab: see the README.)
+/// and the guest's glass-to-glass p95 was 34 ms higher in the lab: see docs/benchmarks.md.)
 pub const QUEUE_LIMIT: Duration = Duration::from_millis(40);
 /// A back-off for a queue shorter than this (and no loss to speak of) sets a ceiling that
 /// the next back-off of its episode replaces.

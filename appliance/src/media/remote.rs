@@ -405,7 +405,7 @@ pub(super) fn due(last: Option<Instant>, now: Instant) -> bool {
 /// A picture larger than the tile is scaled down first, as decoded (YUV), to the size it
 /// takes in the tile, and only then converted to RGBA: for 30 s of a phone's full layer
 /// (1280x720) the tile's conversion took 0.80–0.89 s of CPU converted first, 0.24–0.39 s
-/// scaled first (see the README). A picture that fits is converted at its own size and
+/// scaled first (see docs/benchmarks.md). A picture that fits is converted at its own size and
 /// only then scaled up, the cheaper order that way. The size is set on the `fit` caps filter from each picture
 /// size the decoder announces (a guest's browser changes it as its link allows).
 fn fit(pipeline: &gst::Pipeline, size: TileSize) {
