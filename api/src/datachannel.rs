@@ -152,6 +152,12 @@ pub enum UnitMessage {
     /// so that they all fit in the store's uplink. Sent where guests see each other, when
     /// the guest starts publishing and whenever it changes.
     SmallLayerRate { max_kbps: u32, max_fps: u32 },
+    /// Whether the guest's picture is taken off the others' tiles because it comes faster
+    /// than the page was asked ([`UnitMessage::SmallLayerRate`], or the usual rate): the
+    /// page sets its small layer to that rate again and tells the guest the others do not
+    /// see them for now. `false` once it is forwarded again. Sent where guests see each
+    /// other, when that changes.
+    PictureHeld { held: bool },
 }
 
 /// One other guest whose picture a slot carries.

@@ -262,11 +262,25 @@ export class Call {
   /** Send the small layer (the others' picture of this guest) at most `kbps` kbit/s and
    * `fps` frames a second, as the unit asks when a full table must fit in its uplink. */
   smallLayerRate(kbps, fps) {
+    this.askedSmallRate = { kbps, fps };
     return this.changeLayer(SMALL_RID, (layer) => {
       const bps = kbps * 1000;
       if (layer.maxBitrate === bps && layer.maxFramerate === fps) return false;
       layer.maxBitrate = bps;
       layer.maxFramerate = fps;
+      return true;
+    });
+  }
+
+  /** Set the small layer back to what it was asked (its first size, and the rate the unit
+   * asked or the usual one): the unit stopped forwarding it because it came faster. */
+  keepSmallLayer() {
+    const asked = this.askedSmallRate ?? { kbps: SMALL_LAYER_KBPS, fps: undefined };
+    return this.changeLayer(SMALL_RID, (layer) => {
+      layer.scaleResolutionDownBy = SMALL_LAYER_SCALE;
+      layer.maxBitrate = asked.kbps * 1000;
+      if (asked.fps === undefined) delete layer.maxFramerate;
+      else layer.maxFramerate = asked.fps;
       return true;
     });
   }

@@ -373,6 +373,10 @@ function onData(msg) {
     case 'small_layer_rate':
       call?.smallLayerRate(action.kbps, action.fps).catch((e) => console.warn('visavis: small layer rate', e));
       break;
+    case 'picture_held':
+      $('picture-held').hidden = !action.held;
+      if (action.held) call?.keepSmallLayer().catch((e) => console.warn('visavis: small layer', e));
+      break;
     case 'chat':
       chat?.others(action.name, action.text);
       bar?.chatArrived();

@@ -19,7 +19,8 @@
 //   unit-back                   the unit is connected again: a reconnecting call offers now
 //   log {note}                  nothing to show: a console note only
 // Data-channel actions (dataAction): full_layer {on} (send the camera's full layer or not),
-// small_layer_rate {kbps, fps} (the most the small layer may send),
+// small_layer_rate {kbps, fps} (the most the small layer may send), picture_held {held}
+// (the others do not see this guest while their picture comes faster than asked),
 // welcome {text, othersVideo} (where the call is; whether
 // the camera's small layer goes to other guests), camera {on}, chat {name, text} and
 // reaction {name, reaction} (another guest's), speaking {name, speaking}, watching {count},
@@ -180,6 +181,8 @@ export function dataAction(msg) {
     const ok = [msg.max_kbps, msg.max_fps].every((n) => Number.isInteger(n) && n >= 1 && n <= 100_000);
     return ok ? { do: 'small_layer_rate', kbps: msg.max_kbps, fps: msg.max_fps } : { do: 'none' };
   }
+  // The others do not see this guest for now: their picture came faster than asked.
+  if (msg.type === 'picture_held') return typeof msg.held === 'boolean' ? { do: 'picture_held', held: msg.held } : { do: 'none' };
   // What another guest in the call said or did, and how many are watching.
   if (msg.type === 'chat') {
     const ok = nameOk(msg.name) && typeof msg.text === 'string' && msg.text.trim() && [...msg.text].length <= MAX_CHAT_CHARS;

@@ -4,9 +4,13 @@
 //! `group_rate.rs`). Camille's page then sets its small layer as a page that ignores the
 //! unit would (full size, 2 Mbit/s, 30 frames a second): the unit takes her picture off
 //! Jo's and Ana's tiles (`forward_pictures_held`) while the table's screen still decodes
-//! it, and gives it back once her page keeps to the rate again.
+//! it, and tells her page ([`UnitMessage::PictureHeld`]). Her page sets its small layer to
+//! the rate asked again by itself and tells her the others do not see her for a moment;
+//! the unit gives her picture back once it keeps to the rate, and the note goes.
 //!
 //! Needs Chromium.
+//!
+//! [`UnitMessage::PictureHeld`]: visavis_api::datachannel::UnitMessage::PictureHeld
 
 use visavis_e2e::guest_others::OtherStats;
 use visavis_e2e::table::Table;
@@ -42,24 +46,52 @@ async fn a_picture_sent_far_faster_than_asked_leaves_the_others_tiles_until_it_k
     );
     assert_eq!(table.unit.metrics()?.forward_pictures_held, 0);
 
-    // Camille's page floods.
+    // Camille's page floods: off the others' tiles (of the six pictures forwarded, only
+    // Jo's and Ana's four, to each other and to Camille, as the unit holds hers).
     camille.force_small_layer(2_000_000, 30, 1.0).await?;
     let unit = &table.unit;
     wait::until(
         "the unit to hold Camille's picture back",
         timeouts::media(),
         || async {
-            let held = unit.metrics()?.forward_pictures_held;
-            Ok(if held == 1 {
+            let m = unit.metrics()?;
+            let (held, streams) = (m.forward_pictures_held, m.forwarded_streams);
+            Ok(if held == 1 && streams == 4 {
                 Check::Ready(())
             } else {
-                Check::NotYet(format!("{held} held"))
+                Check::NotYet(format!("{held} held, {streams} pictures forwarded"))
             })
         },
     )
     .await?;
-    jo.wait_to_see("Jo", &["Ana"], FRAMES).await?;
-    ana.wait_to_see("Ana", &["Jo"], FRAMES).await?;
+    // Her page is told: it says so, and sets its small layer to the rate asked again.
+    wait::until(
+        "Camille's page to say the others do not see her",
+        timeouts::step(),
+        || async {
+            Ok(if camille.shown("#picture-held").await? {
+                Check::Ready(())
+            } else {
+                Check::NotYet("no note".into())
+            })
+        },
+    )
+    .await?;
+    let note = camille.text_of("#picture-held").await?;
+    assert!(note.contains("can’t see you"), "{note:?}");
+    wait::until(
+        "Camille's page to keep to the rate asked",
+        timeouts::step(),
+        || async {
+            let now = camille.small_layer().await?.map(|(bps, _, _)| bps);
+            Ok(if now == asked {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("{now:?} bit/s, asked {asked:?}"))
+            })
+        },
+    )
+    .await?;
     // The table's screen still decodes her (its own layer, not forwarded).
     let camille_in = |m: &visavis_api::local::MetricsSnapshot| {
         m.guests
@@ -83,9 +115,6 @@ async fn a_picture_sent_far_faster_than_asked_leaves_the_others_tiles_until_it_k
     .await?;
 
     // Her page keeps to the rate again: she is back on the others' tiles.
-    camille
-        .force_small_layer(asked.unwrap_or_default(), 15, 2.0)
-        .await?;
     for (guest, name, other) in [(jo, "Jo", "Ana"), (ana, "Ana", "Jo")] {
         let shown = guest.wait_to_see(name, &["Camille", other], FRAMES).await?;
         // Her slot may count frames from before: new ones must come.
@@ -105,6 +134,14 @@ async fn a_picture_sent_far_faster_than_asked_leaves_the_others_tiles_until_it_k
         .await?;
     }
     assert_eq!(unit.metrics()?.forward_pictures_held, 0);
+    wait::until("Camille's note to go", timeouts::step(), || async {
+        Ok(if camille.shown("#picture-held").await? {
+            Check::NotYet("the note is still shown".into())
+        } else {
+            Check::Ready(())
+        })
+    })
+    .await?;
     for guest in guests {
         guest.close().await?;
     }

@@ -399,6 +399,17 @@ async fn a_table_too_full_for_the_uplink_lowers_every_picture_so_that_all_fit() 
     assert_eq!(rate_told(&mut late), [(45, LOW_FPS)]);
 }
 
+/// What `v` was told of their own picture being held since last asked, in order.
+fn held_told(v: &mut Viewing) -> Vec<bool> {
+    let mut out = Vec::new();
+    while let Ok(m) = v.told.try_recv() {
+        if let UnitMessage::PictureHeld { held } = m {
+            out.push(held);
+        }
+    }
+    out
+}
+
 #[test]
 fn the_small_layer_keeps_30_frames_a_second_down_to_100_kbit_s() {
     assert_eq!(small_layer_rate(STREAM_BPS), (150, 30));
@@ -501,6 +512,7 @@ async fn a_picture_sent_faster_than_asked_leaves_the_others_slots_until_it_keeps
     let f = Forwarder::new(Arc::default(), 10_000_000);
     let pubs = all_publish(&f, &["ana", "jo"]);
     let mut jo = view(&f, "jo", 3);
+    let mut ana_sees = view(&f, "ana", 3);
     assert_eq!(seen(&f, "jo"), vec!["ana".to_owned()]);
     let _ = last_others(&mut jo);
     let ana = &pubs[0];
@@ -524,11 +536,13 @@ async fn a_picture_sent_faster_than_asked_leaves_the_others_slots_until_it_keeps
     send(4, 20);
     assert_eq!(seen(&f, "jo"), vec!["ana".to_owned()]);
     assert_eq!(f.metrics.forward_pictures_held.load(Relaxed), 0);
+    assert_eq!(held_told(&mut ana_sees), Vec::<bool>::new());
     // A flood (1.3 Mbit/s): off Jo's slots, Jo told, nothing more forwarded.
     send(40, 5);
     assert_eq!(seen(&f, "jo"), Vec::<GuestId>::new());
     assert_eq!(last_others(&mut jo), vec![]);
     assert_eq!(f.metrics.forward_pictures_held.load(Relaxed), 1);
+    assert_eq!(held_told(&mut ana_sees), [true], "Ana's page is told");
     while jo.packets.try_recv().is_ok() {}
     send(40, 1);
     assert!(
@@ -540,4 +554,5 @@ async fn a_picture_sent_faster_than_asked_leaves_the_others_slots_until_it_keeps
     assert_eq!(seen(&f, "jo"), vec!["ana".to_owned()]);
     assert_eq!(last_others(&mut jo), vec![(0, "ana".to_owned())]);
     assert_eq!(f.metrics.forward_pictures_held.load(Relaxed), 0);
+    assert_eq!(held_told(&mut ana_sees), [false]);
 }

@@ -365,6 +365,15 @@ impl Forwarder {
         if off.is_empty() && back.is_empty() {
             return;
         }
+        for (guest, held) in off
+            .iter()
+            .map(|g| (g, true))
+            .chain(back.iter().map(|g| (g, false)))
+        {
+            if let Some(v) = inner.viewers.get(guest) {
+                let _ = v.tell.send(UnitMessage::PictureHeld { held });
+            }
+        }
         let mut changed = Vec::new();
         for guest in &off {
             changed.extend(inner.board.unpublish(guest));

@@ -176,6 +176,7 @@ test('what other guests say and do is shown with their name; anything malformed 
     kbps: 50,
     fps: 15,
   });
+  assert.deepEqual(dataAction({ type: 'picture_held', held: true }), { do: 'picture_held', held: true });
   assert.deepEqual(dataAction({ type: 'speaking', name: 'Jo', speaking: true }), {
     do: 'speaking',
     name: 'Jo',
@@ -199,6 +200,8 @@ test('what other guests say and do is shown with their name; anything malformed 
     { type: 'small_layer_rate', max_kbps: 0, max_fps: 15 },
     { type: 'small_layer_rate', max_kbps: '50', max_fps: 15 },
     { type: 'small_layer_rate', max_kbps: 50, max_fps: 1.5 },
+    { type: 'picture_held' },
+    { type: 'picture_held', held: 1 },
   ]) {
     assert.deepEqual(dataAction(bad), { do: 'none' }, JSON.stringify(bad));
   }
