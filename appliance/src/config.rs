@@ -687,7 +687,8 @@ impl Config {
         let guests = self.session.max_guests as u64;
         let limits = Limits::from_config(self);
         let voices = self.forwarded_voices_bps();
-        let room = forward_allowance(&limits, guests).saturating_sub(voices);
+        // Planned on direct paths: what relays add is not known before a call.
+        let room = forward_allowance(&limits, guests, 0).saturating_sub(voices);
         let wanted = (guests - 1).min(FORWARD_SLOTS as u64);
         let rate = picture_rate(room, guests * wanted);
         if rate == STREAM_BPS {

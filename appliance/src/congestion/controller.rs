@@ -288,12 +288,7 @@ impl Controller {
     /// their paths add in headers ([`set_path_extra`](Self::set_path_extra)), at most
     /// [`FORWARD_SHARE`] of it.
     pub fn forward_allowance(&self) -> u64 {
-        forward_allowance(&self.limits, self.guests.len() as u64).min(
-            self.limits
-                .uplink
-                .saturating_sub(self.guests.len() as u64 * self.limits.guest_floor())
-                .saturating_sub(self.path_extra),
-        )
+        forward_allowance(&self.limits, self.guests.len() as u64, self.path_extra)
     }
 
     /// What forwarding sends now, bits per second, headers included (at most
@@ -320,13 +315,6 @@ impl Controller {
             + (video as f64 / VIDEO_SHARE) as u64
             + self.forwarded
             + self.path_extra
-    }
-
-    /// Whether the plan goes over [`Limits::uplink`]: the room's layers at their floor and
-    /// the guests' paths adding more headers than the uplink leaves (the configuration
-    /// makes sure a full call at the floor fits on direct paths only).
-    pub fn over_uplink(&self) -> bool {
-        self.planned_send() > self.limits.uplink
     }
 
     /// The most the plan may send, bits per second ([`Limits::uplink`]).
@@ -447,13 +435,14 @@ impl Controller {
     }
 }
 
-/// What forwarded pictures may send with `guests` in the call (see
-/// [`Controller::forward_allowance`]).
-pub fn forward_allowance(limits: &Limits, guests: u64) -> u64 {
+/// What forwarded pictures may send with `guests` in the call whose paths add
+/// `path_extra` bits per second of headers (see [`Controller::forward_allowance`]).
+pub fn forward_allowance(limits: &Limits, guests: u64, path_extra: u64) -> u64 {
     let floor = guests * limits.guest_floor();
     limits
         .uplink
         .saturating_sub(floor)
+        .saturating_sub(path_extra)
         .min((limits.uplink as f64 * FORWARD_SHARE) as u64)
 }
 

@@ -243,10 +243,13 @@ async fn run(
                 }
             }
         }
-        // Said once, and "fits again" only after it has for a while: at the floor, what the
-        // paths add hovers around what the cap leaves.
-        let over = controller.over_uplink();
-        let (planned, uplink) = (controller.planned_send() / 1000, controller.uplink() / 1000);
+        // Over the plan's uplink only with the room's layers at their floor and the guests'
+        // paths adding more headers than that leaves (the configuration makes sure a full
+        // call at the floor fits on direct paths). Said once, and "fits again" only after
+        // it has for a while: at the floor, what the paths add hovers around what is left.
+        let planned_bps = controller.planned_send();
+        let over = planned_bps > controller.uplink();
+        let (planned, uplink) = (planned_bps / 1000, controller.uplink() / 1000);
         match (over, plan_vs_cap) {
             (true, CapState::Fits) => {
                 tracing::warn!(
@@ -273,9 +276,7 @@ async fn run(
             _ => {}
         }
         metrics.send_bps.store(meter.rate(), Relaxed);
-        metrics
-            .planned_send_bps
-            .store(controller.planned_send(), Relaxed);
+        metrics.planned_send_bps.store(planned_bps, Relaxed);
         // In order: the small layer starts before anyone is moved onto it.
         while let Some(d) = controller.poll() {
             match d {

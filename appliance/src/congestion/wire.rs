@@ -122,6 +122,8 @@ pub struct WireCount {
     packets: u64,
     bytes: u64,
     wire: u64,
+    /// What the paths added beyond a direct IPv4 path's headers.
+    extra: u64,
 }
 
 impl WireCount {
@@ -131,9 +133,16 @@ impl WireCount {
         let new_packets = packets.saturating_sub(self.packets);
         let new_bytes = bytes.saturating_sub(self.bytes);
         self.wire += new_bytes + new_packets * path.header_bytes();
+        self.extra += new_packets * path.extra_bytes();
         self.packets = self.packets.max(packets);
         self.bytes = self.bytes.max(bytes);
         self.wire
+    }
+
+    /// The bytes so far that the paths added beyond a direct IPv4 path's headers (what
+    /// the plan does not assume, [`Path::extra_bytes`]).
+    pub fn extra(&self) -> u64 {
+        self.extra
     }
 }
 
@@ -212,6 +221,7 @@ mod tests {
             relay: Some(RelayLeg::Tls),
         };
         assert_eq!(count.add(150, 150_000, tls), 102_800 + 50_000 + 50 * 87);
+        assert_eq!(count.extra(), 50 * 59);
         // A reading with nothing new adds nothing.
         assert_eq!(count.add(150, 150_000, tls), 157_150);
     }

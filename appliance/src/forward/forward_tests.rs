@@ -347,13 +347,17 @@ async fn a_viewer_whose_link_carries_fewer_sees_the_latest_speakers_and_frees_th
 
 /// What `v` was told of their small layer's rate since last asked, in order.
 fn rate_told(v: &mut Viewing) -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
-    while let Ok(m) = v.told.try_recv() {
-        if let UnitMessage::SmallLayerRate { max_kbps, max_fps } = m {
-            out.push((max_kbps, max_fps));
-        }
-    }
-    out
+    told(v, |m| match m {
+        UnitMessage::SmallLayerRate { max_kbps, max_fps } => Some((max_kbps, max_fps)),
+        _ => None,
+    })
+}
+
+/// What `v` was told since last asked that `pick` keeps, in order (the rest is dropped).
+fn told<T>(v: &mut Viewing, pick: impl Fn(UnitMessage) -> Option<T>) -> Vec<T> {
+    std::iter::from_fn(|| v.told.try_recv().ok())
+        .filter_map(pick)
+        .collect()
 }
 
 #[tokio::test]
@@ -401,13 +405,10 @@ async fn a_table_too_full_for_the_uplink_lowers_every_picture_so_that_all_fit() 
 
 /// What `v` was told of their own picture being held since last asked, in order.
 fn held_told(v: &mut Viewing) -> Vec<bool> {
-    let mut out = Vec::new();
-    while let Ok(m) = v.told.try_recv() {
-        if let UnitMessage::PictureHeld { held } = m {
-            out.push(held);
-        }
-    }
-    out
+    told(v, |m| match m {
+        UnitMessage::PictureHeld { held } => Some(held),
+        _ => None,
+    })
 }
 
 #[test]
@@ -424,13 +425,10 @@ fn the_small_layer_keeps_30_frames_a_second_down_to_100_kbit_s() {
 
 /// What `v` was told of their full layer since last asked, in order.
 fn full_layer_told(v: &mut Viewing) -> Vec<bool> {
-    let mut out = Vec::new();
-    while let Ok(m) = v.told.try_recv() {
-        if let UnitMessage::FullLayer { on } = m {
-            out.push(on);
-        }
-    }
-    out
+    told(v, |m| match m {
+        UnitMessage::FullLayer { on } => Some(on),
+        _ => None,
+    })
 }
 
 #[test]

@@ -9,8 +9,8 @@
 //! arrives (RTP headers and payload, over [`WINDOW`]), and one sent at more than
 //! [`TOLERANCE`] times its planned rate is taken off the others' slots until it has kept
 //! to it for [`BACK_AFTER`] (twice as long for each flood soon after coming back, up to a
-//! minute: the wait of [`crate::congestion::hold`]); the guest is still seen on the unit's screen and heard by
-//! everyone. A page is given [`GRACE`] to follow when it starts and whenever the rate it
+//! minute: the wait of [`crate::congestion::hold`]); the guest is still seen on the unit's
+//! screen and heard by everyone. A page is given [`GRACE`] to follow when it starts and whenever the rate it
 //! was asked for falls (an encoder takes a second or two to settle).
 //!
 //! [`UnitMessage::SmallLayerRate`]: visavis_api::datachannel::UnitMessage::SmallLayerRate

@@ -7,6 +7,7 @@
 
 use super::rtcp::is_keyframe_request;
 use crate::congestion::meter::WireSample;
+use crate::congestion::rate::RollingRate;
 use crate::congestion::wire::{Path, RelayLeg, WireCount};
 use crate::media::group::OwnMix;
 use crate::media::{EncodedFrame, VideoLayers};
@@ -257,15 +258,17 @@ pub async fn poll_sent_stats(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut wire = WireCount::default();
     let mut path = None;
-    let mut last: Option<(Instant, u64)> = None;
+    // What the path adds to the plan's headers, over the last reading or so.
+    let mut extra = RollingRate::new(Duration::from_secs(1));
     loop {
         tick.tick().await;
         let at = Instant::now();
         let report = pc.get_stats(at, StatsSelector::None).await;
         if let Some(t) = report.transport() {
-            let now = selected_path(&report, &t.selected_candidate_pair_id, &bridged);
-            if now.is_some() && now != path {
-                let p = now.unwrap_or(Path::DIRECT_V4);
+            let selected = selected_path(&report, &t.selected_candidate_pair_id, &bridged);
+            if let Some(p) = selected
+                && selected != path
+            {
                 tracing::info!(
                     %guest,
                     path = %p,
@@ -273,15 +276,12 @@ pub async fn poll_sent_stats(
                     "the guest's datagrams go out on a new path"
                 );
                 counters.path_header_bytes.store(p.header_bytes(), Relaxed);
-                path = now;
+                path = selected;
             }
             let on = path.unwrap_or(Path::DIRECT_V4);
             let bytes = wire.add(t.packets_sent, t.bytes_sent, on);
-            if let Some((then, packets)) = last.replace((at, t.packets_sent)) {
-                let secs = at.saturating_duration_since(then).as_secs_f64();
-                let per_sec = t.packets_sent.saturating_sub(packets) as f64 / secs.max(0.001);
-                let extra = (per_sec * on.extra_bytes() as f64 * 8.0) as u64;
-                counters.path_extra_bps.store(extra, Relaxed);
+            if let Some(bps) = extra.record(wire.extra(), at) {
+                counters.path_extra_bps.store(bps, Relaxed);
             }
             *crate::metrics::lock(&counters.wire_out) = Some(WireSample { at, bytes });
         }
